@@ -2,3 +2,35 @@
 //!
 //! No IO here: the crate builds for `wasm32-wasip2` as well as natively. The JSON shapes follow
 //! `shared/spec/server-api.md` §4 and §5.
+//!
+//! * [`codes`]: the stable machine codes of the `{code, error}` body (§2.4) and [`ErrorBody`].
+//! * [`limits`]: configurable limit defaults (§1.7) and the fixed field limits.
+//! * [`paths`]: the client route paths (§4).
+//! * [`device`]: pair, device register, auth test, me, revoke (§4.1 to §4.6).
+//! * [`sync`]: push and pull (§4.7, §4.8) with conflicts.
+//! * [`blob`]: the blob upload response (§4.9).
+//! * [`health`]: health and liveness bodies (§4.11).
+//!
+//! The structs are plain serde types. Deserialising is lenient in the way clients need: absent
+//! fields and `null` become the zero value, unknown fields are ignored. The server applies the
+//! stricter request-decoding rules of §2.5 with its own decoder and then builds these types.
+
+pub mod blob;
+pub mod codes;
+pub mod device;
+pub mod health;
+pub mod limits;
+pub mod paths;
+pub mod sync;
+
+mod nullable;
+
+pub use blob::BlobUploadResponse;
+pub use codes::ErrorBody;
+pub use device::{
+    AuthTestRequest, MeResponse, PairRequest, PairResponse, RegisterDeviceRequest,
+    RegisterDeviceResponse, RevokeDeviceRequest, StatusResponse,
+};
+pub use health::{HealthStatus, LiveStatus};
+pub use limits::Limits;
+pub use sync::{Conflict, PullRequest, PullResponse, PulledOp, PushOp, PushRequest, PushResponse};

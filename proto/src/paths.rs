@@ -1,0 +1,16 @@
+//! Client route paths (spec §4). Blob downloads append the lowercase hex SHA-256 to [`BLOBS`].
+
+pub const PAIR: &str = "/api/client/pair";
+pub const DEVICE_REGISTER: &str = "/api/v1/device/register";
+pub const AUTH_TEST: &str = "/api/auth/test";
+pub const ME: &str = "/api/client/me";
+pub const REVOKE_CURRENT: &str = "/api/client/revoke-current";
+pub const REVOKE_DEVICE: &str = "/api/client/revoke-device";
+pub const PUSH: &str = "/api/v1/sync/push";
+pub const PULL: &str = "/api/v1/sync/pull";
+/// Upload with POST here; download with GET `BLOBS` + sha256. Always the slashed form.
+pub const BLOBS: &str = "/api/v1/blobs/";
+pub const HEALTH: &str = "/api/v1/health";
+pub const READYZ: &str = "/readyz";
+pub const LIVEZ: &str = "/livez";
+pub const METRICS: &str = "/metrics";
