@@ -1,0 +1,159 @@
+//! `EngineError`: why an action failed. `to_string()` is the exact `<message>` of
+//! plugin-contract §3.11 where the spec fixes it; `code()` is stable and snake_case.
+
+/// A failed action (`now`, `configure`, …).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error("sync not configured")]
+    NotConfigured,
+    #[error("vault not open")]
+    VaultNotOpen,
+    #[error("vault ID is unavailable")]
+    VaultIdUnavailable,
+    #[error("invalid interval")]
+    InvalidInterval,
+    #[error("mass deletion awaiting confirmation")]
+    MassDeletionPending,
+    #[error(
+        "cannot change remote vault with {0} unpushed local operation(s); synchronize or resolve them first"
+    )]
+    RemoteVaultLocked(usize),
+    #[error("sync-server:{code} (HTTP {status})")]
+    Server { code: String, status: u16 },
+    #[error("not a Verstak Sync server (HTTP {0})")]
+    NotSyncServer(u16),
+    #[error("not a Verstak Sync server (unexpected response)")]
+    NotSyncServerUnexpected,
+    #[error("connection failed: {0}")]
+    ConnectionFailed(String),
+    #[error("invalid URL: {0}")]
+    InvalidUrl(String),
+    #[error("pair: {0}")]
+    Pair(Box<EngineError>),
+    #[error("save token: {0}")]
+    SaveToken(String),
+    #[error("save state: {0}")]
+    SaveState(String),
+    #[error("snapshot scan: {0}")]
+    Scan(String),
+    #[error("blob upload: {0}")]
+    BlobUpload(Box<EngineError>),
+    #[error("invalid blob upload response")]
+    InvalidBlobUploadResponse,
+    #[error("push: {0}")]
+    Push(Box<EngineError>),
+    #[error("pull apply failed at sequence {seq} for {entity_type} {path} ({op_id}): {inner}")]
+    PullApply { seq: i64, entity_type: String, path: String, op_id: String, inner: String },
+    #[error("pull response is not strictly ordered at sequence {0}")]
+    PullUnordered(i64),
+    #[error("pull page cursor mismatch")]
+    PullCursorMismatch,
+    #[error("pull did not advance")]
+    PullStalled,
+    #[error("download blob: size mismatch")]
+    DownloadSizeMismatch,
+    #[error("download blob: SHA-256 mismatch")]
+    DownloadHashMismatch,
+    #[error("invalid server response")]
+    InvalidResponse,
+}
+
+impl EngineError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            EngineError::NotConfigured => "not_configured",
+            EngineError::VaultNotOpen => "vault_not_open",
+            EngineError::VaultIdUnavailable => "vault_id_unavailable",
+            EngineError::InvalidInterval => "invalid_interval",
+            EngineError::MassDeletionPending => "mass_deletion_pending",
+            EngineError::RemoteVaultLocked(_) => "remote_vault_locked",
+            EngineError::Server { .. } => "server_error",
+            EngineError::NotSyncServer(_) | EngineError::NotSyncServerUnexpected => "not_sync_server",
+            EngineError::ConnectionFailed(_) => "connection_failed",
+            EngineError::InvalidUrl(_) => "invalid_url",
+            EngineError::Pair(_) => "pair_failed",
+            EngineError::SaveToken(_) => "save_token",
+            EngineError::SaveState(_) => "save_state",
+            EngineError::Scan(_) => "snapshot_scan",
+            EngineError::BlobUpload(_) => "blob_upload",
+            EngineError::InvalidBlobUploadResponse => "invalid_blob_upload_response",
+            EngineError::Push(_) => "push_failed",
+            EngineError::PullApply { .. } => "pull_apply_failed",
+            EngineError::PullUnordered(_) => "pull_unordered",
+            EngineError::PullCursorMismatch => "pull_cursor_mismatch",
+            EngineError::PullStalled => "pull_stalled",
+            EngineError::DownloadSizeMismatch => "download_size_mismatch",
+            EngineError::DownloadHashMismatch => "download_hash_mismatch",
+            EngineError::InvalidResponse => "invalid_response",
+        }
+    }
+
+    /// The server's error code when this is (or wraps) a server error.
+    pub(crate) fn server_code(&self) -> Option<&str> {
+        match self {
+            EngineError::Server { code, .. } => Some(code),
+            EngineError::Pair(e) | EngineError::Push(e) | EngineError::BlobUpload(e) => e.server_code(),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_match_spec() {
+        let server = || EngineError::Server { code: "too_many_operations".into(), status: 413 };
+        let cases: Vec<(EngineError, &str, &str)> = vec![
+            (EngineError::NotConfigured, "not_configured", "sync not configured"),
+            (EngineError::VaultNotOpen, "vault_not_open", "vault not open"),
+            (EngineError::VaultIdUnavailable, "vault_id_unavailable", "vault ID is unavailable"),
+            (EngineError::InvalidInterval, "invalid_interval", "invalid interval"),
+            (EngineError::MassDeletionPending, "mass_deletion_pending", "mass deletion awaiting confirmation"),
+            (
+                EngineError::RemoteVaultLocked(3),
+                "remote_vault_locked",
+                "cannot change remote vault with 3 unpushed local operation(s); synchronize or resolve them first",
+            ),
+            (server(), "server_error", "sync-server:too_many_operations (HTTP 413)"),
+            (EngineError::NotSyncServer(503), "not_sync_server", "not a Verstak Sync server (HTTP 503)"),
+            (EngineError::NotSyncServerUnexpected, "not_sync_server", "not a Verstak Sync server (unexpected response)"),
+            (EngineError::ConnectionFailed("refused".into()), "connection_failed", "connection failed: refused"),
+            (EngineError::InvalidUrl("x".into()), "invalid_url", "invalid URL: x"),
+            (
+                EngineError::Pair(Box::new(EngineError::Server { code: "unauthorized".into(), status: 401 })),
+                "pair_failed",
+                "pair: sync-server:unauthorized (HTTP 401)",
+            ),
+            (EngineError::SaveToken("disk full".into()), "save_token", "save token: disk full"),
+            (EngineError::Scan("io".into()), "snapshot_scan", "snapshot scan: io"),
+            (
+                EngineError::BlobUpload(Box::new(EngineError::InvalidBlobUploadResponse)),
+                "blob_upload",
+                "blob upload: invalid blob upload response",
+            ),
+            (EngineError::Push(Box::new(server())), "push_failed", "push: sync-server:too_many_operations (HTTP 413)"),
+            (
+                EngineError::PullApply {
+                    seq: 7,
+                    entity_type: "file".into(),
+                    path: "a.md".into(),
+                    op_id: "op".into(),
+                    inner: "io".into(),
+                },
+                "pull_apply_failed",
+                "pull apply failed at sequence 7 for file a.md (op): io",
+            ),
+            (EngineError::PullUnordered(9), "pull_unordered", "pull response is not strictly ordered at sequence 9"),
+            (EngineError::PullCursorMismatch, "pull_cursor_mismatch", "pull page cursor mismatch"),
+            (EngineError::DownloadSizeMismatch, "download_size_mismatch", "download blob: size mismatch"),
+            (EngineError::DownloadHashMismatch, "download_hash_mismatch", "download blob: SHA-256 mismatch"),
+        ];
+        for (err, code, msg) in cases {
+            assert_eq!(err.code(), code, "{err:?}");
+            assert_eq!(err.to_string(), msg, "{err:?}");
+        }
+        assert_eq!(EngineError::Push(Box::new(server())).server_code(), Some("too_many_operations"));
+    }
+}
