@@ -7,8 +7,6 @@
 //
 // The controller (auto-sync.ts) owns the timers and calls these.
 
-import { isAuthFailure } from './errors';
-
 export const MINUTE = 60_000;
 /** Debounce after the last `file.changed` hint before a change-triggered run. */
 export const CHANGE_DEBOUNCE_MS = 30_000;
@@ -135,11 +133,17 @@ export function resume(state: SchedulerState): SchedulerState {
   return { ...state, consecutiveFailures: 0, lastFailureAt: '', pausedReason: '' };
 }
 
-/** Observed status: a revoked device pauses; a cleared auth error (re-configured elsewhere) resumes. */
-export function observeStatus(state: SchedulerState, status: { revoked: boolean; lastError: string; configured: boolean }): SchedulerState {
+/**
+ * Observed status: a revoked device pauses. A paused scheduler resumes when the status shows
+ * a working pairing again (connected, not revoked, no error): configure or a successful run
+ * happened, possibly elsewhere (the CLI, another panel), since both clear `lastError` (§3.2).
+ */
+export function observeStatus(
+  state: SchedulerState,
+  status: { revoked: boolean; lastError: string; configured: boolean; connected: boolean },
+): SchedulerState {
   if (status.revoked) return state.pausedReason === 'revoked' ? state : { ...state, pausedReason: 'revoked' };
-  if (state.pausedReason !== '' && !isAuthFailure(status.lastError)) {
-    // The auth error is gone: configure, disconnect or reset happened (§3.2 clears lastError).
+  if (state.pausedReason !== '' && status.configured && status.connected && status.lastError === '') {
     return resume(state);
   }
   return state;
