@@ -1,6 +1,6 @@
 // Builds the plugin's one classic-script bundle (spec §1.6) and its stylesheet (§1.7):
 // dist/index.js (IIFE, everything bundled) and dist/style.css.
-import { defineConfig } from 'vite';
+import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { fileURLToPath } from 'node:url';
 
