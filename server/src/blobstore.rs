@@ -1,0 +1,115 @@
+//! The blob directory (spec §1.2, §4.9): `blobs/ab/cd/<sha256>` files, in-flight
+//! `blobs/.upload-<rand>` files, readiness probes and the temp-upload sweep of retention.
+//!
+//! Files are 0640 and directories 0750. A blob lands at its final path only by an atomic
+//! rename of a fully written, fsynced temp file, followed by an fsync of the directory.
+
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::util::ids::random_hex;
+
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    root: PathBuf,
+}
+
+impl BlobStore {
+    /// Uses (and creates, 0750) `<data>/blobs`.
+    pub fn open(root: PathBuf) -> io::Result<Self> {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o750)
+            .create(&root)?;
+        Ok(Self { root })
+    }
+
+    /// A fresh `.upload-<rand>` path and its file, created 0640.
+    pub(crate) fn create_temp(&self) -> io::Result<(PathBuf, File)> {
+        let path = self.root.join(format!(".upload-{}", random_hex(16)));
+        let f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o640)
+            .open(&path)?;
+        Ok((path, f))
+    }
+
+    pub(crate) fn final_path(&self, sha256: &str) -> PathBuf {
+        self.root
+            .join(&sha256[0..2])
+            .join(&sha256[2..4])
+            .join(sha256)
+    }
+
+    /// Moves a verified temp file to its final path. Returns true when this call created the
+    /// file (so a failed database step should remove it again).
+    pub(crate) fn place(&self, temp: &Path, sha256: &str, size: u64) -> io::Result<bool> {
+        let dest = self.final_path(sha256);
+        let dir = dest.parent().expect("a blob path has a parent directory");
+        DirBuilder::new().recursive(true).mode(0o750).create(dir)?;
+        match fs::metadata(&dest) {
+            Ok(m) if m.is_file() && m.len() == size => {
+                let _ = fs::remove_file(temp);
+                Ok(false)
+            }
+            Ok(_) => {
+                tracing::warn!(
+                    sha256,
+                    "replacing a corrupt blob file with a verified upload"
+                );
+                fs::rename(temp, &dest)?;
+                File::open(dir)?.sync_all()?;
+                Ok(false)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::rename(temp, &dest)?;
+                File::open(dir)?.sync_all()?;
+                Ok(true)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes a file this process placed, when the database step after it failed.
+    pub(crate) fn unplace(&self, sha256: &str) {
+        let _ = fs::remove_file(self.final_path(sha256));
+    }
+
+    /// Creates, writes and removes `.health-<rand>` (readiness, §4.11).
+    pub(crate) fn probe_writable(&self) -> bool {
+        let path = self.root.join(format!(".health-{}", random_hex(8)));
+        let ok = (|| -> io::Result<()> {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o640)
+                .open(&path)?;
+            f.write_all(b"ok")?;
+            Ok(())
+        })();
+        let removed = fs::remove_file(&path).is_ok();
+        ok.is_ok() && removed
+    }
+
+    /// Removes top-level `.upload-*` files older than `max_age` (retention step 5).
+    pub(crate) fn sweep_uploads(&self, max_age: Duration) -> io::Result<usize> {
+        let cutoff = SystemTime::now()
+            .checked_sub(max_age)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let mut removed = 0;
+        for entry in fs::read_dir(&self.root)? {
+            let entry = entry?;
+            if !entry.file_name().to_string_lossy().starts_with(".upload-") {
+                continue;
+            }
+            if entry.metadata()?.modified()? < cutoff && fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}

@@ -1,0 +1,209 @@
+//! The command line (spec §1.3): the run form (default) and `user add`.
+//!
+//! Exit statuses: 0 clean, 1 runtime or startup failure, 2 usage error. Only GNU `--flag`
+//! syntax is accepted (clap's default).
+
+use clap::{Args, Parser, Subcommand};
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::config::Overrides;
+use crate::server::{RunOptions, run};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "verstak-sync-server",
+    disable_version_flag = true,
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The data directory.
+    #[arg(long, default_value = "./server-data")]
+    data: PathBuf,
+    /// The port to listen on (0 picks an ephemeral port).
+    #[arg(long)]
+    port: Option<u16>,
+    /// The full listen address, host:port.
+    #[arg(long)]
+    listen: Option<String>,
+    /// Overrides public_url.
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Comma-separated IPs or CIDRs; replaces trusted_proxies.
+    #[arg(long)]
+    trusted_proxies: Option<String>,
+    /// Creates or updates this admin in config.yml before serving.
+    #[arg(long)]
+    admin_user: Option<String>,
+    #[arg(long)]
+    admin_pass: Option<String>,
+    #[arg(long)]
+    admin_pass_file: Option<PathBuf>,
+    #[arg(long)]
+    admin_pass_stdin: bool,
+    /// Prints the version and exits.
+    #[arg(long)]
+    version: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// User management.
+    #[command(subcommand)]
+    User(UserCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCmd {
+    /// Creates a confirmed, unblocked user.
+    Add(UserAddArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UserAddArgs {
+    #[arg(long, default_value = "./server-data")]
+    pub data: PathBuf,
+    #[arg(long)]
+    pub username: String,
+    #[arg(long)]
+    pub password: Option<String>,
+    #[arg(long)]
+    pub password_file: Option<PathBuf>,
+    #[arg(long)]
+    pub password_stdin: bool,
+    #[arg(long)]
+    pub email: Option<String>,
+}
+
+/// Reads a password from exactly one source; `Err` is a usage message.
+pub(crate) fn password_source(
+    literal: Option<&str>,
+    file: Option<&PathBuf>,
+    stdin: bool,
+    trim_literal: bool,
+) -> Result<Option<String>, String> {
+    let n = literal.is_some() as u8 + file.is_some() as u8 + stdin as u8;
+    if n > 1 {
+        return Err("give exactly one password source".into());
+    }
+    if let Some(p) = literal {
+        return Ok(Some(if trim_literal {
+            p.trim().to_owned()
+        } else {
+            p.to_owned()
+        }));
+    }
+    if let Some(f) = file {
+        let text =
+            std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+        return Ok(Some(text.trim().to_owned()));
+    }
+    if stdin {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("cannot read stdin: {e}"))?;
+        return Ok(Some(text.trim().to_owned()));
+    }
+    Ok(None)
+}
+
+fn usage(msg: &str) -> ExitCode {
+    eprintln!("verstak-sync-server: {msg}");
+    ExitCode::from(2)
+}
+
+/// Entry point for `main`.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    init_tracing();
+    if let Some(Cmd::User(UserCmd::Add(args))) = cli.cmd {
+        return crate::useradd::run(args);
+    }
+    let a = cli.run;
+    if a.version {
+        println!("verstak-sync-server {} ({})", crate::VERSION, crate::COMMIT);
+        return ExitCode::SUCCESS;
+    }
+    let has_source = a.admin_pass.is_some() || a.admin_pass_file.is_some() || a.admin_pass_stdin;
+    let admin = match (&a.admin_user, has_source) {
+        (None, false) => None,
+        (None, true) => return usage("admin password flags require --admin-user"),
+        (Some(_), false) => {
+            return usage(
+                "--admin-user requires one of --admin-pass, --admin-pass-file, --admin-pass-stdin",
+            );
+        }
+        (Some(user), true) => {
+            match password_source(
+                a.admin_pass.as_deref(),
+                a.admin_pass_file.as_ref(),
+                a.admin_pass_stdin,
+                true,
+            ) {
+                Err(m) => return usage(&m),
+                Ok(Some(p)) if !p.is_empty() && p.len() <= 72 && !user.trim().is_empty() => {
+                    Some((user.clone(), p))
+                }
+                Ok(_) => {
+                    return usage(
+                        "the admin name and password must be non-empty and the password at most 72 bytes",
+                    );
+                }
+            }
+        }
+    };
+    let opts = RunOptions {
+        data: a.data,
+        overrides: Overrides {
+            port: a.port,
+            listen: a.listen,
+            public_url: a.public_url,
+            trusted_proxies: a.trusted_proxies,
+        },
+        admin,
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("verstak-sync-server: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(run(opts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("startup or runtime failure: {e:#}");
+            eprintln!("verstak-sync-server: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}

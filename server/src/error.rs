@@ -1,0 +1,316 @@
+//! `ApiError`: every JSON error the client routes can answer (spec §2.4), with its status,
+//! stable machine code and the spec's exact message.
+//!
+//! `IntoResponse` writes `{"code": code(), "error": to_string()}` plus `\n`. `Internal` logs its
+//! cause and always writes the fixed 500 body. 405s carry `Allow`, 429s carry `Retry-After`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use verstak_sync_proto::codes;
+
+use crate::http::json_response;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    InvalidRequest(&'static str),
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// `post_required` selects the "POST required" message of the five legacy routes.
+    #[error("{}", if *post_required { "POST required" } else { "method not allowed" })]
+    MethodNotAllowed {
+        allow: &'static str,
+        post_required: bool,
+    },
+    #[error("request body is too large")]
+    RequestTooLarge,
+    #[error("invalid JSON request")]
+    InvalidJson,
+    #[error("request must contain one JSON value")]
+    TrailingJson,
+    #[error("PASSWORD_TOO_LONG")]
+    PasswordTooLong,
+    #[error("too many operations in one push")]
+    TooManyOperations,
+    #[error("{0}")]
+    FieldTooLong(String),
+    #[error("{0}")]
+    InvalidOperation(String),
+    #[error("operation payload is too large")]
+    PayloadTooLarge,
+    #[error("operation payload_json must be valid JSON")]
+    InvalidPayload,
+    #[error("idempotency key was already used with a different request")]
+    IdempotencyKeyReused,
+    #[error("binary file payload must reference a blob")]
+    InlineBinaryForbidden,
+    #[error("{0}")]
+    InvalidBlobReference(&'static str),
+    #[error("blob must be uploaded before its operation")]
+    BlobNotOwned,
+    #[error("{0}")]
+    InvalidMultipart(&'static str),
+    #[error("blob is too large")]
+    BlobTooLarge,
+    #[error("blob quota exceeded")]
+    QuotaExceeded,
+    #[error("invalid SHA-256")]
+    InvalidBlobHash,
+    #[error("blob not found")]
+    BlobNotFound,
+    #[error("blob is unavailable")]
+    BlobUnavailable,
+    #[error("too many attempts")]
+    RateLimited { retry_after: u64 },
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        use ApiError::*;
+        match self {
+            InvalidRequest(_) => codes::INVALID_REQUEST,
+            Unauthorized(_) => codes::UNAUTHORIZED,
+            Forbidden(_) => codes::FORBIDDEN,
+            NotFound(_) => codes::NOT_FOUND,
+            MethodNotAllowed { .. } => codes::METHOD_NOT_ALLOWED,
+            RequestTooLarge => codes::REQUEST_TOO_LARGE,
+            InvalidJson => codes::INVALID_JSON,
+            TrailingJson => codes::TRAILING_JSON,
+            PasswordTooLong => codes::PASSWORD_TOO_LONG,
+            TooManyOperations => codes::TOO_MANY_OPERATIONS,
+            FieldTooLong(_) => codes::FIELD_TOO_LONG,
+            InvalidOperation(_) => codes::INVALID_OPERATION,
+            PayloadTooLarge => codes::PAYLOAD_TOO_LARGE,
+            InvalidPayload => codes::INVALID_PAYLOAD,
+            IdempotencyKeyReused => codes::IDEMPOTENCY_KEY_REUSED,
+            InlineBinaryForbidden => codes::INLINE_BINARY_FORBIDDEN,
+            InvalidBlobReference(_) => codes::INVALID_BLOB_REFERENCE,
+            BlobNotOwned => codes::BLOB_NOT_OWNED,
+            InvalidMultipart(_) => codes::INVALID_MULTIPART,
+            BlobTooLarge => codes::BLOB_TOO_LARGE,
+            QuotaExceeded => codes::QUOTA_EXCEEDED,
+            InvalidBlobHash => codes::INVALID_BLOB_HASH,
+            BlobNotFound => codes::BLOB_NOT_FOUND,
+            BlobUnavailable => codes::BLOB_UNAVAILABLE,
+            RateLimited { .. } => codes::RATE_LIMITED,
+            Internal(_) => codes::INTERNAL_ERROR,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        use ApiError::*;
+        match self {
+            Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Forbidden(_) => StatusCode::FORBIDDEN,
+            NotFound(_) | BlobNotFound => StatusCode::NOT_FOUND,
+            MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            RequestTooLarge | TooManyOperations | PayloadTooLarge | BlobTooLarge
+            | QuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
+            IdempotencyKeyReused => StatusCode::CONFLICT,
+            RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Internal(_) | BlobUnavailable => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// Wraps any internal failure; the cause is logged, never sent.
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            ApiError::Internal(e) => tracing::error!(error = ?e, "internal error"),
+            ApiError::BlobUnavailable => tracing::error!("blob file unavailable"),
+            other => tracing::debug!(code = other.code(), "client error"),
+        }
+        let body = verstak_sync_proto::ErrorBody::new(self.code(), self.to_string());
+        let mut resp = json_response(self.status(), &body);
+        match self {
+            ApiError::MethodNotAllowed { allow, .. } => {
+                resp.headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static(allow));
+            }
+            ApiError::RateLimited { retry_after } => {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+            }
+            _ => {}
+        }
+        resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_match_the_spec_tables() {
+        let table: Vec<(ApiError, u16, &str, &str)> = vec![
+            (
+                ApiError::InvalidRequest("vault_id required"),
+                400,
+                "invalid_request",
+                "vault_id required",
+            ),
+            (
+                ApiError::Unauthorized("device revoked"),
+                401,
+                "unauthorized",
+                "device revoked",
+            ),
+            (
+                ApiError::Forbidden("user blocked"),
+                403,
+                "forbidden",
+                "user blocked",
+            ),
+            (
+                ApiError::NotFound("not found"),
+                404,
+                "not_found",
+                "not found",
+            ),
+            (
+                ApiError::MethodNotAllowed {
+                    allow: "POST",
+                    post_required: true,
+                },
+                405,
+                "method_not_allowed",
+                "POST required",
+            ),
+            (
+                ApiError::MethodNotAllowed {
+                    allow: "GET",
+                    post_required: false,
+                },
+                405,
+                "method_not_allowed",
+                "method not allowed",
+            ),
+            (
+                ApiError::RequestTooLarge,
+                413,
+                "request_too_large",
+                "request body is too large",
+            ),
+            (
+                ApiError::InvalidJson,
+                400,
+                "invalid_json",
+                "invalid JSON request",
+            ),
+            (
+                ApiError::TrailingJson,
+                400,
+                "trailing_json",
+                "request must contain one JSON value",
+            ),
+            (
+                ApiError::PasswordTooLong,
+                400,
+                "password_too_long",
+                "PASSWORD_TOO_LONG",
+            ),
+            (
+                ApiError::TooManyOperations,
+                413,
+                "too_many_operations",
+                "too many operations in one push",
+            ),
+            (
+                ApiError::PayloadTooLarge,
+                413,
+                "payload_too_large",
+                "operation payload is too large",
+            ),
+            (
+                ApiError::InvalidPayload,
+                400,
+                "invalid_payload",
+                "operation payload_json must be valid JSON",
+            ),
+            (
+                ApiError::IdempotencyKeyReused,
+                409,
+                "idempotency_key_reused",
+                "idempotency key was already used with a different request",
+            ),
+            (
+                ApiError::InlineBinaryForbidden,
+                400,
+                "inline_binary_forbidden",
+                "binary file payload must reference a blob",
+            ),
+            (
+                ApiError::BlobNotOwned,
+                400,
+                "blob_not_owned",
+                "blob must be uploaded before its operation",
+            ),
+            (
+                ApiError::BlobTooLarge,
+                413,
+                "blob_too_large",
+                "blob is too large",
+            ),
+            (
+                ApiError::QuotaExceeded,
+                413,
+                "quota_exceeded",
+                "blob quota exceeded",
+            ),
+            (
+                ApiError::InvalidBlobHash,
+                400,
+                "invalid_blob_hash",
+                "invalid SHA-256",
+            ),
+            (
+                ApiError::BlobNotFound,
+                404,
+                "blob_not_found",
+                "blob not found",
+            ),
+            (
+                ApiError::BlobUnavailable,
+                500,
+                "blob_unavailable",
+                "blob is unavailable",
+            ),
+            (
+                ApiError::RateLimited { retry_after: 3 },
+                429,
+                "rate_limited",
+                "too many attempts",
+            ),
+            (
+                ApiError::internal(anyhow::anyhow!("secret path")),
+                500,
+                "internal_error",
+                "internal error",
+            ),
+        ];
+        for (e, status, code, msg) in table {
+            assert_eq!(e.status().as_u16(), status, "{e:?}");
+            assert_eq!(e.code(), code);
+            assert_eq!(e.to_string(), msg);
+        }
+    }
+}

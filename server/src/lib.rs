@@ -1,0 +1,58 @@
+//! The Verstak sync server (spec `server-api.md`): device enrolment, sync and blob API.
+//!
+//! Layout, in the order a request meets it:
+//! * [`server`]: the accept loop (hyper HTTP/1 with header timeout and size limit), startup order
+//!   (§1.8) and graceful shutdown.
+//! * [`http`]: the outermost middleware (path cleaning, redirects, security headers, metrics),
+//!   unknown-path fallbacks, client IP, bounded body reading.
+//! * `routes`: one module per route group; handlers run their spec check tables in order.
+//! * [`auth`] (device tokens, §3), `creds` (bcrypt, §6.3), `ratelimit` (§6.9),
+//!   `json` + `wire` (strict body decoding, §2.5), `sync_rules` (pure push/pull validation).
+//! * [`store`]: SQLite behind one writer thread plus read-only connections; [`blobstore`]: files.
+//! * [`config`] and [`cli`]: `config.yml`, environment, flags, and the `user add` subcommand.
+
+pub mod auth;
+pub mod blobstore;
+pub mod cli;
+pub mod config;
+pub(crate) mod creds;
+pub mod error;
+pub mod http;
+pub(crate) mod json;
+pub mod metrics;
+pub(crate) mod ratelimit;
+pub(crate) mod routes;
+pub mod server;
+pub mod state;
+pub mod store;
+pub(crate) mod sync_rules;
+pub(crate) mod useradd;
+pub(crate) mod util;
+pub(crate) mod wire;
+
+use axum::Router;
+
+pub use state::AppState;
+
+/// The crate version, reported by `--version`, health and metrics.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The build commit (`VERSTAK_BUILD_COMMIT` at compile time), or `unknown`.
+pub const COMMIT: &str = match option_env!("VERSTAK_BUILD_COMMIT") {
+    Some(c) => c,
+    None => "unknown",
+};
+
+/// The whole HTTP application: every route, the fallbacks and the front middleware.
+pub fn app(state: AppState) -> Router {
+    let inner = Router::new()
+        .merge(routes::enroll::router())
+        .merge(routes::device::router())
+        .merge(routes::sync::router())
+        .merge(routes::blobs::router())
+        .merge(routes::health::router())
+        .fallback(http::not_found)
+        .with_state(state.clone());
+    Router::new()
+        .fallback_service(inner)
+        .layer(axum::middleware::from_fn_with_state(state, http::front))
+}

@@ -1,0 +1,192 @@
+//! Blob upload (spec §4.9) and the dispatcher for everything under `/api/v1/blobs/`.
+//!
+//! Authentication runs before the method check here. An upload streams the first multipart
+//! part into `blobs/.upload-<rand>` while hashing it, fsyncs it, checks that no further part
+//! follows, and then attaches it to the scope in one writer job (quota, rename into place,
+//! rows). The temp file is removed on every path that does not rename it, including a client
+//! that disconnects mid-upload.
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::response::Response;
+use axum::routing::any;
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use verstak_sync_proto::limits::BLOB_REQUEST_OVERHEAD;
+use verstak_sync_proto::{BlobUploadResponse, blob::UPLOAD_FIELD};
+
+use crate::auth::authenticate;
+use crate::error::ApiError;
+use crate::http::{is_get, json_response};
+use crate::state::AppState;
+use crate::store::Scope;
+use crate::store::blobs::{self, Attach, Quota};
+use crate::util::time;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/blobs/", any(dispatch))
+        .route("/api/v1/blobs/{*rest}", any(dispatch))
+}
+
+async fn dispatch(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let dev = authenticate(&st, req.headers(), req.uri()).await?;
+    let scope = dev.scope()?;
+    if req.method() == Method::POST {
+        upload(st, scope, req).await
+    } else if is_get(req.method()) {
+        super::download::download(st, scope, req).await
+    } else {
+        Err(ApiError::MethodNotAllowed {
+            allow: "GET, POST",
+            post_required: false,
+        })
+    }
+}
+
+/// Deletes the temp file when dropped, unless it was handed on.
+struct TempGuard(Option<PathBuf>);
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+const IDLE: Duration = Duration::from_secs(60);
+const BAD: ApiError = ApiError::InvalidMultipart("invalid multipart request");
+const ONE_FILE: ApiError = ApiError::InvalidMultipart("exactly one file field is required");
+
+fn multipart_error(e: multer::Error) -> ApiError {
+    match e {
+        multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
+            ApiError::BlobTooLarge
+        }
+        _ => BAD,
+    }
+}
+
+async fn upload(st: AppState, scope: Scope, req: Request) -> Result<Response, ApiError> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let is_form = ct
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data");
+    let boundary = multer::parse_boundary(ct)
+        .ok()
+        .filter(|_| is_form)
+        .ok_or(BAD)?;
+    let max = st.config.limits.max_blob_bytes.max(0) as u64;
+    let limits = multer::SizeLimit::new()
+        .whole_stream(max + BLOB_REQUEST_OVERHEAD as u64)
+        .per_field(max);
+    let mut mp = multer::Multipart::with_constraints(
+        req.into_body().into_data_stream(),
+        boundary,
+        multer::Constraints::new().size_limit(limits),
+    );
+    let mut field = match tokio::time::timeout(IDLE, mp.next_field())
+        .await
+        .map_err(|_| BAD)?
+    {
+        Ok(Some(f)) => f,
+        Ok(None) => return Err(ApiError::InvalidMultipart("file field is required")),
+        Err(e) => return Err(multipart_error(e)),
+    };
+    if field.name() != Some(UPLOAD_FIELD) || field.file_name().is_none_or(str::is_empty) {
+        return Err(ONE_FILE);
+    }
+    let (path, file) = st.blobs.create_temp().map_err(ApiError::internal)?;
+    let mut guard = TempGuard(Some(path.clone()));
+    let mut file = tokio::io::BufWriter::with_capacity(256 * 1024, tokio::fs::File::from_std(file));
+    let mut hasher = Sha256::new();
+    let mut size: u64 = 0;
+    loop {
+        let chunk = match tokio::time::timeout(IDLE, field.chunk())
+            .await
+            .map_err(|_| BAD)?
+        {
+            Ok(Some(c)) => c,
+            Ok(None) => break,
+            Err(e) => return Err(multipart_error(e)),
+        };
+        size += chunk.len() as u64;
+        if size > max {
+            return Err(ApiError::BlobTooLarge);
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk).await.map_err(ApiError::internal)?;
+    }
+    drop(field);
+    file.flush().await.map_err(ApiError::internal)?;
+    let file = file.into_inner();
+    file.sync_all().await.map_err(ApiError::internal)?;
+    drop(file);
+    match tokio::time::timeout(IDLE, mp.next_field())
+        .await
+        .map_err(|_| BAD)?
+    {
+        Ok(None) => {}
+        Ok(Some(_)) => return Err(ONE_FILE),
+        Err(e) => {
+            return Err(match multipart_error(e) {
+                ApiError::BlobTooLarge => ApiError::BlobTooLarge,
+                _ => ONE_FILE,
+            });
+        }
+    }
+    let sha = hex::encode(hasher.finalize());
+    st.metrics.blob_upload_bytes.fetch_add(size, Relaxed);
+    let quota = Quota {
+        vault_max: st.config.limits.max_vault_blob_bytes,
+        user_max: st.config.limits.max_user_blob_bytes,
+    };
+    let (store, store2, sha1, sha2, temp) = (
+        st.blobs.clone(),
+        st.blobs.clone(),
+        sha.clone(),
+        sha.clone(),
+        path,
+    );
+    let sz = size as i64;
+    let outcome = st
+        .db
+        .write(move |c| {
+            blobs::attach(
+                c,
+                &scope,
+                &sha1,
+                sz,
+                quota,
+                || store.place(&temp, &sha1, size),
+                || store2.unplace(&sha2),
+                &time::now_rfc3339(),
+            )
+        })
+        .await?;
+    match outcome {
+        Attach::Added => {
+            guard.0 = None; // renamed into place (or already removed as a duplicate)
+        }
+        Attach::Existing => {}
+        Attach::QuotaExceeded => return Err(ApiError::QuotaExceeded),
+    }
+    drop(guard);
+    Ok(json_response(
+        StatusCode::OK,
+        &BlobUploadResponse {
+            sha256: sha,
+            size: size as i64,
+        },
+    ))
+}

@@ -1,0 +1,224 @@
+//! Enrolment (spec §4.1 to §4.3): `POST /api/client/pair`, `POST /api/v1/device/register`,
+//! `POST /api/auth/test`. Each runs its check table in order; creating a device is one
+//! transaction followed by the `device_paired` audit entry.
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::any;
+use std::net::IpAddr;
+use verstak_sync_proto::limits::fixed;
+use verstak_sync_proto::{
+    AuthTestRequest, PairRequest, PairResponse, RegisterDeviceRequest, RegisterDeviceResponse,
+    StatusResponse, paths,
+};
+
+use super::{decode_body, require_post};
+use crate::creds::{self, CredFailure};
+use crate::error::ApiError;
+use crate::http::{client_ip, json_response, peer};
+use crate::ratelimit::Action;
+use crate::state::AppState;
+use crate::store::audit::AuditEntry;
+use crate::store::devices::{self, NewDevice};
+use crate::util::{ids, time};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::PAIR, any(pair))
+        .route(paths::DEVICE_REGISTER, any(register))
+        .route(paths::AUTH_TEST, any(auth_test))
+}
+
+fn ip_of(st: &AppState, parts: &axum::http::request::Parts) -> IpAddr {
+    client_ip(
+        peer(&parts.extensions).ip(),
+        &parts.headers,
+        &st.config.trusted_proxies,
+    )
+}
+
+async fn pair(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let (parts, body) = req.into_parts();
+    require_post(&parts.method, true)?;
+    let r: PairRequest = decode_body(&st, &parts.headers, body).await?;
+    if r.login.is_empty() || r.password.is_empty() {
+        return Err(ApiError::InvalidRequest("login and password required"));
+    }
+    let ip = ip_of(&st, &parts);
+    st.rate(Action::Pair, ip, Some(&r.login)).await?;
+    let vault = r.vault_id.trim();
+    if vault.is_empty() {
+        return Err(ApiError::InvalidRequest("vault_id required"));
+    }
+    if vault.starts_with(fixed::LEGACY_VAULT_PREFIX) {
+        return Err(ApiError::InvalidRequest("vault_id uses reserved prefix"));
+    }
+    let name = if r.device_name.is_empty() {
+        "unknown"
+    } else {
+        r.device_name.as_str()
+    };
+    for (len, max, msg) in [
+        (r.login.len(), fixed::LOGIN, "login is too long"),
+        (name.len(), fixed::DEVICE_NAME, "device name is too long"),
+        (
+            r.client_version.len(),
+            fixed::CLIENT_VERSION,
+            "client version is too long",
+        ),
+        (vault.len(), fixed::VAULT_ID, "vault id is too long"),
+    ] {
+        if len > max {
+            return Err(ApiError::InvalidRequest(msg));
+        }
+    }
+    if r.password.len() > fixed::PASSWORD_MAX {
+        return Err(ApiError::PasswordTooLong);
+    }
+    let user = match creds::verify(&st, &r.login, &r.password).await? {
+        Ok(u) => u,
+        Err(f) => {
+            st.audit(AuditEntry {
+                event_type: "device_auth_failed",
+                ip: Some(ip.to_string()),
+                message: f.pair_message().into(),
+                ..Default::default()
+            })
+            .await;
+            return Err(f.api_error());
+        }
+    };
+    let (device_id, token, now) = enroll(
+        &st,
+        &user.id,
+        name,
+        vault,
+        Some(r.client_version.clone()),
+        Some(ip.to_string()),
+        true,
+    )
+    .await?;
+    st.audit(AuditEntry {
+        event_type: "device_paired",
+        user_id: Some(user.id.clone()),
+        device_id: Some(device_id.clone()),
+        ip: Some(ip.to_string()),
+        message: format!("device paired: {name}"),
+    })
+    .await;
+    Ok(json_response(
+        StatusCode::OK,
+        &PairResponse {
+            device_id,
+            device_token: token,
+            initial_sync_cursor: 0,
+            server_time: now,
+            user_id: user.id,
+        },
+    ))
+}
+
+/// Creates a device with a fresh token in one transaction; returns `(id, token, now)`.
+async fn enroll(
+    st: &AppState,
+    user_id: &str,
+    name: &str,
+    vault: &str,
+    client_version: Option<String>,
+    last_ip: Option<String>,
+    touch_user: bool,
+) -> Result<(String, String, String), ApiError> {
+    let token = ids::new_device_token();
+    let d = NewDevice {
+        id: ids::new_device_id(),
+        name: name.to_owned(),
+        token_hash: ids::sha256_hex(&token),
+        token_prefix: token[..8].to_owned(),
+        token_suffix: token[token.len() - 4..].to_owned(),
+        user_id: user_id.to_owned(),
+        vault_id: vault.to_owned(),
+        client_version,
+        last_ip,
+        touch_user,
+    };
+    let now = time::now_rfc3339();
+    let (id, n) = (d.id.clone(), now.clone());
+    st.db.write(move |c| devices::create(c, &d, &n)).await?;
+    Ok((id, token, now))
+}
+
+async fn register(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let (parts, body) = req.into_parts();
+    require_post(&parts.method, true)?;
+    let r: RegisterDeviceRequest = decode_body(&st, &parts.headers, body).await?;
+    if r.name.is_empty() {
+        return Err(ApiError::InvalidRequest("name required"));
+    }
+    if r.username.is_empty() || r.password.is_empty() {
+        return Err(ApiError::Unauthorized("username and password required"));
+    }
+    let ip = ip_of(&st, &parts);
+    st.rate(Action::DeviceRegister, ip, Some(&r.username))
+        .await?;
+    if r.username.len() > fixed::LOGIN {
+        return Err(ApiError::InvalidRequest("login is too long"));
+    }
+    if r.name.len() > fixed::DEVICE_NAME {
+        return Err(ApiError::InvalidRequest("device name is too long"));
+    }
+    if r.vault_id.is_empty() {
+        return Err(ApiError::InvalidRequest("vault_id required"));
+    }
+    if r.vault_id.len() > fixed::VAULT_ID {
+        return Err(ApiError::InvalidRequest("vault id is too long"));
+    }
+    let vault = r.vault_id.trim();
+    if vault.is_empty() {
+        return Err(ApiError::InvalidRequest("vault_id required"));
+    }
+    if vault.starts_with(fixed::LEGACY_VAULT_PREFIX) {
+        return Err(ApiError::InvalidRequest("vault_id uses reserved prefix"));
+    }
+    if r.password.len() > fixed::PASSWORD_MAX {
+        return Err(ApiError::PasswordTooLong);
+    }
+    let user = creds::verify(&st, &r.username, &r.password)
+        .await?
+        .map_err(CredFailure::api_error)?;
+    let (device_id, token, _) = enroll(&st, &user.id, &r.name, vault, None, None, false).await?;
+    st.audit(AuditEntry {
+        event_type: "device_paired",
+        user_id: Some(user.id),
+        device_id: Some(device_id.clone()),
+        ip: Some(ip.to_string()),
+        message: format!("device registered: {}", r.name),
+    })
+    .await;
+    Ok(json_response(
+        StatusCode::OK,
+        &RegisterDeviceResponse {
+            device_id,
+            device_token: token,
+        },
+    ))
+}
+
+async fn auth_test(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let (parts, body) = req.into_parts();
+    require_post(&parts.method, true)?;
+    let r: AuthTestRequest = decode_body(&st, &parts.headers, body).await?;
+    if r.username.is_empty() || r.password.is_empty() {
+        return Err(ApiError::InvalidRequest("username and password required"));
+    }
+    st.rate(Action::AuthTest, ip_of(&st, &parts), Some(&r.username))
+        .await?;
+    if r.password.len() > fixed::PASSWORD_MAX {
+        return Err(ApiError::PasswordTooLong);
+    }
+    creds::verify(&st, &r.username, &r.password)
+        .await?
+        .map_err(CredFailure::api_error)?;
+    Ok(json_response(StatusCode::OK, &StatusResponse::new("ok")))
+}

@@ -1,0 +1,140 @@
+//! Health, readiness, liveness (spec §4.11) and Prometheus metrics (§4.12). No authentication
+//! except the optional metrics token; no response contains a path or a secret.
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use verstak_sync_proto::{HealthStatus, LiveStatus, paths};
+
+use crate::error::ApiError;
+use crate::http::{is_get, json_response, not_found_page, peer};
+use crate::metrics::Gauges;
+use crate::state::AppState;
+use crate::store::{blobs, devices, ops, users};
+use crate::util::{ids::ct_eq, time};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::HEALTH, any(health))
+        .route(paths::READYZ, any(health))
+        .route(paths::LIVEZ, any(livez))
+        .route(paths::METRICS, any(metrics))
+}
+
+fn get_only(req: &Request) -> Result<(), ApiError> {
+    if is_get(req.method()) {
+        Ok(())
+    } else {
+        Err(ApiError::MethodNotAllowed {
+            allow: "GET",
+            post_required: false,
+        })
+    }
+}
+
+pub(crate) async fn readiness(st: &AppState) -> HealthStatus {
+    let schema = st
+        .db
+        .read(|c| {
+            c.query_row("SELECT 1", [], |_| Ok(()))?;
+            Ok(c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?)
+        })
+        .await;
+    let blobs = st.blobs.clone();
+    let writable = tokio::task::spawn_blocking(move || blobs.probe_writable())
+        .await
+        .unwrap_or(false);
+    let db_ok = schema.is_ok();
+    HealthStatus {
+        status: if db_ok && writable { "ok" } else { "degraded" }.into(),
+        version: crate::VERSION.into(),
+        build_commit: crate::COMMIT.into(),
+        uptime_seconds: st.started.elapsed().as_secs() as i64,
+        database_reachable: db_ok,
+        blob_storage_writable: writable,
+        schema_version: schema.unwrap_or(0),
+        server_time: time::now_rfc3339(),
+    }
+}
+
+async fn health(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    get_only(&req)?;
+    let h = readiness(&st).await;
+    let status = if h.status == "ok" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    Ok(json_response(status, &h))
+}
+
+async fn livez(req: Request) -> Result<Response, ApiError> {
+    get_only(&req)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &LiveStatus {
+            server_time: time::now_rfc3339(),
+            status: "ok".into(),
+        },
+    ))
+}
+
+async fn metrics(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    if !st.config.metrics_enabled {
+        return Ok(not_found_page());
+    }
+    get_only(&req)?;
+    let token = &st.config.metrics_token;
+    if !token.is_empty() {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !ct_eq(given.as_bytes(), token.as_bytes()) {
+            return Err(ApiError::Unauthorized("metrics token required"));
+        }
+    } else {
+        let proxied = req.headers().contains_key("x-forwarded-for")
+            || req.headers().contains_key("forwarded");
+        if !peer(req.extensions()).ip().is_loopback() || proxied {
+            return Err(ApiError::Forbidden("metrics are only available locally"));
+        }
+    }
+    let ready = readiness(&st).await.status == "ok";
+    let counts = st
+        .db
+        .read(|c| {
+            let (blobs, bytes) = blobs::totals(c)?;
+            let (active, revoked) = devices::count_by_state(c)?;
+            Ok((
+                users::count(c)?,
+                ops::count(c)?,
+                blobs,
+                bytes,
+                active,
+                revoked,
+            ))
+        })
+        .await
+        .unwrap_or_default();
+    let g = Gauges {
+        uptime: st.started.elapsed().as_secs(),
+        users: counts.0,
+        operations: counts.1,
+        blobs: counts.2,
+        blob_bytes: counts.3,
+        devices_active: counts.4,
+        devices_revoked: counts.5,
+        ready,
+    };
+    let mut resp = st.metrics.render(&g).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    Ok(resp)
+}

@@ -1,0 +1,92 @@
+//! Push and pull (spec §4.7, §4.8). Validation is pure (`sync_rules`); the push itself is one
+//! writer job (`store::ops::push`), so it is atomic and serialised per database.
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::any;
+use std::sync::atomic::Ordering::Relaxed;
+use verstak_sync_proto::{PullRequest, PushRequest, paths};
+
+use super::decode_body;
+use crate::auth::authenticate;
+use crate::error::ApiError;
+use crate::http::{json_response, raw_json};
+use crate::state::AppState;
+use crate::store::ops::{self, PushInput, PushOutcome};
+use crate::sync_rules::{fingerprint, pull_limit, validate_push};
+use crate::util::time;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::PUSH, any(push))
+        .route(paths::PULL, any(pull))
+}
+
+async fn push(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let (parts, body) = req.into_parts();
+    if parts.method != axum::http::Method::POST {
+        return Err(ApiError::MethodNotAllowed {
+            allow: "POST",
+            post_required: false,
+        });
+    }
+    let dev = authenticate(&st, &parts.headers, &parts.uri).await?;
+    let scope = dev.scope()?;
+    let r: PushRequest = decode_body(&st, &parts.headers, body).await?;
+    validate_push(&r, &st.config.limits)?;
+    let input = PushInput {
+        scope,
+        device_id: dev.row.id.clone(),
+        idempotency_key: r.idempotency_key,
+        fingerprint: fingerprint(&r.ops),
+        ops: r.ops,
+    };
+    let outcome = st
+        .db
+        .write(move |c| ops::push(c, &input, &time::now_rfc3339()))
+        .await?;
+    match outcome {
+        PushOutcome::Stored { body, stats } => {
+            let m = &st.metrics;
+            m.ops_accepted.fetch_add(stats.stored, Relaxed);
+            m.ops_duplicate.fetch_add(stats.duplicates, Relaxed);
+            m.ops_rejected_duplicate
+                .fetch_add(stats.rejected_duplicates, Relaxed);
+            m.conflicts.fetch_add(stats.conflicts, Relaxed);
+            Ok(raw_json(StatusCode::OK, body))
+        }
+        PushOutcome::Replay(body) => Ok(raw_json(StatusCode::OK, body)),
+        PushOutcome::KeyReused => Err(ApiError::IdempotencyKeyReused),
+        PushOutcome::Rejected(e) => Err(e.into()),
+    }
+}
+
+async fn pull(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let (parts, body) = req.into_parts();
+    if parts.method != axum::http::Method::POST {
+        return Err(ApiError::MethodNotAllowed {
+            allow: "POST",
+            post_required: false,
+        });
+    }
+    let dev = authenticate(&st, &parts.headers, &parts.uri).await?;
+    let scope = dev.scope()?;
+    let r: PullRequest = decode_body(&st, &parts.headers, body).await?;
+    if r.since_sequence < 0 || r.page_limit < 0 {
+        return Err(ApiError::InvalidRequest(
+            "sequence and page_limit must be non-negative",
+        ));
+    }
+    let limit = pull_limit(r.page_limit, st.config.limits.max_pull_page);
+    let since = r.since_sequence;
+    let page = st
+        .db
+        .read(move |c| ops::pull(c, &scope, since, limit))
+        .await?;
+    st.metrics
+        .pull_ops_served
+        .fetch_add(page.ops.len() as u64, Relaxed);
+    Ok(json_response(StatusCode::OK, &page))
+}

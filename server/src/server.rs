@@ -1,0 +1,180 @@
+//! Startup (spec §1.8), the accept loop and graceful shutdown.
+//!
+//! [`run`] follows the startup order: data directory, `config.yml`, overrides, `--admin-user`,
+//! database, `blobs/`, one retention pass, bind, the ready line, serve. Connections are served
+//! by hyper's HTTP/1 builder (10 s header timeout, 16 KiB header block). On SIGINT or SIGTERM
+//! the listener closes, in-flight requests get up to 20 s, then the writer drains and the WAL
+//! is checkpointed.
+
+use anyhow::{Context, Result};
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+use crate::blobstore::BlobStore;
+use crate::config::{Config, ConfigFile, Overrides};
+use crate::state::AppState;
+use crate::store::{Db, retention};
+
+/// Everything `run` needs from the command line.
+pub struct RunOptions {
+    pub data: PathBuf,
+    pub overrides: Overrides,
+    /// `(username, password)` from `--admin-user` and its password source.
+    pub admin: Option<(String, String)>,
+}
+
+/// Creates the data directory (0750) and returns its absolute path.
+pub fn prepare_data_dir(data: &std::path::Path) -> Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let abs = std::path::absolute(data).context("resolving the data directory")?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o750)
+        .create(&abs)
+        .context("creating the data directory")?;
+    Ok(abs)
+}
+
+pub async fn run(opts: RunOptions) -> Result<()> {
+    let data = prepare_data_dir(&opts.data)?;
+    let mut file = ConfigFile::load(&data)?;
+    let config = Config::resolve(&file, &opts.overrides)?;
+    let config = match &opts.admin {
+        Some((user, pass)) => {
+            file.upsert_admin(user, pass).context("saving config.yml")?;
+            tracing::info!("initial admin user \"{user}\" configured");
+            Config::resolve(&file, &opts.overrides)?
+        }
+        None => config,
+    };
+    let db_path = data.join("server.db");
+    let db = tokio::task::spawn_blocking(move || Db::open(&db_path))
+        .await?
+        .context("opening the database")?;
+    let blobs = BlobStore::open(data.join("blobs")).context("creating blobs/")?;
+    let state = AppState::new(db.clone(), config.clone(), blobs);
+    run_retention(&state)
+        .await
+        .context("retention at startup")?;
+
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot bind {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        "Verstak Sync Server {} ({}) listening on {addr}",
+        crate::VERSION,
+        crate::COMMIT
+    );
+
+    let hourly = {
+        let st = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(3600));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = run_retention(&st).await {
+                    tracing::error!(error = %e, "retention failed");
+                }
+            }
+        })
+    };
+    serve(listener, crate::app(state), shutdown_signal()).await;
+    hourly.abort();
+    db.close().await;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// Retention (§6.16): database steps on the writer, then the temp-upload sweep.
+pub(crate) async fn run_retention(st: &AppState) -> Result<()> {
+    let r = st.config.retention;
+    let policy = retention::Retention {
+        idempotency_hours: r.idempotency_hours,
+        audit_days: r.audit_days,
+    };
+    st.db.write(move |c| retention::run(c, policy)).await?;
+    let blobs = st.blobs.clone();
+    let age = Duration::from_secs(r.temp_upload_hours.max(0) as u64 * 3600);
+    tokio::task::spawn_blocking(move || blobs.sweep_uploads(age)).await??;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then drains for at most 20 s.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(10))
+        .max_header_size(16 * 1024)
+        .keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let svc =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                app.clone().oneshot(req.map(axum::body::Body::new))
+            });
+        let conn = builder.serve_connection(TokioIo::new(stream), svc);
+        let watched = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = watched.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting down: waiting up to 20 s for in-flight requests");
+    if tokio::time::timeout(Duration::from_secs(20), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("in-flight requests did not finish within 20 s; aborting them");
+    }
+}

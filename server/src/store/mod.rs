@@ -1,0 +1,230 @@
+//! Storage behind one boundary: the SQLite database (§7) and its access pattern.
+//!
+//! [`Db`] owns one writer thread and a small pool of read-only connections. Handlers call
+//! `db.write(|c| ops::push(c, …)).await` or `db.read(|c| ops::pull(c, …)).await`; the closures are
+//! synchronous and never see an axum type. The writer group-commits: it takes every queued job,
+//! opens one `BEGIN IMMEDIATE` transaction, runs each job inside its own savepoint (a failing job
+//! rolls back only itself), commits once and then answers all callers. So an acknowledged write is
+//! durable (`synchronous = FULL`) and a failed push stores nothing.
+//!
+//! Submodules: [`schema`] and [`migrate`] (versions, adopting a reference database),
+//! [`users`], [`devices`], [`ops`] (push/pull), [`blobs`] (refs and quotas), [`audit`],
+//! [`retention`]. A PostgreSQL backend would replace this module and keep its function shapes.
+
+pub(crate) mod audit;
+pub(crate) mod blobs;
+pub(crate) mod devices;
+pub(crate) mod migrate;
+pub(crate) mod ops;
+pub(crate) mod retention;
+pub(crate) mod schema;
+pub(crate) mod users;
+
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+/// A storage failure. Always answered as a 500 by the HTTP layer, with the cause logged.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("commit failed: {0}")]
+    Commit(String),
+    #[error("database is closed")]
+    Closed,
+    #[error("{0}")]
+    Refused(String),
+}
+
+type Deliver = Box<dyn FnOnce(Option<StoreError>) + Send>;
+type WorkFn = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>;
+
+enum Job {
+    Work(WorkFn),
+    Close(tokio::sync::oneshot::Sender<()>),
+}
+
+/// Cheap-to-clone handle to the database.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<mpsc::Sender<Job>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+/// Opens a connection with the PRAGMAs of §7.1.
+pub(crate) fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
+    let c = Connection::open(path)?;
+    c.busy_timeout(std::time::Duration::from_secs(5))?;
+    c.execute_batch(
+        "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;",
+    )?;
+    if read_only {
+        c.execute_batch("PRAGMA query_only = 1;")?;
+    }
+    Ok(c)
+}
+
+/// The maximum number of jobs committed together.
+const GROUP_MAX: usize = 256;
+
+impl Db {
+    /// Opens `<data>/server.db`, migrating it (§7.4), and starts the writer thread.
+    pub fn open(path: &Path) -> Result<Db, StoreError> {
+        let mut conn = open_connection(path, false)?;
+        migrate::migrate(&mut conn, path)?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("db-writer".into())
+            .spawn(move || writer_loop(conn, rx))?;
+        Ok(Db {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                writer: Mutex::new(tx),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Runs `f` inside the writer transaction. `Err` rolls back only this job.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (otx, orx) = tokio::sync::oneshot::channel::<Result<T, StoreError>>();
+        let work: WorkFn = Box::new(move |c| {
+            let r = f(c);
+            let failed = r.is_err();
+            let deliver: Deliver = Box::new(move |commit_err| {
+                let _ = otx.send(match commit_err {
+                    None => r,
+                    Some(e) => Err(e),
+                });
+            });
+            (failed, deliver)
+        });
+        self.send(Job::Work(work))?;
+        orx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `f` on a read-only connection on the blocking pool.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().map_err(|_| StoreError::Closed)?.pop();
+            let conn = match pooled {
+                Some(c) => c,
+                None => open_connection(&inner.path, true)?,
+            };
+            let r = f(&conn);
+            if let Ok(mut pool) = inner.readers.lock()
+                && pool.len() < 16
+            {
+                pool.push(conn);
+            }
+            r
+        })
+        .await
+        .map_err(|_| StoreError::Closed)?
+    }
+
+    /// Finishes queued writes, checkpoints the WAL and stops the writer.
+    pub async fn close(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.send(Job::Close(tx)).is_ok() {
+            let _ = rx.await;
+        }
+        if let Ok(mut pool) = self.inner.readers.lock() {
+            pool.clear();
+        }
+    }
+
+    fn send(&self, job: Job) -> Result<(), StoreError> {
+        let tx = self.inner.writer.lock().map_err(|_| StoreError::Closed)?;
+        tx.send(job).map_err(|_| StoreError::Closed)
+    }
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
+    let mut close: Option<tokio::sync::oneshot::Sender<()>> = None;
+    while close.is_none() {
+        let Ok(first) = rx.recv() else { break };
+        let mut work = Vec::new();
+        for job in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
+            match job {
+                Job::Work(w) => work.push(w),
+                Job::Close(tx) => close = Some(tx),
+            }
+            if work.len() >= GROUP_MAX || close.is_some() {
+                break;
+            }
+        }
+        run_group(&conn, work);
+    }
+    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
+        tracing::warn!(error = %e, "WAL checkpoint at shutdown failed");
+    }
+    drop(conn);
+    if let Some(tx) = close {
+        let _ = tx.send(());
+    }
+}
+
+fn run_group(conn: &Connection, work: Vec<WorkFn>) {
+    if work.is_empty() {
+        return;
+    }
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        // Never run a job outside a transaction. Dropping the jobs drops their reply
+        // channels, so every caller gets `StoreError::Closed` (a 500).
+        tracing::error!(error = %e, "cannot begin write transaction");
+        drop(work);
+        return;
+    }
+    let mut delivers = Vec::with_capacity(work.len());
+    for w in work {
+        let sp_ok = conn.execute_batch("SAVEPOINT job").is_ok();
+        let (failed, deliver) = w(conn);
+        let end = if failed {
+            "ROLLBACK TO job; RELEASE job"
+        } else {
+            "RELEASE job"
+        };
+        if !sp_ok || conn.execute_batch(end).is_err() {
+            tracing::error!("savepoint handling failed");
+        }
+        delivers.push(deliver);
+    }
+    let commit = conn.execute_batch("COMMIT");
+    match commit {
+        Ok(()) => delivers.into_iter().for_each(|d| d(None)),
+        Err(e) => {
+            tracing::error!(error = %e, "group commit failed");
+            let _ = conn.execute_batch("ROLLBACK");
+            let msg = e.to_string();
+            delivers
+                .into_iter()
+                .for_each(|d| d(Some(StoreError::Commit(msg.clone()))));
+        }
+    }
+}
+
+/// A sync scope (§5.1): every op, tombstone, idempotency record and blob ref belongs to one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope {
+    pub user_id: String,
+    pub vault_id: String,
+}

@@ -1,0 +1,142 @@
+//! The version 3 schema (spec §7.2, §7.3) as idempotent `CREATE … IF NOT EXISTS` statements.
+//!
+//! Every startup runs [`TABLES`] and [`INDEXES`]; on a version 3 database they are no-ops.
+
+/// Tables of §7.2. No foreign keys are declared; cascades are done explicitly.
+pub(crate) const TABLES: &str = r#"
+CREATE TABLE IF NOT EXISTS server_users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    email TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    confirmed INTEGER NOT NULL DEFAULT 0,
+    blocked INTEGER NOT NULL DEFAULT 0,
+    last_seen TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS server_devices (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    api_key TEXT NOT NULL UNIQUE,
+    token_hash TEXT UNIQUE,
+    token_prefix TEXT,
+    token_suffix TEXT,
+    legacy_api_key INTEGER NOT NULL DEFAULT 0,
+    user_id TEXT,
+    vault_id TEXT,
+    client_version TEXT,
+    last_ip TEXT,
+    last_seen TEXT,
+    revoked_at TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS server_user_devices (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    PRIMARY KEY (user_id, device_id)
+);
+CREATE TABLE IF NOT EXISTS server_scopes (
+    user_id TEXT NOT NULL,
+    vault_id TEXT NOT NULL,
+    last_sequence INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, vault_id)
+);
+CREATE TABLE IF NOT EXISTS server_ops (
+    user_id TEXT NOT NULL,
+    vault_id TEXT NOT NULL,
+    op_id TEXT NOT NULL,
+    server_sequence INTEGER NOT NULL,
+    device_id TEXT NOT NULL,
+    entity_type TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    op_type TEXT NOT NULL,
+    payload_json TEXT NOT NULL,
+    idempotency_key TEXT,
+    client_sequence INTEGER DEFAULT 0,
+    last_seen_server_seq INTEGER DEFAULT 0,
+    created_at TEXT NOT NULL,
+    pushed_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, vault_id, op_id)
+);
+CREATE TABLE IF NOT EXISTS server_tombstones (
+    user_id TEXT NOT NULL,
+    vault_id TEXT NOT NULL,
+    entity_type TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    op_id TEXT NOT NULL,
+    deleted_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, vault_id, entity_type, entity_id)
+);
+CREATE TABLE IF NOT EXISTS server_idempotency_keys (
+    user_id TEXT NOT NULL,
+    vault_id TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    response_json TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, vault_id, idempotency_key)
+);
+CREATE TABLE IF NOT EXISTS server_email_tokens (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS server_sessions (
+    token_hash TEXT PRIMARY KEY,
+    csrf_hash TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    subject_id TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_seen TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS server_blobs (
+    sha256 TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS server_blob_refs (
+    user_id TEXT NOT NULL,
+    vault_id TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    last_accessed TEXT NOT NULL,
+    PRIMARY KEY (user_id, vault_id, sha256)
+);
+CREATE TABLE IF NOT EXISTS server_audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_type TEXT NOT NULL,
+    user_id TEXT,
+    device_id TEXT,
+    ip TEXT,
+    message TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS server_smtp_config (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#;
+
+/// Indexes of §7.3.
+pub(crate) const INDEXES: &str = r#"
+CREATE INDEX IF NOT EXISTS idx_server_devices_user ON server_devices(user_id);
+CREATE INDEX IF NOT EXISTS idx_server_devices_user_vault ON server_devices(user_id, vault_id);
+CREATE UNIQUE INDEX IF NOT EXISTS idx_server_ops_scope_seq ON server_ops(user_id, vault_id, server_sequence);
+CREATE INDEX IF NOT EXISTS idx_server_ops_entity ON server_ops(user_id, vault_id, entity_type, entity_id, server_sequence);
+CREATE INDEX IF NOT EXISTS idx_server_blob_refs_user_sha ON server_blob_refs(user_id, sha256);
+CREATE INDEX IF NOT EXISTS idx_server_sessions_expires ON server_sessions(expires_at);
+CREATE INDEX IF NOT EXISTS idx_server_sessions_subject ON server_sessions(scope, subject_id);
+CREATE INDEX IF NOT EXISTS idx_server_email_tokens_user ON server_email_tokens(user_id, purpose);
+CREATE INDEX IF NOT EXISTS idx_server_email_tokens_expires ON server_email_tokens(expires_at);
+CREATE INDEX IF NOT EXISTS idx_server_idempotency_created ON server_idempotency_keys(created_at);
+CREATE INDEX IF NOT EXISTS idx_server_audit_event ON server_audit_log(event_type);
+CREATE INDEX IF NOT EXISTS idx_server_audit_created ON server_audit_log(created_at);
+"#;
+
+/// The schema version this server writes into `PRAGMA user_version`.
+pub(crate) const SCHEMA_VERSION: i64 = 3;

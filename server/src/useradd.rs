@@ -1,0 +1,134 @@
+//! `verstak-sync-server user add` (spec §1.3): creates a confirmed user directly in the
+//! database, migrating it first, safely alongside a running server (busy timeout 5 s).
+
+use std::process::ExitCode;
+use verstak_sync_proto::limits::fixed;
+
+use crate::cli::{UserAddArgs, password_source};
+use crate::store::audit::{self, AuditEntry};
+use crate::store::users::{self, CreateUser};
+use crate::store::{migrate, open_connection};
+use crate::util::{ids, time};
+
+/// §6.1: 1 to 320 bytes, no control characters, no surrounding whitespace.
+pub(crate) fn valid_username(u: &str) -> bool {
+    !u.is_empty() && u.len() <= fixed::USERNAME && !u.chars().any(char::is_control) && u.trim() == u
+}
+
+/// §6.2: a bare `local@domain`, at most 254 bytes, lowercased. `None` when invalid.
+pub(crate) fn normalize_email(raw: &str) -> Option<String> {
+    let e = raw.trim();
+    if e.is_empty() || e.len() > fixed::EMAIL || e.contains(['\r', '\n']) {
+        return None;
+    }
+    let (local, domain) = e.rsplit_once('@')?;
+    let bad = |s: &str| {
+        s.is_empty()
+            || s.chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"@".contains(c))
+    };
+    if bad(local)
+        || bad(domain)
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || local.starts_with('.')
+        || local.ends_with('.')
+        || e.contains("..")
+    {
+        return None;
+    }
+    Some(e.to_lowercase())
+}
+
+fn fail(msg: &str) -> ExitCode {
+    eprintln!("{msg}");
+    ExitCode::from(1)
+}
+
+pub(crate) fn run(a: UserAddArgs) -> ExitCode {
+    let password = match password_source(
+        a.password.as_deref(),
+        a.password_file.as_ref(),
+        a.password_stdin,
+        false,
+    ) {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            eprintln!(
+                "verstak-sync-server: give one of --password, --password-file, --password-stdin"
+            );
+            return ExitCode::from(2);
+        }
+        Err(m) => {
+            eprintln!("verstak-sync-server: {m}");
+            return ExitCode::from(2);
+        }
+    };
+    if !valid_username(&a.username) {
+        return fail("invalid username");
+    }
+    if password.len() < fixed::PASSWORD_MIN {
+        return fail("PASSWORD_TOO_SHORT");
+    }
+    if password.len() > fixed::PASSWORD_MAX {
+        return fail("PASSWORD_TOO_LONG");
+    }
+    let id = ids::new_user_id();
+    let email = match &a.email {
+        Some(e) => match normalize_email(e) {
+            Some(n) => n,
+            None => return fail("invalid email"),
+        },
+        None => format!("{id}@users.invalid"),
+    };
+    let result = (|| -> anyhow::Result<CreateUser> {
+        let data = crate::server::prepare_data_dir(&a.data)?;
+        let path = data.join("server.db");
+        let mut conn = open_connection(&path, false)?;
+        migrate::migrate(&mut conn, &path)?;
+        let hash = bcrypt::hash(&password, 10)?;
+        let now = time::now_rfc3339();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let created = users::create(&tx, &id, &a.username, &email, &hash, true, &now)?;
+        if created == CreateUser::Created {
+            let entry = AuditEntry {
+                event_type: "user_created",
+                user_id: Some(id.clone()),
+                message: "user created from command line".into(),
+                ..Default::default()
+            };
+            audit::insert(&tx, &entry, &now)?;
+        }
+        tx.commit()?;
+        Ok(created)
+    })();
+    match result {
+        Ok(CreateUser::Created) => {
+            println!("created user \"{}\" ({id})", a.username);
+            ExitCode::SUCCESS
+        }
+        Ok(CreateUser::UsernameTaken) => fail("username already taken"),
+        Ok(CreateUser::EmailTaken) => fail("email already taken"),
+        Err(e) => fail(&format!("verstak-sync-server: {e:#}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_normalisation_examples() {
+        assert_eq!(
+            normalize_email("  User@Example.Test  ").as_deref(),
+            Some("user@example.test")
+        );
+        assert_eq!(
+            normalize_email("victim@example.test\r\nBcc: attacker@example.test"),
+            None
+        );
+        assert_eq!(normalize_email("Display Name <victim@example.test>"), None);
+        assert_eq!(normalize_email("not-an-email"), None);
+        assert!(valid_username("alice") && !valid_username(" alice") && !valid_username("a\u{7}"));
+    }
+}
