@@ -56,6 +56,9 @@ pub enum EngineError {
     DownloadHashMismatch,
     #[error("invalid server response")]
     InvalidResponse,
+    /// A local file or storage operation failed.
+    #[error("{0}")]
+    LocalIo(String),
 }
 
 impl EngineError {
@@ -85,6 +88,7 @@ impl EngineError {
             EngineError::DownloadSizeMismatch => "download_size_mismatch",
             EngineError::DownloadHashMismatch => "download_hash_mismatch",
             EngineError::InvalidResponse => "invalid_response",
+            EngineError::LocalIo(_) => "local_io",
         }
     }
 

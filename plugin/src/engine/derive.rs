@@ -1,0 +1,172 @@
+//! What to publish: a pure function of the local snapshot and the synced tree.
+//!
+//! [`derive`] lists the ops that take the server from `synced` to `local`, in the emission order
+//! of plugin-contract §4.13 (creates and updates shallow first, folders before files; deletes
+//! deepest first, files before folders). Renames come out as delete + create (§4.4). Ignored
+//! paths are never published and never deleted (§5.4.6); files over the size limit are left alone.
+//! [`reconcile`] keeps the ids of ops that are still wanted unchanged, so an op keeps its id
+//! from run to run, and gives fresh ids to new ones.
+
+use std::collections::BTreeMap;
+
+use super::hash::ContentHash;
+use super::ids::derive_uuid;
+use super::ignore::Rules;
+use super::path::VaultPath;
+use super::saved::{LocalEntry, OpKind, QueuedOp, SyncedEntry};
+
+/// One op to publish, before it has an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Wanted {
+    pub path: VaultPath,
+    pub dir: bool,
+    pub kind: OpKind,
+    pub hash: Option<ContentHash>,
+    pub size: u64,
+}
+
+pub(crate) fn derive(
+    local: &BTreeMap<VaultPath, LocalEntry>,
+    synced: &BTreeMap<VaultPath, SyncedEntry>,
+    rules: &Rules,
+) -> Vec<Wanted> {
+    let mut ups = Vec::new();
+    let mut dels = Vec::new();
+    for (path, l) in local {
+        if l.too_large || rules.ignores(path, l.dir) {
+            continue;
+        }
+        let s = synced.get(path);
+        if l.dir {
+            match s {
+                Some(s) if s.dir => {}
+                Some(_) => {
+                    dels.push(Wanted { path: path.clone(), dir: false, kind: OpKind::Delete, hash: None, size: 0 });
+                    ups.push(Wanted { path: path.clone(), dir: true, kind: OpKind::Create, hash: None, size: 0 });
+                }
+                None => ups.push(Wanted { path: path.clone(), dir: true, kind: OpKind::Create, hash: None, size: 0 }),
+            }
+            continue;
+        }
+        let kind = match s {
+            Some(s) if !s.dir && s.hash == l.hash => continue,
+            Some(s) if !s.dir => OpKind::Update,
+            Some(_) => {
+                dels.push(Wanted { path: path.clone(), dir: true, kind: OpKind::Delete, hash: None, size: 0 });
+                OpKind::Create
+            }
+            None => OpKind::Create,
+        };
+        ups.push(Wanted { path: path.clone(), dir: false, kind, hash: l.hash.clone(), size: l.size });
+    }
+    for (path, s) in synced {
+        if local.contains_key(path) || rules.ignores(path, s.dir) {
+            continue;
+        }
+        dels.push(Wanted { path: path.clone(), dir: s.dir, kind: OpKind::Delete, hash: None, size: 0 });
+    }
+    ups.sort_by(|a, b| (a.path.depth(), !a.dir, &a.path).cmp(&(b.path.depth(), !b.dir, &b.path)));
+    dels.sort_by(|a, b| {
+        (std::cmp::Reverse(a.path.depth()), a.dir, &a.path).cmp(&(std::cmp::Reverse(b.path.depth()), b.dir, &b.path))
+    });
+    ups.extend(dels);
+    ups
+}
+
+/// The new op log: ops still wanted keep their id and client sequence; new ones get fresh ones.
+pub(crate) fn reconcile(old: &[QueuedOp], wanted: Vec<Wanted>, salt: &str, next_client_seq: &mut i64) -> Vec<QueuedOp> {
+    wanted
+        .into_iter()
+        .map(|w| {
+            let same = old
+                .iter()
+                .find(|q| q.path == w.path && q.dir == w.dir && q.kind == w.kind && q.hash == w.hash);
+            match same {
+                Some(q) => q.clone(),
+                None => {
+                    let seq = *next_client_seq;
+                    *next_client_seq += 1;
+                    QueuedOp {
+                        op_id: derive_uuid(salt, "op", seq as u64),
+                        client_seq: seq,
+                        path: w.path,
+                        dir: w.dir,
+                        kind: w.kind,
+                        hash: w.hash,
+                        size: w.size,
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::path::p;
+
+    fn file(c: &str) -> LocalEntry {
+        LocalEntry { dir: false, size: c.len() as u64, mtime: 0, hash: Some(ContentHash::of(c.as_bytes())), too_large: false }
+    }
+    fn sfile(c: &str) -> SyncedEntry {
+        SyncedEntry { dir: false, hash: Some(ContentHash::of(c.as_bytes())), text: true, size: c.len() as u64 }
+    }
+
+    #[test]
+    fn emission_order_and_kinds() {
+        let mut local = BTreeMap::new();
+        let mut synced = BTreeMap::new();
+        local.insert(p("b"), LocalEntry::dir());
+        local.insert(p("b/new.md"), file("n"));
+        local.insert(p("a.md"), file("changed"));
+        local.insert(p("z.md"), file("same"));
+        synced.insert(p("a.md"), sfile("old"));
+        synced.insert(p("z.md"), sfile("same"));
+        synced.insert(p("gone"), SyncedEntry::dir());
+        synced.insert(p("gone/x.md"), sfile("x"));
+        synced.insert(p("gone/deep/y.md"), sfile("y"));
+        synced.insert(p("gone/deep"), SyncedEntry::dir());
+        let got: Vec<(String, bool, OpKind)> = derive(&local, &synced, &Rules::default())
+            .into_iter()
+            .map(|w| (w.path.to_string(), w.dir, w.kind))
+            .collect();
+        let want = vec![
+            ("b".to_string(), true, OpKind::Create),
+            ("a.md".to_string(), false, OpKind::Update),
+            ("b/new.md".to_string(), false, OpKind::Create),
+            ("gone/deep/y.md".to_string(), false, OpKind::Delete),
+            ("gone/x.md".to_string(), false, OpKind::Delete),
+            ("gone/deep".to_string(), true, OpKind::Delete),
+            ("gone".to_string(), true, OpKind::Delete),
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn ignored_and_too_large_are_never_published_or_deleted() {
+        let mut local = BTreeMap::new();
+        let mut synced = BTreeMap::new();
+        local.insert(p("big.bin"), LocalEntry { too_large: true, hash: None, ..file("") });
+        synced.insert(p("big.bin"), sfile("old"));
+        local.insert(p(".DS_Store"), file("junk"));
+        synced.insert(p("Thumbs.db"), sfile("t"));
+        assert!(derive(&local, &synced, &Rules::default()).is_empty());
+    }
+
+    #[test]
+    fn reconcile_keeps_ids_of_unchanged_wants() {
+        let mut local = BTreeMap::new();
+        local.insert(p("a.md"), file("1"));
+        let synced = BTreeMap::new();
+        let mut seq = 0;
+        let first = reconcile(&[], derive(&local, &synced, &Rules::default()), "salt", &mut seq);
+        let again = reconcile(&first, derive(&local, &synced, &Rules::default()), "salt", &mut seq);
+        assert_eq!(first, again);
+        local.insert(p("a.md"), file("2"));
+        let changed = reconcile(&again, derive(&local, &synced, &Rules::default()), "salt", &mut seq);
+        assert_ne!(changed[0].op_id, first[0].op_id);
+        assert_eq!(changed[0].client_seq, 1);
+        assert_eq!(seq, 2);
+    }
+}

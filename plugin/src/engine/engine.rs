@@ -1,0 +1,141 @@
+//! `Engine`: the public state machine. See the module doc of `engine` for the driving loop.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use super::command::Command;
+use super::error::EngineError;
+use super::event::{Action, Event};
+use super::ids::Millis;
+use super::io::Io;
+use super::run;
+use super::saved::SavedState;
+use super::summary::EngineStatus;
+
+/// Fixed inputs of the engine for one vault.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// This device's server-side id (`dev_…`), from the pair response. Empty means not paired.
+    pub device_id: String,
+    /// The local device name, used in conflict-copy names.
+    pub device_name: String,
+    /// Local time offset from UTC in minutes, for conflict-copy timestamps.
+    pub utc_offset_min: i32,
+    /// The user ignore list (§5.4.6); `None` means the default list.
+    pub ignore: Option<Vec<String>>,
+    /// Fresh random bytes from the host, used once to create the install salt for op ids.
+    pub entropy: [u8; 16],
+    /// Bytes per ranged read, staged write and blob download request.
+    pub chunk_size: u64,
+    /// `page_limit` for pull (at most 100).
+    pub page_limit: i64,
+    /// Ops per push batch (at most 100).
+    pub batch_limit: usize,
+}
+
+impl Config {
+    pub fn new(device_id: impl Into<String>, device_name: impl Into<String>, entropy: [u8; 16]) -> Config {
+        Config {
+            device_id: device_id.into(),
+            device_name: device_name.into(),
+            utc_offset_min: 0,
+            ignore: None,
+            entropy,
+            chunk_size: 4 * 1024 * 1024,
+            page_limit: 100,
+            batch_limit: 100,
+        }
+    }
+}
+
+type RunFuture = Pin<Box<dyn Future<Output = SavedState>>>;
+
+/// The sync engine for one vault.
+pub struct Engine {
+    cfg: Rc<Config>,
+    io: Io,
+    /// The state while idle; moved into the run while one is active.
+    state: Option<SavedState>,
+    run: Option<RunFuture>,
+    queue: VecDeque<Action>,
+    last_now: Millis,
+}
+
+impl Engine {
+    /// Creates the engine from the stored state document ([`super::saved::STATE_KEY`]), if any.
+    pub fn new(cfg: Config, saved_state: Option<&str>) -> Result<Engine, EngineError> {
+        let state = match saved_state {
+            Some(json) => SavedState::parse(json).map_err(|e| EngineError::SaveState(e.to_string()))?,
+            None => SavedState::default(),
+        };
+        let io = Io::default();
+        io.status(|s| run::fill_status(s, &state));
+        Ok(Engine { cfg: Rc::new(cfg), io, state: Some(state), run: None, queue: VecDeque::new(), last_now: Millis(0) })
+    }
+
+    /// The only mutator. Drain [`Engine::poll_command`] after every call.
+    pub fn handle(&mut self, now: Millis, event: Event) {
+        self.last_now = self.last_now.max(now);
+        self.io.0.borrow_mut().now = self.last_now;
+        match event {
+            Event::Start(action) => self.queue.push_back(action),
+            Event::Reply { id, result } => {
+                if !self.io.deliver(id, result) {
+                    return;
+                }
+            }
+            Event::Timeout => {
+                if !self.io.fire_timer(self.last_now) {
+                    return;
+                }
+            }
+        }
+        self.drive();
+    }
+
+    /// The next command to execute, in order. `Command::Finished` ends an action.
+    pub fn poll_command(&mut self) -> Option<Command> {
+        self.io.0.borrow_mut().outbox.pop_front()
+    }
+
+    /// When to send `Event::Timeout` next, if the engine is sleeping (a retry back-off).
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        self.io.0.borrow().wake_at
+    }
+
+    /// The engine's part of the status (§3.2, §3.13), from memory only.
+    pub fn status(&self) -> EngineStatus {
+        self.io.0.borrow().status.clone()
+    }
+
+    /// The state, when no action is running.
+    pub fn state(&self) -> Option<&SavedState> {
+        self.state.as_ref()
+    }
+
+    /// True when no action is running or queued.
+    pub fn is_idle(&self) -> bool {
+        self.run.is_none() && self.queue.is_empty()
+    }
+
+    fn drive(&mut self) {
+        loop {
+            if self.run.is_none() {
+                let Some(action) = self.queue.pop_front() else { return };
+                let state = self.state.take().expect("the state is home while idle");
+                self.run = Some(Box::pin(run::run_action(self.io.clone(), self.cfg.clone(), state, action)));
+            }
+            let fut = self.run.as_mut().expect("just set");
+            match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+                Poll::Ready(state) => {
+                    self.state = Some(state);
+                    self.run = None;
+                }
+                Poll::Pending => return,
+            }
+        }
+    }
+}

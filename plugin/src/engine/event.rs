@@ -1,0 +1,93 @@
+//! `Event`: what the glue feeds into `Engine::handle`, and `Reply`/`IoError`, the answers to
+//! commands.
+
+use super::guard::Direction;
+use super::hash::ContentHash;
+use super::ids::RequestId;
+
+/// A user-level request. One runs at a time; others wait in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// `now()`: one full sync run (§5.4).
+    Sync,
+    /// `confirmDeletions(direction)` followed by a run.
+    ConfirmDeletions(Direction),
+    /// `restoreDeletions(direction)` followed by a run.
+    RestoreDeletions(Direction),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Start(Action),
+    /// The answer to the command with this id. Answers for ids the engine no longer waits for
+    /// are dropped.
+    Reply { id: RequestId, result: Result<Reply, IoError> },
+    /// `poll_timeout()` has passed. Spurious timeouts are harmless.
+    Timeout,
+}
+
+/// One directory entry of `Reply::Listed`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    pub name: String,
+    pub kind: EntryKind,
+    pub size: u64,
+    /// Modification time in milliseconds (only compared for equality).
+    pub mtime: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Dir,
+    /// Symlinks, devices, …: never synced.
+    Other,
+}
+
+/// Size and mtime of a file the glue just wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileMeta {
+    pub size: u64,
+    pub mtime: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    Done,
+    Listed(Vec<DirEntry>),
+    Bytes(Vec<u8>),
+    Written(FileMeta),
+    Staged { size: u64, hash: ContentHash },
+    Http(HttpResponse),
+    Stored(Option<String>),
+}
+
+/// Why a command failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IoError {
+    #[error("not found")]
+    NotFound,
+    /// The destination did not match `expect`.
+    #[error("file changed")]
+    Changed,
+    #[error("folder not empty")]
+    NotEmpty,
+    /// No HTTP response arrived (connect, timeout, reset).
+    #[error("{0}")]
+    Network(String),
+    #[error("{0}")]
+    Other(String),
+}

@@ -1,0 +1,257 @@
+//! Applying one pulled op (§5.4.2–§5.4.4, §4.11, §4.14). Every overwrite or trash of a local
+//! file is guarded: it happens only when the file still hashes to the synced version (checked
+//! again by the glue through `Expect`), otherwise the local version is merged or kept as a
+//! conflict copy. `Changed` from the glue means the file moved under us: rehash, decide again.
+
+use verstak_sync_proto::PulledOp;
+
+use super::super::command::{Command, Expect};
+use super::super::conflict::{conflict_copy_path, remote_device_label, stamp};
+use super::super::error::EngineError;
+use super::super::hash::ContentHash;
+use super::super::merge::merge3;
+use super::super::path::VaultPath;
+use super::super::payload::{Incoming, MAX_TEXT_BYTES, Source, is_text};
+use super::super::saved::{LocalEntry, OpKind};
+use super::super::summary::KeptBoth;
+use super::Run;
+use super::materialize::{Fail, io_fail};
+
+const ATTEMPTS: usize = 3;
+
+impl Run {
+    pub(super) async fn apply_pulled(&mut self, op: &PulledOp) -> Result<(), EngineError> {
+        if op.device_id == self.cfg.device_id {
+            return self.on_echo(op).await;
+        }
+        let wrap = |inner: String| EngineError::PullApply {
+            seq: op.server_sequence,
+            entity_type: op.entity_type.clone(),
+            path: op.entity_id.clone(),
+            op_id: op.op_id.clone(),
+            inner,
+        };
+        for _ in 0..ATTEMPTS {
+            let step = match (op.entity_type.as_str(), op.op_type.as_str()) {
+                ("file", "create" | "update") => self.apply_upsert(op).await,
+                ("file", "delete") => self.apply_file_delete(op).await,
+                ("folder", "create") => self.apply_folder_create(op).await,
+                ("folder", "delete") => self.apply_folder_delete(op).await,
+                ("file" | "folder", "move") | ("workspace", "rename") | ("workspace-folder", "move" | "rename") => {
+                    self.apply_move(op).await
+                }
+                _ => {
+                    self.sum.skipped += 1;
+                    Ok(())
+                }
+            };
+            match step {
+                Ok(()) => return Ok(()),
+                Err(Fail::Changed) => self.rescan_entity(op).await.map_err(|e| wrap(e.to_string()))?,
+                Err(Fail::Err(e)) => return Err(wrap(e.to_string())),
+            }
+        }
+        Err(wrap("file keeps changing".into()))
+    }
+
+    /// The path of a file or folder op, or `None` (counted as skipped, with a warning).
+    pub(super) fn op_path(&mut self, op: &PulledOp, is_dir: bool) -> Option<VaultPath> {
+        match VaultPath::parse(&op.entity_id) {
+            Ok(p) if !self.rules.ignores(&p, is_dir) => Some(p),
+            Ok(_) => {
+                self.sum.skipped += 1;
+                None
+            }
+            Err(_) => {
+                self.warn(format!("skipped remote path that cannot be created locally: {}", op.entity_id));
+                self.sum.skipped += 1;
+                None
+            }
+        }
+    }
+
+    /// Re-reads the local file an op touches after the glue answered `Changed`.
+    async fn rescan_entity(&mut self, op: &PulledOp) -> Result<(), EngineError> {
+        let Ok(path) = VaultPath::parse(&op.entity_id) else { return Ok(()) };
+        match self.io.hash_file(&path, self.cfg.chunk_size).await {
+            Ok((hash, size)) => {
+                let entry = LocalEntry { dir: false, size, mtime: -1, hash: Some(hash), too_large: false };
+                self.st.local.insert(path, entry);
+            }
+            Err(_) => {
+                self.st.local.remove(&path);
+            }
+        }
+        Ok(())
+    }
+
+    fn unechoed_for(&self, path: &VaultPath) -> Option<(OpKind, Option<ContentHash>)> {
+        self.st.unechoed.values().find(|u| &u.path == path).map(|u| (u.kind, u.hash.clone()))
+    }
+
+    async fn apply_upsert(&mut self, op: &PulledOp) -> Result<(), Fail> {
+        let Some(path) = self.op_path(op, false) else { return Ok(()) };
+        let inc = match Incoming::parse(&op.payload_json) {
+            Ok(inc) if inc.hash.is_some() && inc.source != Source::Missing => inc,
+            _ => {
+                self.warn(format!("skipped remote file op without content: {path}"));
+                self.sum.skipped += 1;
+                return Ok(());
+            }
+        };
+        let hash = inc.hash.clone().expect("checked above");
+        let local = self.st.local.get(&path).cloned();
+        let synced = self.st.synced.get(&path).cloned();
+        if let Some((kind, ours)) = self.unechoed_for(&path) {
+            // §5.4.4: our accepted op for this path comes later in server order.
+            let local_hash = local.as_ref().and_then(|l| l.hash.clone());
+            return match (kind, local) {
+                (OpKind::Delete, None) => self.materialize(&path, &inc, &hash, Expect::Absent).await,
+                _ if local_hash.as_ref() == Some(&hash) || ours.as_ref() == Some(&hash) => Ok(()),
+                _ => self.incoming_to_copy(&path, op, &inc, &hash).await,
+            };
+        }
+        match local {
+            Some(l) if l.dir || l.too_large => self.incoming_to_copy(&path, op, &inc, &hash).await,
+            Some(l) if l.hash.as_ref() == Some(&hash) => Ok(self.mark_synced(&path, &hash, &inc).await?),
+            Some(l) => {
+                let lh = l.hash.clone().expect("files have hashes");
+                let clean = synced.as_ref().is_some_and(|s| !s.dir && s.hash.as_ref() == Some(&lh));
+                if !clean {
+                    return self.merge_or_keep_both(&path, op, &inc, &hash, &l).await;
+                }
+                self.materialize(&path, &inc, &hash, Expect::Hash(lh)).await?;
+                Ok(self.mark_synced(&path, &hash, &inc).await?)
+            }
+            None => {
+                self.materialize(&path, &inc, &hash, Expect::Absent).await?;
+                Ok(self.mark_synced(&path, &hash, &inc).await?)
+            }
+        }
+    }
+
+    /// §5.4.2 steps 2 and 3: a clean three-way text merge, else keep both versions.
+    async fn merge_or_keep_both(&mut self, path: &VaultPath, op: &PulledOp, inc: &Incoming, hash: &ContentHash, l: &LocalEntry) -> Result<(), Fail> {
+        let lh = l.hash.clone().expect("files have hashes");
+        let base_hash = self.st.synced.get(path).filter(|s| s.text && !s.dir).and_then(|s| s.hash.clone());
+        if let (Source::Inline(remote), Some(bh)) = (&inc.source, base_hash)
+            && l.size <= MAX_TEXT_BYTES
+            && is_text(remote)
+            && let Some(base) = self.get_base(&bh).await
+        {
+            let local = self.io.read_all(path, self.cfg.chunk_size).await.map_err(io_fail)?;
+            if ContentHash::of(&local) != lh {
+                return Err(Fail::Changed);
+            }
+            let remote_text = std::str::from_utf8(remote).expect("is_text checked UTF-8");
+            if is_text(&local)
+                && let Some(merged) = merge3(&base, std::str::from_utf8(&local).expect("is_text"), remote_text)
+            {
+                let mh = ContentHash::of(merged.as_bytes());
+                let meta = self.io.write_file(path, merged.into_bytes(), Expect::Hash(lh)).await.map_err(io_fail)?;
+                self.record_local_file(path, &mh, meta);
+                self.mark_synced(path, hash, inc).await?;
+                self.sum.merged.push(path.to_string());
+                return Ok(());
+            }
+        }
+        // Keep both: the local version goes to a conflict copy, the incoming one takes the path.
+        let name = self.cfg.device_name.clone();
+        let copy = match self.existing_copy(path, &lh) {
+            Some(c) => c,
+            None => {
+                let copy = self.free_copy_path(path, &name);
+                let meta = self.io.copy_file(path, &copy, &lh).await.map_err(io_fail)?;
+                self.record_local_file(&copy, &lh, meta);
+                copy
+            }
+        };
+        self.materialize(path, inc, hash, Expect::Hash(lh)).await?;
+        self.mark_synced(path, hash, inc).await?;
+        let _ = op;
+        self.sum.kept_both.push(KeptBoth { path: path.to_string(), copy_path: copy.to_string() });
+        Ok(())
+    }
+
+    /// §5.4.4 and type clashes: the incoming version goes to a conflict copy named after its device.
+    async fn incoming_to_copy(&mut self, path: &VaultPath, op: &PulledOp, inc: &Incoming, hash: &ContentHash) -> Result<(), Fail> {
+        if let Some(c) = self.existing_copy(path, hash) {
+            self.sum.kept_both.push(KeptBoth { path: path.to_string(), copy_path: c.to_string() });
+            return Ok(());
+        }
+        let copy = self.free_copy_path(path, &remote_device_label(&op.device_id));
+        self.materialize(&copy, inc, hash, Expect::Absent).await?;
+        self.sum.kept_both.push(KeptBoth { path: path.to_string(), copy_path: copy.to_string() });
+        Ok(())
+    }
+
+    fn free_copy_path(&self, path: &VaultPath, device: &str) -> VaultPath {
+        let st = stamp(self.io.now(), self.cfg.utc_offset_min);
+        conflict_copy_path(path, device, &st, |c| self.st.local.contains_key(c) || self.st.synced.contains_key(c))
+    }
+
+    /// A conflict copy of `path` with this content made earlier (for example before a crash).
+    fn existing_copy(&self, path: &VaultPath, hash: &ContentHash) -> Option<VaultPath> {
+        let name = path.name();
+        let stem = match name.rfind('.') {
+            Some(i) if i > 0 => &name[..i],
+            _ => name,
+        };
+        let prefix = format!("{stem} (conflict ");
+        self.st
+            .local
+            .iter()
+            .find(|(p, e)| p.parent() == path.parent() && p.name().starts_with(&prefix) && e.hash.as_ref() == Some(hash))
+            .map(|(p, _)| p.clone())
+    }
+
+    async fn apply_file_delete(&mut self, op: &PulledOp) -> Result<(), Fail> {
+        let Some(path) = self.op_path(op, false) else { return Ok(()) };
+        self.delete_file_if_clean(&path).await
+    }
+
+    /// §5.4.3: trash the file only when it is exactly the synced version; otherwise keep it
+    /// (it becomes a pending create). Our later op for the path wins over the delete.
+    pub(super) async fn delete_file_if_clean(&mut self, path: &VaultPath) -> Result<(), Fail> {
+        if self.unechoed_for(path).is_some() {
+            return Ok(());
+        }
+        let local = self.st.local.get(path).cloned();
+        let synced_hash = self.st.synced.get(path).filter(|s| !s.dir).and_then(|s| s.hash.clone());
+        match local {
+            Some(l) if !l.dir && !l.too_large && l.hash.is_some() && l.hash == synced_hash && !self.keep_incoming_deletes => {
+                let expect = Expect::Hash(l.hash.clone().expect("checked"));
+                self.io.done(|id| Command::Trash { id, path: path.clone(), expect }).await.map_err(io_fail)?;
+                self.st.local.remove(path);
+                self.st.synced.remove(path);
+            }
+            Some(l) if l.dir => {
+                if synced_hash.is_some() {
+                    self.st.synced.remove(path);
+                }
+            }
+            _ => {
+                self.st.synced.remove(path);
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_echo(&mut self, op: &PulledOp) -> Result<(), EngineError> {
+        if self.st.unechoed.remove(&op.op_id).is_some() {
+            return Ok(());
+        }
+        // A batch whose response was lost: the echo acknowledges the op (§4.9).
+        let found = self.st.pending.as_mut().and_then(|b| {
+            let i = b.entries.iter().position(|e| e.op.op_id == op.op_id)?;
+            Some(b.entries.remove(i))
+        });
+        if let Some(entry) = found {
+            self.accept_entry(entry, false).await?;
+            if self.st.pending.as_ref().is_some_and(|b| b.entries.is_empty()) {
+                self.st.pending = None;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,134 @@
+//! Applying folder ops and moves (§4.4, §4.14, §5.4.3 folder row).
+
+use verstak_sync_proto::PulledOp;
+
+use super::super::command::Command;
+use super::super::event::IoError;
+use super::super::path::VaultPath;
+use super::super::payload::Incoming;
+use super::super::saved::{LocalEntry, SyncedEntry};
+use super::Run;
+use super::materialize::{Fail, io_fail};
+
+impl Run {
+    pub(super) async fn apply_folder_create(&mut self, op: &PulledOp) -> Result<(), Fail> {
+        let Some(path) = self.op_path(op, true) else { return Ok(()) };
+        match self.st.local.get(&path) {
+            Some(e) if !e.dir => {
+                self.warn(format!("skipped remote folder over a local file: {path}"));
+                self.sum.skipped += 1;
+                return Ok(());
+            }
+            Some(_) => {}
+            None => {
+                self.io.done(|id| Command::Mkdir { id, path: path.clone() }).await.map_err(io_fail)?;
+                for a in path.ancestors() {
+                    self.st.local.entry(a).or_insert_with(LocalEntry::dir);
+                }
+                self.st.local.insert(path.clone(), LocalEntry::dir());
+            }
+        }
+        for a in path.ancestors() {
+            self.st.synced.entry(a).or_insert_with(SyncedEntry::dir);
+        }
+        self.st.synced.insert(path, SyncedEntry::dir());
+        Ok(())
+    }
+
+    /// Trash only the known, unchanged files under the folder; keep changed or unknown ones,
+    /// and the folders that still hold something (they become pending creates).
+    pub(super) async fn apply_folder_delete(&mut self, op: &PulledOp) -> Result<(), Fail> {
+        let Some(path) = self.op_path(op, true) else { return Ok(()) };
+        if self.st.unechoed.values().any(|u| u.path == path) {
+            return Ok(());
+        }
+        let files: Vec<VaultPath> =
+            self.st.local.iter().filter(|(p, e)| !e.dir && p.is_inside(&path)).map(|(p, _)| p.clone()).collect();
+        for f in files {
+            self.delete_file_if_clean(&f).await?;
+        }
+        let mut dirs: Vec<VaultPath> =
+            self.st.local.iter().filter(|(p, e)| e.dir && p.is_inside(&path)).map(|(p, _)| p.clone()).collect();
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.depth()));
+        dirs.push(path.clone());
+        for d in dirs {
+            if !self.st.local.contains_key(&d) {
+                self.st.synced.remove(&d);
+                continue;
+            }
+            let busy = self.st.local.keys().any(|p| p.is_inside(&d));
+            if busy {
+                self.st.synced.remove(&d);
+                continue;
+            }
+            match self.io.done(|id| Command::RemoveDir { id, path: d.clone() }).await {
+                Ok(()) | Err(IoError::NotFound) => {
+                    self.st.local.remove(&d);
+                    self.st.synced.remove(&d);
+                }
+                // Untracked content (ignored files) keeps the folder; it is not republished.
+                Err(IoError::NotEmpty) => {
+                    self.st.synced.insert(d.clone(), SyncedEntry::dir());
+                }
+                Err(e) => return Err(io_fail(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// A move of a file or folder, applied only when it is safe: the source exists and holds
+    /// nothing unsynced, and the target does not exist. Otherwise skipped with a warning.
+    pub(super) async fn apply_move(&mut self, op: &PulledOp) -> Result<(), Fail> {
+        let inc = Incoming::parse(&op.payload_json).unwrap_or_else(|_| Incoming::parse("").expect("empty parses"));
+        let (from, to) = match op.entity_type.as_str() {
+            "file" | "folder" => (inc.from_path.clone().unwrap_or_else(|| op.entity_id.clone()), inc.to_path.clone()),
+            _ => (inc.previous_path.clone().unwrap_or_default(), inc.path.clone()),
+        };
+        let (Ok(from), Some(Ok(to))) = (VaultPath::parse(&from), to.as_deref().map(VaultPath::parse)) else {
+            self.sum.skipped += 1;
+            return Ok(());
+        };
+        let is_dir = self.st.local.get(&from).is_some_and(|e| e.dir);
+        if self.rules.ignores(&from, is_dir) || self.rules.ignores(&to, is_dir) {
+            self.sum.skipped += 1;
+            return Ok(());
+        }
+        if !self.st.local.contains_key(&from) {
+            // A missing source is not an error.
+            return Ok(());
+        }
+        let touched = |p: &VaultPath| p == &from || p.is_inside(&from);
+        let clean = self.st.local.iter().filter(|(p, _)| touched(p)).all(|(p, e)| {
+            e.dir || self.st.synced.get(p).is_some_and(|s| s.hash == e.hash)
+        }) && !self.st.unechoed.values().any(|u| touched(&u.path));
+        if !clean || self.st.local.contains_key(&to) {
+            self.warn(format!("skipped remote move {from} -> {to}"));
+            self.sum.skipped += 1;
+            return Ok(());
+        }
+        self.io.done(|id| Command::Rename { id, from: from.clone(), to: to.clone() }).await.map_err(io_fail)?;
+        for tree in [&mut self.st.local as &mut dyn MoveTree, &mut self.st.synced] {
+            tree.move_subtree(&from, &to);
+        }
+        for a in to.ancestors() {
+            self.st.local.entry(a.clone()).or_insert_with(LocalEntry::dir);
+            self.st.synced.entry(a).or_insert_with(SyncedEntry::dir);
+        }
+        Ok(())
+    }
+}
+
+trait MoveTree {
+    fn move_subtree(&mut self, from: &VaultPath, to: &VaultPath);
+}
+
+impl<V> MoveTree for std::collections::BTreeMap<VaultPath, V> {
+    fn move_subtree(&mut self, from: &VaultPath, to: &VaultPath) {
+        let keys: Vec<VaultPath> = self.keys().filter(|p| *p == from || p.is_inside(from)).cloned().collect();
+        for k in keys {
+            if let Some(v) = self.remove(&k) {
+                self.insert(k.rebase(from, to), v);
+            }
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! Push (§4.9) with the outgoing guard (§5.4.5): derive the ops from the snapshot and the synced
+//! tree, build payloads (text inline when §4.6 allows, else a blob staged, verified and uploaded
+//! first), persist each batch with its idempotency key before sending it, halve on
+//! `too_many_operations`, and fold `accepted` into the synced tree.
+
+use std::collections::BTreeSet;
+
+use verstak_sync_proto::{BlobUploadResponse, PushOp, PushRequest, PushResponse, paths};
+
+use super::super::batch::BatchSize;
+use super::super::command::{Command, HttpBody, HttpRequest, Method};
+use super::super::conflict::rfc3339;
+use super::super::derive::{derive, reconcile};
+use super::super::error::EngineError;
+use super::super::guard::{self, Direction};
+use super::super::ids::derive_uuid;
+use super::super::payload::{Incoming, MAX_TEXT_BYTES, Source, blob_payload, folder_payload, path_payload, text_payload};
+use super::super::saved::{BatchEntry, OpKind, PendingBatch, QueuedOp, SyncedEntry, Unechoed};
+use super::super::summary::Progress;
+use super::Run;
+
+impl Run {
+    /// Resends the batch a crash or a lost response left behind, with the same key.
+    pub(super) async fn resend_pending(&mut self) -> Result<(), EngineError> {
+        let Some(batch) = self.st.pending.clone() else { return Ok(()) };
+        match self.send(batch).await {
+            Ok(()) => Ok(()),
+            Err(e @ EngineError::Server { status, .. }) if (400..500).contains(&status) && ![401, 403, 408, 429].contains(&status) => {
+                // The server refuses this exact batch for good; its ops are derived again.
+                self.st.pending = None;
+                self.warn(format!("push: {e}"));
+                self.save().await
+            }
+            Err(e) => Err(EngineError::Push(Box::new(e))),
+        }
+    }
+
+    pub(super) async fn push(&mut self) -> Result<(), EngineError> {
+        let wanted = derive(&self.st.local, &self.st.synced, &self.rules);
+        let mut next = self.st.next_client_seq;
+        self.st.oplog = reconcile(&self.st.oplog, wanted, &self.st.salt, &mut next);
+        self.st.next_client_seq = next;
+
+        let decision = self.st.guard_decision.filter(|d| d.direction == Direction::Outgoing);
+        let deletes = self.st.oplog.iter().filter(|q| q.kind == OpKind::Delete && !q.dir).count() as u64;
+        let files = self.st.synced.values().filter(|e| !e.dir).count() as u64;
+        let mut held = false;
+        match decision {
+            Some(d) if !d.confirm => {
+                self.restore_outgoing_deletes().await?;
+                return self.finish_guard_decision().await;
+            }
+            Some(_) => {}
+            None => {
+                if let Some(g) = guard::check(Direction::Outgoing, deletes, files) {
+                    self.warn(format!("mass deletion awaiting confirmation: {deletes} local deletions of {files} files"));
+                    self.st.guard = Some(g.clone());
+                    self.sum.guard = Some(g);
+                    held = true;
+                }
+            }
+        }
+        let queue: Vec<QueuedOp> = self.st.oplog.iter().filter(|q| !(held && q.kind == OpKind::Delete)).cloned().collect();
+        if held && queue.is_empty() {
+            self.save().await?;
+            return Err(EngineError::MassDeletionPending);
+        }
+        let mut size = BatchSize::new(self.cfg.batch_limit);
+        let mut i = 0;
+        while i < queue.len() {
+            let end = (i + size.get()).min(queue.len());
+            self.io.status(|s| s.progress = Some(Progress { phase: "push", done: i as u64, total: queue.len() as u64 }));
+            let mut entries = Vec::new();
+            for q in &queue[i..end] {
+                if let Some(wire) = self.wire_op(q).await? {
+                    entries.push(BatchEntry { op: q.clone(), wire });
+                }
+            }
+            if entries.is_empty() {
+                i = end;
+                continue;
+            }
+            let key = derive_uuid(&self.st.salt, "batch", self.st.next_batch);
+            self.st.next_batch += 1;
+            self.st.pending = Some(PendingBatch { key, entries });
+            self.save().await?;
+            let batch = self.st.pending.clone().expect("just set");
+            match self.send(batch).await {
+                Ok(()) => i = end,
+                Err(e) if e.server_code() == Some("too_many_operations") => match size.halve(end - i) {
+                    Some(smaller) => {
+                        size = smaller;
+                        self.st.pending = None;
+                        self.save().await?;
+                    }
+                    None => return Err(EngineError::Push(Box::new(e))),
+                },
+                Err(e) => return Err(EngineError::Push(Box::new(e))),
+            }
+        }
+        if decision.is_some() {
+            self.finish_guard_decision().await?;
+        }
+        Ok(())
+    }
+
+    async fn finish_guard_decision(&mut self) -> Result<(), EngineError> {
+        self.st.guard = None;
+        self.st.guard_decision = None;
+        self.save().await
+    }
+
+    /// Sends one persisted batch and folds the answer into the state.
+    async fn send(&mut self, batch: PendingBatch) -> Result<(), EngineError> {
+        let req = PushRequest {
+            device_id: self.cfg.device_id.clone(),
+            idempotency_key: batch.key.clone(),
+            ops: batch.entries.iter().map(|e| e.wire.clone()).collect(),
+        };
+        let resp: PushResponse = self.post_json(paths::PUSH, &req).await?;
+        let accepted: BTreeSet<&String> = resp.accepted_ids().iter().collect();
+        for entry in batch.entries {
+            if accepted.contains(&entry.op.op_id) {
+                self.sum.pushed += 1;
+                self.accept_entry(entry, true).await?;
+            } else {
+                // Not stored under this id (a colliding duplicate): derive it again with a new id.
+                self.st.oplog.retain(|q| q.op_id != entry.op.op_id);
+            }
+        }
+        self.sum.conflicts.extend(resp.conflict_list().iter().cloned());
+        self.st.pending = None;
+        self.save().await
+    }
+
+    /// The server holds this op now: update the synced tree and the base store.
+    pub(super) async fn accept_entry(&mut self, entry: BatchEntry, await_echo: bool) -> Result<(), EngineError> {
+        let op = &entry.op;
+        match (op.dir, op.kind) {
+            (false, OpKind::Create | OpKind::Update) => {
+                let hash = op.hash.clone().expect("file upserts carry a hash");
+                let inc = Incoming::parse(&entry.wire.payload_json).map_err(|_| EngineError::InvalidResponse)?;
+                let text = matches!(inc.source, Source::Inline(_));
+                if let Source::Inline(bytes) = &inc.source {
+                    self.put_base(&hash, &String::from_utf8_lossy(bytes)).await?;
+                }
+                for a in op.path.ancestors() {
+                    self.st.synced.entry(a).or_insert_with(SyncedEntry::dir);
+                }
+                self.st.synced.insert(op.path.clone(), SyncedEntry { dir: false, hash: Some(hash), text, size: op.size });
+            }
+            (true, OpKind::Create | OpKind::Update) => {
+                self.st.synced.insert(op.path.clone(), SyncedEntry::dir());
+            }
+            (_, OpKind::Delete) => {
+                self.st.synced.remove(&op.path);
+            }
+        }
+        self.st.oplog.retain(|q| q.op_id != op.op_id);
+        if await_echo {
+            let u = Unechoed { path: op.path.clone(), kind: op.kind, hash: op.hash.clone() };
+            self.st.unechoed.insert(op.op_id.clone(), u);
+        }
+        Ok(())
+    }
+
+    /// The wire form of a queued op, or `None` when the file changed since the scan (the next
+    /// scan picks the change up).
+    async fn wire_op(&mut self, q: &QueuedOp) -> Result<Option<PushOp>, EngineError> {
+        let path = q.path.as_str();
+        let payload = match (q.dir, q.kind) {
+            (true, OpKind::Delete) | (false, OpKind::Delete) => path_payload(path),
+            (true, _) => folder_payload(path),
+            (false, _) => {
+                let hash = q.hash.clone().expect("file upserts carry a hash");
+                let mut inline = None;
+                if q.size <= MAX_TEXT_BYTES {
+                    let Ok(bytes) = self.io.read_all(&q.path, self.cfg.chunk_size).await else { return Ok(None) };
+                    if super::super::hash::ContentHash::of(&bytes) != hash {
+                        return Ok(None);
+                    }
+                    inline = text_payload(path, &bytes);
+                }
+                match inline {
+                    Some(p) => p,
+                    None => {
+                        if !self.upload_blob(q).await? {
+                            return Ok(None);
+                        }
+                        blob_payload(path, &hash, q.size)
+                    }
+                }
+            }
+        };
+        Ok(Some(PushOp {
+            op_id: q.op_id.clone(),
+            entity_type: if q.dir { "folder" } else { "file" }.to_string(),
+            entity_id: q.path.to_string(),
+            op_type: q.kind.as_str().to_string(),
+            payload_json: payload,
+            client_sequence: q.client_seq,
+            last_seen_server_seq: self.st.cursor.0,
+            created_at: rfc3339(self.io.now()),
+        }))
+    }
+
+    /// Stages an immutable copy, checks its hash, uploads it (§4.8). `false` when the file changed.
+    async fn upload_blob(&mut self, q: &QueuedOp) -> Result<bool, EngineError> {
+        let hash = q.hash.clone().expect("file upserts carry a hash");
+        let stage = format!("up-{hash}");
+        let staged = self.io.stage_copy(&q.path, &stage).await;
+        let ok = matches!(&staged, Ok((size, h)) if *h == hash && *size == q.size);
+        if ok {
+            self.io.status(|s| s.progress = Some(Progress { phase: "upload", done: 0, total: q.size }));
+            let request = HttpRequest {
+                method: Method::Post,
+                path: paths::BLOBS.to_string(),
+                headers: vec![],
+                body: HttpBody::StagedFile { stage: stage.clone(), filename: hash.to_string() },
+            };
+            let result = match self.http(request).await {
+                Ok(resp) => match serde_json::from_slice::<BlobUploadResponse>(&resp.body) {
+                    Ok(r) if r.sha256 == hash.as_str() && r.size == q.size as i64 => Ok(()),
+                    _ => Err(EngineError::BlobUpload(Box::new(EngineError::InvalidBlobUploadResponse))),
+                },
+                Err(e) => Err(EngineError::BlobUpload(Box::new(e))),
+            };
+            if let Err(e) = result {
+                self.warn(e.to_string());
+                let _ = self.io.done(|id| Command::DeleteStage { id, stage }).await;
+                return Err(e);
+            }
+        }
+        let _ = self.io.done(|id| Command::DeleteStage { id, stage }).await;
+        Ok(ok)
+    }
+}

@@ -1,0 +1,73 @@
+//! The local scan: list the vault breadth-first, hash only files whose size or mtime changed
+//! (ranged reads, never a whole large file in memory), and replace the local snapshot.
+//! Ignored and excluded paths are not descended into; files over 256 MiB are kept as
+//! `too_large` with a warning (§4.7). A listing failure aborts the run (`snapshot scan: …`).
+
+use std::collections::{BTreeMap, VecDeque};
+
+use super::super::error::EngineError;
+use super::super::event::{EntryKind, IoError};
+use super::super::ignore::MAX_FILE_BYTES;
+use super::super::path::VaultPath;
+use super::super::saved::LocalEntry;
+use super::super::summary::Progress;
+use super::Run;
+
+impl Run {
+    pub(super) async fn scan(&mut self) -> Result<(), EngineError> {
+        let mut fresh: BTreeMap<VaultPath, LocalEntry> = BTreeMap::new();
+        let mut dirs: VecDeque<Option<VaultPath>> = VecDeque::from([None]);
+        let mut hashed = 0u64;
+        while let Some(dir) = dirs.pop_front() {
+            let entries = match self.io.list_dir(dir.clone()).await {
+                Ok(v) => v,
+                // A folder removed while scanning is simply gone.
+                Err(IoError::NotFound) if dir.is_some() => continue,
+                Err(e) => return Err(EngineError::Scan(e.to_string())),
+            };
+            for e in entries {
+                let Ok(path) = VaultPath::join(dir.as_ref(), &e.name) else { continue };
+                match e.kind {
+                    EntryKind::Other => {}
+                    EntryKind::Dir => {
+                        if !self.rules.ignores(&path, true) {
+                            fresh.insert(path.clone(), LocalEntry::dir());
+                            dirs.push_back(Some(path));
+                        }
+                    }
+                    EntryKind::File => {
+                        if self.rules.ignores(&path, false) {
+                            continue;
+                        }
+                        if e.size > MAX_FILE_BYTES {
+                            self.warn(format!("file-too-large: {path} ({} bytes exceeds {MAX_FILE_BYTES} bytes)", e.size));
+                            let entry = LocalEntry { dir: false, size: e.size, mtime: e.mtime, hash: None, too_large: true };
+                            fresh.insert(path, entry);
+                            continue;
+                        }
+                        let known = self
+                            .st
+                            .local
+                            .get(&path)
+                            .filter(|o| !o.dir && !o.too_large && o.size == e.size && o.mtime == e.mtime)
+                            .and_then(|o| o.hash.clone());
+                        let (hash, size) = match known {
+                            Some(h) => (h, e.size),
+                            None => match self.io.hash_file(&path, self.cfg.chunk_size).await {
+                                Ok(v) => v,
+                                Err(IoError::NotFound) => continue,
+                                Err(err) => return Err(EngineError::Scan(err.to_string())),
+                            },
+                        };
+                        hashed += 1;
+                        self.io.status(|s| s.progress = Some(Progress { phase: "scan", done: hashed, total: 0 }));
+                        let entry = LocalEntry { dir: false, size, mtime: e.mtime, hash: Some(hash), too_large: false };
+                        fresh.insert(path, entry);
+                    }
+                }
+            }
+        }
+        self.st.local = fresh;
+        Ok(())
+    }
+}

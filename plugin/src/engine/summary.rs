@@ -1,0 +1,105 @@
+//! The result of `now()` (plugin-contract §3.9 with the §3.13 extensions) and the engine's part
+//! of the status snapshot (`EngineStatus`, merged into the lead's `status::Status`).
+
+use serde::Serialize;
+use verstak_sync_proto::Conflict;
+
+use super::error::EngineError;
+use super::guard::Guard;
+
+/// `{path, copyPath}`: a conflict resolved by keeping both versions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeptBoth {
+    pub path: String,
+    #[serde(rename = "copyPath")]
+    pub copy_path: String,
+}
+
+/// `{pushed, pulled, serverSequence, conflicts?, keptBoth, merged, skipped, guard?}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub pushed: u64,
+    pub pulled: u64,
+    pub server_sequence: i64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<Conflict>,
+    pub kept_both: Vec<KeptBoth>,
+    pub merged: Vec<String>,
+    pub skipped: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard: Option<Guard>,
+}
+
+/// How an action ended.
+pub type Outcome = Result<Summary, EngineError>;
+
+/// `status().progress` (§3.13).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    pub phase: &'static str,
+    pub done: u64,
+    pub total: u64,
+}
+
+/// The engine-owned status fields, answered from memory (§5.4.7).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EngineStatus {
+    pub syncing: bool,
+    pub unpushed_ops: u64,
+    pub last_sync_at: String,
+    pub last_error: String,
+    pub last_warning: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard: Option<Guard>,
+    /// The outcome of the last server call, if any was made (§5.4.7).
+    #[serde(skip)]
+    pub connected: Option<bool>,
+    /// A server call answered 401 `device revoked` / `invalid API key` (§3.2).
+    #[serde(skip)]
+    pub revoked: bool,
+}
+
+impl EngineStatus {
+    /// Fills the engine-owned fields of the §3.2 DTO and recomputes `statusLabel`.
+    pub fn apply_to(&self, s: &mut super::status::Status) {
+        s.syncing = self.syncing;
+        s.unpushed_ops = self.unpushed_ops;
+        s.last_sync_at = self.last_sync_at.clone();
+        s.last_error = self.last_error.clone();
+        s.last_warning = self.last_warning.clone();
+        s.revoked |= self.revoked;
+        if let Some(c) = self.connected {
+            s.connected = c;
+        }
+        if s.revoked {
+            s.connected = false;
+        }
+        s.status_label = super::status::status_label(s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_json_shape() {
+        let s = Summary { pushed: 2, pulled: 3, server_sequence: 57, ..Summary::default() };
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            r#"{"pushed":2,"pulled":3,"serverSequence":57,"keptBoth":[],"merged":[],"skipped":0}"#
+        );
+    }
+
+    #[test]
+    fn engine_fields_drive_the_label() {
+        let mut st = super::super::status::Status { connected: true, ..Default::default() };
+        let es = EngineStatus { last_error: "push: x".into(), unpushed_ops: 4, ..EngineStatus::default() };
+        es.apply_to(&mut st);
+        assert_eq!((st.status_label, st.unpushed_ops), ("error", 4));
+    }
+}
