@@ -1,0 +1,289 @@
+//! Push and pull (spec §4.7, §4.8, §5; checklist S4 to S10, D1 to D3, D8, H13).
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+fn ids(v: &Value) -> Vec<String> {
+    v["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["op_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn seqs(v: &Value) -> Vec<i64> {
+    v["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["server_sequence"].as_i64().unwrap())
+        .collect()
+}
+
+#[test]
+fn push_then_pull_round_trip() {
+    let s = TestServer::start();
+    let (t, d) = s.user_device("a", "vault-a");
+    let r = s.push(&t, vec![op("op-1")], None);
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.text(),
+        "{\"accepted\":[\"op-1\"],\"conflicts\":null,\"count\":1}\n"
+    );
+    let p = s.pull(&t, 0, 0).json();
+    assert_eq!(p["server_sequence"], 1);
+    assert_eq!(p["has_more"], false);
+    assert_eq!(p["page_last_sequence"], 1);
+    let o = &p["ops"][0];
+    assert_eq!(o["op_id"], "op-1");
+    assert_eq!(o["device_id"], d.as_str()); // S7: the body's device_id "x" is ignored
+    assert_eq!(o["entity_type"], "file");
+    assert_eq!(o["entity_id"], "Docs/one.txt");
+    assert_eq!(o["op_type"], "create");
+    assert_eq!(o["payload_json"], op("op-1")["payload_json"]);
+    assert_eq!(o["server_sequence"], 1);
+    assert_eq!(o["created_at"], "2026-07-10T00:00:00Z");
+    assert_eq!(o.as_object().unwrap().len(), 8);
+    let after = s.pull(&t, 1, 0).json();
+    assert_eq!(
+        after,
+        json!({"has_more":false,"ops":[],"page_last_sequence":1,"server_sequence":1})
+    );
+    let empty = s.push(&t, vec![], None);
+    assert_eq!(
+        empty.json(),
+        json!({"accepted":null,"conflicts":null,"count":0})
+    );
+    // An empty pull body is invalid JSON; `{}` is fine.
+    let auth = format!("Bearer {t}");
+    s.req(
+        "POST",
+        "/api/v1/sync/pull",
+        &[("Authorization", &auth)],
+        b"",
+    )
+    .assert_error(400, "invalid_json", "invalid JSON request");
+    s.pull(&t, -1, 0).assert_error(
+        400,
+        "invalid_request",
+        "sequence and page_limit must be non-negative",
+    );
+}
+
+#[test]
+fn tenants_and_vaults_are_isolated() {
+    let s = TestServer::start();
+    let (ta, _) = s.user_device("a", "vault-a");
+    let (tb, _) = s.user_device("b", "vault-a");
+    // D1 / D3: same op id in two scopes; per-scope sequences.
+    assert_eq!(
+        s.push(&ta, vec![op("same-id"), op("a2"), op("a3")], None)
+            .json()["count"],
+        3
+    );
+    assert_eq!(
+        s.push(&tb, vec![op("same-id")], None).json()["accepted"],
+        json!(["same-id"])
+    );
+    assert_eq!(s.push(&ta, vec![op("a4")], None).json()["count"], 1);
+    let pb = s.pull(&tb, 0, 0).json();
+    assert_eq!((ids(&pb), seqs(&pb)), (vec!["same-id".to_owned()], vec![1]));
+    assert_eq!(pb["server_sequence"], 1);
+    assert_eq!(seqs(&s.pull(&ta, 0, 0).json()), vec![1, 2, 3, 4]);
+    // S8: the same idempotency key in two scopes is independent.
+    assert_eq!(
+        s.push(&ta, vec![op("op-user-a")], Some("same-key")).json()["accepted"],
+        json!(["op-user-a"])
+    );
+    assert_eq!(
+        s.push(&tb, vec![op("op-user-b")], Some("same-key")).json()["accepted"],
+        json!(["op-user-b"])
+    );
+    // S9: b's push on the same entity sees no conflicts from a.
+    let mut o = op("b-edit");
+    o["last_seen_server_seq"] = json!(1);
+    assert_eq!(s.push(&tb, vec![o], None).json()["conflicts"], Value::Null);
+    // S10: two vaults of one user.
+    let (ta2, _) = s.pair("a", "vault-b");
+    s.push(&ta2, vec![op("op-vault-b")], None);
+    assert!(!ids(&s.pull(&ta, 0, 0).json()).contains(&"op-vault-b".to_owned()));
+    assert_eq!(ids(&s.pull(&ta2, 0, 0).json()), vec!["op-vault-b"]);
+    // S6: a fresh user sees nothing.
+    let (tc, _) = s.user_device("c", "vault-a");
+    let pc = s.pull(&tc, 0, 0).json();
+    assert_eq!(
+        (
+            pc["ops"].as_array().unwrap().len(),
+            pc["server_sequence"].as_i64()
+        ),
+        (0, Some(0))
+    );
+}
+
+#[test]
+fn duplicates_and_idempotency_keys() {
+    let s = TestServer::start();
+    let (t, _) = s.user_device("a", "v");
+    // D2: identical duplicate is acknowledged; colliding one is not and changes nothing.
+    s.push(&t, vec![op("x")], None);
+    let again = s.push(&t, vec![op("x")], None).json();
+    assert_eq!(
+        (again["accepted"].clone(), again["count"].clone()),
+        (json!(["x"]), json!(1))
+    );
+    let mut changed = op("x");
+    changed["payload_json"] = json!("{\"content\":\"other\"}");
+    let r = s.push(&t, vec![changed], None).json();
+    assert_eq!(
+        (r["accepted"].clone(), r["count"].clone()),
+        (Value::Null, json!(0))
+    );
+    let p = s.pull(&t, 0, 0).json();
+    assert_eq!(ids(&p), vec!["x"]);
+    assert_eq!(p["ops"][0]["payload_json"], op("x")["payload_json"]);
+    // Same id twice in one request: stored once, listed once.
+    let r = s.push(&t, vec![op("y"), op("y")], None).json();
+    assert_eq!(r["accepted"], json!(["y"]));
+
+    // D8: key replay is byte-identical; a different body with the key is 409.
+    let first = s.push(&t, vec![op("k1")], Some("k"));
+    let body = json!({"idempotency_key":"k","device_id":"other","ops":[op("k1")]});
+    let replay = s.post("/api/v1/sync/push", Some(&t), &body);
+    assert_eq!(
+        (replay.status, replay.body.clone()),
+        (200, first.body.clone())
+    );
+    s.push(&t, vec![op("k2")], Some("k")).assert_error(
+        409,
+        "idempotency_key_reused",
+        "idempotency key was already used with a different request",
+    );
+    assert_eq!(s.pull(&t, 0, 0).json()["server_sequence"], 3);
+}
+
+#[test]
+fn conflicts_are_informational() {
+    let s = TestServer::start();
+    s.add_user("a");
+    let (t1, d1) = s.pair("a", "v");
+    let (t2, _) = s.pair("a", "v");
+    s.push(&t1, vec![op("e1")], None);
+    let mut upd = op("e2");
+    upd["op_type"] = json!("update");
+    s.push(&t1, vec![upd], None);
+    let mut del = op("e3");
+    del["op_type"] = json!("delete");
+    s.push(&t1, vec![del], None);
+    let mut mine = op("mine");
+    mine["last_seen_server_seq"] = json!(1);
+    let r = s.push(&t2, vec![mine], None).json();
+    assert_eq!(r["accepted"], json!(["mine"]));
+    assert_eq!(
+        r["conflicts"],
+        json!([{"device_id": d1, "entity_id":"Docs/one.txt","entity_type":"file","op_id":"e2","op_type":"update","server_sequence":2}])
+    );
+    // No check when last_seen_server_seq is 0.
+    assert_eq!(
+        s.push(&t2, vec![op("zero")], None).json()["conflicts"],
+        Value::Null
+    );
+    // Deletes are returned by pull like any op; tombstones are stored.
+    assert_eq!(ids(&s.pull(&t2, 2, 1).json()), vec!["e3"]);
+    let db = rusqlite::Connection::open(s.data().join("server.db")).unwrap();
+    let n: i64 = db
+        .query_row("SELECT COUNT(*) FROM server_tombstones", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn pagination_follows_page_last_sequence() {
+    let s = TestServer::start_with(Some("limits:\n  max_pull_page: 2\n"), &[]);
+    let (t, _) = s.user_device("a", "v");
+    for i in 1..=5 {
+        s.push(&t, vec![op(&format!("p{i}"))], None);
+    }
+    let (mut cursor, mut all, mut pages) = (0, vec![], vec![]);
+    loop {
+        let p = s.pull(&t, cursor, 2).json();
+        all.extend(seqs(&p));
+        pages.push((
+            p["ops"].as_array().unwrap().len(),
+            p["has_more"].as_bool().unwrap(),
+        ));
+        cursor = p["page_last_sequence"].as_i64().unwrap();
+        if !p["has_more"].as_bool().unwrap() {
+            break;
+        }
+    }
+    assert_eq!(pages, vec![(2, true), (2, true), (1, false)]);
+    assert_eq!(all, vec![1, 2, 3, 4, 5]);
+    // page_limit 0 or above the maximum means the maximum.
+    assert_eq!(s.pull(&t, 0, 50).json()["ops"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn blob_references_are_checked_at_push() {
+    let s = TestServer::start();
+    let (t, _) = s.user_device("a", "v");
+    let (tb, _) = s.user_device("b", "v");
+    let data = b"referenced bytes";
+    let sha = sha256_hex(data);
+    assert_eq!(s.upload(&t, data).status, 200);
+    let file_op = |id: &str, payload: String| {
+        let mut o = op(id);
+        o["payload_json"] = json!(payload);
+        o
+    };
+    let good = format!(
+        r#"{{"path":"a.bin","blob":{{"sha256":"{sha}","size":{}}}}}"#,
+        data.len()
+    );
+    assert_eq!(
+        s.push(&t, vec![file_op("b1", good.clone())], None).json()["count"],
+        1
+    );
+    s.push(&tb, vec![file_op("b1", good)], None).assert_error(
+        400,
+        "blob_not_owned",
+        "blob must be uploaded before its operation",
+    );
+    let wrong = format!(r#"{{"blob":{{"sha256":"{sha}","size":3}}}}"#);
+    s.push(&t, vec![file_op("b2", wrong)], None).assert_error(
+        400,
+        "invalid_blob_reference",
+        "blob size does not match uploaded content",
+    );
+    s.push(
+        &t,
+        vec![file_op("b3", r#"{"dataBase64":"AAAA"}"#.into())],
+        None,
+    )
+    .assert_error(
+        400,
+        "inline_binary_forbidden",
+        "binary file payload must reference a blob",
+    );
+    s.push(&t, vec![file_op("b4", "[1]".into())], None)
+        .assert_error(
+            400,
+            "invalid_payload",
+            "operation payload_json must be valid JSON",
+        );
+    s.push(
+        &t,
+        vec![file_op(
+            "b5",
+            r#"{"blob":{"sha256":"ABC","size":1}}"#.into(),
+        )],
+        None,
+    )
+    .assert_error(400, "invalid_blob_reference", "invalid blob reference");
+    // A failing op rejects the whole push: nothing from it is stored.
+    let bad = file_op("b7", r#"{"dataBase64":"AAAA"}"#.into());
+    assert_eq!(s.push(&t, vec![op("b6"), bad], None).status, 400);
+    assert_eq!(s.pull(&t, 0, 0).json()["server_sequence"], 1);
+}
