@@ -21,3 +21,6 @@ pub mod saved;
 pub mod settings;
 pub mod status;
 pub mod summary;
+
+#[cfg(test)]
+mod sim;

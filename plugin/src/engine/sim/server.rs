@@ -1,0 +1,126 @@
+//! An in-memory model of the server's push/pull/blob rules (server-api §4.7–§4.10, §5):
+//! per-op-id duplicates, idempotency keys, blob ownership, pagination and ranged downloads.
+
+use std::collections::BTreeMap;
+
+use verstak_sync_proto::{BlobUploadResponse, ErrorBody, PullRequest, PullResponse, PulledOp, PushRequest, PushResponse, paths};
+
+use crate::engine::command::{HttpBody, HttpRequest, Method};
+use crate::engine::event::HttpResponse;
+use crate::engine::hash::ContentHash;
+use crate::engine::payload::Incoming;
+
+pub(crate) struct FakeServer {
+    pub ops: Vec<PulledOp>,
+    keys: BTreeMap<String, (String, Vec<u8>)>,
+    pub blobs: BTreeMap<String, Vec<u8>>,
+    pub max_push: usize,
+    pub max_pull: usize,
+}
+
+fn json(status: u16, body: impl serde::Serialize) -> HttpResponse {
+    HttpResponse { status, headers: vec![], body: serde_json::to_vec(&body).unwrap() }
+}
+
+fn error(status: u16, code: &str) -> HttpResponse {
+    json(status, ErrorBody::new(code, code))
+}
+
+impl FakeServer {
+    pub(crate) fn new(max_push: usize, max_pull: usize) -> FakeServer {
+        FakeServer { ops: vec![], keys: BTreeMap::new(), blobs: BTreeMap::new(), max_push, max_pull }
+    }
+
+    pub(crate) fn handle(&mut self, device: &str, req: &HttpRequest, stage: &BTreeMap<String, Vec<u8>>) -> HttpResponse {
+        match (req.method, req.path.as_str(), &req.body) {
+            (Method::Post, paths::PUSH, HttpBody::Json(b)) => self.push(device, serde_json::from_str(b).unwrap()),
+            (Method::Post, paths::PULL, HttpBody::Json(b)) => self.pull(serde_json::from_str(b).unwrap()),
+            (Method::Post, paths::BLOBS, HttpBody::StagedFile { stage: name, .. }) => {
+                let bytes = stage.get(name).cloned().unwrap_or_default();
+                let sha = ContentHash::of(&bytes).to_string();
+                let size = bytes.len() as i64;
+                self.blobs.insert(sha.clone(), bytes);
+                json(200, BlobUploadResponse { sha256: sha, size })
+            }
+            (Method::Get, p, _) if p.starts_with(paths::BLOBS) => {
+                let Some(bytes) = self.blobs.get(&p[paths::BLOBS.len()..]) else { return error(404, "blob_not_found") };
+                let range = req.headers.iter().find(|(k, _)| k == "Range").map(|(_, v)| v.clone());
+                match range.and_then(|r| {
+                    let (a, b) = r.strip_prefix("bytes=")?.split_once('-')?;
+                    Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?))
+                }) {
+                    Some((a, b)) if a < bytes.len() => {
+                        let end = (b + 1).min(bytes.len());
+                        HttpResponse { status: 206, headers: vec![], body: bytes[a..end].to_vec() }
+                    }
+                    _ => HttpResponse { status: 200, headers: vec![], body: bytes.clone() },
+                }
+            }
+            _ => error(404, "not_found"),
+        }
+    }
+
+    fn push(&mut self, device: &str, req: PushRequest) -> HttpResponse {
+        if req.ops.len() > self.max_push {
+            return error(413, "too_many_operations");
+        }
+        let fingerprint = serde_json::to_string(&req.ops).unwrap();
+        if !req.idempotency_key.is_empty()
+            && let Some((fp, body)) = self.keys.get(&req.idempotency_key)
+        {
+            if *fp != fingerprint {
+                return error(409, "idempotency_key_reused");
+            }
+            return HttpResponse { status: 200, headers: vec![], body: body.clone() };
+        }
+        for op in &req.ops {
+            if op.entity_type == "file"
+                && let Ok(inc) = Incoming::parse(&op.payload_json)
+                && let crate::engine::payload::Source::Blob { hash, .. } = inc.source
+                && !self.blobs.contains_key(hash.as_str())
+            {
+                return error(400, "blob_not_owned");
+            }
+        }
+        let mut accepted = Vec::new();
+        for op in req.ops {
+            if let Some(old) = self.ops.iter().find(|o| o.op_id == op.op_id) {
+                let same = old.entity_type == op.entity_type
+                    && old.entity_id == op.entity_id
+                    && old.op_type == op.op_type
+                    && old.payload_json == op.payload_json;
+                if same && !accepted.contains(&op.op_id) {
+                    accepted.push(op.op_id.clone());
+                }
+                continue;
+            }
+            let seq = self.ops.len() as i64 + 1;
+            accepted.push(op.op_id.clone());
+            self.ops.push(PulledOp {
+                op_id: op.op_id,
+                server_sequence: seq,
+                device_id: device.to_string(),
+                entity_type: op.entity_type,
+                entity_id: op.entity_id,
+                op_type: op.op_type,
+                payload_json: op.payload_json,
+                created_at: op.created_at,
+            });
+        }
+        let resp = json(200, PushResponse::new(accepted, vec![]));
+        if !req.idempotency_key.is_empty() {
+            self.keys.insert(req.idempotency_key, (fingerprint, resp.body.clone()));
+        }
+        resp
+    }
+
+    fn pull(&self, req: PullRequest) -> HttpResponse {
+        let limit = if (1..=self.max_pull as i64).contains(&req.page_limit) { req.page_limit as usize } else { self.max_pull };
+        let mut ops: Vec<PulledOp> =
+            self.ops.iter().filter(|o| o.server_sequence > req.since_sequence).take(limit + 1).cloned().collect();
+        let has_more = ops.len() > limit;
+        ops.truncate(limit);
+        let page_last_sequence = ops.last().map_or(req.since_sequence, |o| o.server_sequence);
+        json(200, PullResponse { has_more, ops, page_last_sequence, server_sequence: self.ops.len() as i64 })
+    }
+}

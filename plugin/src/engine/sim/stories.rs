@@ -1,0 +1,131 @@
+//! Scenario tests written as stories over `Sim` (no faults).
+
+use super::Sim;
+use crate::engine::command::Command;
+use crate::engine::event::Event;
+use crate::engine::event::Action;
+
+fn quiet(devices: usize) -> Sim {
+    let mut sim = Sim::new(1, devices);
+    sim.faults = false;
+    sim
+}
+
+fn text(sim: &Sim, d: usize, path: &str) -> Option<String> {
+    sim.devs[d].vault.files().get(path).map(|b| String::from_utf8_lossy(b).into_owned())
+}
+
+#[test]
+fn a_file_created_on_one_device_reaches_the_other() {
+    let mut sim = quiet(2);
+    sim.write_user(0, "Notes/a.md", "hello\n");
+    sim.sync(0).unwrap();
+    let s = sim.sync(1).unwrap();
+    assert_eq!(text(&sim, 1, "Notes/a.md").as_deref(), Some("hello\n"));
+    assert!(s.pulled >= 2, "folder and file ops pulled");
+    // Nothing is echoed back.
+    assert_eq!(sim.sync(1).unwrap().pushed, 0);
+}
+
+#[test]
+fn first_sync_uploads_blobs_before_push() {
+    let mut sim = quiet(1);
+    sim.write_user(0, "p.dat", "\0binary\n");
+    sim.devs[0].engine.handle(sim.now, Event::Start(Action::Sync));
+    let mut kinds = Vec::new();
+    loop {
+        let Some(cmd) = sim.devs[0].engine.poll_command() else { panic!("stalled") };
+        if let Command::Http { request, .. } = &cmd {
+            kinds.push(request.path.clone());
+        }
+        if let Command::Finished(r) = cmd {
+            assert_eq!(r.unwrap().pushed, 1);
+            break;
+        }
+        let id = cmd.id().unwrap();
+        let dev = &mut sim.devs[0];
+        let result = dev.vault.exec(&cmd, &mut sim.server, &dev.id);
+        dev.engine.handle(sim.now, Event::Reply { id, result });
+    }
+    let upload = kinds.iter().position(|p| p == "/api/v1/blobs/").expect("uploaded");
+    let push = kinds.iter().position(|p| p == "/api/v1/sync/push").expect("pushed");
+    assert!(upload < push, "{kinds:?}");
+}
+
+#[test]
+fn concurrent_edits_of_different_lines_merge() {
+    let mut sim = quiet(2);
+    sim.write_user(0, "a.md", "1\n2\n3\n4\n");
+    sim.sync(0).unwrap();
+    sim.sync(1).unwrap();
+    sim.write_user(0, "a.md", "one\n2\n3\n4\n");
+    sim.write_user(1, "a.md", "1\n2\n3\nfour\n");
+    sim.sync(0).unwrap();
+    let s = sim.sync(1).unwrap();
+    assert_eq!(s.merged, vec!["a.md".to_string()]);
+    sim.sync(0).unwrap();
+    assert_eq!(text(&sim, 0, "a.md").as_deref(), Some("one\n2\n3\nfour\n"));
+    assert_eq!(text(&sim, 1, "a.md"), text(&sim, 0, "a.md"));
+}
+
+#[test]
+fn conflicting_edits_keep_both_versions() {
+    let mut sim = quiet(2);
+    sim.write_user(0, "a.md", "base\n");
+    sim.sync(0).unwrap();
+    sim.sync(1).unwrap();
+    sim.write_user(0, "a.md", "zero\n");
+    sim.write_user(1, "a.md", "one\n");
+    sim.sync(0).unwrap();
+    let s = sim.sync(1).unwrap();
+    assert_eq!(s.kept_both.len(), 1);
+    let copy = s.kept_both[0].copy_path.clone();
+    assert_eq!(copy, "a (conflict device1 2026-07-21 1405).md");
+    sim.sync(0).unwrap();
+    for d in 0..2 {
+        assert_eq!(text(&sim, d, "a.md").as_deref(), Some("zero\n"));
+        assert_eq!(text(&sim, d, &copy).as_deref(), Some("one\n"));
+    }
+}
+
+#[test]
+fn delete_versus_edit_keeps_the_edit() {
+    let mut sim = quiet(2);
+    sim.write_user(0, "a.md", "v1\n");
+    sim.sync(0).unwrap();
+    sim.sync(1).unwrap();
+    sim.devs[0].vault.nodes.remove("a.md");
+    sim.write_user(1, "a.md", "v2\n");
+    sim.sync(0).unwrap();
+    sim.sync(1).unwrap();
+    sim.sync(0).unwrap();
+    assert_eq!(text(&sim, 0, "a.md").as_deref(), Some("v2\n"));
+    assert_eq!(text(&sim, 1, "a.md").as_deref(), Some("v2\n"));
+}
+
+#[test]
+fn mass_deletion_is_held_until_confirmed() {
+    let mut sim = quiet(2);
+    for i in 0..12 {
+        sim.write_user(0, &format!("f{i}.md"), &format!("x{i}\n"));
+    }
+    sim.sync(0).unwrap();
+    sim.sync(1).unwrap();
+    for i in 0..12 {
+        sim.devs[0].vault.nodes.remove(&format!("f{i}.md"));
+    }
+    let err = sim.sync(0).unwrap_err();
+    assert_eq!(err.to_string(), "mass deletion awaiting confirmation");
+    assert!(sim.devs[0].engine.status().guard.is_some());
+    sim.sync(1).unwrap();
+    assert_eq!(sim.devs[1].vault.files().len(), 12, "nothing deleted remotely yet");
+    // The next run confirms (Sim::start turns a pending guard into ConfirmDeletions).
+    sim.sync(0).unwrap();
+    // The receiving side holds the incoming mass deletion too, until it is confirmed there.
+    let held = sim.sync(1).unwrap();
+    assert_eq!(held.guard.map(|g| (g.deletions, g.files)), Some((12, 12)));
+    assert_eq!(sim.devs[1].vault.files().len(), 12);
+    sim.sync(1).unwrap();
+    assert_eq!(sim.devs[1].vault.files().len(), 0);
+    assert_eq!(sim.devs[1].vault.trash.len(), 12, "deletes go to the trash");
+}
