@@ -1,0 +1,196 @@
+//! Blob upload and download (spec §4.9, §4.10, §5.10; checklist H14 to H17).
+
+mod common;
+
+use common::*;
+
+#[test]
+fn upload_download_range_and_conditional() {
+    let s = TestServer::start();
+    let (t, _) = s.user_device("a", "vault-a");
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let sha = sha256_hex(&data);
+    let r = s.upload(&t, &data);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"sha256": sha, "size": data.len()})
+    );
+    assert!(blob_path(s.data(), &sha).is_file());
+
+    let path = format!("/api/v1/blobs/{sha}");
+    let g = s.get(&path, Some(&t));
+    assert_eq!(g.status, 200);
+    assert_eq!(g.body, data);
+    assert_eq!(g.header("content-type"), Some("application/octet-stream"));
+    assert_eq!(g.header("content-length"), Some("100000"));
+    assert_eq!(g.header("accept-ranges"), Some("bytes"));
+    let etag = format!("\"{sha}\"");
+    assert_eq!(g.header("etag"), Some(etag.as_str()));
+    assert_eq!(
+        g.header("content-disposition"),
+        Some(format!("attachment; filename=\"{sha}\"").as_str())
+    );
+    let lm = g.header("last-modified").unwrap().to_owned();
+
+    let auth = format!("Bearer {t}");
+    let with = |h: (&str, &str)| s.req("GET", &path, &[("Authorization", &auth), h], b"");
+    let part = with(("Range", "bytes=10-19"));
+    assert_eq!(part.status, 206);
+    assert_eq!(part.body, &data[10..20]);
+    assert_eq!(part.header("content-range"), Some("bytes 10-19/100000"));
+    let tail = with(("Range", "bytes=-5"));
+    assert_eq!((tail.status, tail.body.as_slice()), (206, &data[99_995..]));
+    let bad = with(("Range", "bytes=200000-"));
+    assert_eq!(bad.status, 416);
+    assert_eq!(bad.header("content-range"), Some("bytes */100000"));
+    assert_eq!(with(("Range", "bytes=0-1,5-6")).status, 200);
+    assert_eq!(with(("If-None-Match", &etag)).status, 304);
+    assert_eq!(with(("If-Modified-Since", &lm)).status, 304);
+    assert_eq!(
+        with(("If-Unmodified-Since", "Mon, 01 Jan 2001 00:00:00 GMT")).status,
+        412
+    );
+    let ir = s.req(
+        "GET",
+        &path,
+        &[
+            ("Authorization", &auth),
+            ("Range", "bytes=0-0"),
+            ("If-Range", "\"other\""),
+        ],
+        b"",
+    );
+    assert_eq!(ir.status, 200);
+    let head = s.req("HEAD", &path, &[("Authorization", &auth)], b"");
+    assert_eq!(
+        (head.status, head.header("content-length")),
+        (200, Some("100000"))
+    );
+    assert!(head.body.is_empty());
+
+    // H16: the same bytes again in the same scope: same answer, counted once.
+    assert_eq!(s.upload(&t, &data).json()["sha256"], sha.as_str());
+    let db = rusqlite::Connection::open(s.data().join("server.db")).unwrap();
+    let n: i64 = db
+        .query_row("SELECT COUNT(*) FROM server_blob_refs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+    // No temp files are left behind.
+    let temps = std::fs::read_dir(s.data().join("blobs"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".upload-")
+        });
+    assert_eq!(temps.count(), 0);
+}
+
+#[test]
+fn isolation_revocation_and_hash_checks() {
+    let s = TestServer::start();
+    let (ta, _) = s.user_device("a", "vault-a");
+    let (tb, _) = s.user_device("b", "vault-b");
+    let (ta2, _) = s.pair("a", "vault-other");
+    let sha = s.upload(&ta, b"private blob").json()["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v1/blobs/{sha}");
+    s.get(&path, Some(&tb))
+        .assert_error(404, "blob_not_found", "blob not found");
+    s.get(&path, Some(&ta2))
+        .assert_error(404, "blob_not_found", "blob not found");
+    s.get(
+        &path
+            .to_uppercase()
+            .replace("/API/V1/BLOBS/", "/api/v1/blobs/"),
+        Some(&ta),
+    )
+    .assert_error(400, "invalid_blob_hash", "invalid SHA-256");
+    s.get("/api/v1/blobs/", Some(&ta))
+        .assert_error(400, "invalid_blob_hash", "invalid SHA-256");
+    s.get(&format!("{path}/extra"), Some(&ta)).assert_error(
+        400,
+        "invalid_blob_hash",
+        "invalid SHA-256",
+    );
+    // Authentication comes before the method check on blob routes.
+    s.req("PUT", "/api/v1/blobs/", &[], b"")
+        .assert_error(401, "unauthorized", "API key required");
+    let auth = format!("Bearer {ta}");
+    let put = s.req("PUT", "/api/v1/blobs/", &[("Authorization", &auth)], b"");
+    put.assert_error(405, "method_not_allowed", "method not allowed");
+    assert_eq!(put.header("allow"), Some("GET, POST"));
+    // H17: revocation applies to blobs at once.
+    s.post(
+        "/api/client/revoke-current",
+        Some(&ta),
+        &serde_json::json!({}),
+    );
+    s.get(&path, Some(&ta))
+        .assert_error(401, "unauthorized", "device revoked");
+}
+
+#[test]
+fn multipart_errors() {
+    let s = TestServer::start();
+    let (t, _) = s.user_device("a", "v");
+    let auth = format!("Bearer {t}");
+    let send = |ct: &str, body: &[u8]| {
+        s.req(
+            "POST",
+            "/api/v1/blobs/",
+            &[("Authorization", &auth), ("Content-Type", ct)],
+            body,
+        )
+    };
+    send("application/json", b"{}").assert_error(
+        400,
+        "invalid_multipart",
+        "invalid multipart request",
+    );
+    let (ct, body) = multipart(&[]);
+    send(&ct, &body).assert_error(400, "invalid_multipart", "file field is required");
+    let (ct, body) = multipart(&[("other", Some("a.bin"), b"x")]);
+    send(&ct, &body).assert_error(
+        400,
+        "invalid_multipart",
+        "exactly one file field is required",
+    );
+    let (ct, body) = multipart(&[("file", None, b"x")]);
+    send(&ct, &body).assert_error(
+        400,
+        "invalid_multipart",
+        "exactly one file field is required",
+    );
+    let (ct, body) = multipart(&[("file", Some("a.bin"), b"x"), ("file", Some("b.bin"), b"y")]);
+    send(&ct, &body).assert_error(
+        400,
+        "invalid_multipart",
+        "exactly one file field is required",
+    );
+    assert!(!blob_path(s.data(), &sha256_hex(b"x")).exists());
+}
+
+#[test]
+fn size_limits_and_quotas() {
+    let s = TestServer::start_with(
+        Some("limits:\n  max_blob_bytes: 8\n  max_vault_blob_bytes: 8\n"),
+        &[],
+    );
+    let (t, _) = s.user_device("a", "v");
+    s.upload(&t, b"123456789")
+        .assert_error(413, "blob_too_large", "blob is too large");
+    assert!(!blob_path(s.data(), &sha256_hex(b"123456789")).exists());
+    assert_eq!(s.upload(&t, b"12345678").status, 200);
+    s.upload(&t, b"abcdefgh")
+        .assert_error(413, "quota_exceeded", "blob quota exceeded");
+    assert!(!blob_path(s.data(), &sha256_hex(b"abcdefgh")).exists());
+    // Another vault of the same user has its own vault quota.
+    let (t2, _) = s.pair("a", "v2");
+    assert_eq!(s.upload(&t2, b"abcdefgh").status, 200);
+}

@@ -1,0 +1,234 @@
+//! Global HTTP conventions and limits (spec §2, §4.11, §4.12; checklist S1, H6, H7, H9 to H12,
+//! H19-like, D13, D15).
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+#[test]
+fn health_headers_paths_and_fallbacks() {
+    let s = TestServer::start();
+    // S1
+    assert!(s.data().join("server.db").is_file() && s.data().join("blobs").is_dir());
+    let r = s.get("/readyz", None);
+    assert_eq!(r.status, 200);
+    let v = r.json();
+    assert_eq!(
+        (v["status"].as_str(), v["schema_version"].as_i64()),
+        (Some("ok"), Some(3))
+    );
+    assert_eq!(v["database_reachable"], true);
+    assert_eq!(v["blob_storage_writable"], true);
+    assert_eq!(s.get("/api/v1/health", None).json()["status"], "ok");
+    assert_eq!(s.get("/livez", None).json()["status"], "ok");
+    assert_eq!(s.req("HEAD", "/livez", &[], b"").status, 200);
+    let p = s.post("/livez", None, &json!({}));
+    p.assert_error(405, "method_not_allowed", "method not allowed");
+    assert_eq!(p.header("allow"), Some("GET"));
+    for h in [
+        "content-security-policy",
+        "x-content-type-options",
+        "referrer-policy",
+        "x-frame-options",
+    ] {
+        assert!(r.header(h).is_some(), "{h} missing");
+        assert!(p.header(h).is_some(), "{h} missing on errors");
+    }
+    assert!(
+        r.header("content-security-policy")
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    assert!(r.header("access-control-allow-origin").is_none());
+
+    s.get("/api/does-not-exist", None)
+        .assert_error(404, "not_found", "not found");
+    let html = s.get("/nowhere", None);
+    assert_eq!(html.status, 404);
+    assert!(
+        html.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(html.text().contains("href=\"/\""));
+    let redirect = s.req("POST", "/api/v1/blobs", &[], b"");
+    assert_eq!(
+        (redirect.status, redirect.header("location")),
+        (301, Some("/api/v1/blobs/"))
+    );
+    let cleaned = s.get("/api//client/./me?x=1", None);
+    assert_eq!(
+        (cleaned.status, cleaned.header("location")),
+        (301, Some("/api/client/me?x=1"))
+    );
+    assert!(cleaned.header("x-frame-options").is_some());
+}
+
+#[test]
+fn body_decoding_rules_and_limits() {
+    let cfg = "limits:\n  max_json_body: 700\n  max_push_operations: 1\n  max_payload_json: 32\n";
+    let s = TestServer::start_with(Some(cfg), &[]);
+    let (t, _) = s.user_device("a", "v");
+    let auth = format!("Bearer {t}");
+    let raw = |body: &str| {
+        s.req(
+            "POST",
+            "/api/v1/sync/push",
+            &[("Authorization", &auth)],
+            body.as_bytes(),
+        )
+    };
+    // H9: over the body limit, no Content-Type.
+    let big = format!("{{\"device_id\":\"{}\"}}", "x".repeat(800));
+    raw(&big).assert_error(413, "request_too_large", "request body is too large");
+    // H10
+    let two = json!({"ops":[op("a"), op("b")]}).to_string();
+    raw(&two).assert_error(
+        413,
+        "too_many_operations",
+        "too many operations in one push",
+    );
+    // H11: trailing JSON wins over the payload check.
+    let long = json!({"ops":[{"op_id":"a","entity_type":"file","entity_id":"e","op_type":"create","payload_json":format!("\"{}\"", "p".repeat(40))}]}).to_string();
+    raw(&format!("{long} {{}}")).assert_error(
+        400,
+        "trailing_json",
+        "request must contain one JSON value",
+    );
+    // H12
+    raw(&long).assert_error(413, "payload_too_large", "operation payload is too large");
+    raw("{\"ops\":[]} x").assert_error(400, "invalid_json", "invalid JSON request");
+    raw("{\"ops\":[],\"ops\":[]}").assert_error(400, "invalid_json", "invalid JSON request");
+    raw("{\"ops\":[{\"op_id\":\"a\",\"client_sequence\":1.0}]}").assert_error(
+        400,
+        "invalid_json",
+        "invalid JSON request",
+    );
+    raw("[]").assert_error(400, "invalid_json", "invalid JSON request");
+    // null is {} and unknown fields are ignored; field names are exact.
+    assert_eq!(raw("null").json()["count"], 0);
+    assert_eq!(raw("{\"OPS\":[1],\"extra\":true}").json()["count"], 0);
+    // Push validation messages.
+    let blank = json!({"ops":[{"op_id":" ","entity_type":"file"}]}).to_string();
+    raw(&blank).assert_error(400, "invalid_operation", "op_id is required");
+    let long_dev = json!({"device_id": "d".repeat(129)}).to_string();
+    raw(&long_dev).assert_error(400, "field_too_long", "device_id is too long");
+    let get = s.get("/api/v1/sync/push", Some(&t));
+    get.assert_error(405, "method_not_allowed", "method not allowed");
+    assert_eq!(get.header("allow"), Some("POST"));
+}
+
+#[test]
+fn rate_limits_share_the_peer_ip_and_audit_it() {
+    let s = TestServer::start();
+    // H6: different logins and forged X-Forwarded-For values share the peer's IP bucket.
+    for i in 0..5 {
+        let xff = format!("198.51.100.{i}");
+        let body = json!({"login": format!("u{i}"), "password": "wrong-password", "vault_id": "v"})
+            .to_string();
+        let r = s.req(
+            "POST",
+            "/api/client/pair",
+            &[("X-Forwarded-For", &xff)],
+            body.as_bytes(),
+        );
+        r.assert_error(401, "unauthorized", "invalid credentials");
+    }
+    let body = json!({"login": "u9", "password": "x", "vault_id": "v"}).to_string();
+    let r = s.req(
+        "POST",
+        "/api/client/pair",
+        &[("X-Forwarded-For", "198.51.100.9")],
+        body.as_bytes(),
+    );
+    r.assert_error(429, "rate_limited", "too many attempts");
+    assert!(r.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
+    let db = rusqlite::Connection::open(s.data().join("server.db")).unwrap();
+    let ips: Vec<String> = db
+        .prepare("SELECT DISTINCT ip FROM server_audit_log WHERE event_type IN ('device_auth_failed','rate_limit_exceeded')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(ips, vec!["127.0.0.1"]);
+    // H8 (first half): 10 auth tests, then the 11th is limited.
+    for _ in 0..10 {
+        s.post(
+            "/api/auth/test",
+            None,
+            &json!({"username":"nobody","password":"wrong-password"}),
+        );
+    }
+    let r = s.post(
+        "/api/auth/test",
+        None,
+        &json!({"username":"nobody","password":"wrong-password"}),
+    );
+    r.assert_error(429, "rate_limited", "too many attempts");
+}
+
+#[test]
+fn trusted_proxy_client_ip_is_read_right_to_left() {
+    let s = TestServer::start_with(None, &["--trusted-proxies", "127.0.0.1/32"]);
+    // H7 / D15
+    let body = json!({"login":"ghost","password":"wrong-password","vault_id":"v"}).to_string();
+    s.req(
+        "POST",
+        "/api/client/pair",
+        &[("X-Forwarded-For", "203.0.113.8, 127.0.0.1")],
+        body.as_bytes(),
+    );
+    s.req(
+        "POST",
+        "/api/client/pair",
+        &[("X-Forwarded-For", "1.2.3.4, 203.0.113.9")],
+        body.as_bytes(),
+    );
+    let db = rusqlite::Connection::open(s.data().join("server.db")).unwrap();
+    let ips: Vec<String> = db
+        .prepare(
+            "SELECT ip FROM server_audit_log WHERE event_type = 'device_auth_failed' ORDER BY id",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(ips, vec!["203.0.113.8", "203.0.113.9"]);
+}
+
+#[test]
+fn metrics_access_rules() {
+    let s = TestServer::start();
+    let (t, _) = s.user_device("a", "v");
+    s.push(&t, vec![op("m1")], None);
+    let m = s.get("/metrics", None);
+    assert_eq!(m.status, 200);
+    assert!(
+        m.header("content-type")
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = m.text();
+    for needle in [
+        "verstak_build_info{",
+        "verstak_sync_ops_accepted_total 1",
+        "verstak_users 1",
+        "verstak_ready 1",
+        "verstak_http_requests_total{route=\"/api/v1/sync/push\",method=\"POST\",status=\"200\"} 1",
+    ] {
+        assert!(text.contains(needle), "missing {needle}: {text}");
+    }
+    s.req("GET", "/metrics", &[("X-Forwarded-For", "1.2.3.4")], b"")
+        .assert_error(403, "forbidden", "metrics are only available locally");
+    let tok = TestServer::start_with(Some("metrics:\n  token: s3cret\n"), &[]);
+    tok.get("/metrics", None)
+        .assert_error(401, "unauthorized", "metrics token required");
+    assert_eq!(tok.get("/metrics", Some("s3cret")).status, 200);
+    let off = TestServer::start_with(Some("metrics:\n  enabled: false\n"), &[]);
+    let r = off.get("/metrics", None);
+    assert_eq!(r.status, 404);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+}
