@@ -142,11 +142,18 @@ describe('SyncSettings', () => {
     const c = mountComp('SyncSettings', api);
     await vi.waitFor(() => expect(button(c, 'Sync Now')).toBeTruthy());
     button(c, 'Sync Now')!.click();
-    await vi.waitFor(() => expect(c.querySelector('[data-sync-message="last-error"]')).toBeTruthy());
-    expect(text(c)).toContain('This device is no longer authorized. Connect it again.');
-    expect(c.querySelector('[data-sync-state]')?.getAttribute('data-sync-state')).toBe('revoked');
+    await vi.waitFor(() => expect(c.querySelector('[data-sync-message="error"]')).toBeTruthy());
+    const sentence = 'This device is no longer authorized. Connect it again.';
+    expect(c.querySelector('[data-sync-message="error"]')?.textContent).toBe(sentence);
+    await vi.waitFor(() => expect(c.querySelector('[data-sync-state]')?.getAttribute('data-sync-state')).toBe('revoked'));
+    // the same sentence is not repeated by the Last Error box
+    expect(text(c).split(sentence)).toHaveLength(2);
+    expect(c.querySelector('[data-sync-message="last-error"]')).toBeNull();
     expect(text(c)).not.toContain('sync-server:');
     expect(api.data.scheduler).toMatchObject({ consecutiveFailures: 1, pausedReason: 'unauthorized' });
+    // a fresh panel shows it as the Last Error
+    const again = mountComp('SyncSettings', api);
+    await vi.waitFor(() => expect(again.querySelector('[data-sync-message="last-error"]')?.textContent).toBe(`Last Error: ${sentence}`));
   });
 
   it('asks before Disconnect and Reset Key', async () => {
