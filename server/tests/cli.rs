@@ -1,0 +1,206 @@
+//! Command line, configuration and lifecycle (spec §1.3 to §1.8; checklist D11, D12, H5, S2's
+//! config part, S16 adoption of a reference database).
+
+mod common;
+
+use common::*;
+use std::process::Command;
+use std::time::Duration;
+
+#[test]
+fn version_and_usage_errors() {
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("verstak-sync-server 0.1.0 ("), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = Command::new(BIN)
+        .arg("--data")
+        .arg(dir.path())
+        .arg("--admin-user")
+        .arg("root")
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let bad = Command::new(BIN)
+        .arg("--data")
+        .arg(dir.path())
+        .args(["--admin-pass", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let bad = Command::new(BIN)
+        .arg("-data")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let out = Command::new(BIN)
+        .arg("--data")
+        .arg(dir.path())
+        .env("VERSTAK_PORT", "70000")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn user_add_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, _) = user_add(dir.path(), &["--username", "u", "--password", "pw12345678"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("created user \"u\" ("), "{out}");
+    let (code, _, err) = user_add(dir.path(), &["--username", "u", "--password", "pw12345678"]);
+    assert_eq!((code, err.trim()), (1, "username already taken"));
+    let (code, _, err) = user_add(dir.path(), &["--username", "v", "--password", "short"]);
+    assert_eq!((code, err.trim()), (1, "PASSWORD_TOO_SHORT"));
+    let (code, _, err) = user_add(
+        dir.path(),
+        &[
+            "--username",
+            "w",
+            "--password",
+            "pw12345678",
+            "--email",
+            "not-an-email",
+        ],
+    );
+    assert_eq!((code, err.trim()), (1, "invalid email"));
+    user_add(
+        dir.path(),
+        &[
+            "--username",
+            "x",
+            "--password",
+            "pw12345678",
+            "--email",
+            "  X@Example.Test ",
+        ],
+    );
+    let (code, _, err) = user_add(
+        dir.path(),
+        &[
+            "--username",
+            "y",
+            "--password",
+            "pw12345678",
+            "--email",
+            "x@example.test",
+        ],
+    );
+    assert_eq!((code, err.trim()), (1, "email already taken"));
+    let (code, _, _) = user_add(dir.path(), &["--username", "z"]);
+    assert_eq!(code, 2);
+    let pwfile = dir.path().join("pw.txt");
+    std::fs::write(&pwfile, "pw12345678\n").unwrap();
+    let (code, _, _) = user_add(
+        dir.path(),
+        &[
+            "--username",
+            "f",
+            "--password-file",
+            pwfile.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0);
+    // D12: the user can pair at once, even with a running server.
+    let s = TestServer::start_in(dir, &[]);
+    s.pair("f", "v");
+    add_user(s.data(), "late", PW);
+    s.pair("late", "v");
+}
+
+#[test]
+fn admin_user_is_saved_with_bcrypt_cost_10_and_unknown_keys_survive() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.yml"),
+        "custom_key: keep-me\nport: 1\n",
+    )
+    .unwrap();
+    let s = TestServer::start_in(
+        dir,
+        &[
+            "--admin-user",
+            "admin",
+            "--admin-pass",
+            "secret",
+            "--port",
+            "0",
+        ],
+    );
+    let text = std::fs::read_to_string(s.data().join("config.yml")).unwrap();
+    assert!(text.contains("custom_key: keep-me"), "{text}");
+    assert!(text.contains("username: admin"), "{text}");
+    assert!(text.contains("$2b$10$"), "{text}");
+    assert!(text.contains("allow_registration: true"), "{text}");
+    assert!(text.contains("port: 1"), "{text}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn port_precedence() {
+    // D11: a legacy `port:` key is honoured when nothing else sets the port; flags win over it.
+    let p1 = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.yml"), format!("port: {p1}\n")).unwrap();
+    let s = TestServer::start_in(dir, &["--listen", "127.0.0.1:0"]);
+    assert!(!s.addr.ends_with(&format!(":{p1}")));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.yml"), format!("port: {p1}\n")).unwrap();
+    let (child, addr, _log) = spawn(dir.path(), &["--listen", &format!("127.0.0.1:{p1}")]);
+    assert_eq!(addr, format!("127.0.0.1:{p1}"));
+    drop(TestServer {
+        child,
+        addr,
+        dir,
+        log: _log,
+    });
+    // With only the config file, the legacy port is used and the host is loopback.
+    let dir = tempfile::tempdir().unwrap();
+    let p2 = free_port();
+    std::fs::write(dir.path().join("config.yml"), format!("port: {p2}\n")).unwrap();
+    let mut child = Command::new(BIN)
+        .arg("--data")
+        .arg(dir.path())
+        .env_remove("VERSTAK_PORT")
+        .env_remove("VERSTAK_LISTEN")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let end = std::time::Instant::now() + Duration::from_secs(30);
+    let mut ok = false;
+    while std::time::Instant::now() < end {
+        if std::net::TcpStream::connect(("127.0.0.1", p2)).is_ok() {
+            ok = true;
+            break;
+        }
+        std::thread::park_timeout(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ok, "server did not listen on the config port {p2}");
+}
+
+#[test]
+fn sigterm_shuts_down_cleanly() {
+    let mut s = TestServer::start();
+    let (t, _) = s.user_device("a", "v");
+    assert_eq!(s.push(&t, vec![op("before-shutdown")], None).status, 200);
+    s.sigterm();
+    assert_eq!(s.wait_exit(Duration::from_secs(30)), Some(0));
+    // The data survives a restart.
+    let dir = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
+    let s2 = TestServer::start_in(dir, &[]);
+    assert_eq!(
+        s2.pull(&t, 0, 0).json()["ops"][0]["op_id"],
+        "before-shutdown"
+    );
+}
