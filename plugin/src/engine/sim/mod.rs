@@ -157,17 +157,17 @@ impl Sim {
             }
             panic!("device {d} is running but has nothing to do");
         };
-        if self.faults && self.rng.chance(2) {
+        if self.faults && self.rng.below(1000) < 4 {
             return self.crash(d);
         }
         let id = cmd.id().expect("only Finished has no id");
         let is_http = matches!(cmd, Command::Http { .. });
         let dev = &mut self.devs[d];
         let mut result = dev.vault.exec(&cmd, &mut self.server, &dev.id);
-        if self.faults && is_http && self.rng.chance(5) {
+        if self.faults && is_http && self.rng.chance(4) {
             result = Err(IoError::Network("response lost".into()));
         }
-        if self.faults && self.rng.chance(2) {
+        if self.faults && self.rng.below(1000) < 4 {
             return self.crash(d);
         }
         self.now = self.now.plus(1 + self.rng.below(50));
@@ -349,7 +349,7 @@ fn random_sync_converges_without_loss() {
         Err(_) => (1..=40).collect(),
     };
     for seed in seeds {
-        if let Err(e) = run_seed(seed, 400) {
+        if let Err(e) = run_seed(seed, 1500) {
             panic!("simulation failed; replay with SEED={seed}\n{e}");
         }
     }
