@@ -1,0 +1,18 @@
+//! `verstak-sync-host`: runs the `verstak.sync` engine component in wasmtime.
+//!
+//! * [`manifest`] validates `manifest.json`; [`grants`] turns its permissions into per-import grants.
+//! * [`runtime`] compiles the component once, links the imports ([`imports`]) and instantiates it
+//!   per vault with a memory cap and a per-call deadline ([`limits`]).
+//! * [`vault`] knows where the plugin's state lives in a vault and writes it atomically.
+//! * [`cli`] is the command line; `main.rs` only parses and dispatches.
+
+pub mod bindings;
+pub mod cli;
+pub mod dto;
+pub mod grants;
+mod imports;
+pub mod limits;
+pub mod manifest;
+pub mod runtime;
+pub mod state;
+pub mod vault;

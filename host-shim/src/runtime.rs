@@ -1,0 +1,129 @@
+//! The wasmtime side: one `Engine` and one compiled `Component` per process, a fresh `Store` per
+//! vault, an epoch ticker for deadlines and a memory cap per store.
+//!
+//! Order of use: [`Runtime::load`] (validate the manifest, compile, link) → [`Runtime::instantiate`]
+//! for a vault → [`Instance::call`] for each export call. A trap ends that instance only; the
+//! caller instantiates again for the next call.
+
+use crate::bindings::{Plugin, PluginPre};
+use crate::grants::Grants;
+use crate::limits::{EPOCH_TICK, Limits, MemoryCap};
+use crate::manifest::{self, Manifest};
+use crate::state::HostState;
+use crate::vault::VaultDirs;
+use anyhow::Context;
+use std::path::Path;
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, Store, Trap};
+
+/// Why an export call did not return normally.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("the plugin exceeded its time limit of {0:?} and was stopped")]
+    Timeout(std::time::Duration),
+    #[error("the plugin exceeded its memory limit of {0} MiB and was stopped")]
+    MemoryExceeded(usize),
+    #[error("the plugin crashed: {0}")]
+    Trap(String),
+}
+
+impl CallError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            CallError::Timeout(_) => "timeout",
+            CallError::MemoryExceeded(_) => "memory_exceeded",
+            CallError::Trap(_) => "plugin_trap",
+        }
+    }
+}
+
+/// A compiled, linked component plus the manifest that governs it.
+pub struct Runtime {
+    pre: PluginPre<HostState>,
+    engine: Engine,
+    manifest: Manifest,
+    limits: Limits,
+}
+
+impl Runtime {
+    /// Validates the manifest, compiles the component and links every import.
+    pub fn load(component: &Path, manifest_path: &Path, limits: Limits) -> anyhow::Result<Runtime> {
+        let text = std::fs::read_to_string(manifest_path)
+            .with_context(|| format!("cannot read the manifest {}", manifest_path.display()))?;
+        let manifest = manifest::parse(&text).with_context(|| format!("{}", manifest_path.display()))?;
+
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config)?;
+        let component = Component::from_file(&engine, component).map_err(anyhow::Error::from).with_context(|| {
+            format!(
+                "cannot load the component {} (build it with `cargo build -p verstak-sync-plugin --target wasm32-wasip2 --release`, or pass --component)",
+                component.display()
+            )
+        })?;
+
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        let pre = PluginPre::new(linker.instantiate_pre(&component)?)?;
+        spawn_epoch_ticker(&engine);
+        Ok(Runtime { pre, engine, manifest, limits })
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// A fresh instance confined to `vault`.
+    pub fn instantiate(&self, vault: &Path) -> anyhow::Result<Instance> {
+        let dirs = VaultDirs::open(vault, &self.manifest.id)
+            .with_context(|| format!("cannot open the vault {}", vault.display()))?;
+        let grants = Grants::new(&self.manifest.id, &self.manifest.permissions);
+        let state = HostState::new(grants, dirs, MemoryCap::new(self.limits.memory_bytes));
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.memory);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(self.limits.deadline_ticks());
+        let bindings = self.pre.instantiate(&mut store)?;
+        Ok(Instance { store, bindings, limits: self.limits })
+    }
+}
+
+/// Bumps the epoch every tick for as long as the engine lives.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("epoch-ticker".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .expect("spawning a thread at start-up succeeds");
+}
+
+/// One component instance bound to one vault.
+pub struct Instance {
+    store: Store<HostState>,
+    bindings: Plugin,
+    limits: Limits,
+}
+
+impl Instance {
+    /// Runs one export call under the deadline and memory cap. After an `Err` the instance is
+    /// dead: drop it and instantiate again.
+    pub fn call<R>(&mut self, f: impl FnOnce(&Plugin, &mut Store<HostState>) -> wasmtime::Result<R>) -> Result<R, CallError> {
+        self.store.set_epoch_deadline(self.limits.deadline_ticks());
+        f(&self.bindings, &mut self.store).map_err(|e| {
+            if self.store.data().memory.hit {
+                CallError::MemoryExceeded(self.limits.memory_bytes >> 20)
+            } else if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+                CallError::Timeout(self.limits.call_deadline)
+            } else {
+                CallError::Trap(format!("{e:#}"))
+            }
+        })
+    }
+}

@@ -1,0 +1,83 @@
+//! Where the host keeps the plugin's per-vault state, and how it writes it.
+//!
+//! Everything lives under `<vault>/.verstak/`, which the plugin can never reach through the
+//! `files` import and which is never synced.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The on-disk places of one plugin in one vault.
+#[derive(Debug, Clone)]
+pub struct VaultDirs {
+    pub root: PathBuf,
+    plugin_id: String,
+}
+
+impl VaultDirs {
+    /// `root` must be an existing directory; it is made absolute so later `chdir`s don't matter.
+    pub fn open(root: &Path, plugin_id: &str) -> std::io::Result<VaultDirs> {
+        let root = fs::canonicalize(root)?;
+        if !root.is_dir() {
+            return Err(std::io::Error::new(std::io::ErrorKind::NotADirectory, format!("{} is not a directory", root.display())));
+        }
+        Ok(VaultDirs { root, plugin_id: plugin_id.to_string() })
+    }
+
+    /// `<vault>/.verstak/plugin-settings/<id>/settings.json` (plugin-contract §2.2).
+    pub fn settings_file(&self) -> PathBuf {
+        self.root.join(".verstak/plugin-settings").join(&self.plugin_id).join("settings.json")
+    }
+
+    /// `<vault>/.verstak/plugin-data/<id>/`, the plugin's private storage (§2.3).
+    pub fn data_dir(&self) -> PathBuf {
+        self.root.join(".verstak/plugin-data").join(&self.plugin_id)
+    }
+}
+
+/// Replaces `path` with `bytes` so that a crash leaves either the old or the new content:
+/// write a temp file beside it, fsync, rename over, fsync the directory. The file gets `mode`.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = path.parent().expect("state files always have a parent directory");
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn atomic_write_replaces_content_and_sets_the_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/settings.json");
+        write_atomic(&path, b"{\"x\":1}", 0o600).unwrap();
+        write_atomic(&path, b"{\"x\":2}", 0o600).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{\"x\":2}");
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temp file is left behind");
+    }
+
+    #[test]
+    fn state_paths_follow_the_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = VaultDirs::open(dir.path(), "verstak.sync").unwrap();
+        assert!(v.settings_file().ends_with(".verstak/plugin-settings/verstak.sync/settings.json"));
+        assert!(v.data_dir().ends_with(".verstak/plugin-data/verstak.sync"));
+    }
+}

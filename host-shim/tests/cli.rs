@@ -1,0 +1,55 @@
+//! The `verstak-sync-host` binary as a user runs it: exit codes and output.
+
+mod common;
+
+use common::*;
+use std::process::Command;
+
+fn host(vault: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_verstak-sync-host"));
+    cmd.arg("--vault").arg(vault).arg("--component").arg(component()).arg("--manifest").arg(repo_manifest());
+    cmd
+}
+
+#[test]
+fn set_interval_then_status_json() {
+    let vault = tempfile::tempdir().unwrap();
+    let out = host(vault.path()).args(["set-interval", "12"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let out = host(vault.path()).args(["status", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["syncInterval"], 12);
+    assert_eq!(status["statusLabel"], "disabled");
+    assert_eq!(status["tokenStored"], false);
+}
+
+#[test]
+fn errors_exit_non_zero_with_code_and_message() {
+    let vault = tempfile::tempdir().unwrap();
+    let out = host(vault.path()).args(["set-interval", "9999"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("invalid_interval: invalid interval"), "{stderr}");
+}
+
+#[test]
+fn a_missing_vault_is_a_clear_error() {
+    let out = host(std::path::Path::new("/nonexistent/vault")).arg("status").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open the vault /nonexistent/vault"));
+}
+
+#[test]
+fn an_invalid_manifest_is_refused_before_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("manifest.json");
+    std::fs::write(&bad, r#"{"schemaVersion":2,"id":"verstak.sync"}"#).unwrap();
+    let vault = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_verstak-sync-host"))
+        .arg("--vault").arg(vault.path()).arg("--component").arg(component()).arg("--manifest").arg(&bad)
+        .arg("status").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("schemaVersion must be the integer 1"));
+}
