@@ -276,6 +276,25 @@ describe('SyncStatusBar', () => {
     expect(api.subscriptions).toBe(0);
   });
 
+  it('shows Syncing… while the panel runs Sync Now, then the result', async () => {
+    const api = fakeApi(connectedStatus({ syncInterval: 0 }));
+    const bar = mountComp('SyncStatusBar', api);
+    await vi.waitFor(() => expect(bar.querySelector('.status-label')?.textContent).toBe('Connected'));
+    const panelApi = fakeApi(connectedStatus({ syncInterval: 0 }));
+    let finish!: () => void;
+    const realNow = panelApi.sync.now.bind(panelApi.sync);
+    panelApi.sync.now = () => new Promise((r) => (finish = () => r(realNow())));
+    const p = mountComp('SyncSettings', panelApi);
+    await vi.waitFor(() => expect(button(p, 'Sync Now')?.disabled).toBe(false));
+    button(p, 'Sync Now')!.click();
+    await vi.waitFor(() => expect(bar.querySelector('.status-label')?.textContent).toBe('Syncing…'));
+    expect(p.querySelector('.sync-state')?.textContent?.trim()).toBe('Syncing…');
+    expect(button(p, 'Save')?.disabled).toBe(true);
+    finish();
+    await vi.waitFor(() => expect(bar.querySelector('.status-label')?.textContent).toBe('Connected'));
+    await vi.waitFor(() => expect(text(p)).toContain('Sync complete: 2 sent, 3 received.'));
+  });
+
   it('shows progress while syncing', async () => {
     const api = fakeApi(connectedStatus({ syncing: true, progress: { phase: 'push', done: 3, total: 120 } }));
     const c = mountComp('SyncStatusBar', api);

@@ -98,6 +98,8 @@ export class AutoSync {
   #persisted: SchedulerState = INITIAL_STATE;
   #loaded = false;
   #running = false;
+  /** The settings panel's Sync Now is in progress. */
+  #manual = false;
   #polling: Promise<void> | null = null;
   #repoll = false;
   #changeHintAt: number | null = null;
@@ -250,7 +252,7 @@ export class AutoSync {
 
   async #maybeRun(): Promise<void> {
     if (this.#stopped) return;
-    if (this.isScheduler && this.#loaded && this.#status && !this.#stale && !this.#running && !this.#status.syncing) {
+    if (this.isScheduler && this.#loaded && this.#status && !this.#stale && !this.#running && !this.#manual && !this.#status.syncing) {
       const now = this.#t.now();
       const { at, state } = next(now, this.#state, this.#input());
       this.#state = state;
@@ -290,9 +292,30 @@ export class AutoSync {
     void this.poll();
   }
 
+  /** The settings panel's Sync Now started: counts as a run in progress (§5.5 Concurrency). */
+  manualStarted(): void {
+    if (this.#stopped) return;
+    this.#manual = true;
+    this.#o.onRun?.(true);
+    this.#reschedule();
+  }
+
+  /** The settings panel's Sync Now ended without an outcome (the panel was closed). */
+  manualEnded(): void {
+    if (this.#stopped || !this.#manual) return;
+    this.#manual = false;
+    this.#o.onRun?.(false);
+    void this.poll();
+  }
+
   /** The settings panel's Sync Now finished (§6.1.2). */
   manualResult(ok: boolean, message: string): void {
-    if (this.#stopped || !this.isScheduler) return;
+    if (this.#stopped) return;
+    if (this.#manual) {
+      this.#manual = false;
+      this.#o.onRun?.(false);
+    }
+    if (!this.isScheduler) return;
     const now = this.#t.now();
     this.#state = ok ? recordSuccess(this.#state, now) : recordFailure(this.#state, now, message);
     if (ok) this.#changeHintAt = null;
@@ -321,8 +344,8 @@ export class AutoSync {
     this.#o.onSchedule?.(this.#state, at);
 
     let delay: number;
-    if (this.#running) {
-      if (!cheapStatus(this.#status)) return; // our own run ends with a poll
+    if (this.#running || this.#manual) {
+      if (!cheapStatus(this.#status)) return; // the run's end brings a poll or a status
       delay = BUSY_POLL_MS; // progress from this project's engine
     } else if (this.#status?.syncing) {
       delay = BUSY_POLL_MS; // someone else's run: watch for its end

@@ -9,8 +9,12 @@ import type { SyncStatusDTO } from './api';
 export type BusMessage =
   /** A fresh status read by any component. */
   | { type: 'status'; status: SyncStatusDTO }
+  /** A manual Sync Now started: no automatic run meanwhile; the bar shows Syncing…. */
+  | { type: 'manualStart' }
   /** The outcome of a manual Sync Now (§6.1.2: "the scheduler is told"). */
   | { type: 'manualRun'; ok: boolean; message: string }
+  /** The panel went away during its Sync Now; the outcome will not come. */
+  | { type: 'manualEnd' }
   /** configure() succeeded: lift an authorization pause (§5.5). */
   | { type: 'configured' }
   /** Something changed the backend state: read the status now (§5.5 "after any action"). */
