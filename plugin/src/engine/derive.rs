@@ -1,10 +1,10 @@
 //! What to publish: a pure function of the local snapshot and the synced tree.
 //!
-//! [`derive`] lists the ops that take the server from `synced` to `local`, in the emission order
+//! `derive` lists the ops that take the server from `synced` to `local`, in the emission order
 //! of plugin-contract §4.13 (creates and updates shallow first, folders before files; deletes
 //! deepest first, files before folders). Renames come out as delete + create (§4.4). Ignored
 //! paths are never published and never deleted (§5.4.6); files over the size limit are left alone.
-//! [`reconcile`] keeps the ids of ops that are still wanted unchanged, so an op keeps its id
+//! `reconcile` keeps the ids of ops that are still wanted unchanged, so an op keeps its id
 //! from run to run, and gives fresh ids to new ones.
 
 use std::collections::BTreeMap;

@@ -1,4 +1,53 @@
-//! The sans-IO sync engine.
+//! The sans-IO sync engine: plain data in, plain data out. No file system, network, clock or OS
+//! randomness in here; the glue (`plugin/src/glue/`) executes [`command::Command`]s against the
+//! host imports and feeds the answers back as [`event::Event`]s.
+//!
+//! # Driving it (the glue's whole job)
+//!
+//! ```text
+//! let mut engine = Engine::new(config, storage.read("engine-state"))?;   // once per instance
+//! engine.handle(now(), Event::Start(Action::Sync));                      // now()
+//! loop {
+//!     while let Some(cmd) = engine.poll_command() {                       // drain fully
+//!         if let Command::Finished(outcome) = cmd { return outcome; }   // Summary or EngineError
+//!         let id = cmd.id().unwrap();
+//!         let result = execute(cmd);                                     // one host call
+//!         engine.handle(now(), Event::Reply { id, result });
+//!     }
+//!     if let Some(t) = engine.poll_timeout() {                            // retry back-off
+//!         sleep_until(t);
+//!         engine.handle(now(), Event::Timeout);
+//!     }
+//! }
+//! ```
+//!
+//! * [`engine::Engine`] is the only state machine: `handle` is the only mutator (inputs),
+//!   `poll_command`/`poll_timeout` are the outputs, `status()`/`state()` are cheap getters.
+//!   Exactly one command is outstanding at a time; an answer for any other id is dropped.
+//!   Time comes in with every `handle` and may jump (the engine keeps the maximum seen).
+//! * Inside, one action runs as an `async fn` (`run/`) whose `await`s are commands; the engine
+//!   polls it with a no-op waker (`io.rs`). There is no executor and no thread.
+//! * What each command means for the glue (atomic writes, `Expect` re-checked at the last
+//!   moment, staging files, storage keys, HTTP prefixing and auth) is documented in `command.rs`.
+//!
+//! # State
+//!
+//! [`saved::SavedState`] is one JSON document under storage key `engine-state` (observations:
+//! local snapshot, synced tree, cursor, op log, in-flight batch, unechoed ops, guard), plus one
+//! document `base-<sha256>` per synced text version (the merge base store). It is written whole
+//! at every checkpoint, so a kill at any point restarts from a consistent state; applies are
+//! idempotent and the in-flight batch is resent with the same idempotency key.
+//!
+//! # Pieces
+//!
+//! * Edge types: [`path::VaultPath`], [`hash::ContentHash`], [`ids`] (`ServerSeq`, `RequestId`, `Millis`).
+//! * Pure rules: [`ignore`] (exclusions, ignore list), [`payload`] (payloads, text-or-blob),
+//!   `derive` (what to publish, emission order), [`merge`] (diff3), [`conflict`] (copy names),
+//!   [`guard`] (mass deletion), [`batch`] (batch halving), `pullcheck` (page ordering checks).
+//! * Run phases: `run/scan.rs`, `run/pull.rs`, `run/apply*.rs`, `run/materialize.rs`, `run/push.rs`.
+//! * Status and results: [`summary`] (`now()` result, engine status fields), [`status`] and
+//!   [`settings`] (the lead's DTO and settings document), [`error::EngineError`] (§3.11 texts).
+//! * `sim/` (tests only): devices + in-memory server, story tests and the seeded random simulation.
 
 pub mod batch;
 pub mod command;

@@ -1,8 +1,8 @@
 //! Op payloads for `file` and `folder` (plugin-contract §4.5) and the text-or-blob rule (§4.6).
 //!
-//! Building: [`text_payload`] (inline `content`, only when every §4.6 condition holds),
-//! [`blob_payload`], [`path_payload`] (deletes) and [`folder_payload`]. Parsing:
-//! [`Incoming::parse`] accepts `content`, `blob` or legacy `dataBase64`, and `fromPath`/`toPath`.
+//! Building: `text_payload` (inline `content`, only when every §4.6 condition holds),
+//! `blob_payload`, `path_payload` (deletes) and `folder_payload`. Parsing:
+//! `Incoming::parse` accepts `content`, `blob` or legacy `dataBase64`, and `fromPath`/`toPath`.
 
 use serde::{Deserialize, Serialize};
 
