@@ -43,6 +43,11 @@ pub enum Command {
         #[arg(allow_negative_numbers = true)]
         minutes: i32,
     },
+    /// Serve the settings panel and status bar for this vault on 127.0.0.1 (0 picks a free port).
+    Serve {
+        #[arg(long, default_value_t = 47733)]
+        port: u16,
+    },
 }
 
 /// The first existing candidate, else the first candidate (so the error names a useful path).
@@ -80,7 +85,11 @@ pub fn manifest_path(explicit: Option<&Path>) -> PathBuf {
 /// Runs the command; `Ok(())` means exit status 0.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let limits = Limits { memory_bytes: cli.memory_mib << 20, call_deadline: Duration::from_secs(cli.call_timeout) };
-    let runtime = Runtime::load(&component_path(cli.component.as_deref()), &manifest_path(cli.manifest.as_deref()), limits)?;
+    let manifest = manifest_path(cli.manifest.as_deref());
+    let runtime = Runtime::load(&component_path(cli.component.as_deref()), &manifest, limits)?;
+    if let Command::Serve { port } = cli.command {
+        return crate::serve::Serve::new(&runtime, &manifest, &cli.vault)?.run(port);
+    }
     let mut instance = runtime.instantiate(&cli.vault)?;
     match cli.command {
         Command::Status { json } => {
@@ -95,6 +104,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             export(&mut instance, |p, s| p.verstak_sync_sync_provider().call_set_interval(s, minutes))?;
             println!("sync interval set to {minutes} min{}", if minutes == 0 { " (auto-sync off)" } else { "" });
         }
+        Command::Serve { .. } => unreachable!("handled above"),
     }
     Ok(())
 }

@@ -4,9 +4,12 @@
 //! * [`runtime`] compiles the component once, links the imports ([`imports`]) and instantiates it
 //!   per vault with a memory cap and a per-call deadline ([`limits`]).
 //! * [`vault`] knows where the plugin's state lives in a vault and writes it atomically.
+//! * [`serve`] is the local shell stand-in for the settings panel; [`bridge`] answers its
+//!   `VerstakPluginAPI` calls.
 //! * [`cli`] is the command line; `main.rs` only parses and dispatches.
 
 pub mod bindings;
+pub mod bridge;
 pub mod cli;
 pub mod dto;
 pub mod grants;
@@ -14,5 +17,6 @@ mod imports;
 pub mod limits;
 pub mod manifest;
 pub mod runtime;
+pub mod serve;
 pub mod state;
 pub mod vault;
