@@ -194,6 +194,8 @@ fn run_group(conn: &Connection, work: Vec<WorkFn>) {
         drop(work);
         return;
     }
+    let started = std::time::Instant::now();
+    let jobs = work.len();
     let mut delivers = Vec::with_capacity(work.len());
     for w in work {
         let sp_ok = conn.execute_batch("SAVEPOINT job").is_ok();
@@ -208,7 +210,9 @@ fn run_group(conn: &Connection, work: Vec<WorkFn>) {
         }
         delivers.push(deliver);
     }
+    let ran = started.elapsed();
     let commit = conn.execute_batch("COMMIT");
+    tracing::trace!(jobs, ?ran, total = ?started.elapsed(), "group commit");
     match commit {
         Ok(()) => delivers.into_iter().for_each(|d| d(None)),
         Err(e) => {

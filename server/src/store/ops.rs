@@ -91,16 +91,29 @@ pub(crate) fn push(c: &Connection, p: &PushInput, now: &str) -> Result<PushOutco
     let mut listed = HashSet::new();
     let mut conflicts = Vec::new();
     for op in &p.ops {
-        let existing: Option<(String, String, String, String)> = c
+        // Insert first; a primary-key collision means the op id is already stored in the scope.
+        let inserted = c
             .prepare_cached(
-                "SELECT entity_type, entity_id, op_type, payload_json FROM server_ops
-                 WHERE user_id = ?1 AND vault_id = ?2 AND op_id = ?3",
+                "INSERT INTO server_ops (user_id, vault_id, op_id, server_sequence, device_id, entity_type,
+                    entity_id, op_type, payload_json, idempotency_key, client_sequence, last_seen_server_seq,
+                    created_at, pushed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                 ON CONFLICT (user_id, vault_id, op_id) DO NOTHING",
             )?
-            .query_row(params![u, v, op.op_id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .optional()?;
-        if let Some((et, eid, ot, pj)) = existing {
+            .execute(params![
+                u, v, op.op_id, last + 1, p.device_id, op.entity_type, op.entity_id, op.op_type,
+                op.payload_json, p.idempotency_key, op.client_sequence, op.last_seen_server_seq,
+                op.created_at, now
+            ])?;
+        if inserted == 0 {
+            let (et, eid, ot, pj): (String, String, String, String) = c
+                .prepare_cached(
+                    "SELECT entity_type, entity_id, op_type, payload_json FROM server_ops
+                     WHERE user_id = ?1 AND vault_id = ?2 AND op_id = ?3",
+                )?
+                .query_row(params![u, v, op.op_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?;
             if et == op.entity_type
                 && eid == op.entity_id
                 && ot == op.op_type
@@ -116,6 +129,8 @@ pub(crate) fn push(c: &Connection, p: &PushInput, now: &str) -> Result<PushOutco
             }
             continue;
         }
+        last += 1;
+        // The new row has the pushing device's id, so the device filter excludes it.
         if op.last_seen_server_seq > 0 {
             let mut st = c.prepare_cached(
                 "SELECT op_id, device_id, op_type, server_sequence FROM server_ops
@@ -148,18 +163,6 @@ pub(crate) fn push(c: &Connection, p: &PushInput, now: &str) -> Result<PushOutco
                 stats.conflicts += 1;
             }
         }
-        last += 1;
-        c.prepare_cached(
-            "INSERT INTO server_ops (user_id, vault_id, op_id, server_sequence, device_id, entity_type,
-                entity_id, op_type, payload_json, idempotency_key, client_sequence, last_seen_server_seq,
-                created_at, pushed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        )?
-        .execute(params![
-            u, v, op.op_id, last, p.device_id, op.entity_type, op.entity_id, op.op_type,
-            op.payload_json, p.idempotency_key, op.client_sequence, op.last_seen_server_seq,
-            op.created_at, now
-        ])?;
         if op.op_type == "delete" {
             c.prepare_cached(
                 "INSERT INTO server_tombstones (user_id, vault_id, entity_type, entity_id, op_id, deleted_at)

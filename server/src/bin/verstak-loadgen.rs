@@ -1,0 +1,383 @@
+//! `verstak-loadgen`: drives N concurrent paired devices against a sync server over keep-alive
+//! HTTP/1.1, speaking only the wire protocol, and prints throughput and latency.
+//!
+//! Phases, each `--seconds` long: push (batches of 100 ops), pull (pages of 100 from random
+//! cursors), blob upload (1 MiB), blob download. With `--spawn BIN` it creates a temp data
+//! directory, adds one user per device with `BIN user add`, starts `BIN` on an ephemeral port
+//! (trusting 127.0.0.1 as a proxy so pairing can use distinct `X-Forwarded-For` addresses),
+//! and reports the server's CPU use from `/proc`.
+
+#[path = "loadgen/client.rs"]
+mod client;
+
+use client::Conn;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use verstak_sync_proto::{PairResponse, PullResponse, PushOp, PushRequest, PushResponse};
+
+struct Args {
+    addr: Option<String>,
+    spawn: Option<String>,
+    devices: usize,
+    seconds: u64,
+    password: String,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        addr: None,
+        spawn: None,
+        devices: 32,
+        seconds: 10,
+        password: "loadgen-pw-1".into(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(f) = it.next() {
+        let mut v = || it.next().unwrap_or_else(|| panic!("{f} needs a value"));
+        match f.as_str() {
+            "--addr" => a.addr = Some(v()),
+            "--spawn" => a.spawn = Some(v()),
+            "--devices" => a.devices = v().parse().expect("--devices N"),
+            "--seconds" => a.seconds = v().parse().expect("--seconds S"),
+            "--password" => a.password = v(),
+            _ => panic!(
+                "usage: verstak-loadgen (--addr HOST:PORT | --spawn SERVER_BIN) [--devices 32] [--seconds 10]"
+            ),
+        }
+    }
+    a
+}
+
+fn spawn_server(bin: &str, devices: usize, password: &str) -> (Child, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for i in 0..devices {
+        let ok = Command::new(bin)
+            .args(["user", "add", "--data"])
+            .arg(dir.path())
+            .args(["--username", &format!("lg{i}"), "--password", password])
+            .stdout(Stdio::null())
+            .status()
+            .expect("user add");
+        assert!(ok.success());
+    }
+    let mut child = Command::new(bin)
+        .arg("--data")
+        .arg(dir.path())
+        .args(["--port", "0", "--trusted-proxies", "127.0.0.1"])
+        .env(
+            "RUST_LOG",
+            std::env::var("LOADGEN_SERVER_LOG")
+                .unwrap_or_else(|_| "warn,verstak_sync_server::server=info".into()),
+        )
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start server");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let addr = loop {
+        let line = lines.next().expect("server exited").expect("read stderr");
+        if let Some(p) = line.find("listening on ") {
+            break line[p + 13..].trim().to_owned();
+        }
+    };
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if std::env::var_os("LOADGEN_SERVER_LOG").is_some() {
+                eprintln!("{line}");
+            }
+        }
+    });
+    (child, addr, dir)
+}
+
+/// Kills the spawned server when dropped, also on panic.
+struct Reap(Option<Child>);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+struct Report {
+    requests: u64,
+    items: u64,
+    bytes: u64,
+    lat: Vec<Duration>,
+}
+
+fn pct(lat: &mut [Duration], p: f64) -> f64 {
+    if lat.is_empty() {
+        return 0.0;
+    }
+    lat.sort();
+    let i = ((lat.len() as f64 - 1.0) * p).round() as usize;
+    lat[i].as_secs_f64() * 1000.0
+}
+
+async fn phase<F, Fut>(name: &str, tokens: &[String], addr: &str, secs: u64, pid: Option<u32>, f: F)
+where
+    F: Fn(Conn, String, usize, Arc<AtomicBool>) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Report> + Send,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    let cpu0 = pid.map(cpu_seconds);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        let (f, t, stop, addr) = (f.clone(), t.clone(), stop.clone(), addr.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let conn = Conn::connect(&addr).await;
+            f(conn, t, i, stop).await
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Report {
+        requests: 0,
+        items: 0,
+        bytes: 0,
+        lat: vec![],
+    };
+    for t in tasks {
+        let r = t.await.expect("worker");
+        all.requests += r.requests;
+        all.items += r.items;
+        all.bytes += r.bytes;
+        all.lat.extend(r.lat);
+    }
+    let el = start.elapsed().as_secs_f64();
+    let cpu = match (pid, cpu0) {
+        (Some(p), Some(c0)) => format!("{:.0}%", (cpu_seconds(p) - c0) / el * 100.0),
+        _ => "n/a".into(),
+    };
+    println!(
+        "{name:<10} {:>10.0} items/s {:>8.1} MB/s {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  server CPU {cpu}",
+        all.items as f64 / el,
+        all.bytes as f64 / el / 1e6,
+        all.requests as f64 / el,
+        pct(&mut all.lat, 0.50),
+        pct(&mut all.lat, 0.99),
+    );
+}
+
+fn ops(device: usize, batch: u64) -> Vec<PushOp> {
+    (0..100)
+        .map(|i| PushOp {
+            op_id: format!("d{device}-b{batch}-{i}"),
+            entity_type: "file".into(),
+            entity_id: format!("Notes/{}.md", i % 17),
+            op_type: "update".into(),
+            payload_json: format!("{{\"path\":\"Notes/{}.md\",\"content\":\"line {batch} {i} lorem ipsum dolor sit amet\"}}", i % 17),
+            client_sequence: batch as i64 * 100 + i,
+            last_seen_server_seq: 0,
+            created_at: "2026-11-22T00:00:00Z".into(),
+        })
+        .collect()
+}
+
+fn main() {
+    let a = parse_args();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (child, addr, _dir) = match (&a.addr, &a.spawn) {
+        (Some(addr), _) => (None, addr.clone(), None),
+        (None, Some(bin)) => {
+            let (c, addr, d) = spawn_server(bin, a.devices, &a.password);
+            (Some(c), addr, Some(d))
+        }
+        _ => panic!("give --addr or --spawn"),
+    };
+    let pid = child.as_ref().map(|c| c.id());
+    let _reap = Reap(child);
+    rt.block_on(async {
+        let mut tokens = Vec::new();
+        let mut c = Conn::connect(&addr).await;
+        for i in 0..a.devices {
+            let body = serde_json::json!({"login": format!("lg{i}"), "password": a.password,
+                "device_name": "loadgen", "vault_id": format!("vault-{i}")});
+            let xff = format!("10.77.{}.{}", i / 250, i % 250 + 1);
+            let (st, b) = c
+                .request(
+                    "POST",
+                    "/api/client/pair",
+                    &[("X-Forwarded-For", &xff)],
+                    body.to_string().into_bytes(),
+                )
+                .await;
+            assert_eq!(st, 200, "pair failed: {}", String::from_utf8_lossy(&b));
+            let p: PairResponse = serde_json::from_slice(&b).expect("pair response");
+            tokens.push(p.device_token);
+        }
+        println!(
+            "{} devices paired against {addr}; {} s per phase",
+            a.devices, a.seconds
+        );
+        phase(
+            "push",
+            &tokens,
+            &addr,
+            a.seconds,
+            pid,
+            |mut c, t, dev, stop| async move {
+                let mut r = Report {
+                    requests: 0,
+                    items: 0,
+                    bytes: 0,
+                    lat: vec![],
+                };
+                let mut batch = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let body = serde_json::to_vec(&PushRequest {
+                        device_id: String::new(),
+                        idempotency_key: String::new(),
+                        ops: ops(dev, batch),
+                    })
+                    .expect("json");
+                    let n = body.len() as u64;
+                    let t0 = Instant::now();
+                    let (st, b) = c.authed("POST", "/api/v1/sync/push", &t, body).await;
+                    r.lat.push(t0.elapsed());
+                    assert_eq!(st, 200, "{}", String::from_utf8_lossy(&b));
+                    let p: PushResponse = serde_json::from_slice(&b).expect("push response");
+                    r.items += p.count as u64;
+                    r.bytes += n;
+                    r.requests += 1;
+                    batch += 1;
+                }
+                r
+            },
+        )
+        .await;
+        phase(
+            "pull",
+            &tokens,
+            &addr,
+            a.seconds,
+            pid,
+            |mut c, t, dev, stop| async move {
+                let mut r = Report {
+                    requests: 0,
+                    items: 0,
+                    bytes: 0,
+                    lat: vec![],
+                };
+                let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ dev as u64;
+                let mut max = 1i64;
+                while !stop.load(Ordering::Relaxed) {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    let since = (seed % max.max(1) as u64) as i64;
+                    let body =
+                        format!("{{\"since_sequence\":{since},\"page_limit\":100}}").into_bytes();
+                    let t0 = Instant::now();
+                    let (st, b) = c.authed("POST", "/api/v1/sync/pull", &t, body).await;
+                    r.lat.push(t0.elapsed());
+                    assert_eq!(st, 200);
+                    let p: PullResponse = serde_json::from_slice(&b).expect("pull response");
+                    max = (p.server_sequence - 100).max(1);
+                    r.items += p.ops.len() as u64;
+                    r.bytes += b.len() as u64;
+                    r.requests += 1;
+                }
+                r
+            },
+        )
+        .await;
+        let shas = Arc::new(std::sync::Mutex::new(vec![
+            Vec::<String>::new();
+            tokens.len()
+        ]));
+        let up = shas.clone();
+        phase(
+            "blob-up",
+            &tokens,
+            &addr,
+            a.seconds,
+            pid,
+            move |mut c, t, dev, stop| {
+                let up = up.clone();
+                async move {
+                    let mut r = Report {
+                        requests: 0,
+                        items: 0,
+                        bytes: 0,
+                        lat: vec![],
+                    };
+                    let mut blob = vec![0u8; 1 << 20];
+                    let mut n = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        blob[..16].copy_from_slice(
+                            &[(dev as u64).to_le_bytes(), n.to_le_bytes()].concat(),
+                        );
+                        let t0 = Instant::now();
+                        let sha = c.upload(&t, &blob).await;
+                        r.lat.push(t0.elapsed());
+                        up.lock().expect("lock")[dev].push(sha);
+                        r.items += 1;
+                        r.bytes += blob.len() as u64;
+                        r.requests += 1;
+                        n += 1;
+                    }
+                    r
+                }
+            },
+        )
+        .await;
+        let down = shas.clone();
+        phase(
+            "blob-down",
+            &tokens,
+            &addr,
+            a.seconds,
+            pid,
+            move |mut c, t, dev, stop| {
+                let list = down.lock().expect("lock")[dev].clone();
+                async move {
+                    let mut r = Report {
+                        requests: 0,
+                        items: 0,
+                        bytes: 0,
+                        lat: vec![],
+                    };
+                    let mut i = 0;
+                    while !stop.load(Ordering::Relaxed) && !list.is_empty() {
+                        let t0 = Instant::now();
+                        let (st, b) = c
+                            .authed(
+                                "GET",
+                                &format!("/api/v1/blobs/{}", list[i % list.len()]),
+                                &t,
+                                vec![],
+                            )
+                            .await;
+                        r.lat.push(t0.elapsed());
+                        assert_eq!(st, 200);
+                        r.items += 1;
+                        r.bytes += b.len() as u64;
+                        r.requests += 1;
+                        i += 1;
+                    }
+                    r
+                }
+            },
+        )
+        .await;
+    });
+}
