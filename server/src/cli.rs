@@ -132,6 +132,11 @@ pub fn main() -> ExitCode {
         }
     };
     init_tracing();
+    // §1.2: files the process creates are at most 0640 and directories 0750.
+    // SAFETY: umask only changes this process's file-creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o027);
+    }
     if let Some(Cmd::User(UserCmd::Add(args))) = cli.cmd {
         return crate::useradd::run(args);
     }

@@ -17,6 +17,11 @@ fn upload_download_range_and_conditional() {
         serde_json::json!({"sha256": sha, "size": data.len()})
     );
     assert!(blob_path(s.data(), &sha).is_file());
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&blob_path(s.data(), &sha)), 0o640);
+    assert_eq!(mode(blob_path(s.data(), &sha).parent().unwrap()), 0o750);
+    assert_eq!(mode(&s.data().join("server.db")) & 0o007, 0);
 
     let path = format!("/api/v1/blobs/{sha}");
     let g = s.get(&path, Some(&t));

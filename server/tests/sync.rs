@@ -287,3 +287,58 @@ fn blob_references_are_checked_at_push() {
     assert_eq!(s.push(&t, vec![op("b6"), bad], None).status, 400);
     assert_eq!(s.pull(&t, 0, 0).json()["server_sequence"], 1);
 }
+
+#[test]
+fn acknowledged_pushes_survive_sigkill() {
+    let mut s = TestServer::start();
+    let (t, _) = s.user_device("a", "v");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let addr = s.addr.clone();
+    let token = t.clone();
+    let pusher = std::thread::spawn(move || {
+        for i in 0.. {
+            let id = format!("crash-{i}");
+            let body = json!({"ops": [op(&id)]}).to_string();
+            let auth = format!("Bearer {token}");
+            let r = std::panic::catch_unwind(|| {
+                request(
+                    &addr,
+                    "POST",
+                    "/api/v1/sync/push",
+                    &[("Authorization", &auth)],
+                    body.as_bytes(),
+                )
+            });
+            match r {
+                Ok(resp) if resp.status == 200 => {
+                    if tx.send(id).is_err() {
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+    });
+    let acked: Vec<String> = (0..40)
+        .map(|_| rx.recv_timeout(std::time::Duration::from_secs(30)).unwrap())
+        .collect();
+    s.child.kill().unwrap(); // SIGKILL, mid-stream
+    s.child.wait().unwrap();
+    drop(rx);
+    let _ = pusher.join();
+    let dir = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
+    let s2 = TestServer::start_in(dir, &[]);
+    let mut stored = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let p = s2.pull(&t, cursor, 0).json();
+        stored.extend(ids(&p));
+        cursor = p["page_last_sequence"].as_i64().unwrap();
+        if !p["has_more"].as_bool().unwrap() {
+            break;
+        }
+    }
+    for id in &acked {
+        assert!(stored.contains(id), "acknowledged op {id} was lost");
+    }
+}
