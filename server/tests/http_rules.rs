@@ -232,3 +232,21 @@ fn metrics_access_rules() {
     assert_eq!(r.status, 404);
     assert!(r.header("content-type").unwrap().starts_with("text/html"));
 }
+
+#[test]
+fn readiness_degrades_when_blob_storage_is_unwritable() {
+    let s = TestServer::start();
+    // Replace blobs/ by a regular file: probes cannot create files inside it, even as root.
+    std::fs::remove_dir_all(s.data().join("blobs")).unwrap();
+    std::fs::write(s.data().join("blobs"), b"not a directory").unwrap();
+    let r = s.get("/readyz", None);
+    assert_eq!(r.status, 503);
+    let v = r.json();
+    assert_eq!(
+        (v["status"].as_str(), v["blob_storage_writable"].as_bool()),
+        (Some("degraded"), Some(false))
+    );
+    assert_eq!(v["database_reachable"], true);
+    assert!(!r.text().contains(s.data().to_str().unwrap()));
+    assert_eq!(s.get("/livez", None).status, 200);
+}

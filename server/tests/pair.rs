@@ -275,3 +275,47 @@ fn unconfirmed_and_blocked_accounts_after_password() {
         .unwrap();
     assert_eq!(stored, 1);
 }
+
+#[test]
+fn devices_without_a_user_or_with_a_deleted_user() {
+    let s = TestServer::start();
+    let (t, d) = s.user_device("gone", "v");
+    let db = rusqlite::Connection::open(s.data().join("server.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    // An adopted device with no user (D9).
+    let orphan = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    db.execute(
+        "INSERT INTO server_devices (id, name, api_key, token_hash, user_id, vault_id, created_at)
+         VALUES ('dev_nouser', 'old', 'disabled:dev_nouser', ?1, NULL, NULL, '2026-01-01T00:00:00Z')",
+        [sha256_hex(orphan.as_bytes())],
+    )
+    .unwrap();
+    s.post(
+        "/api/client/revoke-device",
+        Some(orphan),
+        &json!({"device_id": d, "password": PW}),
+    )
+    .assert_error(403, "forbidden", "device is not associated with a user");
+    s.get("/api/client/me", Some(orphan))
+        .assert_error(401, "unauthorized", "invalid token");
+    s.pull(orphan, 0, 0)
+        .assert_error(403, "forbidden", "device is not associated with a user");
+    let auth = format!("Bearer {orphan}");
+    s.req(
+        "GET",
+        &format!("/api/v1/blobs/{}", "a".repeat(64)),
+        &[("Authorization", &auth)],
+        b"",
+    )
+    .assert_error(403, "forbidden", "device is not associated with a user");
+    assert_eq!(
+        s.post("/api/client/revoke-current", Some(orphan), &json!({}))
+            .status,
+        200
+    );
+    // A device whose user row was deleted is an invalid key, not a 500.
+    db.execute("DELETE FROM server_users WHERE username = 'gone'", [])
+        .unwrap();
+    s.pull(&t, 0, 0)
+        .assert_error(401, "unauthorized", "invalid API key");
+}
