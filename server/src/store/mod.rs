@@ -20,6 +20,9 @@ pub(crate) mod retention;
 pub(crate) mod schema;
 pub(crate) mod users;
 
+#[cfg(test)]
+mod tests;
+
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
