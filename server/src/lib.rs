@@ -18,6 +18,7 @@ pub mod config;
 pub(crate) mod creds;
 pub mod error;
 pub mod http;
+pub(crate) mod idle;
 pub(crate) mod json;
 pub mod metrics;
 pub(crate) mod ratelimit;

@@ -21,6 +21,10 @@ use crate::config::{Config, ConfigFile, Overrides};
 use crate::state::AppState;
 use crate::store::{Db, retention};
 
+/// A connection with no progress in either direction for this long is closed (§2.9: idle
+/// keep-alive 120 s; it also ends transfers whose peer stalled).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// Everything `run` needs from the command line.
 pub struct RunOptions {
     pub data: PathBuf,
@@ -161,7 +165,8 @@ pub async fn serve(
                 req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
                 app.clone().oneshot(req.map(axum::body::Body::new))
             });
-        let conn = builder.serve_connection(TokioIo::new(stream), svc);
+        let io = crate::idle::IdleIo::new(stream, IDLE_TIMEOUT);
+        let conn = builder.serve_connection(TokioIo::new(io), svc);
         let watched = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = watched.await {

@@ -250,3 +250,21 @@ fn readiness_degrades_when_blob_storage_is_unwritable() {
     assert!(!r.text().contains(s.data().to_str().unwrap()));
     assert_eq!(s.get("/livez", None).status, 200);
 }
+
+#[test]
+fn slow_request_headers_are_cut_off() {
+    use std::io::{Read, Write};
+    // H2: a client that never finishes its header block is disconnected (10 s header timeout).
+    let s = TestServer::start();
+    let mut c = std::net::TcpStream::connect(&s.addr).unwrap();
+    c.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    c.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let mut buf = Vec::new();
+    let r = c.read_to_end(&mut buf);
+    assert!(
+        r.is_ok(),
+        "the server closed the connection instead of letting the read time out: {r:?}"
+    );
+    assert!(!String::from_utf8_lossy(&buf).contains("200 OK"));
+}
