@@ -14,3 +14,8 @@ pub const HEALTH: &str = "/api/v1/health";
 pub const READYZ: &str = "/readyz";
 pub const LIVEZ: &str = "/livez";
 pub const METRICS: &str = "/metrics";
+
+/// The download path of a blob: `/api/v1/blobs/<sha256>`.
+pub fn blob(sha256: &str) -> String {
+    format!("{BLOBS}{sha256}")
+}

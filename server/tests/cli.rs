@@ -204,3 +204,37 @@ fn sigterm_shuts_down_cleanly() {
         "before-shutdown"
     );
 }
+
+#[test]
+fn sigterm_lets_an_in_flight_upload_finish() {
+    use std::io::{Read, Write};
+    // H5: the in-flight request completes, new connections are refused, exit status 0.
+    let mut s = TestServer::start();
+    let (t, _) = s.user_device("a", "v");
+    let data = vec![7u8; 200_000];
+    let (ct, body) = multipart(&[("file", Some("blob.bin"), &data)]);
+    let mut c = std::net::TcpStream::connect(&s.addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let head = format!(
+        "POST /api/v1/blobs/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {t}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    c.write_all(head.as_bytes()).unwrap();
+    c.write_all(&body[..1000]).unwrap();
+    s.sigterm();
+    let end = std::time::Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(&s.addr).is_ok() {
+        assert!(
+            std::time::Instant::now() < end,
+            "listener still accepting after SIGTERM"
+        );
+        std::thread::park_timeout(Duration::from_millis(20));
+    }
+    c.write_all(&body[1000..]).unwrap();
+    let mut resp = Vec::new();
+    c.read_to_end(&mut resp).unwrap();
+    let text = String::from_utf8_lossy(&resp);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains(&sha256_hex(&data)));
+    assert_eq!(s.wait_exit(Duration::from_secs(30)), Some(0));
+}
