@@ -135,6 +135,43 @@ fn admin_user_is_saved_with_bcrypt_cost_10_and_unknown_keys_survive() {
     assert!(text.contains("$2b$10$"), "{text}");
     assert!(text.contains("allow_registration: true"), "{text}");
     assert!(text.contains("port: 1"), "{text}");
+    // Flags are never persisted: `--port 0` did not replace the legacy key.
+    assert!(!text.contains("port: 0"), "{text}");
+    let mut s = s;
+    let dir = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
+    drop(s);
+    // The password can also come from a file or stdin (trimmed); an existing admin is updated.
+    let pw = dir.path().join("admin-pw");
+    std::fs::write(&pw, "  other-secret\n").unwrap();
+    let s = TestServer::start_in(
+        dir,
+        &[
+            "--admin-user",
+            "admin",
+            "--admin-pass-file",
+            pw.to_str().unwrap(),
+        ],
+    );
+    let text = std::fs::read_to_string(s.data().join("config.yml")).unwrap();
+    assert_eq!(text.matches("username: admin").count(), 1, "{text}");
+    let out = Command::new(BIN)
+        .arg("--data")
+        .arg(s.data())
+        .args([
+            "--admin-user",
+            "x",
+            "--admin-pass-stdin",
+            "--listen",
+            "999.1.1.1:0",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an empty stdin password is a usage error"
+    );
 }
 
 fn free_port() -> u16 {
