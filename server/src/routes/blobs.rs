@@ -165,8 +165,7 @@ async fn upload(st: AppState, scope: Scope, req: Request) -> Result<Response, Ap
             blobs::attach(
                 c,
                 &scope,
-                &sha1,
-                sz,
+                (&sha1, sz),
                 quota,
                 || store.place(&temp, &sha1, size),
                 || store2.unplace(&sha2),

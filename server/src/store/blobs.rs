@@ -51,8 +51,7 @@ pub(crate) struct Quota {
 pub(crate) fn attach(
     c: &Connection,
     s: &Scope,
-    sha256: &str,
-    size: i64,
+    (sha256, size): (&str, i64),
     quota: Quota,
     place: impl FnOnce() -> std::io::Result<bool>,
     unplace: impl FnOnce(),

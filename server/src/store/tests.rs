@@ -104,7 +104,7 @@ fn blob_attach_enforces_quota_and_is_idempotent() {
     };
     let s = scope("u");
     let ok =
-        |sha: &str, size| blobs::attach(&c, &s, sha, size, q, || Ok(true), || {}, "t").unwrap();
+        |sha: &str, size| blobs::attach(&c, &s, (sha, size), q, || Ok(true), || {}, "t").unwrap();
     assert_eq!(ok("aa", 10), blobs::Attach::Added);
     assert_eq!(ok("aa", 10), blobs::Attach::Existing);
     assert_eq!(ok("bb", 1), blobs::Attach::QuotaExceeded);
@@ -112,7 +112,7 @@ fn blob_attach_enforces_quota_and_is_idempotent() {
         user_id: "u".into(),
         vault_id: "w".into(),
     };
-    let r = blobs::attach(&c, &other, "cc", 6, q, || Ok(true), || {}, "t").unwrap();
+    let r = blobs::attach(&c, &other, ("cc", 6), q, || Ok(true), || {}, "t").unwrap();
     assert_eq!(
         r,
         blobs::Attach::QuotaExceeded,
@@ -190,4 +190,45 @@ async fn failed_write_job_rolls_back_alone() {
         .unwrap();
     assert_eq!(keys, ["y"]);
     db.close().await;
+}
+
+/// Not a test: the SQL floor of push. `cargo test --release -p verstak-sync-server --lib
+/// push_sql_throughput -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn push_sql_throughput() {
+    let (_d, c) = db();
+    if std::env::var_os("BENCH_SYNC_OFF").is_some() {
+        c.execute_batch("PRAGMA synchronous = OFF").unwrap();
+    }
+    let start = std::time::Instant::now();
+    let batches = 300;
+    for b in 0..batches {
+        let ops = (0..100)
+            .map(|i| {
+                let mut o = op(
+                    &format!("b{b}-{i}"),
+                    "{\"path\":\"Notes/a.md\",\"content\":\"lorem ipsum dolor\"}",
+                );
+                o.entity_id = format!("Notes/{}.md", i % 17);
+                o
+            })
+            .collect();
+        c.execute_batch("BEGIN IMMEDIATE").unwrap();
+        stored(
+            push(
+                &c,
+                &input(&format!("user{}", b % 32), "", ops),
+                "2026-01-01T00:00:00Z",
+            )
+            .unwrap(),
+        );
+        c.execute_batch("COMMIT").unwrap();
+    }
+    let el = start.elapsed().as_secs_f64();
+    println!(
+        "{:.0} ops/s ({:.1} µs/op, one commit per push)",
+        (batches * 100) as f64 / el,
+        el * 1e6 / (batches * 100) as f64
+    );
 }

@@ -99,10 +99,7 @@ fn parse(raw: &[u8], head_only: bool) -> Resp {
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(pos) = b.windows(2).position(|w| w == b"\r\n") else {
-            break;
-        };
+    while let Some(pos) = b.windows(2).position(|w| w == b"\r\n") {
         let size_line = String::from_utf8_lossy(&b[..pos]);
         let size =
             usize::from_str_radix(size_line.split(';').next().unwrap().trim(), 16).unwrap_or(0);
