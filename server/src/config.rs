@@ -26,11 +26,34 @@ struct Known {
     listen: Option<String>,
     public_url: Option<String>,
     trusted_proxies: Option<Vec<String>>,
+    development_token_logging: bool,
+    web: KnownWeb,
     limits: KnownLimits,
     retention: KnownRetention,
     metrics: KnownMetrics,
     admin: Vec<AdminEntry>,
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+struct KnownWeb {
+    default_locale: String,
+    allow_registration: bool,
+    server_name: String,
+}
+
+impl Default for KnownWeb {
+    fn default() -> Self {
+        Self {
+            default_locale: "en".into(),
+            allow_registration: true,
+            server_name: String::new(),
+        }
+    }
+}
+
+/// The default `web.server_name`.
+pub const DEFAULT_SERVER_NAME: &str = "Verstak Sync Server";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -202,6 +225,13 @@ pub struct Config {
     pub metrics_enabled: bool,
     pub metrics_token: String,
     pub admins: Vec<AdminEntry>,
+    /// `web.default_locale`: `en` or `ru` (anything else becomes `en`).
+    pub default_locale: String,
+    /// `web.allow_registration` (absent means true).
+    pub allow_registration: bool,
+    /// `web.server_name`, defaulted when empty.
+    pub server_name: String,
+    pub development_token_logging: bool,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -295,6 +325,18 @@ impl Config {
             metrics_enabled: k.metrics.enabled,
             metrics_token: k.metrics.token.clone(),
             admins: k.admin.clone(),
+            default_locale: if k.web.default_locale == "ru" {
+                "ru".into()
+            } else {
+                "en".into()
+            },
+            allow_registration: k.web.allow_registration,
+            server_name: if k.web.server_name.is_empty() {
+                DEFAULT_SERVER_NAME.into()
+            } else {
+                k.web.server_name.clone()
+            },
+            development_token_logging: k.development_token_logging,
         })
     }
 }
@@ -364,5 +406,34 @@ mod tests {
             "https://a.example"
         );
         assert!(normalize_public_url("ftp://x").is_err());
+    }
+
+    #[test]
+    fn file_values_are_normalised() {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = "web:\n  default_locale: de\n  server_name: ''\nlimits:\n  max_pull_page: -3\n  max_push_operations: 7\nretention:\n  audit_days: 0\nmetrics:\n  token: t\nextra: {a: 1}\n";
+        std::fs::write(dir.path().join("config.yml"), yaml).unwrap();
+        let file = ConfigFile::load(dir.path()).unwrap();
+        let c = Config::resolve(&file, &Overrides::default()).unwrap();
+        assert_eq!(
+            (c.default_locale.as_str(), c.server_name.as_str()),
+            ("en", DEFAULT_SERVER_NAME)
+        );
+        assert!(c.allow_registration && c.metrics_enabled && c.metrics_token == "t");
+        assert_eq!(
+            (c.limits.max_pull_page, c.limits.max_push_operations),
+            (100, 7)
+        );
+        assert_eq!(c.retention.audit_days, 90);
+        assert_eq!(c.listen.to_string(), "127.0.0.1:47732");
+        let o = Overrides {
+            port: Some(9),
+            listen: Some("0.0.0.0:5".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            Config::resolve(&file, &o).unwrap().listen.to_string(),
+            "0.0.0.0:9"
+        );
     }
 }
