@@ -268,3 +268,53 @@ fn slow_request_headers_are_cut_off() {
     );
     assert!(!String::from_utf8_lossy(&buf).contains("200 OK"));
 }
+
+#[test]
+fn random_bodies_never_cause_a_500() {
+    // Seeded; replay a failure with SEED=<n>.
+    let seed: u64 = std::env::var("SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_1234);
+    let mut x = seed;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let s = TestServer::start();
+    let (t, _) = s.user_device("a", "v");
+    let auth = format!("Bearer {t}");
+    let pieces: [&[u8]; 16] = [
+        b"{", b"}", b"[", b"]", b"\"ops\"", b":", b",", b"null", b"1.5", b"-9", b"\"op_id\"",
+        b"\"\\u0000\"", b"\xff", b"{\"ops\":[{\"op_id\":\"a\",\"entity_type\":\"file\",\"entity_id\":\"e\",\"op_type\":\"c\",\"payload_json\":",
+        b"\"{\\\"blob\\\":{\\\"sha256\\\":1}}\"", b"99999999999999999999",
+    ];
+    for round in 0..150 {
+        let n = (next() % 12) as usize;
+        let body: Vec<u8> = (0..n)
+            .flat_map(|_| pieces[(next() % 16) as usize].to_vec())
+            .collect();
+        for path in [
+            "/api/v1/sync/push",
+            "/api/v1/sync/pull",
+            "/api/client/pair",
+            "/api/client/revoke-device",
+        ] {
+            let r = s.req("POST", path, &[("Authorization", &auth)], &body);
+            assert!(
+                (200..500).contains(&r.status) && r.status != 404,
+                "seed {seed} round {round} {path} body {:?} -> {} {}",
+                String::from_utf8_lossy(&body),
+                r.status,
+                r.text()
+            );
+            if r.status >= 400 {
+                let v = r.json();
+                assert!(v["code"].is_string() && v["error"].is_string());
+            }
+        }
+    }
+    assert_eq!(s.get("/livez", None).status, 200);
+}
