@@ -102,7 +102,9 @@ pub(crate) async fn front(State(state): State<AppState>, req: Request, next: Nex
     } else if path == "/api/v1/blobs" || path == "/admin/vault" || path == "/static" {
         redirect(req.uri(), &format!("{path}/"))
     } else {
-        next.run(req).await
+        let route = crate::metrics::route_template(&path);
+        let span = tracing::info_span!("request", %method, route, peer = %peer(req.extensions()));
+        tracing::Instrument::instrument(next.run(req), span).await
     };
     add_security_headers(resp.headers_mut());
     state
