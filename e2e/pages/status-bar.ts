@@ -12,7 +12,7 @@ export class StatusBar {
   readonly button: Locator;
   readonly label: Locator;
   readonly dot: Locator;
-  /** The whole bar, for screenshots. */
+  /** The bar's right-hand group (the item and the settings gear), for screenshots. */
   readonly bar: Locator;
 
   constructor(readonly page: Page) {
@@ -21,7 +21,7 @@ export class StatusBar {
     this.button = this.host.locator('.sync-status-bar');
     this.label = this.button.locator('.status-label');
     this.dot = this.button.locator('.status-dot');
-    this.bar = page.locator('footer.status-bar');
+    this.bar = page.locator('footer.status-bar .status-bar-group.right');
   }
 
   /** Clicks the item, which asks the shell to open the Sync settings section. */

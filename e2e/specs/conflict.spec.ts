@@ -3,13 +3,16 @@
 // under the path and the local one as a conflict copy, and nothing is lost.
 //
 // FIXME: needs `sync.configure` and `sync.now` in the component (the bridge answers
-// "… is not available" today). Turn `test.fixme` into `test` once they land.
+// "… is not available" today). Enabled once they land (support/flags.ts).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test, expect, type Shell } from '../fixtures';
 import { artifactPath } from '../support/artifacts';
 import { remoteVaultId } from '../support/text';
+import { SYNC_FLOWS, SYNC_FLOWS_PENDING } from '../support/flags';
+
+test.fixme(!SYNC_FLOWS, SYNC_FLOWS_PENDING);
 
 const BASE = 'line one\nline two\nline three\n';
 
@@ -30,7 +33,7 @@ function conflictCopies(vaultDir: string, dir: string, stem: string, ext: string
   return fs.readdirSync(d).filter((n) => re.test(n));
 }
 
-test.fixme('edits to different lines of one file merge cleanly on both devices', async ({ server, account, vaultA, vaultB, openShell }) => {
+test('edits to different lines of one file merge cleanly on both devices', async ({ server, account, vaultA, vaultB, openShell }) => {
   const a = await openShell(vaultA);
   const b = await openShell(vaultB);
   const { t } = a.panel;
@@ -54,7 +57,7 @@ test.fixme('edits to different lines of one file merge cleanly on both devices',
   expect(conflictCopies(vaultB.dir, 'Notes', 'shared', 'md')).toEqual([]);
 });
 
-test.fixme('edits to the same line keep both versions: the incoming one at the path, the local one as a conflict copy', async ({ server, account, vaultA, vaultB, openShell }) => {
+test('edits to the same line keep both versions: the incoming one at the path, the local one as a conflict copy', async ({ server, account, vaultA, vaultB, openShell }) => {
   const a = await openShell(vaultA);
   const b = await openShell(vaultB);
   const { t } = a.panel;
