@@ -3,47 +3,115 @@
 //! `api.sync.*` goes to the component; `api.settings.*` and `api.storage.data.*` are the host's
 //! own API, served from the vault's `.verstak/` files exactly as the desktop keeps them.
 
-use crate::bindings::{Plugin, SyncError};
+use crate::bindings::SyncStatus;
+use crate::bindings::exports::verstak::sync::sync_provider::Direction;
 use crate::dto;
-use crate::runtime::{CallError, Instance, Runtime};
-use crate::state::HostState;
+use crate::runtime::Runtime;
+use crate::session::Session;
+use crate::state::ProgressHandle;
 use crate::vault::{VaultDirs, write_atomic};
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
-use wasmtime::Store;
+use std::sync::{Mutex, PoisonError, TryLockError};
 
-/// One vault's bridge: the runtime, a live instance (recreated after a trap) and the vault.
+/// One vault's bridge. Calls into the component are serialised; while one runs (a sync),
+/// `sync.status` is answered from the last snapshot plus the live progress, so the panel and
+/// the status bar stay responsive.
 pub struct Bridge<'r> {
-    runtime: &'r Runtime,
+    session: Mutex<Session<'r>>,
+    progress: ProgressHandle,
+    last_status: Mutex<Option<SyncStatus>>,
     vault: VaultDirs,
-    instance: Option<Instance>,
 }
 
 /// What a bridge call gives back before it becomes `[value, err]`.
 type Reply<T = Value> = Result<T, String>;
 
+fn text_arg(args: &[Value], i: usize) -> String {
+    args.get(i).and_then(Value::as_str).unwrap_or("").to_string()
+}
+
+fn direction(args: &[Value]) -> Reply<Direction> {
+    match args.first().and_then(Value::as_str) {
+        Some("incoming") => Ok(Direction::Incoming),
+        Some("outgoing") => Ok(Direction::Outgoing),
+        _ => Err("direction must be incoming or outgoing".into()),
+    }
+}
+
 impl<'r> Bridge<'r> {
     pub fn new(runtime: &'r Runtime, vault: &Path) -> anyhow::Result<Bridge<'r>> {
-        let vault = VaultDirs::open(vault, &runtime.manifest().id)?;
-        Ok(Bridge { runtime, vault, instance: None })
+        let dirs = VaultDirs::open(vault, &runtime.manifest().id)?;
+        let session = Session::new(runtime, vault);
+        let progress = session.progress();
+        Ok(Bridge { session: Mutex::new(session), progress, last_status: Mutex::new(None), vault: dirs })
     }
 
     /// Answers one call as the desktop's `[value, err]` pair; `err` is `""` on success.
-    pub fn call(&mut self, method: &str, args: &[Value]) -> Value {
+    pub fn call(&self, method: &str, args: &[Value]) -> Value {
         match self.dispatch(method, args) {
             Ok(value) => json!([value, ""]),
             Err(message) => json!([Value::Null, message]),
         }
     }
 
-    fn dispatch(&mut self, method: &str, args: &[Value]) -> Reply {
+    fn with_session<T>(&self, f: impl FnOnce(&mut Session<'r>) -> Result<T, crate::session::Failure>) -> Reply<T> {
+        let mut session = self.session.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut session).map_err(|e| e.message)
+    }
+
+    fn status(&self) -> Reply {
+        match self.session.try_lock() {
+            Ok(mut session) => {
+                let status = session.status().map_err(|e| e.message)?;
+                let json = dto::status_json(&status, None);
+                *self.last_status.lock().unwrap_or_else(PoisonError::into_inner) = Some(status);
+                Ok(json)
+            }
+            Err(TryLockError::WouldBlock) => {
+                let cached = self.last_status.lock().unwrap_or_else(PoisonError::into_inner).clone();
+                let mut json = match cached {
+                    Some(status) => dto::status_json(&status, self.progress.latest().as_ref()),
+                    None => return self.with_session(|s| s.status()).map(|st| dto::status_json(&st, None)),
+                };
+                json["syncing"] = Value::Bool(true);
+                Ok(json)
+            }
+            Err(TryLockError::Poisoned(p)) => {
+                let status = p.into_inner().status().map_err(|e| e.message)?;
+                Ok(dto::status_json(&status, None))
+            }
+        }
+    }
+
+    fn dispatch(&self, method: &str, args: &[Value]) -> Reply {
         let arg = |i: usize| args.get(i).cloned().unwrap_or(Value::Null);
+        let done = |()| Value::Null;
         match method {
-            "sync.status" => self.export(|p, s| p.verstak_sync_sync_provider().call_status(s)).map(|st| dto::status_json(&st)),
+            "sync.status" => self.status(),
+            "sync.configure" => self
+                .with_session(|s| s.configure(&text_arg(args, 0), &text_arg(args, 1), &text_arg(args, 2), &text_arg(args, 3)))
+                .map(done),
+            "sync.testConnection" => self.with_session(|s| s.test_connection(&text_arg(args, 0), &text_arg(args, 1), &text_arg(args, 2))).map(done),
+            "sync.disconnect" => self.with_session(|s| s.disconnect()).map(done),
+            "sync.resetKey" => self.with_session(|s| s.reset_key()).map(done),
+            "sync.now" => self.with_session(|s| s.sync_now()).map(|sum| dto::summary_json(&sum)),
             "sync.setInterval" => {
                 let minutes = arg(0).as_f64().unwrap_or(0.0);
                 let minutes = if minutes.fract() == 0.0 && minutes.abs() <= i32::MAX as f64 { minutes as i32 } else { -1 };
-                self.export(|p, s| p.verstak_sync_sync_provider().call_set_interval(s, minutes)).map(|()| Value::Null)
+                self.with_session(|s| s.set_interval(minutes)).map(done)
+            }
+            "sync.confirmDeletions" => {
+                let d = direction(args)?;
+                self.with_session(|s| s.confirm_deletions(d)).map(|sum| dto::summary_json(&sum))
+            }
+            "sync.restoreDeletions" => {
+                let d = direction(args)?;
+                self.with_session(|s| s.restore_deletions(d)).map(|sum| dto::summary_json(&sum))
+            }
+            "sync.setIgnore" => {
+                let patterns: Vec<String> = arg(0).as_array().map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect()).unwrap_or_default();
+                self.with_session(|s| s.set_ignore(&patterns)).map(done)
             }
             "settings.read" => self.settings_read(arg(0).as_str()),
             "settings.write" => self.settings_write(arg(0).as_str(), arg(1)),
@@ -51,22 +119,6 @@ impl<'r> Bridge<'r> {
             "storage.data.read" => self.data_read(arg(0).as_str()),
             "storage.data.write" => self.data_write(arg(0).as_str(), arg(1)),
             other => Err(format!("{other} is not available")),
-        }
-    }
-
-    fn export<T>(&mut self, f: impl FnOnce(&Plugin, &mut Store<HostState>) -> wasmtime::Result<Result<T, SyncError>>) -> Reply<T> {
-        let instance = match &mut self.instance {
-            Some(i) => i,
-            None => self.instance.insert(self.runtime.instantiate(&self.vault.root).map_err(|e| format!("sync service not initialized: {e:#}"))?),
-        };
-        match instance.call(f) {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(e.message),
-            Err(e @ (CallError::Timeout(_) | CallError::MemoryExceeded(_) | CallError::Trap(_))) => {
-                tracing::error!("component call failed: {e}");
-                self.instance = None;
-                Err(e.to_string())
-            }
         }
     }
 

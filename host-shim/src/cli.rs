@@ -1,10 +1,12 @@
 //! The command line: `verstak-sync-host --vault DIR [--component PATH] [--manifest PATH] <command>`.
 
-use crate::dto;
 use crate::limits::Limits;
-use crate::runtime::{Instance, Runtime};
+use crate::runtime::Runtime;
+use crate::session::{Failure, Session};
+use crate::{dto, report, watch};
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -30,19 +32,74 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The credentials of `configure` and `test-connection`.
+#[derive(Debug, Args)]
+pub struct Credentials {
+    /// The sync server, for example http://127.0.0.1:47732.
+    #[arg(long, value_name = "URL")]
+    pub server: String,
+    #[arg(long, value_name = "NAME")]
+    pub username: String,
+    /// The password (visible in the process list; prefer --password-stdin).
+    #[arg(long, value_name = "PASSWORD", conflicts_with = "password_stdin", required_unless_present = "password_stdin")]
+    pub password: Option<String>,
+    /// Read the password from standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+impl Credentials {
+    fn password(&self) -> anyhow::Result<String> {
+        if let Some(p) = &self.password {
+            return Ok(p.clone());
+        }
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).context("cannot read the password from standard input")?;
+        Ok(text.trim_end_matches(['\r', '\n']).to_string())
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Pair this vault with a sync server (the password is used once and never stored).
+    Configure {
+        #[command(flatten)]
+        credentials: Credentials,
+        /// The remote vault to join; default: this vault's own id.
+        #[arg(long, value_name = "ID", default_value = "")]
+        vault_id: String,
+        /// The device name shown on the server; default: the host name.
+        #[arg(long, value_name = "NAME")]
+        device_name: Option<String>,
+    },
+    /// Check the server and the credentials without pairing.
+    TestConnection {
+        #[command(flatten)]
+        credentials: Credentials,
+    },
+    /// Run one sync now.
+    Sync {
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show the sync status of the vault (local state only; no network).
     Status {
         /// Print the SyncStatusDTO as JSON.
         #[arg(long)]
         json: bool,
     },
+    /// Revoke this device on the server and forget the server.
+    Disconnect,
+    /// Revoke and forget the device key, keeping the server URL.
+    ResetKey,
     /// Set the auto-sync interval in minutes (0 turns auto-sync off, at most 1440).
     SetInterval {
         #[arg(allow_negative_numbers = true)]
         minutes: i32,
     },
+    /// Sync on the configured interval until stopped, backing off after failures.
+    Watch,
     /// Serve the settings panel and status bar for this vault on 127.0.0.1 (0 picks a free port).
     Serve {
         #[arg(long, default_value_t = 47733)]
@@ -82,56 +139,94 @@ pub fn manifest_path(explicit: Option<&Path>) -> PathBuf {
     locate(explicit, "VERSTAK_SYNC_MANIFEST", &[Path::new(WORKSPACE).join("manifest.json"), exe_dir().join("plugin.json")])
 }
 
+fn failed(e: Failure) -> anyhow::Error {
+    anyhow::anyhow!("{}: {}", e.code, e.message)
+}
+
 /// Runs the command; `Ok(())` means exit status 0.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let limits = Limits { memory_bytes: cli.memory_mib << 20, call_deadline: Duration::from_secs(cli.call_timeout) };
     let manifest = manifest_path(cli.manifest.as_deref());
     let runtime = Runtime::load(&component_path(cli.component.as_deref()), &manifest, limits)?;
-    if let Command::Serve { port } = cli.command {
-        return crate::serve::Serve::new(&runtime, &manifest, &cli.vault)?.run(port);
-    }
-    let mut instance = runtime.instantiate(&cli.vault)?;
+    std::fs::metadata(&cli.vault)
+        .ok()
+        .filter(|m| m.is_dir())
+        .with_context(|| format!("cannot open the vault {}: not a directory", cli.vault.display()))?;
+    let device_name = match &cli.command {
+        Command::Configure { device_name, .. } => device_name.clone(),
+        _ => None,
+    };
+    let mut session = Session::new(&runtime, &cli.vault).with_device_name(device_name);
     match cli.command {
-        Command::Status { json } => {
-            let status = export(&mut instance, |p, s| p.verstak_sync_sync_provider().call_status(s))?;
+        Command::Configure { credentials, vault_id, .. } => {
+            let password = credentials.password()?;
+            session.configure(&credentials.server, &credentials.username, &password, &vault_id).map_err(failed)?;
+            let status = session.status().map_err(failed)?;
+            println!("paired with {} as {} ({})", status.server_url, status.device_name, status.device_id);
+        }
+        Command::TestConnection { credentials } => {
+            let password = credentials.password()?;
+            session.test_connection(&credentials.server, &credentials.username, &password).map_err(failed)?;
+            println!("connection OK: {} accepted the credentials", credentials.server);
+        }
+        Command::Sync { json } => {
+            let ticker = (!json && std::io::stderr().is_terminal()).then(|| report::spawn_progress_line(session.progress()));
+            let result = session.sync_now();
+            if let Some(t) = ticker {
+                t.stop();
+            }
+            let summary = result.map_err(failed)?;
             if json {
-                println!("{}", dto::status_json(&status));
+                println!("{}", dto::summary_json(&summary));
             } else {
-                print_status(&status);
+                report::print_summary(&summary);
             }
         }
+        Command::Status { json } => {
+            let status = session.status().map_err(failed)?;
+            if json {
+                println!("{}", dto::status_json(&status, None));
+            } else {
+                report::print_status(&status);
+            }
+        }
+        Command::Disconnect => {
+            session.disconnect().map_err(failed)?;
+            println!("disconnected: the device was revoked and the server forgotten");
+        }
+        Command::ResetKey => {
+            session.reset_key().map_err(failed)?;
+            println!("device key forgotten; run configure to pair again");
+        }
         Command::SetInterval { minutes } => {
-            export(&mut instance, |p, s| p.verstak_sync_sync_provider().call_set_interval(s, minutes))?;
+            session.set_interval(minutes).map_err(failed)?;
             println!("sync interval set to {minutes} min{}", if minutes == 0 { " (auto-sync off)" } else { "" });
         }
-        Command::Serve { .. } => unreachable!("handled above"),
+        Command::Watch => watch_loop(&mut session)?,
+        Command::Serve { port } => crate::serve::Serve::new(&runtime, &manifest, &cli.vault)?.run(port)?,
     }
     Ok(())
 }
 
-/// Calls an export that returns `result<T, sync-error>`, turning both failure layers into one
-/// error that prints as `<code>: <message>`.
-fn export<T>(
-    instance: &mut Instance,
-    f: impl FnOnce(&crate::bindings::Plugin, &mut wasmtime::Store<crate::state::HostState>) -> wasmtime::Result<Result<T, crate::bindings::SyncError>>,
-) -> anyhow::Result<T> {
-    match instance.call(f) {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(anyhow::anyhow!("{}: {}", e.code, e.message)),
-        Err(e) => Err(anyhow::anyhow!("{}: {e}", e.code())),
-    }
-    .context("the sync engine refused")
-}
-
-fn print_status(s: &crate::bindings::SyncStatus) {
-    let or_dash = |v: &str| if v.is_empty() { "-".to_string() } else { v.to_string() };
-    println!("Status:      {}", s.status_label);
-    println!("Server:      {}", or_dash(&s.server_url));
-    println!("Device:      {} {}", or_dash(&s.device_name), if s.device_id.is_empty() { String::new() } else { format!("({})", s.device_id) });
-    println!("Last sync:   {}", or_dash(&s.last_sync_at));
-    let interval = if s.sync_interval == 0 { "off".to_string() } else { format!("every {} min", s.sync_interval) };
-    println!("Auto-sync:   {interval}");
-    if !s.last_error.is_empty() {
-        println!("Last error:  {}", s.last_error);
+fn watch_loop(session: &mut Session) -> anyhow::Result<()> {
+    let mut failures = 0u32;
+    loop {
+        let started = std::time::SystemTime::now();
+        match session.sync_now() {
+            Ok(summary) => {
+                failures = 0;
+                eprintln!("{}: pushed {}, pulled {}", report::clock(started), summary.pushed, summary.pulled);
+            }
+            Err(e) => {
+                let revoked = session.status().is_ok_and(|s| s.revoked);
+                if watch::is_terminal(&e.code, revoked) {
+                    return Err(failed(e)).context("auto-sync stopped");
+                }
+                failures += 1;
+                eprintln!("{}: sync failed ({}: {}); retrying with backoff", report::clock(started), e.code, e.message);
+            }
+        }
+        let interval = session.status().map(|s| s.sync_interval).unwrap_or(0);
+        std::thread::sleep(watch::next_delay(interval, failures));
     }
 }

@@ -1,13 +1,28 @@
-//! The JSON shapes the host prints and serves: `SyncStatusDTO` (plugin-contract §3.2) and the
-//! `{code, message}` error.
+//! The JSON shapes the host prints and serves: `SyncStatusDTO` (plugin-contract §3.2 with the
+//! §3.13 extensions), the `now()` result (§3.9) and the `{code, message}` error.
 
-use crate::bindings::{SyncError, SyncStatus};
+use crate::bindings::SyncStatus;
+use crate::bindings::exports::verstak::sync::sync_provider::{Direction, Guard, SyncSummary};
+use crate::session::Failure;
+use crate::state::Progress;
 use serde_json::{Value, json};
 
-pub fn status_json(s: &SyncStatus) -> Value {
-    json!({
+fn direction(d: Direction) -> &'static str {
+    match d {
+        Direction::Incoming => "incoming",
+        Direction::Outgoing => "outgoing",
+    }
+}
+
+fn guard(g: &Guard) -> Value {
+    json!({ "direction": direction(g.direction), "deletions": g.deletions, "files": g.files })
+}
+
+/// The DTO; `live` is the host's latest progress report, which wins while a sync runs.
+pub fn status_json(s: &SyncStatus, live: Option<&Progress>) -> Value {
+    let mut v = json!({
         "configured": s.configured,
-        "syncing": s.syncing,
+        "syncing": s.syncing || live.is_some(),
         "serverUrl": s.server_url,
         "vaultId": s.vault_id,
         "deviceId": s.device_id,
@@ -21,9 +36,49 @@ pub fn status_json(s: &SyncStatus) -> Value {
         "lastError": s.last_error,
         "lastWarning": s.last_warning,
         "statusLabel": s.status_label,
-    })
+        "effectiveVaultId": s.effective_vault_id,
+        "lastCheckedAt": s.last_checked_at,
+        "ignore": s.ignore,
+    });
+    let progress = match (live, &s.progress) {
+        (Some(p), _) => Some(json!({ "phase": p.phase, "done": p.done, "total": p.total })),
+        (None, Some(p)) => Some(json!({ "phase": p.phase, "done": p.done, "total": p.total })),
+        (None, None) => None,
+    };
+    if let Some(p) = progress {
+        v["progress"] = p;
+    }
+    if let Some(g) = &s.guard {
+        v["guard"] = guard(g);
+    }
+    v
 }
 
-pub fn error_json(e: &SyncError) -> Value {
+pub fn summary_json(s: &SyncSummary) -> Value {
+    let mut v = json!({
+        "pushed": s.pushed,
+        "pulled": s.pulled,
+        "serverSequence": s.server_sequence,
+        "keptBoth": s.kept_both.iter().map(|k| json!({ "path": k.path, "copyPath": k.copy_path })).collect::<Vec<_>>(),
+        "merged": s.merged,
+        "skipped": s.skipped,
+    });
+    if !s.conflicts.is_empty() {
+        v["conflicts"] = s
+            .conflicts
+            .iter()
+            .map(|c| {
+                json!({ "device_id": c.device_id, "entity_id": c.entity_id, "entity_type": c.entity_type,
+                        "op_id": c.op_id, "op_type": c.op_type, "server_sequence": c.server_sequence })
+            })
+            .collect();
+    }
+    if let Some(g) = &s.guard {
+        v["guard"] = guard(g);
+    }
+    v
+}
+
+pub fn error_json(e: &Failure) -> Value {
     json!({ "code": e.code, "message": e.message })
 }

@@ -3,7 +3,8 @@
 //! * [`manifest`] validates `manifest.json`; [`grants`] turns its permissions into per-import grants.
 //! * [`runtime`] compiles the component once, links the imports ([`imports`]) and instantiates it
 //!   per vault with a memory cap and a per-call deadline ([`limits`]).
-//! * [`vault`] knows where the plugin's state lives in a vault and writes it atomically.
+//! * [`vault`] knows where the plugin's state lives in a vault and writes it atomically;
+//!   [`confine`] keeps the `files` import inside the vault (canonical paths, no symlinks).
 //! * [`serve`] is the local shell stand-in for the settings panel; [`bridge`] answers its
 //!   `VerstakPluginAPI` calls.
 //! * [`cli`] is the command line; `main.rs` only parses and dispatches.
@@ -11,12 +12,16 @@
 pub mod bindings;
 pub mod bridge;
 pub mod cli;
+pub mod confine;
 pub mod dto;
 pub mod grants;
 mod imports;
 pub mod limits;
 pub mod manifest;
+pub mod report;
 pub mod runtime;
 pub mod serve;
+pub mod session;
 pub mod state;
 pub mod vault;
+pub mod watch;

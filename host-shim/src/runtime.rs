@@ -112,6 +112,10 @@ pub struct Instance {
 }
 
 impl Instance {
+    pub fn state_mut(&mut self) -> &mut HostState {
+        self.store.data_mut()
+    }
+
     /// Runs one export call under the deadline and memory cap. After an `Err` the instance is
     /// dead: drop it and instantiate again.
     pub fn call<R>(&mut self, f: impl FnOnce(&Plugin, &mut Store<HostState>) -> wasmtime::Result<R>) -> Result<R, CallError> {

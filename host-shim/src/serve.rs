@@ -13,6 +13,9 @@ const INDEX_HTML: &str = include_str!("../harness/index.html");
 const HARNESS_JS: &str = include_str!("../harness/harness.js");
 const HARNESS_CSS: &str = include_str!("../harness/harness.css");
 
+/// Request threads: one may sit in a long sync while the others answer status polls.
+const SERVE_THREADS: usize = 4;
+
 /// Bridge calls carry settings documents and a few strings; 1 MiB is far more than enough.
 const MAX_BRIDGE_BODY: u64 = 1 << 20;
 
@@ -71,18 +74,29 @@ impl<'r> Serve<'r> {
     }
 
     /// Binds 127.0.0.1:`port` (0 picks a free port), prints the URL and serves until killed.
+    /// A few threads answer requests, so status polls go on while a sync runs.
     pub fn run(mut self, port: u16) -> anyhow::Result<()> {
         let server = Server::http(("127.0.0.1", port)).map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{port}: {e}"))?;
         let port = server.server_addr().to_ip().map(|a| a.port()).unwrap_or(port);
         self.allowed_hosts = [format!("127.0.0.1:{port}"), format!("localhost:{port}")];
         println!("verstak-sync-host serving the settings panel at http://127.0.0.1:{port}/");
-        for request in server.incoming_requests() {
-            self.handle(request);
-        }
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        let this = &self;
+        let server = &server;
+        std::thread::scope(|scope| {
+            for _ in 0..SERVE_THREADS {
+                scope.spawn(move || {
+                    for request in server.incoming_requests() {
+                        this.handle(request);
+                    }
+                });
+            }
+        });
         Ok(())
     }
 
-    fn handle(&mut self, mut request: Request) {
+    fn handle(&self, mut request: Request) {
         let reply = self.route(&mut request);
         if let Err(e) = request.respond(reply) {
             tracing::debug!("client went away: {e}");
@@ -98,7 +112,7 @@ impl<'r> Serve<'r> {
         host_ok && origin_ok
     }
 
-    fn route(&mut self, request: &mut Request) -> Reply {
+    fn route(&self, request: &mut Request) -> Reply {
         if !self.same_origin(request) {
             return json_reply(403, &json!({"code": "forbidden", "error": "cross-origin requests are refused"}));
         }
@@ -137,7 +151,7 @@ impl<'r> Serve<'r> {
         }
     }
 
-    fn bridge_call(&mut self, request: &mut Request) -> Reply {
+    fn bridge_call(&self, request: &mut Request) -> Reply {
         let mut body = String::new();
         if request.as_reader().take(MAX_BRIDGE_BODY + 1).read_to_string(&mut body).is_err() || body.len() as u64 > MAX_BRIDGE_BODY {
             return json_reply(400, &json!({"code": "invalid_request", "error": "invalid bridge request"}));

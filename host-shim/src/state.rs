@@ -1,15 +1,31 @@
 //! `HostState`: everything one component instance may touch, owned by its `Store`.
+//!
+//! Besides the grants and the vault it holds two things the rest of the host steers:
+//! the network origin the `network` import may reach ([`HostState::allow_origin`]) and the
+//! live progress of a running sync ([`HostState::progress`], a handle other threads can read).
 
+use crate::bindings::HostError;
+use crate::confine::VaultFs;
 use crate::grants::Grants;
+use crate::imports::network::Origin;
 use crate::limits::MemoryCap;
 use crate::vault::VaultDirs;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+pub use crate::imports::progress::{Progress, ProgressHandle};
+
 pub struct HostState {
     pub grants: Grants,
     pub vault: VaultDirs,
     pub memory: MemoryCap,
+    /// The origin set by [`HostState::allow_origin`]; when `None`, the `network` import falls
+    /// back to the settings' `serverUrl`.
+    pub(crate) allowed_origin: Option<Origin>,
+    /// The latest `progress.report`, shared with the CLI's progress line and the bridge.
+    pub progress: ProgressHandle,
+    /// Overrides the host name that `environment.device-name` answers (e.g. from the CLI).
+    pub device_name: Option<String>,
     /// WASI for the Rust standard library only: no preopened directories, no sockets, no
     /// environment. The component reaches the vault and the network through our imports.
     wasi: WasiCtx,
@@ -22,9 +38,36 @@ impl HostState {
             grants,
             vault,
             memory,
+            allowed_origin: None,
+            progress: ProgressHandle::default(),
+            device_name: None,
             wasi: WasiCtx::builder().inherit_stderr().build(),
             table: ResourceTable::new(),
         }
+    }
+
+    /// Lets the `network` import reach the origin (scheme, host, port) of `url` — the URL the
+    /// user typed — until [`HostState::clear_allowed_origin`]. Call it before `configure` or
+    /// `test-connection`. Errors: `invalid-input` when `url` is not an absolute http(s) URL.
+    pub fn allow_origin(&mut self, url: &str) -> Result<(), HostError> {
+        self.allowed_origin = Some(Origin::parse(url)?);
+        Ok(())
+    }
+
+    /// Back to the default: only the settings' `serverUrl` is reachable.
+    pub fn clear_allowed_origin(&mut self) {
+        self.allowed_origin = None;
+    }
+
+    /// A handle on the latest progress report, readable from any thread while the component
+    /// runs; [`ProgressHandle::clear`] it when a sync call returns.
+    pub fn progress(&self) -> ProgressHandle {
+        self.progress.clone()
+    }
+
+    /// The vault root as a capability, opened per call (one `open` syscall).
+    pub(crate) fn vault_fs(&self) -> Result<VaultFs, HostError> {
+        VaultFs::open(&self.vault.root).map_err(|e| crate::confine::io_error("open the vault", e))
     }
 }
 

@@ -31,7 +31,36 @@ impl VaultDirs {
 
     /// `<vault>/.verstak/plugin-data/<id>/`, the plugin's private storage (§2.3).
     pub fn data_dir(&self) -> PathBuf {
-        self.root.join(".verstak/plugin-data").join(&self.plugin_id)
+        self.root.join(self.data_rel())
+    }
+
+    /// [`VaultDirs::data_dir`] relative to the vault root, for the root-relative `Dir` APIs.
+    pub fn data_rel(&self) -> PathBuf {
+        Path::new(".verstak/plugin-data").join(&self.plugin_id)
+    }
+
+    /// `<data>/engine/`: the `storage` import's documents, apart from the bridge's `documents/`.
+    pub fn engine_dir(&self) -> PathBuf {
+        self.data_dir().join("engine")
+    }
+
+    /// `<data>/staging/` relative to the root: the `files` import's staging files.
+    pub fn staging_rel(&self) -> PathBuf {
+        self.data_rel().join("staging")
+    }
+
+    /// `<vault>/.verstak/vault.json`, written by the desktop; may hold the vault's `id`.
+    pub fn vault_json(&self) -> PathBuf {
+        self.root.join(".verstak/vault.json")
+    }
+
+    /// `<data>/vault-id`: the id the host generated when the desktop left none.
+    pub fn vault_id_file(&self) -> PathBuf {
+        self.data_dir().join("vault-id")
+    }
+
+    pub fn plugin_id(&self) -> &str {
+        &self.plugin_id
     }
 }
 
@@ -42,9 +71,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()>
     let dir = path.parent().expect("state files always have a parent directory");
     fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let mut salt = [0u8; 8];
+    getrandom::fill(&mut salt).map_err(|e| std::io::Error::other(format!("no randomness: {e}")))?;
+    let tmp = dir.join(format!(".{name}.tmp-{}", hex::encode(salt)));
     let result = (|| {
-        let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(&tmp)?;
+        let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)?;
@@ -79,5 +110,8 @@ mod tests {
         let v = VaultDirs::open(dir.path(), "verstak.sync").unwrap();
         assert!(v.settings_file().ends_with(".verstak/plugin-settings/verstak.sync/settings.json"));
         assert!(v.data_dir().ends_with(".verstak/plugin-data/verstak.sync"));
+        assert_eq!(v.staging_rel(), Path::new(".verstak/plugin-data/verstak.sync/staging"));
+        assert!(v.engine_dir().ends_with(".verstak/plugin-data/verstak.sync/engine"));
+        assert!(v.vault_json().ends_with(".verstak/vault.json"));
     }
 }

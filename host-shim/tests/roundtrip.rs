@@ -12,16 +12,17 @@ fn status_reads_settings_through_the_settings_import() {
     let vault = tempfile::tempdir().unwrap();
     let file = settings_file(vault.path());
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    std::fs::write(&file, r#"{"serverUrl":"http://127.0.0.1:9","vaultId":"team","syncInterval":7}"#).unwrap();
+    std::fs::write(&file, r#"{"serverUrl":"http://127.0.0.1:9","syncInterval":7,"ignore":["*.tmp"]}"#).unwrap();
 
     let mut instance = runtime().instantiate(vault.path()).unwrap();
     let status = instance.call(|p, s| p.verstak_sync_sync_provider().call_status(s)).unwrap().unwrap();
 
-    assert_eq!(status.server_url, "http://127.0.0.1:9");
-    assert_eq!(status.vault_id, "team");
     assert_eq!(status.sync_interval, 7);
-    assert!(!status.configured, "no device token is stored yet");
-    assert_eq!(status.status_label, "disconnected");
+    assert_eq!(status.ignore, vec!["*.tmp".to_string()]);
+    // The server URL the UI typed is not a pairing: only `configure` pairs.
+    assert_eq!(status.server_url, "");
+    assert!(!status.configured, "no device token is stored");
+    assert_eq!(status.status_label, "disabled");
 }
 
 #[test]

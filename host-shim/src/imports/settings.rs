@@ -43,3 +43,26 @@ impl Host for HostState {
         write_atomic(&self.vault.settings_file(), json.as_bytes(), 0o600).map_err(|e| io_error("write settings", e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imports::testing::{all_but, code, denied, full, state_with};
+
+    #[test]
+    fn both_functions_need_storage_namespace() {
+        let (_v, mut s) = state_with(&all_but("storage.namespace"));
+        denied(s.read(), "storage.namespace");
+        denied(s.write("{}".into()), "storage.namespace");
+    }
+
+    #[test]
+    fn settings_round_trip_as_json_objects() {
+        let (_v, mut s) = full();
+        assert_eq!(s.read().unwrap(), "{}");
+        s.write("{\"serverUrl\":\"http://127.0.0.1:1\"}".into()).unwrap();
+        assert_eq!(s.read().unwrap(), "{\"serverUrl\":\"http://127.0.0.1:1\"}");
+        code(s.write("[1]".into()), ErrorCode::InvalidInput);
+        code(s.write(format!("{{\"x\":\"{}\"}}", "a".repeat(MAX_SETTINGS_BYTES))), ErrorCode::TooLarge);
+    }
+}

@@ -49,6 +49,7 @@
 //!   [`settings`] (the lead's DTO and settings document), [`error::EngineError`] (§3.11 texts).
 //! * `sim/` (tests only): devices + in-memory server, story tests and the seeded random simulation.
 
+pub mod account;
 pub mod batch;
 pub mod command;
 pub mod conflict;

@@ -24,6 +24,9 @@ pub struct Settings {
     /// Minutes; 0 means off.
     #[serde(default)]
     pub sync_interval: u32,
+    /// The user's ignore patterns (§5.4.6); absent means the default list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore: Option<Vec<String>>,
     /// Keys written by someone else (the UI, a newer engine), preserved as they are.
     #[serde(flatten)]
     pub other: Map<String, Value>,

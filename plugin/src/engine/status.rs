@@ -1,18 +1,14 @@
-//! The status snapshot (`SyncStatusDTO`, plugin-contract §3.2) and its `statusLabel` (§3.3).
+//! The status snapshot (`SyncStatusDTO`, plugin-contract §3.2, with the §3.13 extensions) and its
+//! `statusLabel` (§3.3).
 //!
-//! Built from local state only, so reading it never touches the network (§5.4.7).
+//! Built from local state only (settings, the pairing document, the engine's memory), so reading
+//! it never touches the network (§5.4.7).
 
+use super::account::Pairing;
+use super::guard::Guard;
+use super::ignore::DEFAULT_IGNORE;
 use super::settings::Settings;
-
-/// What the engine knows about its pairing, beyond the settings document.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Pairing {
-    pub token_stored: bool,
-    pub device_id: String,
-    pub device_name: String,
-    pub connected: bool,
-    pub revoked: bool,
-}
+use super::summary::Progress;
 
 /// The `SyncStatusDTO` fields, in engine terms.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -32,6 +28,11 @@ pub struct Status {
     pub last_error: String,
     pub last_warning: String,
     pub status_label: &'static str,
+    pub progress: Option<Progress>,
+    pub effective_vault_id: String,
+    pub last_checked_at: String,
+    pub guard: Option<Guard>,
+    pub ignore: Vec<String>,
 }
 
 /// The label rules of §3.3; the first match wins.
@@ -50,18 +51,23 @@ pub fn status_label(s: &Status) -> &'static str {
 }
 
 impl Status {
-    pub fn new(settings: &Settings, pairing: &Pairing) -> Status {
+    /// The pairing-and-settings part; the engine's part is merged with
+    /// [`super::summary::EngineStatus::apply_to`].
+    pub fn new(settings: &Settings, pairing: &Pairing, token_stored: bool) -> Status {
         let mut s = Status {
-            configured: !settings.server_url.is_empty() && pairing.token_stored,
-            server_url: settings.server_url.clone(),
-            vault_id: settings.vault_id.clone(),
+            configured: !pairing.server_url.is_empty() && token_stored,
+            server_url: pairing.server_url.clone(),
+            vault_id: pairing.vault_id.clone(),
             device_id: pairing.device_id.clone(),
             device_name: pairing.device_name.clone(),
             // A revoked device is never connected (§3.2).
-            connected: pairing.connected && !pairing.revoked,
+            connected: pairing.connected && !pairing.revoked && token_stored,
             revoked: pairing.revoked,
-            token_stored: pairing.token_stored,
+            token_stored,
             sync_interval: settings.sync_interval,
+            effective_vault_id: pairing.effective_vault_id.clone(),
+            last_checked_at: pairing.last_checked_at.clone(),
+            ignore: settings.ignore.clone().unwrap_or_else(|| DEFAULT_IGNORE.iter().map(|p| p.to_string()).collect()),
             ..Status::default()
         };
         s.status_label = status_label(&s);
@@ -73,28 +79,36 @@ impl Status {
 mod tests {
     use super::*;
 
-    fn settings(url: &str) -> Settings {
-        Settings { server_url: url.into(), ..Settings::default() }
+    fn paired(url: &str) -> Pairing {
+        Pairing { server_url: url.into(), device_id: "dev_1".into(), connected: true, ..Pairing::default() }
     }
 
     #[test]
     fn nothing_stored_is_disabled() {
-        let s = Status::new(&Settings::default(), &Pairing::default());
+        let s = Status::new(&Settings::default(), &Pairing::default(), false);
         assert!(!s.configured);
         assert_eq!(s.status_label, "disabled");
+        assert!(!s.ignore.is_empty(), "the default ignore list is in effect");
     }
 
     #[test]
     fn a_url_without_a_token_is_disconnected_and_not_configured() {
-        let s = Status::new(&settings("http://h"), &Pairing::default());
-        assert!(!s.configured);
+        let s = Status::new(&Settings::default(), &paired("http://h"), false);
+        assert!(!s.configured && !s.connected);
         assert_eq!(s.status_label, "disconnected");
     }
 
     #[test]
+    fn paired_with_a_token_is_connected() {
+        let s = Status::new(&Settings { sync_interval: 5, ..Settings::default() }, &paired("http://h"), true);
+        assert!(s.configured && s.token_stored);
+        assert_eq!((s.status_label, s.sync_interval), ("connected", 5));
+    }
+
+    #[test]
     fn revoked_wins_over_everything_and_is_never_connected() {
-        let pairing = Pairing { token_stored: true, connected: true, revoked: true, ..Pairing::default() };
-        let mut s = Status::new(&settings("http://h"), &pairing);
+        let pairing = Pairing { revoked: true, ..paired("http://h") };
+        let mut s = Status::new(&Settings::default(), &pairing, true);
         assert!(!s.connected);
         assert_eq!(s.status_label, "revoked");
         s.last_error = "boom".into();
@@ -103,10 +117,14 @@ mod tests {
 
     #[test]
     fn error_beats_connected() {
-        let pairing = Pairing { token_stored: true, connected: true, ..Pairing::default() };
-        let mut s = Status::new(&settings("http://h"), &pairing);
-        assert_eq!(s.status_label, "connected");
+        let mut s = Status::new(&Settings::default(), &paired("http://h"), true);
         s.last_error = "sync-server:internal_error (HTTP 500)".into();
         assert_eq!(status_label(&s), "error");
+    }
+
+    #[test]
+    fn user_ignore_patterns_replace_the_defaults() {
+        let settings = Settings { ignore: Some(vec!["*.tmp".into()]), ..Settings::default() };
+        assert_eq!(Status::new(&settings, &Pairing::default(), false).ignore, vec!["*.tmp".to_string()]);
     }
 }

@@ -71,6 +71,8 @@ impl EngineStatus {
         s.last_sync_at = self.last_sync_at.clone();
         s.last_error = self.last_error.clone();
         s.last_warning = self.last_warning.clone();
+        s.progress = self.progress.clone();
+        s.guard = self.guard.clone();
         s.revoked |= self.revoked;
         if let Some(c) = self.connected {
             s.connected = c;

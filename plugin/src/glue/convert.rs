@@ -1,29 +1,91 @@
-//! Conversions between WIT types and engine types.
+//! Conversions between WIT types and engine types. No decisions.
 
-use super::exports::verstak::sync::sync_provider::{SyncError, SyncStatus};
+use super::exports::verstak::sync::sync_provider as wit;
+use super::service::Failure;
+use super::verstak::sync::files;
+use super::verstak::sync::network;
 use super::verstak::sync::types::{ErrorCode, HostError};
-use crate::engine::settings::SettingsError;
+use crate::engine::command::Expect;
+use crate::engine::event::{DirEntry, EntryKind, FileMeta, HttpResponse, IoError};
+use crate::engine::guard::{Direction, Guard};
 use crate::engine::status::Status;
+use crate::engine::summary::Summary;
 
-/// A failed host call, as the exported error: the host's code in snake_case and its message.
-pub(super) fn host_error(e: HostError) -> SyncError {
-    let code = match e.code {
+pub(super) fn host_code(code: ErrorCode) -> &'static str {
+    match code {
         ErrorCode::NotPermitted => "not_permitted",
         ErrorCode::OutsideVault => "outside_vault",
         ErrorCode::NotFound => "not_found",
+        ErrorCode::AlreadyExists => "already_exists",
+        ErrorCode::Changed => "changed",
+        ErrorCode::NotEmpty => "not_empty",
         ErrorCode::InvalidInput => "invalid_input",
         ErrorCode::TooLarge => "too_large",
+        ErrorCode::ForbiddenOrigin => "forbidden_origin",
+        ErrorCode::Network => "network",
         ErrorCode::Io => "io",
+    }
+}
+
+/// The exported error: the engine's stable code and §3.11 message, or the host's refusal.
+pub(super) fn error(f: Failure) -> wit::SyncError {
+    match f {
+        Failure::Engine(e) => wit::SyncError { code: e.code().into(), message: e.to_string() },
+        Failure::Host(e) => wit::SyncError { code: host_code(e.code).into(), message: e.message },
+    }
+}
+
+pub(super) fn io_error(e: HostError) -> IoError {
+    match e.code {
+        ErrorCode::NotFound => IoError::NotFound,
+        ErrorCode::Changed => IoError::Changed,
+        ErrorCode::NotEmpty => IoError::NotEmpty,
+        ErrorCode::Network => IoError::Network(e.message),
+        _ => IoError::Other(e.message),
+    }
+}
+
+pub(super) fn expect(e: Expect) -> files::Expect {
+    match e {
+        Expect::Absent => files::Expect::Absent,
+        Expect::Hash(h) => files::Expect::Hash(h.as_str().to_string()),
+    }
+}
+
+pub(super) fn entry(e: files::DirEntry) -> DirEntry {
+    let kind = match e.kind {
+        files::EntryKind::File => EntryKind::File,
+        files::EntryKind::Dir => EntryKind::Dir,
+        files::EntryKind::Other => EntryKind::Other,
     };
-    SyncError { code: code.into(), message: e.message }
+    DirEntry { name: e.name, kind, size: e.size, mtime: e.mtime_ms }
 }
 
-pub(super) fn engine_error(e: SettingsError) -> SyncError {
-    SyncError { code: e.code().into(), message: e.to_string() }
+pub(super) fn meta(m: files::FileMeta) -> FileMeta {
+    FileMeta { size: m.size, mtime: m.mtime_ms }
 }
 
-pub(super) fn status(s: Status) -> SyncStatus {
-    SyncStatus {
+pub(super) fn response(r: network::Response) -> HttpResponse {
+    HttpResponse { status: r.status, headers: r.headers, body: r.body }
+}
+
+pub(super) fn direction(d: wit::Direction) -> Direction {
+    match d {
+        wit::Direction::Incoming => Direction::Incoming,
+        wit::Direction::Outgoing => Direction::Outgoing,
+    }
+}
+
+fn guard(g: Guard) -> wit::Guard {
+    let direction = match g.direction {
+        Direction::Incoming => wit::Direction::Incoming,
+        Direction::Outgoing => wit::Direction::Outgoing,
+    };
+    wit::Guard { direction, deletions: g.deletions, files: g.files }
+}
+
+pub(super) fn status(s: Status) -> wit::SyncStatus {
+    wit::SyncStatus {
         configured: s.configured,
         syncing: s.syncing,
         server_url: s.server_url,
@@ -39,5 +101,34 @@ pub(super) fn status(s: Status) -> SyncStatus {
         last_error: s.last_error,
         last_warning: s.last_warning,
         status_label: s.status_label.into(),
+        progress: s.progress.map(|p| wit::Progress { phase: p.phase.into(), done: p.done, total: p.total }),
+        effective_vault_id: s.effective_vault_id,
+        last_checked_at: s.last_checked_at,
+        guard: s.guard.map(guard),
+        ignore: s.ignore,
+    }
+}
+
+pub(super) fn summary(s: Summary) -> wit::SyncSummary {
+    wit::SyncSummary {
+        pushed: s.pushed,
+        pulled: s.pulled,
+        server_sequence: s.server_sequence,
+        conflicts: s
+            .conflicts
+            .into_iter()
+            .map(|c| wit::ServerConflict {
+                device_id: c.device_id,
+                entity_id: c.entity_id,
+                entity_type: c.entity_type,
+                op_id: c.op_id,
+                op_type: c.op_type,
+                server_sequence: c.server_sequence,
+            })
+            .collect(),
+        kept_both: s.kept_both.into_iter().map(|k| wit::KeptBoth { path: k.path, copy_path: k.copy_path }).collect(),
+        merged: s.merged,
+        skipped: s.skipped,
+        guard: s.guard.map(guard),
     }
 }

@@ -30,42 +30,67 @@ pub(crate) fn error_from(resp: &HttpResponse) -> EngineError {
 }
 
 /// True for 401 `device revoked` / `invalid API key` (§3.2).
-fn is_revocation(resp: &HttpResponse) -> bool {
+pub(crate) fn is_revocation(resp: &HttpResponse) -> bool {
     resp.status == 401
         && serde_json::from_slice::<ErrorBody>(&resp.body)
             .is_ok_and(|e| e.error == "device revoked" || e.error == "invalid API key")
 }
 
+/// How many times one request is tried (§3.11).
+pub(crate) const ATTEMPTS: u32 = 3;
+
+/// What one attempt means under the retry policy of §3.11.
+#[derive(Debug)]
+pub(crate) enum Attempt {
+    /// A 2xx answer.
+    Success(HttpResponse),
+    /// A final failure; `revoked` when the server says this device's credential is gone.
+    Failed { error: EngineError, revoked: bool },
+    /// Worth another try after `delay_ms`, if attempts remain; `error` is reported otherwise.
+    Retry { error: EngineError, delay_ms: u64 },
+}
+
+/// Classifies the result of attempt number `attempt` (0-based): network errors and 408, 429,
+/// 500, 502, 503, 504 are retried after 250 ms then 500 ms, or after `Retry-After` (at most 60 s)
+/// on 429 and 503.
+pub(crate) fn classify(attempt: u32, result: Result<HttpResponse, IoError>) -> Attempt {
+    let delay_ms = 250u64 << attempt;
+    match result {
+        Err(IoError::Network(m)) | Err(IoError::Other(m)) => Attempt::Retry { error: EngineError::ConnectionFailed(m), delay_ms },
+        Err(e) => Attempt::Retry { error: EngineError::ConnectionFailed(e.to_string()), delay_ms },
+        Ok(resp) if (200..300).contains(&resp.status) => Attempt::Success(resp),
+        Ok(resp) if RETRY_STATUSES.contains(&resp.status) => {
+            let retry_after = matches!(resp.status, 429 | 503)
+                .then(|| resp.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()))
+                .flatten();
+            Attempt::Retry { error: error_from(&resp), delay_ms: retry_after.map_or(delay_ms, |secs| secs.min(60) * 1000) }
+        }
+        Ok(resp) => Attempt::Failed { revoked: is_revocation(&resp), error: error_from(&resp) },
+    }
+}
+
 impl Run {
     pub(super) async fn http(&mut self, request: HttpRequest) -> Result<HttpResponse, EngineError> {
         let mut last = EngineError::ConnectionFailed("no attempt".into());
-        for attempt in 0..3u32 {
-            let mut delay = 250u64 << attempt;
-            match self.io.http(request.clone()).await {
-                Err(IoError::Network(m)) | Err(IoError::Other(m)) => last = EngineError::ConnectionFailed(m),
-                Err(e) => last = EngineError::ConnectionFailed(e.to_string()),
-                Ok(resp) if (200..300).contains(&resp.status) => {
+        for attempt in 0..ATTEMPTS {
+            match classify(attempt, self.io.http(request.clone()).await) {
+                Attempt::Success(resp) => {
                     self.io.status(|s| s.connected = Some(true));
                     return Ok(resp);
                 }
-                Ok(resp) if RETRY_STATUSES.contains(&resp.status) => {
-                    if matches!(resp.status, 429 | 503)
-                        && let Some(secs) = resp.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok())
-                    {
-                        delay = secs.min(60) * 1000;
-                    }
-                    last = error_from(&resp);
-                }
-                Ok(resp) => {
-                    if is_revocation(&resp) {
+                Attempt::Failed { error, revoked } => {
+                    if revoked {
                         self.io.status(|s| s.revoked = true);
                     }
-                    return Err(error_from(&resp));
+                    return Err(error);
                 }
-            }
-            if attempt < 2 {
-                let until = self.io.now().plus(delay);
-                self.io.sleep_until(until).await;
+                Attempt::Retry { error, delay_ms } => {
+                    last = error;
+                    if attempt + 1 < ATTEMPTS {
+                        let until = self.io.now().plus(delay_ms);
+                        self.io.sleep_until(until).await;
+                    }
+                }
             }
         }
         self.io.status(|s| s.connected = Some(false));

@@ -9,7 +9,7 @@
 mod apply;
 mod apply_dir;
 mod files;
-mod http;
+pub(crate) mod http;
 mod materialize;
 mod pull;
 mod push;

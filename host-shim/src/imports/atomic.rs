@@ -1,0 +1,153 @@
+//! The write primitives of the `files` import, all relative to the vault root `Dir`:
+//!
+//! * [`hash_copy`] streams a reader (optionally into a writer) and returns size and SHA-256;
+//! * [`create_temp`] makes an excluded temp file (`.verstak-write-<rand>.tmp`, §4.7) beside the
+//!   destination, removed again by [`Temp`]'s `Drop` unless it was placed;
+//! * [`place`] re-checks the caller's `expect` at the last moment and only then moves the
+//!   source over the destination (Syncthing's `performFinish` order), then fsyncs the folder.
+
+use super::err;
+use crate::bindings::ErrorCode;
+use crate::bindings::HostError;
+use crate::bindings::verstak::sync::files::{Expect, FileMeta};
+use crate::confine::{VaultPath, io_error};
+use cap_std::fs::{Dir, File, Metadata, OpenOptions};
+use sha2::{Digest, Sha256};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// `n` random bytes as lowercase hex, for temp names and trash ids.
+pub fn random_hex(n: usize) -> Result<String, HostError> {
+    let mut buf = vec![0u8; n];
+    getrandom::fill(&mut buf).map_err(|e| err(ErrorCode::Io, format!("no randomness: {e}")))?;
+    Ok(hex::encode(buf))
+}
+
+/// Copies `r` to the end into `w` (when given) and returns the size and lowercase SHA-256.
+pub fn hash_copy(r: &mut impl Read, mut w: Option<&mut dyn Write>) -> io::Result<(u64, String)> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 << 10];
+    let mut size = 0u64;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        if let Some(w) = w.as_deref_mut() {
+            w.write_all(&buf[..n])?;
+        }
+        size += n as u64;
+    }
+    Ok((size, hex::encode(hasher.finalize())))
+}
+
+/// Milliseconds since the epoch of a file's modification time (0 when unknown).
+pub fn mtime_ms(m: &Metadata) -> i64 {
+    let Ok(t) = m.modified() else { return 0 };
+    match t.into_std().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_millis() as i64,
+        Err(e) => -(e.duration().as_millis() as i64),
+    }
+}
+
+pub fn file_meta(m: &Metadata) -> FileMeta {
+    FileMeta { size: m.len(), mtime_ms: mtime_ms(m) }
+}
+
+/// A temp file under the root that is removed on drop unless [`Temp::keep`] was called.
+pub struct Temp<'d> {
+    root: &'d Dir,
+    pub rel: PathBuf,
+    kept: bool,
+}
+
+impl Temp<'_> {
+    pub fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for Temp<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = self.root.remove_file(&self.rel);
+        }
+    }
+}
+
+/// Creates a fresh temp file in the folder `parent` (root-relative, must exist).
+pub fn create_temp<'d>(root: &'d Dir, parent: &Path) -> Result<(Temp<'d>, File), HostError> {
+    let rel = parent.join(format!(".verstak-write-{}.tmp", random_hex(8)?));
+    let file = root
+        .open_with(&rel, OpenOptions::new().write(true).create_new(true))
+        .map_err(|e| io_error("create temp file", e))?;
+    Ok((Temp { root, rel, kept: false }, file))
+}
+
+/// What is at a destination right now.
+enum Current {
+    Absent,
+    File(String),
+    Other,
+}
+
+fn current(root: &Dir, dest: &Path) -> Result<Current, HostError> {
+    match root.symlink_metadata(dest) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Current::Absent),
+        Err(e) => Err(io_error("inspect destination", e)),
+        Ok(m) if !m.is_file() => Ok(Current::Other),
+        Ok(_) => {
+            let mut f = root.open(dest).map_err(|e| io_error("open destination", e))?;
+            let (_, hash) = hash_copy(&mut f, None).map_err(|e| io_error("hash destination", e))?;
+            Ok(Current::File(hash))
+        }
+    }
+}
+
+/// `Ok(())` when `dest` still looks as `expect` says, otherwise `changed`.
+pub fn check_expect(root: &Dir, dest: &VaultPath, expect: &Expect) -> Result<(), HostError> {
+    let ok = match (current(root, dest.as_path())?, expect) {
+        (Current::Absent, Expect::Absent) => true,
+        (Current::File(have), Expect::Hash(want)) => have.eq_ignore_ascii_case(want),
+        _ => false,
+    };
+    if ok { Ok(()) } else { Err(err(ErrorCode::Changed, format!("{dest} changed meanwhile; nothing was touched"))) }
+}
+
+/// Moves the root-relative `src` to `dest` if `dest` still matches `expect`. Returns `Ok(false)`
+/// and touches nothing when it does not. For `absent` the move is a hard link (which never
+/// replaces anything) followed by removing `src`; where links are unsupported it falls back
+/// to check-then-rename. The destination folder is fsynced afterwards.
+pub fn place(root: &Dir, src: &Path, dest: &VaultPath, expect: &Expect) -> Result<bool, HostError> {
+    let linked = match expect {
+        Expect::Absent => match root.hard_link(src, root, dest.as_path()) {
+            Ok(()) => {
+                root.remove_file(src).map_err(|e| io_error("remove source after link", e))?;
+                true
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM | libc::EOPNOTSUPP | libc::ENOSYS | libc::EMLINK)) => false,
+            Err(e) => return Err(io_error("place file", e)),
+        },
+        Expect::Hash(_) => false,
+    };
+    if !linked {
+        match check_expect(root, dest, expect) {
+            Ok(()) => {}
+            Err(e) if matches!(e.code, ErrorCode::Changed) => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        root.rename(src, root, dest.as_path()).map_err(|e| io_error("place file", e))?;
+    }
+    sync_dir(root, dest.parent()).map_err(|e| io_error("sync folder", e))?;
+    Ok(true)
+}
+
+/// Fsyncs the root-relative folder `dir` so a rename in it is durable.
+pub fn sync_dir(root: &Dir, dir: &Path) -> io::Result<()> {
+    // `open_dir` gives an `O_PATH` handle, which cannot be fsynced; a read-only open can.
+    root.open(dir)?.sync_all()
+}

@@ -1,0 +1,281 @@
+//! `verstak:sync/files`: the vault's files, confined by [`crate::confine`].
+//!
+//! Each function: (1) `grants.check` for the permission files.wit names, (2) parse every path
+//! into a [`VaultPath`] and refuse symlinks along it (`outside-vault`), (3) the IO, relative to
+//! the vault root `Dir`. Writes go through [`super::atomic`] (temp file, fsync, last-moment
+//! `expect` check, rename, fsync folder); staging files through [`super::staging`].
+
+use super::atomic::{check_expect, create_temp, file_meta, mtime_ms, place, random_hex, sync_dir};
+use super::err;
+use super::staging::{self, Stage};
+use crate::bindings::verstak::sync::files::{DirEntry, EntryKind, Expect, FileMeta, Host, Staged};
+use crate::bindings::{ErrorCode, HostError};
+use crate::confine::{self, RESERVED, VaultFs, VaultPath, io_error, outside, reserved};
+use crate::grants::Permission;
+use crate::state::HostState;
+use cap_std::fs::{Dir, File, Permissions, PermissionsExt};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+/// The most one `read` may return (files.wit).
+pub const MAX_READ_BYTES: u32 = 16 << 20;
+/// The most one `write` may carry: the largest file that is synced (§4.7).
+pub const MAX_WRITE_BYTES: usize = 256 << 20;
+
+/// Parses `path` and refuses symlinks along it.
+fn resolve(fs: &VaultFs, path: &str) -> Result<VaultPath, HostError> {
+    let p = confine::parse(path)?;
+    fs.refuse_symlinks(&p)?;
+    Ok(p)
+}
+
+/// Opens a regular file for reading (`not-found` when missing, `io` for a folder).
+fn open_file(root: &Dir, path: &VaultPath) -> Result<File, HostError> {
+    let f = root.open(path.as_path()).map_err(|e| io_error(path.as_str(), e))?;
+    let m = f.metadata().map_err(|e| io_error(path.as_str(), e))?;
+    if !m.is_file() {
+        return Err(err(ErrorCode::Io, format!("{path} is not a regular file")));
+    }
+    Ok(f)
+}
+
+/// Creates the missing parent folders of `path`.
+fn ensure_parent(root: &Dir, path: &VaultPath) -> Result<(), HostError> {
+    root.create_dir_all(path.parent()).map_err(|e| io_error(&format!("create the folders of {path}"), e))
+}
+
+fn exists(root: &Dir, path: &VaultPath) -> Result<bool, HostError> {
+    match root.symlink_metadata(path.as_path()) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(io_error(path.as_str(), e)),
+    }
+}
+
+fn already_exists(path: &VaultPath) -> HostError {
+    err(ErrorCode::AlreadyExists, format!("{path} already exists"))
+}
+
+fn changed(path: &VaultPath) -> HostError {
+    err(ErrorCode::Changed, format!("{path} changed meanwhile; nothing was touched"))
+}
+
+impl HostState {
+    fn stage(&self, key: &str) -> Result<Stage, HostError> {
+        Stage::new(&self.vault.staging_rel(), key)
+    }
+}
+
+impl Host for HostState {
+    fn list_dir(&mut self, dir: String) -> Result<Vec<DirEntry>, HostError> {
+        self.grants.check(Permission::FilesRead)?;
+        let dir = VaultPath::parse_dir(&dir).map_err(|e| outside(&dir, e))?;
+        let fs = self.vault_fs()?;
+        if let Some(d) = &dir {
+            fs.refuse_symlinks(d)?;
+        }
+        let rel = dir.as_ref().map_or(Path::new("."), VaultPath::as_path);
+        let what = dir.as_ref().map_or("the vault root", VaultPath::as_str);
+        let mut out = vec![];
+        for entry in fs.root().read_dir(rel).map_err(|e| io_error(what, e))? {
+            let entry = entry.map_err(|e| io_error(what, e))?;
+            let Ok(name) = entry.file_name().into_string() else {
+                tracing::warn!("skipping a name that is not UTF-8 in {what}");
+                continue;
+            };
+            if name.eq_ignore_ascii_case(RESERVED) {
+                continue;
+            }
+            let Ok(meta) = entry.metadata() else { continue }; // removed meanwhile
+            let ft = meta.file_type();
+            let kind = if ft.is_symlink() {
+                EntryKind::Other
+            } else if ft.is_dir() {
+                EntryKind::Dir
+            } else if ft.is_file() {
+                EntryKind::File
+            } else {
+                EntryKind::Other
+            };
+            out.push(DirEntry { name, kind, size: meta.len(), mtime_ms: mtime_ms(&meta) });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    fn read(&mut self, path: String, offset: u64, len: u32) -> Result<Vec<u8>, HostError> {
+        self.grants.check(Permission::FilesRead)?;
+        let fs = self.vault_fs()?;
+        let path = resolve(&fs, &path)?;
+        if len > MAX_READ_BYTES {
+            return Err(err(ErrorCode::TooLarge, format!("a read is limited to {MAX_READ_BYTES} bytes")));
+        }
+        let mut f = open_file(fs.root(), &path)?;
+        f.seek(SeekFrom::Start(offset)).map_err(|e| io_error(path.as_str(), e))?;
+        let mut buf = Vec::with_capacity(len as usize);
+        f.take(u64::from(len)).read_to_end(&mut buf).map_err(|e| io_error(path.as_str(), e))?;
+        Ok(buf)
+    }
+
+    fn write(&mut self, path: String, bytes: Vec<u8>, expect: Expect) -> Result<FileMeta, HostError> {
+        self.grants.check(Permission::FilesWrite)?;
+        let fs = self.vault_fs()?;
+        let path = resolve(&fs, &path)?;
+        if bytes.len() > MAX_WRITE_BYTES {
+            return Err(err(ErrorCode::TooLarge, format!("a write is limited to {MAX_WRITE_BYTES} bytes")));
+        }
+        let root = fs.root();
+        ensure_parent(root, &path)?;
+        let (temp, mut file) = create_temp(root, path.parent())?;
+        file.write_all(&bytes).map_err(|e| io_error("write temp file", e))?;
+        file.sync_all().map_err(|e| io_error("sync temp file", e))?;
+        let meta = file.metadata().map_err(|e| io_error("stat temp file", e))?;
+        if !place(root, &temp.rel, &path, &expect)? {
+            return Err(changed(&path));
+        }
+        temp.keep();
+        Ok(file_meta(&meta))
+    }
+
+    fn copy(&mut self, from: String, to: String, from_sha256: String) -> Result<FileMeta, HostError> {
+        self.grants.check(Permission::FilesRead)?;
+        self.grants.check(Permission::FilesWrite)?;
+        let fs = self.vault_fs()?;
+        let (from, to) = (resolve(&fs, &from)?, resolve(&fs, &to)?);
+        let root = fs.root();
+        let mut src = open_file(root, &from)?;
+        if exists(root, &to)? {
+            return Err(already_exists(&to));
+        }
+        ensure_parent(root, &to)?;
+        let (temp, mut file) = create_temp(root, to.parent())?;
+        let (_, hash) = super::atomic::hash_copy(&mut src, Some(&mut file as &mut dyn Write)).map_err(|e| io_error("copy", e))?;
+        if !hash.eq_ignore_ascii_case(&from_sha256) {
+            return Err(changed(&from));
+        }
+        file.sync_all().map_err(|e| io_error("sync temp file", e))?;
+        let meta = file.metadata().map_err(|e| io_error("stat temp file", e))?;
+        if !place(root, &temp.rel, &to, &Expect::Absent)? {
+            return Err(already_exists(&to));
+        }
+        temp.keep();
+        Ok(file_meta(&meta))
+    }
+
+    fn rename(&mut self, from: String, to: String) -> Result<(), HostError> {
+        self.grants.check(Permission::FilesWrite)?;
+        let fs = self.vault_fs()?;
+        let (from, to) = (resolve(&fs, &from)?, resolve(&fs, &to)?);
+        let root = fs.root();
+        if !exists(root, &from)? {
+            return Err(err(ErrorCode::NotFound, format!("{from} does not exist")));
+        }
+        if exists(root, &to)? {
+            return Err(already_exists(&to));
+        }
+        ensure_parent(root, &to)?;
+        root.rename(from.as_path(), root, to.as_path()).map_err(|e| io_error(&format!("rename {from}"), e))?;
+        sync_dir(root, to.parent()).and_then(|()| sync_dir(root, from.parent())).map_err(|e| io_error("sync folder", e))
+    }
+
+    fn trash(&mut self, path: String, expect: Expect) -> Result<(), HostError> {
+        self.grants.check(Permission::FilesDelete)?;
+        let fs = self.vault_fs()?;
+        let path = resolve(&fs, &path)?;
+        let root = fs.root();
+        if !exists(root, &path)? {
+            return Ok(());
+        }
+        let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+        let id = format!("{millis}-{}", random_hex(6)?);
+        let dest = reserved(&["trash", "files", &id]).join(path.as_path());
+        let dest_parent = dest.parent().unwrap_or(Path::new(RESERVED)).to_path_buf();
+        root.create_dir_all(&dest_parent).map_err(|e| io_error("create the trash folder", e))?;
+        if let Err(e) = check_expect(root, &path, &expect) {
+            let _ = root.remove_dir_all(reserved(&["trash", "files", &id]));
+            return Err(e);
+        }
+        root.rename(path.as_path(), root, &dest).map_err(|e| io_error(&format!("trash {path}"), e))?;
+        sync_dir(root, path.parent()).and_then(|()| sync_dir(root, &dest_parent)).map_err(|e| io_error("sync folder", e))
+    }
+
+    fn mkdir(&mut self, path: String) -> Result<(), HostError> {
+        self.grants.check(Permission::FilesWrite)?;
+        let fs = self.vault_fs()?;
+        let path = resolve(&fs, &path)?;
+        let root = fs.root();
+        let mut walked = std::path::PathBuf::new();
+        for seg in path.as_str().split('/') {
+            walked.push(seg);
+            match root.symlink_metadata(&walked) {
+                Ok(m) if !m.is_dir() => return Err(err(ErrorCode::AlreadyExists, format!("{} is a file", walked.display()))),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => break,
+                Err(e) => return Err(io_error(path.as_str(), e)),
+            }
+        }
+        root.create_dir_all(path.as_path()).map_err(|e| io_error(path.as_str(), e))
+    }
+
+    fn remove_dir(&mut self, path: String) -> Result<(), HostError> {
+        self.grants.check(Permission::FilesDelete)?;
+        let fs = self.vault_fs()?;
+        let path = resolve(&fs, &path)?;
+        match fs.root().remove_dir(path.as_path()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => Err(err(ErrorCode::NotEmpty, format!("{path} is not empty"))),
+            Err(e) => Err(io_error(path.as_str(), e)),
+        }
+    }
+
+    fn stage_write(&mut self, stage: String, offset: u64, bytes: Vec<u8>) -> Result<(), HostError> {
+        self.grants.check(Permission::StorageNamespace)?;
+        let stage = self.stage(&stage)?;
+        staging::stage_write(self.vault_fs()?.root(), &stage, offset, &bytes)
+    }
+
+    fn stage_copy(&mut self, from: String, stage: String) -> Result<Staged, HostError> {
+        self.grants.check(Permission::FilesRead)?;
+        self.grants.check(Permission::StorageNamespace)?;
+        let fs = self.vault_fs()?;
+        let from = resolve(&fs, &from)?;
+        let stage = self.stage(&stage)?;
+        let mut src = open_file(fs.root(), &from)?;
+        staging::stage_copy(fs.root(), &stage, &mut src)
+    }
+
+    fn stage_hash(&mut self, stage: String) -> Result<Staged, HostError> {
+        self.grants.check(Permission::StorageNamespace)?;
+        let stage = self.stage(&stage)?;
+        staging::stage_hash(self.vault_fs()?.root(), &stage)
+    }
+
+    fn commit_stage(&mut self, stage: String, to: String, expect: Expect) -> Result<FileMeta, HostError> {
+        self.grants.check(Permission::FilesWrite)?;
+        let fs = self.vault_fs()?;
+        let to = resolve(&fs, &to)?;
+        let stage = self.stage(&stage)?;
+        let root = fs.root();
+        let file = stage.open(root)?;
+        // Staging files are private (0600); a vault file gets the usual 0644.
+        file.set_permissions(Permissions::from_mode(0o644)).map_err(|e| io_error("chmod staging file", e))?;
+        file.sync_all().map_err(|e| io_error("sync staging file", e))?;
+        let meta = file.metadata().map_err(|e| io_error("stat staging file", e))?;
+        ensure_parent(root, &to)?;
+        if !place(root, &stage.rel, &to, &expect)? {
+            return Err(changed(&to));
+        }
+        Ok(file_meta(&meta))
+    }
+
+    fn delete_stage(&mut self, stage: String) -> Result<(), HostError> {
+        self.grants.check(Permission::StorageNamespace)?;
+        let stage = self.stage(&stage)?;
+        staging::stage_delete(self.vault_fs()?.root(), &stage)
+    }
+}
+
+#[cfg(test)]
+#[path = "files_tests.rs"]
+mod tests;

@@ -1,0 +1,268 @@
+//! Tests of the `files` import, calling the `Host` methods on a `HostState` over a temp vault.
+
+use super::*;
+use crate::imports::testing::{all_but, code, denied, full, state_with};
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::os::unix::fs::{PermissionsExt, symlink};
+
+fn sha(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn h(bytes: &[u8]) -> Expect {
+    Expect::Hash(sha(bytes))
+}
+
+/// Every entry of a folder, recursively, relative to it (to prove nothing else was touched).
+fn tree(dir: &std::path::Path) -> Vec<String> {
+    let mut out = vec![];
+    for e in fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().into_string().unwrap();
+        out.push(name.clone());
+        if e.file_type().unwrap().is_dir() {
+            out.extend(tree(&e.path()).into_iter().map(|n| format!("{name}/{n}")));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn every_function_needs_its_permission() {
+    let (_v, mut s) = state_with(&all_but("files.read"));
+    denied(s.list_dir("".into()), "files.read");
+    denied(s.read("a".into(), 0, 1), "files.read");
+    denied(s.copy("a".into(), "b".into(), sha(b"")), "files.read");
+    denied(s.stage_copy("a".into(), "k".into()), "files.read");
+
+    let (_v, mut s) = state_with(&all_but("files.write"));
+    denied(s.write("a".into(), vec![], Expect::Absent), "files.write");
+    denied(s.copy("a".into(), "b".into(), sha(b"")), "files.write");
+    denied(s.rename("a".into(), "b".into()), "files.write");
+    denied(s.mkdir("a".into()), "files.write");
+    denied(s.commit_stage("k".into(), "a".into(), Expect::Absent), "files.write");
+
+    let (_v, mut s) = state_with(&all_but("files.delete"));
+    denied(s.trash("a".into(), Expect::Absent), "files.delete");
+    denied(s.remove_dir("a".into()), "files.delete");
+
+    let (_v, mut s) = state_with(&all_but("storage.namespace"));
+    denied(s.stage_write("k".into(), 0, vec![]), "storage.namespace");
+    denied(s.stage_copy("a".into(), "k".into()), "storage.namespace");
+    denied(s.stage_hash("k".into()), "storage.namespace");
+    denied(s.delete_stage("k".into()), "storage.namespace");
+}
+
+#[test]
+fn the_permission_is_checked_before_the_path() {
+    let (_v, mut s) = state_with(&[]);
+    denied(s.read("../etc/passwd".into(), 0, 1), "files.read");
+    denied(s.write("/etc/passwd".into(), vec![1], Expect::Absent), "files.write");
+}
+
+#[test]
+fn escapes_are_refused_everywhere_and_touch_nothing() {
+    let (vault, mut s) = full();
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("secret"), b"s").unwrap();
+    symlink("/tmp", vault.path().join("tmp-link")).unwrap();
+    symlink(outside.path(), vault.path().join("out")).unwrap();
+    symlink(outside.path().join("secret"), vault.path().join("secret-link")).unwrap();
+    fs::create_dir_all(vault.path().join(".verstak")).unwrap();
+    fs::write(vault.path().join(".verstak/config"), b"c").unwrap();
+    fs::write(vault.path().join("ok.md"), b"ok").unwrap();
+    let before_vault = tree(vault.path());
+    let escapes = [
+        "../x", "/etc/passwd", "a/../../x", ".verstak/config", "a/.verstak/b", ".VERSTAK/config", "tmp-link",
+        "tmp-link/x", "out/secret", "out/new", "secret-link", "a\0b", "a//b", "a/", "a\\b", "./ok.md",
+    ];
+    for p in escapes {
+        let o = |r: Result<_, HostError>| code(r, ErrorCode::OutsideVault);
+        o(s.read(p.into(), 0, 10).map(|_| ()));
+        o(s.list_dir(p.into()).map(|_| ()));
+        o(s.write(p.into(), b"pwned".to_vec(), Expect::Absent).map(|_| ()));
+        o(s.write(p.into(), b"pwned".to_vec(), h(b"s")).map(|_| ()));
+        o(s.copy("ok.md".into(), p.into(), sha(b"ok")).map(|_| ()));
+        o(s.copy(p.into(), "copy.md".into(), sha(b"s")).map(|_| ()));
+        o(s.rename("ok.md".into(), p.into()));
+        o(s.rename(p.into(), "moved".into()));
+        o(s.trash(p.into(), h(b"s")));
+        o(s.mkdir(p.into()));
+        o(s.remove_dir(p.into()));
+        o(s.stage_copy(p.into(), "k".into()).map(|_| ()));
+        o(s.commit_stage("k".into(), p.into(), Expect::Absent).map(|_| ()));
+    }
+    assert_eq!(tree(vault.path()), before_vault, "nothing inside the vault changed");
+    assert_eq!(tree(outside.path()), ["secret"], "nothing was written through a symlink");
+    assert_eq!(fs::read(outside.path().join("secret")).unwrap(), b"s");
+}
+
+#[test]
+fn write_is_atomic_and_honours_expect() {
+    let (vault, mut s) = full();
+    let meta = s.write("Notes/deep/a.md".into(), b"one".to_vec(), Expect::Absent).unwrap();
+    assert_eq!(meta.size, 3);
+    assert!(meta.mtime_ms > 0);
+    let file = vault.path().join("Notes/deep/a.md");
+    assert_eq!(fs::read(&file).unwrap(), b"one");
+
+    code(s.write("Notes/deep/a.md".into(), b"two".to_vec(), Expect::Absent), ErrorCode::Changed);
+    code(s.write("Notes/deep/a.md".into(), b"two".to_vec(), h(b"not one")), ErrorCode::Changed);
+    assert_eq!(fs::read(&file).unwrap(), b"one", "a changed answer leaves the old content");
+
+    s.write("Notes/deep/a.md".into(), b"two".to_vec(), h(b"one")).unwrap();
+    assert_eq!(fs::read(&file).unwrap(), b"two");
+    assert_eq!(tree(&vault.path().join("Notes/deep")), ["a.md"], "no temp file is left behind");
+
+    fs::create_dir(vault.path().join("dir")).unwrap();
+    code(s.write("dir".into(), b"x".to_vec(), h(b"")), ErrorCode::Changed);
+    code(s.write("dir".into(), b"x".to_vec(), Expect::Absent), ErrorCode::Changed);
+}
+
+#[test]
+fn read_returns_ranges_and_caps_the_length() {
+    let (vault, mut s) = full();
+    fs::write(vault.path().join("a.txt"), b"hello world").unwrap();
+    assert_eq!(s.read("a.txt".into(), 0, 5).unwrap(), b"hello");
+    assert_eq!(s.read("a.txt".into(), 6, 100).unwrap(), b"world");
+    assert_eq!(s.read("a.txt".into(), 100, 10).unwrap(), b"");
+    code(s.read("a.txt".into(), 0, MAX_READ_BYTES + 1), ErrorCode::TooLarge);
+    code(s.read("missing".into(), 0, 1), ErrorCode::NotFound);
+    fs::create_dir(vault.path().join("d")).unwrap();
+    code(s.read("d".into(), 0, 1), ErrorCode::Io);
+}
+
+#[test]
+fn list_hides_the_reserved_folder_and_reports_symlinks_as_other() {
+    let (vault, mut s) = full();
+    fs::create_dir_all(vault.path().join(".verstak/trash")).unwrap();
+    fs::create_dir_all(vault.path().join("sub/.Verstak")).unwrap();
+    fs::write(vault.path().join("b.md"), b"12345").unwrap();
+    fs::create_dir(vault.path().join("a")).unwrap();
+    symlink("/tmp", vault.path().join("c")).unwrap();
+    let got: Vec<_> = s.list_dir("".into()).unwrap().into_iter().map(|e| (e.name, e.kind, e.size)).collect();
+    assert_eq!(got.len(), 4);
+    assert_eq!((got[0].0.as_str(), got[0].1), ("a", EntryKind::Dir));
+    assert_eq!((got[1].0.as_str(), got[1].1, got[1].2), ("b.md", EntryKind::File, 5));
+    assert_eq!((got[2].0.as_str(), got[2].1), ("c", EntryKind::Other));
+    assert_eq!(got[3].0, "sub");
+    assert!(s.list_dir("sub".into()).unwrap().is_empty());
+    code(s.list_dir("missing".into()), ErrorCode::NotFound);
+}
+
+#[test]
+fn copy_checks_the_source_hash_and_never_replaces() {
+    let (vault, mut s) = full();
+    fs::write(vault.path().join("a.bin"), b"data").unwrap();
+    let meta = s.copy("a.bin".into(), "x/b.bin".into(), sha(b"data")).unwrap();
+    assert_eq!(meta.size, 4);
+    assert_eq!(fs::read(vault.path().join("x/b.bin")).unwrap(), b"data");
+    code(s.copy("a.bin".into(), "x/b.bin".into(), sha(b"data")), ErrorCode::AlreadyExists);
+    code(s.copy("a.bin".into(), "c.bin".into(), sha(b"other")), ErrorCode::Changed);
+    assert!(!vault.path().join("c.bin").exists());
+    code(s.copy("missing".into(), "d.bin".into(), sha(b"")), ErrorCode::NotFound);
+    assert_eq!(tree(&vault.path().join("x")), ["b.bin"]);
+}
+
+#[test]
+fn rename_moves_into_new_folders_but_never_over_something() {
+    let (vault, mut s) = full();
+    fs::write(vault.path().join("a.md"), b"a").unwrap();
+    fs::write(vault.path().join("b.md"), b"b").unwrap();
+    s.rename("a.md".into(), "new/dir/a.md".into()).unwrap();
+    assert_eq!(fs::read(vault.path().join("new/dir/a.md")).unwrap(), b"a");
+    code(s.rename("b.md".into(), "new/dir/a.md".into()), ErrorCode::AlreadyExists);
+    assert_eq!(fs::read(vault.path().join("b.md")).unwrap(), b"b");
+    code(s.rename("a.md".into(), "z.md".into()), ErrorCode::NotFound);
+    s.rename("new".into(), "renamed".into()).unwrap();
+    assert!(vault.path().join("renamed/dir/a.md").exists());
+}
+
+#[test]
+fn trash_is_restorable_and_honours_expect() {
+    let (vault, mut s) = full();
+    fs::create_dir(vault.path().join("n")).unwrap();
+    fs::write(vault.path().join("n/a.md"), b"keep me").unwrap();
+    code(s.trash("n/a.md".into(), h(b"other")), ErrorCode::Changed);
+    code(s.trash("n/a.md".into(), Expect::Absent), ErrorCode::Changed);
+    assert_eq!(fs::read(vault.path().join("n/a.md")).unwrap(), b"keep me");
+    assert!(!vault.path().join(".verstak/trash").exists() || tree(&vault.path().join(".verstak/trash/files")).is_empty());
+
+    s.trash("n/a.md".into(), h(b"keep me")).unwrap();
+    assert!(!vault.path().join("n/a.md").exists());
+    let ids: Vec<_> = fs::read_dir(vault.path().join(".verstak/trash/files")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(fs::read(ids[0].join("n/a.md")).unwrap(), b"keep me", "the trashed file keeps its vault path");
+
+    s.trash("n/gone.md".into(), h(b"x")).unwrap();
+    fs::write(vault.path().join("n/a.md"), b"again").unwrap();
+    s.trash("n/a.md".into(), h(b"again")).unwrap();
+    assert_eq!(fs::read_dir(vault.path().join(".verstak/trash/files")).unwrap().count(), 2, "trash ids are unique");
+}
+
+#[test]
+fn mkdir_and_remove_dir() {
+    let (vault, mut s) = full();
+    s.mkdir("a/b/c".into()).unwrap();
+    s.mkdir("a/b/c".into()).unwrap();
+    assert!(vault.path().join("a/b/c").is_dir());
+    fs::write(vault.path().join("a/f"), b"").unwrap();
+    code(s.mkdir("a/f".into()), ErrorCode::AlreadyExists);
+    code(s.mkdir("a/f/g".into()), ErrorCode::AlreadyExists);
+    code(s.remove_dir("a/b".into()), ErrorCode::NotEmpty);
+    s.remove_dir("a/b/c".into()).unwrap();
+    s.remove_dir("a/b/c".into()).unwrap();
+    assert!(!vault.path().join("a/b/c").exists());
+}
+
+#[test]
+fn staging_round_trip_with_hashes() {
+    let (vault, mut s) = full();
+    s.stage_write("up-1".into(), 0, b"hello ".to_vec()).unwrap();
+    s.stage_write("up-1".into(), 6, b"world".to_vec()).unwrap();
+    let staged = s.stage_hash("up-1".into()).unwrap();
+    assert_eq!((staged.size, staged.sha256.as_str()), (11, sha(b"hello world").as_str()));
+    code(s.stage_write("up-1".into(), 100, b"x".to_vec()), ErrorCode::InvalidInput);
+    s.stage_write("up-1".into(), 0, b"short".to_vec()).unwrap();
+    assert_eq!(s.stage_hash("up-1".into()).unwrap().sha256, sha(b"short"), "offset 0 truncates");
+
+    let file = vault.path().join(".verstak/plugin-data/verstak.sync/staging/up-1");
+    assert_eq!(fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(fs::metadata(file.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
+
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    fs::write(vault.path().join("big.bin"), &big).unwrap();
+    let staged = s.stage_copy("big.bin".into(), "blob".into()).unwrap();
+    assert_eq!((staged.size, staged.sha256.clone()), (big.len() as u64, sha(&big)));
+
+    fs::write(vault.path().join("dest.bin"), b"old").unwrap();
+    code(s.commit_stage("blob".into(), "dest.bin".into(), Expect::Absent), ErrorCode::Changed);
+    code(s.commit_stage("blob".into(), "dest.bin".into(), h(b"not old")), ErrorCode::Changed);
+    assert_eq!(fs::read(vault.path().join("dest.bin")).unwrap(), b"old");
+    let meta = s.commit_stage("blob".into(), "dest.bin".into(), h(b"old")).unwrap();
+    assert_eq!(meta.size, big.len() as u64);
+    assert_eq!(fs::read(vault.path().join("dest.bin")).unwrap(), big);
+    code(s.stage_hash("blob".into()), ErrorCode::NotFound);
+
+    s.commit_stage("up-1".into(), "new/dir/f.txt".into(), Expect::Absent).unwrap();
+    assert_eq!(fs::read(vault.path().join("new/dir/f.txt")).unwrap(), b"short");
+    assert_eq!(fs::metadata(vault.path().join("new/dir/f.txt")).unwrap().permissions().mode() & 0o777, 0o644);
+    code(s.commit_stage("up-1".into(), "other".into(), Expect::Absent), ErrorCode::NotFound);
+
+    s.stage_write("gone".into(), 0, b"x".to_vec()).unwrap();
+    s.delete_stage("gone".into()).unwrap();
+    s.delete_stage("gone".into()).unwrap();
+    assert_eq!(tree(&vault.path().join(".verstak/plugin-data/verstak.sync/staging")), Vec::<String>::new());
+}
+
+#[test]
+fn staging_keys_are_validated() {
+    let (_v, mut s) = full();
+    for bad in ["", ".", "..", "../x", "a/b", &"k".repeat(129)] {
+        code(s.stage_write(bad.into(), 0, b"x".to_vec()), ErrorCode::InvalidInput);
+        code(s.stage_hash(bad.into()), ErrorCode::InvalidInput);
+        code(s.delete_stage(bad.into()), ErrorCode::InvalidInput);
+    }
+}

@@ -1,0 +1,146 @@
+//! `verstak:sync/network`: HTTP to the configured sync server only (needs `network.remote`).
+//!
+//! `send`: (1) the grant; (2) validation — method `GET`/`HEAD`/`POST`, an absolute http(s)
+//! URL without credentials, header names and values that cannot smuggle a second header, and
+//! the URL's [`Origin`] equal to the allowed one (`forbidden-origin` otherwise, before any
+//! connection); (3) the request through [`super::http`], with a 16 MiB response cap.
+//!
+//! The allowed origin is the one set by [`crate::state::HostState::allow_origin`] (the URL the
+//! user typed, for `configure` / `test-connection`), else the settings' `serverUrl`.
+
+use super::http::{self, Body as HttpBody, HttpError};
+use super::staging::Stage;
+use super::{err, io_error};
+use crate::bindings::verstak::sync::network::{Body, Host, Request, Response};
+use crate::bindings::{ErrorCode, HostError};
+use crate::grants::Permission;
+use crate::state::HostState;
+
+/// The largest response body (network.wit).
+pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
+
+/// Headers the host writes itself; the guest may not set them.
+const HOST_HEADERS: [&str; 6] = ["host", "content-length", "transfer-encoding", "connection", "upgrade", "te"];
+
+/// A URL's scheme, host and port: what the allow-list compares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+fn invalid(message: impl Into<String>) -> HostError {
+    err(ErrorCode::InvalidInput, message)
+}
+
+/// Parses an absolute http(s) URL without credentials (`invalid-input` otherwise).
+fn parse_url(text: &str) -> Result<url::Url, HostError> {
+    let url = url::Url::parse(text).map_err(|e| invalid(format!("invalid URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid(format!("invalid URL: scheme {:?} is not http or https", url.scheme())));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("invalid URL: no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("invalid URL: credentials in URLs are refused"));
+    }
+    Ok(url)
+}
+
+impl Origin {
+    /// The origin of an absolute http(s) URL; `invalid-input` otherwise.
+    pub fn parse(url: &str) -> Result<Origin, HostError> {
+        Ok(Origin::of(&parse_url(url)?))
+    }
+
+    fn of(url: &url::Url) -> Origin {
+        Origin {
+            scheme: url.scheme().to_string(),
+            host: url.host_str().unwrap_or_default().to_ascii_lowercase(),
+            port: url.port_or_known_default().unwrap_or(0),
+        }
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
+    }
+}
+
+fn check_headers(headers: &[(String, String)]) -> Result<(), HostError> {
+    for (name, value) in headers {
+        let name_ok = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !name_ok || value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+            return Err(invalid(format!("invalid header {name:?}")));
+        }
+        if HOST_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(invalid(format!("the header {name:?} is set by the host")));
+        }
+    }
+    Ok(())
+}
+
+impl HostState {
+    /// The origin `send` may reach right now.
+    fn current_origin(&self) -> Result<Origin, HostError> {
+        if let Some(o) = &self.allowed_origin {
+            return Ok(o.clone());
+        }
+        let forbidden = |why: &str| err(ErrorCode::ForbiddenOrigin, format!("no sync server is configured ({why})"));
+        let text = match std::fs::read_to_string(self.vault.settings_file()) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(forbidden("no settings")),
+            Err(e) => return Err(io_error("read settings", e)),
+        };
+        let settings: serde_json::Value = serde_json::from_str(&text).map_err(|_| forbidden("unreadable settings"))?;
+        match settings.get("serverUrl").and_then(serde_json::Value::as_str) {
+            Some(url) if !url.is_empty() => Origin::parse(url).map_err(|_| forbidden("invalid serverUrl")),
+            _ => Err(forbidden("no serverUrl")),
+        }
+    }
+}
+
+impl Host for HostState {
+    fn send(&mut self, req: Request) -> Result<Response, HostError> {
+        self.grants.check(Permission::NetworkRemote)?;
+        if !matches!(req.method.as_str(), "GET" | "HEAD" | "POST") {
+            return Err(invalid(format!("method {:?} is not GET, HEAD or POST", req.method)));
+        }
+        let url = parse_url(&req.url)?;
+        check_headers(&req.headers)?;
+        let allowed = self.current_origin()?;
+        let origin = Origin::of(&url);
+        if origin != allowed {
+            return Err(err(ErrorCode::ForbiddenOrigin, format!("{origin} is not the sync server {allowed}")));
+        }
+        let send = |body| http::send(http::Request { method: &req.method, url: &url, headers: &req.headers, body }, MAX_RESPONSE_BYTES);
+        let result = match &req.body {
+            Body::Empty => send(HttpBody::Empty),
+            Body::Bytes(bytes) => send(HttpBody::Bytes(bytes)),
+            Body::StagedFile(staged) => {
+                if staged.filename.is_empty() || staged.filename.bytes().any(|b| matches!(b, b'"' | b'\r' | b'\n' | b'\\' | 0)) {
+                    return Err(invalid(format!("invalid filename {:?}", staged.filename)));
+                }
+                let stage = Stage::new(&self.vault.staging_rel(), &staged.stage)?;
+                let fs = self.vault_fs()?;
+                let mut file = stage.open(fs.root()).map_err(|e| err(ErrorCode::Io, e.message))?;
+                let len = file.metadata().map_err(|e| io_error("stat staging file", e))?.len();
+                let boundary = format!("verstak-{}", super::atomic::random_hex(12)?);
+                send(HttpBody::Multipart { file: &mut file, len, filename: &staged.filename, boundary: &boundary })
+            }
+        };
+        match result {
+            Ok(r) => Ok(Response { status: r.status, headers: r.headers, body: r.body }),
+            Err(HttpError::TooLarge(max)) => Err(err(ErrorCode::TooLarge, format!("the response body exceeds {max} bytes"))),
+            Err(HttpError::Source(e)) => Err(io_error("staging file", e)),
+            Err(HttpError::NoResponse(m)) => Err(err(ErrorCode::Network, m)),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "network_tests.rs"]
+mod tests;

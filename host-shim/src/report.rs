@@ -1,0 +1,106 @@
+//! What the CLI prints for people: the status, a sync summary, and a live progress line.
+
+use crate::bindings::SyncStatus;
+use crate::bindings::exports::verstak::sync::sync_provider::SyncSummary;
+use crate::state::ProgressHandle;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+fn or_dash(v: &str) -> &str {
+    if v.is_empty() { "-" } else { v }
+}
+
+pub fn print_status(s: &SyncStatus) {
+    println!("Status:      {}", s.status_label);
+    println!("Server:      {}", or_dash(&s.server_url));
+    let device = if s.device_id.is_empty() { "-".to_string() } else { format!("{} ({})", s.device_name, s.device_id) };
+    println!("Device:      {device}");
+    println!("Vault:       {}", or_dash(&s.effective_vault_id));
+    println!("Last sync:   {}", or_dash(&s.last_sync_at));
+    println!("Pending:     {} local change(s)", s.unpushed_ops);
+    let interval = if s.sync_interval == 0 { "off".to_string() } else { format!("every {} min", s.sync_interval) };
+    println!("Auto-sync:   {interval}");
+    if !s.last_error.is_empty() {
+        println!("Last error:  {}", s.last_error);
+    }
+    if !s.last_warning.is_empty() {
+        println!("Warning:     {}", s.last_warning);
+    }
+    if let Some(g) = &s.guard {
+        println!("Held:        {} deletion(s) of {} file(s) await confirmation", g.deletions, g.files);
+    }
+}
+
+pub fn print_summary(s: &SyncSummary) {
+    println!("synced: pushed {}, pulled {}, server sequence {}", s.pushed, s.pulled, s.server_sequence);
+    for m in &s.merged {
+        println!("  merged  {m}");
+    }
+    for k in &s.kept_both {
+        println!("  kept both  {} and {}", k.path, k.copy_path);
+    }
+    if s.skipped > 0 {
+        println!("  skipped {} change(s) this engine does not understand", s.skipped);
+    }
+    if let Some(g) = &s.guard {
+        println!("  held {} deletion(s) of {} file(s): confirm them in the settings panel", g.deletions, g.files);
+    }
+}
+
+/// `HH:MM:SS` UTC, for log lines.
+pub fn clock(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) % 86_400;
+    format!("{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
+}
+
+/// A thread that redraws one progress line on stderr until stopped.
+pub struct ProgressLine {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl ProgressLine {
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
+        eprint!("\r\x1b[2K");
+    }
+}
+
+pub fn spawn_progress_line(progress: ProgressHandle) -> ProgressLine {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let thread = std::thread::spawn(move || {
+        while !flag.load(Ordering::Relaxed) {
+            if let Some(p) = progress.latest() {
+                eprint!("\r\x1b[2K{} {}/{} files, {}", p.phase, p.done, p.total, human_bytes(p.bytes));
+                let _ = std::io::stderr().flush();
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    ProgressLine { stop, thread }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_clock_read_well() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(3 << 20), "3.0 MiB");
+        assert_eq!(clock(UNIX_EPOCH + Duration::from_secs(3 * 3600 + 4 * 60 + 5)), "03:04:05Z");
+    }
+}

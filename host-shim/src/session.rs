@@ -1,0 +1,121 @@
+//! `Session`: the component for one vault, called the way the panel and the CLI call it.
+//!
+//! One typed method per export. Each hides the two failure layers (the export's `sync-error`
+//! and a trap, timeout or blown memory cap) behind one [`Failure`] with a stable code, and
+//! instantiates a fresh component after a trap, so a crash costs one call, never the host.
+
+use crate::bindings::exports::verstak::sync::sync_provider::{Direction, Guest as Provider};
+use crate::bindings::{SyncError, SyncStatus};
+use crate::bindings::exports::verstak::sync::sync_provider::SyncSummary;
+use crate::runtime::{Instance, Runtime};
+use crate::state::{HostState, ProgressHandle};
+use std::path::{Path, PathBuf};
+use wasmtime::Store;
+
+/// A failed call: a stable code and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct Failure {
+    pub code: String,
+    pub message: String,
+}
+
+pub struct Session<'r> {
+    runtime: &'r Runtime,
+    vault: PathBuf,
+    instance: Option<Instance>,
+    device_name: Option<String>,
+    progress: ProgressHandle,
+}
+
+impl<'r> Session<'r> {
+    pub fn new(runtime: &'r Runtime, vault: &Path) -> Session<'r> {
+        Session { runtime, vault: vault.to_path_buf(), instance: None, device_name: None, progress: ProgressHandle::default() }
+    }
+
+    /// Pairs under this device name instead of the host name.
+    pub fn with_device_name(mut self, name: Option<String>) -> Session<'r> {
+        self.device_name = name;
+        self
+    }
+
+    /// The live progress of a running sync, readable from other threads.
+    pub fn progress(&self) -> ProgressHandle {
+        self.progress.clone()
+    }
+
+    fn instance(&mut self) -> Result<&mut Instance, Failure> {
+        if self.instance.is_none() {
+            let mut instance = self.runtime.instantiate(&self.vault).map_err(|e| Failure { code: "host".into(), message: format!("{e:#}") })?;
+            instance.state_mut().progress = self.progress.clone();
+            instance.state_mut().device_name = self.device_name.clone();
+            self.instance = Some(instance);
+        }
+        Ok(self.instance.as_mut().expect("created above"))
+    }
+
+    /// Calls one export; `origin` is the URL the user typed, reachable for this call only.
+    fn call<T>(
+        &mut self,
+        origin: Option<&str>,
+        f: impl FnOnce(&Provider, &mut Store<HostState>) -> wasmtime::Result<Result<T, SyncError>>,
+    ) -> Result<T, Failure> {
+        let instance = self.instance()?;
+        if let Some(url) = origin {
+            // A URL the host cannot parse is left to the engine, which reports `invalid URL: …`.
+            let _ = instance.state_mut().allow_origin(url);
+        }
+        let result = instance.call(|p, s| f(p.verstak_sync_sync_provider(), s));
+        instance.state_mut().clear_allowed_origin();
+        self.progress.clear();
+        match result {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(Failure { code: e.code, message: e.message }),
+            Err(e) => {
+                tracing::error!("the component was stopped: {e}");
+                self.instance = None;
+                Err(Failure { code: e.code().into(), message: e.to_string() })
+            }
+        }
+    }
+
+    pub fn status(&mut self) -> Result<SyncStatus, Failure> {
+        self.call(None, |p, s| p.call_status(s))
+    }
+
+    pub fn configure(&mut self, server_url: &str, username: &str, password: &str, vault_id: &str) -> Result<(), Failure> {
+        self.call(Some(server_url), |p, s| p.call_configure(s, server_url, username, password, vault_id))
+    }
+
+    pub fn test_connection(&mut self, server_url: &str, username: &str, password: &str) -> Result<(), Failure> {
+        self.call(Some(server_url), |p, s| p.call_test_connection(s, server_url, username, password))
+    }
+
+    pub fn disconnect(&mut self) -> Result<(), Failure> {
+        self.call(None, |p, s| p.call_disconnect(s))
+    }
+
+    pub fn reset_key(&mut self) -> Result<(), Failure> {
+        self.call(None, |p, s| p.call_reset_key(s))
+    }
+
+    pub fn set_interval(&mut self, minutes: i32) -> Result<(), Failure> {
+        self.call(None, |p, s| p.call_set_interval(s, minutes))
+    }
+
+    pub fn set_ignore(&mut self, patterns: &[String]) -> Result<(), Failure> {
+        self.call(None, |p, s| p.call_set_ignore(s, patterns))
+    }
+
+    pub fn sync_now(&mut self) -> Result<SyncSummary, Failure> {
+        self.call(None, |p, s| p.call_sync_now(s))
+    }
+
+    pub fn confirm_deletions(&mut self, direction: Direction) -> Result<SyncSummary, Failure> {
+        self.call(None, |p, s| p.call_confirm_deletions(s, direction))
+    }
+
+    pub fn restore_deletions(&mut self, direction: Direction) -> Result<SyncSummary, Failure> {
+        self.call(None, |p, s| p.call_restore_deletions(s, direction))
+    }
+}

@@ -1,0 +1,286 @@
+//! Pairing and the account calls of `api.sync` (plugin-contract §3.4 to §3.8): the requests they
+//! send, how the answers are read, and the pairing document kept in private storage.
+//!
+//! The glue sends each [`Call`] through the network import, retrying as [`crate::engine::run`]'s
+//! policy says ([`attempt`]), and hands the answer to the matching `read_*` function. The device
+//! token lives only in the private storage document [`TOKEN_KEY`]; it never reaches settings,
+//! logs or the UI.
+
+use serde::{Deserialize, Serialize};
+use verstak_sync_proto::{AuthTestRequest, PairRequest, PairResponse, paths};
+
+use super::command::Method;
+use super::error::EngineError;
+use super::event::{HttpResponse, IoError};
+use super::run::http::{self, Attempt};
+
+/// Private storage key of the pairing document.
+pub const PAIRING_KEY: &str = "pairing";
+/// Private storage key of the device token (the bare token text).
+pub const TOKEN_KEY: &str = "device-token";
+/// Sent as `client_version` when pairing (§3.4).
+pub const CLIENT_VERSION: &str = concat!("verstak-sync/", env!("CARGO_PKG_VERSION"));
+
+/// What this vault knows about its pairing. Kept per vault in private storage.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Pairing {
+    /// The paired server; survives `resetKey`, cleared by `disconnect`.
+    pub server_url: String,
+    /// The remote vault id as typed at `configure` (`""` = the local vault's own id).
+    pub vault_id: String,
+    /// The remote vault id in use.
+    pub effective_vault_id: String,
+    pub device_id: String,
+    pub device_name: String,
+    /// The last server call succeeded.
+    pub connected: bool,
+    /// The server said this device's credential is gone; cleared only by `configure` (§3.2).
+    pub revoked: bool,
+    /// RFC 3339 time connectivity was last confirmed, or `""`.
+    pub last_checked_at: String,
+}
+
+impl Pairing {
+    pub fn parse(json: Option<&str>) -> Pairing {
+        json.and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default()
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("plain strings and bools")
+    }
+
+    /// Records what a sync run learned about connectivity (§3.2, §5.4.7).
+    pub fn observe(&mut self, connected: Option<bool>, revoked: bool, now_rfc3339: &str) {
+        if let Some(c) = connected {
+            self.connected = c;
+            if c {
+                self.last_checked_at = now_rfc3339.to_string();
+            }
+        }
+        if revoked {
+            self.revoked = true;
+            self.connected = false;
+        }
+    }
+
+    /// `disconnect` (§3.5): forget the server and the device.
+    pub fn disconnected() -> Pairing {
+        Pairing::default()
+    }
+
+    /// `resetKey` (§3.8): forget the device, keep the server URL.
+    pub fn key_reset(&self) -> Pairing {
+        Pairing { server_url: self.server_url.clone(), vault_id: self.vault_id.clone(), ..Pairing::default() }
+    }
+}
+
+/// One HTTP request to an absolute URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+}
+
+impl Call {
+    fn json(url: String, body: String) -> Call {
+        Call { method: Method::Post, url, headers: vec![("Content-Type".into(), "application/json".into())], body: Some(body) }
+    }
+}
+
+/// The server URL as typed, checked and without a trailing `/` (`invalid URL: …` otherwise).
+pub fn server_url(typed: &str) -> Result<String, EngineError> {
+    let url = typed.trim().trim_end_matches('/');
+    let invalid = |why: &str| EngineError::InvalidUrl(format!("{why}: {typed:?}"));
+    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")).ok_or_else(|| invalid("the URL must start with http:// or https://"))?;
+    let authority = rest.split('/').next().unwrap_or("");
+    if authority.is_empty() || authority.contains(['@', ' ', '?', '#']) {
+        return Err(invalid("the URL has no valid host"));
+    }
+    if rest.contains(['?', '#']) {
+        return Err(invalid("the URL must not have a query or fragment"));
+    }
+    Ok(url.to_string())
+}
+
+/// The remote vault a `configure` targets (§3.4 step 2).
+pub fn target_vault(typed: &str, local_vault_id: &str) -> String {
+    let typed = typed.trim();
+    if typed.is_empty() { local_vault_id.to_string() } else { typed.to_string() }
+}
+
+/// §3.4 step 3: a paired vault with unpushed ops must not switch remote vaults.
+pub fn check_remote_change(current: &Pairing, target: &str, unpushed: usize) -> Result<(), EngineError> {
+    let paired = !current.device_id.is_empty() || !current.effective_vault_id.is_empty();
+    if paired && current.effective_vault_id != target && unpushed > 0 {
+        return Err(EngineError::RemoteVaultLocked(unpushed));
+    }
+    Ok(())
+}
+
+pub fn health(base: &str) -> Call {
+    Call { method: Method::Get, url: format!("{base}{}", paths::HEALTH), headers: vec![], body: None }
+}
+
+pub fn auth_test(base: &str, username: &str, password: &str) -> Call {
+    let body = AuthTestRequest { username: username.into(), password: password.into() };
+    Call::json(format!("{base}{}", paths::AUTH_TEST), serde_json::to_string(&body).expect("plain strings"))
+}
+
+pub fn pair(base: &str, username: &str, password: &str, device_name: &str, vault_id: &str) -> Call {
+    let body = PairRequest {
+        login: username.into(),
+        password: password.into(),
+        device_name: device_name.into(),
+        client_version: CLIENT_VERSION.into(),
+        vault_id: vault_id.into(),
+    };
+    Call::json(format!("{base}{}", paths::PAIR), serde_json::to_string(&body).expect("plain strings"))
+}
+
+pub fn revoke_current(base: &str, token: &str) -> Call {
+    Call {
+        method: Method::Post,
+        url: format!("{base}{}", paths::REVOKE_CURRENT),
+        headers: vec![("Authorization".into(), format!("Bearer {token}")), ("Content-Type".into(), "application/json".into())],
+        body: Some("{}".into()),
+    }
+}
+
+/// One try of a call under the retry policy of §3.11 (shared with sync runs).
+pub fn attempt(number: u32, result: Result<HttpResponse, IoError>) -> Result<HttpResponse, Retry> {
+    match http::classify(number, result) {
+        Attempt::Success(resp) => Ok(resp),
+        Attempt::Failed { error, .. } => Err(Retry { error, delay_ms: None }),
+        Attempt::Retry { error, delay_ms } => Err(Retry { error, delay_ms: (number + 1 < http::ATTEMPTS).then_some(delay_ms) }),
+    }
+}
+
+/// A failed try: retry after `delay_ms` when it is set, else give up with `error`.
+#[derive(Debug)]
+pub struct Retry {
+    pub error: EngineError,
+    pub delay_ms: Option<u64>,
+}
+
+/// §3.6 step 1: health must answer 200 with `"status"` or `"ok"` in the body.
+pub fn read_health(result: Result<HttpResponse, EngineError>) -> Result<(), EngineError> {
+    match result {
+        Ok(resp) => {
+            let body = String::from_utf8_lossy(&resp.body);
+            if resp.status == 200 && (body.contains("\"status\"") || body.contains("ok")) {
+                Ok(())
+            } else if resp.status != 200 {
+                Err(EngineError::NotSyncServer(resp.status))
+            } else {
+                Err(EngineError::NotSyncServerUnexpected)
+            }
+        }
+        Err(EngineError::Server { status, .. }) => Err(EngineError::NotSyncServer(status)),
+        Err(e) => Err(e),
+    }
+}
+
+/// The pair answer, or the failure prefixed `pair: ` (§3.4 step 4).
+pub fn read_pair(result: Result<HttpResponse, EngineError>) -> Result<PairResponse, EngineError> {
+    let pair = |e| EngineError::Pair(Box::new(e));
+    let resp = result.map_err(pair)?;
+    let answer: PairResponse = serde_json::from_slice(&resp.body).map_err(|_| pair(EngineError::InvalidResponse))?;
+    if answer.device_id.is_empty() || answer.device_token.is_empty() {
+        return Err(pair(EngineError::InvalidResponse));
+    }
+    Ok(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(status: u16, body: &str) -> HttpResponse {
+        HttpResponse { status, headers: vec![], body: body.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn server_urls_are_checked_and_trimmed() {
+        assert_eq!(server_url(" http://127.0.0.1:47732/ ").unwrap(), "http://127.0.0.1:47732");
+        assert_eq!(server_url("https://sync.example.com/base").unwrap(), "https://sync.example.com/base");
+        for bad in ["ftp://h", "127.0.0.1:47732", "http://", "http://u@h", "http://h/?x=1"] {
+            let e = server_url(bad).unwrap_err();
+            assert!(e.to_string().starts_with("invalid URL: "), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn target_vault_defaults_to_the_local_id() {
+        assert_eq!(target_vault("  ", "local-1"), "local-1");
+        assert_eq!(target_vault(" team ", "local-1"), "team");
+    }
+
+    #[test]
+    fn switching_remote_vaults_with_unpushed_ops_is_refused() {
+        let paired = Pairing { device_id: "dev_1".into(), effective_vault_id: "a".into(), ..Pairing::default() };
+        assert!(check_remote_change(&paired, "a", 5).is_ok());
+        assert!(check_remote_change(&paired, "b", 0).is_ok());
+        assert!(check_remote_change(&Pairing::default(), "b", 5).is_ok());
+        let e = check_remote_change(&paired, "b", 2).unwrap_err();
+        assert_eq!(e.to_string(), "cannot change remote vault with 2 unpushed local operation(s); synchronize or resolve them first");
+    }
+
+    #[test]
+    fn pair_request_carries_the_spec_fields() {
+        let call = pair("http://h", "alice", "pw", "laptop", "v1");
+        assert_eq!(call.url, "http://h/api/client/pair");
+        let body: serde_json::Value = serde_json::from_str(call.body.as_deref().unwrap()).unwrap();
+        assert_eq!(body["login"], "alice");
+        assert_eq!(body["device_name"], "laptop");
+        assert_eq!(body["vault_id"], "v1");
+        assert!(body["client_version"].as_str().unwrap().starts_with("verstak-sync/"));
+    }
+
+    #[test]
+    fn pair_failures_are_prefixed() {
+        let e = read_pair(Err(http::error_from(&resp(401, r#"{"code":"unauthorized","error":"invalid credentials"}"#)))).unwrap_err();
+        assert_eq!(e.to_string(), "pair: sync-server:unauthorized (HTTP 401)");
+        let e = read_pair(Ok(resp(200, "{}"))).unwrap_err();
+        assert_eq!(e.to_string(), "pair: invalid server response");
+        let ok = read_pair(Ok(resp(200, r#"{"device_id":"dev_1","device_token":"t"}"#))).unwrap();
+        assert_eq!(ok.device_id, "dev_1");
+    }
+
+    #[test]
+    fn health_answers() {
+        assert!(read_health(Ok(resp(200, r#"{"status":"ok"}"#))).is_ok());
+        assert_eq!(read_health(Ok(resp(200, "{}"))).unwrap_err().to_string(), "not a Verstak Sync server (unexpected response)");
+        let degraded = http::error_from(&resp(503, r#"{"status":"degraded"}"#));
+        assert_eq!(read_health(Err(degraded)).unwrap_err().to_string(), "not a Verstak Sync server (HTTP 503)");
+        let html = http::error_from(&resp(404, "<html>"));
+        assert_eq!(read_health(Err(html)).unwrap_err().to_string(), "not a Verstak Sync server (HTTP 404)");
+    }
+
+    #[test]
+    fn retries_follow_the_policy() {
+        let net = || Err(IoError::Network("refused".into()));
+        assert_eq!(attempt(0, net()).unwrap_err().delay_ms, Some(250));
+        assert_eq!(attempt(1, net()).unwrap_err().delay_ms, Some(500));
+        let last = attempt(2, net()).unwrap_err();
+        assert_eq!((last.delay_ms, last.error.to_string()), (None, "connection failed: refused".to_string()));
+        let limited = HttpResponse { status: 429, headers: vec![("Retry-After".into(), "7".into())], body: br#"{"code":"rate_limited","error":"x"}"#.to_vec() };
+        assert_eq!(attempt(0, Ok(limited)).unwrap_err().delay_ms, Some(7000));
+        assert!(attempt(0, Ok(resp(400, r#"{"code":"invalid_request","error":"x"}"#))).unwrap_err().delay_ms.is_none());
+    }
+
+    #[test]
+    fn observing_runs_updates_connectivity_and_keeps_revocation() {
+        let mut p = Pairing::default();
+        p.observe(Some(true), false, "2026-11-22T10:00:00Z");
+        assert!(p.connected && p.last_checked_at == "2026-11-22T10:00:00Z");
+        p.observe(Some(true), true, "2026-11-22T10:01:00Z");
+        assert!(p.revoked && !p.connected);
+        p.observe(None, false, "x");
+        assert!(p.revoked, "only configure clears revoked");
+        let reset = Pairing { server_url: "http://h".into(), device_id: "d".into(), ..Pairing::default() }.key_reset();
+        assert_eq!((reset.server_url.as_str(), reset.device_id.as_str()), ("http://h", ""));
+    }
+}
