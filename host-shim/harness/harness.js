@@ -97,7 +97,9 @@
       return result;
     };
     const sync = {};
-    for (const name of ['status', 'configure', 'disconnect', 'testConnection', 'setInterval', 'resetKey', 'now']) {
+    // The seven calls of the desktop's api.sync plus this engine's extensions (§3.13).
+    for (const name of ['status', 'configure', 'disconnect', 'testConnection', 'setInterval', 'resetKey', 'now',
+      'confirmDeletions', 'restoreDeletions', 'setIgnore']) {
       sync[name] = call('sync.' + name, 'sync.' + name);
     }
     return {
