@@ -7,23 +7,15 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { test, expect, type Shell } from '../fixtures';
+import { test, expect } from '../fixtures';
 import { artifactPath } from '../support/artifacts';
+import { connectAll } from '../support/flows';
 import { remoteVaultId } from '../support/text';
 import { SYNC_FLOWS, SYNC_FLOWS_PENDING } from '../support/flags';
 
 test.fixme(!SYNC_FLOWS, SYNC_FLOWS_PENDING);
 
 const BASE = 'line one\nline two\nline three\n';
-
-async function connectBoth(shells: Shell[], url: string, username: string, password: string): Promise<void> {
-  const remote = remoteVaultId();
-  for (const s of shells) {
-    await s.panel.idle();
-    await s.panel.connect(url, username, password, remote);
-    await expect(s.statusBar.label).toHaveText(s.panel.t('ui.status.connected'));
-  }
-}
 
 /** Names in `dir` of `vault` that look like conflict copies of `stem.ext`. */
 function conflictCopies(vaultDir: string, dir: string, stem: string, ext: string): string[] {
@@ -37,7 +29,7 @@ test('edits to different lines of one file merge cleanly on both devices', async
   const a = await openShell(vaultA);
   const b = await openShell(vaultB);
   const { t } = a.panel;
-  await connectBoth([a, b], server.url, account.username, account.password);
+  await connectAll([a, b], server.url, account, remoteVaultId());
 
   vaultA.writeFile('Notes/shared.md', BASE);
   await a.panel.syncNow();
@@ -61,7 +53,7 @@ test('edits to the same line keep both versions: the incoming one at the path, t
   const a = await openShell(vaultA);
   const b = await openShell(vaultB);
   const { t } = a.panel;
-  await connectBoth([a, b], server.url, account.username, account.password);
+  await connectAll([a, b], server.url, account, remoteVaultId());
 
   vaultA.writeFile('Notes/shared.md', BASE);
   await a.panel.syncNow();

@@ -7,6 +7,7 @@
 
 import { test, expect } from '../fixtures';
 import { artifactPath } from '../support/artifacts';
+import { connectAll } from '../support/flows';
 import { remoteVaultId } from '../support/text';
 import { SYNC_FLOWS, SYNC_FLOWS_PENDING } from '../support/flags';
 
@@ -18,11 +19,7 @@ test('device B revoked through the server API shows Revoked; A keeps syncing; B 
   const b = await openShell(vaultB);
   const { t } = b.panel;
 
-  for (const s of [a, b]) {
-    await s.panel.idle();
-    await s.panel.connect(server.url, account.username, account.password, remote);
-    await expect(s.statusBar.label).toHaveText(t('ui.status.connected'));
-  }
+  await connectAll([a, b], server.url, account, remote);
   const deviceB = ((await b.panel.factValue('device-id').textContent()) ?? '').trim();
   expect(deviceB).toMatch(/^dev_/);
 

@@ -7,6 +7,7 @@
 
 import { test, expect } from '../fixtures';
 import { artifactPath } from '../support/artifacts';
+import { connectAll } from '../support/flows';
 import { remoteVaultId, templateRegex } from '../support/text';
 import { SYNC_FLOWS, SYNC_FLOWS_PENDING } from '../support/flags';
 
@@ -22,12 +23,7 @@ test('a file written into vault A appears in vault B after Sync Now on both, and
 
   await test.step('both vaults connect to the same remote vault', async () => {
     vaultA.writeFile('Notes/from-a.md', note);
-    for (const s of [a, b]) {
-      await s.panel.idle();
-      await s.panel.connect(server.url, account.username, account.password, remote);
-      await expect(s.panel.connectionMessage).toHaveText(t('ui.connectedSuccessfully'));
-      await expect(s.statusBar.label).toHaveText(t('ui.status.connected'));
-    }
+    await connectAll([a, b], server.url, account, remote);
     await expect(a.panel.factValue('device-id')).not.toHaveText((await b.panel.factValue('device-id').textContent()) ?? '');
   });
 
