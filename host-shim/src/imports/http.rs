@@ -2,15 +2,19 @@
 //! (`Connection: close`), nothing followed (no redirects, no retries: the engine decides).
 //!
 //! Order: resolve and connect (30 s per address) → set 30 s read/write timeouts, which are
-//! idle timeouts because they apply per socket operation → write the head and stream the
-//! body → read the response head with `httparse` → read the body framed by
-//! `Transfer-Encoding: chunked`, `Content-Length` or the end of the connection, capped.
+//! idle timeouts because they apply per socket operation → for `https`, the TLS handshake
+//! ([`super::tls`]) over that socket → write the head and stream the body → read the response
+//! head with `httparse` → read the body framed by `Transfer-Encoding: chunked`,
+//! `Content-Length` or the end of the connection, capped.
 //!
-//! Plain `http` only for now; [`send`] refuses `https` with a `network` error.
+//! Over TLS the end of the connection counts only with the server's `close_notify`: a body
+//! framed by the close that ends without one may be truncated and is a `network` error.
 
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
+
+use super::tls::{self, Tls, TlsStream};
 
 /// Connect timeout per address, and idle timeout of every read and write.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -57,25 +61,71 @@ fn no_response(what: &str, e: impl std::fmt::Display) -> HttpError {
     HttpError::NoResponse(format!("{what}: {e}"))
 }
 
-/// Sends `req` and reads the response, whose body may be at most `max_body` bytes.
-pub fn send(req: Request<'_>, max_body: usize) -> Result<Response, HttpError> {
-    if req.url.scheme() != "http" {
-        return Err(HttpError::NoResponse("https is not supported by this host build yet".into()));
+/// The connection a request goes over.
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<TlsStream>),
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf),
+            Conn::Tls(s) => s.read(buf),
+        }
     }
-    let host = req.url.host_str().ok_or_else(|| HttpError::NoResponse("the URL has no host".into()))?;
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.write(buf),
+            Conn::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.flush(),
+            Conn::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// Sends `req` and reads the response, whose body may be at most `max_body` bytes.
+/// `https` uses `tls`, or the process's configuration from the environment when `None`.
+pub fn send(req: Request<'_>, max_body: usize, tls: Option<&Tls>) -> Result<Response, HttpError> {
+    let host = req.url.host().ok_or_else(|| HttpError::NoResponse("the URL has no host".into()))?;
     let port = req.url.port_or_known_default().unwrap_or(80);
-    let stream = connect(host, port)?;
+    let tls = match req.url.scheme() {
+        "http" => None,
+        // Before connecting: without a usable trust store no https request can succeed.
+        "https" => Some(match tls {
+            Some(t) => t,
+            None => tls::shared().map_err(HttpError::NoResponse)?,
+        }),
+        other => return Err(HttpError::NoResponse(format!("unsupported scheme {other:?}"))),
+    };
+    let tcp = connect(&host.to_string(), port)?;
+    let mut conn = match tls {
+        None => Conn::Plain(tcp),
+        Some(tls) => Conn::Tls(Box::new(tls.connect(&host, tcp).map_err(HttpError::NoResponse)?)),
+    };
     let head_only = req.method == "HEAD";
-    let written = write_request(&stream, req);
+    let written = write_request(&mut conn, req);
     if let Err(HttpError::Source(e)) = written {
         return Err(HttpError::Source(e));
     }
     // A server may answer early (413 during an upload) and close: prefer its answer.
-    match read_response(&stream, head_only, max_body) {
-        Ok(r) => Ok(r),
-        Err(e @ HttpError::TooLarge(_)) => Err(e),
-        Err(e) => Err(written.err().unwrap_or(e)),
+    let response = match read_response(&mut conn, head_only, max_body) {
+        Ok(r) => r,
+        Err(e @ HttpError::TooLarge(_)) => return Err(e),
+        Err(e) => return Err(written.err().unwrap_or(e)),
+    };
+    if let Conn::Tls(stream) = &mut conn {
+        tls::close(stream);
     }
+    Ok(response)
 }
 
 fn connect(host: &str, port: u16) -> Result<TcpStream, HttpError> {
@@ -107,8 +157,8 @@ pub fn multipart_frame(boundary: &str, filename: &str) -> (String, String) {
     (pre, format!("\r\n--{boundary}--\r\n"))
 }
 
-fn write_request(stream: &TcpStream, req: Request<'_>) -> Result<(), HttpError> {
-    let mut w = BufWriter::with_capacity(64 << 10, stream);
+fn write_request(conn: &mut Conn, req: Request<'_>) -> Result<(), HttpError> {
+    let mut w = BufWriter::with_capacity(64 << 10, conn);
     let target = match req.url.query() {
         Some(q) => format!("{}?{q}", req.url.path()),
         None => req.url.path().to_string(),
@@ -164,7 +214,7 @@ fn copy_exact(from: &mut dyn Read, to: &mut impl Write, len: u64) -> Result<(), 
     Ok(())
 }
 
-fn read_response(mut stream: &TcpStream, head_only: bool, max_body: usize) -> Result<Response, HttpError> {
+fn read_response(stream: &mut Conn, head_only: bool, max_body: usize) -> Result<Response, HttpError> {
     let mut buf: Vec<u8> = vec![];
     loop {
         let (status, headers, head_len) = loop {
@@ -185,7 +235,7 @@ fn read_response(mut stream: &TcpStream, head_only: bool, max_body: usize) -> Re
         if (100..200).contains(&status) {
             continue; // 100 Continue and friends precede the real answer
         }
-        let mut r = BufReader::new(io::Cursor::new(buf).chain(stream));
+        let mut r = BufReader::new(io::Cursor::new(buf).chain(&mut *stream));
         let header = |name: &str| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim());
         let body = if head_only || status == 204 || status == 304 {
             vec![]

@@ -7,7 +7,8 @@
 //! * [`files`] — the vault through [`crate::confine`]; its write primitives are in [`atomic`]
 //!   and its staging files in [`staging`].
 //! * [`storage`], [`settings`] — the plugin's private documents under `.verstak/`.
-//! * [`network`] — HTTP to the configured origin only, over the small client in [`http`].
+//! * [`network`] — HTTP to the configured origin only, over the small client in [`http`]
+//!   (`https` through [`tls`]).
 //! * [`environment`], [`progress`], [`log`] — facts, live progress and diagnostics.
 
 mod atomic;
@@ -20,6 +21,7 @@ pub(crate) mod progress;
 mod settings;
 mod staging;
 mod storage;
+mod tls;
 
 #[cfg(test)]
 mod testing;

@@ -3,13 +3,15 @@
 //! `send`: (1) the grant; (2) validation — method `GET`/`HEAD`/`POST`, an absolute http(s)
 //! URL without credentials, header names and values that cannot smuggle a second header, and
 //! the URL's [`Origin`] equal to the allowed one (`forbidden-origin` otherwise, before any
-//! connection); (3) the request through [`super::http`], with a 16 MiB response cap.
+//! connection); (3) the request through [`super::http`], with a 16 MiB response cap; `https`
+//! trusts what [`super::tls`] describes (platform store plus `VERSTAK_SYNC_CA_FILE`).
 //!
 //! The allowed origin is the one set by [`crate::state::HostState::allow_origin`] (the URL the
 //! user typed, for `configure` / `test-connection`), else the settings' `serverUrl`.
 
 use super::http::{self, Body as HttpBody, HttpError};
 use super::staging::Stage;
+use super::tls::Tls;
 use super::{err, io_error};
 use crate::bindings::verstak::sync::network::{Body, Host, Request, Response};
 use crate::bindings::{ErrorCode, HostError};
@@ -105,6 +107,13 @@ impl HostState {
 
 impl Host for HostState {
     fn send(&mut self, req: Request) -> Result<Response, HostError> {
+        self.send_with(req, None)
+    }
+}
+
+impl HostState {
+    /// `send`, with `https` trusting `tls` instead of the process's configuration when given.
+    fn send_with(&mut self, req: Request, tls: Option<&Tls>) -> Result<Response, HostError> {
         self.grants.check(Permission::NetworkRemote)?;
         if !matches!(req.method.as_str(), "GET" | "HEAD" | "POST") {
             return Err(invalid(format!("method {:?} is not GET, HEAD or POST", req.method)));
@@ -116,7 +125,7 @@ impl Host for HostState {
         if origin != allowed {
             return Err(err(ErrorCode::ForbiddenOrigin, format!("{origin} is not the sync server {allowed}")));
         }
-        let send = |body| http::send(http::Request { method: &req.method, url: &url, headers: &req.headers, body }, MAX_RESPONSE_BYTES);
+        let send = |body| http::send(http::Request { method: &req.method, url: &url, headers: &req.headers, body }, MAX_RESPONSE_BYTES, tls);
         let result = match &req.body {
             Body::Empty => send(HttpBody::Empty),
             Body::Bytes(bytes) => send(HttpBody::Bytes(bytes)),

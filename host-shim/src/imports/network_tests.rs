@@ -1,4 +1,5 @@
-//! Tests of the `network` import against tiny std `TcpListener` servers on 127.0.0.1.
+//! Tests of the `network` import against tiny std `TcpListener` servers on 127.0.0.1, plain
+//! and, at the end, TLS ones with a CA and certificates made by `rcgen` for each test.
 
 use super::*;
 use crate::bindings::verstak::sync::network::StagedFile;
@@ -9,6 +10,33 @@ use std::net::TcpListener;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+/// Reads one request: the head plus a `Content-Length` body.
+fn read_request(conn: &mut impl Read) -> std::io::Result<Vec<u8>> {
+    let closed = |what: &str| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, format!("client closed {what}"));
+    let mut got = vec![];
+    let mut buf = [0u8; 64 << 10];
+    let head_end = loop {
+        let n = conn.read(&mut buf)?;
+        if n == 0 {
+            return Err(closed("early"));
+        }
+        got.extend_from_slice(&buf[..n]);
+        if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&got[..head_end]).to_ascii_lowercase();
+    let len: usize = head.lines().find_map(|l| l.strip_prefix("content-length:")).map_or(0, |v| v.trim().parse().unwrap());
+    while got.len() < head_end + len {
+        let n = conn.read(&mut buf)?;
+        if n == 0 {
+            return Err(closed("inside the body"));
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    Ok(got)
+}
+
 /// A one-shot server: accepts one connection, reads one request (head plus `Content-Length`
 /// body), answers `response` and hands back the raw request bytes.
 fn serve_once(response: Vec<u8>) -> (u16, JoinHandle<Vec<u8>>) {
@@ -17,23 +45,7 @@ fn serve_once(response: Vec<u8>) -> (u16, JoinHandle<Vec<u8>>) {
     let handle = std::thread::spawn(move || {
         let (mut conn, _) = listener.accept().unwrap();
         conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut got = vec![];
-        let mut buf = [0u8; 64 << 10];
-        let head_end = loop {
-            let n = conn.read(&mut buf).unwrap();
-            assert!(n > 0, "client closed early");
-            got.extend_from_slice(&buf[..n]);
-            if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-        };
-        let head = String::from_utf8_lossy(&got[..head_end]).to_ascii_lowercase();
-        let len: usize = head.lines().find_map(|l| l.strip_prefix("content-length:")).map_or(0, |v| v.trim().parse().unwrap());
-        while got.len() < head_end + len {
-            let n = conn.read(&mut buf).unwrap();
-            assert!(n > 0, "client closed inside the body");
-            got.extend_from_slice(&buf[..n]);
-        }
+        let got = read_request(&mut conn).unwrap();
         let _ = conn.write_all(&response);
         got
     });
@@ -180,19 +192,23 @@ fn a_staged_file_is_sent_as_one_multipart_part() {
     let resp = s.send(request("POST", &format!("http://127.0.0.1:{port}/api/v1/blobs/"), body)).unwrap();
     assert_eq!(resp.status, 200);
 
-    let got = server.join().unwrap();
+    assert_multipart(&server.join().unwrap(), "abc123", &content);
+}
+
+/// `got` is one `multipart/form-data` request whose only part is `filename` with `content`.
+fn assert_multipart(got: &[u8], filename: &str, content: &[u8]) {
     let head_end = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
     let head = String::from_utf8(got[..head_end].to_vec()).unwrap();
     let body = &got[head_end..];
     let boundary = head.lines().find_map(|l| l.strip_prefix("Content-Type: multipart/form-data; boundary=")).expect("multipart content type");
     assert!(head.contains(&format!("Content-Length: {}\r\n", body.len())), "{head}");
     let pre = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"abc123\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
     );
     let post = format!("\r\n--{boundary}--\r\n");
     assert!(body.starts_with(pre.as_bytes()));
     assert!(body.ends_with(post.as_bytes()));
-    assert_eq!(&body[pre.len()..body.len() - post.len()], content.as_slice());
+    assert_eq!(&body[pre.len()..body.len() - post.len()], content);
     assert!(!content.windows(boundary.len()).any(|w| w == boundary.as_bytes()));
 }
 
@@ -210,4 +226,193 @@ fn staged_file_problems_are_reported_before_sending() {
     s.stage_write("k".into(), 0, b"x".to_vec()).unwrap();
     code(s.send(request("POST", &url, staged("k", "a\"b"))), ErrorCode::InvalidInput);
     assert_eq!(listener.accept().unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+}
+
+// --- https ---------------------------------------------------------------------------------
+
+mod https {
+    use super::*;
+    use crate::imports::tls::{Tls, Trust};
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    use rustls::{ServerConfig, ServerConnection, StreamOwned};
+    use std::sync::Arc;
+
+    /// A private CA made for one test, its certificate written as PEM into a temp dir.
+    struct Ca {
+        issuer: Issuer<'static, KeyPair>,
+        cert: CertificateDer<'static>,
+        pem_file: std::path::PathBuf,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Ca {
+        fn new(name: &str) -> Ca {
+            let key = KeyPair::generate().unwrap();
+            let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            params.distinguished_name.push(DnType::CommonName, name);
+            params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+            let cert = params.self_signed(&key).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let pem_file = dir.path().join("ca.pem");
+            std::fs::write(&pem_file, cert.pem()).unwrap();
+            Ca { issuer: Issuer::new(params, key), cert: cert.der().clone(), pem_file, _dir: dir }
+        }
+
+        /// A server certificate for `names` (DNS names or IP addresses) and its key.
+        fn server_identity(&self, names: &[&str]) -> Identity {
+            let key = KeyPair::generate().unwrap();
+            let params = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+            let cert = params.signed_by(&key, &self.issuer).unwrap();
+            Identity { chain: vec![cert.der().clone(), self.cert.clone()], key: PrivatePkcs8KeyDer::from(key.serialize_der()).into() }
+        }
+
+        /// A client configuration that trusts this CA only, loaded from its PEM file.
+        fn trusted(&self) -> Tls {
+            Tls::new(&Trust { platform: false, extra_ca_file: Some(self.pem_file.clone()) }).unwrap()
+        }
+    }
+
+    struct Identity {
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+    }
+
+    /// A one-shot TLS server on 127.0.0.1: handshake, one request, `response`, then
+    /// `close_notify` if `notify`. Hands back the plaintext request, or why it got none.
+    fn serve_tls_once(id: Identity, response: Vec<u8>, notify: bool) -> (u16, JoinHandle<Result<Vec<u8>, String>>) {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(id.chain, id.key)
+            .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let handle = std::thread::spawn(move || {
+            let (tcp, _) = listener.accept().map_err(|e| e.to_string())?;
+            tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut tls = StreamOwned::new(ServerConnection::new(Arc::new(config)).unwrap(), tcp);
+            let got = read_request(&mut tls).map_err(|e| e.to_string())?;
+            tls.write_all(&response).map_err(|e| e.to_string())?;
+            tls.flush().map_err(|e| e.to_string())?;
+            if notify {
+                tls.conn.send_close_notify();
+                tls.conn.complete_io(&mut tls.sock).map_err(|e| e.to_string())?;
+            }
+            Ok(got)
+        });
+        (port, handle)
+    }
+
+    fn network_error(r: Result<Response, HostError>) -> String {
+        let e = r.expect_err("the request must fail");
+        assert!(matches!(e.code, ErrorCode::Network), "{:?}: {}", e.code, e.message);
+        e.message
+    }
+
+    #[test]
+    fn a_get_reaches_a_server_whose_ca_is_trusted() {
+        let ca = Ca::new("Verstak test CA");
+        let (_v, mut s) = full();
+        let (port, server) = serve_tls_once(ca.server_identity(&["localhost", "127.0.0.1"]), ok_response("{\"ok\":true}"), true);
+        s.allow_origin(&format!("https://localhost:{port}")).unwrap();
+        let resp = s.send_with(request("GET", &format!("https://localhost:{port}/health?x=1"), Body::Empty), Some(&ca.trusted())).unwrap();
+        assert_eq!((resp.status, resp.body.as_slice()), (200, &b"{\"ok\":true}"[..]));
+        let got = String::from_utf8(server.join().unwrap().unwrap()).unwrap();
+        assert_eq!(got, format!("GET /health?x=1 HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\nAccept: application/json\r\n\r\n"));
+    }
+
+    #[test]
+    fn a_staged_file_is_uploaded_over_tls_byte_for_byte() {
+        let ca = Ca::new("Verstak test CA");
+        let (_v, mut s) = full();
+        // Larger than rustls' and our 64 KiB buffers, so the body spans many TLS records.
+        let content: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        s.stage_write("blob-tls".into(), 0, content.clone()).unwrap();
+        let (port, server) = serve_tls_once(ca.server_identity(&["127.0.0.1"]), ok_response("{\"size\":300000}"), true);
+        s.allow_origin(&format!("https://127.0.0.1:{port}")).unwrap();
+        let body = Body::StagedFile(StagedFile { stage: "blob-tls".into(), filename: "f00d".into() });
+        let resp = s.send_with(request("POST", &format!("https://127.0.0.1:{port}/api/v1/blobs/"), body), Some(&ca.trusted())).unwrap();
+        assert_eq!((resp.status, resp.body.as_slice()), (200, &b"{\"size\":300000}"[..]));
+        let got = server.join().unwrap().unwrap();
+        assert!(got.starts_with(b"POST /api/v1/blobs/ HTTP/1.1\r\n"));
+        assert_multipart(&got, "f00d", &content);
+    }
+
+    #[test]
+    fn an_unknown_ca_is_refused() {
+        let ca = Ca::new("Verstak test CA");
+        let other = Ca::new("Some other CA");
+        let (_v, mut s) = full();
+        let (port, server) = serve_tls_once(ca.server_identity(&["localhost"]), ok_response("{}"), true);
+        s.allow_origin(&format!("https://localhost:{port}")).unwrap();
+        let message = network_error(s.send_with(request("GET", &format!("https://localhost:{port}/"), Body::Empty), Some(&other.trusted())));
+        assert_eq!(message, "TLS handshake with localhost failed: invalid peer certificate: UnknownIssuer");
+        assert!(server.join().unwrap().is_err(), "the server got no request");
+
+        // The process's own trust (platform store, no VERSTAK_SYNC_CA_FILE naming this fresh CA).
+        let (port, server) = serve_tls_once(ca.server_identity(&["127.0.0.1"]), ok_response("{}"), true);
+        s.allow_origin(&format!("https://127.0.0.1:{port}")).unwrap();
+        let message = network_error(s.send(request("GET", &format!("https://127.0.0.1:{port}/"), Body::Empty)));
+        assert!(message.contains("certificate"), "{message}");
+        let _ = server.join().unwrap();
+    }
+
+    #[test]
+    fn a_certificate_for_another_name_is_refused() {
+        let ca = Ca::new("Verstak test CA");
+        let (_v, mut s) = full();
+        let tls = ca.trusted();
+        for (url_host, cert_names) in [("localhost", &["sync.example.com"][..]), ("127.0.0.1", &["localhost", "127.0.0.2"][..])] {
+            let (port, server) = serve_tls_once(ca.server_identity(cert_names), ok_response("{}"), true);
+            s.allow_origin(&format!("https://{url_host}:{port}")).unwrap();
+            let message = network_error(s.send_with(request("GET", &format!("https://{url_host}:{port}/"), Body::Empty), Some(&tls)));
+            assert!(message.starts_with(&format!("TLS handshake with {url_host} failed: invalid peer certificate: certificate not valid for name \"{url_host}\"")), "{message}");
+            assert!(server.join().unwrap().is_err(), "the server got no request");
+        }
+    }
+
+    #[test]
+    fn a_body_read_to_the_close_needs_close_notify() {
+        let ca = Ca::new("Verstak test CA");
+        let (_v, mut s) = full();
+        let tls = ca.trusted();
+        let unframed = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it".to_vec();
+        let (port, server) = serve_tls_once(ca.server_identity(&["127.0.0.1"]), unframed.clone(), true);
+        s.allow_origin(&format!("https://127.0.0.1:{port}")).unwrap();
+        let resp = s.send_with(request("GET", &format!("https://127.0.0.1:{port}/"), Body::Empty), Some(&tls)).unwrap();
+        assert_eq!((resp.status, resp.body.as_slice()), (200, &b"all of it"[..]));
+        server.join().unwrap().unwrap();
+
+        // Without close_notify the body may have been cut short by anyone on the path.
+        let (port, server) = serve_tls_once(ca.server_identity(&["127.0.0.1"]), unframed, false);
+        s.allow_origin(&format!("https://127.0.0.1:{port}")).unwrap();
+        let message = network_error(s.send_with(request("GET", &format!("https://127.0.0.1:{port}/"), Body::Empty), Some(&tls)));
+        assert!(message.contains("close_notify"), "{message}");
+        server.join().unwrap().unwrap();
+    }
+
+    #[test]
+    fn a_plain_http_server_on_an_https_url_is_a_network_error() {
+        let ca = Ca::new("Verstak test CA");
+        let (_v, mut s) = full();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut hello = [0u8; 4096];
+            let _ = conn.read(&mut hello).unwrap(); // the ClientHello, answered in plain HTTP
+            conn.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").unwrap();
+            conn.shutdown(std::net::Shutdown::Write).unwrap();
+            let _ = conn.read_to_end(&mut vec![]); // until the client gives up
+        });
+        s.allow_origin(&format!("https://127.0.0.1:{port}")).unwrap();
+        let message = network_error(s.send_with(request("GET", &format!("https://127.0.0.1:{port}/"), Body::Empty), Some(&ca.trusted())));
+        assert!(message.starts_with("TLS handshake with 127.0.0.1 failed: "), "{message}");
+        server.join().unwrap();
+    }
 }
