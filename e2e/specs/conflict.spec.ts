@@ -1,9 +1,6 @@
 // Concurrent edits of one file on two devices (plugin-contract §5.4.2, §6.1.3): edits to
 // different lines merge cleanly; edits to the same line keep both versions, the incoming one
 // under the path and the local one as a conflict copy, and nothing is lost.
-//
-// FIXME: needs `sync.configure` and `sync.now` in the component (the bridge answers
-// "… is not available" today). Enabled once they land (support/flags.ts).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,9 +8,6 @@ import { test, expect } from '../fixtures';
 import { artifactPath } from '../support/artifacts';
 import { connectAll } from '../support/flows';
 import { remoteVaultId } from '../support/text';
-import { SYNC_FLOWS, SYNC_FLOWS_PENDING } from '../support/flags';
-
-test.fixme(!SYNC_FLOWS, SYNC_FLOWS_PENDING);
 
 const BASE = 'line one\nline two\nline three\n';
 

@@ -1,17 +1,10 @@
 // Pairing one vault with the real server through the panel (plugin-contract §3.4–§3.8,
 // §3.10, §3.12, §6.1.2, §6.2): Test Connection, Connect, the configured view, Reset Key and
 // Disconnect.
-//
-// FIXME: `sync.configure`, `sync.testConnection`, `sync.now`, `sync.resetKey` and
-// `sync.disconnect` are not implemented by the component yet (the bridge answers
-// "sync.configure is not available"). Enabled once they land (support/flags.ts).
 
 import { test, expect } from '../fixtures';
 import { artifactPath } from '../support/artifacts';
 import { filesContaining, templateRegex } from '../support/text';
-import { SYNC_FLOWS, SYNC_FLOWS_PENDING } from '../support/flags';
-
-test.fixme(!SYNC_FLOWS, SYNC_FLOWS_PENDING);
 
 test('Test Connection: a wrong password gives the localized error, the right one succeeds', async ({ shell, panel, server, account }) => {
   const { t } = panel;

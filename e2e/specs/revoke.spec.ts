@@ -1,17 +1,11 @@
 // A device revoked on the server (plugin-contract §3.2 "revoked", §3.12, §6.2 rule 1): after its
 // next server call it shows Revoked, the other device keeps working, and connecting again
 // recovers it.
-//
-// FIXME: needs `sync.configure` and `sync.now` in the component (the bridge answers
-// "… is not available" today). Enabled once they land (support/flags.ts).
 
 import { test, expect } from '../fixtures';
 import { artifactPath } from '../support/artifacts';
 import { connectAll } from '../support/flows';
 import { remoteVaultId } from '../support/text';
-import { SYNC_FLOWS, SYNC_FLOWS_PENDING } from '../support/flags';
-
-test.fixme(!SYNC_FLOWS, SYNC_FLOWS_PENDING);
 
 test('device B revoked through the server API shows Revoked; A keeps syncing; B connects again', async ({ server, account, vaultA, vaultB, openShell }) => {
   const remote = remoteVaultId();

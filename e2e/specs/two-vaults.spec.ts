@@ -1,17 +1,11 @@
 // Two vaults, two devices of one account, one remote vault: a file written on disk in one
 // vault reaches the other after Sync Now on both (plugin-contract §3.9, §4, §5; style.md §6
 // "check outcomes on disk").
-//
-// FIXME: needs `sync.configure` and `sync.now` in the component (the bridge answers
-// "… is not available" today). Enabled once they land (support/flags.ts).
 
 import { test, expect } from '../fixtures';
 import { artifactPath } from '../support/artifacts';
 import { connectAll } from '../support/flows';
 import { remoteVaultId, templateRegex } from '../support/text';
-import { SYNC_FLOWS, SYNC_FLOWS_PENDING } from '../support/flags';
-
-test.fixme(!SYNC_FLOWS, SYNC_FLOWS_PENDING);
 
 test('a file written into vault A appears in vault B after Sync Now on both, and back', async ({ server, account, vaultA, vaultB, openShell }) => {
   const remote = remoteVaultId();
