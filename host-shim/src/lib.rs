@@ -7,6 +7,7 @@
 //!   [`confine`] keeps the `files` import inside the vault (canonical paths, no symlinks).
 //! * [`serve`] is the local shell stand-in for the settings panel; [`bridge`] answers its
 //!   `VerstakPluginAPI` calls.
+//! * [`package`] assembles and verifies the installable plugin package.
 //! * [`cli`] is the command line; `main.rs` only parses and dispatches.
 
 pub mod bindings;
@@ -18,10 +19,12 @@ pub mod grants;
 mod imports;
 pub mod limits;
 pub mod manifest;
+pub mod package;
 pub mod report;
 pub mod runtime;
 pub mod serve;
 pub mod session;
 pub mod state;
 pub mod vault;
+pub mod vault_lock;
 pub mod watch;

@@ -3,12 +3,15 @@
 //! One typed method per export. Each hides the two failure layers (the export's `sync-error`
 //! and a trap, timeout or blown memory cap) behind one [`Failure`] with a stable code, and
 //! instantiates a fresh component after a trap, so a crash costs one call, never the host.
+//! Calls that change sync state hold the vault lock, so two processes never interleave them.
 
 use crate::bindings::exports::verstak::sync::sync_provider::{Direction, Guest as Provider};
 use crate::bindings::{SyncError, SyncStatus};
 use crate::bindings::exports::verstak::sync::sync_provider::SyncSummary;
 use crate::runtime::{Instance, Runtime};
 use crate::state::{HostState, ProgressHandle};
+use crate::vault::VaultDirs;
+use crate::vault_lock::{LockError, VaultLock};
 use std::path::{Path, PathBuf};
 use wasmtime::Store;
 
@@ -54,6 +57,20 @@ impl<'r> Session<'r> {
         Ok(self.instance.as_mut().expect("created above"))
     }
 
+    /// Like [`Session::call`], holding the vault lock: for calls that change sync state.
+    fn call_locked<T>(
+        &mut self,
+        origin: Option<&str>,
+        f: impl FnOnce(&Provider, &mut Store<HostState>) -> wasmtime::Result<Result<T, SyncError>>,
+    ) -> Result<T, Failure> {
+        let dirs = VaultDirs::open(&self.vault, &self.runtime.manifest().id).map_err(|e| Failure { code: "host".into(), message: format!("cannot open the vault: {e}") })?;
+        let _lock = VaultLock::try_acquire(&dirs.data_dir()).map_err(|e| match e {
+            LockError::Busy => Failure { code: "busy".into(), message: e.to_string() },
+            LockError::Io(_) => Failure { code: "host".into(), message: e.to_string() },
+        })?;
+        self.call(origin, f)
+    }
+
     /// Calls one export; `origin` is the URL the user typed, reachable for this call only.
     fn call<T>(
         &mut self,
@@ -84,7 +101,7 @@ impl<'r> Session<'r> {
     }
 
     pub fn configure(&mut self, server_url: &str, username: &str, password: &str, vault_id: &str) -> Result<(), Failure> {
-        self.call(Some(server_url), |p, s| p.call_configure(s, server_url, username, password, vault_id))
+        self.call_locked(Some(server_url), |p, s| p.call_configure(s, server_url, username, password, vault_id))
     }
 
     pub fn test_connection(&mut self, server_url: &str, username: &str, password: &str) -> Result<(), Failure> {
@@ -92,11 +109,11 @@ impl<'r> Session<'r> {
     }
 
     pub fn disconnect(&mut self) -> Result<(), Failure> {
-        self.call(None, |p, s| p.call_disconnect(s))
+        self.call_locked(None, |p, s| p.call_disconnect(s))
     }
 
     pub fn reset_key(&mut self) -> Result<(), Failure> {
-        self.call(None, |p, s| p.call_reset_key(s))
+        self.call_locked(None, |p, s| p.call_reset_key(s))
     }
 
     pub fn set_interval(&mut self, minutes: i32) -> Result<(), Failure> {
@@ -108,14 +125,14 @@ impl<'r> Session<'r> {
     }
 
     pub fn sync_now(&mut self) -> Result<SyncSummary, Failure> {
-        self.call(None, |p, s| p.call_sync_now(s))
+        self.call_locked(None, |p, s| p.call_sync_now(s))
     }
 
     pub fn confirm_deletions(&mut self, direction: Direction) -> Result<SyncSummary, Failure> {
-        self.call(None, |p, s| p.call_confirm_deletions(s, direction))
+        self.call_locked(None, |p, s| p.call_confirm_deletions(s, direction))
     }
 
     pub fn restore_deletions(&mut self, direction: Direction) -> Result<SyncSummary, Failure> {
-        self.call(None, |p, s| p.call_restore_deletions(s, direction))
+        self.call_locked(None, |p, s| p.call_restore_deletions(s, direction))
     }
 }

@@ -1,9 +1,9 @@
 //! Each `api.sync` call as a short sequence of host calls around engine decisions.
 //!
-//! The engine for this vault is created on first use and kept for the life of the instance, so
-//! `status()` stays cheap; anything that changes the pairing drops it.
+//! Every call builds the engine afresh from private storage: another process (the CLI beside a
+//! running panel) may have synced the vault meanwhile, and a stale in-memory state written back
+//! would undo its work.
 
-use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::verstak::sync::types::HostError;
@@ -40,10 +40,6 @@ impl From<HostError> for Failure {
 
 type Result<T> = std::result::Result<T, Failure>;
 
-thread_local! {
-    static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
-}
-
 pub(super) fn now() -> Millis {
     Millis(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64))
 }
@@ -77,34 +73,25 @@ fn save_state(state: &SavedState) -> Result<()> {
     Ok(storage::set(STATE_KEY, &state.to_json()).map_err(|e| EngineError::SaveState(e.message))?)
 }
 
-fn forget_engine() {
-    ENGINE.with(|e| e.borrow_mut().take());
-}
-
-fn with_engine<R>(f: impl FnOnce(&mut Engine) -> R) -> Result<R> {
-    ENGINE.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        if slot.is_none() {
-            let pairing = load_pairing()?;
-            let settings = load_settings()?;
-            let mut entropy = [0u8; 16];
-            getrandom::fill(&mut entropy).map_err(|e| EngineError::LocalIo(format!("random: {e}")))?;
-            let name = if pairing.device_name.is_empty() { environment::device_name() } else { pairing.device_name.clone() };
-            let mut cfg = Config::new(pairing.device_id.clone(), name, entropy);
-            cfg.utc_offset_min = environment::utc_offset_minutes(now().0 as i64);
-            cfg.ignore = settings.ignore.clone();
-            let state = storage::get(STATE_KEY)?;
-            *slot = Some(Engine::new(cfg, state.as_deref())?);
-        }
-        Ok(f(slot.as_mut().expect("created above")))
-    })
+/// The engine for this vault, from the stored state.
+fn engine() -> Result<Engine> {
+    let pairing = load_pairing()?;
+    let settings = load_settings()?;
+    let mut entropy = [0u8; 16];
+    getrandom::fill(&mut entropy).map_err(|e| EngineError::LocalIo(format!("random: {e}")))?;
+    let name = if pairing.device_name.is_empty() { environment::device_name() } else { pairing.device_name.clone() };
+    let mut cfg = Config::new(pairing.device_id.clone(), name, entropy);
+    cfg.utc_offset_min = environment::utc_offset_minutes(now().0 as i64);
+    cfg.ignore = settings.ignore.clone();
+    let state = storage::get(STATE_KEY)?;
+    Ok(Engine::new(cfg, state.as_deref())?)
 }
 
 pub(super) fn status() -> Result<Status> {
     let settings = load_settings()?;
     let pairing = load_pairing()?;
     let mut status = Status::new(&settings, &pairing, token()?.is_some());
-    with_engine(|engine| engine.status().apply_to(&mut status))?;
+    engine()?.status().apply_to(&mut status);
     Ok(status)
 }
 
@@ -122,7 +109,6 @@ pub(super) fn configure(server_url: &str, username: &str, password: &str, vault_
 
     // Order matters for crashes: the state is reset before the new credential is stored, so
     // whatever survives, the next run re-reads the remote history from the start (§3.4 step 6).
-    forget_engine();
     state.reset_for_new_pairing();
     save_state(&state)?;
     storage::set(TOKEN_KEY, &paired.device_token).map_err(|e| EngineError::SaveToken(e.message))?;
@@ -162,7 +148,6 @@ fn drop_credential(pairing: &Pairing) -> Result<()> {
         net::best_effort(&account::revoke_current(&pairing.server_url, &t));
     }
     let _ = storage::delete(TOKEN_KEY);
-    forget_engine();
     let mut state = load_state()?;
     state.last_error.clear();
     state.last_warning.clear();
@@ -194,9 +179,7 @@ pub(super) fn set_interval(minutes: i32) -> Result<()> {
 pub(super) fn set_ignore(patterns: Vec<String>) -> Result<()> {
     let mut settings = load_settings()?;
     settings.ignore = Some(patterns.into_iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect());
-    save_settings(&settings)?;
-    forget_engine();
-    Ok(())
+    save_settings(&settings)
 }
 
 /// Runs one engine action (a sync, or a guard decision followed by a sync) to its end.
@@ -204,11 +187,10 @@ pub(super) fn run(action: Action) -> Result<Summary> {
     let mut pairing = load_pairing()?;
     let token = token()?.filter(|_| !pairing.server_url.is_empty()).ok_or(EngineError::NotConfigured)?;
     let server = driver::Server { base: pairing.server_url.clone(), token };
-    let outcome = with_engine(|engine| {
-        engine.handle(now(), crate::engine::event::Event::Start(action));
-        driver::drive(engine, &server)
-    })?;
-    let seen = with_engine(|engine| engine.status())?;
+    let mut engine = engine()?;
+    engine.handle(now(), crate::engine::event::Event::Start(action));
+    let outcome = driver::drive(&mut engine, &server);
+    let seen = engine.status();
     pairing.observe(seen.connected, seen.revoked, &rfc3339(now()));
     save_pairing(&pairing)?;
     outcome
