@@ -283,3 +283,4 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
 
 export { expect };
 export type { Page };
+

@@ -29,7 +29,8 @@ export default defineConfig({
       use: {
         ...devices['Desktop Chrome'],
         channel: undefined,
-        viewport: { width: 1280, height: 900 },
+        // Tall enough that screenshots of the whole panel are not covered by the fixed status bar.
+        viewport: { width: 1280, height: 1400 },
         launchOptions: {
           executablePath,
           args: [

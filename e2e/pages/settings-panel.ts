@@ -35,6 +35,8 @@ export class SettingsPanel {
 
   readonly autoSync: Locator;
   readonly interval: Locator;
+  /** The ignore-list editor; present only when the backend offers `setIgnore` (§3.13). */
+  readonly ignoreList: Locator;
 
   readonly saveButton: Locator;
   readonly syncNowButton: Locator;
@@ -48,6 +50,12 @@ export class SettingsPanel {
   readonly errorMessage: Locator;
   /** The green/amber result box of the message area. */
   readonly resultMessage: Locator;
+  /** Server conflicts, kept-both copies and clean merges of the last run (§6.1.3). */
+  readonly conflicts: Locator;
+  /** The mass-deletion prompt (§6.1.4) and its two decisions. */
+  readonly massDelete: Locator;
+  readonly keepFilesButton: Locator;
+  readonly applyDeletionsButton: Locator;
 
   constructor(
     readonly page: Page,
@@ -70,6 +78,7 @@ export class SettingsPanel {
 
     this.autoSync = this.root.getByRole('checkbox', { name: t('ui.enableAutoSync'), exact: true });
     this.interval = this.root.getByRole('spinbutton', { name: t('ui.interval'), exact: true });
+    this.ignoreList = this.root.getByRole('textbox', { name: t('ui.ignore'), exact: true });
 
     this.saveButton = this.root.getByRole('button', { name: t('ui.save'), exact: true });
     this.syncNowButton = this.root.getByRole('button', { name: t('ui.syncNow'), exact: true });
@@ -80,6 +89,10 @@ export class SettingsPanel {
     this.connectionMessage = this.root.locator('[data-sync-message="connection"]');
     this.errorMessage = this.root.locator('[data-sync-message="error"]');
     this.resultMessage = this.root.locator('[data-sync-message="result"]');
+    this.conflicts = this.root.locator('[data-sync-message="conflicts"]');
+    this.massDelete = this.root.locator('[data-sync-message="mass-delete"]');
+    this.keepFilesButton = this.massDelete.getByRole('button', { name: t('ui.massDelete.restore'), exact: true });
+    this.applyDeletionsButton = this.massDelete.getByRole('button', { name: t('ui.massDelete.apply'), exact: true });
   }
 
   /** The same panel, located with another locale's names (after the shell switched locale). */
@@ -166,6 +179,12 @@ export class SettingsPanel {
   async setInterval(minutes: number | string): Promise<void> {
     await this.interval.fill(String(minutes));
     await this.interval.press('Tab');
+  }
+
+  /** Replaces the ignore list (one pattern per line) and saves. */
+  async setIgnore(patterns: string[]): Promise<void> {
+    await this.ignoreList.fill(patterns.join('\n'));
+    await this.save();
   }
 
   async resetKey(): Promise<void> {

@@ -36,7 +36,7 @@ test('edits to different lines of one file merge cleanly on both devices', async
   await b.panel.syncNow();
   const merged = 'line one (A)\nline two\nline three (B)\n';
   await expect.poll(() => vaultB.readFile('Notes/shared.md')).toBe(merged);
-  await expect(b.panel.root.locator('[data-sync-message="conflicts"]')).toContainText(t('ui.mergedItem', { path: 'Notes/shared.md' }));
+  await expect(b.panel.conflicts).toContainText(t('ui.mergedItem', { path: 'Notes/shared.md' }));
   await a.panel.syncNow();
   await expect.poll(() => vaultA.readFile('Notes/shared.md')).toBe(merged);
   expect(conflictCopies(vaultA.dir, 'Notes', 'shared', 'md')).toEqual([]);
@@ -65,7 +65,7 @@ test('edits to the same line keep both versions: the incoming one at the path, t
   await expect.poll(() => conflictCopies(vaultB.dir, 'Notes', 'shared', 'md')).toHaveLength(1);
   const [copy] = conflictCopies(vaultB.dir, 'Notes', 'shared', 'md');
   expect(vaultB.readFile(`Notes/${copy}`)).toBe(fromB);
-  const conflicts = b.panel.root.locator('[data-sync-message="conflicts"]');
+  const conflicts = b.panel.conflicts;
   await expect(conflicts).toContainText(t('ui.conflictCopyItem', { path: 'Notes/shared.md', copyPath: `Notes/${copy}` }));
   await b.panel.root.screenshot({ path: artifactPath('conflict-kept-both') });
 
