@@ -54,16 +54,22 @@ export interface SyncServer {
    * that pairs devices starts with fresh limits.
    */
   restart(): Promise<void>;
+  /** The port it listens on now. */
+  readonly port: number;
+  /** Stops the process (the data dir stays). */
+  stop(): Promise<void>;
+  /** Starts it again on the same data dir, on `port` (default: the one it had). */
+  start(port?: number): Promise<void>;
   /** Called once per test that uses the server: restarts it unless this is its first test. */
   freshLimits(): Promise<void>;
   output(): string;
 }
 
-async function startServer(dataDir: string): Promise<Proc> {
+async function startServer(dataDir: string, port = 0): Promise<Proc> {
   const env: NodeJS.ProcessEnv = { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info' };
   delete env.VERSTAK_PORT;
   delete env.VERSTAK_LISTEN;
-  return startProcess(SERVER_BIN, ['--data', dataDir, '--port', '0'], /listening on (\S+)/, {
+  return startProcess(SERVER_BIN, ['--data', dataDir, '--port', String(port)], /listening on (\S+)/, {
     env,
     timeoutMs: START_TIMEOUT_MS,
     label: 'verstak-sync-server',
@@ -179,10 +185,19 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
         async addUser(username, password) {
           await run(SERVER_BIN, ['user', 'add', '--data', dataDir, '--username', username, '--password', password, '--email', `${username}@example.test`]);
         },
+        get port() {
+          return Number(new URL(url).port);
+        },
+        async stop() {
+          await proc.stop();
+        },
+        async start(port = server.port) {
+          proc = await startServer(dataDir, port);
+          url = `http://${proc.ready[1]}`;
+        },
         async restart() {
           await proc.stop();
-          proc = await startServer(dataDir);
-          url = `http://${proc.ready[1]}`;
+          await server.start(0);
         },
         async freshLimits() {
           if (tests++ > 0) await server.restart();
