@@ -2,6 +2,9 @@
 
 #![allow(dead_code)]
 
+pub mod device;
+pub mod server;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use verstak_sync_host::cli;
