@@ -179,10 +179,10 @@ fn check_contributions(contributes: &Value, out: &mut Vec<String>) {
         if !["id", "label"].iter().all(|k| item.get(*k).is_some_and(nonempty_str)) {
             out.push("every status-bar item needs id and label".into());
         }
-        if let Some(pos) = item.get("position") {
-            if !matches!(pos.as_str(), Some("left" | "right" | "center")) {
-                out.push("status-bar item position must be left, right or center".into());
-            }
+        if let Some(pos) = item.get("position")
+            && !matches!(pos.as_str(), Some("left" | "right" | "center"))
+        {
+            out.push("status-bar item position must be left, right or center".into());
         }
     }
 }

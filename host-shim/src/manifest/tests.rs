@@ -28,9 +28,11 @@ fn the_example_is_valid() {
     assert_eq!(parse(&valid().to_string()).unwrap().id, "verstak.sync");
 }
 
+type Edit = Box<dyn FnOnce(&mut Value)>;
+
 #[test]
 fn each_rule_rejects_its_violation() {
-    let cases: Vec<(&str, Box<dyn FnOnce(&mut Value)>)> = vec![
+    let cases: Vec<(&str, Edit)> = vec![
         ("schemaVersion", Box::new(|v| v["schemaVersion"] = json!(2))),
         ("schemaVersion", Box::new(|v| v["schemaVersion"] = json!("1"))),
         ("id must match", Box::new(|v| v["id"] = json!("1sync"))),
