@@ -11,12 +11,11 @@ export default defineConfig({
   timeout: 120_000,
   expect: { timeout: 20_000 },
   fullyParallel: true,
-  workers: process.env.CI ? 2 : Math.min(2, Number(process.env.E2E_WORKERS) || 2),
+  workers: Math.min(2, Number(process.env.E2E_WORKERS) || 2),
   forbidOnly: !!process.env.CI,
   retries: process.env.CI ? 1 : 0,
-  reporter: process.env.CI
-    ? [['list'], ['html', { open: 'never', outputFolder: 'playwright-report' }]]
-    : [['list'], ['html', { open: 'never', outputFolder: 'playwright-report' }]],
+  // `list` prints each test and the usual "N passed / N skipped" summary (scripts/test.sh reads it).
+  reporter: [['list'], ['html', { open: 'never', outputFolder: 'playwright-report' }]],
   use: {
     trace: 'on-first-retry',
     screenshot: 'only-on-failure',
@@ -28,7 +27,6 @@ export default defineConfig({
       name: 'chromium',
       use: {
         ...devices['Desktop Chrome'],
-        channel: undefined,
         // Tall enough that screenshots of the whole panel are not covered by the fixed status bar.
         viewport: { width: 1280, height: 1400 },
         launchOptions: {
