@@ -1,23 +1,31 @@
-// Two vaults, two devices of one account, one remote vault: a file written on disk in one
-// vault reaches the other after Sync Now on both (plugin-contract §3.9, §4, §5; style.md §6
-// "check outcomes on disk").
+// Two vaults, two devices of one account, one remote vault (B joins with the vault id A shows,
+// §3.13 effectiveVaultId): a file written on disk in one vault reaches the other after Sync Now
+// on both (plugin-contract §3.9, §4, §5; style.md §6 "check outcomes on disk").
 
 import { test, expect } from '../fixtures';
 import { artifactPath } from '../support/artifacts';
 import { connectAll } from '../support/flows';
-import { remoteVaultId, templateRegex } from '../support/text';
+import { templateRegex } from '../support/text';
 
 test('a file written into vault A appears in vault B after Sync Now on both, and back', async ({ server, account, vaultA, vaultB, openShell }) => {
-  const remote = remoteVaultId();
   const a = await openShell(vaultA);
   const b = await openShell(vaultB);
   const { t } = a.panel;
   const note = '# From A\n\nWritten into vault A by the e2e test.\n';
   const reply = '# From B\n\nВаш ответ из хранилища B.\n';
 
-  await test.step('both vaults connect to the same remote vault', async () => {
+  let remote = '';
+  await test.step('A connects with its own vault id; B joins with the id A shows', async () => {
     vaultA.writeFile('Notes/from-a.md', note);
-    await connectAll([a, b], server.url, account, remote);
+    await connectAll([a], server.url, account, '');
+    // "Remote vault ID: {id}" (§3.13 effectiveVaultId), shown so that another device can join.
+    const shown = (await a.panel.fact('vault-id').locator('span').first().textContent()) ?? '';
+    const prefix = t('ui.effectiveVaultId', { id: '' });
+    expect(shown.startsWith(prefix)).toBe(true);
+    remote = shown.slice(prefix.length).trim();
+    expect(remote).not.toBe('');
+    await connectAll([b], server.url, account, remote);
+    await expect(b.panel.fact('vault-id')).toContainText(t('ui.effectiveVaultId', { id: remote }));
     await expect(a.panel.factValue('device-id')).not.toHaveText((await b.panel.factValue('device-id').textContent()) ?? '');
   });
 
