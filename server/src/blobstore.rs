@@ -113,3 +113,32 @@ impl BlobStore {
         Ok(removed)
     }
 }
+
+impl BlobStore {
+    /// `(temp uploads, bytes of every regular file under blobs/)` for `ServerStats` (§6.14).
+    pub(crate) fn usage(&self) -> (i64, i64) {
+        let mut temp = 0i64;
+        if let Ok(rd) = fs::read_dir(&self.root) {
+            temp = rd
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with(".upload-"))
+                .count() as i64;
+        }
+        fn walk(dir: &Path, depth: u8) -> i64 {
+            let Ok(rd) = fs::read_dir(dir) else { return 0 };
+            rd.flatten()
+                .map(|e| match e.file_type() {
+                    Ok(t) if t.is_file() => e.metadata().map(|m| m.len() as i64).unwrap_or(0),
+                    Ok(t) if t.is_dir() && depth < 3 => walk(&e.path(), depth + 1),
+                    _ => 0,
+                })
+                .sum()
+        }
+        (temp, walk(&self.root, 0))
+    }
+
+    /// The blob root (for the backup subcommand and the data-directory size).
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
+    }
+}

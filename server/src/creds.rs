@@ -72,3 +72,22 @@ pub(crate) async fn verify(
     }
     Ok(Ok(user))
 }
+
+/// Admin verification (§6.11): exact username in `config.yml`, then bcrypt; an unknown name
+/// still costs one dummy comparison. Passwords over 72 bytes never match.
+pub(crate) async fn verify_admin(state: &AppState, username: &str, password: &str) -> Result<bool, ApiError> {
+    let hash = state
+        .config
+        .admins
+        .iter()
+        .find(|a| a.username == username)
+        .map(|a| a.password_hash.clone());
+    let too_long = password.len() > verstak_sync_proto::limits::fixed::PASSWORD_MAX;
+    match hash {
+        Some(h) if !too_long => bcrypt_matches(password.to_owned(), h).await,
+        _ => {
+            bcrypt_matches(password.to_owned(), dummy_hash().to_owned()).await?;
+            Ok(false)
+        }
+    }
+}

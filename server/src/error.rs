@@ -66,6 +66,21 @@ pub enum ApiError {
     BlobUnavailable,
     #[error("too many attempts")]
     RateLimited { retry_after: u64 },
+    #[error("{0}")]
+    Csrf(&'static str),
+    #[error("username already taken")]
+    UsernameTaken,
+    #[error("email already taken")]
+    EmailTaken,
+    #[error("registration is disabled")]
+    RegistrationDisabled,
+    #[error("one-time password is no longer available")]
+    SecretExpired,
+    #[error("session is invalid")]
+    SessionInvalid,
+    /// A missing or invalid web session: **302** to the login page (§6.6), even on JSON routes.
+    #[error("login required")]
+    LoginRequired(&'static str),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -99,6 +114,13 @@ impl ApiError {
             BlobNotFound => codes::BLOB_NOT_FOUND,
             BlobUnavailable => codes::BLOB_UNAVAILABLE,
             RateLimited { .. } => codes::RATE_LIMITED,
+            Csrf(_) => codes::CSRF_INVALID,
+            UsernameTaken => codes::USERNAME_TAKEN,
+            EmailTaken => codes::EMAIL_TAKEN,
+            RegistrationDisabled => codes::REGISTRATION_DISABLED,
+            SecretExpired => codes::ONE_TIME_SECRET_EXPIRED,
+            SessionInvalid => "session_invalid",
+            LoginRequired(_) => codes::UNAUTHORIZED,
             Internal(_) => codes::INTERNAL_ERROR,
         }
     }
@@ -107,7 +129,10 @@ impl ApiError {
         use ApiError::*;
         match self {
             Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Forbidden(_) => StatusCode::FORBIDDEN,
+            Forbidden(_) | Csrf(_) | RegistrationDisabled | SessionInvalid => StatusCode::FORBIDDEN,
+            UsernameTaken | EmailTaken => StatusCode::CONFLICT,
+            SecretExpired => StatusCode::GONE,
+            LoginRequired(_) => StatusCode::FOUND,
             NotFound(_) | BlobNotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             RequestTooLarge | TooManyOperations | PayloadTooLarge | BlobTooLarge
@@ -133,6 +158,9 @@ impl From<crate::store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let ApiError::LoginRequired(to) = self {
+            return crate::web::html::redirect(StatusCode::FOUND, to);
+        }
         match &self {
             ApiError::Internal(e) => tracing::error!(error = ?e, "internal error"),
             ApiError::BlobUnavailable => tracing::error!("blob file unavailable"),
@@ -300,6 +328,27 @@ mod tests {
                 "rate_limited",
                 "too many attempts",
             ),
+            (
+                ApiError::Csrf("CSRF token is required"),
+                403,
+                "csrf_invalid",
+                "CSRF token is required",
+            ),
+            (ApiError::UsernameTaken, 409, "username_taken", "username already taken"),
+            (ApiError::EmailTaken, 409, "email_taken", "email already taken"),
+            (
+                ApiError::RegistrationDisabled,
+                403,
+                "registration_disabled",
+                "registration is disabled",
+            ),
+            (
+                ApiError::SecretExpired,
+                410,
+                "one_time_secret_expired",
+                "one-time password is no longer available",
+            ),
+            (ApiError::SessionInvalid, 403, "session_invalid", "session is invalid"),
             (
                 ApiError::internal(anyhow::anyhow!("secret path")),
                 500,

@@ -10,25 +10,34 @@
 //!   `json` + `wire` (strict body decoding, §2.5), `sync_rules` (pure push/pull validation).
 //! * [`store`]: SQLite behind one writer thread plus read-only connections; [`blobstore`]: files.
 //! * [`config`] and [`cli`]: `config.yml`, environment, flags, and the `user add` subcommand.
+//! * Accounts (§6): `accounts` (register, forgot, reset flows), `session` (web sessions,
+//!   cookies, CSRF), `mail` (SMTP and templates), `web` (page context, i18n, HTML, static
+//!   files); their routes are `routes::{account, user_api, pages, admin}`.
 
+pub(crate) mod accounts;
 pub mod auth;
 pub mod blobstore;
 pub mod cli;
 pub mod config;
 pub(crate) mod creds;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub(crate) mod idle;
 pub(crate) mod json;
+pub(crate) mod mail;
 pub mod metrics;
 pub(crate) mod ratelimit;
 pub(crate) mod routes;
 pub mod server;
+pub(crate) mod session;
 pub mod state;
 pub mod store;
 pub(crate) mod sync_rules;
 pub(crate) mod useradd;
 pub(crate) mod util;
+pub(crate) mod web;
 pub(crate) mod wire;
 
 use axum::Router;
@@ -51,6 +60,11 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::sync::router())
         .merge(routes::blobs::router())
         .merge(routes::health::router())
+        .merge(routes::account::router())
+        .merge(routes::user_api::router())
+        .merge(routes::pages::router())
+        .merge(routes::admin::router())
+        .merge(web::assets::router())
         .fallback(http::not_found)
         .with_state(state.clone());
     Router::new()

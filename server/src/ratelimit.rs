@@ -20,6 +20,11 @@ pub(crate) enum Action {
     Pair,
     DeviceRegister,
     AuthTest,
+    Login,
+    Register,
+    Forgot,
+    Reset,
+    AdminReset,
 }
 
 impl Action {
@@ -28,12 +33,19 @@ impl Action {
             Action::Pair => "pair",
             Action::DeviceRegister => "device-register",
             Action::AuthTest => "auth-test",
+            Action::Login => "login",
+            Action::Register => "register",
+            Action::Forgot => "forgot",
+            Action::Reset => "reset",
+            Action::AdminReset => "admin-reset",
         }
     }
     fn limit(self) -> (u32, Duration) {
         match self {
             Action::Pair | Action::DeviceRegister => (5, Duration::from_secs(15 * 60)),
-            Action::AuthTest => (10, Duration::from_secs(10 * 60)),
+            Action::AuthTest | Action::Login => (10, Duration::from_secs(10 * 60)),
+            Action::Register | Action::Forgot => (5, Duration::from_secs(3600)),
+            Action::Reset | Action::AdminReset => (8, Duration::from_secs(3600)),
         }
     }
 }

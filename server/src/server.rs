@@ -63,6 +63,9 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         .context("opening the database")?;
     let blobs = BlobStore::open(data.join("blobs")).context("creating blobs/")?;
     let state = AppState::new(db.clone(), config.clone(), blobs);
+    if let Ok(mut f) = state.config_file.lock() {
+        *f = Some(file);
+    }
     run_retention(&state)
         .await
         .context("retention at startup")?;
@@ -108,6 +111,9 @@ pub(crate) async fn run_retention(st: &AppState) -> Result<()> {
     let blobs = st.blobs.clone();
     let age = Duration::from_secs(r.temp_upload_hours.max(0) as u64 * 3600);
     tokio::task::spawn_blocking(move || blobs.sweep_uploads(age)).await??;
+    if let Ok(mut last) = st.last_cleanup.lock() {
+        *last = crate::util::time::now_rfc3339();
+    }
     Ok(())
 }
 

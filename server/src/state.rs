@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use crate::blobstore::BlobStore;
-use crate::config::Config;
+use crate::config::{Config, ConfigFile};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::ratelimit::{Action, RateLimiter};
@@ -24,11 +24,38 @@ pub struct AppState {
     pub(crate) started: Instant,
     /// The second each device's `last_seen` was last written, to skip redundant writes.
     pub(crate) seen: Arc<Mutex<HashMap<String, i64>>>,
+    /// The web settings the admin console can change at run time (§6.12 `web-settings`).
+    pub(crate) web: Arc<RwLock<WebSettings>>,
+    /// `config.yml` as loaded, for saves from the console; `None` in tests without a file.
+    pub(crate) config_file: Arc<Mutex<Option<ConfigFile>>>,
+    /// Admin one-time secrets (§6.12): `sha256_hex(admin session token)` → (password, expiry).
+    pub(crate) secrets: Arc<Mutex<HashMap<String, (String, Instant)>>>,
+    /// The time of the last automatic retention run (§6.14 `last_cleanup_at`).
+    pub(crate) last_cleanup: Arc<Mutex<String>>,
+}
+
+/// The run-time web settings (`web:` and `public_url` of §1.6).
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    pub default_locale: String,
+    pub allow_registration: bool,
+    pub server_name: String,
+    pub public_url: String,
 }
 
 impl AppState {
     pub fn new(db: Db, config: Config, blobs: BlobStore) -> Self {
+        let web = WebSettings {
+            default_locale: config.default_locale.clone(),
+            allow_registration: config.allow_registration,
+            server_name: config.server_name.clone(),
+            public_url: config.public_url.clone(),
+        };
         Self {
+            web: Arc::new(RwLock::new(web)),
+            config_file: Arc::new(Mutex::new(None)),
+            secrets: Arc::new(Mutex::new(HashMap::new())),
+            last_cleanup: Arc::new(Mutex::new(String::new())),
             db,
             config: Arc::new(config),
             blobs,
@@ -37,6 +64,11 @@ impl AppState {
             started: Instant::now(),
             seen: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// A snapshot of the run-time web settings.
+    pub(crate) fn web_settings(&self) -> WebSettings {
+        self.web.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Writes an audit row; a failure is logged and does not change the response.

@@ -156,6 +156,30 @@ impl ConfigFile {
         self.save()
     }
 
+    /// Sets the console-editable web settings (§6.12 `web-settings`) and saves the file.
+    pub fn set_web(&mut self, default_locale: &str, allow_registration: bool, server_name: &str, public_url: &str) -> Result<()> {
+        let root = self
+            .doc
+            .as_mapping_mut()
+            .ok_or_else(|| anyhow!("config.yml is not a mapping"))?;
+        root.insert(Value::from("public_url"), Value::from(public_url));
+        let web = root
+            .entry(Value::from("web"))
+            .or_insert_with(|| Value::Mapping(Mapping::new()));
+        if !web.is_mapping() {
+            *web = Value::Mapping(Mapping::new());
+        }
+        let web = web.as_mapping_mut().expect("just made a mapping");
+        web.insert(Value::from("default_locale"), Value::from(default_locale));
+        web.insert(Value::from("allow_registration"), Value::Bool(allow_registration));
+        web.insert(Value::from("server_name"), Value::from(server_name));
+        self.known.web.default_locale = default_locale.into();
+        self.known.web.allow_registration = allow_registration;
+        self.known.web.server_name = server_name.into();
+        self.known.public_url = Some(public_url.into());
+        self.save()
+    }
+
     /// Writes the document atomically (temp file 0640, fsync, rename, fsync dir), always
     /// with an explicit `web.allow_registration`.
     pub fn save(&mut self) -> Result<()> {

@@ -190,7 +190,7 @@ pub fn parse_net(s: &str) -> Result<IpNet> {
     Ok(IpNet::from(ip))
 }
 
-fn normalize_public_url(s: &str) -> Result<String> {
+pub(crate) fn normalize_public_url(s: &str) -> Result<String> {
     if s.is_empty() {
         return Ok(String::new());
     }

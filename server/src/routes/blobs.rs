@@ -63,12 +63,59 @@ const IDLE: Duration = Duration::from_secs(60);
 const BAD: ApiError = ApiError::InvalidMultipart("invalid multipart request");
 const ONE_FILE: ApiError = ApiError::InvalidMultipart("exactly one file field is required");
 
-fn multipart_error(e: multer::Error) -> ApiError {
+/// A multer error while reading the file field.
+pub(crate) fn multipart_error(e: multer::Error) -> ApiError {
     match e {
         multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
             ApiError::BlobTooLarge
         }
         _ => BAD,
+    }
+}
+
+// The pure steps of an upload, shared with `crate::fuzzing::upload` (which runs them over an
+// in-memory body): content type to boundary, size limits, the file-field check, and what may
+// follow the file field.
+
+/// The boundary of a `multipart/form-data` content type, or 400 `invalid_multipart`.
+pub(crate) fn upload_boundary(ct: &str) -> Result<String, ApiError> {
+    let is_form = ct
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data");
+    multer::parse_boundary(ct)
+        .ok()
+        .filter(|_| is_form)
+        .ok_or(BAD)
+}
+
+/// The multipart limits for a blob of at most `max` bytes.
+pub(crate) fn upload_constraints(max: u64) -> multer::Constraints {
+    let limits = multer::SizeLimit::new()
+        .whole_stream(max + BLOB_REQUEST_OVERHEAD as u64)
+        .per_field(max);
+    multer::Constraints::new().size_limit(limits)
+}
+
+/// The first part must be the `file` field with a non-empty file name.
+pub(crate) fn check_file_field(field: &multer::Field<'_>) -> Result<(), ApiError> {
+    if field.name() != Some(UPLOAD_FIELD) || field.file_name().is_none_or(str::is_empty) {
+        return Err(ONE_FILE);
+    }
+    Ok(())
+}
+
+/// What follows the file field: the end of the body, or an error.
+pub(crate) fn no_more_fields(
+    next: Result<Option<multer::Field<'_>>, multer::Error>,
+) -> Result<(), ApiError> {
+    match next {
+        Ok(None) => Ok(()),
+        Ok(Some(_)) => Err(ONE_FILE),
+        Err(e) => Err(match multipart_error(e) {
+            ApiError::BlobTooLarge => ApiError::BlobTooLarge,
+            _ => ONE_FILE,
+        }),
     }
 }
 
@@ -78,22 +125,12 @@ async fn upload(st: AppState, scope: Scope, req: Request) -> Result<Response, Ap
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let is_form = ct
-        .trim_start()
-        .to_ascii_lowercase()
-        .starts_with("multipart/form-data");
-    let boundary = multer::parse_boundary(ct)
-        .ok()
-        .filter(|_| is_form)
-        .ok_or(BAD)?;
+    let boundary = upload_boundary(ct)?;
     let max = st.config.limits.max_blob_bytes.max(0) as u64;
-    let limits = multer::SizeLimit::new()
-        .whole_stream(max + BLOB_REQUEST_OVERHEAD as u64)
-        .per_field(max);
     let mut mp = multer::Multipart::with_constraints(
         req.into_body().into_data_stream(),
         boundary,
-        multer::Constraints::new().size_limit(limits),
+        upload_constraints(max),
     );
     let mut field = match tokio::time::timeout(IDLE, mp.next_field())
         .await
@@ -103,9 +140,7 @@ async fn upload(st: AppState, scope: Scope, req: Request) -> Result<Response, Ap
         Ok(None) => return Err(ApiError::InvalidMultipart("file field is required")),
         Err(e) => return Err(multipart_error(e)),
     };
-    if field.name() != Some(UPLOAD_FIELD) || field.file_name().is_none_or(str::is_empty) {
-        return Err(ONE_FILE);
-    }
+    check_file_field(&field)?;
     let (path, file) = st.blobs.create_temp().map_err(ApiError::internal)?;
     let mut guard = TempGuard(Some(path.clone()));
     let mut file = tokio::io::BufWriter::with_capacity(256 * 1024, tokio::fs::File::from_std(file));
@@ -132,19 +167,11 @@ async fn upload(st: AppState, scope: Scope, req: Request) -> Result<Response, Ap
     let file = file.into_inner();
     file.sync_all().await.map_err(ApiError::internal)?;
     drop(file);
-    match tokio::time::timeout(IDLE, mp.next_field())
-        .await
-        .map_err(|_| BAD)?
-    {
-        Ok(None) => {}
-        Ok(Some(_)) => return Err(ONE_FILE),
-        Err(e) => {
-            return Err(match multipart_error(e) {
-                ApiError::BlobTooLarge => ApiError::BlobTooLarge,
-                _ => ONE_FILE,
-            });
-        }
-    }
+    no_more_fields(
+        tokio::time::timeout(IDLE, mp.next_field())
+            .await
+            .map_err(|_| BAD)?,
+    )?;
     let sha = hex::encode(hasher.finalize());
     st.metrics.blob_upload_bytes.fetch_add(size, Relaxed);
     let quota = Quota {

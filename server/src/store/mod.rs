@@ -9,8 +9,11 @@
 //!
 //! Submodules: [`schema`] and [`migrate`] (versions, adopting a reference database),
 //! [`users`], [`devices`], [`ops`] (push/pull), [`blobs`] (refs and quotas), [`audit`],
-//! [`retention`]. A PostgreSQL backend would replace this module and keep its function shapes.
+//! [`retention`], and the account side: [`accounts`] (email tokens, passwords), [`sessions`],
+//! [`smtp`] settings, [`admin`] (console lists and changes) and [`stats`] (§6.14). A PostgreSQL backend would replace this module and keep its function shapes.
 
+pub(crate) mod accounts;
+pub(crate) mod admin;
 pub(crate) mod audit;
 pub(crate) mod blobs;
 pub(crate) mod devices;
@@ -18,6 +21,9 @@ pub(crate) mod migrate;
 pub(crate) mod ops;
 pub(crate) mod retention;
 pub(crate) mod schema;
+pub(crate) mod sessions;
+pub(crate) mod smtp;
+pub(crate) mod stats;
 pub(crate) mod users;
 
 #[cfg(test)]
@@ -95,6 +101,11 @@ impl Db {
                 readers: Mutex::new(Vec::new()),
             }),
         })
+    }
+
+    /// The database file (never shown in any response).
+    pub(crate) fn path(&self) -> &Path {
+        &self.inner.path
     }
 
     /// Runs `f` inside the writer transaction. `Err` rolls back only this job.

@@ -8,6 +8,8 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod smtp;
+pub mod web;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

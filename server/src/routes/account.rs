@@ -1,0 +1,243 @@
+//! The account JSON API (spec §6.4): `POST /api/v1/auth/{register,confirm,login,forgot,reset}`.
+//! Each handler runs its check table in order; the shared effects live in `crate::accounts`.
+//! `GET /api/v1/auth/confirm` only shows a confirmation form, so prefetchers cannot use a link.
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header, request::Parts};
+use axum::response::Response;
+use axum::routing::any;
+use serde_json::json;
+use std::net::IpAddr;
+
+use super::decode_body;
+use crate::accounts::{self, password_error, password_len_ok};
+use crate::creds;
+use crate::error::ApiError;
+use crate::http::{client_ip, json_response, peer};
+use crate::json::{DecodeError, Fields, FromJson};
+use crate::ratelimit::Action;
+use crate::session::{self, Kind};
+use crate::state::AppState;
+use crate::store::accounts::{self as acc_store, TokenOutcome};
+use crate::store::users;
+use crate::useradd::{normalize_email, valid_username};
+use crate::util::{ids, time};
+use crate::web::ctx::WebCtx;
+use crate::web::form::read_form;
+use crate::web::html::{self, Nav, esc, error_page, hidden};
+use crate::web::i18n::Locale;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/register", any(register))
+        .route("/api/v1/auth/confirm", any(confirm))
+        .route("/api/v1/auth/login", any(login))
+        .route("/api/v1/auth/forgot", any(forgot))
+        .route("/api/v1/auth/reset", any(reset))
+}
+
+fn post_only(m: &Method) -> Result<(), ApiError> {
+    super::require_post(m, false)
+}
+
+fn ip_of(st: &AppState, parts: &Parts) -> IpAddr {
+    client_ip(peer(&parts.extensions).ip(), &parts.headers, &st.config.trusted_proxies)
+}
+
+/// The mail locale of JSON flows: `Accept-Language`, then `web.default_locale`.
+pub(crate) fn json_locale(st: &AppState, h: &HeaderMap) -> Locale {
+    h.get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Locale::from_accept_language)
+        .unwrap_or_else(|| Locale::from_code(&st.web_settings().default_locale))
+}
+
+fn status(s: &str) -> Response {
+    json_response(StatusCode::OK, &json!({ "status": s }))
+}
+
+struct Register {
+    username: String,
+    email: String,
+    password: String,
+}
+impl FromJson for Register {
+    fn from_fields(f: &Fields<'_>) -> Result<Self, DecodeError> {
+        Ok(Register { username: f.string("username")?, email: f.string("email")?, password: f.string("password")? })
+    }
+}
+
+async fn register(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let (parts, body) = req.into_parts();
+    post_only(&parts.method)?;
+    if !st.web_settings().allow_registration {
+        return Err(ApiError::RegistrationDisabled);
+    }
+    let r: Register = decode_body(&st, &parts.headers, body).await?;
+    if r.username.is_empty() || r.email.is_empty() || r.password.is_empty() {
+        return Err(ApiError::InvalidRequest("username, email and password required"));
+    }
+    let email = normalize_email(&r.email).ok_or(ApiError::InvalidRequest("invalid email"))?;
+    let ip = ip_of(&st, &parts);
+    st.rate(Action::Register, ip, Some(&email)).await?;
+    if !valid_username(&r.username) {
+        return Err(ApiError::InvalidRequest("invalid username"));
+    }
+    password_len_ok(&r.password).map_err(password_error)?;
+    let loc = json_locale(&st, &parts.headers);
+    accounts::create_user(&st, &r.username, &email, &r.password, false, loc, ip, "").await?;
+    Ok(status("confirmation_sent"))
+}
+
+struct Token {
+    token: String,
+}
+impl FromJson for Token {
+    fn from_fields(f: &Fields<'_>) -> Result<Self, DecodeError> {
+        Ok(Token { token: f.string("token")? })
+    }
+}
+
+async fn confirm(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let (parts, body) = req.into_parts();
+    let cx = WebCtx::new(&st, &parts);
+    if crate::http::is_get(&parts.method) {
+        return Ok(confirm_page(cx, &parts));
+    }
+    if parts.method != Method::POST {
+        return Err(ApiError::MethodNotAllowed { allow: "GET, POST", post_required: false });
+    }
+    let is_json = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("application/json"));
+    if is_json {
+        let t: Token = decode_body(&st, &parts.headers, body).await?;
+        if t.token.is_empty() {
+            return Err(ApiError::InvalidRequest("token required"));
+        }
+        return match confirm_token(&st, &t.token).await? {
+            TokenOutcome::Done(_) => Ok(status("confirmed")),
+            TokenOutcome::Unknown => Err(ApiError::InvalidRequest("invalid or expired token")),
+            TokenOutcome::Expired => Err(ApiError::InvalidRequest("token expired")),
+        };
+    }
+    let form = read_form(&st, &parts.headers, body).await?;
+    if !cx.public_csrf_ok(form.get("locale_csrf")) {
+        return Ok(error_page(cx, StatusCode::FORBIDDEN, "error.csrf"));
+    }
+    let token = form.get("token");
+    if token.is_empty() {
+        return Ok(error_page(cx, StatusCode::BAD_REQUEST, "error.invalidToken"));
+    }
+    Ok(match confirm_token(&st, token).await? {
+        TokenOutcome::Done(_) => cx.finish(html::redirect(StatusCode::SEE_OTHER, "/confirm/result")),
+        _ => error_page(cx, StatusCode::BAD_REQUEST, "error.invalidToken"),
+    })
+}
+
+async fn confirm_token(st: &AppState, token: &str) -> Result<TokenOutcome, ApiError> {
+    let th = ids::sha256_hex(token);
+    let now = time::now_rfc3339();
+    Ok(st.db.write(move |c| acc_store::confirm(c, &th, &now)).await?)
+}
+
+fn confirm_page(cx: WebCtx, parts: &Parts) -> Response {
+    let token = parts
+        .uri
+        .query()
+        .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "token").map(|(_, v)| v.into_owned()))
+        .unwrap_or_default();
+    if token.is_empty() {
+        return error_page(cx, StatusCode::BAD_REQUEST, "error.invalidToken");
+    }
+    let body = format!(
+        "<h1>{}</h1><form class=\"stack\" method=\"post\" action=\"/api/v1/auth/confirm\">{}{}\
+         <button type=\"submit\">{}</button></form>",
+        esc(cx.t("confirm.title")),
+        hidden("token", &token),
+        hidden("locale_csrf", &cx.locale_csrf),
+        esc(cx.t("confirm.button"))
+    );
+    let p = html::page(&cx, Nav::Guest, &esc(cx.t("confirm.title")), &body);
+    cx.finish(html::no_store(html::html(StatusCode::OK, p)))
+}
+
+struct Login {
+    username: String,
+    password: String,
+}
+impl FromJson for Login {
+    fn from_fields(f: &Fields<'_>) -> Result<Self, DecodeError> {
+        Ok(Login { username: f.string("username")?, password: f.string("password")? })
+    }
+}
+
+async fn login(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let (parts, body) = req.into_parts();
+    post_only(&parts.method)?;
+    let r: Login = decode_body(&st, &parts.headers, body).await?;
+    if r.username.is_empty() || r.password.is_empty() {
+        return Err(ApiError::InvalidRequest("username and password required"));
+    }
+    st.rate(Action::Login, ip_of(&st, &parts), Some(&r.username)).await?;
+    if r.password.len() > verstak_sync_proto::limits::fixed::PASSWORD_MAX {
+        return Err(ApiError::PasswordTooLong);
+    }
+    let user = creds::verify(&st, &r.username, &r.password).await?.map_err(|f| f.api_error())?;
+    let (uid, now) = (user.id.clone(), time::now_rfc3339());
+    st.db.write(move |c| users::touch(c, &uid, &now)).await?;
+    let (token, _csrf) = session::create(&st, Kind::User, &user.id).await?;
+    Ok(json_response(StatusCode::OK, &json!({ "token": token, "user_id": user.id })))
+}
+
+struct Forgot {
+    email: String,
+}
+impl FromJson for Forgot {
+    fn from_fields(f: &Fields<'_>) -> Result<Self, DecodeError> {
+        Ok(Forgot { email: f.string("email")? })
+    }
+}
+
+async fn forgot(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let (parts, body) = req.into_parts();
+    post_only(&parts.method)?;
+    let r: Forgot = decode_body(&st, &parts.headers, body).await?;
+    if r.email.is_empty() {
+        return Err(ApiError::InvalidRequest("email required"));
+    }
+    st.rate(Action::Forgot, ip_of(&st, &parts), Some(&r.email)).await?;
+    accounts::forgot(&st, &r.email, json_locale(&st, &parts.headers));
+    Ok(status("if email exists, reset link sent"))
+}
+
+struct Reset {
+    token: String,
+    new_password: String,
+}
+impl FromJson for Reset {
+    fn from_fields(f: &Fields<'_>) -> Result<Self, DecodeError> {
+        Ok(Reset { token: f.string("token")?, new_password: f.string("new_password")? })
+    }
+}
+
+async fn reset(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let (parts, body) = req.into_parts();
+    post_only(&parts.method)?;
+    let r: Reset = decode_body(&st, &parts.headers, body).await?;
+    if r.token.is_empty() || r.new_password.is_empty() {
+        return Err(ApiError::InvalidRequest("token and new_password required"));
+    }
+    let ip = ip_of(&st, &parts);
+    st.rate(Action::Reset, ip, None).await?;
+    password_len_ok(&r.new_password).map_err(password_error)?;
+    match accounts::reset(&st, &r.token, &r.new_password, ip).await? {
+        TokenOutcome::Done(_) => Ok(status("password reset")),
+        TokenOutcome::Unknown => Err(ApiError::InvalidRequest("invalid or expired token")),
+        TokenOutcome::Expired => Err(ApiError::InvalidRequest("token expired")),
+    }
+}
+

@@ -1,0 +1,290 @@
+//! The public forms (spec §6.10): `/register`, `/login`, `/forgot`, `/reset`, `POST /locale`
+//! and the message pages. Steps run in the order of the spec table for each route.
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+
+use super::allow;
+use crate::accounts::{self, password_len_ok};
+use crate::creds::{self, CredFailure};
+use crate::error::ApiError;
+use crate::http::not_found_page;
+use crate::ratelimit::Action;
+use crate::session::{self, Kind};
+use crate::state::AppState;
+use crate::store::accounts::{Purpose, TokenOutcome, token_state};
+use crate::store::users;
+use crate::useradd::{normalize_email, valid_username};
+use crate::util::{ids, time};
+use crate::web::ctx::WebCtx;
+use crate::web::form::{Form, read_form};
+use crate::web::html::{self, Nav, error_page, esc, flash, hidden, input, message_page};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/register", any(register))
+        .route("/login", any(login))
+        .route("/forgot", any(forgot))
+        .route("/reset", any(reset))
+        .route("/locale", any(locale))
+        .route("/register/result", any(|s, r| msg(s, r, "register.title", "register.result", false)))
+        .route("/forgot/sent", any(|s, r| msg(s, r, "forgot.title", "forgot.sent", false)))
+        .route("/reset/done", any(|s, r| msg(s, r, "reset.title", "reset.done", true)))
+        .route("/confirm/result", any(|s, r| msg(s, r, "confirm.title", "confirm.result", true)))
+}
+
+async fn msg(State(st): State<AppState>, req: Request, title: &'static str, text: &'static str, no_store: bool) -> Response {
+    if let Err(e) = allow(req.method(), "GET") {
+        return e.into_response();
+    }
+    let (parts, _) = req.into_parts();
+    let r = message_page(WebCtx::new(&st, &parts), title, text, Nav::Guest);
+    if no_store { html::no_store(r) } else { r }
+}
+
+/// A form page: title, optional flash, fields, submit, extra links.
+fn form_page(cx: WebCtx, status: StatusCode, title_key: &str, action: &str, flash_key: Option<&str>, fields: &str, extra: &str) -> Response {
+    let body = format!(
+        "<h1>{title}</h1>{flash}<form class=\"stack\" method=\"post\" action=\"{action}\">{csrf}{fields}\
+         <button type=\"submit\">{submit}</button></form>{extra}",
+        title = esc(cx.t(title_key)),
+        flash = flash_key.map(|k| flash(&cx, k)).unwrap_or_default(),
+        csrf = hidden("locale_csrf", &cx.locale_csrf),
+        submit = esc(cx.t("form.submit")),
+    );
+    let p = html::page(&cx, Nav::Guest, &esc(cx.t(title_key)), &body);
+    cx.finish(html::html(status, p))
+}
+
+/// Reads the form of a public POST: parse → 400 page, CSRF → 403 page.
+async fn public_form(st: &AppState, cx: WebCtx, req: Request) -> Result<(WebCtx, Form), Response> {
+    let (parts, body) = req.into_parts();
+    let form = match read_form(st, &parts.headers, body).await {
+        Ok(f) => f,
+        Err(_) => return Err(error_page(cx, StatusCode::BAD_REQUEST, "error.badRequest")),
+    };
+    if !cx.public_csrf_ok(form.get("locale_csrf")) {
+        return Err(error_page(cx, StatusCode::FORBIDDEN, "error.csrf"));
+    }
+    Ok((cx, form))
+}
+
+/// A 429 page with `Retry-After`.
+fn rate_page(cx: WebCtx, e: ApiError) -> Response {
+    let retry = match e {
+        ApiError::RateLimited { retry_after } => retry_after,
+        _ => 1,
+    };
+    let mut r = error_page(cx, StatusCode::TOO_MANY_REQUESTS, "error.rateLimited");
+    r.headers_mut().insert(axum::http::header::RETRY_AFTER, retry.max(1).into());
+    r
+}
+
+fn register_fields(cx: &WebCtx, username: &str, email: &str) -> String {
+    format!(
+        "{}{}{}",
+        input(cx, "form.username", "username", "text", username),
+        input(cx, "form.email", "email", "email", email),
+        input(cx, "form.password", "password", "password", "")
+    )
+}
+
+async fn register(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    if !st.web_settings().allow_registration {
+        return Ok(not_found_page());
+    }
+    allow(req.method(), "GET, POST")?;
+    let (parts, body) = req.into_parts();
+    let cx = WebCtx::new(&st, &parts);
+    let req = Request::from_parts(parts, body);
+    if req.method() != Method::POST {
+        let f = register_fields(&cx, "", "");
+        return Ok(form_page(cx, StatusCode::OK, "register.title", "/register", None, &f, ""));
+    }
+    let (cx, form) = match public_form(&st, cx, req).await {
+        Ok(v) => v,
+        Err(r) => return Ok(r),
+    };
+    let (username, email_raw, pw) = (form.get("username").trim(), form.get("email").trim(), form.get("password"));
+    let again = |cx: WebCtx, key: &str| {
+        let f = register_fields(&cx, username, email_raw);
+        form_page(cx, StatusCode::OK, "register.title", "/register", Some(key), &f, "")
+    };
+    if username.is_empty() || email_raw.is_empty() || pw.is_empty() {
+        return Ok(again(cx, "error.allFieldsRequired"));
+    }
+    let Some(email) = normalize_email(email_raw) else {
+        return Ok(again(cx, "error.invalidEmail"));
+    };
+    if let Err(e) = st.rate(Action::Register, cx.ip, Some(&email)).await {
+        return Ok(rate_page(cx, e));
+    }
+    if !valid_username(username) {
+        return Ok(again(cx, "error.invalidUsername"));
+    }
+    if password_len_ok(pw).is_err() {
+        return Ok(again(cx, "error.passwordInvalid"));
+    }
+    match accounts::create_user(&st, username, &email, pw, false, cx.loc, cx.ip, "").await {
+        Ok(_) => Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, "/register/result"))),
+        Err(ApiError::UsernameTaken | ApiError::EmailTaken) => Ok(again(cx, "error.accountTaken")),
+        Err(e) => Err(e),
+    }
+}
+
+fn login_fields(cx: &WebCtx, username: &str) -> String {
+    format!(
+        "{}{}",
+        input(cx, "form.login", "username", "text", username),
+        input(cx, "form.password", "password", "password", "")
+    )
+}
+
+fn login_extra(cx: &WebCtx) -> String {
+    format!("<p><a href=\"/forgot\">{}</a></p>", esc(cx.t("login.forgot")))
+}
+
+async fn login(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    allow(req.method(), "GET, POST")?;
+    let (parts, body) = req.into_parts();
+    let cx = WebCtx::new(&st, &parts);
+    let req = Request::from_parts(parts, body);
+    if req.method() != Method::POST {
+        if session::lookup(&st, &cx, Kind::User).await?.is_some() {
+            return Ok(cx.finish(html::redirect(StatusCode::FOUND, "/dashboard")));
+        }
+        let (f, x) = (login_fields(&cx, ""), login_extra(&cx));
+        return Ok(form_page(cx, StatusCode::OK, "login.title", "/login", None, &f, &x));
+    }
+    let (mut cx, form) = match public_form(&st, cx, req).await {
+        Ok(v) => v,
+        Err(r) => return Ok(r),
+    };
+    let (login, pw) = (form.get("username").trim().to_owned(), form.get("password").to_owned());
+    if let Err(e) = st.rate(Action::Login, cx.ip, Some(&login)).await {
+        return Ok(rate_page(cx, e));
+    }
+    let fail = |cx: WebCtx, status: StatusCode, key: &str| {
+        let (f, x) = (login_fields(&cx, &login), login_extra(&cx));
+        form_page(cx, status, "login.title", "/login", Some(key), &f, &x)
+    };
+    if login.is_empty() || pw.is_empty() || pw.len() > verstak_sync_proto::limits::fixed::PASSWORD_MAX {
+        return Ok(fail(cx, StatusCode::UNAUTHORIZED, "error.invalidCredentials"));
+    }
+    let user = match creds::verify(&st, &login, &pw).await? {
+        Ok(u) => u,
+        Err(CredFailure::Blocked) => return Ok(fail(cx, StatusCode::FORBIDDEN, "error.accountBlocked")),
+        Err(CredFailure::Unconfirmed) => return Ok(fail(cx, StatusCode::FORBIDDEN, "error.emailNotConfirmed")),
+        Err(_) => return Ok(fail(cx, StatusCode::UNAUTHORIZED, "error.invalidCredentials")),
+    };
+    session::start(&st, &mut cx, Kind::User, &user.id).await?;
+    let (uid, now) = (user.id.clone(), time::now_rfc3339());
+    st.db.write(move |c| users::touch(c, &uid, &now)).await?;
+    Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, "/dashboard")))
+}
+
+async fn forgot(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    allow(req.method(), "GET, POST")?;
+    let (parts, body) = req.into_parts();
+    let cx = WebCtx::new(&st, &parts);
+    let req = Request::from_parts(parts, body);
+    let field = |cx: &WebCtx| input(cx, "form.email", "email", "email", "");
+    if req.method() != Method::POST {
+        let f = field(&cx);
+        return Ok(form_page(cx, StatusCode::OK, "forgot.title", "/forgot", None, &f, ""));
+    }
+    let (cx, form) = match public_form(&st, cx, req).await {
+        Ok(v) => v,
+        Err(r) => return Ok(r),
+    };
+    let email = form.get("email").trim();
+    if email.is_empty() {
+        let f = field(&cx);
+        return Ok(form_page(cx, StatusCode::OK, "forgot.title", "/forgot", Some("error.emailRequired"), &f, ""));
+    }
+    if let Err(e) = st.rate(Action::Forgot, cx.ip, Some(email)).await {
+        return Ok(rate_page(cx, e));
+    }
+    accounts::forgot(&st, email, cx.loc);
+    Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, "/forgot/sent")))
+}
+
+fn reset_fields(cx: &WebCtx, token: &str) -> String {
+    format!(
+        "{}{}{}",
+        hidden("token", token),
+        input(cx, "form.newPassword", "password", "password", ""),
+        input(cx, "form.confirmPassword", "confirm", "password", "")
+    )
+}
+
+async fn reset(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    allow(req.method(), "GET, POST")?;
+    let (parts, body) = req.into_parts();
+    let cx = WebCtx::new(&st, &parts);
+    let to_forgot = |cx: WebCtx| html::no_store(cx.finish(html::redirect(StatusCode::FOUND, "/forgot")));
+    if parts.method != Method::POST {
+        let token = parts
+            .uri
+            .query()
+            .and_then(|q| Form::parse(q.as_bytes()).get("token").to_owned().into())
+            .unwrap_or_default();
+        let (th, now) = (ids::sha256_hex(&token), time::now_rfc3339());
+        let state = st.db.read(move |c| token_state(c, &th, Purpose::Reset, &now)).await?;
+        if token.is_empty() || !matches!(state, TokenOutcome::Done(_)) {
+            return Ok(to_forgot(cx));
+        }
+        let f = reset_fields(&cx, &token);
+        return Ok(html::no_store(form_page(cx, StatusCode::OK, "reset.title", "/reset", None, &f, "")));
+    }
+    let (cx, form) = match public_form(&st, cx, Request::from_parts(parts, body)).await {
+        Ok(v) => v,
+        Err(r) => return Ok(r),
+    };
+    let (token, pw, confirm) = (form.get("token"), form.get("password"), form.get("confirm"));
+    let again = |cx: WebCtx, key: &str| {
+        let f = reset_fields(&cx, token);
+        html::no_store(form_page(cx, StatusCode::OK, "reset.title", "/reset", Some(key), &f, ""))
+    };
+    if token.is_empty() || pw.is_empty() || confirm.is_empty() {
+        return Ok(again(cx, "error.allFieldsRequired"));
+    }
+    if let Err(e) = st.rate(Action::Reset, cx.ip, None).await {
+        return Ok(rate_page(cx, e));
+    }
+    if password_len_ok(pw).is_err() {
+        return Ok(again(cx, "error.passwordInvalid"));
+    }
+    if pw != confirm {
+        return Ok(again(cx, "error.passwordMismatch"));
+    }
+    match accounts::reset(&st, token, pw, cx.ip).await? {
+        TokenOutcome::Done(_) => Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, "/reset/done"))),
+        _ => Ok(to_forgot(cx)),
+    }
+}
+
+async fn locale(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    allow(req.method(), "POST")?;
+    let (parts, body) = req.into_parts();
+    let cx = WebCtx::new(&st, &parts);
+    let form = match read_form(&st, &parts.headers, body).await {
+        Ok(f) => f,
+        Err(_) => return Ok(error_page(cx, StatusCode::OK, "error.badRequest")),
+    };
+    if !cx.public_csrf_ok(form.get("locale_csrf")) {
+        return Ok(error_page(cx, StatusCode::FORBIDDEN, "error.csrf"));
+    }
+    let loc = match form.get("locale") {
+        l @ ("ru" | "en" | "system") => l,
+        _ => "system",
+    };
+    let from = form.get("from");
+    let to = if from.starts_with('/') && !from.starts_with("//") && !from.starts_with("/\\") { from } else { "/" };
+    let mut cx = cx;
+    cx.set_cookie_first("verstak_locale", loc, "/", "HttpOnly; SameSite=Lax", 31_536_000);
+    Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, to)))
+}

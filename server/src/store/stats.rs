@@ -1,0 +1,92 @@
+//! `ServerStats` counts from the database (spec §6.14). File-system figures (database and
+//! blob bytes, temp uploads) and `last_cleanup_at` are added by the caller.
+
+use rusqlite::{Connection, params};
+use serde::Serialize;
+
+use super::StoreError;
+
+/// §6.14, keys in spec order.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct ServerStats {
+    pub users: i64,
+    pub active_users: i64,
+    pub blocked_users: i64,
+    pub unconfirmed_users: i64,
+    pub active_devices: i64,
+    pub revoked_devices: i64,
+    pub vaults: i64,
+    pub operations: i64,
+    pub operations_24h: i64,
+    pub blobs: i64,
+    pub blob_references: i64,
+    pub orphan_blobs: i64,
+    pub temp_uploads: i64,
+    pub expired_sessions: i64,
+    pub expired_email_tokens: i64,
+    pub audit_events: i64,
+    pub database_bytes: i64,
+    pub blob_bytes: i64,
+    pub last_sync_activity: String,
+    pub last_cleanup_at: String,
+}
+
+/// Fills every database-derived field. `day_ago` is `now − 24 h`.
+pub(crate) fn collect(c: &Connection, now: &str, day_ago: &str) -> Result<ServerStats, StoreError> {
+    let one = |sql: &str| -> Result<i64, StoreError> { Ok(c.query_row(sql, [], |r| r.get(0))?) };
+    let (users, active_users, blocked_users, unconfirmed_users) = c.query_row(
+        "SELECT COUNT(*),
+                COALESCE(SUM(confirmed = 1 AND blocked = 0), 0),
+                COALESCE(SUM(blocked = 1), 0),
+                COALESCE(SUM(confirmed = 0), 0)
+         FROM server_users",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
+    let (active_devices, revoked_devices) = super::devices::count_by_state(c)?;
+    Ok(ServerStats {
+        users,
+        active_users,
+        blocked_users,
+        unconfirmed_users,
+        active_devices,
+        revoked_devices,
+        vaults: one(
+            "SELECT COUNT(*) FROM (SELECT DISTINCT user_id, vault_id FROM server_devices
+              WHERE COALESCE(user_id, '') <> '' AND COALESCE(vault_id, '') <> '')",
+        )?,
+        operations: one("SELECT COUNT(*) FROM server_ops")?,
+        operations_24h: c.query_row(
+            "SELECT COUNT(*) FROM server_ops WHERE pushed_at >= ?1",
+            params![day_ago],
+            |r| r.get(0),
+        )?,
+        blobs: one("SELECT COUNT(*) FROM server_blobs")?,
+        blob_references: one("SELECT COUNT(*) FROM server_blob_refs")?,
+        orphan_blobs: one(
+            "SELECT COUNT(*) FROM server_blobs b
+              WHERE NOT EXISTS (SELECT 1 FROM server_blob_refs r WHERE r.sha256 = b.sha256)",
+        )?,
+        expired_sessions: c.query_row(
+            "SELECT COUNT(*) FROM server_sessions WHERE expires_at <= ?1",
+            params![now],
+            |r| r.get(0),
+        )?,
+        expired_email_tokens: c.query_row(
+            "SELECT COUNT(*) FROM server_email_tokens WHERE expires_at <= ?1",
+            params![now],
+            |r| r.get(0),
+        )?,
+        audit_events: one("SELECT COUNT(*) FROM server_audit_log")?,
+        last_sync_activity: one_text(c, "SELECT COALESCE(MAX(last_seen), '') FROM server_devices")?,
+        last_cleanup_at: one_text(
+            c,
+            "SELECT COALESCE(MAX(created_at), '') FROM server_audit_log WHERE event_type = 'retention_cleanup'",
+        )?,
+        ..Default::default()
+    })
+}
+
+fn one_text(c: &Connection, sql: &str) -> Result<String, StoreError> {
+    Ok(c.query_row(sql, [], |r| r.get(0))?)
+}
