@@ -57,6 +57,8 @@ pub(crate) mod derive;
 pub mod engine;
 pub mod error;
 pub mod event;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod guard;
 pub mod hash;
 pub mod ids;
