@@ -197,10 +197,16 @@ describe('SyncSettings', () => {
   });
 
   it('shows the mass-deletion prompt only with the extensions, focused on Keep the files', async () => {
-    const api = fakeApi(connectedStatus({ guard: { direction: 'incoming', deletions: 40, files: 50 } }), true);
+    const guarded = connectedStatus({
+      guard: { direction: 'incoming', deletions: 40, files: 50 },
+      lastWarning: 'mass deletion awaiting confirmation: 40 incoming deletions of 50 files',
+    });
+    const api = fakeApi(guarded, true);
     const c = mountComp('SyncSettings', api);
     await vi.waitFor(() => expect(text(c)).toContain('The server would delete 40 of 50 files on this device.'));
     await vi.waitFor(() => expect(document.activeElement?.textContent?.trim()).toBe('Keep the files'));
+    // The prompt is the warning; the generic unresolved-files box does not repeat it.
+    expect(c.querySelector('[data-sync-message="last-warning"]')).toBeNull();
     expect(c.querySelector('#sync-ignore')).toBeTruthy();
     button(c, 'Keep the files')!.click();
     await vi.waitFor(() => expect(api.calls.some((x) => x.method === 'restoreDeletions' && x.args[0] === 'incoming')).toBe(true));
