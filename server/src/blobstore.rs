@@ -136,9 +136,4 @@ impl BlobStore {
         }
         (temp, walk(&self.root, 0))
     }
-
-    /// The blob root (for the backup subcommand and the data-directory size).
-    pub(crate) fn root(&self) -> &Path {
-        &self.root
-    }
 }

@@ -1,4 +1,5 @@
-//! The command line (spec §1.3): the run form (default) and `user add`.
+//! The command line (spec §1.3): the run form (default), `user add`, and `backup` (an
+//! addition: online backup of a data directory).
 //!
 //! Exit statuses: 0 clean, 1 runtime or startup failure, 2 usage error. Only GNU `--flag`
 //! syntax is accepted (clap's default).
@@ -60,6 +61,18 @@ enum Cmd {
     /// User management.
     #[command(subcommand)]
     User(UserCmd),
+    /// Online backup of a data directory (safe while the server runs).
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BackupArgs {
+    /// The data directory to back up.
+    #[arg(long, default_value = "./server-data")]
+    pub data: PathBuf,
+    /// The backup directory; created, and must not already hold a server.db.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,8 +150,10 @@ pub fn main() -> ExitCode {
     unsafe {
         libc::umask(0o027);
     }
-    if let Some(Cmd::User(UserCmd::Add(args))) = cli.cmd {
-        return crate::useradd::run(args);
+    match cli.cmd {
+        Some(Cmd::User(UserCmd::Add(args))) => return crate::useradd::run(args),
+        Some(Cmd::Backup(args)) => return crate::backup::run(args),
+        None => {}
     }
     let a = cli.run;
     if a.version {

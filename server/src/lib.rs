@@ -16,6 +16,7 @@
 
 pub(crate) mod accounts;
 pub mod auth;
+pub(crate) mod backup;
 pub mod blobstore;
 pub mod cli;
 pub mod config;
