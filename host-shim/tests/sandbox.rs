@@ -11,10 +11,11 @@
 mod support;
 
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use support::*;
 use verstak_sync_host::limits::Limits;
-use verstak_sync_host::runtime::CallError;
+use verstak_sync_host::runtime::{CallError, Runtime};
 use verstak_sync_host::session::Session;
 
 const SECRET: &str = "OUTSIDE-SECRET";
@@ -94,8 +95,7 @@ fn every_files_function(path: &str) -> Vec<Vec<String>> {
 #[test]
 fn escaping_paths_are_outside_the_vault_for_every_files_function() {
     let w = World::new();
-    let rt = runtime(&[], QUICK);
-    let mut s = Session::new(&rt, &w.vault());
+    let mut s = Session::new(full(), &w.vault());
     // A staging file exists, so `commit-stage` is refused for its target, not its source.
     refused(&attack(&mut s, &["stage-write", "staged", "0", "pwned"]), "ok", "stage-write");
     let (outside, vault) = (snapshot(&w.outside()), user_files(&w.vault()));
@@ -136,8 +136,7 @@ fn escaping_paths_are_outside_the_vault_for_every_files_function() {
 #[test]
 fn the_reserved_folder_is_invisible_and_keys_stay_in_their_folder() {
     let w = World::new();
-    let rt = runtime(&[], QUICK);
-    let mut s = Session::new(&rt, &w.vault());
+    let mut s = Session::new(full(), &w.vault());
     let before = snapshot(&w.vault());
 
     let token = ".verstak/plugin-data/verstak.sync/engine/device-token.json";
@@ -198,15 +197,19 @@ fn imports_without_their_grant_are_not_permitted() {
             ],
         ),
     ];
-    for (perm, attempts) in cases {
+    // Compiling is the slow part: one runtime per missing permission, side by side.
+    let runtimes: Vec<_> = std::thread::scope(|scope| {
+        let loading: Vec<_> = cases.iter().map(|(perm, _)| scope.spawn(move || runtime(&[perm], QUICK))).collect();
+        loading.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for ((perm, attempts), rt) in cases.into_iter().zip(&runtimes) {
         let w = World::new();
         std::fs::create_dir(w.vault().join("Empty")).unwrap();
         let staging = w.vault().join(".verstak/plugin-data/verstak.sync/staging");
         std::fs::create_dir_all(&staging).unwrap();
         std::fs::write(staging.join("staged"), "staged").unwrap();
         let before = snapshot(&w.vault());
-        let rt = runtime(&[perm], QUICK);
-        let mut s = Session::new(&rt, &w.vault());
+        let mut s = Session::new(rt, &w.vault());
         for a in &attempts {
             let args: Vec<&str> = a.iter().map(String::as_str).collect();
             // The URL the user typed is allowed, so only the missing grant can refuse `send`.
@@ -228,8 +231,7 @@ fn requests_to_any_other_origin_are_refused_before_connecting() {
     let foreign = Foreign::new();
     let (sp, fp) = (server.port(), foreign.port());
     let w = World::new();
-    let rt = runtime(&[], QUICK);
-    let mut s = Session::new(&rt, &w.vault());
+    let mut s = Session::new(full(), &w.vault());
     let allowed = server.url("");
 
     // The allowed origin answers, so the refusals below are the host's and nothing else.
@@ -295,8 +297,7 @@ fn oversized_answers_and_reads_are_too_large() {
     let server = Canned::start();
     let w = World::new();
     std::fs::write(w.vault().join("big.bin"), vec![0u8; 1 << 10]).unwrap();
-    let rt = runtime(&[], QUICK);
-    let mut s = Session::new(&rt, &w.vault());
+    let mut s = Session::new(full(), &w.vault());
     let allowed = server.url("");
 
     for path in ["/big-length", "/big-chunked", "/big-close"] {
@@ -328,9 +329,16 @@ fn oversized_answers_and_reads_are_too_large() {
     refused(&f, "ok", "the next request");
 }
 
-/// A runtime whose calls stop after `deadline` and whose memory stops at 32 MiB.
-fn tight(deadline_ms: u64) -> verstak_sync_host::runtime::Runtime {
-    runtime(&[], Limits { memory_bytes: 32 << 20, call_deadline: Duration::from_millis(deadline_ms) })
+/// Every call stops after 300 ms.
+fn short_deadline() -> &'static Runtime {
+    static RT: OnceLock<Runtime> = OnceLock::new();
+    RT.get_or_init(|| runtime(&[], Limits { memory_bytes: 64 << 20, call_deadline: Duration::from_millis(300) }))
+}
+
+/// Memory stops at 32 MiB.
+fn small_memory() -> &'static Runtime {
+    static RT: OnceLock<Runtime> = OnceLock::new();
+    RT.get_or_init(|| runtime(&[], Limits { memory_bytes: 32 << 20, call_deadline: Duration::from_secs(30) }))
 }
 
 /// The session answers normally again: the export `status` and a harmless attack.
@@ -343,8 +351,8 @@ fn answers_next(s: &mut Session<'_>) {
 #[test]
 fn endless_loops_time_out_and_the_session_answers_the_next_call() {
     let w = World::new();
-    let rt = tight(300);
-    let mut s = Session::new(&rt, &w.vault());
+    let rt = short_deadline();
+    let mut s = Session::new(rt, &w.vault());
     for which in ["loop", "loop-imports"] {
         let started = Instant::now();
         let f = attack(&mut s, &[which]);
@@ -363,8 +371,8 @@ fn endless_loops_time_out_and_the_session_answers_the_next_call() {
 fn unbounded_memory_is_stopped_and_the_session_answers_the_next_call() {
     let w = World::new();
     std::fs::write(w.vault().join("sixteen.bin"), vec![7u8; 16 << 20]).unwrap();
-    let rt = tight(20_000);
-    let mut s = Session::new(&rt, &w.vault());
+    let rt = small_memory();
+    let mut s = Session::new(rt, &w.vault());
     // Growing its own heap, and letting the host fill it with 16 MiB reads.
     for attempt in [&["grow"][..], &["grow-via-host", "sixteen.bin"][..]] {
         let f = attack(&mut s, attempt);
@@ -381,8 +389,7 @@ fn unbounded_memory_is_stopped_and_the_session_answers_the_next_call() {
 #[test]
 fn panics_and_exits_cost_one_call() {
     let w = World::new();
-    let rt = runtime(&[], QUICK);
-    let mut s = Session::new(&rt, &w.vault());
+    let mut s = Session::new(full(), &w.vault());
     for which in ["panic", "exit"] {
         let f = attack(&mut s, &[which]);
         assert_eq!(f.code, "plugin_trap", "{which}: {}", f.message);
@@ -393,8 +400,7 @@ fn panics_and_exits_cost_one_call() {
 #[test]
 fn wasi_offers_no_files_environment_or_arguments() {
     let w = World::new();
-    let rt = runtime(&[], QUICK);
-    let mut s = Session::new(&rt, &w.vault());
+    let mut s = Session::new(full(), &w.vault());
     let before = snapshot(w.dir.path());
     let secret = w.secret_path();
     let vault_file = w.vault().join("inside.md").display().to_string();
@@ -417,4 +423,30 @@ fn wasi_offers_no_files_environment_or_arguments() {
     assert_eq!((f.code.as_str(), f.message.as_str()), ("ok", "0 vars, 0 args"));
     assert_eq!(snapshot(w.dir.path()), before, "nothing changed anywhere");
     assert!(!Path::new("dropped").exists());
+}
+
+#[test]
+fn special_files_in_the_vault_cannot_stall_the_host() {
+    // A FIFO (made by some local program; the component cannot make one) must not block a
+    // `files` call forever: the epoch deadline cannot interrupt the host while it waits.
+    let w = World::new();
+    let fifo = w.vault().join("pipe");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    let vault = w.vault();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut s = Session::new(full(), &vault);
+        for attempt in [v(&["read", "pipe", "0", "16"]), v(&["copy", "pipe", "copied", ""]), v(&["stage-copy", "pipe", "s"])] {
+            let args: Vec<&str> = attempt.iter().map(String::as_str).collect();
+            let _ = tx.send((attempt.clone(), attack(&mut s, &args)));
+        }
+    });
+    for _ in 0..3 {
+        let (attempt, f) = rx.recv_timeout(Duration::from_secs(10)).expect("a files call on a FIFO returns");
+        refused(&f, "io", &format!("{attempt:?}"));
+        assert!(f.message.contains("not a regular file"), "{attempt:?}: {}", f.message);
+    }
+    assert!(!w.vault().join("copied").exists());
 }

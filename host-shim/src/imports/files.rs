@@ -13,7 +13,7 @@ use crate::bindings::{ErrorCode, HostError};
 use crate::confine::{self, RESERVED, VaultFs, VaultPath, io_error, outside, reserved};
 use crate::grants::Permission;
 use crate::state::HostState;
-use cap_std::fs::{Dir, File, Permissions, PermissionsExt};
+use cap_std::fs::{Dir, File, OpenOptions, OpenOptionsExt, Permissions, PermissionsExt};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
@@ -29,9 +29,13 @@ fn resolve(fs: &VaultFs, path: &str) -> Result<VaultPath, HostError> {
     Ok(p)
 }
 
-/// Opens a regular file for reading (`not-found` when missing, `io` for a folder).
+/// Opens a regular file for reading (`not-found` when missing, `io` for a folder or a special
+/// file). The open never blocks: `O_NONBLOCK` keeps a FIFO in the vault from stalling the host
+/// forever, which the epoch deadline cannot interrupt; on a regular file the flag does nothing.
 fn open_file(root: &Dir, path: &VaultPath) -> Result<File, HostError> {
-    let f = root.open(path.as_path()).map_err(|e| io_error(path.as_str(), e))?;
+    let mut opts = OpenOptions::new();
+    opts.read(true).custom_flags(libc::O_NONBLOCK);
+    let f = root.open_with(path.as_path(), &opts).map_err(|e| io_error(path.as_str(), e))?;
     let m = f.metadata().map_err(|e| io_error(path.as_str(), e))?;
     if !m.is_file() {
         return Err(err(ErrorCode::Io, format!("{path} is not a regular file")));

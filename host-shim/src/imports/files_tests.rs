@@ -135,6 +135,28 @@ fn read_returns_ranges_and_caps_the_length() {
 }
 
 #[test]
+fn special_files_are_refused_without_blocking() {
+    let (v, mut s) = full();
+    let fifo = std::ffi::CString::new(v.path().join("pipe").into_os_string().into_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    // Opening a FIFO for reading blocks until a writer comes; these calls must return at once.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send([
+            code(s.read("pipe".into(), 0, 1), ErrorCode::Io),
+            code(s.copy("pipe".into(), "copied".into(), sha(b"")), ErrorCode::Io),
+            code(s.stage_copy("pipe".into(), "k".into()), ErrorCode::Io),
+        ]);
+    });
+    let messages = rx.recv_timeout(std::time::Duration::from_secs(10)).expect("no call blocks on the FIFO");
+    for m in messages {
+        assert_eq!(m, "pipe is not a regular file");
+    }
+    assert!(!v.path().join("copied").exists());
+}
+
+#[test]
 fn list_hides_the_reserved_folder_and_reports_symlinks_as_other() {
     let (vault, mut s) = full();
     fs::create_dir_all(vault.path().join(".verstak/trash")).unwrap();

@@ -58,6 +58,13 @@ pub fn runtime(without: &[&str], limits: Limits) -> Runtime {
     Runtime::load(hostile_component(), &path, limits).expect("the hostile component links against the real host")
 }
 
+/// The hostile component with every permission and [`QUICK`] limits, shared by the tests of
+/// one binary (compiling it costs about a second).
+pub fn full() -> &'static Runtime {
+    static FULL: OnceLock<Runtime> = OnceLock::new();
+    FULL.get_or_init(|| runtime(&[], QUICK))
+}
+
 /// Runs one attack through `set-ignore`: no origin is allowed for the call.
 pub fn attack(session: &mut Session<'_>, args: &[&str]) -> Failure {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
