@@ -1,5 +1,5 @@
-// Verstak Sync Server pages: dialogs and confirmations (<dialog>.showModal(), never
-// window.confirm) and the one-time password reveal. Loaded from /static/app.js; the CSP
+// Verstak Sync Server pages: dialogs and confirmations (<dialog>.showModal(), not the
+// browser confirm box) and the one-time password reveal. Loaded from /static/app.js; the CSP
 // allows no inline script or event attributes, so everything is wired here.
 (function () {
   'use strict';
