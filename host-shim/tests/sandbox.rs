@@ -283,6 +283,17 @@ fn requests_to_any_other_origin_are_refused_before_connecting() {
     refused(&f, "forbidden-origin", "no configured server");
     assert!(f.message.contains("no sync server is configured"), "{}", f.message);
 
+    // With a paired server in the settings, that server is the only origin.
+    let settings = w.vault().join(".verstak/plugin-settings/verstak.sync/settings.json");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(&settings, format!(r#"{{"serverUrl":"{allowed}"}}"#)).unwrap();
+    let f = attack(&mut s, &["send", "GET", &server.url("/ok")]);
+    refused(&f, "ok", "the paired server");
+    for url in &forbidden {
+        let f = attack(&mut s, &["send", "GET", url]);
+        refused(&f, "forbidden-origin", &format!("{url} with a paired server"));
+    }
+
     // Plain WASI has no sockets and no name lookup.
     let f = attack(&mut s, &["wasi-connect", &format!("127.0.0.1:{fp}")]);
     refused(&f, "wasi-error", "wasi-connect");
