@@ -173,7 +173,7 @@ fn decode_words(s: &str) -> String {
                 })
             });
         // Whitespace between two encoded words is dropped (RFC 2047 §6.2), kept otherwise.
-        if !out.is_empty() && !(prev_encoded && dec.is_some()) {
+        if !(out.is_empty() || prev_encoded && dec.is_some()) {
             out.push(' ');
         }
         prev_encoded = dec.is_some();

@@ -11,6 +11,7 @@ use axum::routing::any;
 use super::{Admin, admin, filter, paging, server_stats};
 use crate::accounts::{create_user, password_len_ok};
 use crate::error::ApiError;
+use crate::json::JVal;
 use crate::mail;
 use crate::routes::health::readiness;
 use crate::routes::pages::allow;
@@ -42,13 +43,15 @@ pub(crate) fn admin_page_status(a: Admin, status: StatusCode, section: &str, tit
 
 /// The stats cards of §6.14 (numbers and the two timestamps).
 pub(crate) fn stats_cards(a: &Admin, s: &crate::store::stats::ServerStats) -> String {
-    let v = serde_json::to_value(s).unwrap_or_default();
+    // JVal keeps the spec's key order (serde_json's map would sort it).
+    let bytes = serde_json::to_vec(s).unwrap_or_default();
     let mut out = String::from("<div class=\"cards\">");
-    if let Some(m) = v.as_object() {
-        for (k, val) in m {
+    if let Ok(JVal::Obj(fields)) = serde_json::from_slice::<JVal>(&bytes) {
+        for (k, val) in fields {
             let shown = match val {
-                serde_json::Value::String(t) => a.cx.date(t),
-                other => other.to_string(),
+                JVal::Str(t) => a.cx.date(&t),
+                JVal::Int(n) => n.to_string(),
+                _ => String::new(),
             };
             out.push_str(&format!(
                 "<div class=\"card\" data-stat=\"{k}\"><div class=\"value\">{}</div><div class=\"label\">{}</div></div>",
