@@ -63,7 +63,7 @@ impl<'r> Session<'r> {
         origin: Option<&str>,
         f: impl FnOnce(&Provider, &mut Store<HostState>) -> wasmtime::Result<Result<T, SyncError>>,
     ) -> Result<T, Failure> {
-        let dirs = VaultDirs::open(&self.vault, &self.runtime.manifest().id).map_err(|e| Failure { code: "host".into(), message: format!("cannot open the vault: {e}") })?;
+        let dirs = self.dirs()?;
         let _lock = VaultLock::try_acquire(&dirs.data_dir()).map_err(|e| match e {
             LockError::Busy => Failure { code: "busy".into(), message: e.to_string() },
             LockError::Io(_) => Failure { code: "host".into(), message: e.to_string() },
@@ -100,8 +100,10 @@ impl<'r> Session<'r> {
         self.call(None, |p, s| p.call_status(s))
     }
 
+    /// Pairs; on success the host records the server as the only origin later calls may reach.
     pub fn configure(&mut self, server_url: &str, username: &str, password: &str, vault_id: &str) -> Result<(), Failure> {
-        self.call_locked(Some(server_url), |p, s| p.call_configure(s, server_url, username, password, vault_id))
+        self.call_locked(Some(server_url), |p, s| p.call_configure(s, server_url, username, password, vault_id))?;
+        self.record_server(Some(server_url.trim()))
     }
 
     pub fn test_connection(&mut self, server_url: &str, username: &str, password: &str) -> Result<(), Failure> {
@@ -109,7 +111,17 @@ impl<'r> Session<'r> {
     }
 
     pub fn disconnect(&mut self) -> Result<(), Failure> {
-        self.call_locked(None, |p, s| p.call_disconnect(s))
+        self.call_locked(None, |p, s| p.call_disconnect(s))?;
+        self.record_server(None)
+    }
+
+    fn record_server(&self, url: Option<&str>) -> Result<(), Failure> {
+        let dirs = self.dirs()?;
+        dirs.set_paired_server(url).map_err(|e| Failure { code: "host".into(), message: format!("cannot record the paired server: {e}") })
+    }
+
+    fn dirs(&self) -> Result<VaultDirs, Failure> {
+        VaultDirs::open(&self.vault, &self.runtime.manifest().id).map_err(|e| Failure { code: "host".into(), message: format!("cannot open the vault: {e}") })
     }
 
     pub fn reset_key(&mut self) -> Result<(), Failure> {

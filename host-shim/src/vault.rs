@@ -59,6 +59,33 @@ impl VaultDirs {
         self.data_dir().join("vault-id")
     }
 
+    /// `<data>/host/paired-server`: the server URL of the last successful `configure`, written
+    /// by the host only (the component's `storage` keys live in `engine/`), so the component
+    /// cannot point the network allow-list elsewhere.
+    pub fn paired_server_file(&self) -> PathBuf {
+        self.data_dir().join("host/paired-server")
+    }
+
+    /// The server URL of the last successful `configure`, if any.
+    pub fn paired_server(&self) -> std::io::Result<Option<String>> {
+        match fs::read_to_string(self.paired_server_file()) {
+            Ok(url) => Ok(Some(url.trim().to_string()).filter(|u| !u.is_empty())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Records (or with `None` forgets) the paired server.
+    pub fn set_paired_server(&self, url: Option<&str>) -> std::io::Result<()> {
+        match url {
+            Some(url) => write_atomic(&self.paired_server_file(), url.as_bytes(), 0o600),
+            None => match fs::remove_file(self.paired_server_file()) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            },
+        }
+    }
+
     pub fn plugin_id(&self) -> &str {
         &self.plugin_id
     }

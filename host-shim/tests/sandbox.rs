@@ -283,10 +283,16 @@ fn requests_to_any_other_origin_are_refused_before_connecting() {
     refused(&f, "forbidden-origin", "no configured server");
     assert!(f.message.contains("no sync server is configured"), "{}", f.message);
 
-    // With a paired server in the settings, that server is the only origin.
+    // A serverUrl the component writes into its own settings opens nothing.
     let settings = w.vault().join(".verstak/plugin-settings/verstak.sync/settings.json");
     std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
     std::fs::write(&settings, format!(r#"{{"serverUrl":"{allowed}"}}"#)).unwrap();
+    let f = attack(&mut s, &["send", "GET", &server.url("/ok")]);
+    refused(&f, "forbidden-origin", "a serverUrl in the settings");
+
+    // With a paired server recorded by the host, that server is the only origin.
+    let dirs = verstak_sync_host::vault::VaultDirs::open(&w.vault(), "verstak.sync").unwrap();
+    dirs.set_paired_server(Some(&allowed)).unwrap();
     let f = attack(&mut s, &["send", "GET", &server.url("/ok")]);
     refused(&f, "ok", "the paired server");
     for url in &forbidden {

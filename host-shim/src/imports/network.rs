@@ -7,7 +7,9 @@
 //! trusts what [`super::tls`] describes (platform store plus `VERSTAK_SYNC_CA_FILE`).
 //!
 //! The allowed origin is the one set by [`crate::state::HostState::allow_origin`] (the URL the
-//! user typed, for `configure` / `test-connection`), else the settings' `serverUrl`.
+//! user typed, for `configure` / `test-connection`), else the paired server the host recorded
+//! after the last successful `configure` ([`crate::vault::VaultDirs::paired_server`]). Never the
+//! settings: the component can write those.
 
 use super::http::{self, Body as HttpBody, HttpError};
 use super::staging::Stage;
@@ -92,15 +94,9 @@ impl HostState {
             return Ok(o.clone());
         }
         let forbidden = |why: &str| err(ErrorCode::ForbiddenOrigin, format!("no sync server is configured ({why})"));
-        let text = match std::fs::read_to_string(self.vault.settings_file()) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(forbidden("no settings")),
-            Err(e) => return Err(io_error("read settings", e)),
-        };
-        let settings: serde_json::Value = serde_json::from_str(&text).map_err(|_| forbidden("unreadable settings"))?;
-        match settings.get("serverUrl").and_then(serde_json::Value::as_str) {
-            Some(url) if !url.is_empty() => Origin::parse(url).map_err(|_| forbidden("invalid serverUrl")),
-            _ => Err(forbidden("no serverUrl")),
+        match self.vault.paired_server().map_err(|e| io_error("read the paired server", e))? {
+            Some(url) => Origin::parse(&url).map_err(|_| forbidden("invalid paired server URL")),
+            None => Err(forbidden("not paired")),
         }
     }
 }

@@ -114,13 +114,16 @@ fn only_the_allowed_origin_is_reached() {
 }
 
 #[test]
-fn the_settings_server_url_is_the_default_origin() {
+fn the_paired_server_is_the_default_origin_and_settings_are_not() {
     let (vault, mut s) = full();
     let (port, server) = serve_once(ok_response("{}"));
     code(s.send(request("GET", &format!("http://127.0.0.1:{port}/"), Body::Empty)), ErrorCode::ForbiddenOrigin);
+    // The component can write its settings, so a serverUrl there opens nothing.
     let settings = vault.path().join(".verstak/plugin-settings/verstak.sync/settings.json");
     std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
     std::fs::write(&settings, format!("{{\"serverUrl\":\"http://127.0.0.1:{port}\"}}")).unwrap();
+    code(s.send(request("GET", &format!("http://127.0.0.1:{port}/"), Body::Empty)), ErrorCode::ForbiddenOrigin);
+    s.vault.set_paired_server(Some(&format!("http://127.0.0.1:{port}"))).unwrap();
     assert_eq!(s.send(request("GET", &format!("http://127.0.0.1:{port}/"), Body::Empty)).unwrap().status, 200);
     server.join().unwrap();
     s.allow_origin("http://127.0.0.1:1").unwrap();
