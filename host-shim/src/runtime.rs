@@ -120,6 +120,8 @@ impl Instance {
     /// dead: drop it and instantiate again.
     pub fn call<R>(&mut self, f: impl FnOnce(&Plugin, &mut Store<HostState>) -> wasmtime::Result<R>) -> Result<R, CallError> {
         self.store.set_epoch_deadline(self.limits.deadline_ticks());
+        // A refused grow that the guest survived must not label a later, unrelated trap.
+        self.store.data_mut().memory.hit = false;
         f(&self.bindings, &mut self.store).map_err(|e| {
             if self.store.data().memory.hit {
                 CallError::MemoryExceeded(self.limits.memory_bytes >> 20)
