@@ -10,6 +10,7 @@
 //! * [`sync`]: push and pull (§4.7, §4.8) with conflicts.
 //! * [`blob`]: the blob upload response (§4.9).
 //! * [`health`]: health and liveness bodies (§4.11).
+//! * [`time`]: RFC 3339 UTC timestamps (§2.7).
 //!
 //! The structs are plain serde types. Deserialising is lenient in the way clients need: absent
 //! fields and `null` become the zero value, unknown fields are ignored. The server applies the
@@ -22,6 +23,7 @@ pub mod health;
 pub mod limits;
 pub mod paths;
 pub mod sync;
+pub mod time;
 
 mod nullable;
 

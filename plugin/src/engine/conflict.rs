@@ -2,6 +2,8 @@
 //! `<stem> (conflict <device> <YYYY-MM-DD HHMM>)<.ext>`, with ` 2`, ` 3`, … inside the
 //! parentheses when the name is taken.
 
+use verstak_sync_proto::time::{civil_from_days, rfc3339_from_unix};
+
 use super::ids::Millis;
 use super::path::VaultPath;
 
@@ -33,24 +35,7 @@ pub(crate) fn stamp(now: Millis, utc_offset_min: i32) -> String {
 
 /// RFC 3339 UTC with second precision.
 pub(crate) fn rfc3339(now: Millis) -> String {
-    let secs = (now.0 / 1000) as i64;
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    rfc3339_from_unix((now.0 / 1000) as i64)
 }
 
 /// The first free conflict-copy path for `path`. `taken` says whether a candidate exists.
