@@ -100,6 +100,9 @@ impl Run {
             }
         };
         let hash = inc.hash.clone().expect("checked above");
+        if !self.make_way(&path, false, op.server_sequence).await? {
+            return Ok(());
+        }
         let local = self.st.local.get(&path).cloned();
         let synced = self.st.synced.get(&path).cloned();
         if let Some((kind, ours)) = self.unechoed_for(&path) {

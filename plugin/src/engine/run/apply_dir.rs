@@ -13,6 +13,9 @@ use super::materialize::{Fail, io_fail};
 impl Run {
     pub(super) async fn apply_folder_create(&mut self, op: &PulledOp) -> Result<(), Fail> {
         let Some(path) = self.op_path(op, true) else { return Ok(()) };
+        if !self.make_way(&path, true, op.server_sequence).await? {
+            return Ok(());
+        }
         match self.st.local.get(&path) {
             Some(e) if !e.dir => {
                 self.warn(format!("skipped remote folder over a local file: {path}"));
@@ -35,10 +38,41 @@ impl Run {
         Ok(())
     }
 
-    /// Trash only the known, unchanged files under the folder; keep changed or unknown ones,
-    /// and the folders that still hold something (they become pending creates).
+    /// Clears the way for an incoming `path` (a folder when `dir`) at sequence `seq`. The sender
+    /// emits creates before deletes (§4.13), so a file that becomes a folder, or a folder that
+    /// becomes a file, arrives while the old one is still here: when this pull holds a later
+    /// delete of the old one, apply that delete now (it still trashes only clean files).
+    /// Returns false, with a warning and the op counted as skipped (§4.2), when a file that
+    /// stays in place is an ancestor of `path`, so `path` cannot be created.
+    pub(super) async fn make_way(&mut self, path: &VaultPath, dir: bool, seq: i64) -> Result<bool, Fail> {
+        let doomed = |run: &Run, p: &VaultPath| run.upcoming_deletes.get(p).is_some_and(|s| *s > seq);
+        for a in path.ancestors() {
+            if self.st.local.get(&a).is_some_and(|e| !e.dir) && doomed(self, &a) {
+                self.delete_file_if_clean(&a).await?;
+            }
+        }
+        match self.st.local.get(path) {
+            Some(e) if e.dir && !dir && doomed(self, path) => self.delete_folder_if_clean(path).await?,
+            Some(e) if !e.dir && dir && doomed(self, path) => self.delete_file_if_clean(path).await?,
+            _ => {}
+        }
+        if path.ancestors().iter().any(|a| self.st.local.get(a).is_some_and(|e| !e.dir)) {
+            self.warn(format!("skipped remote path that cannot be created locally: {path}"));
+            self.sum.skipped += 1;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
     pub(super) async fn apply_folder_delete(&mut self, op: &PulledOp) -> Result<(), Fail> {
         let Some(path) = self.op_path(op, true) else { return Ok(()) };
+        self.delete_folder_if_clean(&path).await
+    }
+
+    /// Trash only the known, unchanged files under the folder; keep changed or unknown ones,
+    /// and the folders that still hold something (they become pending creates).
+    async fn delete_folder_if_clean(&mut self, path: &VaultPath) -> Result<(), Fail> {
+        let path = path.clone();
         if self.st.unechoed.values().any(|u| u.path == path) {
             return Ok(());
         }
@@ -52,8 +86,11 @@ impl Run {
         dirs.sort_by_key(|d| std::cmp::Reverse(d.depth()));
         dirs.push(path.clone());
         for d in dirs {
-            if !self.st.local.contains_key(&d) {
-                self.st.synced.remove(&d);
+            if !self.st.local.get(&d).is_some_and(|e| e.dir) {
+                // Gone, or a file by now (a folder replaced by a file, see `make_way`).
+                if self.st.synced.get(&d).is_some_and(|e| e.dir) {
+                    self.st.synced.remove(&d);
+                }
                 continue;
             }
             let busy = self.st.local.keys().any(|p| p.is_inside(&d));

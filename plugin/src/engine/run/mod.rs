@@ -17,6 +17,7 @@ mod restore;
 mod scan;
 mod store;
 
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::command::Command;
@@ -27,6 +28,7 @@ use super::event::Action;
 use super::guard::Direction;
 use super::ignore::Rules;
 use super::io::Io;
+use super::path::VaultPath;
 use super::saved::{GuardDecision, SavedState};
 use super::summary::{EngineStatus, Summary};
 
@@ -38,6 +40,9 @@ pub(crate) struct Run {
     sum: Summary,
     /// `restoreDeletions("incoming")` is in effect for this run.
     keep_incoming_deletes: bool,
+    /// Deletes from other devices in the pages of this pull already fetched (path → highest
+    /// sequence), so a create can clear a file or folder the server is replacing (`make_way`).
+    upcoming_deletes: BTreeMap<VaultPath, i64>,
 }
 
 /// Fills the engine-owned status fields from the state.
@@ -58,7 +63,7 @@ pub(crate) async fn run_action(io: Io, cfg: Rc<Config>, st: SavedState, action: 
         s.syncing = true;
         s.progress = None;
     });
-    let mut run = Run { io: io.clone(), cfg, rules, st, sum: Summary::default(), keep_incoming_deletes: false };
+    let mut run = Run { io: io.clone(), cfg, rules, st, sum: Summary::default(), keep_incoming_deletes: false, upcoming_deletes: BTreeMap::new() };
     let result = run.sync(action).await;
     let now = io.now();
     match &result {

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
-use verstak_sync_proto::{PullRequest, PullResponse, paths};
+use verstak_sync_proto::{PullRequest, PullResponse, PulledOp, paths};
 
 use super::super::error::EngineError;
 use super::super::guard::{self, Direction};
@@ -47,6 +47,7 @@ impl Run {
                 None => self.fetch_page(cursor).await?,
             };
             let ops: Vec<_> = ops_to_apply(cursor, &page)?.into_iter().cloned().collect();
+            self.note_upcoming_deletes(ops.iter().chain(buffered.iter().flat_map(|p| p.ops.iter())));
             let total = ops.len() as u64;
             for (i, op) in ops.iter().enumerate() {
                 self.io.status(|s| s.progress = Some(Progress { phase: "pull", done: i as u64, total }));
@@ -61,6 +62,21 @@ impl Run {
             }
             if next_cursor(cursor, &page) == cursor {
                 return Err(EngineError::PullStalled);
+            }
+        }
+    }
+
+    /// Remembers the deletes among `ops` (pulled, not yet applied) for [`Run::make_way`].
+    fn note_upcoming_deletes<'a>(&mut self, ops: impl Iterator<Item = &'a PulledOp>) {
+        self.upcoming_deletes.clear();
+        for op in ops {
+            if op.device_id != self.cfg.device_id
+                && op.op_type == "delete"
+                && matches!(op.entity_type.as_str(), "file" | "folder")
+                && let Ok(path) = VaultPath::parse(&op.entity_id)
+            {
+                let seq = self.upcoming_deletes.entry(path).or_default();
+                *seq = (*seq).max(op.server_sequence);
             }
         }
     }

@@ -1,6 +1,7 @@
 //! Scenario tests written as stories over `Sim` (no faults).
 
 use super::Sim;
+use super::vault::Node;
 use crate::engine::command::Command;
 use crate::engine::event::Event;
 use crate::engine::event::Action;
@@ -128,4 +129,34 @@ fn mass_deletion_is_held_until_confirmed() {
     sim.sync(1).unwrap();
     assert_eq!(sim.devs[1].vault.files().len(), 0);
     assert_eq!(sim.devs[1].vault.trash.len(), 12, "deletes go to the trash");
+}
+
+#[test]
+fn a_file_replaced_by_a_folder_and_a_folder_by_a_file_converge_without_stalling() {
+    // The emitter sends creates before deletes (§4.13): the receiver sees `thing/` and
+    // `thing/x.md` while its file `thing` still exists, and the file `dir` while its folder
+    // `dir/` still exists. The deletes follow in the same pull.
+    let mut sim = quiet(2);
+    sim.write_user(0, "thing", "a file\n");
+    sim.write_user(0, "dir/inner.md", "inner\n");
+    sim.sync(0).unwrap();
+    sim.sync(1).unwrap();
+    let v = &mut sim.devs[0].vault.nodes;
+    v.remove("thing");
+    v.remove("dir/inner.md");
+    v.remove("dir");
+    sim.write_user(0, "thing/x.md", "x\n");
+    sim.write_user(0, "dir", "now a file\n");
+    sim.sync(0).unwrap();
+    let s = sim.sync(1).unwrap();
+    assert!(s.kept_both.is_empty(), "{:?}", s.kept_both);
+    let shape = |sim: &Sim, d: usize| {
+        let dirs: Vec<String> = sim.devs[d].vault.nodes.iter().filter(|(_, n)| matches!(n, Node::Dir)).map(|(p, _)| p.clone()).collect();
+        (sim.devs[d].vault.files(), dirs)
+    };
+    assert_eq!(shape(&sim, 1), shape(&sim, 0));
+    assert_eq!(sim.devs[1].vault.trash.len(), 2, "the replaced file and folder content went to the trash");
+    assert_eq!(sim.sync(1).unwrap().pushed, 0);
+    sim.sync(0).unwrap();
+    assert_eq!(shape(&sim, 1), shape(&sim, 0));
 }
