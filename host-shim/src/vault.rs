@@ -49,6 +49,12 @@ impl VaultDirs {
         self.data_rel().join("staging")
     }
 
+    /// `<data>/tmp/` relative to the root: the `files` import's temp files before they are
+    /// renamed into place (inside the vault's file system, outside the synced part).
+    pub fn temp_rel(&self) -> PathBuf {
+        self.data_rel().join("tmp")
+    }
+
     /// `<vault>/.verstak/vault.json`, written by the desktop; may hold the vault's `id`.
     pub fn vault_json(&self) -> PathBuf {
         self.root.join(".verstak/vault.json")

@@ -1,8 +1,10 @@
 //! The write primitives of the `files` import, all relative to the vault root `Dir`:
 //!
 //! * [`hash_copy`] streams a reader (optionally into a writer) and returns size and SHA-256;
-//! * [`create_temp`] makes an excluded temp file (`.verstak-write-<rand>.tmp`, §4.7) beside the
-//!   destination, removed again by [`Temp`]'s `Drop` unless it was placed;
+//! * [`create_temp`] makes a temp file (`.verstak-write-<rand>.tmp`) in the host-owned temp
+//!   folder under `.verstak/` (same file system, so placing it is a rename), removed again by
+//!   [`Temp`]'s `Drop` unless it was placed. A killed host therefore never leaves a temp file
+//!   among the user's notes; stale ones are swept by the next `create_temp`;
 //! * [`place`] re-checks the caller's `expect` at the last moment and only then moves the
 //!   source over the destination (Syncthing's `performFinish` order), then fsyncs the folder.
 
@@ -78,13 +80,31 @@ impl Drop for Temp<'_> {
     }
 }
 
-/// Creates a fresh temp file in the folder `parent` (root-relative, must exist).
-pub fn create_temp<'d>(root: &'d Dir, parent: &Path) -> Result<(Temp<'d>, File), HostError> {
-    let rel = parent.join(format!(".verstak-write-{}.tmp", random_hex(8)?));
+/// Temp files older than this in the temp folder were left by a killed host.
+const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Creates a fresh temp file in the root-relative host-owned folder `temp_dir` (created 0700
+/// when missing), after removing temp files a killed host left there.
+pub fn create_temp<'d>(root: &'d Dir, temp_dir: &Path) -> Result<(Temp<'d>, File), HostError> {
+    use cap_std::fs::{DirBuilder, DirBuilderExt};
+    root.create_dir_with(temp_dir, DirBuilder::new().recursive(true).mode(0o700))
+        .map_err(|e| io_error("create the temp folder", e))?;
+    sweep_stale(root, temp_dir);
+    let rel = temp_dir.join(format!(".verstak-write-{}.tmp", random_hex(8)?));
     let file = root
         .open_with(&rel, OpenOptions::new().write(true).create_new(true))
         .map_err(|e| io_error("create temp file", e))?;
     Ok((Temp { root, rel, kept: false }, file))
+}
+
+fn sweep_stale(root: &Dir, temp_dir: &Path) {
+    let Ok(entries) = root.read_dir(temp_dir) else { return };
+    for e in entries.flatten() {
+        let old = e.metadata().ok().and_then(|m| m.modified().ok()).and_then(|t| t.into_std().elapsed().ok());
+        if old.is_some_and(|age| age > STALE_TEMP) {
+            let _ = root.remove_file(temp_dir.join(e.file_name()));
+        }
+    }
 }
 
 /// What is at a destination right now.

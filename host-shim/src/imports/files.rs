@@ -130,7 +130,7 @@ impl Host for HostState {
         }
         let root = fs.root();
         ensure_parent(root, &path)?;
-        let (temp, mut file) = create_temp(root, path.parent())?;
+        let (temp, mut file) = create_temp(root, &self.vault.temp_rel())?;
         file.write_all(&bytes).map_err(|e| io_error("write temp file", e))?;
         file.sync_all().map_err(|e| io_error("sync temp file", e))?;
         let meta = file.metadata().map_err(|e| io_error("stat temp file", e))?;
@@ -152,7 +152,7 @@ impl Host for HostState {
             return Err(already_exists(&to));
         }
         ensure_parent(root, &to)?;
-        let (temp, mut file) = create_temp(root, to.parent())?;
+        let (temp, mut file) = create_temp(root, &self.vault.temp_rel())?;
         let (_, hash) = super::atomic::hash_copy(&mut src, Some(&mut file as &mut dyn Write)).map_err(|e| io_error("copy", e))?;
         if !hash.eq_ignore_ascii_case(&from_sha256) {
             return Err(changed(&from));

@@ -288,3 +288,25 @@ fn staging_keys_are_validated() {
         code(s.delete_stage(bad.into()), ErrorCode::InvalidInput);
     }
 }
+
+#[test]
+fn temp_files_live_under_verstak_and_stale_ones_are_swept() {
+    // A host killed between creating its temp file and placing it used to leave
+    // `.verstak-write-*.tmp` beside the note; temp files now live in `<data>/tmp/`.
+    let (vault, mut s) = full();
+    let tmp = vault.path().join(".verstak/plugin-data/verstak.sync/tmp");
+    fs::create_dir_all(&tmp).unwrap();
+    let stale = tmp.join(".verstak-write-dead.tmp");
+    let fresh = tmp.join(".verstak-write-busy.tmp");
+    for f in [&stale, &fresh] {
+        fs::write(f, b"left by a killed host").unwrap();
+    }
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    fs::File::options().write(true).open(&stale).unwrap().set_modified(two_hours_ago).unwrap();
+
+    s.write("notes/a.md".into(), b"a".to_vec(), Expect::Absent).unwrap();
+    s.copy("notes/a.md".into(), "notes/b.md".into(), sha(b"a")).unwrap();
+
+    assert_eq!(tree(&vault.path().join("notes")), ["a.md", "b.md"], "no temp file beside the notes");
+    assert_eq!(tree(&tmp), [".verstak-write-busy.tmp"], "the stale temp was swept, a recent one kept");
+}
