@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every benchmark and prints a table of measured numbers against the targets
+# (docs/performance.md). Benchmarks, not tests: nothing here fails on time.
+#
+#   scripts/bench.sh                  # full size: 10,000 files / 100 MiB, 256 MiB hashing, memory runs
+#   scripts/bench.sh --files 1000 --mib 10 --skip-memory    # a quick look
+#
+# Builds first (release): the server and host binaries, the engine component, the bench-only
+# hash guest component. Arguments go to the bench binary (host-shim/benches/sync.rs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --release -p verstak-sync-server -p verstak-sync-host
+cargo build --release -p verstak-sync-plugin --target wasm32-wasip2
+cargo build --release --target wasm32-wasip2 \
+    --manifest-path host-shim/benches/guests/hash/Cargo.toml --target-dir target
+exec cargo bench -p verstak-sync-host --bench sync -- "$@"
