@@ -461,3 +461,22 @@ fn a_sync_killed_mid_upload_converges_on_rerun() {
     assert_eq!(a.sync().pushed, 0);
     assert_eq!(a.status().unpushed_ops, 0);
 }
+
+#[test]
+fn an_unreachable_server_is_a_clean_error_that_keeps_everything() {
+    let (server, d) = setup(&["alpha"]);
+    let a = &d[0];
+    a.write("x.md", "x\n");
+    a.sync();
+    a.write("y.md", "not pushed yet\n");
+    drop(server);
+
+    let err = a.try_sync().unwrap_err();
+    assert!(err.message.contains("connection failed"), "{err}");
+    let st = a.status();
+    assert_eq!(st.status_label, "error", "{st:?}");
+    assert!(st.last_error.contains("connection failed"), "{st:?}");
+    assert!(st.unpushed_ops >= 1, "the new file is still waiting: {st:?}");
+    assert_eq!(a.read("x.md"), "x\n");
+    assert_eq!(a.read("y.md"), "not pushed yet\n");
+}

@@ -235,3 +235,20 @@ fn a_revoked_device_paired_again_syncs_and_is_no_longer_revoked() {
     assert_eq!(b.status().status_label, "connected");
 }
 
+
+#[test]
+fn the_same_new_path_created_on_both_sides_keeps_both() {
+    let (_server, d) = setup(&["alpha", "beta"]);
+    let (a, b) = (&d[0], &d[1]);
+    a.sync();
+    b.sync();
+    a.write("Ideas/new.md", "alpha's idea\n");
+    b.write("Ideas/new.md", "beta's idea\n");
+    a.sync();
+    let s = b.sync();
+    assert_eq!(s.kept_both.len(), 1, "{s:?}");
+    assert_eq!(b.read("Ideas/new.md"), "alpha's idea\n");
+    assert_eq!(b.read(&s.kept_both[0].copy_path), "beta's idea\n");
+    a.sync();
+    assert_eq!(a.files(), b.files());
+}

@@ -110,6 +110,10 @@ impl Run {
             }
         }
         self.scan().await?;
+        if self.st.pending.is_none() {
+            // With a batch in flight its ops are not in the synced tree yet; push derives later.
+            self.queue_local_changes();
+        }
         self.save().await?;
         self.resend_pending().await?;
         let decision = self.st.guard_decision.filter(|d| d.direction == Direction::Incoming);

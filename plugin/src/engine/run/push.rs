@@ -35,11 +35,18 @@ impl Run {
         }
     }
 
-    pub(super) async fn push(&mut self) -> Result<(), EngineError> {
+    /// Turns the difference between the local snapshot and the synced tree into the op log
+    /// (ids of ops still wanted are kept), so `unpushedOps` counts local changes from the scan
+    /// on, even when the run fails before it gets to push.
+    pub(super) fn queue_local_changes(&mut self) {
         let wanted = derive(&self.st.local, &self.st.synced, &self.rules);
         let mut next = self.st.next_client_seq;
         self.st.oplog = reconcile(&self.st.oplog, wanted, &self.st.salt, &mut next);
         self.st.next_client_seq = next;
+    }
+
+    pub(super) async fn push(&mut self) -> Result<(), EngineError> {
+        self.queue_local_changes();
 
         let decision = self.st.guard_decision.filter(|d| d.direction == Direction::Outgoing);
         let deletes = self.st.oplog.iter().filter(|q| q.kind == OpKind::Delete && !q.dir).count() as u64;

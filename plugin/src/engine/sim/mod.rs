@@ -60,6 +60,8 @@ pub(crate) struct Sim {
     pub devs: Vec<Device>,
     /// Faults (lost responses, crashes) are injected only while this is on.
     pub faults: bool,
+    /// Every HTTP request fails as if the server were unreachable while this is on.
+    pub offline: bool,
     pub log: Vec<String>,
     next_token: u64,
     pub added: BTreeSet<String>,
@@ -96,6 +98,7 @@ impl Sim {
             server: FakeServer::new(5, 3),
             devs,
             faults: true,
+            offline: false,
             log: vec![],
             next_token: 0,
             added: BTreeSet::new(),
@@ -164,6 +167,9 @@ impl Sim {
         let is_http = matches!(cmd, Command::Http { .. });
         let dev = &mut self.devs[d];
         let mut result = dev.vault.exec(&cmd, &mut self.server, &dev.id);
+        if self.offline && is_http {
+            result = Err(IoError::Network("server unreachable".into()));
+        }
         if self.faults && is_http && self.rng.chance(4) {
             result = Err(IoError::Network("response lost".into()));
         }

@@ -160,3 +160,18 @@ fn a_file_replaced_by_a_folder_and_a_folder_by_a_file_converge_without_stalling(
     sim.sync(0).unwrap();
     assert_eq!(shape(&sim, 1), shape(&sim, 0));
 }
+
+#[test]
+fn a_run_that_fails_after_the_scan_still_counts_the_local_changes_as_unpushed() {
+    let mut sim = quiet(1);
+    sim.write_user(0, "a.md", "a\n");
+    sim.sync(0).unwrap();
+    sim.write_user(0, "b.md", "not pushed yet\n");
+    sim.write_user(0, "a.md", "edited\n");
+    sim.offline = true;
+    assert!(sim.sync(0).is_err());
+    assert_eq!(sim.devs[0].engine.status().unpushed_ops, 2);
+    sim.offline = false;
+    assert_eq!(sim.sync(0).unwrap().pushed, 2);
+    assert_eq!(sim.devs[0].engine.status().unpushed_ops, 0);
+}
