@@ -22,14 +22,18 @@ echo "==> frontend tests"
 echo "==> e2e tests"
 (cd e2e && npm test) 2>&1 | tee "$logs/e2e.log"
 
-# One closing line for all suites together.
+# One closing line for all suites together. `count` never fails: a suite may print no
+# "skipped" line at all.
 strip() { sed 's/\x1b\[[0-9;]*m//g' "$1"; }
-cargo_passed=$(strip "$logs/cargo.log" | grep -oP 'test result: \w+\. \K[0-9]+(?= passed)' | awk '{s+=$1} END {print s+0}')
-cargo_failed=$(strip "$logs/cargo.log" | grep -oP 'test result: \w+\. [0-9]+ passed; \K[0-9]+(?= failed)' | awk '{s+=$1} END {print s+0}')
-vitest_passed=$(strip "$logs/frontend.log" | grep -oP '^\s*Tests\s+\K[0-9]+(?= passed)' | tail -1)
-e2e_passed=$(strip "$logs/e2e.log" | grep -oP '^\s*\K[0-9]+(?= passed)' | tail -1)
-e2e_skipped=$(strip "$logs/e2e.log" | grep -oP '^\s*\K[0-9]+(?= skipped)' | tail -1)
-passed=$(( ${cargo_passed:-0} + ${vitest_passed:-0} + ${e2e_passed:-0} ))
+count() { strip "$1" | { grep -oP "$2" || true; } | awk '{s+=$1} END {print s+0}'; }
+last() { strip "$1" | { grep -oP "$2" || true; } | tail -1; }
+cargo_passed=$(count "$logs/cargo.log" 'test result: \w+\. \K[0-9]+(?= passed)')
+cargo_failed=$(count "$logs/cargo.log" 'test result: \w+\. [0-9]+ passed; \K[0-9]+(?= failed)')
+vitest_passed=$(last "$logs/frontend.log" '^\s*Tests\s+\K[0-9]+(?= passed)')
+e2e_passed=$(last "$logs/e2e.log" '^\s*\K[0-9]+(?= passed)')
+e2e_flaky=$(last "$logs/e2e.log" '^\s*\K[0-9]+(?= flaky)')
+e2e_skipped=$(last "$logs/e2e.log" '^\s*\K[0-9]+(?= skipped)')
+passed=$(( cargo_passed + ${vitest_passed:-0} + ${e2e_passed:-0} + ${e2e_flaky:-0} ))
 echo
-echo "cargo: ${cargo_passed:-0} passed; vitest: ${vitest_passed:-0} passed; playwright: ${e2e_passed:-0} passed, ${e2e_skipped:-0} skipped"
-echo "all: $passed passed, ${cargo_failed:-0} failed"
+echo "cargo: $cargo_passed passed; vitest: ${vitest_passed:-0} passed; playwright: ${e2e_passed:-0} passed, ${e2e_flaky:-0} flaky (passed on retry), ${e2e_skipped:-0} skipped"
+echo "all: $passed passed, $cargo_failed failed"
