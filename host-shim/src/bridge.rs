@@ -12,15 +12,19 @@ use crate::state::ProgressHandle;
 use crate::vault::{VaultDirs, write_atomic};
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError, TryLockError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 
-/// One vault's bridge. Calls into the component are serialised; while one runs (a sync),
+/// One vault's bridge. Calls into the component are serialised; while a sync runs,
 /// `sync.status` is answered from the last snapshot plus the live progress, so the panel and
-/// the status bar stay responsive.
+/// the status bar stay responsive. At any other time it waits its turn: a snapshot taken before
+/// a short call (reset key, disconnect) must never be served after it.
 pub struct Bridge<'r> {
     session: Mutex<Session<'r>>,
     progress: ProgressHandle,
     last_status: Mutex<Option<SyncStatus>>,
+    /// True while a sync (or a guard decision followed by a sync) holds the session.
+    running: AtomicBool,
     vault: VaultDirs,
 }
 
@@ -44,7 +48,7 @@ impl<'r> Bridge<'r> {
         let dirs = VaultDirs::open(vault, &runtime.manifest().id)?;
         let session = Session::new(runtime, vault);
         let progress = session.progress();
-        Ok(Bridge { session: Mutex::new(session), progress, last_status: Mutex::new(None), vault: dirs })
+        Ok(Bridge { session: Mutex::new(session), progress, last_status: Mutex::new(None), running: AtomicBool::new(false), vault: dirs })
     }
 
     /// Answers one call as the desktop's `[value, err]` pair; `err` is `""` on success.
@@ -60,28 +64,28 @@ impl<'r> Bridge<'r> {
         f(&mut session).map_err(|e| e.message)
     }
 
+    /// Runs a sync-like call, marking it so `status` answers from the snapshot meanwhile.
+    fn run<T>(&self, f: impl FnOnce(&mut Session<'r>) -> Result<T, crate::session::Failure>) -> Reply<T> {
+        let mut session = self.session.lock().unwrap_or_else(PoisonError::into_inner);
+        self.running.store(true, Ordering::SeqCst);
+        let result = f(&mut session);
+        self.running.store(false, Ordering::SeqCst);
+        result.map_err(|e| e.message)
+    }
+
     fn status(&self) -> Reply {
-        match self.session.try_lock() {
-            Ok(mut session) => {
-                let status = session.status().map_err(|e| e.message)?;
-                let json = dto::status_json(&status, None);
-                *self.last_status.lock().unwrap_or_else(PoisonError::into_inner) = Some(status);
-                Ok(json)
-            }
-            Err(TryLockError::WouldBlock) => {
-                let cached = self.last_status.lock().unwrap_or_else(PoisonError::into_inner).clone();
-                let mut json = match cached {
-                    Some(status) => dto::status_json(&status, self.progress.latest().as_ref()),
-                    None => return self.with_session(|s| s.status()).map(|st| dto::status_json(&st, None)),
-                };
+        if self.running.load(Ordering::SeqCst) {
+            let cached = self.last_status.lock().unwrap_or_else(PoisonError::into_inner).clone();
+            if let Some(status) = cached {
+                let mut json = dto::status_json(&status, self.progress.latest().as_ref());
                 json["syncing"] = Value::Bool(true);
-                Ok(json)
-            }
-            Err(TryLockError::Poisoned(p)) => {
-                let status = p.into_inner().status().map_err(|e| e.message)?;
-                Ok(dto::status_json(&status, None))
+                return Ok(json);
             }
         }
+        let status = self.with_session(|s| s.status())?;
+        let json = dto::status_json(&status, None);
+        *self.last_status.lock().unwrap_or_else(PoisonError::into_inner) = Some(status);
+        Ok(json)
     }
 
     fn dispatch(&self, method: &str, args: &[Value]) -> Reply {
@@ -95,7 +99,7 @@ impl<'r> Bridge<'r> {
             "sync.testConnection" => self.with_session(|s| s.test_connection(&text_arg(args, 0), &text_arg(args, 1), &text_arg(args, 2))).map(done),
             "sync.disconnect" => self.with_session(|s| s.disconnect()).map(done),
             "sync.resetKey" => self.with_session(|s| s.reset_key()).map(done),
-            "sync.now" => self.with_session(|s| s.sync_now()).map(|sum| dto::summary_json(&sum)),
+            "sync.now" => self.run(|s| s.sync_now()).map(|sum| dto::summary_json(&sum)),
             "sync.setInterval" => {
                 let minutes = arg(0).as_f64().unwrap_or(0.0);
                 let minutes = if minutes.fract() == 0.0 && minutes.abs() <= i32::MAX as f64 { minutes as i32 } else { -1 };
@@ -103,11 +107,11 @@ impl<'r> Bridge<'r> {
             }
             "sync.confirmDeletions" => {
                 let d = direction(args)?;
-                self.with_session(|s| s.confirm_deletions(d)).map(|sum| dto::summary_json(&sum))
+                self.run(|s| s.confirm_deletions(d)).map(|sum| dto::summary_json(&sum))
             }
             "sync.restoreDeletions" => {
                 let d = direction(args)?;
-                self.with_session(|s| s.restore_deletions(d)).map(|sum| dto::summary_json(&sum))
+                self.run(|s| s.restore_deletions(d)).map(|sum| dto::summary_json(&sum))
             }
             "sync.setIgnore" => {
                 let patterns: Vec<String> = arg(0).as_array().map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect()).unwrap_or_default();
