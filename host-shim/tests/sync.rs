@@ -9,7 +9,9 @@
 
 mod common;
 
-use common::device::{Device, PASSWORD, sha256_file, write_random_file};
+use common::device::{
+    Device, PASSWORD, VAULT, conflict_copies, setup, sha256_file, write_random_file,
+};
 use common::server::Server;
 use common::*;
 use std::path::Path;
@@ -20,27 +22,15 @@ use verstak_sync_host::limits::Limits;
 use verstak_sync_host::runtime::Runtime;
 use verstak_sync_host::session::Session;
 
-const VAULT: &str = "notes";
-
-/// A server with user `ann` and `n` devices paired to her vault `notes`.
-fn setup(names: &[&str]) -> (Server, Vec<Device>) {
-    let server = Server::start();
-    server.add_user("ann", PASSWORD);
-    let devices: Vec<Device> = names.iter().map(|n| Device::new(n)).collect();
-    for d in &devices {
-        d.configure(&server.url(), "ann", VAULT);
-    }
-    (server, devices)
-}
-
-fn conflict_copies(d: &Device) -> Vec<String> {
-    d.files().into_keys().filter(|p| p.contains("(conflict ")).collect()
-}
-
 /// `verstak-sync-host` as a user runs it.
 fn host_cli(vault: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_verstak-sync-host"));
-    cmd.arg("--vault").arg(vault).arg("--component").arg(component()).arg("--manifest").arg(repo_manifest());
+    cmd.arg("--vault")
+        .arg(vault)
+        .arg("--component")
+        .arg(component())
+        .arg("--manifest")
+        .arg(repo_manifest());
     cmd
 }
 
@@ -54,14 +44,20 @@ fn two_vaults_exchange_text_binary_nested_and_non_ascii_files_edits_renames_and_
     a.write("with space/my note.md", "spaces in names\n");
     a.write("deep/er/still/leaf.txt", "leaf\n");
     a.write("empty.txt", "");
-    let binary: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let binary: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     a.write("img/pic.bin", &binary);
     std::fs::create_dir_all(a.path("empty folder")).unwrap();
     let first = a.sync();
     assert!(first.pushed >= 6, "A pushed its files: {first:?}");
     b.sync();
     assert_eq!(b.files(), a.files(), "B received A's files");
-    assert_eq!(std::fs::read(b.path("img/pic.bin")).unwrap(), binary, "the binary arrived byte-identical");
+    assert_eq!(
+        std::fs::read(b.path("img/pic.bin")).unwrap(),
+        binary,
+        "the binary arrived byte-identical"
+    );
     assert_eq!(b.folders(), a.folders(), "folders, empty ones included");
 
     // An edit on B reaches A.
@@ -74,7 +70,10 @@ fn two_vaults_exchange_text_binary_nested_and_non_ascii_files_edits_renames_and_
     a.rename("with space/my note.md", "with space/renamed note.md");
     a.sync();
     b.sync();
-    assert!(!b.exists("with space/my note.md"), "the old name is gone on B");
+    assert!(
+        !b.exists("with space/my note.md"),
+        "the old name is gone on B"
+    );
     assert_eq!(b.read("with space/renamed note.md"), "spaces in names\n");
 
     // A delete on A: gone on B, and restorable from B's trash.
@@ -82,11 +81,20 @@ fn two_vaults_exchange_text_binary_nested_and_non_ascii_files_edits_renames_and_
     a.sync();
     b.sync();
     assert!(!b.exists("hello.md"), "the deleted file is gone on B");
-    assert!(b.trash().contains(&("hello.md".to_string(), "# Hello\n".to_string())), "B's trash: {:?}", b.trash());
+    assert!(
+        b.trash()
+            .contains(&("hello.md".to_string(), "# Hello\n".to_string())),
+        "B's trash: {:?}",
+        b.trash()
+    );
     b.restore_from_trash("hello.md");
     b.sync();
     a.sync();
-    assert_eq!(a.read("hello.md"), "# Hello\n", "the restored file came back to A");
+    assert_eq!(
+        a.read("hello.md"),
+        "# Hello\n",
+        "the restored file came back to A"
+    );
 
     assert_eq!(a.files(), b.files());
     assert!(conflict_copies(a).is_empty() && conflict_copies(b).is_empty());
@@ -148,7 +156,11 @@ fn concurrent_edits_merge_when_they_touch_different_lines_and_keep_both_when_the
     b.write("notes/plan.md", "one\ntwo\nthree\nfour\nFIVE\n");
     a.sync();
     let merged = b.sync();
-    assert_eq!(merged.merged, vec!["notes/plan.md".to_string()], "{merged:?}");
+    assert_eq!(
+        merged.merged,
+        vec!["notes/plan.md".to_string()],
+        "{merged:?}"
+    );
     assert!(merged.kept_both.is_empty());
     assert_eq!(b.read("notes/plan.md"), "ONE\ntwo\nthree\nfour\nFIVE\n");
     a.sync();
@@ -164,7 +176,10 @@ fn concurrent_edits_merge_when_they_touch_different_lines_and_keep_both_when_the
     assert_eq!(clash.kept_both[0].path, "notes/plan.md");
     let copy = clash.kept_both[0].copy_path.clone();
     assert_conflict_name(&copy, "notes/plan", "beta", ".md");
-    assert_eq!(b.read("notes/plan.md"), "ONE\ntwo by alpha\nthree\nfour\nFIVE\n");
+    assert_eq!(
+        b.read("notes/plan.md"),
+        "ONE\ntwo by alpha\nthree\nfour\nFIVE\n"
+    );
     assert_eq!(b.read(&copy), "ONE\ntwo by beta\nthree\nfour\nFIVE\n");
 
     // The copy is an ordinary file: it reaches A.
@@ -183,7 +198,14 @@ fn assert_conflict_name(copy: &str, stem: &str, device: &str, ext: &str) {
     let b = inner.as_bytes();
     let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
     assert!(
-        b.len() == 15 && digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10) && b[10] == b' ' && digits(11..15),
+        b.len() == 15
+            && digits(0..4)
+            && b[4] == b'-'
+            && digits(5..7)
+            && b[7] == b'-'
+            && digits(8..10)
+            && b[10] == b' '
+            && digits(11..15),
         "{copy:?}: the date is not YYYY-MM-DD HHMM"
     );
 }
@@ -204,7 +226,11 @@ fn delete_versus_edit_the_edit_survives_on_both_sides() {
     b.sync();
     a.sync();
     assert_eq!(b.read("first.md"), "v2 edited on beta\n", "B kept its edit");
-    assert_eq!(a.read("first.md"), "v2 edited on beta\n", "the edit came back to A");
+    assert_eq!(
+        a.read("first.md"),
+        "v2 edited on beta\n",
+        "the edit came back to A"
+    );
 
     // The other order: B's edit reaches the server first, A's delete was made before A saw it.
     b.write("second.md", "v2 edited on beta\n");
@@ -212,7 +238,11 @@ fn delete_versus_edit_the_edit_survives_on_both_sides() {
     a.remove("second.md");
     a.sync();
     b.sync();
-    assert_eq!(a.read("second.md"), "v2 edited on beta\n", "A took the edit instead of its delete");
+    assert_eq!(
+        a.read("second.md"),
+        "v2 edited on beta\n",
+        "A took the edit instead of its delete"
+    );
     assert_eq!(b.read("second.md"), "v2 edited on beta\n");
 
     assert_eq!(a.files(), b.files());
@@ -233,9 +263,21 @@ fn a_50_mb_file_arrives_byte_identical_with_bounded_memory() {
     let up = run_measured(host_cli(a.root()).args(["--memory-mib", "40", "sync"]));
     let down = run_measured(host_cli(b.root()).args(["--memory-mib", "40", "sync"]));
 
-    assert_eq!(sha256_file(&b.path("media/big.bin")), want, "the 50 MB file arrived byte-identical");
-    assert_eq!(std::fs::metadata(b.path("media/big.bin")).unwrap().len(), SIZE as u64);
-    eprintln!("peak RSS: idle {} MiB, upload {} MiB, download {} MiB", idle >> 20, up >> 20, down >> 20);
+    assert_eq!(
+        sha256_file(&b.path("media/big.bin")),
+        want,
+        "the 50 MB file arrived byte-identical"
+    );
+    assert_eq!(
+        std::fs::metadata(b.path("media/big.bin")).unwrap().len(),
+        SIZE as u64
+    );
+    eprintln!(
+        "peak RSS: idle {} MiB, upload {} MiB, download {} MiB",
+        idle >> 20,
+        up >> 20,
+        down >> 20
+    );
     for (what, peak) in [("upload", up), ("download", down)] {
         assert!(
             peak < idle + (SIZE as u64) / 2,
@@ -248,7 +290,11 @@ fn a_50_mb_file_arrives_byte_identical_with_bounded_memory() {
 
 /// Runs a command to completion and returns its peak resident set size in bytes (`wait4`).
 fn run_measured(cmd: &mut Command) -> u64 {
-    let child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let pid = child.id() as libc::pid_t;
     let stderr = child.stderr.unwrap();
     let err = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
@@ -257,7 +303,10 @@ fn run_measured(cmd: &mut Command) -> u64 {
     let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(rc, pid, "wait4");
     let err = err.join().unwrap();
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{cmd:?} failed: {err}");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{cmd:?} failed: {err}"
+    );
     usage.ru_maxrss as u64 * 1024
 }
 
@@ -270,13 +319,19 @@ fn a_revoked_device_reports_revoked_and_its_sync_fails_cleanly() {
     b.sync();
 
     // Revoke B on the server with its own token (what another client or the web page would do).
-    let token = std::fs::read_to_string(b.path(".verstak/plugin-data/verstak.sync/engine/device-token.json")).unwrap();
+    let token = std::fs::read_to_string(
+        b.path(".verstak/plugin-data/verstak.sync/engine/device-token.json"),
+    )
+    .unwrap();
     let (status, body) = server.post("/api/client/revoke-current", Some(token.trim()), "");
     assert_eq!(status, 200, "{body}");
 
     b.write("y.md", "written after the revoke\n");
     let err = b.try_sync().unwrap_err();
-    assert!(err.message.contains("sync-server:unauthorized (HTTP 401)"), "{err}");
+    assert!(
+        err.message.contains("sync-server:unauthorized (HTTP 401)"),
+        "{err}"
+    );
     let st = b.status();
     assert!(st.revoked && !st.connected, "{st:?}");
     assert_eq!(st.status_label, "revoked");
@@ -302,24 +357,41 @@ fn a_wrong_password_is_a_clean_error_and_stores_nothing() {
     server.add_user("ann", PASSWORD);
     let a = Device::new("alpha");
 
-    let err = a.try_configure(&server.url(), "ann", "not the password", VAULT).unwrap_err();
+    let err = a
+        .try_configure(&server.url(), "ann", "not the password", VAULT)
+        .unwrap_err();
     assert_eq!(err.message, "pair: sync-server:unauthorized (HTTP 401)");
     let st = a.status();
     assert!(!st.configured && !st.token_stored, "{st:?}");
     assert_eq!(st.server_url, "");
     assert_eq!(st.status_label, "disabled");
     let engine = a.path(".verstak/plugin-data/verstak.sync/engine");
-    let stored: Vec<_> = std::fs::read_dir(&engine).map(|d| d.map(|e| e.unwrap().file_name()).collect()).unwrap_or_default();
+    let stored: Vec<_> = std::fs::read_dir(&engine)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
     assert!(stored.is_empty(), "nothing is stored: {stored:?}");
 
     // The same through the CLI: exit code 1 and the message.
     let out = host_cli(a.root())
-        .args(["configure", "--server", &server.url(), "--username", "ann", "--password", "wrong again", "--vault-id", VAULT])
+        .args([
+            "configure",
+            "--server",
+            &server.url(),
+            "--username",
+            "ann",
+            "--password",
+            "wrong again",
+            "--vault-id",
+            VAULT,
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("pair: sync-server:unauthorized (HTTP 401)"), "{stderr}");
+    assert!(
+        stderr.contains("pair: sync-server:unauthorized (HTTP 401)"),
+        "{stderr}"
+    );
     assert!(!engine.join("device-token.json").exists());
 }
 
@@ -333,10 +405,18 @@ fn without_network_remote_sync_is_refused_before_any_request() {
     assert!(before > 0, "pairing was counted");
 
     let dir = tempfile::tempdir().unwrap();
-    let restricted = Runtime::load(&component(), &manifest_without(dir.path(), "network.remote"), Limits::default()).unwrap();
+    let restricted = Runtime::load(
+        &component(),
+        &manifest_without(dir.path(), "network.remote"),
+        Limits::default(),
+    )
+    .unwrap();
     let err = Session::new(&restricted, a.root()).sync_now().unwrap_err();
     assert_eq!(err.code, "not_permitted");
-    assert_eq!(err.message, "plugin \"verstak.sync\" lacks required permission \"network.remote\"");
+    assert_eq!(
+        err.message,
+        "plugin \"verstak.sync\" lacks required permission \"network.remote\""
+    );
     assert_eq!(api_requests(), before, "the server saw no request");
     assert_eq!(a.read("x.md"), "x\n");
 
@@ -351,30 +431,52 @@ fn remote_ops_with_escaping_paths_are_never_applied_outside_the_vault() {
     // paths and the real engine + host must neither write them nor stall on them.
     let (server, d) = setup(&["alpha"]);
     let a = &d[0];
-    let pair = format!(r#"{{"login":"ann","password":"{PASSWORD}","device_name":"evil","vault_id":"{VAULT}"}}"#);
+    let pair = format!(
+        r#"{{"login":"ann","password":"{PASSWORD}","device_name":"evil","vault_id":"{VAULT}"}}"#
+    );
     let (status, body) = server.post("/api/client/pair", None, &pair);
     assert_eq!(status, 200, "{body}");
-    let token = serde_json::from_str::<serde_json::Value>(&body).unwrap()["device_token"].as_str().unwrap().to_string();
+    let token = serde_json::from_str::<serde_json::Value>(&body).unwrap()["device_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let op = |i: usize, path: &str| {
         let payload = serde_json::json!({"path": path, "content": "pwned\n"}).to_string();
         serde_json::json!({"op_id": format!("00000000-0000-4000-8000-00000000000{i}"), "entity_type": "file", "entity_id": path,
             "op_type": "create", "payload_json": payload, "client_sequence": 0, "created_at": "2026-11-22T00:00:00Z"})
     };
-    let evil = ["../escape.md", "a/../../escape2.md", "/tmp/escape3.md", ".verstak/config.md", "ok/../../escape4.md"];
+    let evil = [
+        "../escape.md",
+        "a/../../escape2.md",
+        "/tmp/escape3.md",
+        ".verstak/config.md",
+        "ok/../../escape4.md",
+    ];
     let mut ops: Vec<_> = evil.iter().enumerate().map(|(i, p)| op(i, p)).collect();
     ops.push(op(9, "fine.md"));
-    let (status, body) = server.post("/api/v1/sync/push", Some(&token), &serde_json::json!({"device_id": "x", "ops": ops}).to_string());
+    let (status, body) = server.post(
+        "/api/v1/sync/push",
+        Some(&token),
+        &serde_json::json!({"device_id": "x", "ops": ops}).to_string(),
+    );
     assert_eq!(status, 200, "{body}");
 
     let summary = a.sync();
-    assert_eq!(a.read("fine.md"), "pwned\n", "the valid op was applied: {summary:?}");
+    assert_eq!(
+        a.read("fine.md"),
+        "pwned\n",
+        "the valid op was applied: {summary:?}"
+    );
     let parent = a.root().parent().unwrap();
     for name in ["escape.md", "escape2.md", "escape4.md"] {
         assert!(!parent.join(name).exists(), "{name} escaped the vault");
     }
     assert!(!Path::new("/tmp/escape3.md").exists());
     assert!(!a.exists(".verstak/config.md"));
-    assert_eq!(a.files().into_keys().collect::<Vec<_>>(), vec!["fine.md".to_string()]);
+    assert_eq!(
+        a.files().into_keys().collect::<Vec<_>>(),
+        vec!["fine.md".to_string()]
+    );
     assert!(a.sync().pushed == 0, "the vault is converged, not stalled");
 }
 
@@ -399,25 +501,41 @@ fn the_mass_deletion_guard_holds_outgoing_deletes_until_confirmed() {
     assert!(matches!(guard.direction, Direction::Outgoing));
     assert_eq!((guard.deletions, guard.files), (12, 14));
     let st = a.status();
-    let g = st.guard.as_ref().expect("status shows the guard after a restart");
+    let g = st
+        .guard
+        .as_ref()
+        .expect("status shows the guard after a restart");
     assert_eq!((g.deletions, g.files), (12, 14));
     assert!(!st.last_warning.is_empty());
 
     b.sync();
-    assert_eq!(b.files().len(), 15, "B still has every file, and the new one");
+    assert_eq!(
+        b.files().len(),
+        15,
+        "B still has every file, and the new one"
+    );
     assert_eq!(b.read("docs/new.md"), "a new note still goes\n");
 
     let confirmed = a.confirm_deletions(Direction::Outgoing);
-    assert!(confirmed.guard.is_none() && a.status().guard.is_none(), "{confirmed:?}");
+    assert!(
+        confirmed.guard.is_none() && a.status().guard.is_none(),
+        "{confirmed:?}"
+    );
 
     // On B the same deletes arrive as a mass deletion too: B's incoming guard holds them.
     let incoming = b.sync();
-    let guard = incoming.guard.as_ref().expect("B's run reports the incoming guard");
+    let guard = incoming
+        .guard
+        .as_ref()
+        .expect("B's run reports the incoming guard");
     assert!(matches!(guard.direction, Direction::Incoming));
     assert_eq!((guard.deletions, guard.files), (12, 15));
     assert_eq!(b.files().len(), 15, "nothing was deleted before B decided");
     b.confirm_deletions(Direction::Incoming);
-    assert_eq!(b.files().into_keys().collect::<Vec<_>>(), ["docs/n12.md", "docs/n13.md", "docs/new.md"]);
+    assert_eq!(
+        b.files().into_keys().collect::<Vec<_>>(),
+        ["docs/n12.md", "docs/n13.md", "docs/new.md"]
+    );
     assert_eq!(b.trash().len(), 12, "the deletes went to B's trash");
     assert_eq!(a.files(), b.files());
 }
@@ -432,14 +550,22 @@ fn a_sync_killed_mid_upload_converges_on_rerun() {
     a.write("small.md", "small\n");
     let want = a.files();
 
-    let mut child = host_cli(a.root()).arg("sync").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = host_cli(a.root())
+        .arg("sync")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     // Kill it while the server is receiving a blob body (`blobs/.upload-*` exists).
     let blobs = server.data().join("blobs");
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut mid_upload = false;
     while Instant::now() < deadline {
         let uploading = std::fs::read_dir(&blobs)
-            .map(|d| d.filter_map(Result::ok).any(|e| e.file_name().to_string_lossy().starts_with(".upload-")))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .any(|e| e.file_name().to_string_lossy().starts_with(".upload-"))
+            })
             .unwrap_or(false);
         if uploading {
             mid_upload = true;
@@ -452,12 +578,19 @@ fn a_sync_killed_mid_upload_converges_on_rerun() {
     }
     child.kill().unwrap(); // SIGKILL
     let status = child.wait().unwrap();
-    assert!(mid_upload && status.code().is_none(), "the sync was killed during an upload (exit: {status:?})");
+    assert!(
+        mid_upload && status.code().is_none(),
+        "the sync was killed during an upload (exit: {status:?})"
+    );
 
     a.sync();
     b.sync();
     assert_eq!(a.files(), want, "A's files are untouched");
-    assert_eq!(b.files(), want, "B has exactly A's files: no duplicates, no conflict copies");
+    assert_eq!(
+        b.files(),
+        want,
+        "B has exactly A's files: no duplicates, no conflict copies"
+    );
     assert_eq!(a.sync().pushed, 0);
     assert_eq!(a.status().unpushed_ops, 0);
 }
@@ -476,7 +609,10 @@ fn an_unreachable_server_is_a_clean_error_that_keeps_everything() {
     let st = a.status();
     assert_eq!(st.status_label, "error", "{st:?}");
     assert!(st.last_error.contains("connection failed"), "{st:?}");
-    assert!(st.unpushed_ops >= 1, "the new file is still waiting: {st:?}");
+    assert!(
+        st.unpushed_ops >= 1,
+        "the new file is still waiting: {st:?}"
+    );
     assert_eq!(a.read("x.md"), "x\n");
     assert_eq!(a.read("y.md"), "not pushed yet\n");
 }

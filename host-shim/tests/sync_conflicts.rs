@@ -3,25 +3,9 @@
 
 mod common;
 
-use common::device::{Device, PASSWORD};
+use common::device::{Device, PASSWORD, VAULT, conflict_copies, setup};
 use common::server::Server;
 use verstak_sync_host::bindings::exports::verstak::sync::sync_provider::Direction;
-
-const VAULT: &str = "notes";
-
-fn setup(names: &[&str]) -> (Server, Vec<Device>) {
-    let server = Server::start();
-    server.add_user("ann", PASSWORD);
-    let devices: Vec<Device> = names.iter().map(|n| Device::new(n)).collect();
-    for d in &devices {
-        d.configure(&server.url(), "ann", VAULT);
-    }
-    (server, devices)
-}
-
-fn conflict_copies(d: &Device) -> Vec<String> {
-    d.files().into_keys().filter(|p| p.contains("(conflict ")).collect()
-}
 
 #[test]
 fn binary_edited_on_both_sides_keeps_both_versions_under_a_non_ascii_name() {
@@ -36,8 +20,14 @@ fn binary_edited_on_both_sides_keeps_both_versions_under_a_non_ascii_name() {
     let s = b.sync();
     assert_eq!(s.kept_both.len(), 1, "{s:?}");
     let copy = &s.kept_both[0].copy_path;
-    assert!(copy.starts_with("Фото/кот 1 (conflict beta ") && copy.ends_with(").bin"), "{copy}");
-    assert_eq!(std::fs::read(b.path("Фото/кот 1.bin")).unwrap(), [0u8, 1, 2, 3, 0xa]);
+    assert!(
+        copy.starts_with("Фото/кот 1 (conflict beta ") && copy.ends_with(").bin"),
+        "{copy}"
+    );
+    assert_eq!(
+        std::fs::read(b.path("Фото/кот 1.bin")).unwrap(),
+        [0u8, 1, 2, 3, 0xa]
+    );
     assert_eq!(std::fs::read(b.path(copy)).unwrap(), [0u8, 1, 2, 3, 0xb]);
     a.sync();
     assert_eq!(a.files(), b.files());
@@ -107,8 +97,15 @@ fn folder_renames_and_deletes_propagate_and_an_edit_inside_a_deleted_folder_surv
     b.sync();
     a.sync();
     assert_eq!(b.read("Trash me/c.md"), "c edited on beta\n");
-    assert_eq!(a.read("Trash me/c.md"), "c edited on beta\n", "the edit came back to A");
-    assert!(!b.exists("Trash me/d.md"), "the unchanged file was deleted on B");
+    assert_eq!(
+        a.read("Trash me/c.md"),
+        "c edited on beta\n",
+        "the edit came back to A"
+    );
+    assert!(
+        !b.exists("Trash me/d.md"),
+        "the unchanged file was deleted on B"
+    );
     assert_eq!(a.files(), b.files());
     assert_eq!(a.folders(), b.folders());
 }
@@ -129,13 +126,20 @@ fn restore_deletions_outgoing_brings_the_files_back_from_the_server() {
     }
     a.remove("big.bin");
     let err = a.try_sync().unwrap_err();
-    assert_eq!(err.message, "mass deletion awaiting confirmation", "a run that can only delete is held");
+    assert_eq!(
+        err.message, "mass deletion awaiting confirmation",
+        "a run that can only delete is held"
+    );
     assert!(a.status().guard.is_some());
     let s = a.session().restore_deletions(Direction::Outgoing).unwrap();
     assert!(s.guard.is_none(), "{s:?}");
     assert_eq!(a.files(), before, "every file is back");
     assert!(a.status().guard.is_none());
-    assert_eq!(a.sync().pushed, 0, "nothing to push: the deletes were dropped");
+    assert_eq!(
+        a.sync().pushed,
+        0,
+        "nothing to push: the deletes were dropped"
+    );
     b.sync();
     assert_eq!(b.files(), before);
 }
@@ -177,7 +181,10 @@ fn the_ignore_list_and_the_fixed_exclusions_decide_what_syncs() {
     // The default list: `.DS_Store` and `Thumbs.db` stay home.
     a.sync();
     b.sync();
-    assert_eq!(b.files().into_keys().collect::<Vec<_>>(), ["keep.md", "secret/one.md"]);
+    assert_eq!(
+        b.files().into_keys().collect::<Vec<_>>(),
+        ["keep.md", "secret/one.md"]
+    );
 
     // Both vaults replace the list with `secret/`: the former defaults sync, the fixed
     // exclusions never do, and `secret/` stops being tracked without any delete.
@@ -188,7 +195,10 @@ fn the_ignore_list_and_the_fixed_exclusions_decide_what_syncs() {
     a.write("secret/two.md", "s2\n");
     a.sync();
     b.sync();
-    assert_eq!(b.files().into_keys().collect::<Vec<_>>(), [".DS_Store", "keep.md", "secret/one.md", "sub/Thumbs.db"]);
+    assert_eq!(
+        b.files().into_keys().collect::<Vec<_>>(),
+        [".DS_Store", "keep.md", "secret/one.md", "sub/Thumbs.db"]
+    );
     assert_eq!(a.sync().pushed, 0);
     assert!(a.exists("secret/one.md") && a.exists("secret/two.md"));
 }
@@ -197,7 +207,9 @@ fn the_ignore_list_and_the_fixed_exclusions_decide_what_syncs() {
 fn a_text_file_over_the_payload_limit_goes_as_a_blob() {
     let (_server, d) = setup(&["alpha", "beta"]);
     let (a, b) = (&d[0], &d[1]);
-    let text: String = (0..20_000).map(|i| format!("line {i} of a long note\n")).collect();
+    let text: String = (0..20_000)
+        .map(|i| format!("line {i} of a long note\n"))
+        .collect();
     assert!(text.len() > 262_144 && text.len() < 2 << 20);
     a.write("long.md", &text);
     a.sync();
@@ -222,8 +234,16 @@ fn a_revoked_device_paired_again_syncs_and_is_no_longer_revoked() {
     let (server, d) = setup(&["alpha", "beta"]);
     let b = &d[1];
     b.write("mine.md", "m\n");
-    let token = std::fs::read_to_string(b.path(".verstak/plugin-data/verstak.sync/engine/device-token.json")).unwrap();
-    assert_eq!(server.post("/api/client/revoke-current", Some(token.trim()), "").0, 200);
+    let token = std::fs::read_to_string(
+        b.path(".verstak/plugin-data/verstak.sync/engine/device-token.json"),
+    )
+    .unwrap();
+    assert_eq!(
+        server
+            .post("/api/client/revoke-current", Some(token.trim()), "")
+            .0,
+        200
+    );
     assert!(b.try_sync().is_err());
     assert_eq!(b.status().status_label, "revoked");
     b.configure(&server.url(), "ann", VAULT);
@@ -234,7 +254,6 @@ fn a_revoked_device_paired_again_syncs_and_is_no_longer_revoked() {
     assert_eq!(d[0].read("mine.md"), "m\n");
     assert_eq!(b.status().status_label, "connected");
 }
-
 
 #[test]
 fn the_same_new_path_created_on_both_sides_keeps_both() {

@@ -3,28 +3,11 @@
 
 mod common;
 
-use common::device::{Device, PASSWORD, write_random_file};
-use common::server::Server;
+use common::device::{conflict_copies, setup, write_random_file};
 use common::*;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-const VAULT: &str = "notes";
-
-fn setup(names: &[&str]) -> (Server, Vec<Device>) {
-    let server = Server::start();
-    server.add_user("ann", PASSWORD);
-    let devices: Vec<Device> = names.iter().map(|n| Device::new(n)).collect();
-    for d in &devices {
-        d.configure(&server.url(), "ann", VAULT);
-    }
-    (server, devices)
-}
-
-fn conflict_copies(d: &Device) -> Vec<String> {
-    d.files().into_keys().filter(|p| p.contains("(conflict ")).collect()
-}
 
 fn spawn_sync(vault: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_verstak-sync-host"))
@@ -75,15 +58,25 @@ fn a_sync_killed_while_applying_pulled_files_converges_without_echoes_or_copies(
     let ops = server.metric("verstak_sync_ops_accepted_total", "");
 
     let many = b.path("many");
-    assert!(kill_when(spawn_sync(b.root()), || count_files(&many) >= 40), "B was killed halfway through the pull");
+    assert!(
+        kill_when(spawn_sync(b.root()), || count_files(&many) >= 40),
+        "B was killed halfway through the pull"
+    );
     let got = count_files(&many);
     assert!(got < 300, "killed before the end ({got} files)");
 
     let s = b.sync();
     assert_eq!(b.files(), a.files());
     assert!(conflict_copies(b).is_empty());
-    assert_eq!(s.pushed, 0, "files that came from the server are not published back");
-    assert_eq!(server.metric("verstak_sync_ops_accepted_total", ""), ops, "the server stored no new op");
+    assert_eq!(
+        s.pushed, 0,
+        "files that came from the server are not published back"
+    );
+    assert_eq!(
+        server.metric("verstak_sync_ops_accepted_total", ""),
+        ops,
+        "the server stored no new op"
+    );
     assert_eq!(a.sync().pushed, 0);
 }
 
@@ -97,10 +90,17 @@ fn a_sync_killed_mid_download_converges_and_leaves_no_temp_files() {
 
     // Kill once the download is staging (something under the plugin's staging folder).
     let staging = b.path(".verstak/plugin-data/verstak.sync/staging");
-    assert!(kill_when(spawn_sync(b.root()), || count_files(&staging) > 0), "B was killed during the download");
+    assert!(
+        kill_when(spawn_sync(b.root()), || count_files(&staging) > 0),
+        "B was killed during the download"
+    );
 
     b.sync();
-    assert_eq!(b.files(), a.files(), "no temp or partial file is left in the vault");
+    assert_eq!(
+        b.files(),
+        a.files(),
+        "no temp or partial file is left in the vault"
+    );
     assert!(conflict_copies(b).is_empty());
     assert_eq!(b.sync().pushed, 0);
 }
@@ -114,13 +114,19 @@ fn a_sync_killed_after_the_push_was_accepted_does_not_duplicate_ops() {
     }
     // Kill as soon as the server stored the first push batch (the response may be lost).
     assert!(
-        kill_when(spawn_sync(a.root()), || server.metric("verstak_sync_ops_accepted_total", "") > 0),
+        kill_when(spawn_sync(a.root()), || server
+            .metric("verstak_sync_ops_accepted_total", "")
+            > 0),
         "A was killed after a push"
     );
     a.sync();
     b.sync();
     assert_eq!(b.files(), a.files());
-    assert_eq!(server.metric("verstak_sync_ops_accepted_total", ""), 150, "every file was stored exactly once");
+    assert_eq!(
+        server.metric("verstak_sync_ops_accepted_total", ""),
+        150,
+        "every file was stored exactly once"
+    );
     assert_eq!(a.status().unpushed_ops, 0);
 }
 
@@ -157,8 +163,18 @@ fn an_edit_of_a_file_renamed_elsewhere_keeps_both_names() {
     b.sync();
     a.sync();
     for x in [a, b] {
-        assert_eq!(x.read("draft.md"), "v2 from beta\n", "{}: the edit survives", x.name);
-        assert_eq!(x.read("final.md"), "v1\n", "{}: the rename survives", x.name);
+        assert_eq!(
+            x.read("draft.md"),
+            "v2 from beta\n",
+            "{}: the edit survives",
+            x.name
+        );
+        assert_eq!(
+            x.read("final.md"),
+            "v1\n",
+            "{}: the rename survives",
+            x.name
+        );
     }
     assert_eq!(a.files(), b.files());
 }

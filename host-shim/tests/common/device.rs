@@ -11,6 +11,28 @@ use verstak_sync_host::session::{Failure, Session};
 
 pub const PASSWORD: &str = "correct horse battery";
 
+/// The remote vault every test device joins.
+pub const VAULT: &str = "notes";
+
+/// A server with user `ann` and one device per name, all paired to her vault [`VAULT`].
+pub fn setup(names: &[&str]) -> (super::server::Server, Vec<Device>) {
+    let server = super::server::Server::start();
+    server.add_user("ann", PASSWORD);
+    let devices: Vec<Device> = names.iter().map(|n| Device::new(n)).collect();
+    for d in &devices {
+        d.configure(&server.url(), "ann", VAULT);
+    }
+    (server, devices)
+}
+
+/// The conflict copies in a device's vault.
+pub fn conflict_copies(d: &Device) -> Vec<String> {
+    d.files()
+        .into_keys()
+        .filter(|p| p.contains("(conflict "))
+        .collect()
+}
+
 pub struct Device {
     pub name: String,
     dir: tempfile::TempDir,
@@ -18,7 +40,10 @@ pub struct Device {
 
 impl Device {
     pub fn new(name: &str) -> Device {
-        Device { name: name.to_string(), dir: tempfile::tempdir().unwrap() }
+        Device {
+            name: name.to_string(),
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -30,8 +55,16 @@ impl Device {
         Session::new(runtime(), self.root())
     }
 
-    pub fn try_configure(&self, server_url: &str, user: &str, password: &str, vault_id: &str) -> Result<(), Failure> {
-        Session::new(runtime(), self.root()).with_device_name(Some(self.name.clone())).configure(server_url, user, password, vault_id)
+    pub fn try_configure(
+        &self,
+        server_url: &str,
+        user: &str,
+        password: &str,
+        vault_id: &str,
+    ) -> Result<(), Failure> {
+        Session::new(runtime(), self.root())
+            .with_device_name(Some(self.name.clone()))
+            .configure(server_url, user, password, vault_id)
     }
 
     /// Pairs with the shared remote vault `vault_id` of `user`.
@@ -45,15 +78,20 @@ impl Device {
     }
 
     pub fn sync(&self) -> SyncSummary {
-        self.try_sync().unwrap_or_else(|e| panic!("{}: sync failed: {e}", self.name))
+        self.try_sync()
+            .unwrap_or_else(|e| panic!("{}: sync failed: {e}", self.name))
     }
 
     pub fn status(&self) -> SyncStatus {
-        self.session().status().unwrap_or_else(|e| panic!("{}: status failed: {e}", self.name))
+        self.session()
+            .status()
+            .unwrap_or_else(|e| panic!("{}: status failed: {e}", self.name))
     }
 
     pub fn confirm_deletions(&self, direction: Direction) -> SyncSummary {
-        self.session().confirm_deletions(direction).unwrap_or_else(|e| panic!("{}: confirm failed: {e}", self.name))
+        self.session()
+            .confirm_deletions(direction)
+            .unwrap_or_else(|e| panic!("{}: confirm failed: {e}", self.name))
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -67,7 +105,8 @@ impl Device {
     }
 
     pub fn read(&self, rel: &str) -> String {
-        std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("{}: cannot read {rel}: {e}", self.name))
+        std::fs::read_to_string(self.path(rel))
+            .unwrap_or_else(|e| panic!("{}: cannot read {rel}: {e}", self.name))
     }
 
     pub fn exists(&self, rel: &str) -> bool {
@@ -111,7 +150,9 @@ impl Device {
     pub fn trash(&self) -> Vec<(String, String)> {
         let base = self.path(".verstak/trash/files");
         let mut out = Vec::new();
-        let Ok(ids) = std::fs::read_dir(&base) else { return out };
+        let Ok(ids) = std::fs::read_dir(&base) else {
+            return out;
+        };
         for id in ids.map(Result::unwrap) {
             let mut files = BTreeMap::new();
             walk(&id.path(), &id.path(), &mut files, false);
@@ -131,12 +172,20 @@ impl Device {
                 return;
             }
         }
-        panic!("{}: {rel_path} is not in the trash: {:?}", self.name, self.trash());
+        panic!(
+            "{}: {rel_path} is not in the trash: {:?}",
+            self.name,
+            self.trash()
+        );
     }
 }
 
 fn rel(root: &Path, p: &Path) -> String {
-    p.strip_prefix(root).unwrap().to_str().expect("test paths are UTF-8").to_string()
+    p.strip_prefix(root)
+        .unwrap()
+        .to_str()
+        .expect("test paths are UTF-8")
+        .to_string()
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>, skip_verstak: bool) {

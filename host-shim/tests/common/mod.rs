@@ -29,13 +29,20 @@ pub fn repo_manifest() -> PathBuf {
 /// The runtime for the repository's manifest, compiled once and shared by every test here.
 pub fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| Runtime::load(&component(), &repo_manifest(), Limits::default()).expect("the real component loads"))
+    RUNTIME.get_or_init(|| {
+        Runtime::load(&component(), &repo_manifest(), Limits::default())
+            .expect("the real component loads")
+    })
 }
 
 /// A copy of the repository's manifest with `permission` removed, written into `dir`.
 pub fn manifest_without(dir: &Path, permission: &str) -> PathBuf {
-    let mut m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(repo_manifest()).unwrap()).unwrap();
-    m["permissions"].as_array_mut().unwrap().retain(|p| p != permission);
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_manifest()).unwrap()).unwrap();
+    m["permissions"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|p| p != permission);
     let path = dir.join("manifest.json");
     std::fs::write(&path, m.to_string()).unwrap();
     path

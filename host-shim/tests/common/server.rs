@@ -15,7 +15,10 @@ use std::time::{Duration, Instant};
 /// `target/debug/verstak-sync-server`, beside this test's `target/debug/deps/<test>`.
 pub fn server_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("the test knows its own path");
-    let debug = exe.parent().and_then(Path::parent).expect("tests run from target/<profile>/deps/");
+    let debug = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("tests run from target/<profile>/deps/");
     let bin = debug.join("verstak-sync-server");
     assert!(
         bin.is_file(),
@@ -58,7 +61,10 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut seen = Vec::new();
         let addr = loop {
-            assert!(Instant::now() < deadline, "no ready line from the sync server within 30 s: {seen:#?}");
+            assert!(
+                Instant::now() < deadline,
+                "no ready line from the sync server within 30 s: {seen:#?}"
+            );
             match rx.recv_timeout(Duration::from_millis(100)) {
                 Ok(line) => match line.find("listening on ") {
                     Some(pos) => break line[pos + "listening on ".len()..].trim().to_string(),
@@ -69,7 +75,9 @@ impl Server {
                         panic!("the sync server exited with {status}: {seen:#?}");
                     }
                 }
-                Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the sync server exited: {seen:#?}"),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    panic!("the sync server exited: {seen:#?}")
+                }
             }
         };
         Server { child, addr, dir }
@@ -110,8 +118,14 @@ impl Server {
     fn request(&self, method: &str, path: &str, bearer: Option<&str>, body: &str) -> (u16, String) {
         let mut s = TcpStream::connect(&self.addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        let auth = bearer.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-        let ctype = if body.is_empty() { "" } else { "Content-Type: application/json\r\n" };
+        let auth = bearer
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        let ctype = if body.is_empty() {
+            ""
+        } else {
+            "Content-Type: application/json\r\n"
+        };
         write!(
             s,
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{auth}{ctype}Content-Length: {}\r\n\r\n{body}",
@@ -123,8 +137,19 @@ impl Server {
         s.read_to_end(&mut raw).unwrap();
         let text = String::from_utf8_lossy(&raw).into_owned();
         let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-        let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(rest) } else { rest.to_string() };
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            dechunk(rest)
+        } else {
+            rest.to_string()
+        };
         (status, body)
     }
 
@@ -133,7 +158,9 @@ impl Server {
         let (status, text) = self.get("/metrics");
         assert_eq!(status, 200, "/metrics from loopback: {text}");
         text.lines()
-            .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']) && l.contains(filter))
+            .filter(|l| {
+                l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']) && l.contains(filter)
+            })
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum::<f64>() as u64
     }
