@@ -13,6 +13,7 @@
 pub mod bindings;
 pub mod bridge;
 pub mod cli;
+pub mod compile_cache;
 pub mod confine;
 pub mod dto;
 pub mod grants;

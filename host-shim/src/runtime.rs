@@ -13,7 +13,7 @@ use crate::state::HostState;
 use crate::vault::VaultDirs;
 use anyhow::Context;
 use std::path::Path;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, Store, Trap};
 
 /// Why an export call did not return normally.
@@ -55,12 +55,11 @@ impl Runtime {
         let mut config = Config::new();
         config.epoch_interruption(true);
         let engine = Engine::new(&config)?;
-        let component = Component::from_file(&engine, component).map_err(anyhow::Error::from).with_context(|| {
-            format!(
-                "cannot load the component {} (build it with `cargo build -p verstak-sync-plugin --target wasm32-wasip2 --release`, or pass --component)",
-                component.display()
-            )
-        })?;
+        let how = "build it with `cargo build -p verstak-sync-plugin --target wasm32-wasip2 --release`, or pass --component";
+        let bytes = std::fs::read(component).with_context(|| format!("cannot read the component {} ({how})", component.display()))?;
+        let component = crate::compile_cache::load(&engine, &bytes)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot load the component {} ({how})", component.display()))?;
 
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;

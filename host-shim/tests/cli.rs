@@ -53,3 +53,22 @@ fn an_invalid_manifest_is_refused_before_running() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("schemaVersion must be the integer 1"));
 }
+
+#[test]
+fn the_compiled_component_is_cached_and_a_bad_cache_entry_is_recompiled() {
+    let vault = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let status = |expect_ok: bool| {
+        let out = host(vault.path()).env("VERSTAK_SYNC_CACHE_DIR", cache.path()).args(["status", "--json"]).output().unwrap();
+        assert_eq!(out.status.success(), expect_ok, "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    status(true);
+    let entries: Vec<_> = std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(entries.len(), 1, "one artifact per component");
+    assert!(entries[0].extension().is_some_and(|e| e == "cwasm"));
+    status(true);
+
+    std::fs::write(&entries[0], b"not a compiled component").unwrap();
+    status(true);
+    assert!(std::fs::metadata(&entries[0]).unwrap().len() > 1000, "the bad entry was replaced by a fresh compile");
+}
