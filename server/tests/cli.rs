@@ -258,6 +258,18 @@ fn sigterm_lets_an_in_flight_upload_finish() {
     );
     c.write_all(head.as_bytes()).unwrap();
     c.write_all(&body[..1000]).unwrap();
+    // In flight means accepted and being read: wait for the upload's temp file, so SIGTERM
+    // cannot land while the connection still sits in the listen backlog.
+    let started = std::time::Instant::now() + Duration::from_secs(30);
+    let uploading = || {
+        std::fs::read_dir(s.data().join("blobs"))
+            .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with(".upload-")))
+            .unwrap_or(false)
+    };
+    while !uploading() {
+        assert!(std::time::Instant::now() < started, "the upload never started");
+        std::thread::park_timeout(Duration::from_millis(10));
+    }
     s.sigterm();
     let end = std::time::Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(&s.addr).is_ok() {
