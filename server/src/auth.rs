@@ -12,11 +12,12 @@ use crate::store::Scope;
 use crate::store::devices::{self, DeviceRow};
 use crate::util::{ids::sha256_hex, time};
 
-/// An authenticated device and the time its `last_seen` was set to.
+/// An authenticated device and the time its `last_seen` is set to.
 #[derive(Debug, Clone)]
 pub(crate) struct Device {
     pub row: DeviceRow,
     pub now: String,
+    now_secs: i64,
 }
 
 impl Device {
@@ -66,6 +67,28 @@ pub(crate) async fn authenticate(
     headers: &HeaderMap,
     uri: &Uri,
 ) -> Result<Device, ApiError> {
+    let dev = identify(state, headers, uri).await?;
+    touch(state, &dev).await?;
+    Ok(dev)
+}
+
+/// Step 7 of §3 as a writer job of its own.
+pub(crate) async fn touch(state: &AppState, dev: &Device) -> Result<(), ApiError> {
+    if dev.touch_due(state) {
+        let (id, n) = (dev.row.id.clone(), dev.now.clone());
+        state.db.write(move |c| devices::touch(c, &id, &n)).await?;
+        dev.touched(state);
+    }
+    Ok(())
+}
+
+/// Steps 1 to 6 of §3. The caller does step 7: either [`authenticate`], or a handler that writes
+/// anyway runs [`devices::touch`] inside its own writer job (one commit instead of two).
+pub(crate) async fn identify(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<Device, ApiError> {
     let key = extract_key(headers, uri);
     if key.is_empty() {
         return Err(ApiError::Unauthorized("API key required"));
@@ -86,21 +109,31 @@ pub(crate) async fn authenticate(
         _ => {}
     }
     let now_secs = time::unix_now();
-    let now = time::format_unix(now_secs);
-    let fresh = state
-        .seen
-        .lock()
-        .map(|m| m.get(&row.id).copied() == Some(now_secs))
-        .unwrap_or(false);
-    if !fresh {
-        let (id, n) = (row.id.clone(), now.clone());
-        state.db.write(move |c| devices::touch(c, &id, &n)).await?;
+    Ok(Device {
+        row,
+        now: time::format_unix(now_secs),
+        now_secs,
+    })
+}
+
+impl Device {
+    /// Whether `last_seen` still needs writing. Timestamps have whole seconds, so a second write
+    /// within the same second would store the same value.
+    pub(crate) fn touch_due(&self, state: &AppState) -> bool {
+        state
+            .seen
+            .lock()
+            .map(|m| m.get(&self.row.id).copied() != Some(self.now_secs))
+            .unwrap_or(true)
+    }
+
+    /// Records that `last_seen` was written for this second.
+    pub(crate) fn touched(&self, state: &AppState) {
         if let Ok(mut m) = state.seen.lock() {
             if m.len() > 100_000 {
                 m.clear();
             }
-            m.insert(row.id.clone(), now_secs);
+            m.insert(self.row.id.clone(), self.now_secs);
         }
     }
-    Ok(Device { row, now })
 }

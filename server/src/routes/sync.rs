@@ -2,7 +2,9 @@
 //! writer job (`store::ops::push`), so it is atomic and serialised per database.
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{Request, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::any;
@@ -10,10 +12,11 @@ use std::sync::atomic::Ordering::Relaxed;
 use verstak_sync_proto::{PullRequest, PushRequest, paths};
 
 use super::decode_body;
-use crate::auth::authenticate;
+use crate::auth::{Device, authenticate, identify, touch};
 use crate::error::ApiError;
 use crate::http::{json_response, raw_json};
 use crate::state::AppState;
+use crate::store::devices;
 use crate::store::ops::{self, PushInput, PushOutcome};
 use crate::sync_rules::{fingerprint, pull_limit, validate_push};
 use crate::util::time;
@@ -32,21 +35,31 @@ async fn push(State(st): State<AppState>, req: Request) -> Result<Response, ApiE
             post_required: false,
         });
     }
-    let dev = authenticate(&st, &parts.headers, &parts.uri).await?;
-    let scope = dev.scope()?;
-    let r: PushRequest = decode_body(&st, &parts.headers, body).await?;
-    validate_push(&r, &st.config.limits)?;
-    let input = PushInput {
-        scope,
-        device_id: dev.row.id.clone(),
-        idempotency_key: r.idempotency_key,
-        fingerprint: fingerprint(&r.ops),
-        ops: r.ops,
+    let dev = identify(&st, &parts.headers, &parts.uri).await?;
+    let input = match push_input(&st, &dev, &parts.headers, body).await {
+        Ok(i) => i,
+        Err(e) => {
+            touch(&st, &dev).await?;
+            return Err(e);
+        }
     };
+    // §3 step 7 rides in the push's own writer job, so the push waits for one commit.
+    let touch = dev
+        .touch_due(&st)
+        .then(|| (dev.row.id.clone(), dev.now.clone()));
+    let touching = touch.is_some();
     let outcome = st
         .db
-        .write(move |c| ops::push(c, &input, &time::now_rfc3339()))
+        .write(move |c| {
+            if let Some((id, now)) = &touch {
+                devices::touch(c, id, now)?;
+            }
+            ops::push(c, &input, &time::now_rfc3339())
+        })
         .await?;
+    if touching {
+        dev.touched(&st);
+    }
     match outcome {
         PushOutcome::Stored { body, stats } => {
             let m = &st.metrics;
@@ -61,6 +74,25 @@ async fn push(State(st): State<AppState>, req: Request) -> Result<Response, ApiE
         PushOutcome::KeyReused => Err(ApiError::IdempotencyKeyReused),
         PushOutcome::Rejected(e) => Err(e.into()),
     }
+}
+
+/// The push checks after authentication (§4.7 from step 5 on): scope, body, validation.
+async fn push_input(
+    st: &AppState,
+    dev: &Device,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<PushInput, ApiError> {
+    let scope = dev.scope()?;
+    let r: PushRequest = decode_body(st, headers, body).await?;
+    validate_push(&r, &st.config.limits)?;
+    Ok(PushInput {
+        scope,
+        device_id: dev.row.id.clone(),
+        idempotency_key: r.idempotency_key,
+        fingerprint: fingerprint(&r.ops),
+        ops: r.ops,
+    })
 }
 
 async fn pull(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
