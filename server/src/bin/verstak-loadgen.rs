@@ -23,7 +23,17 @@ struct Args {
     spawn: Option<String>,
     devices: usize,
     seconds: u64,
+    push_rate: u64,
     password: String,
+}
+
+const USAGE: &str = "usage: verstak-loadgen (--addr HOST:PORT | --spawn SERVER_BIN) [--devices 32] \
+[--seconds 10] [--push-rate 40000 (ops/s of the open-loop push phase; 0 skips it)] [--password P]";
+
+/// Prints `problem` and the usage, and exits 2.
+fn usage_exit(problem: &str) -> ! {
+    eprintln!("verstak-loadgen: {problem}\n{USAGE}");
+    std::process::exit(2)
 }
 
 fn parse_args() -> Args {
@@ -32,21 +42,34 @@ fn parse_args() -> Args {
         spawn: None,
         devices: 32,
         seconds: 10,
+        push_rate: 40_000,
         password: "loadgen-pw-1".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(f) = it.next() {
-        let mut v = || it.next().unwrap_or_else(|| panic!("{f} needs a value"));
-        match f.as_str() {
-            "--addr" => a.addr = Some(v()),
-            "--spawn" => a.spawn = Some(v()),
-            "--devices" => a.devices = v().parse().expect("--devices N"),
-            "--seconds" => a.seconds = v().parse().expect("--seconds S"),
-            "--password" => a.password = v(),
-            _ => panic!(
-                "usage: verstak-loadgen (--addr HOST:PORT | --spawn SERVER_BIN) [--devices 32] [--seconds 10]"
-            ),
+        if f == "--help" || f == "-h" {
+            println!("{USAGE}");
+            std::process::exit(0);
         }
+        let v = it
+            .next()
+            .unwrap_or_else(|| usage_exit(&format!("{f} needs a value")));
+        let num = |v: &str| -> u64 {
+            v.parse()
+                .unwrap_or_else(|_| usage_exit(&format!("{f} needs a number, not {v:?}")))
+        };
+        match f.as_str() {
+            "--addr" => a.addr = Some(v),
+            "--spawn" => a.spawn = Some(v),
+            "--devices" => a.devices = num(&v).max(1) as usize,
+            "--seconds" => a.seconds = num(&v).max(1),
+            "--push-rate" => a.push_rate = num(&v),
+            "--password" => a.password = v,
+            _ => usage_exit(&format!("unknown option {f}")),
+        }
+    }
+    if a.addr.is_none() == a.spawn.is_none() {
+        usage_exit("give exactly one of --addr and --spawn");
     }
     a
 }
@@ -174,6 +197,54 @@ where
     );
 }
 
+/// One device pushing batches of 100 ops until `stop`, numbered from `batch`: back to back, or
+/// on a schedule (first send, interval).
+async fn push_loop(
+    mut c: Conn,
+    token: String,
+    dev: usize,
+    stop: Arc<AtomicBool>,
+    mut batch: u64,
+    schedule: Option<(Instant, Duration)>,
+) -> Report {
+    let mut r = Report {
+        requests: 0,
+        items: 0,
+        bytes: 0,
+        lat: vec![],
+    };
+    let mut due = schedule.map_or_else(Instant::now, |(first, _)| first);
+    while !stop.load(Ordering::Relaxed) {
+        if schedule.is_some() {
+            tokio::time::sleep_until(due.into()).await;
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+        } else {
+            due = Instant::now();
+        }
+        let body = serde_json::to_vec(&PushRequest {
+            device_id: String::new(),
+            idempotency_key: String::new(),
+            ops: ops(dev, batch),
+        })
+        .expect("json");
+        let n = body.len() as u64;
+        let (st, b) = c.authed("POST", "/api/v1/sync/push", &token, body).await;
+        r.lat.push(due.elapsed());
+        assert_eq!(st, 200, "{}", String::from_utf8_lossy(&b));
+        let p: PushResponse = serde_json::from_slice(&b).expect("push response");
+        r.items += p.count as u64;
+        r.bytes += n;
+        r.requests += 1;
+        batch += 1;
+        if let Some((_, every)) = schedule {
+            due += every;
+        }
+    }
+    r
+}
+
 fn ops(device: usize, batch: u64) -> Vec<PushOp> {
     (0..100)
         .map(|i| PushOp {
@@ -201,7 +272,7 @@ fn main() {
             let (c, addr, d) = spawn_server(bin, a.devices, &a.password);
             (Some(c), addr, Some(d))
         }
-        _ => panic!("give --addr or --spawn"),
+        _ => unreachable!("parse_args checks --addr and --spawn"),
     };
     let pid = child.as_ref().map(|c| c.id());
     let _reap = Reap(child);
@@ -234,36 +305,30 @@ fn main() {
             &addr,
             a.seconds,
             pid,
-            |mut c, t, dev, stop| async move {
-                let mut r = Report {
-                    requests: 0,
-                    items: 0,
-                    bytes: 0,
-                    lat: vec![],
-                };
-                let mut batch = 0;
-                while !stop.load(Ordering::Relaxed) {
-                    let body = serde_json::to_vec(&PushRequest {
-                        device_id: String::new(),
-                        idempotency_key: String::new(),
-                        ops: ops(dev, batch),
-                    })
-                    .expect("json");
-                    let n = body.len() as u64;
-                    let t0 = Instant::now();
-                    let (st, b) = c.authed("POST", "/api/v1/sync/push", &t, body).await;
-                    r.lat.push(t0.elapsed());
-                    assert_eq!(st, 200, "{}", String::from_utf8_lossy(&b));
-                    let p: PushResponse = serde_json::from_slice(&b).expect("push response");
-                    r.items += p.count as u64;
-                    r.bytes += n;
-                    r.requests += 1;
-                    batch += 1;
-                }
-                r
-            },
+            move |c, t, dev, stop| push_loop(c, t, dev, stop, 0, None),
         )
         .await;
+        if a.push_rate > 0 {
+            // Open loop: each device pushes on a fixed schedule that adds up to `push_rate` ops/s,
+            // and latency counts from the scheduled send time, so a stalled server cannot hide
+            // its delay by slowing the senders down.
+            let every = Duration::from_secs_f64(100.0 * a.devices as f64 / a.push_rate as f64);
+            let devices = a.devices;
+            let name = format!("push@{}k", a.push_rate / 1000);
+            phase(
+                &name,
+                &tokens,
+                &addr,
+                a.seconds,
+                pid,
+                move |c, t, dev, stop| {
+                    // Devices start spread over one interval, not all at once.
+                    let first = Instant::now() + every.mul_f64(dev as f64 / devices as f64);
+                    push_loop(c, t, dev, stop, 1 << 32, Some((first, every)))
+                },
+            )
+            .await;
+        }
         phase(
             "pull",
             &tokens,
