@@ -2,7 +2,8 @@
 //! `blobs/.upload-<rand>` files, readiness probes and the temp-upload sweep of retention.
 //!
 //! Files are 0640 and directories 0750. A blob lands at its final path only by an atomic
-//! rename of a fully written, fsynced temp file, followed by an fsync of the directory.
+//! rename of a fully written, fsynced temp file; its directories are fsynced before the upload
+//! is acknowledged.
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Write};
@@ -45,8 +46,10 @@ impl BlobStore {
             .join(sha256)
     }
 
-    /// Moves a verified temp file to its final path. Returns true when this call created the
-    /// file (so a failed database step should remove it again).
+    /// Moves a verified temp file to its final path (or drops it when an intact copy is already
+    /// there). Returns true when this call created the file, so a failed database step should
+    /// remove it again. Runs inside the writer job, so it does not fsync: the caller runs
+    /// [`BlobStore::sync_placed`] before acknowledging the upload.
     pub(crate) fn place(&self, temp: &Path, sha256: &str, size: u64) -> io::Result<bool> {
         let dest = self.final_path(sha256);
         let dir = dest.parent().expect("a blob path has a parent directory");
@@ -62,16 +65,24 @@ impl BlobStore {
                     "replacing a corrupt blob file with a verified upload"
                 );
                 fs::rename(temp, &dest)?;
-                File::open(dir)?.sync_all()?;
                 Ok(false)
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 fs::rename(temp, &dest)?;
-                File::open(dir)?.sync_all()?;
                 Ok(true)
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Makes a placed blob's name durable: fsyncs `ab/cd/`, `ab/` and the blob root (the
+    /// directories `place` may have created). Cheap when nothing in them changed.
+    pub(crate) fn sync_placed(&self, sha256: &str) -> io::Result<()> {
+        let leaf = self.root.join(&sha256[0..2]).join(&sha256[2..4]);
+        for dir in [leaf.as_path(), leaf.parent().unwrap_or(&self.root), &self.root] {
+            File::open(dir)?.sync_all()?;
+        }
+        Ok(())
     }
 
     /// Removes a file this process placed, when the database step after it failed.

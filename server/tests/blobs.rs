@@ -199,3 +199,26 @@ fn size_limits_and_quotas() {
     let (t2, _) = s.pair("a", "v2");
     assert_eq!(s.upload(&t2, b"abcdefgh").status, 200);
 }
+
+#[test]
+fn uploading_again_restores_a_lost_blob_file() {
+    // A crash after the commit but before the directory fsync can lose the renamed file while
+    // its reference survives; the client, never answered, uploads again.
+    let s = TestServer::start();
+    let (t, _) = s.user_device("a", "vault-a");
+    let data = b"blob whose file goes missing".to_vec();
+    let sha = sha256_hex(&data);
+    assert_eq!(s.upload(&t, &data).status, 200);
+    std::fs::remove_file(blob_path(s.data(), &sha)).unwrap();
+    let again = s.upload(&t, &data);
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(std::fs::read(blob_path(s.data(), &sha)).unwrap(), data);
+    let g = s.get(&format!("/api/v1/blobs/{sha}"), Some(&t));
+    assert_eq!((g.status, g.body), (200, data));
+    let leftovers = std::fs::read_dir(s.data().join("blobs"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".upload-"))
+        .count();
+    assert_eq!(leftovers, 0);
+}

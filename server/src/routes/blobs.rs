@@ -201,13 +201,16 @@ async fn upload(st: AppState, scope: Scope, req: Request) -> Result<Response, Ap
         })
         .await?;
     match outcome {
-        Attach::Added => {
-            guard.0 = None; // renamed into place (or already removed as a duplicate)
-        }
-        Attach::Existing => {}
+        // Renamed into place (or dropped as a duplicate).
+        Attach::Added | Attach::Existing => guard.0 = None,
         Attach::QuotaExceeded => return Err(ApiError::QuotaExceeded),
     }
     drop(guard);
+    let (blobs, sha3) = (st.blobs.clone(), sha.clone());
+    tokio::task::spawn_blocking(move || blobs.sync_placed(&sha3))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
     Ok(json_response(
         StatusCode::OK,
         &BlobUploadResponse {

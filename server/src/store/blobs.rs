@@ -59,6 +59,9 @@ pub(crate) fn attach(
 ) -> Result<Attach, StoreError> {
     if ref_size(c, s, sha256)?.is_some() {
         touch_ref(c, s, sha256, now)?;
+        // The file normally exists; this restores it if it was lost (say, a crash between the
+        // commit and the directory fsync of the first upload, which was then never answered).
+        place()?;
         return Ok(Attach::Existing);
     }
     let vault_used: i64 = c.query_row(
