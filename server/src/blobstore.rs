@@ -79,7 +79,11 @@ impl BlobStore {
     /// directories `place` may have created). Cheap when nothing in them changed.
     pub(crate) fn sync_placed(&self, sha256: &str) -> io::Result<()> {
         let leaf = self.root.join(&sha256[0..2]).join(&sha256[2..4]);
-        for dir in [leaf.as_path(), leaf.parent().unwrap_or(&self.root), &self.root] {
+        for dir in [
+            leaf.as_path(),
+            leaf.parent().unwrap_or(&self.root),
+            &self.root,
+        ] {
             File::open(dir)?.sync_all()?;
         }
         Ok(())
