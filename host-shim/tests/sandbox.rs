@@ -41,7 +41,11 @@ impl World {
         std::os::unix::fs::symlink("../outside", vault.join("Notes/rel-link")).unwrap();
         let engine = vault.join(".verstak/plugin-data/verstak.sync/engine");
         std::fs::create_dir_all(&engine).unwrap();
-        std::fs::write(engine.join("device-token.json"), format!("{{\"token\":\"{TOKEN}\"}}")).unwrap();
+        std::fs::write(
+            engine.join("device-token.json"),
+            format!("{{\"token\":\"{TOKEN}\"}}"),
+        )
+        .unwrap();
         std::fs::write(vault.join(".verstak/vault.json"), r#"{"id":"v1"}"#).unwrap();
         World { dir }
     }
@@ -79,6 +83,7 @@ fn every_files_function(path: &str) -> Vec<Vec<String>> {
     vec![
         v(&["list-dir", path]),
         v(&["read", path, "0", "1024"]),
+        v(&["hash", path]),
         v(&["write", path, "pwned"]),
         v(&["copy", path, "copied.md", ""]),
         v(&["copy", "inside.md", path, ""]),
@@ -97,7 +102,11 @@ fn escaping_paths_are_outside_the_vault_for_every_files_function() {
     let w = World::new();
     let mut s = Session::new(full(), &w.vault());
     // A staging file exists, so `commit-stage` is refused for its target, not its source.
-    refused(&attack(&mut s, &["stage-write", "staged", "0", "pwned"]), "ok", "stage-write");
+    refused(
+        &attack(&mut s, &["stage-write", "staged", "0", "pwned"]),
+        "ok",
+        "stage-write",
+    );
     let (outside, vault) = (snapshot(&w.outside()), user_files(&w.vault()));
 
     let secret = w.secret_path();
@@ -125,12 +134,23 @@ fn escaping_paths_are_outside_the_vault_for_every_files_function() {
         all_refused(&mut s, "outside-vault", &every_files_function(path), SECRET);
     }
 
-    assert_eq!(snapshot(&w.outside()), outside, "nothing outside the vault changed");
-    assert_eq!(user_files(&w.vault()), vault, "nothing in the vault changed");
+    assert_eq!(
+        snapshot(&w.outside()),
+        outside,
+        "nothing outside the vault changed"
+    );
+    assert_eq!(
+        user_files(&w.vault()),
+        vault,
+        "nothing in the vault changed"
+    );
     assert!(!w.dir.path().join("copied.md").exists() && !w.dir.path().join("moved.md").exists());
     // The root listing shows the links as `other` entries, nothing of what they point to.
     let f = attack(&mut s, &["list-dir", ""]);
-    assert_eq!((f.code.as_str(), f.message.as_str()), ("ok", "Notes,inside.md,link-dir,link-file"));
+    assert_eq!(
+        (f.code.as_str(), f.message.as_str()),
+        ("ok", "Notes,inside.md,link-dir,link-file")
+    );
 }
 
 #[test]
@@ -140,15 +160,36 @@ fn the_reserved_folder_is_invisible_and_keys_stay_in_their_folder() {
     let before = snapshot(&w.vault());
 
     let token = ".verstak/plugin-data/verstak.sync/engine/device-token.json";
-    for path in [token, ".verstak", ".verstak/plugin-data", ".verstak/vault.json", ".VERSTAK/vault.json", "Notes/.Verstak/x", ".verstak/trash/files"] {
+    for path in [
+        token,
+        ".verstak",
+        ".verstak/plugin-data",
+        ".verstak/vault.json",
+        ".VERSTAK/vault.json",
+        "Notes/.Verstak/x",
+        ".verstak/trash/files",
+    ] {
         all_refused(&mut s, "outside-vault", &every_files_function(path), TOKEN);
     }
     let f = attack(&mut s, &["list-dir", ""]);
-    assert!(!f.message.to_ascii_lowercase().contains("verstak"), "the root listing shows .verstak: {}", f.message);
+    assert!(
+        !f.message.to_ascii_lowercase().contains("verstak"),
+        "the root listing shows .verstak: {}",
+        f.message
+    );
 
     // Staging and document keys cannot name a path: `..`, `/`, `.`, empty, too long.
     let long = "k".repeat(129);
-    let keys = ["..", ".", "", "../engine/device-token", "../../../../vault", "a/b", "/etc/passwd", long.as_str()];
+    let keys = [
+        "..",
+        ".",
+        "",
+        "../engine/device-token",
+        "../../../../vault",
+        "a/b",
+        "/etc/passwd",
+        long.as_str(),
+    ];
     for key in keys {
         let attempts = [
             v(&["storage-get", key]),
@@ -162,14 +203,27 @@ fn the_reserved_folder_is_invisible_and_keys_stay_in_their_folder() {
         ];
         all_refused(&mut s, "invalid-input", &attempts, TOKEN);
     }
-    assert_eq!(snapshot(&w.vault()), before, "nothing in the vault or .verstak changed");
+    assert_eq!(
+        snapshot(&w.vault()),
+        before,
+        "nothing in the vault or .verstak changed"
+    );
 }
 
 #[test]
 fn imports_without_their_grant_are_not_permitted() {
     let foreign = Foreign::new();
     let cases: [(&str, Vec<Vec<String>>); 5] = [
-        ("files.read", vec![v(&["list-dir", ""]), v(&["read", "inside.md", "0", "10"]), v(&["copy", "inside.md", "c.md", ""]), v(&["stage-copy", "inside.md", "s"])]),
+        (
+            "files.read",
+            vec![
+                v(&["list-dir", ""]),
+                v(&["read", "inside.md", "0", "10"]),
+                v(&["hash", "inside.md"]),
+                v(&["copy", "inside.md", "c.md", ""]),
+                v(&["stage-copy", "inside.md", "s"]),
+            ],
+        ),
         (
             "files.write",
             vec![
@@ -180,8 +234,18 @@ fn imports_without_their_grant_are_not_permitted() {
                 v(&["commit-stage", "staged", "committed.md"]),
             ],
         ),
-        ("files.delete", vec![v(&["trash", "inside.md"]), v(&["remove-dir", "Empty"])]),
-        ("network.remote", vec![v(&["send", "GET", &format!("http://127.0.0.1:{}/", foreign.port())])]),
+        (
+            "files.delete",
+            vec![v(&["trash", "inside.md"]), v(&["remove-dir", "Empty"])],
+        ),
+        (
+            "network.remote",
+            vec![v(&[
+                "send",
+                "GET",
+                &format!("http://127.0.0.1:{}/", foreign.port()),
+            ])],
+        ),
         (
             "storage.namespace",
             vec![
@@ -199,7 +263,10 @@ fn imports_without_their_grant_are_not_permitted() {
     ];
     // Compiling is the slow part: one runtime per missing permission, side by side.
     let runtimes: Vec<_> = std::thread::scope(|scope| {
-        let loading: Vec<_> = cases.iter().map(|(perm, _)| scope.spawn(move || runtime(&[perm], QUICK))).collect();
+        let loading: Vec<_> = cases
+            .iter()
+            .map(|(perm, _)| scope.spawn(move || runtime(&[perm], QUICK)))
+            .collect();
         loading.into_iter().map(|h| h.join().unwrap()).collect()
     });
     for ((perm, attempts), rt) in cases.into_iter().zip(&runtimes) {
@@ -213,11 +280,23 @@ fn imports_without_their_grant_are_not_permitted() {
         for a in &attempts {
             let args: Vec<&str> = a.iter().map(String::as_str).collect();
             // The URL the user typed is allowed, so only the missing grant can refuse `send`.
-            let f = attack_via(&mut s, &format!("http://127.0.0.1:{}", foreign.port()), &args);
+            let f = attack_via(
+                &mut s,
+                &format!("http://127.0.0.1:{}", foreign.port()),
+                &args,
+            );
             refused(&f, "not-permitted", &format!("without {perm}: {args:?}"));
-            assert_eq!(f.message, format!("plugin \"verstak.sync\" lacks required permission \"{perm}\""), "{args:?}");
+            assert_eq!(
+                f.message,
+                format!("plugin \"verstak.sync\" lacks required permission \"{perm}\""),
+                "{args:?}"
+            );
         }
-        assert_eq!(snapshot(&w.vault()), before, "without {perm} nothing changed");
+        assert_eq!(
+            snapshot(&w.vault()),
+            before,
+            "without {perm} nothing changed"
+        );
         // Granted imports still work in the same session.
         let f = attack(&mut s, &["noop"]);
         refused(&f, "ok", "noop after denials");
@@ -236,14 +315,17 @@ fn requests_to_any_other_origin_are_refused_before_connecting() {
 
     // The allowed origin answers, so the refusals below are the host's and nothing else.
     let f = attack_via(&mut s, &allowed, &["send", "GET", &server.url("/ok")]);
-    assert_eq!((f.code.as_str(), f.message.as_str()), ("ok", "status 200 body 2 bytes"));
+    assert_eq!(
+        (f.code.as_str(), f.message.as_str()),
+        ("ok", "status 200 body 2 bytes")
+    );
 
     let forbidden = [
-        format!("http://127.0.0.1:{fp}/"),            // right host, wrong port
-        format!("https://127.0.0.1:{sp}/ok"),         // right host and port, wrong scheme
-        format!("http://localhost:{sp}/ok"),          // another name for the same host
+        format!("http://127.0.0.1:{fp}/"),    // right host, wrong port
+        format!("https://127.0.0.1:{sp}/ok"), // right host and port, wrong scheme
+        format!("http://localhost:{sp}/ok"),  // another name for the same host
         format!("http://localhost:{fp}/"),
-        format!("http://127.0.0.2:{fp}/"),            // another host
+        format!("http://127.0.0.2:{fp}/"), // another host
         format!("http://[::1]:{fp}/"),
         format!("http://127.0.0.1:{fp}\\@127.0.0.1:{sp}/"), // `\` ends the authority in http URLs
         format!("http://127.0.0.1:{fp}#@127.0.0.1:{sp}/"),
@@ -267,7 +349,11 @@ fn requests_to_any_other_origin_are_refused_before_connecting() {
     }
     // Headers cannot retarget or smuggle a second request to the allowed server.
     let ok = server.url("/ok");
-    for (name, value) in [("Host", format!("127.0.0.1:{fp}")), ("X-A", format!("b\r\nHost: 127.0.0.1:{fp}")), ("X-A\r\nHost", "x".into())] {
+    for (name, value) in [
+        ("Host", format!("127.0.0.1:{fp}")),
+        ("X-A", format!("b\r\nHost: 127.0.0.1:{fp}")),
+        ("X-A\r\nHost", "x".into()),
+    ] {
         let f = attack_via(&mut s, &allowed, &["send", "GET", &ok, name, &value]);
         refused(&f, "invalid-input", &format!("header {name:?}: {value:?}"));
     }
@@ -275,16 +361,29 @@ fn requests_to_any_other_origin_are_refused_before_connecting() {
     refused(&f, "invalid-input", "method DELETE");
     // A redirect to the foreign listener is returned, never followed.
     let to = format!("http://127.0.0.1:{fp}/");
-    let f = attack_via(&mut s, &allowed, &["send", "GET", &server.url(&format!("/redirect?to={to}"))]);
-    assert_eq!((f.code.as_str(), f.message.as_str()), ("ok", "status 302 body 0 bytes"));
+    let f = attack_via(
+        &mut s,
+        &allowed,
+        &["send", "GET", &server.url(&format!("/redirect?to={to}"))],
+    );
+    assert_eq!(
+        (f.code.as_str(), f.message.as_str()),
+        ("ok", "status 302 body 0 bytes")
+    );
 
     // Without a URL from the user and with no settings, no origin at all is allowed.
     let f = attack(&mut s, &["send", "GET", &server.url("/ok")]);
     refused(&f, "forbidden-origin", "no configured server");
-    assert!(f.message.contains("no sync server is configured"), "{}", f.message);
+    assert!(
+        f.message.contains("no sync server is configured"),
+        "{}",
+        f.message
+    );
 
     // A serverUrl the component writes into its own settings opens nothing.
-    let settings = w.vault().join(".verstak/plugin-settings/verstak.sync/settings.json");
+    let settings = w
+        .vault()
+        .join(".verstak/plugin-settings/verstak.sync/settings.json");
     std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
     std::fs::write(&settings, format!(r#"{{"serverUrl":"{allowed}"}}"#)).unwrap();
     let f = attack(&mut s, &["send", "GET", &server.url("/ok")]);
@@ -297,7 +396,11 @@ fn requests_to_any_other_origin_are_refused_before_connecting() {
     refused(&f, "ok", "the paired server");
     for url in &forbidden {
         let f = attack(&mut s, &["send", "GET", url]);
-        refused(&f, "forbidden-origin", &format!("{url} with a paired server"));
+        refused(
+            &f,
+            "forbidden-origin",
+            &format!("{url} with a paired server"),
+        );
     }
 
     // Plain WASI has no sockets and no name lookup.
@@ -322,7 +425,10 @@ fn oversized_answers_and_reads_are_too_large() {
         refused(&f, "too-large", path);
         assert_eq!(f.message, "the response body exceeds 16777216 bytes");
     }
-    for (path, why) in [("/huge-head", "the response head is too large"), ("/many-headers", "too many headers")] {
+    for (path, why) in [
+        ("/huge-head", "the response head is too large"),
+        ("/many-headers", "too many headers"),
+    ] {
         let f = attack_via(&mut s, &allowed, &["send", "GET", &server.url(path)]);
         refused(&f, "network", path);
         assert!(f.message.contains(why), "{path}: {}", f.message);
@@ -333,8 +439,15 @@ fn oversized_answers_and_reads_are_too_large() {
         refused(&f, "too-large", &format!("read of {len} bytes"));
     }
     // Offsets past the end read nothing; one the kernel cannot seek to is a plain `io` error.
-    let f = attack(&mut s, &["read", "big.bin", &(1u64 << 40).to_string(), "16"]);
-    assert_eq!((f.code.as_str(), f.message.as_str()), ("ok", ""), "read far past the end");
+    let f = attack(
+        &mut s,
+        &["read", "big.bin", &(1u64 << 40).to_string(), "16"],
+    );
+    assert_eq!(
+        (f.code.as_str(), f.message.as_str()),
+        ("ok", ""),
+        "read far past the end"
+    );
     let f = attack(&mut s, &["read", "big.bin", &u64::MAX.to_string(), "16"]);
     refused(&f, "io", "read at offset u64::MAX");
     let huge = format!("{{\"x\":\"{}\"}}", "a".repeat(1 << 20));
@@ -349,19 +462,38 @@ fn oversized_answers_and_reads_are_too_large() {
 /// Every call stops after 300 ms.
 fn short_deadline() -> &'static Runtime {
     static RT: OnceLock<Runtime> = OnceLock::new();
-    RT.get_or_init(|| runtime(&[], Limits { memory_bytes: 64 << 20, call_deadline: Duration::from_millis(300) }))
+    RT.get_or_init(|| {
+        runtime(
+            &[],
+            Limits {
+                memory_bytes: 64 << 20,
+                call_deadline: Duration::from_millis(300),
+            },
+        )
+    })
 }
 
 /// Memory stops at 32 MiB.
 fn small_memory() -> &'static Runtime {
     static RT: OnceLock<Runtime> = OnceLock::new();
-    RT.get_or_init(|| runtime(&[], Limits { memory_bytes: 32 << 20, call_deadline: Duration::from_secs(30) }))
+    RT.get_or_init(|| {
+        runtime(
+            &[],
+            Limits {
+                memory_bytes: 32 << 20,
+                call_deadline: Duration::from_secs(30),
+            },
+        )
+    })
 }
 
 /// The session answers normally again: the export `status` and a harmless attack.
 #[track_caller]
 fn answers_next(s: &mut Session<'_>) {
-    assert_eq!(s.status().expect("status after the blow-up").status_label, "hostile");
+    assert_eq!(
+        s.status().expect("status after the blow-up").status_label,
+        "hostile"
+    );
     refused(&attack(s, &["noop"]), "ok", "noop after the blow-up");
 }
 
@@ -374,13 +506,19 @@ fn endless_loops_time_out_and_the_session_answers_the_next_call() {
         let started = Instant::now();
         let f = attack(&mut s, &[which]);
         assert_eq!(f.code, "timeout", "{which}: {}", f.message);
-        assert!(started.elapsed() < Duration::from_secs(5), "{which} took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{which} took {:?}",
+            started.elapsed()
+        );
         answers_next(&mut s);
     }
     // The raw instance reports the same stop as a typed error.
     let mut instance = rt.instantiate(&w.vault()).unwrap();
     let args = vec!["loop".to_string()];
-    let e = instance.call(|p, st| p.verstak_sync_sync_provider().call_set_ignore(st, &args)).unwrap_err();
+    let e = instance
+        .call(|p, st| p.verstak_sync_sync_provider().call_set_ignore(st, &args))
+        .unwrap_err();
     assert!(matches!(e, CallError::Timeout(_)), "{e:?}");
 }
 
@@ -394,12 +532,17 @@ fn unbounded_memory_is_stopped_and_the_session_answers_the_next_call() {
     for attempt in [&["grow"][..], &["grow-via-host", "sixteen.bin"][..]] {
         let f = attack(&mut s, attempt);
         assert_eq!(f.code, "memory_exceeded", "{attempt:?}: {}", f.message);
-        assert_eq!(f.message, "the plugin exceeded its memory limit of 32 MiB and was stopped");
+        assert_eq!(
+            f.message,
+            "the plugin exceeded its memory limit of 32 MiB and was stopped"
+        );
         answers_next(&mut s);
     }
     let mut instance = rt.instantiate(&w.vault()).unwrap();
     let args = vec!["grow".to_string()];
-    let e = instance.call(|p, st| p.verstak_sync_sync_provider().call_set_ignore(st, &args)).unwrap_err();
+    let e = instance
+        .call(|p, st| p.verstak_sync_sync_provider().call_set_ignore(st, &args))
+        .unwrap_err();
     assert!(matches!(e, CallError::MemoryExceeded(32)), "{e:?}");
 }
 
@@ -437,7 +580,10 @@ fn wasi_offers_no_files_environment_or_arguments() {
         refused(&f, "wasi-error", &format!("{args:?}"));
     }
     let f = attack(&mut s, &["wasi-env"]);
-    assert_eq!((f.code.as_str(), f.message.as_str()), ("ok", "0 vars, 0 args"));
+    assert_eq!(
+        (f.code.as_str(), f.message.as_str()),
+        ("ok", "0 vars, 0 args")
+    );
     assert_eq!(snapshot(w.dir.path()), before, "nothing changed anywhere");
     assert!(!Path::new("dropped").exists());
 }
@@ -455,15 +601,26 @@ fn special_files_in_the_vault_cannot_stall_the_host() {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut s = Session::new(full(), &vault);
-        for attempt in [v(&["read", "pipe", "0", "16"]), v(&["copy", "pipe", "copied", ""]), v(&["stage-copy", "pipe", "s"])] {
+        for attempt in [
+            v(&["read", "pipe", "0", "16"]),
+            v(&["hash", "pipe"]),
+            v(&["copy", "pipe", "copied", ""]),
+            v(&["stage-copy", "pipe", "s"]),
+        ] {
             let args: Vec<&str> = attempt.iter().map(String::as_str).collect();
             let _ = tx.send((attempt.clone(), attack(&mut s, &args)));
         }
     });
-    for _ in 0..3 {
-        let (attempt, f) = rx.recv_timeout(Duration::from_secs(10)).expect("a files call on a FIFO returns");
+    for _ in 0..4 {
+        let (attempt, f) = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a files call on a FIFO returns");
         refused(&f, "io", &format!("{attempt:?}"));
-        assert!(f.message.contains("not a regular file"), "{attempt:?}: {}", f.message);
+        assert!(
+            f.message.contains("not a regular file"),
+            "{attempt:?}: {}",
+            f.message
+        );
     }
     assert!(!w.vault().join("copied").exists());
 }

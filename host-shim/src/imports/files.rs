@@ -5,10 +5,14 @@
 //! the vault root `Dir`. Writes go through [`super::atomic`] (temp file, fsync, last-moment
 //! `expect` check, rename, fsync folder); staging files through [`super::staging`].
 
-use super::atomic::{check_expect, create_temp, file_meta, mtime_ms, place, random_hex, sync_dir};
+use super::atomic::{
+    check_expect, create_temp, file_meta, hash_copy, mtime_ms, place, random_hex, sync_dir,
+};
 use super::err;
 use super::staging::{self, Stage};
-use crate::bindings::verstak::sync::files::{DirEntry, EntryKind, Expect, FileMeta, Host, Staged};
+use crate::bindings::verstak::sync::files::{
+    DirEntry, EntryKind, Expect, FileDigest, FileMeta, Host, Staged,
+};
 use crate::bindings::{ErrorCode, HostError};
 use crate::confine::{self, RESERVED, VaultFs, VaultPath, io_error, outside, reserved};
 use crate::grants::Permission;
@@ -35,7 +39,9 @@ fn resolve(fs: &VaultFs, path: &str) -> Result<VaultPath, HostError> {
 fn open_file(root: &Dir, path: &VaultPath) -> Result<File, HostError> {
     let mut opts = OpenOptions::new();
     opts.read(true).custom_flags(libc::O_NONBLOCK);
-    let f = root.open_with(path.as_path(), &opts).map_err(|e| io_error(path.as_str(), e))?;
+    let f = root
+        .open_with(path.as_path(), &opts)
+        .map_err(|e| io_error(path.as_str(), e))?;
     let m = f.metadata().map_err(|e| io_error(path.as_str(), e))?;
     if !m.is_file() {
         return Err(err(ErrorCode::Io, format!("{path} is not a regular file")));
@@ -45,7 +51,8 @@ fn open_file(root: &Dir, path: &VaultPath) -> Result<File, HostError> {
 
 /// Creates the missing parent folders of `path`.
 fn ensure_parent(root: &Dir, path: &VaultPath) -> Result<(), HostError> {
-    root.create_dir_all(path.parent()).map_err(|e| io_error(&format!("create the folders of {path}"), e))
+    root.create_dir_all(path.parent())
+        .map_err(|e| io_error(&format!("create the folders of {path}"), e))
 }
 
 fn exists(root: &Dir, path: &VaultPath) -> Result<bool, HostError> {
@@ -61,7 +68,10 @@ fn already_exists(path: &VaultPath) -> HostError {
 }
 
 fn changed(path: &VaultPath) -> HostError {
-    err(ErrorCode::Changed, format!("{path} changed meanwhile; nothing was touched"))
+    err(
+        ErrorCode::Changed,
+        format!("{path} changed meanwhile; nothing was touched"),
+    )
 }
 
 impl HostState {
@@ -101,7 +111,12 @@ impl Host for HostState {
             } else {
                 EntryKind::Other
             };
-            out.push(DirEntry { name, kind, size: meta.len(), mtime_ms: mtime_ms(&meta) });
+            out.push(DirEntry {
+                name,
+                kind,
+                size: meta.len(),
+                mtime_ms: mtime_ms(&meta),
+            });
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
@@ -112,26 +127,56 @@ impl Host for HostState {
         let fs = self.vault_fs()?;
         let path = resolve(&fs, &path)?;
         if len > MAX_READ_BYTES {
-            return Err(err(ErrorCode::TooLarge, format!("a read is limited to {MAX_READ_BYTES} bytes")));
+            return Err(err(
+                ErrorCode::TooLarge,
+                format!("a read is limited to {MAX_READ_BYTES} bytes"),
+            ));
         }
         let mut f = open_file(fs.root(), &path)?;
-        f.seek(SeekFrom::Start(offset)).map_err(|e| io_error(path.as_str(), e))?;
+        f.seek(SeekFrom::Start(offset))
+            .map_err(|e| io_error(path.as_str(), e))?;
         let mut buf = Vec::with_capacity(len as usize);
-        f.take(u64::from(len)).read_to_end(&mut buf).map_err(|e| io_error(path.as_str(), e))?;
+        f.take(u64::from(len))
+            .read_to_end(&mut buf)
+            .map_err(|e| io_error(path.as_str(), e))?;
         Ok(buf)
     }
 
-    fn write(&mut self, path: String, bytes: Vec<u8>, expect: Expect) -> Result<FileMeta, HostError> {
+    fn hash(&mut self, path: String) -> Result<FileDigest, HostError> {
+        self.grants.check(Permission::FilesRead)?;
+        let fs = self.vault_fs()?;
+        let path = resolve(&fs, &path)?;
+        let mut f = open_file(fs.root(), &path)?;
+        // The mtime before reading: a change during the read then shows at the next scan.
+        let meta = f.metadata().map_err(|e| io_error(path.as_str(), e))?;
+        let (size, sha256) = hash_copy(&mut f, None).map_err(|e| io_error(path.as_str(), e))?;
+        Ok(FileDigest {
+            size,
+            mtime_ms: mtime_ms(&meta),
+            sha256,
+        })
+    }
+
+    fn write(
+        &mut self,
+        path: String,
+        bytes: Vec<u8>,
+        expect: Expect,
+    ) -> Result<FileMeta, HostError> {
         self.grants.check(Permission::FilesWrite)?;
         let fs = self.vault_fs()?;
         let path = resolve(&fs, &path)?;
         if bytes.len() > MAX_WRITE_BYTES {
-            return Err(err(ErrorCode::TooLarge, format!("a write is limited to {MAX_WRITE_BYTES} bytes")));
+            return Err(err(
+                ErrorCode::TooLarge,
+                format!("a write is limited to {MAX_WRITE_BYTES} bytes"),
+            ));
         }
         let root = fs.root();
         ensure_parent(root, &path)?;
         let (temp, mut file) = create_temp(root, &self.vault.temp_rel())?;
-        file.write_all(&bytes).map_err(|e| io_error("write temp file", e))?;
+        file.write_all(&bytes)
+            .map_err(|e| io_error("write temp file", e))?;
         file.sync_all().map_err(|e| io_error("sync temp file", e))?;
         let meta = file.metadata().map_err(|e| io_error("stat temp file", e))?;
         if !place(root, &temp.rel, &path, &expect)? {
@@ -141,7 +186,12 @@ impl Host for HostState {
         Ok(file_meta(&meta))
     }
 
-    fn copy(&mut self, from: String, to: String, from_sha256: String) -> Result<FileMeta, HostError> {
+    fn copy(
+        &mut self,
+        from: String,
+        to: String,
+        from_sha256: String,
+    ) -> Result<FileMeta, HostError> {
         self.grants.check(Permission::FilesRead)?;
         self.grants.check(Permission::FilesWrite)?;
         let fs = self.vault_fs()?;
@@ -153,7 +203,8 @@ impl Host for HostState {
         }
         ensure_parent(root, &to)?;
         let (temp, mut file) = create_temp(root, &self.vault.temp_rel())?;
-        let (_, hash) = super::atomic::hash_copy(&mut src, Some(&mut file as &mut dyn Write)).map_err(|e| io_error("copy", e))?;
+        let (_, hash) = hash_copy(&mut src, Some(&mut file as &mut dyn Write))
+            .map_err(|e| io_error("copy", e))?;
         if !hash.eq_ignore_ascii_case(&from_sha256) {
             return Err(changed(&from));
         }
@@ -178,8 +229,11 @@ impl Host for HostState {
             return Err(already_exists(&to));
         }
         ensure_parent(root, &to)?;
-        root.rename(from.as_path(), root, to.as_path()).map_err(|e| io_error(&format!("rename {from}"), e))?;
-        sync_dir(root, to.parent()).and_then(|()| sync_dir(root, from.parent())).map_err(|e| io_error("sync folder", e))
+        root.rename(from.as_path(), root, to.as_path())
+            .map_err(|e| io_error(&format!("rename {from}"), e))?;
+        sync_dir(root, to.parent())
+            .and_then(|()| sync_dir(root, from.parent()))
+            .map_err(|e| io_error("sync folder", e))
     }
 
     fn trash(&mut self, path: String, expect: Expect) -> Result<(), HostError> {
@@ -190,17 +244,23 @@ impl Host for HostState {
         if !exists(root, &path)? {
             return Ok(());
         }
-        let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
         let id = format!("{millis}-{}", random_hex(6)?);
         let dest = reserved(&["trash", "files", &id]).join(path.as_path());
         let dest_parent = dest.parent().unwrap_or(Path::new(RESERVED)).to_path_buf();
-        root.create_dir_all(&dest_parent).map_err(|e| io_error("create the trash folder", e))?;
+        root.create_dir_all(&dest_parent)
+            .map_err(|e| io_error("create the trash folder", e))?;
         if let Err(e) = check_expect(root, &path, &expect) {
             let _ = root.remove_dir_all(reserved(&["trash", "files", &id]));
             return Err(e);
         }
-        root.rename(path.as_path(), root, &dest).map_err(|e| io_error(&format!("trash {path}"), e))?;
-        sync_dir(root, path.parent()).and_then(|()| sync_dir(root, &dest_parent)).map_err(|e| io_error("sync folder", e))
+        root.rename(path.as_path(), root, &dest)
+            .map_err(|e| io_error(&format!("trash {path}"), e))?;
+        sync_dir(root, path.parent())
+            .and_then(|()| sync_dir(root, &dest_parent))
+            .map_err(|e| io_error("sync folder", e))
     }
 
     fn mkdir(&mut self, path: String) -> Result<(), HostError> {
@@ -212,13 +272,19 @@ impl Host for HostState {
         for seg in path.as_str().split('/') {
             walked.push(seg);
             match root.symlink_metadata(&walked) {
-                Ok(m) if !m.is_dir() => return Err(err(ErrorCode::AlreadyExists, format!("{} is a file", walked.display()))),
+                Ok(m) if !m.is_dir() => {
+                    return Err(err(
+                        ErrorCode::AlreadyExists,
+                        format!("{} is a file", walked.display()),
+                    ));
+                }
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound => break,
                 Err(e) => return Err(io_error(path.as_str(), e)),
             }
         }
-        root.create_dir_all(path.as_path()).map_err(|e| io_error(path.as_str(), e))
+        root.create_dir_all(path.as_path())
+            .map_err(|e| io_error(path.as_str(), e))
     }
 
     fn remove_dir(&mut self, path: String) -> Result<(), HostError> {
@@ -228,7 +294,9 @@ impl Host for HostState {
         match fs.root().remove_dir(path.as_path()) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => Err(err(ErrorCode::NotEmpty, format!("{path} is not empty"))),
+            Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => {
+                Err(err(ErrorCode::NotEmpty, format!("{path} is not empty")))
+            }
             Err(e) => Err(io_error(path.as_str(), e)),
         }
     }
@@ -255,7 +323,12 @@ impl Host for HostState {
         staging::stage_hash(self.vault_fs()?.root(), &stage)
     }
 
-    fn commit_stage(&mut self, stage: String, to: String, expect: Expect) -> Result<FileMeta, HostError> {
+    fn commit_stage(
+        &mut self,
+        stage: String,
+        to: String,
+        expect: Expect,
+    ) -> Result<FileMeta, HostError> {
         self.grants.check(Permission::FilesWrite)?;
         let fs = self.vault_fs()?;
         let to = resolve(&fs, &to)?;
@@ -263,9 +336,13 @@ impl Host for HostState {
         let root = fs.root();
         let file = stage.open(root)?;
         // Staging files are private (0600); a vault file gets the usual 0644.
-        file.set_permissions(Permissions::from_mode(0o644)).map_err(|e| io_error("chmod staging file", e))?;
-        file.sync_all().map_err(|e| io_error("sync staging file", e))?;
-        let meta = file.metadata().map_err(|e| io_error("stat staging file", e))?;
+        file.set_permissions(Permissions::from_mode(0o644))
+            .map_err(|e| io_error("chmod staging file", e))?;
+        file.sync_all()
+            .map_err(|e| io_error("sync staging file", e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| io_error("stat staging file", e))?;
         ensure_parent(root, &to)?;
         if !place(root, &stage.rel, &to, &expect)? {
             return Err(changed(&to));

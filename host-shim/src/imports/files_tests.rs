@@ -34,6 +34,7 @@ fn every_function_needs_its_permission() {
     let (_v, mut s) = state_with(&all_but("files.read"));
     denied(s.list_dir("".into()), "files.read");
     denied(s.read("a".into(), 0, 1), "files.read");
+    denied(s.hash("a".into()), "files.read");
     denied(s.copy("a".into(), "b".into(), sha(b"")), "files.read");
     denied(s.stage_copy("a".into(), "k".into()), "files.read");
 
@@ -42,7 +43,10 @@ fn every_function_needs_its_permission() {
     denied(s.copy("a".into(), "b".into(), sha(b"")), "files.write");
     denied(s.rename("a".into(), "b".into()), "files.write");
     denied(s.mkdir("a".into()), "files.write");
-    denied(s.commit_stage("k".into(), "a".into(), Expect::Absent), "files.write");
+    denied(
+        s.commit_stage("k".into(), "a".into(), Expect::Absent),
+        "files.write",
+    );
 
     let (_v, mut s) = state_with(&all_but("files.delete"));
     denied(s.trash("a".into(), Expect::Absent), "files.delete");
@@ -59,7 +63,10 @@ fn every_function_needs_its_permission() {
 fn the_permission_is_checked_before_the_path() {
     let (_v, mut s) = state_with(&[]);
     denied(s.read("../etc/passwd".into(), 0, 1), "files.read");
-    denied(s.write("/etc/passwd".into(), vec![1], Expect::Absent), "files.write");
+    denied(
+        s.write("/etc/passwd".into(), vec![1], Expect::Absent),
+        "files.write",
+    );
 }
 
 #[test]
@@ -69,20 +76,40 @@ fn escapes_are_refused_everywhere_and_touch_nothing() {
     fs::write(outside.path().join("secret"), b"s").unwrap();
     symlink("/tmp", vault.path().join("tmp-link")).unwrap();
     symlink(outside.path(), vault.path().join("out")).unwrap();
-    symlink(outside.path().join("secret"), vault.path().join("secret-link")).unwrap();
+    symlink(
+        outside.path().join("secret"),
+        vault.path().join("secret-link"),
+    )
+    .unwrap();
     fs::create_dir_all(vault.path().join(".verstak")).unwrap();
     fs::write(vault.path().join(".verstak/config"), b"c").unwrap();
     fs::write(vault.path().join("ok.md"), b"ok").unwrap();
     let before_vault = tree(vault.path());
     let escapes = [
-        "../x", "/etc/passwd", "a/../../x", ".verstak/config", "a/.verstak/b", ".VERSTAK/config", "tmp-link",
-        "tmp-link/x", "out/secret", "out/new", "secret-link", "a\0b", "a//b", "a/", "a\\b", "./ok.md",
+        "../x",
+        "/etc/passwd",
+        "a/../../x",
+        ".verstak/config",
+        "a/.verstak/b",
+        ".VERSTAK/config",
+        "tmp-link",
+        "tmp-link/x",
+        "out/secret",
+        "out/new",
+        "secret-link",
+        "a\0b",
+        "a//b",
+        "a/",
+        "a\\b",
+        "./ok.md",
     ];
     for p in escapes {
         let o = |r: Result<_, HostError>| code(r, ErrorCode::OutsideVault);
         o(s.read(p.into(), 0, 10).map(|_| ()));
+        o(s.hash(p.into()).map(|_| ()));
         o(s.list_dir(p.into()).map(|_| ()));
-        o(s.write(p.into(), b"pwned".to_vec(), Expect::Absent).map(|_| ()));
+        o(s.write(p.into(), b"pwned".to_vec(), Expect::Absent)
+            .map(|_| ()));
         o(s.write(p.into(), b"pwned".to_vec(), h(b"s")).map(|_| ()));
         o(s.copy("ok.md".into(), p.into(), sha(b"ok")).map(|_| ()));
         o(s.copy(p.into(), "copy.md".into(), sha(b"s")).map(|_| ()));
@@ -92,33 +119,65 @@ fn escapes_are_refused_everywhere_and_touch_nothing() {
         o(s.mkdir(p.into()));
         o(s.remove_dir(p.into()));
         o(s.stage_copy(p.into(), "k".into()).map(|_| ()));
-        o(s.commit_stage("k".into(), p.into(), Expect::Absent).map(|_| ()));
+        o(s.commit_stage("k".into(), p.into(), Expect::Absent)
+            .map(|_| ()));
     }
-    assert_eq!(tree(vault.path()), before_vault, "nothing inside the vault changed");
-    assert_eq!(tree(outside.path()), ["secret"], "nothing was written through a symlink");
+    assert_eq!(
+        tree(vault.path()),
+        before_vault,
+        "nothing inside the vault changed"
+    );
+    assert_eq!(
+        tree(outside.path()),
+        ["secret"],
+        "nothing was written through a symlink"
+    );
     assert_eq!(fs::read(outside.path().join("secret")).unwrap(), b"s");
 }
 
 #[test]
 fn write_is_atomic_and_honours_expect() {
     let (vault, mut s) = full();
-    let meta = s.write("Notes/deep/a.md".into(), b"one".to_vec(), Expect::Absent).unwrap();
+    let meta = s
+        .write("Notes/deep/a.md".into(), b"one".to_vec(), Expect::Absent)
+        .unwrap();
     assert_eq!(meta.size, 3);
     assert!(meta.mtime_ms > 0);
     let file = vault.path().join("Notes/deep/a.md");
     assert_eq!(fs::read(&file).unwrap(), b"one");
 
-    code(s.write("Notes/deep/a.md".into(), b"two".to_vec(), Expect::Absent), ErrorCode::Changed);
-    code(s.write("Notes/deep/a.md".into(), b"two".to_vec(), h(b"not one")), ErrorCode::Changed);
-    assert_eq!(fs::read(&file).unwrap(), b"one", "a changed answer leaves the old content");
+    code(
+        s.write("Notes/deep/a.md".into(), b"two".to_vec(), Expect::Absent),
+        ErrorCode::Changed,
+    );
+    code(
+        s.write("Notes/deep/a.md".into(), b"two".to_vec(), h(b"not one")),
+        ErrorCode::Changed,
+    );
+    assert_eq!(
+        fs::read(&file).unwrap(),
+        b"one",
+        "a changed answer leaves the old content"
+    );
 
-    s.write("Notes/deep/a.md".into(), b"two".to_vec(), h(b"one")).unwrap();
+    s.write("Notes/deep/a.md".into(), b"two".to_vec(), h(b"one"))
+        .unwrap();
     assert_eq!(fs::read(&file).unwrap(), b"two");
-    assert_eq!(tree(&vault.path().join("Notes/deep")), ["a.md"], "no temp file is left behind");
+    assert_eq!(
+        tree(&vault.path().join("Notes/deep")),
+        ["a.md"],
+        "no temp file is left behind"
+    );
 
     fs::create_dir(vault.path().join("dir")).unwrap();
-    code(s.write("dir".into(), b"x".to_vec(), h(b"")), ErrorCode::Changed);
-    code(s.write("dir".into(), b"x".to_vec(), Expect::Absent), ErrorCode::Changed);
+    code(
+        s.write("dir".into(), b"x".to_vec(), h(b"")),
+        ErrorCode::Changed,
+    );
+    code(
+        s.write("dir".into(), b"x".to_vec(), Expect::Absent),
+        ErrorCode::Changed,
+    );
 }
 
 #[test]
@@ -128,16 +187,69 @@ fn read_returns_ranges_and_caps_the_length() {
     assert_eq!(s.read("a.txt".into(), 0, 5).unwrap(), b"hello");
     assert_eq!(s.read("a.txt".into(), 6, 100).unwrap(), b"world");
     assert_eq!(s.read("a.txt".into(), 100, 10).unwrap(), b"");
-    code(s.read("a.txt".into(), 0, MAX_READ_BYTES + 1), ErrorCode::TooLarge);
+    code(
+        s.read("a.txt".into(), 0, MAX_READ_BYTES + 1),
+        ErrorCode::TooLarge,
+    );
     code(s.read("missing".into(), 0, 1), ErrorCode::NotFound);
     fs::create_dir(vault.path().join("d")).unwrap();
     code(s.read("d".into(), 0, 1), ErrorCode::Io);
 }
 
 #[test]
+fn hash_streams_a_file_and_reports_size_and_mtime() {
+    let (vault, mut s) = full();
+    // Several hash_copy buffers long, and not a multiple of one.
+    let big: Vec<u8> = (0..3_000_001u32).map(|i| (i % 251) as u8).collect();
+    fs::create_dir(vault.path().join("n")).unwrap();
+    fs::write(vault.path().join("n/big.bin"), &big).unwrap();
+    fs::write(vault.path().join("empty"), b"").unwrap();
+    let d = s.hash("n/big.bin".into()).unwrap();
+    assert_eq!(
+        (d.size, d.sha256.as_str()),
+        (big.len() as u64, sha(&big).as_str())
+    );
+    let listed = s.list_dir("n".into()).unwrap();
+    assert_eq!(
+        d.mtime_ms, listed[0].mtime_ms,
+        "the same mtime the listing reports"
+    );
+    let e = s.hash("empty".into()).unwrap();
+    assert_eq!((e.size, e.sha256), (0, sha(b"")));
+
+    code(s.hash("missing.md".into()), ErrorCode::NotFound);
+    code(s.hash("n/missing/x.md".into()), ErrorCode::NotFound);
+    assert_eq!(
+        code(s.hash("n".into()), ErrorCode::Io),
+        "n is not a regular file"
+    );
+
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("secret"), b"s").unwrap();
+    symlink(outside.path().join("secret"), vault.path().join("link")).unwrap();
+    symlink(
+        vault.path().join("n/big.bin"),
+        vault.path().join("inner-link"),
+    )
+    .unwrap();
+    fs::create_dir_all(vault.path().join(".verstak")).unwrap();
+    fs::write(vault.path().join(".verstak/config"), b"c").unwrap();
+    for p in [
+        "link",
+        "inner-link",
+        ".verstak/config",
+        "../secret",
+        "/etc/passwd",
+    ] {
+        code(s.hash(p.into()), ErrorCode::OutsideVault);
+    }
+}
+
+#[test]
 fn special_files_are_refused_without_blocking() {
     let (v, mut s) = full();
-    let fifo = std::ffi::CString::new(v.path().join("pipe").into_os_string().into_encoded_bytes()).unwrap();
+    let fifo = std::ffi::CString::new(v.path().join("pipe").into_os_string().into_encoded_bytes())
+        .unwrap();
     // SAFETY: a valid NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
     // Opening a FIFO for reading blocks until a writer comes; these calls must return at once.
@@ -145,11 +257,17 @@ fn special_files_are_refused_without_blocking() {
     std::thread::spawn(move || {
         let _ = tx.send([
             code(s.read("pipe".into(), 0, 1), ErrorCode::Io),
-            code(s.copy("pipe".into(), "copied".into(), sha(b"")), ErrorCode::Io),
+            code(s.hash("pipe".into()), ErrorCode::Io),
+            code(
+                s.copy("pipe".into(), "copied".into(), sha(b"")),
+                ErrorCode::Io,
+            ),
             code(s.stage_copy("pipe".into(), "k".into()), ErrorCode::Io),
         ]);
     });
-    let messages = rx.recv_timeout(std::time::Duration::from_secs(10)).expect("no call blocks on the FIFO");
+    let messages = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("no call blocks on the FIFO");
     for m in messages {
         assert_eq!(m, "pipe is not a regular file");
     }
@@ -164,10 +282,18 @@ fn list_hides_the_reserved_folder_and_reports_symlinks_as_other() {
     fs::write(vault.path().join("b.md"), b"12345").unwrap();
     fs::create_dir(vault.path().join("a")).unwrap();
     symlink("/tmp", vault.path().join("c")).unwrap();
-    let got: Vec<_> = s.list_dir("".into()).unwrap().into_iter().map(|e| (e.name, e.kind, e.size)).collect();
+    let got: Vec<_> = s
+        .list_dir("".into())
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.name, e.kind, e.size))
+        .collect();
     assert_eq!(got.len(), 4);
     assert_eq!((got[0].0.as_str(), got[0].1), ("a", EntryKind::Dir));
-    assert_eq!((got[1].0.as_str(), got[1].1, got[1].2), ("b.md", EntryKind::File, 5));
+    assert_eq!(
+        (got[1].0.as_str(), got[1].1, got[1].2),
+        ("b.md", EntryKind::File, 5)
+    );
     assert_eq!((got[2].0.as_str(), got[2].1), ("c", EntryKind::Other));
     assert_eq!(got[3].0, "sub");
     assert!(s.list_dir("sub".into()).unwrap().is_empty());
@@ -178,13 +304,24 @@ fn list_hides_the_reserved_folder_and_reports_symlinks_as_other() {
 fn copy_checks_the_source_hash_and_never_replaces() {
     let (vault, mut s) = full();
     fs::write(vault.path().join("a.bin"), b"data").unwrap();
-    let meta = s.copy("a.bin".into(), "x/b.bin".into(), sha(b"data")).unwrap();
+    let meta = s
+        .copy("a.bin".into(), "x/b.bin".into(), sha(b"data"))
+        .unwrap();
     assert_eq!(meta.size, 4);
     assert_eq!(fs::read(vault.path().join("x/b.bin")).unwrap(), b"data");
-    code(s.copy("a.bin".into(), "x/b.bin".into(), sha(b"data")), ErrorCode::AlreadyExists);
-    code(s.copy("a.bin".into(), "c.bin".into(), sha(b"other")), ErrorCode::Changed);
+    code(
+        s.copy("a.bin".into(), "x/b.bin".into(), sha(b"data")),
+        ErrorCode::AlreadyExists,
+    );
+    code(
+        s.copy("a.bin".into(), "c.bin".into(), sha(b"other")),
+        ErrorCode::Changed,
+    );
     assert!(!vault.path().join("c.bin").exists());
-    code(s.copy("missing".into(), "d.bin".into(), sha(b"")), ErrorCode::NotFound);
+    code(
+        s.copy("missing".into(), "d.bin".into(), sha(b"")),
+        ErrorCode::NotFound,
+    );
     assert_eq!(tree(&vault.path().join("x")), ["b.bin"]);
 }
 
@@ -195,7 +332,10 @@ fn rename_moves_into_new_folders_but_never_over_something() {
     fs::write(vault.path().join("b.md"), b"b").unwrap();
     s.rename("a.md".into(), "new/dir/a.md".into()).unwrap();
     assert_eq!(fs::read(vault.path().join("new/dir/a.md")).unwrap(), b"a");
-    code(s.rename("b.md".into(), "new/dir/a.md".into()), ErrorCode::AlreadyExists);
+    code(
+        s.rename("b.md".into(), "new/dir/a.md".into()),
+        ErrorCode::AlreadyExists,
+    );
     assert_eq!(fs::read(vault.path().join("b.md")).unwrap(), b"b");
     code(s.rename("a.md".into(), "z.md".into()), ErrorCode::NotFound);
     s.rename("new".into(), "renamed".into()).unwrap();
@@ -210,18 +350,34 @@ fn trash_is_restorable_and_honours_expect() {
     code(s.trash("n/a.md".into(), h(b"other")), ErrorCode::Changed);
     code(s.trash("n/a.md".into(), Expect::Absent), ErrorCode::Changed);
     assert_eq!(fs::read(vault.path().join("n/a.md")).unwrap(), b"keep me");
-    assert!(!vault.path().join(".verstak/trash").exists() || tree(&vault.path().join(".verstak/trash/files")).is_empty());
+    assert!(
+        !vault.path().join(".verstak/trash").exists()
+            || tree(&vault.path().join(".verstak/trash/files")).is_empty()
+    );
 
     s.trash("n/a.md".into(), h(b"keep me")).unwrap();
     assert!(!vault.path().join("n/a.md").exists());
-    let ids: Vec<_> = fs::read_dir(vault.path().join(".verstak/trash/files")).unwrap().map(|e| e.unwrap().path()).collect();
+    let ids: Vec<_> = fs::read_dir(vault.path().join(".verstak/trash/files"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(ids.len(), 1);
-    assert_eq!(fs::read(ids[0].join("n/a.md")).unwrap(), b"keep me", "the trashed file keeps its vault path");
+    assert_eq!(
+        fs::read(ids[0].join("n/a.md")).unwrap(),
+        b"keep me",
+        "the trashed file keeps its vault path"
+    );
 
     s.trash("n/gone.md".into(), h(b"x")).unwrap();
     fs::write(vault.path().join("n/a.md"), b"again").unwrap();
     s.trash("n/a.md".into(), h(b"again")).unwrap();
-    assert_eq!(fs::read_dir(vault.path().join(".verstak/trash/files")).unwrap().count(), 2, "trash ids are unique");
+    assert_eq!(
+        fs::read_dir(vault.path().join(".verstak/trash/files"))
+            .unwrap()
+            .count(),
+        2,
+        "trash ids are unique"
+    );
 }
 
 #[test]
@@ -245,45 +401,102 @@ fn staging_round_trip_with_hashes() {
     s.stage_write("up-1".into(), 0, b"hello ".to_vec()).unwrap();
     s.stage_write("up-1".into(), 6, b"world".to_vec()).unwrap();
     let staged = s.stage_hash("up-1".into()).unwrap();
-    assert_eq!((staged.size, staged.sha256.as_str()), (11, sha(b"hello world").as_str()));
-    code(s.stage_write("up-1".into(), 100, b"x".to_vec()), ErrorCode::InvalidInput);
+    assert_eq!(
+        (staged.size, staged.sha256.as_str()),
+        (11, sha(b"hello world").as_str())
+    );
+    code(
+        s.stage_write("up-1".into(), 100, b"x".to_vec()),
+        ErrorCode::InvalidInput,
+    );
     s.stage_write("up-1".into(), 0, b"short".to_vec()).unwrap();
-    assert_eq!(s.stage_hash("up-1".into()).unwrap().sha256, sha(b"short"), "offset 0 truncates");
+    assert_eq!(
+        s.stage_hash("up-1".into()).unwrap().sha256,
+        sha(b"short"),
+        "offset 0 truncates"
+    );
 
-    let file = vault.path().join(".verstak/plugin-data/verstak.sync/staging/up-1");
-    assert_eq!(fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
-    assert_eq!(fs::metadata(file.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
+    let file = vault
+        .path()
+        .join(".verstak/plugin-data/verstak.sync/staging/up-1");
+    assert_eq!(
+        fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        fs::metadata(file.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o700
+    );
 
     let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
     fs::write(vault.path().join("big.bin"), &big).unwrap();
     let staged = s.stage_copy("big.bin".into(), "blob".into()).unwrap();
-    assert_eq!((staged.size, staged.sha256.clone()), (big.len() as u64, sha(&big)));
+    assert_eq!(
+        (staged.size, staged.sha256.clone()),
+        (big.len() as u64, sha(&big))
+    );
 
     fs::write(vault.path().join("dest.bin"), b"old").unwrap();
-    code(s.commit_stage("blob".into(), "dest.bin".into(), Expect::Absent), ErrorCode::Changed);
-    code(s.commit_stage("blob".into(), "dest.bin".into(), h(b"not old")), ErrorCode::Changed);
+    code(
+        s.commit_stage("blob".into(), "dest.bin".into(), Expect::Absent),
+        ErrorCode::Changed,
+    );
+    code(
+        s.commit_stage("blob".into(), "dest.bin".into(), h(b"not old")),
+        ErrorCode::Changed,
+    );
     assert_eq!(fs::read(vault.path().join("dest.bin")).unwrap(), b"old");
-    let meta = s.commit_stage("blob".into(), "dest.bin".into(), h(b"old")).unwrap();
+    let meta = s
+        .commit_stage("blob".into(), "dest.bin".into(), h(b"old"))
+        .unwrap();
     assert_eq!(meta.size, big.len() as u64);
     assert_eq!(fs::read(vault.path().join("dest.bin")).unwrap(), big);
     code(s.stage_hash("blob".into()), ErrorCode::NotFound);
 
-    s.commit_stage("up-1".into(), "new/dir/f.txt".into(), Expect::Absent).unwrap();
-    assert_eq!(fs::read(vault.path().join("new/dir/f.txt")).unwrap(), b"short");
-    assert_eq!(fs::metadata(vault.path().join("new/dir/f.txt")).unwrap().permissions().mode() & 0o777, 0o644);
-    code(s.commit_stage("up-1".into(), "other".into(), Expect::Absent), ErrorCode::NotFound);
+    s.commit_stage("up-1".into(), "new/dir/f.txt".into(), Expect::Absent)
+        .unwrap();
+    assert_eq!(
+        fs::read(vault.path().join("new/dir/f.txt")).unwrap(),
+        b"short"
+    );
+    assert_eq!(
+        fs::metadata(vault.path().join("new/dir/f.txt"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o644
+    );
+    code(
+        s.commit_stage("up-1".into(), "other".into(), Expect::Absent),
+        ErrorCode::NotFound,
+    );
 
     s.stage_write("gone".into(), 0, b"x".to_vec()).unwrap();
     s.delete_stage("gone".into()).unwrap();
     s.delete_stage("gone".into()).unwrap();
-    assert_eq!(tree(&vault.path().join(".verstak/plugin-data/verstak.sync/staging")), Vec::<String>::new());
+    assert_eq!(
+        tree(
+            &vault
+                .path()
+                .join(".verstak/plugin-data/verstak.sync/staging")
+        ),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
 fn staging_keys_are_validated() {
     let (_v, mut s) = full();
     for bad in ["", ".", "..", "../x", "a/b", &"k".repeat(129)] {
-        code(s.stage_write(bad.into(), 0, b"x".to_vec()), ErrorCode::InvalidInput);
+        code(
+            s.stage_write(bad.into(), 0, b"x".to_vec()),
+            ErrorCode::InvalidInput,
+        );
         code(s.stage_hash(bad.into()), ErrorCode::InvalidInput);
         code(s.delete_stage(bad.into()), ErrorCode::InvalidInput);
     }
@@ -302,11 +515,26 @@ fn temp_files_live_under_verstak_and_stale_ones_are_swept() {
         fs::write(f, b"left by a killed host").unwrap();
     }
     let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
-    fs::File::options().write(true).open(&stale).unwrap().set_modified(two_hours_ago).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
 
-    s.write("notes/a.md".into(), b"a".to_vec(), Expect::Absent).unwrap();
-    s.copy("notes/a.md".into(), "notes/b.md".into(), sha(b"a")).unwrap();
+    s.write("notes/a.md".into(), b"a".to_vec(), Expect::Absent)
+        .unwrap();
+    s.copy("notes/a.md".into(), "notes/b.md".into(), sha(b"a"))
+        .unwrap();
 
-    assert_eq!(tree(&vault.path().join("notes")), ["a.md", "b.md"], "no temp file beside the notes");
-    assert_eq!(tree(&tmp), [".verstak-write-busy.tmp"], "the stale temp was swept, a recent one kept");
+    assert_eq!(
+        tree(&vault.path().join("notes")),
+        ["a.md", "b.md"],
+        "no temp file beside the notes"
+    );
+    assert_eq!(
+        tree(&tmp),
+        [".verstak-write-busy.tmp"],
+        "the stale temp was swept, a recent one kept"
+    );
 }

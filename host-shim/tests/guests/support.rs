@@ -13,16 +13,20 @@ use verstak_sync_host::runtime::Runtime;
 use verstak_sync_host::session::{Failure, Session};
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host-shim sits in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host-shim sits in the workspace")
+        .to_path_buf()
 }
 
-/// `host-shim/tests/guests/hostile`, built for wasm32-wasip2 into `target/guests` once per test
-/// binary (its own target dir, so it never waits on the workspace build's lock).
+/// `host-shim/tests/guests/hostile`, built for wasm32-wasip2 into `target/guests` (under
+/// `$CARGO_TARGET_DIR` when set) once per test binary (its own target dir, so it never waits on
+/// the workspace build's lock).
 pub fn hostile_component() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/guests/hostile/Cargo.toml");
-        let target = workspace().join("target/guests");
+        let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace().join("target"), |d| workspace().join(d)).join("guests");
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let out = Command::new(&cargo)
             .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
@@ -45,17 +49,25 @@ pub fn hostile_component() -> &'static Path {
 }
 
 /// Limits for attacks that should finish quickly: a small memory cap, a generous deadline.
-pub const QUICK: Limits = Limits { memory_bytes: 64 << 20, call_deadline: std::time::Duration::from_secs(30) };
+pub const QUICK: Limits = Limits {
+    memory_bytes: 64 << 20,
+    call_deadline: std::time::Duration::from_secs(30),
+};
 
 /// The hostile component under the repository's manifest minus `without`, with `limits`.
 pub fn runtime(without: &[&str], limits: Limits) -> Runtime {
     let repo = workspace().join("manifest.json");
-    let mut m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&repo).unwrap()).unwrap();
-    m["permissions"].as_array_mut().unwrap().retain(|p| !without.iter().any(|w| p == w));
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&repo).unwrap()).unwrap();
+    m["permissions"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|p| !without.iter().any(|w| p == w));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("manifest.json");
     std::fs::write(&path, m.to_string()).unwrap();
-    Runtime::load(hostile_component(), &path, limits).expect("the hostile component links against the real host")
+    Runtime::load(hostile_component(), &path, limits)
+        .expect("the hostile component links against the real host")
 }
 
 /// The hostile component with every permission and [`QUICK`] limits, shared by the tests of
@@ -68,12 +80,16 @@ pub fn full() -> &'static Runtime {
 /// Runs one attack through `set-ignore`: no origin is allowed for the call.
 pub fn attack(session: &mut Session<'_>, args: &[&str]) -> Failure {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    session.set_ignore(&args).expect_err("the hostile guest always reports through its sync-error")
+    session
+        .set_ignore(&args)
+        .expect_err("the hostile guest always reports through its sync-error")
 }
 
 /// Runs one attack through `test-connection(url, …)`: `url`'s origin is allowed for the call.
 pub fn attack_via(session: &mut Session<'_>, url: &str, args: &[&str]) -> Failure {
-    session.test_connection(url, args[0], &args[1..].join("\n")).expect_err("the hostile guest always reports through its sync-error")
+    session
+        .test_connection(url, args[0], &args[1..].join("\n"))
+        .expect_err("the hostile guest always reports through its sync-error")
 }
 
 /// Asserts the host's answer code, with the whole attempt in the failure message.
@@ -93,7 +109,13 @@ pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             let ft = e.file_type().unwrap();
             let rel = e.path().strip_prefix(root).unwrap().to_path_buf();
             if ft.is_symlink() {
-                out.insert(rel, std::fs::read_link(e.path()).unwrap().into_os_string().into_encoded_bytes());
+                out.insert(
+                    rel,
+                    std::fs::read_link(e.path())
+                        .unwrap()
+                        .into_os_string()
+                        .into_encoded_bytes(),
+                );
             } else if ft.is_dir() {
                 out.insert(rel.join(""), vec![]);
                 walk(root, &e.path(), out);
@@ -109,7 +131,10 @@ pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 
 /// Like [`snapshot`] but without the host's reserved `.verstak/`.
 pub fn user_files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    snapshot(root).into_iter().filter(|(p, _)| !p.starts_with(".verstak")).collect()
+    snapshot(root)
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with(".verstak"))
+        .collect()
 }
 
 /// A listener nobody should reach: non-blocking, so `assert_untouched` sees any connection.
@@ -187,10 +212,15 @@ fn serve(mut conn: TcpStream) -> std::io::Result<()> {
         "/ok" => conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")?,
         "/redirect" => {
             let to = target.split_once("?to=").map_or("", |(_, t)| t);
-            conn.write_all(format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n").as_bytes())?
+            conn.write_all(
+                format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n")
+                    .as_bytes(),
+            )?
         }
         "/big-length" => {
-            conn.write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {OVER_CAP}\r\n\r\n").as_bytes())?;
+            conn.write_all(
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {OVER_CAP}\r\n\r\n").as_bytes(),
+            )?;
             send_bytes(&mut conn, &big, OVER_CAP, |c, b| c.write_all(b))?
         }
         "/big-chunked" => {

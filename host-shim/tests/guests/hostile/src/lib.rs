@@ -84,6 +84,7 @@ fn run(args: &[String]) -> SyncError {
         // The `files` import, one function each.
         "list-dir" => answer(files::list_dir(arg(1)), |l| l.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(",")),
         "read" => answer(files::read(arg(1), num(2), num(3) as u32), |b| String::from_utf8_lossy(&b).into_owned()),
+        "hash" => answer(files::hash(arg(1)), |d| format!("{} bytes, {}", d.size, d.sha256)),
         "write" => answer(files::write(arg(1), arg(2).as_bytes(), &expect(args.get(3))), |m| format!("{} bytes", m.size)),
         "copy" => answer(files::copy(arg(1), arg(2), arg(3)), |m| format!("{} bytes", m.size)),
         "rename" => answer(files::rename(arg(1), arg(2)), unit),
