@@ -35,7 +35,10 @@ pub enum HttpBody {
     Json(String),
     /// `multipart/form-data` with one part, form name `file`, filename `filename`, whose bytes
     /// are streamed from the staging file `stage` (§4.8).
-    StagedFile { stage: String, filename: String },
+    StagedFile {
+        stage: String,
+        filename: String,
+    },
 }
 
 /// One HTTP request to the paired server. `path` starts with `/`; the glue prefixes the server
@@ -51,27 +54,70 @@ pub struct HttpRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// List one folder (`None` = the vault root). Answer: `Reply::Listed`.
-    ListDir { id: RequestId, dir: Option<VaultPath> },
+    ListDir {
+        id: RequestId,
+        dir: Option<VaultPath>,
+    },
     /// Read up to `len` bytes at `offset`. Answer: `Reply::Bytes` (short at end of file).
-    ReadFile { id: RequestId, path: VaultPath, offset: u64, len: u64 },
+    ReadFile {
+        id: RequestId,
+        path: VaultPath,
+        offset: u64,
+        len: u64,
+    },
+    /// Hash a regular file where it lies, streaming it natively: the engine never hashes file
+    /// content it does not otherwise need. Answer: `Reply::Digest`.
+    HashFile { id: RequestId, path: VaultPath },
     /// Atomically replace `path` with `bytes`. Answer: `Reply::Written`.
-    WriteFile { id: RequestId, path: VaultPath, bytes: Vec<u8>, expect: Expect },
+    WriteFile {
+        id: RequestId,
+        path: VaultPath,
+        bytes: Vec<u8>,
+        expect: Expect,
+    },
     /// Atomically copy `from` (which must hash to `from_hash`) to the absent `to`. Answer: `Reply::Written` (of `to`).
-    CopyFile { id: RequestId, from: VaultPath, to: VaultPath, from_hash: ContentHash },
+    CopyFile {
+        id: RequestId,
+        from: VaultPath,
+        to: VaultPath,
+        from_hash: ContentHash,
+    },
     /// Move a file or folder to the absent `to`. Answer: `Reply::Done`.
-    Rename { id: RequestId, from: VaultPath, to: VaultPath },
+    Rename {
+        id: RequestId,
+        from: VaultPath,
+        to: VaultPath,
+    },
     /// Move `path` into the internal trash (restorable). Answer: `Reply::Done`; a missing file is `Done`.
-    Trash { id: RequestId, path: VaultPath, expect: Expect },
+    Trash {
+        id: RequestId,
+        path: VaultPath,
+        expect: Expect,
+    },
     /// Create a folder and its parents; an existing folder is fine. Answer: `Reply::Done`.
     Mkdir { id: RequestId, path: VaultPath },
     /// Remove an empty folder. Answer: `Reply::Done`, or `IoError::NotEmpty`.
     RemoveDir { id: RequestId, path: VaultPath },
     /// Write `bytes` at `offset` of staging file `stage` (offset 0 truncates). Answer: `Reply::Done`.
-    StageWrite { id: RequestId, stage: String, offset: u64, bytes: Vec<u8> },
+    StageWrite {
+        id: RequestId,
+        stage: String,
+        offset: u64,
+        bytes: Vec<u8>,
+    },
     /// Copy a vault file into staging file `stage`, hashing while copying. Answer: `Reply::Staged`.
-    StageCopy { id: RequestId, from: VaultPath, stage: String },
+    StageCopy {
+        id: RequestId,
+        from: VaultPath,
+        stage: String,
+    },
     /// Atomically move staging file `stage` to `to`. Answer: `Reply::Written`.
-    CommitStage { id: RequestId, stage: String, to: VaultPath, expect: Expect },
+    CommitStage {
+        id: RequestId,
+        stage: String,
+        to: VaultPath,
+        expect: Expect,
+    },
     /// Remove a staging file; a missing one is fine. Answer: `Reply::Done`.
     DeleteStage { id: RequestId, stage: String },
     /// Answer: `Reply::Http` for any status the server sent; `IoError::Network` when none arrived.
@@ -79,7 +125,11 @@ pub enum Command {
     /// Read a storage document. Answer: `Reply::Stored(None)` when missing.
     StorageRead { id: RequestId, key: String },
     /// Atomically replace a storage document. Answer: `Reply::Done`.
-    StorageWrite { id: RequestId, key: String, value: String },
+    StorageWrite {
+        id: RequestId,
+        key: String,
+        value: String,
+    },
     /// Remove a storage document; a missing one is fine. Answer: `Reply::Done`.
     StorageDelete { id: RequestId, key: String },
     /// The action finished. Not answered.
@@ -91,10 +141,23 @@ impl Command {
     pub fn id(&self) -> Option<RequestId> {
         use Command::*;
         match self {
-            ListDir { id, .. } | ReadFile { id, .. } | WriteFile { id, .. } | CopyFile { id, .. } | Rename { id, .. }
-            | Trash { id, .. } | Mkdir { id, .. } | RemoveDir { id, .. } | StageWrite { id, .. }
-            | StageCopy { id, .. } | CommitStage { id, .. } | DeleteStage { id, .. } | Http { id, .. }
-            | StorageRead { id, .. } | StorageWrite { id, .. } | StorageDelete { id, .. } => Some(*id),
+            ListDir { id, .. }
+            | ReadFile { id, .. }
+            | HashFile { id, .. }
+            | WriteFile { id, .. }
+            | CopyFile { id, .. }
+            | Rename { id, .. }
+            | Trash { id, .. }
+            | Mkdir { id, .. }
+            | RemoveDir { id, .. }
+            | StageWrite { id, .. }
+            | StageCopy { id, .. }
+            | CommitStage { id, .. }
+            | DeleteStage { id, .. }
+            | Http { id, .. }
+            | StorageRead { id, .. }
+            | StorageWrite { id, .. }
+            | StorageDelete { id, .. } => Some(*id),
             Finished(_) => None,
         }
     }
@@ -105,6 +168,7 @@ impl Command {
         match self {
             ListDir { .. } => "ListDir",
             ReadFile { .. } => "ReadFile",
+            HashFile { .. } => "HashFile",
             WriteFile { .. } => "WriteFile",
             CopyFile { .. } => "CopyFile",
             Rename { .. } => "Rename",

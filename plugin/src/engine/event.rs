@@ -21,7 +21,10 @@ pub enum Event {
     Start(Action),
     /// The answer to the command with this id. Answers for ids the engine no longer waits for
     /// are dropped.
-    Reply { id: RequestId, result: Result<Reply, IoError> },
+    Reply {
+        id: RequestId,
+        result: Result<Reply, IoError>,
+    },
     /// `poll_timeout()` has passed. Spurious timeouts are harmless.
     Timeout,
 }
@@ -51,6 +54,15 @@ pub struct FileMeta {
     pub mtime: i64,
 }
 
+/// What `Command::HashFile` found: the size and SHA-256 of the bytes read, and the mtime the
+/// file had before they were read (a change during the read shows at the next scan).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digest {
+    pub size: u64,
+    pub mtime: i64,
+    pub hash: ContentHash,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpResponse {
     pub status: u16,
@@ -60,7 +72,10 @@ pub struct HttpResponse {
 
 impl HttpResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -69,6 +84,7 @@ pub enum Reply {
     Done,
     Listed(Vec<DirEntry>),
     Bytes(Vec<u8>),
+    Digest(Digest),
     Written(FileMeta),
     Staged { size: u64, hash: ContentHash },
     Http(HttpResponse),

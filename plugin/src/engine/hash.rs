@@ -1,5 +1,6 @@
 //! `ContentHash`: the lowercase hex SHA-256 of a file's exact bytes (plugin-contract §4.5), and
-//! `Hasher` for hashing a file incrementally over ranged reads.
+//! `Hasher` for hashing a blob download chunk by chunk as it arrives. Vault files are hashed by
+//! the glue (`Command::HashFile`), not here.
 
 use std::fmt;
 
@@ -17,7 +18,10 @@ pub struct HashError;
 
 impl ContentHash {
     pub fn parse(s: &str) -> Result<ContentHash, HashError> {
-        if s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if s.len() == 64
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             Ok(ContentHash(s.to_owned()))
         } else {
             Err(HashError)
@@ -87,7 +91,10 @@ mod tests {
     #[test]
     fn known_vector_and_incremental_agree() {
         let h = ContentHash::of(b"hello");
-        assert_eq!(h.as_str(), "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+        assert_eq!(
+            h.as_str(),
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
         let mut inc = Hasher::default();
         inc.update(b"he");
         inc.update(b"");

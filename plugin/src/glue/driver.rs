@@ -7,7 +7,7 @@ use super::verstak::sync::types::{ErrorCode, HostError};
 use super::verstak::sync::{files, network, progress, storage};
 use crate::engine::command::{Command, HttpBody, HttpRequest, Method};
 use crate::engine::engine::Engine;
-use crate::engine::event::{Event, Reply};
+use crate::engine::event::{Digest, Event, Reply};
 use crate::engine::hash::ContentHash;
 use crate::engine::summary::Summary;
 use std::time::Duration;
@@ -43,7 +43,12 @@ pub(super) fn drive(engine: &mut Engine, server: &Server) -> Result<Summary, Fai
             });
             engine.handle(now(), Event::Reply { id, result });
             if let Some(p) = engine.status().progress {
-                progress::report(&progress::Progress { phase: p.phase.into(), done: p.done, total: p.total, bytes });
+                progress::report(&progress::Progress {
+                    phase: p.phase.into(),
+                    done: p.done,
+                    total: p.total,
+                    bytes,
+                });
             }
         }
         match engine.poll_timeout() {
@@ -51,7 +56,11 @@ pub(super) fn drive(engine: &mut Engine, server: &Server) -> Result<Summary, Fai
                 std::thread::sleep(Duration::from_millis(at.0.saturating_sub(now().0)));
                 engine.handle(now(), Event::Timeout);
             }
-            None => return Err(Failure::Engine(crate::engine::error::EngineError::LocalIo("the sync engine stopped without finishing".into()))),
+            None => {
+                return Err(Failure::Engine(crate::engine::error::EngineError::LocalIo(
+                    "the sync engine stopped without finishing".into(),
+                )));
+            }
         }
     }
 }
@@ -62,41 +71,103 @@ fn http(request: HttpRequest, server: &Server) -> Result<Reply, HostError> {
     let body = match request.body {
         HttpBody::Empty => network::Body::Empty,
         HttpBody::Json(text) => network::Body::Bytes(text.into_bytes()),
-        HttpBody::StagedFile { stage, filename } => network::Body::StagedFile(network::StagedFile { stage, filename }),
+        HttpBody::StagedFile { stage, filename } => {
+            network::Body::StagedFile(network::StagedFile { stage, filename })
+        }
     };
     let method = match request.method {
         Method::Get => "GET",
         Method::Post => "POST",
     };
-    let req = network::Request { method: method.into(), url: format!("{}{}", server.base, request.path), headers, body };
+    let req = network::Request {
+        method: method.into(),
+        url: format!("{}{}", server.base, request.path),
+        headers,
+        body,
+    };
     network::send(&req).map(|r| Reply::Http(convert::response(r)))
 }
 
 fn execute(cmd: Command, server: &Server, bytes: &mut u64) -> Result<Reply, HostError> {
     use Command::*;
     Ok(match cmd {
-        ListDir { dir, .. } => Reply::Listed(files::list_dir(dir.as_ref().map_or("", |d| d.as_str()))?.into_iter().map(convert::entry).collect()),
-        ReadFile { path, offset, len, .. } => {
+        ListDir { dir, .. } => Reply::Listed(
+            files::list_dir(dir.as_ref().map_or("", |d| d.as_str()))?
+                .into_iter()
+                .map(convert::entry)
+                .collect(),
+        ),
+        ReadFile {
+            path, offset, len, ..
+        } => {
             let data = files::read(path.as_str(), offset, len.min(u32::MAX as u64) as u32)?;
             *bytes += data.len() as u64;
             Reply::Bytes(data)
         }
-        WriteFile { path, bytes: data, expect: e, .. } => {
-            *bytes += data.len() as u64;
-            Reply::Written(convert::meta(files::write(path.as_str(), &data, &expect(e))?))
+        HashFile { path, .. } => {
+            let d = files::hash(path.as_str())?;
+            *bytes += d.size;
+            Reply::Digest(Digest {
+                size: d.size,
+                mtime: d.mtime_ms,
+                hash: hash(&d.sha256)?,
+            })
         }
-        CopyFile { from, to, from_hash, .. } => Reply::Written(convert::meta(files::copy(from.as_str(), to.as_str(), from_hash.as_str())?)),
-        Rename { from, to, .. } => files::rename(from.as_str(), to.as_str()).map(|()| Reply::Done)?,
-        Trash { path, expect: e, .. } => files::trash(path.as_str(), &expect(e)).map(|()| Reply::Done)?,
+        WriteFile {
+            path,
+            bytes: data,
+            expect: e,
+            ..
+        } => {
+            *bytes += data.len() as u64;
+            Reply::Written(convert::meta(files::write(
+                path.as_str(),
+                &data,
+                &expect(e),
+            )?))
+        }
+        CopyFile {
+            from,
+            to,
+            from_hash,
+            ..
+        } => Reply::Written(convert::meta(files::copy(
+            from.as_str(),
+            to.as_str(),
+            from_hash.as_str(),
+        )?)),
+        Rename { from, to, .. } => {
+            files::rename(from.as_str(), to.as_str()).map(|()| Reply::Done)?
+        }
+        Trash {
+            path, expect: e, ..
+        } => files::trash(path.as_str(), &expect(e)).map(|()| Reply::Done)?,
         Mkdir { path, .. } => files::mkdir(path.as_str()).map(|()| Reply::Done)?,
         RemoveDir { path, .. } => files::remove_dir(path.as_str()).map(|()| Reply::Done)?,
-        StageWrite { stage, offset, bytes: data, .. } => files::stage_write(&stage, offset, &data).map(|()| Reply::Done)?,
+        StageWrite {
+            stage,
+            offset,
+            bytes: data,
+            ..
+        } => files::stage_write(&stage, offset, &data).map(|()| Reply::Done)?,
         StageCopy { from, stage, .. } => {
             let staged = files::stage_copy(from.as_str(), &stage)?;
             *bytes += staged.size;
-            Reply::Staged { size: staged.size, hash: hash(&staged.sha256)? }
+            Reply::Staged {
+                size: staged.size,
+                hash: hash(&staged.sha256)?,
+            }
         }
-        CommitStage { stage, to, expect: e, .. } => Reply::Written(convert::meta(files::commit_stage(&stage, to.as_str(), &expect(e))?)),
+        CommitStage {
+            stage,
+            to,
+            expect: e,
+            ..
+        } => Reply::Written(convert::meta(files::commit_stage(
+            &stage,
+            to.as_str(),
+            &expect(e),
+        )?)),
         DeleteStage { stage, .. } => files::delete_stage(&stage).map(|()| Reply::Done)?,
         Http { request, .. } => {
             let reply = http(request, server)?;
@@ -113,5 +184,8 @@ fn execute(cmd: Command, server: &Server, bytes: &mut u64) -> Result<Reply, Host
 }
 
 fn hash(hex: &str) -> Result<ContentHash, HostError> {
-    ContentHash::parse(hex).map_err(|_| HostError { code: ErrorCode::Io, message: format!("the host returned an invalid hash {hex:?}") })
+    ContentHash::parse(hex).map_err(|_| HostError {
+        code: ErrorCode::Io,
+        message: format!("the host returned an invalid hash {hex:?}"),
+    })
 }

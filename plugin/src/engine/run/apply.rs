@@ -37,9 +37,9 @@ impl Run {
                 ("file", "delete") => self.apply_file_delete(op).await,
                 ("folder", "create") => self.apply_folder_create(op).await,
                 ("folder", "delete") => self.apply_folder_delete(op).await,
-                ("file" | "folder", "move") | ("workspace", "rename") | ("workspace-folder", "move" | "rename") => {
-                    self.apply_move(op).await
-                }
+                ("file" | "folder", "move")
+                | ("workspace", "rename")
+                | ("workspace-folder", "move" | "rename") => self.apply_move(op).await,
                 _ => {
                     self.sum.skipped += 1;
                     Ok(())
@@ -47,7 +47,10 @@ impl Run {
             };
             match step {
                 Ok(()) => return Ok(()),
-                Err(Fail::Changed) => self.rescan_entity(op).await.map_err(|e| wrap(e.to_string()))?,
+                Err(Fail::Changed) => self
+                    .rescan_entity(op)
+                    .await
+                    .map_err(|e| wrap(e.to_string()))?,
                 Err(Fail::Err(e)) => return Err(wrap(e.to_string())),
             }
         }
@@ -63,7 +66,10 @@ impl Run {
                 None
             }
             Err(_) => {
-                self.warn(format!("skipped remote path that cannot be created locally: {}", op.entity_id));
+                self.warn(format!(
+                    "skipped remote path that cannot be created locally: {}",
+                    op.entity_id
+                ));
                 self.sum.skipped += 1;
                 None
             }
@@ -72,10 +78,18 @@ impl Run {
 
     /// Re-reads the local file an op touches after the glue answered `Changed`.
     async fn rescan_entity(&mut self, op: &PulledOp) -> Result<(), EngineError> {
-        let Ok(path) = VaultPath::parse(&op.entity_id) else { return Ok(()) };
-        match self.io.hash_file(&path, self.cfg.chunk_size).await {
-            Ok((hash, size)) => {
-                let entry = LocalEntry { dir: false, size, mtime: -1, hash: Some(hash), too_large: false };
+        let Ok(path) = VaultPath::parse(&op.entity_id) else {
+            return Ok(());
+        };
+        match self.io.hash_file(&path).await {
+            Ok(d) => {
+                let entry = LocalEntry {
+                    dir: false,
+                    size: d.size,
+                    mtime: -1,
+                    hash: Some(d.hash),
+                    too_large: false,
+                };
                 self.st.local.insert(path, entry);
             }
             Err(_) => {
@@ -86,11 +100,17 @@ impl Run {
     }
 
     fn unechoed_for(&self, path: &VaultPath) -> Option<(OpKind, Option<ContentHash>)> {
-        self.st.unechoed.values().find(|u| &u.path == path).map(|u| (u.kind, u.hash.clone()))
+        self.st
+            .unechoed
+            .values()
+            .find(|u| &u.path == path)
+            .map(|u| (u.kind, u.hash.clone()))
     }
 
     async fn apply_upsert(&mut self, op: &PulledOp) -> Result<(), Fail> {
-        let Some(path) = self.op_path(op, false) else { return Ok(()) };
+        let Some(path) = self.op_path(op, false) else {
+            return Ok(());
+        };
         let inc = match Incoming::parse(&op.payload_json) {
             Ok(inc) if inc.hash.is_some() && inc.source != Source::Missing => inc,
             _ => {
@@ -109,21 +129,28 @@ impl Run {
             // §5.4.4: our accepted op for this path comes later in server order.
             let local_hash = local.as_ref().and_then(|l| l.hash.clone());
             return match (kind, local) {
-                (OpKind::Delete, None) => self.materialize(&path, &inc, &hash, Expect::Absent).await,
+                (OpKind::Delete, None) => {
+                    self.materialize(&path, &inc, &hash, Expect::Absent).await
+                }
                 _ if local_hash.as_ref() == Some(&hash) || ours.as_ref() == Some(&hash) => Ok(()),
                 _ => self.incoming_to_copy(&path, op, &inc, &hash).await,
             };
         }
         match local {
             Some(l) if l.dir || l.too_large => self.incoming_to_copy(&path, op, &inc, &hash).await,
-            Some(l) if l.hash.as_ref() == Some(&hash) => Ok(self.mark_synced(&path, &hash, &inc).await?),
+            Some(l) if l.hash.as_ref() == Some(&hash) => {
+                Ok(self.mark_synced(&path, &hash, &inc).await?)
+            }
             Some(l) => {
                 let lh = l.hash.clone().expect("files have hashes");
-                let clean = synced.as_ref().is_some_and(|s| !s.dir && s.hash.as_ref() == Some(&lh));
+                let clean = synced
+                    .as_ref()
+                    .is_some_and(|s| !s.dir && s.hash.as_ref() == Some(&lh));
                 if !clean {
                     return self.merge_or_keep_both(&path, op, &inc, &hash, &l).await;
                 }
-                self.materialize(&path, &inc, &hash, Expect::Hash(lh)).await?;
+                self.materialize(&path, &inc, &hash, Expect::Hash(lh))
+                    .await?;
                 Ok(self.mark_synced(&path, &hash, &inc).await?)
             }
             None => {
@@ -134,24 +161,48 @@ impl Run {
     }
 
     /// §5.4.2 steps 2 and 3: a clean three-way text merge, else keep both versions.
-    async fn merge_or_keep_both(&mut self, path: &VaultPath, op: &PulledOp, inc: &Incoming, hash: &ContentHash, l: &LocalEntry) -> Result<(), Fail> {
+    async fn merge_or_keep_both(
+        &mut self,
+        path: &VaultPath,
+        op: &PulledOp,
+        inc: &Incoming,
+        hash: &ContentHash,
+        l: &LocalEntry,
+    ) -> Result<(), Fail> {
         let lh = l.hash.clone().expect("files have hashes");
-        let base_hash = self.st.synced.get(path).filter(|s| s.text && !s.dir).and_then(|s| s.hash.clone());
+        let base_hash = self
+            .st
+            .synced
+            .get(path)
+            .filter(|s| s.text && !s.dir)
+            .and_then(|s| s.hash.clone());
         if let (Source::Inline(remote), Some(bh)) = (&inc.source, base_hash)
             && l.size <= MAX_TEXT_BYTES
             && is_text(remote)
             && let Some(base) = self.get_base(&bh).await
         {
-            let local = self.io.read_all(path, self.cfg.chunk_size).await.map_err(io_fail)?;
+            let local = self
+                .io
+                .read_all(path, self.cfg.chunk_size)
+                .await
+                .map_err(io_fail)?;
             if ContentHash::of(&local) != lh {
                 return Err(Fail::Changed);
             }
             let remote_text = std::str::from_utf8(remote).expect("is_text checked UTF-8");
             if is_text(&local)
-                && let Some(merged) = merge3(&base, std::str::from_utf8(&local).expect("is_text"), remote_text)
+                && let Some(merged) = merge3(
+                    &base,
+                    std::str::from_utf8(&local).expect("is_text"),
+                    remote_text,
+                )
             {
                 let mh = ContentHash::of(merged.as_bytes());
-                let meta = self.io.write_file(path, merged.into_bytes(), Expect::Hash(lh)).await.map_err(io_fail)?;
+                let meta = self
+                    .io
+                    .write_file(path, merged.into_bytes(), Expect::Hash(lh))
+                    .await
+                    .map_err(io_fail)?;
                 self.record_local_file(path, &mh, meta);
                 self.mark_synced(path, hash, inc).await?;
                 self.sum.merged.push(path.to_string());
@@ -172,25 +223,42 @@ impl Run {
         self.materialize(path, inc, hash, Expect::Hash(lh)).await?;
         self.mark_synced(path, hash, inc).await?;
         let _ = op;
-        self.sum.kept_both.push(KeptBoth { path: path.to_string(), copy_path: copy.to_string() });
+        self.sum.kept_both.push(KeptBoth {
+            path: path.to_string(),
+            copy_path: copy.to_string(),
+        });
         Ok(())
     }
 
     /// §5.4.4 and type clashes: the incoming version goes to a conflict copy named after its device.
-    async fn incoming_to_copy(&mut self, path: &VaultPath, op: &PulledOp, inc: &Incoming, hash: &ContentHash) -> Result<(), Fail> {
+    async fn incoming_to_copy(
+        &mut self,
+        path: &VaultPath,
+        op: &PulledOp,
+        inc: &Incoming,
+        hash: &ContentHash,
+    ) -> Result<(), Fail> {
         if let Some(c) = self.existing_copy(path, hash) {
-            self.sum.kept_both.push(KeptBoth { path: path.to_string(), copy_path: c.to_string() });
+            self.sum.kept_both.push(KeptBoth {
+                path: path.to_string(),
+                copy_path: c.to_string(),
+            });
             return Ok(());
         }
         let copy = self.free_copy_path(path, &remote_device_label(&op.device_id));
         self.materialize(&copy, inc, hash, Expect::Absent).await?;
-        self.sum.kept_both.push(KeptBoth { path: path.to_string(), copy_path: copy.to_string() });
+        self.sum.kept_both.push(KeptBoth {
+            path: path.to_string(),
+            copy_path: copy.to_string(),
+        });
         Ok(())
     }
 
     fn free_copy_path(&self, path: &VaultPath, device: &str) -> VaultPath {
         let st = stamp(self.io.now(), self.cfg.utc_offset_min);
-        conflict_copy_path(path, device, &st, |c| self.st.local.contains_key(c) || self.st.synced.contains_key(c))
+        conflict_copy_path(path, device, &st, |c| {
+            self.st.local.contains_key(c) || self.st.synced.contains_key(c)
+        })
     }
 
     /// A conflict copy of `path` with this content made earlier (for example before a crash).
@@ -204,12 +272,18 @@ impl Run {
         self.st
             .local
             .iter()
-            .find(|(p, e)| p.parent() == path.parent() && p.name().starts_with(&prefix) && e.hash.as_ref() == Some(hash))
+            .find(|(p, e)| {
+                p.parent() == path.parent()
+                    && p.name().starts_with(&prefix)
+                    && e.hash.as_ref() == Some(hash)
+            })
             .map(|(p, _)| p.clone())
     }
 
     async fn apply_file_delete(&mut self, op: &PulledOp) -> Result<(), Fail> {
-        let Some(path) = self.op_path(op, false) else { return Ok(()) };
+        let Some(path) = self.op_path(op, false) else {
+            return Ok(());
+        };
         self.delete_file_if_clean(&path).await
     }
 
@@ -220,11 +294,29 @@ impl Run {
             return Ok(());
         }
         let local = self.st.local.get(path).cloned();
-        let synced_hash = self.st.synced.get(path).filter(|s| !s.dir).and_then(|s| s.hash.clone());
+        let synced_hash = self
+            .st
+            .synced
+            .get(path)
+            .filter(|s| !s.dir)
+            .and_then(|s| s.hash.clone());
         match local {
-            Some(l) if !l.dir && !l.too_large && l.hash.is_some() && l.hash == synced_hash && !self.keep_incoming_deletes => {
+            Some(l)
+                if !l.dir
+                    && !l.too_large
+                    && l.hash.is_some()
+                    && l.hash == synced_hash
+                    && !self.keep_incoming_deletes =>
+            {
                 let expect = Expect::Hash(l.hash.clone().expect("checked"));
-                self.io.done(|id| Command::Trash { id, path: path.clone(), expect }).await.map_err(io_fail)?;
+                self.io
+                    .done(|id| Command::Trash {
+                        id,
+                        path: path.clone(),
+                        expect,
+                    })
+                    .await
+                    .map_err(io_fail)?;
                 self.st.local.remove(path);
                 self.st.synced.remove(path);
             }
@@ -251,7 +343,12 @@ impl Run {
         });
         if let Some(entry) = found {
             self.accept_entry(entry, false).await?;
-            if self.st.pending.as_ref().is_some_and(|b| b.entries.is_empty()) {
+            if self
+                .st
+                .pending
+                .as_ref()
+                .is_some_and(|b| b.entries.is_empty())
+            {
                 self.st.pending = None;
             }
         }

@@ -1,13 +1,18 @@
 //! Typed wrappers over `Io::call`: one per command, checking the reply's shape.
 
 use super::super::command::{Command, Expect, HttpRequest};
-use super::super::event::{DirEntry, FileMeta, HttpResponse, IoError, Reply};
-use super::super::hash::{ContentHash, Hasher};
+use super::super::event::{Digest, DirEntry, FileMeta, HttpResponse, IoError, Reply};
+use super::super::hash::ContentHash;
 use super::super::io::Io;
 use super::super::path::VaultPath;
 
 fn unexpected(r: Reply) -> IoError {
-    IoError::Other(format!("unexpected reply {r:?}").chars().take(120).collect())
+    IoError::Other(
+        format!("unexpected reply {r:?}")
+            .chars()
+            .take(120)
+            .collect(),
+    )
 }
 
 impl Io {
@@ -18,8 +23,21 @@ impl Io {
         }
     }
 
-    pub(crate) async fn read(&self, path: &VaultPath, offset: u64, len: u64) -> Result<Vec<u8>, IoError> {
-        match self.call(|id| Command::ReadFile { id, path: path.clone(), offset, len }).await? {
+    pub(crate) async fn read(
+        &self,
+        path: &VaultPath,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<u8>, IoError> {
+        match self
+            .call(|id| Command::ReadFile {
+                id,
+                path: path.clone(),
+                offset,
+                len,
+            })
+            .await?
+        {
             Reply::Bytes(b) => Ok(b),
             r => Err(unexpected(r)),
         }
@@ -38,50 +56,98 @@ impl Io {
         }
     }
 
-    /// Hashes a file over ranged reads; returns the hash and the size read.
-    pub(crate) async fn hash_file(&self, path: &VaultPath, chunk: u64) -> Result<(ContentHash, u64), IoError> {
-        let mut h = Hasher::default();
-        loop {
-            let part = self.read(path, h.len(), chunk).await?;
-            h.update(&part);
-            if (part.len() as u64) < chunk {
-                let len = h.len();
-                return Ok((h.finish(), len));
-            }
+    /// Hashes a file where it lies (the glue streams it natively; no bytes come to the engine).
+    pub(crate) async fn hash_file(&self, path: &VaultPath) -> Result<Digest, IoError> {
+        match self
+            .call(|id| Command::HashFile {
+                id,
+                path: path.clone(),
+            })
+            .await?
+        {
+            Reply::Digest(d) => Ok(d),
+            r => Err(unexpected(r)),
         }
     }
 
-    pub(crate) async fn write_file(&self, path: &VaultPath, bytes: Vec<u8>, expect: Expect) -> Result<FileMeta, IoError> {
-        match self.call(|id| Command::WriteFile { id, path: path.clone(), bytes, expect }).await? {
+    pub(crate) async fn write_file(
+        &self,
+        path: &VaultPath,
+        bytes: Vec<u8>,
+        expect: Expect,
+    ) -> Result<FileMeta, IoError> {
+        match self
+            .call(|id| Command::WriteFile {
+                id,
+                path: path.clone(),
+                bytes,
+                expect,
+            })
+            .await?
+        {
             Reply::Written(m) => Ok(m),
             r => Err(unexpected(r)),
         }
     }
 
-    pub(crate) async fn copy_file(&self, from: &VaultPath, to: &VaultPath, from_hash: &ContentHash) -> Result<FileMeta, IoError> {
-        let cmd = |id| Command::CopyFile { id, from: from.clone(), to: to.clone(), from_hash: from_hash.clone() };
+    pub(crate) async fn copy_file(
+        &self,
+        from: &VaultPath,
+        to: &VaultPath,
+        from_hash: &ContentHash,
+    ) -> Result<FileMeta, IoError> {
+        let cmd = |id| Command::CopyFile {
+            id,
+            from: from.clone(),
+            to: to.clone(),
+            from_hash: from_hash.clone(),
+        };
         match self.call(cmd).await? {
             Reply::Written(m) => Ok(m),
             r => Err(unexpected(r)),
         }
     }
 
-    pub(crate) async fn done(&self, make: impl FnOnce(super::super::ids::RequestId) -> Command) -> Result<(), IoError> {
+    pub(crate) async fn done(
+        &self,
+        make: impl FnOnce(super::super::ids::RequestId) -> Command,
+    ) -> Result<(), IoError> {
         match self.call(make).await? {
             Reply::Done => Ok(()),
             r => Err(unexpected(r)),
         }
     }
 
-    pub(crate) async fn stage_copy(&self, from: &VaultPath, stage: &str) -> Result<(u64, ContentHash), IoError> {
-        match self.call(|id| Command::StageCopy { id, from: from.clone(), stage: stage.to_string() }).await? {
+    pub(crate) async fn stage_copy(
+        &self,
+        from: &VaultPath,
+        stage: &str,
+    ) -> Result<(u64, ContentHash), IoError> {
+        match self
+            .call(|id| Command::StageCopy {
+                id,
+                from: from.clone(),
+                stage: stage.to_string(),
+            })
+            .await?
+        {
             Reply::Staged { size, hash } => Ok((size, hash)),
             r => Err(unexpected(r)),
         }
     }
 
-    pub(crate) async fn commit_stage(&self, stage: &str, to: &VaultPath, expect: Expect) -> Result<FileMeta, IoError> {
-        let cmd = |id| Command::CommitStage { id, stage: stage.to_string(), to: to.clone(), expect };
+    pub(crate) async fn commit_stage(
+        &self,
+        stage: &str,
+        to: &VaultPath,
+        expect: Expect,
+    ) -> Result<FileMeta, IoError> {
+        let cmd = |id| Command::CommitStage {
+            id,
+            stage: stage.to_string(),
+            to: to.clone(),
+            expect,
+        };
         match self.call(cmd).await? {
             Reply::Written(m) => Ok(m),
             r => Err(unexpected(r)),

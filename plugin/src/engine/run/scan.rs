@@ -1,5 +1,6 @@
 //! The local scan: list the vault breadth-first, hash only files whose size or mtime changed
-//! (ranged reads, never a whole large file in memory), and replace the local snapshot.
+//! (`Command::HashFile`: the glue hashes natively, no file bytes pass through the engine), and
+//! replace the local snapshot.
 //! Ignored and excluded paths are not descended into; files over 256 MiB are kept as
 //! `too_large` with a warning (§4.7). A listing failure aborts the run (`snapshot scan: …`).
 
@@ -26,7 +27,9 @@ impl Run {
                 Err(e) => return Err(EngineError::Scan(e.to_string())),
             };
             for e in entries {
-                let Ok(path) = VaultPath::join(dir.as_ref(), &e.name) else { continue };
+                let Ok(path) = VaultPath::join(dir.as_ref(), &e.name) else {
+                    continue;
+                };
                 match e.kind {
                     EntryKind::Other => {}
                     EntryKind::Dir => {
@@ -40,8 +43,17 @@ impl Run {
                             continue;
                         }
                         if e.size > MAX_FILE_BYTES {
-                            self.warn(format!("file-too-large: {path} ({} bytes exceeds {MAX_FILE_BYTES} bytes)", e.size));
-                            let entry = LocalEntry { dir: false, size: e.size, mtime: e.mtime, hash: None, too_large: true };
+                            self.warn(format!(
+                                "file-too-large: {path} ({} bytes exceeds {MAX_FILE_BYTES} bytes)",
+                                e.size
+                            ));
+                            let entry = LocalEntry {
+                                dir: false,
+                                size: e.size,
+                                mtime: e.mtime,
+                                hash: None,
+                                too_large: true,
+                            };
                             fresh.insert(path, entry);
                             continue;
                         }
@@ -49,19 +61,33 @@ impl Run {
                             .st
                             .local
                             .get(&path)
-                            .filter(|o| !o.dir && !o.too_large && o.size == e.size && o.mtime == e.mtime)
+                            .filter(|o| {
+                                !o.dir && !o.too_large && o.size == e.size && o.mtime == e.mtime
+                            })
                             .and_then(|o| o.hash.clone());
-                        let (hash, size) = match known {
-                            Some(h) => (h, e.size),
-                            None => match self.io.hash_file(&path, self.cfg.chunk_size).await {
-                                Ok(v) => v,
+                        let (hash, size, mtime) = match known {
+                            Some(h) => (h, e.size, e.mtime),
+                            None => match self.io.hash_file(&path).await {
+                                Ok(d) => (d.hash, d.size, d.mtime),
                                 Err(IoError::NotFound) => continue,
                                 Err(err) => return Err(EngineError::Scan(err.to_string())),
                             },
                         };
                         hashed += 1;
-                        self.io.status(|s| s.progress = Some(Progress { phase: "scan", done: hashed, total: 0 }));
-                        let entry = LocalEntry { dir: false, size, mtime: e.mtime, hash: Some(hash), too_large: false };
+                        self.io.status(|s| {
+                            s.progress = Some(Progress {
+                                phase: "scan",
+                                done: hashed,
+                                total: 0,
+                            })
+                        });
+                        let entry = LocalEntry {
+                            dir: false,
+                            size,
+                            mtime,
+                            hash: Some(hash),
+                            too_large: false,
+                        };
                         fresh.insert(path, entry);
                     }
                 }

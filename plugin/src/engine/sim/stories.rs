@@ -3,8 +3,8 @@
 use super::Sim;
 use super::vault::Node;
 use crate::engine::command::Command;
-use crate::engine::event::Event;
 use crate::engine::event::Action;
+use crate::engine::event::Event;
 
 fn quiet(devices: usize) -> Sim {
     let mut sim = Sim::new(1, devices);
@@ -13,7 +13,11 @@ fn quiet(devices: usize) -> Sim {
 }
 
 fn text(sim: &Sim, d: usize, path: &str) -> Option<String> {
-    sim.devs[d].vault.files().get(path).map(|b| String::from_utf8_lossy(b).into_owned())
+    sim.devs[d]
+        .vault
+        .files()
+        .get(path)
+        .map(|b| String::from_utf8_lossy(b).into_owned())
 }
 
 #[test]
@@ -32,10 +36,14 @@ fn a_file_created_on_one_device_reaches_the_other() {
 fn first_sync_uploads_blobs_before_push() {
     let mut sim = quiet(1);
     sim.write_user(0, "p.dat", "\0binary\n");
-    sim.devs[0].engine.handle(sim.now, Event::Start(Action::Sync));
+    sim.devs[0]
+        .engine
+        .handle(sim.now, Event::Start(Action::Sync));
     let mut kinds = Vec::new();
     loop {
-        let Some(cmd) = sim.devs[0].engine.poll_command() else { panic!("stalled") };
+        let Some(cmd) = sim.devs[0].engine.poll_command() else {
+            panic!("stalled")
+        };
         if let Command::Http { request, .. } = &cmd {
             kinds.push(request.path.clone());
         }
@@ -48,8 +56,14 @@ fn first_sync_uploads_blobs_before_push() {
         let result = dev.vault.exec(&cmd, &mut sim.server, &dev.id);
         dev.engine.handle(sim.now, Event::Reply { id, result });
     }
-    let upload = kinds.iter().position(|p| p == "/api/v1/blobs/").expect("uploaded");
-    let push = kinds.iter().position(|p| p == "/api/v1/sync/push").expect("pushed");
+    let upload = kinds
+        .iter()
+        .position(|p| p == "/api/v1/blobs/")
+        .expect("uploaded");
+    let push = kinds
+        .iter()
+        .position(|p| p == "/api/v1/sync/push")
+        .expect("pushed");
     assert!(upload < push, "{kinds:?}");
 }
 
@@ -119,7 +133,11 @@ fn mass_deletion_is_held_until_confirmed() {
     assert_eq!(err.to_string(), "mass deletion awaiting confirmation");
     assert!(sim.devs[0].engine.status().guard.is_some());
     sim.sync(1).unwrap();
-    assert_eq!(sim.devs[1].vault.files().len(), 12, "nothing deleted remotely yet");
+    assert_eq!(
+        sim.devs[1].vault.files().len(),
+        12,
+        "nothing deleted remotely yet"
+    );
     // The next run confirms (Sim::start turns a pending guard into ConfirmDeletions).
     sim.sync(0).unwrap();
     // The receiving side holds the incoming mass deletion too, until it is confirmed there.
@@ -151,11 +169,21 @@ fn a_file_replaced_by_a_folder_and_a_folder_by_a_file_converge_without_stalling(
     let s = sim.sync(1).unwrap();
     assert!(s.kept_both.is_empty(), "{:?}", s.kept_both);
     let shape = |sim: &Sim, d: usize| {
-        let dirs: Vec<String> = sim.devs[d].vault.nodes.iter().filter(|(_, n)| matches!(n, Node::Dir)).map(|(p, _)| p.clone()).collect();
+        let dirs: Vec<String> = sim.devs[d]
+            .vault
+            .nodes
+            .iter()
+            .filter(|(_, n)| matches!(n, Node::Dir))
+            .map(|(p, _)| p.clone())
+            .collect();
         (sim.devs[d].vault.files(), dirs)
     };
     assert_eq!(shape(&sim, 1), shape(&sim, 0));
-    assert_eq!(sim.devs[1].vault.trash.len(), 2, "the replaced file and folder content went to the trash");
+    assert_eq!(
+        sim.devs[1].vault.trash.len(),
+        2,
+        "the replaced file and folder content went to the trash"
+    );
     assert_eq!(sim.sync(1).unwrap().pushed, 0);
     sim.sync(0).unwrap();
     assert_eq!(shape(&sim, 1), shape(&sim, 0));
@@ -174,4 +202,63 @@ fn a_run_that_fails_after_the_scan_still_counts_the_local_changes_as_unpushed() 
     sim.offline = false;
     assert_eq!(sim.sync(0).unwrap().pushed, 2);
     assert_eq!(sim.devs[0].engine.status().unpushed_ops, 0);
+}
+
+/// The command kinds of one sync run of device `d`, executed against its vault without faults.
+fn run_kinds(sim: &mut Sim, d: usize) -> Vec<&'static str> {
+    sim.devs[d]
+        .engine
+        .handle(sim.now, Event::Start(Action::Sync));
+    let mut kinds = Vec::new();
+    loop {
+        let Some(cmd) = sim.devs[d].engine.poll_command() else {
+            panic!("stalled")
+        };
+        kinds.push(cmd.kind());
+        if let Command::Finished(r) = cmd {
+            r.unwrap();
+            return kinds;
+        }
+        let id = cmd.id().unwrap();
+        let dev = &mut sim.devs[d];
+        let result = dev.vault.exec(&cmd, &mut sim.server, &dev.id);
+        dev.engine.handle(sim.now, Event::Reply { id, result });
+    }
+}
+
+#[test]
+fn the_scan_asks_the_glue_for_digests_and_reads_no_file_bytes() {
+    let mut sim = quiet(1);
+    sim.write_user(0, "Notes/a.md", "a\n");
+    let big = vec![0u8; 100]; // binary, over several 7-byte chunks: a blob
+    sim.devs[0].vault.put("b.dat", big.clone()).unwrap();
+    let kinds = run_kinds(&mut sim, 0);
+    let scan = &kinds[..kinds
+        .iter()
+        .position(|k| *k == "Http")
+        .expect("the run talks to the server")];
+    assert_eq!(
+        scan.iter().filter(|k| **k == "HashFile").count(),
+        2,
+        "{kinds:?}"
+    );
+    assert!(
+        !scan.contains(&"ReadFile"),
+        "the scan reads no bytes: {kinds:?}"
+    );
+
+    // Unchanged files are not hashed again; new mtimes with the same content are, and push nothing.
+    assert!(!run_kinds(&mut sim, 0).contains(&"HashFile"));
+    sim.devs[0].vault.put("b.dat", big).unwrap();
+    let kinds = run_kinds(&mut sim, 0);
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "HashFile").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert!(
+        !kinds.contains(&"ReadFile") && !kinds.contains(&"StageCopy"),
+        "{kinds:?}"
+    );
+    assert_eq!(sim.sync(0).unwrap().pushed, 0);
 }

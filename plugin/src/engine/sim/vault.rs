@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::engine::command::{Command, Expect};
-use crate::engine::event::{DirEntry, EntryKind, FileMeta, IoError, Reply};
+use crate::engine::event::{Digest, DirEntry, EntryKind, FileMeta, IoError, Reply};
 use crate::engine::hash::ContentHash;
 
 use super::server::FakeServer;
@@ -56,8 +56,12 @@ impl FakeVault {
             return Err(IoError::Other("is a folder".into()));
         }
         self.tick += 1;
-        let meta = FileMeta { size: bytes.len() as u64, mtime: self.tick };
-        self.nodes.insert(p.to_string(), Node::File(bytes, self.tick));
+        let meta = FileMeta {
+            size: bytes.len() as u64,
+            mtime: self.tick,
+        };
+        self.nodes
+            .insert(p.to_string(), Node::File(bytes, self.tick));
         Ok(meta)
     }
 
@@ -71,10 +75,23 @@ impl FakeVault {
     }
 
     pub(crate) fn children(&self, dir: &str) -> Vec<String> {
-        self.nodes.keys().filter(|k| k.starts_with(dir) && k.len() > dir.len() && (dir.is_empty() || k.as_bytes()[dir.len()] == b'/')).cloned().collect()
+        self.nodes
+            .keys()
+            .filter(|k| {
+                k.starts_with(dir)
+                    && k.len() > dir.len()
+                    && (dir.is_empty() || k.as_bytes()[dir.len()] == b'/')
+            })
+            .cloned()
+            .collect()
     }
 
-    pub(crate) fn exec(&mut self, cmd: &Command, server: &mut FakeServer, device: &str) -> Result<Reply, IoError> {
+    pub(crate) fn exec(
+        &mut self,
+        cmd: &Command,
+        server: &mut FakeServer,
+        device: &str,
+    ) -> Result<Reply, IoError> {
         match cmd {
             Command::ListDir { dir, .. } => {
                 let d = dir.as_ref().map_or(String::new(), |d| d.to_string());
@@ -88,14 +105,26 @@ impl FakeVault {
                     .map(|(k, n)| {
                         let name = k.rsplit('/').next().unwrap().to_string();
                         match n {
-                            Node::Dir => DirEntry { name, kind: EntryKind::Dir, size: 0, mtime: 0 },
-                            Node::File(b, m) => DirEntry { name, kind: EntryKind::File, size: b.len() as u64, mtime: *m },
+                            Node::Dir => DirEntry {
+                                name,
+                                kind: EntryKind::Dir,
+                                size: 0,
+                                mtime: 0,
+                            },
+                            Node::File(b, m) => DirEntry {
+                                name,
+                                kind: EntryKind::File,
+                                size: b.len() as u64,
+                                mtime: *m,
+                            },
                         }
                     })
                     .collect();
                 Ok(Reply::Listed(entries))
             }
-            Command::ReadFile { path, offset, len, .. } => match self.nodes.get(path.as_str()) {
+            Command::ReadFile {
+                path, offset, len, ..
+            } => match self.nodes.get(path.as_str()) {
                 Some(Node::File(b, _)) => {
                     let a = (*offset as usize).min(b.len());
                     let e = (a + *len as usize).min(b.len());
@@ -103,14 +132,35 @@ impl FakeVault {
                 }
                 _ => Err(IoError::NotFound),
             },
-            Command::WriteFile { path, bytes, expect, .. } => {
+            Command::HashFile { path, .. } => match self.nodes.get(path.as_str()) {
+                Some(Node::File(b, m)) => Ok(Reply::Digest(Digest {
+                    size: b.len() as u64,
+                    mtime: *m,
+                    hash: ContentHash::of(b),
+                })),
+                Some(Node::Dir) => Err(IoError::Other(format!("{path} is not a regular file"))),
+                None => Err(IoError::NotFound),
+            },
+            Command::WriteFile {
+                path,
+                bytes,
+                expect,
+                ..
+            } => {
                 self.check(path.as_str(), expect)?;
                 Ok(Reply::Written(self.put(path.as_str(), bytes.clone())?))
             }
-            Command::CopyFile { from, to, from_hash, .. } => {
+            Command::CopyFile {
+                from,
+                to,
+                from_hash,
+                ..
+            } => {
                 self.check(from.as_str(), &Expect::Hash(from_hash.clone()))?;
                 self.check(to.as_str(), &Expect::Absent)?;
-                let Some(Node::File(b, _)) = self.nodes.get(from.as_str()).cloned() else { unreachable!() };
+                let Some(Node::File(b, _)) = self.nodes.get(from.as_str()).cloned() else {
+                    unreachable!()
+                };
                 Ok(Reply::Written(self.put(to.as_str(), b)?))
             }
             Command::Rename { from, to, .. } => {
@@ -144,13 +194,20 @@ impl FakeVault {
             Command::RemoveDir { path, .. } => match self.nodes.get(path.as_str()) {
                 None => Err(IoError::NotFound),
                 Some(Node::File(..)) => Err(IoError::Other("not a folder".into())),
-                Some(Node::Dir) if !self.children(path.as_str()).is_empty() => Err(IoError::NotEmpty),
+                Some(Node::Dir) if !self.children(path.as_str()).is_empty() => {
+                    Err(IoError::NotEmpty)
+                }
                 Some(Node::Dir) => {
                     self.nodes.remove(path.as_str());
                     Ok(Reply::Done)
                 }
             },
-            Command::StageWrite { stage, offset, bytes, .. } => {
+            Command::StageWrite {
+                stage,
+                offset,
+                bytes,
+                ..
+            } => {
                 let s = self.stage.entry(stage.clone()).or_default();
                 if *offset == 0 {
                     s.clear();
@@ -169,7 +226,9 @@ impl FakeVault {
                 }
                 _ => Err(IoError::NotFound),
             },
-            Command::CommitStage { stage, to, expect, .. } => {
+            Command::CommitStage {
+                stage, to, expect, ..
+            } => {
                 self.check(to.as_str(), expect)?;
                 let bytes = self.stage.remove(stage).ok_or(IoError::NotFound)?;
                 Ok(Reply::Written(self.put(to.as_str(), bytes)?))
@@ -178,7 +237,9 @@ impl FakeVault {
                 self.stage.remove(stage);
                 Ok(Reply::Done)
             }
-            Command::Http { request, .. } => Ok(Reply::Http(server.handle(device, request, &self.stage))),
+            Command::Http { request, .. } => {
+                Ok(Reply::Http(server.handle(device, request, &self.stage)))
+            }
             Command::StorageRead { key, .. } => Ok(Reply::Stored(self.storage.get(key).cloned())),
             Command::StorageWrite { key, value, .. } => {
                 self.storage.insert(key.clone(), value.clone());
@@ -194,9 +255,12 @@ impl FakeVault {
 
     /// Path → content of every file.
     pub(crate) fn files(&self) -> BTreeMap<String, Vec<u8>> {
-        self.nodes.iter().filter_map(|(k, n)| match n {
-            Node::File(b, _) => Some((k.clone(), b.clone())),
-            Node::Dir => None,
-        }).collect()
+        self.nodes
+            .iter()
+            .filter_map(|(k, n)| match n {
+                Node::File(b, _) => Some((k.clone(), b.clone())),
+                Node::Dir => None,
+            })
+            .collect()
     }
 }
