@@ -4,6 +4,7 @@
 //! ready line (`… listening on <addr>`) with a deadline, and kills the process on drop.
 //! [`Server::add_user`] uses the binary's `user add`; [`Server::get`]/[`Server::post`] are a
 //! tiny HTTP/1.1 client (one request per connection) for the few raw calls the tests make.
+//! [`Server::restart`] stops it (gracefully or with SIGKILL) and starts it on the same data.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -38,49 +39,37 @@ pub struct Server {
 impl Server {
     pub fn start() -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(server_binary())
-            .arg("--data")
-            .arg(dir.path())
-            .args(["--port", "0"])
-            .env_remove("VERSTAK_PORT")
-            .env_remove("VERSTAK_LISTEN")
-            .env("RUST_LOG", "warn,verstak_sync_server=info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the sync server starts");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            // Keep draining after the ready line so the server never blocks on a full pipe.
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut seen = Vec::new();
-        let addr = loop {
-            assert!(
-                Instant::now() < deadline,
-                "no ready line from the sync server within 30 s: {seen:#?}"
-            );
-            match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(line) => match line.find("listening on ") {
-                    Some(pos) => break line[pos + "listening on ".len()..].trim().to_string(),
-                    None => seen.push(line),
-                },
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    if let Ok(Some(status)) = child.try_wait() {
-                        panic!("the sync server exited with {status}: {seen:#?}");
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    panic!("the sync server exited: {seen:#?}")
-                }
-            }
-        };
+        let (child, addr) = spawn(dir.path());
         Server { child, addr, dir }
+    }
+
+    /// Stops the process (SIGTERM and a graceful shutdown when `graceful`, else SIGKILL) and
+    /// starts it again on the same data dir. The new process listens on a new port: [`Server::addr`]
+    /// changes, so devices reach a restarted server only through a fixed front such as the
+    /// tests' fault proxy.
+    pub fn restart(&mut self, graceful: bool) {
+        self.stop(graceful);
+        let (child, addr) = spawn(self.dir.path());
+        self.child = child;
+        self.addr = addr;
+    }
+
+    fn stop(&mut self, graceful: bool) {
+        if graceful {
+            let pid = libc::pid_t::try_from(self.child.id()).expect("pids fit pid_t");
+            // SAFETY: signals our own child, which has not been reaped yet (we own `child`).
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+            // In-flight requests get up to 20 s (server-api §1.8); then it must be gone.
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if self.child.try_wait().unwrap().is_some() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub fn url(&self) -> String {
@@ -164,6 +153,53 @@ impl Server {
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum::<f64>() as u64
     }
+}
+
+/// Runs the binary on `data` with `--port 0` and waits (with a deadline) for its ready line.
+fn spawn(data: &Path) -> (Child, String) {
+    let mut child = Command::new(server_binary())
+        .arg("--data")
+        .arg(data)
+        .args(["--port", "0"])
+        .env_remove("VERSTAK_PORT")
+        .env_remove("VERSTAK_LISTEN")
+        .env("RUST_LOG", "warn,verstak_sync_server=info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the sync server starts");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        // Keep draining after the ready line so the server never blocks on a full pipe.
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    let addr = loop {
+        assert!(
+            Instant::now() < deadline,
+            "no ready line from the sync server within 30 s: {seen:#?}"
+        );
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(line) => match line.find("listening on ") {
+                Some(pos) => break line[pos + "listening on ".len()..].trim().to_string(),
+                None => seen.push(line),
+            },
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("the sync server exited with {status}: {seen:#?}");
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                panic!("the sync server exited: {seen:#?}")
+            }
+        }
+    };
+    (child, addr)
 }
 
 fn dechunk(mut rest: &str) -> String {
