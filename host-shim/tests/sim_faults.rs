@@ -38,8 +38,8 @@ use std::time::{Duration, Instant};
 use verstak_sync_host::bindings::exports::verstak::sync::sync_provider::Direction;
 
 /// Seeds of the default run, and the steps of each.
-const DEFAULT_SEEDS: u64 = 3;
-const DEFAULT_STEPS: usize = 60;
+const DEFAULT_SEEDS: u64 = 4;
+const DEFAULT_STEPS: usize = 150;
 
 const DIRS: [&str; 4] = ["", "a/", "a/b/", "c/"];
 const NAMES: [&str; 5] = ["n0.md", "n1.md", "n2.md", "x.bin", "y.bin"];
@@ -347,6 +347,21 @@ impl Sim {
                 Trigger::Push(self.rng.below(4).saturating_sub(2) as usize)
             };
             plan.faults.push((trigger, fault));
+        }
+        if self.rng.chance(15) {
+            // A burst the engine's own retry cannot ride out: the run fails, the next recovers.
+            let first = self.rng.below(3) as usize;
+            for k in first..first + 3 {
+                let fault = if self.rng.chance(70) {
+                    Fault::LoseResponse
+                } else {
+                    Fault::RestartServer {
+                        graceful: false,
+                        delay_ms: self.rng.below(10),
+                    }
+                };
+                plan.faults.push((Trigger::Request(k), fault));
+            }
         }
         let delay = self
             .rng
