@@ -20,8 +20,8 @@
 //! * no device has unpushed ops or a pending guard.
 //!
 //! A failure prints the seed and the step log. `SIM_FAULTS_SEED=<n>` replays one seed,
-//! `SIM_FAULTS_SEEDS=<k>` runs k seeds from 1, `SIM_FAULTS_STEPS=<n>` sets the steps per seed; `SIM_FAULTS_LOG=1` prints
-//! the step log of passing seeds too.
+//! `SIM_FAULTS_SEEDS=<k>` runs k seeds from 1 (or from `SIM_FAULTS_FIRST`), `SIM_FAULTS_STEPS=<n>`
+//! sets the steps per seed; `SIM_FAULTS_LOG=1` prints the step log of passing seeds too.
 //! The schedule is a function of the seed; only the kill-after-delay points and what a
 //! SIGKILLed server managed to commit depend on timing.
 
@@ -499,7 +499,10 @@ impl Sim {
                         quiet = false;
                         format!("    {}: failed: {e}", self.devs[d].name)
                     }
-                    Outcome::Killed => unreachable!("no kill without faults"),
+                    Outcome::Killed => {
+                        quiet = false;
+                        format!("    {}: ended by a signal", self.devs[d].name)
+                    }
                 };
                 self.note(line);
                 if self.confirm_guard(d) {
@@ -626,7 +629,10 @@ fn random_syncs_with_faults_converge_without_losing_versions() {
     let steps = env_num("SIM_FAULTS_STEPS").map_or(DEFAULT_STEPS, |n| n as usize);
     let seeds: Vec<u64> = match env_num("SIM_FAULTS_SEED") {
         Some(seed) => vec![seed],
-        None => (1..=env_num("SIM_FAULTS_SEEDS").unwrap_or(DEFAULT_SEEDS)).collect(),
+        None => {
+            let first = env_num("SIM_FAULTS_FIRST").unwrap_or(1);
+            (first..first + env_num("SIM_FAULTS_SEEDS").unwrap_or(DEFAULT_SEEDS)).collect()
+        }
     };
     for seed in seeds {
         let started = Instant::now();
