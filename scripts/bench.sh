@@ -6,14 +6,15 @@
 #   scripts/bench.sh --files 1000 --mib 10 --skip-memory    # a quick look
 #
 # Builds first (release): the server and host binaries, the engine component, the bench-only
-# hash guest component and its native software-SHA twin. Arguments go to the bench binary (host-shim/benches/sync.rs).
+# hash guest component and its native software-SHA twin, all into $CARGO_TARGET_DIR (default target/).
+# Arguments go to the bench binary (host-shim/benches/sync.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --release -p verstak-sync-server -p verstak-sync-host
 cargo build --release -p verstak-sync-plugin --target wasm32-wasip2
 cargo build --release --target wasm32-wasip2 \
-    --manifest-path host-shim/benches/guests/hash/Cargo.toml --target-dir target
+    --manifest-path host-shim/benches/guests/hash/Cargo.toml --target-dir "${CARGO_TARGET_DIR:-target}"
 cargo build --release --bin native-soft-hash \
-    --manifest-path host-shim/benches/guests/hash/Cargo.toml --target-dir target
+    --manifest-path host-shim/benches/guests/hash/Cargo.toml --target-dir "${CARGO_TARGET_DIR:-target}"
 exec cargo bench -p verstak-sync-host --bench sync -- "$@"
