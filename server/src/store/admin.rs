@@ -146,6 +146,7 @@ pub(crate) fn delete_user(c: &Connection, id: &str) -> Result<bool, StoreError> 
     for table in [
         "server_email_tokens",
         "server_blob_refs",
+        "server_blob_usage",
         "server_idempotency_keys",
         "server_tombstones",
         "server_ops",
@@ -320,7 +321,7 @@ pub(crate) fn vaults(c: &Connection, only: Option<(&str, &str)>) -> Result<Vec<V
                 (SELECT COUNT(*) FROM server_ops o WHERE o.user_id = d.user_id AND o.vault_id = d.vault_id),
                 COALESCE((SELECT last_sequence FROM server_scopes s WHERE s.user_id = d.user_id AND s.vault_id = d.vault_id), 0),
                 COALESCE((SELECT MAX(pushed_at) FROM server_ops o WHERE o.user_id = d.user_id AND o.vault_id = d.vault_id), MAX(COALESCE(d.last_seen, '')), ''),
-                COALESCE((SELECT SUM(size) FROM server_blob_refs b WHERE b.user_id = d.user_id AND b.vault_id = d.vault_id), 0)
+                COALESCE((SELECT bytes FROM server_blob_usage b WHERE b.user_id = d.user_id AND b.vault_id = d.vault_id), 0)
          FROM server_devices d LEFT JOIN server_users u ON u.id = d.user_id
          WHERE COALESCE(d.user_id, '') <> '' AND COALESCE(d.vault_id, '') <> ''
            AND (?1 = '' OR (d.user_id = ?1 AND d.vault_id = ?2))

@@ -64,16 +64,13 @@ pub(crate) fn attach(
         place()?;
         return Ok(Attach::Existing);
     }
-    let vault_used: i64 = c.query_row(
-        "SELECT COALESCE(SUM(size), 0) FROM server_blob_refs WHERE user_id = ?1 AND vault_id = ?2",
-        params![s.user_id, s.vault_id],
-        |r| r.get(0),
-    )?;
-    let user_used: i64 = c.query_row(
-        "SELECT COALESCE(SUM(size), 0) FROM server_blob_refs WHERE user_id = ?1",
-        params![s.user_id],
-        |r| r.get(0),
-    )?;
+    // The totals kept by triggers (schema::BLOB_USAGE): one row per vault of the user.
+    let (vault_used, user_used): (i64, i64) = c
+        .prepare_cached(
+            "SELECT COALESCE(SUM(CASE WHEN vault_id = ?2 THEN bytes END), 0), COALESCE(SUM(bytes), 0)
+             FROM server_blob_usage WHERE user_id = ?1",
+        )?
+        .query_row(params![s.user_id, s.vault_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     if vault_used.saturating_add(size) > quota.vault_max
         || user_used.saturating_add(size) > quota.user_max
     {
@@ -105,7 +102,7 @@ pub(crate) fn attach(
 pub(crate) fn totals(c: &Connection) -> Result<(i64, i64), StoreError> {
     let blobs = c.query_row("SELECT COUNT(*) FROM server_blobs", [], |r| r.get(0))?;
     let bytes = c.query_row(
-        "SELECT COALESCE(SUM(size), 0) FROM server_blob_refs",
+        "SELECT COALESCE(SUM(bytes), 0) FROM server_blob_usage",
         [],
         |r| r.get(0),
     )?;

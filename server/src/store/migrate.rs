@@ -8,7 +8,7 @@ use rusqlite::{Connection, params};
 use std::path::Path;
 
 use super::StoreError;
-use super::schema::{INDEXES, SCHEMA_VERSION, TABLES};
+use super::schema::{BLOB_USAGE, BLOB_USAGE_FILL, INDEXES, SCHEMA_VERSION, TABLES};
 use crate::util::{ids::sha256_hex, time};
 
 const PREDATES: &str = "database predates schema version 2; open it once with the reference Verstak server to upgrade it first";
@@ -33,9 +33,25 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
 fn create(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
     tx.execute_batch(TABLES)?;
+    blob_usage(&tx)?;
     tx.execute_batch(INDEXES)?;
     tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
     tx.commit()?;
+    Ok(())
+}
+
+/// Creates the blob usage totals and their triggers, filling them when they are new (a database
+/// from before they existed, or an adopted one).
+fn blob_usage(tx: &Connection) -> Result<(), StoreError> {
+    let exists: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'server_blob_usage')",
+        [],
+        |r| r.get(0),
+    )?;
+    tx.execute_batch(BLOB_USAGE)?;
+    if !exists {
+        tx.execute_batch(BLOB_USAGE_FILL)?;
+    }
     Ok(())
 }
 
@@ -101,6 +117,7 @@ fn adopt(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
         params![now],
     )?;
     convert_legacy_keys(&tx)?;
+    blob_usage(&tx)?;
     tx.execute_batch(INDEXES)?;
     tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
     tx.commit()?;

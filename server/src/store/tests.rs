@@ -125,6 +125,83 @@ fn blob_attach_enforces_quota_and_is_idempotent() {
     );
 }
 
+/// The per-scope byte totals the quota check reads follow every change of the refs.
+#[test]
+fn blob_usage_follows_refs_and_is_filled_when_new() {
+    let (d, c) = db();
+    let usage = |c: &Connection| -> Vec<(String, String, i64)> {
+        let mut st = c
+            .prepare("SELECT user_id, vault_id, bytes FROM server_blob_usage ORDER BY 1, 2")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let add = |u: &str, v: &str, sha: &str, size: i64| {
+        c.execute(
+            "INSERT INTO server_blob_refs (user_id, vault_id, sha256, size, created_at, last_accessed)
+             VALUES (?1, ?2, ?3, ?4, 't', 't')",
+            rusqlite::params![u, v, sha, size],
+        )
+        .unwrap();
+    };
+    add("u", "v", "aa", 10);
+    add("u", "v", "bb", 5);
+    add("u", "w", "aa", 7);
+    add("x", "v", "aa", 1);
+    c.execute_batch("SAVEPOINT s").unwrap();
+    add("u", "v", "cc", 100);
+    c.execute_batch("ROLLBACK TO s; RELEASE s").unwrap();
+    c.execute("DELETE FROM server_blob_refs WHERE sha256 = 'bb'", [])
+        .unwrap();
+    c.execute(
+        "UPDATE server_blob_refs SET vault_id = 'w' WHERE user_id = 'x'",
+        [],
+    )
+    .unwrap();
+    let expected = vec![
+        ("u".to_string(), "v".to_string(), 10),
+        ("u".into(), "w".into(), 7),
+        ("x".into(), "v".into(), 0),
+        ("x".into(), "w".into(), 1),
+    ];
+    assert_eq!(usage(&c), expected);
+    let q = blobs::Quota {
+        vault_max: 17,
+        user_max: 20,
+    };
+    let attach = |v: &str, size| {
+        let s = Scope {
+            user_id: "u".into(),
+            vault_id: v.into(),
+        };
+        blobs::attach(&c, &s, ("dd", size), q, || Ok(true), || {}, "t").unwrap()
+    };
+    assert_eq!(
+        attach("v", 8),
+        blobs::Attach::QuotaExceeded,
+        "vault: 10 + 8 > 17"
+    );
+    assert_eq!(
+        attach("w", 4),
+        blobs::Attach::QuotaExceeded,
+        "user: 17 + 4 > 20"
+    );
+    assert_eq!(attach("w", 3), blobs::Attach::Added);
+
+    // A database from before the totals existed gets them filled on the next open.
+    c.execute_batch("DROP TABLE server_blob_usage").unwrap();
+    drop(c);
+    let path = d.path().join("server.db");
+    let mut c = open_connection(&path, false).unwrap();
+    migrate::migrate(&mut c, &path).unwrap();
+    let mut refilled = expected.clone();
+    refilled[1].2 = 10;
+    refilled.retain(|r| r.2 > 0);
+    assert_eq!(usage(&c), refilled);
+}
+
 #[test]
 fn retention_keeps_ops_and_drops_old_keys() {
     let (_d, c) = db();
