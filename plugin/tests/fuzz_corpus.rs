@@ -2,32 +2,11 @@
 //! `cargo fuzz` targets call, on stable and without libFuzzer: no input may panic, and the
 //! invariants checked inside `verstak_sync_plugin::engine::fuzzing` must hold for every file.
 
-use std::path::PathBuf;
+#[path = "../../fuzz/replay.rs"]
+mod replay;
+
+use replay::replay;
 use verstak_sync_plugin::engine::fuzzing;
-
-fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .map(|p| {
-            let data = std::fs::read(&p).unwrap();
-            (p, data)
-        })
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "empty corpus {}", dir.display());
-    files
-}
-
-fn replay(target: &str, f: fn(&[u8])) {
-    for (path, data) in corpus(target) {
-        if std::panic::catch_unwind(|| f(&data)).is_err() {
-            panic!("fuzz corpus input {} panics", path.display());
-        }
-    }
-}
 
 #[test]
 fn engine_payload_corpus() {
