@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { test, expect } from '../fixtures';
+import { test, expect, type Account, type Shell, type SyncServer, type Vault } from '../fixtures';
 import { artifactPath } from '../support/artifacts';
 import { connectAll } from '../support/flows';
 import { remoteVaultId } from '../support/text';
@@ -19,16 +19,26 @@ function conflictCopies(vaultDir: string, dir: string, stem: string, ext: string
   return fs.readdirSync(d).filter((n) => re.test(n));
 }
 
-test('edits to different lines of one file merge cleanly on both devices', async ({ server, account, vaultA, vaultB, openShell }) => {
-  const a = await openShell(vaultA);
-  const b = await openShell(vaultB);
-  const { t } = a.panel;
-  await connectAll([a, b], server.url, account, remoteVaultId());
-
-  vaultA.writeFile('Notes/shared.md', BASE);
+/** Connects A and B to one remote vault and syncs `Notes/shared.md` = BASE from A to B. */
+async function bothHoldBase(f: {
+  server: SyncServer;
+  account: Account;
+  vaultA: Vault;
+  vaultB: Vault;
+  openShell: (vault: Vault) => Promise<Shell>;
+}) {
+  const a = await f.openShell(f.vaultA);
+  const b = await f.openShell(f.vaultB);
+  await connectAll([a, b], f.server.url, f.account, remoteVaultId());
+  f.vaultA.writeFile('Notes/shared.md', BASE);
   await a.panel.syncNow();
   await b.panel.syncNow();
-  await expect.poll(() => vaultB.readFile('Notes/shared.md')).toBe(BASE);
+  await expect.poll(() => f.vaultB.readFile('Notes/shared.md')).toBe(BASE);
+  return { a, b, t: a.panel.t };
+}
+
+test('edits to different lines of one file merge cleanly on both devices', async ({ server, account, vaultA, vaultB, openShell }) => {
+  const { a, b, t } = await bothHoldBase({ server, account, vaultA, vaultB, openShell });
 
   vaultA.writeFile('Notes/shared.md', 'line one (A)\nline two\nline three\n');
   vaultB.writeFile('Notes/shared.md', 'line one\nline two\nline three (B)\n');
@@ -44,15 +54,7 @@ test('edits to different lines of one file merge cleanly on both devices', async
 });
 
 test('edits to the same line keep both versions: the incoming one at the path, the local one as a conflict copy', async ({ server, account, vaultA, vaultB, openShell }) => {
-  const a = await openShell(vaultA);
-  const b = await openShell(vaultB);
-  const { t } = a.panel;
-  await connectAll([a, b], server.url, account, remoteVaultId());
-
-  vaultA.writeFile('Notes/shared.md', BASE);
-  await a.panel.syncNow();
-  await b.panel.syncNow();
-  await expect.poll(() => vaultB.readFile('Notes/shared.md')).toBe(BASE);
+  const { a, b, t } = await bothHoldBase({ server, account, vaultA, vaultB, openShell });
 
   const fromA = 'line one, as A wrote it\nline two\nline three\n';
   const fromB = 'line one, as B wrote it\nline two\nline three\n';
