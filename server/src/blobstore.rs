@@ -78,12 +78,8 @@ impl BlobStore {
     /// Makes a placed blob's name durable: fsyncs `ab/cd/`, `ab/` and the blob root (the
     /// directories `place` may have created). Cheap when nothing in them changed.
     pub(crate) fn sync_placed(&self, sha256: &str) -> io::Result<()> {
-        let leaf = self.root.join(&sha256[0..2]).join(&sha256[2..4]);
-        for dir in [
-            leaf.as_path(),
-            leaf.parent().unwrap_or(&self.root),
-            &self.root,
-        ] {
+        let path = self.final_path(sha256);
+        for dir in path.ancestors().skip(1).take(3) {
             File::open(dir)?.sync_all()?;
         }
         Ok(())

@@ -37,10 +37,11 @@ pub fn json_requests(body: &[u8]) {
         let fp = fingerprint(&r.ops);
         assert_eq!(fp.len(), 64);
         for op in &r.ops {
-            if op.entity_type == "file" && !op.payload_json.is_empty() {
-                if let Ok(Some(b)) = blob_reference(&op.payload_json) {
-                    assert!(verstak_sync_proto::blob::is_sha256_hex(&b.sha256) && b.size >= 0);
-                }
+            if op.entity_type == "file"
+                && !op.payload_json.is_empty()
+                && let Ok(Some(b)) = blob_reference(&op.payload_json)
+            {
+                assert!(verstak_sync_proto::blob::is_sha256_hex(&b.sha256) && b.size >= 0);
             }
         }
     }

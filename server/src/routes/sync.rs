@@ -44,20 +44,18 @@ async fn push(State(st): State<AppState>, req: Request) -> Result<Response, ApiE
         }
     };
     // §3 step 7 rides in the push's own writer job, so the push waits for one commit.
-    let touch = dev
-        .touch_due(&st)
-        .then(|| (dev.row.id.clone(), dev.now.clone()));
-    let touching = touch.is_some();
+    let touch_due = dev.touch_due(&st);
+    let (id, seen) = (dev.row.id.clone(), dev.now.clone());
     let outcome = st
         .db
         .write(move |c| {
-            if let Some((id, now)) = &touch {
-                devices::touch(c, id, now)?;
+            if touch_due {
+                devices::touch(c, &id, &seen)?;
             }
             ops::push(c, &input, &time::now_rfc3339())
         })
         .await?;
-    if touching {
+    if touch_due {
         dev.touched(&st);
     }
     match outcome {
