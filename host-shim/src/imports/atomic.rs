@@ -26,12 +26,24 @@ pub fn random_hex(n: usize) -> Result<String, HostError> {
 }
 
 /// Copies `r` to the end into `w` (when given) and returns the size and lowercase SHA-256.
-pub fn hash_copy(r: &mut impl Read, mut w: Option<&mut dyn Write>) -> io::Result<(u64, String)> {
+pub fn hash_copy(r: &mut impl Read, w: Option<&mut dyn Write>) -> io::Result<(u64, String)> {
+    thread_local! {
+        // One buffer per thread: a scan hashes thousands of small files, and a fresh 256 KiB
+        // buffer each time is an mmap, page faults and an munmap per file.
+        static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 256 << 10]);
+    }
+    BUF.with_borrow_mut(|buf| hash_copy_with(buf, r, w))
+}
+
+fn hash_copy_with(
+    buf: &mut [u8],
+    r: &mut impl Read,
+    mut w: Option<&mut dyn Write>,
+) -> io::Result<(u64, String)> {
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 256 << 10];
     let mut size = 0u64;
     loop {
-        let n = match r.read(&mut buf) {
+        let n = match r.read(buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
