@@ -32,7 +32,10 @@ pub struct Bridge<'r> {
 type Reply<T = Value> = Result<T, String>;
 
 fn text_arg(args: &[Value], i: usize) -> String {
-    args.get(i).and_then(Value::as_str).unwrap_or("").to_string()
+    args.get(i)
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
 }
 
 fn direction(args: &[Value]) -> Reply<Direction> {
@@ -48,7 +51,13 @@ impl<'r> Bridge<'r> {
         let dirs = VaultDirs::open(vault, &runtime.manifest().id)?;
         let session = Session::new(runtime, vault);
         let progress = session.progress();
-        Ok(Bridge { session: Mutex::new(session), progress, last_status: Mutex::new(None), running: AtomicBool::new(false), vault: dirs })
+        Ok(Bridge {
+            session: Mutex::new(session),
+            progress,
+            last_status: Mutex::new(None),
+            running: AtomicBool::new(false),
+            vault: dirs,
+        })
     }
 
     /// Answers one call as the desktop's `[value, err]` pair; `err` is `""` on success.
@@ -59,13 +68,19 @@ impl<'r> Bridge<'r> {
         }
     }
 
-    fn with_session<T>(&self, f: impl FnOnce(&mut Session<'r>) -> Result<T, crate::session::Failure>) -> Reply<T> {
+    fn with_session<T>(
+        &self,
+        f: impl FnOnce(&mut Session<'r>) -> Result<T, crate::session::Failure>,
+    ) -> Reply<T> {
         let mut session = self.session.lock().unwrap_or_else(PoisonError::into_inner);
         f(&mut session).map_err(|e| e.message)
     }
 
     /// Runs a sync-like call, marking it so `status` answers from the snapshot meanwhile.
-    fn run<T>(&self, f: impl FnOnce(&mut Session<'r>) -> Result<T, crate::session::Failure>) -> Reply<T> {
+    fn run<T>(
+        &self,
+        f: impl FnOnce(&mut Session<'r>) -> Result<T, crate::session::Failure>,
+    ) -> Reply<T> {
         let mut session = self.session.lock().unwrap_or_else(PoisonError::into_inner);
         self.running.store(true, Ordering::SeqCst);
         let result = f(&mut session);
@@ -75,7 +90,11 @@ impl<'r> Bridge<'r> {
 
     fn status(&self) -> Reply {
         if self.running.load(Ordering::SeqCst) {
-            let cached = self.last_status.lock().unwrap_or_else(PoisonError::into_inner).clone();
+            let cached = self
+                .last_status
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
             if let Some(status) = cached {
                 let mut json = dto::status_json(&status, self.progress.latest().as_ref());
                 json["syncing"] = Value::Bool(true);
@@ -84,7 +103,10 @@ impl<'r> Bridge<'r> {
         }
         let status = self.with_session(|s| s.status())?;
         let json = dto::status_json(&status, None);
-        *self.last_status.lock().unwrap_or_else(PoisonError::into_inner) = Some(status);
+        *self
+            .last_status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(status);
         Ok(json)
     }
 
@@ -94,27 +116,54 @@ impl<'r> Bridge<'r> {
         match method {
             "sync.status" => self.status(),
             "sync.configure" => self
-                .with_session(|s| s.configure(&text_arg(args, 0), &text_arg(args, 1), &text_arg(args, 2), &text_arg(args, 3)))
+                .with_session(|s| {
+                    s.configure(
+                        &text_arg(args, 0),
+                        &text_arg(args, 1),
+                        &text_arg(args, 2),
+                        &text_arg(args, 3),
+                    )
+                })
                 .map(done),
-            "sync.testConnection" => self.with_session(|s| s.test_connection(&text_arg(args, 0), &text_arg(args, 1), &text_arg(args, 2))).map(done),
+            "sync.testConnection" => self
+                .with_session(|s| {
+                    s.test_connection(&text_arg(args, 0), &text_arg(args, 1), &text_arg(args, 2))
+                })
+                .map(done),
             "sync.disconnect" => self.with_session(|s| s.disconnect()).map(done),
             "sync.resetKey" => self.with_session(|s| s.reset_key()).map(done),
-            "sync.now" => self.run(|s| s.sync_now()).map(|sum| dto::summary_json(&sum)),
+            "sync.now" => self
+                .run(|s| s.sync_now())
+                .map(|sum| dto::summary_json(&sum)),
             "sync.setInterval" => {
                 let minutes = arg(0).as_f64().unwrap_or(0.0);
-                let minutes = if minutes.fract() == 0.0 && minutes.abs() <= i32::MAX as f64 { minutes as i32 } else { -1 };
+                let minutes = if minutes.fract() == 0.0 && minutes.abs() <= i32::MAX as f64 {
+                    minutes as i32
+                } else {
+                    -1
+                };
                 self.with_session(|s| s.set_interval(minutes)).map(done)
             }
             "sync.confirmDeletions" => {
                 let d = direction(args)?;
-                self.run(|s| s.confirm_deletions(d)).map(|sum| dto::summary_json(&sum))
+                self.run(|s| s.confirm_deletions(d))
+                    .map(|sum| dto::summary_json(&sum))
             }
             "sync.restoreDeletions" => {
                 let d = direction(args)?;
-                self.run(|s| s.restore_deletions(d)).map(|sum| dto::summary_json(&sum))
+                self.run(|s| s.restore_deletions(d))
+                    .map(|sum| dto::summary_json(&sum))
             }
             "sync.setIgnore" => {
-                let patterns: Vec<String> = arg(0).as_array().map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect()).unwrap_or_default();
+                let patterns: Vec<String> = arg(0)
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(String::from)
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 self.with_session(|s| s.set_ignore(&patterns)).map(done)
             }
             "settings.read" => self.settings_read(arg(0).as_str()),
@@ -141,7 +190,8 @@ impl<'r> Bridge<'r> {
         if !value.is_object() {
             return Err("the value must be a JSON object".into());
         }
-        write_atomic(path, value.to_string().as_bytes(), 0o600).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        write_atomic(path, value.to_string().as_bytes(), 0o600)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
     }
 
     fn settings_read(&self, key: Option<&str>) -> Reply {
@@ -153,7 +203,9 @@ impl<'r> Bridge<'r> {
     }
 
     fn settings_write(&self, key: Option<&str>, value: Value) -> Reply {
-        let key = key.filter(|k| !k.is_empty()).ok_or("settings key required")?;
+        let key = key
+            .filter(|k| !k.is_empty())
+            .ok_or("settings key required")?;
         let mut all = Self::read_object(&self.vault.settings_file())?;
         all.insert(key.to_string(), value);
         let all = Value::Object(all);
@@ -167,12 +219,21 @@ impl<'r> Bridge<'r> {
 
     /// `storage.data` documents live beside the engine's own state, one file per name.
     fn data_file(&self, name: Option<&str>) -> Result<PathBuf, String> {
-        let name = name.filter(|n| !n.is_empty()).ok_or("storage name required")?;
-        let ok = name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let name = name
+            .filter(|n| !n.is_empty())
+            .ok_or("storage name required")?;
+        let ok = name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !ok {
             return Err(format!("invalid storage name {name:?}"));
         }
-        Ok(self.vault.data_dir().join("documents").join(format!("{name}.json")))
+        Ok(self
+            .vault
+            .data_dir()
+            .join("documents")
+            .join(format!("{name}.json")))
     }
 
     fn data_read(&self, name: Option<&str>) -> Reply {

@@ -11,7 +11,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "verstak-sync-host", version, about = "Runs the verstak.sync engine component for one vault")]
+#[command(
+    name = "verstak-sync-host",
+    version,
+    about = "Runs the verstak.sync engine component for one vault"
+)]
 pub struct Cli {
     /// The vault directory.
     #[arg(long, value_name = "DIR")]
@@ -41,7 +45,12 @@ pub struct Credentials {
     #[arg(long, value_name = "NAME")]
     pub username: String,
     /// The password (visible in the process list; prefer --password-stdin).
-    #[arg(long, value_name = "PASSWORD", conflicts_with = "password_stdin", required_unless_present = "password_stdin")]
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        conflicts_with = "password_stdin",
+        required_unless_present = "password_stdin"
+    )]
     pub password: Option<String>,
     /// Read the password from standard input.
     #[arg(long)]
@@ -54,7 +63,9 @@ impl Credentials {
             return Ok(p.clone());
         }
         let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).context("cannot read the password from standard input")?;
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read the password from standard input")?;
         Ok(text.trim_end_matches(['\r', '\n']).to_string())
     }
 }
@@ -115,11 +126,18 @@ fn locate(explicit: Option<&Path>, env: &str, candidates: &[PathBuf]) -> PathBuf
     if let Some(p) = std::env::var_os(env).filter(|v| !v.is_empty()) {
         return PathBuf::from(p);
     }
-    candidates.iter().find(|p| p.is_file()).unwrap_or(&candidates[0]).clone()
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .unwrap_or(&candidates[0])
+        .clone()
 }
 
 fn exe_dir() -> PathBuf {
-    std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf)).unwrap_or_default()
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_default()
 }
 
 const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
@@ -127,16 +145,29 @@ const COMPONENT_FILE: &str = "verstak_sync_plugin.wasm";
 
 pub fn component_path(explicit: Option<&Path>) -> PathBuf {
     let exe = exe_dir();
-    locate(explicit, "VERSTAK_SYNC_COMPONENT", &[
-        // target/{debug,release}/verstak-sync-host → target/wasm32-wasip2/release/
-        exe.join("../wasm32-wasip2/release").join(COMPONENT_FILE),
-        exe.join(COMPONENT_FILE),
-        Path::new(WORKSPACE).join("target/wasm32-wasip2/release").join(COMPONENT_FILE),
-    ])
+    locate(
+        explicit,
+        "VERSTAK_SYNC_COMPONENT",
+        &[
+            // target/{debug,release}/verstak-sync-host → target/wasm32-wasip2/release/
+            exe.join("../wasm32-wasip2/release").join(COMPONENT_FILE),
+            exe.join(COMPONENT_FILE),
+            Path::new(WORKSPACE)
+                .join("target/wasm32-wasip2/release")
+                .join(COMPONENT_FILE),
+        ],
+    )
 }
 
 pub fn manifest_path(explicit: Option<&Path>) -> PathBuf {
-    locate(explicit, "VERSTAK_SYNC_MANIFEST", &[Path::new(WORKSPACE).join("manifest.json"), exe_dir().join("plugin.json")])
+    locate(
+        explicit,
+        "VERSTAK_SYNC_MANIFEST",
+        &[
+            Path::new(WORKSPACE).join("manifest.json"),
+            exe_dir().join("plugin.json"),
+        ],
+    )
 }
 
 fn failed(e: Failure) -> anyhow::Error {
@@ -145,32 +176,60 @@ fn failed(e: Failure) -> anyhow::Error {
 
 /// Runs the command; `Ok(())` means exit status 0.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let limits = Limits { memory_bytes: cli.memory_mib << 20, call_deadline: Duration::from_secs(cli.call_timeout) };
+    let limits = Limits {
+        memory_bytes: cli.memory_mib << 20,
+        call_deadline: Duration::from_secs(cli.call_timeout),
+    };
     let manifest = manifest_path(cli.manifest.as_deref());
     let runtime = Runtime::load(&component_path(cli.component.as_deref()), &manifest, limits)?;
     std::fs::metadata(&cli.vault)
         .ok()
         .filter(|m| m.is_dir())
-        .with_context(|| format!("cannot open the vault {}: not a directory", cli.vault.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot open the vault {}: not a directory",
+                cli.vault.display()
+            )
+        })?;
     let device_name = match &cli.command {
         Command::Configure { device_name, .. } => device_name.clone(),
         _ => None,
     };
     let mut session = Session::new(&runtime, &cli.vault).with_device_name(device_name);
     match cli.command {
-        Command::Configure { credentials, vault_id, .. } => {
+        Command::Configure {
+            credentials,
+            vault_id,
+            ..
+        } => {
             let password = credentials.password()?;
-            session.configure(&credentials.server, &credentials.username, &password, &vault_id).map_err(failed)?;
+            session
+                .configure(
+                    &credentials.server,
+                    &credentials.username,
+                    &password,
+                    &vault_id,
+                )
+                .map_err(failed)?;
             let status = session.status().map_err(failed)?;
-            println!("paired with {} as {} ({})", status.server_url, status.device_name, status.device_id);
+            println!(
+                "paired with {} as {} ({})",
+                status.server_url, status.device_name, status.device_id
+            );
         }
         Command::TestConnection { credentials } => {
             let password = credentials.password()?;
-            session.test_connection(&credentials.server, &credentials.username, &password).map_err(failed)?;
-            println!("connection OK: {} accepted the credentials", credentials.server);
+            session
+                .test_connection(&credentials.server, &credentials.username, &password)
+                .map_err(failed)?;
+            println!(
+                "connection OK: {} accepted the credentials",
+                credentials.server
+            );
         }
         Command::Sync { json } => {
-            let ticker = (!json && std::io::stderr().is_terminal()).then(|| report::spawn_progress_line(session.progress()));
+            let ticker = (!json && std::io::stderr().is_terminal())
+                .then(|| report::spawn_progress_line(session.progress()));
             let result = session.sync_now();
             if let Some(t) = ticker {
                 t.stop();
@@ -200,10 +259,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::SetInterval { minutes } => {
             session.set_interval(minutes).map_err(failed)?;
-            println!("sync interval set to {minutes} min{}", if minutes == 0 { " (auto-sync off)" } else { "" });
+            println!(
+                "sync interval set to {minutes} min{}",
+                if minutes == 0 { " (auto-sync off)" } else { "" }
+            );
         }
         Command::Watch => watch_loop(&mut session)?,
-        Command::Serve { port } => crate::serve::Serve::new(&runtime, &manifest, &cli.vault)?.run(port)?,
+        Command::Serve { port } => {
+            crate::serve::Serve::new(&runtime, &manifest, &cli.vault)?.run(port)?
+        }
     }
     Ok(())
 }
@@ -215,7 +279,12 @@ fn watch_loop(session: &mut Session) -> anyhow::Result<()> {
         match session.sync_now() {
             Ok(summary) => {
                 failures = 0;
-                eprintln!("{}: pushed {}, pulled {}", report::clock(started), summary.pushed, summary.pulled);
+                eprintln!(
+                    "{}: pushed {}, pulled {}",
+                    report::clock(started),
+                    summary.pushed,
+                    summary.pulled
+                );
             }
             Err(e) => {
                 let revoked = session.status().is_ok_and(|s| s.revoked);
@@ -223,7 +292,12 @@ fn watch_loop(session: &mut Session) -> anyhow::Result<()> {
                     return Err(failed(e)).context("auto-sync stopped");
                 }
                 failures += 1;
-                eprintln!("{}: sync failed ({}: {}); retrying with backoff", report::clock(started), e.code, e.message);
+                eprintln!(
+                    "{}: sync failed ({}: {}); retrying with backoff",
+                    report::clock(started),
+                    e.code,
+                    e.message
+                );
             }
         }
         let interval = session.status().map(|s| s.sync_interval).unwrap_or(0);

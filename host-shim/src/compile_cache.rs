@@ -20,7 +20,11 @@ fn cache_dir() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").filter(|h| !h.is_empty()).map(|h| Path::new(&h).join(".cache")))?;
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|h| Path::new(&h).join(".cache"))
+        })?;
     Some(base.join("verstak-sync"))
 }
 
@@ -45,13 +49,22 @@ pub fn load(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Component> {
     }
     let component = Component::from_binary(engine, bytes)?;
     if let Some(path) = cached {
-        let stored = component.serialize().map_err(std::io::Error::other).and_then(|art| {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path.parent().expect("a file in the cache dir"))?;
-            write_atomic(&path, &art, 0o600)
-        });
+        let stored = component
+            .serialize()
+            .map_err(std::io::Error::other)
+            .and_then(|art| {
+                use std::os::unix::fs::DirBuilderExt;
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(path.parent().expect("a file in the cache dir"))?;
+                write_atomic(&path, &art, 0o600)
+            });
         if let Err(e) = stored {
-            tracing::debug!("cannot cache the compiled component at {}: {e}", path.display());
+            tracing::debug!(
+                "cannot cache the compiled component at {}: {e}",
+                path.display()
+            );
         }
     }
     Ok(component)

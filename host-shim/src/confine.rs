@@ -70,7 +70,11 @@ impl VaultPath {
 
     /// Parses a folder argument where `""` means the vault root (`None`).
     pub fn parse_dir(s: &str) -> Result<Option<VaultPath>, PathError> {
-        if s.is_empty() { Ok(None) } else { VaultPath::parse(s).map(Some) }
+        if s.is_empty() {
+            Ok(None)
+        } else {
+            VaultPath::parse(s).map(Some)
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -96,7 +100,10 @@ impl VaultPath {
 
     /// The path and each of its ancestors, shortest first (`a`, `a/b`, `a/b/c`).
     fn prefixes(&self) -> impl Iterator<Item = &str> {
-        self.0.match_indices('/').map(|(i, _)| &self.0[..i]).chain(std::iter::once(self.0.as_str()))
+        self.0
+            .match_indices('/')
+            .map(|(i, _)| &self.0[..i])
+            .chain(std::iter::once(self.0.as_str()))
     }
 }
 
@@ -108,7 +115,10 @@ impl std::fmt::Display for VaultPath {
 
 /// `outside-vault` for a rejected path, naming the path but nothing of the host.
 pub fn outside(path: &str, why: impl std::fmt::Display) -> HostError {
-    HostError { code: ErrorCode::OutsideVault, message: format!("{path:?}: {why}") }
+    HostError {
+        code: ErrorCode::OutsideVault,
+        message: format!("{path:?}: {why}"),
+    }
 }
 
 /// Parses `s` or answers `outside-vault`.
@@ -125,7 +135,9 @@ pub struct VaultFs {
 impl VaultFs {
     /// Opens `root` (the one use of ambient authority in the file imports).
     pub fn open(root: &Path) -> io::Result<VaultFs> {
-        Ok(VaultFs { root: Dir::open_ambient_dir(root, cap_std::ambient_authority())? })
+        Ok(VaultFs {
+            root: Dir::open_ambient_dir(root, cap_std::ambient_authority())?,
+        })
     }
 
     pub fn root(&self) -> &Dir {
@@ -138,9 +150,18 @@ impl VaultFs {
     pub fn refuse_symlinks(&self, path: &VaultPath) -> Result<(), HostError> {
         for prefix in path.prefixes() {
             match self.root.symlink_metadata(prefix) {
-                Ok(m) if m.file_type().is_symlink() => return Err(outside(path.as_str(), "a symlink is in the way")),
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(outside(path.as_str(), "a symlink is in the way"));
+                }
                 Ok(_) => {}
-                Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => return Ok(()),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                    ) =>
+                {
+                    return Ok(());
+                }
                 Err(e) => return Err(io_error(path.as_str(), e)),
             }
         }
@@ -151,13 +172,17 @@ impl VaultFs {
 /// Maps an IO failure under the root to a guest error: `not-found`, `outside-vault` for an
 /// escape that cap-std stopped (`EXDEV` from `openat2(RESOLVE_BENEATH)`, or its own check), or `io`.
 pub fn io_error(what: &str, e: io::Error) -> HostError {
-    let escaped = e.raw_os_error() == Some(libc::EXDEV) || e.to_string().contains("outside of the filesystem");
+    let escaped = e.raw_os_error() == Some(libc::EXDEV)
+        || e.to_string().contains("outside of the filesystem");
     let code = match e.kind() {
         _ if escaped => ErrorCode::OutsideVault,
         io::ErrorKind::NotFound => ErrorCode::NotFound,
         _ => ErrorCode::Io,
     };
-    HostError { code, message: format!("{what}: {e}") }
+    HostError {
+        code,
+        message: format!("{what}: {e}"),
+    }
 }
 
 /// `<root>`-relative path of a host-owned place (trash, staging) below `.verstak/`.
@@ -173,7 +198,15 @@ mod tests {
 
     #[test]
     fn canonical_paths_parse() {
-        for ok in ["a", "Notes/a.md", "a b/c.d/e", ".hidden/x", "verstak/x", "x.verstak", "ü/ж.md"] {
+        for ok in [
+            "a",
+            "Notes/a.md",
+            "a b/c.d/e",
+            ".hidden/x",
+            "verstak/x",
+            "x.verstak",
+            "ü/ж.md",
+        ] {
             assert_eq!(VaultPath::parse(ok).unwrap().as_str(), ok);
         }
     }
@@ -230,7 +263,9 @@ mod tests {
         std::os::unix::fs::symlink("real", vault.path().join("inside")).unwrap();
         let fs = VaultFs::open(vault.path()).unwrap();
         for p in ["out", "out/x", "out/x/y", "inside/a"] {
-            let err = fs.refuse_symlinks(&VaultPath::parse(p).unwrap()).unwrap_err();
+            let err = fs
+                .refuse_symlinks(&VaultPath::parse(p).unwrap())
+                .unwrap_err();
             assert!(matches!(err.code, ErrorCode::OutsideVault), "{p}");
         }
         for p in ["real", "real/new", "missing/deeper"] {

@@ -54,7 +54,10 @@ impl Grants {
             .into_iter()
             .filter(|p| permissions.iter().any(|name| name == p.name()))
             .collect();
-        Grants { plugin_id: plugin_id.to_string(), granted }
+        Grants {
+            plugin_id: plugin_id.to_string(),
+            granted,
+        }
     }
 
     /// `Ok` when granted; otherwise the desktop's denial message (§1.4) as a `not-permitted` error.
@@ -64,7 +67,11 @@ impl Grants {
         }
         Err(HostError {
             code: ErrorCode::NotPermitted,
-            message: format!("plugin \"{}\" lacks required permission \"{}\"", self.plugin_id, p.name()),
+            message: format!(
+                "plugin \"{}\" lacks required permission \"{}\"",
+                self.plugin_id,
+                p.name()
+            ),
         })
     }
 }
@@ -74,7 +81,10 @@ mod tests {
     use super::*;
 
     fn grants(names: &[&str]) -> Grants {
-        Grants::new("verstak.sync", &names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        Grants::new(
+            "verstak.sync",
+            &names.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )
     }
 
     #[test]
@@ -87,10 +97,21 @@ mod tests {
     #[test]
     fn missing_permissions_are_denied_with_the_desktop_message() {
         let g = grants(&["files.read"]);
-        for p in [Permission::FilesWrite, Permission::FilesDelete, Permission::NetworkRemote, Permission::StorageNamespace] {
+        for p in [
+            Permission::FilesWrite,
+            Permission::FilesDelete,
+            Permission::NetworkRemote,
+            Permission::StorageNamespace,
+        ] {
             let err = g.check(p).unwrap_err();
             assert!(matches!(err.code, ErrorCode::NotPermitted));
-            assert_eq!(err.message, format!("plugin \"verstak.sync\" lacks required permission \"{}\"", p.name()));
+            assert_eq!(
+                err.message,
+                format!(
+                    "plugin \"verstak.sync\" lacks required permission \"{}\"",
+                    p.name()
+                )
+            );
         }
     }
 

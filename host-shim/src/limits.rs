@@ -16,7 +16,10 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { memory_bytes: 256 << 20, call_deadline: Duration::from_secs(3600) }
+        Limits {
+            memory_bytes: 256 << 20,
+            call_deadline: Duration::from_secs(3600),
+        }
     }
 }
 
@@ -36,18 +39,31 @@ pub struct MemoryCap {
 
 impl MemoryCap {
     pub fn new(max_bytes: usize) -> MemoryCap {
-        MemoryCap { max_bytes, hit: false }
+        MemoryCap {
+            max_bytes,
+            hit: false,
+        }
     }
 }
 
 impl wasmtime::ResourceLimiter for MemoryCap {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         let allowed = desired <= self.max_bytes;
         self.hit |= !allowed;
         Ok(allowed)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 
@@ -74,15 +90,24 @@ mod tests {
         let mut cap = MemoryCap::new(1 << 20);
         assert!(cap.memory_growing(0, 1 << 20, None).unwrap());
         assert!(!cap.hit);
-        assert!(!cap.memory_growing(1 << 20, (1 << 20) + 65536, None).unwrap());
+        assert!(
+            !cap.memory_growing(1 << 20, (1 << 20) + 65536, None)
+                .unwrap()
+        );
         assert!(cap.hit);
     }
 
     #[test]
     fn deadlines_are_at_least_one_tick() {
-        let l = Limits { call_deadline: Duration::from_millis(1), ..Limits::default() };
+        let l = Limits {
+            call_deadline: Duration::from_millis(1),
+            ..Limits::default()
+        };
         assert_eq!(l.deadline_ticks(), 1);
-        let l = Limits { call_deadline: Duration::from_secs(2), ..Limits::default() };
+        let l = Limits {
+            call_deadline: Duration::from_secs(2),
+            ..Limits::default()
+        };
         assert_eq!(l.deadline_ticks(), 200);
     }
 }

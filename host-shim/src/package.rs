@@ -17,15 +17,25 @@ pub const BACKEND_FILE: &str = "backend/verstak_sync_plugin.wasm";
 const CHECKSUMS: &str = "checksums.txt";
 
 /// Names the desktop's package checks forbid in the bundle (§1.6).
-const FORBIDDEN: &[&str] = &["window.go", "window['go']", "window[\"go\"]", "api.backend.call", "api.request.open"];
+const FORBIDDEN: &[&str] = &[
+    "window.go",
+    "window['go']",
+    "window[\"go\"]",
+    "api.backend.call",
+    "api.request.open",
+];
 
 fn read_json(path: &Path) -> anyhow::Result<Value> {
-    let text = fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
 }
 
 fn catalog(root: &Path, manifest: &Value, tag: &str) -> anyhow::Result<Map<String, Value>> {
-    let rel = manifest.pointer(&format!("/localization/locales/{tag}")).and_then(Value::as_str).with_context(|| format!("the manifest names no {tag} catalog"))?;
+    let rel = manifest
+        .pointer(&format!("/localization/locales/{tag}"))
+        .and_then(Value::as_str)
+        .with_context(|| format!("the manifest names no {tag} catalog"))?;
     match read_json(&root.join(rel))? {
         Value::Object(m) => Ok(m),
         _ => bail!("the {tag} catalog is not a JSON object"),
@@ -35,7 +45,11 @@ fn catalog(root: &Path, manifest: &Value, tag: &str) -> anyhow::Result<Map<Strin
 /// The bundle checks that need no JavaScript engine (§1.14 items 4 and 6); the frontend's
 /// `check-bundle.mjs` executes the bundle for the rest.
 pub fn bundle_problems(bundle: &str, style: &str) -> Vec<String> {
-    let mut out: Vec<String> = FORBIDDEN.iter().filter(|f| bundle.contains(*f)).map(|f| format!("the bundle uses the forbidden {f}")).collect();
+    let mut out: Vec<String> = FORBIDDEN
+        .iter()
+        .filter(|f| bundle.contains(*f))
+        .map(|f| format!("the bundle uses the forbidden {f}"))
+        .collect();
     if !bundle.contains("VerstakPluginRegister") {
         out.push("the bundle never calls window.VerstakPluginRegister".into());
     }
@@ -50,7 +64,8 @@ pub fn bundle_problems(bundle: &str, style: &str) -> Vec<String> {
 
 fn sha256_hex(path: &Path) -> anyhow::Result<String> {
     let mut hasher = Sha256::new();
-    let mut file = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut file =
+        fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     std::io::copy(&mut file, &mut hasher)?;
     Ok(hex::encode(hasher.finalize()))
 }
@@ -65,7 +80,11 @@ fn files_under(dir: &Path) -> anyhow::Result<Vec<String>> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                let rel = path.strip_prefix(dir).expect("walked from dir").to_string_lossy().replace('\\', "/");
+                let rel = path
+                    .strip_prefix(dir)
+                    .expect("walked from dir")
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 out.push(rel);
             }
         }
@@ -77,21 +96,49 @@ fn files_under(dir: &Path) -> anyhow::Result<Vec<String>> {
 /// Validates the sources under `root` and writes the package into `out` (replaced whole).
 /// Returns the packaged files.
 pub fn assemble(root: &Path, component: &Path, out: &Path) -> anyhow::Result<Vec<String>> {
-    let manifest_text = fs::read_to_string(root.join("manifest.json")).context("cannot read manifest.json")?;
+    let manifest_text =
+        fs::read_to_string(root.join("manifest.json")).context("cannot read manifest.json")?;
     manifest::parse(&manifest_text)?;
     let m: Value = serde_json::from_str(&manifest_text)?;
-    let problems = manifest::catalog_problems(&m, &catalog(root, &m, "en")?, &catalog(root, &m, "ru")?);
-    ensure!(problems.is_empty(), "invalid catalogs: {}", problems.join("; "));
+    let problems =
+        manifest::catalog_problems(&m, &catalog(root, &m, "en")?, &catalog(root, &m, "ru")?);
+    ensure!(
+        problems.is_empty(),
+        "invalid catalogs: {}",
+        problems.join("; ")
+    );
 
-    let entry = m.pointer("/frontend/entry").and_then(Value::as_str).context("the manifest has no frontend entry")?;
-    let style = m.pointer("/frontend/style").and_then(Value::as_str).context("the manifest declares no style")?;
-    let bundle = fs::read_to_string(root.join(entry)).with_context(|| format!("cannot read the bundle {entry} (run `npm run build` in frontend/)"))?;
-    let css = fs::read_to_string(root.join(style)).with_context(|| format!("cannot read the style {style}"))?;
+    let entry = m
+        .pointer("/frontend/entry")
+        .and_then(Value::as_str)
+        .context("the manifest has no frontend entry")?;
+    let style = m
+        .pointer("/frontend/style")
+        .and_then(Value::as_str)
+        .context("the manifest declares no style")?;
+    let bundle = fs::read_to_string(root.join(entry)).with_context(|| {
+        format!("cannot read the bundle {entry} (run `npm run build` in frontend/)")
+    })?;
+    let css = fs::read_to_string(root.join(style))
+        .with_context(|| format!("cannot read the style {style}"))?;
     let problems = bundle_problems(&bundle, &css);
-    ensure!(problems.is_empty(), "invalid bundle: {}", problems.join("; "));
+    ensure!(
+        problems.is_empty(),
+        "invalid bundle: {}",
+        problems.join("; ")
+    );
 
-    let mut sources: Vec<(String, PathBuf)> = vec![(entry.to_string(), root.join(entry)), (style.to_string(), root.join(style))];
-    for rel in m.pointer("/localization/locales").and_then(Value::as_object).into_iter().flatten().filter_map(|(_, v)| v.as_str()) {
+    let mut sources: Vec<(String, PathBuf)> = vec![
+        (entry.to_string(), root.join(entry)),
+        (style.to_string(), root.join(style)),
+    ];
+    for rel in m
+        .pointer("/localization/locales")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(_, v)| v.as_str())
+    {
         sources.push((rel.to_string(), root.join(rel)));
     }
     sources.push((BACKEND_FILE.to_string(), component.to_path_buf()));
@@ -118,15 +165,29 @@ pub fn assemble(root: &Path, component: &Path, out: &Path) -> anyhow::Result<Vec
 
 /// Re-checks a package: the manifest rules and `checksums.txt` against the files present.
 pub fn verify(dir: &Path) -> anyhow::Result<()> {
-    manifest::parse(&fs::read_to_string(dir.join("plugin.json")).context("the package has no plugin.json")?)?;
-    let listed = fs::read_to_string(dir.join(CHECKSUMS)).context("the package has no checksums.txt")?;
+    manifest::parse(
+        &fs::read_to_string(dir.join("plugin.json")).context("the package has no plugin.json")?,
+    )?;
+    let listed =
+        fs::read_to_string(dir.join(CHECKSUMS)).context("the package has no checksums.txt")?;
     let mut names = Vec::new();
     for line in listed.lines() {
-        let (sum, rel) = line.split_once("  ").with_context(|| format!("malformed checksums line {line:?}"))?;
-        ensure!(sha256_hex(&dir.join(rel))? == sum, "checksum mismatch for {rel}");
+        let (sum, rel) = line
+            .split_once("  ")
+            .with_context(|| format!("malformed checksums line {line:?}"))?;
+        ensure!(
+            sha256_hex(&dir.join(rel))? == sum,
+            "checksum mismatch for {rel}"
+        );
         names.push(rel.to_string());
     }
-    let present: Vec<String> = files_under(dir)?.into_iter().filter(|f| f != CHECKSUMS).collect();
-    ensure!(names == present, "checksums.txt lists {names:?} but the package holds {present:?}");
+    let present: Vec<String> = files_under(dir)?
+        .into_iter()
+        .filter(|f| f != CHECKSUMS)
+        .collect();
+    ensure!(
+        names == present,
+        "checksums.txt lists {names:?} but the package holds {present:?}"
+    );
     Ok(())
 }

@@ -15,12 +15,20 @@ fn or_dash(v: &str) -> &str {
 pub fn print_status(s: &SyncStatus) {
     println!("Status:      {}", s.status_label);
     println!("Server:      {}", or_dash(&s.server_url));
-    let device = if s.device_id.is_empty() { "-".to_string() } else { format!("{} ({})", s.device_name, s.device_id) };
+    let device = if s.device_id.is_empty() {
+        "-".to_string()
+    } else {
+        format!("{} ({})", s.device_name, s.device_id)
+    };
     println!("Device:      {device}");
     println!("Vault:       {}", or_dash(&s.effective_vault_id));
     println!("Last sync:   {}", or_dash(&s.last_sync_at));
     println!("Pending:     {} local change(s)", s.unpushed_ops);
-    let interval = if s.sync_interval == 0 { "off".to_string() } else { format!("every {} min", s.sync_interval) };
+    let interval = if s.sync_interval == 0 {
+        "off".to_string()
+    } else {
+        format!("every {} min", s.sync_interval)
+    };
     println!("Auto-sync:   {interval}");
     if !s.last_error.is_empty() {
         println!("Last error:  {}", s.last_error);
@@ -29,12 +37,18 @@ pub fn print_status(s: &SyncStatus) {
         println!("Warning:     {}", s.last_warning);
     }
     if let Some(g) = &s.guard {
-        println!("Held:        {} deletion(s) of {} file(s) await confirmation", g.deletions, g.files);
+        println!(
+            "Held:        {} deletion(s) of {} file(s) await confirmation",
+            g.deletions, g.files
+        );
     }
 }
 
 pub fn print_summary(s: &SyncSummary) {
-    println!("synced: pushed {}, pulled {}, server sequence {}", s.pushed, s.pulled, s.server_sequence);
+    println!(
+        "synced: pushed {}, pulled {}, server sequence {}",
+        s.pushed, s.pulled, s.server_sequence
+    );
     for m in &s.merged {
         println!("  merged  {m}");
     }
@@ -42,10 +56,16 @@ pub fn print_summary(s: &SyncSummary) {
         println!("  kept both  {} and {}", k.path, k.copy_path);
     }
     if s.skipped > 0 {
-        println!("  skipped {} change(s) this engine does not understand", s.skipped);
+        println!(
+            "  skipped {} change(s) this engine does not understand",
+            s.skipped
+        );
     }
     if let Some(g) = &s.guard {
-        println!("  held {} deletion(s) of {} file(s): confirm them in the settings panel", g.deletions, g.files);
+        println!(
+            "  held {} deletion(s) of {} file(s): confirm them in the settings panel",
+            g.deletions, g.files
+        );
     }
 }
 
@@ -84,7 +104,13 @@ pub fn spawn_progress_line(progress: ProgressHandle) -> ProgressLine {
     let thread = std::thread::spawn(move || {
         while !flag.load(Ordering::Relaxed) {
             if let Some(p) = progress.latest() {
-                eprint!("\r\x1b[2K{} {}/{} files, {}", p.phase, p.done, p.total, human_bytes(p.bytes));
+                eprint!(
+                    "\r\x1b[2K{} {}/{} files, {}",
+                    p.phase,
+                    p.done,
+                    p.total,
+                    human_bytes(p.bytes)
+                );
                 let _ = std::io::stderr().flush();
             }
             std::thread::sleep(Duration::from_millis(200));
@@ -101,6 +127,9 @@ mod tests {
     fn sizes_and_clock_read_well() {
         assert_eq!(human_bytes(512), "512 B");
         assert_eq!(human_bytes(3 << 20), "3.0 MiB");
-        assert_eq!(clock(UNIX_EPOCH + Duration::from_secs(3 * 3600 + 4 * 60 + 5)), "03:04:05Z");
+        assert_eq!(
+            clock(UNIX_EPOCH + Duration::from_secs(3 * 3600 + 4 * 60 + 5)),
+            "03:04:05Z"
+        );
     }
 }

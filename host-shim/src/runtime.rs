@@ -50,23 +50,33 @@ impl Runtime {
     pub fn load(component: &Path, manifest_path: &Path, limits: Limits) -> anyhow::Result<Runtime> {
         let text = std::fs::read_to_string(manifest_path)
             .with_context(|| format!("cannot read the manifest {}", manifest_path.display()))?;
-        let manifest = manifest::parse(&text).with_context(|| format!("{}", manifest_path.display()))?;
+        let manifest =
+            manifest::parse(&text).with_context(|| format!("{}", manifest_path.display()))?;
 
         let mut config = Config::new();
         config.epoch_interruption(true);
         let engine = Engine::new(&config)?;
         let how = "build it with `cargo build -p verstak-sync-plugin --target wasm32-wasip2 --release`, or pass --component";
-        let bytes = std::fs::read(component).with_context(|| format!("cannot read the component {} ({how})", component.display()))?;
+        let bytes = std::fs::read(component).with_context(|| {
+            format!("cannot read the component {} ({how})", component.display())
+        })?;
         let component = crate::compile_cache::load(&engine, &bytes)
             .map_err(anyhow::Error::from)
-            .with_context(|| format!("cannot load the component {} ({how})", component.display()))?;
+            .with_context(|| {
+                format!("cannot load the component {} ({how})", component.display())
+            })?;
 
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
         let pre = PluginPre::new(linker.instantiate_pre(&component)?)?;
         spawn_epoch_ticker(&engine);
-        Ok(Runtime { pre, engine, manifest, limits })
+        Ok(Runtime {
+            pre,
+            engine,
+            manifest,
+            limits,
+        })
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -84,7 +94,11 @@ impl Runtime {
         store.epoch_deadline_trap();
         store.set_epoch_deadline(self.limits.deadline_ticks());
         let bindings = self.pre.instantiate(&mut store)?;
-        Ok(Instance { store, bindings, limits: self.limits })
+        Ok(Instance {
+            store,
+            bindings,
+            limits: self.limits,
+        })
     }
 }
 
@@ -117,7 +131,10 @@ impl Instance {
 
     /// Runs one export call under the deadline and memory cap. After an `Err` the instance is
     /// dead: drop it and instantiate again.
-    pub fn call<R>(&mut self, f: impl FnOnce(&Plugin, &mut Store<HostState>) -> wasmtime::Result<R>) -> Result<R, CallError> {
+    pub fn call<R>(
+        &mut self,
+        f: impl FnOnce(&Plugin, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<R, CallError> {
         self.store.set_epoch_deadline(self.limits.deadline_ticks());
         // A refused grow that the guest survived must not label a later, unrelated trap.
         self.store.data_mut().memory.hit = false;

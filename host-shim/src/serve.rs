@@ -22,7 +22,8 @@ const MAX_BRIDGE_BODY: u64 = 1 << 20;
 type Reply = Response<std::io::Cursor<Vec<u8>>>;
 
 fn header(name: &str, value: &str) -> Header {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("static header names and values are valid")
+    Header::from_bytes(name.as_bytes(), value.as_bytes())
+        .expect("static header names and values are valid")
 }
 
 fn text(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
@@ -39,7 +40,10 @@ fn json_reply(status: u16, value: &Value) -> Reply {
 
 /// The files of the plugin package the page may fetch: exactly what the manifest names.
 fn plugin_files(manifest_path: &Path) -> anyhow::Result<(PathBuf, Vec<String>)> {
-    let root = manifest_path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let root = manifest_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let m: Value = serde_json::from_str(&std::fs::read_to_string(manifest_path)?)?;
     let mut files = vec![];
     for ptr in ["/frontend/entry", "/frontend/style"] {
@@ -47,7 +51,10 @@ fn plugin_files(manifest_path: &Path) -> anyhow::Result<(PathBuf, Vec<String>)> 
             files.push(p.to_string());
         }
     }
-    if let Some(locales) = m.pointer("/localization/locales").and_then(Value::as_object) {
+    if let Some(locales) = m
+        .pointer("/localization/locales")
+        .and_then(Value::as_object)
+    {
         files.extend(locales.values().filter_map(Value::as_str).map(String::from));
     }
     Ok((root, files))
@@ -62,7 +69,11 @@ pub struct Serve<'r> {
 }
 
 impl<'r> Serve<'r> {
-    pub fn new(runtime: &'r Runtime, manifest_path: &Path, vault: &Path) -> anyhow::Result<Serve<'r>> {
+    pub fn new(
+        runtime: &'r Runtime,
+        manifest_path: &Path,
+        vault: &Path,
+    ) -> anyhow::Result<Serve<'r>> {
         let (plugin_root, plugin_files) = plugin_files(manifest_path)?;
         Ok(Serve {
             bridge: Bridge::new(runtime, vault)?,
@@ -76,8 +87,13 @@ impl<'r> Serve<'r> {
     /// Binds 127.0.0.1:`port` (0 picks a free port), prints the URL and serves until killed.
     /// A few threads answer requests, so status polls go on while a sync runs.
     pub fn run(mut self, port: u16) -> anyhow::Result<()> {
-        let server = Server::http(("127.0.0.1", port)).map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{port}: {e}"))?;
-        let port = server.server_addr().to_ip().map(|a| a.port()).unwrap_or(port);
+        let server = Server::http(("127.0.0.1", port))
+            .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+        let port = server
+            .server_addr()
+            .to_ip()
+            .map(|a| a.port())
+            .unwrap_or(port);
         self.allowed_hosts = [format!("127.0.0.1:{port}"), format!("localhost:{port}")];
         println!("verstak-sync-host serving the settings panel at http://127.0.0.1:{port}/");
         use std::io::Write;
@@ -106,25 +122,45 @@ impl<'r> Serve<'r> {
     /// Only this page may call: the Host must be our own address (no DNS rebinding) and a
     /// browser's Origin, when sent, must be ours too.
     fn same_origin(&self, request: &Request) -> bool {
-        let get = |name: &'static str| request.headers().iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str().to_string());
+        let get = |name: &'static str| {
+            request
+                .headers()
+                .iter()
+                .find(|h| h.field.equiv(name))
+                .map(|h| h.value.as_str().to_string())
+        };
         let host_ok = get("Host").is_some_and(|h| self.allowed_hosts.contains(&h));
-        let origin_ok = get("Origin").is_none_or(|o| self.allowed_hosts.iter().any(|h| o == format!("http://{h}")));
+        let origin_ok = get("Origin").is_none_or(|o| {
+            self.allowed_hosts
+                .iter()
+                .any(|h| o == format!("http://{h}"))
+        });
         host_ok && origin_ok
     }
 
     fn route(&self, request: &mut Request) -> Reply {
         if !self.same_origin(request) {
-            return json_reply(403, &json!({"code": "forbidden", "error": "cross-origin requests are refused"}));
+            return json_reply(
+                403,
+                &json!({"code": "forbidden", "error": "cross-origin requests are refused"}),
+            );
         }
         let path = request.url().split('?').next().unwrap_or("").to_string();
         match (request.method(), path.as_str()) {
             (Method::Get, "/") => text(200, "text/html; charset=utf-8", INDEX_HTML),
             (Method::Get, "/harness.js") => text(200, "text/javascript; charset=utf-8", HARNESS_JS),
             (Method::Get, "/harness.css") => text(200, "text/css; charset=utf-8", HARNESS_CSS),
-            (Method::Get, "/plugin/manifest.json") => self.file(&self.manifest_path.clone(), "application/json"),
-            (Method::Get, p) if p.starts_with("/plugin/") => self.plugin_file(&p["/plugin/".len()..]),
+            (Method::Get, "/plugin/manifest.json") => {
+                self.file(&self.manifest_path.clone(), "application/json")
+            }
+            (Method::Get, p) if p.starts_with("/plugin/") => {
+                self.plugin_file(&p["/plugin/".len()..])
+            }
             (Method::Post, "/bridge") => self.bridge_call(request),
-            (_, "/bridge") => json_reply(405, &json!({"code": "method_not_allowed", "error": "POST required"})),
+            (_, "/bridge") => json_reply(
+                405,
+                &json!({"code": "method_not_allowed", "error": "POST required"}),
+            ),
             _ => json_reply(404, &json!({"code": "not_found", "error": "not found"})),
         }
     }
@@ -153,15 +189,33 @@ impl<'r> Serve<'r> {
 
     fn bridge_call(&self, request: &mut Request) -> Reply {
         let mut body = String::new();
-        if request.as_reader().take(MAX_BRIDGE_BODY + 1).read_to_string(&mut body).is_err() || body.len() as u64 > MAX_BRIDGE_BODY {
-            return json_reply(400, &json!({"code": "invalid_request", "error": "invalid bridge request"}));
+        if request
+            .as_reader()
+            .take(MAX_BRIDGE_BODY + 1)
+            .read_to_string(&mut body)
+            .is_err()
+            || body.len() as u64 > MAX_BRIDGE_BODY
+        {
+            return json_reply(
+                400,
+                &json!({"code": "invalid_request", "error": "invalid bridge request"}),
+            );
         }
         let call: Value = match serde_json::from_str(&body) {
             Ok(v) => v,
-            Err(_) => return json_reply(400, &json!({"code": "invalid_json", "error": "invalid JSON request"})),
+            Err(_) => {
+                return json_reply(
+                    400,
+                    &json!({"code": "invalid_json", "error": "invalid JSON request"}),
+                );
+            }
         };
         let method = call.get("method").and_then(Value::as_str).unwrap_or("");
-        let args = call.get("args").and_then(Value::as_array).cloned().unwrap_or_default();
+        let args = call
+            .get("args")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         json_reply(200, &self.bridge.call(method, &args))
     }
 }

@@ -5,9 +5,9 @@
 //! instantiates a fresh component after a trap, so a crash costs one call, never the host.
 //! Calls that change sync state hold the vault lock, so two processes never interleave them.
 
+use crate::bindings::exports::verstak::sync::sync_provider::SyncSummary;
 use crate::bindings::exports::verstak::sync::sync_provider::{Direction, Guest as Provider};
 use crate::bindings::{SyncError, SyncStatus};
-use crate::bindings::exports::verstak::sync::sync_provider::SyncSummary;
 use crate::runtime::{Instance, Runtime};
 use crate::state::{HostState, ProgressHandle};
 use crate::vault::VaultDirs;
@@ -33,7 +33,13 @@ pub struct Session<'r> {
 
 impl<'r> Session<'r> {
     pub fn new(runtime: &'r Runtime, vault: &Path) -> Session<'r> {
-        Session { runtime, vault: vault.to_path_buf(), instance: None, device_name: None, progress: ProgressHandle::default() }
+        Session {
+            runtime,
+            vault: vault.to_path_buf(),
+            instance: None,
+            device_name: None,
+            progress: ProgressHandle::default(),
+        }
     }
 
     /// Pairs under this device name instead of the host name.
@@ -49,7 +55,10 @@ impl<'r> Session<'r> {
 
     fn instance(&mut self) -> Result<&mut Instance, Failure> {
         if self.instance.is_none() {
-            let mut instance = self.runtime.instantiate(&self.vault).map_err(|e| Failure { code: "host".into(), message: format!("{e:#}") })?;
+            let mut instance = self.runtime.instantiate(&self.vault).map_err(|e| Failure {
+                code: "host".into(),
+                message: format!("{e:#}"),
+            })?;
             instance.state_mut().progress = self.progress.clone();
             instance.state_mut().device_name = self.device_name.clone();
             self.instance = Some(instance);
@@ -65,8 +74,14 @@ impl<'r> Session<'r> {
     ) -> Result<T, Failure> {
         let dirs = self.dirs()?;
         let _lock = VaultLock::try_acquire(&dirs.data_dir()).map_err(|e| match e {
-            LockError::Busy => Failure { code: "busy".into(), message: e.to_string() },
-            LockError::Io(_) => Failure { code: "host".into(), message: e.to_string() },
+            LockError::Busy => Failure {
+                code: "busy".into(),
+                message: e.to_string(),
+            },
+            LockError::Io(_) => Failure {
+                code: "host".into(),
+                message: e.to_string(),
+            },
         })?;
         self.call(origin, f)
     }
@@ -87,11 +102,17 @@ impl<'r> Session<'r> {
         self.progress.clear();
         match result {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(Failure { code: e.code, message: e.message }),
+            Ok(Err(e)) => Err(Failure {
+                code: e.code,
+                message: e.message,
+            }),
             Err(e) => {
                 tracing::error!("the component was stopped: {e}");
                 self.instance = None;
-                Err(Failure { code: e.code().into(), message: e.to_string() })
+                Err(Failure {
+                    code: e.code().into(),
+                    message: e.to_string(),
+                })
             }
         }
     }
@@ -101,13 +122,28 @@ impl<'r> Session<'r> {
     }
 
     /// Pairs; on success the host records the server as the only origin later calls may reach.
-    pub fn configure(&mut self, server_url: &str, username: &str, password: &str, vault_id: &str) -> Result<(), Failure> {
-        self.call_locked(Some(server_url), |p, s| p.call_configure(s, server_url, username, password, vault_id))?;
+    pub fn configure(
+        &mut self,
+        server_url: &str,
+        username: &str,
+        password: &str,
+        vault_id: &str,
+    ) -> Result<(), Failure> {
+        self.call_locked(Some(server_url), |p, s| {
+            p.call_configure(s, server_url, username, password, vault_id)
+        })?;
         self.record_server(Some(server_url.trim()))
     }
 
-    pub fn test_connection(&mut self, server_url: &str, username: &str, password: &str) -> Result<(), Failure> {
-        self.call(Some(server_url), |p, s| p.call_test_connection(s, server_url, username, password))
+    pub fn test_connection(
+        &mut self,
+        server_url: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<(), Failure> {
+        self.call(Some(server_url), |p, s| {
+            p.call_test_connection(s, server_url, username, password)
+        })
     }
 
     pub fn disconnect(&mut self) -> Result<(), Failure> {
@@ -117,11 +153,17 @@ impl<'r> Session<'r> {
 
     fn record_server(&self, url: Option<&str>) -> Result<(), Failure> {
         let dirs = self.dirs()?;
-        dirs.set_paired_server(url).map_err(|e| Failure { code: "host".into(), message: format!("cannot record the paired server: {e}") })
+        dirs.set_paired_server(url).map_err(|e| Failure {
+            code: "host".into(),
+            message: format!("cannot record the paired server: {e}"),
+        })
     }
 
     fn dirs(&self) -> Result<VaultDirs, Failure> {
-        VaultDirs::open(&self.vault, &self.runtime.manifest().id).map_err(|e| Failure { code: "host".into(), message: format!("cannot open the vault: {e}") })
+        VaultDirs::open(&self.vault, &self.runtime.manifest().id).map_err(|e| Failure {
+            code: "host".into(),
+            message: format!("cannot open the vault: {e}"),
+        })
     }
 
     pub fn reset_key(&mut self) -> Result<(), Failure> {

@@ -19,14 +19,23 @@ impl VaultDirs {
     pub fn open(root: &Path, plugin_id: &str) -> std::io::Result<VaultDirs> {
         let root = fs::canonicalize(root)?;
         if !root.is_dir() {
-            return Err(std::io::Error::new(std::io::ErrorKind::NotADirectory, format!("{} is not a directory", root.display())));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotADirectory,
+                format!("{} is not a directory", root.display()),
+            ));
         }
-        Ok(VaultDirs { root, plugin_id: plugin_id.to_string() })
+        Ok(VaultDirs {
+            root,
+            plugin_id: plugin_id.to_string(),
+        })
     }
 
     /// `<vault>/.verstak/plugin-settings/<id>/settings.json` (plugin-contract §2.2).
     pub fn settings_file(&self) -> PathBuf {
-        self.root.join(".verstak/plugin-settings").join(&self.plugin_id).join("settings.json")
+        self.root
+            .join(".verstak/plugin-settings")
+            .join(&self.plugin_id)
+            .join("settings.json")
     }
 
     /// `<vault>/.verstak/plugin-data/<id>/`, the plugin's private storage (§2.3).
@@ -101,14 +110,23 @@ impl VaultDirs {
 /// write a temp file beside it, fsync, rename over, fsync the directory. The file gets `mode`.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    let dir = path.parent().expect("state files always have a parent directory");
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    let dir = path
+        .parent()
+        .expect("state files always have a parent directory");
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let mut salt = [0u8; 8];
     getrandom::fill(&mut salt).map_err(|e| std::io::Error::other(format!("no randomness: {e}")))?;
     let tmp = dir.join(format!(".{name}.tmp-{}", hex::encode(salt)));
     let result = (|| {
-        let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)?;
@@ -132,7 +150,10 @@ mod tests {
         write_atomic(&path, b"{\"x\":1}", 0o600).unwrap();
         write_atomic(&path, b"{\"x\":2}", 0o600).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "{\"x\":2}");
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temp file is left behind");
     }
@@ -141,10 +162,19 @@ mod tests {
     fn state_paths_follow_the_contract() {
         let dir = tempfile::tempdir().unwrap();
         let v = VaultDirs::open(dir.path(), "verstak.sync").unwrap();
-        assert!(v.settings_file().ends_with(".verstak/plugin-settings/verstak.sync/settings.json"));
+        assert!(
+            v.settings_file()
+                .ends_with(".verstak/plugin-settings/verstak.sync/settings.json")
+        );
         assert!(v.data_dir().ends_with(".verstak/plugin-data/verstak.sync"));
-        assert_eq!(v.staging_rel(), Path::new(".verstak/plugin-data/verstak.sync/staging"));
-        assert!(v.engine_dir().ends_with(".verstak/plugin-data/verstak.sync/engine"));
+        assert_eq!(
+            v.staging_rel(),
+            Path::new(".verstak/plugin-data/verstak.sync/staging")
+        );
+        assert!(
+            v.engine_dir()
+                .ends_with(".verstak/plugin-data/verstak.sync/engine")
+        );
         assert!(v.vault_json().ends_with(".verstak/vault.json"));
     }
 }

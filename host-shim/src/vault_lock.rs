@@ -25,14 +25,23 @@ impl VaultLock {
     /// Takes the lock without waiting.
     pub fn try_acquire(data_dir: &Path) -> Result<VaultLock, LockError> {
         fs::create_dir_all(data_dir)?;
-        let file = OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(data_dir.join("lock"))?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(data_dir.join("lock"))?;
         // SAFETY: flock on a descriptor we own; it has no memory effects.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         if rc == 0 {
             return Ok(VaultLock { _file: file });
         }
         let err = std::io::Error::last_os_error();
-        if err.raw_os_error() == Some(libc::EWOULDBLOCK) { Err(LockError::Busy) } else { Err(LockError::Io(err)) }
+        if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            Err(LockError::Busy)
+        } else {
+            Err(LockError::Io(err))
+        }
     }
 }
 
@@ -44,7 +53,10 @@ mod tests {
     fn a_second_holder_is_refused_until_the_first_lets_go() {
         let dir = tempfile::tempdir().unwrap();
         let first = VaultLock::try_acquire(dir.path()).unwrap();
-        assert!(matches!(VaultLock::try_acquire(dir.path()), Err(LockError::Busy)));
+        assert!(matches!(
+            VaultLock::try_acquire(dir.path()),
+            Err(LockError::Busy)
+        ));
         drop(first);
         VaultLock::try_acquire(dir.path()).unwrap();
     }

@@ -12,8 +12,16 @@ pub const DEFAULT_INTERVAL_MIN: u32 = 5;
 /// How long to wait before the next run: the interval after a success (the default when it is
 /// 0), the backoff after `failures` consecutive failures.
 pub fn next_delay(interval_min: u32, failures: u32) -> Duration {
-    let interval = if interval_min == 0 { DEFAULT_INTERVAL_MIN } else { interval_min };
-    let minutes = if failures == 0 { u64::from(interval) } else { (1u64 << (failures - 1).min(4)).min(MAX_BACKOFF_MIN) };
+    let interval = if interval_min == 0 {
+        DEFAULT_INTERVAL_MIN
+    } else {
+        interval_min
+    };
+    let minutes = if failures == 0 {
+        u64::from(interval)
+    } else {
+        (1u64 << (failures - 1).min(4)).min(MAX_BACKOFF_MIN)
+    };
     Duration::from_secs(minutes * 60)
 }
 
@@ -35,7 +43,11 @@ mod tests {
     #[test]
     fn success_waits_the_interval() {
         assert_eq!(next_delay(30, 0), Duration::from_secs(30 * 60));
-        assert_eq!(next_delay(0, 0), Duration::from_secs(5 * 60), "auto-sync off in the settings: watch uses the default");
+        assert_eq!(
+            next_delay(0, 0),
+            Duration::from_secs(5 * 60),
+            "auto-sync off in the settings: watch uses the default"
+        );
     }
 
     #[test]

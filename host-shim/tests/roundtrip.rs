@@ -12,10 +12,17 @@ fn status_reads_settings_through_the_settings_import() {
     let vault = tempfile::tempdir().unwrap();
     let file = settings_file(vault.path());
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    std::fs::write(&file, r#"{"serverUrl":"http://127.0.0.1:9","syncInterval":7,"ignore":["*.tmp"]}"#).unwrap();
+    std::fs::write(
+        &file,
+        r#"{"serverUrl":"http://127.0.0.1:9","syncInterval":7,"ignore":["*.tmp"]}"#,
+    )
+    .unwrap();
 
     let mut instance = runtime().instantiate(vault.path()).unwrap();
-    let status = instance.call(|p, s| p.verstak_sync_sync_provider().call_status(s)).unwrap().unwrap();
+    let status = instance
+        .call(|p, s| p.verstak_sync_sync_provider().call_status(s))
+        .unwrap()
+        .unwrap();
 
     assert_eq!(status.sync_interval, 7);
     assert_eq!(status.ignore, vec!["*.tmp".to_string()]);
@@ -29,10 +36,16 @@ fn status_reads_settings_through_the_settings_import() {
 fn an_empty_vault_reports_the_disabled_state() {
     let vault = tempfile::tempdir().unwrap();
     let mut instance = runtime().instantiate(vault.path()).unwrap();
-    let status = instance.call(|p, s| p.verstak_sync_sync_provider().call_status(s)).unwrap().unwrap();
+    let status = instance
+        .call(|p, s| p.verstak_sync_sync_provider().call_status(s))
+        .unwrap()
+        .unwrap();
     assert_eq!(status.status_label, "disabled");
     assert_eq!(status.sync_interval, 0);
-    assert!(!settings_file(vault.path()).exists(), "reading the status writes nothing");
+    assert!(
+        !settings_file(vault.path()).exists(),
+        "reading the status writes nothing"
+    );
 }
 
 #[test]
@@ -40,15 +53,28 @@ fn set_interval_writes_settings_and_keeps_unknown_keys() {
     let vault = tempfile::tempdir().unwrap();
     let file = settings_file(vault.path());
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    std::fs::write(&file, r#"{"serverUrl":"http://h","autoSync":true,"fromTheUi":{"a":1}}"#).unwrap();
+    std::fs::write(
+        &file,
+        r#"{"serverUrl":"http://h","autoSync":true,"fromTheUi":{"a":1}}"#,
+    )
+    .unwrap();
 
     let mut instance = runtime().instantiate(vault.path()).unwrap();
-    instance.call(|p, s| p.verstak_sync_sync_provider().call_set_interval(s, 30)).unwrap().unwrap();
+    instance
+        .call(|p, s| p.verstak_sync_sync_provider().call_set_interval(s, 30))
+        .unwrap()
+        .unwrap();
 
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    assert_eq!(saved, json!({"serverUrl":"http://h","autoSync":true,"fromTheUi":{"a":1},"syncInterval":30}));
+    assert_eq!(
+        saved,
+        json!({"serverUrl":"http://h","autoSync":true,"fromTheUi":{"a":1},"syncInterval":30})
+    );
     // The same instance sees its own write on the next call.
-    let status = instance.call(|p, s| p.verstak_sync_sync_provider().call_status(s)).unwrap().unwrap();
+    let status = instance
+        .call(|p, s| p.verstak_sync_sync_provider().call_status(s))
+        .unwrap()
+        .unwrap();
     assert_eq!(status.sync_interval, 30);
 }
 
@@ -57,7 +83,10 @@ fn an_out_of_range_interval_is_a_typed_error_and_changes_nothing() {
     let vault = tempfile::tempdir().unwrap();
     let mut instance = runtime().instantiate(vault.path()).unwrap();
     for bad in [-1, 1441] {
-        let err = instance.call(|p, s| p.verstak_sync_sync_provider().call_set_interval(s, bad)).unwrap().unwrap_err();
+        let err = instance
+            .call(|p, s| p.verstak_sync_sync_provider().call_set_interval(s, bad))
+            .unwrap()
+            .unwrap_err();
         assert_eq!(err.code, "invalid_interval");
         assert_eq!(err.message, "invalid interval");
     }
@@ -72,9 +101,15 @@ fn without_storage_namespace_the_settings_import_is_refused() {
     let vault = tempfile::tempdir().unwrap();
     let mut instance = runtime.instantiate(vault.path()).unwrap();
 
-    let err = instance.call(|p, s| p.verstak_sync_sync_provider().call_set_interval(s, 5)).unwrap().unwrap_err();
+    let err = instance
+        .call(|p, s| p.verstak_sync_sync_provider().call_set_interval(s, 5))
+        .unwrap()
+        .unwrap_err();
     assert_eq!(err.code, "not_permitted");
-    assert_eq!(err.message, "plugin \"verstak.sync\" lacks required permission \"storage.namespace\"");
+    assert_eq!(
+        err.message,
+        "plugin \"verstak.sync\" lacks required permission \"storage.namespace\""
+    );
     assert!(!settings_file(vault.path()).exists(), "nothing was written");
 }
 
@@ -85,7 +120,10 @@ fn a_corrupt_settings_file_is_reported_not_overwritten() {
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, "[not an object").unwrap();
     let mut instance = runtime().instantiate(vault.path()).unwrap();
-    let err = instance.call(|p, s| p.verstak_sync_sync_provider().call_set_interval(s, 5)).unwrap().unwrap_err();
+    let err = instance
+        .call(|p, s| p.verstak_sync_sync_provider().call_set_interval(s, 5))
+        .unwrap()
+        .unwrap_err();
     assert_eq!(err.code, "invalid_input");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "[not an object");
 }

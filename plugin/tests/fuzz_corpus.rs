@@ -20,8 +20,14 @@ fn engine_merge_corpus() {
 
 #[test]
 fn merge_invariants_on_known_cases() {
-    assert_eq!(fuzzing::merge("a\nb\nc\n", "A\nb\nc\n", "a\nb\nC\n").as_deref(), Some("A\nb\nC\n"));
+    assert_eq!(
+        fuzzing::merge("a\nb\nc\n", "A\nb\nc\n", "a\nb\nC\n").as_deref(),
+        Some("A\nb\nC\n")
+    );
     assert_eq!(fuzzing::merge("a\nb\n", "x\n", "y\n"), None);
     let (b, l, r) = fuzzing::split3(b"base\xfflocal\xffremote\xffmore");
-    assert_eq!((b.as_str(), l.as_str(), r.as_str()), ("base", "local", "remote\u{fffd}more"));
+    assert_eq!(
+        (b.as_str(), l.as_str(), r.as_str()),
+        ("base", "local", "remote\u{fffd}more")
+    );
 }

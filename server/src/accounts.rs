@@ -63,7 +63,12 @@ pub(crate) async fn create_user(
     let hash = hash_password(password).await?;
     let id = ids::new_user_id();
     let token = ids::random_hex(24);
-    let (uid, un, em, th) = (id.clone(), username.to_owned(), email.to_owned(), ids::sha256_hex(&token));
+    let (uid, un, em, th) = (
+        id.clone(),
+        username.to_owned(),
+        email.to_owned(),
+        ids::sha256_hex(&token),
+    );
     let now_s = time::unix_now();
     let created = st
         .db
@@ -96,7 +101,11 @@ pub(crate) async fn create_user(
     })
     .await;
     if !confirmed {
-        let user = UserInfo { id: id.clone(), username: username.to_owned(), email: email.to_owned() };
+        let user = UserInfo {
+            id: id.clone(),
+            username: username.to_owned(),
+            email: email.to_owned(),
+        };
         mail::send_link_mail(st, Template::Confirm, loc, user, token);
     }
     Ok(id)
@@ -114,8 +123,13 @@ pub(crate) fn forgot(st: &AppState, email: &str, loc: Locale) {
         let found = st
             .db
             .write(move |c| {
-                let Some(u) = accounts::by_email(c, &email)? else { return Ok(None) };
-                let (now, exp) = (time::format_unix(now_s), time::format_unix(now_s + RESET_SECS));
+                let Some(u) = accounts::by_email(c, &email)? else {
+                    return Ok(None);
+                };
+                let (now, exp) = (
+                    time::format_unix(now_s),
+                    time::format_unix(now_s + RESET_SECS),
+                );
                 accounts::issue_token(c, &th, &u.id, Purpose::Reset, &exp, &now)?;
                 Ok(Some(u))
             })
@@ -129,7 +143,12 @@ pub(crate) fn forgot(st: &AppState, email: &str, loc: Locale) {
 }
 
 /// §6.4.5 steps 5 and 6 and their effects; the caller checked fields, rate and length.
-pub(crate) async fn reset(st: &AppState, token: &str, new_password: &str, ip: IpAddr) -> Result<TokenOutcome, ApiError> {
+pub(crate) async fn reset(
+    st: &AppState,
+    token: &str,
+    new_password: &str,
+    ip: IpAddr,
+) -> Result<TokenOutcome, ApiError> {
     let th = ids::sha256_hex(token);
     let th2 = th.clone();
     let now = time::now_rfc3339();
@@ -142,7 +161,10 @@ pub(crate) async fn reset(st: &AppState, token: &str, new_password: &str, ip: Ip
     }
     let hash = hash_password(new_password).await?;
     let now = time::now_rfc3339();
-    let out = st.db.write(move |c| accounts::reset_password(c, &th, &hash, &now)).await?;
+    let out = st
+        .db
+        .write(move |c| accounts::reset_password(c, &th, &hash, &now))
+        .await?;
     if let TokenOutcome::Done(uid) = &out {
         st.audit(AuditEntry {
             event_type: "password_reset_completed",

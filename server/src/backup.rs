@@ -20,7 +20,10 @@ use crate::cli::BackupArgs;
 pub(crate) fn run(a: BackupArgs) -> ExitCode {
     match backup(&a.data, &a.out) {
         Ok((pages, blobs)) => {
-            println!("backup written to {} ({pages} database pages, {blobs} blob files)", a.out.display());
+            println!(
+                "backup written to {} ({pages} database pages, {blobs} blob files)",
+                a.out.display()
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -31,7 +34,11 @@ pub(crate) fn run(a: BackupArgs) -> ExitCode {
 }
 
 fn mkdir(p: &Path) -> Result<()> {
-    fs::DirBuilder::new().recursive(true).mode(0o750).create(p).with_context(|| format!("creating {}", p.display()))
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o750)
+        .create(p)
+        .with_context(|| format!("creating {}", p.display()))
 }
 
 /// Returns `(database pages, blob files copied)`.
@@ -45,7 +52,10 @@ pub(crate) fn backup(data: &Path, out: &Path) -> Result<(i32, usize)> {
     if dest_db.exists() {
         bail!("{} already exists", dest_db.display());
     }
-    let src = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    let src = Connection::open_with_flags(
+        &db,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
     src.busy_timeout(Duration::from_secs(5))?;
     let mut dst = Connection::open(&dest_db)?;
     let pages = {
@@ -73,7 +83,9 @@ pub(crate) fn backup(data: &Path, out: &Path) -> Result<(i32, usize)> {
 fn copy_blobs(src: &Path, dst: &Path) -> Result<usize> {
     mkdir(dst)?;
     let mut n = 0;
-    let Ok(level1) = fs::read_dir(src) else { return Ok(0) };
+    let Ok(level1) = fs::read_dir(src) else {
+        return Ok(0);
+    };
     for a in level1.flatten() {
         if !a.file_type()?.is_dir() || a.file_name().to_string_lossy().starts_with('.') {
             continue;
@@ -85,7 +97,9 @@ fn copy_blobs(src: &Path, dst: &Path) -> Result<usize> {
             let to_dir = dst.join(a.file_name()).join(b.file_name());
             for f in fs::read_dir(b.path())?.flatten() {
                 let name = f.file_name();
-                if !f.file_type()?.is_file() || !verstak_sync_proto::blob::is_sha256_hex(&name.to_string_lossy()) {
+                if !f.file_type()?.is_file()
+                    || !verstak_sync_proto::blob::is_sha256_hex(&name.to_string_lossy())
+                {
                     continue;
                 }
                 let to = to_dir.join(&name);

@@ -75,7 +75,11 @@ pub(crate) async fn verify(
 
 /// Admin verification (§6.11): exact username in `config.yml`, then bcrypt; an unknown name
 /// still costs one dummy comparison. Passwords over 72 bytes never match.
-pub(crate) async fn verify_admin(state: &AppState, username: &str, password: &str) -> Result<bool, ApiError> {
+pub(crate) async fn verify_admin(
+    state: &AppState,
+    username: &str,
+    password: &str,
+) -> Result<bool, ApiError> {
     let hash = state
         .config
         .admins

@@ -334,8 +334,18 @@ mod tests {
                 "csrf_invalid",
                 "CSRF token is required",
             ),
-            (ApiError::UsernameTaken, 409, "username_taken", "username already taken"),
-            (ApiError::EmailTaken, 409, "email_taken", "email already taken"),
+            (
+                ApiError::UsernameTaken,
+                409,
+                "username_taken",
+                "username already taken",
+            ),
+            (
+                ApiError::EmailTaken,
+                409,
+                "email_taken",
+                "email already taken",
+            ),
             (
                 ApiError::RegistrationDisabled,
                 403,
@@ -348,7 +358,12 @@ mod tests {
                 "one_time_secret_expired",
                 "one-time password is no longer available",
             ),
-            (ApiError::SessionInvalid, 403, "session_invalid", "session is invalid"),
+            (
+                ApiError::SessionInvalid,
+                403,
+                "session_invalid",
+                "session is invalid",
+            ),
             (
                 ApiError::internal(anyhow::anyhow!("secret path")),
                 500,

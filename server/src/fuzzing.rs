@@ -98,7 +98,10 @@ pub fn upload(content_type: &str, body: &[u8], chunk: usize, max: u64) -> Upload
 pub fn upload_invariants(content_type: &str, body: &[u8], chunk: usize, max: u64) -> UploadResult {
     let split = upload(content_type, body, chunk, max);
     let whole = upload(content_type, body, body.len().max(1), max);
-    assert_eq!(split, whole, "the answer depends on how the body is chunked");
+    assert_eq!(
+        split, whole,
+        "the answer depends on how the body is chunked"
+    );
     if let Ok((sha, size)) = &split {
         assert!(*size <= max);
         assert_eq!(sha.len(), 64);

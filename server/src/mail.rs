@@ -74,7 +74,13 @@ pub(crate) enum Template {
 }
 
 /// `(subject, body)` of a template.
-pub(crate) fn compose(t: Template, loc: Locale, server: &str, username: &str, link: &str) -> (String, String) {
+pub(crate) fn compose(
+    t: Template,
+    loc: Locale,
+    server: &str,
+    username: &str,
+    link: &str,
+) -> (String, String) {
     let (subject, body) = match (t, loc) {
         (Template::Confirm, Locale::En) => (
             "Verstak — email confirmation",
@@ -101,7 +107,11 @@ pub(crate) fn compose(t: Template, loc: Locale, server: &str, username: &str, li
             "Это тестовое письмо от {server_name}. Настройки SMTP работают.\n",
         ),
     };
-    let vars = [("server_name", server), ("username", username), ("link", link)];
+    let vars = [
+        ("server_name", server),
+        ("username", username),
+        ("link", link),
+    ];
     (subject.to_owned(), fill(body, &vars))
 }
 
@@ -113,7 +123,9 @@ fn fill(tpl: &str, vars: &[(&str, &str)]) -> String {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
         match after.find('}').and_then(|close| {
-            vars.iter().find(|(k, _)| *k == &after[..close]).map(|(_, v)| (close, v))
+            vars.iter()
+                .find(|(k, _)| *k == &after[..close])
+                .map(|(_, v)| (close, v))
         }) {
             Some((close, v)) => {
                 out.push_str(v);
@@ -131,7 +143,11 @@ fn fill(tpl: &str, vars: &[(&str, &str)]) -> String {
 
 /// The link base: `server_url`, else `public_url`, without a trailing `/`; empty if neither.
 pub(crate) fn link_base(s: &SmtpSettings, public_url: &str) -> String {
-    let b = if s.server_url.trim().is_empty() { public_url } else { s.server_url.trim() };
+    let b = if s.server_url.trim().is_empty() {
+        public_url
+    } else {
+        s.server_url.trim()
+    };
     b.trim_end_matches('/').to_owned()
 }
 
@@ -140,8 +156,14 @@ fn is_local(host: &str) -> bool {
 }
 
 /// Sends one message synchronously (call on the blocking pool).
-pub(crate) fn send_blocking(s: &SmtpSettings, to: &str, subject: &str, body: &str) -> Result<(), MailError> {
-    let valid = |a: &str| crate::useradd::normalize_email(a).is_some_and(|n| n == a.trim().to_lowercase());
+pub(crate) fn send_blocking(
+    s: &SmtpSettings,
+    to: &str,
+    subject: &str,
+    body: &str,
+) -> Result<(), MailError> {
+    let valid =
+        |a: &str| crate::useradd::normalize_email(a).is_some_and(|n| n == a.trim().to_lowercase());
     if !valid(&s.from) || !valid(to) {
         return Err(MailError::Address);
     }
@@ -158,7 +180,8 @@ pub(crate) fn send_blocking(s: &SmtpSettings, to: &str, subject: &str, body: &st
         .body(body.to_owned())
         .map_err(|e| MailError::Smtp(e.to_string()))?;
     let host = s.host.trim();
-    let tls_params = || TlsParameters::new(host.to_owned()).map_err(|e| MailError::Smtp(e.to_string()));
+    let tls_params =
+        || TlsParameters::new(host.to_owned()).map_err(|e| MailError::Smtp(e.to_string()));
     let (tls, encrypted) = match s.security.trim() {
         "tls" => (Tls::Wrapper(tls_params()?), true),
         "starttls" => (Tls::Required(tls_params()?), true),
@@ -176,11 +199,19 @@ pub(crate) fn send_blocking(s: &SmtpSettings, to: &str, subject: &str, body: &st
             .credentials(Credentials::new(s.user.clone(), s.pass.clone()))
             .authentication(vec![Mechanism::Plain, Mechanism::Login]);
     }
-    b.build().send(&msg).map(|_| ()).map_err(|e| MailError::Smtp(e.to_string()))
+    b.build()
+        .send(&msg)
+        .map(|_| ())
+        .map_err(|e| MailError::Smtp(e.to_string()))
 }
 
 /// Sends on the blocking pool, at most 30 s.
-pub(crate) async fn send(s: SmtpSettings, to: String, subject: String, body: String) -> Result<(), MailError> {
+pub(crate) async fn send(
+    s: SmtpSettings,
+    to: String,
+    subject: String,
+    body: String,
+) -> Result<(), MailError> {
     let job = tokio::task::spawn_blocking(move || send_blocking(&s, &to, &subject, &body));
     match tokio::time::timeout(Duration::from_secs(30), job).await {
         Ok(Ok(r)) => r,
@@ -196,7 +227,13 @@ pub(crate) async fn settings(st: &AppState) -> Result<SmtpSettings, crate::store
 }
 
 /// Sends a confirmation or reset mail in the background (§6.5 "Who sends mail").
-pub(crate) fn send_link_mail(st: &AppState, t: Template, loc: Locale, user: UserInfo, token: String) {
+pub(crate) fn send_link_mail(
+    st: &AppState,
+    t: Template,
+    loc: Locale,
+    user: UserInfo,
+    token: String,
+) {
     let st = st.clone();
     tokio::spawn(async move {
         let smtp = match settings(&st).await {
@@ -214,7 +251,11 @@ pub(crate) fn send_link_mail(st: &AppState, t: Template, loc: Locale, user: User
         };
         if !smtp.configured() {
             if st.config.development_token_logging {
-                let shown = if base.is_empty() { token.as_str() } else { link.as_str() };
+                let shown = if base.is_empty() {
+                    token.as_str()
+                } else {
+                    link.as_str()
+                };
                 tracing::warn!(kind = ?t, user = %user.username, "development_token_logging: {shown}");
             }
             return;
@@ -237,15 +278,31 @@ mod tests {
 
     #[test]
     fn templates_and_links() {
-        let (s, b) = compose(Template::Confirm, Locale::Ru, "Srv", "bob", "https://x/l?token=t");
+        let (s, b) = compose(
+            Template::Confirm,
+            Locale::Ru,
+            "Srv",
+            "bob",
+            "https://x/l?token=t",
+        );
         assert_eq!(s, "Verstak — подтверждение адреса электронной почты");
-        assert!(b.starts_with("Здравствуйте, bob!") && b.contains("https://x/l?token=t") && b.ends_with("— Srv\n"));
+        assert!(
+            b.starts_with("Здравствуйте, bob!")
+                && b.contains("https://x/l?token=t")
+                && b.ends_with("— Srv\n")
+        );
         let (s, b) = compose(Template::Reset, Locale::En, "Srv", "{link}", "L");
         assert_eq!(s, "Verstak — password reset");
         assert!(b.starts_with("Hello, {link}!"));
-        let st = SmtpSettings { server_url: "https://a/".into(), ..Default::default() };
+        let st = SmtpSettings {
+            server_url: "https://a/".into(),
+            ..Default::default()
+        };
         assert_eq!(link_base(&st, "https://b"), "https://a");
-        assert_eq!(link_base(&SmtpSettings::default(), "https://b"), "https://b");
+        assert_eq!(
+            link_base(&SmtpSettings::default(), "https://b"),
+            "https://b"
+        );
         assert!(!SmtpSettings::default().configured());
     }
 }

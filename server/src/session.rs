@@ -60,12 +60,19 @@ pub(crate) struct Session {
 }
 
 /// Creates a session row; returns `(session token, csrf token)`.
-pub(crate) async fn create(st: &AppState, kind: Kind, subject: &str) -> Result<(String, String), ApiError> {
+pub(crate) async fn create(
+    st: &AppState,
+    kind: Kind,
+    subject: &str,
+) -> Result<(String, String), ApiError> {
     let token = random_hex(32);
     let csrf = random_hex(32);
     let (th, ch, subj) = (sha256_hex(&token), sha256_hex(&csrf), subject.to_owned());
     let now_s = time::unix_now();
-    let (now, exp) = (time::format_unix(now_s), time::format_unix(now_s + LIFETIME_SECS));
+    let (now, exp) = (
+        time::format_unix(now_s),
+        time::format_unix(now_s + LIFETIME_SECS),
+    );
     st.db
         .write(move |c| sessions::create(c, &th, &ch, kind.scope(), &subj, &exp, &now))
         .await?;
@@ -73,10 +80,27 @@ pub(crate) async fn create(st: &AppState, kind: Kind, subject: &str) -> Result<(
 }
 
 /// Creates a session and queues its cookies; returns the CSRF token.
-pub(crate) async fn start(st: &AppState, cx: &mut WebCtx, kind: Kind, subject: &str) -> Result<String, ApiError> {
+pub(crate) async fn start(
+    st: &AppState,
+    cx: &mut WebCtx,
+    kind: Kind,
+    subject: &str,
+) -> Result<String, ApiError> {
     let (token, csrf) = create(st, kind, subject).await?;
-    cx.set_cookie(kind.cookie(), &token, kind.path(), "HttpOnly; SameSite=Lax", LIFETIME_SECS);
-    cx.set_cookie("csrf_token", &csrf, kind.path(), "SameSite=Strict", LIFETIME_SECS);
+    cx.set_cookie(
+        kind.cookie(),
+        &token,
+        kind.path(),
+        "HttpOnly; SameSite=Lax",
+        LIFETIME_SECS,
+    );
+    cx.set_cookie(
+        "csrf_token",
+        &csrf,
+        kind.path(),
+        "SameSite=Strict",
+        LIFETIME_SECS,
+    );
     Ok(csrf)
 }
 
@@ -88,7 +112,11 @@ pub(crate) fn clear_cookies(cx: &mut WebCtx, kind: Kind) {
 
 /// The session of `kind` this request carries, if valid. Admin sessions also need their
 /// username to be a configured admin.
-pub(crate) async fn lookup(st: &AppState, cx: &WebCtx, kind: Kind) -> Result<Option<Session>, ApiError> {
+pub(crate) async fn lookup(
+    st: &AppState,
+    cx: &WebCtx,
+    kind: Kind,
+) -> Result<Option<Session>, ApiError> {
     let token = cx.cookie(kind.cookie()).unwrap_or("");
     if token.is_empty() {
         return Ok(None);
@@ -101,7 +129,13 @@ pub(crate) async fn lookup(st: &AppState, cx: &WebCtx, kind: Kind) -> Result<Opt
         .write(move |c| sessions::lookup(c, &th2, kind.scope(), &now))
         .await?;
     let Some(row) = row else { return Ok(None) };
-    if kind == Kind::Admin && !st.config.admins.iter().any(|a| a.username == row.subject_id) {
+    if kind == Kind::Admin
+        && !st
+            .config
+            .admins
+            .iter()
+            .any(|a| a.username == row.subject_id)
+    {
         return Ok(None);
     }
     Ok(Some(Session {
@@ -113,7 +147,9 @@ pub(crate) async fn lookup(st: &AppState, cx: &WebCtx, kind: Kind) -> Result<Opt
 
 /// Like [`lookup`], but a missing session is the 302 to the login page.
 pub(crate) async fn current(st: &AppState, cx: &WebCtx, kind: Kind) -> Result<Session, ApiError> {
-    lookup(st, cx, kind).await?.ok_or(ApiError::LoginRequired(kind.login()))
+    lookup(st, cx, kind)
+        .await?
+        .ok_or(ApiError::LoginRequired(kind.login()))
 }
 
 /// Deletes the session (logout).
@@ -135,7 +171,8 @@ pub(crate) fn check_csrf(cx: &WebCtx, s: &Session, form: Option<&Form>) -> Resul
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .unwrap_or_default();
     let candidate = if header.is_empty() && is_urlencoded(&cx.headers) {
-        form.map(|f| f.get("csrf_token").to_owned()).unwrap_or_default()
+        form.map(|f| f.get("csrf_token").to_owned())
+            .unwrap_or_default()
     } else {
         header
     };

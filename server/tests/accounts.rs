@@ -23,8 +23,14 @@ fn configure_smtp(s: &TestServer, sink: &Sink) {
     let csrf = a.csrf();
     let r = a.post_form(
         "/admin/api/smtp",
-        &[("smtp_host", "127.0.0.1"), ("smtp_port", &port), ("smtp_security", "none"),
-          ("smtp_from", "sync@example.test"), ("server_url", &base), ("csrf_token", &csrf)],
+        &[
+            ("smtp_host", "127.0.0.1"),
+            ("smtp_port", &port),
+            ("smtp_security", "none"),
+            ("smtp_from", "sync@example.test"),
+            ("server_url", &base),
+            ("csrf_token", &csrf),
+        ],
     );
     assert_eq!(r.status, 302, "{}", r.text());
     assert_eq!(r.header("location"), Some("/admin/dashboard"));
@@ -32,11 +38,17 @@ fn configure_smtp(s: &TestServer, sink: &Sink) {
 
 /// The path and query of a link on this server.
 fn local_path(s: &TestServer, link: &str) -> String {
-    link.strip_prefix(&format!("http://{}", s.addr)).unwrap_or_else(|| panic!("foreign link {link}")).to_owned()
+    link.strip_prefix(&format!("http://{}", s.addr))
+        .unwrap_or_else(|| panic!("foreign link {link}"))
+        .to_owned()
 }
 
 fn pair_status(s: &TestServer, login: &str, pw: &str) -> Resp {
-    s.post("/api/client/pair", None, &json!({"login": login, "password": pw, "device_name": "d", "vault_id": "v"}))
+    s.post(
+        "/api/client/pair",
+        None,
+        &json!({"login": login, "password": pw, "device_name": "d", "vault_id": "v"}),
+    )
 }
 
 #[test]
@@ -47,21 +59,41 @@ fn register_mail_confirm_pair() {
     let r = s.req(
         "POST",
         "/api/v1/auth/register",
-        &[("Content-Type", "application/json"), ("Accept-Language", "ru-RU,ru;q=0.9"), ("Host", "evil.example")],
-        json!({"username": "carol", "email": "  Carol@Example.Test ", "password": PW}).to_string().as_bytes(),
+        &[
+            ("Content-Type", "application/json"),
+            ("Accept-Language", "ru-RU,ru;q=0.9"),
+            ("Host", "evil.example"),
+        ],
+        json!({"username": "carol", "email": "  Carol@Example.Test ", "password": PW})
+            .to_string()
+            .as_bytes(),
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json(), json!({"status": "confirmation_sent"}));
     // Not confirmed yet: the state shows only after the right password.
-    pair_status(&s, "carol", "wrong-password").assert_error(401, "unauthorized", "invalid credentials");
+    pair_status(&s, "carol", "wrong-password").assert_error(
+        401,
+        "unauthorized",
+        "invalid credentials",
+    );
     pair_status(&s, "carol", PW).assert_error(403, "forbidden", "email not confirmed");
 
     let mail = sink.wait(1);
     assert_eq!(mail.to, vec!["carol@example.test"]);
-    assert_eq!(mail.subject(), "Verstak — подтверждение адреса электронной почты");
-    assert!(mail.body().starts_with("Здравствуйте, carol!"), "{}", mail.body());
+    assert_eq!(
+        mail.subject(),
+        "Verstak — подтверждение адреса электронной почты"
+    );
+    assert!(
+        mail.body().starts_with("Здравствуйте, carol!"),
+        "{}",
+        mail.body()
+    );
     let link = mail.link();
-    assert!(link.starts_with(&format!("http://{}/api/v1/auth/confirm?token=", s.addr)), "{link}");
+    assert!(
+        link.starts_with(&format!("http://{}/api/v1/auth/confirm?token=", s.addr)),
+        "{link}"
+    );
 
     // GET never confirms: it shows a form that posts the token back with the public CSRF.
     let mut b = Browser::new(&s);
@@ -89,14 +121,31 @@ fn forgot_mail_reset_refuses_old_password() {
     configure_smtp(&s, &sink);
     s.add_user("dave");
     let mut web = user_login(&s, "dave", PW);
-    let r = s.post("/api/v1/auth/forgot", None, &json!({"email": "DAVE@example.test"}));
-    assert_eq!(r.json(), json!({"status": "if email exists, reset link sent"}));
-    let r = s.post("/api/v1/auth/forgot", None, &json!({"email": "nobody@example.test"}));
-    assert_eq!(r.json(), json!({"status": "if email exists, reset link sent"}));
+    let r = s.post(
+        "/api/v1/auth/forgot",
+        None,
+        &json!({"email": "DAVE@example.test"}),
+    );
+    assert_eq!(
+        r.json(),
+        json!({"status": "if email exists, reset link sent"})
+    );
+    let r = s.post(
+        "/api/v1/auth/forgot",
+        None,
+        &json!({"email": "nobody@example.test"}),
+    );
+    assert_eq!(
+        r.json(),
+        json!({"status": "if email exists, reset link sent"})
+    );
     let mail = sink.wait(1);
     assert_eq!(mail.subject(), "Verstak — password reset");
     let link = mail.link();
-    assert!(link.starts_with(&format!("http://{}/reset?token=", s.addr)), "{link}");
+    assert!(
+        link.starts_with(&format!("http://{}/reset?token=", s.addr)),
+        "{link}"
+    );
     let path = local_path(&s, &link);
     let token = link.split("token=").nth(1).unwrap().to_owned();
 
@@ -104,21 +153,52 @@ fn forgot_mail_reset_refuses_old_password() {
     let form = b.get(&path);
     assert_eq!(form.status, 200);
     assert!(form.text().contains("name=\"confirm\""));
-    let r = b.post_public("/reset", &[("token", &token), ("password", "new-pass-999"), ("confirm", "other-pass-999")]);
+    let r = b.post_public(
+        "/reset",
+        &[
+            ("token", &token),
+            ("password", "new-pass-999"),
+            ("confirm", "other-pass-999"),
+        ],
+    );
     assert_eq!(r.status, 200);
-    let r = b.post_public("/reset", &[("token", &token), ("password", "new-pass-999"), ("confirm", "new-pass-999")]);
+    let r = b.post_public(
+        "/reset",
+        &[
+            ("token", &token),
+            ("password", "new-pass-999"),
+            ("confirm", "new-pass-999"),
+        ],
+    );
     assert_eq!(r.status, 303, "{}", r.text());
     assert_eq!(r.header("location"), Some("/reset/done"));
 
     pair_status(&s, "dave", PW).assert_error(401, "unauthorized", "invalid credentials");
     assert_eq!(pair_status(&s, "dave", "new-pass-999").status, 200);
     // The token is spent, and the web session from before the reset is gone.
-    let again = b.post_public("/reset", &[("token", &token), ("password", "x-pass-1234"), ("confirm", "x-pass-1234")]);
-    assert_eq!((again.status, again.header("location")), (302, Some("/forgot")));
+    let again = b.post_public(
+        "/reset",
+        &[
+            ("token", &token),
+            ("password", "x-pass-1234"),
+            ("confirm", "x-pass-1234"),
+        ],
+    );
+    assert_eq!(
+        (again.status, again.header("location")),
+        (302, Some("/forgot"))
+    );
     let dash = web.get("/dashboard");
-    assert_eq!((dash.status, dash.header("location")), (302, Some("/login")));
-    s.post("/api/v1/auth/reset", None, &json!({"token": token, "new_password": "x-pass-1234"}))
-        .assert_error(400, "invalid_request", "invalid or expired token");
+    assert_eq!(
+        (dash.status, dash.header("location")),
+        (302, Some("/login"))
+    );
+    s.post(
+        "/api/v1/auth/reset",
+        None,
+        &json!({"token": token, "new_password": "x-pass-1234"}),
+    )
+    .assert_error(400, "invalid_request", "invalid or expired token");
 }
 
 #[test]
@@ -131,23 +211,51 @@ fn csrf_is_required_for_session_mutations_and_public_forms() {
     let body = json!({"password": PW}).to_string();
     // Session cookie without the csrf_token cookie.
     let session = u.cookie("user_session").unwrap();
-    let r = s.req("POST", &path, &[("Cookie", &format!("user_session={session}"))], body.as_bytes());
+    let r = s.req(
+        "POST",
+        &path,
+        &[("Cookie", &format!("user_session={session}"))],
+        body.as_bytes(),
+    );
     r.assert_error(403, "csrf_invalid", "CSRF token is required");
-    let r = u.req("POST", &path, &[("X-CSRF-Token", "forged")], body.as_bytes());
+    let r = u.req(
+        "POST",
+        &path,
+        &[("X-CSRF-Token", "forged")],
+        body.as_bytes(),
+    );
     r.assert_error(403, "csrf_invalid", "CSRF token is invalid");
     let csrf = u.csrf();
-    let r = u.req("POST", &path, &[("X-CSRF-Token", &csrf), ("Origin", "http://evil.example")], body.as_bytes());
+    let r = u.req(
+        "POST",
+        &path,
+        &[("X-CSRF-Token", &csrf), ("Origin", "http://evil.example")],
+        body.as_bytes(),
+    );
     r.assert_error(403, "csrf_invalid", "request origin is not allowed");
     let r = u.mutate("POST", &path, "application/json", body.as_bytes());
     assert_eq!(r.json(), json!({"status": "revoked"}));
     let list = u.get("/api/v1/user/devices").json();
     assert_ne!(list[0]["revoked_at"], "");
     // Logout without the token is refused; the public forms need locale_csrf.
-    u.post_form("/logout", &[]).assert_error(403, "csrf_invalid", "CSRF token is invalid");
+    u.post_form("/logout", &[])
+        .assert_error(403, "csrf_invalid", "CSRF token is invalid");
     let mut g = Browser::new(&s);
-    for p in ["/login", "/register", "/forgot", "/reset", "/admin/login", "/locale"] {
+    for p in [
+        "/login",
+        "/register",
+        "/forgot",
+        "/reset",
+        "/admin/login",
+        "/locale",
+    ] {
         g.get("/login");
-        assert_eq!(g.post_form(p, &[("username", "erin"), ("password", PW)]).status, 403, "{p}");
+        assert_eq!(
+            g.post_form(p, &[("username", "erin"), ("password", PW)])
+                .status,
+            403,
+            "{p}"
+        );
     }
     let r = u.post_form("/logout", &[("csrf_token", &csrf)]);
     assert_eq!((r.status, r.header("location")), (302, Some("/login")));
@@ -167,8 +275,18 @@ fn admin_block_refuses_devices_and_stats_match() {
     let stats = a.get("/admin/api/stats");
     assert_eq!(stats.status, 200, "{}", stats.text());
     let v = stats.json();
-    for (k, n) in [("users", 2), ("active_users", 2), ("active_devices", 2), ("revoked_devices", 0), ("vaults", 2),
-                   ("operations", 3), ("operations_24h", 3), ("blobs", 1), ("blob_references", 1), ("orphan_blobs", 0)] {
+    for (k, n) in [
+        ("users", 2),
+        ("active_users", 2),
+        ("active_devices", 2),
+        ("revoked_devices", 0),
+        ("vaults", 2),
+        ("operations", 3),
+        ("operations_24h", 3),
+        ("blobs", 1),
+        ("blob_references", 1),
+        ("orphan_blobs", 0),
+    ] {
         assert_eq!(v[k], n, "{k}: {v}");
     }
     assert!(v["blob_bytes"].as_i64().unwrap() >= 10 && v["database_bytes"].as_i64().unwrap() > 0);
@@ -182,15 +300,21 @@ fn admin_block_refuses_devices_and_stats_match() {
     let id = users["users"][0]["id"].as_str().unwrap().to_owned();
     assert_eq!(users["users"][0]["confirmed"], 1);
     let path = format!("/admin/api/users/{id}/block");
-    a.req("POST", &path, &[], b"").assert_error(403, "csrf_invalid", "CSRF token is invalid");
+    a.req("POST", &path, &[], b"")
+        .assert_error(403, "csrf_invalid", "CSRF token is invalid");
     let r = a.mutate("POST", &path, "", b"");
     assert_eq!(r.json(), json!({"blocked": 1, "status": "ok"}));
-    s.push(&ta, vec![op("op-3")], None).assert_error(403, "forbidden", "user blocked");
-    s.pull(&ta, 0, 10).assert_error(403, "forbidden", "user blocked");
+    s.push(&ta, vec![op("op-3")], None)
+        .assert_error(403, "forbidden", "user blocked");
+    s.pull(&ta, 0, 10)
+        .assert_error(403, "forbidden", "user blocked");
     assert_eq!(s.pull(&tb, 0, 10).status, 200, "other users are unaffected");
     pair_status(&s, "frank", PW).assert_error(403, "forbidden", "account blocked");
     let v = a.get("/admin/api/stats").json();
-    assert_eq!((v["blocked_users"].as_i64(), v["active_users"].as_i64()), (Some(1), Some(1)));
+    assert_eq!(
+        (v["blocked_users"].as_i64(), v["active_users"].as_i64()),
+        (Some(1), Some(1))
+    );
     // Unblock: the device works again.
     assert_eq!(a.mutate("POST", &path, "", b"").json()["blocked"], 0);
     assert_eq!(s.pull(&ta, 0, 10).status, 200);

@@ -9,7 +9,10 @@ use std::process::Command;
 
 #[test]
 fn online_backup_restores_into_a_working_server() {
-    let s = TestServer::start_with(None, &["--admin-user", "root", "--admin-pass", "admin-pass-123"]);
+    let s = TestServer::start_with(
+        None,
+        &["--admin-user", "root", "--admin-pass", "admin-pass-123"],
+    );
     let (t, _) = s.user_device("alice", "vault-a");
     assert_eq!(s.push(&t, vec![op("op-1"), op("op-2")], None).status, 200);
     let blob = b"backup me";
@@ -17,7 +20,13 @@ fn online_backup_restores_into_a_working_server() {
     let out = tempfile::tempdir().unwrap();
     let dest = out.path().join("bk");
     let run = |dest: &std::path::Path| {
-        Command::new(BIN).args(["backup", "--data"]).arg(s.data()).arg("--out").arg(dest).output().unwrap()
+        Command::new(BIN)
+            .args(["backup", "--data"])
+            .arg(s.data())
+            .arg("--out")
+            .arg(dest)
+            .output()
+            .unwrap()
     };
     // The server keeps serving (and writing) while the backup runs.
     let o = run(&dest);
@@ -38,7 +47,12 @@ fn online_backup_restores_into_a_working_server() {
     std::fs::copy(blob_path(&dest, &sha), &to).unwrap();
     let r = TestServer::start_in(dir, &[]);
     let pulled = r.pull(&t, 0, 10).json();
-    let ids: Vec<&str> = pulled["ops"].as_array().unwrap().iter().map(|o| o["op_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = pulled["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["op_id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["op-1", "op-2"], "op-3 came after the backup");
     let got = r.get(&format!("/api/v1/blobs/{sha}"), Some(&t));
     assert_eq!((got.status, got.body.as_slice()), (200, &blob[..]));

@@ -263,11 +263,17 @@ fn sigterm_lets_an_in_flight_upload_finish() {
     let started = std::time::Instant::now() + Duration::from_secs(30);
     let uploading = || {
         std::fs::read_dir(s.data().join("blobs"))
-            .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with(".upload-")))
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().starts_with(".upload-"))
+            })
             .unwrap_or(false)
     };
     while !uploading() {
-        assert!(std::time::Instant::now() < started, "the upload never started");
+        assert!(
+            std::time::Instant::now() < started,
+            "the upload never started"
+        );
         std::thread::park_timeout(Duration::from_millis(10));
     }
     s.sigterm();

@@ -23,9 +23,23 @@ fn upload_answers_match_the_handler_rules() {
     let body = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\nhello\r\n--b--\r\n";
     let ct = "multipart/form-data; boundary=b";
     let sha = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
-    assert_eq!(upload_invariants(ct, body, 3, 100), Ok((sha.to_string(), 5)));
-    assert_eq!(upload_invariants(ct, body, 1, 4).unwrap_err().0, "blob_too_large");
-    assert_eq!(upload_invariants("text/plain; boundary=b", body, 1, 100).unwrap_err().0, "invalid_multipart");
+    assert_eq!(
+        upload_invariants(ct, body, 3, 100),
+        Ok((sha.to_string(), 5))
+    );
+    assert_eq!(
+        upload_invariants(ct, body, 1, 4).unwrap_err().0,
+        "blob_too_large"
+    );
+    assert_eq!(
+        upload_invariants("text/plain; boundary=b", body, 1, 100)
+            .unwrap_err()
+            .0,
+        "invalid_multipart"
+    );
     let two = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\nx\r\n--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\ny\r\n--b--\r\n";
-    assert_eq!(upload_invariants(ct, two, 5, 100).unwrap_err().1, "exactly one file field is required");
+    assert_eq!(
+        upload_invariants(ct, two, 5, 100).unwrap_err().1,
+        "exactly one file field is required"
+    );
 }

@@ -14,7 +14,13 @@ fn start() -> TestServer {
 }
 
 fn no_inline(html: &str, what: &str) {
-    for bad in ["<style", " style=", " onclick=", " onchange=", "window.confirm"] {
+    for bad in [
+        "<style",
+        " style=",
+        " onclick=",
+        " onchange=",
+        "window.confirm",
+    ] {
         assert!(!html.contains(bad), "{what} contains {bad}");
     }
     assert!(!html.contains("<script>"), "{what} has an inline script");
@@ -23,80 +29,194 @@ fn no_inline(html: &str, what: &str) {
 #[test]
 fn pages_locale_headers_and_guest_header() {
     let s = start();
-    let r = s.req("GET", "/login", &[("Cookie", "verstak_locale=en"), ("Accept-Language", "ru-RU")], b"");
+    let r = s.req(
+        "GET",
+        "/login",
+        &[
+            ("Cookie", "verstak_locale=en"),
+            ("Accept-Language", "ru-RU"),
+        ],
+        b"",
+    );
     assert!(r.text().contains("<html lang=\"en\""), "W1");
-    for (h, v) in [("x-content-type-options", "nosniff"), ("x-frame-options", "DENY"), ("referrer-policy", "same-origin")] {
+    for (h, v) in [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "same-origin"),
+    ] {
         assert_eq!(r.header(h), Some(v), "W21 {h}");
     }
     let csp = r.header("content-security-policy").unwrap();
     assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"));
-    assert!(r.header("set-cookie").unwrap().starts_with("verstak_locale_csrf="));
+    assert!(
+        r.header("set-cookie")
+            .unwrap()
+            .starts_with("verstak_locale_csrf=")
+    );
     let home = s.req("GET", "/", &[("Accept-Language", "ru-RU")], b"");
     assert_eq!(home.status, 200);
     let t = home.text();
-    assert!(t.contains("<html lang=\"ru\"") && t.contains("/static/app.css") && t.contains("Verstak Sync"), "W6");
+    assert!(
+        t.contains("<html lang=\"ru\"")
+            && t.contains("/static/app.css")
+            && t.contains("Verstak Sync"),
+        "W6"
+    );
     let form = t.find("action=\"/locale\"").unwrap();
-    assert!(form < t.find("href=\"/login\"").unwrap() && t.contains("href=\"/register\""), "W7 guest");
+    assert!(
+        form < t.find("href=\"/login\"").unwrap() && t.contains("href=\"/register\""),
+        "W7 guest"
+    );
     for loc in ["ru", "en"] {
         for p in ["/", "/login", "/register", "/forgot", "/admin/login"] {
-            let r = s.req("GET", p, &[("Cookie", &format!("verstak_locale={loc}"))], b"");
+            let r = s.req(
+                "GET",
+                p,
+                &[("Cookie", &format!("verstak_locale={loc}"))],
+                b"",
+            );
             assert_eq!(r.status, 200, "{p}");
-            assert!(r.text().contains(&format!("<html lang=\"{loc}\"")), "W11 {p} {loc}");
+            assert!(
+                r.text().contains(&format!("<html lang=\"{loc}\"")),
+                "W11 {p} {loc}"
+            );
             no_inline(&r.text(), p);
         }
     }
-    for (cookie, accept, want) in [("system", "ru-RU,ru;q=0.9", "ru"), ("de", "ru-RU", "en"), ("system", "", "en")] {
+    for (cookie, accept, want) in [
+        ("system", "ru-RU,ru;q=0.9", "ru"),
+        ("de", "ru-RU", "en"),
+        ("system", "", "en"),
+    ] {
         let mut h = vec![("Cookie", format!("verstak_locale={cookie}"))];
         if !accept.is_empty() {
             h.push(("Accept-Language", accept.to_owned()));
         }
         let hh: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        assert!(s.req("GET", "/login", &hh, b"").text().contains(&format!("lang=\"{want}\"")), "W30 {cookie}");
+        assert!(
+            s.req("GET", "/login", &hh, b"")
+                .text()
+                .contains(&format!("lang=\"{want}\"")),
+            "W30 {cookie}"
+        );
     }
     // W13: the confirm page escapes the token.
-    let r = s.req("GET", "/api/v1/auth/confirm?token=%3Cscript%3E", &[("Cookie", "verstak_locale=ru")], b"");
+    let r = s.req(
+        "GET",
+        "/api/v1/auth/confirm?token=%3Cscript%3E",
+        &[("Cookie", "verstak_locale=ru")],
+        b"",
+    );
     assert_eq!(r.status, 200);
     assert!(r.text().contains("lang=\"ru\"") && !r.text().contains("<script>"));
     // W17–W19: the locale switch.
     let c = "verstak_locale_csrf=T";
     let ct = ("Content-Type", "application/x-www-form-urlencoded");
-    let r = s.req("POST", "/locale", &[("Cookie", c), ct], b"locale=ru&from=/login&locale_csrf=T");
+    let r = s.req(
+        "POST",
+        "/locale",
+        &[("Cookie", c), ct],
+        b"locale=ru&from=/login&locale_csrf=T",
+    );
     assert_eq!((r.status, r.header("location")), (303, Some("/login")));
     let first = r.header("set-cookie").unwrap();
-    assert!(first.starts_with("verstak_locale=ru") && first.contains("HttpOnly") && first.contains("SameSite=Lax"));
-    let r = s.req("POST", "/locale", &[("Cookie", c), ct], b"locale=ru&from=%2Freset%3Ftoken%3Dopaque-token&locale_csrf=T");
+    assert!(
+        first.starts_with("verstak_locale=ru")
+            && first.contains("HttpOnly")
+            && first.contains("SameSite=Lax")
+    );
+    let r = s.req(
+        "POST",
+        "/locale",
+        &[("Cookie", c), ct],
+        b"locale=ru&from=%2Freset%3Ftoken%3Dopaque-token&locale_csrf=T",
+    );
     assert_eq!(r.header("location"), Some("/reset?token=opaque-token"));
-    let r = s.req("POST", "/locale", &[("Cookie", c), ct], b"locale=ru&from=//evil.example&locale_csrf=T");
+    let r = s.req(
+        "POST",
+        "/locale",
+        &[("Cookie", c), ct],
+        b"locale=ru&from=//evil.example&locale_csrf=T",
+    );
     assert_eq!(r.header("location"), Some("/"));
-    assert_eq!(s.req("POST", "/locale", &[ct], b"locale=ru&locale_csrf=T").status, 403);
-    assert_eq!(s.req("POST", "/locale", &[("Cookie", c), ct], b"locale=ru&locale_csrf=U").status, 403);
-    assert_eq!(s.req("GET", "/locale", &[], b"").header("allow"), Some("POST"));
+    assert_eq!(
+        s.req("POST", "/locale", &[ct], b"locale=ru&locale_csrf=T")
+            .status,
+        403
+    );
+    assert_eq!(
+        s.req(
+            "POST",
+            "/locale",
+            &[("Cookie", c), ct],
+            b"locale=ru&locale_csrf=U"
+        )
+        .status,
+        403
+    );
+    assert_eq!(
+        s.req("GET", "/locale", &[], b"").header("allow"),
+        Some("POST")
+    );
     // Static files and the HTML 404s.
     let js = s.get("/static/app.js", None);
     assert_eq!(js.status, 200);
-    assert!(js.text().contains("showModal()") && !js.text().contains("window.confirm"), "W5");
+    assert!(
+        js.text().contains("showModal()") && !js.text().contains("window.confirm"),
+        "W5"
+    );
     assert!(js.header("content-type").unwrap().contains("javascript"));
-    assert_eq!(s.get("/static/app.css", None).header("content-type"), Some("text/css; charset=utf-8"));
+    assert_eq!(
+        s.get("/static/app.css", None).header("content-type"),
+        Some("text/css; charset=utf-8")
+    );
     assert_eq!(s.get("/static/", None).status, 404);
     assert_eq!(s.get("/static/nope.js", None).status, 404);
     assert_eq!(s.get("/static", None).status, 301);
     let r = s.get("/admin", None);
-    assert_eq!((r.status, r.header("location")), (302, Some("/admin/dashboard")), "W22");
+    assert_eq!(
+        (r.status, r.header("location")),
+        (302, Some("/admin/dashboard")),
+        "W22"
+    );
     let r = s.get("/admin/diagnostics.json", None);
-    assert_eq!((r.status, r.header("location")), (302, Some("/admin/login")), "W23");
+    assert_eq!(
+        (r.status, r.header("location")),
+        (302, Some("/admin/login")),
+        "W23"
+    );
 }
 
 #[test]
 fn user_session_pages_and_escaping() {
     let s = start();
     let evil = "<img src=x onerror=alert(1)>";
-    let r = s.post("/api/v1/auth/register", None, &json!({"username": evil, "email": "evil@example.test", "password": PW}));
+    let r = s.post(
+        "/api/v1/auth/register",
+        None,
+        &json!({"username": evil, "email": "evil@example.test", "password": PW}),
+    );
     assert_eq!(r.status, 200, "{}", r.text());
     let mut a = admin_login(&s, "root", ADMIN_PW);
-    let id = a.get("/admin/api/users").json()["users"][0]["id"].as_str().unwrap().to_owned();
+    let id = a.get("/admin/api/users").json()["users"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let csrf = a.csrf();
-    let r = a.post_form("/admin/action", &[("action", "confirm-user"), ("id", &id), ("password", ADMIN_PW), ("csrf_token", &csrf)]);
-    assert_eq!((r.status, r.header("location")), (303, Some("/admin/users")), "W28");
+    let r = a.post_form(
+        "/admin/action",
+        &[
+            ("action", "confirm-user"),
+            ("id", &id),
+            ("password", ADMIN_PW),
+            ("csrf_token", &csrf),
+        ],
+    );
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/admin/users")),
+        "W28"
+    );
     let mut u = user_login(&s, "evil@example.test", PW);
     let r = s.post("/api/client/pair", None, &json!({"login": "evil@example.test", "password": PW, "device_name": evil, "vault_id": "vault-a"}));
     assert_eq!(r.status, 200);
@@ -108,19 +228,43 @@ fn user_session_pages_and_escaping() {
     assert_eq!(d.status, 200);
     assert_eq!(d.header("cache-control"), Some("no-store"));
     let t = d.text();
-    assert!(!t.contains(evil) && t.contains("&lt;img src=x onerror=alert(1)&gt;"), "S15 dashboard");
-    assert!(!t.contains("href=\"/login\"") && !t.contains("href=\"/register\"") && t.contains("href=\"/dashboard\""));
+    assert!(
+        !t.contains(evil) && t.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "S15 dashboard"
+    );
+    assert!(
+        !t.contains("href=\"/login\"")
+            && !t.contains("href=\"/register\"")
+            && t.contains("href=\"/dashboard\"")
+    );
     assert_eq!(t.matches("action=\"/logout\"").count(), 1, "W7 user");
     no_inline(&t, "/dashboard");
-    assert!(u.get("/dashboard?q=nomatch").text().contains("No devices"), "W26 filter");
+    assert!(
+        u.get("/dashboard?q=nomatch").text().contains("No devices"),
+        "W26 filter"
+    );
     let r = u.get("/login");
-    assert_eq!((r.status, r.header("location")), (302, Some("/dashboard")), "W8");
+    assert_eq!(
+        (r.status, r.header("location")),
+        (302, Some("/dashboard")),
+        "W8"
+    );
     // W15: sessions never cross scopes.
     let us = u.cookie("user_session").unwrap();
-    let r = s.req("GET", "/admin/dashboard", &[("Cookie", &format!("admin_session={us}"))], b"");
+    let r = s.req(
+        "GET",
+        "/admin/dashboard",
+        &[("Cookie", &format!("admin_session={us}"))],
+        b"",
+    );
     assert_eq!(r.status, 302);
     let adm = a.cookie("admin_session").unwrap();
-    let r = s.req("GET", "/dashboard", &[("Cookie", &format!("user_session={adm}"))], b"");
+    let r = s.req(
+        "GET",
+        "/dashboard",
+        &[("Cookie", &format!("user_session={adm}"))],
+        b"",
+    );
     assert_eq!(r.status, 302);
     let list = u.get("/api/v1/user/devices");
     assert_eq!(list.json()[0]["name"], evil);
@@ -131,8 +275,14 @@ fn user_session_pages_and_escaping() {
     }
     let v = a.get(&format!("/admin/vault/?user={id}&vault=vault-a"));
     assert_eq!(v.status, 200);
-    assert!(!v.text().contains("payload") && !v.text().contains("secret"), "W16");
-    assert!(v.text().contains("href=\"/admin/vaults\" aria-current=\"page\""));
+    assert!(
+        !v.text().contains("payload") && !v.text().contains("secret"),
+        "W16"
+    );
+    assert!(
+        v.text()
+            .contains("href=\"/admin/vaults\" aria-current=\"page\"")
+    );
     assert_eq!(a.get("/admin/vault/?user=x").status, 400);
 }
 
@@ -142,7 +292,11 @@ fn admin_console_pages_actions_and_api() {
     // S2: wrong password and unknown admin are both 401.
     for (u, p) in [("root", "wrong-password"), ("ghost", ADMIN_PW)] {
         let mut b = Browser::new(&s);
-        assert_eq!(b.post_public("/admin/login", &[("username", u), ("password", p)]).status, 401);
+        assert_eq!(
+            b.post_public("/admin/login", &[("username", u), ("password", p)])
+                .status,
+            401
+        );
     }
     let cfg = std::fs::read_to_string(s.data().join("config.yml")).unwrap();
     assert!(cfg.contains("$2b$10$"));
@@ -155,11 +309,23 @@ fn admin_console_pages_actions_and_api() {
     for loc in ["en", "ru"] {
         a.jar.retain(|(k, _)| k != "verstak_locale");
         a.jar.push(("verstak_locale".into(), loc.into()));
-        for sec in ["dashboard", "users", "devices", "vaults", "storage", "audit", "settings", "diagnostics"] {
+        for sec in [
+            "dashboard",
+            "users",
+            "devices",
+            "vaults",
+            "storage",
+            "audit",
+            "settings",
+            "diagnostics",
+        ] {
             let r = a.get(&format!("/admin/{sec}"));
             assert_eq!(r.status, 200, "{sec}");
             let t = r.text();
-            assert!(t.contains(&format!("href=\"/admin/{sec}\" aria-current=\"page\"")), "W12 {sec}");
+            assert!(
+                t.contains(&format!("href=\"/admin/{sec}\" aria-current=\"page\"")),
+                "W12 {sec}"
+            );
             assert!(t.contains(&format!("lang=\"{loc}\"")));
             assert_eq!(t.matches("action=\"/admin/logout\"").count(), 1);
             no_inline(&t, sec);
@@ -167,74 +333,218 @@ fn admin_console_pages_actions_and_api() {
     }
     a.jar.retain(|(k, _)| k != "verstak_locale");
     let settings = a.get("/admin/settings").text();
-    for f in ["smtp_host", "smtp_port", "smtp_user", "smtp_pass", "smtp_security", "smtp_from", "server_url"] {
+    for f in [
+        "smtp_host",
+        "smtp_port",
+        "smtp_user",
+        "smtp_pass",
+        "smtp_security",
+        "smtp_from",
+        "server_url",
+    ] {
         assert!(settings.contains(&format!("name=\"{f}\"")), "W25 {f}");
     }
     let csrf = a.csrf();
-    let r = a.post_form("/admin/action", &[("action", "smtp"), ("smtp_host", "mail.example.test"), ("smtp_port", "25"),
-        ("smtp_from", "a@example.test"), ("smtp_security", "none"), ("password", ADMIN_PW), ("csrf_token", &csrf)]);
-    assert_eq!(r.header("location"), Some("/admin/settings?flash=smtp_saved"));
-    assert!(a.get("/admin/settings").text().contains("value=\"mail.example.test\""));
-    let r = a.post_form("/admin/action", &[("action", "smtp"), ("password", "nope-nope"), ("csrf_token", &csrf)]);
+    let r = a.post_form(
+        "/admin/action",
+        &[
+            ("action", "smtp"),
+            ("smtp_host", "mail.example.test"),
+            ("smtp_port", "25"),
+            ("smtp_from", "a@example.test"),
+            ("smtp_security", "none"),
+            ("password", ADMIN_PW),
+            ("csrf_token", &csrf),
+        ],
+    );
+    assert_eq!(
+        r.header("location"),
+        Some("/admin/settings?flash=smtp_saved")
+    );
+    assert!(
+        a.get("/admin/settings")
+            .text()
+            .contains("value=\"mail.example.test\"")
+    );
+    let r = a.post_form(
+        "/admin/action",
+        &[
+            ("action", "smtp"),
+            ("password", "nope-nope"),
+            ("csrf_token", &csrf),
+        ],
+    );
     assert_eq!(r.status, 403, "re-authentication");
-    let r = a.post_form("/admin/action", &[("action", "cleanup"), ("csrf_token", &csrf)]);
+    let r = a.post_form(
+        "/admin/action",
+        &[("action", "cleanup"), ("csrf_token", &csrf)],
+    );
     assert_eq!(r.status, 403);
-    assert_eq!(a.post_form("/admin/action", &[("action", "what"), ("csrf_token", &csrf)]).status, 400);
+    assert_eq!(
+        a.post_form(
+            "/admin/action",
+            &[("action", "what"), ("csrf_token", &csrf)]
+        )
+        .status,
+        400
+    );
 
     // W24: filtering and paging.
-    let blocked = a.get("/admin/api/users?filter=blocked").json()["users"][0]["id"].as_str().unwrap().to_owned();
-    assert_eq!(a.mutate("POST", &format!("/admin/api/users/{blocked}/block"), "", b"").json()["blocked"], 1);
+    let blocked = a.get("/admin/api/users?filter=blocked").json()["users"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        a.mutate(
+            "POST",
+            &format!("/admin/api/users/{blocked}/block"),
+            "",
+            b""
+        )
+        .json()["blocked"],
+        1
+    );
     let r = a.get("/admin/users?q=ali&per_page=1&sort=username").text();
-    assert!(r.contains("<span data-total>2</span>") && r.contains("<span data-pages>2</span>") && r.contains(">alice<"));
+    assert!(
+        r.contains("<span data-total>2</span>")
+            && r.contains("<span data-pages>2</span>")
+            && r.contains(">alice<")
+    );
     let r = a.get("/admin/users?status=blocked").text();
     assert!(r.contains("<span data-total>1</span>") && r.contains("blocked-user"));
-    assert!(!a.get("/admin/audit?event=' OR 1=1 --").text().contains("<td>user_created</td>"), "W27");
-    let j = a.get("/admin/api/users?sort=username&order=asc&per_page=2").json();
-    assert_eq!((j["total"].as_i64(), j["users"][0]["username"].as_str()), (Some(4), Some("alice")));
+    assert!(
+        !a.get("/admin/audit?event=' OR 1=1 --")
+            .text()
+            .contains("<td>user_created</td>"),
+        "W27"
+    );
+    let j = a
+        .get("/admin/api/users?sort=username&order=asc&per_page=2")
+        .json();
+    assert_eq!(
+        (j["total"].as_i64(), j["users"][0]["username"].as_str()),
+        (Some(4), Some("alice"))
+    );
     assert!(a.get("/admin/api/users?filter=zzz").json()["users"].is_null());
 
     // D4/D5 through the admin API.
-    let create = |a: &mut Browser, body: serde_json::Value| a.mutate("POST", "/admin/api/users/create", "application/json", body.to_string().as_bytes());
-    create(&mut a, json!({"username": "alice", "email": "x@example.test", "password": PW})).assert_error(409, "username_taken", "username already taken");
-    create(&mut a, json!({"username": "new", "email": "alice@example.test", "password": PW})).assert_error(409, "email_taken", "email already taken");
-    create(&mut a, json!({"username": "new", "email": "n@example.test", "password": "x".repeat(73)})).assert_error(400, "password_too_long", "PASSWORD_TOO_LONG");
-    let nid = create(&mut a, json!({"username": "new", "email": "n@example.test", "password": PW})).json()["user_id"].as_str().unwrap().to_owned();
+    let create = |a: &mut Browser, body: serde_json::Value| {
+        a.mutate(
+            "POST",
+            "/admin/api/users/create",
+            "application/json",
+            body.to_string().as_bytes(),
+        )
+    };
+    create(
+        &mut a,
+        json!({"username": "alice", "email": "x@example.test", "password": PW}),
+    )
+    .assert_error(409, "username_taken", "username already taken");
+    create(
+        &mut a,
+        json!({"username": "new", "email": "alice@example.test", "password": PW}),
+    )
+    .assert_error(409, "email_taken", "email already taken");
+    create(
+        &mut a,
+        json!({"username": "new", "email": "n@example.test", "password": "x".repeat(73)}),
+    )
+    .assert_error(400, "password_too_long", "PASSWORD_TOO_LONG");
+    let nid = create(
+        &mut a,
+        json!({"username": "new", "email": "n@example.test", "password": PW}),
+    )
+    .json()["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     // W29: reset password, the one-time secret, and the user's session ends.
     let mut u = user_login(&s, "new", PW);
-    let r = a.post_form("/admin/action", &[("action", "reset-user-password"), ("id", &nid), ("password", ADMIN_PW), ("csrf_token", &csrf)]);
+    let r = a.post_form(
+        "/admin/action",
+        &[
+            ("action", "reset-user-password"),
+            ("id", &nid),
+            ("password", ADMIN_PW),
+            ("csrf_token", &csrf),
+        ],
+    );
     assert_eq!(r.header("location"), Some("/admin/password-result"));
     assert_eq!(u.get("/dashboard").status, 302);
     let page = a.get("/admin/password-result");
     assert_eq!(page.header("cache-control"), Some("no-store, max-age=0"));
-    assert!(page.text().contains("data-one-time-secret-url=\"/admin/password-result/secret\""));
+    assert!(
+        page.text()
+            .contains("data-one-time-secret-url=\"/admin/password-result/secret\"")
+    );
     let sec = a.mutate("POST", "/admin/password-result/secret", "", b"");
     assert_eq!(sec.header("cache-control"), Some("no-store, max-age=0"));
     let pw = sec.json()["password"].as_str().unwrap().to_owned();
     assert_eq!(pw.len(), 32);
-    a.mutate("POST", "/admin/password-result/secret", "", b"").assert_error(410, "one_time_secret_expired", "one-time password is no longer available");
+    a.mutate("POST", "/admin/password-result/secret", "", b"")
+        .assert_error(
+            410,
+            "one_time_secret_expired",
+            "one-time password is no longer available",
+        );
     user_login(&s, "new", &pw);
 
     // H22 and H23: key deletion needs CSRF; deleting a user cascades but keeps blob files.
     let r = a.req("DELETE", "/admin/api/keys/missing", &[], b"");
     r.assert_error(403, "csrf_invalid", "CSRF token is invalid");
-    assert_eq!(a.mutate("DELETE", "/admin/api/keys/missing", "", b"").json(), json!({"status": "deleted"}));
+    assert_eq!(
+        a.mutate("DELETE", "/admin/api/keys/missing", "", b"")
+            .json(),
+        json!({"status": "deleted"})
+    );
     let (tok, _) = s.pair("alice", "vault-a");
     assert_eq!(s.push(&tok, vec![op("op-1")], None).status, 200);
     let blob = b"alice blob";
     assert_eq!(s.upload(&tok, blob).status, 200);
     let keys = a.get("/admin/api/keys").text();
-    assert!(!keys.contains(&tok) && !keys.contains("api_key") && keys.contains('\u{2026}'), "H18");
-    let aid = a.get("/admin/api/users?filter=alice").json()["users"][0]["id"].as_str().unwrap().to_owned();
-    assert_eq!(a.mutate("DELETE", &format!("/admin/api/users/{aid}"), "", b"").json(), json!({"status": "deleted"}));
-    s.pull(&tok, 0, 10).assert_error(401, "unauthorized", "invalid API key");
+    assert!(
+        !keys.contains(&tok) && !keys.contains("api_key") && keys.contains('\u{2026}'),
+        "H18"
+    );
+    let aid = a.get("/admin/api/users?filter=alice").json()["users"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        a.mutate("DELETE", &format!("/admin/api/users/{aid}"), "", b"")
+            .json(),
+        json!({"status": "deleted"})
+    );
+    s.pull(&tok, 0, 10)
+        .assert_error(401, "unauthorized", "invalid API key");
     assert!(blob_path(s.data(), &sha256_hex(blob)).exists());
     let st = a.get("/admin/api/stats").json();
-    assert_eq!((st["operations"].as_i64(), st["blob_references"].as_i64(), st["orphan_blobs"].as_i64()), (Some(0), Some(0), Some(1)));
+    assert_eq!(
+        (
+            st["operations"].as_i64(),
+            st["blob_references"].as_i64(),
+            st["orphan_blobs"].as_i64()
+        ),
+        (Some(0), Some(0), Some(1))
+    );
     let diag = a.get("/admin/diagnostics.json").text();
-    assert!(!diag.contains(&s.data().display().to_string()) && diag.contains("registration_allowed"), "W23");
-    assert_eq!(a.req("PUT", "/admin/api/users/x", &[], b"").header("allow"), Some("POST, DELETE"));
-    a.mutate("POST", &format!("/admin/api/users/{nid}/frobnicate"), "", b"").assert_error(404, "not_found", "unknown action");
+    assert!(
+        !diag.contains(&s.data().display().to_string()) && diag.contains("registration_allowed"),
+        "W23"
+    );
+    assert_eq!(
+        a.req("PUT", "/admin/api/users/x", &[], b"").header("allow"),
+        Some("POST, DELETE")
+    );
+    a.mutate(
+        "POST",
+        &format!("/admin/api/users/{nid}/frobnicate"),
+        "",
+        b"",
+    )
+    .assert_error(404, "not_found", "unknown action");
 }
 
 #[test]
@@ -242,12 +552,33 @@ fn registration_toggle_persists_across_restart() {
     let s = start();
     let mut a = admin_login(&s, "root", ADMIN_PW);
     let csrf = a.csrf();
-    let r = a.post_form("/admin/action", &[("action", "web-settings"), ("default_locale", "ru"), ("public_url", "ftp://x"),
-        ("server_name", "S"), ("password", ADMIN_PW), ("csrf_token", &csrf)]);
+    let r = a.post_form(
+        "/admin/action",
+        &[
+            ("action", "web-settings"),
+            ("default_locale", "ru"),
+            ("public_url", "ftp://x"),
+            ("server_name", "S"),
+            ("password", ADMIN_PW),
+            ("csrf_token", &csrf),
+        ],
+    );
     assert_eq!(r.status, 400, "error.invalidPublicURL");
-    let r = a.post_form("/admin/action", &[("action", "web-settings"), ("default_locale", "ru"), ("public_url", ""),
-        ("server_name", "Test Sync"), ("password", ADMIN_PW), ("csrf_token", &csrf)]);
-    assert_eq!(r.header("location"), Some("/admin/settings?flash=settings_saved"));
+    let r = a.post_form(
+        "/admin/action",
+        &[
+            ("action", "web-settings"),
+            ("default_locale", "ru"),
+            ("public_url", ""),
+            ("server_name", "Test Sync"),
+            ("password", ADMIN_PW),
+            ("csrf_token", &csrf),
+        ],
+    );
+    assert_eq!(
+        r.header("location"),
+        Some("/admin/settings?flash=settings_saved")
+    );
     let cfg = std::fs::read_to_string(s.data().join("config.yml")).unwrap();
     assert!(cfg.contains("allow_registration: false"), "{cfg}");
     let dir = s.data().to_owned();
@@ -262,9 +593,16 @@ fn registration_toggle_persists_across_restart() {
     }
     let s2 = TestServer::start_in(keep, &[]);
     assert_eq!(s2.get("/register", None).status, 404, "D10");
-    s2.post("/api/v1/auth/register", None, &json!({"username": "u", "email": "u@example.test", "password": PW}))
-        .assert_error(403, "registration_disabled", "registration is disabled");
-    assert!(s2.get("/login", None).text().contains("lang=\"ru\"") && s2.get("/login", None).text().contains("Test Sync"));
+    s2.post(
+        "/api/v1/auth/register",
+        None,
+        &json!({"username": "u", "email": "u@example.test", "password": PW}),
+    )
+    .assert_error(403, "registration_disabled", "registration is disabled");
+    assert!(
+        s2.get("/login", None).text().contains("lang=\"ru\"")
+            && s2.get("/login", None).text().contains("Test Sync")
+    );
     assert!(!s2.get("/", None).text().contains("href=\"/register\""));
 }
 
@@ -272,29 +610,91 @@ fn registration_toggle_persists_across_restart() {
 fn json_account_api_checks() {
     let s = start();
     let reg = |body: serde_json::Value| s.post("/api/v1/auth/register", None, &body);
-    for e in ["victim@example.test\r\nBcc: attacker@example.test", "Display Name <victim@example.test>", "not-an-email"] {
-        reg(json!({"username": "v", "email": e, "password": PW})).assert_error(400, "invalid_request", "invalid email");
+    for e in [
+        "victim@example.test\r\nBcc: attacker@example.test",
+        "Display Name <victim@example.test>",
+        "not-an-email",
+    ] {
+        reg(json!({"username": "v", "email": e, "password": PW})).assert_error(
+            400,
+            "invalid_request",
+            "invalid email",
+        );
     }
-    reg(json!({"username": "v", "email": "", "password": PW})).assert_error(400, "invalid_request", "username, email and password required");
-    reg(json!({"username": "v", "email": "v@example.test", "password": "short"})).assert_error(400, "invalid_request", "PASSWORD_TOO_SHORT");
-    reg(json!({"username": "v2", "email": "v2@example.test", "password": "y".repeat(73)})).assert_error(400, "password_too_long", "PASSWORD_TOO_LONG");
-    assert_eq!(reg(json!({"username": "v3", "email": "v3@example.test", "password": "y".repeat(72)})).status, 200, "D5 72 bytes");
+    reg(json!({"username": "v", "email": "", "password": PW})).assert_error(
+        400,
+        "invalid_request",
+        "username, email and password required",
+    );
+    reg(json!({"username": "v", "email": "v@example.test", "password": "short"})).assert_error(
+        400,
+        "invalid_request",
+        "PASSWORD_TOO_SHORT",
+    );
+    reg(json!({"username": "v2", "email": "v2@example.test", "password": "y".repeat(73)}))
+        .assert_error(400, "password_too_long", "PASSWORD_TOO_LONG");
+    assert_eq!(
+        reg(json!({"username": "v3", "email": "v3@example.test", "password": "y".repeat(72)}))
+            .status,
+        200,
+        "D5 72 bytes"
+    );
     s.add_user("alice");
-    reg(json!({"username": "alice", "email": "new@example.test", "password": PW})).assert_error(409, "username_taken", "username already taken");
+    reg(json!({"username": "alice", "email": "new@example.test", "password": PW})).assert_error(
+        409,
+        "username_taken",
+        "username already taken",
+    );
     let r = s.get("/api/v1/auth/register", None);
     assert_eq!((r.status, r.header("allow")), (405, Some("POST")));
-    assert_eq!(s.req("PUT", "/api/v1/auth/confirm", &[], b"").header("allow"), Some("GET, POST"));
-    s.post("/api/v1/auth/login", None, &json!({"username": "alice", "password": "z".repeat(73)})).assert_error(400, "password_too_long", "PASSWORD_TOO_LONG");
-    s.post("/api/v1/auth/login", None, &json!({"username": "v3@example.test", "password": "y".repeat(72)})).assert_error(403, "forbidden", "email not confirmed");
-    let r = s.post("/api/v1/auth/login", None, &json!({"username": "alice", "password": PW}));
+    assert_eq!(
+        s.req("PUT", "/api/v1/auth/confirm", &[], b"")
+            .header("allow"),
+        Some("GET, POST")
+    );
+    s.post(
+        "/api/v1/auth/login",
+        None,
+        &json!({"username": "alice", "password": "z".repeat(73)}),
+    )
+    .assert_error(400, "password_too_long", "PASSWORD_TOO_LONG");
+    s.post(
+        "/api/v1/auth/login",
+        None,
+        &json!({"username": "v3@example.test", "password": "y".repeat(72)}),
+    )
+    .assert_error(403, "forbidden", "email not confirmed");
+    let r = s.post(
+        "/api/v1/auth/login",
+        None,
+        &json!({"username": "alice", "password": PW}),
+    );
     let v = r.json();
     assert_eq!(v["token"].as_str().unwrap().len(), 64);
     assert!(r.header("set-cookie").is_none());
-    let list = s.req("GET", "/api/v1/user/devices", &[("Cookie", &format!("user_session={}", v["token"].as_str().unwrap()))], b"");
+    let list = s.req(
+        "GET",
+        "/api/v1/user/devices",
+        &[(
+            "Cookie",
+            &format!("user_session={}", v["token"].as_str().unwrap()),
+        )],
+        b"",
+    );
     assert_eq!(list.text(), "null\n");
     assert_eq!(s.get("/api/v1/user/devices", None).status, 302);
-    s.post("/api/v1/auth/reset", None, &json!({"token": "nope", "new_password": PW})).assert_error(400, "invalid_request", "invalid or expired token");
-    s.post("/api/v1/auth/forgot", None, &json!({})).assert_error(400, "invalid_request", "email required");
+    s.post(
+        "/api/v1/auth/reset",
+        None,
+        &json!({"token": "nope", "new_password": PW}),
+    )
+    .assert_error(400, "invalid_request", "invalid or expired token");
+    s.post("/api/v1/auth/forgot", None, &json!({}))
+        .assert_error(400, "invalid_request", "email required");
     // The form variant of confirm without the JSON content type is CSRF-checked.
-    assert_eq!(s.req("POST", "/api/v1/auth/confirm", &[], br#"{"token":"x"}"#).status, 403);
+    assert_eq!(
+        s.req("POST", "/api/v1/auth/confirm", &[], br#"{"token":"x"}"#)
+            .status,
+        403
+    );
 }

@@ -5,7 +5,11 @@ use clap::Parser;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "verstak-sync-package", version, about = "Assemble the verstak.sync plugin package")]
+#[command(
+    name = "verstak-sync-package",
+    version,
+    about = "Assemble the verstak.sync plugin package"
+)]
 struct Args {
     /// The repository root holding manifest.json, locales/ and frontend/dist/.
     #[arg(long, default_value = ".")]
@@ -23,7 +27,11 @@ fn main() -> std::process::ExitCode {
     let component = verstak_sync_host::cli::component_path(args.component.as_deref());
     match verstak_sync_host::package::assemble(&args.root, &component, &args.out) {
         Ok(files) => {
-            println!("packaged {} files into {}", files.len() + 1, args.out.display());
+            println!(
+                "packaged {} files into {}",
+                files.len() + 1,
+                args.out.display()
+            );
             std::process::ExitCode::SUCCESS
         }
         Err(e) => {

@@ -68,7 +68,10 @@ pub fn mtime_ms(m: &Metadata) -> i64 {
 }
 
 pub fn file_meta(m: &Metadata) -> FileMeta {
-    FileMeta { size: m.len(), mtime_ms: mtime_ms(m) }
+    FileMeta {
+        size: m.len(),
+        mtime_ms: mtime_ms(m),
+    }
 }
 
 /// A temp file under the root that is removed on drop unless [`Temp::keep`] was called.
@@ -106,13 +109,26 @@ pub fn create_temp<'d>(root: &'d Dir, temp_dir: &Path) -> Result<(Temp<'d>, File
     let file = root
         .open_with(&rel, OpenOptions::new().write(true).create_new(true))
         .map_err(|e| io_error("create temp file", e))?;
-    Ok((Temp { root, rel, kept: false }, file))
+    Ok((
+        Temp {
+            root,
+            rel,
+            kept: false,
+        },
+        file,
+    ))
 }
 
 fn sweep_stale(root: &Dir, temp_dir: &Path) {
-    let Ok(entries) = root.read_dir(temp_dir) else { return };
+    let Ok(entries) = root.read_dir(temp_dir) else {
+        return;
+    };
     for e in entries.flatten() {
-        let old = e.metadata().ok().and_then(|m| m.modified().ok()).and_then(|t| t.into_std().elapsed().ok());
+        let old = e
+            .metadata()
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.into_std().elapsed().ok());
         if old.is_some_and(|age| age > STALE_TEMP) {
             let _ = root.remove_file(temp_dir.join(e.file_name()));
         }
@@ -132,7 +148,9 @@ fn current(root: &Dir, dest: &Path) -> Result<Current, HostError> {
         Err(e) => Err(io_error("inspect destination", e)),
         Ok(m) if !m.is_file() => Ok(Current::Other),
         Ok(_) => {
-            let mut f = root.open(dest).map_err(|e| io_error("open destination", e))?;
+            let mut f = root
+                .open(dest)
+                .map_err(|e| io_error("open destination", e))?;
             let (_, hash) = hash_copy(&mut f, None).map_err(|e| io_error("hash destination", e))?;
             Ok(Current::File(hash))
         }
@@ -146,7 +164,14 @@ pub fn check_expect(root: &Dir, dest: &VaultPath, expect: &Expect) -> Result<(),
         (Current::File(have), Expect::Hash(want)) => have.eq_ignore_ascii_case(want),
         _ => false,
     };
-    if ok { Ok(()) } else { Err(err(ErrorCode::Changed, format!("{dest} changed meanwhile; nothing was touched"))) }
+    if ok {
+        Ok(())
+    } else {
+        Err(err(
+            ErrorCode::Changed,
+            format!("{dest} changed meanwhile; nothing was touched"),
+        ))
+    }
 }
 
 /// Moves the root-relative `src` to `dest` if `dest` still matches `expect`. Returns `Ok(false)`
@@ -157,11 +182,19 @@ pub fn place(root: &Dir, src: &Path, dest: &VaultPath, expect: &Expect) -> Resul
     let linked = match expect {
         Expect::Absent => match root.hard_link(src, root, dest.as_path()) {
             Ok(()) => {
-                root.remove_file(src).map_err(|e| io_error("remove source after link", e))?;
+                root.remove_file(src)
+                    .map_err(|e| io_error("remove source after link", e))?;
                 true
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM | libc::EOPNOTSUPP | libc::ENOSYS | libc::EMLINK)) => false,
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EPERM | libc::EOPNOTSUPP | libc::ENOSYS | libc::EMLINK)
+                ) =>
+            {
+                false
+            }
             Err(e) => return Err(io_error("place file", e)),
         },
         Expect::Hash(_) => false,
@@ -172,7 +205,8 @@ pub fn place(root: &Dir, src: &Path, dest: &VaultPath, expect: &Expect) -> Resul
             Err(e) if matches!(e.code, ErrorCode::Changed) => return Ok(false),
             Err(e) => return Err(e),
         }
-        root.rename(src, root, dest.as_path()).map_err(|e| io_error("place file", e))?;
+        root.rename(src, root, dest.as_path())
+            .map_err(|e| io_error("place file", e))?;
     }
     sync_dir(root, dest.parent()).map_err(|e| io_error("sync folder", e))?;
     Ok(true)

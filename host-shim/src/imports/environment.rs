@@ -46,7 +46,11 @@ fn desktop_vault_id(text: &str) -> Option<String> {
 
 impl Host for HostState {
     fn device_name(&mut self) -> String {
-        self.device_name.clone().filter(|n| !n.trim().is_empty()).or_else(hostname).unwrap_or_else(|| "unknown".into())
+        self.device_name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .or_else(hostname)
+            .unwrap_or_else(|| "unknown".into())
     }
 
     fn utc_offset_minutes(&mut self, at_ms: i64) -> i32 {
@@ -59,7 +63,10 @@ impl Host for HostState {
                 if let Some(id) = desktop_vault_id(&text) {
                     return Ok(id);
                 }
-                tracing::warn!("{} has no usable id; using the host's own", self.vault.vault_json().display());
+                tracing::warn!(
+                    "{} has no usable id; using the host's own",
+                    self.vault.vault_json().display()
+                );
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => tracing::warn!("cannot read {}: {e}", self.vault.vault_json().display()),
@@ -105,9 +112,17 @@ mod tests {
         let first = s.vault_id().unwrap();
         assert_eq!(first.len(), 32);
         assert_eq!(s.vault_id().unwrap(), first, "generated once and kept");
-        std::fs::write(vault.path().join(".verstak/vault.json"), r#"{"id":"desk-123","name":"V"}"#).unwrap();
+        std::fs::write(
+            vault.path().join(".verstak/vault.json"),
+            r#"{"id":"desk-123","name":"V"}"#,
+        )
+        .unwrap();
         assert_eq!(s.vault_id().unwrap(), "desk-123");
-        std::fs::write(vault.path().join(".verstak/vault.json"), r#"{"name":"no id"}"#).unwrap();
+        std::fs::write(
+            vault.path().join(".verstak/vault.json"),
+            r#"{"name":"no id"}"#,
+        )
+        .unwrap();
         assert_eq!(s.vault_id().unwrap(), first);
     }
 }

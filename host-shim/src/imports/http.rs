@@ -27,7 +27,12 @@ pub enum Body<'a> {
     Empty,
     Bytes(&'a [u8]),
     /// `multipart/form-data`, one part `file` named `filename`, streamed from `file` (`len` bytes).
-    Multipart { file: &'a mut dyn Read, len: u64, filename: &'a str, boundary: &'a str },
+    Multipart {
+        file: &'a mut dyn Read,
+        len: u64,
+        filename: &'a str,
+        boundary: &'a str,
+    },
 }
 
 pub struct Request<'a> {
@@ -95,7 +100,10 @@ impl Write for Conn {
 /// Sends `req` and reads the response, whose body may be at most `max_body` bytes.
 /// `https` uses `tls`, or the process's configuration from the environment when `None`.
 pub fn send(req: Request<'_>, max_body: usize, tls: Option<&Tls>) -> Result<Response, HttpError> {
-    let host = req.url.host().ok_or_else(|| HttpError::NoResponse("the URL has no host".into()))?;
+    let host = req
+        .url
+        .host()
+        .ok_or_else(|| HttpError::NoResponse("the URL has no host".into()))?;
     let port = req.url.port_or_known_default().unwrap_or(80);
     let tls = match req.url.scheme() {
         "http" => None,
@@ -104,12 +112,18 @@ pub fn send(req: Request<'_>, max_body: usize, tls: Option<&Tls>) -> Result<Resp
             Some(t) => t,
             None => tls::shared().map_err(HttpError::NoResponse)?,
         }),
-        other => return Err(HttpError::NoResponse(format!("unsupported scheme {other:?}"))),
+        other => {
+            return Err(HttpError::NoResponse(format!(
+                "unsupported scheme {other:?}"
+            )));
+        }
     };
     let tcp = connect(&host.to_string(), port)?;
     let mut conn = match tls {
         None => Conn::Plain(tcp),
-        Some(tls) => Conn::Tls(Box::new(tls.connect(&host, tcp).map_err(HttpError::NoResponse)?)),
+        Some(tls) => Conn::Tls(Box::new(
+            tls.connect(&host, tcp).map_err(HttpError::NoResponse)?,
+        )),
     };
     let head_only = req.method == "HEAD";
     let written = write_request(&mut conn, req);
@@ -130,12 +144,16 @@ pub fn send(req: Request<'_>, max_body: usize, tls: Option<&Tls>) -> Result<Resp
 
 fn connect(host: &str, port: u16) -> Result<TcpStream, HttpError> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let addrs = (host, port).to_socket_addrs().map_err(|e| no_response(&format!("resolve {host}"), e))?;
+    let addrs = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| no_response(&format!("resolve {host}"), e))?;
     let mut last = None;
     for addr in addrs {
         match TcpStream::connect_timeout(&addr, IDLE_TIMEOUT) {
             Ok(s) => {
-                let set = s.set_read_timeout(Some(IDLE_TIMEOUT)).and(s.set_write_timeout(Some(IDLE_TIMEOUT)));
+                let set = s
+                    .set_read_timeout(Some(IDLE_TIMEOUT))
+                    .and(s.set_write_timeout(Some(IDLE_TIMEOUT)));
                 set.map_err(|e| no_response("configure socket", e))?;
                 let _ = s.set_nodelay(true);
                 return Ok(s);
@@ -167,7 +185,10 @@ fn write_request(conn: &mut Conn, req: Request<'_>) -> Result<(), HttpError> {
         Some(p) => format!("{}:{p}", req.url.host_str().unwrap_or_default()),
         None => req.url.host_str().unwrap_or_default().to_string(),
     };
-    let mut head = format!("{} {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n", req.method);
+    let mut head = format!(
+        "{} {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n",
+        req.method
+    );
     for (name, value) in req.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -185,7 +206,12 @@ fn write_request(conn: &mut Conn, req: Request<'_>) -> Result<(), HttpError> {
             w.write_all(head.as_bytes()).map_err(io)?;
             w.write_all(bytes).map_err(io)?;
         }
-        Body::Multipart { file, len, filename, boundary } => {
+        Body::Multipart {
+            file,
+            len,
+            filename,
+            boundary,
+        } => {
             let (pre, post) = multipart_frame(boundary, filename);
             let total = pre.len() as u64 + len + post.len() as u64;
             head.push_str(&format!("Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {total}\r\n\r\n"));
@@ -206,15 +232,23 @@ fn copy_exact(from: &mut dyn Read, to: &mut impl Write, len: u64) -> Result<(), 
         let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
         let n = from.read(&mut buf[..want]).map_err(HttpError::Source)?;
         if n == 0 {
-            return Err(HttpError::Source(io::Error::new(io::ErrorKind::UnexpectedEof, "the staging file shrank while sending")));
+            return Err(HttpError::Source(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the staging file shrank while sending",
+            )));
         }
-        to.write_all(&buf[..n]).map_err(|e| no_response("send request", e))?;
+        to.write_all(&buf[..n])
+            .map_err(|e| no_response("send request", e))?;
         left -= n as u64;
     }
     Ok(())
 }
 
-fn read_response(stream: &mut Conn, head_only: bool, max_body: usize) -> Result<Response, HttpError> {
+fn read_response(
+    stream: &mut Conn,
+    head_only: bool,
+    max_body: usize,
+) -> Result<Response, HttpError> {
     let mut buf: Vec<u8> = vec![];
     loop {
         let (status, headers, head_len) = loop {
@@ -222,12 +256,18 @@ fn read_response(stream: &mut Conn, head_only: bool, max_body: usize) -> Result<
                 break head;
             }
             if buf.len() >= MAX_HEAD_BYTES {
-                return Err(HttpError::NoResponse("the response head is too large".into()));
+                return Err(HttpError::NoResponse(
+                    "the response head is too large".into(),
+                ));
             }
             let mut chunk = [0u8; 8 << 10];
-            let n = stream.read(&mut chunk).map_err(|e| no_response("read response", e))?;
+            let n = stream
+                .read(&mut chunk)
+                .map_err(|e| no_response("read response", e))?;
             if n == 0 {
-                return Err(HttpError::NoResponse("the connection closed before a response arrived".into()));
+                return Err(HttpError::NoResponse(
+                    "the connection closed before a response arrived".into(),
+                ));
             }
             buf.extend_from_slice(&chunk[..n]);
         };
@@ -236,26 +276,44 @@ fn read_response(stream: &mut Conn, head_only: bool, max_body: usize) -> Result<
             continue; // 100 Continue and friends precede the real answer
         }
         let mut r = BufReader::new(io::Cursor::new(buf).chain(&mut *stream));
-        let header = |name: &str| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim());
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim())
+        };
         let body = if head_only || status == 204 || status == 304 {
             vec![]
-        } else if header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().ends_with("chunked")) {
+        } else if header("transfer-encoding")
+            .is_some_and(|v| v.to_ascii_lowercase().ends_with("chunked"))
+        {
             read_chunked(&mut r, max_body)?
         } else if let Some(len) = header("content-length") {
-            let len: u64 = len.parse().map_err(|_| HttpError::NoResponse(format!("bad Content-Length {len:?}")))?;
+            let len: u64 = len
+                .parse()
+                .map_err(|_| HttpError::NoResponse(format!("bad Content-Length {len:?}")))?;
             if len > max_body as u64 {
                 return Err(HttpError::TooLarge(max_body));
             }
             let mut body = Vec::with_capacity(len as usize);
-            (&mut r).take(len).read_to_end(&mut body).map_err(|e| no_response("read response body", e))?;
+            (&mut r)
+                .take(len)
+                .read_to_end(&mut body)
+                .map_err(|e| no_response("read response body", e))?;
             if body.len() as u64 != len {
-                return Err(HttpError::NoResponse("the connection closed before the response body ended".into()));
+                return Err(HttpError::NoResponse(
+                    "the connection closed before the response body ended".into(),
+                ));
             }
             body
         } else {
             read_capped(&mut r, max_body)?
         };
-        return Ok(Response { status, headers, body });
+        return Ok(Response {
+            status,
+            headers,
+            body,
+        });
     }
 }
 
@@ -269,7 +327,16 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, HttpError> {
     match resp.parse(buf) {
         Ok(httparse::Status::Complete(len)) => {
             let status = resp.code.unwrap_or(0);
-            let headers = resp.headers.iter().map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned())).collect();
+            let headers = resp
+                .headers
+                .iter()
+                .map(|h| {
+                    (
+                        h.name.to_string(),
+                        String::from_utf8_lossy(h.value).into_owned(),
+                    )
+                })
+                .collect();
             Ok(Some((status, headers, len)))
         }
         Ok(httparse::Status::Partial) => Ok(None),
@@ -280,7 +347,9 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, HttpError> {
 /// Reads to the end of the connection, at most `max` bytes.
 fn read_capped(r: &mut impl Read, max: usize) -> Result<Vec<u8>, HttpError> {
     let mut body = vec![];
-    r.take(max as u64 + 1).read_to_end(&mut body).map_err(|e| no_response("read response body", e))?;
+    r.take(max as u64 + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| no_response("read response body", e))?;
     if body.len() > max {
         return Err(HttpError::TooLarge(max));
     }
@@ -293,14 +362,18 @@ fn read_chunked(r: &mut impl BufRead, max: usize) -> Result<Vec<u8>, HttpError> 
     let mut line = String::new();
     loop {
         line.clear();
-        r.read_line(&mut line).map_err(|e| no_response("read chunk size", e))?;
+        r.read_line(&mut line)
+            .map_err(|e| no_response("read chunk size", e))?;
         let size_text = line.trim().split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_text, 16).map_err(|_| HttpError::NoResponse(format!("bad chunk size {size_text:?}")))?;
+        let size = usize::from_str_radix(size_text, 16)
+            .map_err(|_| HttpError::NoResponse(format!("bad chunk size {size_text:?}")))?;
         if size == 0 {
             // Trailers, up to the empty line.
             loop {
                 line.clear();
-                let n = r.read_line(&mut line).map_err(|e| no_response("read trailers", e))?;
+                let n = r
+                    .read_line(&mut line)
+                    .map_err(|e| no_response("read trailers", e))?;
                 if n == 0 || line.trim().is_empty() {
                     return Ok(body);
                 }
@@ -310,11 +383,16 @@ fn read_chunked(r: &mut impl BufRead, max: usize) -> Result<Vec<u8>, HttpError> 
             return Err(HttpError::TooLarge(max));
         }
         let start = body.len();
-        r.take(size as u64).read_to_end(&mut body).map_err(|e| no_response("read chunk", e))?;
+        r.take(size as u64)
+            .read_to_end(&mut body)
+            .map_err(|e| no_response("read chunk", e))?;
         if body.len() - start != size {
-            return Err(HttpError::NoResponse("the connection closed inside a chunk".into()));
+            return Err(HttpError::NoResponse(
+                "the connection closed inside a chunk".into(),
+            ));
         }
         line.clear();
-        r.read_line(&mut line).map_err(|e| no_response("read chunk end", e))?;
+        r.read_line(&mut line)
+            .map_err(|e| no_response("read chunk end", e))?;
     }
 }

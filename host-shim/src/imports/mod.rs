@@ -31,22 +31,37 @@ use crate::bindings::{ErrorCode, HostError};
 impl crate::bindings::verstak::sync::types::Host for crate::state::HostState {}
 
 pub(crate) fn err(code: ErrorCode, message: impl Into<String>) -> HostError {
-    HostError { code, message: message.into() }
+    HostError {
+        code,
+        message: message.into(),
+    }
 }
 
 pub(crate) fn io_error(what: &str, e: std::io::Error) -> HostError {
-    let code = if e.kind() == std::io::ErrorKind::NotFound { ErrorCode::NotFound } else { ErrorCode::Io };
-    HostError { code, message: format!("{what}: {e}") }
+    let code = if e.kind() == std::io::ErrorKind::NotFound {
+        ErrorCode::NotFound
+    } else {
+        ErrorCode::Io
+    };
+    HostError {
+        code,
+        message: format!("{what}: {e}"),
+    }
 }
 
 /// Staging-file and document keys: `[A-Za-z0-9._-]`, 1 to 128 bytes, and not `.` or `..`
 /// (which the character set would otherwise let through as folder references).
 pub(crate) fn check_key(key: &str) -> Result<(), HostError> {
-    let chars_ok = key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    let chars_ok = key
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
     if (1..=128).contains(&key.len()) && chars_ok && key != "." && key != ".." {
         Ok(())
     } else {
-        Err(err(ErrorCode::InvalidInput, format!("invalid key {key:?}: use 1 to 128 of [A-Za-z0-9._-]")))
+        Err(err(
+            ErrorCode::InvalidInput,
+            format!("invalid key {key:?}: use 1 to 128 of [A-Za-z0-9._-]"),
+        ))
     }
 }
 
@@ -59,8 +74,21 @@ mod tests {
         for ok in ["a", "op-log.json", "A_b.9", &"k".repeat(128), "..."] {
             check_key(ok).unwrap();
         }
-        for bad in ["", ".", "..", "a/b", "a\\b", "a b", "ä", &"k".repeat(129), "a\0"] {
-            assert!(matches!(check_key(bad).unwrap_err().code, ErrorCode::InvalidInput), "{bad:?}");
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a\\b",
+            "a b",
+            "ä",
+            &"k".repeat(129),
+            "a\0",
+        ] {
+            assert!(
+                matches!(check_key(bad).unwrap_err().code, ErrorCode::InvalidInput),
+                "{bad:?}"
+            );
         }
     }
 }

@@ -24,7 +24,14 @@ use crate::state::HostState;
 pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
 
 /// Headers the host writes itself; the guest may not set them.
-const HOST_HEADERS: [&str; 6] = ["host", "content-length", "transfer-encoding", "connection", "upgrade", "te"];
+const HOST_HEADERS: [&str; 6] = [
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "te",
+];
 
 /// A URL's scheme, host and port: what the allow-list compares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +49,10 @@ fn invalid(message: impl Into<String>) -> HostError {
 fn parse_url(text: &str) -> Result<url::Url, HostError> {
     let url = url::Url::parse(text).map_err(|e| invalid(format!("invalid URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid(format!("invalid URL: scheme {:?} is not http or https", url.scheme())));
+        return Err(invalid(format!(
+            "invalid URL: scheme {:?} is not http or https",
+            url.scheme()
+        )));
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(invalid("invalid URL: no host"));
@@ -76,7 +86,10 @@ impl std::fmt::Display for Origin {
 
 fn check_headers(headers: &[(String, String)]) -> Result<(), HostError> {
     for (name, value) in headers {
-        let name_ok = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        let name_ok = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
         if !name_ok || value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
             return Err(invalid(format!("invalid header {name:?}")));
         }
@@ -93,8 +106,17 @@ impl HostState {
         if let Some(o) = &self.allowed_origin {
             return Ok(o.clone());
         }
-        let forbidden = |why: &str| err(ErrorCode::ForbiddenOrigin, format!("no sync server is configured ({why})"));
-        match self.vault.paired_server().map_err(|e| io_error("read the paired server", e))? {
+        let forbidden = |why: &str| {
+            err(
+                ErrorCode::ForbiddenOrigin,
+                format!("no sync server is configured ({why})"),
+            )
+        };
+        match self
+            .vault
+            .paired_server()
+            .map_err(|e| io_error("read the paired server", e))?
+        {
             Some(url) => Origin::parse(&url).map_err(|_| forbidden("invalid paired server URL")),
             None => Err(forbidden("not paired")),
         }
@@ -112,34 +134,73 @@ impl HostState {
     fn send_with(&mut self, req: Request, tls: Option<&Tls>) -> Result<Response, HostError> {
         self.grants.check(Permission::NetworkRemote)?;
         if !matches!(req.method.as_str(), "GET" | "HEAD" | "POST") {
-            return Err(invalid(format!("method {:?} is not GET, HEAD or POST", req.method)));
+            return Err(invalid(format!(
+                "method {:?} is not GET, HEAD or POST",
+                req.method
+            )));
         }
         let url = parse_url(&req.url)?;
         check_headers(&req.headers)?;
         let allowed = self.current_origin()?;
         let origin = Origin::of(&url);
         if origin != allowed {
-            return Err(err(ErrorCode::ForbiddenOrigin, format!("{origin} is not the sync server {allowed}")));
+            return Err(err(
+                ErrorCode::ForbiddenOrigin,
+                format!("{origin} is not the sync server {allowed}"),
+            ));
         }
-        let send = |body| http::send(http::Request { method: &req.method, url: &url, headers: &req.headers, body }, MAX_RESPONSE_BYTES, tls);
+        let send = |body| {
+            http::send(
+                http::Request {
+                    method: &req.method,
+                    url: &url,
+                    headers: &req.headers,
+                    body,
+                },
+                MAX_RESPONSE_BYTES,
+                tls,
+            )
+        };
         let result = match &req.body {
             Body::Empty => send(HttpBody::Empty),
             Body::Bytes(bytes) => send(HttpBody::Bytes(bytes)),
             Body::StagedFile(staged) => {
-                if staged.filename.is_empty() || staged.filename.bytes().any(|b| matches!(b, b'"' | b'\r' | b'\n' | b'\\' | 0)) {
+                if staged.filename.is_empty()
+                    || staged
+                        .filename
+                        .bytes()
+                        .any(|b| matches!(b, b'"' | b'\r' | b'\n' | b'\\' | 0))
+                {
                     return Err(invalid(format!("invalid filename {:?}", staged.filename)));
                 }
                 let stage = Stage::new(&self.vault.staging_rel(), &staged.stage)?;
                 let fs = self.vault_fs()?;
-                let mut file = stage.open(fs.root()).map_err(|e| err(ErrorCode::Io, e.message))?;
-                let len = file.metadata().map_err(|e| io_error("stat staging file", e))?.len();
+                let mut file = stage
+                    .open(fs.root())
+                    .map_err(|e| err(ErrorCode::Io, e.message))?;
+                let len = file
+                    .metadata()
+                    .map_err(|e| io_error("stat staging file", e))?
+                    .len();
                 let boundary = format!("verstak-{}", super::atomic::random_hex(12)?);
-                send(HttpBody::Multipart { file: &mut file, len, filename: &staged.filename, boundary: &boundary })
+                send(HttpBody::Multipart {
+                    file: &mut file,
+                    len,
+                    filename: &staged.filename,
+                    boundary: &boundary,
+                })
             }
         };
         match result {
-            Ok(r) => Ok(Response { status: r.status, headers: r.headers, body: r.body }),
-            Err(HttpError::TooLarge(max)) => Err(err(ErrorCode::TooLarge, format!("the response body exceeds {max} bytes"))),
+            Ok(r) => Ok(Response {
+                status: r.status,
+                headers: r.headers,
+                body: r.body,
+            }),
+            Err(HttpError::TooLarge(max)) => Err(err(
+                ErrorCode::TooLarge,
+                format!("the response body exceeds {max} bytes"),
+            )),
             Err(HttpError::Source(e)) => Err(io_error("staging file", e)),
             Err(HttpError::NoResponse(m)) => Err(err(ErrorCode::Network, m)),
         }

@@ -2,8 +2,8 @@
 //! and, at the end, TLS ones with a CA and certificates made by `rcgen` for each test.
 
 use super::*;
-use crate::bindings::verstak::sync::network::StagedFile;
 use crate::bindings::verstak::sync::files::Host as _;
+use crate::bindings::verstak::sync::network::StagedFile;
 use crate::imports::testing::{all_but, code, denied, full, state_with};
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -12,7 +12,12 @@ use std::time::Duration;
 
 /// Reads one request: the head plus a `Content-Length` body.
 fn read_request(conn: &mut impl Read) -> std::io::Result<Vec<u8>> {
-    let closed = |what: &str| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, format!("client closed {what}"));
+    let closed = |what: &str| {
+        std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!("client closed {what}"),
+        )
+    };
     let mut got = vec![];
     let mut buf = [0u8; 64 << 10];
     let head_end = loop {
@@ -26,7 +31,10 @@ fn read_request(conn: &mut impl Read) -> std::io::Result<Vec<u8>> {
         }
     };
     let head = String::from_utf8_lossy(&got[..head_end]).to_ascii_lowercase();
-    let len: usize = head.lines().find_map(|l| l.strip_prefix("content-length:")).map_or(0, |v| v.trim().parse().unwrap());
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map_or(0, |v| v.trim().parse().unwrap());
     while got.len() < head_end + len {
         let n = conn.read(&mut buf)?;
         if n == 0 {
@@ -44,7 +52,8 @@ fn serve_once(response: Vec<u8>) -> (u16, JoinHandle<Vec<u8>>) {
     let port = listener.local_addr().unwrap().port();
     let handle = std::thread::spawn(move || {
         let (mut conn, _) = listener.accept().unwrap();
-        conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         let got = read_request(&mut conn).unwrap();
         let _ = conn.write_all(&response);
         got
@@ -53,35 +62,71 @@ fn serve_once(response: Vec<u8>) -> (u16, JoinHandle<Vec<u8>>) {
 }
 
 fn request(method: &str, url: &str, body: Body) -> Request {
-    Request { method: method.into(), url: url.into(), headers: vec![("Accept".into(), "application/json".into())], body }
+    Request {
+        method: method.into(),
+        url: url.into(),
+        headers: vec![("Accept".into(), "application/json".into())],
+        body,
+    }
 }
 
 fn ok_response(body: &str) -> Vec<u8> {
-    format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 #[test]
 fn send_needs_network_remote() {
     let (_v, mut s) = state_with(&all_but("network.remote"));
     s.allow_origin("http://127.0.0.1:9").unwrap();
-    denied(s.send(request("GET", "http://127.0.0.1:9/", Body::Empty)), "network.remote");
+    denied(
+        s.send(request("GET", "http://127.0.0.1:9/", Body::Empty)),
+        "network.remote",
+    );
 }
 
 #[test]
 fn bad_methods_urls_and_headers_are_invalid_input() {
     let (_v, mut s) = full();
     s.allow_origin("http://127.0.0.1:9").unwrap();
-    code(s.send(request("PUT", "http://127.0.0.1:9/", Body::Empty)), ErrorCode::InvalidInput);
-    code(s.send(request("get", "http://127.0.0.1:9/", Body::Empty)), ErrorCode::InvalidInput);
-    for url in ["ftp://127.0.0.1:9/", "file:///etc/passwd", "/relative", "http://user:pw@127.0.0.1:9/", "not a url"] {
-        code(s.send(request("GET", url, Body::Empty)), ErrorCode::InvalidInput);
+    code(
+        s.send(request("PUT", "http://127.0.0.1:9/", Body::Empty)),
+        ErrorCode::InvalidInput,
+    );
+    code(
+        s.send(request("get", "http://127.0.0.1:9/", Body::Empty)),
+        ErrorCode::InvalidInput,
+    );
+    for url in [
+        "ftp://127.0.0.1:9/",
+        "file:///etc/passwd",
+        "/relative",
+        "http://user:pw@127.0.0.1:9/",
+        "not a url",
+    ] {
+        code(
+            s.send(request("GET", url, Body::Empty)),
+            ErrorCode::InvalidInput,
+        );
     }
-    for (n, v) in [("X-A", "a\r\nInjected: 1"), ("Bad Name", "v"), ("Host", "evil"), ("Content-Length", "1"), ("", "v")] {
+    for (n, v) in [
+        ("X-A", "a\r\nInjected: 1"),
+        ("Bad Name", "v"),
+        ("Host", "evil"),
+        ("Content-Length", "1"),
+        ("", "v"),
+    ] {
         let mut r = request("GET", "http://127.0.0.1:9/", Body::Empty);
         r.headers.push((n.into(), v.into()));
         code(s.send(r), ErrorCode::InvalidInput);
     }
-    assert!(matches!(s.allow_origin("ftp://x").unwrap_err().code, ErrorCode::InvalidInput));
+    assert!(matches!(
+        s.allow_origin("ftp://x").unwrap_err().code,
+        ErrorCode::InvalidInput
+    ));
 }
 
 #[test]
@@ -92,24 +137,55 @@ fn only_the_allowed_origin_is_reached() {
     foreign.set_nonblocking(true).unwrap();
     let foreign_port = foreign.local_addr().unwrap().port();
 
-    code(s.send(request("GET", &format!("http://127.0.0.1:{port}/health"), Body::Empty)), ErrorCode::ForbiddenOrigin);
-    s.allow_origin(&format!("http://127.0.0.1:{port}/some/path")).unwrap();
+    code(
+        s.send(request(
+            "GET",
+            &format!("http://127.0.0.1:{port}/health"),
+            Body::Empty,
+        )),
+        ErrorCode::ForbiddenOrigin,
+    );
+    s.allow_origin(&format!("http://127.0.0.1:{port}/some/path"))
+        .unwrap();
     for url in [
         format!("http://127.0.0.1:{foreign_port}/health"),
         format!("https://127.0.0.1:{port}/health"),
         format!("http://localhost:{port}/health"),
         format!("http://127.0.0.2:{port}/health"),
     ] {
-        code(s.send(request("GET", &url, Body::Empty)), ErrorCode::ForbiddenOrigin);
+        code(
+            s.send(request("GET", &url, Body::Empty)),
+            ErrorCode::ForbiddenOrigin,
+        );
     }
-    assert_eq!(foreign.accept().unwrap_err().kind(), std::io::ErrorKind::WouldBlock, "no connection was attempted");
+    assert_eq!(
+        foreign.accept().unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock,
+        "no connection was attempted"
+    );
 
-    let resp = s.send(request("GET", &format!("http://127.0.0.1:{port}/health?x=1"), Body::Empty)).unwrap();
-    assert_eq!((resp.status, resp.body.as_slice()), (200, &b"{\"ok\":true}"[..]));
-    assert!(resp.headers.iter().any(|(n, v)| n == "Content-Type" && v == "application/json"));
+    let resp = s
+        .send(request(
+            "GET",
+            &format!("http://127.0.0.1:{port}/health?x=1"),
+            Body::Empty,
+        ))
+        .unwrap();
+    assert_eq!(
+        (resp.status, resp.body.as_slice()),
+        (200, &b"{\"ok\":true}"[..])
+    );
+    assert!(
+        resp.headers
+            .iter()
+            .any(|(n, v)| n == "Content-Type" && v == "application/json")
+    );
     let got = String::from_utf8(server.join().unwrap()).unwrap();
     assert!(got.starts_with("GET /health?x=1 HTTP/1.1\r\n"), "{got}");
-    assert!(got.contains(&format!("\r\nHost: 127.0.0.1:{port}\r\n")), "{got}");
+    assert!(
+        got.contains(&format!("\r\nHost: 127.0.0.1:{port}\r\n")),
+        "{got}"
+    );
     assert!(got.contains("\r\nAccept: application/json\r\n"), "{got}");
 }
 
@@ -117,17 +193,55 @@ fn only_the_allowed_origin_is_reached() {
 fn the_paired_server_is_the_default_origin_and_settings_are_not() {
     let (vault, mut s) = full();
     let (port, server) = serve_once(ok_response("{}"));
-    code(s.send(request("GET", &format!("http://127.0.0.1:{port}/"), Body::Empty)), ErrorCode::ForbiddenOrigin);
+    code(
+        s.send(request(
+            "GET",
+            &format!("http://127.0.0.1:{port}/"),
+            Body::Empty,
+        )),
+        ErrorCode::ForbiddenOrigin,
+    );
     // The component can write its settings, so a serverUrl there opens nothing.
-    let settings = vault.path().join(".verstak/plugin-settings/verstak.sync/settings.json");
+    let settings = vault
+        .path()
+        .join(".verstak/plugin-settings/verstak.sync/settings.json");
     std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
-    std::fs::write(&settings, format!("{{\"serverUrl\":\"http://127.0.0.1:{port}\"}}")).unwrap();
-    code(s.send(request("GET", &format!("http://127.0.0.1:{port}/"), Body::Empty)), ErrorCode::ForbiddenOrigin);
-    s.vault.set_paired_server(Some(&format!("http://127.0.0.1:{port}"))).unwrap();
-    assert_eq!(s.send(request("GET", &format!("http://127.0.0.1:{port}/"), Body::Empty)).unwrap().status, 200);
+    std::fs::write(
+        &settings,
+        format!("{{\"serverUrl\":\"http://127.0.0.1:{port}\"}}"),
+    )
+    .unwrap();
+    code(
+        s.send(request(
+            "GET",
+            &format!("http://127.0.0.1:{port}/"),
+            Body::Empty,
+        )),
+        ErrorCode::ForbiddenOrigin,
+    );
+    s.vault
+        .set_paired_server(Some(&format!("http://127.0.0.1:{port}")))
+        .unwrap();
+    assert_eq!(
+        s.send(request(
+            "GET",
+            &format!("http://127.0.0.1:{port}/"),
+            Body::Empty
+        ))
+        .unwrap()
+        .status,
+        200
+    );
     server.join().unwrap();
     s.allow_origin("http://127.0.0.1:1").unwrap();
-    code(s.send(request("GET", &format!("http://127.0.0.1:{port}/"), Body::Empty)), ErrorCode::ForbiddenOrigin);
+    code(
+        s.send(request(
+            "GET",
+            &format!("http://127.0.0.1:{port}/"),
+            Body::Empty,
+        )),
+        ErrorCode::ForbiddenOrigin,
+    );
     s.clear_allowed_origin();
 }
 
@@ -136,51 +250,113 @@ fn any_status_is_a_response_and_redirects_are_not_followed() {
     let (_v, mut s) = full();
     let (port, server) = serve_once(b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/elsewhere\r\nContent-Length: 0\r\n\r\n".to_vec());
     s.allow_origin(&format!("http://127.0.0.1:{port}")).unwrap();
-    let resp = s.send(request("POST", &format!("http://127.0.0.1:{port}/api"), Body::Bytes(b"{\"a\":1}".to_vec()))).unwrap();
+    let resp = s
+        .send(request(
+            "POST",
+            &format!("http://127.0.0.1:{port}/api"),
+            Body::Bytes(b"{\"a\":1}".to_vec()),
+        ))
+        .unwrap();
     assert_eq!(resp.status, 302);
     let got = String::from_utf8(server.join().unwrap()).unwrap();
-    assert!(got.starts_with("POST /api HTTP/1.1\r\n") && got.contains("Content-Length: 7\r\n") && got.ends_with("\r\n\r\n{\"a\":1}"), "{got}");
+    assert!(
+        got.starts_with("POST /api HTTP/1.1\r\n")
+            && got.contains("Content-Length: 7\r\n")
+            && got.ends_with("\r\n\r\n{\"a\":1}"),
+        "{got}"
+    );
 
     let (port, server) = serve_once(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 2\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nbusy\r\n3;x=y\r\n!!!\r\n0\r\n\r\n".to_vec());
     s.allow_origin(&format!("http://127.0.0.1:{port}")).unwrap();
-    let resp = s.send(request("GET", &format!("http://127.0.0.1:{port}/"), Body::Empty)).unwrap();
+    let resp = s
+        .send(request(
+            "GET",
+            &format!("http://127.0.0.1:{port}/"),
+            Body::Empty,
+        ))
+        .unwrap();
     assert_eq!((resp.status, resp.body.as_slice()), (503, &b"busy!!!"[..]));
     server.join().unwrap();
 
     let (port, server) = serve_once(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\nno such thing".to_vec());
     s.allow_origin(&format!("http://127.0.0.1:{port}")).unwrap();
-    let resp = s.send(request("GET", &format!("http://127.0.0.1:{port}/"), Body::Empty)).unwrap();
-    assert_eq!((resp.status, resp.body.as_slice()), (404, &b"no such thing"[..]));
+    let resp = s
+        .send(request(
+            "GET",
+            &format!("http://127.0.0.1:{port}/"),
+            Body::Empty,
+        ))
+        .unwrap();
+    assert_eq!(
+        (resp.status, resp.body.as_slice()),
+        (404, &b"no such thing"[..])
+    );
     server.join().unwrap();
 }
 
 #[test]
 fn response_bodies_are_capped() {
     let (_v, mut s) = full();
-    let huge = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", MAX_RESPONSE_BYTES + 1).into_bytes();
+    let huge = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+        MAX_RESPONSE_BYTES + 1
+    )
+    .into_bytes();
     let (port, server) = serve_once(huge);
     s.allow_origin(&format!("http://127.0.0.1:{port}")).unwrap();
-    code(s.send(request("GET", &format!("http://127.0.0.1:{port}/"), Body::Empty)), ErrorCode::TooLarge);
+    code(
+        s.send(request(
+            "GET",
+            &format!("http://127.0.0.1:{port}/"),
+            Body::Empty,
+        )),
+        ErrorCode::TooLarge,
+    );
     server.join().unwrap();
 
     let mut unframed = b"HTTP/1.1 200 OK\r\n\r\n".to_vec();
     unframed.resize(unframed.len() + MAX_RESPONSE_BYTES + 1, b'x');
     let (port, server) = serve_once(unframed);
     s.allow_origin(&format!("http://127.0.0.1:{port}")).unwrap();
-    code(s.send(request("GET", &format!("http://127.0.0.1:{port}/"), Body::Empty)), ErrorCode::TooLarge);
+    code(
+        s.send(request(
+            "GET",
+            &format!("http://127.0.0.1:{port}/"),
+            Body::Empty,
+        )),
+        ErrorCode::TooLarge,
+    );
     server.join().unwrap();
 }
 
 #[test]
 fn no_response_is_a_network_error() {
     let (_v, mut s) = full();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port(); // closed again
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port(); // closed again
     s.allow_origin(&format!("http://127.0.0.1:{port}")).unwrap();
-    code(s.send(request("GET", &format!("http://127.0.0.1:{port}/"), Body::Empty)), ErrorCode::Network);
+    code(
+        s.send(request(
+            "GET",
+            &format!("http://127.0.0.1:{port}/"),
+            Body::Empty,
+        )),
+        ErrorCode::Network,
+    );
 
     let (port, server) = serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort".to_vec());
     s.allow_origin(&format!("http://127.0.0.1:{port}")).unwrap();
-    code(s.send(request("GET", &format!("http://127.0.0.1:{port}/"), Body::Empty)), ErrorCode::Network);
+    code(
+        s.send(request(
+            "GET",
+            &format!("http://127.0.0.1:{port}/"),
+            Body::Empty,
+        )),
+        ErrorCode::Network,
+    );
     server.join().unwrap();
 }
 
@@ -191,8 +367,17 @@ fn a_staged_file_is_sent_as_one_multipart_part() {
     s.stage_write("blob-1".into(), 0, content.clone()).unwrap();
     let (port, server) = serve_once(ok_response("{\"sha256\":\"x\",\"size\":1}"));
     s.allow_origin(&format!("http://127.0.0.1:{port}")).unwrap();
-    let body = Body::StagedFile(StagedFile { stage: "blob-1".into(), filename: "abc123".into() });
-    let resp = s.send(request("POST", &format!("http://127.0.0.1:{port}/api/v1/blobs/"), body)).unwrap();
+    let body = Body::StagedFile(StagedFile {
+        stage: "blob-1".into(),
+        filename: "abc123".into(),
+    });
+    let resp = s
+        .send(request(
+            "POST",
+            &format!("http://127.0.0.1:{port}/api/v1/blobs/"),
+            body,
+        ))
+        .unwrap();
     assert_eq!(resp.status, 200);
 
     assert_multipart(&server.join().unwrap(), "abc123", &content);
@@ -203,8 +388,14 @@ fn assert_multipart(got: &[u8], filename: &str, content: &[u8]) {
     let head_end = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
     let head = String::from_utf8(got[..head_end].to_vec()).unwrap();
     let body = &got[head_end..];
-    let boundary = head.lines().find_map(|l| l.strip_prefix("Content-Type: multipart/form-data; boundary=")).expect("multipart content type");
-    assert!(head.contains(&format!("Content-Length: {}\r\n", body.len())), "{head}");
+    let boundary = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Type: multipart/form-data; boundary="))
+        .expect("multipart content type");
+    assert!(
+        head.contains(&format!("Content-Length: {}\r\n", body.len())),
+        "{head}"
+    );
     let pre = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
     );
@@ -212,7 +403,11 @@ fn assert_multipart(got: &[u8], filename: &str, content: &[u8]) {
     assert!(body.starts_with(pre.as_bytes()));
     assert!(body.ends_with(post.as_bytes()));
     assert_eq!(&body[pre.len()..body.len() - post.len()], content);
-    assert!(!content.windows(boundary.len()).any(|w| w == boundary.as_bytes()));
+    assert!(
+        !content
+            .windows(boundary.len())
+            .any(|w| w == boundary.as_bytes())
+    );
 }
 
 #[test]
@@ -223,12 +418,29 @@ fn staged_file_problems_are_reported_before_sending() {
     let port = listener.local_addr().unwrap().port();
     s.allow_origin(&format!("http://127.0.0.1:{port}")).unwrap();
     let url = format!("http://127.0.0.1:{port}/api/v1/blobs/");
-    let staged = |stage: &str, filename: &str| Body::StagedFile(StagedFile { stage: stage.into(), filename: filename.into() });
-    code(s.send(request("POST", &url, staged("missing", "f"))), ErrorCode::Io);
-    code(s.send(request("POST", &url, staged("../x", "f"))), ErrorCode::InvalidInput);
+    let staged = |stage: &str, filename: &str| {
+        Body::StagedFile(StagedFile {
+            stage: stage.into(),
+            filename: filename.into(),
+        })
+    };
+    code(
+        s.send(request("POST", &url, staged("missing", "f"))),
+        ErrorCode::Io,
+    );
+    code(
+        s.send(request("POST", &url, staged("../x", "f"))),
+        ErrorCode::InvalidInput,
+    );
     s.stage_write("k".into(), 0, b"x".to_vec()).unwrap();
-    code(s.send(request("POST", &url, staged("k", "a\"b"))), ErrorCode::InvalidInput);
-    assert_eq!(listener.accept().unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+    code(
+        s.send(request("POST", &url, staged("k", "a\"b"))),
+        ErrorCode::InvalidInput,
+    );
+    assert_eq!(
+        listener.accept().unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock
+    );
 }
 
 // --- https ---------------------------------------------------------------------------------
@@ -236,7 +448,9 @@ fn staged_file_problems_are_reported_before_sending() {
 mod https {
     use super::*;
     use crate::imports::tls::{Tls, Trust};
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
     use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
     use rustls::{ServerConfig, ServerConnection, StreamOwned};
     use std::sync::Arc;
@@ -260,20 +474,34 @@ mod https {
             let dir = tempfile::tempdir().unwrap();
             let pem_file = dir.path().join("ca.pem");
             std::fs::write(&pem_file, cert.pem()).unwrap();
-            Ca { issuer: Issuer::new(params, key), cert: cert.der().clone(), pem_file, _dir: dir }
+            Ca {
+                issuer: Issuer::new(params, key),
+                cert: cert.der().clone(),
+                pem_file,
+                _dir: dir,
+            }
         }
 
         /// A server certificate for `names` (DNS names or IP addresses) and its key.
         fn server_identity(&self, names: &[&str]) -> Identity {
             let key = KeyPair::generate().unwrap();
-            let params = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+            let params =
+                CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                    .unwrap();
             let cert = params.signed_by(&key, &self.issuer).unwrap();
-            Identity { chain: vec![cert.der().clone(), self.cert.clone()], key: PrivatePkcs8KeyDer::from(key.serialize_der()).into() }
+            Identity {
+                chain: vec![cert.der().clone(), self.cert.clone()],
+                key: PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+            }
         }
 
         /// A client configuration that trusts this CA only, loaded from its PEM file.
         fn trusted(&self) -> Tls {
-            Tls::new(&Trust { platform: false, extra_ca_file: Some(self.pem_file.clone()) }).unwrap()
+            Tls::new(&Trust {
+                platform: false,
+                extra_ca_file: Some(self.pem_file.clone()),
+            })
+            .unwrap()
         }
     }
 
@@ -284,7 +512,11 @@ mod https {
 
     /// A one-shot TLS server on 127.0.0.1: handshake, one request, `response`, then
     /// `close_notify` if `notify`. Hands back the plaintext request, or why it got none.
-    fn serve_tls_once(id: Identity, response: Vec<u8>, notify: bool) -> (u16, JoinHandle<Result<Vec<u8>, String>>) {
+    fn serve_tls_once(
+        id: Identity,
+        response: Vec<u8>,
+        notify: bool,
+    ) -> (u16, JoinHandle<Result<Vec<u8>, String>>) {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -303,7 +535,9 @@ mod https {
             tls.flush().map_err(|e| e.to_string())?;
             if notify {
                 tls.conn.send_close_notify();
-                tls.conn.complete_io(&mut tls.sock).map_err(|e| e.to_string())?;
+                tls.conn
+                    .complete_io(&mut tls.sock)
+                    .map_err(|e| e.to_string())?;
             }
             Ok(got)
         });
@@ -312,7 +546,12 @@ mod https {
 
     fn network_error(r: Result<Response, HostError>) -> String {
         let e = r.expect_err("the request must fail");
-        assert!(matches!(e.code, ErrorCode::Network), "{:?}: {}", e.code, e.message);
+        assert!(
+            matches!(e.code, ErrorCode::Network),
+            "{:?}: {}",
+            e.code,
+            e.message
+        );
         e.message
     }
 
@@ -320,12 +559,34 @@ mod https {
     fn a_get_reaches_a_server_whose_ca_is_trusted() {
         let ca = Ca::new("Verstak test CA");
         let (_v, mut s) = full();
-        let (port, server) = serve_tls_once(ca.server_identity(&["localhost", "127.0.0.1"]), ok_response("{\"ok\":true}"), true);
-        s.allow_origin(&format!("https://localhost:{port}")).unwrap();
-        let resp = s.send_with(request("GET", &format!("https://localhost:{port}/health?x=1"), Body::Empty), Some(&ca.trusted())).unwrap();
-        assert_eq!((resp.status, resp.body.as_slice()), (200, &b"{\"ok\":true}"[..]));
+        let (port, server) = serve_tls_once(
+            ca.server_identity(&["localhost", "127.0.0.1"]),
+            ok_response("{\"ok\":true}"),
+            true,
+        );
+        s.allow_origin(&format!("https://localhost:{port}"))
+            .unwrap();
+        let resp = s
+            .send_with(
+                request(
+                    "GET",
+                    &format!("https://localhost:{port}/health?x=1"),
+                    Body::Empty,
+                ),
+                Some(&ca.trusted()),
+            )
+            .unwrap();
+        assert_eq!(
+            (resp.status, resp.body.as_slice()),
+            (200, &b"{\"ok\":true}"[..])
+        );
         let got = String::from_utf8(server.join().unwrap().unwrap()).unwrap();
-        assert_eq!(got, format!("GET /health?x=1 HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\nAccept: application/json\r\n\r\n"));
+        assert_eq!(
+            got,
+            format!(
+                "GET /health?x=1 HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\nAccept: application/json\r\n\r\n"
+            )
+        );
     }
 
     #[test]
@@ -334,12 +595,33 @@ mod https {
         let (_v, mut s) = full();
         // Larger than rustls' and our 64 KiB buffers, so the body spans many TLS records.
         let content: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
-        s.stage_write("blob-tls".into(), 0, content.clone()).unwrap();
-        let (port, server) = serve_tls_once(ca.server_identity(&["127.0.0.1"]), ok_response("{\"size\":300000}"), true);
-        s.allow_origin(&format!("https://127.0.0.1:{port}")).unwrap();
-        let body = Body::StagedFile(StagedFile { stage: "blob-tls".into(), filename: "f00d".into() });
-        let resp = s.send_with(request("POST", &format!("https://127.0.0.1:{port}/api/v1/blobs/"), body), Some(&ca.trusted())).unwrap();
-        assert_eq!((resp.status, resp.body.as_slice()), (200, &b"{\"size\":300000}"[..]));
+        s.stage_write("blob-tls".into(), 0, content.clone())
+            .unwrap();
+        let (port, server) = serve_tls_once(
+            ca.server_identity(&["127.0.0.1"]),
+            ok_response("{\"size\":300000}"),
+            true,
+        );
+        s.allow_origin(&format!("https://127.0.0.1:{port}"))
+            .unwrap();
+        let body = Body::StagedFile(StagedFile {
+            stage: "blob-tls".into(),
+            filename: "f00d".into(),
+        });
+        let resp = s
+            .send_with(
+                request(
+                    "POST",
+                    &format!("https://127.0.0.1:{port}/api/v1/blobs/"),
+                    body,
+                ),
+                Some(&ca.trusted()),
+            )
+            .unwrap();
+        assert_eq!(
+            (resp.status, resp.body.as_slice()),
+            (200, &b"{\"size\":300000}"[..])
+        );
         let got = server.join().unwrap().unwrap();
         assert!(got.starts_with(b"POST /api/v1/blobs/ HTTP/1.1\r\n"));
         assert_multipart(&got, "f00d", &content);
@@ -350,16 +632,30 @@ mod https {
         let ca = Ca::new("Verstak test CA");
         let other = Ca::new("Some other CA");
         let (_v, mut s) = full();
-        let (port, server) = serve_tls_once(ca.server_identity(&["localhost"]), ok_response("{}"), true);
-        s.allow_origin(&format!("https://localhost:{port}")).unwrap();
-        let message = network_error(s.send_with(request("GET", &format!("https://localhost:{port}/"), Body::Empty), Some(&other.trusted())));
-        assert_eq!(message, "TLS handshake with localhost failed: invalid peer certificate: UnknownIssuer");
+        let (port, server) =
+            serve_tls_once(ca.server_identity(&["localhost"]), ok_response("{}"), true);
+        s.allow_origin(&format!("https://localhost:{port}"))
+            .unwrap();
+        let message = network_error(s.send_with(
+            request("GET", &format!("https://localhost:{port}/"), Body::Empty),
+            Some(&other.trusted()),
+        ));
+        assert_eq!(
+            message,
+            "TLS handshake with localhost failed: invalid peer certificate: UnknownIssuer"
+        );
         assert!(server.join().unwrap().is_err(), "the server got no request");
 
         // The process's own trust (platform store, no VERSTAK_SYNC_CA_FILE naming this fresh CA).
-        let (port, server) = serve_tls_once(ca.server_identity(&["127.0.0.1"]), ok_response("{}"), true);
-        s.allow_origin(&format!("https://127.0.0.1:{port}")).unwrap();
-        let message = network_error(s.send(request("GET", &format!("https://127.0.0.1:{port}/"), Body::Empty)));
+        let (port, server) =
+            serve_tls_once(ca.server_identity(&["127.0.0.1"]), ok_response("{}"), true);
+        s.allow_origin(&format!("https://127.0.0.1:{port}"))
+            .unwrap();
+        let message = network_error(s.send(request(
+            "GET",
+            &format!("https://127.0.0.1:{port}/"),
+            Body::Empty,
+        )));
         assert!(message.contains("certificate"), "{message}");
         let _ = server.join().unwrap();
     }
@@ -369,10 +665,18 @@ mod https {
         let ca = Ca::new("Verstak test CA");
         let (_v, mut s) = full();
         let tls = ca.trusted();
-        for (url_host, cert_names) in [("localhost", &["sync.example.com"][..]), ("127.0.0.1", &["localhost", "127.0.0.2"][..])] {
-            let (port, server) = serve_tls_once(ca.server_identity(cert_names), ok_response("{}"), true);
-            s.allow_origin(&format!("https://{url_host}:{port}")).unwrap();
-            let message = network_error(s.send_with(request("GET", &format!("https://{url_host}:{port}/"), Body::Empty), Some(&tls)));
+        for (url_host, cert_names) in [
+            ("localhost", &["sync.example.com"][..]),
+            ("127.0.0.1", &["localhost", "127.0.0.2"][..]),
+        ] {
+            let (port, server) =
+                serve_tls_once(ca.server_identity(cert_names), ok_response("{}"), true);
+            s.allow_origin(&format!("https://{url_host}:{port}"))
+                .unwrap();
+            let message = network_error(s.send_with(
+                request("GET", &format!("https://{url_host}:{port}/"), Body::Empty),
+                Some(&tls),
+            ));
             assert!(message.starts_with(&format!("TLS handshake with {url_host} failed: invalid peer certificate: certificate not valid for name \"{url_host}\"")), "{message}");
             assert!(server.join().unwrap().is_err(), "the server got no request");
         }
@@ -384,16 +688,30 @@ mod https {
         let (_v, mut s) = full();
         let tls = ca.trusted();
         let unframed = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it".to_vec();
-        let (port, server) = serve_tls_once(ca.server_identity(&["127.0.0.1"]), unframed.clone(), true);
-        s.allow_origin(&format!("https://127.0.0.1:{port}")).unwrap();
-        let resp = s.send_with(request("GET", &format!("https://127.0.0.1:{port}/"), Body::Empty), Some(&tls)).unwrap();
-        assert_eq!((resp.status, resp.body.as_slice()), (200, &b"all of it"[..]));
+        let (port, server) =
+            serve_tls_once(ca.server_identity(&["127.0.0.1"]), unframed.clone(), true);
+        s.allow_origin(&format!("https://127.0.0.1:{port}"))
+            .unwrap();
+        let resp = s
+            .send_with(
+                request("GET", &format!("https://127.0.0.1:{port}/"), Body::Empty),
+                Some(&tls),
+            )
+            .unwrap();
+        assert_eq!(
+            (resp.status, resp.body.as_slice()),
+            (200, &b"all of it"[..])
+        );
         server.join().unwrap().unwrap();
 
         // Without close_notify the body may have been cut short by anyone on the path.
         let (port, server) = serve_tls_once(ca.server_identity(&["127.0.0.1"]), unframed, false);
-        s.allow_origin(&format!("https://127.0.0.1:{port}")).unwrap();
-        let message = network_error(s.send_with(request("GET", &format!("https://127.0.0.1:{port}/"), Body::Empty), Some(&tls)));
+        s.allow_origin(&format!("https://127.0.0.1:{port}"))
+            .unwrap();
+        let message = network_error(s.send_with(
+            request("GET", &format!("https://127.0.0.1:{port}/"), Body::Empty),
+            Some(&tls),
+        ));
         assert!(message.contains("close_notify"), "{message}");
         server.join().unwrap().unwrap();
     }
@@ -406,16 +724,25 @@ mod https {
         let port = listener.local_addr().unwrap().port();
         let server = std::thread::spawn(move || {
             let (mut conn, _) = listener.accept().unwrap();
-            conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            conn.set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
             let mut hello = [0u8; 4096];
             let _ = conn.read(&mut hello).unwrap(); // the ClientHello, answered in plain HTTP
-            conn.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").unwrap();
+            conn.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                .unwrap();
             conn.shutdown(std::net::Shutdown::Write).unwrap();
             let _ = conn.read_to_end(&mut vec![]); // until the client gives up
         });
-        s.allow_origin(&format!("https://127.0.0.1:{port}")).unwrap();
-        let message = network_error(s.send_with(request("GET", &format!("https://127.0.0.1:{port}/"), Body::Empty), Some(&ca.trusted())));
-        assert!(message.starts_with("TLS handshake with 127.0.0.1 failed: "), "{message}");
+        s.allow_origin(&format!("https://127.0.0.1:{port}"))
+            .unwrap();
+        let message = network_error(s.send_with(
+            request("GET", &format!("https://127.0.0.1:{port}/"), Body::Empty),
+            Some(&ca.trusted()),
+        ));
+        assert!(
+            message.starts_with("TLS handshake with 127.0.0.1 failed: "),
+            "{message}"
+        );
         server.join().unwrap();
     }
 }

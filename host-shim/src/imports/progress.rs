@@ -26,7 +26,10 @@ pub struct ProgressHandle(Arc<Mutex<Option<Progress>>>);
 impl ProgressHandle {
     /// The latest report, or `None` when no sync is running (or nothing was reported yet).
     pub fn latest(&self) -> Option<Progress> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     pub fn set(&self, p: Progress) {
@@ -41,7 +44,12 @@ impl ProgressHandle {
 
 impl Host for HostState {
     fn report(&mut self, p: WitProgress) {
-        self.progress.set(Progress { phase: p.phase, done: p.done, total: p.total, bytes: p.bytes });
+        self.progress.set(Progress {
+            phase: p.phase,
+            done: p.done,
+            total: p.total,
+            bytes: p.bytes,
+        });
     }
 }
 
@@ -55,10 +63,28 @@ mod tests {
         let (_vault, mut state) = state_with(&[]);
         let handle = state.progress();
         assert_eq!(handle.latest(), None);
-        state.report(WitProgress { phase: "upload".into(), done: 3, total: 10, bytes: 4096 });
+        state.report(WitProgress {
+            phase: "upload".into(),
+            done: 3,
+            total: 10,
+            bytes: 4096,
+        });
         let seen = std::thread::spawn(move || handle.latest()).join().unwrap();
-        assert_eq!(seen, Some(Progress { phase: "upload".into(), done: 3, total: 10, bytes: 4096 }));
-        state.report(WitProgress { phase: "push".into(), done: 1, total: 1, bytes: 0 });
+        assert_eq!(
+            seen,
+            Some(Progress {
+                phase: "upload".into(),
+                done: 3,
+                total: 10,
+                bytes: 4096
+            })
+        );
+        state.report(WitProgress {
+            phase: "push".into(),
+            done: 1,
+            total: 1,
+            bytes: 0,
+        });
         assert_eq!(state.progress().latest().unwrap().phase, "push");
         state.progress().clear();
         assert_eq!(state.progress().latest(), None);

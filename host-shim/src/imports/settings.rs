@@ -11,7 +11,10 @@ use crate::vault::write_atomic;
 const MAX_SETTINGS_BYTES: usize = 1 << 20;
 
 fn invalid(message: &str) -> HostError {
-    HostError { code: ErrorCode::InvalidInput, message: message.to_string() }
+    HostError {
+        code: ErrorCode::InvalidInput,
+        message: message.to_string(),
+    }
 }
 
 fn require_object(text: &str) -> Result<(), HostError> {
@@ -37,10 +40,14 @@ impl Host for HostState {
     fn write(&mut self, json: String) -> Result<(), HostError> {
         self.grants.check(Permission::StorageNamespace)?;
         if json.len() > MAX_SETTINGS_BYTES {
-            return Err(HostError { code: ErrorCode::TooLarge, message: "settings exceed 1 MiB".into() });
+            return Err(HostError {
+                code: ErrorCode::TooLarge,
+                message: "settings exceed 1 MiB".into(),
+            });
         }
         require_object(&json)?;
-        write_atomic(&self.vault.settings_file(), json.as_bytes(), 0o600).map_err(|e| io_error("write settings", e))
+        write_atomic(&self.vault.settings_file(), json.as_bytes(), 0o600)
+            .map_err(|e| io_error("write settings", e))
     }
 }
 
@@ -60,9 +67,13 @@ mod tests {
     fn settings_round_trip_as_json_objects() {
         let (_v, mut s) = full();
         assert_eq!(s.read().unwrap(), "{}");
-        s.write("{\"serverUrl\":\"http://127.0.0.1:1\"}".into()).unwrap();
+        s.write("{\"serverUrl\":\"http://127.0.0.1:1\"}".into())
+            .unwrap();
         assert_eq!(s.read().unwrap(), "{\"serverUrl\":\"http://127.0.0.1:1\"}");
         code(s.write("[1]".into()), ErrorCode::InvalidInput);
-        code(s.write(format!("{{\"x\":\"{}\"}}", "a".repeat(MAX_SETTINGS_BYTES))), ErrorCode::TooLarge);
+        code(
+            s.write(format!("{{\"x\":\"{}\"}}", "a".repeat(MAX_SETTINGS_BYTES))),
+            ErrorCode::TooLarge,
+        );
     }
 }

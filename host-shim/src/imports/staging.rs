@@ -27,18 +27,23 @@ impl Stage {
     /// Validates `key` (`invalid-input`) and names its file under `staging_dir`.
     pub fn new(staging_dir: &Path, key: &str) -> Result<Stage, HostError> {
         check_key(key)?;
-        Ok(Stage { rel: staging_dir.join(key), dir: staging_dir.to_path_buf() })
+        Ok(Stage {
+            rel: staging_dir.join(key),
+            dir: staging_dir.to_path_buf(),
+        })
     }
 
     fn ensure_dir(&self, root: &Dir) -> Result<(), HostError> {
         let mut b = DirBuilder::new();
         b.recursive(true).mode(0o700);
-        root.create_dir_with(&self.dir, &b).map_err(|e| io_error("create staging folder", e))
+        root.create_dir_with(&self.dir, &b)
+            .map_err(|e| io_error("create staging folder", e))
     }
 
     /// Opens the staging file for reading; `not-found` when it was never written.
     pub fn open(&self, root: &Dir) -> Result<File, HostError> {
-        root.open(&self.rel).map_err(|e| io_error("open staging file", e))
+        root.open(&self.rel)
+            .map_err(|e| io_error("open staging file", e))
     }
 }
 
@@ -46,22 +51,36 @@ impl Stage {
 pub fn stage_write(root: &Dir, stage: &Stage, offset: u64, bytes: &[u8]) -> Result<(), HostError> {
     let end = offset.saturating_add(bytes.len() as u64);
     if end > MAX_STAGE_BYTES {
-        return Err(err(ErrorCode::TooLarge, format!("staging files are limited to {MAX_STAGE_BYTES} bytes")));
+        return Err(err(
+            ErrorCode::TooLarge,
+            format!("staging files are limited to {MAX_STAGE_BYTES} bytes"),
+        ));
     }
     stage.ensure_dir(root)?;
     let mut opts = OpenOptions::new();
     opts.write(true).create(true).mode(0o600);
-    let mut f = root.open_with(&stage.rel, &opts).map_err(|e| io_error("open staging file", e))?;
+    let mut f = root
+        .open_with(&stage.rel, &opts)
+        .map_err(|e| io_error("open staging file", e))?;
     if offset == 0 {
-        f.set_len(0).map_err(|e| io_error("truncate staging file", e))?;
+        f.set_len(0)
+            .map_err(|e| io_error("truncate staging file", e))?;
     } else {
-        let len = f.metadata().map_err(|e| io_error("stat staging file", e))?.len();
+        let len = f
+            .metadata()
+            .map_err(|e| io_error("stat staging file", e))?
+            .len();
         if offset > len {
-            return Err(err(ErrorCode::InvalidInput, format!("offset {offset} is past the end of the staging file ({len} bytes)")));
+            return Err(err(
+                ErrorCode::InvalidInput,
+                format!("offset {offset} is past the end of the staging file ({len} bytes)"),
+            ));
         }
     }
-    f.seek(SeekFrom::Start(offset)).map_err(|e| io_error("seek staging file", e))?;
-    f.write_all(bytes).map_err(|e| io_error("write staging file", e))
+    f.seek(SeekFrom::Start(offset))
+        .map_err(|e| io_error("seek staging file", e))?;
+    f.write_all(bytes)
+        .map_err(|e| io_error("write staging file", e))
 }
 
 /// Copies `from` (an open vault file) into the staging file, hashing while copying. The copy
@@ -72,10 +91,15 @@ pub fn stage_copy(root: &Dir, stage: &Stage, from: &mut File) -> Result<Staged, 
     let mut opts = OpenOptions::new();
     opts.write(true).create_new(true).mode(0o600);
     let result = (|| {
-        let mut out = root.open_with(&tmp, &opts).map_err(|e| io_error("create staging file", e))?;
-        let (size, sha256) = hash_copy(from, Some(&mut out as &mut dyn Write)).map_err(|e| io_error("copy into staging", e))?;
-        out.sync_all().map_err(|e| io_error("sync staging file", e))?;
-        root.rename(&tmp, root, &stage.rel).map_err(|e| io_error("rename staging file", e))?;
+        let mut out = root
+            .open_with(&tmp, &opts)
+            .map_err(|e| io_error("create staging file", e))?;
+        let (size, sha256) = hash_copy(from, Some(&mut out as &mut dyn Write))
+            .map_err(|e| io_error("copy into staging", e))?;
+        out.sync_all()
+            .map_err(|e| io_error("sync staging file", e))?;
+        root.rename(&tmp, root, &stage.rel)
+            .map_err(|e| io_error("rename staging file", e))?;
         Ok(Staged { size, sha256 })
     })();
     if result.is_err() {
@@ -94,7 +118,9 @@ pub fn stage_hash(root: &Dir, stage: &Stage) -> Result<Staged, HostError> {
 /// Removes a staging file; a missing one is fine.
 pub fn stage_delete(root: &Dir, stage: &Stage) -> Result<(), HostError> {
     match root.remove_file(&stage.rel) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error("remove staging file", e)),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(io_error("remove staging file", e))
+        }
         _ => Ok(()),
     }
 }

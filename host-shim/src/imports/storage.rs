@@ -27,7 +27,9 @@ impl Host for HostState {
         self.grants.check(Permission::StorageNamespace)?;
         let path = self.document(&key)?;
         match std::fs::read(&path) {
-            Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| err(ErrorCode::Io, format!("document {key:?} is not UTF-8"))),
+            Ok(bytes) => String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|_| err(ErrorCode::Io, format!("document {key:?} is not UTF-8"))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_error(&format!("read document {key:?}"), e)),
         }
@@ -37,16 +39,22 @@ impl Host for HostState {
         self.grants.check(Permission::StorageNamespace)?;
         let path = self.document(&key)?;
         if value.len() > MAX_DOCUMENT_BYTES {
-            return Err(err(ErrorCode::TooLarge, format!("a document is limited to {MAX_DOCUMENT_BYTES} bytes")));
+            return Err(err(
+                ErrorCode::TooLarge,
+                format!("a document is limited to {MAX_DOCUMENT_BYTES} bytes"),
+            ));
         }
-        write_atomic(&path, value.as_bytes(), 0o600).map_err(|e| io_error(&format!("write document {key:?}"), e))
+        write_atomic(&path, value.as_bytes(), 0o600)
+            .map_err(|e| io_error(&format!("write document {key:?}"), e))
     }
 
     fn delete(&mut self, key: String) -> Result<(), HostError> {
         self.grants.check(Permission::StorageNamespace)?;
         let path = self.document(&key)?;
         match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error(&format!("remove document {key:?}"), e)),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(io_error(&format!("remove document {key:?}"), e))
+            }
             _ => Ok(()),
         }
     }
@@ -72,10 +80,22 @@ mod tests {
         assert_eq!(s.get("cursor".into()).unwrap(), None);
         s.set("cursor".into(), "{\"seq\":1}".into()).unwrap();
         s.set("cursor".into(), "{\"seq\":2}".into()).unwrap();
-        assert_eq!(s.get("cursor".into()).unwrap().as_deref(), Some("{\"seq\":2}"));
-        let file = vault.path().join(".verstak/plugin-data/verstak.sync/engine/cursor.json");
-        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
-        assert_eq!(std::fs::read_dir(file.parent().unwrap()).unwrap().count(), 1, "no temp file is left");
+        assert_eq!(
+            s.get("cursor".into()).unwrap().as_deref(),
+            Some("{\"seq\":2}")
+        );
+        let file = vault
+            .path()
+            .join(".verstak/plugin-data/verstak.sync/engine/cursor.json");
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            std::fs::read_dir(file.parent().unwrap()).unwrap().count(),
+            1,
+            "no temp file is left"
+        );
         s.delete("cursor".into()).unwrap();
         s.delete("cursor".into()).unwrap();
         assert_eq!(s.get("cursor".into()).unwrap(), None);
@@ -89,7 +109,10 @@ mod tests {
             code(s.set(bad.into(), "v".into()), ErrorCode::InvalidInput);
             code(s.delete(bad.into()), ErrorCode::InvalidInput);
         }
-        code(s.set("big".into(), "x".repeat(MAX_DOCUMENT_BYTES + 1)), ErrorCode::TooLarge);
+        code(
+            s.set("big".into(), "x".repeat(MAX_DOCUMENT_BYTES + 1)),
+            ErrorCode::TooLarge,
+        );
         assert!(!vault.path().join(".verstak").exists());
     }
 }

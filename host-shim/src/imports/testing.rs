@@ -6,12 +6,21 @@ use crate::limits::MemoryCap;
 use crate::state::HostState;
 use crate::vault::VaultDirs;
 
-pub const ALL: &[&str] = &["files.read", "files.write", "files.delete", "network.remote", "storage.namespace"];
+pub const ALL: &[&str] = &[
+    "files.read",
+    "files.write",
+    "files.delete",
+    "network.remote",
+    "storage.namespace",
+];
 
 /// A temp vault and a state granting exactly `perms`.
 pub fn state_with(perms: &[&str]) -> (tempfile::TempDir, HostState) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let grants = Grants::new("verstak.sync", &perms.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    let grants = Grants::new(
+        "verstak.sync",
+        &perms.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+    );
     let vault = VaultDirs::open(dir.path(), "verstak.sync").expect("vault");
     (dir, HostState::new(grants, vault, MemoryCap::new(1 << 20)))
 }
@@ -34,7 +43,10 @@ pub fn code<T: std::fmt::Debug>(r: Result<T, HostError>, want: ErrorCode) -> Str
 #[track_caller]
 pub fn denied<T: std::fmt::Debug>(r: Result<T, HostError>, perm: &str) {
     let msg = code(r, ErrorCode::NotPermitted);
-    assert_eq!(msg, format!("plugin \"verstak.sync\" lacks required permission \"{perm}\""));
+    assert_eq!(
+        msg,
+        format!("plugin \"verstak.sync\" lacks required permission \"{perm}\"")
+    );
 }
 
 /// The permissions of [`ALL`] except `perm`.

@@ -38,8 +38,13 @@ pub struct Trust {
 impl Trust {
     /// The process's trust: the platform store plus `VERSTAK_SYNC_CA_FILE` when set and not empty.
     pub fn from_env() -> Trust {
-        let extra_ca_file = std::env::var_os(CA_FILE_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
-        Trust { platform: true, extra_ca_file }
+        let extra_ca_file = std::env::var_os(CA_FILE_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        Trust {
+            platform: true,
+            extra_ca_file,
+        }
     }
 }
 
@@ -50,7 +55,10 @@ pub struct Tls(Arc<ClientConfig>);
 /// The process's [`Tls`] from [`Trust::from_env`], built on first use.
 pub fn shared() -> Result<&'static Tls, String> {
     static SHARED: OnceLock<Result<Tls, String>> = OnceLock::new();
-    SHARED.get_or_init(|| Tls::new(&Trust::from_env())).as_ref().map_err(Clone::clone)
+    SHARED
+        .get_or_init(|| Tls::new(&Trust::from_env()))
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 impl Tls {
@@ -69,7 +77,9 @@ impl Tls {
             add_ca_file(&mut roots, path)?;
         }
         if roots.is_empty() {
-            return Err(format!("no trusted CA certificates: the platform store is empty and {CA_FILE_ENV} is not set"));
+            return Err(format!(
+                "no trusted CA certificates: the platform store is empty and {CA_FILE_ENV} is not set"
+            ));
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = ClientConfig::builder_with_provider(provider)
@@ -83,9 +93,8 @@ impl Tls {
     /// Runs the handshake with `host` over `tcp`, whose timeouts bound each step.
     pub fn connect(&self, host: &url::Host<&str>, mut tcp: TcpStream) -> Result<TlsStream, String> {
         let name: ServerName<'static> = match host {
-            url::Host::Domain(d) => {
-                ServerName::try_from(d.to_string()).map_err(|e| format!("TLS: {d:?} is not a valid server name: {e}"))?
-            }
+            url::Host::Domain(d) => ServerName::try_from(d.to_string())
+                .map_err(|e| format!("TLS: {d:?} is not a valid server name: {e}"))?,
             url::Host::Ipv4(ip) => ServerName::IpAddress(IpAddr::V4(*ip).into()),
             url::Host::Ipv6(ip) => ServerName::IpAddress(IpAddr::V6(*ip).into()),
         };
@@ -96,7 +105,14 @@ impl Tls {
         match conn.complete_io(&mut tcp) {
             Ok(_) if conn.is_handshaking() => return Err(failed(&"the connection closed")),
             Ok(_) => {}
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => return Err(failed(&"timed out")),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(failed(&"timed out"));
+            }
             Err(e) => return Err(failed(&e)),
         }
         Ok(StreamOwned::new(conn, tcp))
@@ -114,7 +130,9 @@ fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), String> {
         return Err(format!("{} has no certificate", what()));
     }
     for (i, cert) in certs.into_iter().enumerate() {
-        roots.add(cert).map_err(|e| format!("{}: certificate {}: {e}", what(), i + 1))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("{}: certificate {}: {e}", what(), i + 1))?;
     }
     Ok(())
 }
@@ -141,20 +159,45 @@ mod tests {
             if let Some(text) = text {
                 std::fs::write(&path, text).unwrap();
             }
-            Trust { platform: true, extra_ca_file: Some(path) }
+            Trust {
+                platform: true,
+                extra_ca_file: Some(path),
+            }
         };
         let missing = error(with("missing.pem", None));
-        assert!(missing.starts_with("the CA file ") && missing.contains("missing.pem (VERSTAK_SYNC_CA_FILE): I/O error"), "{missing}");
+        assert!(
+            missing.starts_with("the CA file ")
+                && missing.contains("missing.pem (VERSTAK_SYNC_CA_FILE): I/O error"),
+            "{missing}"
+        );
         let empty = error(with("empty.pem", Some("no PEM here\n")));
-        assert!(empty.ends_with("empty.pem (VERSTAK_SYNC_CA_FILE) has no certificate"), "{empty}");
-        let broken = error(with("broken.pem", Some("-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n")));
-        assert!(broken.contains("broken.pem (VERSTAK_SYNC_CA_FILE): "), "{broken}");
-        let not_a_cert = error(with("junk.pem", Some("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")));
-        assert!(not_a_cert.contains("junk.pem (VERSTAK_SYNC_CA_FILE): certificate 1: "), "{not_a_cert}");
+        assert!(
+            empty.ends_with("empty.pem (VERSTAK_SYNC_CA_FILE) has no certificate"),
+            "{empty}"
+        );
+        let broken = error(with(
+            "broken.pem",
+            Some("-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n"),
+        ));
+        assert!(
+            broken.contains("broken.pem (VERSTAK_SYNC_CA_FILE): "),
+            "{broken}"
+        );
+        let not_a_cert = error(with(
+            "junk.pem",
+            Some("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
+        ));
+        assert!(
+            not_a_cert.contains("junk.pem (VERSTAK_SYNC_CA_FILE): certificate 1: "),
+            "{not_a_cert}"
+        );
     }
 
     #[test]
     fn no_trust_anchor_at_all_is_an_error() {
-        assert_eq!(error(Trust::default()), "no trusted CA certificates: the platform store is empty and VERSTAK_SYNC_CA_FILE is not set");
+        assert_eq!(
+            error(Trust::default()),
+            "no trusted CA certificates: the platform store is empty and VERSTAK_SYNC_CA_FILE is not set"
+        );
     }
 }

@@ -43,7 +43,8 @@ pub struct Pairing {
 
 impl Pairing {
     pub fn parse(json: Option<&str>) -> Pairing {
-        json.and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default()
+        json.and_then(|j| serde_json::from_str(j).ok())
+            .unwrap_or_default()
     }
 
     pub fn to_json(&self) -> String {
@@ -71,7 +72,11 @@ impl Pairing {
 
     /// `resetKey` (§3.8): forget the device, keep the server URL.
     pub fn key_reset(&self) -> Pairing {
-        Pairing { server_url: self.server_url.clone(), vault_id: self.vault_id.clone(), ..Pairing::default() }
+        Pairing {
+            server_url: self.server_url.clone(),
+            vault_id: self.vault_id.clone(),
+            ..Pairing::default()
+        }
     }
 }
 
@@ -86,7 +91,12 @@ pub struct Call {
 
 impl Call {
     fn json(url: String, body: String) -> Call {
-        Call { method: Method::Post, url, headers: vec![("Content-Type".into(), "application/json".into())], body: Some(body) }
+        Call {
+            method: Method::Post,
+            url,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: Some(body),
+        }
     }
 }
 
@@ -94,7 +104,10 @@ impl Call {
 pub fn server_url(typed: &str) -> Result<String, EngineError> {
     let url = typed.trim().trim_end_matches('/');
     let invalid = |why: &str| EngineError::InvalidUrl(format!("{why}: {typed:?}"));
-    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")).ok_or_else(|| invalid("the URL must start with http:// or https://"))?;
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| invalid("the URL must start with http:// or https://"))?;
     let authority = rest.split('/').next().unwrap_or("");
     if authority.is_empty() || authority.contains(['@', ' ', '?', '#']) {
         return Err(invalid("the URL has no valid host"));
@@ -108,11 +121,19 @@ pub fn server_url(typed: &str) -> Result<String, EngineError> {
 /// The remote vault a `configure` targets (§3.4 step 2).
 pub fn target_vault(typed: &str, local_vault_id: &str) -> String {
     let typed = typed.trim();
-    if typed.is_empty() { local_vault_id.to_string() } else { typed.to_string() }
+    if typed.is_empty() {
+        local_vault_id.to_string()
+    } else {
+        typed.to_string()
+    }
 }
 
 /// §3.4 step 3: a paired vault with unpushed ops must not switch remote vaults.
-pub fn check_remote_change(current: &Pairing, target: &str, unpushed: usize) -> Result<(), EngineError> {
+pub fn check_remote_change(
+    current: &Pairing,
+    target: &str,
+    unpushed: usize,
+) -> Result<(), EngineError> {
     let paired = !current.device_id.is_empty() || !current.effective_vault_id.is_empty();
     if paired && current.effective_vault_id != target && unpushed > 0 {
         return Err(EngineError::RemoteVaultLocked(unpushed));
@@ -121,12 +142,23 @@ pub fn check_remote_change(current: &Pairing, target: &str, unpushed: usize) -> 
 }
 
 pub fn health(base: &str) -> Call {
-    Call { method: Method::Get, url: format!("{base}{}", paths::HEALTH), headers: vec![], body: None }
+    Call {
+        method: Method::Get,
+        url: format!("{base}{}", paths::HEALTH),
+        headers: vec![],
+        body: None,
+    }
 }
 
 pub fn auth_test(base: &str, username: &str, password: &str) -> Call {
-    let body = AuthTestRequest { username: username.into(), password: password.into() };
-    Call::json(format!("{base}{}", paths::AUTH_TEST), serde_json::to_string(&body).expect("plain strings"))
+    let body = AuthTestRequest {
+        username: username.into(),
+        password: password.into(),
+    };
+    Call::json(
+        format!("{base}{}", paths::AUTH_TEST),
+        serde_json::to_string(&body).expect("plain strings"),
+    )
 }
 
 pub fn pair(base: &str, username: &str, password: &str, device_name: &str, vault_id: &str) -> Call {
@@ -137,14 +169,20 @@ pub fn pair(base: &str, username: &str, password: &str, device_name: &str, vault
         client_version: CLIENT_VERSION.into(),
         vault_id: vault_id.into(),
     };
-    Call::json(format!("{base}{}", paths::PAIR), serde_json::to_string(&body).expect("plain strings"))
+    Call::json(
+        format!("{base}{}", paths::PAIR),
+        serde_json::to_string(&body).expect("plain strings"),
+    )
 }
 
 pub fn revoke_current(base: &str, token: &str) -> Call {
     Call {
         method: Method::Post,
         url: format!("{base}{}", paths::REVOKE_CURRENT),
-        headers: vec![("Authorization".into(), format!("Bearer {token}")), ("Content-Type".into(), "application/json".into())],
+        headers: vec![
+            ("Authorization".into(), format!("Bearer {token}")),
+            ("Content-Type".into(), "application/json".into()),
+        ],
         body: Some("{}".into()),
     }
 }
@@ -153,8 +191,14 @@ pub fn revoke_current(base: &str, token: &str) -> Call {
 pub fn attempt(number: u32, result: Result<HttpResponse, IoError>) -> Result<HttpResponse, Retry> {
     match http::classify(number, result) {
         Attempt::Success(resp) => Ok(resp),
-        Attempt::Failed { error, .. } => Err(Retry { error, delay_ms: None }),
-        Attempt::Retry { error, delay_ms } => Err(Retry { error, delay_ms: (number + 1 < http::ATTEMPTS).then_some(delay_ms) }),
+        Attempt::Failed { error, .. } => Err(Retry {
+            error,
+            delay_ms: None,
+        }),
+        Attempt::Retry { error, delay_ms } => Err(Retry {
+            error,
+            delay_ms: (number + 1 < http::ATTEMPTS).then_some(delay_ms),
+        }),
     }
 }
 
@@ -187,7 +231,8 @@ pub fn read_health(result: Result<HttpResponse, EngineError>) -> Result<(), Engi
 pub fn read_pair(result: Result<HttpResponse, EngineError>) -> Result<PairResponse, EngineError> {
     let pair = |e| EngineError::Pair(Box::new(e));
     let resp = result.map_err(pair)?;
-    let answer: PairResponse = serde_json::from_slice(&resp.body).map_err(|_| pair(EngineError::InvalidResponse))?;
+    let answer: PairResponse =
+        serde_json::from_slice(&resp.body).map_err(|_| pair(EngineError::InvalidResponse))?;
     if answer.device_id.is_empty() || answer.device_token.is_empty() {
         return Err(pair(EngineError::InvalidResponse));
     }
@@ -199,14 +244,30 @@ mod tests {
     use super::*;
 
     fn resp(status: u16, body: &str) -> HttpResponse {
-        HttpResponse { status, headers: vec![], body: body.as_bytes().to_vec() }
+        HttpResponse {
+            status,
+            headers: vec![],
+            body: body.as_bytes().to_vec(),
+        }
     }
 
     #[test]
     fn server_urls_are_checked_and_trimmed() {
-        assert_eq!(server_url(" http://127.0.0.1:47732/ ").unwrap(), "http://127.0.0.1:47732");
-        assert_eq!(server_url("https://sync.example.com/base").unwrap(), "https://sync.example.com/base");
-        for bad in ["ftp://h", "127.0.0.1:47732", "http://", "http://u@h", "http://h/?x=1"] {
+        assert_eq!(
+            server_url(" http://127.0.0.1:47732/ ").unwrap(),
+            "http://127.0.0.1:47732"
+        );
+        assert_eq!(
+            server_url("https://sync.example.com/base").unwrap(),
+            "https://sync.example.com/base"
+        );
+        for bad in [
+            "ftp://h",
+            "127.0.0.1:47732",
+            "http://",
+            "http://u@h",
+            "http://h/?x=1",
+        ] {
             let e = server_url(bad).unwrap_err();
             assert!(e.to_string().starts_with("invalid URL: "), "{bad}: {e}");
         }
@@ -220,12 +281,19 @@ mod tests {
 
     #[test]
     fn switching_remote_vaults_with_unpushed_ops_is_refused() {
-        let paired = Pairing { device_id: "dev_1".into(), effective_vault_id: "a".into(), ..Pairing::default() };
+        let paired = Pairing {
+            device_id: "dev_1".into(),
+            effective_vault_id: "a".into(),
+            ..Pairing::default()
+        };
         assert!(check_remote_change(&paired, "a", 5).is_ok());
         assert!(check_remote_change(&paired, "b", 0).is_ok());
         assert!(check_remote_change(&Pairing::default(), "b", 5).is_ok());
         let e = check_remote_change(&paired, "b", 2).unwrap_err();
-        assert_eq!(e.to_string(), "cannot change remote vault with 2 unpushed local operation(s); synchronize or resolve them first");
+        assert_eq!(
+            e.to_string(),
+            "cannot change remote vault with 2 unpushed local operation(s); synchronize or resolve them first"
+        );
     }
 
     #[test]
@@ -236,12 +304,21 @@ mod tests {
         assert_eq!(body["login"], "alice");
         assert_eq!(body["device_name"], "laptop");
         assert_eq!(body["vault_id"], "v1");
-        assert!(body["client_version"].as_str().unwrap().starts_with("verstak-sync/"));
+        assert!(
+            body["client_version"]
+                .as_str()
+                .unwrap()
+                .starts_with("verstak-sync/")
+        );
     }
 
     #[test]
     fn pair_failures_are_prefixed() {
-        let e = read_pair(Err(http::error_from(&resp(401, r#"{"code":"unauthorized","error":"invalid credentials"}"#)))).unwrap_err();
+        let e = read_pair(Err(http::error_from(&resp(
+            401,
+            r#"{"code":"unauthorized","error":"invalid credentials"}"#,
+        ))))
+        .unwrap_err();
         assert_eq!(e.to_string(), "pair: sync-server:unauthorized (HTTP 401)");
         let e = read_pair(Ok(resp(200, "{}"))).unwrap_err();
         assert_eq!(e.to_string(), "pair: invalid server response");
@@ -252,11 +329,20 @@ mod tests {
     #[test]
     fn health_answers() {
         assert!(read_health(Ok(resp(200, r#"{"status":"ok"}"#))).is_ok());
-        assert_eq!(read_health(Ok(resp(200, "{}"))).unwrap_err().to_string(), "not a Verstak Sync server (unexpected response)");
+        assert_eq!(
+            read_health(Ok(resp(200, "{}"))).unwrap_err().to_string(),
+            "not a Verstak Sync server (unexpected response)"
+        );
         let degraded = http::error_from(&resp(503, r#"{"status":"degraded"}"#));
-        assert_eq!(read_health(Err(degraded)).unwrap_err().to_string(), "not a Verstak Sync server (HTTP 503)");
+        assert_eq!(
+            read_health(Err(degraded)).unwrap_err().to_string(),
+            "not a Verstak Sync server (HTTP 503)"
+        );
         let html = http::error_from(&resp(404, "<html>"));
-        assert_eq!(read_health(Err(html)).unwrap_err().to_string(), "not a Verstak Sync server (HTTP 404)");
+        assert_eq!(
+            read_health(Err(html)).unwrap_err().to_string(),
+            "not a Verstak Sync server (HTTP 404)"
+        );
     }
 
     #[test]
@@ -265,10 +351,25 @@ mod tests {
         assert_eq!(attempt(0, net()).unwrap_err().delay_ms, Some(250));
         assert_eq!(attempt(1, net()).unwrap_err().delay_ms, Some(500));
         let last = attempt(2, net()).unwrap_err();
-        assert_eq!((last.delay_ms, last.error.to_string()), (None, "connection failed: refused".to_string()));
-        let limited = HttpResponse { status: 429, headers: vec![("Retry-After".into(), "7".into())], body: br#"{"code":"rate_limited","error":"x"}"#.to_vec() };
+        assert_eq!(
+            (last.delay_ms, last.error.to_string()),
+            (None, "connection failed: refused".to_string())
+        );
+        let limited = HttpResponse {
+            status: 429,
+            headers: vec![("Retry-After".into(), "7".into())],
+            body: br#"{"code":"rate_limited","error":"x"}"#.to_vec(),
+        };
         assert_eq!(attempt(0, Ok(limited)).unwrap_err().delay_ms, Some(7000));
-        assert!(attempt(0, Ok(resp(400, r#"{"code":"invalid_request","error":"x"}"#))).unwrap_err().delay_ms.is_none());
+        assert!(
+            attempt(
+                0,
+                Ok(resp(400, r#"{"code":"invalid_request","error":"x"}"#))
+            )
+            .unwrap_err()
+            .delay_ms
+            .is_none()
+        );
     }
 
     #[test]
@@ -280,7 +381,15 @@ mod tests {
         assert!(p.revoked && !p.connected);
         p.observe(None, false, "x");
         assert!(p.revoked, "only configure clears revoked");
-        let reset = Pairing { server_url: "http://h".into(), device_id: "d".into(), ..Pairing::default() }.key_reset();
-        assert_eq!((reset.server_url.as_str(), reset.device_id.as_str()), ("http://h", ""));
+        let reset = Pairing {
+            server_url: "http://h".into(),
+            device_id: "d".into(),
+            ..Pairing::default()
+        }
+        .key_reset();
+        assert_eq!(
+            (reset.server_url.as_str(), reset.device_id.as_str()),
+            ("http://h", "")
+        );
     }
 }

@@ -33,7 +33,11 @@ mod tests {
         assert_eq!(BatchSize::new(0).get(), 1);
         let cases = [(100, Some(50)), (3, Some(1)), (2, Some(1)), (1, None)];
         for (sent, want) in cases {
-            assert_eq!(BatchSize::new(100).halve(sent).map(BatchSize::get), want, "sent {sent}");
+            assert_eq!(
+                BatchSize::new(100).halve(sent).map(BatchSize::get),
+                want,
+                "sent {sent}"
+            );
         }
         // Repeated halving reaches one op in log2 steps.
         let (mut b, mut steps) = (BatchSize::new(100), 0);

@@ -17,11 +17,21 @@ pub(crate) fn remote_device_label(device_id: &str) -> String {
 pub(crate) fn sanitize_device(name: &str) -> String {
     let mapped: String = name
         .chars()
-        .map(|c| if "/\\:*?\"<>|".contains(c) || c.is_control() { '_' } else { c })
+        .map(|c| {
+            if "/\\:*?\"<>|".contains(c) || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
     let trimmed: String = mapped.trim().chars().take(40).collect();
     let trimmed = trimmed.trim_end().to_string();
-    if trimmed.is_empty() { "unknown".to_string() } else { trimmed }
+    if trimmed.is_empty() {
+        "unknown".to_string()
+    } else {
+        trimmed
+    }
 }
 
 /// `YYYY-MM-DD HHMM` for `now` shifted by the local UTC offset.
@@ -30,7 +40,11 @@ pub(crate) fn stamp(now: Millis, utc_offset_min: i32) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02} {:02}{:02}", rem / 3600, (rem % 3600) / 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}{:02}",
+        rem / 3600,
+        (rem % 3600) / 60
+    )
 }
 
 /// RFC 3339 UTC with second precision.
@@ -52,9 +66,15 @@ pub(crate) fn conflict_copy_path(
     };
     let device = sanitize_device(device);
     for n in 1u32.. {
-        let suffix = if n == 1 { String::new() } else { format!(" {n}") };
+        let suffix = if n == 1 {
+            String::new()
+        } else {
+            format!(" {n}")
+        };
         let candidate = format!("{stem} (conflict {device} {stamp}{suffix}){ext}");
-        let candidate = path.with_name(&candidate).expect("a conflict name is a valid segment");
+        let candidate = path
+            .with_name(&candidate)
+            .expect("a conflict name is a valid segment");
         if !taken(&candidate) {
             return candidate;
         }
@@ -72,14 +92,23 @@ mod tests {
     #[test]
     fn spec_examples() {
         let cases = [
-            ("report.docx", "report (conflict laptop 2026-07-21 1405).docx"),
-            ("archive.tar.gz", "archive.tar (conflict laptop 2026-07-21 1405).gz"),
+            (
+                "report.docx",
+                "report (conflict laptop 2026-07-21 1405).docx",
+            ),
+            (
+                "archive.tar.gz",
+                "archive.tar (conflict laptop 2026-07-21 1405).gz",
+            ),
             (".env", ".env (conflict laptop 2026-07-21 1405)"),
             ("Makefile", "Makefile (conflict laptop 2026-07-21 1405)"),
             ("Notes/a.md", "Notes/a (conflict laptop 2026-07-21 1405).md"),
         ];
         for (input, want) in cases {
-            assert_eq!(conflict_copy_path(&p(input), "laptop", STAMP, |_| false).as_str(), want);
+            assert_eq!(
+                conflict_copy_path(&p(input), "laptop", STAMP, |_| false).as_str(),
+                want
+            );
         }
     }
 

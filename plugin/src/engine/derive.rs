@@ -41,10 +41,28 @@ pub(crate) fn derive(
             match s {
                 Some(s) if s.dir => {}
                 Some(_) => {
-                    dels.push(Wanted { path: path.clone(), dir: false, kind: OpKind::Delete, hash: None, size: 0 });
-                    ups.push(Wanted { path: path.clone(), dir: true, kind: OpKind::Create, hash: None, size: 0 });
+                    dels.push(Wanted {
+                        path: path.clone(),
+                        dir: false,
+                        kind: OpKind::Delete,
+                        hash: None,
+                        size: 0,
+                    });
+                    ups.push(Wanted {
+                        path: path.clone(),
+                        dir: true,
+                        kind: OpKind::Create,
+                        hash: None,
+                        size: 0,
+                    });
                 }
-                None => ups.push(Wanted { path: path.clone(), dir: true, kind: OpKind::Create, hash: None, size: 0 }),
+                None => ups.push(Wanted {
+                    path: path.clone(),
+                    dir: true,
+                    kind: OpKind::Create,
+                    hash: None,
+                    size: 0,
+                }),
             }
             continue;
         }
@@ -52,35 +70,62 @@ pub(crate) fn derive(
             Some(s) if !s.dir && s.hash == l.hash => continue,
             Some(s) if !s.dir => OpKind::Update,
             Some(_) => {
-                dels.push(Wanted { path: path.clone(), dir: true, kind: OpKind::Delete, hash: None, size: 0 });
+                dels.push(Wanted {
+                    path: path.clone(),
+                    dir: true,
+                    kind: OpKind::Delete,
+                    hash: None,
+                    size: 0,
+                });
                 OpKind::Create
             }
             None => OpKind::Create,
         };
-        ups.push(Wanted { path: path.clone(), dir: false, kind, hash: l.hash.clone(), size: l.size });
+        ups.push(Wanted {
+            path: path.clone(),
+            dir: false,
+            kind,
+            hash: l.hash.clone(),
+            size: l.size,
+        });
     }
     for (path, s) in synced {
         if local.contains_key(path) || rules.ignores(path, s.dir) {
             continue;
         }
-        dels.push(Wanted { path: path.clone(), dir: s.dir, kind: OpKind::Delete, hash: None, size: 0 });
+        dels.push(Wanted {
+            path: path.clone(),
+            dir: s.dir,
+            kind: OpKind::Delete,
+            hash: None,
+            size: 0,
+        });
     }
     ups.sort_by(|a, b| (a.path.depth(), !a.dir, &a.path).cmp(&(b.path.depth(), !b.dir, &b.path)));
     dels.sort_by(|a, b| {
-        (std::cmp::Reverse(a.path.depth()), a.dir, &a.path).cmp(&(std::cmp::Reverse(b.path.depth()), b.dir, &b.path))
+        (std::cmp::Reverse(a.path.depth()), a.dir, &a.path).cmp(&(
+            std::cmp::Reverse(b.path.depth()),
+            b.dir,
+            &b.path,
+        ))
     });
     ups.extend(dels);
     ups
 }
 
 /// The new op log: ops still wanted keep their id and client sequence; new ones get fresh ones.
-pub(crate) fn reconcile(old: &[QueuedOp], wanted: Vec<Wanted>, salt: &str, next_client_seq: &mut i64) -> Vec<QueuedOp> {
+pub(crate) fn reconcile(
+    old: &[QueuedOp],
+    wanted: Vec<Wanted>,
+    salt: &str,
+    next_client_seq: &mut i64,
+) -> Vec<QueuedOp> {
     wanted
         .into_iter()
         .map(|w| {
-            let same = old
-                .iter()
-                .find(|q| q.path == w.path && q.dir == w.dir && q.kind == w.kind && q.hash == w.hash);
+            let same = old.iter().find(|q| {
+                q.path == w.path && q.dir == w.dir && q.kind == w.kind && q.hash == w.hash
+            });
             match same {
                 Some(q) => q.clone(),
                 None => {
@@ -107,10 +152,21 @@ mod tests {
     use crate::engine::path::p;
 
     fn file(c: &str) -> LocalEntry {
-        LocalEntry { dir: false, size: c.len() as u64, mtime: 0, hash: Some(ContentHash::of(c.as_bytes())), too_large: false }
+        LocalEntry {
+            dir: false,
+            size: c.len() as u64,
+            mtime: 0,
+            hash: Some(ContentHash::of(c.as_bytes())),
+            too_large: false,
+        }
     }
     fn sfile(c: &str) -> SyncedEntry {
-        SyncedEntry { dir: false, hash: Some(ContentHash::of(c.as_bytes())), text: true, size: c.len() as u64 }
+        SyncedEntry {
+            dir: false,
+            hash: Some(ContentHash::of(c.as_bytes())),
+            text: true,
+            size: c.len() as u64,
+        }
     }
 
     #[test]
@@ -147,7 +203,14 @@ mod tests {
     fn ignored_and_too_large_are_never_published_or_deleted() {
         let mut local = BTreeMap::new();
         let mut synced = BTreeMap::new();
-        local.insert(p("big.bin"), LocalEntry { too_large: true, hash: None, ..file("") });
+        local.insert(
+            p("big.bin"),
+            LocalEntry {
+                too_large: true,
+                hash: None,
+                ..file("")
+            },
+        );
         synced.insert(p("big.bin"), sfile("old"));
         local.insert(p(".DS_Store"), file("junk"));
         synced.insert(p("Thumbs.db"), sfile("t"));
@@ -160,11 +223,26 @@ mod tests {
         local.insert(p("a.md"), file("1"));
         let synced = BTreeMap::new();
         let mut seq = 0;
-        let first = reconcile(&[], derive(&local, &synced, &Rules::default()), "salt", &mut seq);
-        let again = reconcile(&first, derive(&local, &synced, &Rules::default()), "salt", &mut seq);
+        let first = reconcile(
+            &[],
+            derive(&local, &synced, &Rules::default()),
+            "salt",
+            &mut seq,
+        );
+        let again = reconcile(
+            &first,
+            derive(&local, &synced, &Rules::default()),
+            "salt",
+            &mut seq,
+        );
         assert_eq!(first, again);
         local.insert(p("a.md"), file("2"));
-        let changed = reconcile(&again, derive(&local, &synced, &Rules::default()), "salt", &mut seq);
+        let changed = reconcile(
+            &again,
+            derive(&local, &synced, &Rules::default()),
+            "salt",
+            &mut seq,
+        );
         assert_ne!(changed[0].op_id, first[0].op_id);
         assert_eq!(changed[0].client_seq, 1);
         assert_eq!(seq, 2);

@@ -37,7 +37,11 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn new(device_id: impl Into<String>, device_name: impl Into<String>, entropy: [u8; 16]) -> Config {
+    pub fn new(
+        device_id: impl Into<String>,
+        device_name: impl Into<String>,
+        entropy: [u8; 16],
+    ) -> Config {
         Config {
             device_id: device_id.into(),
             device_name: device_name.into(),
@@ -68,12 +72,21 @@ impl Engine {
     /// Creates the engine from the stored state document ([`super::saved::STATE_KEY`]), if any.
     pub fn new(cfg: Config, saved_state: Option<&str>) -> Result<Engine, EngineError> {
         let state = match saved_state {
-            Some(json) => SavedState::parse(json).map_err(|e| EngineError::SaveState(e.to_string()))?,
+            Some(json) => {
+                SavedState::parse(json).map_err(|e| EngineError::SaveState(e.to_string()))?
+            }
             None => SavedState::default(),
         };
         let io = Io::default();
         io.status(|s| run::fill_status(s, &state));
-        Ok(Engine { cfg: Rc::new(cfg), io, state: Some(state), run: None, queue: VecDeque::new(), last_now: Millis(0) })
+        Ok(Engine {
+            cfg: Rc::new(cfg),
+            io,
+            state: Some(state),
+            run: None,
+            queue: VecDeque::new(),
+            last_now: Millis(0),
+        })
     }
 
     /// The only mutator. Drain [`Engine::poll_command`] after every call.
@@ -124,9 +137,16 @@ impl Engine {
     fn drive(&mut self) {
         loop {
             if self.run.is_none() {
-                let Some(action) = self.queue.pop_front() else { return };
+                let Some(action) = self.queue.pop_front() else {
+                    return;
+                };
                 let state = self.state.take().expect("the state is home while idle");
-                self.run = Some(Box::pin(run::run_action(self.io.clone(), self.cfg.clone(), state, action)));
+                self.run = Some(Box::pin(run::run_action(
+                    self.io.clone(),
+                    self.cfg.clone(),
+                    state,
+                    action,
+                )));
             }
             let fut = self.run.as_mut().expect("just set");
             match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {

@@ -43,7 +43,13 @@ pub enum EngineError {
     #[error("push: {0}")]
     Push(Box<EngineError>),
     #[error("pull apply failed at sequence {seq} for {entity_type} {path} ({op_id}): {inner}")]
-    PullApply { seq: i64, entity_type: String, path: String, op_id: String, inner: String },
+    PullApply {
+        seq: i64,
+        entity_type: String,
+        path: String,
+        op_id: String,
+        inner: String,
+    },
     #[error("pull response is not strictly ordered at sequence {0}")]
     PullUnordered(i64),
     #[error("pull page cursor mismatch")]
@@ -71,7 +77,9 @@ impl EngineError {
             EngineError::MassDeletionPending => "mass_deletion_pending",
             EngineError::RemoteVaultLocked(_) => "remote_vault_locked",
             EngineError::Server { .. } => "server_error",
-            EngineError::NotSyncServer(_) | EngineError::NotSyncServerUnexpected => "not_sync_server",
+            EngineError::NotSyncServer(_) | EngineError::NotSyncServerUnexpected => {
+                "not_sync_server"
+            }
             EngineError::ConnectionFailed(_) => "connection_failed",
             EngineError::InvalidUrl(_) => "invalid_url",
             EngineError::Pair(_) => "pair_failed",
@@ -96,7 +104,9 @@ impl EngineError {
     pub(crate) fn server_code(&self) -> Option<&str> {
         match self {
             EngineError::Server { code, .. } => Some(code),
-            EngineError::Pair(e) | EngineError::Push(e) | EngineError::BlobUpload(e) => e.server_code(),
+            EngineError::Pair(e) | EngineError::Push(e) | EngineError::BlobUpload(e) => {
+                e.server_code()
+            }
             _ => None,
         }
     }
@@ -108,36 +118,94 @@ mod tests {
 
     #[test]
     fn messages_match_spec() {
-        let server = || EngineError::Server { code: "too_many_operations".into(), status: 413 };
+        let server = || EngineError::Server {
+            code: "too_many_operations".into(),
+            status: 413,
+        };
         let cases: Vec<(EngineError, &str, &str)> = vec![
-            (EngineError::NotConfigured, "not_configured", "sync not configured"),
-            (EngineError::VaultNotOpen, "vault_not_open", "vault not open"),
-            (EngineError::VaultIdUnavailable, "vault_id_unavailable", "vault ID is unavailable"),
-            (EngineError::InvalidInterval, "invalid_interval", "invalid interval"),
-            (EngineError::MassDeletionPending, "mass_deletion_pending", "mass deletion awaiting confirmation"),
+            (
+                EngineError::NotConfigured,
+                "not_configured",
+                "sync not configured",
+            ),
+            (
+                EngineError::VaultNotOpen,
+                "vault_not_open",
+                "vault not open",
+            ),
+            (
+                EngineError::VaultIdUnavailable,
+                "vault_id_unavailable",
+                "vault ID is unavailable",
+            ),
+            (
+                EngineError::InvalidInterval,
+                "invalid_interval",
+                "invalid interval",
+            ),
+            (
+                EngineError::MassDeletionPending,
+                "mass_deletion_pending",
+                "mass deletion awaiting confirmation",
+            ),
             (
                 EngineError::RemoteVaultLocked(3),
                 "remote_vault_locked",
                 "cannot change remote vault with 3 unpushed local operation(s); synchronize or resolve them first",
             ),
-            (server(), "server_error", "sync-server:too_many_operations (HTTP 413)"),
-            (EngineError::NotSyncServer(503), "not_sync_server", "not a Verstak Sync server (HTTP 503)"),
-            (EngineError::NotSyncServerUnexpected, "not_sync_server", "not a Verstak Sync server (unexpected response)"),
-            (EngineError::ConnectionFailed("refused".into()), "connection_failed", "connection failed: refused"),
-            (EngineError::InvalidUrl("x".into()), "invalid_url", "invalid URL: x"),
             (
-                EngineError::Pair(Box::new(EngineError::Server { code: "unauthorized".into(), status: 401 })),
+                server(),
+                "server_error",
+                "sync-server:too_many_operations (HTTP 413)",
+            ),
+            (
+                EngineError::NotSyncServer(503),
+                "not_sync_server",
+                "not a Verstak Sync server (HTTP 503)",
+            ),
+            (
+                EngineError::NotSyncServerUnexpected,
+                "not_sync_server",
+                "not a Verstak Sync server (unexpected response)",
+            ),
+            (
+                EngineError::ConnectionFailed("refused".into()),
+                "connection_failed",
+                "connection failed: refused",
+            ),
+            (
+                EngineError::InvalidUrl("x".into()),
+                "invalid_url",
+                "invalid URL: x",
+            ),
+            (
+                EngineError::Pair(Box::new(EngineError::Server {
+                    code: "unauthorized".into(),
+                    status: 401,
+                })),
                 "pair_failed",
                 "pair: sync-server:unauthorized (HTTP 401)",
             ),
-            (EngineError::SaveToken("disk full".into()), "save_token", "save token: disk full"),
-            (EngineError::Scan("io".into()), "snapshot_scan", "snapshot scan: io"),
+            (
+                EngineError::SaveToken("disk full".into()),
+                "save_token",
+                "save token: disk full",
+            ),
+            (
+                EngineError::Scan("io".into()),
+                "snapshot_scan",
+                "snapshot scan: io",
+            ),
             (
                 EngineError::BlobUpload(Box::new(EngineError::InvalidBlobUploadResponse)),
                 "blob_upload",
                 "blob upload: invalid blob upload response",
             ),
-            (EngineError::Push(Box::new(server())), "push_failed", "push: sync-server:too_many_operations (HTTP 413)"),
+            (
+                EngineError::Push(Box::new(server())),
+                "push_failed",
+                "push: sync-server:too_many_operations (HTTP 413)",
+            ),
             (
                 EngineError::PullApply {
                     seq: 7,
@@ -149,15 +217,34 @@ mod tests {
                 "pull_apply_failed",
                 "pull apply failed at sequence 7 for file a.md (op): io",
             ),
-            (EngineError::PullUnordered(9), "pull_unordered", "pull response is not strictly ordered at sequence 9"),
-            (EngineError::PullCursorMismatch, "pull_cursor_mismatch", "pull page cursor mismatch"),
-            (EngineError::DownloadSizeMismatch, "download_size_mismatch", "download blob: size mismatch"),
-            (EngineError::DownloadHashMismatch, "download_hash_mismatch", "download blob: SHA-256 mismatch"),
+            (
+                EngineError::PullUnordered(9),
+                "pull_unordered",
+                "pull response is not strictly ordered at sequence 9",
+            ),
+            (
+                EngineError::PullCursorMismatch,
+                "pull_cursor_mismatch",
+                "pull page cursor mismatch",
+            ),
+            (
+                EngineError::DownloadSizeMismatch,
+                "download_size_mismatch",
+                "download blob: size mismatch",
+            ),
+            (
+                EngineError::DownloadHashMismatch,
+                "download_hash_mismatch",
+                "download blob: SHA-256 mismatch",
+            ),
         ];
         for (err, code, msg) in cases {
             assert_eq!(err.code(), code, "{err:?}");
             assert_eq!(err.to_string(), msg, "{err:?}");
         }
-        assert_eq!(EngineError::Push(Box::new(server())).server_code(), Some("too_many_operations"));
+        assert_eq!(
+            EngineError::Push(Box::new(server())).server_code(),
+            Some("too_many_operations")
+        );
     }
 }

@@ -19,17 +19,31 @@ pub fn payload(data: &[u8]) {
         if let (Source::Inline(bytes), None) = (&inc.source, has_content_hash(&json)) {
             assert_eq!(inc.hash.as_ref(), Some(&ContentHash::of(bytes)));
         }
-        for p in [&inc.path, &inc.from_path, &inc.to_path, &inc.previous_path].into_iter().flatten() {
+        for p in [&inc.path, &inc.from_path, &inc.to_path, &inc.previous_path]
+            .into_iter()
+            .flatten()
+        {
             if let Ok(vp) = VaultPath::parse(p) {
-                assert_eq!(VaultPath::parse(vp.as_str()).as_ref(), Ok(&vp), "path parse not stable");
+                assert_eq!(
+                    VaultPath::parse(vp.as_str()).as_ref(),
+                    Ok(&vp),
+                    "path parse not stable"
+                );
             }
         }
         if let (Some(path), Source::Inline(bytes)) = (&inc.path, &inc.source) {
             roundtrip(path, bytes);
         }
         if let (Some(path), Source::Blob { hash, size }) = (&inc.path, &inc.source) {
-            let again = Incoming::parse(&blob_payload(path, hash, *size)).expect("built blob payload parses");
-            assert_eq!(again.source, Source::Blob { hash: hash.clone(), size: *size });
+            let again = Incoming::parse(&blob_payload(path, hash, *size))
+                .expect("built blob payload parses");
+            assert_eq!(
+                again.source,
+                Source::Blob {
+                    hash: hash.clone(),
+                    size: *size
+                }
+            );
             assert_eq!(again.hash.as_ref(), Some(hash));
             assert_eq!(again.path.as_deref(), Some(path.as_str()));
         }
@@ -40,7 +54,10 @@ pub fn payload(data: &[u8]) {
 
 fn has_content_hash(json: &str) -> Option<()> {
     let v: serde_json::Value = serde_json::from_str(json).ok()?;
-    v.get("contentHash")?.as_str().filter(|s| !s.is_empty()).map(|_| ())
+    v.get("contentHash")?
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(|_| ())
 }
 
 fn roundtrip(path: &str, bytes: &[u8]) {
@@ -60,9 +77,21 @@ fn roundtrip(path: &str, bytes: &[u8]) {
 /// line that either side has and the base does not.
 pub fn merge(base: &str, local: &str, remote: &str) -> Option<String> {
     let out = merge3(base, local, remote);
-    assert_eq!(merge3(base, local, local).as_deref(), Some(local), "identical sides");
-    assert_eq!(merge3(base, base, remote).as_deref(), Some(remote), "local unchanged");
-    assert_eq!(merge3(base, local, base).as_deref(), Some(local), "remote unchanged");
+    assert_eq!(
+        merge3(base, local, local).as_deref(),
+        Some(local),
+        "identical sides"
+    );
+    assert_eq!(
+        merge3(base, base, remote).as_deref(),
+        Some(remote),
+        "local unchanged"
+    );
+    assert_eq!(
+        merge3(base, local, base).as_deref(),
+        Some(local),
+        "remote unchanged"
+    );
     assert_eq!(merge3(base, remote, local), out, "merge not symmetric");
     if let Some(m) = &out {
         let base_lines: std::collections::HashSet<&str> = base.split_inclusive('\n').collect();

@@ -21,7 +21,11 @@ pub struct Guard {
 
 /// The guard to raise for `deletions` out of `files`, if any.
 pub(crate) fn check(direction: Direction, deletions: u64, files: u64) -> Option<Guard> {
-    (deletions > 10 && deletions * 2 > files).then_some(Guard { direction, deletions, files })
+    (deletions > 10 && deletions * 2 > files).then_some(Guard {
+        direction,
+        deletions,
+        files,
+    })
 }
 
 #[cfg(test)]
@@ -30,13 +34,28 @@ mod tests {
 
     #[test]
     fn thresholds() {
-        let cases = [(10, 10, false), (11, 20, true), (11, 22, false), (11, 21, true), (100, 1000, false), (0, 0, false)];
+        let cases = [
+            (10, 10, false),
+            (11, 20, true),
+            (11, 22, false),
+            (11, 21, true),
+            (100, 1000, false),
+            (0, 0, false),
+        ];
         for (d, n, held) in cases {
-            assert_eq!(check(Direction::Outgoing, d, n).is_some(), held, "D={d} N={n}");
+            assert_eq!(
+                check(Direction::Outgoing, d, n).is_some(),
+                held,
+                "D={d} N={n}"
+            );
         }
         assert_eq!(
             check(Direction::Incoming, 12, 12),
-            Some(Guard { direction: Direction::Incoming, deletions: 12, files: 12 })
+            Some(Guard {
+                direction: Direction::Incoming,
+                deletions: 12,
+                files: 12
+            })
         );
     }
 }

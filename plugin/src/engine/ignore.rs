@@ -31,7 +31,10 @@ pub(crate) fn is_excluded(path: &VaultPath) -> bool {
         return true;
     }
     let name = path.name();
-    name.starts_with(".verstak-write-") || name.ends_with(".tmp") || name.ends_with(".swp") || name.ends_with('~')
+    name.starts_with(".verstak-write-")
+        || name.ends_with(".tmp")
+        || name.ends_with(".swp")
+        || name.ends_with('~')
 }
 
 #[derive(Debug, Clone)]
@@ -66,7 +69,11 @@ impl Rules {
                 if body.is_empty() {
                     return None;
                 }
-                Some(Pattern { glob: body.to_lowercase().chars().collect(), anchored, dir_only })
+                Some(Pattern {
+                    glob: body.to_lowercase().chars().collect(),
+                    anchored,
+                    dir_only,
+                })
             })
             .collect();
         Rules { patterns }
@@ -108,7 +115,8 @@ fn glob_match(pat: &[char], text: &str) -> bool {
     let (mut p, mut t) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {
-        if p < pat.len() && (pat[p] == '?' && text[t] != '/' || pat[p] == text[t] && pat[p] != '*') {
+        if p < pat.len() && (pat[p] == '?' && text[t] != '/' || pat[p] == text[t] && pat[p] != '*')
+        {
             p += 1;
             t += 1;
         } else if p < pat.len() && pat[p] == '*' {
@@ -138,7 +146,14 @@ mod tests {
 
     #[test]
     fn fixed_exclusions() {
-        for path in [".verstak/x", "a/.VERSTAK/b", ".verstak-write-123", "a/b.tmp", "x.swp", "notes.md~"] {
+        for path in [
+            ".verstak/x",
+            "a/.VERSTAK/b",
+            ".verstak-write-123",
+            "a/b.tmp",
+            "x.swp",
+            "notes.md~",
+        ] {
             assert!(is_excluded(&p(path)), "{path}");
         }
         for path in ["verstak/x", "a/.verstakx/b", "tmp.md", "a~b"] {
@@ -168,13 +183,21 @@ mod tests {
             ("a/.verstak/x", false, true),
         ];
         for (path, is_dir, want) in cases {
-            assert_eq!(rules.ignores(&p(path), *is_dir), *want, "{path} dir={is_dir}");
+            assert_eq!(
+                rules.ignores(&p(path), *is_dir),
+                *want,
+                "{path} dir={is_dir}"
+            );
         }
     }
 
     #[test]
     fn anchored_and_wildcards() {
-        let rules = Rules::new(["build/out/".to_string(), "docs/*.pdf".to_string(), "?.log".to_string()]);
+        let rules = Rules::new([
+            "build/out/".to_string(),
+            "docs/*.pdf".to_string(),
+            "?.log".to_string(),
+        ]);
         assert!(rules.ignores(&p("build/out"), true));
         assert!(rules.ignores(&p("build/out/x/y.md"), false));
         assert!(!rules.ignores(&p("src/build/out/y.md"), false));

@@ -36,7 +36,10 @@ pub(crate) struct Io(pub(crate) Rc<RefCell<Shared>>);
 
 impl Io {
     /// Queues the command built by `make` and waits for its answer.
-    pub(crate) async fn call(&self, make: impl FnOnce(RequestId) -> Command) -> Result<Reply, IoError> {
+    pub(crate) async fn call(
+        &self,
+        make: impl FnOnce(RequestId) -> Command,
+    ) -> Result<Reply, IoError> {
         {
             let mut s = self.0.borrow_mut();
             s.next_id += 1;

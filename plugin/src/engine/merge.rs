@@ -71,7 +71,8 @@ fn matches(x: &[&str], y: &[&str]) -> Option<Vec<Option<usize>>> {
         pre += 1;
     }
     let mut suf = 0;
-    while suf < x.len() - pre && suf < y.len() - pre && x[x.len() - 1 - suf] == y[y.len() - 1 - suf] {
+    while suf < x.len() - pre && suf < y.len() - pre && x[x.len() - 1 - suf] == y[y.len() - 1 - suf]
+    {
         m[x.len() - 1 - suf] = Some(y.len() - 1 - suf);
         suf += 1;
     }
@@ -118,23 +119,101 @@ mod tests {
     #[test]
     fn merge_table() {
         let cases: &[(&str, &str, &str, &str, Option<&str>)] = &[
-            ("both unchanged", "a\nb\n", "a\nb\n", "a\nb\n", Some("a\nb\n")),
+            (
+                "both unchanged",
+                "a\nb\n",
+                "a\nb\n",
+                "a\nb\n",
+                Some("a\nb\n"),
+            ),
             ("only local", "a\nb\n", "a\nB\n", "a\nb\n", Some("a\nB\n")),
             ("only remote", "a\nb\n", "a\nb\n", "A\nb\n", Some("A\nb\n")),
-            ("disjoint edits", "a\nb\nc\nd\n", "A\nb\nc\nd\n", "a\nb\nc\nD\n", Some("A\nb\nc\nD\n")),
-            ("same edit both sides", "a\nb\nc\n", "a\nX\nc\n", "a\nX\nc\n", Some("a\nX\nc\n")),
-            ("overlapping edits", "a\nb\nc\n", "a\nL\nc\n", "a\nR\nc\n", None),
-            ("insert at different places", "a\nb\nc\n", "top\na\nb\nc\n", "a\nb\nc\nend\n", Some("top\na\nb\nc\nend\n")),
-            ("insert at same place differs", "a\nc\n", "a\nL\nc\n", "a\nR\nc\n", None),
-            ("delete vs edit elsewhere", "a\nb\nc\nd\n", "a\nc\nd\n", "a\nb\nc\nD\n", Some("a\nc\nD\n")),
-            ("delete vs edit same line", "a\nb\nc\n", "a\nc\n", "a\nB\nc\n", None),
-            ("both delete same line", "a\nb\nc\n", "a\nc\n", "a\nc\n", Some("a\nc\n")),
-            ("no final newline kept", "a\nb\nc", "A\nb\nc", "a\nb\nC", Some("A\nb\nC")),
-            ("appended line touches unterminated end", "a\nb", "A\nb", "a\nb\nc", None),
+            (
+                "disjoint edits",
+                "a\nb\nc\nd\n",
+                "A\nb\nc\nd\n",
+                "a\nb\nc\nD\n",
+                Some("A\nb\nc\nD\n"),
+            ),
+            (
+                "same edit both sides",
+                "a\nb\nc\n",
+                "a\nX\nc\n",
+                "a\nX\nc\n",
+                Some("a\nX\nc\n"),
+            ),
+            (
+                "overlapping edits",
+                "a\nb\nc\n",
+                "a\nL\nc\n",
+                "a\nR\nc\n",
+                None,
+            ),
+            (
+                "insert at different places",
+                "a\nb\nc\n",
+                "top\na\nb\nc\n",
+                "a\nb\nc\nend\n",
+                Some("top\na\nb\nc\nend\n"),
+            ),
+            (
+                "insert at same place differs",
+                "a\nc\n",
+                "a\nL\nc\n",
+                "a\nR\nc\n",
+                None,
+            ),
+            (
+                "delete vs edit elsewhere",
+                "a\nb\nc\nd\n",
+                "a\nc\nd\n",
+                "a\nb\nc\nD\n",
+                Some("a\nc\nD\n"),
+            ),
+            (
+                "delete vs edit same line",
+                "a\nb\nc\n",
+                "a\nc\n",
+                "a\nB\nc\n",
+                None,
+            ),
+            (
+                "both delete same line",
+                "a\nb\nc\n",
+                "a\nc\n",
+                "a\nc\n",
+                Some("a\nc\n"),
+            ),
+            (
+                "no final newline kept",
+                "a\nb\nc",
+                "A\nb\nc",
+                "a\nb\nC",
+                Some("A\nb\nC"),
+            ),
+            (
+                "appended line touches unterminated end",
+                "a\nb",
+                "A\nb",
+                "a\nb\nc",
+                None,
+            ),
             ("empty base both add", "", "x\n", "y\n", None),
             ("empty base one adds", "", "", "y\n", Some("y\n")),
-            ("crlf preserved", "a\r\nb\r\nc\r\n", "A\r\nb\r\nc\r\n", "a\r\nb\r\nC\r\n", Some("A\r\nb\r\nC\r\n")),
-            ("adjacent edits conflict", "a\nb\nc\n", "A\nb\nc\n", "a\nB\nc\n", None),
+            (
+                "crlf preserved",
+                "a\r\nb\r\nc\r\n",
+                "A\r\nb\r\nc\r\n",
+                "a\r\nb\r\nC\r\n",
+                Some("A\r\nb\r\nC\r\n"),
+            ),
+            (
+                "adjacent edits conflict",
+                "a\nb\nc\n",
+                "A\nb\nc\n",
+                "a\nB\nc\n",
+                None,
+            ),
         ];
         for (name, base, local, remote, want) in cases {
             assert_eq!(merge3(base, local, remote).as_deref(), *want, "case {name}");

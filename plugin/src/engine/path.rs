@@ -73,7 +73,10 @@ impl VaultPath {
 
     /// The last segment.
     pub fn name(&self) -> &str {
-        self.0.rsplit('/').next().expect("a path has at least one segment")
+        self.0
+            .rsplit('/')
+            .next()
+            .expect("a path has at least one segment")
     }
 
     /// The parent folder, or `None` for a top-level entry.
@@ -104,7 +107,9 @@ impl VaultPath {
 
     /// True when `self` lies strictly inside `dir`.
     pub fn is_inside(&self, dir: &VaultPath) -> bool {
-        self.0.len() > dir.0.len() && self.0.starts_with(&dir.0) && self.0.as_bytes()[dir.0.len()] == b'/'
+        self.0.len() > dir.0.len()
+            && self.0.starts_with(&dir.0)
+            && self.0.as_bytes()[dir.0.len()] == b'/'
     }
 
     /// All proper ancestors, outermost first: `a/b/c` gives `a`, `a/b`.
@@ -180,7 +185,11 @@ mod tests {
             ("a\\b", Err(PathError::ForbiddenChar)),
         ];
         for (input, want) in cases {
-            assert_eq!(VaultPath::parse(input).map(|_| ()), *want, "input {input:?}");
+            assert_eq!(
+                VaultPath::parse(input).map(|_| ()),
+                *want,
+                "input {input:?}"
+            );
         }
     }
 

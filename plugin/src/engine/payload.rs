@@ -19,7 +19,9 @@ pub(crate) fn is_text(bytes: &[u8]) -> bool {
         return false;
     }
     match std::str::from_utf8(bytes) {
-        Ok(s) => !s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')),
+        Ok(s) => !s
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')),
         Err(_) => false,
     }
 }
@@ -54,13 +56,26 @@ pub(crate) fn text_payload(path: &str, bytes: &[u8]) -> Option<String> {
     }
     let content = std::str::from_utf8(bytes).ok()?;
     let hash = ContentHash::of(bytes);
-    let json = serde_json::to_string(&TextPayload { path, content_hash: hash.as_str(), content }).ok()?;
+    let json = serde_json::to_string(&TextPayload {
+        path,
+        content_hash: hash.as_str(),
+        content,
+    })
+    .ok()?;
     (json.len() <= MAX_PAYLOAD_JSON).then_some(json)
 }
 
 pub(crate) fn blob_payload(path: &str, hash: &ContentHash, size: u64) -> String {
-    let blob = BlobRef { sha256: hash.as_str().to_string(), size: size as i64 };
-    serde_json::to_string(&BlobPayload { path, content_hash: hash.as_str(), blob }).expect("plain struct")
+    let blob = BlobRef {
+        sha256: hash.as_str().to_string(),
+        size: size as i64,
+    };
+    serde_json::to_string(&BlobPayload {
+        path,
+        content_hash: hash.as_str(),
+        blob,
+    })
+    .expect("plain struct")
 }
 
 pub(crate) fn path_payload(path: &str) -> String {
@@ -74,7 +89,11 @@ pub(crate) fn folder_payload(path: &str) -> String {
         #[serde(rename = "contentHash")]
         content_hash: &'a str,
     }
-    serde_json::to_string(&Folder { path, content_hash: "" }).expect("plain struct")
+    serde_json::to_string(&Folder {
+        path,
+        content_hash: "",
+    })
+    .expect("plain struct")
 }
 
 #[derive(Deserialize, Default)]
@@ -126,8 +145,10 @@ impl Incoming {
         let source = if let Some(text) = raw.content {
             Source::Inline(text.into_bytes())
         } else if let Some(blob) = &raw.blob {
-            let hash = ContentHash::parse(&blob.sha256).map_err(|_| "invalid blob reference".to_string())?;
-            let size = u64::try_from(blob.size).map_err(|_| "invalid blob reference".to_string())?;
+            let hash = ContentHash::parse(&blob.sha256)
+                .map_err(|_| "invalid blob reference".to_string())?;
+            let size =
+                u64::try_from(blob.size).map_err(|_| "invalid blob reference".to_string())?;
             Source::Blob { hash, size }
         } else if let Some(b64) = raw.data_base64 {
             Source::Inline(decode_base64(&b64).ok_or("invalid dataBase64")?)
@@ -210,7 +231,10 @@ mod tests {
             format!(r#"{{"path":"p.png","contentHash":"{h}","blob":{{"sha256":"{h}","size":1}}}}"#)
         );
         assert_eq!(path_payload("a.md"), r#"{"path":"a.md"}"#);
-        assert_eq!(folder_payload("Notes"), r#"{"path":"Notes","contentHash":""}"#);
+        assert_eq!(
+            folder_payload("Notes"),
+            r#"{"path":"Notes","contentHash":""}"#
+        );
     }
 
     #[test]
@@ -220,12 +244,21 @@ mod tests {
         assert_eq!(t.source, Source::Inline(b"hello".to_vec()));
         let h = ContentHash::of(b"x");
         let b = Incoming::parse(&blob_payload("p.png", &h, 1)).unwrap();
-        assert_eq!(b.source, Source::Blob { hash: h.clone(), size: 1 });
+        assert_eq!(
+            b.source,
+            Source::Blob {
+                hash: h.clone(),
+                size: 1
+            }
+        );
         let d = Incoming::parse(r#"{"path":"b.bin","dataBase64":"aGVsbG8="}"#).unwrap();
         assert_eq!(d.source, Source::Inline(b"hello".to_vec()));
         assert_eq!(d.hash, Some(ContentHash::of(b"hello")));
         let m = Incoming::parse(r#"{"fromPath":"a","toPath":"b"}"#).unwrap();
-        assert_eq!((m.from_path.as_deref(), m.to_path.as_deref()), (Some("a"), Some("b")));
+        assert_eq!(
+            (m.from_path.as_deref(), m.to_path.as_deref()),
+            (Some("a"), Some("b"))
+        );
         assert!(Incoming::parse(r#"{"path":"a","blob":{"sha256":"XYZ","size":1}}"#).is_err());
         assert!(Incoming::parse("").unwrap().path.is_none());
     }

@@ -44,7 +44,13 @@ pub struct LocalEntry {
 
 impl LocalEntry {
     pub(crate) fn dir() -> LocalEntry {
-        LocalEntry { dir: true, size: 0, mtime: 0, hash: None, too_large: false }
+        LocalEntry {
+            dir: true,
+            size: 0,
+            mtime: 0,
+            hash: None,
+            too_large: false,
+        }
     }
 }
 
@@ -63,7 +69,12 @@ pub struct SyncedEntry {
 
 impl SyncedEntry {
     pub(crate) fn dir() -> SyncedEntry {
-        SyncedEntry { dir: true, hash: None, text: false, size: 0 }
+        SyncedEntry {
+            dir: true,
+            hash: None,
+            text: false,
+            size: 0,
+        }
     }
 }
 
@@ -213,8 +224,20 @@ mod tests {
     fn round_trip_and_empty_documents() {
         assert_eq!(SavedState::parse("").unwrap(), SavedState::default());
         assert_eq!(SavedState::parse("{}").unwrap(), SavedState::default());
-        let mut s = SavedState { cursor: ServerSeq(7), ..SavedState::default() };
-        s.local.insert(p("a.md"), LocalEntry { dir: false, size: 1, mtime: 2, hash: Some(ContentHash::of(b"x")), too_large: false });
+        let mut s = SavedState {
+            cursor: ServerSeq(7),
+            ..SavedState::default()
+        };
+        s.local.insert(
+            p("a.md"),
+            LocalEntry {
+                dir: false,
+                size: 1,
+                mtime: 2,
+                hash: Some(ContentHash::of(b"x")),
+                too_large: false,
+            },
+        );
         s.synced.insert(p("d"), SyncedEntry::dir());
         let back = SavedState::parse(&s.to_json()).unwrap();
         assert_eq!(back, s);
@@ -222,7 +245,11 @@ mod tests {
 
     #[test]
     fn new_pairing_forgets_the_server_side() {
-        let mut s = SavedState { cursor: ServerSeq(7), bootstrap_complete: true, ..SavedState::default() };
+        let mut s = SavedState {
+            cursor: ServerSeq(7),
+            bootstrap_complete: true,
+            ..SavedState::default()
+        };
         s.synced.insert(p("d"), SyncedEntry::dir());
         s.local.insert(p("d"), LocalEntry::dir());
         s.reset_for_new_pairing();

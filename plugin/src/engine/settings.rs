@@ -85,7 +85,8 @@ mod tests {
 
     #[test]
     fn unknown_keys_survive_a_round_trip() {
-        let s = Settings::parse(r#"{"serverUrl":"http://h","theme":{"x":1},"syncInterval":5}"#).unwrap();
+        let s = Settings::parse(r#"{"serverUrl":"http://h","theme":{"x":1},"syncInterval":5}"#)
+            .unwrap();
         assert_eq!(s.server_url, "http://h");
         assert_eq!(s.sync_interval, 5);
         let back: Value = serde_json::from_str(&s.to_json()).unwrap();
@@ -104,7 +105,10 @@ mod tests {
         let mut s = Settings::default();
         assert_eq!(s.set_interval(-1), Err(SettingsError::InvalidInterval));
         assert_eq!(s.set_interval(1441), Err(SettingsError::InvalidInterval));
-        assert_eq!(SettingsError::InvalidInterval.to_string(), "invalid interval");
+        assert_eq!(
+            SettingsError::InvalidInterval.to_string(),
+            "invalid interval"
+        );
         s.set_interval(1440).unwrap();
         assert_eq!(s.sync_interval, 1440);
         s.set_interval(0).unwrap();

@@ -67,7 +67,10 @@ impl Status {
             sync_interval: settings.sync_interval,
             effective_vault_id: pairing.effective_vault_id.clone(),
             last_checked_at: pairing.last_checked_at.clone(),
-            ignore: settings.ignore.clone().unwrap_or_else(|| DEFAULT_IGNORE.iter().map(|p| p.to_string()).collect()),
+            ignore: settings
+                .ignore
+                .clone()
+                .unwrap_or_else(|| DEFAULT_IGNORE.iter().map(|p| p.to_string()).collect()),
             ..Status::default()
         };
         s.status_label = status_label(&s);
@@ -80,7 +83,12 @@ mod tests {
     use super::*;
 
     fn paired(url: &str) -> Pairing {
-        Pairing { server_url: url.into(), device_id: "dev_1".into(), connected: true, ..Pairing::default() }
+        Pairing {
+            server_url: url.into(),
+            device_id: "dev_1".into(),
+            connected: true,
+            ..Pairing::default()
+        }
     }
 
     #[test]
@@ -100,14 +108,24 @@ mod tests {
 
     #[test]
     fn paired_with_a_token_is_connected() {
-        let s = Status::new(&Settings { sync_interval: 5, ..Settings::default() }, &paired("http://h"), true);
+        let s = Status::new(
+            &Settings {
+                sync_interval: 5,
+                ..Settings::default()
+            },
+            &paired("http://h"),
+            true,
+        );
         assert!(s.configured && s.token_stored);
         assert_eq!((s.status_label, s.sync_interval), ("connected", 5));
     }
 
     #[test]
     fn revoked_wins_over_everything_and_is_never_connected() {
-        let pairing = Pairing { revoked: true, ..paired("http://h") };
+        let pairing = Pairing {
+            revoked: true,
+            ..paired("http://h")
+        };
         let mut s = Status::new(&Settings::default(), &pairing, true);
         assert!(!s.connected);
         assert_eq!(s.status_label, "revoked");
@@ -124,7 +142,13 @@ mod tests {
 
     #[test]
     fn user_ignore_patterns_replace_the_defaults() {
-        let settings = Settings { ignore: Some(vec!["*.tmp".into()]), ..Settings::default() };
-        assert_eq!(Status::new(&settings, &Pairing::default(), false).ignore, vec!["*.tmp".to_string()]);
+        let settings = Settings {
+            ignore: Some(vec!["*.tmp".into()]),
+            ..Settings::default()
+        };
+        assert_eq!(
+            Status::new(&settings, &Pairing::default(), false).ignore,
+            vec!["*.tmp".to_string()]
+        );
     }
 }

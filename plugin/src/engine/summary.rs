@@ -90,7 +90,12 @@ mod tests {
 
     #[test]
     fn summary_json_shape() {
-        let s = Summary { pushed: 2, pulled: 3, server_sequence: 57, ..Summary::default() };
+        let s = Summary {
+            pushed: 2,
+            pulled: 3,
+            server_sequence: 57,
+            ..Summary::default()
+        };
         assert_eq!(
             serde_json::to_string(&s).unwrap(),
             r#"{"pushed":2,"pulled":3,"serverSequence":57,"keptBoth":[],"merged":[],"skipped":0}"#
@@ -99,8 +104,15 @@ mod tests {
 
     #[test]
     fn engine_fields_drive_the_label() {
-        let mut st = super::super::status::Status { connected: true, ..Default::default() };
-        let es = EngineStatus { last_error: "push: x".into(), unpushed_ops: 4, ..EngineStatus::default() };
+        let mut st = super::super::status::Status {
+            connected: true,
+            ..Default::default()
+        };
+        let es = EngineStatus {
+            last_error: "push: x".into(),
+            unpushed_ops: 4,
+            ..EngineStatus::default()
+        };
         es.apply_to(&mut st);
         assert_eq!((st.status_label, st.unpushed_ops), ("error", 4));
     }

@@ -30,8 +30,14 @@ pub(super) fn host_code(code: ErrorCode) -> &'static str {
 /// The exported error: the engine's stable code and §3.11 message, or the host's refusal.
 pub(super) fn error(f: Failure) -> wit::SyncError {
     match f {
-        Failure::Engine(e) => wit::SyncError { code: e.code().into(), message: e.to_string() },
-        Failure::Host(e) => wit::SyncError { code: host_code(e.code).into(), message: e.message },
+        Failure::Engine(e) => wit::SyncError {
+            code: e.code().into(),
+            message: e.to_string(),
+        },
+        Failure::Host(e) => wit::SyncError {
+            code: host_code(e.code).into(),
+            message: e.message,
+        },
     }
 }
 
@@ -58,15 +64,27 @@ pub(super) fn entry(e: files::DirEntry) -> DirEntry {
         files::EntryKind::Dir => EntryKind::Dir,
         files::EntryKind::Other => EntryKind::Other,
     };
-    DirEntry { name: e.name, kind, size: e.size, mtime: e.mtime_ms }
+    DirEntry {
+        name: e.name,
+        kind,
+        size: e.size,
+        mtime: e.mtime_ms,
+    }
 }
 
 pub(super) fn meta(m: files::FileMeta) -> FileMeta {
-    FileMeta { size: m.size, mtime: m.mtime_ms }
+    FileMeta {
+        size: m.size,
+        mtime: m.mtime_ms,
+    }
 }
 
 pub(super) fn response(r: network::Response) -> HttpResponse {
-    HttpResponse { status: r.status, headers: r.headers, body: r.body }
+    HttpResponse {
+        status: r.status,
+        headers: r.headers,
+        body: r.body,
+    }
 }
 
 pub(super) fn direction(d: wit::Direction) -> Direction {
@@ -81,7 +99,11 @@ fn guard(g: Guard) -> wit::Guard {
         Direction::Incoming => wit::Direction::Incoming,
         Direction::Outgoing => wit::Direction::Outgoing,
     };
-    wit::Guard { direction, deletions: g.deletions, files: g.files }
+    wit::Guard {
+        direction,
+        deletions: g.deletions,
+        files: g.files,
+    }
 }
 
 pub(super) fn status(s: Status) -> wit::SyncStatus {
@@ -101,7 +123,11 @@ pub(super) fn status(s: Status) -> wit::SyncStatus {
         last_error: s.last_error,
         last_warning: s.last_warning,
         status_label: s.status_label.into(),
-        progress: s.progress.map(|p| wit::Progress { phase: p.phase.into(), done: p.done, total: p.total }),
+        progress: s.progress.map(|p| wit::Progress {
+            phase: p.phase.into(),
+            done: p.done,
+            total: p.total,
+        }),
         effective_vault_id: s.effective_vault_id,
         last_checked_at: s.last_checked_at,
         guard: s.guard.map(guard),
@@ -126,7 +152,14 @@ pub(super) fn summary(s: Summary) -> wit::SyncSummary {
                 server_sequence: c.server_sequence,
             })
             .collect(),
-        kept_both: s.kept_both.into_iter().map(|k| wit::KeptBoth { path: k.path, copy_path: k.copy_path }).collect(),
+        kept_both: s
+            .kept_both
+            .into_iter()
+            .map(|k| wit::KeptBoth {
+                path: k.path,
+                copy_path: k.copy_path,
+            })
+            .collect(),
         merged: s.merged,
         skipped: s.skipped,
         guard: s.guard.map(guard),

@@ -26,14 +26,25 @@ struct Component;
 
 impl Guest for Component {
     fn status() -> Result<SyncStatus, SyncError> {
-        service::status().map(convert::status).map_err(convert::error)
+        service::status()
+            .map(convert::status)
+            .map_err(convert::error)
     }
 
-    fn configure(server_url: String, username: String, password: String, vault_id: String) -> Result<(), SyncError> {
+    fn configure(
+        server_url: String,
+        username: String,
+        password: String,
+        vault_id: String,
+    ) -> Result<(), SyncError> {
         service::configure(&server_url, &username, &password, &vault_id).map_err(convert::error)
     }
 
-    fn test_connection(server_url: String, username: String, password: String) -> Result<(), SyncError> {
+    fn test_connection(
+        server_url: String,
+        username: String,
+        password: String,
+    ) -> Result<(), SyncError> {
         service::test_connection(&server_url, &username, &password).map_err(convert::error)
     }
 
@@ -46,7 +57,9 @@ impl Guest for Component {
     }
 
     fn sync_now() -> Result<SyncSummary, SyncError> {
-        service::run(crate::engine::event::Action::Sync).map(convert::summary).map_err(convert::error)
+        service::run(crate::engine::event::Action::Sync)
+            .map(convert::summary)
+            .map_err(convert::error)
     }
 
     fn reset_key() -> Result<(), SyncError> {
@@ -55,12 +68,16 @@ impl Guest for Component {
 
     fn confirm_deletions(direction: Direction) -> Result<SyncSummary, SyncError> {
         let action = crate::engine::event::Action::ConfirmDeletions(convert::direction(direction));
-        service::run(action).map(convert::summary).map_err(convert::error)
+        service::run(action)
+            .map(convert::summary)
+            .map_err(convert::error)
     }
 
     fn restore_deletions(direction: Direction) -> Result<SyncSummary, SyncError> {
         let action = crate::engine::event::Action::RestoreDeletions(convert::direction(direction));
-        service::run(action).map(convert::summary).map_err(convert::error)
+        service::run(action)
+            .map(convert::summary)
+            .map_err(convert::error)
     }
 
     fn set_ignore(patterns: Vec<String>) -> Result<(), SyncError> {

@@ -24,7 +24,9 @@ fn request(call: &Call) -> network::Request {
 }
 
 fn once(call: &Call) -> Result<HttpResponse, IoError> {
-    network::send(&request(call)).map(convert::response).map_err(convert::io_error)
+    network::send(&request(call))
+        .map(convert::response)
+        .map_err(convert::io_error)
 }
 
 /// Sends `call`, retrying on network errors and transient statuses; a 2xx answer is `Ok`.

@@ -41,11 +41,18 @@ impl From<HostError> for Failure {
 type Result<T> = std::result::Result<T, Failure>;
 
 pub(super) fn now() -> Millis {
-    Millis(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64))
+    Millis(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
+    )
 }
 
 fn load_settings() -> Result<Settings> {
-    Ok(Settings::parse(&host_settings::read()?).map_err(|e| EngineError::LocalIo(e.to_string()))?)
+    Ok(
+        Settings::parse(&host_settings::read()?)
+            .map_err(|e| EngineError::LocalIo(e.to_string()))?,
+    )
 }
 
 fn save_settings(s: &Settings) -> Result<()> {
@@ -66,7 +73,8 @@ fn token() -> Result<Option<String>> {
 
 fn load_state() -> Result<SavedState> {
     let json = storage::get(STATE_KEY)?;
-    Ok(SavedState::parse(json.as_deref().unwrap_or("")).map_err(|e| EngineError::SaveState(e.to_string()))?)
+    Ok(SavedState::parse(json.as_deref().unwrap_or(""))
+        .map_err(|e| EngineError::SaveState(e.to_string()))?)
 }
 
 fn save_state(state: &SavedState) -> Result<()> {
@@ -79,7 +87,11 @@ fn engine() -> Result<Engine> {
     let settings = load_settings()?;
     let mut entropy = [0u8; 16];
     getrandom::fill(&mut entropy).map_err(|e| EngineError::LocalIo(format!("random: {e}")))?;
-    let name = if pairing.device_name.is_empty() { environment::device_name() } else { pairing.device_name.clone() };
+    let name = if pairing.device_name.is_empty() {
+        environment::device_name()
+    } else {
+        pairing.device_name.clone()
+    };
     let mut cfg = Config::new(pairing.device_id.clone(), name, entropy);
     cfg.utc_offset_min = environment::utc_offset_minutes(now().0 as i64);
     cfg.ignore = settings.ignore.clone();
@@ -95,7 +107,12 @@ pub(super) fn status() -> Result<Status> {
     Ok(status)
 }
 
-pub(super) fn configure(server_url: &str, username: &str, password: &str, vault_id: &str) -> Result<()> {
+pub(super) fn configure(
+    server_url: &str,
+    username: &str,
+    password: &str,
+    vault_id: &str,
+) -> Result<()> {
     let base = account::server_url(server_url)?;
     let local = environment::vault_id().map_err(|_| EngineError::VaultIdUnavailable)?;
     let target = account::target_vault(vault_id, &local);
@@ -104,7 +121,13 @@ pub(super) fn configure(server_url: &str, username: &str, password: &str, vault_
     account::check_remote_change(&previous, &target, state.unpushed_ops())?;
 
     let device_name = environment::device_name();
-    let paired = account::read_pair(net::send(&account::pair(&base, username, password, &device_name, &target)))?;
+    let paired = account::read_pair(net::send(&account::pair(
+        &base,
+        username,
+        password,
+        &device_name,
+        &target,
+    )))?;
     let old_token = token()?;
 
     // Order matters for crashes: the state is reset before the new credential is stored, so
@@ -172,21 +195,34 @@ pub(super) fn reset_key() -> Result<()> {
 
 pub(super) fn set_interval(minutes: i32) -> Result<()> {
     let mut settings = load_settings()?;
-    settings.set_interval(minutes).map_err(|_| EngineError::InvalidInterval)?;
+    settings
+        .set_interval(minutes)
+        .map_err(|_| EngineError::InvalidInterval)?;
     save_settings(&settings)
 }
 
 pub(super) fn set_ignore(patterns: Vec<String>) -> Result<()> {
     let mut settings = load_settings()?;
-    settings.ignore = Some(patterns.into_iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect());
+    settings.ignore = Some(
+        patterns
+            .into_iter()
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect(),
+    );
     save_settings(&settings)
 }
 
 /// Runs one engine action (a sync, or a guard decision followed by a sync) to its end.
 pub(super) fn run(action: Action) -> Result<Summary> {
     let mut pairing = load_pairing()?;
-    let token = token()?.filter(|_| !pairing.server_url.is_empty()).ok_or(EngineError::NotConfigured)?;
-    let server = driver::Server { base: pairing.server_url.clone(), token };
+    let token = token()?
+        .filter(|_| !pairing.server_url.is_empty())
+        .ok_or(EngineError::NotConfigured)?;
+    let server = driver::Server {
+        base: pairing.server_url.clone(),
+        token,
+    };
     let mut engine = engine()?;
     engine.handle(now(), crate::engine::event::Event::Start(action));
     let outcome = driver::drive(&mut engine, &server);

@@ -157,7 +157,13 @@ impl ConfigFile {
     }
 
     /// Sets the console-editable web settings (§6.12 `web-settings`) and saves the file.
-    pub fn set_web(&mut self, default_locale: &str, allow_registration: bool, server_name: &str, public_url: &str) -> Result<()> {
+    pub fn set_web(
+        &mut self,
+        default_locale: &str,
+        allow_registration: bool,
+        server_name: &str,
+        public_url: &str,
+    ) -> Result<()> {
         let root = self
             .doc
             .as_mapping_mut()
@@ -171,7 +177,10 @@ impl ConfigFile {
         }
         let web = web.as_mapping_mut().expect("just made a mapping");
         web.insert(Value::from("default_locale"), Value::from(default_locale));
-        web.insert(Value::from("allow_registration"), Value::Bool(allow_registration));
+        web.insert(
+            Value::from("allow_registration"),
+            Value::Bool(allow_registration),
+        );
         web.insert(Value::from("server_name"), Value::from(server_name));
         self.known.web.default_locale = default_locale.into();
         self.known.web.allow_registration = allow_registration;

@@ -25,7 +25,7 @@ use crate::useradd::{normalize_email, valid_username};
 use crate::util::{ids, time};
 use crate::web::ctx::WebCtx;
 use crate::web::form::read_form;
-use crate::web::html::{self, Nav, esc, error_page, hidden};
+use crate::web::html::{self, Nav, error_page, esc, hidden};
 use crate::web::i18n::Locale;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -42,7 +42,11 @@ fn post_only(m: &Method) -> Result<(), ApiError> {
 }
 
 fn ip_of(st: &AppState, parts: &Parts) -> IpAddr {
-    client_ip(peer(&parts.extensions).ip(), &parts.headers, &st.config.trusted_proxies)
+    client_ip(
+        peer(&parts.extensions).ip(),
+        &parts.headers,
+        &st.config.trusted_proxies,
+    )
 }
 
 /// The mail locale of JSON flows: `Accept-Language`, then `web.default_locale`.
@@ -64,7 +68,11 @@ struct Register {
 }
 impl FromJson for Register {
     fn from_fields(f: &Fields<'_>) -> Result<Self, DecodeError> {
-        Ok(Register { username: f.string("username")?, email: f.string("email")?, password: f.string("password")? })
+        Ok(Register {
+            username: f.string("username")?,
+            email: f.string("email")?,
+            password: f.string("password")?,
+        })
     }
 }
 
@@ -76,7 +84,9 @@ async fn register(State(st): State<AppState>, req: Request) -> Result<Response, 
     }
     let r: Register = decode_body(&st, &parts.headers, body).await?;
     if r.username.is_empty() || r.email.is_empty() || r.password.is_empty() {
-        return Err(ApiError::InvalidRequest("username, email and password required"));
+        return Err(ApiError::InvalidRequest(
+            "username, email and password required",
+        ));
     }
     let email = normalize_email(&r.email).ok_or(ApiError::InvalidRequest("invalid email"))?;
     let ip = ip_of(&st, &parts);
@@ -95,7 +105,9 @@ struct Token {
 }
 impl FromJson for Token {
     fn from_fields(f: &Fields<'_>) -> Result<Self, DecodeError> {
-        Ok(Token { token: f.string("token")? })
+        Ok(Token {
+            token: f.string("token")?,
+        })
     }
 }
 
@@ -106,13 +118,20 @@ async fn confirm(State(st): State<AppState>, req: Request) -> Result<Response, A
         return Ok(confirm_page(cx, &parts));
     }
     if parts.method != Method::POST {
-        return Err(ApiError::MethodNotAllowed { allow: "GET, POST", post_required: false });
+        return Err(ApiError::MethodNotAllowed {
+            allow: "GET, POST",
+            post_required: false,
+        });
     }
     let is_json = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("application/json"));
+        .is_some_and(|v| {
+            v.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
     if is_json {
         let t: Token = decode_body(&st, &parts.headers, body).await?;
         if t.token.is_empty() {
@@ -130,10 +149,16 @@ async fn confirm(State(st): State<AppState>, req: Request) -> Result<Response, A
     }
     let token = form.get("token");
     if token.is_empty() {
-        return Ok(error_page(cx, StatusCode::BAD_REQUEST, "error.invalidToken"));
+        return Ok(error_page(
+            cx,
+            StatusCode::BAD_REQUEST,
+            "error.invalidToken",
+        ));
     }
     Ok(match confirm_token(&st, token).await? {
-        TokenOutcome::Done(_) => cx.finish(html::redirect(StatusCode::SEE_OTHER, "/confirm/result")),
+        TokenOutcome::Done(_) => {
+            cx.finish(html::redirect(StatusCode::SEE_OTHER, "/confirm/result"))
+        }
         _ => error_page(cx, StatusCode::BAD_REQUEST, "error.invalidToken"),
     })
 }
@@ -141,14 +166,21 @@ async fn confirm(State(st): State<AppState>, req: Request) -> Result<Response, A
 async fn confirm_token(st: &AppState, token: &str) -> Result<TokenOutcome, ApiError> {
     let th = ids::sha256_hex(token);
     let now = time::now_rfc3339();
-    Ok(st.db.write(move |c| acc_store::confirm(c, &th, &now)).await?)
+    Ok(st
+        .db
+        .write(move |c| acc_store::confirm(c, &th, &now))
+        .await?)
 }
 
 fn confirm_page(cx: WebCtx, parts: &Parts) -> Response {
     let token = parts
         .uri
         .query()
-        .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "token").map(|(_, v)| v.into_owned()))
+        .and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "token")
+                .map(|(_, v)| v.into_owned())
+        })
         .unwrap_or_default();
     if token.is_empty() {
         return error_page(cx, StatusCode::BAD_REQUEST, "error.invalidToken");
@@ -171,7 +203,10 @@ struct Login {
 }
 impl FromJson for Login {
     fn from_fields(f: &Fields<'_>) -> Result<Self, DecodeError> {
-        Ok(Login { username: f.string("username")?, password: f.string("password")? })
+        Ok(Login {
+            username: f.string("username")?,
+            password: f.string("password")?,
+        })
     }
 }
 
@@ -182,15 +217,21 @@ async fn login(State(st): State<AppState>, req: Request) -> Result<Response, Api
     if r.username.is_empty() || r.password.is_empty() {
         return Err(ApiError::InvalidRequest("username and password required"));
     }
-    st.rate(Action::Login, ip_of(&st, &parts), Some(&r.username)).await?;
+    st.rate(Action::Login, ip_of(&st, &parts), Some(&r.username))
+        .await?;
     if r.password.len() > verstak_sync_proto::limits::fixed::PASSWORD_MAX {
         return Err(ApiError::PasswordTooLong);
     }
-    let user = creds::verify(&st, &r.username, &r.password).await?.map_err(|f| f.api_error())?;
+    let user = creds::verify(&st, &r.username, &r.password)
+        .await?
+        .map_err(|f| f.api_error())?;
     let (uid, now) = (user.id.clone(), time::now_rfc3339());
     st.db.write(move |c| users::touch(c, &uid, &now)).await?;
     let (token, _csrf) = session::create(&st, Kind::User, &user.id).await?;
-    Ok(json_response(StatusCode::OK, &json!({ "token": token, "user_id": user.id })))
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "token": token, "user_id": user.id }),
+    ))
 }
 
 struct Forgot {
@@ -198,7 +239,9 @@ struct Forgot {
 }
 impl FromJson for Forgot {
     fn from_fields(f: &Fields<'_>) -> Result<Self, DecodeError> {
-        Ok(Forgot { email: f.string("email")? })
+        Ok(Forgot {
+            email: f.string("email")?,
+        })
     }
 }
 
@@ -209,7 +252,8 @@ async fn forgot(State(st): State<AppState>, req: Request) -> Result<Response, Ap
     if r.email.is_empty() {
         return Err(ApiError::InvalidRequest("email required"));
     }
-    st.rate(Action::Forgot, ip_of(&st, &parts), Some(&r.email)).await?;
+    st.rate(Action::Forgot, ip_of(&st, &parts), Some(&r.email))
+        .await?;
     accounts::forgot(&st, &r.email, json_locale(&st, &parts.headers));
     Ok(status("if email exists, reset link sent"))
 }
@@ -220,7 +264,10 @@ struct Reset {
 }
 impl FromJson for Reset {
     fn from_fields(f: &Fields<'_>) -> Result<Self, DecodeError> {
-        Ok(Reset { token: f.string("token")?, new_password: f.string("new_password")? })
+        Ok(Reset {
+            token: f.string("token")?,
+            new_password: f.string("new_password")?,
+        })
     }
 }
 
@@ -240,4 +287,3 @@ async fn reset(State(st): State<AppState>, req: Request) -> Result<Response, Api
         TokenOutcome::Expired => Err(ApiError::InvalidRequest("token expired")),
     }
 }
-

@@ -44,11 +44,17 @@ struct DeviceJson {
 async fn list(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let (parts, _) = req.into_parts();
     if !is_get(&parts.method) {
-        return Err(ApiError::MethodNotAllowed { allow: "GET", post_required: false });
+        return Err(ApiError::MethodNotAllowed {
+            allow: "GET",
+            post_required: false,
+        });
     }
     let cx = WebCtx::new(&st, &parts);
     let s = session::current(&st, &cx, Kind::User).await?;
-    let rows = st.db.read(move |c| admin::user_devices(c, &s.subject, "")).await?;
+    let rows = st
+        .db
+        .read(move |c| admin::user_devices(c, &s.subject, ""))
+        .await?;
     let out: Option<Vec<DeviceJson>> = (!rows.is_empty()).then(|| {
         rows.into_iter()
             .map(|d| DeviceJson {
@@ -74,12 +80,16 @@ impl FromJson for Password {
 async fn revoke(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let (parts, body) = req.into_parts();
     if parts.method != Method::POST {
-        return Err(ApiError::MethodNotAllowed { allow: "POST", post_required: false });
+        return Err(ApiError::MethodNotAllowed {
+            allow: "POST",
+            post_required: false,
+        });
     }
     let cx = WebCtx::new(&st, &parts);
     let s = session::current(&st, &cx, Kind::User).await?;
     let as_form = is_urlencoded(&parts.headers);
-    let bytes = crate::http::read_body(&parts.headers, body, st.config.limits.max_json_body).await?;
+    let bytes =
+        crate::http::read_body(&parts.headers, body, st.config.limits.max_json_body).await?;
     let form = as_form.then(|| Form::parse(&bytes));
     session::check_csrf(&cx, &s, form.as_ref())?;
     let id = parts
@@ -94,7 +104,12 @@ async fn revoke(State(st): State<AppState>, req: Request) -> Result<Response, Ap
         Some(f) => f.get("password").to_owned(),
         None => decode::<Password>(&bytes)?.0,
     };
-    let denied = || html::redirect(StatusCode::SEE_OTHER, "/dashboard?error=error.invalidCredentials");
+    let denied = || {
+        html::redirect(
+            StatusCode::SEE_OTHER,
+            "/dashboard?error=error.invalidCredentials",
+        )
+    };
     if password.is_empty() {
         return match form {
             Some(_) => Ok(cx.finish(denied())),
@@ -103,12 +118,20 @@ async fn revoke(State(st): State<AppState>, req: Request) -> Result<Response, Ap
     }
     if let Err(e) = st.rate(Action::AuthTest, cx.ip, Some(&s.subject)).await {
         return match form {
-            Some(_) => Ok(error_page(cx, StatusCode::TOO_MANY_REQUESTS, "error.rateLimited")),
+            Some(_) => Ok(error_page(
+                cx,
+                StatusCode::TOO_MANY_REQUESTS,
+                "error.rateLimited",
+            )),
             None => Err(e),
         };
     }
     let uid = s.subject.clone();
-    let hash = st.db.read(move |c| users::password_hash(c, &uid)).await?.unwrap_or_default();
+    let hash = st
+        .db
+        .read(move |c| users::password_hash(c, &uid))
+        .await?
+        .unwrap_or_default();
     let too_long = password.len() > fixed::PASSWORD_MAX;
     if too_long || !bcrypt_matches(password, hash).await? {
         return match (form, too_long) {
@@ -137,7 +160,10 @@ async fn revoke(State(st): State<AppState>, req: Request) -> Result<Response, Ap
     })
     .await;
     if form.is_some() {
-        return Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, "/dashboard?flash=user.deviceRevoked")));
+        return Ok(cx.finish(html::redirect(
+            StatusCode::SEE_OTHER,
+            "/dashboard?flash=user.deviceRevoked",
+        )));
     }
     Ok(json_response(StatusCode::OK, &json!({"status": "revoked"})))
 }

@@ -48,9 +48,11 @@ pub(crate) fn issue_token(
 
 /// The user whose email is `email` (already lowercased and trimmed).
 pub(crate) fn by_email(c: &Connection, email: &str) -> Result<Option<UserInfo>, StoreError> {
-    Ok(c.prepare_cached("SELECT id, username, email FROM server_users WHERE email = ?1")?
-        .query_row(params![email], user_info)
-        .optional()?)
+    Ok(
+        c.prepare_cached("SELECT id, username, email FROM server_users WHERE email = ?1")?
+            .query_row(params![email], user_info)
+            .optional()?,
+    )
 }
 
 fn user_info(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserInfo> {
@@ -106,8 +108,14 @@ pub(crate) fn confirm(c: &Connection, hash: &str, now: &str) -> Result<TokenOutc
     if now >= expires.as_str() {
         return Ok(TokenOutcome::Expired);
     }
-    c.execute("UPDATE server_users SET confirmed = 1 WHERE id = ?1", params![user_id])?;
-    c.execute("DELETE FROM server_email_tokens WHERE token_hash = ?1", params![hash])?;
+    c.execute(
+        "UPDATE server_users SET confirmed = 1 WHERE id = ?1",
+        params![user_id],
+    )?;
+    c.execute(
+        "DELETE FROM server_email_tokens WHERE token_hash = ?1",
+        params![hash],
+    )?;
     Ok(TokenOutcome::Done(user_id))
 }
 

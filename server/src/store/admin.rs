@@ -34,7 +34,10 @@ pub(crate) struct UserQuery {
 }
 
 fn like(s: &str) -> String {
-    let esc = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let esc = s
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{esc}%")
 }
 
@@ -93,11 +96,18 @@ pub(crate) fn users(c: &Connection, q: &UserQuery) -> Result<(i64, Vec<UserRow>)
 /// Toggles `blocked`; blocking deletes the user's sessions. `None` for an unknown id.
 pub(crate) fn toggle_block(c: &Connection, id: &str) -> Result<Option<bool>, StoreError> {
     let cur: Option<i64> = c
-        .query_row("SELECT blocked FROM server_users WHERE id = ?1", params![id], |r| r.get(0))
+        .query_row(
+            "SELECT blocked FROM server_users WHERE id = ?1",
+            params![id],
+            |r| r.get(0),
+        )
         .optional()?;
     let Some(cur) = cur else { return Ok(None) };
     let new = cur == 0;
-    c.execute("UPDATE server_users SET blocked = ?2 WHERE id = ?1", params![id, new as i64])?;
+    c.execute(
+        "UPDATE server_users SET blocked = ?2 WHERE id = ?1",
+        params![id, new as i64],
+    )?;
     if new {
         super::sessions::delete_for_user(c, id)?;
     }
@@ -105,7 +115,10 @@ pub(crate) fn toggle_block(c: &Connection, id: &str) -> Result<Option<bool>, Sto
 }
 
 pub(crate) fn confirm(c: &Connection, id: &str) -> Result<bool, StoreError> {
-    Ok(c.execute("UPDATE server_users SET confirmed = 1 WHERE id = ?1", params![id])? == 1)
+    Ok(c.execute(
+        "UPDATE server_users SET confirmed = 1 WHERE id = ?1",
+        params![id],
+    )? == 1)
 }
 
 /// Outcome of editing a user.
@@ -117,20 +130,37 @@ pub(crate) enum EditOutcome {
     EmailTaken,
 }
 
-pub(crate) fn edit(c: &Connection, id: &str, username: &str, email: &str) -> Result<EditOutcome, StoreError> {
+pub(crate) fn edit(
+    c: &Connection,
+    id: &str,
+    username: &str,
+    email: &str,
+) -> Result<EditOutcome, StoreError> {
     let exists = |sql: &str, v: &str| -> Result<bool, StoreError> {
-        Ok(c.query_row(sql, params![v, id], |_| Ok(())).optional()?.is_some())
+        Ok(c.query_row(sql, params![v, id], |_| Ok(()))
+            .optional()?
+            .is_some())
     };
-    if c.query_row("SELECT 1 FROM server_users WHERE id = ?1", params![id], |_| Ok(()))
-        .optional()?
-        .is_none()
+    if c.query_row(
+        "SELECT 1 FROM server_users WHERE id = ?1",
+        params![id],
+        |_| Ok(()),
+    )
+    .optional()?
+    .is_none()
     {
         return Ok(EditOutcome::NotFound);
     }
-    if exists("SELECT 1 FROM server_users WHERE username = ?1 AND id <> ?2", username)? {
+    if exists(
+        "SELECT 1 FROM server_users WHERE username = ?1 AND id <> ?2",
+        username,
+    )? {
         return Ok(EditOutcome::UsernameTaken);
     }
-    if exists("SELECT 1 FROM server_users WHERE email = ?1 AND id <> ?2", email)? {
+    if exists(
+        "SELECT 1 FROM server_users WHERE email = ?1 AND id <> ?2",
+        email,
+    )? {
         return Ok(EditOutcome::EmailTaken);
     }
     c.execute(
@@ -142,7 +172,10 @@ pub(crate) fn edit(c: &Connection, id: &str, username: &str, email: &str) -> Res
 
 /// The cascade of §6.13 `DELETE /admin/api/users/{id}`, in one transaction. Blob files remain.
 pub(crate) fn delete_user(c: &Connection, id: &str) -> Result<bool, StoreError> {
-    c.execute("DELETE FROM server_sessions WHERE scope = 'user' AND subject_id = ?1", params![id])?;
+    c.execute(
+        "DELETE FROM server_sessions WHERE scope = 'user' AND subject_id = ?1",
+        params![id],
+    )?;
     for table in [
         "server_email_tokens",
         "server_blob_refs",
@@ -152,15 +185,24 @@ pub(crate) fn delete_user(c: &Connection, id: &str) -> Result<bool, StoreError> 
         "server_ops",
         "server_scopes",
     ] {
-        c.execute(&format!("DELETE FROM {table} WHERE user_id = ?1"), params![id])?;
+        c.execute(
+            &format!("DELETE FROM {table} WHERE user_id = ?1"),
+            params![id],
+        )?;
     }
     c.execute(
         "DELETE FROM server_devices WHERE user_id = ?1
             OR id IN (SELECT device_id FROM server_user_devices WHERE user_id = ?1)",
         params![id],
     )?;
-    c.execute("DELETE FROM server_user_devices WHERE user_id = ?1", params![id])?;
-    c.execute("DELETE FROM server_audit_log WHERE user_id = ?1", params![id])?;
+    c.execute(
+        "DELETE FROM server_user_devices WHERE user_id = ?1",
+        params![id],
+    )?;
+    c.execute(
+        "DELETE FROM server_audit_log WHERE user_id = ?1",
+        params![id],
+    )?;
     Ok(c.execute("DELETE FROM server_users WHERE id = ?1", params![id])? == 1)
 }
 
@@ -215,7 +257,11 @@ pub(crate) fn devices(c: &Connection, q: &DeviceQuery) -> Result<Vec<DeviceRow>,
         (&q.version, "COALESCE(d.client_version, '')"),
     ] {
         if !val.is_empty() {
-            add(&format!("{col} LIKE ? ESCAPE '\\'"), Value::Text(like(val)), &mut args);
+            add(
+                &format!("{col} LIKE ? ESCAPE '\\'"),
+                Value::Text(like(val)),
+                &mut args,
+            );
         }
     }
     if let Some((u, v)) = &q.exact_scope {
@@ -260,7 +306,11 @@ fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
 
 /// The devices of one user (dashboard, `/api/v1/user/devices`), newest first; `q` filters on
 /// name, vault id and client version.
-pub(crate) fn user_devices(c: &Connection, user_id: &str, q: &str) -> Result<Vec<DeviceRow>, StoreError> {
+pub(crate) fn user_devices(
+    c: &Connection,
+    user_id: &str,
+    q: &str,
+) -> Result<Vec<DeviceRow>, StoreError> {
     let mut st = c.prepare_cached(
         "SELECT d.id, d.name, COALESCE(d.user_id, ''), '', COALESCE(d.vault_id, ''),
                 COALESCE(d.client_version, ''), COALESCE(d.token_prefix, ''),
@@ -278,7 +328,11 @@ pub(crate) fn user_devices(c: &Connection, user_id: &str, q: &str) -> Result<Vec
 
 /// Deletes a device's link and row (ops are kept). `None` if unknown, `Some(false)` if the
 /// device is not revoked and `must_be_revoked` is set.
-pub(crate) fn delete_device(c: &Connection, id: &str, must_be_revoked: bool) -> Result<Option<bool>, StoreError> {
+pub(crate) fn delete_device(
+    c: &Connection,
+    id: &str,
+    must_be_revoked: bool,
+) -> Result<Option<bool>, StoreError> {
     let revoked: Option<String> = c
         .query_row(
             "SELECT COALESCE(revoked_at, '') FROM server_devices WHERE id = ?1",
@@ -287,13 +341,19 @@ pub(crate) fn delete_device(c: &Connection, id: &str, must_be_revoked: bool) -> 
         )
         .optional()?;
     let Some(revoked) = revoked else {
-        c.execute("DELETE FROM server_user_devices WHERE device_id = ?1", params![id])?;
+        c.execute(
+            "DELETE FROM server_user_devices WHERE device_id = ?1",
+            params![id],
+        )?;
         return Ok(None);
     };
     if must_be_revoked && revoked.is_empty() {
         return Ok(Some(false));
     }
-    c.execute("DELETE FROM server_user_devices WHERE device_id = ?1", params![id])?;
+    c.execute(
+        "DELETE FROM server_user_devices WHERE device_id = ?1",
+        params![id],
+    )?;
     c.execute("DELETE FROM server_devices WHERE id = ?1", params![id])?;
     Ok(Some(true))
 }
@@ -313,7 +373,10 @@ pub(crate) struct VaultRow {
 }
 
 /// The distinct pairs among devices with both set, or one pair.
-pub(crate) fn vaults(c: &Connection, only: Option<(&str, &str)>) -> Result<Vec<VaultRow>, StoreError> {
+pub(crate) fn vaults(
+    c: &Connection,
+    only: Option<(&str, &str)>,
+) -> Result<Vec<VaultRow>, StoreError> {
     let (u, v) = only.unwrap_or(("", ""));
     let mut st = c.prepare_cached(
         "SELECT d.user_id, COALESCE(u.username, ''), d.vault_id, COUNT(*),
@@ -362,7 +425,9 @@ pub(crate) fn audit(
     types: Option<&[&str]>,
     limit: i64,
 ) -> Result<Vec<AuditRow>, StoreError> {
-    let types_json = types.map(|t| serde_json::to_string(t).unwrap_or_default()).unwrap_or_default();
+    let types_json = types
+        .map(|t| serde_json::to_string(t).unwrap_or_default())
+        .unwrap_or_default();
     let mut st = c.prepare_cached(
         "SELECT event_type, COALESCE(user_id, ''), COALESCE(device_id, ''), COALESCE(ip, ''),
                 COALESCE(message, ''), created_at

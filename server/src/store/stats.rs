@@ -63,10 +63,8 @@ pub(crate) fn collect(c: &Connection, now: &str, day_ago: &str) -> Result<Server
         )?,
         blobs: one("SELECT COUNT(*) FROM server_blobs")?,
         blob_references: one("SELECT COUNT(*) FROM server_blob_refs")?,
-        orphan_blobs: one(
-            "SELECT COUNT(*) FROM server_blobs b
-              WHERE NOT EXISTS (SELECT 1 FROM server_blob_refs r WHERE r.sha256 = b.sha256)",
-        )?,
+        orphan_blobs: one("SELECT COUNT(*) FROM server_blobs b
+              WHERE NOT EXISTS (SELECT 1 FROM server_blob_refs r WHERE r.sha256 = b.sha256)")?,
         expired_sessions: c.query_row(
             "SELECT COUNT(*) FROM server_sessions WHERE expires_at <= ?1",
             params![now],

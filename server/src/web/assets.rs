@@ -12,9 +12,21 @@ use crate::http::{is_get, not_found_page};
 use crate::state::AppState;
 
 const FILES: [(&str, &str, &str); 3] = [
-    ("app.css", "text/css; charset=utf-8", include_str!("../../static/app.css")),
-    ("app.js", "text/javascript; charset=utf-8", include_str!("../../static/app.js")),
-    ("logo.svg", "image/svg+xml", include_str!("../../static/logo.svg")),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/app.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/app.js"),
+    ),
+    (
+        "logo.svg",
+        "image/svg+xml",
+        include_str!("../../static/logo.svg"),
+    ),
 ];
 
 pub(crate) fn router() -> Router<AppState> {
@@ -28,11 +40,18 @@ async fn serve(Path(name): Path<String>, req: Request) -> Response {
         return not_found_page();
     };
     if !is_get(req.method()) {
-        return ApiError::MethodNotAllowed { allow: "GET", post_required: false }.into_response();
+        return ApiError::MethodNotAllowed {
+            allow: "GET",
+            post_required: false,
+        }
+        .into_response();
     }
     let mut r = (StatusCode::OK, *body).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
     r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
     r
 }

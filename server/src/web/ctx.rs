@@ -52,7 +52,12 @@ impl WebCtx {
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
         let cookies = parse_cookies(h);
         let web = st.web_settings();
-        let first = |name: &str| cookies.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let first = |name: &str| {
+            cookies
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
         let accept = h
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok())
@@ -70,7 +75,14 @@ impl WebCtx {
             Some(v) => v,
             None => {
                 let v = random_hex(32);
-                set_cookies.push(cookie(LOCALE_CSRF, &v, "/", "HttpOnly; SameSite=Strict", 86_400, https));
+                set_cookies.push(cookie(
+                    LOCALE_CSRF,
+                    &v,
+                    "/",
+                    "HttpOnly; SameSite=Strict",
+                    86_400,
+                    https,
+                ));
                 v
             }
         };
@@ -79,7 +91,11 @@ impl WebCtx {
             https,
             ip: client_ip(peer_ip, h, trusted),
             headers: h.clone(),
-            here: parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into()),
+            here: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_else(|| "/".into()),
             locale_csrf,
             web,
             cookies,
@@ -97,17 +113,34 @@ impl WebCtx {
 
     /// The first cookie called `name` (the first `csrf_token` wins, §6.6).
     pub(crate) fn cookie(&self, name: &str) -> Option<&str> {
-        self.cookies.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.cookies
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Queues a `Set-Cookie`.
-    pub(crate) fn set_cookie(&mut self, name: &str, value: &str, path: &str, attrs: &str, max_age: i64) {
+    pub(crate) fn set_cookie(
+        &mut self,
+        name: &str,
+        value: &str,
+        path: &str,
+        attrs: &str,
+        max_age: i64,
+    ) {
         let c = cookie(name, value, path, attrs, max_age, self.https);
         self.set_cookies.push(c);
     }
 
     /// Queues a `Set-Cookie` ahead of the others (the locale switch's cookie comes first).
-    pub(crate) fn set_cookie_first(&mut self, name: &str, value: &str, path: &str, attrs: &str, max_age: i64) {
+    pub(crate) fn set_cookie_first(
+        &mut self,
+        name: &str,
+        value: &str,
+        path: &str,
+        attrs: &str,
+        max_age: i64,
+    ) {
         let c = cookie(name, value, path, attrs, max_age, self.https);
         self.set_cookies.insert(0, c);
     }
@@ -136,7 +169,11 @@ impl WebCtx {
             });
         }
         let want = if self.https { "https" } else { "http" };
-        let req_host = self.headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let req_host = self
+            .headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         scheme.eq_ignore_ascii_case(want) && host.eq_ignore_ascii_case(req_host)
     }
 
@@ -162,7 +199,14 @@ pub(crate) fn split_origin(s: &str) -> Option<(String, String)> {
 }
 
 /// A `Set-Cookie` value; `Secure` when the request is HTTPS.
-pub(crate) fn cookie(name: &str, value: &str, path: &str, attrs: &str, max_age: i64, https: bool) -> String {
+pub(crate) fn cookie(
+    name: &str,
+    value: &str,
+    path: &str,
+    attrs: &str,
+    max_age: i64,
+    https: bool,
+) -> String {
     let mut c = format!("{name}={value}; Path={path}; {attrs}; Max-Age={max_age}");
     if https {
         c.push_str("; Secure");
@@ -183,7 +227,10 @@ mod tests {
         assert_eq!(split_origin("null"), None);
         assert_eq!(split_origin("http://"), None);
         let mut h = HeaderMap::new();
-        h.append(header::COOKIE, HeaderValue::from_static("csrf_token=a; x=1"));
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("csrf_token=a; x=1"),
+        );
         h.append(header::COOKIE, HeaderValue::from_static("csrf_token=b"));
         let c = parse_cookies(&h);
         assert_eq!(c.iter().find(|(k, _)| k == "csrf_token").unwrap().1, "a");

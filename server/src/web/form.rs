@@ -17,7 +17,11 @@ impl Form {
 
     /// The first value of `name`, or `""`.
     pub(crate) fn get(&self, name: &str) -> &str {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("")
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
     }
 }
 
@@ -25,11 +29,19 @@ impl Form {
 pub(crate) fn is_urlencoded(h: &HeaderMap) -> bool {
     h.get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+        .is_some_and(|v| {
+            v.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
 }
 
 /// Reads a form body (limit `max_json_body`). Failure is 400 `"invalid form"`.
-pub(crate) async fn read_form(st: &AppState, headers: &HeaderMap, body: Body) -> Result<Form, ApiError> {
+pub(crate) async fn read_form(
+    st: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Form, ApiError> {
     let bytes = crate::http::read_body(headers, body, st.config.limits.max_json_body)
         .await
         .map_err(|_| ApiError::InvalidRequest("invalid form"))?;

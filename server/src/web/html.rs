@@ -118,7 +118,11 @@ fn header_html(cx: &WebCtx, nav: &Nav<'_>) -> String {
 fn sidebar(cx: &WebCtx, section: &str) -> String {
     let mut s = String::from("<aside class=\"sidebar\"><nav>");
     for (href, key) in ADMIN_SECTIONS {
-        let cur = if href == section { " aria-current=\"page\"" } else { "" };
+        let cur = if href == section {
+            " aria-current=\"page\""
+        } else {
+            ""
+        };
         s.push_str(&format!("<a href=\"{href}\"{cur}>{}</a>", esc(cx.t(key))));
     }
     s.push_str("</nav></aside>");
@@ -152,8 +156,15 @@ pub(crate) fn page(cx: &WebCtx, nav: Nav<'_>, title: &str, body: &str) -> String
 
 /// A flash paragraph for a catalog key (`error.*` keys get the error style).
 pub(crate) fn flash(cx: &WebCtx, key: &str) -> String {
-    let class = if key.starts_with("error.") { "flash error" } else { "flash ok" };
-    format!("<p class=\"{class}\" role=\"status\">{}</p>", esc(cx.t(key)))
+    let class = if key.starts_with("error.") {
+        "flash error"
+    } else {
+        "flash ok"
+    };
+    format!(
+        "<p class=\"{class}\" role=\"status\">{}</p>",
+        esc(cx.t(key))
+    )
 }
 
 /// One labelled input.
@@ -170,7 +181,10 @@ pub(crate) fn input(cx: &WebCtx, label_key: &str, name: &str, kind: &str, value:
 }
 
 pub(crate) fn hidden(name: &str, value: &str) -> String {
-    format!("<input type=\"hidden\" name=\"{name}\" value=\"{}\">", esc(value))
+    format!(
+        "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
+        esc(value)
+    )
 }
 
 /// An HTML response.

@@ -16,31 +16,79 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("home.status", "Status", "Состояние"),
     ("home.ready", "ready", "работает"),
     ("home.version", "Version", "Версия"),
-    ("home.unavailable", "The server is temporarily unavailable.", "Сервер временно недоступен."),
-    ("home.intro", "Sync your Verstak vaults between devices.", "Синхронизация хранилищ Verstak между устройствами."),
+    (
+        "home.unavailable",
+        "The server is temporarily unavailable.",
+        "Сервер временно недоступен.",
+    ),
+    (
+        "home.intro",
+        "Sync your Verstak vaults between devices.",
+        "Синхронизация хранилищ Verstak между устройствами.",
+    ),
     ("form.username", "Username", "Имя пользователя"),
-    ("form.login", "Username or email", "Имя пользователя или email"),
+    (
+        "form.login",
+        "Username or email",
+        "Имя пользователя или email",
+    ),
     ("form.email", "Email", "Email"),
     ("form.password", "Password", "Пароль"),
     ("form.newPassword", "New password", "Новый пароль"),
-    ("form.confirmPassword", "Repeat the password", "Повторите пароль"),
+    (
+        "form.confirmPassword",
+        "Repeat the password",
+        "Повторите пароль",
+    ),
     ("form.submit", "Continue", "Продолжить"),
     ("form.cancel", "Cancel", "Отмена"),
     ("form.search", "Search", "Поиск"),
     ("form.filter", "Filter", "Фильтр"),
     ("login.title", "Sign in", "Вход"),
     ("login.forgot", "Forgot your password?", "Забыли пароль?"),
-    ("register.title", "Create an account", "Создание учётной записи"),
-    ("register.result", "Check your inbox: we sent a link to confirm your email address.", "Проверьте почту: мы отправили ссылку для подтверждения адреса."),
-    ("forgot.title", "Reset your password", "Восстановление пароля"),
-    ("forgot.sent", "If the address belongs to an account, a reset link is on its way.", "Если адрес принадлежит учётной записи, ссылка для сброса уже отправлена."),
+    (
+        "register.title",
+        "Create an account",
+        "Создание учётной записи",
+    ),
+    (
+        "register.result",
+        "Check your inbox: we sent a link to confirm your email address.",
+        "Проверьте почту: мы отправили ссылку для подтверждения адреса.",
+    ),
+    (
+        "forgot.title",
+        "Reset your password",
+        "Восстановление пароля",
+    ),
+    (
+        "forgot.sent",
+        "If the address belongs to an account, a reset link is on its way.",
+        "Если адрес принадлежит учётной записи, ссылка для сброса уже отправлена.",
+    ),
     ("reset.title", "Choose a new password", "Новый пароль"),
-    ("reset.done", "Your password was changed. You can sign in now.", "Пароль изменён. Теперь можно войти."),
-    ("confirm.title", "Confirm your email address", "Подтверждение адреса"),
+    (
+        "reset.done",
+        "Your password was changed. You can sign in now.",
+        "Пароль изменён. Теперь можно войти.",
+    ),
+    (
+        "confirm.title",
+        "Confirm your email address",
+        "Подтверждение адреса",
+    ),
     ("confirm.button", "Confirm my address", "Подтвердить адрес"),
-    ("confirm.result", "Your email address is confirmed. You can sign in now.", "Адрес подтверждён. Теперь можно войти."),
+    (
+        "confirm.result",
+        "Your email address is confirmed. You can sign in now.",
+        "Адрес подтверждён. Теперь можно войти.",
+    ),
     ("dashboard.title", "My devices", "Мои устройства"),
-    ("dashboard.empty", "No devices are connected yet.", "Пока нет подключённых устройств."),
+    (
+        "dashboard.empty",
+        "No devices are connected yet.",
+        "Пока нет подключённых устройств.",
+    ),
     ("dashboard.vaults", "Vaults", "Хранилища"),
     ("device.name", "Device", "Устройство"),
     ("device.vault", "Vault", "Хранилище"),
@@ -50,35 +98,119 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("device.revoked", "Revoked", "Отключено"),
     ("device.active", "Active", "Активно"),
     ("device.revoke", "Revoke", "Отключить"),
-    ("device.revokeConfirm", "Enter your password to revoke this device.", "Введите пароль, чтобы отключить это устройство."),
+    (
+        "device.revokeConfirm",
+        "Enter your password to revoke this device.",
+        "Введите пароль, чтобы отключить это устройство.",
+    ),
     ("device.token", "Token", "Токен"),
     ("device.user", "User", "Пользователь"),
-    ("user.deviceRevoked", "The device was revoked.", "Устройство отключено."),
+    (
+        "user.deviceRevoked",
+        "The device was revoked.",
+        "Устройство отключено.",
+    ),
     ("confirm.dialogTitle", "Are you sure?", "Вы уверены?"),
     ("confirm.ok", "Yes, continue", "Да, продолжить"),
     ("error.title", "Something went wrong", "Что-то пошло не так"),
     ("error.back", "Back to the start page", "На главную"),
-    ("error.notFound", "The page you are looking for does not exist.", "Такой страницы нет."),
-    ("error.badRequest", "The request is invalid.", "Некорректный запрос."),
-    ("error.csrf", "The form has expired. Reload the page and try again.", "Форма устарела. Обновите страницу и попробуйте снова."),
-    ("error.rateLimited", "Too many attempts. Try again later.", "Слишком много попыток. Попробуйте позже."),
+    (
+        "error.notFound",
+        "The page you are looking for does not exist.",
+        "Такой страницы нет.",
+    ),
+    (
+        "error.badRequest",
+        "The request is invalid.",
+        "Некорректный запрос.",
+    ),
+    (
+        "error.csrf",
+        "The form has expired. Reload the page and try again.",
+        "Форма устарела. Обновите страницу и попробуйте снова.",
+    ),
+    (
+        "error.rateLimited",
+        "Too many attempts. Try again later.",
+        "Слишком много попыток. Попробуйте позже.",
+    ),
     ("error.internal", "Internal error.", "Внутренняя ошибка."),
-    ("error.invalidToken", "The link is invalid or has expired.", "Ссылка недействительна или устарела."),
-    ("error.allFieldsRequired", "Fill in all fields.", "Заполните все поля."),
-    ("error.invalidEmail", "The email address is invalid.", "Некорректный адрес электронной почты."),
-    ("error.invalidUsername", "The username is invalid.", "Некорректное имя пользователя."),
-    ("error.passwordInvalid", "The password must be 8 to 72 bytes long.", "Пароль должен быть длиной от 8 до 72 байт."),
-    ("error.passwordMismatch", "The passwords do not match.", "Пароли не совпадают."),
-    ("error.accountTaken", "This username or email is already taken.", "Это имя пользователя или адрес уже заняты."),
-    ("error.invalidCredentials", "Wrong username or password.", "Неверное имя пользователя или пароль."),
-    ("error.accountBlocked", "This account is blocked.", "Учётная запись заблокирована."),
-    ("error.emailNotConfirmed", "Confirm your email address first.", "Сначала подтвердите адрес электронной почты."),
-    ("error.emailRequired", "Enter your email address.", "Введите адрес электронной почты."),
-    ("error.invalidPublicURL", "The public URL must be an absolute http(s) URL.", "Публичный адрес должен быть абсолютным http(s) URL."),
-    ("error.deviceMustBeRevoked", "Revoke the device before deleting it.", "Сначала отключите устройство."),
-    ("error.unknownAction", "Unknown action.", "Неизвестное действие."),
+    (
+        "error.invalidToken",
+        "The link is invalid or has expired.",
+        "Ссылка недействительна или устарела.",
+    ),
+    (
+        "error.allFieldsRequired",
+        "Fill in all fields.",
+        "Заполните все поля.",
+    ),
+    (
+        "error.invalidEmail",
+        "The email address is invalid.",
+        "Некорректный адрес электронной почты.",
+    ),
+    (
+        "error.invalidUsername",
+        "The username is invalid.",
+        "Некорректное имя пользователя.",
+    ),
+    (
+        "error.passwordInvalid",
+        "The password must be 8 to 72 bytes long.",
+        "Пароль должен быть длиной от 8 до 72 байт.",
+    ),
+    (
+        "error.passwordMismatch",
+        "The passwords do not match.",
+        "Пароли не совпадают.",
+    ),
+    (
+        "error.accountTaken",
+        "This username or email is already taken.",
+        "Это имя пользователя или адрес уже заняты.",
+    ),
+    (
+        "error.invalidCredentials",
+        "Wrong username or password.",
+        "Неверное имя пользователя или пароль.",
+    ),
+    (
+        "error.accountBlocked",
+        "This account is blocked.",
+        "Учётная запись заблокирована.",
+    ),
+    (
+        "error.emailNotConfirmed",
+        "Confirm your email address first.",
+        "Сначала подтвердите адрес электронной почты.",
+    ),
+    (
+        "error.emailRequired",
+        "Enter your email address.",
+        "Введите адрес электронной почты.",
+    ),
+    (
+        "error.invalidPublicURL",
+        "The public URL must be an absolute http(s) URL.",
+        "Публичный адрес должен быть абсолютным http(s) URL.",
+    ),
+    (
+        "error.deviceMustBeRevoked",
+        "Revoke the device before deleting it.",
+        "Сначала отключите устройство.",
+    ),
+    (
+        "error.unknownAction",
+        "Unknown action.",
+        "Неизвестное действие.",
+    ),
     ("admin.title", "Administration", "Администрирование"),
-    ("admin.login", "Administrator sign-in", "Вход администратора"),
+    (
+        "admin.login",
+        "Administrator sign-in",
+        "Вход администратора",
+    ),
     ("admin.dashboard", "Dashboard", "Обзор"),
     ("admin.users", "Users", "Пользователи"),
     ("admin.createUser", "Create user", "Создать пользователя"),
@@ -102,13 +234,25 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("admin.created", "Created", "Создан"),
     ("admin.lastSeen", "Last seen", "Последний вход"),
     ("admin.editUser", "Save changes", "Сохранить изменения"),
-    ("admin.toggleUser", "Block / unblock", "Заблокировать / разблокировать"),
+    (
+        "admin.toggleUser",
+        "Block / unblock",
+        "Заблокировать / разблокировать",
+    ),
     ("admin.confirmUser", "Confirm email", "Подтвердить email"),
     ("admin.resetPassword", "Reset password", "Сбросить пароль"),
     ("admin.deleteUser", "Delete user", "Удалить пользователя"),
-    ("admin.revokeDevice", "Revoke device", "Отключить устройство"),
+    (
+        "admin.revokeDevice",
+        "Revoke device",
+        "Отключить устройство",
+    ),
     ("admin.deleteDevice", "Delete device", "Удалить устройство"),
-    ("admin.yourPassword", "Your admin password", "Ваш пароль администратора"),
+    (
+        "admin.yourPassword",
+        "Your admin password",
+        "Ваш пароль администратора",
+    ),
     ("admin.status", "Status", "Статус"),
     ("admin.statusAll", "All", "Все"),
     ("admin.statusActive", "Active", "Активные"),
@@ -122,10 +266,22 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("admin.next", "Next", "Вперёд"),
     ("admin.ops", "Operations", "Операции"),
     ("admin.lastSequence", "Highest sequence", "Последний номер"),
-    ("admin.lastActivity", "Last activity", "Последняя активность"),
+    (
+        "admin.lastActivity",
+        "Last activity",
+        "Последняя активность",
+    ),
     ("admin.blobBytes", "Blob bytes", "Объём вложений"),
-    ("admin.activeDevices", "Active devices", "Активные устройства"),
-    ("admin.revokedDevices", "Revoked devices", "Отключённые устройства"),
+    (
+        "admin.activeDevices",
+        "Active devices",
+        "Активные устройства",
+    ),
+    (
+        "admin.revokedDevices",
+        "Revoked devices",
+        "Отключённые устройства",
+    ),
     ("admin.event", "Event", "Событие"),
     ("admin.message", "Message", "Сообщение"),
     ("admin.ip", "IP", "IP"),
@@ -133,48 +289,148 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("admin.recentAudit", "Recent events", "Последние события"),
     ("admin.health", "Health", "Состояние"),
     ("admin.cleanup", "Run cleanup now", "Запустить очистку"),
-    ("admin.cleanupDone", "Cleanup finished.", "Очистка выполнена."),
+    (
+        "admin.cleanupDone",
+        "Cleanup finished.",
+        "Очистка выполнена.",
+    ),
     ("admin.general", "General", "Общие"),
-    ("admin.defaultLocale", "Default language", "Язык по умолчанию"),
+    (
+        "admin.defaultLocale",
+        "Default language",
+        "Язык по умолчанию",
+    ),
     ("admin.publicUrl", "Public URL", "Публичный адрес"),
-    ("admin.allowRegistration", "Allow self-registration", "Разрешить регистрацию"),
+    (
+        "admin.allowRegistration",
+        "Allow self-registration",
+        "Разрешить регистрацию",
+    ),
     ("admin.serverName", "Server name", "Название сервера"),
-    ("admin.trustedProxies", "Trusted proxies", "Доверенные прокси"),
+    (
+        "admin.trustedProxies",
+        "Trusted proxies",
+        "Доверенные прокси",
+    ),
     ("admin.smtp", "Email (SMTP)", "Почта (SMTP)"),
-    ("admin.smtpTest", "Send a test message", "Отправить тестовое письмо"),
+    (
+        "admin.smtpTest",
+        "Send a test message",
+        "Отправить тестовое письмо",
+    ),
     ("admin.smtpTestTo", "Recipient", "Получатель"),
-    ("admin.smtpRequired", "SMTP host, port and sender are required.", "Нужны SMTP-сервер, порт и адрес отправителя."),
-    ("admin.smtpTestFailed", "The test message could not be sent.", "Не удалось отправить тестовое письмо."),
+    (
+        "admin.smtpRequired",
+        "SMTP host, port and sender are required.",
+        "Нужны SMTP-сервер, порт и адрес отправителя.",
+    ),
+    (
+        "admin.smtpTestFailed",
+        "The test message could not be sent.",
+        "Не удалось отправить тестовое письмо.",
+    ),
     ("admin.limits", "Limits", "Ограничения"),
-    ("admin.settingsSaved", "Settings saved.", "Настройки сохранены."),
-    ("admin.smtpSaved", "SMTP settings saved.", "Настройки SMTP сохранены."),
-    ("admin.smtpTestPassed", "The test message was sent.", "Тестовое письмо отправлено."),
+    (
+        "admin.settingsSaved",
+        "Settings saved.",
+        "Настройки сохранены.",
+    ),
+    (
+        "admin.smtpSaved",
+        "SMTP settings saved.",
+        "Настройки SMTP сохранены.",
+    ),
+    (
+        "admin.smtpTestPassed",
+        "The test message was sent.",
+        "Тестовое письмо отправлено.",
+    ),
     ("admin.passwordResult", "New password", "Новый пароль"),
-    ("admin.passwordResultHint", "The password is shown once. Hand it to the user over a safe channel.", "Пароль показывается один раз. Передайте его пользователю надёжным способом."),
+    (
+        "admin.passwordResultHint",
+        "The password is shown once. Hand it to the user over a safe channel.",
+        "Пароль показывается один раз. Передайте его пользователю надёжным способом.",
+    ),
     ("admin.showPassword", "Show the password", "Показать пароль"),
-    ("admin.warningReadiness", "The database or blob storage is not available.", "База данных или хранилище вложений недоступны."),
-    ("admin.warningSMTP", "SMTP is not configured: confirmation and reset mails are not sent.", "SMTP не настроен: письма подтверждения и сброса не отправляются."),
-    ("admin.warningOperations", "More than 100000 operations are stored.", "Сохранено более 100000 операций."),
-    ("admin.warningLinkBase", "SMTP is configured but neither server_url nor public_url is set: mails cannot contain links.", "SMTP настроен, но не задан ни server_url, ни public_url: в письмах не будет ссылок."),
+    (
+        "admin.warningReadiness",
+        "The database or blob storage is not available.",
+        "База данных или хранилище вложений недоступны.",
+    ),
+    (
+        "admin.warningSMTP",
+        "SMTP is not configured: confirmation and reset mails are not sent.",
+        "SMTP не настроен: письма подтверждения и сброса не отправляются.",
+    ),
+    (
+        "admin.warningOperations",
+        "More than 100000 operations are stored.",
+        "Сохранено более 100000 операций.",
+    ),
+    (
+        "admin.warningLinkBase",
+        "SMTP is configured but neither server_url nor public_url is set: mails cannot contain links.",
+        "SMTP настроен, но не задан ни server_url, ни public_url: в письмах не будет ссылок.",
+    ),
     ("stats.users", "Users", "Пользователи"),
-    ("stats.active_users", "Active users", "Активные пользователи"),
+    (
+        "stats.active_users",
+        "Active users",
+        "Активные пользователи",
+    ),
     ("stats.blocked_users", "Blocked users", "Заблокированные"),
-    ("stats.unconfirmed_users", "Unconfirmed users", "Неподтверждённые"),
-    ("stats.active_devices", "Active devices", "Активные устройства"),
-    ("stats.revoked_devices", "Revoked devices", "Отключённые устройства"),
+    (
+        "stats.unconfirmed_users",
+        "Unconfirmed users",
+        "Неподтверждённые",
+    ),
+    (
+        "stats.active_devices",
+        "Active devices",
+        "Активные устройства",
+    ),
+    (
+        "stats.revoked_devices",
+        "Revoked devices",
+        "Отключённые устройства",
+    ),
     ("stats.vaults", "Vaults", "Хранилища"),
     ("stats.operations", "Operations", "Операции"),
-    ("stats.operations_24h", "Operations (24 h)", "Операции за 24 ч"),
+    (
+        "stats.operations_24h",
+        "Operations (24 h)",
+        "Операции за 24 ч",
+    ),
     ("stats.blobs", "Blobs", "Вложения"),
-    ("stats.blob_references", "Blob references", "Ссылки на вложения"),
+    (
+        "stats.blob_references",
+        "Blob references",
+        "Ссылки на вложения",
+    ),
     ("stats.orphan_blobs", "Orphan blobs", "Ничейные вложения"),
-    ("stats.temp_uploads", "Temporary uploads", "Незавершённые загрузки"),
-    ("stats.expired_sessions", "Expired sessions", "Истёкшие сессии"),
-    ("stats.expired_email_tokens", "Expired email tokens", "Истёкшие токены писем"),
+    (
+        "stats.temp_uploads",
+        "Temporary uploads",
+        "Незавершённые загрузки",
+    ),
+    (
+        "stats.expired_sessions",
+        "Expired sessions",
+        "Истёкшие сессии",
+    ),
+    (
+        "stats.expired_email_tokens",
+        "Expired email tokens",
+        "Истёкшие токены писем",
+    ),
     ("stats.audit_events", "Audit events", "События аудита"),
     ("stats.database_bytes", "Database bytes", "Размер базы"),
     ("stats.blob_bytes", "Blob bytes", "Размер вложений"),
-    ("stats.last_sync_activity", "Last sync activity", "Последняя синхронизация"),
+    (
+        "stats.last_sync_activity",
+        "Last sync activity",
+        "Последняя синхронизация",
+    ),
     ("stats.last_cleanup_at", "Last cleanup", "Последняя очистка"),
 ];
 
@@ -201,7 +457,12 @@ impl Locale {
     /// The first `ru*` or `en*` entry of an `Accept-Language` header.
     pub(crate) fn from_accept_language(h: &str) -> Option<Locale> {
         h.split(',').find_map(|part| {
-            let tag = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let tag = part
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             if tag.starts_with("ru") {
                 Some(Locale::Ru)
             } else if tag.starts_with("en") {
@@ -263,7 +524,13 @@ pub(crate) fn fmt_date(loc: Locale, s: &str) -> String {
     if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
         return s.to_owned();
     }
-    let (y, mo, d, h, mi) = (tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min);
+    let (y, mo, d, h, mi) = (
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+    );
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
@@ -284,7 +551,11 @@ mod tests {
         keys.sort();
         keys.dedup();
         assert_eq!(keys.len(), n, "duplicate catalog key");
-        assert!(CATALOG.iter().all(|(_, en, ru)| !en.is_empty() && !ru.is_empty()));
+        assert!(
+            CATALOG
+                .iter()
+                .all(|(_, en, ru)| !en.is_empty() && !ru.is_empty())
+        );
         assert_eq!(t(Locale::En, "no.such.key"), "Translation unavailable");
         assert_eq!(t(Locale::Ru, "no.such.key"), "Перевод временно недоступен");
     }
@@ -293,10 +564,15 @@ mod tests {
     fn dates_and_languages() {
         assert_eq!(parse_rfc3339("1970-01-02T00:00:01Z"), Some(86_401));
         assert_eq!(parse_rfc3339("2026-07-21T02:36:30Z"), Some(1_784_601_390));
-        assert!(fmt_date(Locale::Ru, "2026-07-17T13:45:00Z").starts_with("17.07.2026 ")
-            || fmt_date(Locale::Ru, "2026-07-17T13:45:00Z").contains(".07.2026 "));
+        assert!(
+            fmt_date(Locale::Ru, "2026-07-17T13:45:00Z").starts_with("17.07.2026 ")
+                || fmt_date(Locale::Ru, "2026-07-17T13:45:00Z").contains(".07.2026 ")
+        );
         assert!(fmt_date(Locale::En, "2026-07-17T13:45:00Z").starts_with("Jul 1"));
-        assert_eq!(Locale::from_accept_language("de, ru-RU;q=0.9"), Some(Locale::Ru));
+        assert_eq!(
+            Locale::from_accept_language("de, ru-RU;q=0.9"),
+            Some(Locale::Ru)
+        );
         assert_eq!(Locale::from_accept_language("fr"), None);
     }
 }

@@ -97,7 +97,11 @@ fn session(conn: TcpStream, mails: &Mutex<Vec<Mail>>) -> std::io::Result<()> {
                 let l = line.strip_prefix('.').unwrap_or(&line);
                 data.push_str(l);
             }
-            mails.lock().unwrap().push(Mail { from: from.clone(), to: std::mem::take(&mut to), raw: data });
+            mails.lock().unwrap().push(Mail {
+                from: from.clone(),
+                to: std::mem::take(&mut to),
+                raw: data,
+            });
             w.write_all(b"250 queued\r\n")?;
         } else if upper.starts_with("QUIT") {
             w.write_all(b"221 bye\r\n")?;
@@ -128,7 +132,9 @@ impl Mail {
         let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
         unfolded.split("\r\n").find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_owned())
         })
     }
 
@@ -140,7 +146,10 @@ impl Mail {
     /// The body, transfer-decoded.
     pub fn body(&self) -> String {
         let (_, body) = self.split();
-        let enc = self.header("Content-Transfer-Encoding").unwrap_or_default().to_ascii_lowercase();
+        let enc = self
+            .header("Content-Transfer-Encoding")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         let bytes = match enc.as_str() {
             "base64" => b64(&body.replace(['\r', '\n'], "")),
             "quoted-printable" => qp(body),
@@ -221,7 +230,10 @@ fn qp(s: &str) -> Vec<u8> {
                 i += 2;
                 continue;
             }
-            if let Some(h) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            if let Some(h) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
                 out.push(h);
                 i += 3;
                 continue;

@@ -12,7 +12,9 @@ pub fn enc(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -20,7 +22,11 @@ pub fn enc(s: &str) -> String {
 }
 
 pub fn form_body(fields: &[(&str, &str)]) -> String {
-    fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 impl<'a> Browser<'a> {
@@ -29,11 +35,18 @@ impl<'a> Browser<'a> {
     }
 
     pub fn cookie(&self, name: &str) -> Option<String> {
-        self.jar.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        self.jar
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
     }
 
     fn cookie_header(&self) -> String {
-        self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+        self.jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     fn absorb(&mut self, r: &Resp) {
@@ -42,7 +55,9 @@ impl<'a> Browser<'a> {
                 continue;
             }
             let first = v.split(';').next().unwrap_or("");
-            let Some((name, val)) = first.split_once('=') else { continue };
+            let Some((name, val)) = first.split_once('=') else {
+                continue;
+            };
             self.jar.retain(|(n, _)| n != name);
             if !v.contains("Max-Age=-1") && !val.is_empty() {
                 self.jar.push((name.to_owned(), val.to_owned()));
@@ -68,7 +83,12 @@ impl<'a> Browser<'a> {
 
     pub fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
         let body = form_body(fields);
-        self.req("POST", path, &[("Content-Type", "application/x-www-form-urlencoded")], body.as_bytes())
+        self.req(
+            "POST",
+            path,
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            body.as_bytes(),
+        )
     }
 
     /// The public-form CSRF value, fetching `/login` first when the cookie is missing.
@@ -76,7 +96,8 @@ impl<'a> Browser<'a> {
         if self.cookie("verstak_locale_csrf").is_none() {
             self.get("/login");
         }
-        self.cookie("verstak_locale_csrf").expect("locale csrf cookie")
+        self.cookie("verstak_locale_csrf")
+            .expect("locale csrf cookie")
     }
 
     /// Posts a public form with `locale_csrf` added.

@@ -12,7 +12,9 @@ use super::materialize::{Fail, io_fail};
 
 impl Run {
     pub(super) async fn apply_folder_create(&mut self, op: &PulledOp) -> Result<(), Fail> {
-        let Some(path) = self.op_path(op, true) else { return Ok(()) };
+        let Some(path) = self.op_path(op, true) else {
+            return Ok(());
+        };
         if !self.make_way(&path, true, op.server_sequence).await? {
             return Ok(());
         }
@@ -24,7 +26,13 @@ impl Run {
             }
             Some(_) => {}
             None => {
-                self.io.done(|id| Command::Mkdir { id, path: path.clone() }).await.map_err(io_fail)?;
+                self.io
+                    .done(|id| Command::Mkdir {
+                        id,
+                        path: path.clone(),
+                    })
+                    .await
+                    .map_err(io_fail)?;
                 for a in path.ancestors() {
                     self.st.local.entry(a).or_insert_with(LocalEntry::dir);
                 }
@@ -44,20 +52,36 @@ impl Run {
     /// delete of the old one, apply that delete now (it still trashes only clean files).
     /// Returns false, with a warning and the op counted as skipped (§4.2), when a file that
     /// stays in place is an ancestor of `path`, so `path` cannot be created.
-    pub(super) async fn make_way(&mut self, path: &VaultPath, dir: bool, seq: i64) -> Result<bool, Fail> {
-        let doomed = |run: &Run, p: &VaultPath| run.upcoming_deletes.get(p).is_some_and(|s| *s > seq);
+    pub(super) async fn make_way(
+        &mut self,
+        path: &VaultPath,
+        dir: bool,
+        seq: i64,
+    ) -> Result<bool, Fail> {
+        let doomed =
+            |run: &Run, p: &VaultPath| run.upcoming_deletes.get(p).is_some_and(|s| *s > seq);
         for a in path.ancestors() {
             if self.st.local.get(&a).is_some_and(|e| !e.dir) && doomed(self, &a) {
                 self.delete_file_if_clean(&a).await?;
             }
         }
         match self.st.local.get(path) {
-            Some(e) if e.dir && !dir && doomed(self, path) => self.delete_folder_if_clean(path).await?,
-            Some(e) if !e.dir && dir && doomed(self, path) => self.delete_file_if_clean(path).await?,
+            Some(e) if e.dir && !dir && doomed(self, path) => {
+                self.delete_folder_if_clean(path).await?
+            }
+            Some(e) if !e.dir && dir && doomed(self, path) => {
+                self.delete_file_if_clean(path).await?
+            }
             _ => {}
         }
-        if path.ancestors().iter().any(|a| self.st.local.get(a).is_some_and(|e| !e.dir)) {
-            self.warn(format!("skipped remote path that cannot be created locally: {path}"));
+        if path
+            .ancestors()
+            .iter()
+            .any(|a| self.st.local.get(a).is_some_and(|e| !e.dir))
+        {
+            self.warn(format!(
+                "skipped remote path that cannot be created locally: {path}"
+            ));
             self.sum.skipped += 1;
             return Ok(false);
         }
@@ -65,7 +89,9 @@ impl Run {
     }
 
     pub(super) async fn apply_folder_delete(&mut self, op: &PulledOp) -> Result<(), Fail> {
-        let Some(path) = self.op_path(op, true) else { return Ok(()) };
+        let Some(path) = self.op_path(op, true) else {
+            return Ok(());
+        };
         self.delete_folder_if_clean(&path).await
     }
 
@@ -76,13 +102,23 @@ impl Run {
         if self.st.unechoed.values().any(|u| u.path == path) {
             return Ok(());
         }
-        let files: Vec<VaultPath> =
-            self.st.local.iter().filter(|(p, e)| !e.dir && p.is_inside(&path)).map(|(p, _)| p.clone()).collect();
+        let files: Vec<VaultPath> = self
+            .st
+            .local
+            .iter()
+            .filter(|(p, e)| !e.dir && p.is_inside(&path))
+            .map(|(p, _)| p.clone())
+            .collect();
         for f in files {
             self.delete_file_if_clean(&f).await?;
         }
-        let mut dirs: Vec<VaultPath> =
-            self.st.local.iter().filter(|(p, e)| e.dir && p.is_inside(&path)).map(|(p, _)| p.clone()).collect();
+        let mut dirs: Vec<VaultPath> = self
+            .st
+            .local
+            .iter()
+            .filter(|(p, e)| e.dir && p.is_inside(&path))
+            .map(|(p, _)| p.clone())
+            .collect();
         dirs.sort_by_key(|d| std::cmp::Reverse(d.depth()));
         dirs.push(path.clone());
         for d in dirs {
@@ -98,7 +134,14 @@ impl Run {
                 self.st.synced.remove(&d);
                 continue;
             }
-            match self.io.done(|id| Command::RemoveDir { id, path: d.clone() }).await {
+            match self
+                .io
+                .done(|id| Command::RemoveDir {
+                    id,
+                    path: d.clone(),
+                })
+                .await
+            {
                 Ok(()) | Err(IoError::NotFound) => {
                     self.st.local.remove(&d);
                     self.st.synced.remove(&d);
@@ -116,12 +159,23 @@ impl Run {
     /// A move of a file or folder, applied only when it is safe: the source exists and holds
     /// nothing unsynced, and the target does not exist. Otherwise skipped with a warning.
     pub(super) async fn apply_move(&mut self, op: &PulledOp) -> Result<(), Fail> {
-        let inc = Incoming::parse(&op.payload_json).unwrap_or_else(|_| Incoming::parse("").expect("empty parses"));
+        let inc = Incoming::parse(&op.payload_json)
+            .unwrap_or_else(|_| Incoming::parse("").expect("empty parses"));
         let (from, to) = match op.entity_type.as_str() {
-            "file" | "folder" => (inc.from_path.clone().unwrap_or_else(|| op.entity_id.clone()), inc.to_path.clone()),
-            _ => (inc.previous_path.clone().unwrap_or_default(), inc.path.clone()),
+            "file" | "folder" => (
+                inc.from_path
+                    .clone()
+                    .unwrap_or_else(|| op.entity_id.clone()),
+                inc.to_path.clone(),
+            ),
+            _ => (
+                inc.previous_path.clone().unwrap_or_default(),
+                inc.path.clone(),
+            ),
         };
-        let (Ok(from), Some(Ok(to))) = (VaultPath::parse(&from), to.as_deref().map(VaultPath::parse)) else {
+        let (Ok(from), Some(Ok(to))) =
+            (VaultPath::parse(&from), to.as_deref().map(VaultPath::parse))
+        else {
             self.sum.skipped += 1;
             return Ok(());
         };
@@ -135,20 +189,34 @@ impl Run {
             return Ok(());
         }
         let touched = |p: &VaultPath| p == &from || p.is_inside(&from);
-        let clean = self.st.local.iter().filter(|(p, _)| touched(p)).all(|(p, e)| {
-            e.dir || self.st.synced.get(p).is_some_and(|s| s.hash == e.hash)
-        }) && !self.st.unechoed.values().any(|u| touched(&u.path));
+        let clean = self
+            .st
+            .local
+            .iter()
+            .filter(|(p, _)| touched(p))
+            .all(|(p, e)| e.dir || self.st.synced.get(p).is_some_and(|s| s.hash == e.hash))
+            && !self.st.unechoed.values().any(|u| touched(&u.path));
         if !clean || self.st.local.contains_key(&to) {
             self.warn(format!("skipped remote move {from} -> {to}"));
             self.sum.skipped += 1;
             return Ok(());
         }
-        self.io.done(|id| Command::Rename { id, from: from.clone(), to: to.clone() }).await.map_err(io_fail)?;
+        self.io
+            .done(|id| Command::Rename {
+                id,
+                from: from.clone(),
+                to: to.clone(),
+            })
+            .await
+            .map_err(io_fail)?;
         for tree in [&mut self.st.local as &mut dyn MoveTree, &mut self.st.synced] {
             tree.move_subtree(&from, &to);
         }
         for a in to.ancestors() {
-            self.st.local.entry(a.clone()).or_insert_with(LocalEntry::dir);
+            self.st
+                .local
+                .entry(a.clone())
+                .or_insert_with(LocalEntry::dir);
             self.st.synced.entry(a).or_insert_with(SyncedEntry::dir);
         }
         Ok(())
@@ -161,7 +229,11 @@ trait MoveTree {
 
 impl<V> MoveTree for std::collections::BTreeMap<VaultPath, V> {
     fn move_subtree(&mut self, from: &VaultPath, to: &VaultPath) {
-        let keys: Vec<VaultPath> = self.keys().filter(|p| *p == from || p.is_inside(from)).cloned().collect();
+        let keys: Vec<VaultPath> = self
+            .keys()
+            .filter(|p| *p == from || p.is_inside(from))
+            .cloned()
+            .collect();
         for k in keys {
             if let Some(v) = self.remove(&k) {
                 self.insert(k.rebase(from, to), v);

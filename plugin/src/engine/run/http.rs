@@ -20,13 +20,19 @@ pub(crate) fn error_from(resp: &HttpResponse) -> EngineError {
     if let Ok(e) = serde_json::from_slice::<ErrorBody>(&resp.body)
         && !e.code.is_empty()
     {
-        return EngineError::Server { code: e.code, status: resp.status };
+        return EngineError::Server {
+            code: e.code,
+            status: resp.status,
+        };
     }
     let text = String::from_utf8_lossy(body).to_ascii_lowercase();
     if text.trim_start().starts_with('<') || text.contains("<html") {
         return EngineError::NotSyncServer(resp.status);
     }
-    EngineError::Server { code: "request_failed".into(), status: resp.status }
+    EngineError::Server {
+        code: "request_failed".into(),
+        status: resp.status,
+    }
 }
 
 /// True for 401 `device revoked` / `invalid API key` (§3.2).
@@ -56,16 +62,31 @@ pub(crate) enum Attempt {
 pub(crate) fn classify(attempt: u32, result: Result<HttpResponse, IoError>) -> Attempt {
     let delay_ms = 250u64 << attempt;
     match result {
-        Err(IoError::Network(m)) | Err(IoError::Other(m)) => Attempt::Retry { error: EngineError::ConnectionFailed(m), delay_ms },
-        Err(e) => Attempt::Retry { error: EngineError::ConnectionFailed(e.to_string()), delay_ms },
+        Err(IoError::Network(m)) | Err(IoError::Other(m)) => Attempt::Retry {
+            error: EngineError::ConnectionFailed(m),
+            delay_ms,
+        },
+        Err(e) => Attempt::Retry {
+            error: EngineError::ConnectionFailed(e.to_string()),
+            delay_ms,
+        },
         Ok(resp) if (200..300).contains(&resp.status) => Attempt::Success(resp),
         Ok(resp) if RETRY_STATUSES.contains(&resp.status) => {
             let retry_after = matches!(resp.status, 429 | 503)
-                .then(|| resp.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()))
+                .then(|| {
+                    resp.header("retry-after")
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                })
                 .flatten();
-            Attempt::Retry { error: error_from(&resp), delay_ms: retry_after.map_or(delay_ms, |secs| secs.min(60) * 1000) }
+            Attempt::Retry {
+                error: error_from(&resp),
+                delay_ms: retry_after.map_or(delay_ms, |secs| secs.min(60) * 1000),
+            }
         }
-        Ok(resp) => Attempt::Failed { revoked: is_revocation(&resp), error: error_from(&resp) },
+        Ok(resp) => Attempt::Failed {
+            revoked: is_revocation(&resp),
+            error: error_from(&resp),
+        },
     }
 }
 
@@ -98,7 +119,11 @@ impl Run {
     }
 
     /// POST a JSON body and decode a JSON answer.
-    pub(super) async fn post_json<Q: Serialize, A: DeserializeOwned>(&mut self, path: &str, body: &Q) -> Result<A, EngineError> {
+    pub(super) async fn post_json<Q: Serialize, A: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        body: &Q,
+    ) -> Result<A, EngineError> {
         let request = HttpRequest {
             method: Method::Post,
             path: path.to_string(),
@@ -115,21 +140,43 @@ mod tests {
     use super::*;
 
     fn resp(status: u16, body: &str) -> HttpResponse {
-        HttpResponse { status, headers: vec![], body: body.as_bytes().to_vec() }
+        HttpResponse {
+            status,
+            headers: vec![],
+            body: body.as_bytes().to_vec(),
+        }
     }
 
     #[test]
     fn error_bodies() {
         let cases = [
-            (resp(413, r#"{"code":"too_many_operations","error":"x"}"#), "sync-server:too_many_operations (HTTP 413)"),
-            (resp(502, "bad gateway"), "sync-server:request_failed (HTTP 502)"),
-            (resp(404, "<!doctype html><html>"), "not a Verstak Sync server (HTTP 404)"),
-            (resp(500, r#"{"error":"no code"}"#), "sync-server:request_failed (HTTP 500)"),
+            (
+                resp(413, r#"{"code":"too_many_operations","error":"x"}"#),
+                "sync-server:too_many_operations (HTTP 413)",
+            ),
+            (
+                resp(502, "bad gateway"),
+                "sync-server:request_failed (HTTP 502)",
+            ),
+            (
+                resp(404, "<!doctype html><html>"),
+                "not a Verstak Sync server (HTTP 404)",
+            ),
+            (
+                resp(500, r#"{"error":"no code"}"#),
+                "sync-server:request_failed (HTTP 500)",
+            ),
         ];
         for (r, want) in cases {
             assert_eq!(error_from(&r).to_string(), want);
         }
-        assert!(is_revocation(&resp(401, r#"{"code":"unauthorized","error":"device revoked"}"#)));
-        assert!(!is_revocation(&resp(401, r#"{"code":"unauthorized","error":"API key required"}"#)));
+        assert!(is_revocation(&resp(
+            401,
+            r#"{"code":"unauthorized","error":"device revoked"}"#
+        )));
+        assert!(!is_revocation(&resp(
+            401,
+            r#"{"code":"unauthorized","error":"API key required"}"#
+        )));
     }
 }

@@ -35,33 +35,70 @@ pub(super) fn io_fail(e: IoError) -> Fail {
 
 impl Run {
     /// Writes `inc` to `target` if the destination still matches `expect`; records it locally.
-    pub(super) async fn materialize(&mut self, target: &VaultPath, inc: &Incoming, hash: &ContentHash, expect: Expect) -> Result<(), Fail> {
+    pub(super) async fn materialize(
+        &mut self,
+        target: &VaultPath,
+        inc: &Incoming,
+        hash: &ContentHash,
+        expect: Expect,
+    ) -> Result<(), Fail> {
         let meta = match &inc.source {
-            Source::Inline(bytes) => self.io.write_file(target, bytes.clone(), expect).await.map_err(io_fail)?,
+            Source::Inline(bytes) => self
+                .io
+                .write_file(target, bytes.clone(), expect)
+                .await
+                .map_err(io_fail)?,
             Source::Blob { hash: blob, size } => {
                 let stage = format!("dl-{blob}");
                 self.download(blob, *size, &stage).await?;
-                self.io.commit_stage(&stage, target, expect).await.map_err(io_fail)?
+                self.io
+                    .commit_stage(&stage, target, expect)
+                    .await
+                    .map_err(io_fail)?
             }
-            Source::Missing => return Err(Fail::Err(EngineError::LocalIo("payload has no content".into()))),
+            Source::Missing => {
+                return Err(Fail::Err(EngineError::LocalIo(
+                    "payload has no content".into(),
+                )));
+            }
         };
         self.record_local_file(target, hash, meta);
         Ok(())
     }
 
-    pub(super) fn record_local_file(&mut self, path: &VaultPath, hash: &ContentHash, meta: FileMeta) {
+    pub(super) fn record_local_file(
+        &mut self,
+        path: &VaultPath,
+        hash: &ContentHash,
+        meta: FileMeta,
+    ) {
         for a in path.ancestors() {
             self.st.local.entry(a).or_insert_with(LocalEntry::dir);
         }
-        let entry = LocalEntry { dir: false, size: meta.size, mtime: meta.mtime, hash: Some(hash.clone()), too_large: false };
+        let entry = LocalEntry {
+            dir: false,
+            size: meta.size,
+            mtime: meta.mtime,
+            hash: Some(hash.clone()),
+            too_large: false,
+        };
         self.st.local.insert(path.clone(), entry);
     }
 
     /// Records that the server holds `hash` at `path`, storing its text for later merges.
-    pub(super) async fn mark_synced(&mut self, path: &VaultPath, hash: &ContentHash, inc: &Incoming) -> Result<(), EngineError> {
+    pub(super) async fn mark_synced(
+        &mut self,
+        path: &VaultPath,
+        hash: &ContentHash,
+        inc: &Incoming,
+    ) -> Result<(), EngineError> {
         let (text, size) = match &inc.source {
             Source::Inline(bytes) if is_text(bytes) => {
-                self.put_base(hash, std::str::from_utf8(bytes).expect("is_text checked UTF-8")).await?;
+                self.put_base(
+                    hash,
+                    std::str::from_utf8(bytes).expect("is_text checked UTF-8"),
+                )
+                .await?;
                 (true, bytes.len() as u64)
             }
             Source::Inline(bytes) => (false, bytes.len() as u64),
@@ -71,7 +108,15 @@ impl Run {
         for a in path.ancestors() {
             self.st.synced.entry(a).or_insert_with(SyncedEntry::dir);
         }
-        self.st.synced.insert(path.clone(), SyncedEntry { dir: false, hash: Some(hash.clone()), text, size });
+        self.st.synced.insert(
+            path.clone(),
+            SyncedEntry {
+                dir: false,
+                hash: Some(hash.clone()),
+                text,
+                size,
+            },
+        );
         Ok(())
     }
 
@@ -105,7 +150,12 @@ impl Run {
             h.update(&bytes);
             let offset = from;
             self.io
-                .done(|id| Command::StageWrite { id, stage: stage.to_string(), offset, bytes })
+                .done(|id| Command::StageWrite {
+                    id,
+                    stage: stage.to_string(),
+                    offset,
+                    bytes,
+                })
                 .await
                 .map_err(io_fail)?;
             if h.len() >= size {

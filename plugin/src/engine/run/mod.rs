@@ -54,7 +54,12 @@ pub(crate) fn fill_status(s: &mut EngineStatus, st: &SavedState) {
     s.guard = st.guard.clone();
 }
 
-pub(crate) async fn run_action(io: Io, cfg: Rc<Config>, st: SavedState, action: Action) -> SavedState {
+pub(crate) async fn run_action(
+    io: Io,
+    cfg: Rc<Config>,
+    st: SavedState,
+    action: Action,
+) -> SavedState {
     let rules = match &cfg.ignore {
         Some(list) => Rules::new(list.iter().cloned()),
         None => Rules::default(),
@@ -63,7 +68,15 @@ pub(crate) async fn run_action(io: Io, cfg: Rc<Config>, st: SavedState, action: 
         s.syncing = true;
         s.progress = None;
     });
-    let mut run = Run { io: io.clone(), cfg, rules, st, sum: Summary::default(), keep_incoming_deletes: false, upcoming_deletes: BTreeMap::new() };
+    let mut run = Run {
+        io: io.clone(),
+        cfg,
+        rules,
+        st,
+        sum: Summary::default(),
+        keep_incoming_deletes: false,
+        upcoming_deletes: BTreeMap::new(),
+    };
     let result = run.sync(action).await;
     let now = io.now();
     match &result {
@@ -103,10 +116,16 @@ impl Run {
         match action {
             Action::Sync => {}
             Action::ConfirmDeletions(direction) => {
-                self.st.guard_decision = Some(GuardDecision { direction, confirm: true });
+                self.st.guard_decision = Some(GuardDecision {
+                    direction,
+                    confirm: true,
+                });
             }
             Action::RestoreDeletions(direction) => {
-                self.st.guard_decision = Some(GuardDecision { direction, confirm: false });
+                self.st.guard_decision = Some(GuardDecision {
+                    direction,
+                    confirm: false,
+                });
             }
         }
         self.scan().await?;
@@ -116,7 +135,10 @@ impl Run {
         }
         self.save().await?;
         self.resend_pending().await?;
-        let decision = self.st.guard_decision.filter(|d| d.direction == Direction::Incoming);
+        let decision = self
+            .st
+            .guard_decision
+            .filter(|d| d.direction == Direction::Incoming);
         self.keep_incoming_deletes = decision.is_some_and(|d| !d.confirm);
         let pulled = self.pull(decision.is_none()).await?;
         if !pulled {

@@ -21,7 +21,10 @@ const BUFFER_BYTES: usize = 16 * 1024 * 1024;
 
 impl Run {
     async fn fetch_page(&mut self, since: i64) -> Result<PullResponse, EngineError> {
-        let req = PullRequest { since_sequence: since, page_limit: self.cfg.page_limit.clamp(1, 100) };
+        let req = PullRequest {
+            since_sequence: since,
+            page_limit: self.cfg.page_limit.clamp(1, 100),
+        };
         self.post_json(paths::PULL, &req).await
     }
 
@@ -47,15 +50,27 @@ impl Run {
                 None => self.fetch_page(cursor).await?,
             };
             let ops: Vec<_> = ops_to_apply(cursor, &page)?.into_iter().cloned().collect();
-            self.note_upcoming_deletes(ops.iter().chain(buffered.iter().flat_map(|p| p.ops.iter())));
+            self.note_upcoming_deletes(
+                ops.iter().chain(buffered.iter().flat_map(|p| p.ops.iter())),
+            );
             let total = ops.len() as u64;
             for (i, op) in ops.iter().enumerate() {
-                self.io.status(|s| s.progress = Some(Progress { phase: "pull", done: i as u64, total }));
+                self.io.status(|s| {
+                    s.progress = Some(Progress {
+                        phase: "pull",
+                        done: i as u64,
+                        total,
+                    })
+                });
                 self.apply_pulled(op).await?;
                 self.st.cursor = ServerSeq(op.server_sequence);
                 self.sum.pulled += 1;
             }
-            self.sum.server_sequence = self.sum.server_sequence.max(page.server_sequence).max(self.st.cursor.0);
+            self.sum.server_sequence = self
+                .sum
+                .server_sequence
+                .max(page.server_sequence)
+                .max(self.st.cursor.0);
             self.save().await?;
             if !page.has_more {
                 return Ok(true);
@@ -94,13 +109,19 @@ impl Run {
                 if op.device_id == self.cfg.device_id {
                     continue;
                 }
-                let Ok(path) = VaultPath::parse(&op.entity_id) else { continue };
+                let Ok(path) = VaultPath::parse(&op.entity_id) else {
+                    continue;
+                };
                 match (op.entity_type.as_str(), op.op_type.as_str()) {
                     ("file", "delete") if self.st.local.get(&path).is_some_and(|e| !e.dir) => {
                         doomed.insert(path);
                     }
                     ("folder", "delete") => {
-                        let under = self.st.local.iter().filter(|(p, e)| !e.dir && p.is_inside(&path));
+                        let under = self
+                            .st
+                            .local
+                            .iter()
+                            .filter(|(p, e)| !e.dir && p.is_inside(&path));
                         doomed.extend(under.map(|(p, _)| p.clone()));
                     }
                     ("file", "create" | "update") => {

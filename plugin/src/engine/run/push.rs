@@ -14,7 +14,9 @@ use super::super::derive::{derive, reconcile};
 use super::super::error::EngineError;
 use super::super::guard::{self, Direction};
 use super::super::ids::derive_uuid;
-use super::super::payload::{Incoming, MAX_TEXT_BYTES, Source, blob_payload, folder_payload, path_payload, text_payload};
+use super::super::payload::{
+    Incoming, MAX_TEXT_BYTES, Source, blob_payload, folder_payload, path_payload, text_payload,
+};
 use super::super::saved::{BatchEntry, OpKind, PendingBatch, QueuedOp, SyncedEntry, Unechoed};
 use super::super::summary::Progress;
 use super::Run;
@@ -22,10 +24,14 @@ use super::Run;
 impl Run {
     /// Resends the batch a crash or a lost response left behind, with the same key.
     pub(super) async fn resend_pending(&mut self) -> Result<(), EngineError> {
-        let Some(batch) = self.st.pending.clone() else { return Ok(()) };
+        let Some(batch) = self.st.pending.clone() else {
+            return Ok(());
+        };
         match self.send(batch).await {
             Ok(()) => Ok(()),
-            Err(e @ EngineError::Server { status, .. }) if (400..500).contains(&status) && ![401, 403, 408, 429].contains(&status) => {
+            Err(e @ EngineError::Server { status, .. })
+                if (400..500).contains(&status) && ![401, 403, 408, 429].contains(&status) =>
+            {
                 // The server refuses this exact batch for good; its ops are derived again.
                 self.st.pending = None;
                 self.warn(format!("push: {e}"));
@@ -48,8 +54,16 @@ impl Run {
     pub(super) async fn push(&mut self) -> Result<(), EngineError> {
         self.queue_local_changes();
 
-        let decision = self.st.guard_decision.filter(|d| d.direction == Direction::Outgoing);
-        let deletes = self.st.oplog.iter().filter(|q| q.kind == OpKind::Delete && !q.dir).count() as u64;
+        let decision = self
+            .st
+            .guard_decision
+            .filter(|d| d.direction == Direction::Outgoing);
+        let deletes = self
+            .st
+            .oplog
+            .iter()
+            .filter(|q| q.kind == OpKind::Delete && !q.dir)
+            .count() as u64;
         let files = self.st.synced.values().filter(|e| !e.dir).count() as u64;
         let mut held = false;
         match decision {
@@ -67,7 +81,13 @@ impl Run {
                 }
             }
         }
-        let queue: Vec<QueuedOp> = self.st.oplog.iter().filter(|q| !(held && q.kind == OpKind::Delete)).cloned().collect();
+        let queue: Vec<QueuedOp> = self
+            .st
+            .oplog
+            .iter()
+            .filter(|q| !(held && q.kind == OpKind::Delete))
+            .cloned()
+            .collect();
         if held && queue.is_empty() {
             self.save().await?;
             return Err(EngineError::MassDeletionPending);
@@ -76,11 +96,20 @@ impl Run {
         let mut i = 0;
         while i < queue.len() {
             let end = (i + size.get()).min(queue.len());
-            self.io.status(|s| s.progress = Some(Progress { phase: "push", done: i as u64, total: queue.len() as u64 }));
+            self.io.status(|s| {
+                s.progress = Some(Progress {
+                    phase: "push",
+                    done: i as u64,
+                    total: queue.len() as u64,
+                })
+            });
             let mut entries = Vec::new();
             for q in &queue[i..end] {
                 if let Some(wire) = self.wire_op(q).await? {
-                    entries.push(BatchEntry { op: q.clone(), wire });
+                    entries.push(BatchEntry {
+                        op: q.clone(),
+                        wire,
+                    });
                 }
             }
             if entries.is_empty() {
@@ -94,14 +123,16 @@ impl Run {
             let batch = self.st.pending.clone().expect("just set");
             match self.send(batch).await {
                 Ok(()) => i = end,
-                Err(e) if e.server_code() == Some("too_many_operations") => match size.halve(end - i) {
-                    Some(smaller) => {
-                        size = smaller;
-                        self.st.pending = None;
-                        self.save().await?;
+                Err(e) if e.server_code() == Some("too_many_operations") => {
+                    match size.halve(end - i) {
+                        Some(smaller) => {
+                            size = smaller;
+                            self.st.pending = None;
+                            self.save().await?;
+                        }
+                        None => return Err(EngineError::Push(Box::new(e))),
                     }
-                    None => return Err(EngineError::Push(Box::new(e))),
-                },
+                }
                 Err(e) => return Err(EngineError::Push(Box::new(e))),
             }
         }
@@ -135,26 +166,42 @@ impl Run {
                 self.st.oplog.retain(|q| q.op_id != entry.op.op_id);
             }
         }
-        self.sum.conflicts.extend(resp.conflict_list().iter().cloned());
+        self.sum
+            .conflicts
+            .extend(resp.conflict_list().iter().cloned());
         self.st.pending = None;
         self.save().await
     }
 
     /// The server holds this op now: update the synced tree and the base store.
-    pub(super) async fn accept_entry(&mut self, entry: BatchEntry, await_echo: bool) -> Result<(), EngineError> {
+    pub(super) async fn accept_entry(
+        &mut self,
+        entry: BatchEntry,
+        await_echo: bool,
+    ) -> Result<(), EngineError> {
         let op = &entry.op;
         match (op.dir, op.kind) {
             (false, OpKind::Create | OpKind::Update) => {
                 let hash = op.hash.clone().expect("file upserts carry a hash");
-                let inc = Incoming::parse(&entry.wire.payload_json).map_err(|_| EngineError::InvalidResponse)?;
+                let inc = Incoming::parse(&entry.wire.payload_json)
+                    .map_err(|_| EngineError::InvalidResponse)?;
                 let text = matches!(inc.source, Source::Inline(_));
                 if let Source::Inline(bytes) = &inc.source {
-                    self.put_base(&hash, &String::from_utf8_lossy(bytes)).await?;
+                    self.put_base(&hash, &String::from_utf8_lossy(bytes))
+                        .await?;
                 }
                 for a in op.path.ancestors() {
                     self.st.synced.entry(a).or_insert_with(SyncedEntry::dir);
                 }
-                self.st.synced.insert(op.path.clone(), SyncedEntry { dir: false, hash: Some(hash), text, size: op.size });
+                self.st.synced.insert(
+                    op.path.clone(),
+                    SyncedEntry {
+                        dir: false,
+                        hash: Some(hash),
+                        text,
+                        size: op.size,
+                    },
+                );
             }
             (true, OpKind::Create | OpKind::Update) => {
                 self.st.synced.insert(op.path.clone(), SyncedEntry::dir());
@@ -165,7 +212,11 @@ impl Run {
         }
         self.st.oplog.retain(|q| q.op_id != op.op_id);
         if await_echo {
-            let u = Unechoed { path: op.path.clone(), kind: op.kind, hash: op.hash.clone() };
+            let u = Unechoed {
+                path: op.path.clone(),
+                kind: op.kind,
+                hash: op.hash.clone(),
+            };
             self.st.unechoed.insert(op.op_id.clone(), u);
         }
         Ok(())
@@ -182,7 +233,9 @@ impl Run {
                 let hash = q.hash.clone().expect("file upserts carry a hash");
                 let mut inline = None;
                 if q.size <= MAX_TEXT_BYTES {
-                    let Ok(bytes) = self.io.read_all(&q.path, self.cfg.chunk_size).await else { return Ok(None) };
+                    let Ok(bytes) = self.io.read_all(&q.path, self.cfg.chunk_size).await else {
+                        return Ok(None);
+                    };
                     if super::super::hash::ContentHash::of(&bytes) != hash {
                         return Ok(None);
                     }
@@ -218,17 +271,28 @@ impl Run {
         let staged = self.io.stage_copy(&q.path, &stage).await;
         let ok = matches!(&staged, Ok((size, h)) if *h == hash && *size == q.size);
         if ok {
-            self.io.status(|s| s.progress = Some(Progress { phase: "upload", done: 0, total: q.size }));
+            self.io.status(|s| {
+                s.progress = Some(Progress {
+                    phase: "upload",
+                    done: 0,
+                    total: q.size,
+                })
+            });
             let request = HttpRequest {
                 method: Method::Post,
                 path: paths::BLOBS.to_string(),
                 headers: vec![],
-                body: HttpBody::StagedFile { stage: stage.clone(), filename: hash.to_string() },
+                body: HttpBody::StagedFile {
+                    stage: stage.clone(),
+                    filename: hash.to_string(),
+                },
             };
             let result = match self.http(request).await {
                 Ok(resp) => match serde_json::from_slice::<BlobUploadResponse>(&resp.body) {
                     Ok(r) if r.sha256 == hash.as_str() && r.size == q.size as i64 => Ok(()),
-                    _ => Err(EngineError::BlobUpload(Box::new(EngineError::InvalidBlobUploadResponse))),
+                    _ => Err(EngineError::BlobUpload(Box::new(
+                        EngineError::InvalidBlobUploadResponse,
+                    ))),
                 },
                 Err(e) => Err(EngineError::BlobUpload(Box::new(e))),
             };

@@ -19,21 +19,41 @@ impl Run {
             .collect();
         for (path, entry) in missing {
             if entry.dir {
-                if self.io.done(|id| Command::Mkdir { id, path: path.clone() }).await.is_ok() {
+                if self
+                    .io
+                    .done(|id| Command::Mkdir {
+                        id,
+                        path: path.clone(),
+                    })
+                    .await
+                    .is_ok()
+                {
                     self.st.local.insert(path, LocalEntry::dir());
                 }
                 continue;
             }
-            let Some(hash) = entry.hash.clone() else { continue };
+            let Some(hash) = entry.hash.clone() else {
+                continue;
+            };
             let source = if entry.text {
                 match self.get_base(&hash).await {
                     Some(text) => Source::Inline(text.into_bytes()),
                     None => continue,
                 }
             } else {
-                Source::Blob { hash: hash.clone(), size: entry.size }
+                Source::Blob {
+                    hash: hash.clone(),
+                    size: entry.size,
+                }
             };
-            let inc = Incoming { path: None, hash: Some(hash.clone()), source, from_path: None, to_path: None, previous_path: None };
+            let inc = Incoming {
+                path: None,
+                hash: Some(hash.clone()),
+                source,
+                from_path: None,
+                to_path: None,
+                previous_path: None,
+            };
             match self.materialize(&path, &inc, &hash, Expect::Absent).await {
                 Ok(()) | Err(Fail::Changed) => {}
                 Err(Fail::Err(e)) => return Err(e),

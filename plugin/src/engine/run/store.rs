@@ -11,7 +11,11 @@ impl Run {
     pub(super) async fn save(&mut self) -> Result<(), EngineError> {
         let value = self.st.to_json();
         self.io
-            .done(|id| Command::StorageWrite { id, key: STATE_KEY.to_string(), value })
+            .done(|id| Command::StorageWrite {
+                id,
+                key: STATE_KEY.to_string(),
+                value,
+            })
             .await
             .map_err(|e| EngineError::SaveState(e.to_string()))?;
         let st = &self.st;
@@ -20,7 +24,11 @@ impl Run {
     }
 
     /// Stores the text of a synced version, once. Written before the state that refers to it.
-    pub(super) async fn put_base(&mut self, hash: &ContentHash, text: &str) -> Result<(), EngineError> {
+    pub(super) async fn put_base(
+        &mut self,
+        hash: &ContentHash,
+        text: &str,
+    ) -> Result<(), EngineError> {
         if self.st.base_docs.contains(hash) {
             return Ok(());
         }
@@ -43,15 +51,31 @@ impl Run {
 
     /// Deletes base documents no synced entry refers to any more (best effort).
     pub(super) async fn gc_bases(&mut self) {
-        let used: std::collections::BTreeSet<&ContentHash> =
-            self.st.synced.values().filter(|e| e.text).filter_map(|e| e.hash.as_ref()).collect();
-        let orphans: Vec<ContentHash> = self.st.base_docs.iter().filter(|h| !used.contains(h)).cloned().collect();
+        let used: std::collections::BTreeSet<&ContentHash> = self
+            .st
+            .synced
+            .values()
+            .filter(|e| e.text)
+            .filter_map(|e| e.hash.as_ref())
+            .collect();
+        let orphans: Vec<ContentHash> = self
+            .st
+            .base_docs
+            .iter()
+            .filter(|h| !used.contains(h))
+            .cloned()
+            .collect();
         if orphans.is_empty() {
             return;
         }
         for h in &orphans {
             let key = base_key(h);
-            if self.io.done(|id| Command::StorageDelete { id, key }).await.is_ok() {
+            if self
+                .io
+                .done(|id| Command::StorageDelete { id, key })
+                .await
+                .is_ok()
+            {
                 self.st.base_docs.remove(h);
             }
         }

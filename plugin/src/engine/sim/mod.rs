@@ -177,7 +177,9 @@ impl Sim {
             return self.crash(d);
         }
         self.now = self.now.plus(1 + self.rng.below(50));
-        self.devs[d].engine.handle(self.now, Event::Reply { id, result });
+        self.devs[d]
+            .engine
+            .handle(self.now, Event::Reply { id, result });
         self.next_cmd(d);
     }
 
@@ -195,7 +197,11 @@ impl Sim {
     pub(crate) fn sync(&mut self, d: usize) -> Outcome {
         self.start(d);
         self.finish(d);
-        self.devs[d].outcomes.last().cloned().expect("a run finished")
+        self.devs[d]
+            .outcomes
+            .last()
+            .cloned()
+            .expect("a run finished")
     }
 
     fn token(&mut self, d: usize) -> String {
@@ -209,11 +215,18 @@ impl Sim {
         for l in text.lines() {
             self.added.insert(l.to_string());
         }
-        self.devs[d].vault.put(path, text.as_bytes().to_vec()).unwrap();
+        self.devs[d]
+            .vault
+            .put(path, text.as_bytes().to_vec())
+            .unwrap();
     }
 
     fn lines_of(bytes: &[u8]) -> Vec<String> {
-        String::from_utf8_lossy(bytes).lines().filter(|l| !l.starts_with('\0')).map(str::to_string).collect()
+        String::from_utf8_lossy(bytes)
+            .lines()
+            .filter(|l| !l.starts_with('\0'))
+            .map(str::to_string)
+            .collect()
     }
 
     /// One random user action on device `d`.
@@ -222,12 +235,20 @@ impl Sim {
         const NAMES: [&str; 5] = ["n0.md", "n1.md", "n2.md", "x.dat", "y.dat"];
         let files: Vec<String> = self.devs[d].vault.files().keys().cloned().collect();
         let pick = self.rng.below(10);
-        let fresh = format!("{}{}", DIRS[self.rng.below(4) as usize], NAMES[self.rng.below(5) as usize]);
+        let fresh = format!(
+            "{}{}",
+            DIRS[self.rng.below(4) as usize],
+            NAMES[self.rng.below(5) as usize]
+        );
         if files.is_empty() || pick < 3 {
             if self.devs[d].vault.nodes.contains_key(&fresh) {
                 return;
             }
-            let mut text = if fresh.ends_with(".dat") { "\0bin\n".to_string() } else { String::new() };
+            let mut text = if fresh.ends_with(".dat") {
+                "\0bin\n".to_string()
+            } else {
+                String::new()
+            };
             for _ in 0..1 + self.rng.below(3) {
                 text.push_str(&self.token(d));
                 text.push('\n');
@@ -237,7 +258,9 @@ impl Sim {
             return;
         }
         let path = files[self.rng.below(files.len() as u64) as usize].clone();
-        let Some(Node::File(old, _)) = self.devs[d].vault.nodes.get(&path).cloned() else { return };
+        let Some(Node::File(old, _)) = self.devs[d].vault.nodes.get(&path).cloned() else {
+            return;
+        };
         match pick {
             3..=6 => {
                 let mut lines = Self::lines_of(&old);
@@ -248,7 +271,11 @@ impl Sim {
                 let at = self.rng.below(lines.len() as u64 + 1) as usize;
                 let t = self.token(d);
                 lines.insert(at, t);
-                let mut text = if path.ends_with(".dat") { "\0bin\n".to_string() } else { String::new() };
+                let mut text = if path.ends_with(".dat") {
+                    "\0bin\n".to_string()
+                } else {
+                    String::new()
+                };
                 for l in lines {
                     text.push_str(&l);
                     text.push('\n');
@@ -264,7 +291,9 @@ impl Sim {
                 self.devs[d].vault.nodes.remove(&path);
             }
             _ => {
-                if self.devs[d].vault.nodes.contains_key(&fresh) || fresh.ends_with(".dat") != path.ends_with(".dat") {
+                if self.devs[d].vault.nodes.contains_key(&fresh)
+                    || fresh.ends_with(".dat") != path.ends_with(".dat")
+                {
                     return;
                 }
                 self.log.push(format!("{d} rename {path} -> {fresh}"));
@@ -314,7 +343,11 @@ impl Sim {
             if files != first {
                 let a: BTreeSet<_> = first.keys().collect();
                 let b: BTreeSet<_> = files.keys().collect();
-                return Err(format!("device {i} differs from device 0: only in 0 {:?}, only in {i} {:?}", a.difference(&b).collect::<Vec<_>>(), b.difference(&a).collect::<Vec<_>>()));
+                return Err(format!(
+                    "device {i} differs from device 0: only in 0 {:?}, only in {i} {:?}",
+                    a.difference(&b).collect::<Vec<_>>(),
+                    b.difference(&a).collect::<Vec<_>>()
+                ));
             }
             let unpushed = dev.engine.state().map_or(0, |s| s.unpushed_ops());
             if unpushed != 0 {
@@ -339,13 +372,24 @@ fn run_seed(seed: u64, steps: usize) -> Result<(), String> {
         "server ops {}, crashes {}, kept both {}, merged {}",
         sim.server.ops.len(),
         sim.log.iter().filter(|l| l.starts_with("crash")).count(),
-        sim.devs.iter().flat_map(|d| d.outcomes.iter()).filter_map(|o| o.as_ref().ok()).map(|s| s.kept_both.len()).sum::<usize>(),
-        sim.devs.iter().flat_map(|d| d.outcomes.iter()).filter_map(|o| o.as_ref().ok()).map(|s| s.merged.len()).sum::<usize>(),
+        sim.devs
+            .iter()
+            .flat_map(|d| d.outcomes.iter())
+            .filter_map(|o| o.as_ref().ok())
+            .map(|s| s.kept_both.len())
+            .sum::<usize>(),
+        sim.devs
+            .iter()
+            .flat_map(|d| d.outcomes.iter())
+            .filter_map(|o| o.as_ref().ok())
+            .map(|s| s.merged.len())
+            .sum::<usize>(),
     );
     if std::env::var("SIM_STATS").is_ok() {
         eprintln!("seed {seed}: {stats}");
     }
-    sim.check().map_err(|e| format!("{e}\n{stats}\nops:\n{}", sim.log.join("\n")))
+    sim.check()
+        .map_err(|e| format!("{e}\n{stats}\nops:\n{}", sim.log.join("\n")))
 }
 
 #[test]
@@ -367,7 +411,11 @@ fn same_seed_same_outcome() {
         let mut sim = Sim::new(seed, 3);
         sim.chaos(200);
         sim.quiesce();
-        (sim.log.clone(), sim.devs[0].vault.files(), sim.server.ops.len())
+        (
+            sim.log.clone(),
+            sim.devs[0].vault.files(),
+            sim.server.ops.len(),
+        )
     };
     assert_eq!(run(7), run(7));
 }

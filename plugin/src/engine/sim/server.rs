@@ -3,7 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use verstak_sync_proto::{BlobUploadResponse, ErrorBody, PullRequest, PullResponse, PulledOp, PushRequest, PushResponse, paths};
+use verstak_sync_proto::{
+    BlobUploadResponse, ErrorBody, PullRequest, PullResponse, PulledOp, PushRequest, PushResponse,
+    paths,
+};
 
 use crate::engine::command::{HttpBody, HttpRequest, Method};
 use crate::engine::event::HttpResponse;
@@ -19,7 +22,11 @@ pub(crate) struct FakeServer {
 }
 
 fn json(status: u16, body: impl serde::Serialize) -> HttpResponse {
-    HttpResponse { status, headers: vec![], body: serde_json::to_vec(&body).unwrap() }
+    HttpResponse {
+        status,
+        headers: vec![],
+        body: serde_json::to_vec(&body).unwrap(),
+    }
 }
 
 fn error(status: u16, code: &str) -> HttpResponse {
@@ -28,13 +35,28 @@ fn error(status: u16, code: &str) -> HttpResponse {
 
 impl FakeServer {
     pub(crate) fn new(max_push: usize, max_pull: usize) -> FakeServer {
-        FakeServer { ops: vec![], keys: BTreeMap::new(), blobs: BTreeMap::new(), max_push, max_pull }
+        FakeServer {
+            ops: vec![],
+            keys: BTreeMap::new(),
+            blobs: BTreeMap::new(),
+            max_push,
+            max_pull,
+        }
     }
 
-    pub(crate) fn handle(&mut self, device: &str, req: &HttpRequest, stage: &BTreeMap<String, Vec<u8>>) -> HttpResponse {
+    pub(crate) fn handle(
+        &mut self,
+        device: &str,
+        req: &HttpRequest,
+        stage: &BTreeMap<String, Vec<u8>>,
+    ) -> HttpResponse {
         match (req.method, req.path.as_str(), &req.body) {
-            (Method::Post, paths::PUSH, HttpBody::Json(b)) => self.push(device, serde_json::from_str(b).unwrap()),
-            (Method::Post, paths::PULL, HttpBody::Json(b)) => self.pull(serde_json::from_str(b).unwrap()),
+            (Method::Post, paths::PUSH, HttpBody::Json(b)) => {
+                self.push(device, serde_json::from_str(b).unwrap())
+            }
+            (Method::Post, paths::PULL, HttpBody::Json(b)) => {
+                self.pull(serde_json::from_str(b).unwrap())
+            }
             (Method::Post, paths::BLOBS, HttpBody::StagedFile { stage: name, .. }) => {
                 let bytes = stage.get(name).cloned().unwrap_or_default();
                 let sha = ContentHash::of(&bytes).to_string();
@@ -43,17 +65,31 @@ impl FakeServer {
                 json(200, BlobUploadResponse { sha256: sha, size })
             }
             (Method::Get, p, _) if p.starts_with(paths::BLOBS) => {
-                let Some(bytes) = self.blobs.get(&p[paths::BLOBS.len()..]) else { return error(404, "blob_not_found") };
-                let range = req.headers.iter().find(|(k, _)| k == "Range").map(|(_, v)| v.clone());
+                let Some(bytes) = self.blobs.get(&p[paths::BLOBS.len()..]) else {
+                    return error(404, "blob_not_found");
+                };
+                let range = req
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k == "Range")
+                    .map(|(_, v)| v.clone());
                 match range.and_then(|r| {
                     let (a, b) = r.strip_prefix("bytes=")?.split_once('-')?;
                     Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?))
                 }) {
                     Some((a, b)) if a < bytes.len() => {
                         let end = (b + 1).min(bytes.len());
-                        HttpResponse { status: 206, headers: vec![], body: bytes[a..end].to_vec() }
+                        HttpResponse {
+                            status: 206,
+                            headers: vec![],
+                            body: bytes[a..end].to_vec(),
+                        }
                     }
-                    _ => HttpResponse { status: 200, headers: vec![], body: bytes.clone() },
+                    _ => HttpResponse {
+                        status: 200,
+                        headers: vec![],
+                        body: bytes.clone(),
+                    },
                 }
             }
             _ => error(404, "not_found"),
@@ -71,7 +107,11 @@ impl FakeServer {
             if *fp != fingerprint {
                 return error(409, "idempotency_key_reused");
             }
-            return HttpResponse { status: 200, headers: vec![], body: body.clone() };
+            return HttpResponse {
+                status: 200,
+                headers: vec![],
+                body: body.clone(),
+            };
         }
         for op in &req.ops {
             if op.entity_type == "file"
@@ -109,18 +149,36 @@ impl FakeServer {
         }
         let resp = json(200, PushResponse::new(accepted, vec![]));
         if !req.idempotency_key.is_empty() {
-            self.keys.insert(req.idempotency_key, (fingerprint, resp.body.clone()));
+            self.keys
+                .insert(req.idempotency_key, (fingerprint, resp.body.clone()));
         }
         resp
     }
 
     fn pull(&self, req: PullRequest) -> HttpResponse {
-        let limit = if (1..=self.max_pull as i64).contains(&req.page_limit) { req.page_limit as usize } else { self.max_pull };
-        let mut ops: Vec<PulledOp> =
-            self.ops.iter().filter(|o| o.server_sequence > req.since_sequence).take(limit + 1).cloned().collect();
+        let limit = if (1..=self.max_pull as i64).contains(&req.page_limit) {
+            req.page_limit as usize
+        } else {
+            self.max_pull
+        };
+        let mut ops: Vec<PulledOp> = self
+            .ops
+            .iter()
+            .filter(|o| o.server_sequence > req.since_sequence)
+            .take(limit + 1)
+            .cloned()
+            .collect();
         let has_more = ops.len() > limit;
         ops.truncate(limit);
         let page_last_sequence = ops.last().map_or(req.since_sequence, |o| o.server_sequence);
-        json(200, PullResponse { has_more, ops, page_last_sequence, server_sequence: self.ops.len() as i64 })
+        json(
+            200,
+            PullResponse {
+                has_more,
+                ops,
+                page_last_sequence,
+                server_sequence: self.ops.len() as i64,
+            },
+        )
     }
 }

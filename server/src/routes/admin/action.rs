@@ -35,8 +35,15 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 const REAUTH: [&str; 9] = [
-    "web-settings", "toggle-user", "confirm-user", "reset-user-password", "delete-user",
-    "revoke-device", "delete-device", "smtp", "smtp-test",
+    "web-settings",
+    "toggle-user",
+    "confirm-user",
+    "reset-user-password",
+    "delete-user",
+    "revoke-device",
+    "delete-device",
+    "smtp",
+    "smtp-test",
 ];
 
 fn fail(a: Admin, status: StatusCode, key: &str) -> Response {
@@ -48,7 +55,14 @@ fn see(a: Admin, to: &str) -> Response {
     a.cx.finish(html::redirect(StatusCode::SEE_OTHER, to))
 }
 
-async fn audit(st: &AppState, a: &Admin, event: &'static str, user: Option<&str>, device: Option<&str>, msg: String) {
+async fn audit(
+    st: &AppState,
+    a: &Admin,
+    event: &'static str,
+    user: Option<&str>,
+    device: Option<&str>,
+    msg: String,
+) {
     st.audit(AuditEntry {
         event_type: event,
         user_id: user.map(str::to_owned),
@@ -86,7 +100,10 @@ async fn action(State(st): State<AppState>, req: Request) -> Result<Response, Ap
             }
         }
         "edit-user" => {
-            let (u, e) = (f.get("username").trim().to_owned(), f.get("email").trim().to_owned());
+            let (u, e) = (
+                f.get("username").trim().to_owned(),
+                f.get("email").trim().to_owned(),
+            );
             if id.is_empty() || u.is_empty() || e.is_empty() {
                 return Ok(fail(a, StatusCode::BAD_REQUEST, "error.allFieldsRequired"));
             }
@@ -103,7 +120,15 @@ async fn action(State(st): State<AppState>, req: Request) -> Result<Response, Ap
                     Ok(fail(a, StatusCode::CONFLICT, "error.accountTaken"))
                 }
                 EditOutcome::Done => {
-                    audit(&st, &a, "user_updated", Some(&id), None, format!("user updated {by}")).await;
+                    audit(
+                        &st,
+                        &a,
+                        "user_updated",
+                        Some(&id),
+                        None,
+                        format!("user updated {by}"),
+                    )
+                    .await;
                     Ok(see(a, "/admin/users"))
                 }
             }
@@ -113,7 +138,15 @@ async fn action(State(st): State<AppState>, req: Request) -> Result<Response, Ap
             if !st.db.write(move |c| q::confirm(c, &i)).await? {
                 return Ok(fail(a, StatusCode::NOT_FOUND, "error.notFound"));
             }
-            audit(&st, &a, "user_confirmed", Some(&id), None, format!("user confirmed {by}")).await;
+            audit(
+                &st,
+                &a,
+                "user_confirmed",
+                Some(&id),
+                None,
+                format!("user confirmed {by}"),
+            )
+            .await;
             Ok(see(a, "/admin/users"))
         }
         "reset-user-password" => {
@@ -133,23 +166,50 @@ async fn action(State(st): State<AppState>, req: Request) -> Result<Response, Ap
             if !found {
                 return Ok(fail(a, StatusCode::NOT_FOUND, "error.notFound"));
             }
-            audit(&st, &a, "user_password_reset", Some(&id), None, format!("password reset {by}")).await;
+            audit(
+                &st,
+                &a,
+                "user_password_reset",
+                Some(&id),
+                None,
+                format!("password reset {by}"),
+            )
+            .await;
             if let Ok(mut m) = st.secrets.lock() {
                 m.retain(|_, (_, exp)| *exp > Instant::now());
-                m.insert(a.session.token_hash.clone(), (pw, Instant::now() + Duration::from_secs(300)));
+                m.insert(
+                    a.session.token_hash.clone(),
+                    (pw, Instant::now() + Duration::from_secs(300)),
+                );
             }
             Ok(see(a, "/admin/password-result"))
         }
         "delete-user" => {
             let i = id.clone();
             st.db.write(move |c| q::delete_user(c, &i)).await?;
-            audit(&st, &a, "user_deleted", None, None, format!("user {id} deleted {by}")).await;
+            audit(
+                &st,
+                &a,
+                "user_deleted",
+                None,
+                None,
+                format!("user {id} deleted {by}"),
+            )
+            .await;
             Ok(see(a, "/admin/users"))
         }
         "revoke-device" => {
             let (i, now) = (id.clone(), time::now_rfc3339());
             st.db.write(move |c| devices::revoke(c, &i, &now)).await?;
-            audit(&st, &a, "device_revoked", None, Some(&id), "device revoked by admin".into()).await;
+            audit(
+                &st,
+                &a,
+                "device_revoked",
+                None,
+                Some(&id),
+                "device revoked by admin".into(),
+            )
+            .await;
             Ok(see(a, "/admin/devices"))
         }
         "delete-device" => {
@@ -158,28 +218,63 @@ async fn action(State(st): State<AppState>, req: Request) -> Result<Response, Ap
                 None => Ok(fail(a, StatusCode::NOT_FOUND, "error.notFound")),
                 Some(false) => Ok(fail(a, StatusCode::CONFLICT, "error.deviceMustBeRevoked")),
                 Some(true) => {
-                    audit(&st, &a, "device_deleted", None, Some(&id), format!("device deleted {by}")).await;
+                    audit(
+                        &st,
+                        &a,
+                        "device_deleted",
+                        None,
+                        Some(&id),
+                        format!("device deleted {by}"),
+                    )
+                    .await;
                     Ok(see(a, "/admin/devices"))
                 }
             }
         }
         "smtp" => {
             save_smtp(&st, &f, false).await?;
-            audit(&st, &a, "smtp_settings_updated", None, None, format!("SMTP settings saved {by}")).await;
+            audit(
+                &st,
+                &a,
+                "smtp_settings_updated",
+                None,
+                None,
+                format!("SMTP settings saved {by}"),
+            )
+            .await;
             Ok(see(a, "/admin/settings?flash=smtp_saved"))
         }
         "smtp-test" => {
             let s = mail::settings(&st).await?;
-            let to = if f.get("test_to").trim().is_empty() { s.from.clone() } else { f.get("test_to").trim().to_owned() };
-            let (subject, body) = mail::compose(Template::Test, a.cx.loc, &a.cx.web.server_name, "", "");
+            let to = if f.get("test_to").trim().is_empty() {
+                s.from.clone()
+            } else {
+                f.get("test_to").trim().to_owned()
+            };
+            let (subject, body) =
+                mail::compose(Template::Test, a.cx.loc, &a.cx.web.server_name, "", "");
             let ok = s.configured() && mail::send(s, to, subject, body).await.is_ok();
-            let (event, flash_v) = if ok { ("smtp_test_passed", "smtp_test_passed") } else { ("smtp_test_failed", "smtp_test_failed") };
+            let (event, flash_v) = if ok {
+                ("smtp_test_passed", "smtp_test_passed")
+            } else {
+                ("smtp_test_failed", "smtp_test_failed")
+            };
             audit(&st, &a, event, None, None, format!("SMTP test {by}")).await;
             Ok(see(a, &format!("/admin/settings?flash={flash_v}")))
         }
         "cleanup" => {
-            crate::server::run_retention(&st).await.map_err(ApiError::internal)?;
-            audit(&st, &a, "retention_cleanup", None, None, format!("cleanup {by}")).await;
+            crate::server::run_retention(&st)
+                .await
+                .map_err(ApiError::internal)?;
+            audit(
+                &st,
+                &a,
+                "retention_cleanup",
+                None,
+                None,
+                format!("cleanup {by}"),
+            )
+            .await;
             Ok(see(a, "/admin/storage?flash=cleanup_done"))
         }
         _ => Ok(fail(a, StatusCode::BAD_REQUEST, "error.unknownAction")),
@@ -188,7 +283,11 @@ async fn action(State(st): State<AppState>, req: Request) -> Result<Response, Ap
 
 /// Saves the SMTP fields. `only_non_empty` is the `/admin/api/smtp` rule; otherwise every
 /// field but `smtp_pass` is always written and `smtp_pass` only when non-empty.
-pub(crate) async fn save_smtp(st: &AppState, f: &Form, only_non_empty: bool) -> Result<(), ApiError> {
+pub(crate) async fn save_smtp(
+    st: &AppState,
+    f: &Form,
+    only_non_empty: bool,
+) -> Result<(), ApiError> {
     let pairs: Vec<(String, String)> = smtp::KEYS
         .iter()
         .map(|k| (k.to_string(), f.get(k).trim().to_owned()))
@@ -213,11 +312,16 @@ async fn web_settings(st: &AppState, a: Admin, f: &Form) -> Result<Response, Api
     };
     let allow_reg = f.get("allow_registration") == "on";
     let name = f.get("server_name").trim().to_owned();
-    let shown_name = if name.is_empty() { crate::config::DEFAULT_SERVER_NAME.to_owned() } else { name.clone() };
+    let shown_name = if name.is_empty() {
+        crate::config::DEFAULT_SERVER_NAME.to_owned()
+    } else {
+        name.clone()
+    };
     if let Ok(mut file) = st.config_file.lock()
         && let Some(file) = file.as_mut()
     {
-        file.set_web(&locale, allow_reg, &name, &public_url).map_err(ApiError::internal)?;
+        file.set_web(&locale, allow_reg, &name, &public_url)
+            .map_err(ApiError::internal)?;
     }
     if let Ok(mut w) = st.web.write() {
         w.default_locale = locale;
@@ -225,7 +329,15 @@ async fn web_settings(st: &AppState, a: Admin, f: &Form) -> Result<Response, Api
         w.server_name = shown_name;
         w.public_url = public_url;
     }
-    audit(st, &a, "web_settings_updated", None, None, format!("web settings saved by admin {}", a.session.subject)).await;
+    audit(
+        st,
+        &a,
+        "web_settings_updated",
+        None,
+        None,
+        format!("web settings saved by admin {}", a.session.subject),
+    )
+    .await;
     Ok(see(a, "/admin/settings?flash=settings_saved"))
 }
 
@@ -241,14 +353,26 @@ async fn password_result(State(st): State<AppState>, req: Request) -> Result<Res
         esc(a.cx.t("admin.showPassword")),
         esc(a.cx.t("admin.users"))
     );
-    let mut r = admin_page_status(a, StatusCode::OK, "/admin/users", "admin.passwordResult", &body);
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, max-age=0"));
+    let mut r = admin_page_status(
+        a,
+        StatusCode::OK,
+        "/admin/users",
+        "admin.passwordResult",
+        &body,
+    );
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, max-age=0"),
+    );
     Ok(r)
 }
 
 async fn secret(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
     if req.method() != Method::POST {
-        return Err(ApiError::MethodNotAllowed { allow: "POST", post_required: false });
+        return Err(ApiError::MethodNotAllowed {
+            allow: "POST",
+            post_required: false,
+        });
     }
     let (parts, _) = req.into_parts();
     let a = admin(&st, &parts).await?;
@@ -256,11 +380,18 @@ async fn secret(State(st): State<AppState>, req: Request) -> Result<Response, Ap
     if a.cx.cookie("admin_session").unwrap_or("").is_empty() {
         return Err(ApiError::SessionInvalid);
     }
-    let taken = st.secrets.lock().ok().and_then(|mut m| m.remove(&a.session.token_hash));
+    let taken = st
+        .secrets
+        .lock()
+        .ok()
+        .and_then(|mut m| m.remove(&a.session.token_hash));
     match taken {
         Some((pw, exp)) if exp > Instant::now() => {
             let mut r = json_response(StatusCode::OK, &json!({ "password": pw }));
-            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, max-age=0"));
+            r.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-store, max-age=0"),
+            );
             Ok(r)
         }
         _ => Err(ApiError::SecretExpired),

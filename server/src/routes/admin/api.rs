@@ -44,7 +44,14 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 fn get_only(m: &Method) -> Result<(), ApiError> {
-    if is_get(m) { Ok(()) } else { Err(ApiError::MethodNotAllowed { allow: "GET", post_required: false }) }
+    if is_get(m) {
+        Ok(())
+    } else {
+        Err(ApiError::MethodNotAllowed {
+            allow: "GET",
+            post_required: false,
+        })
+    }
 }
 
 fn ok(v: &impl Serialize) -> Response {
@@ -76,7 +83,10 @@ async fn devices(State(st): State<AppState>, req: Request) -> Result<Response, A
     get_only(req.method())?;
     let (parts, _) = req.into_parts();
     admin(&st, &parts).await?;
-    let dq = DeviceQuery { order: "d.created_at DESC, d.rowid DESC", ..Default::default() };
+    let dq = DeviceQuery {
+        order: "d.created_at DESC, d.rowid DESC",
+        ..Default::default()
+    };
     let rows = st.db.read(move |c| q::devices(c, &dq)).await?;
     let out: Vec<_> = rows
         .into_iter()
@@ -90,7 +100,10 @@ async fn keys(State(st): State<AppState>, req: Request) -> Result<Response, ApiE
     let (parts, _) = req.into_parts();
     admin(&st, &parts).await?;
     get_only(&parts.method)?;
-    let dq = DeviceQuery { order: "d.created_at ASC, d.rowid ASC", ..Default::default() };
+    let dq = DeviceQuery {
+        order: "d.created_at ASC, d.rowid ASC",
+        ..Default::default()
+    };
     let rows = st.db.read(move |c| q::devices(c, &dq)).await?;
     let out: Vec<_> = rows
         .into_iter()
@@ -101,12 +114,19 @@ async fn keys(State(st): State<AppState>, req: Request) -> Result<Response, ApiE
 
 async fn delete_key(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
     if req.method() != Method::DELETE {
-        return Err(ApiError::MethodNotAllowed { allow: "DELETE", post_required: false });
+        return Err(ApiError::MethodNotAllowed {
+            allow: "DELETE",
+            post_required: false,
+        });
     }
     let (parts, _) = req.into_parts();
     let a = admin(&st, &parts).await?;
     session::check_csrf(&a.cx, &a.session, None)?;
-    let id = parts.uri.path().trim_start_matches("/admin/api/keys/").to_owned();
+    let id = parts
+        .uri
+        .path()
+        .trim_start_matches("/admin/api/keys/")
+        .to_owned();
     let i = id.clone();
     if st.db.write(move |c| q::delete_device(c, &i, false)).await? == Some(true) {
         st.audit(AuditEntry {
@@ -155,7 +175,14 @@ async fn users(State(st): State<AppState>, req: Request) -> Result<Response, Api
         (Some(c), false) => format!("{c} DESC, u.rowid DESC"),
     };
     let (page, per_page) = super::paging(qs, 20);
-    let uq = UserQuery { q: super::filter(qs, "filter"), username_only: true, order, page, per_page, ..Default::default() };
+    let uq = UserQuery {
+        q: super::filter(qs, "filter"),
+        username_only: true,
+        order,
+        page,
+        per_page,
+        ..Default::default()
+    };
     let (total, rows) = st.db.read(move |c| q::users(c, &uq)).await?;
     let list: Vec<UserJson> = rows
         .into_iter()
@@ -170,26 +197,39 @@ async fn users(State(st): State<AppState>, req: Request) -> Result<Response, Api
             devices: u.devices,
         })
         .collect();
-    Ok(ok(&json!({"page": page, "per_page": per_page, "total": total,
-                  "users": (!list.is_empty()).then_some(list)})))
+    Ok(ok(
+        &json!({"page": page, "per_page": per_page, "total": total,
+                  "users": (!list.is_empty()).then_some(list)}),
+    ))
 }
 
 struct CreateReq(String, String, String);
 impl FromJson for CreateReq {
     fn from_fields(f: &Fields<'_>) -> Result<Self, DecodeError> {
-        Ok(CreateReq(f.string("username")?, f.string("email")?, f.string("password")?))
+        Ok(CreateReq(
+            f.string("username")?,
+            f.string("email")?,
+            f.string("password")?,
+        ))
     }
 }
 
 async fn user_action(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let m = req.method().clone();
     if m != Method::POST && m != Method::DELETE {
-        return Err(ApiError::MethodNotAllowed { allow: "POST, DELETE", post_required: false });
+        return Err(ApiError::MethodNotAllowed {
+            allow: "POST, DELETE",
+            post_required: false,
+        });
     }
     let (parts, body) = req.into_parts();
     let a = admin(&st, &parts).await?;
     session::check_csrf(&a.cx, &a.session, None)?;
-    let rest = parts.uri.path().trim_start_matches("/admin/api/users/").to_owned();
+    let rest = parts
+        .uri
+        .path()
+        .trim_start_matches("/admin/api/users/")
+        .to_owned();
     let audit = |event: &'static str, user: Option<String>, msg: String| AuditEntry {
         event_type: event,
         user_id: user,
@@ -201,13 +241,20 @@ async fn user_action(State(st): State<AppState>, req: Request) -> Result<Respons
     if m == Method::DELETE {
         let id = rest.clone();
         st.db.write(move |c| q::delete_user(c, &id)).await?;
-        st.audit(audit("user_deleted", None, format!("user {rest} deleted {by}"))).await;
+        st.audit(audit(
+            "user_deleted",
+            None,
+            format!("user {rest} deleted {by}"),
+        ))
+        .await;
         return Ok(ok(&json!({"status": "deleted"})));
     }
     if rest == "create" {
         let r: CreateReq = decode_body(&st, &parts.headers, body).await?;
         if r.0.is_empty() || r.1.is_empty() || r.2.is_empty() {
-            return Err(ApiError::InvalidRequest("username, email and password required"));
+            return Err(ApiError::InvalidRequest(
+                "username, email and password required",
+            ));
         }
         let email = normalize_email(&r.1).ok_or(ApiError::InvalidRequest("invalid email"))?;
         if !valid_username(&r.0) {
@@ -226,7 +273,11 @@ async fn user_action(State(st): State<AppState>, req: Request) -> Result<Respons
     match verb {
         "block" => {
             let i = id.clone();
-            let b = st.db.write(move |c| q::toggle_block(c, &i)).await?.ok_or(not_found)?;
+            let b = st
+                .db
+                .write(move |c| q::toggle_block(c, &i))
+                .await?
+                .ok_or(not_found)?;
             let m = format!("user {} {by}", if b { "blocked" } else { "unblocked" });
             st.audit(audit("user_block_changed", Some(id), m)).await;
             Ok(ok(&json!({"blocked": b as i64, "status": "ok"})))
@@ -249,7 +300,12 @@ async fn user_action(State(st): State<AppState>, req: Request) -> Result<Respons
             if !found {
                 return Err(not_found);
             }
-            st.audit(audit("user_password_reset", Some(id), format!("password reset {by}"))).await;
+            st.audit(audit(
+                "user_password_reset",
+                Some(id),
+                format!("password reset {by}"),
+            ))
+            .await;
             Ok(ok(&json!({"new_password": pw, "status": "ok"})))
         }
         "edit" => {
@@ -273,7 +329,12 @@ async fn user_action(State(st): State<AppState>, req: Request) -> Result<Respons
                 EditOutcome::UsernameTaken => Err(ApiError::UsernameTaken),
                 EditOutcome::EmailTaken => Err(ApiError::EmailTaken),
                 EditOutcome::Done => {
-                    st.audit(audit("user_updated", Some(id), format!("user updated {by}"))).await;
+                    st.audit(audit(
+                        "user_updated",
+                        Some(id),
+                        format!("user updated {by}"),
+                    ))
+                    .await;
                     Ok(ok(&json!({"status": "ok"})))
                 }
             }
@@ -308,15 +369,23 @@ async fn smtp_test(State(st): State<AppState>, req: Request) -> Result<Response,
     let SmtpReq(s, to) = decode_body(&st, &parts.headers, body).await?;
     let loc = Locale::from_code(&a.cx.web.default_locale);
     if !s.configured() {
-        return Ok(ok(&json!({"error": i18n::t(loc, "admin.smtpRequired"), "ok": false})));
+        return Ok(ok(
+            &json!({"error": i18n::t(loc, "admin.smtpRequired"), "ok": false}),
+        ));
     }
-    let to = if to.trim().is_empty() { s.from.clone() } else { to };
+    let to = if to.trim().is_empty() {
+        s.from.clone()
+    } else {
+        to
+    };
     let (subject, text) = mail::compose(Template::Test, loc, &a.cx.web.server_name, "", "");
     match mail::send(s, to, subject, text).await {
         Ok(()) => Ok(ok(&json!({"ok": true}))),
         Err(e) => {
             tracing::warn!(error = %e, "admin SMTP test failed");
-            Ok(ok(&json!({"error": i18n::t(loc, "admin.smtpTestFailed"), "ok": false})))
+            Ok(ok(
+                &json!({"error": i18n::t(loc, "admin.smtpTestFailed"), "ok": false}),
+            ))
         }
     }
 }
@@ -325,7 +394,9 @@ async fn smtp_save(State(st): State<AppState>, req: Request) -> Result<Response,
     super::super::require_post(req.method(), false)?;
     let (parts, body) = req.into_parts();
     let a = admin(&st, &parts).await?;
-    let form = read_form(&st, &parts.headers, body).await.map_err(|_| ApiError::InvalidRequest("bad form"))?;
+    let form = read_form(&st, &parts.headers, body)
+        .await
+        .map_err(|_| ApiError::InvalidRequest("bad form"))?;
     session::check_csrf(&a.cx, &a.session, Some(&form))?;
     save_smtp(&st, &form, true).await?;
     st.audit(AuditEntry {

@@ -19,7 +19,10 @@ use crate::web::html::{self, Nav, error_page, esc, flash, hidden, input};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route("/admin", any(|| async { html::redirect(StatusCode::FOUND, "/admin/dashboard") }))
+        .route(
+            "/admin",
+            any(|| async { html::redirect(StatusCode::FOUND, "/admin/dashboard") }),
+        )
         .route("/admin/login", any(login))
         .route("/admin/logout", any(logout))
 }
@@ -62,11 +65,17 @@ async fn login(State(st): State<AppState>, req: Request) -> Result<Response, Api
             _ => 1,
         };
         let mut r = error_page(cx, StatusCode::TOO_MANY_REQUESTS, "error.rateLimited");
-        r.headers_mut().insert(axum::http::header::RETRY_AFTER, retry.max(1).into());
+        r.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, retry.max(1).into());
         return Ok(r);
     }
     if !verify_admin(&st, username, password).await? {
-        return Ok(login_page(cx, StatusCode::UNAUTHORIZED, username, Some("error.invalidCredentials")));
+        return Ok(login_page(
+            cx,
+            StatusCode::UNAUTHORIZED,
+            username,
+            Some("error.invalidCredentials"),
+        ));
     }
     session::start(&st, &mut cx, Kind::Admin, username).await?;
     Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, "/admin/dashboard")))

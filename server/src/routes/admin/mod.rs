@@ -48,7 +48,12 @@ pub(crate) async fn admin(st: &AppState, parts: &Parts) -> Result<Admin, ApiErro
     let session = session::current(st, &cx, Kind::Admin).await?;
     let csrf = cx.cookie("csrf_token").unwrap_or("").to_owned();
     let query = Form::parse(parts.uri.query().unwrap_or("").as_bytes());
-    Ok(Admin { cx, session, csrf, query })
+    Ok(Admin {
+        cx,
+        session,
+        csrf,
+        query,
+    })
 }
 
 /// A list filter value: trimmed, at most 160 characters.
@@ -70,19 +75,32 @@ pub(crate) fn paging(q: &Form, def: i64) -> (i64, i64) {
 pub(crate) async fn server_stats(st: &AppState) -> Result<ServerStats, ApiError> {
     let now_s = time::unix_now();
     let (now, day_ago) = (time::format_unix(now_s), time::format_unix(now_s - 86_400));
-    let mut s = st.db.read(move |c| stats::collect(c, &now, &day_ago)).await?;
+    let mut s = st
+        .db
+        .read(move |c| stats::collect(c, &now, &day_ago))
+        .await?;
     let blobs = st.blobs.clone();
     let db_path = st.db.path().to_owned();
     let (temp, bytes, db_bytes) = tokio::task::spawn_blocking(move || {
         let (t, b) = blobs.usage();
-        (t, b, std::fs::metadata(&db_path).map(|m| m.len() as i64).unwrap_or(0))
+        (
+            t,
+            b,
+            std::fs::metadata(&db_path)
+                .map(|m| m.len() as i64)
+                .unwrap_or(0),
+        )
     })
     .await
     .map_err(ApiError::internal)?;
     s.temp_uploads = temp;
     s.blob_bytes = bytes;
     s.database_bytes = db_bytes;
-    let auto = st.last_cleanup.lock().map(|g| g.clone()).unwrap_or_default();
+    let auto = st
+        .last_cleanup
+        .lock()
+        .map(|g| g.clone())
+        .unwrap_or_default();
     if auto > s.last_cleanup_at {
         s.last_cleanup_at = auto;
     }

@@ -35,9 +35,20 @@ pub(crate) fn admin_page(a: Admin, section: &str, title_key: &str, body: &str) -
     admin_page_status(a, StatusCode::OK, section, title_key, body)
 }
 
-pub(crate) fn admin_page_status(a: Admin, status: StatusCode, section: &str, title_key: &str, body: &str) -> Response {
+pub(crate) fn admin_page_status(
+    a: Admin,
+    status: StatusCode,
+    section: &str,
+    title_key: &str,
+    body: &str,
+) -> Response {
     let title = esc(a.cx.t(title_key));
-    let p = html::page(&a.cx, Nav::Admin(&a.csrf, section), &title, &format!("<h1>{title}</h1>{body}"));
+    let p = html::page(
+        &a.cx,
+        Nav::Admin(&a.csrf, section),
+        &title,
+        &format!("<h1>{title}</h1>{body}"),
+    );
     a.cx.finish(html::no_store(html::html(status, p)))
 }
 
@@ -69,7 +80,12 @@ pub(crate) fn audit_table(a: &Admin, rows: &[q::AuditRow]) -> String {
     let t = |k| esc(a.cx.t(k));
     let mut s = format!(
         "<table class=\"audit\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
-        t("admin.time"), t("admin.event"), t("device.user"), t("device.name"), t("admin.ip"), t("admin.message")
+        t("admin.time"),
+        t("admin.event"),
+        t("device.user"),
+        t("device.name"),
+        t("admin.ip"),
+        t("admin.message")
     );
     for r in rows {
         s.push_str(&format!(
@@ -109,7 +125,12 @@ async fn dashboard(State(st): State<AppState>, req: Request) -> Result<Response,
     }
     let mut body: String = warn
         .iter()
-        .map(|k| format!("<p class=\"warning\" data-warning=\"{k}\">{}</p>", esc(a.cx.t(k))))
+        .map(|k| {
+            format!(
+                "<p class=\"warning\" data-warning=\"{k}\">{}</p>",
+                esc(a.cx.t(k))
+            )
+        })
         .collect();
     body.push_str(&stats_cards(&a, &stats));
     body.push_str(&format!(
@@ -119,7 +140,11 @@ async fn dashboard(State(st): State<AppState>, req: Request) -> Result<Response,
         health.database_reachable,
         health.blob_storage_writable
     ));
-    body.push_str(&format!("<h2>{}</h2>{}", esc(a.cx.t("admin.recentAudit")), audit_table(&a, &recent)));
+    body.push_str(&format!(
+        "<h2>{}</h2>{}",
+        esc(a.cx.t("admin.recentAudit")),
+        audit_table(&a, &recent)
+    ));
     Ok(admin_page(a, "/admin/dashboard", "admin.dashboard", &body))
 }
 
@@ -127,7 +152,10 @@ fn select(name: &str, cur: &str, opts: &[(&str, String)]) -> String {
     let mut s = format!("<select name=\"{name}\">");
     for (v, label) in opts {
         let sel = if *v == cur { " selected" } else { "" };
-        s.push_str(&format!("<option value=\"{v}\"{sel}>{}</option>", esc(label)));
+        s.push_str(&format!(
+            "<option value=\"{v}\"{sel}>{}</option>",
+            esc(label)
+        ));
     }
     s.push_str("</select>");
     s
@@ -171,9 +199,26 @@ async fn users(State(st): State<AppState>, req: Request) -> Result<Response, Api
         esc(&t("form.filter")),
         esc(&uq.q),
         esc(&t("admin.status")),
-        select("status", &status, &[("", t("admin.statusAll")), ("active", t("admin.statusActive")), ("blocked", t("admin.statusBlocked")), ("unconfirmed", t("admin.statusUnconfirmed"))]),
+        select(
+            "status",
+            &status,
+            &[
+                ("", t("admin.statusAll")),
+                ("active", t("admin.statusActive")),
+                ("blocked", t("admin.statusBlocked")),
+                ("unconfirmed", t("admin.statusUnconfirmed"))
+            ]
+        ),
         esc(&t("admin.sort")),
-        select("sort", &sort, &[("created", t("admin.created")), ("username", t("form.username")), ("last_seen", t("admin.lastSeen"))]),
+        select(
+            "sort",
+            &sort,
+            &[
+                ("created", t("admin.created")),
+                ("username", t("form.username")),
+                ("last_seen", t("admin.lastSeen"))
+            ]
+        ),
         esc(&t("form.search")),
     );
     body.push_str(&format!(
@@ -213,15 +258,28 @@ async fn users(State(st): State<AppState>, req: Request) -> Result<Response, Api
     let link = |p: i64| {
         format!(
             "/admin/users?q={}&amp;status={}&amp;sort={}&amp;per_page={per_page}&amp;page={p}",
-            qenc(&uq.q), qenc(&status), qenc(&sort)
+            qenc(&uq.q),
+            qenc(&status),
+            qenc(&sort)
         )
     };
-    body.push_str(&format!("<div class=\"pager\"><span>{} {page} / <span data-pages>{pages}</span></span>", esc(&t("admin.page"))));
+    body.push_str(&format!(
+        "<div class=\"pager\"><span>{} {page} / <span data-pages>{pages}</span></span>",
+        esc(&t("admin.page"))
+    ));
     if page > 1 {
-        body.push_str(&format!("<a href=\"{}\">{}</a>", link(page - 1), esc(&t("admin.prev"))));
+        body.push_str(&format!(
+            "<a href=\"{}\">{}</a>",
+            link(page - 1),
+            esc(&t("admin.prev"))
+        ));
     }
     if page < pages {
-        body.push_str(&format!("<a href=\"{}\">{}</a>", link(page + 1), esc(&t("admin.next"))));
+        body.push_str(&format!(
+            "<a href=\"{}\">{}</a>",
+            link(page + 1),
+            esc(&t("admin.next"))
+        ));
     }
     body.push_str("</div>");
     Ok(admin_page(a, "/admin/users", "admin.users", &body))
@@ -249,7 +307,11 @@ async fn create(State(st): State<AppState>, req: Request) -> Result<Response, Ap
     }
     let form = read_form(&st, &parts.headers, body).await?;
     session::check_csrf(&a.cx, &a.session, Some(&form))?;
-    let (username, email_raw, pw) = (form.get("username").trim(), form.get("email").trim(), form.get("password"));
+    let (username, email_raw, pw) = (
+        form.get("username").trim(),
+        form.get("email").trim(),
+        form.get("password"),
+    );
     let again = |a: Admin, key: &str| {
         let f = create_form(&a, username, email_raw, Some(key));
         admin_page(a, "/admin/users", "admin.createUser", &f)
@@ -257,7 +319,9 @@ async fn create(State(st): State<AppState>, req: Request) -> Result<Response, Ap
     if username.is_empty() || email_raw.is_empty() || pw.is_empty() {
         return Ok(again(a, "error.allFieldsRequired"));
     }
-    let Some(email) = normalize_email(email_raw) else { return Ok(again(a, "error.invalidEmail")) };
+    let Some(email) = normalize_email(email_raw) else {
+        return Ok(again(a, "error.invalidEmail"));
+    };
     if !valid_username(username) {
         return Ok(again(a, "error.invalidUsername"));
     }
@@ -266,7 +330,9 @@ async fn create(State(st): State<AppState>, req: Request) -> Result<Response, Ap
     }
     let msg = format!("user created by admin {}", a.session.subject);
     match create_user(&st, username, &email, pw, true, a.cx.loc, a.cx.ip, &msg).await {
-        Ok(_) => Ok(a.cx.finish(html::redirect(StatusCode::SEE_OTHER, "/admin/users"))),
+        Ok(_) => {
+            Ok(a.cx.finish(html::redirect(StatusCode::SEE_OTHER, "/admin/users")))
+        }
         Err(ApiError::UsernameTaken | ApiError::EmailTaken) => Ok(again(a, "error.accountTaken")),
         Err(e) => Err(e),
     }
@@ -298,10 +364,34 @@ async fn devices(State(st): State<AppState>, req: Request) -> Result<Response, A
         "<form class=\"filters\" method=\"get\" action=\"/admin/devices\"><label>{}<input type=\"search\" name=\"q\" value=\"{}\"></label>\
          <label>{}<input name=\"user\" value=\"{}\"></label><label>{}<input name=\"vault\" value=\"{}\"></label>\
          <label>{}<input name=\"version\" value=\"{}\"></label><label>{}{}</label><label>{}{}</label><button type=\"submit\">{}</button></form>",
-        esc(&t("device.name")), esc(&dq.q), esc(&t("device.user")), esc(&dq.user), esc(&t("device.vault")), esc(&dq.vault),
-        esc(&t("device.version")), esc(&dq.version),
-        esc(&t("admin.status")), select("status", &status, &[("", t("admin.statusAll")), ("active", t("admin.statusActive")), ("revoked", t("admin.statusRevoked"))]),
-        esc(&t("admin.sort")), select("sort", &sort, &[("created", t("admin.created")), ("name", t("device.name")), ("last_seen", t("admin.lastSeen"))]),
+        esc(&t("device.name")),
+        esc(&dq.q),
+        esc(&t("device.user")),
+        esc(&dq.user),
+        esc(&t("device.vault")),
+        esc(&dq.vault),
+        esc(&t("device.version")),
+        esc(&dq.version),
+        esc(&t("admin.status")),
+        select(
+            "status",
+            &status,
+            &[
+                ("", t("admin.statusAll")),
+                ("active", t("admin.statusActive")),
+                ("revoked", t("admin.statusRevoked"))
+            ]
+        ),
+        esc(&t("admin.sort")),
+        select(
+            "sort",
+            &sort,
+            &[
+                ("created", t("admin.created")),
+                ("name", t("device.name")),
+                ("last_seen", t("admin.lastSeen"))
+            ]
+        ),
         esc(&t("form.search")),
     );
     body.push_str(&format!(

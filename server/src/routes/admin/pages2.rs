@@ -31,7 +31,12 @@ fn vault_table(a: &super::Admin, rows: &[q::VaultRow]) -> String {
     let t = |k| esc(a.cx.t(k));
     let mut s = format!(
         "<table class=\"vaults\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
-        t("device.user"), t("device.vault"), t("admin.devicesCount"), t("admin.ops"), t("admin.blobBytes"), t("admin.lastActivity")
+        t("device.user"),
+        t("device.vault"),
+        t("admin.devicesCount"),
+        t("admin.ops"),
+        t("admin.blobBytes"),
+        t("admin.lastActivity")
     );
     for v in rows {
         s.push_str(&format!(
@@ -57,16 +62,28 @@ async fn vault(State(st): State<AppState>, req: Request) -> Result<Response, Api
     allow(req.method(), "GET")?;
     let (parts, _) = req.into_parts();
     let a = admin(&st, &parts).await?;
-    let (user, vault) = (a.query.get("user").to_owned(), a.query.get("vault").to_owned());
+    let (user, vault) = (
+        a.query.get("user").to_owned(),
+        a.query.get("vault").to_owned(),
+    );
     if user.is_empty() || vault.is_empty() {
         let body = flash(&a.cx, "error.badRequest");
-        return Ok(admin_page_status(a, StatusCode::BAD_REQUEST, "/admin/vaults", "admin.vault", &body));
+        return Ok(admin_page_status(
+            a,
+            StatusCode::BAD_REQUEST,
+            "/admin/vaults",
+            "admin.vault",
+            &body,
+        ));
     }
     let (u2, v2) = (user.clone(), vault.clone());
     let (row, devices) = st
         .db
         .read(move |c| {
-            let row = q::vaults(c, Some((&u2, &v2)))?.into_iter().next().unwrap_or_default();
+            let row = q::vaults(c, Some((&u2, &v2)))?
+                .into_iter()
+                .next()
+                .unwrap_or_default();
             let dq = DeviceQuery {
                 exact_scope: Some((u2.clone(), v2.clone())),
                 order: "d.created_at DESC",
@@ -80,17 +97,33 @@ async fn vault(State(st): State<AppState>, req: Request) -> Result<Response, Api
         "<div class=\"card\"><p>{}: {}</p><p>{}: {}</p><dl>\
          <dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd>\
          <dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd></dl></div>",
-        t("device.user"), esc(&user), t("device.vault"), esc(&vault),
-        t("admin.devicesCount"), row.devices, t("admin.activeDevices"), row.active_devices,
-        t("admin.revokedDevices"), row.devices - row.active_devices, t("admin.ops"), row.ops,
-        t("admin.lastSequence"), row.last_sequence, t("admin.lastActivity"), esc(&a.cx.date(&row.last_activity)),
-        t("admin.blobBytes"), row.blob_bytes,
+        t("device.user"),
+        esc(&user),
+        t("device.vault"),
+        esc(&vault),
+        t("admin.devicesCount"),
+        row.devices,
+        t("admin.activeDevices"),
+        row.active_devices,
+        t("admin.revokedDevices"),
+        row.devices - row.active_devices,
+        t("admin.ops"),
+        row.ops,
+        t("admin.lastSequence"),
+        row.last_sequence,
+        t("admin.lastActivity"),
+        esc(&a.cx.date(&row.last_activity)),
+        t("admin.blobBytes"),
+        row.blob_bytes,
     );
     body.push_str("<table class=\"devices\"><tbody>");
     for d in &devices {
         body.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&d.name), esc(&d.client_version), esc(&a.cx.date(&d.last_seen)), esc(&a.cx.date(&d.revoked_at))
+            esc(&d.name),
+            esc(&d.client_version),
+            esc(&a.cx.date(&d.last_seen)),
+            esc(&a.cx.date(&d.revoked_at))
         ));
     }
     body.push_str("</tbody></table>");
@@ -127,23 +160,37 @@ async fn audit(State(st): State<AppState>, req: Request) -> Result<Response, Api
     let (e2, u2) = (event.clone(), user.clone());
     const ERRORS: &[&str] = &["device_auth_failed", "smtp_test_failed"];
     const WARNINGS: &[&str] = &[
-        "device_revoked", "device_deleted", "rate_limit_exceeded", "user_block_changed",
-        "user_deleted", "user_password_reset",
+        "device_revoked",
+        "device_deleted",
+        "rate_limit_exceeded",
+        "user_block_changed",
+        "user_deleted",
+        "user_password_reset",
     ];
     let types: Option<&'static [&'static str]> = match severity.as_str() {
         "error" => Some(ERRORS),
         "warning" => Some(WARNINGS),
         _ => None,
     };
-    let rows = st.db.read(move |c| q::audit(c, &e2, &u2, types, 500)).await?;
+    let rows = st
+        .db
+        .read(move |c| q::audit(c, &e2, &u2, types, 500))
+        .await?;
     let mut body = format!(
         "<form class=\"filters\" method=\"get\" action=\"/admin/audit\"><label>{}<input name=\"event\" value=\"{}\"></label>\
          <label>{}<input name=\"user\" value=\"{}\"></label><label>severity<select name=\"severity\">\
          <option value=\"\"></option><option value=\"error\"{}>error</option><option value=\"warning\"{}>warning</option></select></label>\
          <button type=\"submit\">{}</button></form>",
-        esc(a.cx.t("admin.event")), esc(&event), esc(a.cx.t("device.user")), esc(&user),
+        esc(a.cx.t("admin.event")),
+        esc(&event),
+        esc(a.cx.t("device.user")),
+        esc(&user),
         if severity == "error" { " selected" } else { "" },
-        if severity == "warning" { " selected" } else { "" },
+        if severity == "warning" {
+            " selected"
+        } else {
+            ""
+        },
         esc(a.cx.t("form.search"))
     );
     body.push_str(&audit_table(&a, &rows));
@@ -170,10 +217,16 @@ async fn settings(State(st): State<AppState>, req: Request) -> Result<Response, 
         }
     }
     let field = |label: &str, name: &str, kind: &str, value: &str| {
-        format!("<label>{label}<input type=\"{kind}\" name=\"{name}\" value=\"{}\"></label>", esc(value))
+        format!(
+            "<label>{label}<input type=\"{kind}\" name=\"{name}\" value=\"{}\"></label>",
+            esc(value)
+        )
     };
     let csrf = hidden("csrf_token", &a.csrf);
-    let pw = format!("<label>{}<input type=\"password\" name=\"password\"></label>", t("admin.yourPassword"));
+    let pw = format!(
+        "<label>{}<input type=\"password\" name=\"password\"></label>",
+        t("admin.yourPassword")
+    );
     let sel = |v: &str, cur: &str| if v == cur { " selected" } else { "" };
     body.push_str(&format!(
         "<div class=\"card\"><h2>{}</h2><form class=\"stack\" method=\"post\" action=\"/admin/action\">{csrf}{}\
@@ -226,8 +279,18 @@ async fn diagnostics(State(st): State<AppState>, req: Request) -> Result<Respons
         "<div class=\"card\"><dl><dt>status</dt><dd>{}</dd><dt>version</dt><dd>{} ({})</dd><dt>uptime_seconds</dt><dd>{}</dd>\
          <dt>database_reachable</dt><dd>{}</dd><dt>blob_storage_writable</dt><dd>{}</dd><dt>schema_version</dt><dd>{}</dd></dl>\
          <p><a href=\"/api/v1/health\">/api/v1/health</a> · <a href=\"/admin/diagnostics.json\">/admin/diagnostics.json</a></p></div>",
-        esc(&h.status), esc(&h.version), esc(&h.build_commit), h.uptime_seconds, h.database_reachable,
-        h.blob_storage_writable, h.schema_version
+        esc(&h.status),
+        esc(&h.version),
+        esc(&h.build_commit),
+        h.uptime_seconds,
+        h.database_reachable,
+        h.blob_storage_writable,
+        h.schema_version
     );
-    Ok(admin_page(a, "/admin/diagnostics", "admin.diagnostics", &body))
+    Ok(admin_page(
+        a,
+        "/admin/diagnostics",
+        "admin.diagnostics",
+        &body,
+    ))
 }

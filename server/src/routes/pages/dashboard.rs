@@ -30,9 +30,17 @@ async fn home(State(st): State<AppState>, req: Request) -> Result<Response, ApiE
     let cx = WebCtx::new(&st, &parts);
     let h = readiness(&st).await;
     let ready = h.status == "ok";
-    let user = if ready { session::lookup(&st, &cx, Kind::User).await.ok().flatten() } else { None };
+    let user = if ready {
+        session::lookup(&st, &cx, Kind::User).await.ok().flatten()
+    } else {
+        None
+    };
     let csrf = cx.cookie("csrf_token").unwrap_or("").to_owned();
-    let nav = if user.is_some() { Nav::User(&csrf) } else { Nav::Guest };
+    let nav = if user.is_some() {
+        Nav::User(&csrf)
+    } else {
+        Nav::Guest
+    };
     let body = if ready {
         format!(
             "<h1>Verstak Sync</h1><p>{}</p><div class=\"card\"><p>{}: <span class=\"badge\">{}</span></p>\
@@ -45,9 +53,16 @@ async fn home(State(st): State<AppState>, req: Request) -> Result<Response, ApiE
             esc(crate::COMMIT)
         )
     } else {
-        format!("<h1>Verstak Sync</h1><p class=\"flash error\">{}</p>", esc(cx.t("home.unavailable")))
+        format!(
+            "<h1>Verstak Sync</h1><p class=\"flash error\">{}</p>",
+            esc(cx.t("home.unavailable"))
+        )
     };
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let p = html::page(&cx, nav, "Verstak Sync", &body);
     let r = html::html(status, p);
     Ok(cx.finish(if user.is_some() { html::no_store(r) } else { r }))
@@ -61,10 +76,16 @@ async fn dashboard(State(st): State<AppState>, req: Request) -> Result<Response,
     let query = Form::parse(parts.uri.query().unwrap_or("").as_bytes());
     let q: String = query.get("q").trim().chars().take(160).collect();
     let (uid, qq) = (s.subject.clone(), q.clone());
-    let rows = st.db.read(move |c| admin::user_devices(c, &uid, &qq)).await?;
+    let rows = st
+        .db
+        .read(move |c| admin::user_devices(c, &uid, &qq))
+        .await?;
     let csrf = cx.cookie("csrf_token").unwrap_or("").to_owned();
     let mut body = format!("<h1>{}</h1>", esc(cx.t("dashboard.title")));
-    for (param, allowed) in [("flash", "user.deviceRevoked"), ("error", "error.invalidCredentials")] {
+    for (param, allowed) in [
+        ("flash", "user.deviceRevoked"),
+        ("error", "error.invalidCredentials"),
+    ] {
         if query.get(param) == allowed && i18n::has(allowed) {
             body.push_str(&flash(&cx, allowed));
         }
@@ -76,19 +97,35 @@ async fn dashboard(State(st): State<AppState>, req: Request) -> Result<Response,
         esc(&q),
         esc(cx.t("form.search"))
     ));
-    let mut vaults: Vec<&str> = rows.iter().map(|d| d.vault_id.as_str()).filter(|v| !v.is_empty()).collect();
+    let mut vaults: Vec<&str> = rows
+        .iter()
+        .map(|d| d.vault_id.as_str())
+        .filter(|v| !v.is_empty())
+        .collect();
     vaults.sort();
     vaults.dedup();
     if !vaults.is_empty() {
-        body.push_str(&format!("<div class=\"card\"><h2>{}</h2><ul class=\"vaults\">", esc(cx.t("dashboard.vaults"))));
+        body.push_str(&format!(
+            "<div class=\"card\"><h2>{}</h2><ul class=\"vaults\">",
+            esc(cx.t("dashboard.vaults"))
+        ));
         for v in &vaults {
-            let n = rows.iter().filter(|d| d.vault_id == *v && d.revoked_at.is_empty()).count();
-            body.push_str(&format!("<li><strong>{}</strong> <span class=\"muted\">({n})</span></li>", esc(v)));
+            let n = rows
+                .iter()
+                .filter(|d| d.vault_id == *v && d.revoked_at.is_empty())
+                .count();
+            body.push_str(&format!(
+                "<li><strong>{}</strong> <span class=\"muted\">({n})</span></li>",
+                esc(v)
+            ));
         }
         body.push_str("</ul></div>");
     }
     if rows.is_empty() {
-        body.push_str(&format!("<p class=\"muted\">{}</p>", esc(cx.t("dashboard.empty"))));
+        body.push_str(&format!(
+            "<p class=\"muted\">{}</p>",
+            esc(cx.t("dashboard.empty"))
+        ));
     } else {
         body.push_str(&format!(
             "<table class=\"devices\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>",
@@ -103,7 +140,10 @@ async fn dashboard(State(st): State<AppState>, req: Request) -> Result<Response,
             let (badge, action) = if d.revoked_at.is_empty() {
                 let dlg = format!("revoke-dialog-{i}");
                 (
-                    format!("<span class=\"badge\">{}</span>", esc(cx.t("device.active"))),
+                    format!(
+                        "<span class=\"badge\">{}</span>",
+                        esc(cx.t("device.active"))
+                    ),
                     format!(
                         "<button type=\"button\" data-dialog-open=\"{dlg}\">{revoke}</button>\
                          <dialog id=\"{dlg}\"><form method=\"post\" action=\"/api/v1/user/devices/{id}/revoke\">\
@@ -119,7 +159,13 @@ async fn dashboard(State(st): State<AppState>, req: Request) -> Result<Response,
                     ),
                 )
             } else {
-                (format!("<span class=\"badge off\">{}</span>", esc(cx.t("device.revoked"))), String::new())
+                (
+                    format!(
+                        "<span class=\"badge off\">{}</span>",
+                        esc(cx.t("device.revoked"))
+                    ),
+                    String::new(),
+                )
             };
             body.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{badge}</td><td>{action}</td></tr>",

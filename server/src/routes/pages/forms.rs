@@ -30,13 +30,31 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/forgot", any(forgot))
         .route("/reset", any(reset))
         .route("/locale", any(locale))
-        .route("/register/result", any(|s, r| msg(s, r, "register.title", "register.result", false)))
-        .route("/forgot/sent", any(|s, r| msg(s, r, "forgot.title", "forgot.sent", false)))
-        .route("/reset/done", any(|s, r| msg(s, r, "reset.title", "reset.done", true)))
-        .route("/confirm/result", any(|s, r| msg(s, r, "confirm.title", "confirm.result", true)))
+        .route(
+            "/register/result",
+            any(|s, r| msg(s, r, "register.title", "register.result", false)),
+        )
+        .route(
+            "/forgot/sent",
+            any(|s, r| msg(s, r, "forgot.title", "forgot.sent", false)),
+        )
+        .route(
+            "/reset/done",
+            any(|s, r| msg(s, r, "reset.title", "reset.done", true)),
+        )
+        .route(
+            "/confirm/result",
+            any(|s, r| msg(s, r, "confirm.title", "confirm.result", true)),
+        )
 }
 
-async fn msg(State(st): State<AppState>, req: Request, title: &'static str, text: &'static str, no_store: bool) -> Response {
+async fn msg(
+    State(st): State<AppState>,
+    req: Request,
+    title: &'static str,
+    text: &'static str,
+    no_store: bool,
+) -> Response {
     if let Err(e) = allow(req.method(), "GET") {
         return e.into_response();
     }
@@ -46,7 +64,15 @@ async fn msg(State(st): State<AppState>, req: Request, title: &'static str, text
 }
 
 /// A form page: title, optional flash, fields, submit, extra links.
-fn form_page(cx: WebCtx, status: StatusCode, title_key: &str, action: &str, flash_key: Option<&str>, fields: &str, extra: &str) -> Response {
+fn form_page(
+    cx: WebCtx,
+    status: StatusCode,
+    title_key: &str,
+    action: &str,
+    flash_key: Option<&str>,
+    fields: &str,
+    extra: &str,
+) -> Response {
     let body = format!(
         "<h1>{title}</h1>{flash}<form class=\"stack\" method=\"post\" action=\"{action}\">{csrf}{fields}\
          <button type=\"submit\">{submit}</button></form>{extra}",
@@ -79,7 +105,8 @@ fn rate_page(cx: WebCtx, e: ApiError) -> Response {
         _ => 1,
     };
     let mut r = error_page(cx, StatusCode::TOO_MANY_REQUESTS, "error.rateLimited");
-    r.headers_mut().insert(axum::http::header::RETRY_AFTER, retry.max(1).into());
+    r.headers_mut()
+        .insert(axum::http::header::RETRY_AFTER, retry.max(1).into());
     r
 }
 
@@ -102,16 +129,36 @@ async fn register(State(st): State<AppState>, req: Request) -> Result<Response, 
     let req = Request::from_parts(parts, body);
     if req.method() != Method::POST {
         let f = register_fields(&cx, "", "");
-        return Ok(form_page(cx, StatusCode::OK, "register.title", "/register", None, &f, ""));
+        return Ok(form_page(
+            cx,
+            StatusCode::OK,
+            "register.title",
+            "/register",
+            None,
+            &f,
+            "",
+        ));
     }
     let (cx, form) = match public_form(&st, cx, req).await {
         Ok(v) => v,
         Err(r) => return Ok(r),
     };
-    let (username, email_raw, pw) = (form.get("username").trim(), form.get("email").trim(), form.get("password"));
+    let (username, email_raw, pw) = (
+        form.get("username").trim(),
+        form.get("email").trim(),
+        form.get("password"),
+    );
     let again = |cx: WebCtx, key: &str| {
         let f = register_fields(&cx, username, email_raw);
-        form_page(cx, StatusCode::OK, "register.title", "/register", Some(key), &f, "")
+        form_page(
+            cx,
+            StatusCode::OK,
+            "register.title",
+            "/register",
+            Some(key),
+            &f,
+            "",
+        )
     };
     if username.is_empty() || email_raw.is_empty() || pw.is_empty() {
         return Ok(again(cx, "error.allFieldsRequired"));
@@ -144,7 +191,10 @@ fn login_fields(cx: &WebCtx, username: &str) -> String {
 }
 
 fn login_extra(cx: &WebCtx) -> String {
-    format!("<p><a href=\"/forgot\">{}</a></p>", esc(cx.t("login.forgot")))
+    format!(
+        "<p><a href=\"/forgot\">{}</a></p>",
+        esc(cx.t("login.forgot"))
+    )
 }
 
 async fn login(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
@@ -157,13 +207,24 @@ async fn login(State(st): State<AppState>, req: Request) -> Result<Response, Api
             return Ok(cx.finish(html::redirect(StatusCode::FOUND, "/dashboard")));
         }
         let (f, x) = (login_fields(&cx, ""), login_extra(&cx));
-        return Ok(form_page(cx, StatusCode::OK, "login.title", "/login", None, &f, &x));
+        return Ok(form_page(
+            cx,
+            StatusCode::OK,
+            "login.title",
+            "/login",
+            None,
+            &f,
+            &x,
+        ));
     }
     let (mut cx, form) = match public_form(&st, cx, req).await {
         Ok(v) => v,
         Err(r) => return Ok(r),
     };
-    let (login, pw) = (form.get("username").trim().to_owned(), form.get("password").to_owned());
+    let (login, pw) = (
+        form.get("username").trim().to_owned(),
+        form.get("password").to_owned(),
+    );
     if let Err(e) = st.rate(Action::Login, cx.ip, Some(&login)).await {
         return Ok(rate_page(cx, e));
     }
@@ -171,14 +232,31 @@ async fn login(State(st): State<AppState>, req: Request) -> Result<Response, Api
         let (f, x) = (login_fields(&cx, &login), login_extra(&cx));
         form_page(cx, status, "login.title", "/login", Some(key), &f, &x)
     };
-    if login.is_empty() || pw.is_empty() || pw.len() > verstak_sync_proto::limits::fixed::PASSWORD_MAX {
-        return Ok(fail(cx, StatusCode::UNAUTHORIZED, "error.invalidCredentials"));
+    if login.is_empty()
+        || pw.is_empty()
+        || pw.len() > verstak_sync_proto::limits::fixed::PASSWORD_MAX
+    {
+        return Ok(fail(
+            cx,
+            StatusCode::UNAUTHORIZED,
+            "error.invalidCredentials",
+        ));
     }
     let user = match creds::verify(&st, &login, &pw).await? {
         Ok(u) => u,
-        Err(CredFailure::Blocked) => return Ok(fail(cx, StatusCode::FORBIDDEN, "error.accountBlocked")),
-        Err(CredFailure::Unconfirmed) => return Ok(fail(cx, StatusCode::FORBIDDEN, "error.emailNotConfirmed")),
-        Err(_) => return Ok(fail(cx, StatusCode::UNAUTHORIZED, "error.invalidCredentials")),
+        Err(CredFailure::Blocked) => {
+            return Ok(fail(cx, StatusCode::FORBIDDEN, "error.accountBlocked"));
+        }
+        Err(CredFailure::Unconfirmed) => {
+            return Ok(fail(cx, StatusCode::FORBIDDEN, "error.emailNotConfirmed"));
+        }
+        Err(_) => {
+            return Ok(fail(
+                cx,
+                StatusCode::UNAUTHORIZED,
+                "error.invalidCredentials",
+            ));
+        }
     };
     session::start(&st, &mut cx, Kind::User, &user.id).await?;
     let (uid, now) = (user.id.clone(), time::now_rfc3339());
@@ -194,7 +272,15 @@ async fn forgot(State(st): State<AppState>, req: Request) -> Result<Response, Ap
     let field = |cx: &WebCtx| input(cx, "form.email", "email", "email", "");
     if req.method() != Method::POST {
         let f = field(&cx);
-        return Ok(form_page(cx, StatusCode::OK, "forgot.title", "/forgot", None, &f, ""));
+        return Ok(form_page(
+            cx,
+            StatusCode::OK,
+            "forgot.title",
+            "/forgot",
+            None,
+            &f,
+            "",
+        ));
     }
     let (cx, form) = match public_form(&st, cx, req).await {
         Ok(v) => v,
@@ -203,7 +289,15 @@ async fn forgot(State(st): State<AppState>, req: Request) -> Result<Response, Ap
     let email = form.get("email").trim();
     if email.is_empty() {
         let f = field(&cx);
-        return Ok(form_page(cx, StatusCode::OK, "forgot.title", "/forgot", Some("error.emailRequired"), &f, ""));
+        return Ok(form_page(
+            cx,
+            StatusCode::OK,
+            "forgot.title",
+            "/forgot",
+            Some("error.emailRequired"),
+            &f,
+            "",
+        ));
     }
     if let Err(e) = st.rate(Action::Forgot, cx.ip, Some(email)).await {
         return Ok(rate_page(cx, e));
@@ -225,7 +319,8 @@ async fn reset(State(st): State<AppState>, req: Request) -> Result<Response, Api
     allow(req.method(), "GET, POST")?;
     let (parts, body) = req.into_parts();
     let cx = WebCtx::new(&st, &parts);
-    let to_forgot = |cx: WebCtx| html::no_store(cx.finish(html::redirect(StatusCode::FOUND, "/forgot")));
+    let to_forgot =
+        |cx: WebCtx| html::no_store(cx.finish(html::redirect(StatusCode::FOUND, "/forgot")));
     if parts.method != Method::POST {
         let token = parts
             .uri
@@ -233,12 +328,23 @@ async fn reset(State(st): State<AppState>, req: Request) -> Result<Response, Api
             .and_then(|q| Form::parse(q.as_bytes()).get("token").to_owned().into())
             .unwrap_or_default();
         let (th, now) = (ids::sha256_hex(&token), time::now_rfc3339());
-        let state = st.db.read(move |c| token_state(c, &th, Purpose::Reset, &now)).await?;
+        let state = st
+            .db
+            .read(move |c| token_state(c, &th, Purpose::Reset, &now))
+            .await?;
         if token.is_empty() || !matches!(state, TokenOutcome::Done(_)) {
             return Ok(to_forgot(cx));
         }
         let f = reset_fields(&cx, &token);
-        return Ok(html::no_store(form_page(cx, StatusCode::OK, "reset.title", "/reset", None, &f, "")));
+        return Ok(html::no_store(form_page(
+            cx,
+            StatusCode::OK,
+            "reset.title",
+            "/reset",
+            None,
+            &f,
+            "",
+        )));
     }
     let (cx, form) = match public_form(&st, cx, Request::from_parts(parts, body)).await {
         Ok(v) => v,
@@ -247,7 +353,15 @@ async fn reset(State(st): State<AppState>, req: Request) -> Result<Response, Api
     let (token, pw, confirm) = (form.get("token"), form.get("password"), form.get("confirm"));
     let again = |cx: WebCtx, key: &str| {
         let f = reset_fields(&cx, token);
-        html::no_store(form_page(cx, StatusCode::OK, "reset.title", "/reset", Some(key), &f, ""))
+        html::no_store(form_page(
+            cx,
+            StatusCode::OK,
+            "reset.title",
+            "/reset",
+            Some(key),
+            &f,
+            "",
+        ))
     };
     if token.is_empty() || pw.is_empty() || confirm.is_empty() {
         return Ok(again(cx, "error.allFieldsRequired"));
@@ -262,7 +376,9 @@ async fn reset(State(st): State<AppState>, req: Request) -> Result<Response, Api
         return Ok(again(cx, "error.passwordMismatch"));
     }
     match accounts::reset(&st, token, pw, cx.ip).await? {
-        TokenOutcome::Done(_) => Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, "/reset/done"))),
+        TokenOutcome::Done(_) => {
+            Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, "/reset/done")))
+        }
         _ => Ok(to_forgot(cx)),
     }
 }
@@ -283,8 +399,18 @@ async fn locale(State(st): State<AppState>, req: Request) -> Result<Response, Ap
         _ => "system",
     };
     let from = form.get("from");
-    let to = if from.starts_with('/') && !from.starts_with("//") && !from.starts_with("/\\") { from } else { "/" };
+    let to = if from.starts_with('/') && !from.starts_with("//") && !from.starts_with("/\\") {
+        from
+    } else {
+        "/"
+    };
     let mut cx = cx;
-    cx.set_cookie_first("verstak_locale", loc, "/", "HttpOnly; SameSite=Lax", 31_536_000);
+    cx.set_cookie_first(
+        "verstak_locale",
+        loc,
+        "/",
+        "HttpOnly; SameSite=Lax",
+        31_536_000,
+    );
     Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, to)))
 }
