@@ -290,6 +290,8 @@ fn a_50_mb_file_arrives_byte_identical_with_bounded_memory() {
 
 /// Runs a command to completion and returns its peak resident set size in bytes (`wait4`).
 fn run_measured(cmd: &mut Command) -> u64 {
+    // Reaped below by wait4, which also gives the peak RSS; `Child::wait` would not.
+    #[allow(clippy::zombie_processes)]
     let child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -21,7 +21,7 @@
 //! }
 //! ```
 //!
-//! * [`engine::Engine`] is the only state machine: `handle` is the only mutator (inputs),
+//! * [`machine::Engine`] is the only state machine: `handle` is the only mutator (inputs),
 //!   `poll_command`/`poll_timeout` are the outputs, `status()`/`state()` are cheap getters.
 //!   Exactly one command is outstanding at a time; an answer for any other id is dropped.
 //!   Time comes in with every `handle` and may jump (the engine keeps the maximum seen).
@@ -54,7 +54,6 @@ pub mod batch;
 pub mod command;
 pub mod conflict;
 pub(crate) mod derive;
-pub mod engine;
 pub mod error;
 pub mod event;
 #[doc(hidden)]
@@ -64,6 +63,7 @@ pub mod hash;
 pub mod ids;
 pub mod ignore;
 pub(crate) mod io;
+pub mod machine;
 pub mod merge;
 pub mod path;
 pub mod payload;

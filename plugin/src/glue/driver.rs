@@ -6,9 +6,9 @@ use super::service::{Failure, now};
 use super::verstak::sync::types::{ErrorCode, HostError};
 use super::verstak::sync::{files, network, progress, storage};
 use crate::engine::command::{Command, HttpBody, HttpRequest, Method};
-use crate::engine::engine::Engine;
 use crate::engine::event::{Digest, Event, Reply};
 use crate::engine::hash::ContentHash;
+use crate::engine::machine::Engine;
 use crate::engine::summary::Summary;
 use std::time::Duration;
 

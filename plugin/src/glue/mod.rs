@@ -2,7 +2,7 @@
 //!
 //! * `mod.rs`: the bindings and the `Guest` impls, which only forward to [`service`].
 //! * `service`: each `api.sync` call as a short sequence of host calls around engine decisions
-//!   (`crate::engine::account` for pairing, `crate::engine::engine::Engine` for sync runs).
+//!   (`crate::engine::account` for pairing, `crate::engine::machine::Engine` for sync runs).
 //! * `driver`: the drain loop that executes the engine's commands through the imports.
 //! * `net`: HTTP calls with the shared retry policy.
 //! * `convert`: `From`-style conversions between WIT and engine types.

@@ -11,10 +11,10 @@ use super::verstak::sync::{environment, log, settings as host_settings, storage}
 use super::{driver, net};
 use crate::engine::account::{self, PAIRING_KEY, Pairing, TOKEN_KEY};
 use crate::engine::conflict::rfc3339;
-use crate::engine::engine::{Config, Engine};
 use crate::engine::error::EngineError;
 use crate::engine::event::Action;
 use crate::engine::ids::Millis;
+use crate::engine::machine::{Config, Engine};
 use crate::engine::saved::{STATE_KEY, SavedState};
 use crate::engine::settings::Settings;
 use crate::engine::status::Status;

@@ -22,12 +22,12 @@ use std::rc::Rc;
 
 use super::command::Command;
 use super::conflict::rfc3339;
-use super::engine::Config;
 use super::error::EngineError;
 use super::event::Action;
 use super::guard::Direction;
 use super::ignore::Rules;
 use super::io::Io;
+use super::machine::Config;
 use super::path::VaultPath;
 use super::saved::{GuardDecision, SavedState};
 use super::summary::{EngineStatus, Summary};

@@ -13,10 +13,10 @@ mod vault;
 use std::collections::BTreeSet;
 
 use crate::engine::command::Command;
-use crate::engine::engine::{Config, Engine};
 use crate::engine::event::{Action, Event, IoError};
 use crate::engine::guard::Direction;
 use crate::engine::ids::Millis;
+use crate::engine::machine::{Config, Engine};
 use crate::engine::saved::STATE_KEY;
 use crate::engine::summary::Outcome;
 
