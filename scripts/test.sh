@@ -13,6 +13,14 @@ cargo build --release -p verstak-sync-plugin --target wasm32-wasip2
 (cd frontend && npm run build)
 cargo build -p verstak-sync-host -p verstak-sync-server
 
+if cargo fmt --version >/dev/null 2>&1; then
+  echo "==> cargo fmt --check"
+  cargo fmt --all --check
+  (cd fuzz && cargo fmt --check)
+else
+  echo "==> rustfmt is not installed: formatting not checked"
+fi
+
 echo "==> cargo test"
 cargo test --workspace 2>&1 | tee "$logs/cargo.log"
 
