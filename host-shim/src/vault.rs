@@ -109,6 +109,17 @@ impl VaultDirs {
 /// Replaces `path` with `bytes` so that a crash leaves either the old or the new content:
 /// write a temp file beside it, fsync, rename over, fsync the directory. The file gets `mode`.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    write_via_temp(path, bytes, mode, true)
+}
+
+/// [`write_atomic`] without the fsyncs: readers never see a half-written file while the
+/// machine runs, but after a power loss the file may be missing, empty or torn. For caches
+/// whose content is checked when read.
+pub fn write_cache(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    write_via_temp(path, bytes, mode, false)
+}
+
+fn write_via_temp(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     let dir = path
         .parent()
@@ -128,9 +139,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()>
             .mode(mode)
             .open(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
         fs::rename(&tmp, path)?;
-        fs::File::open(dir)?.sync_all()
+        if durable {
+            fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);

@@ -1,7 +1,7 @@
 //! `verstak:sync/storage`: the engine's private documents (needs `storage.namespace`).
 //!
 //! One file per key at `<vault>/.verstak/plugin-data/<id>/engine/<key>.json`, mode 0600, written
-//! with [`write_atomic`]. The bridge's `api.storage.data` documents live beside them in
+//! with [`write_atomic`] (`set`) or [`write_cache`] (`set-cache`). The bridge's `api.storage.data` documents live beside them in
 //! `documents/`; the two never share a folder.
 
 use super::{check_key, err, io_error};
@@ -9,7 +9,7 @@ use crate::bindings::verstak::sync::storage::Host;
 use crate::bindings::{ErrorCode, HostError};
 use crate::grants::Permission;
 use crate::state::HostState;
-use crate::vault::write_atomic;
+use crate::vault::{write_atomic, write_cache};
 use std::path::PathBuf;
 
 /// The largest document (storage.wit).
@@ -19,6 +19,24 @@ impl HostState {
     fn document(&self, key: &str) -> Result<PathBuf, HostError> {
         check_key(key)?;
         Ok(self.vault.engine_dir().join(format!("{key}.json")))
+    }
+
+    fn write_document(
+        &self,
+        key: String,
+        value: String,
+        write: fn(&std::path::Path, &[u8], u32) -> std::io::Result<()>,
+    ) -> Result<(), HostError> {
+        self.grants.check(Permission::StorageNamespace)?;
+        let path = self.document(&key)?;
+        if value.len() > MAX_DOCUMENT_BYTES {
+            return Err(err(
+                ErrorCode::TooLarge,
+                format!("a document is limited to {MAX_DOCUMENT_BYTES} bytes"),
+            ));
+        }
+        write(&path, value.as_bytes(), 0o600)
+            .map_err(|e| io_error(&format!("write document {key:?}"), e))
     }
 }
 
@@ -36,16 +54,11 @@ impl Host for HostState {
     }
 
     fn set(&mut self, key: String, value: String) -> Result<(), HostError> {
-        self.grants.check(Permission::StorageNamespace)?;
-        let path = self.document(&key)?;
-        if value.len() > MAX_DOCUMENT_BYTES {
-            return Err(err(
-                ErrorCode::TooLarge,
-                format!("a document is limited to {MAX_DOCUMENT_BYTES} bytes"),
-            ));
-        }
-        write_atomic(&path, value.as_bytes(), 0o600)
-            .map_err(|e| io_error(&format!("write document {key:?}"), e))
+        self.write_document(key, value, write_atomic)
+    }
+
+    fn set_cache(&mut self, key: String, value: String) -> Result<(), HostError> {
+        self.write_document(key, value, write_cache)
     }
 
     fn delete(&mut self, key: String) -> Result<(), HostError> {
@@ -71,6 +84,7 @@ mod tests {
         let (_v, mut s) = crate::imports::testing::state_with(&all_but("storage.namespace"));
         denied(s.get("k".into()), "storage.namespace");
         denied(s.set("k".into(), "v".into()), "storage.namespace");
+        denied(s.set_cache("k".into(), "v".into()), "storage.namespace");
         denied(s.delete("k".into()), "storage.namespace");
     }
 
@@ -102,17 +116,43 @@ mod tests {
     }
 
     #[test]
+    fn cache_documents_replace_whole_and_read_back_like_the_others() {
+        let (vault, mut s) = full();
+        s.set_cache("base-1".into(), "first".into()).unwrap();
+        s.set_cache("base-1".into(), "second".into()).unwrap();
+        assert_eq!(s.get("base-1".into()).unwrap().as_deref(), Some("second"));
+        let dir = vault
+            .path()
+            .join(".verstak/plugin-data/verstak.sync/engine");
+        let file = dir.join("base-1.json");
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temp file is left"
+        );
+        s.delete("base-1".into()).unwrap();
+        assert_eq!(s.get("base-1".into()).unwrap(), None);
+    }
+
+    #[test]
     fn keys_and_sizes_are_checked_before_any_io() {
         let (vault, mut s) = full();
         for bad in ["", "..", "../settings", "a/b", "k k"] {
             code(s.get(bad.into()), ErrorCode::InvalidInput);
             code(s.set(bad.into(), "v".into()), ErrorCode::InvalidInput);
+            code(s.set_cache(bad.into(), "v".into()), ErrorCode::InvalidInput);
             code(s.delete(bad.into()), ErrorCode::InvalidInput);
         }
-        code(
-            s.set("big".into(), "x".repeat(MAX_DOCUMENT_BYTES + 1)),
-            ErrorCode::TooLarge,
-        );
+        for set in [Host::set, Host::set_cache] {
+            code(
+                set(&mut s, "big".into(), "x".repeat(MAX_DOCUMENT_BYTES + 1)),
+                ErrorCode::TooLarge,
+            );
+        }
         assert!(!vault.path().join(".verstak").exists());
     }
 }

@@ -124,11 +124,14 @@ pub enum Command {
     Http { id: RequestId, request: HttpRequest },
     /// Read a storage document. Answer: `Reply::Stored(None)` when missing.
     StorageRead { id: RequestId, key: String },
-    /// Atomically replace a storage document. Answer: `Reply::Done`.
+    /// Atomically replace a storage document. Answer: `Reply::Done`. `durable: false` skips the
+    /// fsyncs: after a crash the document may be missing or torn, so it is only for documents the
+    /// engine verifies on read and can do without (the base store).
     StorageWrite {
         id: RequestId,
         key: String,
         value: String,
+        durable: bool,
     },
     /// Remove a storage document; a missing one is fine. Answer: `Reply::Done`.
     StorageDelete { id: RequestId, key: String },

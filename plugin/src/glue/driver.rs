@@ -177,7 +177,17 @@ fn execute(cmd: Command, server: &Server, bytes: &mut u64) -> Result<Reply, Host
             reply
         }
         StorageRead { key, .. } => Reply::Stored(storage::get(&key)?),
-        StorageWrite { key, value, .. } => storage::set(&key, &value).map(|()| Reply::Done)?,
+        StorageWrite {
+            key,
+            value,
+            durable,
+            ..
+        } => if durable {
+            storage::set(&key, &value)
+        } else {
+            storage::set_cache(&key, &value)
+        }
+        .map(|()| Reply::Done)?,
         StorageDelete { key, .. } => storage::delete(&key).map(|()| Reply::Done)?,
         Finished(_) => unreachable!("handled by the loop"),
     })

@@ -108,6 +108,21 @@ impl Sim {
 
     fn crash(&mut self, d: usize) {
         let dev = &mut self.devs[d];
+        // What was written without fsync may be gone or torn (as after a power loss).
+        for key in std::mem::take(&mut dev.vault.unsynced) {
+            match self.rng.below(3) {
+                0 => {
+                    dev.vault.storage.remove(&key);
+                }
+                1 => {
+                    if let Some(v) = dev.vault.storage.get_mut(&key) {
+                        let keep = v.floor_char_boundary(v.len() / 2);
+                        v.truncate(keep);
+                    }
+                }
+                _ => {}
+            }
+        }
         dev.restarts += 1;
         let saved = dev.vault.storage.get(STATE_KEY).cloned();
         dev.engine = Engine::new(config(d, dev.restarts, self.rng.0), saved.as_deref()).unwrap();

@@ -1,7 +1,7 @@
 //! An in-memory vault, staging area and storage for one simulated device: executes the
 //! engine's commands the way the glue must (atomic writes, `Expect` re-checked at the last moment).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::engine::command::{Command, Expect};
 use crate::engine::event::{Digest, DirEntry, EntryKind, FileMeta, IoError, Reply};
@@ -21,6 +21,9 @@ pub(crate) struct FakeVault {
     pub trash: Vec<(String, Vec<u8>)>,
     pub stage: BTreeMap<String, Vec<u8>>,
     pub storage: BTreeMap<String, String>,
+    /// Documents written without fsync (`durable: false`) since the last crash: a crash may
+    /// drop or tear them.
+    pub unsynced: BTreeSet<String>,
     pub tick: i64,
 }
 
@@ -241,8 +244,16 @@ impl FakeVault {
                 Ok(Reply::Http(server.handle(device, request, &self.stage)))
             }
             Command::StorageRead { key, .. } => Ok(Reply::Stored(self.storage.get(key).cloned())),
-            Command::StorageWrite { key, value, .. } => {
+            Command::StorageWrite {
+                key,
+                value,
+                durable,
+                ..
+            } => {
                 self.storage.insert(key.clone(), value.clone());
+                if !durable {
+                    self.unsynced.insert(key.clone());
+                }
                 Ok(Reply::Done)
             }
             Command::StorageDelete { key, .. } => {
