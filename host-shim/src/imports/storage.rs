@@ -1,8 +1,8 @@
 //! `verstak:sync/storage`: the engine's private documents (needs `storage.namespace`).
 //!
 //! One file per key at `<vault>/.verstak/plugin-data/<id>/engine/<key>.json`, mode 0600, written
-//! with [`write_atomic`] (`set`) or [`write_cache`] (`set-cache`). The bridge's `api.storage.data` documents live beside them in
-//! `documents/`; the two never share a folder.
+//! with [`write_atomic`] (`set`) or [`write_cache`] (`set-cache`). The bridge's
+//! `api.storage.data` documents live beside them in `documents/`; the two never share a folder.
 
 use super::{check_key, err, io_error};
 use crate::bindings::verstak::sync::storage::Host;
