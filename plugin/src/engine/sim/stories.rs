@@ -68,14 +68,20 @@ fn first_sync_uploads_blobs_before_push() {
     assert!(upload < push, "{kinds:?}");
 }
 
-#[test]
-fn concurrent_edits_of_different_lines_merge() {
+/// Two devices that both hold `base` at a.md, then edit it to `zero` and `one` without syncing.
+fn both_edit(base: &str, zero: &str, one: &str) -> Sim {
     let mut sim = quiet(2);
-    sim.write_user(0, "a.md", "1\n2\n3\n4\n");
+    sim.write_user(0, "a.md", base);
     sim.sync(0).unwrap();
     sim.sync(1).unwrap();
-    sim.write_user(0, "a.md", "one\n2\n3\n4\n");
-    sim.write_user(1, "a.md", "1\n2\n3\nfour\n");
+    sim.write_user(0, "a.md", zero);
+    sim.write_user(1, "a.md", one);
+    sim
+}
+
+#[test]
+fn concurrent_edits_of_different_lines_merge() {
+    let mut sim = both_edit("1\n2\n3\n4\n", "one\n2\n3\n4\n", "1\n2\n3\nfour\n");
     sim.sync(0).unwrap();
     let s = sim.sync(1).unwrap();
     assert_eq!(s.merged, vec!["a.md".to_string()]);
@@ -86,12 +92,7 @@ fn concurrent_edits_of_different_lines_merge() {
 
 #[test]
 fn a_base_document_that_does_not_match_its_hash_is_not_merged_against() {
-    let mut sim = quiet(2);
-    sim.write_user(0, "a.md", "1\n2\n3\n4\n");
-    sim.sync(0).unwrap();
-    sim.sync(1).unwrap();
-    sim.write_user(0, "a.md", "one\n2\n3\n4\n");
-    sim.write_user(1, "a.md", "1\n2\n3\nfour\n");
+    let mut sim = both_edit("1\n2\n3\n4\n", "one\n2\n3\n4\n", "1\n2\n3\nfour\n");
     // Base documents are written without fsync, so a power loss may leave one damaged. Here it
     // holds device 1's edit: merged against it, that edit would look unchanged and be lost.
     let key = crate::engine::saved::base_key(&ContentHash::of(b"1\n2\n3\n4\n"));
@@ -110,12 +111,7 @@ fn a_base_document_that_does_not_match_its_hash_is_not_merged_against() {
 
 #[test]
 fn conflicting_edits_keep_both_versions() {
-    let mut sim = quiet(2);
-    sim.write_user(0, "a.md", "base\n");
-    sim.sync(0).unwrap();
-    sim.sync(1).unwrap();
-    sim.write_user(0, "a.md", "zero\n");
-    sim.write_user(1, "a.md", "one\n");
+    let mut sim = both_edit("base\n", "zero\n", "one\n");
     sim.sync(0).unwrap();
     let s = sim.sync(1).unwrap();
     assert_eq!(s.kept_both.len(), 1);
