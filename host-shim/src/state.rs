@@ -10,6 +10,8 @@ use crate::grants::Grants;
 use crate::imports::network::Origin;
 use crate::limits::MemoryCap;
 use crate::vault::VaultDirs;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -26,6 +28,9 @@ pub struct HostState {
     pub progress: ProgressHandle,
     /// Overrides the host name that `environment.device-name` answers (e.g. from the CLI).
     pub device_name: Option<String>,
+    /// Vault folders that gained a new file whose folder entry is not fsynced yet (see
+    /// `HostState::settle`).
+    pub(crate) unsynced_dirs: BTreeSet<PathBuf>,
     /// WASI for the Rust standard library only: no preopened directories, no sockets, no
     /// environment. The component reaches the vault and the network through our imports.
     wasi: WasiCtx,
@@ -41,6 +46,7 @@ impl HostState {
             allowed_origin: None,
             progress: ProgressHandle::default(),
             device_name: None,
+            unsynced_dirs: BTreeSet::new(),
             wasi: WasiCtx::builder().inherit_stderr().build(),
             table: ResourceTable::new(),
         }

@@ -177,7 +177,8 @@ pub fn check_expect(root: &Dir, dest: &VaultPath, expect: &Expect) -> Result<(),
 /// Moves the root-relative `src` to `dest` if `dest` still matches `expect`. Returns `Ok(false)`
 /// and touches nothing when it does not. For `absent` the move is a hard link (which never
 /// replaces anything) followed by removing `src`; where links are unsupported it falls back
-/// to check-then-rename. The destination folder is fsynced afterwards.
+/// to check-then-rename. The destination folder is not fsynced: the caller decides when
+/// (`HostState::settle`).
 pub fn place(root: &Dir, src: &Path, dest: &VaultPath, expect: &Expect) -> Result<bool, HostError> {
     let linked = match expect {
         Expect::Absent => match root.hard_link(src, root, dest.as_path()) {
@@ -208,7 +209,6 @@ pub fn place(root: &Dir, src: &Path, dest: &VaultPath, expect: &Expect) -> Resul
         root.rename(src, root, dest.as_path())
             .map_err(|e| io_error("place file", e))?;
     }
-    sync_dir(root, dest.parent()).map_err(|e| io_error("sync folder", e))?;
     Ok(true)
 }
 

@@ -78,6 +78,58 @@ impl HostState {
     fn stage(&self, key: &str) -> Result<Stage, HostError> {
         Stage::new(&self.vault.staging_rel(), key)
     }
+
+    /// [`place`], then makes the new folder entry durable. Replacing content is fsynced at once,
+    /// after every deferred folder, so a copy made earlier is durable before the content it
+    /// keeps is overwritten. A new file replaces nothing, so its folder only joins
+    /// `unsynced_dirs`, fsynced once before the next durable document write: a first sync pays
+    /// one folder fsync per folder, not one per file, and a power cut before the state that
+    /// records the file is written loses only a copy the engine makes again.
+    fn place_durably(
+        &mut self,
+        root: &Dir,
+        src: &Path,
+        dest: &VaultPath,
+        expect: &Expect,
+    ) -> Result<bool, HostError> {
+        let creates = matches!(expect, Expect::Absent);
+        if !creates {
+            self.sync_deferred_dirs_in(root)?;
+        }
+        if !place(root, src, dest, expect)? {
+            return Ok(false);
+        }
+        if creates {
+            self.unsynced_dirs.insert(dest.parent().to_path_buf());
+        } else {
+            sync_dir(root, dest.parent()).map_err(|e| io_error("sync folder", e))?;
+        }
+        Ok(true)
+    }
+
+    fn sync_deferred_dirs_in(&mut self, root: &Dir) -> Result<(), HostError> {
+        while let Some(dir) = self.unsynced_dirs.first().cloned() {
+            match sync_dir(root, &dir) {
+                Ok(()) => {}
+                // Removed meanwhile: nothing in it to keep.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_error("sync folder", e)),
+            }
+            self.unsynced_dirs.remove(&dir);
+        }
+        Ok(())
+    }
+
+    /// Fsyncs the folders of files created since the last call. Runs before every storage
+    /// `set`, so the engine's state never records a file whose folder entry a power cut could
+    /// still take away.
+    pub(crate) fn sync_deferred_dirs(&mut self) -> Result<(), HostError> {
+        if self.unsynced_dirs.is_empty() {
+            return Ok(());
+        }
+        let fs = self.vault_fs()?;
+        self.sync_deferred_dirs_in(fs.root())
+    }
 }
 
 impl Host for HostState {
@@ -179,7 +231,7 @@ impl Host for HostState {
             .map_err(|e| io_error("write temp file", e))?;
         file.sync_all().map_err(|e| io_error("sync temp file", e))?;
         let meta = file.metadata().map_err(|e| io_error("stat temp file", e))?;
-        if !place(root, &temp.rel, &path, &expect)? {
+        if !self.place_durably(root, &temp.rel, &path, &expect)? {
             return Err(changed(&path));
         }
         temp.keep();
@@ -210,7 +262,7 @@ impl Host for HostState {
         }
         file.sync_all().map_err(|e| io_error("sync temp file", e))?;
         let meta = file.metadata().map_err(|e| io_error("stat temp file", e))?;
-        if !place(root, &temp.rel, &to, &Expect::Absent)? {
+        if !self.place_durably(root, &temp.rel, &to, &Expect::Absent)? {
             return Err(already_exists(&to));
         }
         temp.keep();
@@ -229,6 +281,7 @@ impl Host for HostState {
             return Err(already_exists(&to));
         }
         ensure_parent(root, &to)?;
+        self.sync_deferred_dirs_in(root)?;
         root.rename(from.as_path(), root, to.as_path())
             .map_err(|e| io_error(&format!("rename {from}"), e))?;
         sync_dir(root, to.parent())
@@ -256,6 +309,7 @@ impl Host for HostState {
             let _ = root.remove_dir_all(reserved(&["trash", "files", &id]));
             return Err(e);
         }
+        self.sync_deferred_dirs_in(root)?;
         root.rename(path.as_path(), root, &dest)
             .map_err(|e| io_error(&format!("trash {path}"), e))?;
         sync_dir(root, path.parent())
@@ -344,7 +398,7 @@ impl Host for HostState {
             .metadata()
             .map_err(|e| io_error("stat staging file", e))?;
         ensure_parent(root, &to)?;
-        if !place(root, &stage.rel, &to, &expect)? {
+        if !self.place_durably(root, &stage.rel, &to, &expect)? {
             return Err(changed(&to));
         }
         Ok(file_meta(&meta))

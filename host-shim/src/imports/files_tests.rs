@@ -326,6 +326,45 @@ fn copy_checks_the_source_hash_and_never_replaces() {
 }
 
 #[test]
+fn new_files_fsync_their_folder_before_anything_is_replaced_or_the_state_is_written() {
+    use crate::bindings::verstak::sync::storage::Host as Storage;
+    let (vault, mut s) = full();
+    let pending = |s: &HostState| {
+        s.unsynced_dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+    };
+    s.write("a/one.md".into(), b"1".to_vec(), Expect::Absent)
+        .unwrap();
+    s.copy("a/one.md".into(), "b/two.md".into(), sha(b"1"))
+        .unwrap();
+    assert_eq!(pending(&s), ["a", "b"]);
+    // Replacing content first makes every earlier new file durable (a conflict copy, say).
+    s.write("a/one.md".into(), b"2".to_vec(), h(b"1")).unwrap();
+    assert!(pending(&s).is_empty());
+
+    s.write("c/three.md".into(), b"3".to_vec(), Expect::Absent)
+        .unwrap();
+    s.rename("b/two.md".into(), "b/2.md".into()).unwrap();
+    assert!(pending(&s).is_empty(), "a rename settles them first");
+
+    s.write("d/four.md".into(), b"4".to_vec(), Expect::Absent)
+        .unwrap();
+    Storage::set_cache(&mut s, "base-x".into(), "x".into()).unwrap();
+    assert_eq!(pending(&s), ["d"], "a cache document records no file");
+    s.write("e/five.md".into(), b"5".to_vec(), Expect::Absent)
+        .unwrap();
+    fs::remove_dir_all(vault.path().join("e")).unwrap();
+    Storage::set(&mut s, "engine-state".into(), "{}".into()).unwrap();
+    assert!(
+        pending(&s).is_empty(),
+        "the state write settles them (a removed one quietly)"
+    );
+    assert_eq!(fs::read(vault.path().join("d/four.md")).unwrap(), b"4");
+}
+
+#[test]
 fn rename_moves_into_new_folders_but_never_over_something() {
     let (vault, mut s) = full();
     fs::write(vault.path().join("a.md"), b"a").unwrap();

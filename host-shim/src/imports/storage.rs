@@ -21,11 +21,13 @@ impl HostState {
         Ok(self.vault.engine_dir().join(format!("{key}.json")))
     }
 
+    /// A durable write first makes the vault's new files durable (see
+    /// `HostState::sync_deferred_dirs`): the state it holds may record them.
     fn write_document(
-        &self,
+        &mut self,
         key: String,
         value: String,
-        write: fn(&std::path::Path, &[u8], u32) -> std::io::Result<()>,
+        durable: bool,
     ) -> Result<(), HostError> {
         self.grants.check(Permission::StorageNamespace)?;
         let path = self.document(&key)?;
@@ -35,6 +37,12 @@ impl HostState {
                 format!("a document is limited to {MAX_DOCUMENT_BYTES} bytes"),
             ));
         }
+        let write = if durable {
+            self.sync_deferred_dirs()?;
+            write_atomic
+        } else {
+            write_cache
+        };
         write(&path, value.as_bytes(), 0o600)
             .map_err(|e| io_error(&format!("write document {key:?}"), e))
     }
@@ -54,11 +62,11 @@ impl Host for HostState {
     }
 
     fn set(&mut self, key: String, value: String) -> Result<(), HostError> {
-        self.write_document(key, value, write_atomic)
+        self.write_document(key, value, true)
     }
 
     fn set_cache(&mut self, key: String, value: String) -> Result<(), HostError> {
-        self.write_document(key, value, write_cache)
+        self.write_document(key, value, false)
     }
 
     fn delete(&mut self, key: String) -> Result<(), HostError> {
