@@ -29,7 +29,7 @@ pub struct HostState {
     /// Overrides the host name that `environment.device-name` answers (e.g. from the CLI).
     pub device_name: Option<String>,
     /// Vault folders that gained a new file whose folder entry is not fsynced yet (see
-    /// `HostState::settle`).
+    /// `HostState::place_durably`).
     pub(crate) unsynced_dirs: BTreeSet<PathBuf>,
     /// WASI for the Rust standard library only: no preopened directories, no sockets, no
     /// environment. The component reaches the vault and the network through our imports.

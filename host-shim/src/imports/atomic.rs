@@ -178,7 +178,7 @@ pub fn check_expect(root: &Dir, dest: &VaultPath, expect: &Expect) -> Result<(),
 /// and touches nothing when it does not. For `absent` the move is a hard link (which never
 /// replaces anything) followed by removing `src`; where links are unsupported it falls back
 /// to check-then-rename. The destination folder is not fsynced: the caller decides when
-/// (`HostState::settle`).
+/// (`HostState::place_durably`).
 pub fn place(root: &Dir, src: &Path, dest: &VaultPath, expect: &Expect) -> Result<bool, HostError> {
     let linked = match expect {
         Expect::Absent => match root.hard_link(src, root, dest.as_path()) {

@@ -82,7 +82,7 @@ impl HostState {
     /// [`place`], then makes the new folder entry durable. Replacing content is fsynced at once,
     /// after every deferred folder, so a copy made earlier is durable before the content it
     /// keeps is overwritten. A new file replaces nothing, so its folder only joins
-    /// `unsynced_dirs`, fsynced once before the next durable document write: a first sync pays
+    /// `unsynced_dirs`, fsynced once before the next storage `set`: a first sync pays
     /// one folder fsync per folder, not one per file, and a power cut before the state that
     /// records the file is written loses only a copy the engine makes again.
     fn place_durably(
