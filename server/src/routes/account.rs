@@ -25,8 +25,9 @@ use crate::useradd::{normalize_email, valid_username};
 use crate::util::{ids, time};
 use crate::web::ctx::WebCtx;
 use crate::web::form::read_form;
-use crate::web::html::{self, Nav, error_page, esc, hidden};
+use crate::web::html::{self, Nav, error_page};
 use crate::web::i18n::Locale;
+use crate::web::pages::{account, layout::Ui};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -185,15 +186,7 @@ fn confirm_page(cx: WebCtx, parts: &Parts) -> Response {
     if token.is_empty() {
         return error_page(cx, StatusCode::BAD_REQUEST, "error.invalidToken");
     }
-    let body = format!(
-        "<h1>{}</h1><form class=\"stack\" method=\"post\" action=\"/api/v1/auth/confirm\">{}{}\
-         <button type=\"submit\">{}</button></form>",
-        esc(cx.t("confirm.title")),
-        hidden("token", &token),
-        hidden("locale_csrf", &cx.locale_csrf),
-        esc(cx.t("confirm.button"))
-    );
-    let p = html::page(&cx, Nav::Guest, &esc(cx.t("confirm.title")), &body);
+    let p = account::confirm(&Ui::new(&cx, Nav::Guest, "confirm.title"), &token);
     cx.finish(html::no_store(html::html(StatusCode::OK, p)))
 }
 

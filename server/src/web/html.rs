@@ -1,15 +1,51 @@
-//! HTML building blocks (spec §6.10): escaping, the shared page layout with its header
-//! (guest, user or admin navigation), forms, and HTML responses.
+//! HTML responses (spec §6.10): the escaper every page template uses, query encoding, the
+//! `text/html` response, `no-store`, redirects, and the two generic pages (error, message)
+//! that handlers outside the page modules ask for.
 //!
-//! Pages are plain `String`s built with `format!`; every dynamic value goes through [`esc`]
-//! (which also escapes `'` and `"`). No inline style or script: the CSP allows only
+//! The markup itself lives in [`super::pages`] (askama templates); this module only wraps
+//! rendered pages into responses. No inline style or script: the CSP allows only
 //! `/static/app.css` and `/static/app.js`.
+
+use std::fmt;
 
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use super::ctx::WebCtx;
+use super::pages::{self, layout::Ui};
+
+pub(crate) use super::pages::layout::Nav;
+
+/// The escaper of every `.html` template (`server/askama.toml`): `& < > " '` become
+/// `&amp; &lt; &gt; &quot; &#39;`, so a value is safe in text and in any quoted attribute.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Escape;
+
+impl askama::filters::Escaper for Escape {
+    fn write_escaped_str<W: fmt::Write>(&self, mut dest: W, s: &str) -> fmt::Result {
+        let mut rest = s;
+        while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
+            dest.write_str(&rest[..i])?;
+            dest.write_str(match rest.as_bytes()[i] {
+                b'&' => "&amp;",
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'"' => "&quot;",
+                _ => "&#39;",
+            })?;
+            rest = &rest[i + 1..];
+        }
+        dest.write_str(rest)
+    }
+}
+
+/// Percent-encodes a query value.
+pub(crate) fn qenc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+// The console pages still build their markup by hand until they move to templates.
 
 /// HTML-escapes `& < > " '`.
 pub(crate) fn esc(s: &str) -> String {
@@ -25,22 +61,6 @@ pub(crate) fn esc(s: &str) -> String {
         }
     }
     out
-}
-
-/// Percent-encodes a query value.
-pub(crate) fn qenc(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-/// Which navigation the header shows.
-pub(crate) enum Nav<'a> {
-    Guest,
-    /// A signed-in user; carries the session CSRF token for the logout form.
-    User(&'a str),
-    /// An admin page: the CSRF token and the sidebar section to mark.
-    Admin(&'a str, &'a str),
-    /// The admin login page: admin header without a session.
-    AdminGuest,
 }
 
 const ADMIN_SECTIONS: [(&str, &str); 8] = [
@@ -217,31 +237,28 @@ pub(crate) fn redirect(status: StatusCode, location: &str) -> Response {
 
 /// An error page with a message key and a back link to `/`.
 pub(crate) fn error_page(cx: WebCtx, status: StatusCode, key: &str) -> Response {
-    let body = format!(
-        "<h1>{}</h1><p class=\"flash error\">{}</p><p><a href=\"/\">{}</a></p>",
-        esc(cx.t("error.title")),
-        esc(cx.t(key)),
-        esc(cx.t("error.back"))
-    );
-    let p = page(&cx, Nav::Guest, &esc(cx.t("error.title")), &body);
+    let ui = Ui::new(&cx, Nav::Guest, "error.title");
+    let p = pages::message::error(&ui, key);
     cx.finish(no_store(html(status, p)))
 }
 
 /// A simple message page (`/register/result` and friends).
 pub(crate) fn message_page(cx: WebCtx, title_key: &str, msg_key: &str, nav: Nav<'_>) -> Response {
-    let body = format!(
-        "<h1>{}</h1><p>{}</p><p><a href=\"/login\">{}</a></p>",
-        esc(cx.t(title_key)),
-        esc(cx.t(msg_key)),
-        esc(cx.t("nav.login"))
-    );
-    let p = page(&cx, nav, &esc(cx.t(title_key)), &body);
+    let ui = Ui::new(&cx, nav, title_key);
+    let p = pages::message::message(&ui, msg_key);
     cx.finish(html(StatusCode::OK, p))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use askama::filters::Escaper;
+
+    fn esc(s: &str) -> String {
+        let mut out = String::new();
+        Escape.write_escaped_str(&mut out, s).unwrap();
+        out
+    }
 
     #[test]
     fn escaping() {
@@ -249,6 +266,7 @@ mod tests {
             esc("<img src=x onerror='a'>\"&"),
             "&lt;img src=x onerror=&#39;a&#39;&gt;&quot;&amp;"
         );
+        assert_eq!(esc("Русский & co"), "Русский &amp; co");
         assert_eq!(qenc("a b&c"), "a+b%26c");
     }
 }

@@ -21,7 +21,8 @@ use crate::useradd::{normalize_email, valid_username};
 use crate::util::{ids, time};
 use crate::web::ctx::WebCtx;
 use crate::web::form::{Form, read_form};
-use crate::web::html::{self, Nav, error_page, esc, flash, hidden, input, message_page};
+use crate::web::html::{self, Nav, error_page, message_page};
+use crate::web::pages::{account, layout::Ui};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -63,25 +64,14 @@ async fn msg(
     if no_store { html::no_store(r) } else { r }
 }
 
-/// A form page: title, optional flash, fields, submit, extra links.
+/// A form page: `render` builds the page (`web::pages::account`) with the guest header.
 fn form_page(
     cx: WebCtx,
     status: StatusCode,
     title_key: &str,
-    action: &str,
-    flash_key: Option<&str>,
-    fields: &str,
-    extra: &str,
+    render: impl FnOnce(&Ui<'_>) -> String,
 ) -> Response {
-    let body = format!(
-        "<h1>{title}</h1>{flash}<form class=\"stack\" method=\"post\" action=\"{action}\">{csrf}{fields}\
-         <button type=\"submit\">{submit}</button></form>{extra}",
-        title = esc(cx.t(title_key)),
-        flash = flash_key.map(|k| flash(&cx, k)).unwrap_or_default(),
-        csrf = hidden("locale_csrf", &cx.locale_csrf),
-        submit = esc(cx.t("form.submit")),
-    );
-    let p = html::page(&cx, Nav::Guest, &esc(cx.t(title_key)), &body);
+    let p = render(&Ui::new(&cx, Nav::Guest, title_key));
     cx.finish(html::html(status, p))
 }
 
@@ -110,15 +100,6 @@ fn rate_page(cx: WebCtx, e: ApiError) -> Response {
     r
 }
 
-fn register_fields(cx: &WebCtx, username: &str, email: &str) -> String {
-    format!(
-        "{}{}{}",
-        input(cx, "form.username", "username", "text", username),
-        input(cx, "form.email", "email", "email", email),
-        input(cx, "form.password", "password", "password", "")
-    )
-}
-
 async fn register(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
     if !st.web_settings().allow_registration {
         return Ok(not_found_page());
@@ -128,16 +109,9 @@ async fn register(State(st): State<AppState>, req: Request) -> Result<Response, 
     let cx = WebCtx::new(&st, &parts);
     let req = Request::from_parts(parts, body);
     if req.method() != Method::POST {
-        let f = register_fields(&cx, "", "");
-        return Ok(form_page(
-            cx,
-            StatusCode::OK,
-            "register.title",
-            "/register",
-            None,
-            &f,
-            "",
-        ));
+        return Ok(form_page(cx, StatusCode::OK, "register.title", |ui| {
+            account::register(ui, None, "", "")
+        }));
     }
     let (cx, form) = match public_form(&st, cx, req).await {
         Ok(v) => v,
@@ -149,16 +123,9 @@ async fn register(State(st): State<AppState>, req: Request) -> Result<Response, 
         form.get("password"),
     );
     let again = |cx: WebCtx, key: &str| {
-        let f = register_fields(&cx, username, email_raw);
-        form_page(
-            cx,
-            StatusCode::OK,
-            "register.title",
-            "/register",
-            Some(key),
-            &f,
-            "",
-        )
+        form_page(cx, StatusCode::OK, "register.title", |ui| {
+            account::register(ui, Some(key), username, email_raw)
+        })
     };
     if username.is_empty() || email_raw.is_empty() || pw.is_empty() {
         return Ok(again(cx, "error.allFieldsRequired"));
@@ -182,21 +149,6 @@ async fn register(State(st): State<AppState>, req: Request) -> Result<Response, 
     }
 }
 
-fn login_fields(cx: &WebCtx, username: &str) -> String {
-    format!(
-        "{}{}",
-        input(cx, "form.login", "username", "text", username),
-        input(cx, "form.password", "password", "password", "")
-    )
-}
-
-fn login_extra(cx: &WebCtx) -> String {
-    format!(
-        "<p><a href=\"/forgot\">{}</a></p>",
-        esc(cx.t("login.forgot"))
-    )
-}
-
 async fn login(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
     allow(req.method(), "GET, POST")?;
     let (parts, body) = req.into_parts();
@@ -206,16 +158,9 @@ async fn login(State(st): State<AppState>, req: Request) -> Result<Response, Api
         if session::lookup(&st, &cx, Kind::User).await?.is_some() {
             return Ok(cx.finish(html::redirect(StatusCode::FOUND, "/dashboard")));
         }
-        let (f, x) = (login_fields(&cx, ""), login_extra(&cx));
-        return Ok(form_page(
-            cx,
-            StatusCode::OK,
-            "login.title",
-            "/login",
-            None,
-            &f,
-            &x,
-        ));
+        return Ok(form_page(cx, StatusCode::OK, "login.title", |ui| {
+            account::login(ui, None, "")
+        }));
     }
     let (mut cx, form) = match public_form(&st, cx, req).await {
         Ok(v) => v,
@@ -229,8 +174,9 @@ async fn login(State(st): State<AppState>, req: Request) -> Result<Response, Api
         return Ok(rate_page(cx, e));
     }
     let fail = |cx: WebCtx, status: StatusCode, key: &str| {
-        let (f, x) = (login_fields(&cx, &login), login_extra(&cx));
-        form_page(cx, status, "login.title", "/login", Some(key), &f, &x)
+        form_page(cx, status, "login.title", |ui| {
+            account::login(ui, Some(key), &login)
+        })
     };
     if login.is_empty()
         || pw.is_empty()
@@ -269,18 +215,10 @@ async fn forgot(State(st): State<AppState>, req: Request) -> Result<Response, Ap
     let (parts, body) = req.into_parts();
     let cx = WebCtx::new(&st, &parts);
     let req = Request::from_parts(parts, body);
-    let field = |cx: &WebCtx| input(cx, "form.email", "email", "email", "");
     if req.method() != Method::POST {
-        let f = field(&cx);
-        return Ok(form_page(
-            cx,
-            StatusCode::OK,
-            "forgot.title",
-            "/forgot",
-            None,
-            &f,
-            "",
-        ));
+        return Ok(form_page(cx, StatusCode::OK, "forgot.title", |ui| {
+            account::forgot(ui, None)
+        }));
     }
     let (cx, form) = match public_form(&st, cx, req).await {
         Ok(v) => v,
@@ -288,31 +226,15 @@ async fn forgot(State(st): State<AppState>, req: Request) -> Result<Response, Ap
     };
     let email = form.get("email").trim();
     if email.is_empty() {
-        let f = field(&cx);
-        return Ok(form_page(
-            cx,
-            StatusCode::OK,
-            "forgot.title",
-            "/forgot",
-            Some("error.emailRequired"),
-            &f,
-            "",
-        ));
+        return Ok(form_page(cx, StatusCode::OK, "forgot.title", |ui| {
+            account::forgot(ui, Some("error.emailRequired"))
+        }));
     }
     if let Err(e) = st.rate(Action::Forgot, cx.ip, Some(email)).await {
         return Ok(rate_page(cx, e));
     }
     accounts::forgot(&st, email, cx.loc);
     Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, "/forgot/sent")))
-}
-
-fn reset_fields(cx: &WebCtx, token: &str) -> String {
-    format!(
-        "{}{}{}",
-        hidden("token", token),
-        input(cx, "form.newPassword", "password", "password", ""),
-        input(cx, "form.confirmPassword", "confirm", "password", "")
-    )
 }
 
 async fn reset(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
@@ -335,15 +257,11 @@ async fn reset(State(st): State<AppState>, req: Request) -> Result<Response, Api
         if token.is_empty() || !matches!(state, TokenOutcome::Done(_)) {
             return Ok(to_forgot(cx));
         }
-        let f = reset_fields(&cx, &token);
         return Ok(html::no_store(form_page(
             cx,
             StatusCode::OK,
             "reset.title",
-            "/reset",
-            None,
-            &f,
-            "",
+            |ui| account::reset(ui, None, &token),
         )));
     }
     let (cx, form) = match public_form(&st, cx, Request::from_parts(parts, body)).await {
@@ -352,16 +270,9 @@ async fn reset(State(st): State<AppState>, req: Request) -> Result<Response, Api
     };
     let (token, pw, confirm) = (form.get("token"), form.get("password"), form.get("confirm"));
     let again = |cx: WebCtx, key: &str| {
-        let f = reset_fields(&cx, token);
-        html::no_store(form_page(
-            cx,
-            StatusCode::OK,
-            "reset.title",
-            "/reset",
-            Some(key),
-            &f,
-            "",
-        ))
+        html::no_store(form_page(cx, StatusCode::OK, "reset.title", |ui| {
+            account::reset(ui, Some(key), token)
+        }))
     };
     if token.is_empty() || pw.is_empty() || confirm.is_empty() {
         return Ok(again(cx, "error.allFieldsRequired"));
