@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, header, request::Parts};
 use axum::response::Response;
 use std::net::IpAddr;
 
-use super::i18n::{self, Locale};
+use super::i18n::Locale;
 use crate::http::{client_ip, peer};
 use crate::state::{AppState, WebSettings};
 use crate::util::ids::{ct_eq, random_hex};
@@ -101,14 +101,6 @@ impl WebCtx {
             cookies,
             set_cookies,
         }
-    }
-
-    pub(crate) fn t(&self, key: &str) -> &'static str {
-        i18n::t(self.loc, key)
-    }
-
-    pub(crate) fn date(&self, s: &str) -> String {
-        i18n::fmt_date(self.loc, s)
     }
 
     /// The first cookie called `name` (the first `csrf_token` wins, §6.6).

@@ -24,8 +24,9 @@ use crate::store::{accounts, devices, smtp};
 use crate::useradd::{normalize_email, valid_username};
 use crate::util::{ids, time};
 use crate::web::form::{Form, read_form};
-use crate::web::html::{self, esc, flash};
+use crate::web::html;
 use crate::web::i18n::Locale;
+use crate::web::pages::admin as view;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -47,8 +48,9 @@ const REAUTH: [&str; 9] = [
 ];
 
 fn fail(a: Admin, status: StatusCode, key: &str) -> Response {
-    let body = flash(&a.cx, key);
-    admin_page_status(a, status, "/admin/dashboard", "error.title", &body)
+    admin_page_status(a, status, "/admin/dashboard", "error.title", |ui| {
+        view::notice(ui, key)
+    })
 }
 
 fn see(a: Admin, to: &str) -> Response {
@@ -345,20 +347,12 @@ async fn password_result(State(st): State<AppState>, req: Request) -> Result<Res
     allow(req.method(), "GET")?;
     let (parts, _) = req.into_parts();
     let a = admin(&st, &parts).await?;
-    let body = format!(
-        "<p>{}</p><div data-one-time-secret-url=\"/admin/password-result/secret\" data-csrf-token=\"{}\">\
-         <button type=\"button\">{}</button><p class=\"secret hidden\"></p></div><p><a href=\"/admin/users\">{}</a></p>",
-        esc(a.cx.t("admin.passwordResultHint")),
-        esc(&a.csrf),
-        esc(a.cx.t("admin.showPassword")),
-        esc(a.cx.t("admin.users"))
-    );
     let mut r = admin_page_status(
         a,
         StatusCode::OK,
         "/admin/users",
         "admin.passwordResult",
-        &body,
+        view::password::render,
     );
     r.headers_mut().insert(
         header::CACHE_CONTROL,

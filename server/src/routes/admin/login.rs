@@ -15,7 +15,8 @@ use crate::session::{self, Kind};
 use crate::state::AppState;
 use crate::web::ctx::WebCtx;
 use crate::web::form::read_form;
-use crate::web::html::{self, Nav, error_page, esc, flash, hidden, input};
+use crate::web::html::{self, Nav, error_page};
+use crate::web::pages::{admin, layout::Ui};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -28,16 +29,8 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 fn login_page(cx: WebCtx, status: StatusCode, username: &str, flash_key: Option<&str>) -> Response {
-    let body = format!(
-        "<h1>{}</h1>{}<form class=\"stack\" method=\"post\" action=\"/admin/login\">{}{}{}<button type=\"submit\">{}</button></form>",
-        esc(cx.t("admin.login")),
-        flash_key.map(|k| flash(&cx, k)).unwrap_or_default(),
-        hidden("locale_csrf", &cx.locale_csrf),
-        input(&cx, "form.username", "username", "text", username),
-        input(&cx, "form.password", "password", "password", ""),
-        esc(cx.t("nav.login"))
-    );
-    let p = html::page(&cx, Nav::AdminGuest, &esc(cx.t("admin.login")), &body);
+    let ui = Ui::new(&cx, Nav::AdminGuest, "admin.login");
+    let p = admin::login::render(&ui, flash_key, username);
     cx.finish(html::no_store(html::html(status, p)))
 }
 

@@ -20,6 +20,17 @@ pub(crate) enum Nav<'a> {
     AdminGuest,
 }
 
+const ADMIN_SECTIONS: [(&str, &str); 8] = [
+    ("/admin/dashboard", "admin.dashboard"),
+    ("/admin/users", "admin.users"),
+    ("/admin/devices", "admin.devices"),
+    ("/admin/vaults", "admin.vaults"),
+    ("/admin/storage", "admin.storage"),
+    ("/admin/audit", "admin.audit"),
+    ("/admin/settings", "admin.settings"),
+    ("/admin/diagnostics", "admin.diagnostics"),
+];
+
 /// The request-wide part of a page: locale, page title, header data and navigation.
 pub(crate) struct Ui<'a> {
     pub loc: Locale,
@@ -51,6 +62,13 @@ impl<'a> Choice<'a> {
             })
             .collect()
     }
+}
+
+/// A link of the admin sidebar.
+pub(crate) struct Section {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
 }
 
 /// A flash paragraph: `error.*` keys get the error style.
@@ -101,6 +119,22 @@ impl<'a> Ui<'a> {
             here,
             &[("en", "English"), ("ru", "Русский"), ("system", system)],
         )
+    }
+
+    /// The admin sidebar with the current section marked.
+    pub(crate) fn sections(&self) -> Vec<Section> {
+        let current = match self.nav {
+            Nav::Admin(_, section) => section,
+            _ => "",
+        };
+        ADMIN_SECTIONS
+            .iter()
+            .map(|&(href, key)| Section {
+                href,
+                label: self.t(key),
+                current: href == current,
+            })
+            .collect()
     }
 
     /// The session CSRF token of a user or admin page (for the logout form).

@@ -11,8 +11,10 @@
 //!
 //! * [`layout`]: the frame, header and admin sidebar; [`message`]: error and message pages.
 //! * [`home`], [`account`] (register, sign in, forgot, reset, confirm email), [`dashboard`].
+//! * [`admin`]: the console pages.
 
 pub(crate) mod account;
+pub(crate) mod admin;
 pub(crate) mod dashboard;
 pub(crate) mod home;
 pub(crate) mod layout;

@@ -1,0 +1,37 @@
+//! The console dashboard (`templates/admin/dashboard.html`): warnings, the stats cards, the
+//! readiness summary and the five latest audit events.
+
+use askama::Template;
+
+use super::StatCard;
+use crate::store::admin::AuditRow;
+use crate::store::stats::ServerStats;
+use crate::web::pages::layout::Ui;
+use verstak_sync_proto::HealthStatus;
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+struct Dashboard<'a> {
+    ui: &'a Ui<'a>,
+    warnings: &'a [&'a str],
+    cards: Vec<StatCard>,
+    health: &'a HealthStatus,
+    recent: &'a [AuditRow],
+}
+
+/// `warnings` are catalog keys (`admin.warning…`), also used as `data-warning`.
+pub(crate) fn render(
+    ui: &Ui<'_>,
+    warnings: &[&str],
+    stats: &ServerStats,
+    health: &HealthStatus,
+    recent: &[AuditRow],
+) -> String {
+    crate::web::pages::render(&Dashboard {
+        ui,
+        warnings,
+        cards: super::stat_cards(ui, stats),
+        health,
+        recent,
+    })
+}
