@@ -1,8 +1,8 @@
 //! The admin console and admin JSON API (spec §6.11 to §6.14).
 //!
 //! * [`login`]: `/admin`, `/admin/login`, `/admin/logout`.
-//! * [`pages`]: dashboard, users, create-user, devices; [`pages2`]: vaults, vault detail,
-//!   storage, audit, settings, diagnostics.
+//! * [`pages`]: the console pages, one handler per sidebar section (their markup is in
+//!   `web::pages::admin`).
 //! * [`action`]: `POST /admin/action` and the one-time password result.
 //! * [`api`]: `/admin/api/*` and `/admin/diagnostics.json`.
 //!
@@ -13,7 +13,6 @@ pub(crate) mod action;
 pub(crate) mod api;
 pub(crate) mod login;
 pub(crate) mod pages;
-pub(crate) mod pages2;
 
 use axum::Router;
 use axum::http::request::Parts;
@@ -30,7 +29,6 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .merge(login::router())
         .merge(pages::router())
-        .merge(pages2::router())
         .merge(action::router())
         .merge(api::router())
 }
