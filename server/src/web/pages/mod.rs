@@ -27,3 +27,6 @@ fn render(t: &impl askama::Template) -> String {
     t.render()
         .expect("page templates write only strings and integers")
 }
+
+#[cfg(test)]
+mod tests;

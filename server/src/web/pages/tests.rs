@@ -1,0 +1,98 @@
+//! Rendering checks that need no server: escaping of hostile values in the layout and in
+//! rows, the header variants, the sidebar mark and select options.
+
+use super::layout::{Choice, Nav, Ui};
+use super::{admin, dashboard, message};
+use crate::store::admin::DeviceRow;
+use crate::web::i18n::Locale;
+
+const EVIL: &str = "<img src=x onerror='a'>\"&";
+const EVIL_ESCAPED: &str = "&lt;img src=x onerror=&#39;a&#39;&gt;&quot;&amp;";
+
+fn ui<'a>(nav: Nav<'a>, server_name: &'a str, here: &'a str) -> Ui<'a> {
+    Ui {
+        loc: Locale::Ru,
+        title: "Title",
+        server_name,
+        allow_registration: false,
+        locale_csrf: "lc",
+        here,
+        nav,
+    }
+}
+
+#[test]
+fn layout_escapes_header_values_and_picks_the_navigation() {
+    let u = ui(Nav::Guest, EVIL, EVIL);
+    let p = message::error(&u, "error.csrf");
+    assert!(p.starts_with("<!doctype html>\n<html lang=\"ru\">"));
+    assert!(p.ends_with("</body></html>\n"));
+    assert!(
+        !p.contains(EVIL) && p.matches(EVIL_ESCAPED).count() == 3,
+        "{p}"
+    );
+    assert!(p.contains("<input type=\"hidden\" name=\"locale_csrf\" value=\"lc\">"));
+    assert!(p.contains("<option value=\"ru\" selected>Русский</option>"));
+    assert!(p.contains("href=\"/login\"") && !p.contains("href=\"/register\""));
+    assert!(!p.contains("action=\"/logout\"") && !p.contains("class=\"sidebar\""));
+
+    let u = ui(Nav::User("tok\""), "S", "/");
+    let p = message::message(&u, "reset.done");
+    assert_eq!(p.matches("action=\"/logout\"").count(), 1);
+    assert!(p.contains("name=\"csrf_token\" value=\"tok&quot;\""));
+    // Only the message's own sign-in link, none in the header.
+    assert_eq!(p.matches("href=\"/login\"").count(), 1);
+}
+
+#[test]
+fn admin_pages_mark_their_section_and_carry_the_session_token() {
+    let u = ui(Nav::Admin("tok", "/admin/users"), "S", "/admin/users");
+    let p = admin::notice(&u, "error.notFound");
+    assert_eq!(p.matches("aria-current").count(), 1);
+    assert!(p.contains("<a href=\"/admin/users\" aria-current=\"page\">"));
+    assert_eq!(p.matches("action=\"/admin/logout\"").count(), 1);
+    assert!(
+        p.contains("<h1>Title</h1>") && p.contains("<p class=\"flash error\" role=\"status\">")
+    );
+    assert!(p.contains("<input type=\"hidden\" name=\"csrf_token\" value=\"tok\">"));
+}
+
+#[test]
+fn dashboard_escapes_rows_and_encodes_the_revoke_path() {
+    let id = "device');alert(1);//";
+    let rows = [
+        DeviceRow {
+            id: id.into(),
+            name: EVIL.into(),
+            vault_id: "v&1".into(),
+            ..Default::default()
+        },
+        DeviceRow {
+            id: "gone".into(),
+            name: "old".into(),
+            vault_id: "v&1".into(),
+            revoked_at: "2026-07-17T13:45:00Z".into(),
+            ..Default::default()
+        },
+    ];
+    let u = ui(Nav::User("tok"), "S", "/dashboard");
+    let p = dashboard::render(&u, &["user.deviceRevoked"], EVIL, &rows);
+    assert!(!p.contains(EVIL) && !p.contains(id), "{p}");
+    assert_eq!(p.matches(EVIL_ESCAPED).count(), 2, "name and filter");
+    assert!(
+        p.contains("action=\"/api/v1/user/devices/device%27%29%3Balert%281%29%3B%2F%2F/revoke\"")
+    );
+    assert!(p.contains("<strong>v&amp;1</strong> <span class=\"muted\">(1)</span>"));
+    assert_eq!(p.matches("data-dialog-open=\"revoke-dialog-").count(), 1);
+    assert!(p.contains("<span class=\"badge off\">"));
+    assert!(p.contains("<p class=\"flash ok\" role=\"status\">"));
+}
+
+#[test]
+fn choices_select_the_current_value() {
+    let c = Choice::list("b", &[("a", "A"), ("b", "B")]);
+    assert_eq!(
+        c.iter().map(|c| (c.value, c.selected)).collect::<Vec<_>>(),
+        [("a", false), ("b", true)]
+    );
+}
