@@ -1,7 +1,9 @@
 //! The server's HTML pages (spec §6.10, §6.11) as askama templates, one module per page or
 //! concept. Each module holds the page's view model (plain data: rows, strings, flags; no
 //! request types) and a `render…` function that returns the finished HTML; the markup lives
-//! in `server/templates/` under the same name. Handlers gather the data, build a
+//! in `server/templates/` under a matching name (`dashboard.rs` → `dashboard.html`,
+//! `account.rs` → `account/*.html`, `admin/users.rs` → `admin/users.html` and
+//! `admin/create_user.html`). Handlers gather the data, build a
 //! [`layout::Ui`] from their `WebCtx`, call the render function and wrap the string into a
 //! response (`web::html`).
 //!
