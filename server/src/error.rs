@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use verstak_sync_proto::codes;
 
-use crate::http::json_response;
+use crate::reply::json_response;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

@@ -1,23 +1,24 @@
 //! Enrolment (spec §4.1 to §4.3): `POST /api/client/pair`, `POST /api/v1/device/register`,
-//! `POST /api/auth/test`. Each runs its check table in order; creating a device is one
-//! transaction followed by the `device_paired` audit entry.
+//! `POST /api/auth/test`. Each runs its check table in order (method, decode, then the
+//! handler's checks); creating a device is one transaction followed by the `device_paired`
+//! audit entry.
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::any;
-use std::net::IpAddr;
 use verstak_sync_proto::limits::fixed;
 use verstak_sync_proto::{
     AuthTestRequest, PairRequest, PairResponse, RegisterDeviceRequest, RegisterDeviceResponse,
     StatusResponse, paths,
 };
 
-use super::{decode_body, require_post};
+use super::legacy_post;
 use crate::creds::{self, CredFailure};
+use crate::effects;
 use crate::error::ApiError;
-use crate::http::{client_ip, json_response, peer};
+use crate::extract::{AppJson, ClientIp};
+use crate::http::json_response;
 use crate::ratelimit::Action;
 use crate::state::AppState;
 use crate::store::audit::AuditEntry;
@@ -26,28 +27,20 @@ use crate::util::{ids, time};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route(paths::PAIR, any(pair))
-        .route(paths::DEVICE_REGISTER, any(register))
-        .route(paths::AUTH_TEST, any(auth_test))
+        .route(paths::PAIR, legacy_post().post(pair))
+        .route(paths::DEVICE_REGISTER, legacy_post().post(register))
+        .route(paths::AUTH_TEST, legacy_post().post(auth_test))
 }
 
-fn ip_of(st: &AppState, parts: &axum::http::request::Parts) -> IpAddr {
-    client_ip(
-        peer(&parts.extensions).ip(),
-        &parts.headers,
-        &st.config.trusted_proxies,
-    )
-}
-
-async fn pair(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let (parts, body) = req.into_parts();
-    require_post(&parts.method, true)?;
-    let r: PairRequest = decode_body(&st, &parts.headers, body).await?;
+async fn pair(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    AppJson(r): AppJson<PairRequest>,
+) -> Result<Response, ApiError> {
     if r.login.is_empty() || r.password.is_empty() {
         return Err(ApiError::InvalidRequest("login and password required"));
     }
-    let ip = ip_of(&st, &parts);
-    st.rate(Action::Pair, ip, Some(&r.login)).await?;
+    effects::rate_limit(&st, Action::Pair, ip, Some(&r.login)).await?;
     let vault = r.vault_id.trim();
     if vault.is_empty() {
         return Err(ApiError::InvalidRequest("vault_id required"));
@@ -80,12 +73,15 @@ async fn pair(State(st): State<AppState>, req: Request) -> Result<Response, ApiE
     let user = match creds::verify(&st, &r.login, &r.password).await? {
         Ok(u) => u,
         Err(f) => {
-            st.audit(AuditEntry {
-                event_type: "device_auth_failed",
-                ip: Some(ip.to_string()),
-                message: f.pair_message().into(),
-                ..Default::default()
-            })
+            effects::audit(
+                &st,
+                AuditEntry {
+                    event_type: "device_auth_failed",
+                    ip: Some(ip.to_string()),
+                    message: f.pair_message().into(),
+                    ..Default::default()
+                },
+            )
             .await;
             return Err(f.api_error());
         }
@@ -100,13 +96,16 @@ async fn pair(State(st): State<AppState>, req: Request) -> Result<Response, ApiE
         true,
     )
     .await?;
-    st.audit(AuditEntry {
-        event_type: "device_paired",
-        user_id: Some(user.id.clone()),
-        device_id: Some(device_id.clone()),
-        ip: Some(ip.to_string()),
-        message: format!("device paired: {name}"),
-    })
+    effects::audit(
+        &st,
+        AuditEntry {
+            event_type: "device_paired",
+            user_id: Some(user.id.clone()),
+            device_id: Some(device_id.clone()),
+            ip: Some(ip.to_string()),
+            message: format!("device paired: {name}"),
+        },
+    )
     .await;
     Ok(json_response(
         StatusCode::OK,
@@ -149,19 +148,18 @@ async fn enroll(
     Ok((id, token, now))
 }
 
-async fn register(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let (parts, body) = req.into_parts();
-    require_post(&parts.method, true)?;
-    let r: RegisterDeviceRequest = decode_body(&st, &parts.headers, body).await?;
+async fn register(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    AppJson(r): AppJson<RegisterDeviceRequest>,
+) -> Result<Response, ApiError> {
     if r.name.is_empty() {
         return Err(ApiError::InvalidRequest("name required"));
     }
     if r.username.is_empty() || r.password.is_empty() {
         return Err(ApiError::Unauthorized("username and password required"));
     }
-    let ip = ip_of(&st, &parts);
-    st.rate(Action::DeviceRegister, ip, Some(&r.username))
-        .await?;
+    effects::rate_limit(&st, Action::DeviceRegister, ip, Some(&r.username)).await?;
     if r.username.len() > fixed::LOGIN {
         return Err(ApiError::InvalidRequest("login is too long"));
     }
@@ -188,13 +186,16 @@ async fn register(State(st): State<AppState>, req: Request) -> Result<Response, 
         .await?
         .map_err(CredFailure::api_error)?;
     let (device_id, token, _) = enroll(&st, &user.id, &r.name, vault, None, None, false).await?;
-    st.audit(AuditEntry {
-        event_type: "device_paired",
-        user_id: Some(user.id),
-        device_id: Some(device_id.clone()),
-        ip: Some(ip.to_string()),
-        message: format!("device registered: {}", r.name),
-    })
+    effects::audit(
+        &st,
+        AuditEntry {
+            event_type: "device_paired",
+            user_id: Some(user.id),
+            device_id: Some(device_id.clone()),
+            ip: Some(ip.to_string()),
+            message: format!("device registered: {}", r.name),
+        },
+    )
     .await;
     Ok(json_response(
         StatusCode::OK,
@@ -205,15 +206,15 @@ async fn register(State(st): State<AppState>, req: Request) -> Result<Response, 
     ))
 }
 
-async fn auth_test(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let (parts, body) = req.into_parts();
-    require_post(&parts.method, true)?;
-    let r: AuthTestRequest = decode_body(&st, &parts.headers, body).await?;
+async fn auth_test(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    AppJson(r): AppJson<AuthTestRequest>,
+) -> Result<Response, ApiError> {
     if r.username.is_empty() || r.password.is_empty() {
         return Err(ApiError::InvalidRequest("username and password required"));
     }
-    st.rate(Action::AuthTest, ip_of(&st, &parts), Some(&r.username))
-        .await?;
+    effects::rate_limit(&st, Action::AuthTest, ip, Some(&r.username)).await?;
     if r.password.len() > fixed::PASSWORD_MAX {
         return Err(ApiError::PasswordTooLong);
     }
