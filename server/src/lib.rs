@@ -7,11 +7,12 @@
 //!   unknown-path fallbacks, client IP, bounded body reading.
 //! * `routes`: one module per route group, each route a method router (405 with `Allow` for
 //!   other methods); handlers take `extract`ors in the order of their spec check table.
-//! * `extract`: client IP, device auth, typed JSON bodies.
+//! * `extract`: client IP, device auth, typed JSON bodies, web sessions and CSRF.
 //! * [`auth`] (device tokens, §3), `creds` (bcrypt, §6.3), `ratelimit` (§6.9), `effects`
 //!   (audit rows and rate-limit checks), `json` + `wire` (strict body decoding, §2.5),
 //!   `sync_rules` (pure push/pull validation).
-//! * [`error`]: `ApiError`, the JSON errors (written with `reply`).
+//! * [`error`]: `ApiError`, the JSON errors (written with `reply`); the web layer's
+//!   `WebError` adds the login redirect.
 //! * [`store`]: SQLite behind one writer thread plus read-only connections; [`blobstore`]: files.
 //! * [`config`] and [`cli`]: `config.yml`, environment, flags, and the `user add` subcommand.
 //! * Accounts (§6): `accounts` (register, forgot, reset flows), `session` (web sessions,
