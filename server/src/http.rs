@@ -6,7 +6,7 @@
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
@@ -113,11 +113,6 @@ pub(crate) fn not_found_page() -> Response {
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
     r
-}
-
-/// True for GET and HEAD.
-pub(crate) fn is_get(m: &Method) -> bool {
-    m == Method::GET || m == Method::HEAD
 }
 
 /// The TCP peer of a request.

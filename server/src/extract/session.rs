@@ -1,10 +1,11 @@
 //! Web-session extractors (spec §6.6, §6.7) and the page context.
 //!
 //! * `WebCtx` itself is an extractor (cookies, locale, HTTPS, client IP); it never rejects.
-//! * [`UserSession`]: the context plus a live user session, else the 302 to the login page.
-//!   It leaves the `Session` in the request extensions.
-//! * [`CsrfForm`], [`CsrfBody`]: §6.7 against that session. Both read the body first (the
-//!   token may be a form field) and hand it on.
+//! * [`UserSession`] / [`AdminSession`]: the context plus a live session of that kind, else
+//!   the 302 to its login page. Both leave the `Session` in the request extensions.
+//! * [`Csrf`], [`CsrfForm`], [`CsrfBody`]: §6.7 against that session. [`Csrf`] reads only the
+//!   `X-CSRF-Token` header; the other two read the body first (the token may be a form field)
+//!   and hand it on.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -50,6 +51,30 @@ impl FromRequestParts<AppState> for UserSession {
     }
 }
 
+/// An admin request: context, session, the CSRF cookie value (for forms) and the query string.
+pub(crate) struct AdminSession {
+    pub cx: WebCtx,
+    pub session: Session,
+    pub csrf: String,
+    pub query: Form,
+}
+
+impl FromRequestParts<AppState> for AdminSession {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, WebError> {
+        let (cx, session) = live(st, parts, Kind::Admin).await?;
+        let csrf = cx.cookie("csrf_token").unwrap_or("").to_owned();
+        let query = Form::parse(parts.uri.query().unwrap_or("").as_bytes());
+        Ok(AdminSession {
+            cx,
+            session,
+            csrf,
+            query,
+        })
+    }
+}
+
 /// The session an earlier extractor of the same handler left behind.
 fn session_of(ext: &axum::http::Extensions) -> Result<Session, ApiError> {
     ext.get::<Session>().cloned().ok_or_else(|| {
@@ -57,6 +82,19 @@ fn session_of(ext: &axum::http::Extensions) -> Result<Session, ApiError> {
             "CSRF extractor used without a session extractor before it"
         ))
     })
+}
+
+/// §6.7 with the token from the `X-CSRF-Token` header (JSON and `fetch` mutations).
+pub(crate) struct Csrf;
+
+impl FromRequestParts<AppState> for Csrf {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, ApiError> {
+        let s = session_of(&parts.extensions)?;
+        session::check_csrf(&WebCtx::new(st, parts), &s, None)?;
+        Ok(Csrf)
+    }
 }
 
 /// A form body (bounded; unreadable is 400 `invalid form`), then §6.7 with the header or the

@@ -25,35 +25,9 @@ pub(crate) mod pages;
 pub(crate) mod sync;
 pub(crate) mod user_api;
 
-use axum::body::Body;
-use axum::http::{HeaderMap, Method};
 use axum::routing::{MethodRouter, any};
 
 use crate::error::ApiError;
-use crate::json::{FromJson, decode};
-use crate::state::AppState;
-
-/// 405 unless the method is POST. `post_required` picks the legacy message.
-pub(crate) fn require_post(m: &Method, post_required: bool) -> Result<(), ApiError> {
-    if m == Method::POST {
-        Ok(())
-    } else {
-        Err(ApiError::MethodNotAllowed {
-            allow: "POST",
-            post_required,
-        })
-    }
-}
-
-/// "Decode" in the check tables: bounded read, then the §2.5 rules.
-pub(crate) async fn decode_body<T: FromJson>(
-    st: &AppState,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<T, ApiError> {
-    let bytes = crate::http::read_body(headers, body, st.config.limits.max_json_body).await?;
-    Ok(decode(&bytes)?)
-}
 
 /// The 405 for a route that serves `allow` (e.g. `"GET, POST"`; GET implies HEAD).
 pub(crate) fn not_allowed(allow: &'static str) -> ApiError {

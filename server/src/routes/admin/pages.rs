@@ -3,31 +3,32 @@
 //! fixed list.
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::any;
 
-use super::{Admin, admin, filter, paging, server_stats};
-use crate::accounts::{create_user, password_len_ok};
+use super::action::refusal_flash;
+use super::ops::{self, Actor, Via};
+use super::{Admin, filter, paging, server_stats};
 use crate::error::ApiError;
+use crate::extract::CsrfForm;
 use crate::json::JVal;
 use crate::mail;
 use crate::routes::health::readiness;
-use crate::routes::pages::allow;
-use crate::session;
+use crate::routes::only;
 use crate::state::AppState;
 use crate::store::admin::{self as q, DeviceQuery, UserQuery};
-use crate::useradd::{normalize_email, valid_username};
-use crate::web::form::read_form;
 use crate::web::html::{self, Nav, esc, flash, hidden, input, qenc};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route("/admin/dashboard", any(dashboard))
-        .route("/admin/users", any(users))
-        .route("/admin/create-user", any(create))
-        .route("/admin/devices", any(devices))
+        .route("/admin/dashboard", only("GET").get(dashboard))
+        .route("/admin/users", only("GET").get(users))
+        .route(
+            "/admin/create-user",
+            only("GET, POST").get(create_page).post(create),
+        )
+        .route("/admin/devices", only("GET").get(devices))
 }
 
 /// Renders an admin page with the sidebar section marked; always `no-store`.
@@ -102,10 +103,7 @@ pub(crate) fn audit_table(a: &Admin, rows: &[q::AuditRow]) -> String {
     s
 }
 
-async fn dashboard(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET")?;
-    let (parts, _) = req.into_parts();
-    let a = admin(&st, &parts).await?;
+async fn dashboard(State(st): State<AppState>, a: Admin) -> Result<Response, ApiError> {
     let stats = server_stats(&st).await?;
     let health = readiness(&st).await;
     let smtp = mail::settings(&st).await?;
@@ -168,10 +166,7 @@ fn reauth_field(a: &Admin) -> String {
     )
 }
 
-async fn users(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET")?;
-    let (parts, _) = req.into_parts();
-    let a = admin(&st, &parts).await?;
+async fn users(State(st): State<AppState>, a: Admin) -> Result<Response, ApiError> {
     let (page, per_page) = paging(&a.query, 25);
     let status = a.query.get("status").to_owned();
     let sort = a.query.get("sort").to_owned();
@@ -297,16 +292,16 @@ fn create_form(a: &Admin, username: &str, email: &str, flash_key: Option<&str>) 
     )
 }
 
-async fn create(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET, POST")?;
-    let (parts, body) = req.into_parts();
-    let a = admin(&st, &parts).await?;
-    if parts.method != Method::POST {
-        let f = create_form(&a, "", "", None);
-        return Ok(admin_page(a, "/admin/users", "admin.createUser", &f));
-    }
-    let form = read_form(&st, &parts.headers, body).await?;
-    session::check_csrf(&a.cx, &a.session, Some(&form))?;
+async fn create_page(a: Admin) -> Response {
+    let f = create_form(&a, "", "", None);
+    admin_page(a, "/admin/users", "admin.createUser", &f)
+}
+
+async fn create(
+    State(st): State<AppState>,
+    a: Admin,
+    CsrfForm(form): CsrfForm,
+) -> Result<Response, ApiError> {
     let (username, email_raw, pw) = (
         form.get("username").trim(),
         form.get("email").trim(),
@@ -316,32 +311,16 @@ async fn create(State(st): State<AppState>, req: Request) -> Result<Response, Ap
         let f = create_form(&a, username, email_raw, Some(key));
         admin_page(a, "/admin/users", "admin.createUser", &f)
     };
-    if username.is_empty() || email_raw.is_empty() || pw.is_empty() {
-        return Ok(again(a, "error.allFieldsRequired"));
-    }
-    let Some(email) = normalize_email(email_raw) else {
-        return Ok(again(a, "error.invalidEmail"));
-    };
-    if !valid_username(username) {
-        return Ok(again(a, "error.invalidUsername"));
-    }
-    if password_len_ok(pw).is_err() {
-        return Ok(again(a, "error.passwordInvalid"));
-    }
-    let msg = format!("user created by admin {}", a.session.subject);
-    match create_user(&st, username, &email, pw, true, a.cx.loc, a.cx.ip, &msg).await {
+    let actor = Actor::of(&a);
+    match ops::create_user(&st, &actor, Via::Console, a.cx.loc, username, email_raw, pw).await? {
         Ok(_) => {
             Ok(a.cx.finish(html::redirect(StatusCode::SEE_OTHER, "/admin/users")))
         }
-        Err(ApiError::UsernameTaken | ApiError::EmailTaken) => Ok(again(a, "error.accountTaken")),
-        Err(e) => Err(e),
+        Err(why) => Ok(again(a, refusal_flash(why).1)),
     }
 }
 
-async fn devices(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET")?;
-    let (parts, _) = req.into_parts();
-    let a = admin(&st, &parts).await?;
+async fn devices(State(st): State<AppState>, a: Admin) -> Result<Response, ApiError> {
     let status = a.query.get("status").to_owned();
     let sort = a.query.get("sort").to_owned();
     let dq = DeviceQuery {

@@ -2,29 +2,28 @@
 //! audit, settings and diagnostics.
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::any;
 
 use super::pages::{admin_page, admin_page_status, audit_table, stats_cards};
-use super::{admin, filter, server_stats};
+use super::{Admin, filter, server_stats};
 use crate::error::ApiError;
 use crate::mail;
 use crate::routes::health::readiness;
-use crate::routes::pages::allow;
+use crate::routes::only;
 use crate::state::AppState;
 use crate::store::admin::{self as q, DeviceQuery};
 use crate::web::html::{esc, flash, hidden, qenc};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route("/admin/vaults", any(vaults))
-        .route("/admin/vault/", any(vault))
-        .route("/admin/storage", any(storage))
-        .route("/admin/audit", any(audit))
-        .route("/admin/settings", any(settings))
-        .route("/admin/diagnostics", any(diagnostics))
+        .route("/admin/vaults", only("GET").get(vaults))
+        .route("/admin/vault/", only("GET").get(vault))
+        .route("/admin/storage", only("GET").get(storage))
+        .route("/admin/audit", only("GET").get(audit))
+        .route("/admin/settings", only("GET").get(settings))
+        .route("/admin/diagnostics", only("GET").get(diagnostics))
 }
 
 fn vault_table(a: &super::Admin, rows: &[q::VaultRow]) -> String {
@@ -49,19 +48,13 @@ fn vault_table(a: &super::Admin, rows: &[q::VaultRow]) -> String {
     s
 }
 
-async fn vaults(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET")?;
-    let (parts, _) = req.into_parts();
-    let a = admin(&st, &parts).await?;
+async fn vaults(State(st): State<AppState>, a: Admin) -> Result<Response, ApiError> {
     let rows = st.db.read(|c| q::vaults(c, None)).await?;
     let body = vault_table(&a, &rows);
     Ok(admin_page(a, "/admin/vaults", "admin.vaults", &body))
 }
 
-async fn vault(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET")?;
-    let (parts, _) = req.into_parts();
-    let a = admin(&st, &parts).await?;
+async fn vault(State(st): State<AppState>, a: Admin) -> Result<Response, ApiError> {
     let (user, vault) = (
         a.query.get("user").to_owned(),
         a.query.get("vault").to_owned(),
@@ -130,10 +123,7 @@ async fn vault(State(st): State<AppState>, req: Request) -> Result<Response, Api
     Ok(admin_page(a, "/admin/vaults", "admin.vault", &body))
 }
 
-async fn storage(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET")?;
-    let (parts, _) = req.into_parts();
-    let a = admin(&st, &parts).await?;
+async fn storage(State(st): State<AppState>, a: Admin) -> Result<Response, ApiError> {
     let s = server_stats(&st).await?;
     let mut body = String::new();
     if a.query.get("flash") == "cleanup_done" {
@@ -151,10 +141,7 @@ async fn storage(State(st): State<AppState>, req: Request) -> Result<Response, A
     Ok(admin_page(a, "/admin/storage", "admin.storage", &body))
 }
 
-async fn audit(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET")?;
-    let (parts, _) = req.into_parts();
-    let a = admin(&st, &parts).await?;
+async fn audit(State(st): State<AppState>, a: Admin) -> Result<Response, ApiError> {
     let (event, user) = (filter(&a.query, "event"), filter(&a.query, "user"));
     let severity = a.query.get("severity").to_owned();
     let (e2, u2) = (event.clone(), user.clone());
@@ -197,10 +184,7 @@ async fn audit(State(st): State<AppState>, req: Request) -> Result<Response, Api
     Ok(admin_page(a, "/admin/audit", "admin.audit", &body))
 }
 
-async fn settings(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET")?;
-    let (parts, _) = req.into_parts();
-    let a = admin(&st, &parts).await?;
+async fn settings(State(st): State<AppState>, a: Admin) -> Result<Response, ApiError> {
     let smtp = mail::settings(&st).await?;
     let web = a.cx.web.clone();
     let t = |k| esc(a.cx.t(k));
@@ -270,10 +254,7 @@ async fn settings(State(st): State<AppState>, req: Request) -> Result<Response, 
     Ok(admin_page(a, "/admin/settings", "admin.settings", &body))
 }
 
-async fn diagnostics(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET")?;
-    let (parts, _) = req.into_parts();
-    let a = admin(&st, &parts).await?;
+async fn diagnostics(State(st): State<AppState>, a: Admin) -> Result<Response, ApiError> {
     let h = readiness(&st).await;
     let body = format!(
         "<div class=\"card\"><dl><dt>status</dt><dd>{}</dd><dt>version</dt><dd>{} ({})</dd><dt>uptime_seconds</dt><dd>{}</dd>\
