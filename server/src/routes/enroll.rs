@@ -41,35 +41,7 @@ async fn pair(
         return Err(ApiError::InvalidRequest("login and password required"));
     }
     effects::rate_limit(&st, Action::Pair, ip, Some(&r.login)).await?;
-    let vault = r.vault_id.trim();
-    if vault.is_empty() {
-        return Err(ApiError::InvalidRequest("vault_id required"));
-    }
-    if vault.starts_with(fixed::LEGACY_VAULT_PREFIX) {
-        return Err(ApiError::InvalidRequest("vault_id uses reserved prefix"));
-    }
-    let name = if r.device_name.is_empty() {
-        "unknown"
-    } else {
-        r.device_name.as_str()
-    };
-    for (len, max, msg) in [
-        (r.login.len(), fixed::LOGIN, "login is too long"),
-        (name.len(), fixed::DEVICE_NAME, "device name is too long"),
-        (
-            r.client_version.len(),
-            fixed::CLIENT_VERSION,
-            "client version is too long",
-        ),
-        (vault.len(), fixed::VAULT_ID, "vault id is too long"),
-    ] {
-        if len > max {
-            return Err(ApiError::InvalidRequest(msg));
-        }
-    }
-    if r.password.len() > fixed::PASSWORD_MAX {
-        return Err(ApiError::PasswordTooLong);
-    }
+    let (vault, name) = check_pair(&r)?;
     let user = match creds::verify(&st, &r.login, &r.password).await? {
         Ok(u) => u,
         Err(f) => {
@@ -119,6 +91,69 @@ async fn pair(
     ))
 }
 
+/// §4.1 after the rate limit: vault id, field lengths, password length. Returns the trimmed
+/// vault id and the device name (`unknown` when empty).
+fn check_pair(r: &PairRequest) -> Result<(&str, &str), ApiError> {
+    let vault = r.vault_id.trim();
+    if vault.is_empty() {
+        return Err(ApiError::InvalidRequest("vault_id required"));
+    }
+    if vault.starts_with(fixed::LEGACY_VAULT_PREFIX) {
+        return Err(ApiError::InvalidRequest("vault_id uses reserved prefix"));
+    }
+    let name = if r.device_name.is_empty() {
+        "unknown"
+    } else {
+        r.device_name.as_str()
+    };
+    for (len, max, msg) in [
+        (r.login.len(), fixed::LOGIN, "login is too long"),
+        (name.len(), fixed::DEVICE_NAME, "device name is too long"),
+        (
+            r.client_version.len(),
+            fixed::CLIENT_VERSION,
+            "client version is too long",
+        ),
+        (vault.len(), fixed::VAULT_ID, "vault id is too long"),
+    ] {
+        if len > max {
+            return Err(ApiError::InvalidRequest(msg));
+        }
+    }
+    if r.password.len() > fixed::PASSWORD_MAX {
+        return Err(ApiError::PasswordTooLong);
+    }
+    Ok((vault, name))
+}
+
+/// §4.2 after the rate limit: field lengths, vault id, password length. Returns the trimmed
+/// vault id.
+fn check_register(r: &RegisterDeviceRequest) -> Result<&str, ApiError> {
+    if r.username.len() > fixed::LOGIN {
+        return Err(ApiError::InvalidRequest("login is too long"));
+    }
+    if r.name.len() > fixed::DEVICE_NAME {
+        return Err(ApiError::InvalidRequest("device name is too long"));
+    }
+    if r.vault_id.is_empty() {
+        return Err(ApiError::InvalidRequest("vault_id required"));
+    }
+    if r.vault_id.len() > fixed::VAULT_ID {
+        return Err(ApiError::InvalidRequest("vault id is too long"));
+    }
+    let vault = r.vault_id.trim();
+    if vault.is_empty() {
+        return Err(ApiError::InvalidRequest("vault_id required"));
+    }
+    if vault.starts_with(fixed::LEGACY_VAULT_PREFIX) {
+        return Err(ApiError::InvalidRequest("vault_id uses reserved prefix"));
+    }
+    if r.password.len() > fixed::PASSWORD_MAX {
+        return Err(ApiError::PasswordTooLong);
+    }
+    Ok(vault)
+}
+
 /// Creates a device with a fresh token in one transaction; returns `(id, token, now)`.
 async fn enroll(
     st: &AppState,
@@ -160,28 +195,7 @@ async fn register(
         return Err(ApiError::Unauthorized("username and password required"));
     }
     effects::rate_limit(&st, Action::DeviceRegister, ip, Some(&r.username)).await?;
-    if r.username.len() > fixed::LOGIN {
-        return Err(ApiError::InvalidRequest("login is too long"));
-    }
-    if r.name.len() > fixed::DEVICE_NAME {
-        return Err(ApiError::InvalidRequest("device name is too long"));
-    }
-    if r.vault_id.is_empty() {
-        return Err(ApiError::InvalidRequest("vault_id required"));
-    }
-    if r.vault_id.len() > fixed::VAULT_ID {
-        return Err(ApiError::InvalidRequest("vault id is too long"));
-    }
-    let vault = r.vault_id.trim();
-    if vault.is_empty() {
-        return Err(ApiError::InvalidRequest("vault_id required"));
-    }
-    if vault.starts_with(fixed::LEGACY_VAULT_PREFIX) {
-        return Err(ApiError::InvalidRequest("vault_id uses reserved prefix"));
-    }
-    if r.password.len() > fixed::PASSWORD_MAX {
-        return Err(ApiError::PasswordTooLong);
-    }
+    let vault = check_register(&r)?;
     let user = creds::verify(&st, &r.username, &r.password)
         .await?
         .map_err(CredFailure::api_error)?;
@@ -222,4 +236,89 @@ async fn auth_test(
         .await?
         .map_err(CredFailure::api_error)?;
     Ok(json_response(StatusCode::OK, &StatusResponse::new("ok")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg<T>(r: Result<T, ApiError>) -> String {
+        r.err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn pair_checks_run_in_table_order() {
+        let ok = PairRequest {
+            login: "a".into(),
+            password: "pw".into(),
+            vault_id: " v ".into(),
+            ..Default::default()
+        };
+        assert_eq!(check_pair(&ok).unwrap(), ("v", "unknown"));
+        let with = |f: &dyn Fn(&mut PairRequest)| {
+            let mut r = ok.clone();
+            f(&mut r);
+            msg(check_pair(&r))
+        };
+        assert_eq!(with(&|r| r.vault_id = "  ".into()), "vault_id required");
+        assert_eq!(
+            with(&|r| r.vault_id = "legacy:x".into()),
+            "vault_id uses reserved prefix"
+        );
+        // The vault is checked before the lengths, the lengths before the password.
+        assert_eq!(
+            with(&|r| {
+                r.vault_id = String::new();
+                r.login = "x".repeat(321);
+            }),
+            "vault_id required"
+        );
+        assert_eq!(
+            with(&|r| {
+                r.device_name = "n".repeat(129);
+                r.password = "p".repeat(73);
+            }),
+            "device name is too long"
+        );
+        assert_eq!(
+            with(&|r| r.client_version = "c".repeat(257)),
+            "client version is too long"
+        );
+        assert_eq!(with(&|r| r.password = "p".repeat(73)), "PASSWORD_TOO_LONG");
+    }
+
+    #[test]
+    fn register_checks_run_in_table_order() {
+        let ok = RegisterDeviceRequest {
+            name: "n".into(),
+            username: "u".into(),
+            password: "pw".into(),
+            vault_id: " v".into(),
+        };
+        assert_eq!(check_register(&ok).unwrap(), "v");
+        let with = |f: &dyn Fn(&mut RegisterDeviceRequest)| {
+            let mut r = ok.clone();
+            f(&mut r);
+            msg(check_register(&r))
+        };
+        assert_eq!(
+            with(&|r| {
+                r.username = "x".repeat(321);
+                r.vault_id = String::new();
+            }),
+            "login is too long"
+        );
+        assert_eq!(with(&|r| r.vault_id = String::new()), "vault_id required");
+        // Untrimmed length first, then the trimmed value.
+        assert_eq!(
+            with(&|r| r.vault_id = format!(" {}", "v".repeat(256))),
+            "vault id is too long"
+        );
+        assert_eq!(with(&|r| r.vault_id = " ".into()), "vault_id required");
+        assert_eq!(
+            with(&|r| r.vault_id = "legacy:u".into()),
+            "vault_id uses reserved prefix"
+        );
+        assert_eq!(with(&|r| r.password = "p".repeat(73)), "PASSWORD_TOO_LONG");
+    }
 }
