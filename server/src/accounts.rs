@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 use verstak_sync_proto::limits::fixed;
 
+use crate::effects;
 use crate::error::ApiError;
 use crate::mail::{self, Template};
 use crate::state::AppState;
@@ -92,13 +93,16 @@ pub(crate) async fn create_user(
     } else {
         ("user_registered", "user registered".to_owned())
     };
-    st.audit(AuditEntry {
-        event_type: event,
-        user_id: Some(id.clone()),
-        ip: Some(ip.to_string()),
-        message: msg,
-        ..Default::default()
-    })
+    effects::audit(
+        st,
+        AuditEntry {
+            event_type: event,
+            user_id: Some(id.clone()),
+            ip: Some(ip.to_string()),
+            message: msg,
+            ..Default::default()
+        },
+    )
     .await;
     if !confirmed {
         let user = UserInfo {
@@ -166,13 +170,16 @@ pub(crate) async fn reset(
         .write(move |c| accounts::reset_password(c, &th, &hash, &now))
         .await?;
     if let TokenOutcome::Done(uid) = &out {
-        st.audit(AuditEntry {
-            event_type: "password_reset_completed",
-            user_id: Some(uid.clone()),
-            ip: Some(ip.to_string()),
-            message: "password reset with emailed token".into(),
-            ..Default::default()
-        })
+        effects::audit(
+            st,
+            AuditEntry {
+                event_type: "password_reset_completed",
+                user_id: Some(uid.clone()),
+                ip: Some(ip.to_string()),
+                message: "password reset with emailed token".into(),
+                ..Default::default()
+            },
+        )
         .await;
     }
     Ok(out)

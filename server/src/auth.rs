@@ -1,7 +1,8 @@
 //! Device authentication (spec §3) and sync-scope resolution.
 //!
-//! Handlers call [`authenticate`] at the point their check table says, because the method
-//! check comes first on most routes but after authentication on the blob routes.
+//! The device extractors of `crate::extract::client` call [`authenticate`] (steps 1 to 7) or
+//! [`identify`] (1 to 6); where they sit in a handler's signature (and, on the blob routes,
+//! in the method router's refusal) places authentication in the route's check table.
 
 use axum::http::{HeaderMap, Uri, header};
 use verstak_sync_proto::limits::fixed::LEGACY_VAULT_PREFIX;

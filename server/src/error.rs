@@ -3,12 +3,14 @@
 //!
 //! `IntoResponse` writes `{"code": code(), "error": to_string()}` plus `\n`. `Internal` logs its
 //! cause and always writes the fixed 500 body. 405s carry `Allow`, 429s carry `Retry-After`.
+//! This type knows nothing of HTML or sessions: the web layer's `WebError` adds the login
+//! redirect (§6.6) on top of it.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use verstak_sync_proto::codes;
 
-use crate::http::json_response;
+use crate::reply::json_response;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -78,9 +80,6 @@ pub enum ApiError {
     SecretExpired,
     #[error("session is invalid")]
     SessionInvalid,
-    /// A missing or invalid web session: **302** to the login page (§6.6), even on JSON routes.
-    #[error("login required")]
-    LoginRequired(&'static str),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -120,7 +119,6 @@ impl ApiError {
             RegistrationDisabled => codes::REGISTRATION_DISABLED,
             SecretExpired => codes::ONE_TIME_SECRET_EXPIRED,
             SessionInvalid => "session_invalid",
-            LoginRequired(_) => codes::UNAUTHORIZED,
             Internal(_) => codes::INTERNAL_ERROR,
         }
     }
@@ -132,7 +130,6 @@ impl ApiError {
             Forbidden(_) | Csrf(_) | RegistrationDisabled | SessionInvalid => StatusCode::FORBIDDEN,
             UsernameTaken | EmailTaken => StatusCode::CONFLICT,
             SecretExpired => StatusCode::GONE,
-            LoginRequired(_) => StatusCode::FOUND,
             NotFound(_) | BlobNotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             RequestTooLarge | TooManyOperations | PayloadTooLarge | BlobTooLarge
@@ -158,9 +155,6 @@ impl From<crate::store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::LoginRequired(to) = self {
-            return crate::web::html::redirect(StatusCode::FOUND, to);
-        }
         match &self {
             ApiError::Internal(e) => tracing::error!(error = ?e, "internal error"),
             ApiError::BlobUnavailable => tracing::error!("blob file unavailable"),

@@ -6,38 +6,19 @@
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use ipnet::IpNet;
-use serde::Serialize;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Serialises `v` as one JSON value followed by `\n` (§2.3).
-pub(crate) fn json_bytes<T: Serialize>(v: &T) -> Vec<u8> {
-    let mut out = serde_json::to_vec(v).expect("wire types always serialise");
-    out.push(b'\n');
-    out
-}
-
-pub(crate) fn json_response<T: Serialize>(status: StatusCode, v: &T) -> Response {
-    raw_json(status, json_bytes(v))
-}
-
-pub(crate) fn raw_json(status: StatusCode, body: Vec<u8>) -> Response {
-    let mut r = Response::new(Body::from(body));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    r
-}
+// The JSON reply helpers moved to `crate::reply`; re-exported for the existing callers.
+pub(crate) use crate::reply::{json_bytes, json_response, raw_json};
 
 const CSP: &str = "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; img-src 'self' data:; script-src 'self'; style-src 'self'";
 
@@ -132,11 +113,6 @@ pub(crate) fn not_found_page() -> Response {
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
     r
-}
-
-/// True for GET and HEAD.
-pub(crate) fn is_get(m: &Method) -> bool {
-    m == Method::GET || m == Method::HEAD
 }
 
 /// The TCP peer of a request.

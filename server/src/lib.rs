@@ -5,9 +5,14 @@
 //!   (§1.8) and graceful shutdown.
 //! * [`http`]: the outermost middleware (path cleaning, redirects, security headers, metrics),
 //!   unknown-path fallbacks, client IP, bounded body reading.
-//! * `routes`: one module per route group; handlers run their spec check tables in order.
-//! * [`auth`] (device tokens, §3), `creds` (bcrypt, §6.3), `ratelimit` (§6.9),
-//!   `json` + `wire` (strict body decoding, §2.5), `sync_rules` (pure push/pull validation).
+//! * `routes`: one module per route group, each route a method router (405 with `Allow` for
+//!   other methods); handlers take `extract`ors in the order of their spec check table.
+//! * `extract`: client IP, device auth, typed JSON bodies, web sessions and CSRF.
+//! * [`auth`] (device tokens, §3), `creds` (bcrypt, §6.3), `ratelimit` (§6.9), `effects`
+//!   (audit rows and rate-limit checks), `json` + `wire` (strict body decoding, §2.5),
+//!   `sync_rules` (pure push/pull validation).
+//! * [`error`]: `ApiError`, the JSON errors (written with `reply`); the web layer's
+//!   `WebError` adds the login redirect.
 //! * [`store`]: SQLite behind one writer thread plus read-only connections; [`blobstore`]: files.
 //! * [`config`] and [`cli`]: `config.yml`, environment, flags, and the `user add` subcommand.
 //! * Accounts (§6): `accounts` (register, forgot, reset flows), `session` (web sessions,
@@ -21,7 +26,9 @@ pub mod blobstore;
 pub mod cli;
 pub mod config;
 pub(crate) mod creds;
+pub(crate) mod effects;
 pub mod error;
+pub(crate) mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
@@ -30,6 +37,7 @@ pub(crate) mod json;
 pub(crate) mod mail;
 pub mod metrics;
 pub(crate) mod ratelimit;
+pub(crate) mod reply;
 pub(crate) mod routes;
 pub mod server;
 pub(crate) mod session;

@@ -2,8 +2,9 @@
 //!
 //! Login calls [`start`], which stores `sha256_hex` of a fresh session token and CSRF token
 //! and queues the `user_session`/`admin_session` and `csrf_token` cookies. Every request with a
-//! session calls [`current`] (302 to the login page when missing); every mutation then calls
-//! [`check_csrf`]. User sessions never authorise admin routes and vice versa.
+//! session runs [`lookup`] through the session extractors of `crate::extract` (302 to the login
+//! page when missing); every mutation then runs [`check_csrf`] through the CSRF extractors.
+//! User sessions never authorise admin routes and vice versa.
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -143,13 +144,6 @@ pub(crate) async fn lookup(
         csrf_hash: row.csrf_hash,
         token_hash: th,
     }))
-}
-
-/// Like [`lookup`], but a missing session is the 302 to the login page.
-pub(crate) async fn current(st: &AppState, cx: &WebCtx, kind: Kind) -> Result<Session, ApiError> {
-    lookup(st, cx, kind)
-        .await?
-        .ok_or(ApiError::LoginRequired(kind.login()))
 }
 
 /// Deletes the session (logout).

@@ -1,18 +1,15 @@
-//! `AppState`: everything a handler needs, cheap to clone. No globals.
+//! `AppState`: everything a handler needs, cheap to clone. No globals. Plain data: the
+//! behaviour that uses it (audit rows, rate limits) lives in `crate::effects`.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use crate::blobstore::BlobStore;
 use crate::config::{Config, ConfigFile};
-use crate::error::ApiError;
 use crate::metrics::Metrics;
-use crate::ratelimit::{Action, RateLimiter};
+use crate::ratelimit::RateLimiter;
 use crate::store::Db;
-use crate::store::audit::{self, AuditEntry};
-use crate::util::time;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -69,37 +66,5 @@ impl AppState {
     /// A snapshot of the run-time web settings.
     pub(crate) fn web_settings(&self) -> WebSettings {
         self.web.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// Writes an audit row; a failure is logged and does not change the response.
-    pub(crate) async fn audit(&self, entry: AuditEntry) {
-        let now = time::now_rfc3339();
-        let event = entry.event_type;
-        if let Err(e) = self.db.write(move |c| audit::insert(c, &entry, &now)).await {
-            tracing::error!(error = %e, event, "audit write failed");
-        }
-    }
-
-    /// Rate limiting (§6.9): a denial is audited, counted and answered with 429.
-    pub(crate) async fn rate(
-        &self,
-        action: Action,
-        ip: IpAddr,
-        account: Option<&str>,
-    ) -> Result<(), ApiError> {
-        match self.limiter.check(action, ip, account) {
-            Ok(()) => Ok(()),
-            Err(retry_after) => {
-                self.metrics.rate_limited(action.name());
-                self.audit(AuditEntry {
-                    event_type: "rate_limit_exceeded",
-                    ip: Some(ip.to_string()),
-                    message: format!("rate limit: {}", action.name()),
-                    ..Default::default()
-                })
-                .await;
-                Err(ApiError::RateLimited { retry_after })
-            }
-        }
     }
 }

@@ -231,6 +231,32 @@ fn metrics_access_rules() {
     let r = off.get("/metrics", None);
     assert_eq!(r.status, 404);
     assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    // Disabled metrics do not exist for any method.
+    let r = off.req("DELETE", "/metrics", &[], b"");
+    assert_eq!((r.status, r.header("allow")), (404, None));
+    let r = s.req("DELETE", "/metrics", &[], b"");
+    r.assert_error(405, "method_not_allowed", "method not allowed");
+    assert_eq!(r.header("allow"), Some("GET"));
+}
+
+/// Routes whose check table puts a check before the method answer that check first, and a
+/// refusal that is not a 405 carries no `Allow` header.
+#[test]
+fn checks_before_the_method_check_answer_first() {
+    let s = TestServer::start();
+    let r = s.req("PUT", "/api/v1/blobs/", &[], b"");
+    r.assert_error(401, "unauthorized", "API key required");
+    assert_eq!(r.header("allow"), None);
+    let r = s.req("POST", "/admin/api/keys", &[], b"");
+    assert_eq!(
+        (r.status, r.header("location"), r.header("allow")),
+        (302, Some("/admin/login"), None)
+    );
+    let r = s.req("PUT", "/static/nope.css", &[], b"");
+    assert_eq!((r.status, r.header("allow")), (404, None));
+    let r = s.req("PUT", "/static/app.css", &[], b"");
+    r.assert_error(405, "method_not_allowed", "method not allowed");
+    assert_eq!(r.header("allow"), Some("GET"));
 }
 
 #[test]

@@ -3,18 +3,18 @@
 //! `GET /api/v1/auth/confirm` only shows a confirmation form, so prefetchers cannot use a link.
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header, request::Parts};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header, request::Parts};
 use axum::response::Response;
-use axum::routing::any;
 use serde_json::json;
-use std::net::IpAddr;
 
-use super::decode_body;
+use super::only;
 use crate::accounts::{self, password_error, password_len_ok};
 use crate::creds;
+use crate::effects;
 use crate::error::ApiError;
-use crate::http::{client_ip, json_response, peer};
+use crate::extract::{AppJson, ClientIp};
+use crate::http::json_response;
 use crate::json::{DecodeError, Fields, FromJson};
 use crate::ratelimit::Action;
 use crate::session::{self, Kind};
@@ -31,23 +31,14 @@ use crate::web::pages::{account, layout::Ui};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/auth/register", any(register))
-        .route("/api/v1/auth/confirm", any(confirm))
-        .route("/api/v1/auth/login", any(login))
-        .route("/api/v1/auth/forgot", any(forgot))
-        .route("/api/v1/auth/reset", any(reset))
-}
-
-fn post_only(m: &Method) -> Result<(), ApiError> {
-    super::require_post(m, false)
-}
-
-fn ip_of(st: &AppState, parts: &Parts) -> IpAddr {
-    client_ip(
-        peer(&parts.extensions).ip(),
-        &parts.headers,
-        &st.config.trusted_proxies,
-    )
+        .route("/api/v1/auth/register", only("POST").post(register))
+        .route(
+            "/api/v1/auth/confirm",
+            only("GET, POST").get(confirm_page).post(confirm),
+        )
+        .route("/api/v1/auth/login", only("POST").post(login))
+        .route("/api/v1/auth/forgot", only("POST").post(forgot))
+        .route("/api/v1/auth/reset", only("POST").post(reset))
 }
 
 /// The mail locale of JSON flows: `Accept-Language`, then `web.default_locale`.
@@ -77,26 +68,40 @@ impl FromJson for Register {
     }
 }
 
-async fn register(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let (parts, body) = req.into_parts();
-    post_only(&parts.method)?;
-    if !st.web_settings().allow_registration {
-        return Err(ApiError::RegistrationDisabled);
+/// §6.4: a closed registration answers 403 before the body is read.
+struct RegistrationOpen;
+
+impl FromRequestParts<AppState> for RegistrationOpen {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(_: &mut Parts, st: &AppState) -> Result<Self, ApiError> {
+        if st.web_settings().allow_registration {
+            Ok(RegistrationOpen)
+        } else {
+            Err(ApiError::RegistrationDisabled)
+        }
     }
-    let r: Register = decode_body(&st, &parts.headers, body).await?;
+}
+
+async fn register(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    _: RegistrationOpen,
+    AppJson(r): AppJson<Register>,
+) -> Result<Response, ApiError> {
     if r.username.is_empty() || r.email.is_empty() || r.password.is_empty() {
         return Err(ApiError::InvalidRequest(
             "username, email and password required",
         ));
     }
     let email = normalize_email(&r.email).ok_or(ApiError::InvalidRequest("invalid email"))?;
-    let ip = ip_of(&st, &parts);
-    st.rate(Action::Register, ip, Some(&email)).await?;
+    effects::rate_limit(&st, Action::Register, ip, Some(&email)).await?;
     if !valid_username(&r.username) {
         return Err(ApiError::InvalidRequest("invalid username"));
     }
     password_len_ok(&r.password).map_err(password_error)?;
-    let loc = json_locale(&st, &parts.headers);
+    let loc = json_locale(&st, &headers);
     accounts::create_user(&st, &r.username, &email, &r.password, false, loc, ip, "").await?;
     Ok(status("confirmation_sent"))
 }
@@ -112,18 +117,13 @@ impl FromJson for Token {
     }
 }
 
-async fn confirm(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+/// `POST`: a JSON body (`{"token"}`, JSON answers) or the confirmation page's form.
+async fn confirm(
+    State(st): State<AppState>,
+    cx: WebCtx,
+    req: Request,
+) -> Result<Response, ApiError> {
     let (parts, body) = req.into_parts();
-    let cx = WebCtx::new(&st, &parts);
-    if crate::http::is_get(&parts.method) {
-        return Ok(confirm_page(cx, &parts));
-    }
-    if parts.method != Method::POST {
-        return Err(ApiError::MethodNotAllowed {
-            allow: "GET, POST",
-            post_required: false,
-        });
-    }
     let is_json = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -134,7 +134,7 @@ async fn confirm(State(st): State<AppState>, req: Request) -> Result<Response, A
                 .starts_with("application/json")
         });
     if is_json {
-        let t: Token = decode_body(&st, &parts.headers, body).await?;
+        let t: Token = AppJson::read(&st, &parts.headers, body).await?;
         if t.token.is_empty() {
             return Err(ApiError::InvalidRequest("token required"));
         }
@@ -173,9 +173,9 @@ async fn confirm_token(st: &AppState, token: &str) -> Result<TokenOutcome, ApiEr
         .await?)
 }
 
-fn confirm_page(cx: WebCtx, parts: &Parts) -> Response {
-    let token = parts
-        .uri
+/// `GET`: a page whose button posts the token, so a link prefetcher confirms nothing.
+async fn confirm_page(cx: WebCtx, uri: Uri) -> Response {
+    let token = uri
         .query()
         .and_then(|q| {
             form_urlencoded::parse(q.as_bytes())
@@ -203,15 +203,15 @@ impl FromJson for Login {
     }
 }
 
-async fn login(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let (parts, body) = req.into_parts();
-    post_only(&parts.method)?;
-    let r: Login = decode_body(&st, &parts.headers, body).await?;
+async fn login(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    AppJson(r): AppJson<Login>,
+) -> Result<Response, ApiError> {
     if r.username.is_empty() || r.password.is_empty() {
         return Err(ApiError::InvalidRequest("username and password required"));
     }
-    st.rate(Action::Login, ip_of(&st, &parts), Some(&r.username))
-        .await?;
+    effects::rate_limit(&st, Action::Login, ip, Some(&r.username)).await?;
     if r.password.len() > verstak_sync_proto::limits::fixed::PASSWORD_MAX {
         return Err(ApiError::PasswordTooLong);
     }
@@ -238,16 +238,17 @@ impl FromJson for Forgot {
     }
 }
 
-async fn forgot(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let (parts, body) = req.into_parts();
-    post_only(&parts.method)?;
-    let r: Forgot = decode_body(&st, &parts.headers, body).await?;
+async fn forgot(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    AppJson(r): AppJson<Forgot>,
+) -> Result<Response, ApiError> {
     if r.email.is_empty() {
         return Err(ApiError::InvalidRequest("email required"));
     }
-    st.rate(Action::Forgot, ip_of(&st, &parts), Some(&r.email))
-        .await?;
-    accounts::forgot(&st, &r.email, json_locale(&st, &parts.headers));
+    effects::rate_limit(&st, Action::Forgot, ip, Some(&r.email)).await?;
+    accounts::forgot(&st, &r.email, json_locale(&st, &headers));
     Ok(status("if email exists, reset link sent"))
 }
 
@@ -264,15 +265,15 @@ impl FromJson for Reset {
     }
 }
 
-async fn reset(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let (parts, body) = req.into_parts();
-    post_only(&parts.method)?;
-    let r: Reset = decode_body(&st, &parts.headers, body).await?;
+async fn reset(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    AppJson(r): AppJson<Reset>,
+) -> Result<Response, ApiError> {
     if r.token.is_empty() || r.new_password.is_empty() {
         return Err(ApiError::InvalidRequest("token and new_password required"));
     }
-    let ip = ip_of(&st, &parts);
-    st.rate(Action::Reset, ip, None).await?;
+    effects::rate_limit(&st, Action::Reset, ip, None).await?;
     password_len_ok(&r.new_password).map_err(password_error)?;
     match accounts::reset(&st, &r.token, &r.new_password, ip).await? {
         TokenOutcome::Done(_) => Ok(status("password reset")),

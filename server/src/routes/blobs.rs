@@ -1,4 +1,4 @@
-//! Blob upload (spec §4.9) and the dispatcher for everything under `/api/v1/blobs/`.
+//! Blob upload (spec §4.9) and the method router for everything under `/api/v1/blobs/`.
 //!
 //! Authentication runs before the method check here. An upload streams the first multipart
 //! part into `blobs/.upload-<rand>` while hashing it, fsyncs it, checks that no further part
@@ -8,9 +8,9 @@
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::Response;
-use axum::routing::any;
+use axum::routing::{MethodRouter, any};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
@@ -19,33 +19,27 @@ use tokio::io::AsyncWriteExt;
 use verstak_sync_proto::limits::BLOB_REQUEST_OVERHEAD;
 use verstak_sync_proto::{BlobUploadResponse, blob::UPLOAD_FIELD};
 
-use crate::auth::authenticate;
+use super::download::download;
+use super::not_allowed;
 use crate::error::ApiError;
-use crate::http::{is_get, json_response};
+use crate::extract::ScopedDevice;
+use crate::http::json_response;
 use crate::state::AppState;
-use crate::store::Scope;
 use crate::store::blobs::{self, Attach, Quota};
 use crate::util::time;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/blobs/", any(dispatch))
-        .route("/api/v1/blobs/{*rest}", any(dispatch))
+        .route("/api/v1/blobs/", methods())
+        .route("/api/v1/blobs/{*rest}", methods())
 }
 
-async fn dispatch(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let dev = authenticate(&st, req.headers(), req.uri()).await?;
-    let scope = dev.scope()?;
-    if req.method() == Method::POST {
-        upload(st, scope, req).await
-    } else if is_get(req.method()) {
-        super::download::download(st, scope, req).await
-    } else {
-        Err(ApiError::MethodNotAllowed {
-            allow: "GET, POST",
-            post_required: false,
-        })
-    }
+/// POST uploads, GET and HEAD download. Authentication and scope come before the method
+/// check here (§4.9, §4.10), so other methods are refused only after [`ScopedDevice`].
+fn methods() -> MethodRouter<AppState> {
+    any(|_: ScopedDevice| async { not_allowed("GET, POST") })
+        .post(upload)
+        .get(download)
 }
 
 /// Deletes the temp file when dropped, unless it was handed on.
@@ -119,7 +113,11 @@ pub(crate) fn no_more_fields(
     }
 }
 
-async fn upload(st: AppState, scope: Scope, req: Request) -> Result<Response, ApiError> {
+async fn upload(
+    State(st): State<AppState>,
+    ScopedDevice { scope }: ScopedDevice,
+    req: Request,
+) -> Result<Response, ApiError> {
     let ct = req
         .headers()
         .get(header::CONTENT_TYPE)

@@ -2,18 +2,18 @@
 //! `POST /api/client/revoke-current`, `POST /api/client/revoke-device`.
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::any;
 use verstak_sync_proto::limits::fixed;
 use verstak_sync_proto::{MeResponse, RevokeDeviceRequest, StatusResponse, paths};
 
-use super::{decode_body, require_post};
-use crate::auth::authenticate;
+use super::{legacy_post, only};
 use crate::creds::bcrypt_matches;
+use crate::effects;
 use crate::error::ApiError;
-use crate::http::{client_ip, is_get, json_response, peer};
+use crate::extract::{AppJson, ClientIp, DeviceAuth, ScopedDevice};
+use crate::http::json_response;
 use crate::ratelimit::Action;
 use crate::state::AppState;
 use crate::store::audit::AuditEntry;
@@ -22,19 +22,12 @@ use crate::util::time;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route(paths::ME, any(me))
-        .route(paths::REVOKE_CURRENT, any(revoke_current))
-        .route(paths::REVOKE_DEVICE, any(revoke_device))
+        .route(paths::ME, only("GET").get(me))
+        .route(paths::REVOKE_CURRENT, legacy_post().post(revoke_current))
+        .route(paths::REVOKE_DEVICE, legacy_post().post(revoke_device))
 }
 
-async fn me(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    if !is_get(req.method()) {
-        return Err(ApiError::MethodNotAllowed {
-            allow: "GET",
-            post_required: false,
-        });
-    }
-    let dev = authenticate(&st, req.headers(), req.uri()).await?;
+async fn me(DeviceAuth(dev): DeviceAuth) -> Result<Response, ApiError> {
     let Some(user) = dev.row.user.clone().filter(|_| dev.user_id().is_some()) else {
         return Err(ApiError::Unauthorized("invalid token"));
     };
@@ -56,7 +49,8 @@ async fn me(State(st): State<AppState>, req: Request) -> Result<Response, ApiErr
     ))
 }
 
-async fn revoke(
+/// Revokes a device and writes the `device_revoked` audit row (also the user API's revoke).
+pub(crate) async fn revoke_and_audit(
     st: &AppState,
     device_id: &str,
     by: Option<String>,
@@ -66,26 +60,26 @@ async fn revoke(
     let now = time::now_rfc3339();
     let id = device_id.to_owned();
     st.db.write(move |c| devices::revoke(c, &id, &now)).await?;
-    st.audit(AuditEntry {
-        event_type: "device_revoked",
-        user_id: by,
-        device_id: Some(device_id.to_owned()),
-        ip: Some(ip),
-        message: message.into(),
-    })
+    effects::audit(
+        st,
+        AuditEntry {
+            event_type: "device_revoked",
+            user_id: by,
+            device_id: Some(device_id.to_owned()),
+            ip: Some(ip),
+            message: message.into(),
+        },
+    )
     .await;
     Ok(())
 }
 
-async fn revoke_current(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    require_post(req.method(), true)?;
-    let dev = authenticate(&st, req.headers(), req.uri()).await?;
-    let ip = client_ip(
-        peer(req.extensions()).ip(),
-        req.headers(),
-        &st.config.trusted_proxies,
-    );
-    revoke(
+async fn revoke_current(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    DeviceAuth(dev): DeviceAuth,
+) -> Result<Response, ApiError> {
+    revoke_and_audit(
         &st,
         &dev.row.id,
         dev.user_id().map(str::to_owned),
@@ -99,24 +93,18 @@ async fn revoke_current(State(st): State<AppState>, req: Request) -> Result<Resp
     ))
 }
 
-async fn revoke_device(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let (parts, body) = req.into_parts();
-    require_post(&parts.method, true)?;
-    let dev = authenticate(&st, &parts.headers, &parts.uri).await?;
-    let user_id = dev
-        .user_id()
-        .ok_or(ApiError::Forbidden("device is not associated with a user"))?
-        .to_owned();
-    let r: RevokeDeviceRequest = decode_body(&st, &parts.headers, body).await?;
+/// Authenticate, a device bound to a user (403), decode, then the handler's checks.
+async fn revoke_device(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ScopedDevice { scope }: ScopedDevice,
+    AppJson(r): AppJson<RevokeDeviceRequest>,
+) -> Result<Response, ApiError> {
+    let user_id = scope.user_id;
     if r.device_id.is_empty() || r.password.is_empty() {
         return Err(ApiError::InvalidRequest("device_id and password required"));
     }
-    let ip = client_ip(
-        peer(&parts.extensions).ip(),
-        &parts.headers,
-        &st.config.trusted_proxies,
-    );
-    st.rate(Action::AuthTest, ip, Some(&user_id)).await?;
+    effects::rate_limit(&st, Action::AuthTest, ip, Some(&user_id)).await?;
     if r.password.len() > fixed::PASSWORD_MAX {
         return Err(ApiError::PasswordTooLong);
     }
@@ -135,7 +123,7 @@ async fn revoke_device(State(st): State<AppState>, req: Request) -> Result<Respo
     if owner != user_id {
         return Err(ApiError::Forbidden("device does not belong to you"));
     }
-    revoke(
+    revoke_and_audit(
         &st,
         &r.device_id,
         Some(user_id),

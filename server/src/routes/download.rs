@@ -4,7 +4,7 @@
 //! even when the bytes exist on disk. The body is streamed from the file in 64 KiB chunks.
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bytes::Bytes;
@@ -15,13 +15,14 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use verstak_sync_proto::blob::is_sha256_hex;
 
 use crate::error::ApiError;
+use crate::extract::ScopedDevice;
 use crate::state::AppState;
-use crate::store::{Scope, blobs};
+use crate::store::blobs;
 use crate::util::time;
 
 pub(crate) async fn download(
-    st: AppState,
-    scope: Scope,
+    State(st): State<AppState>,
+    ScopedDevice { scope }: ScopedDevice,
     req: Request,
 ) -> Result<Response, ApiError> {
     let sha = req

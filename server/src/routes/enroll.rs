@@ -1,23 +1,24 @@
 //! Enrolment (spec §4.1 to §4.3): `POST /api/client/pair`, `POST /api/v1/device/register`,
-//! `POST /api/auth/test`. Each runs its check table in order; creating a device is one
-//! transaction followed by the `device_paired` audit entry.
+//! `POST /api/auth/test`. Each runs its check table in order (method, decode, then the
+//! handler's checks); creating a device is one transaction followed by the `device_paired`
+//! audit entry.
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::any;
-use std::net::IpAddr;
 use verstak_sync_proto::limits::fixed;
 use verstak_sync_proto::{
     AuthTestRequest, PairRequest, PairResponse, RegisterDeviceRequest, RegisterDeviceResponse,
     StatusResponse, paths,
 };
 
-use super::{decode_body, require_post};
+use super::legacy_post;
 use crate::creds::{self, CredFailure};
+use crate::effects;
 use crate::error::ApiError;
-use crate::http::{client_ip, json_response, peer};
+use crate::extract::{AppJson, ClientIp};
+use crate::http::json_response;
 use crate::ratelimit::Action;
 use crate::state::AppState;
 use crate::store::audit::AuditEntry;
@@ -26,28 +27,73 @@ use crate::util::{ids, time};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route(paths::PAIR, any(pair))
-        .route(paths::DEVICE_REGISTER, any(register))
-        .route(paths::AUTH_TEST, any(auth_test))
+        .route(paths::PAIR, legacy_post().post(pair))
+        .route(paths::DEVICE_REGISTER, legacy_post().post(register))
+        .route(paths::AUTH_TEST, legacy_post().post(auth_test))
 }
 
-fn ip_of(st: &AppState, parts: &axum::http::request::Parts) -> IpAddr {
-    client_ip(
-        peer(&parts.extensions).ip(),
-        &parts.headers,
-        &st.config.trusted_proxies,
-    )
-}
-
-async fn pair(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let (parts, body) = req.into_parts();
-    require_post(&parts.method, true)?;
-    let r: PairRequest = decode_body(&st, &parts.headers, body).await?;
+async fn pair(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    AppJson(r): AppJson<PairRequest>,
+) -> Result<Response, ApiError> {
     if r.login.is_empty() || r.password.is_empty() {
         return Err(ApiError::InvalidRequest("login and password required"));
     }
-    let ip = ip_of(&st, &parts);
-    st.rate(Action::Pair, ip, Some(&r.login)).await?;
+    effects::rate_limit(&st, Action::Pair, ip, Some(&r.login)).await?;
+    let (vault, name) = check_pair(&r)?;
+    let user = match creds::verify(&st, &r.login, &r.password).await? {
+        Ok(u) => u,
+        Err(f) => {
+            effects::audit(
+                &st,
+                AuditEntry {
+                    event_type: "device_auth_failed",
+                    ip: Some(ip.to_string()),
+                    message: f.pair_message().into(),
+                    ..Default::default()
+                },
+            )
+            .await;
+            return Err(f.api_error());
+        }
+    };
+    let (device_id, token, now) = enroll(
+        &st,
+        &user.id,
+        name,
+        vault,
+        Some(r.client_version.clone()),
+        Some(ip.to_string()),
+        true,
+    )
+    .await?;
+    effects::audit(
+        &st,
+        AuditEntry {
+            event_type: "device_paired",
+            user_id: Some(user.id.clone()),
+            device_id: Some(device_id.clone()),
+            ip: Some(ip.to_string()),
+            message: format!("device paired: {name}"),
+        },
+    )
+    .await;
+    Ok(json_response(
+        StatusCode::OK,
+        &PairResponse {
+            device_id,
+            device_token: token,
+            initial_sync_cursor: 0,
+            server_time: now,
+            user_id: user.id,
+        },
+    ))
+}
+
+/// §4.1 after the rate limit: vault id, field lengths, password length. Returns the trimmed
+/// vault id and the device name (`unknown` when empty).
+fn check_pair(r: &PairRequest) -> Result<(&str, &str), ApiError> {
     let vault = r.vault_id.trim();
     if vault.is_empty() {
         return Err(ApiError::InvalidRequest("vault_id required"));
@@ -77,47 +123,35 @@ async fn pair(State(st): State<AppState>, req: Request) -> Result<Response, ApiE
     if r.password.len() > fixed::PASSWORD_MAX {
         return Err(ApiError::PasswordTooLong);
     }
-    let user = match creds::verify(&st, &r.login, &r.password).await? {
-        Ok(u) => u,
-        Err(f) => {
-            st.audit(AuditEntry {
-                event_type: "device_auth_failed",
-                ip: Some(ip.to_string()),
-                message: f.pair_message().into(),
-                ..Default::default()
-            })
-            .await;
-            return Err(f.api_error());
-        }
-    };
-    let (device_id, token, now) = enroll(
-        &st,
-        &user.id,
-        name,
-        vault,
-        Some(r.client_version.clone()),
-        Some(ip.to_string()),
-        true,
-    )
-    .await?;
-    st.audit(AuditEntry {
-        event_type: "device_paired",
-        user_id: Some(user.id.clone()),
-        device_id: Some(device_id.clone()),
-        ip: Some(ip.to_string()),
-        message: format!("device paired: {name}"),
-    })
-    .await;
-    Ok(json_response(
-        StatusCode::OK,
-        &PairResponse {
-            device_id,
-            device_token: token,
-            initial_sync_cursor: 0,
-            server_time: now,
-            user_id: user.id,
-        },
-    ))
+    Ok((vault, name))
+}
+
+/// §4.2 after the rate limit: field lengths, vault id, password length. Returns the trimmed
+/// vault id.
+fn check_register(r: &RegisterDeviceRequest) -> Result<&str, ApiError> {
+    if r.username.len() > fixed::LOGIN {
+        return Err(ApiError::InvalidRequest("login is too long"));
+    }
+    if r.name.len() > fixed::DEVICE_NAME {
+        return Err(ApiError::InvalidRequest("device name is too long"));
+    }
+    if r.vault_id.is_empty() {
+        return Err(ApiError::InvalidRequest("vault_id required"));
+    }
+    if r.vault_id.len() > fixed::VAULT_ID {
+        return Err(ApiError::InvalidRequest("vault id is too long"));
+    }
+    let vault = r.vault_id.trim();
+    if vault.is_empty() {
+        return Err(ApiError::InvalidRequest("vault_id required"));
+    }
+    if vault.starts_with(fixed::LEGACY_VAULT_PREFIX) {
+        return Err(ApiError::InvalidRequest("vault_id uses reserved prefix"));
+    }
+    if r.password.len() > fixed::PASSWORD_MAX {
+        return Err(ApiError::PasswordTooLong);
+    }
+    Ok(vault)
 }
 
 /// Creates a device with a fresh token in one transaction; returns `(id, token, now)`.
@@ -149,52 +183,33 @@ async fn enroll(
     Ok((id, token, now))
 }
 
-async fn register(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let (parts, body) = req.into_parts();
-    require_post(&parts.method, true)?;
-    let r: RegisterDeviceRequest = decode_body(&st, &parts.headers, body).await?;
+async fn register(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    AppJson(r): AppJson<RegisterDeviceRequest>,
+) -> Result<Response, ApiError> {
     if r.name.is_empty() {
         return Err(ApiError::InvalidRequest("name required"));
     }
     if r.username.is_empty() || r.password.is_empty() {
         return Err(ApiError::Unauthorized("username and password required"));
     }
-    let ip = ip_of(&st, &parts);
-    st.rate(Action::DeviceRegister, ip, Some(&r.username))
-        .await?;
-    if r.username.len() > fixed::LOGIN {
-        return Err(ApiError::InvalidRequest("login is too long"));
-    }
-    if r.name.len() > fixed::DEVICE_NAME {
-        return Err(ApiError::InvalidRequest("device name is too long"));
-    }
-    if r.vault_id.is_empty() {
-        return Err(ApiError::InvalidRequest("vault_id required"));
-    }
-    if r.vault_id.len() > fixed::VAULT_ID {
-        return Err(ApiError::InvalidRequest("vault id is too long"));
-    }
-    let vault = r.vault_id.trim();
-    if vault.is_empty() {
-        return Err(ApiError::InvalidRequest("vault_id required"));
-    }
-    if vault.starts_with(fixed::LEGACY_VAULT_PREFIX) {
-        return Err(ApiError::InvalidRequest("vault_id uses reserved prefix"));
-    }
-    if r.password.len() > fixed::PASSWORD_MAX {
-        return Err(ApiError::PasswordTooLong);
-    }
+    effects::rate_limit(&st, Action::DeviceRegister, ip, Some(&r.username)).await?;
+    let vault = check_register(&r)?;
     let user = creds::verify(&st, &r.username, &r.password)
         .await?
         .map_err(CredFailure::api_error)?;
     let (device_id, token, _) = enroll(&st, &user.id, &r.name, vault, None, None, false).await?;
-    st.audit(AuditEntry {
-        event_type: "device_paired",
-        user_id: Some(user.id),
-        device_id: Some(device_id.clone()),
-        ip: Some(ip.to_string()),
-        message: format!("device registered: {}", r.name),
-    })
+    effects::audit(
+        &st,
+        AuditEntry {
+            event_type: "device_paired",
+            user_id: Some(user.id),
+            device_id: Some(device_id.clone()),
+            ip: Some(ip.to_string()),
+            message: format!("device registered: {}", r.name),
+        },
+    )
     .await;
     Ok(json_response(
         StatusCode::OK,
@@ -205,15 +220,15 @@ async fn register(State(st): State<AppState>, req: Request) -> Result<Response, 
     ))
 }
 
-async fn auth_test(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let (parts, body) = req.into_parts();
-    require_post(&parts.method, true)?;
-    let r: AuthTestRequest = decode_body(&st, &parts.headers, body).await?;
+async fn auth_test(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    AppJson(r): AppJson<AuthTestRequest>,
+) -> Result<Response, ApiError> {
     if r.username.is_empty() || r.password.is_empty() {
         return Err(ApiError::InvalidRequest("username and password required"));
     }
-    st.rate(Action::AuthTest, ip_of(&st, &parts), Some(&r.username))
-        .await?;
+    effects::rate_limit(&st, Action::AuthTest, ip, Some(&r.username)).await?;
     if r.password.len() > fixed::PASSWORD_MAX {
         return Err(ApiError::PasswordTooLong);
     }
@@ -221,4 +236,89 @@ async fn auth_test(State(st): State<AppState>, req: Request) -> Result<Response,
         .await?
         .map_err(CredFailure::api_error)?;
     Ok(json_response(StatusCode::OK, &StatusResponse::new("ok")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg<T>(r: Result<T, ApiError>) -> String {
+        r.err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn pair_checks_run_in_table_order() {
+        let ok = PairRequest {
+            login: "a".into(),
+            password: "pw".into(),
+            vault_id: " v ".into(),
+            ..Default::default()
+        };
+        assert_eq!(check_pair(&ok).unwrap(), ("v", "unknown"));
+        let with = |f: &dyn Fn(&mut PairRequest)| {
+            let mut r = ok.clone();
+            f(&mut r);
+            msg(check_pair(&r))
+        };
+        assert_eq!(with(&|r| r.vault_id = "  ".into()), "vault_id required");
+        assert_eq!(
+            with(&|r| r.vault_id = "legacy:x".into()),
+            "vault_id uses reserved prefix"
+        );
+        // The vault is checked before the lengths, the lengths before the password.
+        assert_eq!(
+            with(&|r| {
+                r.vault_id = String::new();
+                r.login = "x".repeat(321);
+            }),
+            "vault_id required"
+        );
+        assert_eq!(
+            with(&|r| {
+                r.device_name = "n".repeat(129);
+                r.password = "p".repeat(73);
+            }),
+            "device name is too long"
+        );
+        assert_eq!(
+            with(&|r| r.client_version = "c".repeat(257)),
+            "client version is too long"
+        );
+        assert_eq!(with(&|r| r.password = "p".repeat(73)), "PASSWORD_TOO_LONG");
+    }
+
+    #[test]
+    fn register_checks_run_in_table_order() {
+        let ok = RegisterDeviceRequest {
+            name: "n".into(),
+            username: "u".into(),
+            password: "pw".into(),
+            vault_id: " v".into(),
+        };
+        assert_eq!(check_register(&ok).unwrap(), "v");
+        let with = |f: &dyn Fn(&mut RegisterDeviceRequest)| {
+            let mut r = ok.clone();
+            f(&mut r);
+            msg(check_register(&r))
+        };
+        assert_eq!(
+            with(&|r| {
+                r.username = "x".repeat(321);
+                r.vault_id = String::new();
+            }),
+            "login is too long"
+        );
+        assert_eq!(with(&|r| r.vault_id = String::new()), "vault_id required");
+        // Untrimmed length first, then the trimmed value.
+        assert_eq!(
+            with(&|r| r.vault_id = format!(" {}", "v".repeat(256))),
+            "vault id is too long"
+        );
+        assert_eq!(with(&|r| r.vault_id = " ".into()), "vault_id required");
+        assert_eq!(
+            with(&|r| r.vault_id = "legacy:u".into()),
+            "vault_id uses reserved prefix"
+        );
+        assert_eq!(with(&|r| r.password = "p".repeat(73)), "PASSWORD_TOO_LONG");
+    }
 }

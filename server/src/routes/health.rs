@@ -8,8 +8,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use verstak_sync_proto::{HealthStatus, LiveStatus, paths};
 
+use super::{not_allowed, only};
 use crate::error::ApiError;
-use crate::http::{is_get, json_response, not_found_page, peer};
+use crate::http::{json_response, not_found_page, peer};
 use crate::metrics::Gauges;
 use crate::state::AppState;
 use crate::store::{blobs, devices, ops, users};
@@ -17,21 +18,21 @@ use crate::util::{ids::ct_eq, time};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route(paths::HEALTH, any(health))
-        .route(paths::READYZ, any(health))
-        .route(paths::LIVEZ, any(livez))
-        .route(paths::METRICS, any(metrics))
-}
-
-fn get_only(req: &Request) -> Result<(), ApiError> {
-    if is_get(req.method()) {
-        Ok(())
-    } else {
-        Err(ApiError::MethodNotAllowed {
-            allow: "GET",
-            post_required: false,
-        })
-    }
+        .route(paths::HEALTH, only("GET").get(health))
+        .route(paths::READYZ, only("GET").get(health))
+        .route(paths::LIVEZ, only("GET").get(livez))
+        // §4.12: with metrics disabled the route does not exist, whatever the method.
+        .route(
+            paths::METRICS,
+            any(|State(st): State<AppState>| async move {
+                if st.config.metrics_enabled {
+                    not_allowed("GET").into_response()
+                } else {
+                    not_found_page()
+                }
+            })
+            .get(metrics),
+        )
 }
 
 pub(crate) async fn readiness(st: &AppState) -> HealthStatus {
@@ -59,8 +60,7 @@ pub(crate) async fn readiness(st: &AppState) -> HealthStatus {
     }
 }
 
-async fn health(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    get_only(&req)?;
+async fn health(State(st): State<AppState>) -> Result<Response, ApiError> {
     let h = readiness(&st).await;
     let status = if h.status == "ok" {
         StatusCode::OK
@@ -70,8 +70,7 @@ async fn health(State(st): State<AppState>, req: Request) -> Result<Response, Ap
     Ok(json_response(status, &h))
 }
 
-async fn livez(req: Request) -> Result<Response, ApiError> {
-    get_only(&req)?;
+async fn livez() -> Result<Response, ApiError> {
     Ok(json_response(
         StatusCode::OK,
         &LiveStatus {
@@ -85,7 +84,6 @@ async fn metrics(State(st): State<AppState>, req: Request) -> Result<Response, A
     if !st.config.metrics_enabled {
         return Ok(not_found_page());
     }
-    get_only(&req)?;
     let token = &st.config.metrics_token;
     if !token.is_empty() {
         let given = req

@@ -2,18 +2,16 @@
 //! writer job (`store::ops::push`), so it is atomic and serialised per database.
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::any;
 use std::sync::atomic::Ordering::Relaxed;
 use verstak_sync_proto::{PullRequest, PushRequest, paths};
 
-use super::decode_body;
-use crate::auth::{Device, authenticate, identify, touch};
+use super::only;
+use crate::auth::{Device, touch};
 use crate::error::ApiError;
+use crate::extract::{AppJson, ScopedDevice, UntouchedDevice};
 use crate::http::{json_response, raw_json};
 use crate::state::AppState;
 use crate::store::devices;
@@ -23,20 +21,18 @@ use crate::util::time;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route(paths::PUSH, any(push))
-        .route(paths::PULL, any(pull))
+        .route(paths::PUSH, only("POST").post(push))
+        .route(paths::PULL, only("POST").post(pull))
 }
 
-async fn push(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let (parts, body) = req.into_parts();
-    if parts.method != axum::http::Method::POST {
-        return Err(ApiError::MethodNotAllowed {
-            allow: "POST",
-            post_required: false,
-        });
-    }
-    let dev = identify(&st, &parts.headers, &parts.uri).await?;
-    let input = match push_input(&st, &dev, &parts.headers, body).await {
+/// §4.7: authenticate without step 7, then scope, decode and validate; whatever the answer
+/// after authentication, `last_seen` is written (on success inside the push's writer job).
+async fn push(
+    State(st): State<AppState>,
+    UntouchedDevice(dev): UntouchedDevice,
+    body: Result<AppJson<PushRequest>, ApiError>,
+) -> Result<Response, ApiError> {
+    let input = match push_input(&st, &dev, body) {
         Ok(i) => i,
         Err(e) => {
             touch(&st, &dev).await?;
@@ -75,14 +71,13 @@ async fn push(State(st): State<AppState>, req: Request) -> Result<Response, ApiE
 }
 
 /// The push checks after authentication (§4.7 from step 5 on): scope, body, validation.
-async fn push_input(
+fn push_input(
     st: &AppState,
     dev: &Device,
-    headers: &HeaderMap,
-    body: Body,
+    body: Result<AppJson<PushRequest>, ApiError>,
 ) -> Result<PushInput, ApiError> {
     let scope = dev.scope()?;
-    let r: PushRequest = decode_body(st, headers, body).await?;
+    let AppJson(r) = body?;
     validate_push(&r, &st.config.limits)?;
     Ok(PushInput {
         scope,
@@ -93,17 +88,12 @@ async fn push_input(
     })
 }
 
-async fn pull(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let (parts, body) = req.into_parts();
-    if parts.method != axum::http::Method::POST {
-        return Err(ApiError::MethodNotAllowed {
-            allow: "POST",
-            post_required: false,
-        });
-    }
-    let dev = authenticate(&st, &parts.headers, &parts.uri).await?;
-    let scope = dev.scope()?;
-    let r: PullRequest = decode_body(&st, &parts.headers, body).await?;
+/// §4.8: authenticate, scope, decode, then the handler's checks.
+async fn pull(
+    State(st): State<AppState>,
+    ScopedDevice { scope }: ScopedDevice,
+    AppJson(r): AppJson<PullRequest>,
+) -> Result<Response, ApiError> {
     if r.since_sequence < 0 || r.page_limit < 0 {
         return Err(ApiError::InvalidRequest(
             "sequence and page_limit must be non-negative",

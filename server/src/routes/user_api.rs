@@ -3,32 +3,32 @@
 //! The revoke route accepts the dashboard's form post as well as JSON.
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
 use axum::response::Response;
-use axum::routing::any;
 use serde::Serialize;
 use serde_json::json;
 use verstak_sync_proto::limits::fixed;
 
 use crate::creds::bcrypt_matches;
+use crate::effects;
 use crate::error::ApiError;
-use crate::http::{is_get, json_response};
+use crate::extract::{CsrfBody, UserSession};
+use crate::http::json_response;
 use crate::json::{DecodeError, Fields, FromJson, decode};
 use crate::ratelimit::Action;
-use crate::session::{self, Kind};
+use crate::routes::device::revoke_and_audit;
 use crate::state::AppState;
-use crate::store::audit::AuditEntry;
 use crate::store::{admin, devices, users};
-use crate::util::time;
-use crate::web::ctx::WebCtx;
-use crate::web::form::{Form, is_urlencoded};
 use crate::web::html::{self, error_page};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/user/devices", any(list))
-        .route("/api/v1/user/devices/{*rest}", any(revoke))
+        .route("/api/v1/user/devices", super::only("GET").get(list))
+        .route(
+            "/api/v1/user/devices/{*rest}",
+            super::only("POST").post(revoke),
+        )
 }
 
 #[derive(Serialize)]
@@ -41,16 +41,10 @@ struct DeviceJson {
     revoked_at: String,
 }
 
-async fn list(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let (parts, _) = req.into_parts();
-    if !is_get(&parts.method) {
-        return Err(ApiError::MethodNotAllowed {
-            allow: "GET",
-            post_required: false,
-        });
-    }
-    let cx = WebCtx::new(&st, &parts);
-    let s = session::current(&st, &cx, Kind::User).await?;
+async fn list(
+    State(st): State<AppState>,
+    UserSession { session: s, .. }: UserSession,
+) -> Result<Response, ApiError> {
     let rows = st
         .db
         .read(move |c| admin::user_devices(c, &s.subject, ""))
@@ -77,23 +71,15 @@ impl FromJson for Password {
     }
 }
 
-async fn revoke(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let (parts, body) = req.into_parts();
-    if parts.method != Method::POST {
-        return Err(ApiError::MethodNotAllowed {
-            allow: "POST",
-            post_required: false,
-        });
-    }
-    let cx = WebCtx::new(&st, &parts);
-    let s = session::current(&st, &cx, Kind::User).await?;
-    let as_form = is_urlencoded(&parts.headers);
-    let bytes =
-        crate::http::read_body(&parts.headers, body, st.config.limits.max_json_body).await?;
-    let form = as_form.then(|| Form::parse(&bytes));
-    session::check_csrf(&cx, &s, form.as_ref())?;
-    let id = parts
-        .uri
+/// Session, body and CSRF (a dashboard form or JSON), the device id from the path (404),
+/// the password (form or JSON), then the rate limit, password and ownership checks.
+async fn revoke(
+    State(st): State<AppState>,
+    UserSession { cx, session: s }: UserSession,
+    uri: Uri,
+    CsrfBody { bytes, form }: CsrfBody,
+) -> Result<Response, ApiError> {
+    let id = uri
         .path()
         .strip_prefix("/api/v1/user/devices/")
         .and_then(|r| r.strip_suffix("/revoke"))
@@ -116,7 +102,7 @@ async fn revoke(State(st): State<AppState>, req: Request) -> Result<Response, Ap
             None => Err(ApiError::InvalidRequest("password required")),
         };
     }
-    if let Err(e) = st.rate(Action::AuthTest, cx.ip, Some(&s.subject)).await {
+    if let Err(e) = effects::rate_limit(&st, Action::AuthTest, cx.ip, Some(&s.subject)).await {
         return match form {
             Some(_) => Ok(error_page(
                 cx,
@@ -149,16 +135,14 @@ async fn revoke(State(st): State<AppState>, req: Request) -> Result<Response, Ap
         }
         Some(_) => {}
     }
-    let (did, now) = (id.clone(), time::now_rfc3339());
-    st.db.write(move |c| devices::revoke(c, &did, &now)).await?;
-    st.audit(AuditEntry {
-        event_type: "device_revoked",
-        user_id: Some(s.subject.clone()),
-        device_id: Some(id),
-        ip: Some(cx.ip.to_string()),
-        message: "device revoked from web dashboard".into(),
-    })
-    .await;
+    revoke_and_audit(
+        &st,
+        &id,
+        Some(s.subject.clone()),
+        cx.ip.to_string(),
+        "device revoked from web dashboard",
+    )
+    .await?;
     if form.is_some() {
         return Ok(cx.finish(html::redirect(
             StatusCode::SEE_OTHER,

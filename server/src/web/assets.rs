@@ -2,13 +2,13 @@
 //! `/static/logo.svg`. `/static/` itself and unknown names get the HTML 404; no listing.
 
 use axum::Router;
-use axum::extract::{Path, Request};
+use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 
-use crate::error::ApiError;
-use crate::http::{is_get, not_found_page};
+use crate::http::not_found_page;
+use crate::routes::not_allowed;
 use crate::state::AppState;
 
 const FILES: [(&str, &str, &str); 3] = [
@@ -32,20 +32,27 @@ const FILES: [(&str, &str, &str); 3] = [
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/static/", any(|| async { not_found_page() }))
-        .route("/static/{name}", any(serve))
+        // An unknown name is 404 whatever the method; a known one serves only GET.
+        .route(
+            "/static/{name}",
+            any(|Path(name): Path<String>| async move {
+                match file(&name) {
+                    Some(_) => not_allowed("GET").into_response(),
+                    None => not_found_page(),
+                }
+            })
+            .get(serve),
+        )
 }
 
-async fn serve(Path(name): Path<String>, req: Request) -> Response {
-    let Some((_, ct, body)) = FILES.iter().find(|(n, _, _)| *n == name) else {
+fn file(name: &str) -> Option<&'static (&'static str, &'static str, &'static str)> {
+    FILES.iter().find(|(n, _, _)| *n == name)
+}
+
+async fn serve(Path(name): Path<String>) -> Response {
+    let Some((_, ct, body)) = file(&name) else {
         return not_found_page();
     };
-    if !is_get(req.method()) {
-        return ApiError::MethodNotAllowed {
-            allow: "GET",
-            post_required: false,
-        }
-        .into_response();
-    }
     let mut r = (StatusCode::OK, *body).into_response();
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));

@@ -1,74 +1,62 @@
 //! The admin JSON API (spec §6.13, §6.14): stats, diagnostics, devices, keys, users and SMTP.
-//! Every route needs an admin session (302 otherwise); mutations also need CSRF.
+//! Every route needs an admin session (302 otherwise); mutations also need CSRF. The
+//! mutations are the JSON adapter over `ops`: extract, call one operation, map its outcome.
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::any;
 use serde::Serialize;
 use serde_json::json;
 
-use super::action::save_smtp;
-use super::{admin, server_stats};
-use crate::accounts::{create_user, hash_password, password_error, password_len_ok};
+use super::ops::{self, Actor, Refusal, Via};
+use super::{Admin, server_stats};
+use crate::accounts::password_error;
+use crate::effects;
 use crate::error::ApiError;
-use crate::http::{is_get, json_response};
+use crate::extract::{AppJson, Csrf, CsrfForm};
+use crate::http::json_response;
 use crate::json::{DecodeError, Fields, FromJson};
-use crate::mail::{self, SmtpSettings, Template};
+use crate::mail::SmtpSettings;
 use crate::ratelimit::Action;
-use crate::routes::decode_body;
 use crate::routes::health::readiness;
-use crate::session;
+use crate::routes::{not_allowed, only};
 use crate::state::AppState;
-use crate::store::admin::{self as q, DeviceQuery, EditOutcome, UserQuery};
-use crate::store::audit::AuditEntry;
-use crate::store::{accounts, sessions};
-use crate::useradd::{normalize_email, valid_username};
-use crate::util::ids;
-use crate::web::form::read_form;
+use crate::store::admin::{self as q, DeviceQuery, UserQuery};
 use crate::web::html;
 use crate::web::i18n::{self, Locale};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route("/admin/api/stats", any(stats))
-        .route("/admin/diagnostics.json", any(diagnostics))
-        .route("/admin/api/devices", any(devices))
-        .route("/admin/api/keys", any(keys))
-        .route("/admin/api/keys/{id}", any(delete_key))
-        .route("/admin/api/users", any(users))
-        .route("/admin/api/users/{*rest}", any(user_action))
-        .route("/admin/api/smtp/test", any(smtp_test))
-        .route("/admin/api/smtp", any(smtp_save))
-}
-
-fn get_only(m: &Method) -> Result<(), ApiError> {
-    if is_get(m) {
-        Ok(())
-    } else {
-        Err(ApiError::MethodNotAllowed {
-            allow: "GET",
-            post_required: false,
-        })
-    }
+        .route("/admin/api/stats", only("GET").get(stats))
+        .route("/admin/diagnostics.json", only("GET").get(diagnostics))
+        .route("/admin/api/devices", only("GET").get(devices))
+        // This route checks the session before the method.
+        .route(
+            "/admin/api/keys",
+            any(|_: Admin| async { not_allowed("GET") }).get(keys),
+        )
+        .route("/admin/api/keys/{id}", only("DELETE").delete(delete_key))
+        .route("/admin/api/users", only("GET").get(users))
+        .route(
+            "/admin/api/users/{*rest}",
+            only("POST, DELETE").post(user_post).delete(user_delete),
+        )
+        .route("/admin/api/smtp/test", only("POST").post(smtp_test))
+        .route("/admin/api/smtp", only("POST").post(smtp_save))
 }
 
 fn ok(v: &impl Serialize) -> Response {
     json_response(StatusCode::OK, v)
 }
 
-async fn stats(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    get_only(req.method())?;
-    let (parts, _) = req.into_parts();
-    admin(&st, &parts).await?;
+async fn stats(State(st): State<AppState>, _: Admin) -> Result<Response, ApiError> {
     Ok(ok(&server_stats(&st).await?))
 }
 
-async fn diagnostics(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    get_only(req.method())?;
-    let (parts, _) = req.into_parts();
-    let a = admin(&st, &parts).await?;
+async fn diagnostics(State(st): State<AppState>, a: Admin) -> Result<Response, ApiError> {
     let l = &st.config.limits;
     Ok(ok(&json!({
         "health": readiness(&st).await,
@@ -79,10 +67,7 @@ async fn diagnostics(State(st): State<AppState>, req: Request) -> Result<Respons
     })))
 }
 
-async fn devices(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    get_only(req.method())?;
-    let (parts, _) = req.into_parts();
-    admin(&st, &parts).await?;
+async fn devices(State(st): State<AppState>, _: Admin) -> Result<Response, ApiError> {
     let dq = DeviceQuery {
         order: "d.created_at DESC, d.rowid DESC",
         ..Default::default()
@@ -96,10 +81,7 @@ async fn devices(State(st): State<AppState>, req: Request) -> Result<Response, A
     Ok(ok(&(!out.is_empty()).then_some(out)))
 }
 
-async fn keys(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let (parts, _) = req.into_parts();
-    admin(&st, &parts).await?;
-    get_only(&parts.method)?;
+async fn keys(State(st): State<AppState>, _: Admin) -> Result<Response, ApiError> {
     let dq = DeviceQuery {
         order: "d.created_at ASC, d.rowid ASC",
         ..Default::default()
@@ -112,32 +94,14 @@ async fn keys(State(st): State<AppState>, req: Request) -> Result<Response, ApiE
     Ok(ok(&(!out.is_empty()).then_some(out)))
 }
 
-async fn delete_key(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    if req.method() != Method::DELETE {
-        return Err(ApiError::MethodNotAllowed {
-            allow: "DELETE",
-            post_required: false,
-        });
-    }
-    let (parts, _) = req.into_parts();
-    let a = admin(&st, &parts).await?;
-    session::check_csrf(&a.cx, &a.session, None)?;
-    let id = parts
-        .uri
-        .path()
-        .trim_start_matches("/admin/api/keys/")
-        .to_owned();
-    let i = id.clone();
-    if st.db.write(move |c| q::delete_device(c, &i, false)).await? == Some(true) {
-        st.audit(AuditEntry {
-            event_type: "device_deleted",
-            device_id: Some(id),
-            ip: Some(a.cx.ip.to_string()),
-            message: format!("device deleted via API by admin {}", a.session.subject),
-            ..Default::default()
-        })
-        .await;
-    }
+async fn delete_key(
+    State(st): State<AppState>,
+    a: Admin,
+    _: Csrf,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let id = uri.path().trim_start_matches("/admin/api/keys/");
+    ops::delete_device(&st, &Actor::of(&a), Via::Api, id).await?;
     Ok(ok(&json!({"status": "deleted"})))
 }
 
@@ -153,10 +117,7 @@ struct UserJson {
     devices: i64,
 }
 
-async fn users(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    get_only(req.method())?;
-    let (parts, _) = req.into_parts();
-    let a = admin(&st, &parts).await?;
+async fn users(State(st): State<AppState>, a: Admin) -> Result<Response, ApiError> {
     let qs = &a.query;
     let asc = qs.get("order") == "asc";
     let col = match qs.get("sort") {
@@ -214,132 +175,94 @@ impl FromJson for CreateReq {
     }
 }
 
-async fn user_action(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let m = req.method().clone();
-    if m != Method::POST && m != Method::DELETE {
-        return Err(ApiError::MethodNotAllowed {
-            allow: "POST, DELETE",
-            post_required: false,
-        });
+struct EditReq(String, String);
+impl FromJson for EditReq {
+    fn from_fields(f: &Fields<'_>) -> Result<Self, DecodeError> {
+        Ok(EditReq(f.string("username")?, f.string("email")?))
     }
-    let (parts, body) = req.into_parts();
-    let a = admin(&st, &parts).await?;
-    session::check_csrf(&a.cx, &a.session, None)?;
-    let rest = parts
-        .uri
-        .path()
-        .trim_start_matches("/admin/api/users/")
-        .to_owned();
-    let audit = |event: &'static str, user: Option<String>, msg: String| AuditEntry {
-        event_type: event,
-        user_id: user,
-        ip: Some(a.cx.ip.to_string()),
-        message: msg,
-        ..Default::default()
-    };
-    let by = format!("by admin {}", a.session.subject);
-    if m == Method::DELETE {
-        let id = rest.clone();
-        st.db.write(move |c| q::delete_user(c, &id)).await?;
-        st.audit(audit(
-            "user_deleted",
-            None,
-            format!("user {rest} deleted {by}"),
-        ))
-        .await;
-        return Ok(ok(&json!({"status": "deleted"})));
-    }
+}
+
+/// The rest of the path after `/admin/api/users/`.
+fn user_path(uri: &Uri) -> &str {
+    uri.path().trim_start_matches("/admin/api/users/")
+}
+
+/// `DELETE /admin/api/users/{id}`.
+async fn user_delete(
+    State(st): State<AppState>,
+    a: Admin,
+    _: Csrf,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    ops::delete_user(&st, &Actor::of(&a), user_path(&uri)).await?;
+    Ok(ok(&json!({"status": "deleted"})))
+}
+
+/// `POST /admin/api/users/create` and `POST /admin/api/users/{id}/{block,reset-password,edit}`.
+async fn user_post(
+    State(st): State<AppState>,
+    a: Admin,
+    _: Csrf,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let actor = Actor::of(&a);
+    let rest = user_path(&uri);
     if rest == "create" {
-        let r: CreateReq = decode_body(&st, &parts.headers, body).await?;
-        if r.0.is_empty() || r.1.is_empty() || r.2.is_empty() {
-            return Err(ApiError::InvalidRequest(
-                "username, email and password required",
-            ));
-        }
-        let email = normalize_email(&r.1).ok_or(ApiError::InvalidRequest("invalid email"))?;
-        if !valid_username(&r.0) {
-            return Err(ApiError::InvalidRequest("invalid username"));
-        }
-        password_len_ok(&r.2).map_err(password_error)?;
-        let msg = format!("user created via API {by}");
-        let id = create_user(&st, &r.0, &email, &r.2, true, a.cx.loc, a.cx.ip, &msg).await?;
+        let CreateReq(username, email, password) = AppJson::read(&st, &headers, body).await?;
+        let created = ops::create_user(
+            &st,
+            &actor,
+            Via::Api,
+            a.cx.loc,
+            &username,
+            &email,
+            &password,
+        )
+        .await?;
+        let id =
+            created.map_err(|why| invalid_error(why, "username, email and password required"))?;
         return Ok(ok(&json!({"status": "ok", "user_id": id})));
     }
     let Some((id, verb)) = rest.split_once('/') else {
         return Err(ApiError::NotFound("unknown action"));
     };
-    let id = id.to_owned();
-    let not_found = ApiError::NotFound("user not found");
     match verb {
         "block" => {
-            let i = id.clone();
-            let b = st
-                .db
-                .write(move |c| q::toggle_block(c, &i))
+            let blocked = ops::toggle_block(&st, &actor, id)
                 .await?
-                .ok_or(not_found)?;
-            let m = format!("user {} {by}", if b { "blocked" } else { "unblocked" });
-            st.audit(audit("user_block_changed", Some(id), m)).await;
-            Ok(ok(&json!({"blocked": b as i64, "status": "ok"})))
+                .ok_or(ApiError::NotFound("user not found"))?;
+            Ok(ok(&json!({"blocked": blocked as i64, "status": "ok"})))
         }
         "reset-password" => {
-            st.rate(Action::AdminReset, a.cx.ip, None).await?;
-            let pw = ids::random_hex(12);
-            let hash = hash_password(&pw).await?;
-            let i = id.clone();
-            let found = st
-                .db
-                .write(move |c| {
-                    let ok = accounts::set_password(c, &i, &hash)?;
-                    if ok {
-                        sessions::delete_for_user(c, &i)?;
-                    }
-                    Ok(ok)
-                })
-                .await?;
-            if !found {
-                return Err(not_found);
-            }
-            st.audit(audit(
-                "user_password_reset",
-                Some(id),
-                format!("password reset {by}"),
-            ))
-            .await;
+            effects::rate_limit(&st, Action::AdminReset, a.cx.ip, None).await?;
+            let pw = ops::reset_password(&st, &actor, id, 12)
+                .await?
+                .ok_or(ApiError::NotFound("user not found"))?;
             Ok(ok(&json!({"new_password": pw, "status": "ok"})))
         }
         "edit" => {
-            struct Edit(String, String);
-            impl FromJson for Edit {
-                fn from_fields(f: &Fields<'_>) -> Result<Self, DecodeError> {
-                    Ok(Edit(f.string("username")?, f.string("email")?))
-                }
-            }
-            let r: Edit = decode_body(&st, &parts.headers, body).await?;
-            if r.0.is_empty() || r.1.is_empty() {
-                return Err(ApiError::InvalidRequest("username and email required"));
-            }
-            if !valid_username(&r.0) {
-                return Err(ApiError::InvalidRequest("invalid username"));
-            }
-            let email = normalize_email(&r.1).ok_or(ApiError::InvalidRequest("invalid email"))?;
-            let i = id.clone();
-            match st.db.write(move |c| q::edit(c, &i, &r.0, &email)).await? {
-                EditOutcome::NotFound => Err(not_found),
-                EditOutcome::UsernameTaken => Err(ApiError::UsernameTaken),
-                EditOutcome::EmailTaken => Err(ApiError::EmailTaken),
-                EditOutcome::Done => {
-                    st.audit(audit(
-                        "user_updated",
-                        Some(id),
-                        format!("user updated {by}"),
-                    ))
-                    .await;
-                    Ok(ok(&json!({"status": "ok"})))
-                }
-            }
+            let EditReq(username, email) = AppJson::read(&st, &headers, body).await?;
+            ops::edit_user(&st, &actor, id, &username, &email)
+                .await?
+                .map_err(|why| invalid_error(why, "username and email required"))?;
+            Ok(ok(&json!({"status": "ok"})))
         }
         _ => Err(ApiError::NotFound("unknown action")),
+    }
+}
+
+/// The JSON answer to a refused input; `missing` is the route's "required" message.
+fn invalid_error(why: Refusal, missing: &'static str) -> ApiError {
+    match why {
+        Refusal::Missing => ApiError::InvalidRequest(missing),
+        Refusal::InvalidEmail => ApiError::InvalidRequest("invalid email"),
+        Refusal::InvalidUsername => ApiError::InvalidRequest("invalid username"),
+        Refusal::Password(too_long) => password_error(too_long),
+        Refusal::UsernameTaken => ApiError::UsernameTaken,
+        Refusal::EmailTaken => ApiError::EmailTaken,
+        Refusal::NotFound => ApiError::NotFound("user not found"),
     }
 }
 
@@ -361,27 +284,18 @@ impl FromJson for SmtpReq {
     }
 }
 
-async fn smtp_test(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    super::super::require_post(req.method(), false)?;
-    let (parts, body) = req.into_parts();
-    let a = admin(&st, &parts).await?;
-    session::check_csrf(&a.cx, &a.session, None)?;
-    let SmtpReq(s, to) = decode_body(&st, &parts.headers, body).await?;
+async fn smtp_test(
+    a: Admin,
+    _: Csrf,
+    AppJson(SmtpReq(s, to)): AppJson<SmtpReq>,
+) -> Result<Response, ApiError> {
     let loc = Locale::from_code(&a.cx.web.default_locale);
-    if !s.configured() {
-        return Ok(ok(
-            &json!({"error": i18n::t(loc, "admin.smtpRequired"), "ok": false}),
-        ));
-    }
-    let to = if to.trim().is_empty() {
-        s.from.clone()
-    } else {
-        to
-    };
-    let (subject, text) = mail::compose(Template::Test, loc, &a.cx.web.server_name, "", "");
-    match mail::send(s, to, subject, text).await {
+    match ops::smtp_test(s, to, loc, &a.cx.web.server_name).await {
         Ok(()) => Ok(ok(&json!({"ok": true}))),
-        Err(e) => {
+        Err(ops::SmtpTestError::NotConfigured) => Ok(ok(
+            &json!({"error": i18n::t(loc, "admin.smtpRequired"), "ok": false}),
+        )),
+        Err(ops::SmtpTestError::Send(e)) => {
             tracing::warn!(error = %e, "admin SMTP test failed");
             Ok(ok(
                 &json!({"error": i18n::t(loc, "admin.smtpTestFailed"), "ok": false}),
@@ -390,21 +304,77 @@ async fn smtp_test(State(st): State<AppState>, req: Request) -> Result<Response,
     }
 }
 
-async fn smtp_save(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    super::super::require_post(req.method(), false)?;
-    let (parts, body) = req.into_parts();
-    let a = admin(&st, &parts).await?;
-    let form = read_form(&st, &parts.headers, body)
-        .await
-        .map_err(|_| ApiError::InvalidRequest("bad form"))?;
-    session::check_csrf(&a.cx, &a.session, Some(&form))?;
-    save_smtp(&st, &form, true).await?;
-    st.audit(AuditEntry {
-        event_type: "smtp_settings_updated",
-        ip: Some(a.cx.ip.to_string()),
-        message: format!("SMTP settings saved via API by admin {}", a.session.subject),
-        ..Default::default()
-    })
-    .await;
+/// A form post (the console's SMTP card without JavaScript); an unreadable form is `bad form`.
+async fn smtp_save(
+    State(st): State<AppState>,
+    a: Admin,
+    form: Result<CsrfForm, ApiError>,
+) -> Result<Response, ApiError> {
+    let CsrfForm(form) = form.map_err(|e| match e {
+        ApiError::InvalidRequest(_) => ApiError::InvalidRequest("bad form"),
+        e => e,
+    })?;
+    ops::save_smtp(&st, &Actor::of(&a), Via::Api, &form).await?;
     Ok(a.cx.finish(html::redirect(StatusCode::FOUND, "/admin/dashboard")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_map_to_the_spec_errors() {
+        let table = [
+            (
+                Refusal::Missing,
+                400,
+                "invalid_request",
+                "username and email required",
+            ),
+            (
+                Refusal::InvalidEmail,
+                400,
+                "invalid_request",
+                "invalid email",
+            ),
+            (
+                Refusal::InvalidUsername,
+                400,
+                "invalid_request",
+                "invalid username",
+            ),
+            (
+                Refusal::Password(true),
+                400,
+                "password_too_long",
+                "PASSWORD_TOO_LONG",
+            ),
+            (
+                Refusal::Password(false),
+                400,
+                "invalid_request",
+                "PASSWORD_TOO_SHORT",
+            ),
+            (
+                Refusal::UsernameTaken,
+                409,
+                "username_taken",
+                "username already taken",
+            ),
+            (
+                Refusal::EmailTaken,
+                409,
+                "email_taken",
+                "email already taken",
+            ),
+            (Refusal::NotFound, 404, "not_found", "user not found"),
+        ];
+        for (why, status, code, msg) in table {
+            let e = invalid_error(why, "username and email required");
+            assert_eq!(
+                (e.status().as_u16(), e.code(), e.to_string().as_str()),
+                (status, code, msg)
+            );
+        }
+    }
 }

@@ -7,10 +7,14 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::routing::any;
 
+use super::Admin;
+
 use crate::creds::verify_admin;
+use crate::effects;
 use crate::error::ApiError;
+use crate::extract::CsrfForm;
 use crate::ratelimit::Action;
-use crate::routes::pages::allow;
+use crate::routes::only;
 use crate::session::{self, Kind};
 use crate::state::AppState;
 use crate::web::ctx::WebCtx;
@@ -24,8 +28,8 @@ pub(crate) fn router() -> Router<AppState> {
             "/admin",
             any(|| async { html::redirect(StatusCode::FOUND, "/admin/dashboard") }),
         )
-        .route("/admin/login", any(login))
-        .route("/admin/logout", any(logout))
+        .route("/admin/login", only("GET, POST").get(login).post(login))
+        .route("/admin/logout", only("POST").post(logout))
 }
 
 fn login_page(cx: WebCtx, status: StatusCode, username: &str, flash_key: Option<&str>) -> Response {
@@ -34,10 +38,13 @@ fn login_page(cx: WebCtx, status: StatusCode, username: &str, flash_key: Option<
     cx.finish(html::no_store(html::html(status, p)))
 }
 
-async fn login(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET, POST")?;
+/// `GET` shows the form (or goes to the dashboard when signed in), `POST` signs in.
+async fn login(
+    State(st): State<AppState>,
+    mut cx: WebCtx,
+    req: Request,
+) -> Result<Response, ApiError> {
     let (parts, body) = req.into_parts();
-    let mut cx = WebCtx::new(&st, &parts);
     if parts.method != Method::POST {
         if session::lookup(&st, &cx, Kind::Admin).await?.is_some() {
             return Ok(cx.finish(html::redirect(StatusCode::FOUND, "/admin/dashboard")));
@@ -52,7 +59,7 @@ async fn login(State(st): State<AppState>, req: Request) -> Result<Response, Api
         return Ok(error_page(cx, StatusCode::FORBIDDEN, "error.csrf"));
     }
     let (username, password) = (form.get("username"), form.get("password"));
-    if let Err(e) = st.rate(Action::Login, cx.ip, Some(username)).await {
+    if let Err(e) = effects::rate_limit(&st, Action::Login, cx.ip, Some(username)).await {
         let retry = match e {
             ApiError::RateLimited { retry_after } => retry_after,
             _ => 1,
@@ -74,13 +81,13 @@ async fn login(State(st): State<AppState>, req: Request) -> Result<Response, Api
     Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, "/admin/dashboard")))
 }
 
-async fn logout(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "POST")?;
-    let (parts, body) = req.into_parts();
-    let mut cx = WebCtx::new(&st, &parts);
-    let s = session::current(&st, &cx, Kind::Admin).await?;
-    let form = read_form(&st, &parts.headers, body).await?;
-    session::check_csrf(&cx, &s, Some(&form))?;
+async fn logout(
+    State(st): State<AppState>,
+    Admin {
+        mut cx, session: s, ..
+    }: Admin,
+    _: CsrfForm,
+) -> Result<Response, ApiError> {
     session::end(&st, &s).await?;
     session::clear_cookies(&mut cx, Kind::Admin);
     Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, "/admin/login")))

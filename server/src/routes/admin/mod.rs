@@ -3,26 +3,26 @@
 //! * [`login`]: `/admin`, `/admin/login`, `/admin/logout`.
 //! * [`pages`]: the console pages, one handler per sidebar section (their markup is in
 //!   `web::pages::admin`).
-//! * [`action`]: `POST /admin/action` and the one-time password result.
-//! * [`api`]: `/admin/api/*` and `/admin/diagnostics.json`.
+//! * [`ops`]: the admin operations (block, edit, confirm, reset password, delete, SMTP, ...),
+//!   one function each, with their audit rows.
+//! * [`action`]: `POST /admin/action`, the HTML form adapter over [`ops`], and the one-time
+//!   password result; [`api`]: `/admin/api/*` and `/admin/diagnostics.json`, the JSON adapter.
 //!
-//! Every page and API route first requires an admin session (302 to `/admin/login`); every
-//! mutation then checks session CSRF (§6.7).
+//! Every page and API route first requires an admin session ([`Admin`], 302 to
+//! `/admin/login`); every mutation then checks session CSRF (§6.7) through a CSRF extractor.
 
 pub(crate) mod action;
 pub(crate) mod api;
 pub(crate) mod login;
+pub(crate) mod ops;
 pub(crate) mod pages;
 
 use axum::Router;
-use axum::http::request::Parts;
 
 use crate::error::ApiError;
-use crate::session::{self, Kind, Session};
 use crate::state::AppState;
 use crate::store::stats::{self, ServerStats};
 use crate::util::time;
-use crate::web::ctx::WebCtx;
 use crate::web::form::Form;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -33,26 +33,8 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(api::router())
 }
 
-/// An admin request: context, session, the CSRF cookie value and the query string.
-pub(crate) struct Admin {
-    pub cx: WebCtx,
-    pub session: Session,
-    pub csrf: String,
-    pub query: Form,
-}
-
-pub(crate) async fn admin(st: &AppState, parts: &Parts) -> Result<Admin, ApiError> {
-    let cx = WebCtx::new(st, parts);
-    let session = session::current(st, &cx, Kind::Admin).await?;
-    let csrf = cx.cookie("csrf_token").unwrap_or("").to_owned();
-    let query = Form::parse(parts.uri.query().unwrap_or("").as_bytes());
-    Ok(Admin {
-        cx,
-        session,
-        csrf,
-        query,
-    })
-}
+/// An admin request (context, session, CSRF cookie, query): the admin-session extractor.
+pub(crate) use crate::extract::AdminSession as Admin;
 
 /// A list filter value: trimmed, at most 160 characters.
 pub(crate) fn filter(q: &Form, name: &str) -> String {

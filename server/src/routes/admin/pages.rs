@@ -5,22 +5,20 @@
 //! always passed to SQL as bound parameters; sort orders come from a fixed list.
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::any;
 
-use super::{Admin, admin, filter, paging, server_stats};
-use crate::accounts::{create_user, password_len_ok};
+use super::action::refusal_flash;
+use super::ops::{self, Actor, Via};
+use super::{Admin, filter, paging, server_stats};
 use crate::error::ApiError;
+use crate::extract::CsrfForm;
 use crate::mail;
 use crate::routes::health::readiness;
-use crate::routes::pages::allow;
-use crate::session;
+use crate::routes::only;
 use crate::state::AppState;
 use crate::store::admin::{self as q, DeviceQuery, UserQuery};
-use crate::useradd::{normalize_email, valid_username};
-use crate::web::form::read_form;
 use crate::web::html::{self, Nav};
 use crate::web::pages::admin::{
     self as view, devices::DeviceFilter, settings::SettingsView, users::UserFilter,
@@ -29,16 +27,19 @@ use crate::web::pages::layout::Ui;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route("/admin/dashboard", any(dashboard))
-        .route("/admin/users", any(users))
-        .route("/admin/create-user", any(create))
-        .route("/admin/devices", any(devices))
-        .route("/admin/vaults", any(vaults))
-        .route("/admin/vault/", any(vault))
-        .route("/admin/storage", any(storage))
-        .route("/admin/audit", any(audit))
-        .route("/admin/settings", any(settings))
-        .route("/admin/diagnostics", any(diagnostics))
+        .route("/admin/dashboard", only("GET").get(dashboard))
+        .route("/admin/users", only("GET").get(users))
+        .route(
+            "/admin/create-user",
+            only("GET, POST").get(create_form_page).post(create),
+        )
+        .route("/admin/devices", only("GET").get(devices))
+        .route("/admin/vaults", only("GET").get(vaults))
+        .route("/admin/vault/", only("GET").get(vault))
+        .route("/admin/storage", only("GET").get(storage))
+        .route("/admin/audit", only("GET").get(audit))
+        .route("/admin/settings", only("GET").get(settings))
+        .route("/admin/diagnostics", only("GET").get(diagnostics))
 }
 
 /// An admin page with the sidebar section marked; always `no-store`. `render` builds the page
@@ -63,10 +64,7 @@ pub(crate) fn admin_page_status(
     a.cx.finish(html::no_store(html::html(status, p)))
 }
 
-async fn dashboard(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET")?;
-    let (parts, _) = req.into_parts();
-    let a = admin(&st, &parts).await?;
+async fn dashboard(State(st): State<AppState>, a: Admin) -> Result<Response, ApiError> {
     let stats = server_stats(&st).await?;
     let health = readiness(&st).await;
     let smtp = mail::settings(&st).await?;
@@ -89,10 +87,7 @@ async fn dashboard(State(st): State<AppState>, req: Request) -> Result<Response,
     }))
 }
 
-async fn users(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET")?;
-    let (parts, _) = req.into_parts();
-    let a = admin(&st, &parts).await?;
+async fn users(State(st): State<AppState>, a: Admin) -> Result<Response, ApiError> {
     let (page, per_page) = paging(&a.query, 25);
     let status = a.query.get("status").to_owned();
     let sort = a.query.get("sort").to_owned();
@@ -130,47 +125,35 @@ fn create_page(a: Admin, username: &str, email: &str, flash_key: Option<&str>) -
     })
 }
 
-async fn create(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET, POST")?;
-    let (parts, body) = req.into_parts();
-    let a = admin(&st, &parts).await?;
-    if parts.method != Method::POST {
-        return Ok(create_page(a, "", "", None));
-    }
-    let form = read_form(&st, &parts.headers, body).await?;
-    session::check_csrf(&a.cx, &a.session, Some(&form))?;
+async fn create_form_page(a: Admin) -> Response {
+    create_page(a, "", "", None)
+}
+
+async fn create(
+    State(st): State<AppState>,
+    a: Admin,
+    CsrfForm(form): CsrfForm,
+) -> Result<Response, ApiError> {
     let (username, email_raw, pw) = (
         form.get("username").trim(),
         form.get("email").trim(),
         form.get("password"),
     );
-    let again = |a: Admin, key: &str| create_page(a, username, email_raw, Some(key));
-    if username.is_empty() || email_raw.is_empty() || pw.is_empty() {
-        return Ok(again(a, "error.allFieldsRequired"));
-    }
-    let Some(email) = normalize_email(email_raw) else {
-        return Ok(again(a, "error.invalidEmail"));
-    };
-    if !valid_username(username) {
-        return Ok(again(a, "error.invalidUsername"));
-    }
-    if password_len_ok(pw).is_err() {
-        return Ok(again(a, "error.passwordInvalid"));
-    }
-    let msg = format!("user created by admin {}", a.session.subject);
-    match create_user(&st, username, &email, pw, true, a.cx.loc, a.cx.ip, &msg).await {
+    let actor = Actor::of(&a);
+    match ops::create_user(&st, &actor, Via::Console, a.cx.loc, username, email_raw, pw).await? {
         Ok(_) => {
             Ok(a.cx.finish(html::redirect(StatusCode::SEE_OTHER, "/admin/users")))
         }
-        Err(ApiError::UsernameTaken | ApiError::EmailTaken) => Ok(again(a, "error.accountTaken")),
-        Err(e) => Err(e),
+        Err(why) => Ok(create_page(
+            a,
+            username,
+            email_raw,
+            Some(refusal_flash(why).1),
+        )),
     }
 }
 
-async fn devices(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET")?;
-    let (parts, _) = req.into_parts();
-    let a = admin(&st, &parts).await?;
+async fn devices(State(st): State<AppState>, a: Admin) -> Result<Response, ApiError> {
     let status = a.query.get("status").to_owned();
     let sort = a.query.get("sort").to_owned();
     let dq = DeviceQuery {
@@ -201,20 +184,14 @@ async fn devices(State(st): State<AppState>, req: Request) -> Result<Response, A
     }))
 }
 
-async fn vaults(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET")?;
-    let (parts, _) = req.into_parts();
-    let a = admin(&st, &parts).await?;
+async fn vaults(State(st): State<AppState>, a: Admin) -> Result<Response, ApiError> {
     let rows = st.db.read(|c| q::vaults(c, None)).await?;
     Ok(admin_page(a, "/admin/vaults", "admin.vaults", |ui| {
         view::vaults::list(ui, &rows)
     }))
 }
 
-async fn vault(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET")?;
-    let (parts, _) = req.into_parts();
-    let a = admin(&st, &parts).await?;
+async fn vault(State(st): State<AppState>, a: Admin) -> Result<Response, ApiError> {
     let (user, vault) = (
         a.query.get("user").to_owned(),
         a.query.get("vault").to_owned(),
@@ -249,10 +226,7 @@ async fn vault(State(st): State<AppState>, req: Request) -> Result<Response, Api
     }))
 }
 
-async fn storage(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET")?;
-    let (parts, _) = req.into_parts();
-    let a = admin(&st, &parts).await?;
+async fn storage(State(st): State<AppState>, a: Admin) -> Result<Response, ApiError> {
     let s = server_stats(&st).await?;
     let flash = (a.query.get("flash") == "cleanup_done").then_some("admin.cleanupDone");
     Ok(admin_page(a, "/admin/storage", "admin.storage", |ui| {
@@ -260,10 +234,7 @@ async fn storage(State(st): State<AppState>, req: Request) -> Result<Response, A
     }))
 }
 
-async fn audit(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET")?;
-    let (parts, _) = req.into_parts();
-    let a = admin(&st, &parts).await?;
+async fn audit(State(st): State<AppState>, a: Admin) -> Result<Response, ApiError> {
     let (event, user) = (filter(&a.query, "event"), filter(&a.query, "user"));
     let severity = a.query.get("severity").to_owned();
     let (e2, u2) = (event.clone(), user.clone());
@@ -290,10 +261,7 @@ async fn audit(State(st): State<AppState>, req: Request) -> Result<Response, Api
     }))
 }
 
-async fn settings(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET")?;
-    let (parts, _) = req.into_parts();
-    let a = admin(&st, &parts).await?;
+async fn settings(State(st): State<AppState>, a: Admin) -> Result<Response, ApiError> {
     let smtp = mail::settings(&st).await?;
     let web = a.cx.web.clone();
     let fl = a.query.get("flash");
@@ -325,10 +293,7 @@ async fn settings(State(st): State<AppState>, req: Request) -> Result<Response, 
     }))
 }
 
-async fn diagnostics(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET")?;
-    let (parts, _) = req.into_parts();
-    let a = admin(&st, &parts).await?;
+async fn diagnostics(State(st): State<AppState>, a: Admin) -> Result<Response, ApiError> {
     let h = readiness(&st).await;
     Ok(admin_page(
         a,

@@ -1,34 +1,31 @@
 //! The home page, the user dashboard and logout (spec §6.10).
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
 use axum::response::Response;
-use axum::routing::any;
 
-use super::allow;
 use crate::error::ApiError;
+use crate::extract::{CsrfForm, UserSession};
 use crate::routes::health::readiness;
+use crate::routes::only;
 use crate::session::{self, Kind};
 use crate::state::AppState;
 use crate::store::admin;
 use crate::web::ctx::WebCtx;
-use crate::web::form::{Form, read_form};
+use crate::web::form::Form;
 use crate::web::html::{self, Nav};
 use crate::web::i18n;
 use crate::web::pages::{self, layout::Ui};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route("/", any(home))
-        .route("/dashboard", any(dashboard))
-        .route("/logout", any(logout))
+        .route("/", only("GET").get(home))
+        .route("/dashboard", only("GET").get(dashboard))
+        .route("/logout", only("POST").post(logout))
 }
 
-async fn home(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET")?;
-    let (parts, _) = req.into_parts();
-    let cx = WebCtx::new(&st, &parts);
+async fn home(State(st): State<AppState>, cx: WebCtx) -> Result<Response, ApiError> {
     let h = readiness(&st).await;
     let ready = h.status == "ok";
     let user = if ready {
@@ -53,12 +50,12 @@ async fn home(State(st): State<AppState>, req: Request) -> Result<Response, ApiE
     Ok(cx.finish(if user.is_some() { html::no_store(r) } else { r }))
 }
 
-async fn dashboard(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET")?;
-    let (parts, _) = req.into_parts();
-    let cx = WebCtx::new(&st, &parts);
-    let s = session::current(&st, &cx, Kind::User).await?;
-    let query = Form::parse(parts.uri.query().unwrap_or("").as_bytes());
+async fn dashboard(
+    State(st): State<AppState>,
+    UserSession { cx, session: s }: UserSession,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let query = Form::parse(uri.query().unwrap_or("").as_bytes());
     let q: String = query.get("q").trim().chars().take(160).collect();
     let (uid, qq) = (s.subject.clone(), q.clone());
     let rows = st
@@ -79,13 +76,11 @@ async fn dashboard(State(st): State<AppState>, req: Request) -> Result<Response,
     Ok(cx.finish(html::no_store(html::html(StatusCode::OK, p))))
 }
 
-async fn logout(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "POST")?;
-    let (parts, body) = req.into_parts();
-    let mut cx = WebCtx::new(&st, &parts);
-    let s = session::current(&st, &cx, Kind::User).await?;
-    let form = read_form(&st, &parts.headers, body).await?;
-    session::check_csrf(&cx, &s, Some(&form))?;
+async fn logout(
+    State(st): State<AppState>,
+    UserSession { mut cx, session: s }: UserSession,
+    _: CsrfForm,
+) -> Result<Response, ApiError> {
     session::end(&st, &s).await?;
     session::clear_cookies(&mut cx, Kind::User);
     Ok(cx.finish(html::redirect(StatusCode::FOUND, "/login")))

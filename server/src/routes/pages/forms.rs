@@ -7,12 +7,13 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 
-use super::allow;
 use crate::accounts::{self, password_len_ok};
 use crate::creds::{self, CredFailure};
+use crate::effects;
 use crate::error::ApiError;
 use crate::http::not_found_page;
 use crate::ratelimit::Action;
+use crate::routes::{not_allowed, only};
 use crate::session::{self, Kind};
 use crate::state::AppState;
 use crate::store::accounts::{Purpose, TokenOutcome, token_state};
@@ -26,41 +27,43 @@ use crate::web::pages::{account, layout::Ui};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route("/register", any(register))
-        .route("/login", any(login))
-        .route("/forgot", any(forgot))
-        .route("/reset", any(reset))
-        .route("/locale", any(locale))
+        // With registration closed `/register` does not exist, whatever the method.
+        .route(
+            "/register",
+            any(|State(st): State<AppState>| async move {
+                if st.web_settings().allow_registration {
+                    not_allowed("GET, POST").into_response()
+                } else {
+                    not_found_page()
+                }
+            })
+            .get(register)
+            .post(register),
+        )
+        .route("/login", only("GET, POST").get(login).post(login))
+        .route("/forgot", only("GET, POST").get(forgot).post(forgot))
+        .route("/reset", only("GET, POST").get(reset).post(reset))
+        .route("/locale", only("POST").post(locale))
         .route(
             "/register/result",
-            any(|s, r| msg(s, r, "register.title", "register.result", false)),
+            only("GET").get(|cx: WebCtx| msg(cx, "register.title", "register.result", false)),
         )
         .route(
             "/forgot/sent",
-            any(|s, r| msg(s, r, "forgot.title", "forgot.sent", false)),
+            only("GET").get(|cx: WebCtx| msg(cx, "forgot.title", "forgot.sent", false)),
         )
         .route(
             "/reset/done",
-            any(|s, r| msg(s, r, "reset.title", "reset.done", true)),
+            only("GET").get(|cx: WebCtx| msg(cx, "reset.title", "reset.done", true)),
         )
         .route(
             "/confirm/result",
-            any(|s, r| msg(s, r, "confirm.title", "confirm.result", true)),
+            only("GET").get(|cx: WebCtx| msg(cx, "confirm.title", "confirm.result", true)),
         )
 }
 
-async fn msg(
-    State(st): State<AppState>,
-    req: Request,
-    title: &'static str,
-    text: &'static str,
-    no_store: bool,
-) -> Response {
-    if let Err(e) = allow(req.method(), "GET") {
-        return e.into_response();
-    }
-    let (parts, _) = req.into_parts();
-    let r = message_page(WebCtx::new(&st, &parts), title, text, Nav::Guest);
+async fn msg(cx: WebCtx, title: &'static str, text: &'static str, no_store: bool) -> Response {
+    let r = message_page(cx, title, text, Nav::Guest);
     if no_store { html::no_store(r) } else { r }
 }
 
@@ -100,14 +103,15 @@ fn rate_page(cx: WebCtx, e: ApiError) -> Response {
     r
 }
 
-async fn register(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+/// `GET` shows the form, `POST` submits it.
+async fn register(
+    State(st): State<AppState>,
+    cx: WebCtx,
+    req: Request,
+) -> Result<Response, ApiError> {
     if !st.web_settings().allow_registration {
         return Ok(not_found_page());
     }
-    allow(req.method(), "GET, POST")?;
-    let (parts, body) = req.into_parts();
-    let cx = WebCtx::new(&st, &parts);
-    let req = Request::from_parts(parts, body);
     if req.method() != Method::POST {
         return Ok(form_page(cx, StatusCode::OK, "register.title", |ui| {
             account::register(ui, None, "", "")
@@ -133,7 +137,7 @@ async fn register(State(st): State<AppState>, req: Request) -> Result<Response, 
     let Some(email) = normalize_email(email_raw) else {
         return Ok(again(cx, "error.invalidEmail"));
     };
-    if let Err(e) = st.rate(Action::Register, cx.ip, Some(&email)).await {
+    if let Err(e) = effects::rate_limit(&st, Action::Register, cx.ip, Some(&email)).await {
         return Ok(rate_page(cx, e));
     }
     if !valid_username(username) {
@@ -149,11 +153,8 @@ async fn register(State(st): State<AppState>, req: Request) -> Result<Response, 
     }
 }
 
-async fn login(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET, POST")?;
-    let (parts, body) = req.into_parts();
-    let cx = WebCtx::new(&st, &parts);
-    let req = Request::from_parts(parts, body);
+/// `GET` shows the form (or goes to the dashboard when signed in), `POST` signs in.
+async fn login(State(st): State<AppState>, cx: WebCtx, req: Request) -> Result<Response, ApiError> {
     if req.method() != Method::POST {
         if session::lookup(&st, &cx, Kind::User).await?.is_some() {
             return Ok(cx.finish(html::redirect(StatusCode::FOUND, "/dashboard")));
@@ -170,7 +171,7 @@ async fn login(State(st): State<AppState>, req: Request) -> Result<Response, Api
         form.get("username").trim().to_owned(),
         form.get("password").to_owned(),
     );
-    if let Err(e) = st.rate(Action::Login, cx.ip, Some(&login)).await {
+    if let Err(e) = effects::rate_limit(&st, Action::Login, cx.ip, Some(&login)).await {
         return Ok(rate_page(cx, e));
     }
     let fail = |cx: WebCtx, status: StatusCode, key: &str| {
@@ -210,11 +211,12 @@ async fn login(State(st): State<AppState>, req: Request) -> Result<Response, Api
     Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, "/dashboard")))
 }
 
-async fn forgot(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET, POST")?;
-    let (parts, body) = req.into_parts();
-    let cx = WebCtx::new(&st, &parts);
-    let req = Request::from_parts(parts, body);
+/// `GET` shows the form, `POST` sends the reset mail.
+async fn forgot(
+    State(st): State<AppState>,
+    cx: WebCtx,
+    req: Request,
+) -> Result<Response, ApiError> {
     if req.method() != Method::POST {
         return Ok(form_page(cx, StatusCode::OK, "forgot.title", |ui| {
             account::forgot(ui, None)
@@ -230,17 +232,16 @@ async fn forgot(State(st): State<AppState>, req: Request) -> Result<Response, Ap
             account::forgot(ui, Some("error.emailRequired"))
         }));
     }
-    if let Err(e) = st.rate(Action::Forgot, cx.ip, Some(email)).await {
+    if let Err(e) = effects::rate_limit(&st, Action::Forgot, cx.ip, Some(email)).await {
         return Ok(rate_page(cx, e));
     }
     accounts::forgot(&st, email, cx.loc);
     Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, "/forgot/sent")))
 }
 
-async fn reset(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "GET, POST")?;
+/// `GET` checks the token and shows the form, `POST` sets the new password.
+async fn reset(State(st): State<AppState>, cx: WebCtx, req: Request) -> Result<Response, ApiError> {
     let (parts, body) = req.into_parts();
-    let cx = WebCtx::new(&st, &parts);
     let to_forgot =
         |cx: WebCtx| html::no_store(cx.finish(html::redirect(StatusCode::FOUND, "/forgot")));
     if parts.method != Method::POST {
@@ -277,7 +278,7 @@ async fn reset(State(st): State<AppState>, req: Request) -> Result<Response, Api
     if token.is_empty() || pw.is_empty() || confirm.is_empty() {
         return Ok(again(cx, "error.allFieldsRequired"));
     }
-    if let Err(e) = st.rate(Action::Reset, cx.ip, None).await {
+    if let Err(e) = effects::rate_limit(&st, Action::Reset, cx.ip, None).await {
         return Ok(rate_page(cx, e));
     }
     if password_len_ok(pw).is_err() {
@@ -294,10 +295,12 @@ async fn reset(State(st): State<AppState>, req: Request) -> Result<Response, Api
     }
 }
 
-async fn locale(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    allow(req.method(), "POST")?;
+async fn locale(
+    State(st): State<AppState>,
+    cx: WebCtx,
+    req: Request,
+) -> Result<Response, ApiError> {
     let (parts, body) = req.into_parts();
-    let cx = WebCtx::new(&st, &parts);
     let form = match read_form(&st, &parts.headers, body).await {
         Ok(f) => f,
         Err(_) => return Ok(error_page(cx, StatusCode::OK, "error.badRequest")),
