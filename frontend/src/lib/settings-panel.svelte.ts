@@ -22,7 +22,15 @@ import { cheapStatus, recordConfiguredInStorage, recordManualRunInStorage, sched
 import { BUSY_POLL_MS } from './scheduler';
 import { savedSettings } from './form';
 import { SettingsForm } from './settings-form.svelte';
-import type { Message } from '../components/types';
+
+/** A message box: a catalog key (never raw error text), its params and a tone. */
+export interface Message {
+  key: string;
+  params?: Params;
+  tone: 'ok' | 'warn' | 'error';
+  /** Already localized extra lines (counts of conflicts, copies, merges). */
+  extra?: string[];
+}
 
 export type Action = 'load' | 'save' | 'test' | 'connect' | 'sync' | 'disconnect' | 'resetKey' | 'guard';
 /** The actions that ask for an in-panel confirmation first. */
