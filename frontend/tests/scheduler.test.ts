@@ -20,6 +20,7 @@ import {
 import { AutoSync, recordManualRunInStorage, schedulerActive, type Timers } from '../src/lib/auto-sync';
 import type { SyncStatusDTO } from '../src/lib/api';
 import { connectedStatus } from './fake-api';
+import delays from './auto-sync-delays.json';
 
 const T0 = Date.parse('2026-11-22T12:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -53,6 +54,18 @@ describe('backoff', () => {
     s = recordSuccess(s, now);
     expect(s.consecutiveFailures).toBe(0);
     expect(s.lastFailureAt).toBe('');
+  });
+});
+
+// The table host-shim/src/watch.rs is checked against too: one policy, two runtimes.
+describe('the shared auto-sync delay table (auto-sync-delays.json)', () => {
+  it.each(delays.cases)('interval $intervalMin min, $failures failures → $waitMin min', ({ intervalMin, failures, waitMin }) => {
+    // A run ends at T0 with `failures` consecutive failures counted (0: it succeeded).
+    let s = recordAttempt(INITIAL_STATE, T0);
+    for (let k = 0; k < failures; k++) s = recordFailure(s, T0, 'push: sync-server:internal_error (HTTP 500)');
+    if (failures === 0) s = recordSuccess(s, T0);
+    const { at } = next(T0, s, input({ syncInterval: intervalMin, lastSyncAt: failures === 0 ? iso(T0) : '' }));
+    expect((at! - T0) / MINUTE).toBe(waitMin);
   });
 });
 

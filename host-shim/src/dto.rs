@@ -1,9 +1,9 @@
 //! The JSON shapes the host prints and serves: `SyncStatusDTO` (plugin-contract §3.2 with the
-//! §3.13 extensions), the `now()` result (§3.9) and the `{code, message}` error.
+//! §3.13 extensions) and the `now()` result (§3.9). Errors reach the panel as the bridge's
+//! `[value, err]` text and the CLI as `code: message`, never as JSON built here.
 
 use crate::bindings::SyncStatus;
 use crate::bindings::exports::verstak::sync::sync_provider::{Direction, Guard, SyncSummary};
-use crate::session::Failure;
 use crate::state::Progress;
 use serde_json::{Value, json};
 
@@ -77,8 +77,4 @@ pub fn summary_json(s: &SyncSummary) -> Value {
         v["guard"] = guard(g);
     }
     v
-}
-
-pub fn error_json(e: &Failure) -> Value {
-    json!({ "code": e.code, "message": e.message })
 }

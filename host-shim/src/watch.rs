@@ -1,5 +1,12 @@
 //! `watch`: sync on the configured interval, backing off after failures (1, 2, 4, 8, then 15
 //! minutes), and stop for good when the device is revoked or unconfigured.
+//!
+//! One policy, two runtimes. In the Verstak desktop the plugin frontend owns scheduling
+//! (plugin-contract §5.5) against a backend that is not this host, so the policy lives in
+//! `frontend/src/lib/scheduler.ts`; the headless `watch` has no frontend, so [`next_delay`] is
+//! the same policy in Rust (the WIT stays as it is). Neither copies the other: both are checked
+//! against one table, `frontend/tests/auto-sync-delays.json`, which the tests below read.
+//! Only the interval 0 ("auto-sync off" in the panel) is `watch`'s own: it uses the default.
 
 use std::time::Duration;
 
@@ -33,6 +40,30 @@ pub fn is_terminal(code: &str, revoked: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The wait after a run, from the table the frontend's scheduler is checked against too.
+    #[test]
+    fn follows_the_shared_auto_sync_delay_table() {
+        let table: serde_json::Value =
+            serde_json::from_str(include_str!("../../frontend/tests/auto-sync-delays.json"))
+                .expect("the shared table is JSON");
+        let cases = table["cases"].as_array().expect("the table has cases");
+        assert!(!cases.is_empty());
+        for case in cases {
+            let field = |name: &str| {
+                let v = case[name]
+                    .as_u64()
+                    .expect("table fields are counts of minutes");
+                u32::try_from(v).expect("table fields fit u32")
+            };
+            let (interval, failures) = (field("intervalMin"), field("failures"));
+            assert_eq!(
+                next_delay(interval, failures),
+                Duration::from_secs(u64::from(field("waitMin")) * 60),
+                "{case}"
+            );
+        }
+    }
 
     #[test]
     fn backoff_is_1_2_4_8_then_15_minutes() {

@@ -6,6 +6,13 @@
 //   fromDocument / toDocument                                 ↔ storage.data('scheduler')
 //
 // The controller (auto-sync.ts) owns the timers and calls these.
+//
+// One policy, two runtimes. On the desktop the plugin frontend owns scheduling (§5.5) and
+// its backend is not our host, so the policy must be here; the headless host's `watch` has no
+// frontend, so host-shim/src/watch.rs has its own few lines of it (the WIT stays as it is).
+// Neither copies the other: both are checked against one table of cases,
+// tests/auto-sync-delays.json (the wait after a run, from interval and failure count). Change
+// the policy there first, then here and in watch.rs.
 
 export const MINUTE = 60_000;
 /** Debounce after the last `file.changed` hint before a change-triggered run. */
@@ -59,7 +66,7 @@ export function isoTime(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-/** Backoff after the k-th consecutive failure, in ms (k ≥ 1). */
+/** Backoff after the k-th consecutive failure, in ms (k ≥ 1). Pinned by tests/auto-sync-delays.json. */
 export function backoffMs(k: number): number {
   if (k < 1) return 0;
   const minutes = Math.min(2 ** Math.min(k - 1, 30), MAX_BACKOFF_MIN);
