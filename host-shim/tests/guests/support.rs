@@ -29,6 +29,7 @@ pub fn hostile_component() -> &'static Path {
 }
 
 /// `host-shim/tests/guests/old-api`: a component of the frozen API 0.1.0, built like the hostile one.
+#[allow(dead_code)] // used by `api_version.rs` only
 pub fn old_api_component() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| build_guest("old-api", "old_api_guest"))
