@@ -35,14 +35,18 @@ pub fn status_json(s: &SyncStatus, live: Option<&Progress>) -> Value {
         "syncInterval": s.sync_interval,
         "lastError": s.last_error,
         "lastWarning": s.last_warning,
-        "statusLabel": s.status_label,
+        "statusLabel": s.status_label.as_str(),
         "effectiveVaultId": s.effective_vault_id,
         "lastCheckedAt": s.last_checked_at,
         "ignore": s.ignore,
     });
     let progress = match (live, &s.progress) {
-        (Some(p), _) => Some(json!({ "phase": p.phase, "done": p.done, "total": p.total })),
-        (None, Some(p)) => Some(json!({ "phase": p.phase, "done": p.done, "total": p.total })),
+        (Some(p), _) => {
+            Some(json!({ "phase": p.phase.as_str(), "done": p.done, "total": p.total }))
+        }
+        (None, Some(p)) => {
+            Some(json!({ "phase": p.phase.as_str(), "done": p.done, "total": p.total }))
+        }
         (None, None) => None,
     };
     if let Some(p) = progress {

@@ -1,7 +1,7 @@
 //! The wasmtime side: one `Engine` and one compiled `Component` per process, a fresh `Store` per
 //! vault, an epoch ticker for deadlines and a memory cap per store.
 //!
-//! Order of use: [`Runtime::load`] (validate the manifest, compile, link) → [`Runtime::instantiate`]
+//! Order of use: [`Runtime::load`] (validate the manifest, compile, check the API version, link) → [`Runtime::instantiate`]
 //! for a vault → [`Instance::call`] for each export call. A trap ends that instance only; the
 //! caller instantiates again for the next call.
 
@@ -46,7 +46,8 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Validates the manifest, compiles the component and links every import.
+    /// Validates the manifest, compiles the component, refuses it when it was built for another
+    /// API version ([`crate::bindings::check_api_version`]) and links every import.
     pub fn load(component: &Path, manifest_path: &Path, limits: Limits) -> anyhow::Result<Runtime> {
         let text = std::fs::read_to_string(manifest_path)
             .with_context(|| format!("cannot read the manifest {}", manifest_path.display()))?;
@@ -60,16 +61,18 @@ impl Runtime {
         let bytes = std::fs::read(component).with_context(|| {
             format!("cannot read the component {} ({how})", component.display())
         })?;
-        let component = crate::compile_cache::load(&engine, &bytes)
+        let compiled = crate::compile_cache::load(&engine, &bytes)
             .map_err(anyhow::Error::from)
             .with_context(|| {
                 format!("cannot load the component {} ({how})", component.display())
             })?;
+        // Before linking, so a stale build gets a clear error rather than a missing import.
+        crate::bindings::check_api_version(&engine, &compiled, &component.display().to_string())?;
 
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-        let pre = PluginPre::new(linker.instantiate_pre(&component)?)?;
+        let pre = PluginPre::new(linker.instantiate_pre(&compiled)?)?;
         spawn_epoch_ticker(&engine);
         Ok(Runtime {
             pre,

@@ -103,7 +103,7 @@ impl<'r> Session<'r> {
         match result {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(Failure {
-                code: e.code,
+                code: e.code.as_str().into(),
                 message: e.message,
             }),
             Err(e) => {

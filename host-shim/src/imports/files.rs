@@ -371,12 +371,6 @@ impl Host for HostState {
         staging::stage_copy(fs.root(), &stage, &mut src)
     }
 
-    fn stage_hash(&mut self, stage: String) -> Result<Staged, HostError> {
-        self.grants.check(Permission::StorageNamespace)?;
-        let stage = self.stage(&stage)?;
-        staging::stage_hash(self.vault_fs()?.root(), &stage)
-    }
-
     fn commit_stage(
         &mut self,
         stage: String,

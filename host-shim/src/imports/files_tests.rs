@@ -55,7 +55,6 @@ fn every_function_needs_its_permission() {
     let (_v, mut s) = state_with(&all_but("storage.namespace"));
     denied(s.stage_write("k".into(), 0, vec![]), "storage.namespace");
     denied(s.stage_copy("a".into(), "k".into()), "storage.namespace");
-    denied(s.stage_hash("k".into()), "storage.namespace");
     denied(s.delete_stage("k".into()), "storage.namespace");
 }
 
@@ -439,25 +438,23 @@ fn staging_round_trip_with_hashes() {
     let (vault, mut s) = full();
     s.stage_write("up-1".into(), 0, b"hello ".to_vec()).unwrap();
     s.stage_write("up-1".into(), 6, b"world".to_vec()).unwrap();
-    let staged = s.stage_hash("up-1".into()).unwrap();
-    assert_eq!(
-        (staged.size, staged.sha256.as_str()),
-        (11, sha(b"hello world").as_str())
-    );
+    let file = vault
+        .path()
+        .join(".verstak/plugin-data/verstak.sync/staging/up-1");
+    // What the removed `stage-hash` import reported, read from the staging file itself.
+    let staged = fs::read(&file).unwrap();
+    assert_eq!((staged.len(), sha(&staged)), (11, sha(b"hello world")));
     code(
         s.stage_write("up-1".into(), 100, b"x".to_vec()),
         ErrorCode::InvalidInput,
     );
     s.stage_write("up-1".into(), 0, b"short".to_vec()).unwrap();
     assert_eq!(
-        s.stage_hash("up-1".into()).unwrap().sha256,
+        sha(&fs::read(&file).unwrap()),
         sha(b"short"),
         "offset 0 truncates"
     );
 
-    let file = vault
-        .path()
-        .join(".verstak/plugin-data/verstak.sync/staging/up-1");
     assert_eq!(
         fs::metadata(&file).unwrap().permissions().mode() & 0o777,
         0o600
@@ -494,7 +491,10 @@ fn staging_round_trip_with_hashes() {
         .unwrap();
     assert_eq!(meta.size, big.len() as u64);
     assert_eq!(fs::read(vault.path().join("dest.bin")).unwrap(), big);
-    code(s.stage_hash("blob".into()), ErrorCode::NotFound);
+    assert!(
+        !file.with_file_name("blob").exists(),
+        "the committed staging file is gone"
+    );
 
     s.commit_stage("up-1".into(), "new/dir/f.txt".into(), Expect::Absent)
         .unwrap();
@@ -536,7 +536,6 @@ fn staging_keys_are_validated() {
             s.stage_write(bad.into(), 0, b"x".to_vec()),
             ErrorCode::InvalidInput,
         );
-        code(s.stage_hash(bad.into()), ErrorCode::InvalidInput);
         code(s.delete_stage(bad.into()), ErrorCode::InvalidInput);
     }
 }

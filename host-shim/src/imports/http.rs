@@ -15,6 +15,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use super::tls::{self, Tls, TlsStream};
+use crate::bindings::Method;
 
 /// Connect timeout per address, and idle timeout of every read and write.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -36,7 +37,7 @@ pub enum Body<'a> {
 }
 
 pub struct Request<'a> {
-    pub method: &'a str,
+    pub method: Method,
     pub url: &'a url::Url,
     pub headers: &'a [(String, String)],
     pub body: Body<'a>,
@@ -125,7 +126,7 @@ pub fn send(req: Request<'_>, max_body: usize, tls: Option<&Tls>) -> Result<Resp
             tls.connect(&host, tcp).map_err(HttpError::NoResponse)?,
         )),
     };
-    let head_only = req.method == "HEAD";
+    let head_only = req.method == Method::Head;
     let written = write_request(&mut conn, req);
     if let Err(HttpError::Source(e)) = written {
         return Err(HttpError::Source(e));
@@ -187,7 +188,7 @@ fn write_request(conn: &mut Conn, req: Request<'_>) -> Result<(), HttpError> {
     };
     let mut head = format!(
         "{} {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n",
-        req.method
+        req.method.as_str()
     );
     for (name, value) in req.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
@@ -195,7 +196,7 @@ fn write_request(conn: &mut Conn, req: Request<'_>) -> Result<(), HttpError> {
     let io = |e| no_response("send request", e);
     match req.body {
         Body::Empty => {
-            if req.method == "POST" {
+            if req.method == Method::Post {
                 head.push_str("Content-Length: 0\r\n");
             }
             head.push_str("\r\n");

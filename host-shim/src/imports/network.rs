@@ -1,6 +1,6 @@
 //! `verstak:sync/network`: HTTP to the configured sync server only (needs `network.remote`).
 //!
-//! `send`: (1) the grant; (2) validation — method `GET`/`HEAD`/`POST`, an absolute http(s)
+//! `send`: (1) the grant; (2) validation (the method is a WIT enum) — an absolute http(s)
 //! URL without credentials, header names and values that cannot smuggle a second header, and
 //! the URL's [`Origin`] equal to the allowed one (`forbidden-origin` otherwise, before any
 //! connection); (3) the request through [`super::http`], with a 16 MiB response cap; `https`
@@ -133,12 +133,6 @@ impl HostState {
     /// `send`, with `https` trusting `tls` instead of the process's configuration when given.
     fn send_with(&mut self, req: Request, tls: Option<&Tls>) -> Result<Response, HostError> {
         self.grants.check(Permission::NetworkRemote)?;
-        if !matches!(req.method.as_str(), "GET" | "HEAD" | "POST") {
-            return Err(invalid(format!(
-                "method {:?} is not GET, HEAD or POST",
-                req.method
-            )));
-        }
         let url = parse_url(&req.url)?;
         check_headers(&req.headers)?;
         let allowed = self.current_origin()?;
@@ -152,7 +146,7 @@ impl HostState {
         let send = |body| {
             http::send(
                 http::Request {
-                    method: &req.method,
+                    method: req.method,
                     url: &url,
                     headers: &req.headers,
                     body,

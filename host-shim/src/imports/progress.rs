@@ -4,6 +4,7 @@
 //! busy inside the component while a sync runs, so the CLI's progress line and the bridge's
 //! `status()` read a clone of the handle from their own threads.
 
+use crate::bindings::Phase;
 use crate::bindings::verstak::sync::progress::{Host, Progress as WitProgress};
 use crate::state::HostState;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -11,8 +12,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// The latest progress of a running sync.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
-    /// `scan`, `pull`, `upload` or `push`.
-    pub phase: String,
+    /// `scan`, `pull`, `upload` or `push` (`Phase::as_str`).
+    pub phase: Phase,
     pub done: u64,
     pub total: u64,
     /// Bytes transferred so far in this run.
@@ -64,7 +65,7 @@ mod tests {
         let handle = state.progress();
         assert_eq!(handle.latest(), None);
         state.report(WitProgress {
-            phase: "upload".into(),
+            phase: Phase::Upload,
             done: 3,
             total: 10,
             bytes: 4096,
@@ -73,14 +74,14 @@ mod tests {
         assert_eq!(
             seen,
             Some(Progress {
-                phase: "upload".into(),
+                phase: Phase::Upload,
                 done: 3,
                 total: 10,
                 bytes: 4096
             })
         );
         state.report(WitProgress {
-            phase: "push".into(),
+            phase: Phase::Push,
             done: 1,
             total: 1,
             bytes: 0,

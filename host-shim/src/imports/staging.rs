@@ -108,13 +108,6 @@ pub fn stage_copy(root: &Dir, stage: &Stage, from: &mut File) -> Result<Staged, 
     result
 }
 
-/// Size and SHA-256 of a staging file.
-pub fn stage_hash(root: &Dir, stage: &Stage) -> Result<Staged, HostError> {
-    let mut f = stage.open(root)?;
-    let (size, sha256) = hash_copy(&mut f, None).map_err(|e| io_error("hash staging file", e))?;
-    Ok(Staged { size, sha256 })
-}
-
 /// Removes a staging file; a missing one is fine.
 pub fn stage_delete(root: &Dir, stage: &Stage) -> Result<(), HostError> {
     match root.remove_file(&stage.rel) {

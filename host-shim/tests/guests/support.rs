@@ -1,6 +1,7 @@
-//! Support for `sandbox.rs`: the hostile guest component (built once per test binary), runtimes
-//! over manifests with permissions removed, a canned HTTP server, a foreign listener that must
-//! never see a connection, and file-tree snapshots to prove nothing outside the vault changed.
+//! Support for `sandbox.rs` and `api_version.rs`: the guest components (built once per test
+//! binary), runtimes over manifests with permissions removed, a canned HTTP server, a foreign
+//! listener that must never see a connection, and file-tree snapshots to prove nothing outside
+//! the vault changed.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -24,28 +25,51 @@ fn workspace() -> PathBuf {
 /// the workspace build's lock).
 pub fn hostile_component() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/guests/hostile/Cargo.toml");
-        let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace().join("target"), |d| workspace().join(d)).join("guests");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let out = Command::new(&cargo)
-            .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
-            .arg(&manifest)
-            .env("CARGO_TARGET_DIR", &target)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {cargo:?} to build the hostile guest: {e}"));
-        assert!(
-            out.status.success(),
-            "building the hostile guest failed ({}); reproduce with\n  CARGO_TARGET_DIR={} cargo build --release --target wasm32-wasip2 --manifest-path {}\n(needs `rustup target add wasm32-wasip2`)\n{}",
-            out.status,
-            target.display(),
-            manifest.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let wasm = target.join("wasm32-wasip2/release/hostile_guest.wasm");
-        assert!(wasm.is_file(), "cargo built the hostile guest but {} is missing", wasm.display());
-        wasm
-    })
+    BUILT.get_or_init(|| build_guest("hostile", "hostile_guest"))
+}
+
+/// `host-shim/tests/guests/old-api`: a component of the frozen API 0.1.0, built like the hostile one.
+#[allow(dead_code)] // used by `api_version.rs` only
+pub fn old_api_component() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| build_guest("old-api", "old_api_guest"))
+}
+
+/// Builds the guest crate `tests/guests/<dir>` and returns its `<lib>.wasm`.
+fn build_guest(dir: &str, lib: &str) -> PathBuf {
+    let manifest =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/guests/{dir}/Cargo.toml"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace().join("target"), |d| workspace().join(d))
+        .join("guests");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(&cargo)
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cargo:?} to build the {dir} guest: {e}"));
+    assert!(
+        out.status.success(),
+        "building the {dir} guest failed ({}); reproduce with\n  CARGO_TARGET_DIR={} cargo build --release --target wasm32-wasip2 --manifest-path {}\n(needs `rustup target add wasm32-wasip2`)\n{}",
+        out.status,
+        target.display(),
+        manifest.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let wasm = target.join(format!("wasm32-wasip2/release/{lib}.wasm"));
+    assert!(
+        wasm.is_file(),
+        "cargo built the {dir} guest but {} is missing",
+        wasm.display()
+    );
+    wasm
 }
 
 /// Limits for attacks that should finish quickly: a small memory cap, a generous deadline.
@@ -80,16 +104,32 @@ pub fn full() -> &'static Runtime {
 /// Runs one attack through `set-ignore`: no origin is allowed for the call.
 pub fn attack(session: &mut Session<'_>, args: &[&str]) -> Failure {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    session
-        .set_ignore(&args)
-        .expect_err("the hostile guest always reports through its sync-error")
+    unpack(
+        session
+            .set_ignore(&args)
+            .expect_err("the hostile guest always reports through its sync-error"),
+    )
 }
 
 /// Runs one attack through `test-connection(url, …)`: `url`'s origin is allowed for the call.
 pub fn attack_via(session: &mut Session<'_>, url: &str, args: &[&str]) -> Failure {
-    session
-        .test_connection(url, args[0], &args[1..].join("\n"))
-        .expect_err("the hostile guest always reports through its sync-error")
+    unpack(
+        session
+            .test_connection(url, args[0], &args[1..].join("\n"))
+            .expect_err("the hostile guest always reports through its sync-error"),
+    )
+}
+
+/// The guest's report (code `local_io`, message `<report code>\n<text>`) as `{code, message}`;
+/// a failure of the host itself (`timeout`, `memory_exceeded`, `plugin_trap`) stays as it is.
+fn unpack(f: Failure) -> Failure {
+    match f.message.split_once('\n') {
+        Some((code, message)) if f.code == "local_io" => Failure {
+            code: code.to_string(),
+            message: message.to_string(),
+        },
+        _ => f,
+    }
 }
 
 /// Asserts the host's answer code, with the whole attempt in the failure message.

@@ -4,6 +4,7 @@ use super::exports::verstak::sync::sync_provider as wit;
 use super::service::Failure;
 use super::verstak::sync::files;
 use super::verstak::sync::network;
+use super::verstak::sync::progress::Phase;
 use super::verstak::sync::types::{ErrorCode, HostError};
 use crate::engine::command::Expect;
 use crate::engine::event::{DirEntry, EntryKind, FileMeta, HttpResponse, IoError};
@@ -11,19 +12,77 @@ use crate::engine::guard::{Direction, Guard};
 use crate::engine::status::Status;
 use crate::engine::summary::Summary;
 
-pub(super) fn host_code(code: ErrorCode) -> &'static str {
+/// A host refusal passed through as the export's error code.
+fn host_code(code: ErrorCode) -> wit::SyncErrorCode {
+    use wit::SyncErrorCode as C;
     match code {
-        ErrorCode::NotPermitted => "not_permitted",
-        ErrorCode::OutsideVault => "outside_vault",
-        ErrorCode::NotFound => "not_found",
-        ErrorCode::AlreadyExists => "already_exists",
-        ErrorCode::Changed => "changed",
-        ErrorCode::NotEmpty => "not_empty",
-        ErrorCode::InvalidInput => "invalid_input",
-        ErrorCode::TooLarge => "too_large",
-        ErrorCode::ForbiddenOrigin => "forbidden_origin",
-        ErrorCode::Network => "network",
-        ErrorCode::Io => "io",
+        ErrorCode::NotPermitted => C::NotPermitted,
+        ErrorCode::OutsideVault => C::OutsideVault,
+        ErrorCode::NotFound => C::NotFound,
+        ErrorCode::AlreadyExists => C::AlreadyExists,
+        ErrorCode::Changed => C::Changed,
+        ErrorCode::NotEmpty => C::NotEmpty,
+        ErrorCode::InvalidInput => C::InvalidInput,
+        ErrorCode::TooLarge => C::TooLarge,
+        ErrorCode::ForbiddenOrigin => C::ForbiddenOrigin,
+        ErrorCode::Network => C::Network,
+        ErrorCode::Io => C::Io,
+    }
+}
+
+/// `EngineError::code()` as the WIT enum, whose cases are those codes in kebab case.
+fn engine_code(code: &str) -> wit::SyncErrorCode {
+    use wit::SyncErrorCode as C;
+    match code {
+        "not_configured" => C::NotConfigured,
+        "vault_id_unavailable" => C::VaultIdUnavailable,
+        "invalid_interval" => C::InvalidInterval,
+        "mass_deletion_pending" => C::MassDeletionPending,
+        "remote_vault_locked" => C::RemoteVaultLocked,
+        "server_error" => C::ServerError,
+        "not_sync_server" => C::NotSyncServer,
+        "connection_failed" => C::ConnectionFailed,
+        "invalid_url" => C::InvalidUrl,
+        "pair_failed" => C::PairFailed,
+        "save_token" => C::SaveToken,
+        "save_state" => C::SaveState,
+        "snapshot_scan" => C::SnapshotScan,
+        "blob_upload" => C::BlobUpload,
+        "invalid_blob_upload_response" => C::InvalidBlobUploadResponse,
+        "push_failed" => C::PushFailed,
+        "pull_apply_failed" => C::PullApplyFailed,
+        "pull_unordered" => C::PullUnordered,
+        "pull_cursor_mismatch" => C::PullCursorMismatch,
+        "pull_stalled" => C::PullStalled,
+        "download_size_mismatch" => C::DownloadSizeMismatch,
+        "download_hash_mismatch" => C::DownloadHashMismatch,
+        "invalid_response" => C::InvalidResponse,
+        // `local_io`, and a code the engine gained without a new API version (wit/README.md);
+        // `vault_not_open` is never raised.
+        _ => C::LocalIo,
+    }
+}
+
+/// The engine's `status_label` (§3.3) as the WIT enum.
+fn status_label(label: &str) -> wit::StatusLabel {
+    match label {
+        "revoked" => wit::StatusLabel::Revoked,
+        "connected" => wit::StatusLabel::Connected,
+        "disconnected" => wit::StatusLabel::Disconnected,
+        "disabled" => wit::StatusLabel::Disabled,
+        // `error`, the only other label the engine gives.
+        _ => wit::StatusLabel::Error,
+    }
+}
+
+/// The engine's progress phase as the WIT enum.
+pub(super) fn phase(phase: &str) -> Phase {
+    match phase {
+        "pull" => Phase::Pull,
+        "upload" => Phase::Upload,
+        "push" => Phase::Push,
+        // `scan`, the only other phase the engine reports.
+        _ => Phase::Scan,
     }
 }
 
@@ -31,11 +90,11 @@ pub(super) fn host_code(code: ErrorCode) -> &'static str {
 pub(super) fn error(f: Failure) -> wit::SyncError {
     match f {
         Failure::Engine(e) => wit::SyncError {
-            code: e.code().into(),
+            code: engine_code(e.code()),
             message: e.to_string(),
         },
         Failure::Host(e) => wit::SyncError {
-            code: host_code(e.code).into(),
+            code: host_code(e.code),
             message: e.message,
         },
     }
@@ -122,9 +181,9 @@ pub(super) fn status(s: Status) -> wit::SyncStatus {
         sync_interval: s.sync_interval,
         last_error: s.last_error,
         last_warning: s.last_warning,
-        status_label: s.status_label.into(),
+        status_label: status_label(s.status_label),
         progress: s.progress.map(|p| wit::Progress {
-            phase: p.phase.into(),
+            phase: phase(p.phase),
             done: p.done,
             total: p.total,
         }),

@@ -43,8 +43,8 @@ pub(super) fn drive(engine: &mut Engine, server: &Server) -> Result<Summary, Fai
             });
             engine.handle(now(), Event::Reply { id, result });
             if let Some(p) = engine.status().progress {
-                progress::report(&progress::Progress {
-                    phase: p.phase.into(),
+                progress::report(progress::Progress {
+                    phase: convert::phase(p.phase),
                     done: p.done,
                     total: p.total,
                     bytes,
@@ -76,11 +76,11 @@ fn http(request: HttpRequest, server: &Server) -> Result<Reply, HostError> {
         }
     };
     let method = match request.method {
-        Method::Get => "GET",
-        Method::Post => "POST",
+        Method::Get => network::Method::Get,
+        Method::Post => network::Method::Post,
     };
     let req = network::Request {
-        method: method.into(),
+        method,
         url: format!("{}{}", server.base, request.path),
         headers,
         body,

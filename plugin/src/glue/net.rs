@@ -11,8 +11,8 @@ use std::time::Duration;
 fn request(call: &Call) -> network::Request {
     network::Request {
         method: match call.method {
-            Method::Get => "GET".into(),
-            Method::Post => "POST".into(),
+            Method::Get => network::Method::Get,
+            Method::Post => network::Method::Post,
         },
         url: call.url.clone(),
         headers: call.headers.clone(),

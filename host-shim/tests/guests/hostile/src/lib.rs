@@ -5,9 +5,12 @@
 //!   `\n`, reached with the user's URL as the allowed origin) both land in [`run`].
 //! * `status` and `snapshot` answer a default status, so a test can check the host still works.
 //!
-//! The report is always the export's `sync-error`: `code` is the host error's code in WIT
-//! spelling (`outside-vault`, `not-permitted`, …), `ok` when the host let the attempt through
-//! (the `message` then describes what came back), or `wasi-error` for a refused WASI call.
+//! The report is always the export's `sync-error` with the code `local-io` and the message
+//! `<report code>\n<text>` (the code is a closed WIT enum, so the report travels in the
+//! message; `tests/guests/support.rs` unpacks it). The report code is the host error's code in
+//! WIT spelling (`outside-vault`, `not-permitted`, …), `ok` when the host let the attempt through
+//! (the text then describes what came back), `wasi-error` for a refused WASI call, or
+//! `unrepresentable` for a request API 0.2.0 cannot express (an HTTP method outside the enum).
 
 wit_bindgen::generate!({
     path: "../../../../wit",
@@ -15,16 +18,18 @@ wit_bindgen::generate!({
 });
 
 use exports::verstak::sync::status_provider;
-use exports::verstak::sync::sync_provider::{Direction, Guest, SyncError, SyncStatus, SyncSummary};
+use exports::verstak::sync::sync_provider::{
+    Direction, Guest, StatusLabel, SyncError, SyncErrorCode, SyncStatus, SyncSummary,
+};
 use verstak::sync::files::{self, Expect};
-use verstak::sync::network::{self, Body, Request};
+use verstak::sync::network::{self, Body, Method, Request};
 use verstak::sync::types::{ErrorCode, HostError};
 use verstak::sync::{log, settings, storage};
 
 struct Component;
 
 fn report(code: &str, message: impl Into<String>) -> SyncError {
-    SyncError { code: code.into(), message: message.into() }
+    SyncError { code: SyncErrorCode::LocalIo, message: format!("{code}\n{}", message.into()) }
 }
 
 fn code_name(code: ErrorCode) -> &'static str {
@@ -93,7 +98,6 @@ fn run(args: &[String]) -> SyncError {
         "remove-dir" => answer(files::remove_dir(arg(1)), unit),
         "stage-write" => answer(files::stage_write(arg(1), num(2), arg(3).as_bytes()), unit),
         "stage-copy" => answer(files::stage_copy(arg(1), arg(2)), |s| format!("{} bytes", s.size)),
-        "stage-hash" => answer(files::stage_hash(arg(1)), |s| format!("{} bytes", s.size)),
         "commit-stage" => answer(files::commit_stage(arg(1), arg(2), &expect(args.get(3))), |m| format!("{} bytes", m.size)),
         "delete-stage" => answer(files::delete_stage(arg(1)), unit),
 
@@ -107,7 +111,13 @@ fn run(args: &[String]) -> SyncError {
         // `send METHOD URL [NAME VALUE]…`
         "send" => {
             let headers = args[3.min(args.len())..].chunks(2).map(|h| (h[0].clone(), h.get(1).cloned().unwrap_or_default())).collect();
-            let req = Request { method: arg(1).into(), url: arg(2).into(), headers, body: Body::Empty };
+            let method = match arg(1) {
+                "GET" => Method::Get,
+                "HEAD" => Method::Head,
+                "POST" => Method::Post,
+                other => return report("unrepresentable", format!("method {other:?}")),
+            };
+            let req = Request { method, url: arg(2).into(), headers, body: Body::Empty };
             answer(network::send(&req), |r| format!("status {} body {} bytes", r.status, r.body.len()))
         }
 
@@ -160,7 +170,8 @@ fn default_status() -> SyncStatus {
         server_url: String::new(),
         vault_id: String::new(),
         device_id: String::new(),
-        device_name: String::new(),
+        // Marks the answer as this guest's (the label is a closed enum since API 0.2.0).
+        device_name: "hostile".into(),
         connected: false,
         revoked: false,
         token_stored: false,
@@ -169,7 +180,7 @@ fn default_status() -> SyncStatus {
         sync_interval: 0,
         last_error: String::new(),
         last_warning: String::new(),
-        status_label: "hostile".into(),
+        status_label: StatusLabel::Disabled,
         progress: None,
         effective_vault_id: String::new(),
         last_checked_at: String::new(),
