@@ -8,7 +8,7 @@ use super::account::Pairing;
 use super::guard::Guard;
 use super::ignore::DEFAULT_IGNORE;
 use super::settings::Settings;
-use super::summary::Progress;
+use super::summary::{EngineStatus, Progress};
 
 /// The `SyncStatusDTO` fields, in engine terms.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -51,8 +51,7 @@ pub fn status_label(s: &Status) -> &'static str {
 }
 
 impl Status {
-    /// The pairing-and-settings part; the engine's part is merged with
-    /// [`super::summary::EngineStatus::apply_to`].
+    /// The pairing-and-settings part; the engine's part is merged with [`Status::apply`].
     pub fn new(settings: &Settings, pairing: &Pairing, token_stored: bool) -> Status {
         let mut s = Status {
             configured: !pairing.server_url.is_empty() && token_stored,
@@ -75,6 +74,27 @@ impl Status {
         };
         s.status_label = status_label(&s);
         s
+    }
+}
+
+impl Status {
+    /// Fills the engine-owned fields of the §3.2 DTO and recomputes `statusLabel`.
+    pub fn apply(&mut self, engine: &EngineStatus) {
+        self.syncing = engine.syncing;
+        self.unpushed_ops = engine.unpushed_ops;
+        self.last_sync_at = engine.last_sync_at.clone();
+        self.last_error = engine.last_error.clone();
+        self.last_warning = engine.last_warning.clone();
+        self.progress = engine.progress.clone();
+        self.guard = engine.guard.clone();
+        self.revoked |= engine.revoked;
+        if let Some(c) = engine.connected {
+            self.connected = c;
+        }
+        if self.revoked {
+            self.connected = false;
+        }
+        self.status_label = status_label(self);
     }
 }
 
@@ -150,5 +170,20 @@ mod tests {
             Status::new(&settings, &Pairing::default(), false).ignore,
             vec!["*.tmp".to_string()]
         );
+    }
+
+    #[test]
+    fn engine_fields_drive_the_label() {
+        let mut st = Status {
+            connected: true,
+            ..Default::default()
+        };
+        let es = EngineStatus {
+            last_error: "push: x".into(),
+            unpushed_ops: 4,
+            ..EngineStatus::default()
+        };
+        st.apply(&es);
+        assert_eq!((st.status_label, st.unpushed_ops), ("error", 4));
     }
 }

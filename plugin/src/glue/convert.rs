@@ -1,17 +1,16 @@
 //! Conversions between WIT types and engine types. No decisions.
 
-use super::exports::verstak::sync::sync_provider as wit;
-use super::service::Failure;
-use super::verstak::sync::files;
-use super::verstak::sync::network;
-use super::verstak::sync::types::{ErrorCode, HostError};
+use super::bindings::exports::verstak::sync::sync_provider as wit;
+use super::bindings::verstak::sync::types::{ErrorCode, HostError};
+use super::bindings::verstak::sync::{files, network};
 use crate::engine::command::Expect;
+use crate::engine::error::EngineError;
 use crate::engine::event::{DirEntry, EntryKind, FileMeta, HttpResponse, IoError};
 use crate::engine::guard::{Direction, Guard};
 use crate::engine::status::Status;
-use crate::engine::summary::Summary;
+use crate::engine::summary::{KeptBoth, Summary};
 
-pub(super) fn host_code(code: ErrorCode) -> &'static str {
+fn host_code(code: ErrorCode) -> &'static str {
     match code {
         ErrorCode::NotPermitted => "not_permitted",
         ErrorCode::OutsideVault => "outside_vault",
@@ -28,16 +27,18 @@ pub(super) fn host_code(code: ErrorCode) -> &'static str {
 }
 
 /// The exported error: the engine's stable code and §3.11 message, or the host's refusal.
-pub(super) fn error(f: Failure) -> wit::SyncError {
-    match f {
-        Failure::Engine(e) => wit::SyncError {
-            code: e.code().into(),
-            message: e.to_string(),
-        },
-        Failure::Host(e) => wit::SyncError {
-            code: host_code(e.code).into(),
-            message: e.message,
-        },
+pub(super) fn error(e: EngineError) -> wit::SyncError {
+    wit::SyncError {
+        code: e.code().into(),
+        message: e.to_string(),
+    }
+}
+
+/// A host refusal passed on as it is.
+pub(super) fn host(e: HostError) -> EngineError {
+    EngineError::Host {
+        code: host_code(e.code),
+        message: e.message,
     }
 }
 
@@ -47,7 +48,10 @@ pub(super) fn io_error(e: HostError) -> IoError {
         ErrorCode::Changed => IoError::Changed,
         ErrorCode::NotEmpty => IoError::NotEmpty,
         ErrorCode::Network => IoError::Network(e.message),
-        _ => IoError::Other(e.message),
+        code => IoError::Host {
+            code: host_code(code),
+            message: e.message,
+        },
     }
 }
 
@@ -73,10 +77,8 @@ pub(super) fn entry(e: files::DirEntry) -> DirEntry {
 }
 
 pub(super) fn meta(m: files::FileMeta) -> FileMeta {
-    FileMeta {
-        size: m.size,
-        mtime: m.mtime_ms,
-    }
+    let (size, mtime) = (m.size, m.mtime_ms);
+    FileMeta { size, mtime }
 }
 
 pub(super) fn response(r: network::Response) -> HttpResponse {
@@ -123,16 +125,20 @@ pub(super) fn status(s: Status) -> wit::SyncStatus {
         last_error: s.last_error,
         last_warning: s.last_warning,
         status_label: s.status_label.into(),
-        progress: s.progress.map(|p| wit::Progress {
-            phase: p.phase.into(),
-            done: p.done,
-            total: p.total,
+        progress: s.progress.map(|p| {
+            let (phase, done, total) = (p.phase.into(), p.done, p.total);
+            wit::Progress { phase, done, total }
         }),
         effective_vault_id: s.effective_vault_id,
         last_checked_at: s.last_checked_at,
         guard: s.guard.map(guard),
         ignore: s.ignore,
     }
+}
+
+fn kept(k: KeptBoth) -> wit::KeptBoth {
+    let (path, copy_path) = (k.path, k.copy_path);
+    wit::KeptBoth { path, copy_path }
 }
 
 pub(super) fn summary(s: Summary) -> wit::SyncSummary {
@@ -152,14 +158,7 @@ pub(super) fn summary(s: Summary) -> wit::SyncSummary {
                 server_sequence: c.server_sequence,
             })
             .collect(),
-        kept_both: s
-            .kept_both
-            .into_iter()
-            .map(|k| wit::KeptBoth {
-                path: k.path,
-                copy_path: k.copy_path,
-            })
-            .collect(),
+        kept_both: s.kept_both.into_iter().map(kept).collect(),
         merged: s.merged,
         skipped: s.skipped,
         guard: s.guard.map(guard),
