@@ -110,7 +110,7 @@ impl Io {
                 && s.refusal.is_none()
             {
                 s.refusal = Some(EngineError::Host {
-                    code: *code,
+                    code,
                     message: message.clone(),
                 });
             }

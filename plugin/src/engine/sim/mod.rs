@@ -65,6 +65,8 @@ pub(crate) struct Sim {
     pub faults: bool,
     /// Every HTTP request fails as if the server were unreachable while this is on.
     pub offline: bool,
+    /// The host refuses every HTTP request (`not_permitted`) while this is on (`act` only).
+    pub no_network_grant: bool,
     pub log: Vec<String>,
     next_token: u64,
     pub added: BTreeSet<String>,
@@ -119,6 +121,7 @@ impl Sim {
             devs,
             faults: true,
             offline: false,
+            no_network_grant: false,
             log: vec![],
             next_token: 0,
             added: BTreeSet::new(),
@@ -157,6 +160,10 @@ impl Sim {
                 Command::Http { .. } if self.offline => {
                     Err(IoError::Network("server unreachable".into()))
                 }
+                Command::Http { .. } if self.no_network_grant => Err(IoError::Host {
+                    code: "not_permitted",
+                    message: "lacks required permission \"network.remote\"".into(),
+                }),
                 _ => dev.vault.exec(&cmd, &mut self.server),
             };
             dev.engine.handle(self.now, Event::Reply { id, result });

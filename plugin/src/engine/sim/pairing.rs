@@ -368,3 +368,22 @@ fn a_crash_during_re_pairing_never_leaves_a_half_reset_state() {
         let _ = sim.act(0, Action::Sync);
     }
 }
+
+#[test]
+fn a_refused_network_grant_ends_a_sync_as_that_refusal_and_pairing_as_before() {
+    let mut sim = quiet(1);
+    sim.write_user(0, "a.md", "a\n");
+    sim.no_network_grant = true;
+    let (code, message) = error(sim.act(0, Action::Sync));
+    assert_eq!(code, "not_permitted");
+    assert_eq!(message, "lacks required permission \"network.remote\"");
+    // The run itself failed on the connection, and says so in `lastError`.
+    let last = &sim.devs[0].engine.state().unwrap().last_error;
+    assert!(last.starts_with("connection failed: "), "{last}");
+    // Pairing reports the failed connection, as the glue's own loop did.
+    let (code, _) = error(sim.act(0, sim.configure(PASSWORD)));
+    assert_eq!(code, "pair_failed");
+    sim.no_network_grant = false;
+    assert_eq!(sim.act(0, Action::Sync).unwrap().pushed, 1);
+    assert!(sim.devs[0].engine.status().bytes > 0, "bytes are counted");
+}
