@@ -5,6 +5,7 @@
 //! it never touches the network (§5.4.7).
 
 use super::account::Pairing;
+use super::error::EngineError;
 use super::guard::Guard;
 use super::ignore::DEFAULT_IGNORE;
 use super::settings::Settings;
@@ -78,6 +79,22 @@ impl Status {
 }
 
 impl Status {
+    /// The status from the stored documents as the host returned them: the settings JSON, the
+    /// pairing document and the device token (§3.2), merged with the engine's part.
+    pub fn read(
+        settings: &str,
+        pairing: Option<&str>,
+        token: Option<&str>,
+        engine: &EngineStatus,
+    ) -> Result<Status, EngineError> {
+        let settings =
+            Settings::parse(settings).map_err(|e| EngineError::LocalIo(e.to_string()))?;
+        let token_stored = token.is_some_and(|t| !t.is_empty());
+        let mut status = Status::new(&settings, &Pairing::parse(pairing), token_stored);
+        status.apply(engine);
+        Ok(status)
+    }
+
     /// Fills the engine-owned fields of the §3.2 DTO and recomputes `statusLabel`.
     pub fn apply(&mut self, engine: &EngineStatus) {
         self.syncing = engine.syncing;
@@ -185,5 +202,18 @@ mod tests {
         };
         st.apply(&es);
         assert_eq!((st.status_label, st.unpushed_ops), ("error", 4));
+    }
+
+    #[test]
+    fn read_parses_the_stored_documents() {
+        let pairing = paired("http://h").to_json();
+        let engine = EngineStatus::default();
+        let s = Status::read(r#"{"syncInterval":5}"#, Some(&pairing), Some("t"), &engine).unwrap();
+        assert_eq!((s.status_label, s.sync_interval), ("connected", 5));
+        let s = Status::read("", None, Some(""), &engine).unwrap();
+        assert!(!s.token_stored && !s.configured);
+        assert_eq!(s.status_label, "disabled");
+        let e = Status::read("[1]", None, None, &engine).unwrap_err();
+        assert_eq!(e.code(), "local_io");
     }
 }

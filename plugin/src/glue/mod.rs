@@ -14,10 +14,9 @@ mod bindings;
 mod convert;
 mod driver;
 
-use crate::engine::account::{PAIRING_KEY, Pairing, TOKEN_KEY};
+use crate::engine::account::{PAIRING_KEY, TOKEN_KEY};
 use crate::engine::error::EngineError;
 use crate::engine::event::{Action, Login, Password};
-use crate::engine::settings::Settings;
 use crate::engine::status::Status;
 use bindings::exports::verstak::sync::status_provider;
 use bindings::exports::verstak::sync::sync_provider as wit;
@@ -31,13 +30,11 @@ type Out<T> = Result<T, SyncError>;
 
 /// The status from local state only (§5.4.7): settings, the pairing document, the engine.
 fn status() -> Result<Status, EngineError> {
-    let json = settings::read().map_err(host)?;
-    let settings = Settings::parse(&json).map_err(|e| EngineError::LocalIo(e.to_string()))?;
-    let pairing = Pairing::parse(storage::get(PAIRING_KEY).map_err(host)?.as_deref());
+    let settings = settings::read().map_err(host)?;
+    let pairing = storage::get(PAIRING_KEY).map_err(host)?;
     let token = storage::get(TOKEN_KEY).map_err(host)?;
-    let mut status = Status::new(&settings, &pairing, token.is_some_and(|t| !t.is_empty()));
-    status.apply(&driver::engine()?.status());
-    Ok(status)
+    let engine = driver::engine()?.status();
+    Status::read(&settings, pairing.as_deref(), token.as_deref(), &engine)
 }
 
 fn login(server_url: String, username: String, password: String) -> Login {
