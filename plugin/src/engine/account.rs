@@ -1,18 +1,17 @@
-//! Pairing and the account calls of `api.sync` (plugin-contract §3.4 to §3.8): the requests they
-//! send, how the answers are read, and the pairing document kept in private storage.
+//! The rules of pairing and the account calls of `api.sync` (plugin-contract §3.4 to §3.8):
+//! the requests they send, how the answers are read, and the pairing document kept in private
+//! storage. Pure: `run/pair.rs` runs the actions, sending these requests through the engine's
+//! one retry policy (`run/http.rs`).
 //!
-//! The glue sends each [`Call`] through the network import, retrying as [`crate::engine::run`]'s
-//! policy says ([`attempt`]), and hands the answer to the matching `read_*` function. The device
-//! token lives only in the private storage document [`TOKEN_KEY`]; it never reaches settings,
-//! logs or the UI.
+//! The device token lives only in the private storage document [`TOKEN_KEY`]; it never reaches
+//! settings, logs or the UI.
 
 use serde::{Deserialize, Serialize};
 use verstak_sync_proto::{AuthTestRequest, PairRequest, PairResponse, paths};
 
-use super::command::Method;
+use super::command::{HttpBody, HttpRequest, Method};
 use super::error::EngineError;
-use super::event::{HttpResponse, IoError};
-use super::run::http::{self, Attempt};
+use super::event::HttpResponse;
 
 /// Private storage key of the pairing document.
 pub const PAIRING_KEY: &str = "pairing";
@@ -80,26 +79,6 @@ impl Pairing {
     }
 }
 
-/// One HTTP request to an absolute URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Call {
-    pub method: Method,
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Option<String>,
-}
-
-impl Call {
-    fn json(url: String, body: String) -> Call {
-        Call {
-            method: Method::Post,
-            url,
-            headers: vec![("Content-Type".into(), "application/json".into())],
-            body: Some(body),
-        }
-    }
-}
-
 /// The server URL as typed, checked and without a trailing `/` (`invalid URL: …` otherwise).
 pub fn server_url(typed: &str) -> Result<String, EngineError> {
     let url = typed.trim().trim_end_matches('/');
@@ -141,27 +120,39 @@ pub fn check_remote_change(
     Ok(())
 }
 
-pub fn health(base: &str) -> Call {
-    Call {
-        method: Method::Get,
-        url: format!("{base}{}", paths::HEALTH),
-        headers: vec![],
-        body: None,
+fn json(path: &str, body: String) -> HttpRequest {
+    HttpRequest {
+        method: Method::Post,
+        path: path.to_string(),
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: HttpBody::Json(body),
     }
 }
 
-pub fn auth_test(base: &str, username: &str, password: &str) -> Call {
+/// `GET /api/v1/health`, unauthenticated (§3.6 step 1).
+pub fn health() -> HttpRequest {
+    HttpRequest {
+        method: Method::Get,
+        path: paths::HEALTH.to_string(),
+        headers: vec![],
+        body: HttpBody::Empty,
+    }
+}
+
+/// `POST /api/auth/test` with the typed credentials (§3.6 step 2).
+pub fn auth_test(username: &str, password: &str) -> HttpRequest {
     let body = AuthTestRequest {
         username: username.into(),
         password: password.into(),
     };
-    Call::json(
-        format!("{base}{}", paths::AUTH_TEST),
+    json(
+        paths::AUTH_TEST,
         serde_json::to_string(&body).expect("plain strings"),
     )
 }
 
-pub fn pair(base: &str, username: &str, password: &str, device_name: &str, vault_id: &str) -> Call {
+/// `POST /api/client/pair` (§3.4 step 4).
+pub fn pair(username: &str, password: &str, device_name: &str, vault_id: &str) -> HttpRequest {
     let body = PairRequest {
         login: username.into(),
         password: password.into(),
@@ -169,44 +160,15 @@ pub fn pair(base: &str, username: &str, password: &str, device_name: &str, vault
         client_version: CLIENT_VERSION.into(),
         vault_id: vault_id.into(),
     };
-    Call::json(
-        format!("{base}{}", paths::PAIR),
+    json(
+        paths::PAIR,
         serde_json::to_string(&body).expect("plain strings"),
     )
 }
 
-pub fn revoke_current(base: &str, token: &str) -> Call {
-    Call {
-        method: Method::Post,
-        url: format!("{base}{}", paths::REVOKE_CURRENT),
-        headers: vec![
-            ("Authorization".into(), format!("Bearer {token}")),
-            ("Content-Type".into(), "application/json".into()),
-        ],
-        body: Some("{}".into()),
-    }
-}
-
-/// One try of a call under the retry policy of §3.11 (shared with sync runs).
-pub fn attempt(number: u32, result: Result<HttpResponse, IoError>) -> Result<HttpResponse, Retry> {
-    match http::classify(number, result) {
-        Attempt::Success(resp) => Ok(resp),
-        Attempt::Failed { error, .. } => Err(Retry {
-            error,
-            delay_ms: None,
-        }),
-        Attempt::Retry { error, delay_ms } => Err(Retry {
-            error,
-            delay_ms: (number + 1 < http::ATTEMPTS).then_some(delay_ms),
-        }),
-    }
-}
-
-/// A failed try: retry after `delay_ms` when it is set, else give up with `error`.
-#[derive(Debug)]
-pub struct Retry {
-    pub error: EngineError,
-    pub delay_ms: Option<u64>,
+/// `POST /api/client/revoke-current`, sent with the credential being dropped (§3.5, §3.8).
+pub fn revoke_current() -> HttpRequest {
+    json(paths::REVOKE_CURRENT, "{}".into())
 }
 
 /// §3.6 step 1: health must answer 200 with `"status"` or `"ok"` in the body.
@@ -242,6 +204,7 @@ pub fn read_pair(result: Result<HttpResponse, EngineError>) -> Result<PairRespon
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::run::http;
 
     fn resp(status: u16, body: &str) -> HttpResponse {
         HttpResponse {
@@ -298,9 +261,12 @@ mod tests {
 
     #[test]
     fn pair_request_carries_the_spec_fields() {
-        let call = pair("http://h", "alice", "pw", "laptop", "v1");
-        assert_eq!(call.url, "http://h/api/client/pair");
-        let body: serde_json::Value = serde_json::from_str(call.body.as_deref().unwrap()).unwrap();
+        let call = pair("alice", "pw", "laptop", "v1");
+        assert_eq!(call.path, "/api/client/pair");
+        let HttpBody::Json(text) = &call.body else {
+            panic!("a JSON body")
+        };
+        let body: serde_json::Value = serde_json::from_str(text).unwrap();
         assert_eq!(body["login"], "alice");
         assert_eq!(body["device_name"], "laptop");
         assert_eq!(body["vault_id"], "v1");
@@ -342,33 +308,6 @@ mod tests {
         assert_eq!(
             read_health(Err(html)).unwrap_err().to_string(),
             "not a Verstak Sync server (HTTP 404)"
-        );
-    }
-
-    #[test]
-    fn retries_follow_the_policy() {
-        let net = || Err(IoError::Network("refused".into()));
-        assert_eq!(attempt(0, net()).unwrap_err().delay_ms, Some(250));
-        assert_eq!(attempt(1, net()).unwrap_err().delay_ms, Some(500));
-        let last = attempt(2, net()).unwrap_err();
-        assert_eq!(
-            (last.delay_ms, last.error.to_string()),
-            (None, "connection failed: refused".to_string())
-        );
-        let limited = HttpResponse {
-            status: 429,
-            headers: vec![("Retry-After".into(), "7".into())],
-            body: br#"{"code":"rate_limited","error":"x"}"#.to_vec(),
-        };
-        assert_eq!(attempt(0, Ok(limited)).unwrap_err().delay_ms, Some(7000));
-        assert!(
-            attempt(
-                0,
-                Ok(resp(400, r#"{"code":"invalid_request","error":"x"}"#))
-            )
-            .unwrap_err()
-            .delay_ms
-            .is_none()
         );
     }
 

@@ -6,6 +6,10 @@
 //! glue re-checks it at the last moment and answers `IoError::Changed` instead of overwriting
 //! or trashing anything else (never lose data, §5.4.8). Staging files (`stage`) live outside
 //! the vault (for example under `.verstak/plugin-data/verstak.sync/staging/`).
+//!
+//! HTTP goes to an [`Endpoint`] the engine names (the paired server with the device token
+//! during sync runs; the URL the user typed while pairing), so the glue only joins the URL and
+//! adds the header it is told to.
 
 use super::hash::ContentHash;
 use super::ids::RequestId;
@@ -27,6 +31,15 @@ pub enum Method {
     Post,
 }
 
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
 /// The request body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HttpBody {
@@ -41,8 +54,26 @@ pub enum HttpBody {
     },
 }
 
-/// One HTTP request to the paired server. `path` starts with `/`; the glue prefixes the server
-/// URL and adds `Authorization: Bearer <token>`. Retries are the engine's job, not the glue's.
+/// Where a request goes: a server base URL (checked, no trailing `/`) and the device token to
+/// send as `Authorization: Bearer <token>`, if any. The token never leaves the engine otherwise:
+/// `Debug` hides it.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Endpoint {
+    pub base: String,
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("base", &self.base)
+            .field("token", &self.token.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
+/// One HTTP request. `path` starts with `/`; the glue prefixes the endpoint's base URL and adds
+/// its token. Retries are the engine's job, not the glue's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
     pub method: Method,
@@ -121,7 +152,11 @@ pub enum Command {
     /// Remove a staging file; a missing one is fine. Answer: `Reply::Done`.
     DeleteStage { id: RequestId, stage: String },
     /// Answer: `Reply::Http` for any status the server sent; `IoError::Network` when none arrived.
-    Http { id: RequestId, request: HttpRequest },
+    Http {
+        id: RequestId,
+        to: Endpoint,
+        request: HttpRequest,
+    },
     /// Read a storage document. Answer: `Reply::Stored(None)` when missing.
     StorageRead { id: RequestId, key: String },
     /// Atomically replace a storage document. Answer: `Reply::Done`. `durable: false` skips the
@@ -135,6 +170,14 @@ pub enum Command {
     },
     /// Remove a storage document; a missing one is fine. Answer: `Reply::Done`.
     StorageDelete { id: RequestId, key: String },
+    /// Read the settings document (plugin-contract §2.2). Answer: `Reply::Stored(Some(json))`.
+    SettingsRead { id: RequestId },
+    /// Replace the settings document. Answer: `Reply::Done`.
+    SettingsWrite { id: RequestId, json: String },
+    /// The local vault's id (environment import). Answer: `Reply::Stored(Some(id))`.
+    VaultId { id: RequestId },
+    /// Write one line to the host log at info level. Answer: `Reply::Done`.
+    Log { id: RequestId, message: String },
     /// The action finished. Not answered.
     Finished(Outcome),
 }
@@ -160,7 +203,11 @@ impl Command {
             | Http { id, .. }
             | StorageRead { id, .. }
             | StorageWrite { id, .. }
-            | StorageDelete { id, .. } => Some(*id),
+            | StorageDelete { id, .. }
+            | SettingsRead { id }
+            | SettingsWrite { id, .. }
+            | VaultId { id }
+            | Log { id, .. } => Some(*id),
             Finished(_) => None,
         }
     }
@@ -186,6 +233,10 @@ impl Command {
             StorageRead { .. } => "StorageRead",
             StorageWrite { .. } => "StorageWrite",
             StorageDelete { .. } => "StorageDelete",
+            SettingsRead { .. } => "SettingsRead",
+            SettingsWrite { .. } => "SettingsWrite",
+            VaultId { .. } => "VaultId",
+            Log { .. } => "Log",
             Finished(_) => "Finished",
         }
     }

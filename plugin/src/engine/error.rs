@@ -6,8 +6,6 @@
 pub enum EngineError {
     #[error("sync not configured")]
     NotConfigured,
-    #[error("vault not open")]
-    VaultNotOpen,
     #[error("vault ID is unavailable")]
     VaultIdUnavailable,
     #[error("invalid interval")]
@@ -65,13 +63,16 @@ pub enum EngineError {
     /// A local file or storage operation failed.
     #[error("{0}")]
     LocalIo(String),
+    /// The host refused or failed a call whose answer the caller gets as it is (a permission
+    /// refusal, an unreadable settings file): the host's code and message.
+    #[error("{message}")]
+    Host { code: &'static str, message: String },
 }
 
 impl EngineError {
     pub fn code(&self) -> &'static str {
         match self {
             EngineError::NotConfigured => "not_configured",
-            EngineError::VaultNotOpen => "vault_not_open",
             EngineError::VaultIdUnavailable => "vault_id_unavailable",
             EngineError::InvalidInterval => "invalid_interval",
             EngineError::MassDeletionPending => "mass_deletion_pending",
@@ -97,6 +98,7 @@ impl EngineError {
             EngineError::DownloadHashMismatch => "download_hash_mismatch",
             EngineError::InvalidResponse => "invalid_response",
             EngineError::LocalIo(_) => "local_io",
+            EngineError::Host { code, .. } => code,
         }
     }
 
@@ -122,16 +124,11 @@ mod tests {
             code: "too_many_operations".into(),
             status: 413,
         };
-        let cases: Vec<(EngineError, &str, &str)> = vec![
+        let mut cases: Vec<(EngineError, &str, &str)> = vec![
             (
                 EngineError::NotConfigured,
                 "not_configured",
                 "sync not configured",
-            ),
-            (
-                EngineError::VaultNotOpen,
-                "vault_not_open",
-                "vault not open",
             ),
             (
                 EngineError::VaultIdUnavailable,
@@ -238,6 +235,15 @@ mod tests {
                 "download blob: SHA-256 mismatch",
             ),
         ];
+        let host = EngineError::Host {
+            code: "not_permitted",
+            message: "plugin \"verstak.sync\" lacks required permission \"network.remote\"".into(),
+        };
+        cases.push((
+            host,
+            "not_permitted",
+            "plugin \"verstak.sync\" lacks required permission \"network.remote\"",
+        ));
         for (err, code, msg) in cases {
             assert_eq!(err.code(), code, "{err:?}");
             assert_eq!(err.to_string(), msg, "{err:?}");

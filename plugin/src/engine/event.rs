@@ -5,7 +5,8 @@ use super::guard::Direction;
 use super::hash::ContentHash;
 use super::ids::RequestId;
 
-/// A user-level request. One runs at a time; others wait in order.
+/// A user-level request. One runs at a time; others wait in order. Actions other than sync
+/// runs finish with an empty `Summary`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// `now()`: one full sync run (§5.4).
@@ -14,6 +15,38 @@ pub enum Action {
     ConfirmDeletions(Direction),
     /// `restoreDeletions(direction)` followed by a run.
     RestoreDeletions(Direction),
+    /// `configure(serverURL, username, password, vaultId)` (plugin-contract §3.4). The pair
+    /// request names the device `Config::device_name`.
+    Configure { login: Login, vault_id: String },
+    /// `testConnection(serverURL, username, password)` (§3.6).
+    TestConnection(Login),
+    /// `disconnect()` (§3.5).
+    Disconnect,
+    /// `resetKey()` (§3.8).
+    ResetKey,
+    /// `setInterval(minutes)` (§3.7): stores the auto-sync interval in the settings.
+    SetInterval(i32),
+    /// `setIgnore(patterns)` (§3.13): stores the user ignore list in the settings.
+    SetIgnore(Vec<String>),
+}
+
+/// What the user typed to reach an account: the server URL, the username and the password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login {
+    pub server_url: String,
+    pub username: String,
+    pub password: Password,
+}
+
+/// A password on its way to the one request that needs it. It is never stored, and `Debug`
+/// does not show it (§3.10).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(pub String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(…)")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,4 +139,8 @@ pub enum IoError {
     Network(String),
     #[error("{0}")]
     Other(String),
+    /// The host refused or failed the call; `code` is its stable error code (`not_permitted`,
+    /// `io`, …), passed on unchanged where the spec wants the host's answer.
+    #[error("{message}")]
+    Host { code: &'static str, message: String },
 }

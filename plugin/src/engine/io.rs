@@ -14,6 +14,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::command::Command;
+use super::error::EngineError;
 use super::event::{IoError, Reply};
 use super::ids::{Millis, RequestId};
 use super::summary::EngineStatus;
@@ -28,9 +29,12 @@ pub(crate) struct Shared {
     woke: bool,
     pub(crate) now: Millis,
     pub(crate) status: EngineStatus,
+    /// The first permission refusal of the host during the current action.
+    refusal: Option<EngineError>,
 }
 
-/// A cheap handle to the shared queue, owned by the run and by the engine.
+/// A cheap handle to the shared queue, owned by the run and by the engine. It also counts the
+/// bytes the commands move (`EngineStatus::bytes`) and the host's first permission refusal.
 #[derive(Clone, Default)]
 pub(crate) struct Io(pub(crate) Rc<RefCell<Shared>>);
 
@@ -44,7 +48,11 @@ impl Io {
             let mut s = self.0.borrow_mut();
             s.next_id += 1;
             let id = RequestId(s.next_id);
-            s.outbox.push_back(make(id));
+            let cmd = make(id);
+            if let Command::WriteFile { bytes, .. } = &cmd {
+                s.status.bytes += bytes.len() as u64;
+            }
+            s.outbox.push_back(cmd);
             s.waiting = Some(id);
             s.reply = None;
         }
@@ -69,6 +77,18 @@ impl Io {
         f(&mut self.0.borrow_mut().status)
     }
 
+    /// Starts an action: forgets the refusals of the last one.
+    pub(crate) fn begin(&self) {
+        let mut s = self.0.borrow_mut();
+        s.refusal = None;
+        s.status.bytes = 0;
+    }
+
+    /// The first `not_permitted` answer of the host during this action, as an error.
+    pub(crate) fn refusal(&self) -> Option<EngineError> {
+        self.0.borrow().refusal.clone()
+    }
+
     pub(crate) fn finish(&self, cmd: Command) {
         self.0.borrow_mut().outbox.push_back(cmd);
     }
@@ -78,6 +98,22 @@ impl Io {
         let mut s = self.0.borrow_mut();
         if s.waiting == Some(id) {
             s.waiting = None;
+            s.status.bytes += match &result {
+                Ok(Reply::Bytes(b)) => b.len() as u64,
+                Ok(Reply::Digest(d)) => d.size,
+                Ok(Reply::Staged { size, .. }) => *size,
+                Ok(Reply::Http(r)) => r.body.len() as u64,
+                _ => 0,
+            };
+            if let Err(IoError::Host { code, message }) = &result
+                && *code == "not_permitted"
+                && s.refusal.is_none()
+            {
+                s.refusal = Some(EngineError::Host {
+                    code,
+                    message: message.clone(),
+                });
+            }
             s.reply = Some(result);
             true
         } else {

@@ -6,6 +6,8 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
+pub use super::config::Config;
+
 use super::command::Command;
 use super::error::EngineError;
 use super::event::{Action, Event};
@@ -14,46 +16,6 @@ use super::io::Io;
 use super::run;
 use super::saved::SavedState;
 use super::summary::EngineStatus;
-
-/// Fixed inputs of the engine for one vault.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// This device's server-side id (`dev_…`), from the pair response. Empty means not paired.
-    pub device_id: String,
-    /// The local device name, used in conflict-copy names.
-    pub device_name: String,
-    /// Local time offset from UTC in minutes, for conflict-copy timestamps.
-    pub utc_offset_min: i32,
-    /// The user ignore list (§5.4.6); `None` means the default list.
-    pub ignore: Option<Vec<String>>,
-    /// Fresh random bytes from the host, used once to create the install salt for op ids.
-    pub entropy: [u8; 16],
-    /// Bytes per ranged read, staged write and blob download request.
-    pub chunk_size: u64,
-    /// `page_limit` for pull (at most 100).
-    pub page_limit: i64,
-    /// Ops per push batch (at most 100).
-    pub batch_limit: usize,
-}
-
-impl Config {
-    pub fn new(
-        device_id: impl Into<String>,
-        device_name: impl Into<String>,
-        entropy: [u8; 16],
-    ) -> Config {
-        Config {
-            device_id: device_id.into(),
-            device_name: device_name.into(),
-            utc_offset_min: 0,
-            ignore: None,
-            entropy,
-            chunk_size: 4 * 1024 * 1024,
-            page_limit: 100,
-            batch_limit: 100,
-        }
-    }
-}
 
 type RunFuture = Pin<Box<dyn Future<Output = SavedState>>>;
 
@@ -127,11 +89,6 @@ impl Engine {
     /// The state, when no action is running.
     pub fn state(&self) -> Option<&SavedState> {
         self.state.as_ref()
-    }
-
-    /// True when no action is running or queued.
-    pub fn is_idle(&self) -> bool {
-        self.run.is_none() && self.queue.is_empty()
     }
 
     fn drive(&mut self) {

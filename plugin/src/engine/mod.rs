@@ -45,6 +45,9 @@
 //!   `derive` (what to publish, emission order), [`merge`] (diff3), [`conflict`] (copy names),
 //!   [`guard`] (mass deletion), [`batch`] (batch halving), `pullcheck` (page ordering checks).
 //! * Run phases: `run/scan.rs`, `run/pull.rs`, `run/apply*.rs`, `run/materialize.rs`, `run/push.rs`.
+//! * Pairing: [`account`] (pure rules, requests, the pairing document) and `run/pair.rs` (the
+//!   `Configure`, `TestConnection`, `Disconnect`, `ResetKey` and settings actions, and the
+//!   pairing part of a sync run). All HTTP goes through the one retry policy in `run/http.rs`.
 //! * Status and results: [`summary`] (`now()` result, engine status fields), [`status`] and
 //!   [`settings`] (the lead's DTO and settings document), [`error::EngineError`] (§3.11 texts).
 //! * `sim/` (tests only): devices + in-memory server, story tests and the seeded random simulation.
@@ -52,6 +55,7 @@
 pub mod account;
 pub mod batch;
 pub mod command;
+pub mod config;
 pub mod conflict;
 pub(crate) mod derive;
 pub mod error;

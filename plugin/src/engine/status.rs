@@ -5,10 +5,11 @@
 //! it never touches the network (§5.4.7).
 
 use super::account::Pairing;
+use super::error::EngineError;
 use super::guard::Guard;
 use super::ignore::DEFAULT_IGNORE;
 use super::settings::Settings;
-use super::summary::Progress;
+use super::summary::{EngineStatus, Progress};
 
 /// The `SyncStatusDTO` fields, in engine terms.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -51,8 +52,7 @@ pub fn status_label(s: &Status) -> &'static str {
 }
 
 impl Status {
-    /// The pairing-and-settings part; the engine's part is merged with
-    /// [`super::summary::EngineStatus::apply_to`].
+    /// The pairing-and-settings part; the engine's part is merged with [`Status::apply`].
     pub fn new(settings: &Settings, pairing: &Pairing, token_stored: bool) -> Status {
         let mut s = Status {
             configured: !pairing.server_url.is_empty() && token_stored,
@@ -75,6 +75,43 @@ impl Status {
         };
         s.status_label = status_label(&s);
         s
+    }
+}
+
+impl Status {
+    /// The status from the stored documents as the host returned them: the settings JSON, the
+    /// pairing document and the device token (§3.2), merged with the engine's part.
+    pub fn read(
+        settings: &str,
+        pairing: Option<&str>,
+        token: Option<&str>,
+        engine: &EngineStatus,
+    ) -> Result<Status, EngineError> {
+        let settings =
+            Settings::parse(settings).map_err(|e| EngineError::LocalIo(e.to_string()))?;
+        let token_stored = token.is_some_and(|t| !t.is_empty());
+        let mut status = Status::new(&settings, &Pairing::parse(pairing), token_stored);
+        status.apply(engine);
+        Ok(status)
+    }
+
+    /// Fills the engine-owned fields of the §3.2 DTO and recomputes `statusLabel`.
+    pub fn apply(&mut self, engine: &EngineStatus) {
+        self.syncing = engine.syncing;
+        self.unpushed_ops = engine.unpushed_ops;
+        self.last_sync_at = engine.last_sync_at.clone();
+        self.last_error = engine.last_error.clone();
+        self.last_warning = engine.last_warning.clone();
+        self.progress = engine.progress.clone();
+        self.guard = engine.guard.clone();
+        self.revoked |= engine.revoked;
+        if let Some(c) = engine.connected {
+            self.connected = c;
+        }
+        if self.revoked {
+            self.connected = false;
+        }
+        self.status_label = status_label(self);
     }
 }
 
@@ -150,5 +187,33 @@ mod tests {
             Status::new(&settings, &Pairing::default(), false).ignore,
             vec!["*.tmp".to_string()]
         );
+    }
+
+    #[test]
+    fn engine_fields_drive_the_label() {
+        let mut st = Status {
+            connected: true,
+            ..Default::default()
+        };
+        let es = EngineStatus {
+            last_error: "push: x".into(),
+            unpushed_ops: 4,
+            ..EngineStatus::default()
+        };
+        st.apply(&es);
+        assert_eq!((st.status_label, st.unpushed_ops), ("error", 4));
+    }
+
+    #[test]
+    fn read_parses_the_stored_documents() {
+        let pairing = paired("http://h").to_json();
+        let engine = EngineStatus::default();
+        let s = Status::read(r#"{"syncInterval":5}"#, Some(&pairing), Some("t"), &engine).unwrap();
+        assert_eq!((s.status_label, s.sync_interval), ("connected", 5));
+        let s = Status::read("", None, Some(""), &engine).unwrap();
+        assert!(!s.token_stored && !s.configured);
+        assert_eq!(s.status_label, "disabled");
+        let e = Status::read("[1]", None, None, &engine).unwrap_err();
+        assert_eq!(e.code(), "local_io");
     }
 }

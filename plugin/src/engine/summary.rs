@@ -1,5 +1,5 @@
 //! The result of `now()` (plugin-contract §3.9 with the §3.13 extensions) and the engine's part
-//! of the status snapshot (`EngineStatus`, merged into the lead's `status::Status`).
+//! of the status snapshot (`EngineStatus`, merged into `status::Status` by `Status::apply`).
 
 use serde::Serialize;
 use verstak_sync_proto::Conflict;
@@ -55,33 +55,16 @@ pub struct EngineStatus {
     pub progress: Option<Progress>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guard: Option<Guard>,
+    /// Bytes read, hashed, staged, written and downloaded during the current action, for the
+    /// host's progress reports.
+    #[serde(skip)]
+    pub bytes: u64,
     /// The outcome of the last server call, if any was made (§5.4.7).
     #[serde(skip)]
     pub connected: Option<bool>,
-    /// A server call answered 401 `device revoked` / `invalid API key` (§3.2).
+    /// A server call with the device token answered 401 `unauthorized` (§3.2).
     #[serde(skip)]
     pub revoked: bool,
-}
-
-impl EngineStatus {
-    /// Fills the engine-owned fields of the §3.2 DTO and recomputes `statusLabel`.
-    pub fn apply_to(&self, s: &mut super::status::Status) {
-        s.syncing = self.syncing;
-        s.unpushed_ops = self.unpushed_ops;
-        s.last_sync_at = self.last_sync_at.clone();
-        s.last_error = self.last_error.clone();
-        s.last_warning = self.last_warning.clone();
-        s.progress = self.progress.clone();
-        s.guard = self.guard.clone();
-        s.revoked |= self.revoked;
-        if let Some(c) = self.connected {
-            s.connected = c;
-        }
-        if s.revoked {
-            s.connected = false;
-        }
-        s.status_label = super::status::status_label(s);
-    }
 }
 
 #[cfg(test)]
@@ -100,20 +83,5 @@ mod tests {
             serde_json::to_string(&s).unwrap(),
             r#"{"pushed":2,"pulled":3,"serverSequence":57,"keptBoth":[],"merged":[],"skipped":0}"#
         );
-    }
-
-    #[test]
-    fn engine_fields_drive_the_label() {
-        let mut st = super::super::status::Status {
-            connected: true,
-            ..Default::default()
-        };
-        let es = EngineStatus {
-            last_error: "push: x".into(),
-            unpushed_ops: 4,
-            ..EngineStatus::default()
-        };
-        es.apply_to(&mut st);
-        assert_eq!((st.status_label, st.unpushed_ops), ("error", 4));
     }
 }

@@ -1,36 +1,34 @@
 //! Conversions between WIT types and engine types. No decisions.
 
-use super::exports::verstak::sync::sync_provider as wit;
-use super::service::Failure;
-use super::verstak::sync::files;
-use super::verstak::sync::network;
-use super::verstak::sync::progress::Phase;
-use super::verstak::sync::types::{ErrorCode, HostError};
+use super::bindings::exports::verstak::sync::sync_provider as wit;
+use super::bindings::verstak::sync::progress::Phase;
+use super::bindings::verstak::sync::types::{ErrorCode, HostError};
+use super::bindings::verstak::sync::{files, network};
 use crate::engine::command::Expect;
+use crate::engine::error::EngineError;
 use crate::engine::event::{DirEntry, EntryKind, FileMeta, HttpResponse, IoError};
 use crate::engine::guard::{Direction, Guard};
 use crate::engine::status::Status;
-use crate::engine::summary::Summary;
+use crate::engine::summary::{KeptBoth, Summary};
 
-/// A host refusal passed through as the export's error code.
-fn host_code(code: ErrorCode) -> wit::SyncErrorCode {
-    use wit::SyncErrorCode as C;
+fn host_code(code: ErrorCode) -> &'static str {
     match code {
-        ErrorCode::NotPermitted => C::NotPermitted,
-        ErrorCode::OutsideVault => C::OutsideVault,
-        ErrorCode::NotFound => C::NotFound,
-        ErrorCode::AlreadyExists => C::AlreadyExists,
-        ErrorCode::Changed => C::Changed,
-        ErrorCode::NotEmpty => C::NotEmpty,
-        ErrorCode::InvalidInput => C::InvalidInput,
-        ErrorCode::TooLarge => C::TooLarge,
-        ErrorCode::ForbiddenOrigin => C::ForbiddenOrigin,
-        ErrorCode::Network => C::Network,
-        ErrorCode::Io => C::Io,
+        ErrorCode::NotPermitted => "not_permitted",
+        ErrorCode::OutsideVault => "outside_vault",
+        ErrorCode::NotFound => "not_found",
+        ErrorCode::AlreadyExists => "already_exists",
+        ErrorCode::Changed => "changed",
+        ErrorCode::NotEmpty => "not_empty",
+        ErrorCode::InvalidInput => "invalid_input",
+        ErrorCode::TooLarge => "too_large",
+        ErrorCode::ForbiddenOrigin => "forbidden_origin",
+        ErrorCode::Network => "network",
+        ErrorCode::Io => "io",
     }
 }
 
-/// `EngineError::code()` as the WIT enum, whose cases are those codes in kebab case.
+/// `EngineError::code()` (a host refusal passed on keeps the host's code) as the WIT enum,
+/// whose cases are those codes in kebab case.
 fn engine_code(code: &str) -> wit::SyncErrorCode {
     use wit::SyncErrorCode as C;
     match code {
@@ -57,8 +55,18 @@ fn engine_code(code: &str) -> wit::SyncErrorCode {
         "download_size_mismatch" => C::DownloadSizeMismatch,
         "download_hash_mismatch" => C::DownloadHashMismatch,
         "invalid_response" => C::InvalidResponse,
-        // `local_io`, and a code the engine gained without a new API version (wit/README.md);
-        // `vault_not_open` is never raised.
+        "not_permitted" => C::NotPermitted,
+        "outside_vault" => C::OutsideVault,
+        "not_found" => C::NotFound,
+        "already_exists" => C::AlreadyExists,
+        "changed" => C::Changed,
+        "not_empty" => C::NotEmpty,
+        "invalid_input" => C::InvalidInput,
+        "too_large" => C::TooLarge,
+        "forbidden_origin" => C::ForbiddenOrigin,
+        "network" => C::Network,
+        "io" => C::Io,
+        // `local_io`, and a code the engine gained without a new API version (wit/README.md).
         _ => C::LocalIo,
     }
 }
@@ -87,16 +95,18 @@ pub(super) fn phase(phase: &str) -> Phase {
 }
 
 /// The exported error: the engine's stable code and §3.11 message, or the host's refusal.
-pub(super) fn error(f: Failure) -> wit::SyncError {
-    match f {
-        Failure::Engine(e) => wit::SyncError {
-            code: engine_code(e.code()),
-            message: e.to_string(),
-        },
-        Failure::Host(e) => wit::SyncError {
-            code: host_code(e.code),
-            message: e.message,
-        },
+pub(super) fn error(e: EngineError) -> wit::SyncError {
+    wit::SyncError {
+        code: engine_code(e.code()),
+        message: e.to_string(),
+    }
+}
+
+/// A host refusal passed on as it is.
+pub(super) fn host(e: HostError) -> EngineError {
+    EngineError::Host {
+        code: host_code(e.code),
+        message: e.message,
     }
 }
 
@@ -106,7 +116,10 @@ pub(super) fn io_error(e: HostError) -> IoError {
         ErrorCode::Changed => IoError::Changed,
         ErrorCode::NotEmpty => IoError::NotEmpty,
         ErrorCode::Network => IoError::Network(e.message),
-        _ => IoError::Other(e.message),
+        code => IoError::Host {
+            code: host_code(code),
+            message: e.message,
+        },
     }
 }
 
@@ -132,10 +145,8 @@ pub(super) fn entry(e: files::DirEntry) -> DirEntry {
 }
 
 pub(super) fn meta(m: files::FileMeta) -> FileMeta {
-    FileMeta {
-        size: m.size,
-        mtime: m.mtime_ms,
-    }
+    let (size, mtime) = (m.size, m.mtime_ms);
+    FileMeta { size, mtime }
 }
 
 pub(super) fn response(r: network::Response) -> HttpResponse {
@@ -182,16 +193,20 @@ pub(super) fn status(s: Status) -> wit::SyncStatus {
         last_error: s.last_error,
         last_warning: s.last_warning,
         status_label: status_label(s.status_label),
-        progress: s.progress.map(|p| wit::Progress {
-            phase: phase(p.phase),
-            done: p.done,
-            total: p.total,
+        progress: s.progress.map(|p| {
+            let (phase, done, total) = (phase(p.phase), p.done, p.total);
+            wit::Progress { phase, done, total }
         }),
         effective_vault_id: s.effective_vault_id,
         last_checked_at: s.last_checked_at,
         guard: s.guard.map(guard),
         ignore: s.ignore,
     }
+}
+
+fn kept(k: KeptBoth) -> wit::KeptBoth {
+    let (path, copy_path) = (k.path, k.copy_path);
+    wit::KeptBoth { path, copy_path }
 }
 
 pub(super) fn summary(s: Summary) -> wit::SyncSummary {
@@ -211,14 +226,7 @@ pub(super) fn summary(s: Summary) -> wit::SyncSummary {
                 server_sequence: c.server_sequence,
             })
             .collect(),
-        kept_both: s
-            .kept_both
-            .into_iter()
-            .map(|k| wit::KeptBoth {
-                path: k.path,
-                copy_path: k.copy_path,
-            })
-            .collect(),
+        kept_both: s.kept_both.into_iter().map(kept).collect(),
         merged: s.merged,
         skipped: s.skipped,
         guard: s.guard.map(guard),

@@ -1,73 +1,79 @@
-//! The drain loop: executes the engine's commands through the host imports and feeds the
-//! answers back, until the action finishes. One short arm per command; no decisions.
+//! Builds the engine from private storage and runs the drain loop: executes the engine's
+//! commands through the host imports and feeds the answers back until the action finishes.
+//! One short arm per command; no decisions.
+//!
+//! Every call builds the engine afresh: another process (the CLI beside a running panel) may
+//! have synced the vault meanwhile, and a stale in-memory state written back would undo its work.
 
-use super::convert::{self, expect, io_error};
-use super::service::{Failure, now};
-use super::verstak::sync::types::{ErrorCode, HostError};
-use super::verstak::sync::{files, network, progress, storage};
-use crate::engine::command::{Command, HttpBody, HttpRequest, Method};
-use crate::engine::event::{Digest, Event, Reply};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::bindings::verstak::sync::types::{ErrorCode, HostError};
+use super::bindings::verstak::sync::{
+    environment, files, log, network, progress, settings, storage,
+};
+use super::convert::{self, expect, host, io_error};
+use crate::engine::command::{Command, Endpoint, HttpBody, HttpRequest, Method};
+use crate::engine::error::EngineError;
+use crate::engine::event::{Action, Digest, Event, Reply};
 use crate::engine::hash::ContentHash;
-use crate::engine::machine::Engine;
+use crate::engine::ids::Millis;
+use crate::engine::machine::{Config, Engine};
+use crate::engine::saved::STATE_KEY;
 use crate::engine::summary::Summary;
-use std::time::Duration;
 
-/// Where sync requests go and the credential they carry.
-pub(super) struct Server {
-    pub base: String,
-    pub token: String,
+fn now() -> Millis {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH);
+    Millis(since.map_or(0, |d| d.as_millis() as u64))
 }
 
-/// Runs the engine until `Command::Finished`. A host permission refusal ends the run as that
-/// refusal, so the caller sees `not_permitted` rather than a generic failure.
-pub(super) fn drive(engine: &mut Engine, server: &Server) -> Result<Summary, Failure> {
-    let mut denied: Option<HostError> = None;
-    let mut bytes = 0u64;
+/// The engine for this vault, from the stored state.
+pub(super) fn engine() -> Result<Engine, EngineError> {
+    let mut entropy = [0u8; 16];
+    getrandom::fill(&mut entropy).map_err(|e| EngineError::LocalIo(format!("random: {e}")))?;
+    let mut cfg = Config::new(environment::device_name(), entropy);
+    cfg.utc_offset_min = environment::utc_offset_minutes(now().0 as i64);
+    let state = storage::get(STATE_KEY).map_err(host)?;
+    Engine::new(cfg, state.as_deref())
+}
+
+/// Runs one engine action to its end (`Command::Finished`).
+pub(super) fn act(action: Action) -> Result<Summary, EngineError> {
+    let mut engine = engine()?;
+    engine.handle(now(), Event::Start(action));
     loop {
         while let Some(cmd) = engine.poll_command() {
             let id = match cmd {
-                Command::Finished(outcome) => {
-                    return match (outcome, denied) {
-                        (Ok(summary), _) => Ok(summary),
-                        (Err(_), Some(refusal)) => Err(Failure::Host(refusal)),
-                        (Err(e), None) => Err(Failure::Engine(e)),
-                    };
-                }
+                Command::Finished(outcome) => return outcome,
                 ref other => other.id().expect("every command but Finished has an id"),
             };
-            let result = execute(cmd, server, &mut bytes).map_err(|e| {
-                if e.code == ErrorCode::NotPermitted {
-                    denied.get_or_insert(e.clone());
-                }
-                io_error(e)
-            });
+            let result = execute(cmd).map_err(io_error);
             engine.handle(now(), Event::Reply { id, result });
-            if let Some(p) = engine.status().progress {
+            let status = engine.status();
+            if let Some(p) = status.progress {
+                let (phase, done, total, bytes) =
+                    (convert::phase(p.phase), p.done, p.total, status.bytes);
                 progress::report(progress::Progress {
-                    phase: convert::phase(p.phase),
-                    done: p.done,
-                    total: p.total,
+                    phase,
+                    done,
+                    total,
                     bytes,
                 });
             }
         }
-        match engine.poll_timeout() {
-            Some(at) => {
-                std::thread::sleep(Duration::from_millis(at.0.saturating_sub(now().0)));
-                engine.handle(now(), Event::Timeout);
-            }
-            None => {
-                return Err(Failure::Engine(crate::engine::error::EngineError::LocalIo(
-                    "the sync engine stopped without finishing".into(),
-                )));
-            }
-        }
+        let Some(at) = engine.poll_timeout() else {
+            let stopped = "the sync engine stopped without finishing";
+            return Err(EngineError::LocalIo(stopped.into()));
+        };
+        std::thread::sleep(Duration::from_millis(at.0.saturating_sub(now().0)));
+        engine.handle(now(), Event::Timeout);
     }
 }
 
-fn http(request: HttpRequest, server: &Server) -> Result<Reply, HostError> {
+fn http(to: Endpoint, request: HttpRequest) -> Result<Reply, HostError> {
     let mut headers = request.headers;
-    headers.push(("Authorization".into(), format!("Bearer {}", server.token)));
+    if let Some(token) = to.token {
+        headers.push(("Authorization".into(), format!("Bearer {token}")));
+    }
     let body = match request.body {
         HttpBody::Empty => network::Body::Empty,
         HttpBody::Json(text) => network::Body::Bytes(text.into_bytes()),
@@ -75,120 +81,99 @@ fn http(request: HttpRequest, server: &Server) -> Result<Reply, HostError> {
             network::Body::StagedFile(network::StagedFile { stage, filename })
         }
     };
-    let method = match request.method {
-        Method::Get => network::Method::Get,
-        Method::Post => network::Method::Post,
-    };
     let req = network::Request {
-        method,
-        url: format!("{}{}", server.base, request.path),
+        method: match request.method {
+            Method::Get => network::Method::Get,
+            Method::Post => network::Method::Post,
+        },
+        url: format!("{}{}", to.base, request.path),
         headers,
         body,
     };
     network::send(&req).map(|r| Reply::Http(convert::response(r)))
 }
 
-fn execute(cmd: Command, server: &Server, bytes: &mut u64) -> Result<Reply, HostError> {
+fn execute(cmd: Command) -> Result<Reply, HostError> {
     use Command::*;
+    let done = |()| Reply::Done;
     Ok(match cmd {
-        ListDir { dir, .. } => Reply::Listed(
-            files::list_dir(dir.as_ref().map_or("", |d| d.as_str()))?
-                .into_iter()
-                .map(convert::entry)
-                .collect(),
-        ),
+        ListDir { dir, .. } => {
+            let found = files::list_dir(dir.as_ref().map_or("", |d| d.as_str()))?;
+            Reply::Listed(found.into_iter().map(convert::entry).collect())
+        }
         ReadFile {
             path, offset, len, ..
         } => {
-            let data = files::read(path.as_str(), offset, len.min(u32::MAX as u64) as u32)?;
-            *bytes += data.len() as u64;
-            Reply::Bytes(data)
+            let len = len.min(u32::MAX as u64) as u32;
+            Reply::Bytes(files::read(path.as_str(), offset, len)?)
         }
         HashFile { path, .. } => {
             let d = files::hash(path.as_str())?;
-            *bytes += d.size;
-            Reply::Digest(Digest {
-                size: d.size,
-                mtime: d.mtime_ms,
-                hash: hash(&d.sha256)?,
-            })
+            let (size, mtime, hash) = (d.size, d.mtime_ms, hash(&d.sha256)?);
+            Reply::Digest(Digest { size, mtime, hash })
         }
         WriteFile {
             path,
-            bytes: data,
+            bytes,
             expect: e,
             ..
         } => {
-            *bytes += data.len() as u64;
-            Reply::Written(convert::meta(files::write(
-                path.as_str(),
-                &data,
-                &expect(e),
-            )?))
+            let written = files::write(path.as_str(), &bytes, &expect(e))?;
+            Reply::Written(convert::meta(written))
         }
         CopyFile {
             from,
             to,
             from_hash,
             ..
-        } => Reply::Written(convert::meta(files::copy(
-            from.as_str(),
-            to.as_str(),
-            from_hash.as_str(),
-        )?)),
-        Rename { from, to, .. } => {
-            files::rename(from.as_str(), to.as_str()).map(|()| Reply::Done)?
+        } => {
+            let (from, to, hash) = (from.as_str(), to.as_str(), from_hash.as_str());
+            Reply::Written(convert::meta(files::copy(from, to, hash)?))
         }
+        Rename { from, to, .. } => files::rename(from.as_str(), to.as_str()).map(done)?,
         Trash {
             path, expect: e, ..
-        } => files::trash(path.as_str(), &expect(e)).map(|()| Reply::Done)?,
-        Mkdir { path, .. } => files::mkdir(path.as_str()).map(|()| Reply::Done)?,
-        RemoveDir { path, .. } => files::remove_dir(path.as_str()).map(|()| Reply::Done)?,
+        } => files::trash(path.as_str(), &expect(e)).map(done)?,
+        Mkdir { path, .. } => files::mkdir(path.as_str()).map(done)?,
+        RemoveDir { path, .. } => files::remove_dir(path.as_str()).map(done)?,
         StageWrite {
             stage,
             offset,
-            bytes: data,
+            bytes,
             ..
-        } => files::stage_write(&stage, offset, &data).map(|()| Reply::Done)?,
+        } => files::stage_write(&stage, offset, &bytes).map(done)?,
         StageCopy { from, stage, .. } => {
             let staged = files::stage_copy(from.as_str(), &stage)?;
-            *bytes += staged.size;
-            Reply::Staged {
-                size: staged.size,
-                hash: hash(&staged.sha256)?,
-            }
+            let (size, hash) = (staged.size, hash(&staged.sha256)?);
+            Reply::Staged { size, hash }
         }
         CommitStage {
             stage,
             to,
             expect: e,
             ..
-        } => Reply::Written(convert::meta(files::commit_stage(
-            &stage,
-            to.as_str(),
-            &expect(e),
-        )?)),
-        DeleteStage { stage, .. } => files::delete_stage(&stage).map(|()| Reply::Done)?,
-        Http { request, .. } => {
-            let reply = http(request, server)?;
-            if let Reply::Http(r) = &reply {
-                *bytes += r.body.len() as u64;
-            }
-            reply
+        } => {
+            let meta = files::commit_stage(&stage, to.as_str(), &expect(e))?;
+            Reply::Written(convert::meta(meta))
         }
+        DeleteStage { stage, .. } => files::delete_stage(&stage).map(done)?,
+        Http { to, request, .. } => http(to, request)?,
         StorageRead { key, .. } => Reply::Stored(storage::get(&key)?),
         StorageWrite {
             key,
             value,
-            durable,
+            durable: true,
             ..
-        } => if durable {
-            storage::set(&key, &value)
-        } else {
-            storage::set_cache(&key, &value)
+        } => storage::set(&key, &value).map(done)?,
+        StorageWrite { key, value, .. } => storage::set_cache(&key, &value).map(done)?,
+        StorageDelete { key, .. } => storage::delete(&key).map(done)?,
+        SettingsRead { .. } => Reply::Stored(Some(settings::read()?)),
+        SettingsWrite { json, .. } => settings::write(&json).map(done)?,
+        VaultId { .. } => Reply::Stored(Some(environment::vault_id()?)),
+        Log { message, .. } => {
+            log::write(log::Level::Info, &message);
+            Reply::Done
         }
-        .map(|()| Reply::Done)?,
-        StorageDelete { key, .. } => storage::delete(&key).map(|()| Reply::Done)?,
         Finished(_) => unreachable!("handled by the loop"),
     })
 }

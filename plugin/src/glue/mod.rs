@@ -1,34 +1,65 @@
 //! WIT glue: the component's exports, implemented over the host imports.
 //!
-//! * `mod.rs`: the bindings and the `Guest` impls, which only forward to [`service`].
-//! * `service`: each `api.sync` call as a short sequence of host calls around engine decisions
-//!   (`crate::engine::account` for pairing, `crate::engine::machine::Engine` for sync runs).
-//! * `driver`: the drain loop that executes the engine's commands through the imports.
-//! * `net`: HTTP calls with the shared retry policy.
-//! * `convert`: `From`-style conversions between WIT and engine types.
+//! * `bindings`: the generated WIT types and imports.
+//! * `mod.rs`: the `Guest` impls. Each export but `status` starts one engine action and drives
+//!   it (`driver::act`); `status` reads the settings, the pairing document and the engine.
+//! * `driver`: builds the engine from private storage and runs the drain loop that executes the
+//!   engine's commands through the imports.
+//! * `convert`: conversions between WIT and engine types.
 //!
-//! The glue decides nothing: every `match` on business data lives in the engine.
+//! Imports go one way: `mod` → `driver` → `convert` → `bindings`. The glue decides nothing:
+//! every `match` on business data lives in the engine.
 
+mod bindings;
 mod convert;
 mod driver;
-mod net;
-mod service;
 
-wit_bindgen::generate!({
-    path: "../wit",
-    world: "plugin",
-});
-
-use exports::verstak::sync::status_provider;
-use exports::verstak::sync::sync_provider::{Direction, Guest, SyncError, SyncStatus, SyncSummary};
+use crate::engine::account::{PAIRING_KEY, TOKEN_KEY};
+use crate::engine::error::EngineError;
+use crate::engine::event::{Action, Login, Password};
+use crate::engine::status::Status;
+use bindings::exports::verstak::sync::status_provider;
+use bindings::exports::verstak::sync::sync_provider as wit;
+use bindings::verstak::sync::{settings, storage};
+use convert::host;
+use wit::{Direction, SyncError, SyncStatus, SyncSummary};
 
 struct Component;
 
-impl Guest for Component {
-    fn status() -> Result<SyncStatus, SyncError> {
-        service::status()
-            .map(convert::status)
-            .map_err(convert::error)
+type Out<T> = Result<T, SyncError>;
+
+/// The status from local state only (§5.4.7): settings, the pairing document, the engine.
+fn status() -> Result<Status, EngineError> {
+    let settings = settings::read().map_err(host)?;
+    let pairing = storage::get(PAIRING_KEY).map_err(host)?;
+    let token = storage::get(TOKEN_KEY).map_err(host)?;
+    let engine = driver::engine()?.status();
+    Status::read(&settings, pairing.as_deref(), token.as_deref(), &engine)
+}
+
+fn login(server_url: String, username: String, password: String) -> Login {
+    let password = Password(password);
+    Login {
+        server_url,
+        username,
+        password,
+    }
+}
+
+/// Runs an action whose export answers nothing.
+fn run(action: Action) -> Out<()> {
+    driver::act(action).map(drop).map_err(convert::error)
+}
+
+/// Runs a sync action.
+fn sync(action: Action) -> Out<SyncSummary> {
+    let outcome = driver::act(action);
+    outcome.map(convert::summary).map_err(convert::error)
+}
+
+impl wit::Guest for Component {
+    fn status() -> Out<SyncStatus> {
+        status().map(convert::status).map_err(convert::error)
     }
 
     fn configure(
@@ -36,59 +67,50 @@ impl Guest for Component {
         username: String,
         password: String,
         vault_id: String,
-    ) -> Result<(), SyncError> {
-        service::configure(&server_url, &username, &password, &vault_id).map_err(convert::error)
+    ) -> Out<()> {
+        let login = login(server_url, username, password);
+        run(Action::Configure { login, vault_id })
     }
 
-    fn test_connection(
-        server_url: String,
-        username: String,
-        password: String,
-    ) -> Result<(), SyncError> {
-        service::test_connection(&server_url, &username, &password).map_err(convert::error)
+    fn test_connection(server_url: String, username: String, password: String) -> Out<()> {
+        run(Action::TestConnection(login(
+            server_url, username, password,
+        )))
     }
 
-    fn disconnect() -> Result<(), SyncError> {
-        service::disconnect().map_err(convert::error)
+    fn disconnect() -> Out<()> {
+        run(Action::Disconnect)
     }
 
-    fn set_interval(minutes: i32) -> Result<(), SyncError> {
-        service::set_interval(minutes).map_err(convert::error)
+    fn set_interval(minutes: i32) -> Out<()> {
+        run(Action::SetInterval(minutes))
     }
 
-    fn sync_now() -> Result<SyncSummary, SyncError> {
-        service::run(crate::engine::event::Action::Sync)
-            .map(convert::summary)
-            .map_err(convert::error)
+    fn sync_now() -> Out<SyncSummary> {
+        sync(Action::Sync)
     }
 
-    fn reset_key() -> Result<(), SyncError> {
-        service::reset_key().map_err(convert::error)
+    fn reset_key() -> Out<()> {
+        run(Action::ResetKey)
     }
 
-    fn confirm_deletions(direction: Direction) -> Result<SyncSummary, SyncError> {
-        let action = crate::engine::event::Action::ConfirmDeletions(convert::direction(direction));
-        service::run(action)
-            .map(convert::summary)
-            .map_err(convert::error)
+    fn confirm_deletions(direction: Direction) -> Out<SyncSummary> {
+        sync(Action::ConfirmDeletions(convert::direction(direction)))
     }
 
-    fn restore_deletions(direction: Direction) -> Result<SyncSummary, SyncError> {
-        let action = crate::engine::event::Action::RestoreDeletions(convert::direction(direction));
-        service::run(action)
-            .map(convert::summary)
-            .map_err(convert::error)
+    fn restore_deletions(direction: Direction) -> Out<SyncSummary> {
+        sync(Action::RestoreDeletions(convert::direction(direction)))
     }
 
-    fn set_ignore(patterns: Vec<String>) -> Result<(), SyncError> {
-        service::set_ignore(patterns).map_err(convert::error)
+    fn set_ignore(patterns: Vec<String>) -> Out<()> {
+        run(Action::SetIgnore(patterns))
     }
 }
 
 impl status_provider::Guest for Component {
-    fn snapshot() -> Result<SyncStatus, SyncError> {
-        <Component as Guest>::status()
+    fn snapshot() -> Out<SyncStatus> {
+        <Component as wit::Guest>::status()
     }
 }
 
-export!(Component);
+bindings::export!(Component);

@@ -1,6 +1,6 @@
 //! Typed wrappers over `Io::call`: one per command, checking the reply's shape.
 
-use super::super::command::{Command, Expect, HttpRequest};
+use super::super::command::{Command, Endpoint, Expect, HttpRequest};
 use super::super::event::{Digest, DirEntry, FileMeta, HttpResponse, IoError, Reply};
 use super::super::hash::ContentHash;
 use super::super::io::Io;
@@ -154,8 +154,12 @@ impl Io {
         }
     }
 
-    pub(crate) async fn http(&self, request: HttpRequest) -> Result<HttpResponse, IoError> {
-        match self.call(|id| Command::Http { id, request }).await? {
+    pub(crate) async fn http(
+        &self,
+        to: Endpoint,
+        request: HttpRequest,
+    ) -> Result<HttpResponse, IoError> {
+        match self.call(|id| Command::Http { id, to, request }).await? {
             Reply::Http(r) => Ok(r),
             r => Err(unexpected(r)),
         }

@@ -1,16 +1,18 @@
-//! HTTP with the retry policy of §3.11: three tries on network errors and on 408, 429, 500,
-//! 502, 503, 504, sleeping 250 ms then 500 ms, or `Retry-After` (at most 60 s) on 429/503.
-//! Error bodies become `sync-server:<code> (HTTP <n>)`, `sync-server:request_failed (HTTP <n>)`
-//! or `not a Verstak Sync server (HTTP <n>)`.
+//! HTTP with the retry policy of §3.11, the only one in the engine (sync runs and pairing):
+//! three tries on network errors and on 408, 429, 500, 502, 503, 504, sleeping 250 ms then
+//! 500 ms, or `Retry-After` (at most 60 s) on 429/503. Error bodies become
+//! `sync-server:<code> (HTTP <n>)`, `sync-server:request_failed (HTTP <n>)` or
+//! `not a Verstak Sync server (HTTP <n>)`.
+//!
+//! [`next`] is the pure policy and [`send`] runs it over [`Io`]; `Run::http` (in `run/mod.rs`)
+//! sends to the paired server.
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use verstak_sync_proto::ErrorBody;
+use verstak_sync_proto::{ErrorBody, codes};
 
-use super::super::command::{HttpBody, HttpRequest, Method};
+use super::super::command::{Endpoint, HttpRequest};
 use super::super::error::EngineError;
 use super::super::event::{HttpResponse, IoError};
-use super::Run;
+use super::super::io::Io;
 
 const RETRY_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
 
@@ -35,42 +37,48 @@ pub(crate) fn error_from(resp: &HttpResponse) -> EngineError {
     }
 }
 
-/// True for 401 `device revoked` / `invalid API key` (§3.2).
-pub(crate) fn is_revocation(resp: &HttpResponse) -> bool {
-    resp.status == 401
+/// True when the server says the credential a request carried is gone (§3.2): a 401 with the
+/// code `unauthorized` on a request sent with the device token. Device authentication (server
+/// API §3) answers that code for an unknown key (`invalid API key`) and a revoked device
+/// (`device revoked`), in this server and the reference alike; its third 401, `API key
+/// required`, needs a request without a token, and those (pair, auth test) are never revocations.
+pub(crate) fn is_revocation(resp: &HttpResponse, credentialed: bool) -> bool {
+    credentialed
+        && resp.status == 401
         && serde_json::from_slice::<ErrorBody>(&resp.body)
-            .is_ok_and(|e| e.error == "device revoked" || e.error == "invalid API key")
+            .is_ok_and(|e| e.code == codes::UNAUTHORIZED)
 }
 
 /// How many times one request is tried (§3.11).
 pub(crate) const ATTEMPTS: u32 = 3;
 
-/// What one attempt means under the retry policy of §3.11.
+/// What to do after try number `number` (0-based) of a request.
 #[derive(Debug)]
-pub(crate) enum Attempt {
+pub(crate) enum Next {
     /// A 2xx answer.
-    Success(HttpResponse),
-    /// A final failure; `revoked` when the server says this device's credential is gone.
-    Failed { error: EngineError, revoked: bool },
-    /// Worth another try after `delay_ms`, if attempts remain; `error` is reported otherwise.
-    Retry { error: EngineError, delay_ms: u64 },
+    Done(HttpResponse),
+    /// Try again after this many milliseconds.
+    Wait(u64),
+    /// A final failure. `revoked`: the server says the credential is gone; `unreachable`: the
+    /// tries ran out on network errors or transient statuses.
+    GiveUp {
+        error: EngineError,
+        revoked: bool,
+        unreachable: bool,
+    },
 }
 
-/// Classifies the result of attempt number `attempt` (0-based): network errors and 408, 429,
-/// 500, 502, 503, 504 are retried after 250 ms then 500 ms, or after `Retry-After` (at most 60 s)
-/// on 429 and 503.
-pub(crate) fn classify(attempt: u32, result: Result<HttpResponse, IoError>) -> Attempt {
-    let delay_ms = 250u64 << attempt;
-    match result {
-        Err(IoError::Network(m)) | Err(IoError::Other(m)) => Attempt::Retry {
-            error: EngineError::ConnectionFailed(m),
-            delay_ms,
-        },
-        Err(e) => Attempt::Retry {
-            error: EngineError::ConnectionFailed(e.to_string()),
-            delay_ms,
-        },
-        Ok(resp) if (200..300).contains(&resp.status) => Attempt::Success(resp),
+/// The retry policy of §3.11: network errors and 408, 429, 500, 502, 503, 504 are retried after
+/// 250 ms then 500 ms, or after `Retry-After` (at most 60 s) on 429 and 503; three tries in all.
+/// `credentialed`: the request carried the device token.
+pub(crate) fn next(number: u32, result: Result<HttpResponse, IoError>, credentialed: bool) -> Next {
+    let backoff = 250u64 << number;
+    let (error, delay_ms) = match result {
+        Err(IoError::Network(m)) | Err(IoError::Other(m)) => {
+            (EngineError::ConnectionFailed(m), backoff)
+        }
+        Err(e) => (EngineError::ConnectionFailed(e.to_string()), backoff),
+        Ok(resp) if (200..300).contains(&resp.status) => return Next::Done(resp),
         Ok(resp) if RETRY_STATUSES.contains(&resp.status) => {
             let retry_after = matches!(resp.status, 429 | 503)
                 .then(|| {
@@ -78,61 +86,68 @@ pub(crate) fn classify(attempt: u32, result: Result<HttpResponse, IoError>) -> A
                         .and_then(|v| v.trim().parse::<u64>().ok())
                 })
                 .flatten();
-            Attempt::Retry {
-                error: error_from(&resp),
-                delay_ms: retry_after.map_or(delay_ms, |secs| secs.min(60) * 1000),
-            }
+            let delay = retry_after.map_or(backoff, |secs| secs.min(60) * 1000);
+            (error_from(&resp), delay)
         }
-        Ok(resp) => Attempt::Failed {
-            revoked: is_revocation(&resp),
-            error: error_from(&resp),
-        },
+        Ok(resp) => {
+            return Next::GiveUp {
+                revoked: is_revocation(&resp, credentialed),
+                error: error_from(&resp),
+                unreachable: false,
+            };
+        }
+    };
+    if number + 1 < ATTEMPTS {
+        Next::Wait(delay_ms)
+    } else {
+        Next::GiveUp {
+            error,
+            revoked: false,
+            unreachable: true,
+        }
     }
 }
 
-impl Run {
-    pub(super) async fn http(&mut self, request: HttpRequest) -> Result<HttpResponse, EngineError> {
-        let mut last = EngineError::ConnectionFailed("no attempt".into());
-        for attempt in 0..ATTEMPTS {
-            match classify(attempt, self.io.http(request.clone()).await) {
-                Attempt::Success(resp) => {
-                    self.io.status(|s| s.connected = Some(true));
-                    return Ok(resp);
+/// Sends `request` to `to` under the retry policy, recording what the answers say about
+/// connectivity and revocation in the status; a 2xx answer is `Ok`.
+pub(crate) async fn send(
+    io: &Io,
+    to: &Endpoint,
+    request: &HttpRequest,
+) -> Result<HttpResponse, EngineError> {
+    let mut number = 0;
+    loop {
+        let result = io.http(to.clone(), request.clone()).await;
+        match next(number, result, to.token.is_some()) {
+            Next::Done(resp) => {
+                io.status(|s| s.connected = Some(true));
+                return Ok(resp);
+            }
+            Next::Wait(ms) => {
+                let until = io.now().plus(ms);
+                io.sleep_until(until).await;
+                number += 1;
+            }
+            Next::GiveUp {
+                error,
+                revoked,
+                unreachable,
+            } => {
+                if revoked {
+                    io.status(|s| s.revoked = true);
                 }
-                Attempt::Failed { error, revoked } => {
-                    if revoked {
-                        self.io.status(|s| s.revoked = true);
-                    }
-                    return Err(error);
+                if unreachable {
+                    io.status(|s| s.connected = Some(false));
                 }
-                Attempt::Retry { error, delay_ms } => {
-                    last = error;
-                    if attempt + 1 < ATTEMPTS {
-                        let until = self.io.now().plus(delay_ms);
-                        self.io.sleep_until(until).await;
-                    }
-                }
+                return Err(error);
             }
         }
-        self.io.status(|s| s.connected = Some(false));
-        Err(last)
     }
+}
 
-    /// POST a JSON body and decode a JSON answer.
-    pub(super) async fn post_json<Q: Serialize, A: DeserializeOwned>(
-        &mut self,
-        path: &str,
-        body: &Q,
-    ) -> Result<A, EngineError> {
-        let request = HttpRequest {
-            method: Method::Post,
-            path: path.to_string(),
-            headers: vec![("Content-Type".into(), "application/json".into())],
-            body: HttpBody::Json(serde_json::to_string(body).expect("plain request")),
-        };
-        let resp = self.http(request).await?;
-        serde_json::from_slice(&resp.body).map_err(|_| EngineError::InvalidResponse)
-    }
+/// Sends `request` once and ignores the outcome (revoking a credential being dropped anyway).
+pub(crate) async fn best_effort(io: &Io, to: &Endpoint, request: HttpRequest) {
+    let _ = io.http(to.clone(), request).await;
 }
 
 #[cfg(test)]
@@ -170,13 +185,66 @@ mod tests {
         for (r, want) in cases {
             assert_eq!(error_from(&r).to_string(), want);
         }
-        assert!(is_revocation(&resp(
-            401,
-            r#"{"code":"unauthorized","error":"device revoked"}"#
-        )));
-        assert!(!is_revocation(&resp(
-            401,
-            r#"{"code":"unauthorized","error":"API key required"}"#
-        )));
+        assert!(is_revocation(
+            &resp(401, r#"{"code":"unauthorized","error":"device revoked"}"#),
+            true
+        ));
+        assert!(is_revocation(
+            &resp(401, r#"{"code":"unauthorized","error":"invalid API key"}"#),
+            true
+        ));
+        // `API key required` answers a request without a token; the engine sends none of
+        // those with a credential, and a credential-less 401 is never a revocation.
+        assert!(!is_revocation(
+            &resp(401, r#"{"code":"unauthorized","error":"API key required"}"#),
+            false
+        ));
+        assert!(!is_revocation(
+            &resp(
+                401,
+                r#"{"code":"unauthorized","error":"invalid credentials"}"#
+            ),
+            false
+        ));
+        assert!(!is_revocation(
+            &resp(403, r#"{"code":"forbidden","error":"user blocked"}"#),
+            true
+        ));
+        assert!(!is_revocation(&resp(401, "<html>"), true));
+    }
+
+    #[test]
+    fn retries_follow_the_policy() {
+        let net = || Err(IoError::Network("refused".into()));
+        assert!(matches!(next(0, net(), true), Next::Wait(250)));
+        assert!(matches!(next(1, net(), true), Next::Wait(500)));
+        let Next::GiveUp {
+            error, unreachable, ..
+        } = next(2, net(), true)
+        else {
+            panic!("gives up after three tries")
+        };
+        assert_eq!(
+            (unreachable, error.to_string()),
+            (true, "connection failed: refused".to_string())
+        );
+        let limited = HttpResponse {
+            status: 429,
+            headers: vec![("Retry-After".into(), "7".into())],
+            body: br#"{"code":"rate_limited","error":"x"}"#.to_vec(),
+        };
+        assert!(matches!(next(0, Ok(limited), true), Next::Wait(7000)));
+        assert!(matches!(
+            next(
+                0,
+                Ok(resp(400, r#"{"code":"invalid_request","error":"x"}"#)),
+                true
+            ),
+            Next::GiveUp {
+                unreachable: false,
+                revoked: false,
+                ..
+            }
+        ));
     }
 }

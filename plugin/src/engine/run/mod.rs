@@ -1,5 +1,9 @@
 //! One action of the engine, written as an `async fn` over [`Io`] (see `io.rs`).
 //!
+//! [`run_action`] runs a pairing or settings action (`pair.rs`) or a sync run. A sync run first reads the
+//! pairing, the device token and the settings (`pair::paired`), and at its end records what it
+//! learned about connectivity in the pairing document (`pair::record`).
+//!
 //! A sync run (§5.4) goes: scan → resend the pending batch (if a crash or lost response left
 //! one) → pull (with the incoming guard) → mark bootstrap complete → derive and push (with the
 //! outgoing guard) → pull again. The state is saved after the scan, after every pull page,
@@ -11,6 +15,7 @@ mod apply_dir;
 mod files;
 pub(crate) mod http;
 mod materialize;
+mod pair;
 mod pull;
 mod push;
 mod restore;
@@ -20,21 +25,27 @@ mod store;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::command::Command;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::command::{Command, Endpoint, HttpBody, HttpRequest, Method};
+use super::config::Config;
 use super::conflict::rfc3339;
 use super::error::EngineError;
 use super::event::Action;
+use super::event::HttpResponse;
 use super::guard::Direction;
 use super::ignore::Rules;
 use super::io::Io;
-use super::machine::Config;
 use super::path::VaultPath;
 use super::saved::{GuardDecision, SavedState};
-use super::summary::{EngineStatus, Summary};
+use super::summary::{EngineStatus, Outcome, Summary};
 
 pub(crate) struct Run {
     io: Io,
     cfg: Rc<Config>,
+    /// The paired server and this device's token.
+    server: Endpoint,
     rules: Rules,
     st: SavedState,
     sum: Summary,
@@ -54,13 +65,54 @@ pub(crate) fn fill_status(s: &mut EngineStatus, st: &SavedState) {
     s.guard = st.guard.clone();
 }
 
+/// Runs `action` to its end and queues its one `Command::Finished`; gives the state back.
 pub(crate) async fn run_action(
     io: Io,
     cfg: Rc<Config>,
-    st: SavedState,
+    mut st: SavedState,
     action: Action,
 ) -> SavedState {
-    let rules = match &cfg.ignore {
+    io.begin();
+    let outcome = match action {
+        Action::Sync | Action::ConfirmDeletions(_) | Action::RestoreDeletions(_) => {
+            let (back, outcome) = sync_action(&io, cfg, st, action).await;
+            st = back;
+            // A host permission refusal ends the run as that refusal, so the caller sees
+            // `not_permitted` rather than the failure it caused.
+            match (outcome, io.refusal()) {
+                (Err(_), Some(refused)) => Err(refused),
+                (outcome, _) => outcome,
+            }
+        }
+        _ => {
+            let result = pair::pairing_action(&io, &cfg, &mut st, action).await;
+            let st = &st;
+            io.status(|s| fill_status(s, st));
+            result.map(|()| Summary::default())
+        }
+    };
+    io.finish(Command::Finished(outcome));
+    st
+}
+
+/// One sync run (§5.4) for a paired vault, from reading the pairing to recording what the run
+/// learned about the server.
+async fn sync_action(
+    io: &Io,
+    cfg: Rc<Config>,
+    st: SavedState,
+    action: Action,
+) -> (SavedState, Outcome) {
+    let (pairing, server, settings) = match prologue(io).await {
+        Ok(found) => found,
+        Err(e) => return (st, Err(e)),
+    };
+    let mut cfg = Config::clone(&cfg);
+    cfg.device_id = pairing.device_id.clone();
+    if !pairing.device_name.is_empty() {
+        cfg.device_name = pairing.device_name.clone();
+    }
+    let rules = match &settings.ignore {
         Some(list) => Rules::new(list.iter().cloned()),
         None => Rules::default(),
     };
@@ -70,7 +122,8 @@ pub(crate) async fn run_action(
     });
     let mut run = Run {
         io: io.clone(),
-        cfg,
+        cfg: Rc::new(cfg),
+        server,
         rules,
         st,
         sum: Summary::default(),
@@ -101,8 +154,20 @@ pub(crate) async fn run_action(
         s.syncing = false;
         s.progress = None;
     });
-    io.finish(Command::Finished(outcome));
-    st
+    let outcome = match pair::record(io, pairing).await {
+        Ok(()) => outcome,
+        Err(e) => Err(e),
+    };
+    (st, outcome)
+}
+
+/// What a run needs before it starts: the pairing, the server and the settings (ignore list).
+async fn prologue(
+    io: &Io,
+) -> Result<(super::account::Pairing, Endpoint, super::settings::Settings), EngineError> {
+    let (pairing, server) = pair::paired(io).await?;
+    let settings = pair::load_settings(io).await?;
+    Ok((pairing, server, settings))
 }
 
 impl Run {
@@ -127,6 +192,7 @@ impl Run {
                     confirm: false,
                 });
             }
+            _ => unreachable!("run_action runs the other actions itself"),
         }
         self.scan().await?;
         if self.st.pending.is_none() {
@@ -159,5 +225,28 @@ impl Run {
 
     fn warn(&mut self, text: String) {
         self.st.last_warning = text;
+    }
+}
+
+impl Run {
+    /// Sends a request to the paired server (see [`http::send`]).
+    pub(super) async fn http(&mut self, request: HttpRequest) -> Result<HttpResponse, EngineError> {
+        http::send(&self.io, &self.server, &request).await
+    }
+
+    /// POST a JSON body and decode a JSON answer.
+    pub(super) async fn post_json<Q: Serialize, A: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        body: &Q,
+    ) -> Result<A, EngineError> {
+        let request = HttpRequest {
+            method: Method::Post,
+            path: path.to_string(),
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: HttpBody::Json(serde_json::to_string(body).expect("plain request")),
+        };
+        let resp = self.http(request).await?;
+        serde_json::from_slice(&resp.body).map_err(|_| EngineError::InvalidResponse)
     }
 }

@@ -5,7 +5,11 @@
 //! state), all from one seed. At the end it quiesces and checks convergence and that no
 //! user-written line was lost (a line counts as lost when no final file holds it and no user
 //! removed it on purpose). A failing seed is printed; replay it with `SEED=<n>`.
+//!
+//! Every device pairs with the server through the engine's `Configure` action when the `Sim` is
+//! built (`pairing.rs` holds the pairing stories and crash tests).
 
+mod pairing;
 mod server;
 mod stories;
 mod vault;
@@ -13,7 +17,7 @@ mod vault;
 use std::collections::BTreeSet;
 
 use crate::engine::command::Command;
-use crate::engine::event::{Action, Event, IoError};
+use crate::engine::event::{Action, Event, IoError, Login, Password};
 use crate::engine::guard::Direction;
 use crate::engine::ids::Millis;
 use crate::engine::machine::{Config, Engine};
@@ -43,7 +47,6 @@ impl Rng {
 }
 
 pub(crate) struct Device {
-    pub id: String,
     pub vault: FakeVault,
     pub engine: Engine,
     pending: Option<Command>,
@@ -62,6 +65,8 @@ pub(crate) struct Sim {
     pub faults: bool,
     /// Every HTTP request fails as if the server were unreachable while this is on.
     pub offline: bool,
+    /// The host refuses every HTTP request (`not_permitted`) while this is on (`act` only).
+    pub no_network_grant: bool,
     pub log: Vec<String>,
     next_token: u64,
     pub added: BTreeSet<String>,
@@ -72,17 +77,34 @@ fn config(i: usize, restarts: u64, seed: u64) -> Config {
     let mut entropy = [0u8; 16];
     entropy[..8].copy_from_slice(&seed.to_le_bytes());
     entropy[8..].copy_from_slice(&(restarts * 31 + i as u64).to_le_bytes());
-    let mut cfg = Config::new(format!("dev_{i}abcdefgh"), format!("device{i}"), entropy);
+    let mut cfg = Config::new(format!("device{i}"), entropy);
     cfg.chunk_size = 7;
     cfg.page_limit = 4;
     cfg
 }
 
 impl Sim {
+    /// `devices` devices, each paired with the server's vault `notes`.
     pub(crate) fn new(seed: u64, devices: usize) -> Sim {
+        let mut sim = Sim::unpaired(seed, devices);
+        for d in 0..devices {
+            sim.act(d, sim.configure(server::PASSWORD)).expect("pairs");
+        }
+        sim
+    }
+
+    /// `configure` with the server's URL and user, and `password`.
+    pub(crate) fn configure(&self, password: &str) -> Action {
+        Action::Configure {
+            login: self.login(password),
+            vault_id: "notes".into(),
+        }
+    }
+
+    /// `devices` devices that were never paired.
+    pub(crate) fn unpaired(seed: u64, devices: usize) -> Sim {
         let devs = (0..devices)
             .map(|i| Device {
-                id: format!("dev_{i}abcdefgh"),
                 vault: FakeVault::default(),
                 engine: Engine::new(config(i, 0, seed), None).unwrap(),
                 pending: None,
@@ -99,10 +121,52 @@ impl Sim {
             devs,
             faults: true,
             offline: false,
+            no_network_grant: false,
             log: vec![],
             next_token: 0,
             added: BTreeSet::new(),
             dropped: BTreeSet::new(),
+        }
+    }
+
+    /// What a user types to reach the server's account.
+    pub(crate) fn login(&self, password: &str) -> Login {
+        Login {
+            server_url: self.server.base.clone(),
+            username: server::USER.into(),
+            password: Password(password.into()),
+        }
+    }
+
+    /// Runs `action` on device `d` to its end without faults (but `offline` holds) and without
+    /// touching the random schedule.
+    pub(crate) fn act(&mut self, d: usize, action: Action) -> Outcome {
+        assert!(!self.devs[d].running, "device {d} is busy");
+        let dev = &mut self.devs[d];
+        dev.engine.handle(self.now, Event::Start(action));
+        loop {
+            let cmd = match dev.engine.poll_command() {
+                Some(Command::Finished(outcome)) => return outcome,
+                Some(cmd) => cmd,
+                None => {
+                    let at = dev.engine.poll_timeout().expect("waits for something");
+                    self.now = self.now.max(at);
+                    dev.engine.handle(self.now, Event::Timeout);
+                    continue;
+                }
+            };
+            let id = cmd.id().expect("only Finished has no id");
+            let result = match cmd {
+                Command::Http { .. } if self.offline => {
+                    Err(IoError::Network("server unreachable".into()))
+                }
+                Command::Http { .. } if self.no_network_grant => Err(IoError::Host {
+                    code: "not_permitted",
+                    message: "lacks required permission \"network.remote\"".into(),
+                }),
+                _ => dev.vault.exec(&cmd, &mut self.server),
+            };
+            dev.engine.handle(self.now, Event::Reply { id, result });
         }
     }
 
@@ -181,7 +245,7 @@ impl Sim {
         let id = cmd.id().expect("only Finished has no id");
         let is_http = matches!(cmd, Command::Http { .. });
         let dev = &mut self.devs[d];
-        let mut result = dev.vault.exec(&cmd, &mut self.server, &dev.id);
+        let mut result = dev.vault.exec(&cmd, &mut self.server);
         if self.offline && is_http {
             result = Err(IoError::Network("server unreachable".into()));
         }

@@ -1,5 +1,7 @@
 //! An in-memory model of the server's push/pull/blob rules (server-api §4.7–§4.10, §5):
-//! per-op-id duplicates, idempotency keys, blob ownership, pagination and ranged downloads.
+//! per-op-id duplicates, idempotency keys, blob ownership, pagination and ranged downloads;
+//! and of its account routes (§3, §4.1–§4.5): one user, pairing, auth test, health,
+//! revoke-current, and device authentication by bearer token.
 
 use std::collections::BTreeMap;
 
@@ -8,12 +10,27 @@ use verstak_sync_proto::{
     paths,
 };
 
-use crate::engine::command::{HttpBody, HttpRequest, Method};
+use crate::engine::command::{Endpoint, HttpBody, HttpRequest, Method};
 use crate::engine::event::HttpResponse;
 use crate::engine::hash::ContentHash;
 use crate::engine::payload::Incoming;
 
+/// The one account's login and password.
+pub(crate) const USER: &str = "ann";
+pub(crate) const PASSWORD: &str = "correct horse";
+
+/// A paired device.
+pub(crate) struct FakeDevice {
+    pub id: String,
+    pub token: String,
+    pub name: String,
+    pub revoked: bool,
+}
+
 pub(crate) struct FakeServer {
+    /// The base URL devices reach this server at.
+    pub base: String,
+    pub devices: Vec<FakeDevice>,
     pub ops: Vec<PulledOp>,
     keys: BTreeMap<String, (String, Vec<u8>)>,
     pub blobs: BTreeMap<String, Vec<u8>>,
@@ -36,6 +53,8 @@ fn error(status: u16, code: &str) -> HttpResponse {
 impl FakeServer {
     pub(crate) fn new(max_push: usize, max_pull: usize) -> FakeServer {
         FakeServer {
+            base: "http://sync.test".into(),
+            devices: vec![],
             ops: vec![],
             keys: BTreeMap::new(),
             blobs: BTreeMap::new(),
@@ -46,13 +65,70 @@ impl FakeServer {
 
     pub(crate) fn handle(
         &mut self,
-        device: &str,
+        to: &Endpoint,
         req: &HttpRequest,
         stage: &BTreeMap<String, Vec<u8>>,
     ) -> HttpResponse {
+        if to.base != self.base {
+            return error(404, "not_found");
+        }
         match (req.method, req.path.as_str(), &req.body) {
+            (Method::Get, paths::HEALTH, _) => json(200, serde_json::json!({"status": "ok"})),
+            (Method::Post, paths::PAIR, HttpBody::Json(b)) => self.pair(b),
+            (Method::Post, paths::AUTH_TEST, HttpBody::Json(b)) => {
+                let v: serde_json::Value = serde_json::from_str(b).unwrap();
+                if v["username"] == USER && v["password"] == PASSWORD {
+                    json(200, serde_json::json!({"status": "ok"}))
+                } else {
+                    json(401, ErrorBody::new("unauthorized", "invalid credentials"))
+                }
+            }
+            _ => self.device_route(to, req, stage),
+        }
+    }
+
+    fn pair(&mut self, body: &str) -> HttpResponse {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        if v["login"] != USER || v["password"] != PASSWORD {
+            return json(401, ErrorBody::new("unauthorized", "invalid credentials"));
+        }
+        let n = self.devices.len();
+        let device = FakeDevice {
+            id: format!("dev_{n}abcdefgh"),
+            token: format!("token-{n}"),
+            name: v["device_name"].as_str().unwrap_or_default().to_string(),
+            revoked: false,
+        };
+        let answer = serde_json::json!({"device_id": device.id, "device_token": device.token});
+        self.devices.push(device);
+        json(200, answer)
+    }
+
+    /// Device authentication (server-api §3), then the device routes.
+    fn device_route(
+        &mut self,
+        to: &Endpoint,
+        req: &HttpRequest,
+        stage: &BTreeMap<String, Vec<u8>>,
+    ) -> HttpResponse {
+        let unauthorized = |why: &str| json(401, ErrorBody::new("unauthorized", why));
+        let Some(token) = to.token.as_deref().filter(|t| !t.is_empty()) else {
+            return unauthorized("API key required");
+        };
+        let Some(i) = self.devices.iter().position(|d| d.token == token) else {
+            return unauthorized("invalid API key");
+        };
+        if self.devices[i].revoked {
+            return unauthorized("device revoked");
+        }
+        let device = self.devices[i].id.clone();
+        match (req.method, req.path.as_str(), &req.body) {
+            (Method::Post, paths::REVOKE_CURRENT, _) => {
+                self.devices[i].revoked = true;
+                json(200, serde_json::json!({"status": "revoked"}))
+            }
             (Method::Post, paths::PUSH, HttpBody::Json(b)) => {
-                self.push(device, serde_json::from_str(b).unwrap())
+                self.push(&device, serde_json::from_str(b).unwrap())
             }
             (Method::Post, paths::PULL, HttpBody::Json(b)) => {
                 self.pull(serde_json::from_str(b).unwrap())

@@ -54,7 +54,7 @@ fn first_sync_uploads_blobs_before_push() {
         }
         let id = cmd.id().unwrap();
         let dev = &mut sim.devs[0];
-        let result = dev.vault.exec(&cmd, &mut sim.server, &dev.id);
+        let result = dev.vault.exec(&cmd, &mut sim.server);
         dev.engine.handle(sim.now, Event::Reply { id, result });
     }
     let upload = kinds
@@ -242,7 +242,7 @@ fn run_kinds(sim: &mut Sim, d: usize) -> Vec<&'static str> {
         }
         let id = cmd.id().unwrap();
         let dev = &mut sim.devs[d];
-        let result = dev.vault.exec(&cmd, &mut sim.server, &dev.id);
+        let result = dev.vault.exec(&cmd, &mut sim.server);
         dev.engine.handle(sim.now, Event::Reply { id, result });
     }
 }

@@ -1,5 +1,6 @@
-//! An in-memory vault, staging area and storage for one simulated device: executes the
-//! engine's commands the way the glue must (atomic writes, `Expect` re-checked at the last moment).
+//! An in-memory vault, staging area, storage and settings document for one simulated device:
+//! executes the engine's commands the way the glue must (atomic writes, `Expect` re-checked at
+//! the last moment).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,6 +22,10 @@ pub(crate) struct FakeVault {
     pub trash: Vec<(String, Vec<u8>)>,
     pub stage: BTreeMap<String, Vec<u8>>,
     pub storage: BTreeMap<String, String>,
+    /// The settings document (`settings` import); empty means never written.
+    pub settings: String,
+    /// What the engine wrote to the host log.
+    pub log: Vec<String>,
     /// Documents written without fsync (`durable: false`) since the last crash: a crash may
     /// drop or tear them.
     pub unsynced: BTreeSet<String>,
@@ -93,7 +98,6 @@ impl FakeVault {
         &mut self,
         cmd: &Command,
         server: &mut FakeServer,
-        device: &str,
     ) -> Result<Reply, IoError> {
         match cmd {
             Command::ListDir { dir, .. } => {
@@ -240,8 +244,8 @@ impl FakeVault {
                 self.stage.remove(stage);
                 Ok(Reply::Done)
             }
-            Command::Http { request, .. } => {
-                Ok(Reply::Http(server.handle(device, request, &self.stage)))
+            Command::Http { to, request, .. } => {
+                Ok(Reply::Http(server.handle(to, request, &self.stage)))
             }
             Command::StorageRead { key, .. } => Ok(Reply::Stored(self.storage.get(key).cloned())),
             Command::StorageWrite {
@@ -258,6 +262,20 @@ impl FakeVault {
             }
             Command::StorageDelete { key, .. } => {
                 self.storage.remove(key);
+                Ok(Reply::Done)
+            }
+            Command::SettingsRead { .. } => Ok(Reply::Stored(Some(if self.settings.is_empty() {
+                "{}".into()
+            } else {
+                self.settings.clone()
+            }))),
+            Command::SettingsWrite { json, .. } => {
+                self.settings = json.clone();
+                Ok(Reply::Done)
+            }
+            Command::VaultId { .. } => Ok(Reply::Stored(Some("local-vault".into()))),
+            Command::Log { message, .. } => {
+                self.log.push(message.clone());
                 Ok(Reply::Done)
             }
             Command::Finished(_) => unreachable!("not executed"),

@@ -1,0 +1,37 @@
+//! `Config`: the fixed inputs of the engine for one vault, given by the glue (or the simulation)
+//! when it builds the `Engine`.
+
+/// Fixed inputs of the engine for one vault.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// This device's server-side id (`dev_…`). A sync run sets it from the pairing document;
+    /// empty means not paired.
+    pub device_id: String,
+    /// The host name: sent when pairing, and used in conflict-copy names unless the pairing
+    /// document names the device.
+    pub device_name: String,
+    /// Local time offset from UTC in minutes, for conflict-copy timestamps.
+    pub utc_offset_min: i32,
+    /// Fresh random bytes from the host, used once to create the install salt for op ids.
+    pub entropy: [u8; 16],
+    /// Bytes per ranged read, staged write and blob download request.
+    pub chunk_size: u64,
+    /// `page_limit` for pull (at most 100).
+    pub page_limit: i64,
+    /// Ops per push batch (at most 100).
+    pub batch_limit: usize,
+}
+
+impl Config {
+    pub fn new(device_name: impl Into<String>, entropy: [u8; 16]) -> Config {
+        Config {
+            device_id: String::new(),
+            device_name: device_name.into(),
+            utc_offset_min: 0,
+            entropy,
+            chunk_size: 4 * 1024 * 1024,
+            page_limit: 100,
+            batch_limit: 100,
+        }
+    }
+}
