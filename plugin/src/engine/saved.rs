@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use verstak_sync_proto::PushOp;
+use verstak_sync_proto::{OpType, PushOp};
 
 use super::guard::{Direction, Guard};
 use super::hash::ContentHash;
@@ -87,12 +87,12 @@ pub enum OpKind {
     Delete,
 }
 
-impl OpKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OpKind::Create => "create",
-            OpKind::Update => "update",
-            OpKind::Delete => "delete",
+impl From<OpKind> for OpType {
+    fn from(k: OpKind) -> OpType {
+        match k {
+            OpKind::Create => OpType::Create,
+            OpKind::Update => OpType::Update,
+            OpKind::Delete => OpType::Delete,
         }
     }
 }

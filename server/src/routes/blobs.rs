@@ -17,7 +17,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use verstak_sync_proto::limits::BLOB_REQUEST_OVERHEAD;
-use verstak_sync_proto::{BlobUploadResponse, blob::UPLOAD_FIELD};
+use verstak_sync_proto::{BlobUploadResponse, blob::UPLOAD_FIELD, paths};
 
 use crate::auth::authenticate;
 use crate::error::ApiError;
@@ -29,8 +29,8 @@ use crate::util::time;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/blobs/", any(dispatch))
-        .route("/api/v1/blobs/{*rest}", any(dispatch))
+        .route(paths::BLOBS, any(dispatch))
+        .route(&format!("{}{{*rest}}", paths::BLOBS), any(dispatch))
 }
 
 async fn dispatch(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {

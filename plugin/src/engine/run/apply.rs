@@ -3,7 +3,8 @@
 //! again by the glue through `Expect`), otherwise the local version is merged or kept as a
 //! conflict copy. `Changed` from the glue means the file moved under us: rehash, decide again.
 
-use verstak_sync_proto::PulledOp;
+use verstak_sync_proto::limits::MAX_TEXT_BYTES;
+use verstak_sync_proto::{EntityType, OpType, PulledOp};
 
 use super::super::command::{Command, Expect};
 use super::super::conflict::{conflict_copy_path, remote_device_label, stamp};
@@ -11,7 +12,7 @@ use super::super::error::EngineError;
 use super::super::hash::ContentHash;
 use super::super::merge::merge3;
 use super::super::path::VaultPath;
-use super::super::payload::{Incoming, MAX_TEXT_BYTES, Source, is_text};
+use super::super::payload::{Incoming, Source, is_text};
 use super::super::saved::{LocalEntry, OpKind};
 use super::super::summary::KeptBoth;
 use super::Run;
@@ -26,20 +27,21 @@ impl Run {
         }
         let wrap = |inner: String| EngineError::PullApply {
             seq: op.server_sequence,
-            entity_type: op.entity_type.clone(),
+            entity_type: op.entity_type.to_string(),
             path: op.entity_id.clone(),
             op_id: op.op_id.clone(),
             inner,
         };
         for _ in 0..ATTEMPTS {
-            let step = match (op.entity_type.as_str(), op.op_type.as_str()) {
-                ("file", "create" | "update") => self.apply_upsert(op).await,
-                ("file", "delete") => self.apply_file_delete(op).await,
-                ("folder", "create") => self.apply_folder_create(op).await,
-                ("folder", "delete") => self.apply_folder_delete(op).await,
-                ("file" | "folder", "move")
-                | ("workspace", "rename")
-                | ("workspace-folder", "move" | "rename") => self.apply_move(op).await,
+            use {EntityType as E, OpType as O};
+            let step = match (&op.entity_type, &op.op_type) {
+                (E::File, O::Create | O::Update) => self.apply_upsert(op).await,
+                (E::File, O::Delete) => self.apply_file_delete(op).await,
+                (E::Folder, O::Create) => self.apply_folder_create(op).await,
+                (E::Folder, O::Delete) => self.apply_folder_delete(op).await,
+                (E::File | E::Folder, O::Move)
+                | (E::Workspace, O::Rename)
+                | (E::WorkspaceFolder, O::Move | O::Rename) => self.apply_move(op).await,
                 _ => {
                     self.sum.skipped += 1;
                     Ok(())

@@ -1,6 +1,6 @@
 //! Applying folder ops and moves (§4.4, §4.14, §5.4.3 folder row).
 
-use verstak_sync_proto::PulledOp;
+use verstak_sync_proto::{EntityType, PulledOp};
 
 use super::super::command::Command;
 use super::super::event::IoError;
@@ -161,8 +161,8 @@ impl Run {
     pub(super) async fn apply_move(&mut self, op: &PulledOp) -> Result<(), Fail> {
         let inc = Incoming::parse(&op.payload_json)
             .unwrap_or_else(|_| Incoming::parse("").expect("empty parses"));
-        let (from, to) = match op.entity_type.as_str() {
-            "file" | "folder" => (
+        let (from, to) = match op.entity_type {
+            EntityType::File | EntityType::Folder => (
                 inc.from_path
                     .clone()
                     .unwrap_or_else(|| op.entity_id.clone()),

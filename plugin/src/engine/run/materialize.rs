@@ -133,7 +133,7 @@ impl Run {
             }
             let request = HttpRequest {
                 method: Method::Get,
-                path: format!("{}{hash}", paths::BLOBS),
+                path: paths::blob(hash),
                 headers,
                 body: HttpBody::Empty,
             };

@@ -5,7 +5,10 @@
 
 use std::collections::BTreeSet;
 
-use verstak_sync_proto::{BlobUploadResponse, PushOp, PushRequest, PushResponse, paths};
+use verstak_sync_proto::limits::MAX_TEXT_BYTES;
+use verstak_sync_proto::{
+    BlobUploadResponse, EntityType, OpType, PushOp, PushRequest, PushResponse, paths,
+};
 
 use super::super::batch::BatchSize;
 use super::super::command::{Command, HttpBody, HttpRequest, Method};
@@ -15,7 +18,7 @@ use super::super::error::EngineError;
 use super::super::guard::{self, Direction};
 use super::super::ids::derive_uuid;
 use super::super::payload::{
-    Incoming, MAX_TEXT_BYTES, Source, blob_payload, folder_payload, path_payload, text_payload,
+    Incoming, Source, blob_payload, folder_payload, path_payload, text_payload,
 };
 use super::super::saved::{BatchEntry, OpKind, PendingBatch, QueuedOp, SyncedEntry, Unechoed};
 use super::super::summary::Progress;
@@ -254,9 +257,13 @@ impl Run {
         };
         Ok(Some(PushOp {
             op_id: q.op_id.clone(),
-            entity_type: if q.dir { "folder" } else { "file" }.to_string(),
+            entity_type: if q.dir {
+                EntityType::Folder
+            } else {
+                EntityType::File
+            },
             entity_id: q.path.to_string(),
-            op_type: q.kind.as_str().to_string(),
+            op_type: OpType::from(q.kind),
             payload_json: payload,
             client_sequence: q.client_seq,
             last_seen_server_seq: self.st.cursor.0,

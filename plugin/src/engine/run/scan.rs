@@ -6,9 +6,10 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use verstak_sync_proto::limits::MAX_FILE_BYTES;
+
 use super::super::error::EngineError;
 use super::super::event::{EntryKind, IoError};
-use super::super::ignore::MAX_FILE_BYTES;
 use super::super::path::VaultPath;
 use super::super::saved::LocalEntry;
 use super::super::summary::Progress;
