@@ -86,37 +86,12 @@ impl<'a> Fields<'a> {
         self.zero_or(name)
     }
 
-    /// An integer field; absent or `null` is 0.
-    pub(crate) fn int(&self, name: &str) -> Result<i64, DecodeError> {
-        self.zero_or(name)
-    }
-
     fn zero_or<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T, DecodeError> {
         match self.get(name)? {
             None => Ok(T::default()),
             Some(v) => Option::<T>::deserialize(Strict(v))
                 .map(Option::unwrap_or_default)
                 .map_err(|_| DecodeError::InvalidJson),
-        }
-    }
-
-    /// An array of objects; each element is passed to `f`.
-    pub(crate) fn objects<T>(
-        &self,
-        name: &str,
-        f: impl Fn(&Fields<'_>) -> Result<T, DecodeError>,
-    ) -> Result<Vec<T>, DecodeError> {
-        match self.get(name)? {
-            None | Some(JVal::Null) => Ok(Vec::new()),
-            Some(JVal::Arr(items)) => items
-                .iter()
-                .map(|it| match it {
-                    JVal::Obj(p) => f(&Fields(p)),
-                    JVal::Null => f(&Fields(&[])),
-                    _ => Err(DecodeError::InvalidJson),
-                })
-                .collect(),
-            Some(_) => Err(DecodeError::InvalidJson),
         }
     }
 }
@@ -269,7 +244,7 @@ mod tests {
         fn from_fields(f: &Fields<'_>) -> Result<Self, DecodeError> {
             Ok(T {
                 s: f.string("s")?,
-                n: f.int("n")?,
+                n: f.zero_or("n")?,
             })
         }
     }

@@ -196,7 +196,7 @@ mod tests {
         r.device_id.clear();
         assert_eq!(code(&r).unwrap().1, "idempotency_key is too long");
         let mut o = op(" ");
-        o.entity_type = String::new();
+        o.entity_type = EntityType::default();
         assert_eq!(
             code(&req(vec![o])).unwrap(),
             ("invalid_operation", "op_id is required".into())
