@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use verstak_sync_proto::{PairResponse, PullResponse, PushOp, PushRequest, PushResponse};
+use verstak_sync_proto::{PairResponse, PullResponse, PushOp, PushRequest, PushResponse, paths};
 
 struct Args {
     addr: Option<String>,
@@ -427,7 +427,7 @@ fn main() {
                         let (st, b) = c
                             .authed(
                                 "GET",
-                                &format!("/api/v1/blobs/{}", list[i % list.len()]),
+                                &format!("{}{}", paths::BLOBS, list[i % list.len()]),
                                 &t,
                                 vec![],
                             )
