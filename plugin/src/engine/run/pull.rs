@@ -35,7 +35,7 @@ impl Run {
         let mut buffered = VecDeque::new();
         if guarded {
             let (deletions, pages) = self.look_ahead().await?;
-            let files = self.st.local.values().filter(|e| !e.dir).count() as u64;
+            let files = self.st.local.values().filter(|e| !e.is_dir()).count() as u64;
             if let Some(g) = guard::check(Direction::Incoming, deletions, files) {
                 self.warn(format!("mass deletion awaiting confirmation: {deletions} incoming deletions of {files} files"));
                 self.st.guard = Some(g.clone());
@@ -115,7 +115,7 @@ impl Run {
                 };
                 match (&op.entity_type, &op.op_type) {
                     (EntityType::File, OpType::Delete)
-                        if self.st.local.get(&path).is_some_and(|e| !e.dir) =>
+                        if self.st.local.get(&path).is_some_and(|e| !e.is_dir()) =>
                     {
                         doomed.insert(path);
                     }
@@ -124,7 +124,7 @@ impl Run {
                             .st
                             .local
                             .iter()
-                            .filter(|(p, e)| !e.dir && p.is_inside(&path));
+                            .filter(|(p, e)| !e.is_dir() && p.is_inside(&path));
                         doomed.extend(under.map(|(p, _)| p.clone()));
                     }
                     (EntityType::File, OpType::Create | OpType::Update) => {
