@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use verstak_sync_proto::limits::MAX_TEXT_BYTES;
 use verstak_sync_proto::{
-    BlobUploadResponse, EntityType, OpType, PushOp, PushRequest, PushResponse, paths,
+    BlobUploadResponse, EntityType, OpType, PushOp, PushRequest, PushResponse, codes, paths,
 };
 
 use super::super::batch::BatchSize;
@@ -130,7 +130,7 @@ impl Run {
             let batch = self.st.pending.clone().expect("just set");
             match self.send(batch).await {
                 Ok(()) => i = end,
-                Err(e) if e.server_code() == Some("too_many_operations") => {
+                Err(e) if e.server_code() == Some(codes::TOO_MANY_OPERATIONS) => {
                     match size.halve(end - i) {
                         Some(smaller) => {
                             size = smaller;
