@@ -117,15 +117,14 @@ impl Run {
         let Some(path) = self.op_path(op, false) else {
             return Ok(());
         };
-        let inc = match Incoming::parse(&op.payload_json) {
-            Ok(inc) if inc.hash.is_some() && inc.source != Source::Missing => inc,
-            _ => {
-                self.warn(format!("skipped remote file op without content: {path}"));
-                self.sum.skipped += 1;
-                return Ok(());
-            }
+        let parsed = Incoming::parse(&op.payload_json)
+            .ok()
+            .filter(|inc| inc.source != Source::Missing);
+        let Some((inc, hash)) = parsed.and_then(|inc| inc.hash.clone().map(|h| (inc, h))) else {
+            self.warn(format!("skipped remote file op without content: {path}"));
+            self.sum.skipped += 1;
+            return Ok(());
         };
-        let hash = inc.hash.clone().expect("checked above");
         if !self.make_way(&path, false, op.server_sequence).await? {
             return Ok(());
         }
