@@ -1,7 +1,11 @@
-//! Blob upload response (spec §4.9). Uploads are multipart with one part named `file`;
-//! downloads are `GET /api/v1/blobs/<sha256>` returning raw bytes.
+//! Blobs (spec §4.9): the upload response, and [`BlobRef`], the reference a file payload
+//! carries instead of inline bytes. Uploads are multipart with one part named `file`;
+//! downloads are `GET` [`crate::paths::blob`] returning raw bytes.
 
 use serde::{Deserialize, Serialize};
+
+use crate::hash::Sha256Hex;
+pub use crate::hash::is_sha256_hex;
 
 /// `POST /api/v1/blobs/` response: the hash and size the server computed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -15,22 +19,9 @@ pub struct BlobUploadResponse {
 /// The multipart form field name of an upload.
 pub const UPLOAD_FIELD: &str = "file";
 
-/// True when `s` is exactly 64 lowercase hex characters.
-pub fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sha256_hex_is_strict() {
-        assert!(is_sha256_hex(&"a".repeat(64)));
-        assert!(!is_sha256_hex(&"A".repeat(64)));
-        assert!(!is_sha256_hex(&"a".repeat(63)));
-        assert!(!is_sha256_hex(&"g".repeat(64)));
-    }
+/// `{"sha256", "size"}` inside a file payload: an uploaded blob of `size` bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobRef {
+    pub sha256: Sha256Hex,
+    pub size: u64,
 }

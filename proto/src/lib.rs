@@ -7,32 +7,41 @@
 //! * [`limits`]: configurable limit defaults (§1.7) and the fixed field limits.
 //! * [`paths`]: the client route paths (§4).
 //! * [`device`]: pair, device register, auth test, me, revoke (§4.1 to §4.6).
-//! * [`sync`]: push and pull (§4.7, §4.8) with conflicts.
-//! * [`blob`]: the blob upload response (§4.9).
+//! * [`sync`]: push and pull (§4.7, §4.8) with conflicts; [`kinds`]: typed `entity_type` and
+//!   `op_type`; [`payload`]: file and folder payloads, built and read (plugin-contract §4.5,
+//!   server-api §5.8).
+//! * [`blob`]: the blob upload response (§4.9) and [`BlobRef`]; [`hash`]: [`Sha256Hex`].
 //! * [`health`]: health and liveness bodies (§4.11).
 //! * [`time`]: RFC 3339 UTC timestamps (§2.7).
 //!
 //! The structs are plain serde types. Deserialising is lenient in the way clients need: absent
 //! fields and `null` become the zero value, unknown fields are ignored. The server applies the
-//! stricter request-decoding rules of §2.5 with its own decoder and then builds these types.
+//! stricter request-decoding rules of §2.5 by running the same serde derives over a [`jval::JVal`]
+//! tree, so these types are the only definition of the request fields.
 
 pub mod blob;
 pub mod codes;
 pub mod device;
+pub mod hash;
 pub mod health;
+pub mod jval;
+pub mod kinds;
 pub mod limits;
 pub mod paths;
+pub mod payload;
 pub mod sync;
 pub mod time;
 
 mod nullable;
 
-pub use blob::BlobUploadResponse;
+pub use blob::{BlobRef, BlobUploadResponse};
 pub use codes::ErrorBody;
 pub use device::{
     AuthTestRequest, MeResponse, PairRequest, PairResponse, RegisterDeviceRequest,
     RegisterDeviceResponse, RevokeDeviceRequest, StatusResponse,
 };
+pub use hash::Sha256Hex;
 pub use health::{HealthStatus, LiveStatus};
+pub use kinds::{EntityType, OpType};
 pub use limits::Limits;
 pub use sync::{Conflict, PullRequest, PullResponse, PulledOp, PushOp, PushRequest, PushResponse};

@@ -1,4 +1,7 @@
 //! Limits (spec §1.7): the configurable ones with their defaults, and the fixed field limits.
+//! Clients hold themselves to the defaults: the engine's pull page and push batch are at most
+//! [`DEFAULT_MAX_PULL_PAGE`] and [`DEFAULT_MAX_PUSH_OPERATIONS`], and its inline payloads at most
+//! [`DEFAULT_MAX_PAYLOAD_JSON`] bytes (plugin-contract §4.6, §4.9, §4.10).
 
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +27,11 @@ pub const DEFAULT_MAX_USER_BLOB_BYTES: i64 = 8 * 1024 * 1024 * 1024;
 
 /// A blob upload request may be this much larger than `max_blob_bytes` (multipart framing).
 pub const BLOB_REQUEST_OVERHEAD: i64 = 1024 * 1024;
+
+/// Files larger than this are never synced (plugin-contract §4.7): the default blob limit.
+pub const MAX_FILE_BYTES: u64 = DEFAULT_MAX_BLOB_BYTES as u64;
+/// A file's text goes inline as `content` only up to this size (plugin-contract §4.6).
+pub const MAX_TEXT_BYTES: u64 = 2 * 1024 * 1024;
 
 impl Default for Limits {
     fn default() -> Self {

@@ -1,5 +1,7 @@
 //! Client route paths (spec §4). Blob downloads append the lowercase hex SHA-256 to [`BLOBS`].
 
+use crate::hash::Sha256Hex;
+
 pub const PAIR: &str = "/api/client/pair";
 pub const DEVICE_REGISTER: &str = "/api/v1/device/register";
 pub const AUTH_TEST: &str = "/api/auth/test";
@@ -16,6 +18,11 @@ pub const LIVEZ: &str = "/livez";
 pub const METRICS: &str = "/metrics";
 
 /// The download path of a blob: `/api/v1/blobs/<sha256>`.
-pub fn blob(sha256: &str) -> String {
+pub fn blob(sha256: &Sha256Hex) -> String {
     format!("{BLOBS}{sha256}")
+}
+
+/// The hash named by a download path, when the path is [`BLOBS`] followed by a valid hash.
+pub fn blob_hash(path: &str) -> Option<Sha256Hex> {
+    Sha256Hex::parse(path.strip_prefix(BLOBS)?).ok()
 }

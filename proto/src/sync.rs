@@ -1,10 +1,15 @@
 //! Push and pull (spec §4.7, §4.8, §5): requests, ops, conflicts and responses.
 //!
-//! `payload_json` is a string holding JSON text (or `""`), never an embedded object.
+//! `payload_json` is a string holding JSON text (or `""`), never an embedded object; for `file`
+//! and `folder` ops [`crate::payload`] builds and reads it. `entity_type` and `op_type` are
+//! typed ([`EntityType`], [`OpType`]) and round-trip unknown strings unchanged; in
+//! [`Conflict`] they stay plain strings, a report passed on to the user and never interpreted.
 //! In [`PushResponse`], `accepted` and `conflicts` are `None` (JSON `null`) when empty; in
 //! [`PullResponse`], `ops` is always an array.
 
 use serde::{Deserialize, Serialize};
+
+use crate::kinds::{EntityType, OpType};
 
 /// One op as a client pushes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -12,11 +17,11 @@ pub struct PushOp {
     #[serde(default, deserialize_with = "crate::nullable::zero")]
     pub op_id: String,
     #[serde(default, deserialize_with = "crate::nullable::zero")]
-    pub entity_type: String,
+    pub entity_type: EntityType,
     #[serde(default, deserialize_with = "crate::nullable::zero")]
     pub entity_id: String,
     #[serde(default, deserialize_with = "crate::nullable::zero")]
-    pub op_type: String,
+    pub op_type: OpType,
     #[serde(default, deserialize_with = "crate::nullable::zero")]
     pub payload_json: String,
     #[serde(default, deserialize_with = "crate::nullable::zero")]
@@ -116,11 +121,11 @@ pub struct PulledOp {
     #[serde(default, deserialize_with = "crate::nullable::zero")]
     pub device_id: String,
     #[serde(default, deserialize_with = "crate::nullable::zero")]
-    pub entity_type: String,
+    pub entity_type: EntityType,
     #[serde(default, deserialize_with = "crate::nullable::zero")]
     pub entity_id: String,
     #[serde(default, deserialize_with = "crate::nullable::zero")]
-    pub op_type: String,
+    pub op_type: OpType,
     #[serde(default, deserialize_with = "crate::nullable::zero")]
     pub payload_json: String,
     #[serde(default, deserialize_with = "crate::nullable::zero")]

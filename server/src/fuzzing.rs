@@ -9,7 +9,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use verstak_sync_proto::limits::Limits;
 use verstak_sync_proto::{
-    AuthTestRequest, PairRequest, PullRequest, PushRequest, RegisterDeviceRequest,
+    AuthTestRequest, EntityType, PairRequest, PullRequest, PushRequest, RegisterDeviceRequest,
     RevokeDeviceRequest,
 };
 
@@ -17,7 +17,9 @@ use crate::json::{DecodeError, FromJson, decode};
 use crate::routes::blobs::{
     check_file_field, multipart_error, no_more_fields, upload_boundary, upload_constraints,
 };
-use crate::sync_rules::{blob_reference, fingerprint, pull_limit, validate_push};
+use crate::sync_rules::{
+    BlobCheck, blob_checks, blob_reference, fingerprint, pull_limit, validate_push,
+};
 
 /// Decodes `body` as every JSON request type (§2.5: push, pull, pair, device register, auth
 /// test, revoke) and runs the pure push/pull rules on what decodes.
@@ -37,13 +39,21 @@ pub fn json_requests(body: &[u8]) {
         let fp = fingerprint(&r.ops);
         assert_eq!(fp.len(), 64);
         for op in &r.ops {
-            if op.entity_type == "file"
+            if op.entity_type == EntityType::File
                 && !op.payload_json.is_empty()
                 && let Ok(Some(b)) = blob_reference(&op.payload_json)
             {
-                assert!(verstak_sync_proto::blob::is_sha256_hex(&b.sha256) && b.size >= 0);
+                assert!(verstak_sync_proto::blob::is_sha256_hex(b.sha256.as_str()));
             }
         }
+        // The writer's steps are the same reading, in order, up to the first refusal.
+        let checks = blob_checks(&r.ops);
+        assert!(
+            checks
+                .iter()
+                .position(|c| matches!(c, BlobCheck::Refuse(_)))
+                .is_none_or(|i| i + 1 == checks.len())
+        );
     }
     if let Ok(r) = check_kind::<PullRequest>(body, trailing) {
         let max = Limits::default().max_pull_page;

@@ -1,13 +1,22 @@
 //! Strict JSON request decoding (spec §2.5).
 //!
-//! [`decode`] parses the first JSON value into a [`JVal`] tree that keeps every object key in
-//! order (so duplicates stay visible), then checks what follows: another value gives
-//! `trailing_json`, anything else `invalid_json`. Request types implement [`FromJson`] on top of
-//! [`Fields`], whose accessors turn absent or `null` into zero values and reject wrong types,
-//! non-integral or out-of-range integers and duplicated known keys with `invalid_json`.
+//! [`decode`] parses the first JSON value into a [`JVal`] tree (proto's, which keeps every
+//! object key in order, so duplicates stay visible), then checks what follows: another value
+//! gives `trailing_json`, anything else `invalid_json`. Request types implement [`FromJson`] on
+//! top of [`Fields`]. The proto request types do it with [`Fields::deserialize`], which runs
+//! their own serde derives over the tree through [`Strict`]: so the field names and types are
+//! declared once, in `proto/`. [`Strict`] turns absent or `null` into zero values (the derives'
+//! `nullable::zero`) and rejects wrong types, non-integral or out-of-range integers, an array
+//! where an object belongs and duplicated known keys, all with `invalid_json`.
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::value::StrDeserializer;
+use serde::de::{
+    self, Deserialize, DeserializeOwned, DeserializeSeed, Deserializer, IntoDeserializer,
+    MapAccess, SeqAccess, Visitor,
+};
 use std::fmt;
+
+pub(crate) use verstak_sync_proto::jval::JVal;
 
 /// Why a body could not be decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,71 +31,6 @@ impl From<DecodeError> for crate::error::ApiError {
             DecodeError::InvalidJson => crate::error::ApiError::InvalidJson,
             DecodeError::TrailingJson => crate::error::ApiError::TrailingJson,
         }
-    }
-}
-
-/// A parsed JSON value. Numbers that are not i64 integers are kept only as `NotInt`.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum JVal {
-    Null,
-    Bool(bool),
-    Int(i64),
-    NotInt,
-    Str(String),
-    Arr(Vec<JVal>),
-    Obj(Vec<(String, JVal)>),
-}
-
-impl<'de> Deserialize<'de> for JVal {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(JValVisitor)
-    }
-}
-
-struct JValVisitor;
-
-impl<'de> Visitor<'de> for JValVisitor {
-    type Value = JVal;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_unit<E>(self) -> Result<JVal, E> {
-        Ok(JVal::Null)
-    }
-    fn visit_none<E>(self) -> Result<JVal, E> {
-        Ok(JVal::Null)
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<JVal, E> {
-        Ok(JVal::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<JVal, E> {
-        Ok(JVal::Int(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<JVal, E> {
-        Ok(i64::try_from(v).map(JVal::Int).unwrap_or(JVal::NotInt))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<JVal, E> {
-        Ok(JVal::NotInt)
-    }
-    fn visit_str<E>(self, v: &str) -> Result<JVal, E> {
-        Ok(JVal::Str(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<JVal, E> {
-        Ok(JVal::Str(v))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<JVal, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-        while let Some(v) = seq.next_element()? {
-            out.push(v);
-        }
-        Ok(JVal::Arr(out))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JVal, A::Error> {
-        let mut out = Vec::new();
-        while let Some((k, v)) = map.next_entry::<String, JVal>()? {
-            out.push((k, v));
-        }
-        Ok(JVal::Obj(out))
     }
 }
 
@@ -132,40 +76,158 @@ impl<'a> Fields<'a> {
         Ok(found)
     }
 
+    /// The whole object as `T`, through `T`'s serde derive (see [`Strict`]).
+    pub(crate) fn deserialize<T: DeserializeOwned>(&self) -> Result<T, DecodeError> {
+        T::deserialize(StrictObject(self.0)).map_err(|_| DecodeError::InvalidJson)
+    }
+
+    /// A string field; absent or `null` is `""`.
     pub(crate) fn string(&self, name: &str) -> Result<String, DecodeError> {
+        self.zero_or(name)
+    }
+
+    fn zero_or<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T, DecodeError> {
         match self.get(name)? {
-            None | Some(JVal::Null) => Ok(String::new()),
-            Some(JVal::Str(s)) => Ok(s.clone()),
-            Some(_) => Err(DecodeError::InvalidJson),
+            None => Ok(T::default()),
+            Some(v) => Option::<T>::deserialize(Strict(v))
+                .map(Option::unwrap_or_default)
+                .map_err(|_| DecodeError::InvalidJson),
+        }
+    }
+}
+
+/// A [`JVal`] as a serde `Deserializer` with the §2.5 rules (see the module doc). Objects are
+/// read only as maps (never as a struct's field sequence) and `null` reads as an empty object
+/// where a struct is expected, so `[null]` in an array of objects is one zero-valued object.
+#[derive(Clone, Copy)]
+pub(crate) struct Strict<'a>(pub(crate) &'a JVal);
+
+/// The pairs of one object, read as a map.
+#[derive(Clone, Copy)]
+struct StrictObject<'a>(&'a [(String, JVal)]);
+
+/// Any failure: the caller answers `invalid_json`.
+#[derive(Debug)]
+pub(crate) struct StrictError;
+
+impl fmt::Display for StrictError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("invalid JSON request")
+    }
+}
+
+impl std::error::Error for StrictError {}
+
+impl de::Error for StrictError {
+    fn custom<T: fmt::Display>(_: T) -> Self {
+        StrictError
+    }
+}
+
+impl<'de> Deserializer<'de> for Strict<'_> {
+    type Error = StrictError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, StrictError> {
+        match self.0 {
+            JVal::Null => v.visit_unit(),
+            JVal::Bool(b) => v.visit_bool(*b),
+            JVal::Int(i) => v.visit_i64(*i),
+            JVal::NotInt => Err(StrictError),
+            JVal::Str(s) => v.visit_str(s),
+            JVal::Arr(items) => v.visit_seq(StrictSeq(items.iter())),
+            JVal::Obj(pairs) => StrictObject(pairs).deserialize_any(v),
         }
     }
 
-    pub(crate) fn int(&self, name: &str) -> Result<i64, DecodeError> {
-        match self.get(name)? {
-            None | Some(JVal::Null) => Ok(0),
-            Some(JVal::Int(i)) => Ok(*i),
-            Some(_) => Err(DecodeError::InvalidJson),
+    fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, StrictError> {
+        match self.0 {
+            JVal::Null => v.visit_none(),
+            _ => v.visit_some(self),
         }
     }
 
-    /// An array of objects; each element is passed to `f`.
-    pub(crate) fn objects<T>(
-        &self,
-        name: &str,
-        f: impl Fn(&Fields<'_>) -> Result<T, DecodeError>,
-    ) -> Result<Vec<T>, DecodeError> {
-        match self.get(name)? {
-            None | Some(JVal::Null) => Ok(Vec::new()),
-            Some(JVal::Arr(items)) => items
-                .iter()
-                .map(|it| match it {
-                    JVal::Obj(p) => f(&Fields(p)),
-                    JVal::Null => f(&Fields(&[])),
-                    _ => Err(DecodeError::InvalidJson),
-                })
-                .collect(),
-            Some(_) => Err(DecodeError::InvalidJson),
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, StrictError> {
+        match self.0 {
+            JVal::Null => StrictObject(&[]).deserialize_any(v),
+            JVal::Obj(pairs) => StrictObject(pairs).deserialize_any(v),
+            _ => Err(StrictError),
         }
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, StrictError> {
+        v.visit_unit()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+    }
+}
+
+impl<'de> Deserializer<'de> for StrictObject<'_> {
+    type Error = StrictError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, StrictError> {
+        v.visit_map(StrictMap {
+            pairs: self.0.iter(),
+            value: None,
+        })
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum
+        identifier ignored_any
+    }
+}
+
+struct StrictSeq<'a>(std::slice::Iter<'a, JVal>);
+
+impl<'de> SeqAccess<'de> for StrictSeq<'_> {
+    type Error = StrictError;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, StrictError> {
+        self.0
+            .next()
+            .map(|v| seed.deserialize(Strict(v)))
+            .transpose()
+    }
+}
+
+struct StrictMap<'a> {
+    pairs: std::slice::Iter<'a, (String, JVal)>,
+    value: Option<&'a JVal>,
+}
+
+impl<'de> MapAccess<'de> for StrictMap<'_> {
+    type Error = StrictError;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, StrictError> {
+        let Some((k, v)) = self.pairs.next() else {
+            return Ok(None);
+        };
+        self.value = Some(v);
+        let key: StrDeserializer<'_, StrictError> = k.as_str().into_deserializer();
+        seed.deserialize(key).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, StrictError> {
+        let v = self.value.take().ok_or(StrictError)?;
+        seed.deserialize(Strict(v))
     }
 }
 
@@ -182,7 +244,7 @@ mod tests {
         fn from_fields(f: &Fields<'_>) -> Result<Self, DecodeError> {
             Ok(T {
                 s: f.string("s")?,
-                n: f.int("n")?,
+                n: f.zero_or("n")?,
             })
         }
     }

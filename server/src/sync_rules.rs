@@ -1,12 +1,13 @@
 //! Pure sync validation (spec §4.7, §4.8, §5.5, §5.8): push structure checks in the spec's
-//! order, the idempotency fingerprint, the blob-reference reading of file payloads and the
-//! pull page size. No IO; unit-tested below.
+//! order, the idempotency fingerprint, the blob references of file payloads (read with proto's
+//! one payload reader, before the writer transaction: [`blob_checks`]) and the pull page size.
+//! No IO; unit-tested below.
 
 use serde::de::IgnoredAny;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use verstak_sync_proto::limits::{Limits, fixed};
-use verstak_sync_proto::{PushOp, PushRequest};
+use verstak_sync_proto::payload::{Payload, PayloadError};
+use verstak_sync_proto::{BlobRef, EntityType, PushOp, PushRequest};
 
 use crate::error::ApiError;
 
@@ -29,10 +30,10 @@ pub(crate) fn validate_push(req: &PushRequest, limits: &Limits) -> Result<(), Ap
 
 fn validate_op(op: &PushOp, limits: &Limits) -> Result<(), ApiError> {
     for (name, value, max) in [
-        ("op_id", &op.op_id, fixed::OP_ID),
-        ("entity_type", &op.entity_type, fixed::ENTITY_TYPE),
-        ("entity_id", &op.entity_id, fixed::ENTITY_ID),
-        ("op_type", &op.op_type, fixed::OP_TYPE),
+        ("op_id", op.op_id.as_str(), fixed::OP_ID),
+        ("entity_type", op.entity_type.as_str(), fixed::ENTITY_TYPE),
+        ("entity_id", op.entity_id.as_str(), fixed::ENTITY_ID),
+        ("op_type", op.op_type.as_str(), fixed::OP_TYPE),
     ] {
         let trimmed = value.trim();
         if trimmed.is_empty() {
@@ -67,9 +68,9 @@ pub(crate) fn fingerprint(ops: &[PushOp]) -> String {
     };
     for op in ops {
         s(&op.op_id);
-        s(&op.entity_type);
+        s(op.entity_type.as_str());
         s(&op.entity_id);
-        s(&op.op_type);
+        s(op.op_type.as_str());
         s(&op.payload_json);
         s(&op.client_sequence.to_string());
         s(&op.last_seen_server_seq.to_string());
@@ -78,76 +79,69 @@ pub(crate) fn fingerprint(ops: &[PushOp]) -> String {
     hex::encode(h.finalize())
 }
 
-/// A blob reference found in a file op's payload.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct BlobRef {
-    pub sha256: String,
-    pub size: i64,
-}
-
-/// Why a file op's payload was rejected at push (§5.8).
+/// Why a push was refused over a file op's blob reference (§5.8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum PayloadError {
-    InvalidPayload,
-    InlineBinary,
-    InvalidBlobRef,
+pub(crate) enum BlobRefusal {
+    /// The payload itself (read before the writer transaction).
+    Payload(PayloadError),
+    /// No reference to the blob in this scope.
     BlobNotOwned,
+    /// The uploaded blob has another size.
     SizeMismatch,
 }
 
-impl From<PayloadError> for ApiError {
-    fn from(e: PayloadError) -> Self {
+impl From<BlobRefusal> for ApiError {
+    fn from(e: BlobRefusal) -> Self {
         match e {
-            PayloadError::InvalidPayload => ApiError::InvalidPayload,
-            PayloadError::InlineBinary => ApiError::InlineBinaryForbidden,
-            PayloadError::InvalidBlobRef => {
+            BlobRefusal::Payload(PayloadError::InlineBinary) => ApiError::InlineBinaryForbidden,
+            BlobRefusal::Payload(PayloadError::InvalidBlobRef) => {
                 ApiError::InvalidBlobReference("invalid blob reference")
             }
-            PayloadError::BlobNotOwned => ApiError::BlobNotOwned,
-            PayloadError::SizeMismatch => {
+            // `read` and `blob_ref` give no other error; all mean the payload is unusable.
+            BlobRefusal::Payload(_) => ApiError::InvalidPayload,
+            BlobRefusal::BlobNotOwned => ApiError::BlobNotOwned,
+            BlobRefusal::SizeMismatch => {
                 ApiError::InvalidBlobReference("blob size does not match uploaded content")
             }
         }
     }
 }
 
-/// Reads the blob reference of a non-empty file payload; `Ok(None)` when there is none.
+/// The blob reference of a non-empty file payload (§5.8); `Ok(None)` when there is none.
 pub(crate) fn blob_reference(payload: &str) -> Result<Option<BlobRef>, PayloadError> {
-    let v: Value = serde_json::from_str(payload).map_err(|_| PayloadError::InvalidPayload)?;
-    let obj = match v {
-        Value::Null => return Ok(None),
-        Value::Object(o) => o,
-        _ => return Err(PayloadError::InvalidPayload),
-    };
-    let data = obj.get("dataBase64").unwrap_or(&Value::Null);
-    let blob = obj.get("blob").unwrap_or(&Value::Null);
-    if !(data.is_null() || data.is_string()) || !(blob.is_null() || blob.is_object()) {
-        return Err(PayloadError::InvalidPayload);
+    match Payload::read(payload)? {
+        Some(p) => p.blob_ref(),
+        None => Ok(None),
     }
-    let (sha, size) = match blob {
-        Value::Object(b) => {
-            let sha = match b.get("sha256").unwrap_or(&Value::Null) {
-                Value::Null => String::new(),
-                Value::String(s) => s.clone(),
-                _ => return Err(PayloadError::InvalidPayload),
-            };
-            let size = match b.get("size").unwrap_or(&Value::Null) {
-                Value::Null => 0,
-                Value::Number(n) => n.as_i64().ok_or(PayloadError::InvalidPayload)?,
-                _ => return Err(PayloadError::InvalidPayload),
-            };
-            (Some(sha), size)
+}
+
+/// One step of the §5.8 check that needs the database, in request order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BlobCheck {
+    /// The scope must hold this blob with this size.
+    Owned(BlobRef),
+    /// Refuse the push here (after the idempotency check, as §5.8 orders it).
+    Refuse(PayloadError),
+}
+
+/// Reads the blob references of the file ops of a push, in request order, up to the first
+/// unreadable one (nothing after it is reached). Pure, so it runs before the writer job.
+pub(crate) fn blob_checks(ops: &[PushOp]) -> Vec<BlobCheck> {
+    let mut out = Vec::new();
+    for op in ops {
+        if op.entity_type != EntityType::File || op.payload_json.is_empty() {
+            continue;
         }
-        _ => (None, 0),
-    };
-    if !data.is_null() {
-        return Err(PayloadError::InlineBinary);
+        match blob_reference(&op.payload_json) {
+            Ok(Some(r)) => out.push(BlobCheck::Owned(r)),
+            Ok(None) => {}
+            Err(e) => {
+                out.push(BlobCheck::Refuse(e));
+                break;
+            }
+        }
     }
-    let Some(sha) = sha else { return Ok(None) };
-    if !verstak_sync_proto::blob::is_sha256_hex(&sha) || size < 0 {
-        return Err(PayloadError::InvalidBlobRef);
-    }
-    Ok(Some(BlobRef { sha256: sha, size }))
+    out
 }
 
 /// The page size of a pull: `page_limit` when within `1..=max`, otherwise `max` (§4.8).
@@ -202,7 +196,7 @@ mod tests {
         r.device_id.clear();
         assert_eq!(code(&r).unwrap().1, "idempotency_key is too long");
         let mut o = op(" ");
-        o.entity_type = String::new();
+        o.entity_type = EntityType::default();
         assert_eq!(
             code(&req(vec![o])).unwrap(),
             ("invalid_operation", "op_id is required".into())
@@ -240,6 +234,7 @@ mod tests {
     fn blob_reference_table() {
         use PayloadError::*;
         let sha = "a".repeat(64);
+        let sha = &*sha;
         assert_eq!(blob_reference("null"), Ok(None));
         assert_eq!(blob_reference("[]"), Err(InvalidPayload));
         assert_eq!(blob_reference(r#"{"content":"hi"}"#), Ok(None));
@@ -261,7 +256,7 @@ mod tests {
         assert_eq!(
             blob_reference(&ok),
             Ok(Some(BlobRef {
-                sha256: sha.clone(),
+                sha256: verstak_sync_proto::Sha256Hex::parse(sha).unwrap(),
                 size: 12
             }))
         );
@@ -269,6 +264,33 @@ mod tests {
         assert_eq!(blob_reference(&neg), Err(InvalidBlobRef));
         let frac = format!(r#"{{"blob":{{"sha256":"{sha}","size":1.5}}}}"#);
         assert_eq!(blob_reference(&frac), Err(InvalidPayload));
+    }
+
+    #[test]
+    fn blob_checks_stop_at_the_first_refusal() {
+        let sha = "b".repeat(64);
+        let with = |entity: &str, payload: String| PushOp {
+            entity_type: entity.into(),
+            payload_json: payload,
+            ..op("x")
+        };
+        let good = format!(r#"{{"blob":{{"sha256":"{sha}","size":3}}}}"#);
+        let ops = vec![
+            with("folder", r#"{"dataBase64":"AA"}"#.into()),
+            with("file", String::new()),
+            with("file", r#"{"content":"x"}"#.into()),
+            with("file", good.clone()),
+            with("file", "[]".into()),
+            with("file", good),
+        ];
+        let owned = BlobCheck::Owned(BlobRef {
+            sha256: verstak_sync_proto::Sha256Hex::parse(&sha).unwrap(),
+            size: 3,
+        });
+        assert_eq!(
+            blob_checks(&ops),
+            vec![owned, BlobCheck::Refuse(PayloadError::InvalidPayload)]
+        );
     }
 
     #[test]

@@ -1,90 +1,39 @@
-//! Strict decoding (spec §2.5) of the proto request types: exact field names, `null` as zero
-//! value, strict integers, duplicate known keys rejected.
+//! Strict decoding (spec §2.5) of the proto request types. Each decodes through its own serde
+//! derive ([`Fields::deserialize`]), so the exact field names and types are those `proto/`
+//! declares; `null` reads as the zero value, integers are strict and duplicate known keys are
+//! rejected (see `json.rs`).
 
 use verstak_sync_proto::{
-    AuthTestRequest, PairRequest, PullRequest, PushOp, PushRequest, RegisterDeviceRequest,
+    AuthTestRequest, PairRequest, PullRequest, PushRequest, RegisterDeviceRequest,
     RevokeDeviceRequest,
 };
 
 use crate::json::{DecodeError, Fields, FromJson};
 
-impl FromJson for PairRequest {
-    fn from_fields(f: &Fields<'_>) -> Result<Self, DecodeError> {
-        Ok(PairRequest {
-            login: f.string("login")?,
-            password: f.string("password")?,
-            device_name: f.string("device_name")?,
-            client_version: f.string("client_version")?,
-            vault_id: f.string("vault_id")?,
-        })
-    }
+macro_rules! decode_with_serde {
+    ($($t:ty),* $(,)?) => {
+        $(impl FromJson for $t {
+            fn from_fields(f: &Fields<'_>) -> Result<Self, DecodeError> {
+                f.deserialize()
+            }
+        })*
+    };
 }
 
-impl FromJson for RegisterDeviceRequest {
-    fn from_fields(f: &Fields<'_>) -> Result<Self, DecodeError> {
-        Ok(RegisterDeviceRequest {
-            name: f.string("name")?,
-            username: f.string("username")?,
-            password: f.string("password")?,
-            vault_id: f.string("vault_id")?,
-        })
-    }
-}
-
-impl FromJson for AuthTestRequest {
-    fn from_fields(f: &Fields<'_>) -> Result<Self, DecodeError> {
-        Ok(AuthTestRequest {
-            username: f.string("username")?,
-            password: f.string("password")?,
-        })
-    }
-}
-
-impl FromJson for RevokeDeviceRequest {
-    fn from_fields(f: &Fields<'_>) -> Result<Self, DecodeError> {
-        Ok(RevokeDeviceRequest {
-            device_id: f.string("device_id")?,
-            password: f.string("password")?,
-        })
-    }
-}
-
-impl FromJson for PullRequest {
-    fn from_fields(f: &Fields<'_>) -> Result<Self, DecodeError> {
-        Ok(PullRequest {
-            since_sequence: f.int("since_sequence")?,
-            page_limit: f.int("page_limit")?,
-        })
-    }
-}
-
-fn push_op(f: &Fields<'_>) -> Result<PushOp, DecodeError> {
-    Ok(PushOp {
-        op_id: f.string("op_id")?,
-        entity_type: f.string("entity_type")?,
-        entity_id: f.string("entity_id")?,
-        op_type: f.string("op_type")?,
-        payload_json: f.string("payload_json")?,
-        client_sequence: f.int("client_sequence")?,
-        last_seen_server_seq: f.int("last_seen_server_seq")?,
-        created_at: f.string("created_at")?,
-    })
-}
-
-impl FromJson for PushRequest {
-    fn from_fields(f: &Fields<'_>) -> Result<Self, DecodeError> {
-        Ok(PushRequest {
-            device_id: f.string("device_id")?,
-            idempotency_key: f.string("idempotency_key")?,
-            ops: f.objects("ops", push_op)?,
-        })
-    }
-}
+decode_with_serde!(
+    PairRequest,
+    RegisterDeviceRequest,
+    AuthTestRequest,
+    RevokeDeviceRequest,
+    PullRequest,
+    PushRequest,
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::json::decode;
+    use verstak_sync_proto::{EntityType, OpType};
 
     #[test]
     fn push_request_decodes_strictly() {
@@ -96,5 +45,29 @@ mod tests {
         assert!(decode::<PushRequest>(br#"{"ops":[{"payload_json":{}}]}"#).is_err());
         assert!(decode::<PushRequest>(br#"{"ops":{}}"#).is_err());
         assert!(decode::<PullRequest>(br#"{"since_sequence":"1"}"#).is_err());
+    }
+
+    #[test]
+    fn serde_derives_keep_the_strict_rules() {
+        // An object is never read as a struct's field sequence.
+        assert!(decode::<PushRequest>(br#"{"ops":[["a","file"]]}"#).is_err());
+        assert!(decode::<PushRequest>(br#"{"ops":[1]}"#).is_err());
+        assert!(decode::<PullRequest>(br#"{"page_limit":1.0}"#).is_err());
+        assert!(decode::<PullRequest>(br#"{"page_limit":true}"#).is_err());
+        assert!(decode::<PairRequest>(br#"{"login":"a","login":"a"}"#).is_err());
+        let r: PairRequest = decode(br#"{"login":null,"x":1,"x":[2.5]}"#).unwrap();
+        assert_eq!(r, PairRequest::default());
+        // Types are typed; unknown ones are kept verbatim.
+        let r: PushRequest = decode(
+            br#"{"ops":[{"entity_type":"file","op_type":"delete"},{"entity_type":"plugin-record","op_type":"trash"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (&r.ops[0].entity_type, &r.ops[0].op_type),
+            (&EntityType::File, &OpType::Delete)
+        );
+        assert_eq!(r.ops[1].entity_type.as_str(), "plugin-record");
+        assert_eq!(r.ops[1].op_type, OpType::Other("trash".into()));
+        assert!(decode::<PushRequest>(br#"{"ops":[{"entity_type":5}]}"#).is_err());
     }
 }

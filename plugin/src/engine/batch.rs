@@ -1,8 +1,11 @@
-//! Push batch sizing (plugin-contract §4.9): at most 100 ops per batch, halved on
-//! `too_many_operations` while the batch is larger than one op.
+//! Push batch sizing (plugin-contract §4.9): at most the server's default
+//! `max_push_operations` (100) ops per batch, halved on `too_many_operations` while the batch
+//! is larger than one op.
 
-/// The largest batch the server accepts by default (`max_push_operations`).
-pub const MAX_BATCH: usize = 100;
+use verstak_sync_proto::limits::DEFAULT_MAX_PUSH_OPERATIONS;
+
+/// The largest batch the server accepts by default.
+const MAX_BATCH: usize = DEFAULT_MAX_PUSH_OPERATIONS as usize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct BatchSize(usize);

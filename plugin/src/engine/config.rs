@@ -1,6 +1,8 @@
 //! `Config`: the fixed inputs of the engine for one vault, given by the glue (or the simulation)
 //! when it builds the `Engine`.
 
+use verstak_sync_proto::limits;
+
 /// Fixed inputs of the engine for one vault.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -16,9 +18,9 @@ pub struct Config {
     pub entropy: [u8; 16],
     /// Bytes per ranged read, staged write and blob download request.
     pub chunk_size: u64,
-    /// `page_limit` for pull (at most 100).
+    /// `page_limit` for pull (at most the server's default page cap).
     pub page_limit: i64,
-    /// Ops per push batch (at most 100).
+    /// Ops per push batch (at most the server's default batch cap).
     pub batch_limit: usize,
 }
 
@@ -30,8 +32,8 @@ impl Config {
             utc_offset_min: 0,
             entropy,
             chunk_size: 4 * 1024 * 1024,
-            page_limit: 100,
-            batch_limit: 100,
+            page_limit: limits::DEFAULT_MAX_PULL_PAGE,
+            batch_limit: limits::DEFAULT_MAX_PUSH_OPERATIONS as usize,
         }
     }
 }

@@ -9,20 +9,25 @@
 
 use std::collections::BTreeMap;
 
-use super::hash::ContentHash;
 use super::ids::derive_uuid;
 use super::ignore::Rules;
 use super::path::VaultPath;
-use super::saved::{LocalEntry, OpKind, QueuedOp, SyncedEntry};
+use super::saved::{Change, LocalEntry, QueuedOp, SyncedEntry};
 
 /// One op to publish, before it has an id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Wanted {
     pub path: VaultPath,
-    pub dir: bool,
-    pub kind: OpKind,
-    pub hash: Option<ContentHash>,
-    pub size: u64,
+    pub change: Change,
+}
+
+impl Wanted {
+    fn new(path: &VaultPath, change: Change) -> Wanted {
+        Wanted {
+            path: path.clone(),
+            change,
+        }
+    }
 }
 
 pub(crate) fn derive(
@@ -33,79 +38,50 @@ pub(crate) fn derive(
     let mut ups = Vec::new();
     let mut dels = Vec::new();
     for (path, l) in local {
-        if l.too_large || rules.ignores(path, l.dir) {
-            continue;
-        }
-        let s = synced.get(path);
-        if l.dir {
-            match s {
-                Some(s) if s.dir => {}
-                Some(_) => {
-                    dels.push(Wanted {
-                        path: path.clone(),
-                        dir: false,
-                        kind: OpKind::Delete,
-                        hash: None,
-                        size: 0,
-                    });
-                    ups.push(Wanted {
-                        path: path.clone(),
-                        dir: true,
-                        kind: OpKind::Create,
-                        hash: None,
-                        size: 0,
-                    });
+        let (hash, size) = match l {
+            LocalEntry::TooLarge { .. } => continue,
+            _ if rules.ignores(path, l.is_dir()) => continue,
+            LocalEntry::Dir => {
+                match synced.get(path) {
+                    Some(s) if s.dir => {}
+                    Some(_) => {
+                        dels.push(Wanted::new(path, Change::Delete { dir: false }));
+                        ups.push(Wanted::new(path, Change::Folder));
+                    }
+                    None => ups.push(Wanted::new(path, Change::Folder)),
                 }
-                None => ups.push(Wanted {
-                    path: path.clone(),
-                    dir: true,
-                    kind: OpKind::Create,
-                    hash: None,
-                    size: 0,
-                }),
+                continue;
             }
-            continue;
-        }
-        let kind = match s {
-            Some(s) if !s.dir && s.hash == l.hash => continue,
-            Some(s) if !s.dir => OpKind::Update,
-            Some(_) => {
-                dels.push(Wanted {
-                    path: path.clone(),
-                    dir: true,
-                    kind: OpKind::Delete,
-                    hash: None,
-                    size: 0,
-                });
-                OpKind::Create
-            }
-            None => OpKind::Create,
+            LocalEntry::File { hash, size, .. } => (hash, *size),
         };
-        ups.push(Wanted {
-            path: path.clone(),
-            dir: false,
-            kind,
-            hash: l.hash.clone(),
-            size: l.size,
-        });
+        let update = match synced.get(path) {
+            Some(s) if !s.dir && s.hash.as_ref() == Some(hash) => continue,
+            Some(s) if !s.dir => true,
+            Some(_) => {
+                dels.push(Wanted::new(path, Change::Delete { dir: true }));
+                false
+            }
+            None => false,
+        };
+        let change = Change::File {
+            update,
+            hash: hash.clone(),
+            size,
+        };
+        ups.push(Wanted::new(path, change));
     }
     for (path, s) in synced {
         if local.contains_key(path) || rules.ignores(path, s.dir) {
             continue;
         }
-        dels.push(Wanted {
-            path: path.clone(),
-            dir: s.dir,
-            kind: OpKind::Delete,
-            hash: None,
-            size: 0,
-        });
+        dels.push(Wanted::new(path, Change::Delete { dir: s.dir }));
     }
-    ups.sort_by(|a, b| (a.path.depth(), !a.dir, &a.path).cmp(&(b.path.depth(), !b.dir, &b.path)));
+    let dir = |w: &Wanted| w.change.is_dir();
+    ups.sort_by(|a, b| (a.path.depth(), !dir(a), &a.path).cmp(&(b.path.depth(), !dir(b), &b.path)));
     dels.sort_by(|a, b| {
-        (std::cmp::Reverse(a.path.depth()), a.dir, &a.path).cmp(&(
+        (std::cmp::Reverse(a.path.depth()), dir(a), &a.path).cmp(&(
             std::cmp::Reverse(b.path.depth()),
-            b.dir,
+            dir(b),
             &b.path,
         ))
     });
@@ -123,9 +99,9 @@ pub(crate) fn reconcile(
     wanted
         .into_iter()
         .map(|w| {
-            let same = old.iter().find(|q| {
-                q.path == w.path && q.dir == w.dir && q.kind == w.kind && q.hash == w.hash
-            });
+            let same = old
+                .iter()
+                .find(|q| q.path == w.path && q.change.same_as(&w.change));
             match same {
                 Some(q) => q.clone(),
                 None => {
@@ -135,10 +111,7 @@ pub(crate) fn reconcile(
                         op_id: derive_uuid(salt, "op", seq as u64),
                         client_seq: seq,
                         path: w.path,
-                        dir: w.dir,
-                        kind: w.kind,
-                        hash: w.hash,
-                        size: w.size,
+                        change: w.change,
                     }
                 }
             }
@@ -149,15 +122,15 @@ pub(crate) fn reconcile(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::hash::ContentHash;
     use crate::engine::path::p;
+    use crate::engine::saved::OpKind;
 
     fn file(c: &str) -> LocalEntry {
-        LocalEntry {
-            dir: false,
+        LocalEntry::File {
             size: c.len() as u64,
             mtime: 0,
-            hash: Some(ContentHash::of(c.as_bytes())),
-            too_large: false,
+            hash: ContentHash::of(c.as_bytes()),
         }
     }
     fn sfile(c: &str) -> SyncedEntry {
@@ -185,7 +158,7 @@ mod tests {
         synced.insert(p("gone/deep"), SyncedEntry::dir());
         let got: Vec<(String, bool, OpKind)> = derive(&local, &synced, &Rules::default())
             .into_iter()
-            .map(|w| (w.path.to_string(), w.dir, w.kind))
+            .map(|w| (w.path.to_string(), w.change.is_dir(), w.change.kind()))
             .collect();
         let want = vec![
             ("b".to_string(), true, OpKind::Create),
@@ -203,14 +176,7 @@ mod tests {
     fn ignored_and_too_large_are_never_published_or_deleted() {
         let mut local = BTreeMap::new();
         let mut synced = BTreeMap::new();
-        local.insert(
-            p("big.bin"),
-            LocalEntry {
-                too_large: true,
-                hash: None,
-                ..file("")
-            },
-        );
+        local.insert(p("big.bin"), LocalEntry::TooLarge { size: 0, mtime: 0 });
         synced.insert(p("big.bin"), sfile("old"));
         local.insert(p(".DS_Store"), file("junk"));
         synced.insert(p("Thumbs.db"), sfile("t"));

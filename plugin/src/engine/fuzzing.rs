@@ -5,7 +5,8 @@
 use super::hash::ContentHash;
 use super::merge::merge3;
 use super::path::VaultPath;
-use super::payload::{Incoming, MAX_PAYLOAD_JSON, Source, blob_payload, is_text, text_payload};
+use super::payload::{Incoming, Source, blob_payload, is_text, text_payload};
+use verstak_sync_proto::limits::DEFAULT_MAX_PAYLOAD_JSON;
 
 /// Incoming payload decoding (plugin-contract §4.5) on `data`, plus the build/parse round trip.
 ///
@@ -62,7 +63,7 @@ fn has_content_hash(json: &str) -> Option<()> {
 
 fn roundtrip(path: &str, bytes: &[u8]) {
     if let Some(json) = text_payload(path, bytes) {
-        assert!(is_text(bytes) && json.len() <= MAX_PAYLOAD_JSON);
+        assert!(is_text(bytes) && json.len() as i64 <= DEFAULT_MAX_PAYLOAD_JSON);
         let inc = Incoming::parse(&json).expect("built text payload parses");
         assert_eq!(inc.source, Source::Inline(bytes.to_vec()));
         assert_eq!(inc.hash, Some(ContentHash::of(bytes)));

@@ -1,66 +1,10 @@
-//! `ContentHash`: the lowercase hex SHA-256 of a file's exact bytes (plugin-contract §4.5), and
-//! `Hasher` for hashing a blob download chunk by chunk as it arrives. Vault files are hashed by
-//! the glue (`Command::HashFile`), not here.
+//! `ContentHash`: the lowercase hex SHA-256 of a file's exact bytes (plugin-contract §4.5). It
+//! is proto's wire type [`Sha256Hex`] under the engine's name: parsed at the edge, trusted
+//! after. `Hasher` hashes a blob download chunk by chunk as it arrives. Vault files are hashed
+//! by the glue (`Command::HashFile`), not here.
 
-use std::fmt;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
-
-/// 64 lowercase hex characters.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ContentHash(String);
-
-/// The string is not 64 lowercase hex characters.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid SHA-256")]
-pub struct HashError;
-
-impl ContentHash {
-    pub fn parse(s: &str) -> Result<ContentHash, HashError> {
-        if s.len() == 64
-            && s.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            Ok(ContentHash(s.to_owned()))
-        } else {
-            Err(HashError)
-        }
-    }
-
-    pub fn of(bytes: &[u8]) -> ContentHash {
-        ContentHash(hex::encode(Sha256::digest(bytes)))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ContentHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for ContentHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", &self.0[..8])
-    }
-}
-
-impl Serialize for ContentHash {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for ContentHash {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        ContentHash::parse(&s).map_err(serde::de::Error::custom)
-    }
-}
+pub use verstak_sync_proto::Sha256Hex as ContentHash;
 
 /// Incremental SHA-256 with a byte count, fed chunk by chunk.
 #[derive(Clone, Default)]
@@ -80,7 +24,7 @@ impl Hasher {
     }
 
     pub(crate) fn finish(self) -> ContentHash {
-        ContentHash(hex::encode(self.inner.finalize()))
+        ContentHash::from_digest(self.inner.finalize().into())
     }
 }
 

@@ -7,9 +7,6 @@
 
 use super::path::VaultPath;
 
-/// Files larger than this are never synced (§4.7).
-pub const MAX_FILE_BYTES: u64 = 268_435_456;
-
 /// The default user-editable ignore list (§5.4.6).
 pub const DEFAULT_IGNORE: &[&str] = &[
     ".DS_Store",

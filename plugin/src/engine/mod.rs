@@ -42,7 +42,8 @@
 //!
 //! * Edge types: [`path::VaultPath`], [`hash::ContentHash`], [`ids`] (`ServerSeq`, `RequestId`, `Millis`).
 //! * Pure rules: [`ignore`] (exclusions, ignore list), [`payload`] (payloads, text-or-blob),
-//!   `derive` (what to publish, emission order), [`merge`] (diff3), [`conflict`] (copy names),
+//!   `derive` (what to publish, emission order), `incoming` (what to do with a pulled op),
+//!   [`merge`] (diff3), [`conflict`] (copy names),
 //!   [`guard`] (mass deletion), [`batch`] (batch halving), `pullcheck` (page ordering checks).
 //! * Run phases: `run/scan.rs`, `run/pull.rs`, `run/apply*.rs`, `run/materialize.rs`, `run/push.rs`.
 //! * Pairing: [`account`] (pure rules, requests, the pairing document) and `run/pair.rs` (the
@@ -66,6 +67,7 @@ pub mod guard;
 pub mod hash;
 pub mod ids;
 pub mod ignore;
+pub(crate) mod incoming;
 pub(crate) mod io;
 pub mod machine;
 pub mod merge;

@@ -1,17 +1,16 @@
 //! Op payloads for `file` and `folder` (plugin-contract §4.5) and the text-or-blob rule (§4.6).
 //!
-//! Building: `text_payload` (inline `content`, only when every §4.6 condition holds),
-//! `blob_payload`, `path_payload` (deletes) and `folder_payload`. Parsing:
-//! `Incoming::parse` accepts `content`, `blob` or legacy `dataBase64`, and `fromPath`/`toPath`.
+//! The JSON shapes and the reader are proto's (`verstak_sync_proto::payload`), shared with the
+//! server. Here: `is_text` and `text_payload` (inline `content` only when every §4.6 condition
+//! holds), `blob_payload`, `path_payload` (deletes) and `folder_payload`; and [`Incoming`], an
+//! incoming payload as the engine applies it (`content`, `blob` or legacy `dataBase64`, and
+//! `fromPath`/`toPath`/`previousPath`), with the hash it must have.
 
-use serde::{Deserialize, Serialize};
+use verstak_sync_proto::BlobRef;
+use verstak_sync_proto::limits::{DEFAULT_MAX_PAYLOAD_JSON, MAX_TEXT_BYTES};
+use verstak_sync_proto::payload::{self as wire, FileBody, Payload, PayloadError};
 
 use super::hash::ContentHash;
-
-/// Text files are inlined only up to this size (§4.6).
-pub const MAX_TEXT_BYTES: u64 = 2 * 1024 * 1024;
-/// The server's `max_payload_json` (server-api §1.7).
-pub const MAX_PAYLOAD_JSON: usize = 262_144;
 
 /// True when the bytes may be sent as `content`, apart from the payload size limit.
 pub(crate) fn is_text(bytes: &[u8]) -> bool {
@@ -26,94 +25,30 @@ pub(crate) fn is_text(bytes: &[u8]) -> bool {
     }
 }
 
-#[derive(Serialize)]
-struct TextPayload<'a> {
-    path: &'a str,
-    #[serde(rename = "contentHash")]
-    content_hash: &'a str,
-    content: &'a str,
-}
-
-#[derive(Serialize)]
-struct BlobPayload<'a> {
-    path: &'a str,
-    #[serde(rename = "contentHash")]
-    content_hash: &'a str,
-    blob: BlobRef,
-}
-
-/// `{"sha256", "size"}` inside a file payload.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BlobRef {
-    pub sha256: String,
-    pub size: i64,
-}
-
 /// The inline payload for a text file, or `None` when §4.6 says blob.
 pub(crate) fn text_payload(path: &str, bytes: &[u8]) -> Option<String> {
     if !is_text(bytes) {
         return None;
     }
     let content = std::str::from_utf8(bytes).ok()?;
-    let hash = ContentHash::of(bytes);
-    let json = serde_json::to_string(&TextPayload {
-        path,
-        content_hash: hash.as_str(),
-        content,
-    })
-    .ok()?;
-    (json.len() <= MAX_PAYLOAD_JSON).then_some(json)
+    let json = wire::text(path, &ContentHash::of(bytes), content);
+    (json.len() as i64 <= DEFAULT_MAX_PAYLOAD_JSON).then_some(json)
 }
 
 pub(crate) fn blob_payload(path: &str, hash: &ContentHash, size: u64) -> String {
     let blob = BlobRef {
-        sha256: hash.as_str().to_string(),
-        size: size as i64,
+        sha256: hash.clone(),
+        size,
     };
-    serde_json::to_string(&BlobPayload {
-        path,
-        content_hash: hash.as_str(),
-        blob,
-    })
-    .expect("plain struct")
+    wire::blob(path, &blob)
 }
 
 pub(crate) fn path_payload(path: &str) -> String {
-    serde_json::json!({ "path": path }).to_string()
+    wire::path_only(path)
 }
 
 pub(crate) fn folder_payload(path: &str) -> String {
-    #[derive(Serialize)]
-    struct Folder<'a> {
-        path: &'a str,
-        #[serde(rename = "contentHash")]
-        content_hash: &'a str,
-    }
-    serde_json::to_string(&Folder {
-        path,
-        content_hash: "",
-    })
-    .expect("plain struct")
-}
-
-#[derive(Deserialize, Default)]
-struct RawPayload {
-    #[serde(default)]
-    path: Option<String>,
-    #[serde(default, rename = "contentHash")]
-    content_hash: Option<String>,
-    #[serde(default)]
-    content: Option<String>,
-    #[serde(default)]
-    blob: Option<BlobRef>,
-    #[serde(default, rename = "dataBase64")]
-    data_base64: Option<String>,
-    #[serde(default, rename = "fromPath")]
-    from_path: Option<String>,
-    #[serde(default, rename = "toPath")]
-    to_path: Option<String>,
-    #[serde(default, rename = "previousPath")]
-    previous_path: Option<String>,
+    wire::folder(path)
 }
 
 /// Where an incoming file version's bytes are.
@@ -124,7 +59,7 @@ pub(crate) enum Source {
     Missing,
 }
 
-/// A parsed incoming payload.
+/// A parsed incoming payload. Empty strings count as absent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Incoming {
     pub path: Option<String>,
@@ -136,27 +71,25 @@ pub(crate) struct Incoming {
 }
 
 impl Incoming {
-    pub(crate) fn parse(json: &str) -> Result<Incoming, String> {
-        let raw: RawPayload = if json.trim().is_empty() {
-            RawPayload::default()
+    /// Reads a payload with proto's reader (strictly: see `Payload::read_strict`); an empty
+    /// payload has nothing in it. The hash is `contentHash`, else the blob's, else the bytes'.
+    pub(crate) fn parse(json: &str) -> Result<Incoming, PayloadError> {
+        let p = if json.trim().is_empty() {
+            Payload::default()
         } else {
-            serde_json::from_str(json).map_err(|e| format!("invalid payload: {e}"))?
+            Payload::read_strict(json)?
         };
-        let source = if let Some(text) = raw.content {
-            Source::Inline(text.into_bytes())
-        } else if let Some(blob) = &raw.blob {
-            let hash = ContentHash::parse(&blob.sha256)
-                .map_err(|_| "invalid blob reference".to_string())?;
-            let size =
-                u64::try_from(blob.size).map_err(|_| "invalid blob reference".to_string())?;
-            Source::Blob { hash, size }
-        } else if let Some(b64) = raw.data_base64 {
-            Source::Inline(decode_base64(&b64).ok_or("invalid dataBase64")?)
-        } else {
-            Source::Missing
+        let source = match p.body()? {
+            Some(FileBody::Text(text)) => Source::Inline(text.into_bytes()),
+            Some(FileBody::LegacyBase64(bytes)) => Source::Inline(bytes),
+            Some(FileBody::Blob(b)) => Source::Blob {
+                hash: b.sha256,
+                size: b.size,
+            },
+            None => Source::Missing,
         };
-        let hash = match raw.content_hash.as_deref().filter(|h| !h.is_empty()) {
-            Some(h) => Some(ContentHash::parse(h).map_err(|_| "invalid contentHash".to_string())?),
+        let hash = match p.stated_hash()? {
+            Some(h) => Some(h),
             None => match &source {
                 Source::Blob { hash, .. } => Some(hash.clone()),
                 Source::Inline(bytes) => Some(ContentHash::of(bytes)),
@@ -165,37 +98,14 @@ impl Incoming {
         };
         let nonempty = |s: Option<String>| s.filter(|s| !s.is_empty());
         Ok(Incoming {
-            path: nonempty(raw.path),
+            path: nonempty(p.path),
             hash,
             source,
-            from_path: nonempty(raw.from_path),
-            to_path: nonempty(raw.to_path),
-            previous_path: nonempty(raw.previous_path),
+            from_path: nonempty(p.from_path),
+            to_path: nonempty(p.to_path),
+            previous_path: nonempty(p.previous_path),
         })
     }
-}
-
-fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' | b'\n' | b'\r' => continue,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
 }
 
 #[cfg(test)]

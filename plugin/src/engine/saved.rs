@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use verstak_sync_proto::PushOp;
+use verstak_sync_proto::{OpType, PushOp};
 
 use super::guard::{Direction, Guard};
 use super::hash::ContentHash;
@@ -26,30 +26,89 @@ pub fn base_key(hash: &ContentHash) -> String {
     format!("base-{hash}")
 }
 
-/// One entry of the local snapshot: what the last scan (or apply) saw on disk.
+/// One entry of the local snapshot: what the last scan (or apply) saw on disk. A file always
+/// has its hash; a folder, or a file too large to sync, has none. Stored in the shape older
+/// versions wrote (`LocalEntryDoc`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LocalEntry {
-    pub dir: bool,
-    #[serde(default)]
-    pub size: u64,
-    #[serde(default)]
-    pub mtime: i64,
-    /// `None` for folders and for files over the size limit.
-    #[serde(default)]
-    pub hash: Option<ContentHash>,
-    /// Over 256 MiB: never synced, never deleted because of it (§4.7).
-    #[serde(default)]
-    pub too_large: bool,
+#[serde(try_from = "LocalEntryDoc", into = "LocalEntryDoc")]
+pub enum LocalEntry {
+    Dir,
+    File {
+        size: u64,
+        mtime: i64,
+        hash: ContentHash,
+    },
+    /// Over 256 MiB: never hashed, never synced, never deleted because of it (§4.7).
+    TooLarge {
+        size: u64,
+        mtime: i64,
+    },
 }
 
 impl LocalEntry {
     pub(crate) fn dir() -> LocalEntry {
-        LocalEntry {
-            dir: true,
-            size: 0,
-            mtime: 0,
-            hash: None,
-            too_large: false,
+        LocalEntry::Dir
+    }
+
+    pub(crate) fn is_dir(&self) -> bool {
+        matches!(self, LocalEntry::Dir)
+    }
+
+    /// The hash of a file that is synced by content (not of a folder or a too-large file).
+    pub(crate) fn hash(&self) -> Option<&ContentHash> {
+        match self {
+            LocalEntry::File { hash, .. } => Some(hash),
+            _ => None,
+        }
+    }
+}
+
+/// The persisted form of [`LocalEntry`].
+#[derive(Serialize, Deserialize)]
+struct LocalEntryDoc {
+    dir: bool,
+    #[serde(default)]
+    size: u64,
+    #[serde(default)]
+    mtime: i64,
+    #[serde(default)]
+    hash: Option<ContentHash>,
+    #[serde(default)]
+    too_large: bool,
+}
+
+impl TryFrom<LocalEntryDoc> for LocalEntry {
+    type Error = &'static str;
+    fn try_from(d: LocalEntryDoc) -> Result<LocalEntry, &'static str> {
+        match (d.dir, d.too_large, d.hash) {
+            (true, _, _) => Ok(LocalEntry::Dir),
+            (false, true, _) => Ok(LocalEntry::TooLarge {
+                size: d.size,
+                mtime: d.mtime,
+            }),
+            (false, false, Some(hash)) => Ok(LocalEntry::File {
+                size: d.size,
+                mtime: d.mtime,
+                hash,
+            }),
+            (false, false, None) => Err("a local file entry has no hash"),
+        }
+    }
+}
+
+impl From<LocalEntry> for LocalEntryDoc {
+    fn from(e: LocalEntry) -> LocalEntryDoc {
+        let (dir, size, mtime, hash, too_large) = match e {
+            LocalEntry::Dir => (true, 0, 0, None, false),
+            LocalEntry::File { size, mtime, hash } => (false, size, mtime, Some(hash), false),
+            LocalEntry::TooLarge { size, mtime } => (false, size, mtime, None, true),
+        };
+        LocalEntryDoc {
+            dir,
+            size,
+            mtime,
+            hash,
+            too_large,
         }
     }
 }
@@ -87,29 +146,127 @@ pub enum OpKind {
     Delete,
 }
 
-impl OpKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OpKind::Create => "create",
-            OpKind::Update => "update",
-            OpKind::Delete => "delete",
+impl From<OpKind> for OpType {
+    fn from(k: OpKind) -> OpType {
+        match k {
+            OpKind::Create => OpType::Create,
+            OpKind::Update => OpType::Update,
+            OpKind::Delete => OpType::Delete,
         }
     }
 }
 
-/// A local op that has an id but has not been accepted yet.
+/// What a local op publishes: a file version (which always has its hash), a folder, or a
+/// delete (which has none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// File create or update (`update`), with the version to publish.
+    File {
+        update: bool,
+        hash: ContentHash,
+        size: u64,
+    },
+    /// Folder create.
+    Folder,
+    /// Delete of a file, or of a folder (`dir`).
+    Delete { dir: bool },
+}
+
+impl Change {
+    pub fn kind(&self) -> OpKind {
+        match self {
+            Change::File { update: true, .. } => OpKind::Update,
+            Change::File { update: false, .. } | Change::Folder => OpKind::Create,
+            Change::Delete { .. } => OpKind::Delete,
+        }
+    }
+
+    /// A folder create or delete.
+    pub fn is_dir(&self) -> bool {
+        matches!(self, Change::Folder | Change::Delete { dir: true })
+    }
+
+    pub fn hash(&self) -> Option<&ContentHash> {
+        match self {
+            Change::File { hash, .. } => Some(hash),
+            _ => None,
+        }
+    }
+
+    /// The same op apart from the size (which follows from the hash).
+    pub(crate) fn same_as(&self, other: &Change) -> bool {
+        self.kind() == other.kind()
+            && self.is_dir() == other.is_dir()
+            && self.hash() == other.hash()
+    }
+}
+
+/// A local op that has an id but has not been accepted yet. Stored in the shape older
+/// versions wrote (`QueuedOpDoc`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "QueuedOpDoc", into = "QueuedOpDoc")]
 pub struct QueuedOp {
     pub op_id: String,
     pub client_seq: i64,
     pub path: VaultPath,
-    pub dir: bool,
-    pub kind: OpKind,
+    pub change: Change,
+}
+
+/// The persisted form of [`QueuedOp`].
+#[derive(Serialize, Deserialize)]
+struct QueuedOpDoc {
+    op_id: String,
+    client_seq: i64,
+    path: VaultPath,
+    dir: bool,
+    kind: OpKind,
     /// Content hash for file creates and updates.
     #[serde(default)]
-    pub hash: Option<ContentHash>,
+    hash: Option<ContentHash>,
     #[serde(default)]
-    pub size: u64,
+    size: u64,
+}
+
+impl TryFrom<QueuedOpDoc> for QueuedOp {
+    type Error = &'static str;
+    fn try_from(d: QueuedOpDoc) -> Result<QueuedOp, &'static str> {
+        let change = match (d.dir, d.kind, d.hash) {
+            (dir, OpKind::Delete, _) => Change::Delete { dir },
+            (true, OpKind::Create, _) => Change::Folder,
+            (true, OpKind::Update, _) => return Err("a folder op is a create or a delete"),
+            (false, kind, Some(hash)) => Change::File {
+                update: kind == OpKind::Update,
+                hash,
+                size: d.size,
+            },
+            (false, _, None) => return Err("a file create or update has no hash"),
+        };
+        Ok(QueuedOp {
+            op_id: d.op_id,
+            client_seq: d.client_seq,
+            path: d.path,
+            change,
+        })
+    }
+}
+
+impl From<QueuedOp> for QueuedOpDoc {
+    fn from(q: QueuedOp) -> QueuedOpDoc {
+        let (dir, kind) = (q.change.is_dir(), q.change.kind());
+        let (hash, size) = match q.change {
+            Change::File { hash, size, .. } => (Some(hash), size),
+            _ => (None, 0),
+        };
+        QueuedOpDoc {
+            op_id: q.op_id,
+            client_seq: q.client_seq,
+            path: q.path,
+            dir,
+            kind,
+            hash,
+            size,
+        }
+    }
 }
 
 /// An op of the in-flight batch: what it means locally and exactly what was sent.
@@ -230,17 +387,66 @@ mod tests {
         };
         s.local.insert(
             p("a.md"),
-            LocalEntry {
-                dir: false,
+            LocalEntry::File {
                 size: 1,
                 mtime: 2,
-                hash: Some(ContentHash::of(b"x")),
-                too_large: false,
+                hash: ContentHash::of(b"x"),
             },
         );
         s.synced.insert(p("d"), SyncedEntry::dir());
         let back = SavedState::parse(&s.to_json()).unwrap();
         assert_eq!(back, s);
+    }
+
+    /// A state document exactly as the engine wrote it before `LocalEntry` and `QueuedOp`
+    /// became enums: it loads, and is written back byte for byte.
+    #[test]
+    fn state_written_by_older_versions_loads_unchanged() {
+        let h = ContentHash::of(b"x");
+        let doc = r#"{"salt":"ab","cursor":7,"bootstrap_complete":true,"next_client_seq":4,"next_batch":2,"last_sync_at":"2026-11-22T00:00:00Z","last_error":"","last_warning":"w","local":{"a.md":{"dir":false,"size":1,"mtime":9,"hash":"HASH","too_large":false},"big.bin":{"dir":false,"size":300000000,"mtime":3,"hash":null,"too_large":true},"d":{"dir":true,"size":0,"mtime":0,"hash":null,"too_large":false}},"synced":{"d":{"dir":true,"hash":null,"text":false,"size":0},"old.md":{"dir":false,"hash":"HASH","text":true,"size":1}},"oplog":[{"op_id":"o2","client_seq":2,"path":"d","dir":true,"kind":"create","hash":null,"size":0},{"op_id":"o3","client_seq":3,"path":"old.md","dir":false,"kind":"delete","hash":null,"size":0}],"pending":{"key":"k1","entries":[{"op":{"op_id":"o1","client_seq":1,"path":"a.md","dir":false,"kind":"update","hash":"HASH","size":1},"wire":{"op_id":"o1","entity_type":"file","entity_id":"a.md","op_type":"update","payload_json":"{\"path\":\"a.md\"}","client_sequence":1,"last_seen_server_seq":7,"created_at":"2026-11-22T00:00:00Z"}}]},"unechoed":{"o0":{"path":"gone","kind":"delete","hash":null}},"guard":{"direction":"outgoing","deletions":12,"files":13},"guard_decision":{"direction":"outgoing","confirm":true},"base_docs":["HASH"]}"#
+            .replace("HASH", h.as_str());
+        let s = SavedState::parse(&doc).unwrap();
+        assert_eq!(
+            s.local[&p("a.md")],
+            LocalEntry::File {
+                size: 1,
+                mtime: 9,
+                hash: h.clone()
+            }
+        );
+        assert_eq!(
+            s.local[&p("big.bin")],
+            LocalEntry::TooLarge {
+                size: 300_000_000,
+                mtime: 3
+            }
+        );
+        assert_eq!(s.local[&p("d")], LocalEntry::Dir);
+        let changes: Vec<&Change> = s.oplog.iter().map(|q| &q.change).collect();
+        assert_eq!(changes, [&Change::Folder, &Change::Delete { dir: false }]);
+        let pending = &s.pending.as_ref().unwrap().entries[0];
+        assert_eq!(
+            pending.op.change,
+            Change::File {
+                update: true,
+                hash: h.clone(),
+                size: 1
+            }
+        );
+        assert_eq!(pending.wire.op_type, verstak_sync_proto::OpType::Update);
+        assert_eq!(s.to_json(), doc);
+        // Older documents left out defaulted fields.
+        let sparse = r#"{"local":{"d":{"dir":true}},"oplog":[{"op_id":"o","client_seq":0,"path":"x","dir":true,"kind":"delete"}]}"#;
+        let s = SavedState::parse(sparse).unwrap();
+        assert_eq!(s.local[&p("d")], LocalEntry::Dir);
+        assert_eq!(s.oplog[0].change, Change::Delete { dir: true });
+        // States no version wrote (the old code would have panicked on them) are refused.
+        for bad in [
+            r#"{"local":{"a":{"dir":false}}}"#,
+            r#"{"oplog":[{"op_id":"o","client_seq":0,"path":"x","dir":false,"kind":"create"}]}"#,
+        ] {
+            assert!(SavedState::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -16,7 +16,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use verstak_sync_proto::{PairResponse, PullResponse, PushOp, PushRequest, PushResponse};
+use verstak_sync_proto::{
+    EntityType, OpType, PairResponse, PullResponse, PushOp, PushRequest, PushResponse, paths,
+};
 
 struct Args {
     addr: Option<String>,
@@ -249,9 +251,9 @@ fn ops(device: usize, batch: u64) -> Vec<PushOp> {
     (0..100)
         .map(|i| PushOp {
             op_id: format!("d{device}-b{batch}-{i}"),
-            entity_type: "file".into(),
+            entity_type: EntityType::File,
             entity_id: format!("Notes/{}.md", i % 17),
-            op_type: "update".into(),
+            op_type: OpType::Update,
             payload_json: format!("{{\"path\":\"Notes/{}.md\",\"content\":\"line {batch} {i} lorem ipsum dolor sit amet\"}}", i % 17),
             client_sequence: batch as i64 * 100 + i,
             last_seen_server_seq: 0,
@@ -427,7 +429,7 @@ fn main() {
                         let (st, b) = c
                             .authed(
                                 "GET",
-                                &format!("/api/v1/blobs/{}", list[i % list.len()]),
+                                &format!("{}{}", paths::BLOBS, list[i % list.len()]),
                                 &t,
                                 vec![],
                             )

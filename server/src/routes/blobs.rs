@@ -17,7 +17,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use verstak_sync_proto::limits::BLOB_REQUEST_OVERHEAD;
-use verstak_sync_proto::{BlobUploadResponse, blob::UPLOAD_FIELD};
+use verstak_sync_proto::{BlobUploadResponse, blob::UPLOAD_FIELD, paths};
 
 use super::download::download;
 use super::not_allowed;
@@ -30,8 +30,8 @@ use crate::util::time;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/blobs/", methods())
-        .route("/api/v1/blobs/{*rest}", methods())
+        .route(paths::BLOBS, methods())
+        .route(&format!("{}{{*rest}}", paths::BLOBS), methods())
 }
 
 /// POST uploads, GET and HEAD download. Authentication and scope come before the method

@@ -12,7 +12,7 @@ use std::io::SeekFrom;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use verstak_sync_proto::blob::is_sha256_hex;
+use verstak_sync_proto::paths;
 
 use crate::error::ApiError;
 use crate::extract::ScopedDevice;
@@ -25,15 +25,9 @@ pub(crate) async fn download(
     ScopedDevice { scope }: ScopedDevice,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let sha = req
-        .uri()
-        .path()
-        .strip_prefix("/api/v1/blobs/")
-        .unwrap_or("")
-        .to_owned();
-    if !is_sha256_hex(&sha) {
-        return Err(ApiError::InvalidBlobHash);
-    }
+    let sha = paths::blob_hash(req.uri().path())
+        .ok_or(ApiError::InvalidBlobHash)?
+        .to_string();
     let (s2, sha2) = (scope.clone(), sha.clone());
     let size = st
         .db

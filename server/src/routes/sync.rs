@@ -16,7 +16,7 @@ use crate::http::{json_response, raw_json};
 use crate::state::AppState;
 use crate::store::devices;
 use crate::store::ops::{self, PushInput, PushOutcome};
-use crate::sync_rules::{fingerprint, pull_limit, validate_push};
+use crate::sync_rules::{pull_limit, validate_push};
 use crate::util::time;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -79,13 +79,12 @@ fn push_input(
     let scope = dev.scope()?;
     let AppJson(r) = body?;
     validate_push(&r, &st.config.limits)?;
-    Ok(PushInput {
+    Ok(PushInput::new(
         scope,
-        device_id: dev.row.id.clone(),
-        idempotency_key: r.idempotency_key,
-        fingerprint: fingerprint(&r.ops),
-        ops: r.ops,
-    })
+        dev.row.id.clone(),
+        r.idempotency_key,
+        r.ops,
+    ))
 }
 
 /// §4.8: authenticate, scope, decode, then the handler's checks.

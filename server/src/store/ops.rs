@@ -1,15 +1,20 @@
 //! The op log (spec §5): push with idempotency, duplicates, conflicts, tombstones and blob
 //! references, and paginated pull.
 //!
-//! [`push`] runs inside one writer job, so it is atomic: any `Err` rolls back everything it did.
-//! Rejections that are decided before anything is written come back as [`PushOutcome`] values.
+//! [`PushInput::new`] does the pure work before the writer transaction: the fingerprint and
+//! the reading of every blob reference. [`push`] then runs inside one writer job, so it is
+//! atomic (any `Err` rolls back everything it did) and kept to the database work: the
+//! idempotency check, the §5.8 ownership checks, then each op through [`store_op`].
+//! Rejections decided before anything is written come back as [`PushOutcome`] values.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashSet;
-use verstak_sync_proto::{Conflict, PullResponse, PulledOp, PushOp, PushResponse};
+use verstak_sync_proto::{
+    Conflict, EntityType, OpType, PullResponse, PulledOp, PushOp, PushResponse,
+};
 
 use super::{Scope, StoreError, blobs};
-use crate::sync_rules::{BlobRef, PayloadError, blob_reference};
+use crate::sync_rules::{BlobCheck, BlobRefusal, blob_checks, fingerprint};
 
 /// Counters for the metrics of §4.12.
 #[derive(Debug, Default, Clone, Copy)]
@@ -29,150 +34,81 @@ pub(crate) enum PushOutcome {
     /// Same key, different fingerprint.
     KeyReused,
     /// A blob-reference check failed; nothing was written.
-    Rejected(PayloadError),
+    Rejected(BlobRefusal),
 }
 
+/// A validated push, prepared for the writer.
 pub(crate) struct PushInput {
     pub scope: Scope,
     pub device_id: String,
     pub idempotency_key: String,
     pub fingerprint: String,
     pub ops: Vec<PushOp>,
+    /// The §5.8 steps left for the database, in request order.
+    pub blob_checks: Vec<BlobCheck>,
+}
+
+impl PushInput {
+    /// Computes the fingerprint and reads the blob references (no database needed).
+    pub(crate) fn new(
+        scope: Scope,
+        device_id: String,
+        idempotency_key: String,
+        ops: Vec<PushOp>,
+    ) -> PushInput {
+        PushInput {
+            scope,
+            device_id,
+            idempotency_key,
+            fingerprint: fingerprint(&ops),
+            blob_checks: blob_checks(&ops),
+            ops,
+        }
+    }
+}
+
+/// What happened to one op of a push.
+enum Stored {
+    /// New: it has the next sequence.
+    New,
+    /// The same op was stored before: acknowledged, not stored again.
+    Duplicate,
+    /// The op id is taken by different content: skipped.
+    Collision,
 }
 
 pub(crate) fn push(c: &Connection, p: &PushInput, now: &str) -> Result<PushOutcome, StoreError> {
-    let (u, v) = (&p.scope.user_id, &p.scope.vault_id);
-    if !p.idempotency_key.is_empty() {
-        let stored: Option<(String, String)> = c
-            .prepare_cached(
-                "SELECT request_hash, response_json FROM server_idempotency_keys
-                 WHERE user_id = ?1 AND vault_id = ?2 AND idempotency_key = ?3",
-            )?
-            .query_row(params![u, v, p.idempotency_key], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?;
-        if let Some((hash, body)) = stored {
-            return Ok(if hash == p.fingerprint {
-                PushOutcome::Replay(body.into_bytes())
-            } else {
-                PushOutcome::KeyReused
-            });
-        }
+    if let Some(answer) = earlier_answer(c, p)? {
+        return Ok(answer);
     }
-    for op in &p.ops {
-        if op.entity_type != "file" || op.payload_json.is_empty() {
-            continue;
-        }
-        if let Some(BlobRef { sha256, size }) = match blob_reference(&op.payload_json) {
-            Ok(r) => r,
-            Err(e) => return Ok(PushOutcome::Rejected(e)),
-        } {
-            match blobs::ref_size(c, &p.scope, &sha256)? {
-                None => return Ok(PushOutcome::Rejected(PayloadError::BlobNotOwned)),
-                Some(s) if s != size => {
-                    return Ok(PushOutcome::Rejected(PayloadError::SizeMismatch));
-                }
-                Some(_) => {}
-            }
-        }
+    if let Some(refusal) = refused_blob(c, p)? {
+        return Ok(PushOutcome::Rejected(refusal));
     }
-
-    let mut last: i64 = c
-        .prepare_cached(
-            "SELECT last_sequence FROM server_scopes WHERE user_id = ?1 AND vault_id = ?2",
-        )?
-        .query_row(params![u, v], |r| r.get(0))
-        .optional()?
-        .unwrap_or(0);
-    let start = last;
+    let start = last_sequence(c, &p.scope)?;
+    let mut last = start;
     let mut stats = PushStats::default();
     let mut accepted = Vec::new();
     let mut listed = HashSet::new();
     let mut conflicts = Vec::new();
     for op in &p.ops {
-        // Insert first; a primary-key collision means the op id is already stored in the scope.
-        let inserted = c
-            .prepare_cached(
-                "INSERT INTO server_ops (user_id, vault_id, op_id, server_sequence, device_id, entity_type,
-                    entity_id, op_type, payload_json, idempotency_key, client_sequence, last_seen_server_seq,
-                    created_at, pushed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-                 ON CONFLICT (user_id, vault_id, op_id) DO NOTHING",
-            )?
-            .execute(params![
-                u, v, op.op_id, last + 1, p.device_id, op.entity_type, op.entity_id, op.op_type,
-                op.payload_json, p.idempotency_key, op.client_sequence, op.last_seen_server_seq,
-                op.created_at, now
-            ])?;
-        if inserted == 0 {
-            let (et, eid, ot, pj): (String, String, String, String) = c
-                .prepare_cached(
-                    "SELECT entity_type, entity_id, op_type, payload_json FROM server_ops
-                     WHERE user_id = ?1 AND vault_id = ?2 AND op_id = ?3",
-                )?
-                .query_row(params![u, v, op.op_id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })?;
-            if et == op.entity_type
-                && eid == op.entity_id
-                && ot == op.op_type
-                && pj == op.payload_json
-            {
-                stats.duplicates += 1;
-                if listed.insert(op.op_id.clone()) {
-                    accepted.push(op.op_id.clone());
-                }
-            } else {
+        match store_op(c, p, op, last + 1, now)? {
+            Stored::Collision => {
                 stats.rejected_duplicates += 1;
-                tracing::warn!(user_id = %u, vault_id = %v, op_id = %op.op_id, "op id reused with different content; skipped");
+                tracing::warn!(user_id = %p.scope.user_id, vault_id = %p.scope.vault_id, op_id = %op.op_id, "op id reused with different content; skipped");
+                continue;
             }
-            continue;
-        }
-        last += 1;
-        // The new row has the pushing device's id, so the device filter excludes it.
-        if op.last_seen_server_seq > 0 {
-            let mut st = c.prepare_cached(
-                "SELECT op_id, device_id, op_type, server_sequence FROM server_ops
-                 WHERE user_id = ?1 AND vault_id = ?2 AND entity_type = ?3 AND entity_id = ?4
-                   AND server_sequence > ?5 AND device_id <> ?6 AND op_type <> 'delete'
-                 ORDER BY server_sequence",
-            )?;
-            let rows = st.query_map(
-                params![
-                    u,
-                    v,
-                    op.entity_type,
-                    op.entity_id,
-                    op.last_seen_server_seq,
-                    p.device_id
-                ],
-                |r| {
-                    Ok(Conflict {
-                        op_id: r.get(0)?,
-                        device_id: r.get(1)?,
-                        op_type: r.get(2)?,
-                        server_sequence: r.get(3)?,
-                        entity_type: op.entity_type.clone(),
-                        entity_id: op.entity_id.clone(),
-                    })
-                },
-            )?;
-            for row in rows {
-                conflicts.push(row?);
-                stats.conflicts += 1;
+            Stored::Duplicate => stats.duplicates += 1,
+            Stored::New => {
+                last += 1;
+                let found = conflicts_with(c, p, op)?;
+                stats.conflicts += found.len() as u64;
+                conflicts.extend(found);
+                if op.op_type == OpType::Delete {
+                    tombstone(c, &p.scope, op, now)?;
+                }
+                stats.stored += 1;
             }
         }
-        if op.op_type == "delete" {
-            c.prepare_cached(
-                "INSERT INTO server_tombstones (user_id, vault_id, entity_type, entity_id, op_id, deleted_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (user_id, vault_id, entity_type, entity_id)
-                 DO UPDATE SET op_id = excluded.op_id, deleted_at = excluded.deleted_at",
-            )?
-            .execute(params![u, v, op.entity_type, op.entity_id, op.op_id, now])?;
-        }
-        stats.stored += 1;
         if listed.insert(op.op_id.clone()) {
             accepted.push(op.op_id.clone());
         }
@@ -182,7 +118,7 @@ pub(crate) fn push(c: &Connection, p: &PushInput, now: &str) -> Result<PushOutco
             "INSERT INTO server_scopes (user_id, vault_id, last_sequence, created_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (user_id, vault_id) DO UPDATE SET last_sequence = excluded.last_sequence",
         )?
-        .execute(params![u, v, last, now])?;
+        .execute(params![p.scope.user_id, p.scope.vault_id, last, now])?;
     }
     let body = crate::http::json_bytes(&PushResponse::new(accepted, conflicts));
     if !p.idempotency_key.is_empty() {
@@ -191,9 +127,159 @@ pub(crate) fn push(c: &Connection, p: &PushInput, now: &str) -> Result<PushOutco
             "INSERT INTO server_idempotency_keys (user_id, vault_id, idempotency_key, request_hash, response_json, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
-        .execute(params![u, v, p.idempotency_key, p.fingerprint, text, now])?;
+        .execute(params![p.scope.user_id, p.scope.vault_id, p.idempotency_key, p.fingerprint, text, now])?;
     }
     Ok(PushOutcome::Stored { body, stats })
+}
+
+/// §5.5: a key seen before answers with its stored response, or refuses a different request.
+fn earlier_answer(c: &Connection, p: &PushInput) -> Result<Option<PushOutcome>, StoreError> {
+    if p.idempotency_key.is_empty() {
+        return Ok(None);
+    }
+    let stored: Option<(String, String)> = c
+        .prepare_cached(
+            "SELECT request_hash, response_json FROM server_idempotency_keys
+             WHERE user_id = ?1 AND vault_id = ?2 AND idempotency_key = ?3",
+        )?
+        .query_row(
+            params![p.scope.user_id, p.scope.vault_id, p.idempotency_key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(stored.map(|(hash, body)| {
+        if hash == p.fingerprint {
+            PushOutcome::Replay(body.into_bytes())
+        } else {
+            PushOutcome::KeyReused
+        }
+    }))
+}
+
+/// §5.8, the steps that need the database, in request order: the first refusal, if any.
+fn refused_blob(c: &Connection, p: &PushInput) -> Result<Option<BlobRefusal>, StoreError> {
+    for check in &p.blob_checks {
+        let r = match check {
+            BlobCheck::Refuse(e) => return Ok(Some(BlobRefusal::Payload(*e))),
+            BlobCheck::Owned(r) => r,
+        };
+        match blobs::ref_size(c, &p.scope, r.sha256.as_str())? {
+            None => return Ok(Some(BlobRefusal::BlobNotOwned)),
+            Some(s) if u64::try_from(s).ok() != Some(r.size) => {
+                return Ok(Some(BlobRefusal::SizeMismatch));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(None)
+}
+
+fn last_sequence(c: &Connection, scope: &Scope) -> Result<i64, StoreError> {
+    Ok(c.prepare_cached(
+        "SELECT last_sequence FROM server_scopes WHERE user_id = ?1 AND vault_id = ?2",
+    )?
+    .query_row(params![scope.user_id, scope.vault_id], |r| r.get(0))
+    .optional()?
+    .unwrap_or(0))
+}
+
+/// Inserts `op` at sequence `seq`. A primary-key collision means the op id is already stored
+/// in the scope: an identical op is a duplicate, anything else a collision (§5.5).
+fn store_op(
+    c: &Connection,
+    p: &PushInput,
+    op: &PushOp,
+    seq: i64,
+    now: &str,
+) -> Result<Stored, StoreError> {
+    let (u, v) = (&p.scope.user_id, &p.scope.vault_id);
+    let inserted = c
+        .prepare_cached(
+            "INSERT INTO server_ops (user_id, vault_id, op_id, server_sequence, device_id, entity_type,
+                entity_id, op_type, payload_json, idempotency_key, client_sequence, last_seen_server_seq,
+                created_at, pushed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             ON CONFLICT (user_id, vault_id, op_id) DO NOTHING",
+        )?
+        .execute(params![
+            u, v, op.op_id, seq, p.device_id, op.entity_type.as_str(), op.entity_id,
+            op.op_type.as_str(), op.payload_json, p.idempotency_key, op.client_sequence,
+            op.last_seen_server_seq, op.created_at, now
+        ])?;
+    if inserted > 0 {
+        return Ok(Stored::New);
+    }
+    let (et, eid, ot, pj): (String, String, String, String) = c
+        .prepare_cached(
+            "SELECT entity_type, entity_id, op_type, payload_json FROM server_ops
+             WHERE user_id = ?1 AND vault_id = ?2 AND op_id = ?3",
+        )?
+        .query_row(params![u, v, op.op_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+    let same = et == op.entity_type.as_str()
+        && eid == op.entity_id
+        && ot == op.op_type.as_str()
+        && pj == op.payload_json;
+    Ok(if same {
+        Stored::Duplicate
+    } else {
+        Stored::Collision
+    })
+}
+
+/// §5.6: the ops of other devices on the same entity after the pusher's `last_seen_server_seq`.
+/// The new row has the pushing device's id, so the device filter excludes it.
+fn conflicts_with(c: &Connection, p: &PushInput, op: &PushOp) -> Result<Vec<Conflict>, StoreError> {
+    if op.last_seen_server_seq <= 0 {
+        return Ok(Vec::new());
+    }
+    let mut st = c.prepare_cached(
+        "SELECT op_id, device_id, op_type, server_sequence FROM server_ops
+         WHERE user_id = ?1 AND vault_id = ?2 AND entity_type = ?3 AND entity_id = ?4
+           AND server_sequence > ?5 AND device_id <> ?6 AND op_type <> 'delete'
+         ORDER BY server_sequence",
+    )?;
+    let rows = st.query_map(
+        params![
+            p.scope.user_id,
+            p.scope.vault_id,
+            op.entity_type.as_str(),
+            op.entity_id,
+            op.last_seen_server_seq,
+            p.device_id
+        ],
+        |r| {
+            Ok(Conflict {
+                op_id: r.get(0)?,
+                device_id: r.get(1)?,
+                op_type: r.get(2)?,
+                server_sequence: r.get(3)?,
+                entity_type: op.entity_type.to_string(),
+                entity_id: op.entity_id.clone(),
+            })
+        },
+    )?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// §5.7: a stored delete upserts the entity's tombstone; the latest delete wins.
+fn tombstone(c: &Connection, scope: &Scope, op: &PushOp, now: &str) -> Result<(), StoreError> {
+    c.prepare_cached(
+        "INSERT INTO server_tombstones (user_id, vault_id, entity_type, entity_id, op_id, deleted_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (user_id, vault_id, entity_type, entity_id)
+         DO UPDATE SET op_id = excluded.op_id, deleted_at = excluded.deleted_at",
+    )?
+    .execute(params![
+        scope.user_id,
+        scope.vault_id,
+        op.entity_type.as_str(),
+        op.entity_id,
+        op.op_id,
+        now
+    ])?;
+    Ok(())
 }
 
 /// One page of a scope's ops after `since`, at most `limit` of them (§4.8).
@@ -203,13 +289,7 @@ pub(crate) fn pull(
     since: i64,
     limit: i64,
 ) -> Result<PullResponse, StoreError> {
-    let server_sequence: i64 = c
-        .prepare_cached(
-            "SELECT last_sequence FROM server_scopes WHERE user_id = ?1 AND vault_id = ?2",
-        )?
-        .query_row(params![scope.user_id, scope.vault_id], |r| r.get(0))
-        .optional()?
-        .unwrap_or(0);
+    let server_sequence = last_sequence(c, scope)?;
     let mut st = c.prepare_cached(
         "SELECT op_id, server_sequence, device_id, entity_type, entity_id, op_type, payload_json, created_at
          FROM server_ops WHERE user_id = ?1 AND vault_id = ?2 AND server_sequence > ?3
@@ -223,9 +303,9 @@ pub(crate) fn pull(
                     op_id: r.get(0)?,
                     server_sequence: r.get(1)?,
                     device_id: r.get(2)?,
-                    entity_type: r.get(3)?,
+                    entity_type: EntityType::from(r.get::<_, String>(3)?),
                     entity_id: r.get(4)?,
-                    op_type: r.get(5)?,
+                    op_type: OpType::from(r.get::<_, String>(5)?),
                     payload_json: r.get(6)?,
                     created_at: r.get(7)?,
                 })

@@ -35,13 +35,7 @@ fn op(id: &str, payload: &str) -> PushOp {
 }
 
 fn input(u: &str, key: &str, ops: Vec<PushOp>) -> PushInput {
-    PushInput {
-        scope: scope(u),
-        device_id: "dev_1".into(),
-        idempotency_key: key.into(),
-        fingerprint: crate::sync_rules::fingerprint(&ops),
-        ops,
-    }
+    PushInput::new(scope(u), "dev_1".into(), key.into(), ops)
 }
 
 fn stored(o: PushOutcome) -> PushResponse {

@@ -1,18 +1,22 @@
-//! Applying one pulled op (§5.4.2–§5.4.4, §4.11, §4.14). Every overwrite or trash of a local
-//! file is guarded: it happens only when the file still hashes to the synced version (checked
-//! again by the glue through `Expect`), otherwise the local version is merged or kept as a
-//! conflict copy. `Changed` from the glue means the file moved under us: rehash, decide again.
+//! Applying one pulled op (§5.4.2–§5.4.4, §4.11, §4.14). What to do is decided by the pure
+//! functions of `incoming.rs` (route, upsert, file delete); this file carries the decisions
+//! out. Every overwrite or trash of a local file is guarded: it happens only when the file
+//! still hashes to the synced version (checked again by the glue through `Expect`), otherwise
+//! the local version is merged or kept as a conflict copy. `Changed` from the glue means the
+//! file moved under us: rehash, decide again.
 
 use verstak_sync_proto::PulledOp;
+use verstak_sync_proto::limits::MAX_TEXT_BYTES;
 
 use super::super::command::{Command, Expect};
 use super::super::conflict::{conflict_copy_path, remote_device_label, stamp};
 use super::super::error::EngineError;
 use super::super::hash::ContentHash;
+use super::super::incoming::{self, FileDelete, Known, Route, Upsert};
 use super::super::merge::merge3;
 use super::super::path::VaultPath;
-use super::super::payload::{Incoming, MAX_TEXT_BYTES, Source, is_text};
-use super::super::saved::{LocalEntry, OpKind};
+use super::super::payload::{Incoming, Source, is_text};
+use super::super::saved::LocalEntry;
 use super::super::summary::KeptBoth;
 use super::Run;
 use super::materialize::{Fail, io_fail};
@@ -26,21 +30,19 @@ impl Run {
         }
         let wrap = |inner: String| EngineError::PullApply {
             seq: op.server_sequence,
-            entity_type: op.entity_type.clone(),
+            entity_type: op.entity_type.to_string(),
             path: op.entity_id.clone(),
             op_id: op.op_id.clone(),
             inner,
         };
         for _ in 0..ATTEMPTS {
-            let step = match (op.entity_type.as_str(), op.op_type.as_str()) {
-                ("file", "create" | "update") => self.apply_upsert(op).await,
-                ("file", "delete") => self.apply_file_delete(op).await,
-                ("folder", "create") => self.apply_folder_create(op).await,
-                ("folder", "delete") => self.apply_folder_delete(op).await,
-                ("file" | "folder", "move")
-                | ("workspace", "rename")
-                | ("workspace-folder", "move" | "rename") => self.apply_move(op).await,
-                _ => {
+            let step = match incoming::route(&op.entity_type, &op.op_type) {
+                Route::FileUpsert => self.apply_upsert(op).await,
+                Route::FileDelete => self.apply_file_delete(op).await,
+                Route::FolderCreate => self.apply_folder_create(op).await,
+                Route::FolderDelete => self.apply_folder_delete(op).await,
+                Route::Move => self.apply_move(op).await,
+                Route::Skip => {
                     self.sum.skipped += 1;
                     Ok(())
                 }
@@ -83,12 +85,10 @@ impl Run {
         };
         match self.io.hash_file(&path).await {
             Ok(d) => {
-                let entry = LocalEntry {
-                    dir: false,
+                let entry = LocalEntry::File {
                     size: d.size,
                     mtime: -1,
-                    hash: Some(d.hash),
-                    too_large: false,
+                    hash: d.hash,
                 };
                 self.st.local.insert(path, entry);
             }
@@ -99,77 +99,69 @@ impl Run {
         Ok(())
     }
 
-    fn unechoed_for(&self, path: &VaultPath) -> Option<(OpKind, Option<ContentHash>)> {
-        self.st
-            .unechoed
-            .values()
-            .find(|u| &u.path == path)
-            .map(|u| (u.kind, u.hash.clone()))
+    /// What the state says about `path`, for the decisions of `incoming.rs`.
+    fn known(&self, path: &VaultPath) -> Known<'_> {
+        Known {
+            local: self.st.local.get(path),
+            synced: self.st.synced.get(path),
+            ours: self
+                .st
+                .unechoed
+                .values()
+                .find(|u| &u.path == path)
+                .map(|u| (u.kind, u.hash.as_ref())),
+        }
     }
 
     async fn apply_upsert(&mut self, op: &PulledOp) -> Result<(), Fail> {
         let Some(path) = self.op_path(op, false) else {
             return Ok(());
         };
-        let inc = match Incoming::parse(&op.payload_json) {
-            Ok(inc) if inc.hash.is_some() && inc.source != Source::Missing => inc,
-            _ => {
-                self.warn(format!("skipped remote file op without content: {path}"));
-                self.sum.skipped += 1;
-                return Ok(());
-            }
+        let parsed = Incoming::parse(&op.payload_json)
+            .ok()
+            .filter(|inc| inc.source != Source::Missing);
+        let Some((inc, hash)) = parsed.and_then(|inc| inc.hash.clone().map(|h| (inc, h))) else {
+            self.warn(format!("skipped remote file op without content: {path}"));
+            self.sum.skipped += 1;
+            return Ok(());
         };
-        let hash = inc.hash.clone().expect("checked above");
         if !self.make_way(&path, false, op.server_sequence).await? {
             return Ok(());
         }
-        let local = self.st.local.get(&path).cloned();
-        let synced = self.st.synced.get(&path).cloned();
-        if let Some((kind, ours)) = self.unechoed_for(&path) {
-            // §5.4.4: our accepted op for this path comes later in server order.
-            let local_hash = local.as_ref().and_then(|l| l.hash.clone());
-            return match (kind, local) {
-                (OpKind::Delete, None) => {
-                    self.materialize(&path, &inc, &hash, Expect::Absent).await
-                }
-                _ if local_hash.as_ref() == Some(&hash) || ours.as_ref() == Some(&hash) => Ok(()),
-                _ => self.incoming_to_copy(&path, op, &inc, &hash).await,
-            };
-        }
-        match local {
-            Some(l) if l.dir || l.too_large => self.incoming_to_copy(&path, op, &inc, &hash).await,
-            Some(l) if l.hash.as_ref() == Some(&hash) => {
+        match incoming::upsert(&self.known(&path), &hash) {
+            Upsert::Nothing => Ok(()),
+            Upsert::MarkSynced => Ok(self.mark_synced(&path, &hash, &inc).await?),
+            Upsert::Create => {
+                self.materialize(&path, &inc, &hash, Expect::Absent).await?;
                 Ok(self.mark_synced(&path, &hash, &inc).await?)
             }
-            Some(l) => {
-                let lh = l.hash.clone().expect("files have hashes");
-                let clean = synced
-                    .as_ref()
-                    .is_some_and(|s| !s.dir && s.hash.as_ref() == Some(&lh));
-                if !clean {
-                    return self.merge_or_keep_both(&path, op, &inc, &hash, &l).await;
-                }
+            Upsert::Overwrite(lh) => {
                 self.materialize(&path, &inc, &hash, Expect::Hash(lh))
                     .await?;
                 Ok(self.mark_synced(&path, &hash, &inc).await?)
             }
-            None => {
-                self.materialize(&path, &inc, &hash, Expect::Absent).await?;
-                Ok(self.mark_synced(&path, &hash, &inc).await?)
+            Upsert::MergeOrKeepBoth(lh) => {
+                self.merge_or_keep_both(&path, op, &inc, &hash, lh).await
             }
+            Upsert::IncomingToCopy => self.incoming_to_copy(&path, op, &inc, &hash).await,
+            Upsert::Restore => self.materialize(&path, &inc, &hash, Expect::Absent).await,
         }
     }
 
-    /// §5.4.2 steps 2 and 3: a clean three-way text merge, else keep both versions.
+    /// §5.4.2 steps 2 and 3: a clean three-way text merge, else keep both versions. `lh` is
+    /// the local file's hash.
     async fn merge_or_keep_both(
         &mut self,
         path: &VaultPath,
         op: &PulledOp,
         inc: &Incoming,
         hash: &ContentHash,
-        l: &LocalEntry,
+        lh: ContentHash,
     ) -> Result<(), Fail> {
-        let lh = l.hash.clone().expect("files have hashes");
+        let local_size = match self.st.local.get(path) {
+            Some(LocalEntry::File { size, .. }) => *size,
+            _ => u64::MAX,
+        };
         let base_hash = self
             .st
             .synced
@@ -177,7 +169,7 @@ impl Run {
             .filter(|s| s.text && !s.dir)
             .and_then(|s| s.hash.clone());
         if let (Source::Inline(remote), Some(bh)) = (&inc.source, base_hash)
-            && l.size <= MAX_TEXT_BYTES
+            && local_size <= MAX_TEXT_BYTES
             && is_text(remote)
             && let Some(base) = self.get_base(&bh).await
         {
@@ -275,7 +267,7 @@ impl Run {
             .find(|(p, e)| {
                 p.parent() == path.parent()
                     && p.name().starts_with(&prefix)
-                    && e.hash.as_ref() == Some(hash)
+                    && e.hash() == Some(hash)
             })
             .map(|(p, _)| p.clone())
     }
@@ -290,25 +282,10 @@ impl Run {
     /// §5.4.3: trash the file only when it is exactly the synced version; otherwise keep it
     /// (it becomes a pending create). Our later op for the path wins over the delete.
     pub(super) async fn delete_file_if_clean(&mut self, path: &VaultPath) -> Result<(), Fail> {
-        if self.unechoed_for(path).is_some() {
-            return Ok(());
-        }
-        let local = self.st.local.get(path).cloned();
-        let synced_hash = self
-            .st
-            .synced
-            .get(path)
-            .filter(|s| !s.dir)
-            .and_then(|s| s.hash.clone());
-        match local {
-            Some(l)
-                if !l.dir
-                    && !l.too_large
-                    && l.hash.is_some()
-                    && l.hash == synced_hash
-                    && !self.keep_incoming_deletes =>
-            {
-                let expect = Expect::Hash(l.hash.clone().expect("checked"));
+        match incoming::file_delete(&self.known(path), self.keep_incoming_deletes) {
+            FileDelete::Nothing => {}
+            FileDelete::Trash(lh) => {
+                let expect = Expect::Hash(lh);
                 self.io
                     .done(|id| Command::Trash {
                         id,
@@ -320,12 +297,7 @@ impl Run {
                 self.st.local.remove(path);
                 self.st.synced.remove(path);
             }
-            Some(l) if l.dir => {
-                if synced_hash.is_some() {
-                    self.st.synced.remove(path);
-                }
-            }
-            _ => {
+            FileDelete::ForgetSynced => {
                 self.st.synced.remove(path);
             }
         }

@@ -1,6 +1,6 @@
 //! Applying folder ops and moves (§4.4, §4.14, §5.4.3 folder row).
 
-use verstak_sync_proto::PulledOp;
+use verstak_sync_proto::{EntityType, PulledOp};
 
 use super::super::command::Command;
 use super::super::event::IoError;
@@ -19,7 +19,7 @@ impl Run {
             return Ok(());
         }
         match self.st.local.get(&path) {
-            Some(e) if !e.dir => {
+            Some(e) if !e.is_dir() => {
                 self.warn(format!("skipped remote folder over a local file: {path}"));
                 self.sum.skipped += 1;
                 return Ok(());
@@ -61,15 +61,15 @@ impl Run {
         let doomed =
             |run: &Run, p: &VaultPath| run.upcoming_deletes.get(p).is_some_and(|s| *s > seq);
         for a in path.ancestors() {
-            if self.st.local.get(&a).is_some_and(|e| !e.dir) && doomed(self, &a) {
+            if self.st.local.get(&a).is_some_and(|e| !e.is_dir()) && doomed(self, &a) {
                 self.delete_file_if_clean(&a).await?;
             }
         }
         match self.st.local.get(path) {
-            Some(e) if e.dir && !dir && doomed(self, path) => {
+            Some(e) if e.is_dir() && !dir && doomed(self, path) => {
                 self.delete_folder_if_clean(path).await?
             }
-            Some(e) if !e.dir && dir && doomed(self, path) => {
+            Some(e) if !e.is_dir() && dir && doomed(self, path) => {
                 self.delete_file_if_clean(path).await?
             }
             _ => {}
@@ -77,7 +77,7 @@ impl Run {
         if path
             .ancestors()
             .iter()
-            .any(|a| self.st.local.get(a).is_some_and(|e| !e.dir))
+            .any(|a| self.st.local.get(a).is_some_and(|e| !e.is_dir()))
         {
             self.warn(format!(
                 "skipped remote path that cannot be created locally: {path}"
@@ -106,7 +106,7 @@ impl Run {
             .st
             .local
             .iter()
-            .filter(|(p, e)| !e.dir && p.is_inside(&path))
+            .filter(|(p, e)| !e.is_dir() && p.is_inside(&path))
             .map(|(p, _)| p.clone())
             .collect();
         for f in files {
@@ -116,13 +116,13 @@ impl Run {
             .st
             .local
             .iter()
-            .filter(|(p, e)| e.dir && p.is_inside(&path))
+            .filter(|(p, e)| e.is_dir() && p.is_inside(&path))
             .map(|(p, _)| p.clone())
             .collect();
         dirs.sort_by_key(|d| std::cmp::Reverse(d.depth()));
         dirs.push(path.clone());
         for d in dirs {
-            if !self.st.local.get(&d).is_some_and(|e| e.dir) {
+            if !self.st.local.get(&d).is_some_and(|e| e.is_dir()) {
                 // Gone, or a file by now (a folder replaced by a file, see `make_way`).
                 if self.st.synced.get(&d).is_some_and(|e| e.dir) {
                     self.st.synced.remove(&d);
@@ -161,8 +161,8 @@ impl Run {
     pub(super) async fn apply_move(&mut self, op: &PulledOp) -> Result<(), Fail> {
         let inc = Incoming::parse(&op.payload_json)
             .unwrap_or_else(|_| Incoming::parse("").expect("empty parses"));
-        let (from, to) = match op.entity_type.as_str() {
-            "file" | "folder" => (
+        let (from, to) = match op.entity_type {
+            EntityType::File | EntityType::Folder => (
                 inc.from_path
                     .clone()
                     .unwrap_or_else(|| op.entity_id.clone()),
@@ -179,7 +179,7 @@ impl Run {
             self.sum.skipped += 1;
             return Ok(());
         };
-        let is_dir = self.st.local.get(&from).is_some_and(|e| e.dir);
+        let is_dir = self.st.local.get(&from).is_some_and(|e| e.is_dir());
         if self.rules.ignores(&from, is_dir) || self.rules.ignores(&to, is_dir) {
             self.sum.skipped += 1;
             return Ok(());
@@ -194,7 +194,14 @@ impl Run {
             .local
             .iter()
             .filter(|(p, _)| touched(p))
-            .all(|(p, e)| e.dir || self.st.synced.get(p).is_some_and(|s| s.hash == e.hash))
+            .all(|(p, e)| {
+                e.is_dir()
+                    || self
+                        .st
+                        .synced
+                        .get(p)
+                        .is_some_and(|s| s.hash.as_ref() == e.hash())
+            })
             && !self.st.unechoed.values().any(|u| touched(&u.path));
         if !clean || self.st.local.contains_key(&to) {
             self.warn(format!("skipped remote move {from} -> {to}"));

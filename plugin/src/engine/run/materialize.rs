@@ -75,12 +75,10 @@ impl Run {
         for a in path.ancestors() {
             self.st.local.entry(a).or_insert_with(LocalEntry::dir);
         }
-        let entry = LocalEntry {
-            dir: false,
+        let entry = LocalEntry::File {
             size: meta.size,
             mtime: meta.mtime,
-            hash: Some(hash.clone()),
-            too_large: false,
+            hash: hash.clone(),
         };
         self.st.local.insert(path.clone(), entry);
     }
@@ -133,7 +131,7 @@ impl Run {
             }
             let request = HttpRequest {
                 method: Method::Get,
-                path: format!("{}{hash}", paths::BLOBS),
+                path: paths::blob(hash),
                 headers,
                 body: HttpBody::Empty,
             };

@@ -4,7 +4,8 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
-use verstak_sync_proto::{PullRequest, PullResponse, PulledOp, paths};
+use verstak_sync_proto::limits::DEFAULT_MAX_PULL_PAGE;
+use verstak_sync_proto::{EntityType, OpType, PullRequest, PullResponse, PulledOp, paths};
 
 use super::super::error::EngineError;
 use super::super::guard::{self, Direction};
@@ -23,7 +24,7 @@ impl Run {
     async fn fetch_page(&mut self, since: i64) -> Result<PullResponse, EngineError> {
         let req = PullRequest {
             since_sequence: since,
-            page_limit: self.cfg.page_limit.clamp(1, 100),
+            page_limit: self.cfg.page_limit.clamp(1, DEFAULT_MAX_PULL_PAGE),
         };
         self.post_json(paths::PULL, &req).await
     }
@@ -34,7 +35,7 @@ impl Run {
         let mut buffered = VecDeque::new();
         if guarded {
             let (deletions, pages) = self.look_ahead().await?;
-            let files = self.st.local.values().filter(|e| !e.dir).count() as u64;
+            let files = self.st.local.values().filter(|e| !e.is_dir()).count() as u64;
             if let Some(g) = guard::check(Direction::Incoming, deletions, files) {
                 self.warn(format!("mass deletion awaiting confirmation: {deletions} incoming deletions of {files} files"));
                 self.st.guard = Some(g.clone());
@@ -86,8 +87,8 @@ impl Run {
         self.upcoming_deletes.clear();
         for op in ops {
             if op.device_id != self.cfg.device_id
-                && op.op_type == "delete"
-                && matches!(op.entity_type.as_str(), "file" | "folder")
+                && op.op_type == OpType::Delete
+                && matches!(op.entity_type, EntityType::File | EntityType::Folder)
                 && let Ok(path) = VaultPath::parse(&op.entity_id)
             {
                 let seq = self.upcoming_deletes.entry(path).or_default();
@@ -112,19 +113,21 @@ impl Run {
                 let Ok(path) = VaultPath::parse(&op.entity_id) else {
                     continue;
                 };
-                match (op.entity_type.as_str(), op.op_type.as_str()) {
-                    ("file", "delete") if self.st.local.get(&path).is_some_and(|e| !e.dir) => {
+                match (&op.entity_type, &op.op_type) {
+                    (EntityType::File, OpType::Delete)
+                        if self.st.local.get(&path).is_some_and(|e| !e.is_dir()) =>
+                    {
                         doomed.insert(path);
                     }
-                    ("folder", "delete") => {
+                    (EntityType::Folder, OpType::Delete) => {
                         let under = self
                             .st
                             .local
                             .iter()
-                            .filter(|(p, e)| !e.dir && p.is_inside(&path));
+                            .filter(|(p, e)| !e.is_dir() && p.is_inside(&path));
                         doomed.extend(under.map(|(p, _)| p.clone()));
                     }
-                    ("file", "create" | "update") => {
+                    (EntityType::File, OpType::Create | OpType::Update) => {
                         doomed.remove(&path);
                     }
                     _ => {}

@@ -5,7 +5,10 @@
 
 use std::collections::BTreeSet;
 
-use verstak_sync_proto::{BlobUploadResponse, PushOp, PushRequest, PushResponse, paths};
+use verstak_sync_proto::limits::MAX_TEXT_BYTES;
+use verstak_sync_proto::{
+    BlobUploadResponse, EntityType, OpType, PushOp, PushRequest, PushResponse, codes, paths,
+};
 
 use super::super::batch::BatchSize;
 use super::super::command::{Command, HttpBody, HttpRequest, Method};
@@ -13,11 +16,15 @@ use super::super::conflict::rfc3339;
 use super::super::derive::{derive, reconcile};
 use super::super::error::EngineError;
 use super::super::guard::{self, Direction};
+use super::super::hash::ContentHash;
 use super::super::ids::derive_uuid;
+use super::super::path::VaultPath;
 use super::super::payload::{
-    Incoming, MAX_TEXT_BYTES, Source, blob_payload, folder_payload, path_payload, text_payload,
+    Incoming, Source, blob_payload, folder_payload, path_payload, text_payload,
 };
-use super::super::saved::{BatchEntry, OpKind, PendingBatch, QueuedOp, SyncedEntry, Unechoed};
+use super::super::saved::{
+    BatchEntry, Change, OpKind, PendingBatch, QueuedOp, SyncedEntry, Unechoed,
+};
 use super::super::summary::Progress;
 use super::Run;
 
@@ -62,7 +69,7 @@ impl Run {
             .st
             .oplog
             .iter()
-            .filter(|q| q.kind == OpKind::Delete && !q.dir)
+            .filter(|q| q.change == Change::Delete { dir: false })
             .count() as u64;
         let files = self.st.synced.values().filter(|e| !e.dir).count() as u64;
         let mut held = false;
@@ -85,7 +92,7 @@ impl Run {
             .st
             .oplog
             .iter()
-            .filter(|q| !(held && q.kind == OpKind::Delete))
+            .filter(|q| !(held && q.change.kind() == OpKind::Delete))
             .cloned()
             .collect();
         if held && queue.is_empty() {
@@ -123,7 +130,7 @@ impl Run {
             let batch = self.st.pending.clone().expect("just set");
             match self.send(batch).await {
                 Ok(()) => i = end,
-                Err(e) if e.server_code() == Some("too_many_operations") => {
+                Err(e) if e.server_code() == Some(codes::TOO_MANY_OPERATIONS) => {
                     match size.halve(end - i) {
                         Some(smaller) => {
                             size = smaller;
@@ -180,15 +187,13 @@ impl Run {
         await_echo: bool,
     ) -> Result<(), EngineError> {
         let op = &entry.op;
-        match (op.dir, op.kind) {
-            (false, OpKind::Create | OpKind::Update) => {
-                let hash = op.hash.clone().expect("file upserts carry a hash");
+        match &op.change {
+            Change::File { hash, size, .. } => {
                 let inc = Incoming::parse(&entry.wire.payload_json)
                     .map_err(|_| EngineError::InvalidResponse)?;
                 let text = matches!(inc.source, Source::Inline(_));
                 if let Source::Inline(bytes) = &inc.source {
-                    self.put_base(&hash, &String::from_utf8_lossy(bytes))
-                        .await?;
+                    self.put_base(hash, &String::from_utf8_lossy(bytes)).await?;
                 }
                 for a in op.path.ancestors() {
                     self.st.synced.entry(a).or_insert_with(SyncedEntry::dir);
@@ -197,16 +202,16 @@ impl Run {
                     op.path.clone(),
                     SyncedEntry {
                         dir: false,
-                        hash: Some(hash),
+                        hash: Some(hash.clone()),
                         text,
-                        size: op.size,
+                        size: *size,
                     },
                 );
             }
-            (true, OpKind::Create | OpKind::Update) => {
+            Change::Folder => {
                 self.st.synced.insert(op.path.clone(), SyncedEntry::dir());
             }
-            (_, OpKind::Delete) => {
+            Change::Delete { .. } => {
                 self.st.synced.remove(&op.path);
             }
         }
@@ -214,8 +219,8 @@ impl Run {
         if await_echo {
             let u = Unechoed {
                 path: op.path.clone(),
-                kind: op.kind,
-                hash: op.hash.clone(),
+                kind: op.change.kind(),
+                hash: op.change.hash().cloned(),
             };
             self.st.unechoed.insert(op.op_id.clone(), u);
         }
@@ -226,17 +231,16 @@ impl Run {
     /// scan picks the change up).
     async fn wire_op(&mut self, q: &QueuedOp) -> Result<Option<PushOp>, EngineError> {
         let path = q.path.as_str();
-        let payload = match (q.dir, q.kind) {
-            (true, OpKind::Delete) | (false, OpKind::Delete) => path_payload(path),
-            (true, _) => folder_payload(path),
-            (false, _) => {
-                let hash = q.hash.clone().expect("file upserts carry a hash");
+        let payload = match &q.change {
+            Change::Delete { .. } => path_payload(path),
+            Change::Folder => folder_payload(path),
+            Change::File { hash, size, .. } => {
                 let mut inline = None;
-                if q.size <= MAX_TEXT_BYTES {
+                if *size <= MAX_TEXT_BYTES {
                     let Ok(bytes) = self.io.read_all(&q.path, self.cfg.chunk_size).await else {
                         return Ok(None);
                     };
-                    if super::super::hash::ContentHash::of(&bytes) != hash {
+                    if ContentHash::of(&bytes) != *hash {
                         return Ok(None);
                     }
                     inline = text_payload(path, &bytes);
@@ -244,19 +248,23 @@ impl Run {
                 match inline {
                     Some(p) => p,
                     None => {
-                        if !self.upload_blob(q).await? {
+                        if !self.upload_blob(&q.path, hash, *size).await? {
                             return Ok(None);
                         }
-                        blob_payload(path, &hash, q.size)
+                        blob_payload(path, hash, *size)
                     }
                 }
             }
         };
         Ok(Some(PushOp {
             op_id: q.op_id.clone(),
-            entity_type: if q.dir { "folder" } else { "file" }.to_string(),
+            entity_type: if q.change.is_dir() {
+                EntityType::Folder
+            } else {
+                EntityType::File
+            },
             entity_id: q.path.to_string(),
-            op_type: q.kind.as_str().to_string(),
+            op_type: OpType::from(q.change.kind()),
             payload_json: payload,
             client_sequence: q.client_seq,
             last_seen_server_seq: self.st.cursor.0,
@@ -265,17 +273,21 @@ impl Run {
     }
 
     /// Stages an immutable copy, checks its hash, uploads it (§4.8). `false` when the file changed.
-    async fn upload_blob(&mut self, q: &QueuedOp) -> Result<bool, EngineError> {
-        let hash = q.hash.clone().expect("file upserts carry a hash");
+    async fn upload_blob(
+        &mut self,
+        path: &VaultPath,
+        hash: &ContentHash,
+        size: u64,
+    ) -> Result<bool, EngineError> {
         let stage = format!("up-{hash}");
-        let staged = self.io.stage_copy(&q.path, &stage).await;
-        let ok = matches!(&staged, Ok((size, h)) if *h == hash && *size == q.size);
+        let staged = self.io.stage_copy(path, &stage).await;
+        let ok = matches!(&staged, Ok((n, h)) if h == hash && *n == size);
         if ok {
             self.io.status(|s| {
                 s.progress = Some(Progress {
                     phase: "upload",
                     done: 0,
-                    total: q.size,
+                    total: size,
                 })
             });
             let request = HttpRequest {
@@ -289,7 +301,7 @@ impl Run {
             };
             let result = match self.http(request).await {
                 Ok(resp) => match serde_json::from_slice::<BlobUploadResponse>(&resp.body) {
-                    Ok(r) if r.sha256 == hash.as_str() && r.size == q.size as i64 => Ok(()),
+                    Ok(r) if r.sha256 == hash.as_str() && r.size == size as i64 => Ok(()),
                     _ => Err(EngineError::BlobUpload(Box::new(
                         EngineError::InvalidBlobUploadResponse,
                     ))),

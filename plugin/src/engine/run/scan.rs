@@ -6,9 +6,10 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use verstak_sync_proto::limits::MAX_FILE_BYTES;
+
 use super::super::error::EngineError;
 use super::super::event::{EntryKind, IoError};
-use super::super::ignore::MAX_FILE_BYTES;
 use super::super::path::VaultPath;
 use super::super::saved::LocalEntry;
 use super::super::summary::Progress;
@@ -47,24 +48,21 @@ impl Run {
                                 "file-too-large: {path} ({} bytes exceeds {MAX_FILE_BYTES} bytes)",
                                 e.size
                             ));
-                            let entry = LocalEntry {
-                                dir: false,
+                            let entry = LocalEntry::TooLarge {
                                 size: e.size,
                                 mtime: e.mtime,
-                                hash: None,
-                                too_large: true,
                             };
                             fresh.insert(path, entry);
                             continue;
                         }
-                        let known = self
-                            .st
-                            .local
-                            .get(&path)
-                            .filter(|o| {
-                                !o.dir && !o.too_large && o.size == e.size && o.mtime == e.mtime
-                            })
-                            .and_then(|o| o.hash.clone());
+                        let known = self.st.local.get(&path).and_then(|o| match o {
+                            LocalEntry::File { size, mtime, hash }
+                                if *size == e.size && *mtime == e.mtime =>
+                            {
+                                Some(hash.clone())
+                            }
+                            _ => None,
+                        });
                         let (hash, size, mtime) = match known {
                             Some(h) => (h, e.size, e.mtime),
                             None => match self.io.hash_file(&path).await {
@@ -81,13 +79,7 @@ impl Run {
                                 total: 0,
                             })
                         });
-                        let entry = LocalEntry {
-                            dir: false,
-                            size,
-                            mtime,
-                            hash: Some(hash),
-                            too_large: false,
-                        };
+                        let entry = LocalEntry::File { size, mtime, hash };
                         fresh.insert(path, entry);
                     }
                 }

@@ -70,7 +70,7 @@ impl Conn {
         let (st, resp) = self
             .request(
                 "POST",
-                "/api/v1/blobs/",
+                verstak_sync_proto::paths::BLOBS,
                 &[("Authorization", &auth), ("Content-Type", &ct)],
                 body,
             )
