@@ -10,5 +10,5 @@ scripts/setup.sh
 cargo build --release -p verstak-sync-plugin --target wasm32-wasip2
 (cd frontend && npm run build)
 cargo run --quiet --release -p verstak-sync-host --bin verstak-sync-package -- \
-  --root . --component target/wasm32-wasip2/release/verstak_sync_plugin.wasm --out dist/verstak.sync
+  --root . --component "${CARGO_TARGET_DIR:-target}/wasm32-wasip2/release/verstak_sync_plugin.wasm" --out dist/verstak.sync
 node frontend/scripts/check-bundle.mjs dist/verstak.sync/frontend/dist

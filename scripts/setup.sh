@@ -16,11 +16,14 @@ if ! rustup target list --installed | grep -qx wasm32-wasip2; then
 fi
 
 npm_install() {
-  # `npm ci` only when package-lock.json changed since the last install.
-  local dir=$1
-  if [ ! -f "$dir/node_modules/.package-lock.json" ] || ! cmp -s <(sed -n '/"packages"/,$p' "$dir/package-lock.json") <(sed -n '/"packages"/,$p' "$dir/node_modules/.package-lock.json" 2>/dev/null) >/dev/null 2>&1; then
+  # `npm ci` only when package-lock.json changed since the last successful install, which
+  # leaves the lock file's hash in node_modules/ (npm's own hidden lock file has another shape).
+  local dir=$1 stamp="$1/node_modules/.verstak-lock-sha256" want
+  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "==> npm ci in $dir"
     (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+    echo "$want" > "$stamp"
   fi
 }
 npm_install frontend

@@ -27,8 +27,9 @@ secret() { # a password generated once and kept in demo/<name>
 }
 admin_pass=$(secret admin-password)
 demo_pass=$(secret demo-password)
-server=target/release/verstak-sync-server
-host=target/release/verstak-sync-host
+target=${CARGO_TARGET_DIR:-target}
+server=$target/release/verstak-sync-server
+host=$target/release/verstak-sync-host
 
 if ! "$server" user add --data demo/server-data --username demo --password-file demo/demo-password >/dev/null 2>demo/user-add.err; then
   grep -q "already taken" demo/user-add.err || { cat demo/user-add.err >&2; exit 1; }
@@ -46,7 +47,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-"$host" --vault demo/vault --component target/wasm32-wasip2/release/verstak_sync_plugin.wasm \
+"$host" --vault demo/vault --component "$target/wasm32-wasip2/release/verstak_sync_plugin.wasm" \
   --manifest manifest.json serve --port "$panel_port" &
 pids+=($!)
 
