@@ -1,6 +1,6 @@
 //! HTML responses (spec §6.10): the escaper every page template uses, query encoding, the
-//! `text/html` response, `no-store`, redirects, and the two generic pages (error, message)
-//! that handlers outside the page modules ask for.
+//! `text/html` response, `no-store`, redirects, and the generic pages (error, rate limited,
+//! message) that handlers outside the page modules ask for.
 //!
 //! The markup itself lives in [`super::pages`] (askama templates); this module only wraps
 //! rendered pages into responses. No inline style or script: the CSP allows only
@@ -14,6 +14,7 @@ use axum::response::Response;
 
 use super::ctx::WebCtx;
 use super::pages::{self, layout::Ui};
+use crate::error::ApiError;
 
 pub(crate) use super::pages::layout::Nav;
 
@@ -78,6 +79,18 @@ pub(crate) fn error_page(cx: WebCtx, status: StatusCode, key: &str) -> Response 
     let ui = Ui::new(&cx, Nav::Guest, "error.title");
     let p = pages::message::error(&ui, key);
     cx.finish(no_store(html(status, p)))
+}
+
+/// The 429 page of a refused rate-limit check, with its `Retry-After` (at least 1 s).
+pub(crate) fn rate_limited_page(cx: WebCtx, e: ApiError) -> Response {
+    let retry = match e {
+        ApiError::RateLimited { retry_after } => retry_after,
+        _ => 1,
+    };
+    let mut r = error_page(cx, StatusCode::TOO_MANY_REQUESTS, "error.rateLimited");
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, retry.max(1).into());
+    r
 }
 
 /// A simple message page (`/register/result` and friends).
