@@ -309,6 +309,35 @@ pub(crate) async fn smtp_test(
         .map_err(SmtpTestError::Send)
 }
 
+/// The console's SMTP test (§6.12 `smtp-test`): the saved settings, the test mail to `to`
+/// (or the sender), and an audit row saying whether it was sent. Returns whether it was.
+pub(crate) async fn smtp_test_saved(
+    st: &AppState,
+    actor: &Actor,
+    to: &str,
+    loc: Locale,
+    server_name: &str,
+) -> Result<bool, ApiError> {
+    let s = mail::settings(st).await?;
+    let sent = smtp_test(s, to.trim().to_owned(), loc, server_name)
+        .await
+        .is_ok();
+    let msg = format!("SMTP test by admin {}", actor.name);
+    actor
+        .audit(st, smtp_test_event(sent), None, None, msg)
+        .await;
+    Ok(sent)
+}
+
+/// The audit event (and the console's flash) of an SMTP test.
+pub(crate) fn smtp_test_event(sent: bool) -> &'static str {
+    if sent {
+        "smtp_test_passed"
+    } else {
+        "smtp_test_failed"
+    }
+}
+
 /// Runs retention now (§6.16).
 pub(crate) async fn cleanup(st: &AppState, actor: &Actor) -> Result<(), ApiError> {
     crate::server::run_retention(st)
