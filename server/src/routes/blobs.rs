@@ -31,7 +31,7 @@ use super::download::download;
 use super::not_allowed;
 use crate::error::ApiError;
 use crate::extract::ScopedDevice;
-use crate::http::json_response;
+use crate::reply::json_response;
 use crate::state::AppState;
 use crate::store::Scope;
 use crate::store::blobs::{self, Attach, Quota};

@@ -120,7 +120,7 @@ pub(crate) fn push(c: &Connection, p: &PushInput, now: &str) -> Result<PushOutco
         )?
         .execute(params![p.scope.user_id, p.scope.vault_id, last, now])?;
     }
-    let body = crate::http::json_bytes(&PushResponse::new(accepted, conflicts));
+    let body = crate::reply::json_bytes(&PushResponse::new(accepted, conflicts));
     if !p.idempotency_key.is_empty() {
         let text = std::str::from_utf8(&body).expect("serde_json output is UTF-8");
         c.prepare_cached(

@@ -19,7 +19,7 @@ use super::pages::admin_page_status;
 use crate::creds::verify_admin;
 use crate::error::ApiError;
 use crate::extract::{Csrf, CsrfForm};
-use crate::http::json_response;
+use crate::reply::json_response;
 use crate::routes::only;
 use crate::state::AppState;
 use crate::web::form::Form;
