@@ -14,13 +14,12 @@ use verstak_sync_proto::{
 };
 
 use crate::json::{DecodeError, FromJson, decode};
+use crate::push_prep::{BlobCheck, blob_checks, blob_reference, fingerprint};
 use crate::routes::blobs::{
     BlobDigest, check_file_field, first_field, multipart_error, no_more_fields, upload_boundary,
     upload_constraints,
 };
-use crate::sync_rules::{
-    BlobCheck, blob_checks, blob_reference, fingerprint, pull_limit, validate_push,
-};
+use crate::sync_rules::{pull_limit, validate_push};
 
 /// Decodes `body` as every JSON request type (§2.5: push, pull, pair, device register, auth
 /// test, revoke) and runs the pure push/pull rules on what decodes.

@@ -14,7 +14,7 @@ use verstak_sync_proto::{
 };
 
 use super::{Scope, StoreError, blobs};
-use crate::sync_rules::{BlobCheck, BlobRefusal, blob_checks, fingerprint};
+use crate::push_prep::{BlobCheck, BlobRefusal, blob_checks, fingerprint};
 
 /// Counters for the metrics of §4.12.
 #[derive(Debug, Default, Clone, Copy)]

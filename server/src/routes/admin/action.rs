@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use super::Admin;
 use super::ops::{self, Actor, Refusal, Via, WebSettingsInput};
-use super::pages::admin_page_status;
+use super::pages::{admin_page_status, refusal_flash};
 use crate::creds::verify_admin;
 use crate::error::ApiError;
 use crate::extract::{Csrf, CsrfForm};
@@ -218,20 +218,6 @@ fn keep_secret(st: &AppState, session_hash: &str, pw: String) {
     }
 }
 
-/// The console's answer to a refused input: status and flash key.
-pub(crate) fn refusal_flash(why: Refusal) -> (StatusCode, &'static str) {
-    match why {
-        Refusal::Missing => (StatusCode::BAD_REQUEST, "error.allFieldsRequired"),
-        Refusal::InvalidUsername => (StatusCode::BAD_REQUEST, "error.invalidUsername"),
-        Refusal::InvalidEmail => (StatusCode::BAD_REQUEST, "error.invalidEmail"),
-        Refusal::Password(_) => (StatusCode::BAD_REQUEST, "error.passwordInvalid"),
-        Refusal::NotFound => (StatusCode::NOT_FOUND, "error.notFound"),
-        Refusal::UsernameTaken | Refusal::EmailTaken => {
-            (StatusCode::CONFLICT, "error.accountTaken")
-        }
-    }
-}
-
 async fn password_result(a: Admin) -> Response {
     let mut r = admin_page_status(
         a,
@@ -288,23 +274,5 @@ mod tests {
             .map(ConsoleAction::name)
             .collect();
         assert_eq!(no_reauth, ["edit-user"]);
-    }
-
-    #[test]
-    fn refusals_map_to_flash_pages() {
-        let table = [
-            (Refusal::Missing, 400, "error.allFieldsRequired"),
-            (Refusal::InvalidUsername, 400, "error.invalidUsername"),
-            (Refusal::InvalidEmail, 400, "error.invalidEmail"),
-            (Refusal::Password(true), 400, "error.passwordInvalid"),
-            (Refusal::NotFound, 404, "error.notFound"),
-            (Refusal::UsernameTaken, 409, "error.accountTaken"),
-            (Refusal::EmailTaken, 409, "error.accountTaken"),
-        ];
-        for (why, status, key) in table {
-            let (s, k) = refusal_flash(why);
-            assert_eq!((s.as_u16(), k), (status, key));
-            assert!(crate::web::i18n::has(key), "{key}");
-        }
     }
 }
