@@ -13,12 +13,11 @@ use axum::response::Response;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-use super::Admin;
 use super::ops::{self, Actor, Refusal, Via, WebSettingsInput};
 use super::pages::{admin_page_status, refusal_flash};
 use crate::creds::verify_admin;
 use crate::error::ApiError;
-use crate::extract::{Csrf, CsrfForm};
+use crate::extract::{AdminSession as Admin, Csrf, CsrfForm};
 use crate::reply::json_response;
 use crate::routes::only;
 use crate::state::AppState;

@@ -8,12 +8,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::any;
 
-use super::Admin;
-
 use crate::creds::verify_admin;
 use crate::effects;
 use crate::error::ApiError;
-use crate::extract::{CsrfForm, PublicForm};
+use crate::extract::{AdminSession as Admin, CsrfForm, PublicForm};
 use crate::ratelimit::Action;
 use crate::routes::only;
 use crate::session::{self, Kind};

@@ -9,10 +9,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::ops::{self, Actor, Refusal, Via};
-use super::{Admin, filter, paging, server_stats};
+use super::ops::{self, Actor, Refusal, Via, server_stats};
+use super::query::{filter, paging};
 use crate::error::ApiError;
-use crate::extract::CsrfForm;
+use crate::extract::{AdminSession as Admin, CsrfForm};
 use crate::mail;
 use crate::routes::health::readiness;
 use crate::routes::only;
