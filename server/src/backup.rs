@@ -8,14 +8,23 @@
 //! uploads (`.upload-*`) and probes are skipped. Restoring is copying the directory back.
 
 use anyhow::{Context, Result, bail};
+use clap::Args;
 use rusqlite::{Connection, OpenFlags};
 use std::fs;
 use std::os::unix::fs::DirBuilderExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cli::BackupArgs;
+#[derive(Debug, Args)]
+pub(crate) struct BackupArgs {
+    /// The data directory to back up.
+    #[arg(long, default_value = "./server-data")]
+    pub data: PathBuf,
+    /// The backup directory; created, and must not already hold a server.db.
+    #[arg(long)]
+    pub out: PathBuf,
+}
 
 pub(crate) fn run(a: BackupArgs) -> ExitCode {
     match backup(&a.data, &a.out) {

@@ -5,12 +5,14 @@
 //! syntax is accepted (clap's default).
 
 use clap::{Args, Parser, Subcommand};
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::backup::BackupArgs;
 use crate::config::Overrides;
 use crate::server::{RunOptions, run};
+use crate::useradd::UserAddArgs;
+use crate::util::password::password_source;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -65,69 +67,10 @@ enum Cmd {
     Backup(BackupArgs),
 }
 
-#[derive(Debug, Args)]
-pub(crate) struct BackupArgs {
-    /// The data directory to back up.
-    #[arg(long, default_value = "./server-data")]
-    pub data: PathBuf,
-    /// The backup directory; created, and must not already hold a server.db.
-    #[arg(long)]
-    pub out: PathBuf,
-}
-
 #[derive(Debug, Subcommand)]
 enum UserCmd {
     /// Creates a confirmed, unblocked user.
     Add(UserAddArgs),
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct UserAddArgs {
-    #[arg(long, default_value = "./server-data")]
-    pub data: PathBuf,
-    #[arg(long)]
-    pub username: String,
-    #[arg(long)]
-    pub password: Option<String>,
-    #[arg(long)]
-    pub password_file: Option<PathBuf>,
-    #[arg(long)]
-    pub password_stdin: bool,
-    #[arg(long)]
-    pub email: Option<String>,
-}
-
-/// Reads a password from exactly one source; `Err` is a usage message.
-pub(crate) fn password_source(
-    literal: Option<&str>,
-    file: Option<&PathBuf>,
-    stdin: bool,
-    trim_literal: bool,
-) -> Result<Option<String>, String> {
-    let n = literal.is_some() as u8 + file.is_some() as u8 + stdin as u8;
-    if n > 1 {
-        return Err("give exactly one password source".into());
-    }
-    if let Some(p) = literal {
-        return Ok(Some(if trim_literal {
-            p.trim().to_owned()
-        } else {
-            p.to_owned()
-        }));
-    }
-    if let Some(f) = file {
-        let text =
-            std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
-        return Ok(Some(text.trim().to_owned()));
-    }
-    if stdin {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| format!("cannot read stdin: {e}"))?;
-        return Ok(Some(text.trim().to_owned()));
-    }
-    Ok(None)
 }
 
 fn usage(msg: &str) -> ExitCode {

@@ -14,12 +14,12 @@ use verstak_sync_proto::{
 };
 
 use crate::json::{DecodeError, FromJson, decode};
+use crate::push_prep::{BlobCheck, blob_checks, blob_reference, fingerprint};
 use crate::routes::blobs::{
-    check_file_field, multipart_error, no_more_fields, upload_boundary, upload_constraints,
+    BlobDigest, check_file_field, first_field, multipart_error, no_more_fields, upload_boundary,
+    upload_constraints,
 };
-use crate::sync_rules::{
-    BlobCheck, blob_checks, blob_reference, fingerprint, pull_limit, validate_push,
-};
+use crate::sync_rules::{pull_limit, validate_push};
 
 /// Decodes `body` as every JSON request type (§2.5: push, pull, pair, device register, auth
 /// test, revoke) and runs the pure push/pull rules on what decodes.
@@ -126,8 +126,6 @@ fn upload_inner(
     chunk: usize,
     max: u64,
 ) -> Result<(String, u64), crate::error::ApiError> {
-    use crate::error::ApiError;
-    use sha2::{Digest, Sha256};
     let boundary = upload_boundary(ct)?;
     let chunks: Vec<Result<Bytes, std::io::Error>> = body
         .chunks(chunk)
@@ -136,29 +134,15 @@ fn upload_inner(
     let stream = futures_util::stream::iter(chunks);
     let mut mp = multer::Multipart::with_constraints(stream, boundary, upload_constraints(max));
     block_on(async move {
-        let mut field = match mp.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => return Err(ApiError::InvalidMultipart("file field is required")),
-            Err(e) => return Err(multipart_error(e)),
-        };
+        let mut field = first_field(mp.next_field().await)?;
         check_file_field(&field)?;
-        let mut hasher = Sha256::new();
-        let mut size: u64 = 0;
-        loop {
-            let c = match field.chunk().await {
-                Ok(Some(c)) => c,
-                Ok(None) => break,
-                Err(e) => return Err(multipart_error(e)),
-            };
-            size += c.len() as u64;
-            if size > max {
-                return Err(ApiError::BlobTooLarge);
-            }
-            hasher.update(&c);
+        let mut digest = BlobDigest::new(max);
+        while let Some(c) = field.chunk().await.map_err(multipart_error)? {
+            digest.update(&c)?;
         }
         drop(field);
         no_more_fields(mp.next_field().await)?;
-        Ok((hex::encode(hasher.finalize()), size))
+        Ok(digest.finish())
     })
 }
 

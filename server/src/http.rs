@@ -1,5 +1,6 @@
-//! Global HTTP conventions (spec §2): JSON responses, security headers, path cleaning and the
-//! trailing-slash redirects, unknown paths, the client IP, and reading bounded request bodies.
+//! Global HTTP conventions (spec §2): security headers, path cleaning and the trailing-slash
+//! redirects, unknown paths, the client IP, and reading bounded request bodies. JSON replies
+//! are written with `crate::reply`.
 //!
 //! [`front`] wraps the whole router: it redirects unclean paths, passes the request on, adds the
 //! security headers to every response and records request metrics.
@@ -13,12 +14,10 @@ use futures_util::StreamExt;
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
+use verstak_sync_proto::paths;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-
-// The JSON reply helpers moved to `crate::reply`; re-exported for the existing callers.
-pub(crate) use crate::reply::{json_bytes, json_response, raw_json};
 
 const CSP: &str = "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; img-src 'self' data:; script-src 'self'; style-src 'self'";
 
@@ -73,6 +72,13 @@ fn redirect(uri: &Uri, path: &str) -> Response {
     r
 }
 
+/// The directory paths that exist only in their slashed form (blobs, the admin vault pages,
+/// static files): the bare form redirects to it.
+fn needs_slash(path: &str) -> bool {
+    let blobs = paths::BLOBS.strip_suffix('/').unwrap_or(paths::BLOBS);
+    path == blobs || path == "/admin/vault" || path == "/static"
+}
+
 /// The outermost middleware: redirects, security headers, metrics.
 pub(crate) async fn front(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -80,7 +86,7 @@ pub(crate) async fn front(State(state): State<AppState>, req: Request, next: Nex
     let path = req.uri().path().to_owned();
     let mut resp = if let Some(clean) = clean_path(&path) {
         redirect(req.uri(), &clean)
-    } else if path == "/api/v1/blobs" || path == "/admin/vault" || path == "/static" {
+    } else if needs_slash(&path) {
         redirect(req.uri(), &format!("{path}/"))
     } else {
         let route = crate::metrics::route_template(&path);
@@ -190,6 +196,22 @@ mod tests {
         assert_eq!(clean_path("/a/../b").as_deref(), Some("/b"));
         assert_eq!(clean_path("/a/..").as_deref(), Some("/"));
         assert_eq!(clean_path("/a/b/.").as_deref(), Some("/a/b/"));
+    }
+
+    #[test]
+    fn bare_directory_paths_need_their_slash() {
+        for p in ["/api/v1/blobs", "/admin/vault", "/static"] {
+            assert!(needs_slash(p), "{p}");
+        }
+        for p in [
+            "/api/v1/blobs/",
+            "/api/v1/blob",
+            "/static/",
+            "/admin/vaults",
+            "/",
+        ] {
+            assert!(!needs_slash(p), "{p}");
+        }
     }
 
     #[test]

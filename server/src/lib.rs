@@ -10,14 +10,15 @@
 //! * `extract`: client IP, device auth, typed JSON bodies, web sessions and CSRF.
 //! * [`auth`] (device tokens, §3), `creds` (bcrypt, §6.3), `ratelimit` (§6.9), `effects`
 //!   (audit rows and rate-limit checks), `json` + `wire` (strict body decoding, §2.5),
-//!   `sync_rules` (pure push/pull validation).
+//!   `sync_rules` (pure push/pull validation), `push_prep` (a push's fingerprint and blob
+//!   checks, computed before its writer job).
 //! * [`error`]: `ApiError`, the JSON errors (written with `reply`); the web layer's
 //!   `WebError` adds the login redirect.
 //! * [`store`]: SQLite behind one writer thread plus read-only connections; [`blobstore`]: files.
 //! * [`config`] and [`cli`]: `config.yml`, environment, flags, and the `user add` subcommand.
 //! * Accounts (§6): `accounts` (register, forgot, reset flows), `session` (web sessions,
-//!   cookies, CSRF), `mail` (SMTP and templates), `web` (page context, i18n, HTML, static
-//!   files); their routes are `routes::{account, user_api, pages, admin}`.
+//!   cookies, CSRF), `mail` (SMTP and templates), `web` (page context, i18n, HTML); their
+//!   routes are `routes::{account, user_api, pages, admin, assets}`.
 
 pub(crate) mod accounts;
 pub mod auth;
@@ -36,6 +37,7 @@ pub(crate) mod idle;
 pub(crate) mod json;
 pub(crate) mod mail;
 pub mod metrics;
+pub(crate) mod push_prep;
 pub(crate) mod ratelimit;
 pub(crate) mod reply;
 pub(crate) mod routes;
@@ -73,7 +75,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::user_api::router())
         .merge(routes::pages::router())
         .merge(routes::admin::router())
-        .merge(web::assets::router())
+        .merge(routes::assets::router())
         .fallback(http::not_found)
         .with_state(state.clone());
     Router::new()

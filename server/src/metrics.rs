@@ -4,9 +4,10 @@
 use axum::http::Method;
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
+use verstak_sync_proto::paths as p;
 
 const BUCKETS: [f64; 11] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
@@ -33,9 +34,11 @@ pub struct Metrics {
     pub blob_download_bytes: AtomicU64,
 }
 
+/// The label of every blob download path: [`p::BLOBS`] followed by `{sha256}`.
+static BLOB_ROUTE: LazyLock<String> = LazyLock::new(|| format!("{}{{sha256}}", p::BLOBS));
+
 /// The route template of a path, never the raw path.
 pub(crate) fn route_template(path: &str) -> &'static str {
-    use verstak_sync_proto::paths as p;
     const KNOWN: [&str; 13] = [
         p::PAIR,
         p::DEVICE_REGISTER,
@@ -55,7 +58,7 @@ pub(crate) fn route_template(path: &str) -> &'static str {
         return k;
     }
     if path.starts_with(p::BLOBS) {
-        return "/api/v1/blobs/{sha256}";
+        return BLOB_ROUTE.as_str();
     }
     "other"
 }
@@ -195,4 +198,25 @@ pub(crate) struct Gauges {
     pub devices_active: i64,
     pub devices_revoked: i64,
     pub ready: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_labels_are_templates() {
+        assert_eq!(route_template("/api/v1/sync/push"), "/api/v1/sync/push");
+        assert_eq!(route_template("/api/v1/blobs/"), "/api/v1/blobs/");
+        let sha = "ab".repeat(32);
+        assert_eq!(
+            route_template(&format!("/api/v1/blobs/{sha}")),
+            "/api/v1/blobs/{sha256}"
+        );
+        assert_eq!(
+            route_template("/api/v1/blobs/anything"),
+            "/api/v1/blobs/{sha256}"
+        );
+        assert_eq!(route_template("/dashboard"), "other");
+    }
 }

@@ -1,13 +1,15 @@
 //! `verstak-sync-server user add` (spec §1.3): creates a confirmed user directly in the
 //! database, migrating it first, safely alongside a running server (busy timeout 5 s).
 
+use clap::Args;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use verstak_sync_proto::limits::fixed;
 
-use crate::cli::{UserAddArgs, password_source};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::users::{self, CreateUser};
 use crate::store::{migrate, open_connection};
+use crate::util::password::password_source;
 use crate::util::{ids, time};
 
 /// §6.1: 1 to 320 bytes, no control characters, no surrounding whitespace.
@@ -43,6 +45,22 @@ pub(crate) fn normalize_email(raw: &str) -> Option<String> {
 fn fail(msg: &str) -> ExitCode {
     eprintln!("{msg}");
     ExitCode::from(1)
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UserAddArgs {
+    #[arg(long, default_value = "./server-data")]
+    pub data: PathBuf,
+    #[arg(long)]
+    pub username: String,
+    #[arg(long)]
+    pub password: Option<String>,
+    #[arg(long)]
+    pub password_file: Option<PathBuf>,
+    #[arg(long)]
+    pub password_stdin: bool,
+    #[arg(long)]
+    pub email: Option<String>,
 }
 
 pub(crate) fn run(a: UserAddArgs) -> ExitCode {

@@ -323,3 +323,63 @@ fn admin_block_refuses_devices_and_stats_match() {
     assert_eq!(audit.status, 200);
     assert_eq!(audit.text().matches("user_block_changed").count(), 2);
 }
+
+/// `POST /api/v1/user/devices/{id}/revoke` in its check order, as JSON and as the dashboard's
+/// form post (which answers every password refusal with the same redirect).
+#[test]
+fn user_device_revoke_checks_json_and_form() {
+    let s = start_with_admin();
+    s.add_user("hugo");
+    s.add_user("ida");
+    let (_t, dev) = s.pair("hugo", "vault-h");
+    let (_t2, other) = s.pair("ida", "vault-i");
+    let mut u = user_login(&s, "hugo", PW);
+    let path = |id: &str| format!("/api/v1/user/devices/{id}/revoke");
+    let mut json = |p: &str, body: serde_json::Value| {
+        u.mutate("POST", p, "application/json", body.to_string().as_bytes())
+    };
+    json("/api/v1/user/devices/a/b/revoke", json!({"password": PW})).assert_error(
+        404,
+        "not_found",
+        "not found",
+    );
+    json(&path(&dev), json!({"password": ""})).assert_error(
+        400,
+        "invalid_request",
+        "password required",
+    );
+    let r = json(&path(&dev), json!({"password": "p".repeat(100)}));
+    assert_eq!(
+        (r.status, r.json()["code"].as_str()),
+        (400, Some("password_too_long"))
+    );
+    json(&path(&dev), json!({"password": "wrong-password"})).assert_error(
+        403,
+        "forbidden",
+        "wrong password",
+    );
+    json(&path("no-such-device"), json!({"password": PW})).assert_error(
+        404,
+        "not_found",
+        "device not found",
+    );
+    json(&path(&other), json!({"password": PW})).assert_error(
+        403,
+        "forbidden",
+        "device does not belong to you",
+    );
+
+    let csrf = u.csrf();
+    let denied = Some("/dashboard?error=error.invalidCredentials");
+    for pw in ["", "wrong-password"] {
+        let r = u.post_form(&path(&dev), &[("password", pw), ("csrf_token", &csrf)]);
+        assert_eq!((r.status, r.header("location")), (303, denied), "{pw:?}");
+    }
+    let r = u.post_form(&path(&dev), &[("password", PW), ("csrf_token", &csrf)]);
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/dashboard?flash=user.deviceRevoked"))
+    );
+    let list = u.get("/api/v1/user/devices").json();
+    assert_ne!(list[0]["revoked_at"], "");
+}

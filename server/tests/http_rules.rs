@@ -259,6 +259,35 @@ fn checks_before_the_method_check_answer_first() {
     assert_eq!(r.header("allow"), Some("GET"));
 }
 
+/// The public form routes: GET (and HEAD) show the form, POST submits it after the form's
+/// CSRF check, other methods get the 405. Closed registration answers its 404 for every
+/// method, before the form's own checks.
+#[test]
+fn public_form_routes_split_by_method() {
+    let s = TestServer::start();
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    for p in ["/login", "/register", "/forgot", "/admin/login"] {
+        assert_eq!(s.get(p, None).status, 200, "{p}");
+        assert_eq!(s.req("HEAD", p, &[], b"").status, 200, "{p}");
+    }
+    let r = s.get("/reset", None);
+    assert_eq!((r.status, r.header("location")), (302, Some("/forgot")));
+    for p in ["/login", "/register", "/forgot", "/reset", "/admin/login"] {
+        let r = s.req("PUT", p, &[], b"");
+        r.assert_error(405, "method_not_allowed", "method not allowed");
+        assert_eq!(r.header("allow"), Some("GET, POST"), "{p}");
+        let r = s.req("POST", p, &form, b"username=a&password=b");
+        assert_eq!(r.status, 403, "{p}");
+        assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    }
+    let off = TestServer::start_with(Some("web:\n  allow_registration: false\n"), &[]);
+    for m in ["GET", "POST", "PUT"] {
+        let r = off.req(m, "/register", &form, b"username=a");
+        assert_eq!((r.status, r.header("allow")), (404, None), "{m}");
+        assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    }
+}
+
 #[test]
 fn readiness_degrades_when_blob_storage_is_unwritable() {
     let s = TestServer::start();

@@ -698,3 +698,157 @@ fn json_account_api_checks() {
         403
     );
 }
+
+/// Every `POST /admin/action` action through the console form: its redirect or flash status,
+/// re-authentication for all but `edit-user`, and the SMTP test's audit row.
+#[test]
+fn console_actions_answer_through_the_form() {
+    let s = start();
+    let (token, dev) = s.user_device("ann", "vault-a");
+    s.add_user("cat");
+    let mut a = admin_login(&s, "root", ADMIN_PW);
+    let csrf = a.csrf();
+    let id_of = |a: &mut common::web::Browser<'_>, name: &str| {
+        a.get(&format!("/admin/api/users?filter={name}")).json()["users"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (ann, cat) = (id_of(&mut a, "ann"), id_of(&mut a, "cat"));
+    let mut act = |fields: &[(&str, &str)], pw: bool| {
+        let mut all = fields.to_vec();
+        all.push(("csrf_token", &csrf));
+        if pw {
+            all.push(("password", ADMIN_PW));
+        }
+        let r = a.post_form("/admin/action", &all);
+        (r.status, r.header("location").map(str::to_owned))
+    };
+    let see = |to: &str| (303, Some(to.to_owned()));
+    let flash = |status: u16| (status, None);
+
+    // Re-authentication: every action but edit-user; an unknown action is 400 without it.
+    for name in [
+        "web-settings",
+        "toggle-user",
+        "confirm-user",
+        "reset-user-password",
+        "delete-user",
+        "revoke-device",
+        "delete-device",
+        "smtp",
+        "smtp-test",
+        "cleanup",
+    ] {
+        assert_eq!(
+            act(&[("action", name), ("id", &ann)], false),
+            flash(403),
+            "{name}"
+        );
+    }
+    assert_eq!(act(&[("action", "Cleanup")], true), flash(400));
+    assert_eq!(act(&[], true), flash(400));
+
+    assert_eq!(
+        act(&[("action", "toggle-user"), ("id", &ann)], true),
+        see("/admin/users")
+    );
+    s.pull(&token, 0, 10)
+        .assert_error(403, "forbidden", "user blocked");
+    assert_eq!(
+        act(&[("action", "toggle-user"), ("id", &ann)], true),
+        see("/admin/users")
+    );
+    assert_eq!(s.pull(&token, 0, 10).status, 200);
+    assert_eq!(
+        act(&[("action", "toggle-user"), ("id", "nobody")], true),
+        flash(404)
+    );
+
+    let edit = |id: &str, u: &str, e: &str| {
+        [
+            ("action", "edit-user"),
+            ("id", id),
+            ("username", u),
+            ("email", e),
+        ]
+        .map(|(k, v)| (k, v.to_owned()))
+    };
+    let mut edit_user = |id: &str, u: &str, e: &str| {
+        let f = edit(id, u, e);
+        let fields: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        act(&fields, false)
+    };
+    assert_eq!(edit_user("", "ann2", "ann2@example.test"), flash(400));
+    assert_eq!(edit_user(&ann, "", "ann2@example.test"), flash(400));
+    assert_eq!(edit_user(&ann, "ann2", "not-an-email"), flash(400));
+    assert_eq!(edit_user("nobody", "ann2", "ann2@example.test"), flash(404));
+    assert_eq!(edit_user(&ann, "cat", "ann2@example.test"), flash(409));
+    assert_eq!(
+        edit_user(&ann, "ann2", "ann2@example.test"),
+        see("/admin/users")
+    );
+
+    assert_eq!(
+        act(&[("action", "confirm-user"), ("id", &cat)], true),
+        see("/admin/users")
+    );
+    assert_eq!(
+        act(&[("action", "confirm-user"), ("id", "nobody")], true),
+        flash(404)
+    );
+    assert_eq!(
+        act(&[("action", "reset-user-password"), ("id", "nobody")], true),
+        flash(404)
+    );
+
+    assert_eq!(
+        act(&[("action", "delete-device"), ("id", &dev)], true),
+        flash(409)
+    );
+    assert_eq!(
+        act(&[("action", "revoke-device"), ("id", &dev)], true),
+        see("/admin/devices")
+    );
+    s.pull(&token, 0, 10)
+        .assert_error(401, "unauthorized", "device revoked");
+    assert_eq!(
+        act(&[("action", "delete-device"), ("id", &dev)], true),
+        see("/admin/devices")
+    );
+    assert_eq!(
+        act(&[("action", "delete-device"), ("id", &dev)], true),
+        flash(404)
+    );
+
+    assert_eq!(
+        act(&[("action", "delete-user"), ("id", &cat)], true),
+        see("/admin/users")
+    );
+    assert_eq!(
+        act(
+            &[("action", "smtp-test"), ("test_to", "x@example.test")],
+            true
+        ),
+        see("/admin/settings?flash=smtp_test_failed")
+    );
+    assert_eq!(
+        act(&[("action", "cleanup")], true),
+        see("/admin/storage?flash=cleanup_done")
+    );
+    for event in [
+        "user_block_changed",
+        "user_updated",
+        "user_confirmed",
+        "device_revoked",
+        "device_deleted",
+        "user_deleted",
+        "smtp_test_failed",
+        "retention_cleanup",
+    ] {
+        let audit = a.get(&format!("/admin/audit?event={event}")).text();
+        assert!(audit.contains(event), "{event}");
+    }
+    let audit = a.get("/admin/audit?event=smtp_test_failed").text();
+    assert!(audit.contains("SMTP test by admin root"));
+}

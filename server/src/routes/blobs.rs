@@ -1,10 +1,18 @@
 //! Blob upload (spec §4.9) and the method router for everything under `/api/v1/blobs/`.
 //!
-//! Authentication runs before the method check here. An upload streams the first multipart
-//! part into `blobs/.upload-<rand>` while hashing it, fsyncs it, checks that no further part
-//! follows, and then attaches it to the scope in one writer job (quota, rename into place,
-//! rows). The temp file is removed on every path that does not rename it, including a client
-//! that disconnects mid-upload.
+//! Authentication runs before the method check here. [`upload`] runs these steps:
+//!
+//! 1. [`upload_boundary`] from the content type, then the first part ([`first_field`]) must be
+//!    the file field ([`check_file_field`]);
+//! 2. [`stage`] streams it into `blobs/.upload-<rand>` while [`BlobDigest`] hashes and counts
+//!    it, then fsyncs it;
+//! 3. [`no_more_fields`] checks that no further part follows;
+//! 4. [`commit`] attaches it to the scope in one writer job (quota, rename into place, rows)
+//!    and fsyncs the placed file's directory.
+//!
+//! The temp file is removed on every path that does not rename it, including a client that
+//! disconnects mid-upload ([`TempGuard`]). The pure steps are shared with
+//! `crate::fuzzing::upload`, which runs them over an in-memory body.
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -23,8 +31,9 @@ use super::download::download;
 use super::not_allowed;
 use crate::error::ApiError;
 use crate::extract::ScopedDevice;
-use crate::http::json_response;
+use crate::reply::json_response;
 use crate::state::AppState;
+use crate::store::Scope;
 use crate::store::blobs::{self, Attach, Quota};
 use crate::util::time;
 
@@ -44,6 +53,13 @@ fn methods() -> MethodRouter<AppState> {
 
 /// Deletes the temp file when dropped, unless it was handed on.
 struct TempGuard(Option<PathBuf>);
+
+impl TempGuard {
+    /// The file was renamed into place (or dropped as a duplicate): nothing to delete.
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
 
 impl Drop for TempGuard {
     fn drop(&mut self) {
@@ -91,6 +107,50 @@ pub(crate) fn upload_constraints(max: u64) -> multer::Constraints {
     multer::Constraints::new().size_limit(limits)
 }
 
+/// The first part of the body: none at all is 400 `file field is required`.
+pub(crate) fn first_field(
+    next: Result<Option<multer::Field<'_>>, multer::Error>,
+) -> Result<multer::Field<'_>, ApiError> {
+    match next {
+        Ok(Some(f)) => Ok(f),
+        Ok(None) => Err(ApiError::InvalidMultipart("file field is required")),
+        Err(e) => Err(multipart_error(e)),
+    }
+}
+
+/// The SHA-256 and size of the file field so far; more than `max` bytes is 413.
+pub(crate) struct BlobDigest {
+    hasher: Sha256,
+    size: u64,
+    max: u64,
+}
+
+impl BlobDigest {
+    pub(crate) fn new(max: u64) -> BlobDigest {
+        BlobDigest {
+            hasher: Sha256::new(),
+            size: 0,
+            max,
+        }
+    }
+
+    /// Counts and hashes the next chunk (counted first, so a chunk past the limit is refused
+    /// before it is hashed or written).
+    pub(crate) fn update(&mut self, chunk: &[u8]) -> Result<(), ApiError> {
+        self.size += chunk.len() as u64;
+        if self.size > self.max {
+            return Err(ApiError::BlobTooLarge);
+        }
+        self.hasher.update(chunk);
+        Ok(())
+    }
+
+    /// The lowercase hex SHA-256 and the size.
+    pub(crate) fn finish(self) -> (String, u64) {
+        (hex::encode(self.hasher.finalize()), self.size)
+    }
+}
+
 /// The first part must be the `file` field with a non-empty file name.
 pub(crate) fn check_file_field(field: &multer::Field<'_>) -> Result<(), ApiError> {
     if field.name() != Some(UPLOAD_FIELD) || field.file_name().is_none_or(str::is_empty) {
@@ -130,77 +190,91 @@ async fn upload(
         boundary,
         upload_constraints(max),
     );
-    let mut field = match tokio::time::timeout(IDLE, mp.next_field())
-        .await
-        .map_err(|_| BAD)?
-    {
-        Ok(Some(f)) => f,
-        Ok(None) => return Err(ApiError::InvalidMultipart("file field is required")),
-        Err(e) => return Err(multipart_error(e)),
-    };
+    let field = first_field(idle(mp.next_field()).await?)?;
     check_file_field(&field)?;
+    let staged = stage(&st, field, max).await?;
+    no_more_fields(idle(mp.next_field()).await?)?;
+    st.metrics.blob_upload_bytes.fetch_add(staged.size, Relaxed);
+    let (sha256, size) = commit(&st, scope, staged).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &BlobUploadResponse {
+            sha256,
+            size: size as i64,
+        },
+    ))
+}
+
+/// `fut`, or 400 `invalid multipart request` when the client sends nothing for [`IDLE`].
+async fn idle<T>(fut: impl Future<Output = T>) -> Result<T, ApiError> {
+    tokio::time::timeout(IDLE, fut).await.map_err(|_| BAD)
+}
+
+/// A fully written, fsynced temp file (deleted with `guard` unless committed), with its hash
+/// and size.
+struct Staged {
+    path: PathBuf,
+    guard: TempGuard,
+    sha: String,
+    size: u64,
+}
+
+/// Streams the file field into a new temp file, hashing and counting it, then fsyncs it.
+async fn stage(st: &AppState, mut field: multer::Field<'_>, max: u64) -> Result<Staged, ApiError> {
     let (path, file) = st.blobs.create_temp().map_err(ApiError::internal)?;
-    let mut guard = TempGuard(Some(path.clone()));
+    let guard = TempGuard(Some(path.clone()));
     let mut file = tokio::io::BufWriter::with_capacity(256 * 1024, tokio::fs::File::from_std(file));
-    let mut hasher = Sha256::new();
-    let mut size: u64 = 0;
-    loop {
-        let chunk = match tokio::time::timeout(IDLE, field.chunk())
-            .await
-            .map_err(|_| BAD)?
-        {
-            Ok(Some(c)) => c,
-            Ok(None) => break,
-            Err(e) => return Err(multipart_error(e)),
-        };
-        size += chunk.len() as u64;
-        if size > max {
-            return Err(ApiError::BlobTooLarge);
-        }
-        hasher.update(&chunk);
+    let mut digest = BlobDigest::new(max);
+    while let Some(chunk) = idle(field.chunk()).await?.map_err(multipart_error)? {
+        digest.update(&chunk)?;
         file.write_all(&chunk).await.map_err(ApiError::internal)?;
     }
     drop(field);
     file.flush().await.map_err(ApiError::internal)?;
-    let file = file.into_inner();
-    file.sync_all().await.map_err(ApiError::internal)?;
-    drop(file);
-    no_more_fields(
-        tokio::time::timeout(IDLE, mp.next_field())
-            .await
-            .map_err(|_| BAD)?,
-    )?;
-    let sha = hex::encode(hasher.finalize());
-    st.metrics.blob_upload_bytes.fetch_add(size, Relaxed);
+    file.into_inner()
+        .sync_all()
+        .await
+        .map_err(ApiError::internal)?;
+    let (sha, size) = digest.finish();
+    Ok(Staged {
+        path,
+        guard,
+        sha,
+        size,
+    })
+}
+
+/// Attaches the staged blob to the scope (quota, rename into place, rows: one writer job),
+/// then fsyncs the placed file's directory. Returns the hash and size.
+async fn commit(st: &AppState, scope: Scope, staged: Staged) -> Result<(String, u64), ApiError> {
+    let Staged {
+        path,
+        mut guard,
+        sha,
+        size,
+    } = staged;
     let quota = Quota {
         vault_max: st.config.limits.max_vault_blob_bytes,
         user_max: st.config.limits.max_user_blob_bytes,
     };
-    let (store, store2, sha1, sha2, temp) = (
-        st.blobs.clone(),
-        st.blobs.clone(),
-        sha.clone(),
-        sha.clone(),
-        path,
-    );
-    let sz = size as i64;
+    let (store, store2, sha1, sha2) =
+        (st.blobs.clone(), st.blobs.clone(), sha.clone(), sha.clone());
     let outcome = st
         .db
         .write(move |c| {
             blobs::attach(
                 c,
                 &scope,
-                (&sha1, sz),
+                (&sha1, size as i64),
                 quota,
-                || store.place(&temp, &sha1, size),
+                || store.place(&path, &sha1, size),
                 || store2.unplace(&sha2),
                 &time::now_rfc3339(),
             )
         })
         .await?;
     match outcome {
-        // Renamed into place (or dropped as a duplicate).
-        Attach::Added | Attach::Existing => guard.0 = None,
+        Attach::Added | Attach::Existing => guard.disarm(),
         Attach::QuotaExceeded => return Err(ApiError::QuotaExceeded),
     }
     drop(guard);
@@ -209,11 +283,29 @@ async fn upload(
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
-    Ok(json_response(
-        StatusCode::OK,
-        &BlobUploadResponse {
-            sha256: sha,
-            size: size as i64,
-        },
-    ))
+    Ok((sha, size))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_hashes_counts_and_stops_at_the_limit() {
+        let mut d = BlobDigest::new(3);
+        d.update(b"ab").unwrap();
+        d.update(b"c").unwrap();
+        let (sha, size) = d.finish();
+        assert_eq!(
+            sha,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(size, 3);
+        let mut d = BlobDigest::new(3);
+        d.update(b"ab").unwrap();
+        assert!(matches!(d.update(b"cd"), Err(ApiError::BlobTooLarge)));
+        let empty = BlobDigest::new(0).finish();
+        assert_eq!(empty.1, 0);
+        assert!(empty.0.starts_with("e3b0c442"));
+    }
 }

@@ -1,14 +1,20 @@
 //! Blob download (spec §4.10): scope isolation, conditional requests and single ranges.
 //!
-//! The ref check is the isolation rule: without a ref in the caller's scope the answer is 404
-//! even when the bytes exist on disk. The body is streamed from the file in 64 KiB chunks.
+//! [`download`] runs four steps: [`locate`] the blob (the ref check is the isolation rule:
+//! without a ref in the caller's scope the answer is 404 even when the bytes exist on disk),
+//! record the access, decide the [`Answer`] from the request's conditional and `Range`
+//! headers (pure: [`answer`] with [`parse_range`]), and build the response; only an answer
+//! with a body opens the file, and the body is streamed from it in chunks of up to 256 KiB.
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use bytes::Bytes;
+use futures_util::Stream;
+use std::fs::Metadata;
 use std::io::SeekFrom;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -17,24 +23,47 @@ use verstak_sync_proto::paths;
 use crate::error::ApiError;
 use crate::extract::ScopedDevice;
 use crate::state::AppState;
-use crate::store::blobs;
+use crate::store::{Scope, blobs};
 use crate::util::time;
 
 pub(crate) async fn download(
     State(st): State<AppState>,
     ScopedDevice { scope }: ScopedDevice,
-    req: Request,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let sha = paths::blob_hash(req.uri().path())
+    let sha = paths::blob_hash(uri.path())
         .ok_or(ApiError::InvalidBlobHash)?
         .to_string();
-    let (s2, sha2) = (scope.clone(), sha.clone());
+    let (path, meta) = locate(&st, &scope, &sha).await?;
+    let (sha2, now) = (sha.clone(), time::now_rfc3339());
+    st.db
+        .write(move |c| blobs::touch_ref(c, &scope, &sha2, &now))
+        .await?;
+    let v = Validators::of(&sha, &meta);
+    let answer = answer(&headers, &v);
+    let mut resp = respond(&sha, &v, answer);
+    if let Some((start, len)) = answer.bytes(v.size)
+        && method != Method::HEAD
+    {
+        let file = open_at(&path, start).await?;
+        st.metrics.blob_download_bytes.fetch_add(len, Relaxed);
+        *resp.body_mut() = Body::from_stream(chunks(file, len));
+    }
+    Ok(resp)
+}
+
+/// The blob's file and metadata, when the scope holds a ref to it (else 404) and the file is
+/// whole (missing: 404; unreadable, not a file or the wrong size: 500 `blob_unavailable`).
+async fn locate(st: &AppState, scope: &Scope, sha: &str) -> Result<(PathBuf, Metadata), ApiError> {
+    let (s2, sha2) = (scope.clone(), sha.to_owned());
     let size = st
         .db
         .read(move |c| blobs::ref_size(c, &s2, &sha2))
         .await?
         .ok_or(ApiError::BlobNotFound)?;
-    let path = st.blobs.final_path(&sha);
+    let path = st.blobs.final_path(sha);
     let meta = match tokio::fs::metadata(&path).await {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ApiError::BlobNotFound),
@@ -43,82 +72,143 @@ pub(crate) async fn download(
     if !meta.is_file() || meta.len() != size as u64 {
         return Err(ApiError::BlobUnavailable);
     }
-    let (s3, sha3, now) = (scope, sha.clone(), time::now_rfc3339());
-    st.db
-        .write(move |c| blobs::touch_ref(c, &s3, &sha3, &now))
-        .await?;
+    Ok((path, meta))
+}
 
-    let size = meta.len();
-    let mtime = truncate_secs(meta.modified().unwrap_or(UNIX_EPOCH));
-    let etag = format!("\"{sha}\"");
-    let h = req.headers();
+/// What conditional requests compare against: the quoted hash as the strong `ETag`, the file
+/// time in whole seconds as `Last-Modified`, and the size.
+#[derive(Debug, Clone)]
+pub(crate) struct Validators {
+    pub etag: String,
+    pub mtime: SystemTime,
+    pub size: u64,
+}
+
+impl Validators {
+    fn of(sha: &str, meta: &Metadata) -> Validators {
+        Validators {
+            etag: format!("\"{sha}\""),
+            mtime: truncate_secs(meta.modified().unwrap_or(UNIX_EPOCH)),
+            size: meta.len(),
+        }
+    }
+}
+
+/// The answer to a download, decided from the request headers alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// 412: `If-Unmodified-Since` is older than the file.
+    PreconditionFailed,
+    /// 304: `If-None-Match` matches, or (without it) `If-Modified-Since` is not older.
+    NotModified,
+    /// 416 with `Content-Range: bytes */size`.
+    Unsatisfiable,
+    /// 206 with the inclusive byte range `start..=end`.
+    Partial { start: u64, end: u64 },
+    /// 200 with the whole blob (no range, a range `If-Range` rules out, or one to ignore).
+    Whole,
+}
+
+impl Answer {
+    /// The `(start, len)` of the body this answer sends, if any.
+    fn bytes(self, size: u64) -> Option<(u64, u64)> {
+        match self {
+            Answer::Partial { start, end } => Some((start, end - start + 1)),
+            Answer::Whole => Some((0, size)),
+            _ => None,
+        }
+    }
+}
+
+/// The conditional checks in the order of §4.10, then the `Range` header (only when
+/// `If-Range` is absent or matches the `ETag` or the exact `Last-Modified`).
+pub(crate) fn answer(h: &HeaderMap, v: &Validators) -> Answer {
+    if date(h, header::IF_UNMODIFIED_SINCE).is_some_and(|d| v.mtime > d) {
+        return Answer::PreconditionFailed;
+    }
+    let not_modified = match text(h, header::IF_NONE_MATCH) {
+        Some(inm) => inm
+            .split(',')
+            .map(str::trim)
+            .any(|t| t == "*" || t.trim_start_matches("W/") == v.etag),
+        None => date(h, header::IF_MODIFIED_SINCE).is_some_and(|d| v.mtime <= d),
+    };
+    if not_modified {
+        return Answer::NotModified;
+    }
+    let range_ok = match text(h, header::IF_RANGE) {
+        None => true,
+        Some(t) if t.trim() == v.etag => true,
+        Some(t) => httpdate::parse_http_date(t.trim()).is_ok_and(|d| d == v.mtime),
+    };
+    match text(h, header::RANGE).filter(|_| range_ok) {
+        Some(r) => match parse_range(r, v.size) {
+            RangeSpec::Satisfiable(start, end) => Answer::Partial { start, end },
+            RangeSpec::Unsatisfiable => Answer::Unsatisfiable,
+            RangeSpec::Ignore => Answer::Whole,
+        },
+        None => Answer::Whole,
+    }
+}
+
+/// The response without its body: the blob's headers (a 304 without `Content-Disposition`),
+/// the status and the range headers of `answer`.
+fn respond(sha: &str, v: &Validators, answer: Answer) -> Response {
     let mut resp = Response::new(Body::empty());
     let rh = resp.headers_mut();
     rh.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),
     );
-    rh.insert(header::LAST_MODIFIED, hv(&httpdate::fmt_http_date(mtime)));
+    rh.insert(header::LAST_MODIFIED, hv(&httpdate::fmt_http_date(v.mtime)));
     rh.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    rh.insert(header::ETAG, hv(&etag));
-    rh.insert(
-        header::CONTENT_DISPOSITION,
-        hv(&format!("attachment; filename=\"{sha}\"")),
-    );
+    rh.insert(header::ETAG, hv(&v.etag));
+    if answer != Answer::NotModified {
+        rh.insert(
+            header::CONTENT_DISPOSITION,
+            hv(&format!("attachment; filename=\"{sha}\"")),
+        );
+    }
+    let size = v.size;
+    let (status, range) = match answer {
+        Answer::PreconditionFailed => (StatusCode::PRECONDITION_FAILED, None),
+        Answer::NotModified => (StatusCode::NOT_MODIFIED, None),
+        Answer::Unsatisfiable => (
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            Some(format!("bytes */{size}")),
+        ),
+        Answer::Partial { start, end } => (
+            StatusCode::PARTIAL_CONTENT,
+            Some(format!("bytes {start}-{end}/{size}")),
+        ),
+        Answer::Whole => (StatusCode::OK, None),
+    };
+    *resp.status_mut() = status;
+    if let Some(r) = range {
+        resp.headers_mut().insert(header::CONTENT_RANGE, hv(&r));
+    }
+    if let Some((_, len)) = answer.bytes(size) {
+        resp.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    resp
+}
 
-    if date(h, header::IF_UNMODIFIED_SINCE).is_some_and(|d| mtime > d) {
-        *resp.status_mut() = StatusCode::PRECONDITION_FAILED;
-        return Ok(resp);
-    }
-    let not_modified = match h.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
-        Some(inm) => inm
-            .split(',')
-            .map(str::trim)
-            .any(|t| t == "*" || t.trim_start_matches("W/") == etag),
-        None => date(h, header::IF_MODIFIED_SINCE).is_some_and(|d| mtime <= d),
-    };
-    if not_modified {
-        *resp.status_mut() = StatusCode::NOT_MODIFIED;
-        resp.headers_mut().remove(header::CONTENT_DISPOSITION);
-        return Ok(resp);
-    }
-    let range_ok = match h.get(header::IF_RANGE).and_then(|v| v.to_str().ok()) {
-        None => true,
-        Some(v) if v.trim() == etag => true,
-        Some(v) => httpdate::parse_http_date(v.trim()).is_ok_and(|d| d == mtime),
-    };
-    let range = h
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        .filter(|_| range_ok);
-    let (start, len) = match range.map(|r| parse_range(r, size)) {
-        Some(RangeSpec::Satisfiable(a, b)) => {
-            *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
-            resp.headers_mut()
-                .insert(header::CONTENT_RANGE, hv(&format!("bytes {a}-{b}/{size}")));
-            (a, b - a + 1)
-        }
-        Some(RangeSpec::Unsatisfiable) => {
-            *resp.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
-            resp.headers_mut()
-                .insert(header::CONTENT_RANGE, hv(&format!("bytes */{size}")));
-            return Ok(resp);
-        }
-        Some(RangeSpec::Ignore) | None => (0, size),
-    };
-    resp.headers_mut()
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    if req.method() == axum::http::Method::HEAD {
-        return Ok(resp);
-    }
-    let mut file = tokio::fs::File::open(&path)
+/// The blob file, positioned at `start`; any failure is 500 `blob_unavailable`.
+async fn open_at(path: &Path, start: u64) -> Result<tokio::fs::File, ApiError> {
+    let mut file = tokio::fs::File::open(path)
         .await
         .map_err(|_| ApiError::BlobUnavailable)?;
     file.seek(SeekFrom::Start(start))
         .await
         .map_err(|_| ApiError::BlobUnavailable)?;
-    st.metrics.blob_download_bytes.fetch_add(len, Relaxed);
-    let stream = futures_util::stream::unfold((file, len), |(mut f, left)| async move {
+    Ok(file)
+}
+
+/// `len` bytes of `file` as a body stream; a file that ends early is a stream error, which
+/// cuts the response short rather than sending fewer bytes than `Content-Length` promised.
+fn chunks(file: tokio::fs::File, len: u64) -> impl Stream<Item = std::io::Result<Bytes>> {
+    futures_util::stream::unfold((file, len), |(mut f, left)| async move {
         if left == 0 {
             return None;
         }
@@ -131,9 +221,7 @@ pub(crate) async fn download(
             }
             Err(e) => Some((Err(e), (f, 0))),
         }
-    });
-    *resp.body_mut() = Body::from_stream(stream);
-    Ok(resp)
+    })
 }
 
 fn hv(s: &str) -> HeaderValue {
@@ -148,10 +236,13 @@ fn truncate_secs(t: SystemTime) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(secs)
 }
 
+/// A header's value as text (absent when missing or not visible ASCII).
+fn text(h: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
 fn date(h: &HeaderMap, name: header::HeaderName) -> Option<SystemTime> {
-    h.get(name)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| httpdate::parse_http_date(v.trim()).ok())
+    text(h, name).and_then(|v| httpdate::parse_http_date(v.trim()).ok())
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -215,5 +306,67 @@ mod tests {
         assert_eq!(parse_range("bytes=0-1,3-4", 10), Ignore);
         assert_eq!(parse_range("items=0-1", 10), Ignore);
         assert_eq!(parse_range("bytes=3-1", 10), Ignore);
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn conditional_answers_in_spec_order() {
+        let mtime = UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+        let v = Validators {
+            etag: "\"abc\"".into(),
+            mtime,
+            size: 10,
+        };
+        let lm = httpdate::fmt_http_date(mtime);
+        let older = httpdate::fmt_http_date(mtime - Duration::from_secs(1));
+        let at = |pairs: &[(&'static str, &str)]| answer(&headers(pairs), &v);
+        use Answer::*;
+        assert_eq!(at(&[]), Whole);
+        assert_eq!(at(&[("if-unmodified-since", &older)]), PreconditionFailed);
+        assert_eq!(at(&[("if-unmodified-since", &lm)]), Whole);
+        // 412 comes before 304.
+        let both = [("if-unmodified-since", &*older), ("if-none-match", "*")];
+        assert_eq!(at(&both), PreconditionFailed);
+        assert_eq!(at(&[("if-none-match", "\"x\", W/\"abc\"")]), NotModified);
+        assert_eq!(at(&[("if-none-match", "*")]), NotModified);
+        assert_eq!(at(&[("if-modified-since", &lm)]), NotModified);
+        assert_eq!(at(&[("if-modified-since", &older)]), Whole);
+        // If-None-Match, when present, decides alone.
+        let inm = [("if-none-match", "\"x\""), ("if-modified-since", &*lm)];
+        assert_eq!(at(&inm), Whole);
+        let range = ("range", "bytes=2-4");
+        assert_eq!(at(&[range]), Partial { start: 2, end: 4 });
+        assert_eq!(at(&[("range", "bytes=10-")]), Unsatisfiable);
+        assert_eq!(at(&[("range", "bytes=0-1,3-4")]), Whole);
+        // If-Range: the ETag or the exact date keeps the range, anything else drops it.
+        for (ir, want) in [
+            ("\"abc\"", Partial { start: 2, end: 4 }),
+            (&*lm, Partial { start: 2, end: 4 }),
+            ("\"other\"", Whole),
+            (&*older, Whole),
+            ("garbage", Whole),
+        ] {
+            assert_eq!(at(&[range, ("if-range", ir)]), want, "{ir}");
+        }
+    }
+
+    #[test]
+    fn answers_carry_their_bytes() {
+        assert_eq!(Answer::Whole.bytes(10), Some((0, 10)));
+        assert_eq!(Answer::Partial { start: 2, end: 4 }.bytes(10), Some((2, 3)));
+        for a in [
+            Answer::PreconditionFailed,
+            Answer::NotModified,
+            Answer::Unsatisfiable,
+        ] {
+            assert_eq!(a.bytes(10), None);
+        }
     }
 }

@@ -10,8 +10,9 @@ use verstak_sync_proto::{HealthStatus, LiveStatus, paths};
 
 use super::{not_allowed, only};
 use crate::error::ApiError;
-use crate::http::{json_response, not_found_page, peer};
+use crate::http::{not_found_page, peer};
 use crate::metrics::Gauges;
+use crate::reply::json_response;
 use crate::state::AppState;
 use crate::store::{blobs, devices, ops, users};
 use crate::util::{ids::ct_eq, time};

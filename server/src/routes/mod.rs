@@ -4,7 +4,8 @@
 //! * [`device`]: me, revoke-current, revoke-device (§4.4 to §4.6).
 //! * [`sync`]: push and pull (§4.7, §4.8).
 //! * [`blobs`] with [`download`]: upload and download (§4.9, §4.10).
-//! * [`health`]: health, readiness, liveness, metrics (§4.11, §4.12).
+//! * [`health`]: health, readiness, liveness, metrics (§4.11, §4.12); [`assets`]: the static
+//!   files (§6.10).
 //! * [`account`]: the account JSON API (§6.4); [`user_api`]: the user's devices (§6.10);
 //!   [`pages`]: the user web pages (§6.8, §6.10); [`admin`]: console and admin API (§6.11–§6.14).
 //!
@@ -16,6 +17,7 @@
 
 pub(crate) mod account;
 pub(crate) mod admin;
+pub(crate) mod assets;
 pub(crate) mod blobs;
 pub(crate) mod device;
 pub(crate) mod download;

@@ -12,7 +12,7 @@ use super::only;
 use crate::auth::{Device, touch};
 use crate::error::ApiError;
 use crate::extract::{AppJson, ScopedDevice, UntouchedDevice};
-use crate::http::{json_response, raw_json};
+use crate::reply::{json_response, raw_json};
 use crate::state::AppState;
 use crate::store::devices;
 use crate::store::ops::{self, PushInput, PushOutcome};

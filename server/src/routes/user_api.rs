@@ -8,18 +8,20 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::json;
+use std::net::IpAddr;
 use verstak_sync_proto::limits::fixed;
 
 use crate::creds::bcrypt_matches;
 use crate::effects;
 use crate::error::ApiError;
 use crate::extract::{CsrfBody, UserSession};
-use crate::http::json_response;
 use crate::json::{DecodeError, Fields, FromJson, decode};
 use crate::ratelimit::Action;
+use crate::reply::json_response;
 use crate::routes::device::revoke_and_audit;
 use crate::state::AppState;
 use crate::store::{admin, devices, users};
+use crate::web::ctx::WebCtx;
 use crate::web::html::{self, error_page};
 
 pub(crate) fn router() -> Router<AppState> {
@@ -79,62 +81,20 @@ async fn revoke(
     uri: Uri,
     CsrfBody { bytes, form }: CsrfBody,
 ) -> Result<Response, ApiError> {
-    let id = uri
-        .path()
-        .strip_prefix("/api/v1/user/devices/")
-        .and_then(|r| r.strip_suffix("/revoke"))
-        .filter(|id| !id.is_empty() && !id.contains('/'))
+    let id = device_id(uri.path())
         .ok_or(ApiError::NotFound("not found"))?
         .to_owned();
     let password = match &form {
         Some(f) => f.get("password").to_owned(),
         None => decode::<Password>(&bytes)?.0,
     };
-    let denied = || {
-        html::redirect(
-            StatusCode::SEE_OTHER,
-            "/dashboard?error=error.invalidCredentials",
-        )
-    };
-    if password.is_empty() {
+    if let Err(denial) = check_password(&st, cx.ip, &s.subject, password).await? {
         return match form {
-            Some(_) => Ok(cx.finish(denied())),
-            None => Err(ApiError::InvalidRequest("password required")),
+            Some(_) => Ok(denial.page(cx)),
+            None => Err(denial.into()),
         };
     }
-    if let Err(e) = effects::rate_limit(&st, Action::AuthTest, cx.ip, Some(&s.subject)).await {
-        return match form {
-            Some(_) => Ok(error_page(
-                cx,
-                StatusCode::TOO_MANY_REQUESTS,
-                "error.rateLimited",
-            )),
-            None => Err(e),
-        };
-    }
-    let uid = s.subject.clone();
-    let hash = st
-        .db
-        .read(move |c| users::password_hash(c, &uid))
-        .await?
-        .unwrap_or_default();
-    let too_long = password.len() > fixed::PASSWORD_MAX;
-    if too_long || !bcrypt_matches(password, hash).await? {
-        return match (form, too_long) {
-            (Some(_), _) => Ok(cx.finish(denied())),
-            (None, true) => Err(ApiError::PasswordTooLong),
-            (None, false) => Err(ApiError::Forbidden("wrong password")),
-        };
-    }
-    let target = id.clone();
-    let owner = st.db.read(move |c| devices::owner(c, &target)).await?;
-    match owner {
-        None => return Err(ApiError::NotFound("device not found")),
-        Some(o) if o.as_deref() != Some(s.subject.as_str()) => {
-            return Err(ApiError::Forbidden("device does not belong to you"));
-        }
-        Some(_) => {}
-    }
+    check_owner(&st, &id, &s.subject).await?;
     revoke_and_audit(
         &st,
         &id,
@@ -150,4 +110,121 @@ async fn revoke(
         )));
     }
     Ok(json_response(StatusCode::OK, &json!({"status": "revoked"})))
+}
+
+/// The `{id}` of `/api/v1/user/devices/{id}/revoke`: non-empty, one path segment.
+fn device_id(path: &str) -> Option<&str> {
+    path.strip_prefix("/api/v1/user/devices/")
+        .and_then(|r| r.strip_suffix("/revoke"))
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+}
+
+/// Why the password step refused a revoke. The dashboard form gets a page for each
+/// ([`Denial::page`]), JSON its API error.
+#[derive(Debug)]
+enum Denial {
+    NoPassword,
+    RateLimited(ApiError),
+    TooLong,
+    WrongPassword,
+}
+
+impl Denial {
+    fn page(self, cx: WebCtx) -> Response {
+        match self {
+            Denial::RateLimited(_) => {
+                error_page(cx, StatusCode::TOO_MANY_REQUESTS, "error.rateLimited")
+            }
+            _ => cx.finish(html::redirect(
+                StatusCode::SEE_OTHER,
+                "/dashboard?error=error.invalidCredentials",
+            )),
+        }
+    }
+}
+
+impl From<Denial> for ApiError {
+    fn from(d: Denial) -> ApiError {
+        match d {
+            Denial::NoPassword => ApiError::InvalidRequest("password required"),
+            Denial::RateLimited(e) => e,
+            Denial::TooLong => ApiError::PasswordTooLong,
+            Denial::WrongPassword => ApiError::Forbidden("wrong password"),
+        }
+    }
+}
+
+/// Present, within the rate limit (per IP and user), not too long, and the user's password.
+async fn check_password(
+    st: &AppState,
+    ip: IpAddr,
+    user_id: &str,
+    password: String,
+) -> Result<Result<(), Denial>, ApiError> {
+    if password.is_empty() {
+        return Ok(Err(Denial::NoPassword));
+    }
+    if let Err(e) = effects::rate_limit(st, Action::AuthTest, ip, Some(user_id)).await {
+        return Ok(Err(Denial::RateLimited(e)));
+    }
+    let uid = user_id.to_owned();
+    let hash = st
+        .db
+        .read(move |c| users::password_hash(c, &uid))
+        .await?
+        .unwrap_or_default();
+    if password.len() > fixed::PASSWORD_MAX {
+        return Ok(Err(Denial::TooLong));
+    }
+    if !bcrypt_matches(password, hash).await? {
+        return Ok(Err(Denial::WrongPassword));
+    }
+    Ok(Ok(()))
+}
+
+/// The device exists (else 404) and belongs to the user (else 403).
+async fn check_owner(st: &AppState, id: &str, user_id: &str) -> Result<(), ApiError> {
+    let target = id.to_owned();
+    match st.db.read(move |c| devices::owner(c, &target)).await? {
+        None => Err(ApiError::NotFound("device not found")),
+        Some(o) if o.as_deref() != Some(user_id) => {
+            Err(ApiError::Forbidden("device does not belong to you"))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_ids_are_one_segment() {
+        let id = device_id;
+        assert_eq!(id("/api/v1/user/devices/d1/revoke"), Some("d1"));
+        assert_eq!(id("/api/v1/user/devices//revoke"), None);
+        assert_eq!(id("/api/v1/user/devices/a/b/revoke"), None);
+        assert_eq!(id("/api/v1/user/devices/d1"), None);
+        assert_eq!(id("/api/v1/user/devices/d1/revoke/"), None);
+    }
+
+    #[test]
+    fn denials_answer_json_with_the_spec_errors() {
+        let json = |d: Denial| {
+            let e = ApiError::from(d);
+            (e.code(), e.to_string())
+        };
+        assert_eq!(
+            json(Denial::NoPassword),
+            ("invalid_request", "password required".into())
+        );
+        assert_eq!(json(Denial::TooLong).0, ApiError::PasswordTooLong.code());
+        assert_eq!(
+            json(Denial::WrongPassword),
+            ("forbidden", "wrong password".into())
+        );
+        let limited = ApiError::RateLimited { retry_after: 7 };
+        let code = limited.code();
+        assert_eq!(json(Denial::RateLimited(limited)).0, code);
+    }
 }

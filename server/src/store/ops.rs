@@ -14,7 +14,7 @@ use verstak_sync_proto::{
 };
 
 use super::{Scope, StoreError, blobs};
-use crate::sync_rules::{BlobCheck, BlobRefusal, blob_checks, fingerprint};
+use crate::push_prep::{BlobCheck, BlobRefusal, blob_checks, fingerprint};
 
 /// Counters for the metrics of §4.12.
 #[derive(Debug, Default, Clone, Copy)]
@@ -120,7 +120,7 @@ pub(crate) fn push(c: &Connection, p: &PushInput, now: &str) -> Result<PushOutco
         )?
         .execute(params![p.scope.user_id, p.scope.vault_id, last, now])?;
     }
-    let body = crate::http::json_bytes(&PushResponse::new(accepted, conflicts));
+    let body = crate::reply::json_bytes(&PushResponse::new(accepted, conflicts));
     if !p.idempotency_key.is_empty() {
         let text = std::str::from_utf8(&body).expect("serde_json output is UTF-8");
         c.prepare_cached(

@@ -1,12 +1,10 @@
-//! HTML responses (spec §6.10): the escaper every page template uses, query encoding, the
-//! `text/html` response, `no-store`, redirects, and the two generic pages (error, message)
-//! that handlers outside the page modules ask for.
+//! HTML responses (spec §6.10): the `text/html` response, `no-store`, redirects, and the
+//! generic pages (error, rate limited, message) that handlers outside the page modules ask
+//! for. The escaper and query encoding the templates use are in [`super::escape`].
 //!
 //! The markup itself lives in [`super::pages`] (askama templates); this module only wraps
 //! rendered pages into responses. No inline style or script: the CSP allows only
 //! `/static/app.css` and `/static/app.js`.
-
-use std::fmt;
 
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -14,36 +12,9 @@ use axum::response::Response;
 
 use super::ctx::WebCtx;
 use super::pages::{self, layout::Ui};
+use crate::error::ApiError;
 
 pub(crate) use super::pages::layout::Nav;
-
-/// The escaper of every `.html` template (`server/askama.toml`): `& < > " '` become
-/// `&amp; &lt; &gt; &quot; &#39;`, so a value is safe in text and in any quoted attribute.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Escape;
-
-impl askama::filters::Escaper for Escape {
-    fn write_escaped_str<W: fmt::Write>(&self, mut dest: W, s: &str) -> fmt::Result {
-        let mut rest = s;
-        while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
-            dest.write_str(&rest[..i])?;
-            dest.write_str(match rest.as_bytes()[i] {
-                b'&' => "&amp;",
-                b'<' => "&lt;",
-                b'>' => "&gt;",
-                b'"' => "&quot;",
-                _ => "&#39;",
-            })?;
-            rest = &rest[i + 1..];
-        }
-        dest.write_str(rest)
-    }
-}
-
-/// Percent-encodes a query value.
-pub(crate) fn qenc(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 /// An HTML response.
 pub(crate) fn html(status: StatusCode, body: String) -> Response {
@@ -80,31 +51,21 @@ pub(crate) fn error_page(cx: WebCtx, status: StatusCode, key: &str) -> Response 
     cx.finish(no_store(html(status, p)))
 }
 
+/// The 429 page of a refused rate-limit check, with its `Retry-After` (at least 1 s).
+pub(crate) fn rate_limited_page(cx: WebCtx, e: ApiError) -> Response {
+    let retry = match e {
+        ApiError::RateLimited { retry_after } => retry_after,
+        _ => 1,
+    };
+    let mut r = error_page(cx, StatusCode::TOO_MANY_REQUESTS, "error.rateLimited");
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, retry.max(1).into());
+    r
+}
+
 /// A simple message page (`/register/result` and friends).
 pub(crate) fn message_page(cx: WebCtx, title_key: &str, msg_key: &str, nav: Nav<'_>) -> Response {
     let ui = Ui::new(&cx, nav, title_key);
     let p = pages::message::message(&ui, msg_key);
     cx.finish(html(StatusCode::OK, p))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use askama::filters::Escaper;
-
-    fn esc(s: &str) -> String {
-        let mut out = String::new();
-        Escape.write_escaped_str(&mut out, s).unwrap();
-        out
-    }
-
-    #[test]
-    fn escaping() {
-        assert_eq!(
-            esc("<img src=x onerror='a'>\"&"),
-            "&lt;img src=x onerror=&#39;a&#39;&gt;&quot;&amp;"
-        );
-        assert_eq!(esc("Русский & co"), "Русский &amp; co");
-        assert_eq!(qenc("a b&c"), "a+b%26c");
-    }
 }

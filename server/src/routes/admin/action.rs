@@ -1,8 +1,10 @@
 //! `POST /admin/action` (spec §6.12): the console's form actions, with re-authentication
 //! where the table asks for it, plus the one-time password result page and its secret.
 //!
-//! `action` is the HTML adapter over `ops`: session, CSRF form, re-authentication, then one
-//! operation, answered with a redirect or a flash page.
+//! [`action`] is the HTML adapter over `ops`: session and CSRF form (extractors), the action
+//! name parsed into a [`ConsoleAction`] (400 when unknown), re-authentication (403), then
+//! [`run`] makes one `ops` call and maps its outcome to an [`Outcome`]: a redirect or a flash
+//! page.
 
 use axum::Router;
 use axum::extract::State;
@@ -11,16 +13,15 @@ use axum::response::Response;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-use super::Admin;
 use super::ops::{self, Actor, Refusal, Via, WebSettingsInput};
-use super::pages::admin_page_status;
+use super::pages::{admin_page_status, refusal_flash};
 use crate::creds::verify_admin;
 use crate::error::ApiError;
-use crate::extract::{Csrf, CsrfForm};
-use crate::http::json_response;
-use crate::mail;
+use crate::extract::{AdminSession as Admin, Csrf, CsrfForm};
+use crate::reply::json_response;
 use crate::routes::only;
 use crate::state::AppState;
+use crate::web::form::Form;
 use crate::web::html;
 use crate::web::pages::admin as view;
 
@@ -31,17 +32,74 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/admin/password-result/secret", only("POST").post(secret))
 }
 
-const REAUTH: [&str; 9] = [
-    "web-settings",
-    "toggle-user",
-    "confirm-user",
-    "reset-user-password",
-    "delete-user",
-    "revoke-device",
-    "delete-device",
-    "smtp",
-    "smtp-test",
-];
+/// The console's form actions (§6.12), parsed from the form's `action` field up front.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ConsoleAction {
+    WebSettings,
+    ToggleUser,
+    EditUser,
+    ConfirmUser,
+    ResetUserPassword,
+    DeleteUser,
+    RevokeDevice,
+    DeleteDevice,
+    Smtp,
+    SmtpTest,
+    Cleanup,
+}
+
+impl ConsoleAction {
+    const ALL: [ConsoleAction; 11] = [
+        ConsoleAction::WebSettings,
+        ConsoleAction::ToggleUser,
+        ConsoleAction::EditUser,
+        ConsoleAction::ConfirmUser,
+        ConsoleAction::ResetUserPassword,
+        ConsoleAction::DeleteUser,
+        ConsoleAction::RevokeDevice,
+        ConsoleAction::DeleteDevice,
+        ConsoleAction::Smtp,
+        ConsoleAction::SmtpTest,
+        ConsoleAction::Cleanup,
+    ];
+
+    /// The form value that names the action.
+    fn name(self) -> &'static str {
+        match self {
+            ConsoleAction::WebSettings => "web-settings",
+            ConsoleAction::ToggleUser => "toggle-user",
+            ConsoleAction::EditUser => "edit-user",
+            ConsoleAction::ConfirmUser => "confirm-user",
+            ConsoleAction::ResetUserPassword => "reset-user-password",
+            ConsoleAction::DeleteUser => "delete-user",
+            ConsoleAction::RevokeDevice => "revoke-device",
+            ConsoleAction::DeleteDevice => "delete-device",
+            ConsoleAction::Smtp => "smtp",
+            ConsoleAction::SmtpTest => "smtp-test",
+            ConsoleAction::Cleanup => "cleanup",
+        }
+    }
+
+    fn parse(name: &str) -> Option<ConsoleAction> {
+        Self::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    /// Every action but `edit-user` asks for the admin's password again.
+    fn needs_reauth(self) -> bool {
+        self != ConsoleAction::EditUser
+    }
+}
+
+/// How the console answers an action: a 303 to a page, or a flash page with a status.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    See(String),
+    Fail(StatusCode, &'static str),
+}
+
+use Outcome::{Fail, See};
+
+const NOT_FOUND: Outcome = Fail(StatusCode::NOT_FOUND, "error.notFound");
 
 fn fail(a: Admin, status: StatusCode, key: &str) -> Response {
     admin_page_status(a, status, "/admin/dashboard", "error.title", |ui| {
@@ -49,123 +107,113 @@ fn fail(a: Admin, status: StatusCode, key: &str) -> Response {
     })
 }
 
-fn see(a: Admin, to: &str) -> Response {
-    a.cx.finish(html::redirect(StatusCode::SEE_OTHER, to))
-}
-
+/// Session and CSRF form (extractors), the action name (400 when unknown), the admin's
+/// password where the action asks for it (403), then the operation.
 async fn action(
     State(st): State<AppState>,
     a: Admin,
     CsrfForm(f): CsrfForm,
 ) -> Result<Response, ApiError> {
-    let act = f.get("action").to_owned();
-    let needs_reauth = REAUTH.contains(&act.as_str()) || act == "cleanup";
-    if needs_reauth && !verify_admin(&st, &a.session.subject, f.get("password")).await? {
+    let Some(act) = ConsoleAction::parse(f.get("action")) else {
+        return Ok(fail(a, StatusCode::BAD_REQUEST, "error.unknownAction"));
+    };
+    if act.needs_reauth() && !verify_admin(&st, &a.session.subject, f.get("password")).await? {
         return Ok(fail(a, StatusCode::FORBIDDEN, "error.invalidCredentials"));
     }
-    let id = f.get("id");
-    let actor = Actor::of(&a);
-    match act.as_str() {
-        "web-settings" => {
-            let input = WebSettingsInput {
-                default_locale: f.get("default_locale"),
-                public_url: f.get("public_url"),
-                allow_registration: f.get("allow_registration") == "on",
-                server_name: f.get("server_name"),
-            };
-            if !ops::web_settings(&st, &actor, input).await? {
-                return Ok(fail(a, StatusCode::BAD_REQUEST, "error.invalidPublicURL"));
-            }
-            Ok(see(a, "/admin/settings?flash=settings_saved"))
-        }
-        "toggle-user" => match ops::toggle_block(&st, &actor, id).await? {
-            None => Ok(fail(a, StatusCode::NOT_FOUND, "error.notFound")),
-            Some(_) => Ok(see(a, "/admin/users")),
+    Ok(match run(&st, &a, act, &f).await? {
+        See(to) => a.cx.finish(html::redirect(StatusCode::SEE_OTHER, &to)),
+        Fail(status, key) => fail(a, status, key),
+    })
+}
+
+/// One call into [`ops`] per action, its outcome mapped to the console's answer.
+async fn run(st: &AppState, a: &Admin, act: ConsoleAction, f: &Form) -> Result<Outcome, ApiError> {
+    use ConsoleAction as A;
+    let (actor, id) = (Actor::of(a), f.get("id"));
+    let see = |to: &str| See(to.to_owned());
+    Ok(match act {
+        A::WebSettings => match ops::web_settings(st, &actor, web_settings_input(f)).await? {
+            true => see("/admin/settings?flash=settings_saved"),
+            false => Fail(StatusCode::BAD_REQUEST, "error.invalidPublicURL"),
         },
-        "edit-user" => {
+        A::ToggleUser => match ops::toggle_block(st, &actor, id).await? {
+            Some(_) => see("/admin/users"),
+            None => NOT_FOUND,
+        },
+        A::EditUser if id.is_empty() => refused(Refusal::Missing),
+        A::EditUser => {
             let (u, e) = (f.get("username").trim(), f.get("email").trim());
-            let outcome = if id.is_empty() {
-                Err(Refusal::Missing)
-            } else {
-                ops::edit_user(&st, &actor, id, u, e).await?
-            };
-            match outcome {
-                Ok(()) => Ok(see(a, "/admin/users")),
-                Err(why) => {
-                    let (status, key) = refusal_flash(why);
-                    Ok(fail(a, status, key))
-                }
+            match ops::edit_user(st, &actor, id, u, e).await? {
+                Ok(()) => see("/admin/users"),
+                Err(why) => refused(why),
             }
         }
-        "confirm-user" => {
-            if !ops::confirm_user(&st, &actor, id).await? {
-                return Ok(fail(a, StatusCode::NOT_FOUND, "error.notFound"));
-            }
-            Ok(see(a, "/admin/users"))
-        }
-        "reset-user-password" => {
-            let Some(pw) = ops::reset_password(&st, &actor, id, 16).await? else {
-                return Ok(fail(a, StatusCode::NOT_FOUND, "error.notFound"));
-            };
-            // The password is shown once, to this admin session (§6.12 one-time secret).
-            if let Ok(mut m) = st.secrets.lock() {
-                m.retain(|_, (_, exp)| *exp > Instant::now());
-                m.insert(
-                    a.session.token_hash.clone(),
-                    (pw, Instant::now() + Duration::from_secs(300)),
-                );
-            }
-            Ok(see(a, "/admin/password-result"))
-        }
-        "delete-user" => {
-            ops::delete_user(&st, &actor, id).await?;
-            Ok(see(a, "/admin/users"))
-        }
-        "revoke-device" => {
-            ops::revoke_device(&st, &actor, id).await?;
-            Ok(see(a, "/admin/devices"))
-        }
-        "delete-device" => match ops::delete_device(&st, &actor, Via::Console, id).await? {
-            None => Ok(fail(a, StatusCode::NOT_FOUND, "error.notFound")),
-            Some(false) => Ok(fail(a, StatusCode::CONFLICT, "error.deviceMustBeRevoked")),
-            Some(true) => Ok(see(a, "/admin/devices")),
+        A::ConfirmUser => match ops::confirm_user(st, &actor, id).await? {
+            true => see("/admin/users"),
+            false => NOT_FOUND,
         },
-        "smtp" => {
-            ops::save_smtp(&st, &actor, Via::Console, &f).await?;
-            Ok(see(a, "/admin/settings?flash=smtp_saved"))
+        A::ResetUserPassword => match ops::reset_password(st, &actor, id, 16).await? {
+            Some(pw) => {
+                keep_secret(st, &a.session.token_hash, pw);
+                see("/admin/password-result")
+            }
+            None => NOT_FOUND,
+        },
+        A::DeleteUser => {
+            ops::delete_user(st, &actor, id).await?;
+            see("/admin/users")
         }
-        "smtp-test" => {
-            let s = mail::settings(&st).await?;
-            let to = f.get("test_to").trim().to_owned();
-            let sent = ops::smtp_test(s, to, a.cx.loc, &a.cx.web.server_name).await;
-            let outcome = if sent.is_ok() {
-                "smtp_test_passed"
-            } else {
-                "smtp_test_failed"
-            };
-            let msg = format!("SMTP test by admin {}", actor.name);
-            actor.audit(&st, outcome, None, None, msg).await;
-            Ok(see(a, &format!("/admin/settings?flash={outcome}")))
+        A::RevokeDevice => {
+            ops::revoke_device(st, &actor, id).await?;
+            see("/admin/devices")
         }
-        "cleanup" => {
-            ops::cleanup(&st, &actor).await?;
-            Ok(see(a, "/admin/storage?flash=cleanup_done"))
+        A::DeleteDevice => match ops::delete_device(st, &actor, Via::Console, id).await? {
+            Some(true) => see("/admin/devices"),
+            Some(false) => Fail(StatusCode::CONFLICT, "error.deviceMustBeRevoked"),
+            None => NOT_FOUND,
+        },
+        A::Smtp => {
+            ops::save_smtp(st, &actor, Via::Console, f).await?;
+            see("/admin/settings?flash=smtp_saved")
         }
-        _ => Ok(fail(a, StatusCode::BAD_REQUEST, "error.unknownAction")),
+        A::SmtpTest => {
+            let (loc, name) = (a.cx.loc, &a.cx.web.server_name);
+            let sent = ops::smtp_test_saved(st, &actor, f.get("test_to"), loc, name).await?;
+            see(&format!(
+                "/admin/settings?flash={}",
+                ops::smtp_test_event(sent)
+            ))
+        }
+        A::Cleanup => {
+            ops::cleanup(st, &actor).await?;
+            see("/admin/storage?flash=cleanup_done")
+        }
+    })
+}
+
+fn web_settings_input(f: &Form) -> WebSettingsInput<'_> {
+    WebSettingsInput {
+        default_locale: f.get("default_locale"),
+        public_url: f.get("public_url"),
+        allow_registration: f.get("allow_registration") == "on",
+        server_name: f.get("server_name"),
     }
 }
 
-/// The console's answer to a refused input: status and flash key.
-pub(crate) fn refusal_flash(why: Refusal) -> (StatusCode, &'static str) {
-    match why {
-        Refusal::Missing => (StatusCode::BAD_REQUEST, "error.allFieldsRequired"),
-        Refusal::InvalidUsername => (StatusCode::BAD_REQUEST, "error.invalidUsername"),
-        Refusal::InvalidEmail => (StatusCode::BAD_REQUEST, "error.invalidEmail"),
-        Refusal::Password(_) => (StatusCode::BAD_REQUEST, "error.passwordInvalid"),
-        Refusal::NotFound => (StatusCode::NOT_FOUND, "error.notFound"),
-        Refusal::UsernameTaken | Refusal::EmailTaken => {
-            (StatusCode::CONFLICT, "error.accountTaken")
-        }
+fn refused(why: Refusal) -> Outcome {
+    let (status, key) = refusal_flash(why);
+    Fail(status, key)
+}
+
+/// Keeps a reset password for five minutes, for this admin session only: the password-result
+/// page fetches it once (§6.12 one-time secret).
+fn keep_secret(st: &AppState, session_hash: &str, pw: String) {
+    if let Ok(mut m) = st.secrets.lock() {
+        m.retain(|_, (_, exp)| *exp > Instant::now());
+        m.insert(
+            session_hash.to_owned(),
+            (pw, Instant::now() + Duration::from_secs(300)),
+        );
     }
 }
 
@@ -212,20 +260,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn refusals_map_to_flash_pages() {
-        let table = [
-            (Refusal::Missing, 400, "error.allFieldsRequired"),
-            (Refusal::InvalidUsername, 400, "error.invalidUsername"),
-            (Refusal::InvalidEmail, 400, "error.invalidEmail"),
-            (Refusal::Password(true), 400, "error.passwordInvalid"),
-            (Refusal::NotFound, 404, "error.notFound"),
-            (Refusal::UsernameTaken, 409, "error.accountTaken"),
-            (Refusal::EmailTaken, 409, "error.accountTaken"),
-        ];
-        for (why, status, key) in table {
-            let (s, k) = refusal_flash(why);
-            assert_eq!((s.as_u16(), k), (status, key));
-            assert!(crate::web::i18n::has(key), "{key}");
+    fn action_names_parse_and_reauth() {
+        for a in ConsoleAction::ALL {
+            assert_eq!(ConsoleAction::parse(a.name()), Some(a));
         }
+        assert_eq!(ConsoleAction::parse("nope"), None);
+        assert_eq!(ConsoleAction::parse(""), None);
+        assert_eq!(ConsoleAction::parse("Cleanup"), None);
+        let no_reauth: Vec<_> = ConsoleAction::ALL
+            .into_iter()
+            .filter(|a| !a.needs_reauth())
+            .map(ConsoleAction::name)
+            .collect();
+        assert_eq!(no_reauth, ["edit-user"]);
     }
 }

@@ -11,16 +11,16 @@ use axum::routing::any;
 use serde::Serialize;
 use serde_json::json;
 
-use super::ops::{self, Actor, Refusal, Via};
-use super::{Admin, server_stats};
+use super::ops::{self, Actor, Refusal, Via, server_stats};
+use super::query::{filter, paging};
 use crate::accounts::password_error;
 use crate::effects;
 use crate::error::ApiError;
-use crate::extract::{AppJson, Csrf, CsrfForm};
-use crate::http::json_response;
+use crate::extract::{AdminSession as Admin, AppJson, Csrf, CsrfForm};
 use crate::json::{DecodeError, Fields, FromJson};
 use crate::mail::SmtpSettings;
 use crate::ratelimit::Action;
+use crate::reply::json_response;
 use crate::routes::health::readiness;
 use crate::routes::{not_allowed, only};
 use crate::state::AppState;
@@ -135,9 +135,9 @@ async fn users(State(st): State<AppState>, a: Admin) -> Result<Response, ApiErro
         (Some(c), true) => format!("{c} ASC, u.rowid ASC"),
         (Some(c), false) => format!("{c} DESC, u.rowid DESC"),
     };
-    let (page, per_page) = super::paging(qs, 20);
+    let (page, per_page) = paging(qs, 20);
     let uq = UserQuery {
-        q: super::filter(qs, "filter"),
+        q: filter(qs, "filter"),
         username_only: true,
         order,
         page,

@@ -3,6 +3,8 @@
 //! (`action.rs`, answers with redirects and flash pages) and the JSON API (`api.rs`, answers
 //! with JSON) are thin adapters: they extract, call the operation, and map its outcome.
 //!
+//! [`server_stats`] is the one read both adapters share (the dashboard and `/admin/api/stats`).
+//!
 //! Outcomes a client can cause are values ([`Refusal`], `Option` for "not found"); only
 //! internal failures are `Err(ApiError)`.
 
@@ -11,17 +13,17 @@ use std::net::IpAddr;
 use crate::accounts::{self, password_len_ok};
 use crate::effects;
 use crate::error::ApiError;
+use crate::extract::AdminSession as Admin;
 use crate::mail::{self, MailError, SmtpSettings, Template};
 use crate::state::AppState;
 use crate::store::admin::{self as q, EditOutcome};
 use crate::store::audit::AuditEntry;
+use crate::store::stats::{self, ServerStats};
 use crate::store::{devices, sessions, smtp};
 use crate::useradd::{normalize_email, valid_username};
 use crate::util::{ids, time};
 use crate::web::form::Form;
 use crate::web::i18n::Locale;
-
-use super::Admin;
 
 /// Who runs an operation, for the audit rows.
 pub(crate) struct Actor {
@@ -309,6 +311,35 @@ pub(crate) async fn smtp_test(
         .map_err(SmtpTestError::Send)
 }
 
+/// The console's SMTP test (§6.12 `smtp-test`): the saved settings, the test mail to `to`
+/// (or the sender), and an audit row saying whether it was sent. Returns whether it was.
+pub(crate) async fn smtp_test_saved(
+    st: &AppState,
+    actor: &Actor,
+    to: &str,
+    loc: Locale,
+    server_name: &str,
+) -> Result<bool, ApiError> {
+    let s = mail::settings(st).await?;
+    let sent = smtp_test(s, to.trim().to_owned(), loc, server_name)
+        .await
+        .is_ok();
+    let msg = format!("SMTP test by admin {}", actor.name);
+    actor
+        .audit(st, smtp_test_event(sent), None, None, msg)
+        .await;
+    Ok(sent)
+}
+
+/// The audit event (and the console's flash) of an SMTP test.
+pub(crate) fn smtp_test_event(sent: bool) -> &'static str {
+    if sent {
+        "smtp_test_passed"
+    } else {
+        "smtp_test_failed"
+    }
+}
+
 /// Runs retention now (§6.16).
 pub(crate) async fn cleanup(st: &AppState, actor: &Actor) -> Result<(), ApiError> {
     crate::server::run_retention(st)
@@ -361,4 +392,40 @@ pub(crate) async fn web_settings(
         .audit(st, "web_settings_updated", None, None, msg)
         .await;
     Ok(true)
+}
+
+/// `ServerStats` with the file-system figures and the last cleanup time (§6.14).
+pub(crate) async fn server_stats(st: &AppState) -> Result<ServerStats, ApiError> {
+    let now_s = time::unix_now();
+    let (now, day_ago) = (time::format_unix(now_s), time::format_unix(now_s - 86_400));
+    let mut s = st
+        .db
+        .read(move |c| stats::collect(c, &now, &day_ago))
+        .await?;
+    let blobs = st.blobs.clone();
+    let db_path = st.db.path().to_owned();
+    let (temp, bytes, db_bytes) = tokio::task::spawn_blocking(move || {
+        let (t, b) = blobs.usage();
+        (
+            t,
+            b,
+            std::fs::metadata(&db_path)
+                .map(|m| m.len() as i64)
+                .unwrap_or(0),
+        )
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    s.temp_uploads = temp;
+    s.blob_bytes = bytes;
+    s.database_bytes = db_bytes;
+    let auto = st
+        .last_cleanup
+        .lock()
+        .map(|g| g.clone())
+        .unwrap_or_default();
+    if auto > s.last_cleanup_at {
+        s.last_cleanup_at = auto;
+    }
+    Ok(s)
 }

@@ -9,11 +9,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::action::refusal_flash;
-use super::ops::{self, Actor, Via};
-use super::{Admin, filter, paging, server_stats};
+use super::ops::{self, Actor, Refusal, Via, server_stats};
+use super::query::{filter, paging};
 use crate::error::ApiError;
-use crate::extract::CsrfForm;
+use crate::extract::{AdminSession as Admin, CsrfForm};
 use crate::mail;
 use crate::routes::health::readiness;
 use crate::routes::only;
@@ -301,4 +300,41 @@ async fn diagnostics(State(st): State<AppState>, a: Admin) -> Result<Response, A
         "admin.diagnostics",
         |ui| view::diagnostics::render(ui, &h),
     ))
+}
+
+/// The console's answer to a refused input: status and flash key.
+pub(crate) fn refusal_flash(why: Refusal) -> (StatusCode, &'static str) {
+    match why {
+        Refusal::Missing => (StatusCode::BAD_REQUEST, "error.allFieldsRequired"),
+        Refusal::InvalidUsername => (StatusCode::BAD_REQUEST, "error.invalidUsername"),
+        Refusal::InvalidEmail => (StatusCode::BAD_REQUEST, "error.invalidEmail"),
+        Refusal::Password(_) => (StatusCode::BAD_REQUEST, "error.passwordInvalid"),
+        Refusal::NotFound => (StatusCode::NOT_FOUND, "error.notFound"),
+        Refusal::UsernameTaken | Refusal::EmailTaken => {
+            (StatusCode::CONFLICT, "error.accountTaken")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_map_to_flash_pages() {
+        let table = [
+            (Refusal::Missing, 400, "error.allFieldsRequired"),
+            (Refusal::InvalidUsername, 400, "error.invalidUsername"),
+            (Refusal::InvalidEmail, 400, "error.invalidEmail"),
+            (Refusal::Password(true), 400, "error.passwordInvalid"),
+            (Refusal::NotFound, 404, "error.notFound"),
+            (Refusal::UsernameTaken, 409, "error.accountTaken"),
+            (Refusal::EmailTaken, 409, "error.accountTaken"),
+        ];
+        for (why, status, key) in table {
+            let (s, k) = refusal_flash(why);
+            assert_eq!((s.as_u16(), k), (status, key));
+            assert!(crate::web::i18n::has(key), "{key}");
+        }
+    }
 }

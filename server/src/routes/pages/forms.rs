@@ -1,16 +1,22 @@
 //! The public forms (spec §6.10): `/register`, `/login`, `/forgot`, `/reset`, `POST /locale`
 //! and the message pages. Steps run in the order of the spec table for each route.
+//!
+//! Each form route has a `GET` handler (`*_form`: show the form) and a `POST` handler (the
+//! submission, which starts with [`PublicForm`]: form body, then locale CSRF). `/register`
+//! first requires [`RegistrationOpen`], for every method.
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
 use axum::routing::any;
 
 use crate::accounts::{self, password_len_ok};
 use crate::creds::{self, CredFailure};
 use crate::effects;
 use crate::error::ApiError;
+use crate::extract::PublicForm;
 use crate::http::not_found_page;
 use crate::ratelimit::Action;
 use crate::routes::{not_allowed, only};
@@ -22,7 +28,7 @@ use crate::useradd::{normalize_email, valid_username};
 use crate::util::{ids, time};
 use crate::web::ctx::WebCtx;
 use crate::web::form::{Form, read_form};
-use crate::web::html::{self, Nav, error_page, message_page};
+use crate::web::html::{self, Nav, error_page, message_page, rate_limited_page};
 use crate::web::pages::{account, layout::Ui};
 
 pub(crate) fn router() -> Router<AppState> {
@@ -30,19 +36,13 @@ pub(crate) fn router() -> Router<AppState> {
         // With registration closed `/register` does not exist, whatever the method.
         .route(
             "/register",
-            any(|State(st): State<AppState>| async move {
-                if st.web_settings().allow_registration {
-                    not_allowed("GET, POST").into_response()
-                } else {
-                    not_found_page()
-                }
-            })
-            .get(register)
-            .post(register),
+            any(|_: RegistrationOpen| async { not_allowed("GET, POST") })
+                .get(register_form)
+                .post(register),
         )
-        .route("/login", only("GET, POST").get(login).post(login))
-        .route("/forgot", only("GET, POST").get(forgot).post(forgot))
-        .route("/reset", only("GET, POST").get(reset).post(reset))
+        .route("/login", only("GET, POST").get(login_form).post(login))
+        .route("/forgot", only("GET, POST").get(forgot_form).post(forgot))
+        .route("/reset", only("GET, POST").get(reset_form).post(reset))
         .route("/locale", only("POST").post(locale))
         .route(
             "/register/result",
@@ -78,49 +78,32 @@ fn form_page(
     cx.finish(html::html(status, p))
 }
 
-/// Reads the form of a public POST: parse → 400 page, CSRF → 403 page.
-async fn public_form(st: &AppState, cx: WebCtx, req: Request) -> Result<(WebCtx, Form), Response> {
-    let (parts, body) = req.into_parts();
-    let form = match read_form(st, &parts.headers, body).await {
-        Ok(f) => f,
-        Err(_) => return Err(error_page(cx, StatusCode::BAD_REQUEST, "error.badRequest")),
-    };
-    if !cx.public_csrf_ok(form.get("locale_csrf")) {
-        return Err(error_page(cx, StatusCode::FORBIDDEN, "error.csrf"));
+/// Registration is open (web settings); else the 404 page, before any other check.
+struct RegistrationOpen;
+
+impl FromRequestParts<AppState> for RegistrationOpen {
+    type Rejection = Response;
+
+    async fn from_request_parts(_: &mut Parts, st: &AppState) -> Result<Self, Response> {
+        if st.web_settings().allow_registration {
+            Ok(RegistrationOpen)
+        } else {
+            Err(not_found_page())
+        }
     }
-    Ok((cx, form))
 }
 
-/// A 429 page with `Retry-After`.
-fn rate_page(cx: WebCtx, e: ApiError) -> Response {
-    let retry = match e {
-        ApiError::RateLimited { retry_after } => retry_after,
-        _ => 1,
-    };
-    let mut r = error_page(cx, StatusCode::TOO_MANY_REQUESTS, "error.rateLimited");
-    r.headers_mut()
-        .insert(axum::http::header::RETRY_AFTER, retry.max(1).into());
-    r
+async fn register_form(_: RegistrationOpen, cx: WebCtx) -> Response {
+    form_page(cx, StatusCode::OK, "register.title", |ui| {
+        account::register(ui, None, "", "")
+    })
 }
 
-/// `GET` shows the form, `POST` submits it.
 async fn register(
     State(st): State<AppState>,
-    cx: WebCtx,
-    req: Request,
+    _: RegistrationOpen,
+    PublicForm { cx, form }: PublicForm,
 ) -> Result<Response, ApiError> {
-    if !st.web_settings().allow_registration {
-        return Ok(not_found_page());
-    }
-    if req.method() != Method::POST {
-        return Ok(form_page(cx, StatusCode::OK, "register.title", |ui| {
-            account::register(ui, None, "", "")
-        }));
-    }
-    let (cx, form) = match public_form(&st, cx, req).await {
-        Ok(v) => v,
-        Err(r) => return Ok(r),
-    };
     let (username, email_raw, pw) = (
         form.get("username").trim(),
         form.get("email").trim(),
@@ -138,7 +121,7 @@ async fn register(
         return Ok(again(cx, "error.invalidEmail"));
     };
     if let Err(e) = effects::rate_limit(&st, Action::Register, cx.ip, Some(&email)).await {
-        return Ok(rate_page(cx, e));
+        return Ok(rate_limited_page(cx, e));
     }
     if !valid_username(username) {
         return Ok(again(cx, "error.invalidUsername"));
@@ -153,26 +136,26 @@ async fn register(
     }
 }
 
-/// `GET` shows the form (or goes to the dashboard when signed in), `POST` signs in.
-async fn login(State(st): State<AppState>, cx: WebCtx, req: Request) -> Result<Response, ApiError> {
-    if req.method() != Method::POST {
-        if session::lookup(&st, &cx, Kind::User).await?.is_some() {
-            return Ok(cx.finish(html::redirect(StatusCode::FOUND, "/dashboard")));
-        }
-        return Ok(form_page(cx, StatusCode::OK, "login.title", |ui| {
-            account::login(ui, None, "")
-        }));
+/// The form, or the dashboard when already signed in.
+async fn login_form(State(st): State<AppState>, cx: WebCtx) -> Result<Response, ApiError> {
+    if session::lookup(&st, &cx, Kind::User).await?.is_some() {
+        return Ok(cx.finish(html::redirect(StatusCode::FOUND, "/dashboard")));
     }
-    let (mut cx, form) = match public_form(&st, cx, req).await {
-        Ok(v) => v,
-        Err(r) => return Ok(r),
-    };
+    Ok(form_page(cx, StatusCode::OK, "login.title", |ui| {
+        account::login(ui, None, "")
+    }))
+}
+
+async fn login(
+    State(st): State<AppState>,
+    PublicForm { mut cx, form }: PublicForm,
+) -> Result<Response, ApiError> {
     let (login, pw) = (
         form.get("username").trim().to_owned(),
         form.get("password").to_owned(),
     );
     if let Err(e) = effects::rate_limit(&st, Action::Login, cx.ip, Some(&login)).await {
-        return Ok(rate_page(cx, e));
+        return Ok(rate_limited_page(cx, e));
     }
     let fail = |cx: WebCtx, status: StatusCode, key: &str| {
         form_page(cx, status, "login.title", |ui| {
@@ -211,21 +194,17 @@ async fn login(State(st): State<AppState>, cx: WebCtx, req: Request) -> Result<R
     Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, "/dashboard")))
 }
 
-/// `GET` shows the form, `POST` sends the reset mail.
+async fn forgot_form(cx: WebCtx) -> Response {
+    form_page(cx, StatusCode::OK, "forgot.title", |ui| {
+        account::forgot(ui, None)
+    })
+}
+
+/// Sends the reset mail (in the background) and always answers the same redirect.
 async fn forgot(
     State(st): State<AppState>,
-    cx: WebCtx,
-    req: Request,
+    PublicForm { cx, form }: PublicForm,
 ) -> Result<Response, ApiError> {
-    if req.method() != Method::POST {
-        return Ok(form_page(cx, StatusCode::OK, "forgot.title", |ui| {
-            account::forgot(ui, None)
-        }));
-    }
-    let (cx, form) = match public_form(&st, cx, req).await {
-        Ok(v) => v,
-        Err(r) => return Ok(r),
-    };
     let email = form.get("email").trim();
     if email.is_empty() {
         return Ok(form_page(cx, StatusCode::OK, "forgot.title", |ui| {
@@ -233,42 +212,48 @@ async fn forgot(
         }));
     }
     if let Err(e) = effects::rate_limit(&st, Action::Forgot, cx.ip, Some(email)).await {
-        return Ok(rate_page(cx, e));
+        return Ok(rate_limited_page(cx, e));
     }
     accounts::forgot(&st, email, cx.loc);
     Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, "/forgot/sent")))
 }
 
-/// `GET` checks the token and shows the form, `POST` sets the new password.
-async fn reset(State(st): State<AppState>, cx: WebCtx, req: Request) -> Result<Response, ApiError> {
-    let (parts, body) = req.into_parts();
-    let to_forgot =
-        |cx: WebCtx| html::no_store(cx.finish(html::redirect(StatusCode::FOUND, "/forgot")));
-    if parts.method != Method::POST {
-        let token = parts
-            .uri
-            .query()
-            .and_then(|q| Form::parse(q.as_bytes()).get("token").to_owned().into())
-            .unwrap_or_default();
-        let (th, now) = (ids::sha256_hex(&token), time::now_rfc3339());
-        let state = st
-            .db
-            .read(move |c| token_state(c, &th, Purpose::Reset, &now))
-            .await?;
-        if token.is_empty() || !matches!(state, TokenOutcome::Done(_)) {
-            return Ok(to_forgot(cx));
-        }
-        return Ok(html::no_store(form_page(
-            cx,
-            StatusCode::OK,
-            "reset.title",
-            |ui| account::reset(ui, None, &token),
-        )));
+/// An unusable reset token goes back to `/forgot`.
+fn to_forgot(cx: WebCtx) -> Response {
+    html::no_store(cx.finish(html::redirect(StatusCode::FOUND, "/forgot")))
+}
+
+/// Checks the `token` of the query and shows the form.
+async fn reset_form(
+    State(st): State<AppState>,
+    cx: WebCtx,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let token = uri
+        .query()
+        .map(|q| Form::parse(q.as_bytes()).get("token").to_owned())
+        .unwrap_or_default();
+    let (th, now) = (ids::sha256_hex(&token), time::now_rfc3339());
+    let state = st
+        .db
+        .read(move |c| token_state(c, &th, Purpose::Reset, &now))
+        .await?;
+    if token.is_empty() || !matches!(state, TokenOutcome::Done(_)) {
+        return Ok(to_forgot(cx));
     }
-    let (cx, form) = match public_form(&st, cx, Request::from_parts(parts, body)).await {
-        Ok(v) => v,
-        Err(r) => return Ok(r),
-    };
+    Ok(html::no_store(form_page(
+        cx,
+        StatusCode::OK,
+        "reset.title",
+        |ui| account::reset(ui, None, &token),
+    )))
+}
+
+/// Sets the new password.
+async fn reset(
+    State(st): State<AppState>,
+    PublicForm { cx, form }: PublicForm,
+) -> Result<Response, ApiError> {
     let (token, pw, confirm) = (form.get("token"), form.get("password"), form.get("confirm"));
     let again = |cx: WebCtx, key: &str| {
         html::no_store(form_page(cx, StatusCode::OK, "reset.title", |ui| {
@@ -279,7 +264,7 @@ async fn reset(State(st): State<AppState>, cx: WebCtx, req: Request) -> Result<R
         return Ok(again(cx, "error.allFieldsRequired"));
     }
     if let Err(e) = effects::rate_limit(&st, Action::Reset, cx.ip, None).await {
-        return Ok(rate_page(cx, e));
+        return Ok(rate_limited_page(cx, e));
     }
     if password_len_ok(pw).is_err() {
         return Ok(again(cx, "error.passwordInvalid"));

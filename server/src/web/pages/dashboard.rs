@@ -6,7 +6,7 @@ use askama::Template;
 
 use super::layout::{Flash, Ui};
 use crate::store::admin::DeviceRow;
-use crate::web::html::qenc;
+use crate::web::escape::qenc;
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]

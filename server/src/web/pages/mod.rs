@@ -7,7 +7,7 @@
 //! [`layout::Ui`] from their `WebCtx`, call the render function and wrap the string into a
 //! response (`web::html`).
 //!
-//! Every `{{ }}` in a template is escaped by `web::html::Escape` (`server/askama.toml`); no
+//! Every `{{ }}` in a template is escaped by `web::escape::Escape` (`server/askama.toml`); no
 //! template uses `|safe`. Text comes from the catalogs through `ui.t(key)`; pages work without
 //! JavaScript (`/static/app.js` only opens dialogs and asks for confirmations).
 //!

@@ -4,7 +4,7 @@
 use askama::Template;
 
 use crate::store::admin::UserRow;
-use crate::web::html::qenc;
+use crate::web::escape::qenc;
 use crate::web::pages::layout::{Choice, Flash, Ui};
 
 /// The list query as applied (`q` trimmed, paging clamped).

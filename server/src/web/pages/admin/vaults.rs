@@ -4,7 +4,7 @@
 use askama::Template;
 
 use crate::store::admin::{DeviceRow, VaultRow};
-use crate::web::html::qenc;
+use crate::web::escape::qenc;
 use crate::web::pages::layout::Ui;
 
 #[derive(Template)]

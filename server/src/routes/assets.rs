@@ -7,8 +7,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 
+use super::not_allowed;
 use crate::http::not_found_page;
-use crate::routes::not_allowed;
 use crate::state::AppState;
 
 const FILES: [(&str, &str, &str); 3] = [
