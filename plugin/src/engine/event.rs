@@ -1,6 +1,7 @@
 //! `Event`: what the glue feeds into `Engine::handle`, and `Reply`/`IoError`, the answers to
 //! commands.
 
+use super::codes::HostCode;
 use super::guard::Direction;
 use super::hash::ContentHash;
 use super::ids::RequestId;
@@ -142,5 +143,18 @@ pub enum IoError {
     /// The host refused or failed the call; `code` is its stable error code (`not_permitted`,
     /// `io`, …), passed on unchanged where the spec wants the host's answer.
     #[error("{message}")]
-    Host { code: &'static str, message: String },
+    Host { code: HostCode, message: String },
+}
+
+impl IoError {
+    /// A failed host call: the codes the engine reacts to become their own variants.
+    pub fn host(code: HostCode, message: String) -> IoError {
+        match code {
+            HostCode::NotFound => IoError::NotFound,
+            HostCode::Changed => IoError::Changed,
+            HostCode::NotEmpty => IoError::NotEmpty,
+            HostCode::Network => IoError::Network(message),
+            code => IoError::Host { code, message },
+        }
+    }
 }

@@ -13,6 +13,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use super::codes::HostCode;
 use super::command::Command;
 use super::error::EngineError;
 use super::event::{IoError, Reply};
@@ -106,11 +107,11 @@ impl Io {
                 _ => 0,
             };
             if let Err(IoError::Host { code, message }) = &result
-                && *code == "not_permitted"
+                && *code == HostCode::NotPermitted
                 && s.refusal.is_none()
             {
                 s.refusal = Some(EngineError::Host {
-                    code,
+                    code: *code,
                     message: message.clone(),
                 });
             }

@@ -51,10 +51,14 @@
 //!   pairing part of a sync run). All HTTP goes through the one retry policy in `run/http.rs`.
 //! * Status and results: [`summary`] (`now()` result, engine status fields), [`status`] and
 //!   [`settings`] (the lead's DTO and settings document), [`error::EngineError`] (§3.11 texts).
+//! * Closed sets with stable strings: [`codes`] (`closed_enum!`, [`codes::ErrorCode`] that
+//!   `EngineError::code()` returns, [`codes::HostCode`]), `summary::Phase`, `status::StatusLabel`,
+//!   `command::Method`. Each mirrors its WIT enum case for case, so the glue maps them exhaustively.
 //! * `sim/` (tests only): devices + in-memory server, story tests and the seeded random simulation.
 
 pub mod account;
 pub mod batch;
+pub mod codes;
 pub mod command;
 pub mod config;
 pub mod conflict;

@@ -1,126 +1,69 @@
-//! Conversions between WIT types and engine types. No decisions.
+//! Conversions between WIT types and engine types. No decisions: enums map case to case with
+//! exhaustive `match`es (`same_cases!`), so a case added on one side only fails to compile.
 
 use super::bindings::exports::verstak::sync::sync_provider as wit;
-use super::bindings::verstak::sync::progress::Phase;
-use super::bindings::verstak::sync::types::{ErrorCode, HostError};
-use super::bindings::verstak::sync::{files, network};
-use crate::engine::command::Expect;
+use super::bindings::verstak::sync::types::{self, HostError};
+use super::bindings::verstak::sync::{files, network, progress};
+use crate::engine::codes::{ErrorCode, HostCode};
+use crate::engine::command::{Expect, HttpBody, Method};
 use crate::engine::error::EngineError;
 use crate::engine::event::{DirEntry, EntryKind, FileMeta, HttpResponse, IoError};
 use crate::engine::guard::{Direction, Guard};
-use crate::engine::status::Status;
-use crate::engine::summary::{KeptBoth, Summary};
+use crate::engine::status::{Status, StatusLabel};
+use crate::engine::summary::{EngineStatus, KeptBoth, Phase, Summary};
 
-fn host_code(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::NotPermitted => "not_permitted",
-        ErrorCode::OutsideVault => "outside_vault",
-        ErrorCode::NotFound => "not_found",
-        ErrorCode::AlreadyExists => "already_exists",
-        ErrorCode::Changed => "changed",
-        ErrorCode::NotEmpty => "not_empty",
-        ErrorCode::InvalidInput => "invalid_input",
-        ErrorCode::TooLarge => "too_large",
-        ErrorCode::ForbiddenOrigin => "forbidden_origin",
-        ErrorCode::Network => "network",
-        ErrorCode::Io => "io",
+/// `fn $name(x: $from) -> $to`: each case becomes the case of the same name.
+macro_rules! same_cases {
+    ($name:ident: $from:ty => $to:ty { $($case:ident),* $(,)? }) => {
+        pub(super) fn $name(x: $from) -> $to {
+            type F = $from;
+            type T = $to;
+            match x {
+                $(F::$case => T::$case,)*
+            }
+        }
+    };
+}
+
+same_cases!(host_code: types::ErrorCode => HostCode {
+    NotPermitted, OutsideVault, NotFound, AlreadyExists, Changed, NotEmpty, InvalidInput,
+    TooLarge, ForbiddenOrigin, Network, Io,
+});
+same_cases!(error_code: ErrorCode => wit::SyncErrorCode {
+    NotConfigured, VaultIdUnavailable, InvalidInterval, MassDeletionPending, RemoteVaultLocked,
+    ServerError, NotSyncServer, ConnectionFailed, InvalidUrl, PairFailed, SaveToken, SaveState,
+    SnapshotScan, BlobUpload, InvalidBlobUploadResponse, PushFailed, PullApplyFailed,
+    PullUnordered, PullCursorMismatch, PullStalled, DownloadSizeMismatch, DownloadHashMismatch,
+    InvalidResponse, LocalIo, NotPermitted, OutsideVault, NotFound, AlreadyExists, Changed,
+    NotEmpty, InvalidInput, TooLarge, ForbiddenOrigin, Network, Io,
+});
+same_cases!(label: StatusLabel => wit::StatusLabel {
+    Revoked, Error, Connected, Disconnected, Disabled,
+});
+same_cases!(phase: Phase => progress::Phase { Scan, Pull, Upload, Push });
+same_cases!(direction: wit::Direction => Direction { Incoming, Outgoing });
+same_cases!(wit_direction: Direction => wit::Direction { Incoming, Outgoing });
+same_cases!(kind: files::EntryKind => EntryKind { File, Dir, Other });
+same_cases!(method: Method => network::Method { Get, Post });
+
+/// A host refusal passed on as it is.
+impl From<HostError> for EngineError {
+    fn from(e: HostError) -> EngineError {
+        let (code, message) = (host_code(e.code), e.message);
+        EngineError::Host { code, message }
     }
 }
 
-/// `EngineError::code()` (a host refusal passed on keeps the host's code) as the WIT enum,
-/// whose cases are those codes in kebab case.
-fn engine_code(code: &str) -> wit::SyncErrorCode {
-    use wit::SyncErrorCode as C;
-    match code {
-        "not_configured" => C::NotConfigured,
-        "vault_id_unavailable" => C::VaultIdUnavailable,
-        "invalid_interval" => C::InvalidInterval,
-        "mass_deletion_pending" => C::MassDeletionPending,
-        "remote_vault_locked" => C::RemoteVaultLocked,
-        "server_error" => C::ServerError,
-        "not_sync_server" => C::NotSyncServer,
-        "connection_failed" => C::ConnectionFailed,
-        "invalid_url" => C::InvalidUrl,
-        "pair_failed" => C::PairFailed,
-        "save_token" => C::SaveToken,
-        "save_state" => C::SaveState,
-        "snapshot_scan" => C::SnapshotScan,
-        "blob_upload" => C::BlobUpload,
-        "invalid_blob_upload_response" => C::InvalidBlobUploadResponse,
-        "push_failed" => C::PushFailed,
-        "pull_apply_failed" => C::PullApplyFailed,
-        "pull_unordered" => C::PullUnordered,
-        "pull_cursor_mismatch" => C::PullCursorMismatch,
-        "pull_stalled" => C::PullStalled,
-        "download_size_mismatch" => C::DownloadSizeMismatch,
-        "download_hash_mismatch" => C::DownloadHashMismatch,
-        "invalid_response" => C::InvalidResponse,
-        "not_permitted" => C::NotPermitted,
-        "outside_vault" => C::OutsideVault,
-        "not_found" => C::NotFound,
-        "already_exists" => C::AlreadyExists,
-        "changed" => C::Changed,
-        "not_empty" => C::NotEmpty,
-        "invalid_input" => C::InvalidInput,
-        "too_large" => C::TooLarge,
-        "forbidden_origin" => C::ForbiddenOrigin,
-        "network" => C::Network,
-        "io" => C::Io,
-        // `local_io`, and a code the engine gained without a new API version (wit/README.md).
-        _ => C::LocalIo,
-    }
-}
-
-/// The engine's `status_label` (§3.3) as the WIT enum.
-fn status_label(label: &str) -> wit::StatusLabel {
-    match label {
-        "revoked" => wit::StatusLabel::Revoked,
-        "connected" => wit::StatusLabel::Connected,
-        "disconnected" => wit::StatusLabel::Disconnected,
-        "disabled" => wit::StatusLabel::Disabled,
-        // `error`, the only other label the engine gives.
-        _ => wit::StatusLabel::Error,
-    }
-}
-
-/// The engine's progress phase as the WIT enum.
-pub(super) fn phase(phase: &str) -> Phase {
-    match phase {
-        "pull" => Phase::Pull,
-        "upload" => Phase::Upload,
-        "push" => Phase::Push,
-        // `scan`, the only other phase the engine reports.
-        _ => Phase::Scan,
+impl From<HostError> for IoError {
+    fn from(e: HostError) -> IoError {
+        IoError::host(host_code(e.code), e.message)
     }
 }
 
 /// The exported error: the engine's stable code and §3.11 message, or the host's refusal.
 pub(super) fn error(e: EngineError) -> wit::SyncError {
-    wit::SyncError {
-        code: engine_code(e.code()),
-        message: e.to_string(),
-    }
-}
-
-/// A host refusal passed on as it is.
-pub(super) fn host(e: HostError) -> EngineError {
-    EngineError::Host {
-        code: host_code(e.code),
-        message: e.message,
-    }
-}
-
-pub(super) fn io_error(e: HostError) -> IoError {
-    match e.code {
-        ErrorCode::NotFound => IoError::NotFound,
-        ErrorCode::Changed => IoError::Changed,
-        ErrorCode::NotEmpty => IoError::NotEmpty,
-        ErrorCode::Network => IoError::Network(e.message),
-        code => IoError::Host {
-            code: host_code(code),
-            message: e.message,
-        },
-    }
+    let (code, message) = (error_code(e.code()), e.to_string());
+    wit::SyncError { code, message }
 }
 
 pub(super) fn expect(e: Expect) -> files::Expect {
@@ -130,15 +73,20 @@ pub(super) fn expect(e: Expect) -> files::Expect {
     }
 }
 
+pub(super) fn body(b: HttpBody) -> network::Body {
+    match b {
+        HttpBody::Empty => network::Body::Empty,
+        HttpBody::Json(text) => network::Body::Bytes(text.into_bytes()),
+        HttpBody::StagedFile { stage, filename } => {
+            network::Body::StagedFile(network::StagedFile { stage, filename })
+        }
+    }
+}
+
 pub(super) fn entry(e: files::DirEntry) -> DirEntry {
-    let kind = match e.kind {
-        files::EntryKind::File => EntryKind::File,
-        files::EntryKind::Dir => EntryKind::Dir,
-        files::EntryKind::Other => EntryKind::Other,
-    };
     DirEntry {
         name: e.name,
-        kind,
+        kind: kind(e.kind),
         size: e.size,
         mtime: e.mtime_ms,
     }
@@ -157,22 +105,24 @@ pub(super) fn response(r: network::Response) -> HttpResponse {
     }
 }
 
-pub(super) fn direction(d: wit::Direction) -> Direction {
-    match d {
-        wit::Direction::Incoming => Direction::Incoming,
-        wit::Direction::Outgoing => Direction::Outgoing,
-    }
+/// The host's progress line from the engine's status, while a phase is counted.
+pub(super) fn progress(s: &EngineStatus) -> Option<progress::Progress> {
+    let p = s.progress.as_ref()?;
+    let (phase, done, total, bytes) = (phase(p.phase), p.done, p.total, s.bytes);
+    Some(progress::Progress {
+        phase,
+        done,
+        total,
+        bytes,
+    })
 }
 
 fn guard(g: Guard) -> wit::Guard {
-    let direction = match g.direction {
-        Direction::Incoming => wit::Direction::Incoming,
-        Direction::Outgoing => wit::Direction::Outgoing,
-    };
+    let (direction, deletions, files) = (wit_direction(g.direction), g.deletions, g.files);
     wit::Guard {
         direction,
-        deletions: g.deletions,
-        files: g.files,
+        deletions,
+        files,
     }
 }
 
@@ -192,7 +142,7 @@ pub(super) fn status(s: Status) -> wit::SyncStatus {
         sync_interval: s.sync_interval,
         last_error: s.last_error,
         last_warning: s.last_warning,
-        status_label: status_label(s.status_label),
+        status_label: label(s.status_label),
         progress: s.progress.map(|p| {
             let (phase, done, total) = (phase(p.phase), p.done, p.total);
             wit::Progress { phase, done, total }

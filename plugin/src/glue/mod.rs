@@ -21,7 +21,6 @@ use crate::engine::status::Status;
 use bindings::exports::verstak::sync::status_provider;
 use bindings::exports::verstak::sync::sync_provider as wit;
 use bindings::verstak::sync::{settings, storage};
-use convert::host;
 use wit::{Direction, SyncError, SyncStatus, SyncSummary};
 
 struct Component;
@@ -30,9 +29,9 @@ type Out<T> = Result<T, SyncError>;
 
 /// The status from local state only (§5.4.7): settings, the pairing document, the engine.
 fn status() -> Result<Status, EngineError> {
-    let settings = settings::read().map_err(host)?;
-    let pairing = storage::get(PAIRING_KEY).map_err(host)?;
-    let token = storage::get(TOKEN_KEY).map_err(host)?;
+    let settings = settings::read()?;
+    let pairing = storage::get(PAIRING_KEY)?;
+    let token = storage::get(TOKEN_KEY)?;
     let engine = driver::engine()?.status();
     Status::read(&settings, pairing.as_deref(), token.as_deref(), &engine)
 }

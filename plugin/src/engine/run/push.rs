@@ -25,7 +25,7 @@ use super::super::payload::{
 use super::super::saved::{
     BatchEntry, Change, OpKind, PendingBatch, QueuedOp, SyncedEntry, Unechoed,
 };
-use super::super::summary::Progress;
+use super::super::summary::{Phase, Progress};
 use super::Run;
 
 impl Run {
@@ -105,7 +105,7 @@ impl Run {
             let end = (i + size.get()).min(queue.len());
             self.io.status(|s| {
                 s.progress = Some(Progress {
-                    phase: "push",
+                    phase: Phase::Push,
                     done: i as u64,
                     total: queue.len() as u64,
                 })
@@ -285,7 +285,7 @@ impl Run {
         if ok {
             self.io.status(|s| {
                 s.progress = Some(Progress {
-                    phase: "upload",
+                    phase: Phase::Upload,
                     done: 0,
                     total: size,
                 })

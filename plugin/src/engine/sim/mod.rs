@@ -16,6 +16,7 @@ mod vault;
 
 use std::collections::BTreeSet;
 
+use crate::engine::codes::{ErrorCode, HostCode};
 use crate::engine::command::Command;
 use crate::engine::event::{Action, Event, IoError, Login, Password};
 use crate::engine::guard::Direction;
@@ -161,7 +162,7 @@ impl Sim {
                     Err(IoError::Network("server unreachable".into()))
                 }
                 Command::Http { .. } if self.no_network_grant => Err(IoError::Host {
-                    code: "not_permitted",
+                    code: HostCode::NotPermitted,
                     message: "lacks required permission \"network.remote\"".into(),
                 }),
                 _ => dev.vault.exec(&cmd, &mut self.server),
@@ -214,7 +215,9 @@ impl Sim {
             Some(Command::Finished(outcome)) => {
                 dev.guard = match &outcome {
                     Ok(s) => s.guard.as_ref().map(|g| g.direction),
-                    Err(e) if e.code() == "mass_deletion_pending" => Some(Direction::Outgoing),
+                    Err(e) if e.code() == ErrorCode::MassDeletionPending => {
+                        Some(Direction::Outgoing)
+                    }
                     Err(_) => None,
                 };
                 dev.outcomes.push(outcome);

@@ -51,7 +51,7 @@ fn assert_no_password(sim: &Sim, d: usize) {
 
 fn error(outcome: Outcome) -> (&'static str, String) {
     let e = outcome.expect_err("the action fails");
-    (e.code(), e.to_string())
+    (e.code().as_str(), e.to_string())
 }
 
 #[test]
