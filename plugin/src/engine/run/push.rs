@@ -71,7 +71,7 @@ impl Run {
             .iter()
             .filter(|q| q.change == Change::Delete { dir: false })
             .count() as u64;
-        let files = self.st.synced.values().filter(|e| !e.dir).count() as u64;
+        let files = self.st.synced.values().filter(|e| !e.is_dir()).count() as u64;
         let mut held = false;
         match decision {
             Some(d) if !d.confirm => {
@@ -200,9 +200,8 @@ impl Run {
                 }
                 self.st.synced.insert(
                     op.path.clone(),
-                    SyncedEntry {
-                        dir: false,
-                        hash: Some(hash.clone()),
+                    SyncedEntry::File {
+                        hash: hash.clone(),
                         text,
                         size: *size,
                     },
