@@ -11,11 +11,11 @@
 //! during sync runs; the URL the user typed while pairing), so the glue only joins the URL and
 //! adds the header it is told to.
 
+use super::answer::Finish;
 use super::codes::closed_enum;
 use super::hash::ContentHash;
 use super::ids::RequestId;
 use super::path::VaultPath;
-use super::summary::Outcome;
 
 /// What the destination must look like right before a write, move or trash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,8 +185,8 @@ pub enum Command {
     VaultId { id: RequestId },
     /// Write one line to the host log at info level. Answer: `Reply::Done`.
     Log { id: RequestId, message: String },
-    /// The action finished. Not answered.
-    Finished(Outcome),
+    /// The action finished with its answer (`answer.rs`). Not answered.
+    Finished(Finish),
 }
 
 impl Command {

@@ -29,6 +29,9 @@ pub enum Action {
     SetInterval(i32),
     /// `setIgnore(patterns)` (§3.13): stores the user ignore list in the settings.
     SetIgnore(Vec<String>),
+    /// `status()` (§3.2): the snapshot from the settings, the pairing document, the device
+    /// token and the engine's state; local reads only (§5.4.7). Answers `Answer::Status`.
+    Status,
 }
 
 /// What the user typed to reach an account: the server URL, the username and the password.
@@ -37,6 +40,17 @@ pub struct Login {
     pub server_url: String,
     pub username: String,
     pub password: Password,
+}
+
+impl Login {
+    pub fn new(server_url: String, username: String, password: String) -> Login {
+        let password = Password(password);
+        Login {
+            server_url,
+            username,
+            password,
+        }
+    }
 }
 
 /// A password on its way to the one request that needs it. It is never stored, and `Debug`

@@ -78,6 +78,11 @@ impl Io {
         f(&mut self.0.borrow_mut().status)
     }
 
+    /// The engine's part of the status as it is now.
+    pub(crate) fn engine_status(&self) -> EngineStatus {
+        self.0.borrow().status.clone()
+    }
+
     /// Starts an action: forgets the refusals of the last one.
     pub(crate) fn begin(&self) {
         let mut s = self.0.borrow_mut();

@@ -4,16 +4,16 @@
 //! Built from local state only (settings, the pairing document, the engine's memory), so reading
 //! it never touches the network (§5.4.7).
 
-use super::account::Pairing;
 use super::codes::closed_enum;
 use super::error::EngineError;
 use super::guard::Guard;
 use super::ignore::DEFAULT_IGNORE;
+use super::pairing::Pairing;
 use super::settings::Settings;
 use super::summary::{EngineStatus, Progress};
 
 /// The `SyncStatusDTO` fields, in engine terms.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Status {
     pub configured: bool,
     pub syncing: bool,

@@ -1,5 +1,6 @@
 //! Conversions between WIT types and engine types. No decisions: enums map case to case with
-//! exhaustive `match`es (`same_cases!`), so a case added on one side only fails to compile.
+//! exhaustive `match`es (`same_cases!`) and records field to field (`same_fields!`), so a case
+//! or a field added on one side only fails to compile.
 
 use super::bindings::exports::verstak::sync::sync_provider as wit;
 use super::bindings::verstak::sync::types::{self, HostError};
@@ -10,7 +11,8 @@ use crate::engine::error::EngineError;
 use crate::engine::event::{DirEntry, EntryKind, FileMeta, HttpResponse, IoError};
 use crate::engine::guard::{Direction, Guard};
 use crate::engine::status::{Status, StatusLabel};
-use crate::engine::summary::{EngineStatus, KeptBoth, Phase, Summary};
+use crate::engine::summary::{EngineStatus, KeptBoth, Phase, Progress, Summary};
+use verstak_sync_proto::Conflict;
 
 /// `fn $name(x: $from) -> $to`: each case becomes the case of the same name.
 macro_rules! same_cases {
@@ -22,6 +24,14 @@ macro_rules! same_cases {
                 $(F::$case => T::$case,)*
             }
         }
+    };
+}
+
+/// `$to { f: $from.f, …, g: conv, … }`: the fields of the same name, then the converted ones.
+/// A struct literal must name every field, so a field the engine lacks fails to compile.
+macro_rules! same_fields {
+    ($from:ident => $($to:ident)::+ { $($f:ident),* ; $($g:ident: $conv:expr),* $(,)? }) => {
+        $($to)::+ { $($f: $from.$f,)* $($g: $conv,)* }
     };
 }
 
@@ -84,101 +94,50 @@ pub(super) fn body(b: HttpBody) -> network::Body {
 }
 
 pub(super) fn entry(e: files::DirEntry) -> DirEntry {
-    DirEntry {
-        name: e.name,
-        kind: kind(e.kind),
-        size: e.size,
-        mtime: e.mtime_ms,
-    }
+    same_fields!(e => DirEntry { name, size; kind: kind(e.kind), mtime: e.mtime_ms })
 }
 
 pub(super) fn meta(m: files::FileMeta) -> FileMeta {
-    let (size, mtime) = (m.size, m.mtime_ms);
-    FileMeta { size, mtime }
+    same_fields!(m => FileMeta { size; mtime: m.mtime_ms })
 }
 
 pub(super) fn response(r: network::Response) -> HttpResponse {
-    HttpResponse {
-        status: r.status,
-        headers: r.headers,
-        body: r.body,
-    }
+    same_fields!(r => HttpResponse { status, headers, body; })
 }
 
 /// The host's progress line from the engine's status, while a phase is counted.
 pub(super) fn progress(s: &EngineStatus) -> Option<progress::Progress> {
-    let p = s.progress.as_ref()?;
-    let (phase, done, total, bytes) = (phase(p.phase), p.done, p.total, s.bytes);
-    Some(progress::Progress {
-        phase,
-        done,
-        total,
-        bytes,
-    })
+    let (p, bytes) = (s.progress.clone()?, s.bytes);
+    Some(same_fields!(p => progress::Progress { done, total; phase: phase(p.phase), bytes: bytes }))
 }
 
 fn guard(g: Guard) -> wit::Guard {
-    let (direction, deletions, files) = (wit_direction(g.direction), g.deletions, g.files);
-    wit::Guard {
-        direction,
-        deletions,
-        files,
-    }
+    same_fields!(g => wit::Guard { deletions, files; direction: wit_direction(g.direction) })
 }
 
 pub(super) fn status(s: Status) -> wit::SyncStatus {
-    wit::SyncStatus {
-        configured: s.configured,
-        syncing: s.syncing,
-        server_url: s.server_url,
-        vault_id: s.vault_id,
-        device_id: s.device_id,
-        device_name: s.device_name,
-        connected: s.connected,
-        revoked: s.revoked,
-        token_stored: s.token_stored,
-        unpushed_ops: s.unpushed_ops,
-        last_sync_at: s.last_sync_at,
-        sync_interval: s.sync_interval,
-        last_error: s.last_error,
-        last_warning: s.last_warning,
+    let progress =
+        |p: Progress| same_fields!(p => wit::Progress { done, total; phase: phase(p.phase) });
+    same_fields!(s => wit::SyncStatus {
+        configured, syncing, server_url, vault_id, device_id, device_name, connected, revoked,
+        token_stored, unpushed_ops, last_sync_at, sync_interval, last_error, last_warning,
+        effective_vault_id, last_checked_at, ignore;
         status_label: label(s.status_label),
-        progress: s.progress.map(|p| {
-            let (phase, done, total) = (phase(p.phase), p.done, p.total);
-            wit::Progress { phase, done, total }
-        }),
-        effective_vault_id: s.effective_vault_id,
-        last_checked_at: s.last_checked_at,
+        progress: s.progress.map(progress),
         guard: s.guard.map(guard),
-        ignore: s.ignore,
-    }
-}
-
-fn kept(k: KeptBoth) -> wit::KeptBoth {
-    let (path, copy_path) = (k.path, k.copy_path);
-    wit::KeptBoth { path, copy_path }
+    })
 }
 
 pub(super) fn summary(s: Summary) -> wit::SyncSummary {
-    wit::SyncSummary {
-        pushed: s.pushed,
-        pulled: s.pulled,
-        server_sequence: s.server_sequence,
-        conflicts: s
-            .conflicts
-            .into_iter()
-            .map(|c| wit::ServerConflict {
-                device_id: c.device_id,
-                entity_id: c.entity_id,
-                entity_type: c.entity_type,
-                op_id: c.op_id,
-                op_type: c.op_type,
-                server_sequence: c.server_sequence,
-            })
-            .collect(),
+    let conflict = |c: Conflict| {
+        same_fields!(c => wit::ServerConflict {
+            device_id, entity_id, entity_type, op_id, op_type, server_sequence;
+        })
+    };
+    let kept = |k: KeptBoth| same_fields!(k => wit::KeptBoth { path, copy_path; });
+    same_fields!(s => wit::SyncSummary { pushed, pulled, server_sequence, merged, skipped;
+        conflicts: s.conflicts.into_iter().map(conflict).collect(),
         kept_both: s.kept_both.into_iter().map(kept).collect(),
-        merged: s.merged,
-        skipped: s.skipped,
         guard: s.guard.map(guard),
-    }
+    })
 }

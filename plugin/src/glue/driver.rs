@@ -11,6 +11,7 @@ use super::bindings::verstak::sync::{
     environment, files, log, network, progress, settings, storage,
 };
 use super::convert::{self, expect};
+use crate::engine::answer::Finish;
 use crate::engine::codes::HostCode;
 use crate::engine::command::{Command, Endpoint, HttpRequest};
 use crate::engine::error::EngineError;
@@ -19,7 +20,6 @@ use crate::engine::hash::ContentHash;
 use crate::engine::ids::Millis;
 use crate::engine::machine::{Config, Engine};
 use crate::engine::saved::STATE_KEY;
-use crate::engine::summary::Outcome;
 
 fn now() -> Millis {
     let since = SystemTime::now().duration_since(UNIX_EPOCH);
@@ -27,7 +27,7 @@ fn now() -> Millis {
 }
 
 /// The engine for this vault, from the stored state.
-pub(super) fn engine() -> Result<Engine, EngineError> {
+fn engine() -> Result<Engine, EngineError> {
     let mut entropy = [0u8; 16];
     getrandom::fill(&mut entropy).map_err(|e| EngineError::LocalIo(format!("random: {e}")))?;
     let mut cfg = Config::new(environment::device_name(), entropy);
@@ -36,7 +36,7 @@ pub(super) fn engine() -> Result<Engine, EngineError> {
 }
 
 /// Runs one engine action to its end (`Command::Finished`).
-pub(super) fn act(action: Action) -> Outcome {
+pub(super) fn act(action: Action) -> Finish {
     let mut engine = engine()?;
     engine.handle(now(), Event::Start(action));
     loop {

@@ -28,6 +28,7 @@ use std::rc::Rc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::answer::Answer;
 use super::command::{Command, Endpoint, HttpBody, HttpRequest, Method};
 use super::config::Config;
 use super::conflict::rfc3339;
@@ -73,7 +74,7 @@ pub(crate) async fn run_action(
     action: Action,
 ) -> SavedState {
     io.begin();
-    let outcome = match action {
+    let finish = match action {
         Action::Sync | Action::ConfirmDeletions(_) | Action::RestoreDeletions(_) => {
             let (back, outcome) = sync_action(&io, cfg, st, action).await;
             st = back;
@@ -81,17 +82,18 @@ pub(crate) async fn run_action(
             // `not_permitted` rather than the failure it caused.
             match (outcome, io.refusal()) {
                 (Err(_), Some(refused)) => Err(refused),
-                (outcome, _) => outcome,
+                (outcome, _) => outcome.map(Answer::Summary),
             }
         }
+        Action::Status => pair::status(&io).await.map(|s| Answer::Status(Box::new(s))),
         _ => {
             let result = pair::pairing_action(&io, &cfg, &mut st, action).await;
             let st = &st;
             io.status(|s| fill_status(s, st));
-            result.map(|()| Summary::default())
+            result.map(|()| Answer::Summary(Summary::default()))
         }
     };
-    io.finish(Command::Finished(outcome));
+    io.finish(Command::Finished(finish));
     st
 }
 
