@@ -46,15 +46,17 @@
 //!   [`merge`] (diff3), [`conflict`] (copy names),
 //!   [`guard`] (mass deletion), [`batch`] (batch halving), `pullcheck` (page ordering checks).
 //! * Run phases: `run/scan.rs`, `run/pull.rs`, `run/apply*.rs`, `run/materialize.rs`, `run/push.rs`.
-//! * Pairing: [`account`] (pure rules, requests), [`pairing`] (the pairing document) and `run/pair.rs` (the
-//!   `Configure`, `TestConnection`, `Disconnect`, `ResetKey` and settings actions, and the
-//!   pairing part of a sync run). All HTTP goes through the one retry policy in `run/http.rs`.
+//! * Pairing: [`account`] (pure rules, requests), [`pairing`] (the pairing document) and
+//!   `run/pair.rs` (the `Configure`, `TestConnection`, `Disconnect`, `ResetKey`, settings and
+//!   `Status` actions, and the pairing part of a sync run). All HTTP goes through the one retry
+//!   policy in `run/http.rs`.
 //! * Status and results: [`answer`] (what `Command::Finished` carries), [`summary`] (`now()`
-//!   result, engine status fields), [`status`] (read by the `Status` action) and
-//!   [`settings`] (the lead's DTO and settings document), [`error::EngineError`] (§3.11 texts).
+//!   result, engine status fields), [`status`] (the DTO the `Status` action reads) and
+//!   [`settings`] (the settings document), [`error::EngineError`] (§3.11 texts).
 //! * Closed sets with stable strings: [`codes`] (`closed_enum!`, [`codes::ErrorCode`] that
-//!   `EngineError::code()` returns, [`codes::HostCode`]), `summary::Phase`, `status::StatusLabel`,
-//!   `command::Method`. Each mirrors its WIT enum case for case, so the glue maps them exhaustively.
+//!   `EngineError::code()` returns, [`codes::HostCode`]), `summary::Phase`,
+//!   `status::StatusLabel`, `command::Method`. Each mirrors its WIT enum case for case, so the
+//!   glue maps them exhaustively.
 //! * `sim/` (tests only): devices + in-memory server, story tests and the seeded random simulation.
 
 pub mod account;

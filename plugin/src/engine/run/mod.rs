@@ -1,8 +1,9 @@
 //! One action of the engine, written as an `async fn` over [`Io`] (see `io.rs`).
 //!
-//! [`run_action`] runs a pairing or settings action (`pair.rs`) or a sync run. A sync run first reads the
-//! pairing, the device token and the settings (`pair::paired`), and at its end records what it
-//! learned about connectivity in the pairing document (`pair::record`).
+//! [`run_action`] runs a pairing or settings action or the `Status` read (`pair.rs`), or a sync
+//! run. A sync run first reads the pairing, the device token and the settings (`pair::paired`),
+//! and at its end records what it learned about connectivity in the pairing document
+//! (`pair::record`).
 //!
 //! A sync run (§5.4) goes: scan → resend the pending batch (if a crash or lost response left
 //! one) → pull (with the incoming guard) → mark bootstrap complete → derive and push (with the

@@ -3,9 +3,9 @@
 //! and every request goes through [`http::send`], so the simulation sees (and crashes) each step.
 //!
 //! `run_action` calls [`pairing_action`] for `Configure`, `TestConnection`, `Disconnect`,
-//! `ResetKey`, `SetInterval` and `SetIgnore`, and [`paired`] / [`record`] before and after a
-//! sync run. The rules (what to send,
-//! how to read answers, the pairing document) are pure, in `engine/account.rs`.
+//! `ResetKey`, `SetInterval` and `SetIgnore`, [`status`] for `Status`, and [`paired`] /
+//! [`record`] before and after a sync run. The rules (what to send, how to read answers) are
+//! pure, in `engine/account.rs`; the pairing document is `engine/pairing.rs`.
 //!
 //! Order of writes in `configure`, kept for crashes: the state is reset before the new
 //! credential is stored, so whatever survives, the next run re-reads the remote history from the
