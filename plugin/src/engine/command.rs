@@ -11,10 +11,11 @@
 //! during sync runs; the URL the user typed while pairing), so the glue only joins the URL and
 //! adds the header it is told to.
 
+use super::answer::Finish;
+use super::codes::closed_enum;
 use super::hash::ContentHash;
 use super::ids::RequestId;
 use super::path::VaultPath;
-use super::summary::Outcome;
 
 /// What the destination must look like right before a write, move or trash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,18 +26,11 @@ pub enum Expect {
     Hash(ContentHash),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    Get,
-    Post,
-}
-
-impl Method {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
-        }
+closed_enum! {
+    /// The HTTP methods the engine uses (WIT `network.method`, which also has `head`).
+    pub enum Method {
+        Get = "GET",
+        Post = "POST",
     }
 }
 
@@ -61,6 +55,19 @@ pub enum HttpBody {
 pub struct Endpoint {
     pub base: String,
     pub token: Option<String>,
+}
+
+impl Endpoint {
+    /// The full URL of a request `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// The `Authorization: Bearer <token>` header, when there is a token.
+    pub fn auth(&self) -> Option<(String, String)> {
+        let token = self.token.as_ref()?;
+        Some(("Authorization".into(), format!("Bearer {token}")))
+    }
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -178,8 +185,8 @@ pub enum Command {
     VaultId { id: RequestId },
     /// Write one line to the host log at info level. Answer: `Reply::Done`.
     Log { id: RequestId, message: String },
-    /// The action finished. Not answered.
-    Finished(Outcome),
+    /// The action finished with its answer (`answer.rs`). Not answered.
+    Finished(Finish),
 }
 
 impl Command {

@@ -43,8 +43,8 @@ pub(crate) fn derive(
             _ if rules.ignores(path, l.is_dir()) => continue,
             LocalEntry::Dir => {
                 match synced.get(path) {
-                    Some(s) if s.dir => {}
-                    Some(_) => {
+                    Some(SyncedEntry::Dir) => {}
+                    Some(SyncedEntry::File { .. }) => {
                         dels.push(Wanted::new(path, Change::Delete { dir: false }));
                         ups.push(Wanted::new(path, Change::Folder));
                     }
@@ -55,9 +55,9 @@ pub(crate) fn derive(
             LocalEntry::File { hash, size, .. } => (hash, *size),
         };
         let update = match synced.get(path) {
-            Some(s) if !s.dir && s.hash.as_ref() == Some(hash) => continue,
-            Some(s) if !s.dir => true,
-            Some(_) => {
+            Some(SyncedEntry::File { hash: h, .. }) if h == hash => continue,
+            Some(SyncedEntry::File { .. }) => true,
+            Some(SyncedEntry::Dir) => {
                 dels.push(Wanted::new(path, Change::Delete { dir: true }));
                 false
             }
@@ -71,10 +71,10 @@ pub(crate) fn derive(
         ups.push(Wanted::new(path, change));
     }
     for (path, s) in synced {
-        if local.contains_key(path) || rules.ignores(path, s.dir) {
+        if local.contains_key(path) || rules.ignores(path, s.is_dir()) {
             continue;
         }
-        dels.push(Wanted::new(path, Change::Delete { dir: s.dir }));
+        dels.push(Wanted::new(path, Change::Delete { dir: s.is_dir() }));
     }
     let dir = |w: &Wanted| w.change.is_dir();
     ups.sort_by(|a, b| (a.path.depth(), !dir(a), &a.path).cmp(&(b.path.depth(), !dir(b), &b.path)));
@@ -134,9 +134,8 @@ mod tests {
         }
     }
     fn sfile(c: &str) -> SyncedEntry {
-        SyncedEntry {
-            dir: false,
-            hash: Some(ContentHash::of(c.as_bytes())),
+        SyncedEntry::File {
+            hash: ContentHash::of(c.as_bytes()),
             text: true,
             size: c.len() as u64,
         }

@@ -1,5 +1,8 @@
 //! `EngineError`: why an action failed. `to_string()` is the exact `<message>` of
-//! plugin-contract §3.11 where the spec fixes it; `code()` is stable and snake_case.
+//! plugin-contract §3.11 where the spec fixes it; `code()` is a stable [`ErrorCode`] (its
+//! `as_str()` is the snake_case code).
+
+pub use super::codes::{ErrorCode, HostCode};
 
 /// A failed action (`now`, `configure`, …).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,39 +69,39 @@ pub enum EngineError {
     /// The host refused or failed a call whose answer the caller gets as it is (a permission
     /// refusal, an unreadable settings file): the host's code and message.
     #[error("{message}")]
-    Host { code: &'static str, message: String },
+    Host { code: HostCode, message: String },
 }
 
 impl EngineError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            EngineError::NotConfigured => "not_configured",
-            EngineError::VaultIdUnavailable => "vault_id_unavailable",
-            EngineError::InvalidInterval => "invalid_interval",
-            EngineError::MassDeletionPending => "mass_deletion_pending",
-            EngineError::RemoteVaultLocked(_) => "remote_vault_locked",
-            EngineError::Server { .. } => "server_error",
+            EngineError::NotConfigured => ErrorCode::NotConfigured,
+            EngineError::VaultIdUnavailable => ErrorCode::VaultIdUnavailable,
+            EngineError::InvalidInterval => ErrorCode::InvalidInterval,
+            EngineError::MassDeletionPending => ErrorCode::MassDeletionPending,
+            EngineError::RemoteVaultLocked(_) => ErrorCode::RemoteVaultLocked,
+            EngineError::Server { .. } => ErrorCode::ServerError,
             EngineError::NotSyncServer(_) | EngineError::NotSyncServerUnexpected => {
-                "not_sync_server"
+                ErrorCode::NotSyncServer
             }
-            EngineError::ConnectionFailed(_) => "connection_failed",
-            EngineError::InvalidUrl(_) => "invalid_url",
-            EngineError::Pair(_) => "pair_failed",
-            EngineError::SaveToken(_) => "save_token",
-            EngineError::SaveState(_) => "save_state",
-            EngineError::Scan(_) => "snapshot_scan",
-            EngineError::BlobUpload(_) => "blob_upload",
-            EngineError::InvalidBlobUploadResponse => "invalid_blob_upload_response",
-            EngineError::Push(_) => "push_failed",
-            EngineError::PullApply { .. } => "pull_apply_failed",
-            EngineError::PullUnordered(_) => "pull_unordered",
-            EngineError::PullCursorMismatch => "pull_cursor_mismatch",
-            EngineError::PullStalled => "pull_stalled",
-            EngineError::DownloadSizeMismatch => "download_size_mismatch",
-            EngineError::DownloadHashMismatch => "download_hash_mismatch",
-            EngineError::InvalidResponse => "invalid_response",
-            EngineError::LocalIo(_) => "local_io",
-            EngineError::Host { code, .. } => code,
+            EngineError::ConnectionFailed(_) => ErrorCode::ConnectionFailed,
+            EngineError::InvalidUrl(_) => ErrorCode::InvalidUrl,
+            EngineError::Pair(_) => ErrorCode::PairFailed,
+            EngineError::SaveToken(_) => ErrorCode::SaveToken,
+            EngineError::SaveState(_) => ErrorCode::SaveState,
+            EngineError::Scan(_) => ErrorCode::SnapshotScan,
+            EngineError::BlobUpload(_) => ErrorCode::BlobUpload,
+            EngineError::InvalidBlobUploadResponse => ErrorCode::InvalidBlobUploadResponse,
+            EngineError::Push(_) => ErrorCode::PushFailed,
+            EngineError::PullApply { .. } => ErrorCode::PullApplyFailed,
+            EngineError::PullUnordered(_) => ErrorCode::PullUnordered,
+            EngineError::PullCursorMismatch => ErrorCode::PullCursorMismatch,
+            EngineError::PullStalled => ErrorCode::PullStalled,
+            EngineError::DownloadSizeMismatch => ErrorCode::DownloadSizeMismatch,
+            EngineError::DownloadHashMismatch => ErrorCode::DownloadHashMismatch,
+            EngineError::InvalidResponse => ErrorCode::InvalidResponse,
+            EngineError::LocalIo(_) => ErrorCode::LocalIo,
+            EngineError::Host { code, .. } => ErrorCode::from(*code),
         }
     }
 
@@ -236,7 +239,7 @@ mod tests {
             ),
         ];
         let host = EngineError::Host {
-            code: "not_permitted",
+            code: HostCode::NotPermitted,
             message: "plugin \"verstak.sync\" lacks required permission \"network.remote\"".into(),
         };
         cases.push((
@@ -245,7 +248,7 @@ mod tests {
             "plugin \"verstak.sync\" lacks required permission \"network.remote\"",
         ));
         for (err, code, msg) in cases {
-            assert_eq!(err.code(), code, "{err:?}");
+            assert_eq!(err.code().as_str(), code, "{err:?}");
             assert_eq!(err.to_string(), msg, "{err:?}");
         }
         assert_eq!(

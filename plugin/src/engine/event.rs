@@ -1,6 +1,7 @@
 //! `Event`: what the glue feeds into `Engine::handle`, and `Reply`/`IoError`, the answers to
 //! commands.
 
+use super::codes::HostCode;
 use super::guard::Direction;
 use super::hash::ContentHash;
 use super::ids::RequestId;
@@ -28,6 +29,9 @@ pub enum Action {
     SetInterval(i32),
     /// `setIgnore(patterns)` (§3.13): stores the user ignore list in the settings.
     SetIgnore(Vec<String>),
+    /// `status()` (§3.2): the snapshot from the settings, the pairing document, the device
+    /// token and the engine's state; local reads only (§5.4.7). Answers `Answer::Status`.
+    Status,
 }
 
 /// What the user typed to reach an account: the server URL, the username and the password.
@@ -36,6 +40,17 @@ pub struct Login {
     pub server_url: String,
     pub username: String,
     pub password: Password,
+}
+
+impl Login {
+    pub fn new(server_url: String, username: String, password: String) -> Login {
+        let password = Password(password);
+        Login {
+            server_url,
+            username,
+            password,
+        }
+    }
 }
 
 /// A password on its way to the one request that needs it. It is never stored, and `Debug`
@@ -142,5 +157,18 @@ pub enum IoError {
     /// The host refused or failed the call; `code` is its stable error code (`not_permitted`,
     /// `io`, …), passed on unchanged where the spec wants the host's answer.
     #[error("{message}")]
-    Host { code: &'static str, message: String },
+    Host { code: HostCode, message: String },
+}
+
+impl IoError {
+    /// A failed host call: the codes the engine reacts to become their own variants.
+    pub fn host(code: HostCode, message: String) -> IoError {
+        match code {
+            HostCode::NotFound => IoError::NotFound,
+            HostCode::Changed => IoError::Changed,
+            HostCode::NotEmpty => IoError::NotEmpty,
+            HostCode::Network => IoError::Network(message),
+            code => IoError::Host { code, message },
+        }
+    }
 }

@@ -53,7 +53,7 @@ pub(crate) struct Known<'a> {
 impl Known<'_> {
     /// The synced version's hash when the server is known to hold a file here.
     fn synced_file(&self) -> Option<&ContentHash> {
-        self.synced.filter(|s| !s.dir).and_then(|s| s.hash.as_ref())
+        self.synced.and_then(SyncedEntry::hash)
     }
 }
 
@@ -139,9 +139,8 @@ mod tests {
         }
     }
     fn sfile(s: &str) -> SyncedEntry {
-        SyncedEntry {
-            dir: false,
-            hash: Some(h(s)),
+        SyncedEntry::File {
+            hash: h(s),
             text: true,
             size: s.len() as u64,
         }

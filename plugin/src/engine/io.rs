@@ -13,6 +13,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use super::codes::HostCode;
 use super::command::Command;
 use super::error::EngineError;
 use super::event::{IoError, Reply};
@@ -77,6 +78,11 @@ impl Io {
         f(&mut self.0.borrow_mut().status)
     }
 
+    /// The engine's part of the status as it is now.
+    pub(crate) fn engine_status(&self) -> EngineStatus {
+        self.0.borrow().status.clone()
+    }
+
     /// Starts an action: forgets the refusals of the last one.
     pub(crate) fn begin(&self) {
         let mut s = self.0.borrow_mut();
@@ -106,11 +112,11 @@ impl Io {
                 _ => 0,
             };
             if let Err(IoError::Host { code, message }) = &result
-                && *code == "not_permitted"
+                && *code == HostCode::NotPermitted
                 && s.refusal.is_none()
             {
                 s.refusal = Some(EngineError::Host {
-                    code,
+                    code: *code,
                     message: message.clone(),
                 });
             }

@@ -9,7 +9,7 @@
 //! engine.handle(now(), Event::Start(Action::Sync));                      // now()
 //! loop {
 //!     while let Some(cmd) = engine.poll_command() {                       // drain fully
-//!         if let Command::Finished(outcome) = cmd { return outcome; }   // Summary or EngineError
+//!         if let Command::Finished(finish) = cmd { return finish; }     // Answer or EngineError
 //!         let id = cmd.id().unwrap();
 //!         let result = execute(cmd);                                     // one host call
 //!         engine.handle(now(), Event::Reply { id, result });
@@ -46,15 +46,23 @@
 //!   [`merge`] (diff3), [`conflict`] (copy names),
 //!   [`guard`] (mass deletion), [`batch`] (batch halving), `pullcheck` (page ordering checks).
 //! * Run phases: `run/scan.rs`, `run/pull.rs`, `run/apply*.rs`, `run/materialize.rs`, `run/push.rs`.
-//! * Pairing: [`account`] (pure rules, requests, the pairing document) and `run/pair.rs` (the
-//!   `Configure`, `TestConnection`, `Disconnect`, `ResetKey` and settings actions, and the
-//!   pairing part of a sync run). All HTTP goes through the one retry policy in `run/http.rs`.
-//! * Status and results: [`summary`] (`now()` result, engine status fields), [`status`] and
-//!   [`settings`] (the lead's DTO and settings document), [`error::EngineError`] (§3.11 texts).
+//! * Pairing: [`account`] (pure rules, requests), [`pairing`] (the pairing document) and
+//!   `run/pair.rs` (the `Configure`, `TestConnection`, `Disconnect`, `ResetKey`, settings and
+//!   `Status` actions, and the pairing part of a sync run). All HTTP goes through the one retry
+//!   policy in `run/http.rs`.
+//! * Status and results: [`answer`] (what `Command::Finished` carries), [`summary`] (`now()`
+//!   result, engine status fields), [`status`] (the DTO the `Status` action reads) and
+//!   [`settings`] (the settings document), [`error::EngineError`] (§3.11 texts).
+//! * Closed sets with stable strings: [`codes`] (`closed_enum!`, [`codes::ErrorCode`] that
+//!   `EngineError::code()` returns, [`codes::HostCode`]), `summary::Phase`,
+//!   `status::StatusLabel`, `command::Method`. Each mirrors its WIT enum case for case, so the
+//!   glue maps them exhaustively.
 //! * `sim/` (tests only): devices + in-memory server, story tests and the seeded random simulation.
 
 pub mod account;
+pub mod answer;
 pub mod batch;
+pub mod codes;
 pub mod command;
 pub mod config;
 pub mod conflict;
@@ -71,6 +79,7 @@ pub(crate) mod incoming;
 pub(crate) mod io;
 pub mod machine;
 pub mod merge;
+pub mod pairing;
 pub mod path;
 pub mod payload;
 pub(crate) mod pullcheck;

@@ -113,26 +113,87 @@ impl From<LocalEntry> for LocalEntryDoc {
     }
 }
 
-/// One entry of the synced tree: the version of a path the server is known to hold.
+/// One entry of the synced tree: the version of a path the server is known to hold. A synced
+/// file always has its hash; a synced folder has none. Stored in the shape older versions wrote
+/// (`SyncedEntryDoc`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SyncedEntry {
-    pub dir: bool,
-    #[serde(default)]
-    pub hash: Option<ContentHash>,
-    /// The text of this version is in the base store.
-    #[serde(default)]
-    pub text: bool,
-    #[serde(default)]
-    pub size: u64,
+#[serde(try_from = "SyncedEntryDoc", into = "SyncedEntryDoc")]
+pub enum SyncedEntry {
+    Dir,
+    File {
+        hash: ContentHash,
+        /// The text of this version is in the base store.
+        text: bool,
+        size: u64,
+    },
 }
 
 impl SyncedEntry {
     pub(crate) fn dir() -> SyncedEntry {
-        SyncedEntry {
-            dir: true,
-            hash: None,
-            text: false,
-            size: 0,
+        SyncedEntry::Dir
+    }
+
+    pub(crate) fn is_dir(&self) -> bool {
+        matches!(self, SyncedEntry::Dir)
+    }
+
+    /// The hash of a synced file (`None` for a folder).
+    pub(crate) fn hash(&self) -> Option<&ContentHash> {
+        match self {
+            SyncedEntry::File { hash, .. } => Some(hash),
+            SyncedEntry::Dir => None,
+        }
+    }
+
+    /// The hash of a synced file whose text is in the base store.
+    pub(crate) fn text_hash(&self) -> Option<&ContentHash> {
+        match self {
+            SyncedEntry::File {
+                hash, text: true, ..
+            } => Some(hash),
+            _ => None,
+        }
+    }
+}
+
+/// The persisted form of [`SyncedEntry`].
+#[derive(Serialize, Deserialize)]
+struct SyncedEntryDoc {
+    dir: bool,
+    #[serde(default)]
+    hash: Option<ContentHash>,
+    #[serde(default)]
+    text: bool,
+    #[serde(default)]
+    size: u64,
+}
+
+impl TryFrom<SyncedEntryDoc> for SyncedEntry {
+    type Error = &'static str;
+    fn try_from(d: SyncedEntryDoc) -> Result<SyncedEntry, &'static str> {
+        match (d.dir, d.hash) {
+            (true, _) => Ok(SyncedEntry::Dir),
+            (false, Some(hash)) => Ok(SyncedEntry::File {
+                hash,
+                text: d.text,
+                size: d.size,
+            }),
+            (false, None) => Err("a synced file entry has no hash"),
+        }
+    }
+}
+
+impl From<SyncedEntry> for SyncedEntryDoc {
+    fn from(e: SyncedEntry) -> SyncedEntryDoc {
+        let (dir, hash, text, size) = match e {
+            SyncedEntry::Dir => (true, None, false, 0),
+            SyncedEntry::File { hash, text, size } => (false, Some(hash), text, size),
+        };
+        SyncedEntryDoc {
+            dir,
+            hash,
+            text,
+            size,
         }
     }
 }
@@ -398,8 +459,8 @@ mod tests {
         assert_eq!(back, s);
     }
 
-    /// A state document exactly as the engine wrote it before `LocalEntry` and `QueuedOp`
-    /// became enums: it loads, and is written back byte for byte.
+    /// A state document exactly as the engine wrote it before `LocalEntry`, `SyncedEntry` and
+    /// `QueuedOp` became enums: it loads, and is written back byte for byte.
     #[test]
     fn state_written_by_older_versions_loads_unchanged() {
         let h = ContentHash::of(b"x");
@@ -422,6 +483,15 @@ mod tests {
             }
         );
         assert_eq!(s.local[&p("d")], LocalEntry::Dir);
+        assert_eq!(s.synced[&p("d")], SyncedEntry::Dir);
+        assert_eq!(
+            s.synced[&p("old.md")],
+            SyncedEntry::File {
+                hash: h.clone(),
+                text: true,
+                size: 1
+            }
+        );
         let changes: Vec<&Change> = s.oplog.iter().map(|q| &q.change).collect();
         assert_eq!(changes, [&Change::Folder, &Change::Delete { dir: false }]);
         let pending = &s.pending.as_ref().unwrap().entries[0];
@@ -436,13 +506,15 @@ mod tests {
         assert_eq!(pending.wire.op_type, verstak_sync_proto::OpType::Update);
         assert_eq!(s.to_json(), doc);
         // Older documents left out defaulted fields.
-        let sparse = r#"{"local":{"d":{"dir":true}},"oplog":[{"op_id":"o","client_seq":0,"path":"x","dir":true,"kind":"delete"}]}"#;
+        let sparse = r#"{"local":{"d":{"dir":true}},"synced":{"d":{"dir":true}},"oplog":[{"op_id":"o","client_seq":0,"path":"x","dir":true,"kind":"delete"}]}"#;
         let s = SavedState::parse(sparse).unwrap();
         assert_eq!(s.local[&p("d")], LocalEntry::Dir);
+        assert_eq!(s.synced[&p("d")], SyncedEntry::Dir);
         assert_eq!(s.oplog[0].change, Change::Delete { dir: true });
         // States no version wrote (the old code would have panicked on them) are refused.
         for bad in [
             r#"{"local":{"a":{"dir":false}}}"#,
+            r#"{"synced":{"a":{"dir":false,"text":true,"size":1}}}"#,
             r#"{"oplog":[{"op_id":"o","client_seq":0,"path":"x","dir":false,"kind":"create"}]}"#,
         ] {
             assert!(SavedState::parse(bad).is_err(), "{bad}");

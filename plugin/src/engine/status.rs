@@ -4,15 +4,16 @@
 //! Built from local state only (settings, the pairing document, the engine's memory), so reading
 //! it never touches the network (§5.4.7).
 
-use super::account::Pairing;
+use super::codes::closed_enum;
 use super::error::EngineError;
 use super::guard::Guard;
 use super::ignore::DEFAULT_IGNORE;
+use super::pairing::Pairing;
 use super::settings::Settings;
 use super::summary::{EngineStatus, Progress};
 
 /// The `SyncStatusDTO` fields, in engine terms.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Status {
     pub configured: bool,
     pub syncing: bool,
@@ -28,7 +29,7 @@ pub struct Status {
     pub sync_interval: u32,
     pub last_error: String,
     pub last_warning: String,
-    pub status_label: &'static str,
+    pub status_label: StatusLabel,
     pub progress: Option<Progress>,
     pub effective_vault_id: String,
     pub last_checked_at: String,
@@ -36,18 +37,31 @@ pub struct Status {
     pub ignore: Vec<String>,
 }
 
+closed_enum! {
+    /// The one-word state the panel shows (`statusLabel`, §3.3; WIT `status-label`).
+    #[derive(Default)]
+    pub enum StatusLabel {
+        Revoked = "revoked",
+        Error = "error",
+        Connected = "connected",
+        Disconnected = "disconnected",
+        #[default]
+        Disabled = "disabled",
+    }
+}
+
 /// The label rules of §3.3; the first match wins.
-pub fn status_label(s: &Status) -> &'static str {
+pub fn status_label(s: &Status) -> StatusLabel {
     if s.revoked {
-        "revoked"
+        StatusLabel::Revoked
     } else if !s.last_error.is_empty() {
-        "error"
+        StatusLabel::Error
     } else if s.connected {
-        "connected"
+        StatusLabel::Connected
     } else if s.configured || !s.server_url.is_empty() {
-        "disconnected"
+        StatusLabel::Disconnected
     } else {
-        "disabled"
+        StatusLabel::Disabled
     }
 }
 
@@ -132,7 +146,7 @@ mod tests {
     fn nothing_stored_is_disabled() {
         let s = Status::new(&Settings::default(), &Pairing::default(), false);
         assert!(!s.configured);
-        assert_eq!(s.status_label, "disabled");
+        assert_eq!(s.status_label.as_str(), "disabled");
         assert!(!s.ignore.is_empty(), "the default ignore list is in effect");
     }
 
@@ -140,7 +154,7 @@ mod tests {
     fn a_url_without_a_token_is_disconnected_and_not_configured() {
         let s = Status::new(&Settings::default(), &paired("http://h"), false);
         assert!(!s.configured && !s.connected);
-        assert_eq!(s.status_label, "disconnected");
+        assert_eq!(s.status_label.as_str(), "disconnected");
     }
 
     #[test]
@@ -154,7 +168,7 @@ mod tests {
             true,
         );
         assert!(s.configured && s.token_stored);
-        assert_eq!((s.status_label, s.sync_interval), ("connected", 5));
+        assert_eq!((s.status_label.as_str(), s.sync_interval), ("connected", 5));
     }
 
     #[test]
@@ -165,16 +179,16 @@ mod tests {
         };
         let mut s = Status::new(&Settings::default(), &pairing, true);
         assert!(!s.connected);
-        assert_eq!(s.status_label, "revoked");
+        assert_eq!(s.status_label.as_str(), "revoked");
         s.last_error = "boom".into();
-        assert_eq!(status_label(&s), "revoked");
+        assert_eq!(status_label(&s).as_str(), "revoked");
     }
 
     #[test]
     fn error_beats_connected() {
         let mut s = Status::new(&Settings::default(), &paired("http://h"), true);
         s.last_error = "sync-server:internal_error (HTTP 500)".into();
-        assert_eq!(status_label(&s), "error");
+        assert_eq!(status_label(&s).as_str(), "error");
     }
 
     #[test]
@@ -201,7 +215,7 @@ mod tests {
             ..EngineStatus::default()
         };
         st.apply(&es);
-        assert_eq!((st.status_label, st.unpushed_ops), ("error", 4));
+        assert_eq!((st.status_label.as_str(), st.unpushed_ops), ("error", 4));
     }
 
     #[test]
@@ -209,11 +223,11 @@ mod tests {
         let pairing = paired("http://h").to_json();
         let engine = EngineStatus::default();
         let s = Status::read(r#"{"syncInterval":5}"#, Some(&pairing), Some("t"), &engine).unwrap();
-        assert_eq!((s.status_label, s.sync_interval), ("connected", 5));
+        assert_eq!((s.status_label.as_str(), s.sync_interval), ("connected", 5));
         let s = Status::read("", None, Some(""), &engine).unwrap();
         assert!(!s.token_stored && !s.configured);
-        assert_eq!(s.status_label, "disabled");
+        assert_eq!(s.status_label.as_str(), "disabled");
         let e = Status::read("[1]", None, None, &engine).unwrap_err();
-        assert_eq!(e.code(), "local_io");
+        assert_eq!(e.code().as_str(), "local_io");
     }
 }

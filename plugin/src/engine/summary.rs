@@ -4,6 +4,7 @@
 use serde::Serialize;
 use verstak_sync_proto::Conflict;
 
+use super::codes::closed_enum;
 use super::error::EngineError;
 use super::guard::Guard;
 
@@ -34,10 +35,20 @@ pub struct Summary {
 /// How an action ended.
 pub type Outcome = Result<Summary, EngineError>;
 
+closed_enum! {
+    /// The step of a sync run that `Progress` counts (WIT `progress.phase`).
+    pub enum Phase {
+        Scan = "scan",
+        Pull = "pull",
+        Upload = "upload",
+        Push = "push",
+    }
+}
+
 /// `status().progress` (§3.13).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Progress {
-    pub phase: &'static str,
+    pub phase: Phase,
     pub done: u64,
     pub total: u64,
 }

@@ -1,126 +1,79 @@
-//! Conversions between WIT types and engine types. No decisions.
+//! Conversions between WIT types and engine types. No decisions: enums map case to case with
+//! exhaustive `match`es (`same_cases!`) and records field to field (`same_fields!`), so a case
+//! or a field added on one side only fails to compile.
 
 use super::bindings::exports::verstak::sync::sync_provider as wit;
-use super::bindings::verstak::sync::progress::Phase;
-use super::bindings::verstak::sync::types::{ErrorCode, HostError};
-use super::bindings::verstak::sync::{files, network};
-use crate::engine::command::Expect;
+use super::bindings::verstak::sync::types::{self, HostError};
+use super::bindings::verstak::sync::{files, network, progress};
+use crate::engine::codes::{ErrorCode, HostCode};
+use crate::engine::command::{Expect, HttpBody, Method};
 use crate::engine::error::EngineError;
 use crate::engine::event::{DirEntry, EntryKind, FileMeta, HttpResponse, IoError};
 use crate::engine::guard::{Direction, Guard};
-use crate::engine::status::Status;
-use crate::engine::summary::{KeptBoth, Summary};
+use crate::engine::status::{Status, StatusLabel};
+use crate::engine::summary::{EngineStatus, KeptBoth, Phase, Progress, Summary};
+use verstak_sync_proto::Conflict;
 
-fn host_code(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::NotPermitted => "not_permitted",
-        ErrorCode::OutsideVault => "outside_vault",
-        ErrorCode::NotFound => "not_found",
-        ErrorCode::AlreadyExists => "already_exists",
-        ErrorCode::Changed => "changed",
-        ErrorCode::NotEmpty => "not_empty",
-        ErrorCode::InvalidInput => "invalid_input",
-        ErrorCode::TooLarge => "too_large",
-        ErrorCode::ForbiddenOrigin => "forbidden_origin",
-        ErrorCode::Network => "network",
-        ErrorCode::Io => "io",
+/// `fn $name(x: $from) -> $to`: each case becomes the case of the same name.
+macro_rules! same_cases {
+    ($name:ident: $from:ty => $to:ty { $($case:ident),* $(,)? }) => {
+        pub(super) fn $name(x: $from) -> $to {
+            type F = $from;
+            type T = $to;
+            match x {
+                $(F::$case => T::$case,)*
+            }
+        }
+    };
+}
+
+/// `$to { f: $from.f, …, g: conv, … }`: the fields of the same name, then the converted ones.
+/// A struct literal must name every field, so a field the engine lacks fails to compile.
+macro_rules! same_fields {
+    ($from:ident => $($to:ident)::+ { $($f:ident),* ; $($g:ident: $conv:expr),* $(,)? }) => {
+        $($to)::+ { $($f: $from.$f,)* $($g: $conv,)* }
+    };
+}
+
+same_cases!(host_code: types::ErrorCode => HostCode {
+    NotPermitted, OutsideVault, NotFound, AlreadyExists, Changed, NotEmpty, InvalidInput,
+    TooLarge, ForbiddenOrigin, Network, Io,
+});
+same_cases!(error_code: ErrorCode => wit::SyncErrorCode {
+    NotConfigured, VaultIdUnavailable, InvalidInterval, MassDeletionPending, RemoteVaultLocked,
+    ServerError, NotSyncServer, ConnectionFailed, InvalidUrl, PairFailed, SaveToken, SaveState,
+    SnapshotScan, BlobUpload, InvalidBlobUploadResponse, PushFailed, PullApplyFailed,
+    PullUnordered, PullCursorMismatch, PullStalled, DownloadSizeMismatch, DownloadHashMismatch,
+    InvalidResponse, LocalIo, NotPermitted, OutsideVault, NotFound, AlreadyExists, Changed,
+    NotEmpty, InvalidInput, TooLarge, ForbiddenOrigin, Network, Io,
+});
+same_cases!(label: StatusLabel => wit::StatusLabel {
+    Revoked, Error, Connected, Disconnected, Disabled,
+});
+same_cases!(phase: Phase => progress::Phase { Scan, Pull, Upload, Push });
+same_cases!(direction: wit::Direction => Direction { Incoming, Outgoing });
+same_cases!(wit_direction: Direction => wit::Direction { Incoming, Outgoing });
+same_cases!(kind: files::EntryKind => EntryKind { File, Dir, Other });
+same_cases!(method: Method => network::Method { Get, Post });
+
+/// A host refusal passed on as it is.
+impl From<HostError> for EngineError {
+    fn from(e: HostError) -> EngineError {
+        let (code, message) = (host_code(e.code), e.message);
+        EngineError::Host { code, message }
     }
 }
 
-/// `EngineError::code()` (a host refusal passed on keeps the host's code) as the WIT enum,
-/// whose cases are those codes in kebab case.
-fn engine_code(code: &str) -> wit::SyncErrorCode {
-    use wit::SyncErrorCode as C;
-    match code {
-        "not_configured" => C::NotConfigured,
-        "vault_id_unavailable" => C::VaultIdUnavailable,
-        "invalid_interval" => C::InvalidInterval,
-        "mass_deletion_pending" => C::MassDeletionPending,
-        "remote_vault_locked" => C::RemoteVaultLocked,
-        "server_error" => C::ServerError,
-        "not_sync_server" => C::NotSyncServer,
-        "connection_failed" => C::ConnectionFailed,
-        "invalid_url" => C::InvalidUrl,
-        "pair_failed" => C::PairFailed,
-        "save_token" => C::SaveToken,
-        "save_state" => C::SaveState,
-        "snapshot_scan" => C::SnapshotScan,
-        "blob_upload" => C::BlobUpload,
-        "invalid_blob_upload_response" => C::InvalidBlobUploadResponse,
-        "push_failed" => C::PushFailed,
-        "pull_apply_failed" => C::PullApplyFailed,
-        "pull_unordered" => C::PullUnordered,
-        "pull_cursor_mismatch" => C::PullCursorMismatch,
-        "pull_stalled" => C::PullStalled,
-        "download_size_mismatch" => C::DownloadSizeMismatch,
-        "download_hash_mismatch" => C::DownloadHashMismatch,
-        "invalid_response" => C::InvalidResponse,
-        "not_permitted" => C::NotPermitted,
-        "outside_vault" => C::OutsideVault,
-        "not_found" => C::NotFound,
-        "already_exists" => C::AlreadyExists,
-        "changed" => C::Changed,
-        "not_empty" => C::NotEmpty,
-        "invalid_input" => C::InvalidInput,
-        "too_large" => C::TooLarge,
-        "forbidden_origin" => C::ForbiddenOrigin,
-        "network" => C::Network,
-        "io" => C::Io,
-        // `local_io`, and a code the engine gained without a new API version (wit/README.md).
-        _ => C::LocalIo,
-    }
-}
-
-/// The engine's `status_label` (§3.3) as the WIT enum.
-fn status_label(label: &str) -> wit::StatusLabel {
-    match label {
-        "revoked" => wit::StatusLabel::Revoked,
-        "connected" => wit::StatusLabel::Connected,
-        "disconnected" => wit::StatusLabel::Disconnected,
-        "disabled" => wit::StatusLabel::Disabled,
-        // `error`, the only other label the engine gives.
-        _ => wit::StatusLabel::Error,
-    }
-}
-
-/// The engine's progress phase as the WIT enum.
-pub(super) fn phase(phase: &str) -> Phase {
-    match phase {
-        "pull" => Phase::Pull,
-        "upload" => Phase::Upload,
-        "push" => Phase::Push,
-        // `scan`, the only other phase the engine reports.
-        _ => Phase::Scan,
+impl From<HostError> for IoError {
+    fn from(e: HostError) -> IoError {
+        IoError::host(host_code(e.code), e.message)
     }
 }
 
 /// The exported error: the engine's stable code and §3.11 message, or the host's refusal.
 pub(super) fn error(e: EngineError) -> wit::SyncError {
-    wit::SyncError {
-        code: engine_code(e.code()),
-        message: e.to_string(),
-    }
-}
-
-/// A host refusal passed on as it is.
-pub(super) fn host(e: HostError) -> EngineError {
-    EngineError::Host {
-        code: host_code(e.code),
-        message: e.message,
-    }
-}
-
-pub(super) fn io_error(e: HostError) -> IoError {
-    match e.code {
-        ErrorCode::NotFound => IoError::NotFound,
-        ErrorCode::Changed => IoError::Changed,
-        ErrorCode::NotEmpty => IoError::NotEmpty,
-        ErrorCode::Network => IoError::Network(e.message),
-        code => IoError::Host {
-            code: host_code(code),
-            message: e.message,
-        },
-    }
+    let (code, message) = (error_code(e.code()), e.to_string());
+    wit::SyncError { code, message }
 }
 
 pub(super) fn expect(e: Expect) -> files::Expect {
@@ -130,105 +83,61 @@ pub(super) fn expect(e: Expect) -> files::Expect {
     }
 }
 
-pub(super) fn entry(e: files::DirEntry) -> DirEntry {
-    let kind = match e.kind {
-        files::EntryKind::File => EntryKind::File,
-        files::EntryKind::Dir => EntryKind::Dir,
-        files::EntryKind::Other => EntryKind::Other,
-    };
-    DirEntry {
-        name: e.name,
-        kind,
-        size: e.size,
-        mtime: e.mtime_ms,
+pub(super) fn body(b: HttpBody) -> network::Body {
+    match b {
+        HttpBody::Empty => network::Body::Empty,
+        HttpBody::Json(text) => network::Body::Bytes(text.into_bytes()),
+        HttpBody::StagedFile { stage, filename } => {
+            network::Body::StagedFile(network::StagedFile { stage, filename })
+        }
     }
+}
+
+pub(super) fn entry(e: files::DirEntry) -> DirEntry {
+    same_fields!(e => DirEntry { name, size; kind: kind(e.kind), mtime: e.mtime_ms })
 }
 
 pub(super) fn meta(m: files::FileMeta) -> FileMeta {
-    let (size, mtime) = (m.size, m.mtime_ms);
-    FileMeta { size, mtime }
+    same_fields!(m => FileMeta { size; mtime: m.mtime_ms })
 }
 
 pub(super) fn response(r: network::Response) -> HttpResponse {
-    HttpResponse {
-        status: r.status,
-        headers: r.headers,
-        body: r.body,
-    }
+    same_fields!(r => HttpResponse { status, headers, body; })
 }
 
-pub(super) fn direction(d: wit::Direction) -> Direction {
-    match d {
-        wit::Direction::Incoming => Direction::Incoming,
-        wit::Direction::Outgoing => Direction::Outgoing,
-    }
+/// The host's progress line from the engine's status, while a phase is counted.
+pub(super) fn progress(s: &EngineStatus) -> Option<progress::Progress> {
+    let (p, bytes) = (s.progress.clone()?, s.bytes);
+    Some(same_fields!(p => progress::Progress { done, total; phase: phase(p.phase), bytes: bytes }))
 }
 
 fn guard(g: Guard) -> wit::Guard {
-    let direction = match g.direction {
-        Direction::Incoming => wit::Direction::Incoming,
-        Direction::Outgoing => wit::Direction::Outgoing,
-    };
-    wit::Guard {
-        direction,
-        deletions: g.deletions,
-        files: g.files,
-    }
+    same_fields!(g => wit::Guard { deletions, files; direction: wit_direction(g.direction) })
 }
 
 pub(super) fn status(s: Status) -> wit::SyncStatus {
-    wit::SyncStatus {
-        configured: s.configured,
-        syncing: s.syncing,
-        server_url: s.server_url,
-        vault_id: s.vault_id,
-        device_id: s.device_id,
-        device_name: s.device_name,
-        connected: s.connected,
-        revoked: s.revoked,
-        token_stored: s.token_stored,
-        unpushed_ops: s.unpushed_ops,
-        last_sync_at: s.last_sync_at,
-        sync_interval: s.sync_interval,
-        last_error: s.last_error,
-        last_warning: s.last_warning,
-        status_label: status_label(s.status_label),
-        progress: s.progress.map(|p| {
-            let (phase, done, total) = (phase(p.phase), p.done, p.total);
-            wit::Progress { phase, done, total }
-        }),
-        effective_vault_id: s.effective_vault_id,
-        last_checked_at: s.last_checked_at,
+    let progress =
+        |p: Progress| same_fields!(p => wit::Progress { done, total; phase: phase(p.phase) });
+    same_fields!(s => wit::SyncStatus {
+        configured, syncing, server_url, vault_id, device_id, device_name, connected, revoked,
+        token_stored, unpushed_ops, last_sync_at, sync_interval, last_error, last_warning,
+        effective_vault_id, last_checked_at, ignore;
+        status_label: label(s.status_label),
+        progress: s.progress.map(progress),
         guard: s.guard.map(guard),
-        ignore: s.ignore,
-    }
-}
-
-fn kept(k: KeptBoth) -> wit::KeptBoth {
-    let (path, copy_path) = (k.path, k.copy_path);
-    wit::KeptBoth { path, copy_path }
+    })
 }
 
 pub(super) fn summary(s: Summary) -> wit::SyncSummary {
-    wit::SyncSummary {
-        pushed: s.pushed,
-        pulled: s.pulled,
-        server_sequence: s.server_sequence,
-        conflicts: s
-            .conflicts
-            .into_iter()
-            .map(|c| wit::ServerConflict {
-                device_id: c.device_id,
-                entity_id: c.entity_id,
-                entity_type: c.entity_type,
-                op_id: c.op_id,
-                op_type: c.op_type,
-                server_sequence: c.server_sequence,
-            })
-            .collect(),
+    let conflict = |c: Conflict| {
+        same_fields!(c => wit::ServerConflict {
+            device_id, entity_id, entity_type, op_id, op_type, server_sequence;
+        })
+    };
+    let kept = |k: KeptBoth| same_fields!(k => wit::KeptBoth { path, copy_path; });
+    same_fields!(s => wit::SyncSummary { pushed, pulled, server_sequence, merged, skipped;
+        conflicts: s.conflicts.into_iter().map(conflict).collect(),
         kept_both: s.kept_both.into_iter().map(kept).collect(),
-        merged: s.merged,
-        skipped: s.skipped,
         guard: s.guard.map(guard),
-    }
+    })
 }

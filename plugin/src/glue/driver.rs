@@ -7,19 +7,19 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::bindings::verstak::sync::types::{ErrorCode, HostError};
 use super::bindings::verstak::sync::{
     environment, files, log, network, progress, settings, storage,
 };
-use super::convert::{self, expect, host, io_error};
-use crate::engine::command::{Command, Endpoint, HttpBody, HttpRequest, Method};
+use super::convert::{self, expect};
+use crate::engine::answer::Finish;
+use crate::engine::codes::HostCode;
+use crate::engine::command::{Command, Endpoint, HttpRequest};
 use crate::engine::error::EngineError;
-use crate::engine::event::{Action, Digest, Event, Reply};
+use crate::engine::event::{Action, Digest, Event, IoError, Reply};
 use crate::engine::hash::ContentHash;
 use crate::engine::ids::Millis;
 use crate::engine::machine::{Config, Engine};
 use crate::engine::saved::STATE_KEY;
-use crate::engine::summary::Summary;
 
 fn now() -> Millis {
     let since = SystemTime::now().duration_since(UNIX_EPOCH);
@@ -27,17 +27,16 @@ fn now() -> Millis {
 }
 
 /// The engine for this vault, from the stored state.
-pub(super) fn engine() -> Result<Engine, EngineError> {
+fn engine() -> Result<Engine, EngineError> {
     let mut entropy = [0u8; 16];
     getrandom::fill(&mut entropy).map_err(|e| EngineError::LocalIo(format!("random: {e}")))?;
     let mut cfg = Config::new(environment::device_name(), entropy);
     cfg.utc_offset_min = environment::utc_offset_minutes(now().0 as i64);
-    let state = storage::get(STATE_KEY).map_err(host)?;
-    Engine::new(cfg, state.as_deref())
+    Engine::new(cfg, storage::get(STATE_KEY)?.as_deref())
 }
 
 /// Runs one engine action to its end (`Command::Finished`).
-pub(super) fn act(action: Action) -> Result<Summary, EngineError> {
+pub(super) fn act(action: Action) -> Finish {
     let mut engine = engine()?;
     engine.handle(now(), Event::Start(action));
     loop {
@@ -46,18 +45,10 @@ pub(super) fn act(action: Action) -> Result<Summary, EngineError> {
                 Command::Finished(outcome) => return outcome,
                 ref other => other.id().expect("every command but Finished has an id"),
             };
-            let result = execute(cmd).map_err(io_error);
+            let result = execute(cmd);
             engine.handle(now(), Event::Reply { id, result });
-            let status = engine.status();
-            if let Some(p) = status.progress {
-                let (phase, done, total, bytes) =
-                    (convert::phase(p.phase), p.done, p.total, status.bytes);
-                progress::report(progress::Progress {
-                    phase,
-                    done,
-                    total,
-                    bytes,
-                });
+            if let Some(p) = convert::progress(&engine.status()) {
+                progress::report(p);
             }
         }
         let Some(at) = engine.poll_timeout() else {
@@ -69,31 +60,19 @@ pub(super) fn act(action: Action) -> Result<Summary, EngineError> {
     }
 }
 
-fn http(to: Endpoint, request: HttpRequest) -> Result<Reply, HostError> {
+fn http(to: Endpoint, request: HttpRequest) -> Result<Reply, IoError> {
     let mut headers = request.headers;
-    if let Some(token) = to.token {
-        headers.push(("Authorization".into(), format!("Bearer {token}")));
-    }
-    let body = match request.body {
-        HttpBody::Empty => network::Body::Empty,
-        HttpBody::Json(text) => network::Body::Bytes(text.into_bytes()),
-        HttpBody::StagedFile { stage, filename } => {
-            network::Body::StagedFile(network::StagedFile { stage, filename })
-        }
-    };
+    headers.extend(to.auth());
     let req = network::Request {
-        method: match request.method {
-            Method::Get => network::Method::Get,
-            Method::Post => network::Method::Post,
-        },
-        url: format!("{}{}", to.base, request.path),
+        method: convert::method(request.method),
+        url: to.url(&request.path),
         headers,
-        body,
+        body: convert::body(request.body),
     };
-    network::send(&req).map(|r| Reply::Http(convert::response(r)))
+    Ok(Reply::Http(convert::response(network::send(&req)?)))
 }
 
-fn execute(cmd: Command) -> Result<Reply, HostError> {
+fn execute(cmd: Command) -> Result<Reply, IoError> {
     use Command::*;
     let done = |()| Reply::Done;
     Ok(match cmd {
@@ -117,10 +96,11 @@ fn execute(cmd: Command) -> Result<Reply, HostError> {
             bytes,
             expect: e,
             ..
-        } => {
-            let written = files::write(path.as_str(), &bytes, &expect(e))?;
-            Reply::Written(convert::meta(written))
-        }
+        } => Reply::Written(convert::meta(files::write(
+            path.as_str(),
+            &bytes,
+            &expect(e),
+        )?)),
         CopyFile {
             from,
             to,
@@ -178,9 +158,11 @@ fn execute(cmd: Command) -> Result<Reply, HostError> {
     })
 }
 
-fn hash(hex: &str) -> Result<ContentHash, HostError> {
-    ContentHash::parse(hex).map_err(|_| HostError {
-        code: ErrorCode::Io,
-        message: format!("the host returned an invalid hash {hex:?}"),
+fn hash(hex: &str) -> Result<ContentHash, IoError> {
+    ContentHash::parse(hex).map_err(|_| {
+        IoError::host(
+            HostCode::Io,
+            format!("the host returned an invalid hash {hex:?}"),
+        )
     })
 }

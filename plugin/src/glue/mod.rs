@@ -1,8 +1,8 @@
 //! WIT glue: the component's exports, implemented over the host imports.
 //!
 //! * `bindings`: the generated WIT types and imports.
-//! * `mod.rs`: the `Guest` impls. Each export but `status` starts one engine action and drives
-//!   it (`driver::act`); `status` reads the settings, the pairing document and the engine.
+//! * `mod.rs`: the `Guest` impls. Each export starts one engine action (`status` too:
+//!   `Action::Status` reads the local documents) and drives it to its answer (`driver::act`).
 //! * `driver`: builds the engine from private storage and runs the drain loop that executes the
 //!   engine's commands through the imports.
 //! * `convert`: conversions between WIT and engine types.
@@ -14,76 +14,48 @@ mod bindings;
 mod convert;
 mod driver;
 
-use crate::engine::account::{PAIRING_KEY, TOKEN_KEY};
-use crate::engine::error::EngineError;
-use crate::engine::event::{Action, Login, Password};
-use crate::engine::status::Status;
+use crate::engine::answer::Answer;
+use crate::engine::event::{Action, Login};
 use bindings::exports::verstak::sync::status_provider;
 use bindings::exports::verstak::sync::sync_provider as wit;
-use bindings::verstak::sync::{settings, storage};
-use convert::host;
 use wit::{Direction, SyncError, SyncStatus, SyncSummary};
 
 struct Component;
 
 type Out<T> = Result<T, SyncError>;
 
-/// The status from local state only (§5.4.7): settings, the pairing document, the engine.
-fn status() -> Result<Status, EngineError> {
-    let settings = settings::read().map_err(host)?;
-    let pairing = storage::get(PAIRING_KEY).map_err(host)?;
-    let token = storage::get(TOKEN_KEY).map_err(host)?;
-    let engine = driver::engine()?.status();
-    Status::read(&settings, pairing.as_deref(), token.as_deref(), &engine)
+/// Runs `action`; `answer` takes what the export gives back from the engine's answer.
+fn run<T>(action: Action, answer: impl FnOnce(Answer) -> T) -> Out<T> {
+    driver::act(action).map(answer).map_err(convert::error)
 }
 
-fn login(server_url: String, username: String, password: String) -> Login {
-    let password = Password(password);
-    Login {
-        server_url,
-        username,
-        password,
-    }
-}
-
-/// Runs an action whose export answers nothing.
-fn run(action: Action) -> Out<()> {
-    driver::act(action).map(drop).map_err(convert::error)
-}
-
-/// Runs a sync action.
 fn sync(action: Action) -> Out<SyncSummary> {
-    let outcome = driver::act(action);
-    outcome.map(convert::summary).map_err(convert::error)
+    run(action, |a| convert::summary(a.summary()))
 }
 
 impl wit::Guest for Component {
     fn status() -> Out<SyncStatus> {
-        status().map(convert::status).map_err(convert::error)
+        run(Action::Status, |a| convert::status(a.status()))
     }
 
-    fn configure(
-        server_url: String,
-        username: String,
-        password: String,
-        vault_id: String,
-    ) -> Out<()> {
-        let login = login(server_url, username, password);
-        run(Action::Configure { login, vault_id })
+    fn configure(url: String, username: String, password: String, vault_id: String) -> Out<()> {
+        let login = Login::new(url, username, password);
+        run(Action::Configure { login, vault_id }, drop)
     }
 
-    fn test_connection(server_url: String, username: String, password: String) -> Out<()> {
-        run(Action::TestConnection(login(
-            server_url, username, password,
-        )))
+    fn test_connection(url: String, username: String, password: String) -> Out<()> {
+        run(
+            Action::TestConnection(Login::new(url, username, password)),
+            drop,
+        )
     }
 
     fn disconnect() -> Out<()> {
-        run(Action::Disconnect)
+        run(Action::Disconnect, drop)
     }
 
     fn set_interval(minutes: i32) -> Out<()> {
-        run(Action::SetInterval(minutes))
+        run(Action::SetInterval(minutes), drop)
     }
 
     fn sync_now() -> Out<SyncSummary> {
@@ -91,7 +63,7 @@ impl wit::Guest for Component {
     }
 
     fn reset_key() -> Out<()> {
-        run(Action::ResetKey)
+        run(Action::ResetKey, drop)
     }
 
     fn confirm_deletions(direction: Direction) -> Out<SyncSummary> {
@@ -103,7 +75,7 @@ impl wit::Guest for Component {
     }
 
     fn set_ignore(patterns: Vec<String>) -> Out<()> {
-        run(Action::SetIgnore(patterns))
+        run(Action::SetIgnore(patterns), drop)
     }
 }
 

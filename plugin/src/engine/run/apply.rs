@@ -16,7 +16,7 @@ use super::super::incoming::{self, FileDelete, Known, Route, Upsert};
 use super::super::merge::merge3;
 use super::super::path::VaultPath;
 use super::super::payload::{Incoming, Source, is_text};
-use super::super::saved::LocalEntry;
+use super::super::saved::{LocalEntry, SyncedEntry};
 use super::super::summary::KeptBoth;
 use super::Run;
 use super::materialize::{Fail, io_fail};
@@ -166,8 +166,8 @@ impl Run {
             .st
             .synced
             .get(path)
-            .filter(|s| s.text && !s.dir)
-            .and_then(|s| s.hash.clone());
+            .and_then(SyncedEntry::text_hash)
+            .cloned();
         if let (Source::Inline(remote), Some(bh)) = (&inc.source, base_hash)
             && local_size <= MAX_TEXT_BYTES
             && is_text(remote)

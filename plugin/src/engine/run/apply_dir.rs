@@ -124,7 +124,7 @@ impl Run {
         for d in dirs {
             if !self.st.local.get(&d).is_some_and(|e| e.is_dir()) {
                 // Gone, or a file by now (a folder replaced by a file, see `make_way`).
-                if self.st.synced.get(&d).is_some_and(|e| e.dir) {
+                if self.st.synced.get(&d).is_some_and(SyncedEntry::is_dir) {
                     self.st.synced.remove(&d);
                 }
                 continue;
@@ -195,12 +195,7 @@ impl Run {
             .iter()
             .filter(|(p, _)| touched(p))
             .all(|(p, e)| {
-                e.is_dir()
-                    || self
-                        .st
-                        .synced
-                        .get(p)
-                        .is_some_and(|s| s.hash.as_ref() == e.hash())
+                e.is_dir() || self.st.synced.get(p).is_some_and(|s| s.hash() == e.hash())
             })
             && !self.st.unechoed.values().any(|u| touched(&u.path));
         if !clean || self.st.local.contains_key(&to) {

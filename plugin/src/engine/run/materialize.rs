@@ -108,9 +108,8 @@ impl Run {
         }
         self.st.synced.insert(
             path.clone(),
-            SyncedEntry {
-                dir: false,
-                hash: Some(hash.clone()),
+            SyncedEntry::File {
+                hash: hash.clone(),
                 text,
                 size,
             },

@@ -1,8 +1,9 @@
 //! One action of the engine, written as an `async fn` over [`Io`] (see `io.rs`).
 //!
-//! [`run_action`] runs a pairing or settings action (`pair.rs`) or a sync run. A sync run first reads the
-//! pairing, the device token and the settings (`pair::paired`), and at its end records what it
-//! learned about connectivity in the pairing document (`pair::record`).
+//! [`run_action`] runs a pairing or settings action or the `Status` read (`pair.rs`), or a sync
+//! run. A sync run first reads the pairing, the device token and the settings (`pair::paired`),
+//! and at its end records what it learned about connectivity in the pairing document
+//! (`pair::record`).
 //!
 //! A sync run (§5.4) goes: scan → resend the pending batch (if a crash or lost response left
 //! one) → pull (with the incoming guard) → mark bootstrap complete → derive and push (with the
@@ -28,6 +29,7 @@ use std::rc::Rc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::answer::Answer;
 use super::command::{Command, Endpoint, HttpBody, HttpRequest, Method};
 use super::config::Config;
 use super::conflict::rfc3339;
@@ -73,7 +75,7 @@ pub(crate) async fn run_action(
     action: Action,
 ) -> SavedState {
     io.begin();
-    let outcome = match action {
+    let finish = match action {
         Action::Sync | Action::ConfirmDeletions(_) | Action::RestoreDeletions(_) => {
             let (back, outcome) = sync_action(&io, cfg, st, action).await;
             st = back;
@@ -81,17 +83,18 @@ pub(crate) async fn run_action(
             // `not_permitted` rather than the failure it caused.
             match (outcome, io.refusal()) {
                 (Err(_), Some(refused)) => Err(refused),
-                (outcome, _) => outcome,
+                (outcome, _) => outcome.map(Answer::Summary),
             }
         }
+        Action::Status => pair::status(&io).await.map(|s| Answer::Status(Box::new(s))),
         _ => {
             let result = pair::pairing_action(&io, &cfg, &mut st, action).await;
             let st = &st;
             io.status(|s| fill_status(s, st));
-            result.map(|()| Summary::default())
+            result.map(|()| Answer::Summary(Summary::default()))
         }
     };
-    io.finish(Command::Finished(outcome));
+    io.finish(Command::Finished(finish));
     st
 }
 

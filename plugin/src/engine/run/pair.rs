@@ -3,9 +3,9 @@
 //! and every request goes through [`http::send`], so the simulation sees (and crashes) each step.
 //!
 //! `run_action` calls [`pairing_action`] for `Configure`, `TestConnection`, `Disconnect`,
-//! `ResetKey`, `SetInterval` and `SetIgnore`, and [`paired`] / [`record`] before and after a
-//! sync run. The rules (what to send,
-//! how to read answers, the pairing document) are pure, in `engine/account.rs`.
+//! `ResetKey`, `SetInterval` and `SetIgnore`, [`status`] for `Status`, and [`paired`] /
+//! [`record`] before and after a sync run. The rules (what to send, how to read answers) are
+//! pure, in `engine/account.rs`; the pairing document is `engine/pairing.rs`.
 //!
 //! Order of writes in `configure`, kept for crashes: the state is reset before the new
 //! credential is stored, so whatever survives, the next run re-reads the remote history from the
@@ -20,6 +20,7 @@ use super::super::event::{Action, IoError, Login, Reply};
 use super::super::io::Io;
 use super::super::saved::{STATE_KEY, SavedState};
 use super::super::settings::Settings;
+use super::super::status::Status;
 use super::http;
 
 /// A failed local read or write: the host's own answer where it gave one.
@@ -63,12 +64,25 @@ async fn save_state(io: &Io, st: &SavedState) -> Result<(), EngineError> {
         .map_err(|e| EngineError::SaveState(e.to_string()))
 }
 
+/// `status()` (§3.2): the settings, the pairing document and the token, with the engine's part.
+pub(super) async fn status(io: &Io) -> Result<Status, EngineError> {
+    let settings = read_settings(io).await?;
+    let pairing = read(io, PAIRING_KEY).await?;
+    let token = read(io, TOKEN_KEY).await?;
+    let engine = io.engine_status();
+    Status::read(&settings, pairing.as_deref(), token.as_deref(), &engine)
+}
+
+async fn read_settings(io: &Io) -> Result<String, EngineError> {
+    match io.call(|id| Command::SettingsRead { id }).await {
+        Ok(Reply::Stored(json)) => Ok(json.unwrap_or_default()),
+        Ok(other) => Err(EngineError::LocalIo(format!("unexpected reply {other:?}"))),
+        Err(e) => Err(local(e)),
+    }
+}
+
 pub(super) async fn load_settings(io: &Io) -> Result<Settings, EngineError> {
-    let json = match io.call(|id| Command::SettingsRead { id }).await {
-        Ok(Reply::Stored(json)) => json.unwrap_or_default(),
-        Ok(other) => return Err(EngineError::LocalIo(format!("unexpected reply {other:?}"))),
-        Err(e) => return Err(local(e)),
-    };
+    let json = read_settings(io).await?;
     Settings::parse(&json).map_err(|e| EngineError::LocalIo(e.to_string()))
 }
 
@@ -128,8 +142,11 @@ pub(super) async fn pairing_action(
             settings.ignore = Some(patterns.map(str::to_string).collect());
             save_settings(io, &settings).await
         }
-        Action::Sync | Action::ConfirmDeletions(_) | Action::RestoreDeletions(_) => {
-            unreachable!("sync actions are run by run_action")
+        Action::Sync
+        | Action::ConfirmDeletions(_)
+        | Action::RestoreDeletions(_)
+        | Action::Status => {
+            unreachable!("sync and status actions are run by run_action")
         }
     }
 }

@@ -12,7 +12,7 @@ use super::super::guard::{self, Direction};
 use super::super::ids::ServerSeq;
 use super::super::path::VaultPath;
 use super::super::pullcheck::{next_cursor, ops_to_apply};
-use super::super::summary::Progress;
+use super::super::summary::{Phase, Progress};
 use super::Run;
 
 /// Stop looking ahead after this many ops (§5.4.5).
@@ -58,7 +58,7 @@ impl Run {
             for (i, op) in ops.iter().enumerate() {
                 self.io.status(|s| {
                     s.progress = Some(Progress {
-                        phase: "pull",
+                        phase: Phase::Pull,
                         done: i as u64,
                         total,
                     })

@@ -25,7 +25,7 @@ use super::super::payload::{
 use super::super::saved::{
     BatchEntry, Change, OpKind, PendingBatch, QueuedOp, SyncedEntry, Unechoed,
 };
-use super::super::summary::Progress;
+use super::super::summary::{Phase, Progress};
 use super::Run;
 
 impl Run {
@@ -71,7 +71,7 @@ impl Run {
             .iter()
             .filter(|q| q.change == Change::Delete { dir: false })
             .count() as u64;
-        let files = self.st.synced.values().filter(|e| !e.dir).count() as u64;
+        let files = self.st.synced.values().filter(|e| !e.is_dir()).count() as u64;
         let mut held = false;
         match decision {
             Some(d) if !d.confirm => {
@@ -105,7 +105,7 @@ impl Run {
             let end = (i + size.get()).min(queue.len());
             self.io.status(|s| {
                 s.progress = Some(Progress {
-                    phase: "push",
+                    phase: Phase::Push,
                     done: i as u64,
                     total: queue.len() as u64,
                 })
@@ -200,9 +200,8 @@ impl Run {
                 }
                 self.st.synced.insert(
                     op.path.clone(),
-                    SyncedEntry {
-                        dir: false,
-                        hash: Some(hash.clone()),
+                    SyncedEntry::File {
+                        hash: hash.clone(),
                         text,
                         size: *size,
                     },
@@ -285,7 +284,7 @@ impl Run {
         if ok {
             self.io.status(|s| {
                 s.progress = Some(Progress {
-                    phase: "upload",
+                    phase: Phase::Upload,
                     done: 0,
                     total: size,
                 })

@@ -4,7 +4,7 @@
 use super::super::command::{Command, Expect};
 use super::super::error::EngineError;
 use super::super::payload::{Incoming, Source};
-use super::super::saved::LocalEntry;
+use super::super::saved::{LocalEntry, SyncedEntry};
 use super::Run;
 use super::materialize::Fail;
 
@@ -14,11 +14,11 @@ impl Run {
             .st
             .synced
             .iter()
-            .filter(|(p, e)| !self.st.local.contains_key(*p) && !self.rules.ignores(p, e.dir))
+            .filter(|(p, e)| !self.st.local.contains_key(*p) && !self.rules.ignores(p, e.is_dir()))
             .map(|(p, e)| (p.clone(), e.clone()))
             .collect();
         for (path, entry) in missing {
-            if entry.dir {
+            let SyncedEntry::File { hash, text, size } = entry else {
                 if self
                     .io
                     .done(|id| Command::Mkdir {
@@ -31,11 +31,8 @@ impl Run {
                     self.st.local.insert(path, LocalEntry::dir());
                 }
                 continue;
-            }
-            let Some(hash) = entry.hash.clone() else {
-                continue;
             };
-            let source = if entry.text {
+            let source = if text {
                 match self.get_base(&hash).await {
                     Some(text) => Source::Inline(text.into_bytes()),
                     None => continue,
@@ -43,7 +40,7 @@ impl Run {
             } else {
                 Source::Blob {
                     hash: hash.clone(),
-                    size: entry.size,
+                    size,
                 }
             };
             let inc = Incoming {

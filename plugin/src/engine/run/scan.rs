@@ -12,7 +12,7 @@ use super::super::error::EngineError;
 use super::super::event::{EntryKind, IoError};
 use super::super::path::VaultPath;
 use super::super::saved::LocalEntry;
-use super::super::summary::Progress;
+use super::super::summary::{Phase, Progress};
 use super::Run;
 
 impl Run {
@@ -74,7 +74,7 @@ impl Run {
                         hashed += 1;
                         self.io.status(|s| {
                             s.progress = Some(Progress {
-                                phase: "scan",
+                                phase: Phase::Scan,
                                 done: hashed,
                                 total: 0,
                             })

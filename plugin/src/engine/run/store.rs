@@ -3,7 +3,7 @@
 use super::super::command::Command;
 use super::super::error::EngineError;
 use super::super::hash::ContentHash;
-use super::super::saved::{STATE_KEY, base_key};
+use super::super::saved::{STATE_KEY, SyncedEntry, base_key};
 use super::{Run, fill_status};
 
 impl Run {
@@ -72,8 +72,7 @@ impl Run {
             .st
             .synced
             .values()
-            .filter(|e| e.text)
-            .filter_map(|e| e.hash.as_ref())
+            .filter_map(SyncedEntry::text_hash)
             .collect();
         let orphans: Vec<ContentHash> = self
             .st

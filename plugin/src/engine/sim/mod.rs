@@ -16,6 +16,8 @@ mod vault;
 
 use std::collections::BTreeSet;
 
+use crate::engine::answer::{Answer, Finish};
+use crate::engine::codes::{ErrorCode, HostCode};
 use crate::engine::command::Command;
 use crate::engine::event::{Action, Event, IoError, Login, Password};
 use crate::engine::guard::Direction;
@@ -141,12 +143,17 @@ impl Sim {
     /// Runs `action` on device `d` to its end without faults (but `offline` holds) and without
     /// touching the random schedule.
     pub(crate) fn act(&mut self, d: usize, action: Action) -> Outcome {
+        self.answer(d, action).map(Answer::summary)
+    }
+
+    /// [`Sim::act`] with the action's whole answer.
+    pub(crate) fn answer(&mut self, d: usize, action: Action) -> Finish {
         assert!(!self.devs[d].running, "device {d} is busy");
         let dev = &mut self.devs[d];
         dev.engine.handle(self.now, Event::Start(action));
         loop {
             let cmd = match dev.engine.poll_command() {
-                Some(Command::Finished(outcome)) => return outcome,
+                Some(Command::Finished(finish)) => return finish,
                 Some(cmd) => cmd,
                 None => {
                     let at = dev.engine.poll_timeout().expect("waits for something");
@@ -161,7 +168,7 @@ impl Sim {
                     Err(IoError::Network("server unreachable".into()))
                 }
                 Command::Http { .. } if self.no_network_grant => Err(IoError::Host {
-                    code: "not_permitted",
+                    code: HostCode::NotPermitted,
                     message: "lacks required permission \"network.remote\"".into(),
                 }),
                 _ => dev.vault.exec(&cmd, &mut self.server),
@@ -211,10 +218,13 @@ impl Sim {
     fn next_cmd(&mut self, d: usize) {
         let dev = &mut self.devs[d];
         match dev.engine.poll_command() {
-            Some(Command::Finished(outcome)) => {
+            Some(Command::Finished(finish)) => {
+                let outcome = finish.map(Answer::summary);
                 dev.guard = match &outcome {
                     Ok(s) => s.guard.as_ref().map(|g| g.direction),
-                    Err(e) if e.code() == "mass_deletion_pending" => Some(Direction::Outgoing),
+                    Err(e) if e.code() == ErrorCode::MassDeletionPending => {
+                        Some(Direction::Outgoing)
+                    }
                     Err(_) => None,
                 };
                 dev.outcomes.push(outcome);

@@ -51,7 +51,7 @@ fn assert_no_password(sim: &Sim, d: usize) {
 
 fn error(outcome: Outcome) -> (&'static str, String) {
     let e = outcome.expect_err("the action fails");
-    (e.code(), e.to_string())
+    (e.code().as_str(), e.to_string())
 }
 
 #[test]
@@ -386,4 +386,26 @@ fn a_refused_network_grant_ends_a_sync_as_that_refusal_and_pairing_as_before() {
     sim.no_network_grant = false;
     assert_eq!(sim.act(0, Action::Sync).unwrap().pushed, 1);
     assert!(sim.devs[0].engine.status().bytes > 0, "bytes are counted");
+}
+
+/// `status()` is an engine action over local reads only: the settings, the pairing document and
+/// the token, merged with the engine's part.
+#[test]
+fn status_reads_local_documents_only() {
+    let mut sim = Sim::unpaired(1, 1);
+    let status = |sim: &mut Sim| sim.answer(0, Action::Status).unwrap().status();
+    let s = status(&mut sim);
+    assert_eq!((s.status_label.as_str(), s.configured), ("disabled", false));
+    sim.act(0, sim.configure(PASSWORD)).unwrap();
+    sim.act(0, Action::SetInterval(15)).unwrap();
+    sim.offline = true;
+    let s = status(&mut sim);
+    assert_eq!(
+        (s.status_label.as_str(), s.sync_interval),
+        ("connected", 15)
+    );
+    assert!(s.configured && s.token_stored && !s.syncing);
+    sim.devs[0].vault.settings = "[1]".into();
+    let e = sim.answer(0, Action::Status).unwrap_err();
+    assert_eq!(e.code().as_str(), "local_io");
 }

@@ -49,7 +49,7 @@ fn first_sync_uploads_blobs_before_push() {
             kinds.push(request.path.clone());
         }
         if let Command::Finished(r) = cmd {
-            assert_eq!(r.unwrap().pushed, 1);
+            assert_eq!(r.unwrap().summary().pushed, 1);
             break;
         }
         let id = cmd.id().unwrap();
