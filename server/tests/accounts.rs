@@ -79,6 +79,7 @@ fn register_mail_confirm_pair() {
     pair_status(&s, "carol", PW).assert_error(403, "forbidden", "email not confirmed");
 
     let mail = sink.wait(1);
+    mail.assert_spec_headers();
     assert_eq!(mail.to, vec!["carol@example.test"]);
     assert_eq!(
         mail.subject(),
@@ -114,6 +115,27 @@ fn register_mail_confirm_pair() {
         .assert_error(400, "invalid_request", "invalid or expired token");
 }
 
+/// Every mail carries `MIME-Version: 1.0` (spec §6.5), the admin's SMTP test mail included.
+#[test]
+fn smtp_test_mail_carries_the_spec_headers() {
+    let s = start_with_admin();
+    let sink = Sink::start();
+    let mut a = admin_login(&s, "root", ADMIN_PW);
+    let port = sink.port.to_string();
+    let body = json!({"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none",
+        "smtp_from": "sync@example.test", "test_to": "ops@example.test"});
+    let r = a.mutate(
+        "POST",
+        "/admin/api/smtp/test",
+        "application/json",
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(r.json(), json!({"ok": true}), "{}", r.text());
+    let mail = sink.wait(1);
+    assert_eq!(mail.to, vec!["ops@example.test"]);
+    mail.assert_spec_headers();
+}
+
 #[test]
 fn forgot_mail_reset_refuses_old_password() {
     let s = start_with_admin();
@@ -140,6 +162,7 @@ fn forgot_mail_reset_refuses_old_password() {
         json!({"status": "if email exists, reset link sent"})
     );
     let mail = sink.wait(1);
+    mail.assert_spec_headers();
     assert_eq!(mail.subject(), "Verstak — password reset");
     let link = mail.link();
     assert!(
