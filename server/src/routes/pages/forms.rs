@@ -312,12 +312,7 @@ async fn locale(
         l @ ("ru" | "en" | "system") => l,
         _ => "system",
     };
-    let from = form.get("from");
-    let to = if from.starts_with('/') && !from.starts_with("//") && !from.starts_with("/\\") {
-        from
-    } else {
-        "/"
-    };
+    let to = crate::http::local_redirect_target(form.get("from"));
     let mut cx = cx;
     cx.set_cookie_first(
         "verstak_locale",
@@ -326,5 +321,5 @@ async fn locale(
         "HttpOnly; SameSite=Lax",
         31_536_000,
     );
-    Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, to)))
+    Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, &to)))
 }
