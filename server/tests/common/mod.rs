@@ -46,7 +46,16 @@ impl TestServer {
     }
 
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Self {
-        let (child, addr, log) = spawn(dir.path(), args);
+        Self::start_in_env(dir, args, &[])
+    }
+
+    /// Starts a server on a fresh data directory with extra environment variables.
+    pub fn start_env(envs: &[(&str, &str)]) -> Self {
+        Self::start_in_env(tempfile::tempdir().unwrap(), &[], envs)
+    }
+
+    pub fn start_in_env(dir: tempfile::TempDir, args: &[&str], envs: &[(&str, &str)]) -> Self {
+        let (child, addr, log) = spawn_env(dir.path(), args, envs);
         TestServer {
             child,
             addr,
@@ -165,7 +174,17 @@ impl Drop for TestServer {
 
 /// Spawns the binary and waits for its ready line (30 s deadline).
 pub fn spawn(data: &Path, args: &[&str]) -> (Child, String, mpsc::Receiver<String>) {
+    spawn_env(data, args, &[])
+}
+
+/// [`spawn`] with extra environment variables.
+pub fn spawn_env(
+    data: &Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> (Child, String, mpsc::Receiver<String>) {
     let mut cmd = Command::new(BIN);
+    cmd.envs(envs.iter().copied());
     cmd.arg("--data").arg(data);
     if !args.iter().any(|a| *a == "--port" || *a == "--listen") {
         cmd.args(["--port", "0"]);
