@@ -346,3 +346,52 @@ fn admin_block_refuses_devices_and_stats_match() {
     assert_eq!(audit.status, 200);
     assert_eq!(audit.text().matches("user_block_changed").count(), 2);
 }
+
+/// One `login` bucket per account (issue 15 item 4): ten failures by username use up the
+/// account's attempts for its email too, on the JSON and the web login, from any client IP.
+#[test]
+fn login_by_email_shares_the_account_bucket_with_the_username() {
+    let s = TestServer::start_with(None, &["--trusted-proxies", "127.0.0.1/32"]);
+    s.add_user("erin");
+    s.add_user("frank");
+    let login = |ip: &str, login: &str, pw: &str| {
+        let body = json!({"username": login, "password": pw}).to_string();
+        s.req(
+            "POST",
+            "/api/v1/auth/login",
+            &[("X-Forwarded-For", ip)],
+            body.as_bytes(),
+        )
+    };
+    // Each attempt from its own client IP, so only the account bucket can fill up.
+    for i in 0..10 {
+        login(&format!("198.51.100.{i}"), "erin", "wrong-password").assert_error(
+            401,
+            "unauthorized",
+            "invalid credentials",
+        );
+    }
+    let r = login("198.51.100.20", " Erin@Example.Test ", PW);
+    r.assert_error(429, "rate_limited", "too many attempts");
+    assert!(r.header("retry-after").is_some());
+
+    let mut b = Browser::new(&s);
+    let csrf = b.locale_csrf();
+    let form = common::web::form_body(&[
+        ("username", "erin@example.test"),
+        ("password", PW),
+        ("locale_csrf", &csrf),
+    ]);
+    let r = b.req(
+        "POST",
+        "/login",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("X-Forwarded-For", "198.51.100.21"),
+        ],
+        form.as_bytes(),
+    );
+    assert_eq!(r.status, 429, "{}", r.text());
+    // Another account is not affected.
+    assert_eq!(login("198.51.100.22", "frank@example.test", PW).status, 200);
+}

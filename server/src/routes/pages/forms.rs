@@ -171,7 +171,7 @@ async fn login(State(st): State<AppState>, cx: WebCtx, req: Request) -> Result<R
         form.get("username").trim().to_owned(),
         form.get("password").to_owned(),
     );
-    if let Err(e) = effects::rate_limit(&st, Action::Login, cx.ip, Some(&login)).await {
+    if let Err(e) = effects::rate_limit_login(&st, Action::Login, cx.ip, &login).await {
         return Ok(rate_page(cx, e));
     }
     let fail = |cx: WebCtx, status: StatusCode, key: &str| {
