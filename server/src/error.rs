@@ -72,6 +72,9 @@ pub enum ApiError {
     BlobUnavailable,
     #[error("too many attempts")]
     RateLimited { retry_after: u64 },
+    /// The client IP is at its connection cap (`crate::conns`); answered with `Retry-After: 1`.
+    #[error("too many connections")]
+    TooManyConnections,
     #[error("{0}")]
     Csrf(&'static str),
     #[error("username already taken")]
@@ -119,7 +122,7 @@ impl ApiError {
             InvalidBlobHash => codes::INVALID_BLOB_HASH,
             BlobNotFound => codes::BLOB_NOT_FOUND,
             BlobUnavailable => codes::BLOB_UNAVAILABLE,
-            RateLimited { .. } => codes::RATE_LIMITED,
+            RateLimited { .. } | TooManyConnections => codes::RATE_LIMITED,
             Csrf(_) => codes::CSRF_INVALID,
             UsernameTaken => codes::USERNAME_TAKEN,
             EmailTaken => codes::EMAIL_TAKEN,
@@ -143,7 +146,7 @@ impl ApiError {
             RequestTooLarge | TooManyOperations | PayloadTooLarge | BlobTooLarge
             | QuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
             IdempotencyKeyReused => StatusCode::CONFLICT,
-            RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            RateLimited { .. } | TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
             Internal(_) | BlobUnavailable => StatusCode::INTERNAL_SERVER_ERROR,
             StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
             _ => StatusCode::BAD_REQUEST,
@@ -207,6 +210,12 @@ impl IntoResponse for ApiError {
             ApiError::RateLimited { retry_after } => {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+            }
+            ApiError::TooManyConnections => {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                resp.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}
         }
@@ -358,6 +367,12 @@ mod tests {
                 429,
                 "rate_limited",
                 "too many attempts",
+            ),
+            (
+                ApiError::TooManyConnections,
+                429,
+                "rate_limited",
+                "too many connections",
             ),
             (
                 ApiError::Csrf("CSRF token is required"),

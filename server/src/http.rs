@@ -22,7 +22,7 @@ pub(crate) use crate::reply::{json_bytes, json_response, raw_json};
 
 const CSP: &str = "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; img-src 'self' data:; script-src 'self'; style-src 'self'";
 
-fn add_security_headers(h: &mut HeaderMap) {
+pub(crate) fn add_security_headers(h: &mut HeaderMap) {
     h.insert("content-security-policy", HeaderValue::from_static(CSP));
     h.insert(
         "x-content-type-options",

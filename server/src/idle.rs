@@ -10,8 +10,9 @@
 //! its next request, so it closed idle keep-alive connections after 10 s), so `server.rs` turns
 //! it off and tells this module where requests begin and end through [`Requests`]: the service
 //! calls [`Requests::start`] when hyper hands it a parsed head, and the returned
-//! [`RequestDone`] travels inside the response body ([`TrackedBody`]) and counts the request
-//! as finished when hyper drops that body (or the request is abandoned).
+//! [`RequestDone`] travels inside the response body ([`TrackedBody`], which can carry other
+//! per-request guards too) and counts the request as finished when hyper drops that body (or
+//! the request is abandoned).
 
 use axum::body::{Body, HttpBody};
 use bytes::Bytes;
@@ -77,19 +78,23 @@ impl Drop for RequestDone {
     }
 }
 
-/// A response body that holds its request's [`RequestDone`] until hyper is done with it.
-pub(crate) struct TrackedBody {
+/// A response body that holds guards (its request's [`RequestDone`], and any per-request slot)
+/// until hyper is done with it.
+pub(crate) struct TrackedBody<G> {
     inner: Body,
-    _done: RequestDone,
+    _guards: G,
 }
 
-impl TrackedBody {
-    pub(crate) fn wrap(inner: Body, done: RequestDone) -> Body {
-        Body::new(TrackedBody { inner, _done: done })
+impl<G: Send + Unpin + 'static> TrackedBody<G> {
+    pub(crate) fn wrap(inner: Body, guards: G) -> Body {
+        Body::new(TrackedBody {
+            inner,
+            _guards: guards,
+        })
     }
 }
 
-impl HttpBody for TrackedBody {
+impl<G: Unpin> HttpBody for TrackedBody<G> {
     type Data = Bytes;
     type Error = axum::Error;
 

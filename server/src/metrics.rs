@@ -5,7 +5,7 @@ use axum::http::Method;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 const BUCKETS: [f64; 11] = [
@@ -31,6 +31,8 @@ pub struct Metrics {
     pub pull_ops_served: AtomicU64,
     pub blob_upload_bytes: AtomicU64,
     pub blob_download_bytes: AtomicU64,
+    /// TCP connections open now (kept by `crate::conns`).
+    pub open_connections: AtomicI64,
 }
 
 /// The route template of a path, never the raw path.
@@ -169,6 +171,11 @@ impl Metrics {
         ] {
             let _ = writeln!(o, "# TYPE {name} gauge\n{name} {v}");
         }
+        let _ = writeln!(
+            o,
+            "# TYPE verstak_http_open_connections gauge\nverstak_http_open_connections {}",
+            self.open_connections.load(Relaxed)
+        );
         let _ = writeln!(o, "# TYPE verstak_devices gauge");
         let _ = writeln!(
             o,

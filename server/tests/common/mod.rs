@@ -49,6 +49,11 @@ impl TestServer {
         Self::start_in_env(dir, args, &[])
     }
 
+    /// Starts a server on a fresh data directory with extra flags and environment variables.
+    pub fn start_with_env(args: &[&str], envs: &[(&str, &str)]) -> Self {
+        Self::start_in_env(tempfile::tempdir().unwrap(), args, envs)
+    }
+
     /// Starts a server on a fresh data directory with extra environment variables.
     pub fn start_env(envs: &[(&str, &str)]) -> Self {
         Self::start_in_env(tempfile::tempdir().unwrap(), &[], envs)
