@@ -188,7 +188,16 @@ pub fn spawn_env(
     args: &[&str],
     envs: &[(&str, &str)],
 ) -> (Child, String, mpsc::Receiver<String>) {
-    let mut cmd = Command::new(BIN);
+    spawn_cmd(Command::new(BIN), data, args, envs)
+}
+
+/// [`spawn_env`] with a prepared `Command` for the binary (for example with resource limits).
+pub fn spawn_cmd(
+    mut cmd: Command,
+    data: &Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> (Child, String, mpsc::Receiver<String>) {
     cmd.envs(envs.iter().copied());
     cmd.arg("--data").arg(data);
     if !args.iter().any(|a| *a == "--port" || *a == "--listen") {
