@@ -4,10 +4,10 @@
 //! database, `blobs/`, one retention pass, bind, the ready line, serve. Connections are served
 //! by hyper's HTTP/1 builder (16 KiB header block) over [`IdleIo`], which times the request
 //! header (10 s) apart from idle keep-alive (120 s). `conns` counts open connections for
-//! `/metrics`, caps them per client IP ([`ConnPolicy`]) and paces the accept loop when accepting
-//! fails (`EMFILE`); the soft open-file limit is raised to the hard one first. On SIGINT or SIGTERM
-//! the listener closes, in-flight requests get up to 20 s, then the writer drains and the WAL
-//! is checkpointed.
+//! `/metrics`, caps them per client IP ([`ConnPolicy`]) and paces the accept loop when
+//! accepting fails (`EMFILE`); the soft open-file limit is raised to the hard one first. On
+//! SIGINT or SIGTERM the listener closes, in-flight requests get up to 20 s, then the writer
+//! drains and the WAL is checkpointed.
 
 use anyhow::{Context, Result};
 use axum::Router;
