@@ -83,6 +83,8 @@ ExecStart=$PREFIX/verstak-sync-server --data $DATA
 Restart=on-failure
 RestartSec=5s
 TimeoutStopSec=30s
+# Every client connection holds a descriptor; the server also raises its soft limit to this.
+LimitNOFILE=65536
 UMask=0027
 StateDirectory=verstak-sync-server
 StateDirectoryMode=0750

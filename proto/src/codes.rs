@@ -31,6 +31,8 @@ pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
 pub const REQUEST_TOO_LARGE: &str = "request_too_large";
 pub const RATE_LIMITED: &str = "rate_limited";
 pub const INTERNAL_ERROR: &str = "internal_error";
+/// 507: the server's disk is full; nothing was stored, the request may be retried later.
+pub const STORAGE_FULL: &str = "storage_full";
 
 // Body decoding (§2.5).
 pub const INVALID_JSON: &str = "invalid_json";

@@ -1,5 +1,7 @@
 //! The two side effects most handlers share: writing an audit row (§6.15) and the rate-limit
-//! check (§6.9), whose denial is itself audited and counted.
+//! check (§6.9), whose denial is itself audited and counted. [`rate_limit_login`] is the check
+//! for a typed login (username or email): it keys the account bucket by the account the login
+//! names, so one account has one bucket whatever identifier was typed.
 //!
 //! They used to be methods of `AppState`; they live here so the state is plain data and does
 //! not depend on the error type.
@@ -10,6 +12,7 @@ use crate::error::ApiError;
 use crate::ratelimit::Action;
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEntry};
+use crate::store::users;
 use crate::util::time;
 
 /// Writes an audit row; a failure is logged and does not change the response.
@@ -45,4 +48,32 @@ pub(crate) async fn rate_limit(
             Err(ApiError::RateLimited { retry_after })
         }
     }
+}
+
+/// [`rate_limit`] for a login that may be a username or an email (§6.3): the account bucket
+/// belongs to the account it names (found the way §6.3 step 1 finds it), so failures by
+/// username and by email count together. A login that names no account keeps its own bucket,
+/// as the limiter keys it (trimmed, lowercased). If the lookup fails, that is logged and the
+/// typed login is the key; the credential check that follows reports the storage error.
+pub(crate) async fn rate_limit_login(
+    st: &AppState,
+    action: Action,
+    ip: IpAddr,
+    login: &str,
+) -> Result<(), ApiError> {
+    let typed = login.to_owned();
+    let account = match st.db.read(move |c| users::find_for_login(c, &typed)).await {
+        Ok(Some(user)) => account_key(&user.id),
+        Ok(None) => login.to_owned(),
+        Err(e) => {
+            tracing::error!(error = %e, "login lookup for the rate limit failed");
+            login.to_owned()
+        }
+    };
+    rate_limit(st, action, ip, Some(&account)).await
+}
+
+/// The account-bucket name of a known user.
+fn account_key(user_id: &str) -> String {
+    format!("user:{user_id}")
 }

@@ -3,6 +3,10 @@
 //!
 //! `IntoResponse` writes `{"code": code(), "error": to_string()}` plus `\n`. `Internal` logs its
 //! cause and always writes the fixed 500 body. 405s carry `Allow`, 429s carry `Retry-After`.
+//! A full disk is not an internal error: [`ApiError::internal`] and the `StoreError`
+//! conversion recognise it (`ENOSPC`/`EDQUOT`, SQLite's `SQLITE_FULL`) and answer **507**
+//! `storage_full`, logged as one line without a backtrace; nothing was stored, so the client
+//! may retry once space returns.
 //! This type knows nothing of HTML or sessions: the web layer's `WebError` adds the login
 //! redirect (§6.6) on top of it.
 
@@ -68,6 +72,9 @@ pub enum ApiError {
     BlobUnavailable,
     #[error("too many attempts")]
     RateLimited { retry_after: u64 },
+    /// The client IP is at its connection cap (`crate::conns`); answered with `Retry-After: 1`.
+    #[error("too many connections")]
+    TooManyConnections,
     #[error("{0}")]
     Csrf(&'static str),
     #[error("username already taken")]
@@ -80,6 +87,9 @@ pub enum ApiError {
     SecretExpired,
     #[error("session is invalid")]
     SessionInvalid,
+    /// The cause (logged, never sent) of a write refused for lack of disk space.
+    #[error("server storage is full; nothing was stored, try again later")]
+    StorageFull(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -112,13 +122,14 @@ impl ApiError {
             InvalidBlobHash => codes::INVALID_BLOB_HASH,
             BlobNotFound => codes::BLOB_NOT_FOUND,
             BlobUnavailable => codes::BLOB_UNAVAILABLE,
-            RateLimited { .. } => codes::RATE_LIMITED,
+            RateLimited { .. } | TooManyConnections => codes::RATE_LIMITED,
             Csrf(_) => codes::CSRF_INVALID,
             UsernameTaken => codes::USERNAME_TAKEN,
             EmailTaken => codes::EMAIL_TAKEN,
             RegistrationDisabled => codes::REGISTRATION_DISABLED,
             SecretExpired => codes::ONE_TIME_SECRET_EXPIRED,
             SessionInvalid => "session_invalid",
+            StorageFull(_) => codes::STORAGE_FULL,
             Internal(_) => codes::INTERNAL_ERROR,
         }
     }
@@ -135,21 +146,49 @@ impl ApiError {
             RequestTooLarge | TooManyOperations | PayloadTooLarge | BlobTooLarge
             | QuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
             IdempotencyKeyReused => StatusCode::CONFLICT,
-            RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            RateLimited { .. } | TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
             Internal(_) | BlobUnavailable => StatusCode::INTERNAL_SERVER_ERROR,
+            StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
             _ => StatusCode::BAD_REQUEST,
         }
     }
 
-    /// Wraps any internal failure; the cause is logged, never sent.
+    /// Wraps any internal failure; the cause is logged, never sent. A full disk anywhere in
+    /// the cause's chain makes it [`ApiError::StorageFull`] instead.
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
-        ApiError::Internal(e.into())
+        let e = e.into();
+        if e.chain().any(is_storage_full) {
+            ApiError::StorageFull(format!("{e:#}"))
+        } else {
+            ApiError::Internal(e)
+        }
     }
+}
+
+/// Whether one error (not its sources) says the disk or the quota is full.
+fn is_storage_full(e: &(dyn std::error::Error + 'static)) -> bool {
+    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        return is_full_io(io);
+    }
+    if let Some(st) = e.downcast_ref::<crate::store::StoreError>() {
+        return st.is_storage_full();
+    }
+    if let Some(sq) = e.downcast_ref::<rusqlite::Error>() {
+        return crate::store::is_disk_full(sq);
+    }
+    false
+}
+
+/// `ENOSPC` or `EDQUOT`.
+pub(crate) fn is_full_io(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::StorageFull
+        || e.kind() == std::io::ErrorKind::QuotaExceeded
+        || matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
 }
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
-        ApiError::Internal(e.into())
+        ApiError::internal(e)
     }
 }
 
@@ -157,6 +196,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
             ApiError::Internal(e) => tracing::error!(error = ?e, "internal error"),
+            ApiError::StorageFull(cause) => tracing::warn!(cause, "storage full: write refused"),
             ApiError::BlobUnavailable => tracing::error!("blob file unavailable"),
             other => tracing::debug!(code = other.code(), "client error"),
         }
@@ -170,6 +210,12 @@ impl IntoResponse for ApiError {
             ApiError::RateLimited { retry_after } => {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+            }
+            ApiError::TooManyConnections => {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                resp.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}
         }
@@ -323,6 +369,12 @@ mod tests {
                 "too many attempts",
             ),
             (
+                ApiError::TooManyConnections,
+                429,
+                "rate_limited",
+                "too many connections",
+            ),
+            (
                 ApiError::Csrf("CSRF token is required"),
                 403,
                 "csrf_invalid",
@@ -364,11 +416,42 @@ mod tests {
                 "internal_error",
                 "internal error",
             ),
+            (
+                ApiError::StorageFull("sqlite: database or disk is full".into()),
+                507,
+                "storage_full",
+                "server storage is full; nothing was stored, try again later",
+            ),
         ];
         for (e, status, code, msg) in table {
             assert_eq!(e.status().as_u16(), status, "{e:?}");
             assert_eq!(e.code(), code);
             assert_eq!(e.to_string(), msg);
         }
+    }
+
+    #[test]
+    fn a_full_disk_is_storage_full_wherever_it_is_reported() {
+        use crate::store::StoreError;
+        let enospc = || std::io::Error::from_raw_os_error(libc::ENOSPC);
+        let full = |e: ApiError| matches!(e, ApiError::StorageFull(_));
+        assert!(full(ApiError::internal(enospc())));
+        assert!(full(ApiError::internal(
+            anyhow::Error::from(enospc()).context("writing the upload")
+        )));
+        assert!(full(StoreError::Io(enospc()).into()));
+        assert!(full(ApiError::internal(std::io::Error::from_raw_os_error(
+            libc::EDQUOT
+        ))));
+        let sqlite_full = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            None,
+        );
+        assert!(full(StoreError::Sqlite(sqlite_full).into()));
+        assert!(full(StoreError::StorageFull("commit".into()).into()));
+        assert!(!full(StoreError::Commit("busy".into()).into()));
+        assert!(!full(ApiError::internal(
+            std::io::Error::from_raw_os_error(libc::EACCES)
+        )));
     }
 }

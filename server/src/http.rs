@@ -21,7 +21,7 @@ use crate::state::AppState;
 
 const CSP: &str = "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; img-src 'self' data:; script-src 'self'; style-src 'self'";
 
-fn add_security_headers(h: &mut HeaderMap) {
+pub(crate) fn add_security_headers(h: &mut HeaderMap) {
     h.insert("content-security-policy", HeaderValue::from_static(CSP));
     h.insert(
         "x-content-type-options",
@@ -59,10 +59,38 @@ pub(crate) fn clean_path(path: &str) -> Option<String> {
     Some(cleaned)
 }
 
+/// `path` as a `Location` that a browser can only read as a path on this origin: bytes that are
+/// not visible ASCII (controls, space, non-ASCII) and `\` are percent-encoded, and leading
+/// slashes collapse to one. Browsers drop tabs and newlines and read `\` as `/` in URLs, so
+/// `/\evil.example` or `/<tab>/evil.example` would otherwise leave for another host.
+pub(crate) fn same_origin_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 1);
+    out.push('/');
+    for &b in path.trim_start_matches('/').as_bytes() {
+        if b.is_ascii_graphic() && b != b'\\' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Where `POST /locale` sends the browser back to (§6.8): `from` when it starts with `/` but not
+/// with `//` or `/\`, made safe by [`same_origin_path`]; otherwise `/`.
+pub(crate) fn local_redirect_target(from: &str) -> String {
+    if from.starts_with('/') && !from.starts_with("//") && !from.starts_with("/\\") {
+        same_origin_path(from)
+    } else {
+        "/".to_owned()
+    }
+}
+
 fn redirect(uri: &Uri, path: &str) -> Response {
+    let path = same_origin_path(path);
     let loc = match uri.query() {
         Some(q) => format!("{path}?{q}"),
-        None => path.to_owned(),
+        None => path,
     };
     let mut r = Response::new(Body::empty());
     *r.status_mut() = StatusCode::MOVED_PERMANENTLY;
@@ -212,6 +240,29 @@ mod tests {
         ] {
             assert!(!needs_slash(p), "{p}");
         }
+    }
+
+    #[test]
+    fn locations_stay_on_this_origin() {
+        assert_eq!(same_origin_path("/api/client/me"), "/api/client/me");
+        assert_eq!(same_origin_path("/\\evil.example"), "/%5Cevil.example");
+        assert_eq!(same_origin_path("//evil.example"), "/evil.example");
+        assert_eq!(same_origin_path("/\t/evil.example"), "/%09/evil.example");
+        assert_eq!(
+            same_origin_path("/заметки"),
+            "/%D0%B7%D0%B0%D0%BC%D0%B5%D1%82%D0%BA%D0%B8"
+        );
+        let cleaned = clean_path("/a/../\\evil.example").unwrap();
+        assert_eq!(same_origin_path(&cleaned), "/%5Cevil.example");
+        assert_eq!(local_redirect_target("/reset?token=t"), "/reset?token=t");
+        assert_eq!(
+            local_redirect_target("/\t/evil.example"),
+            "/%09/evil.example"
+        );
+        assert_eq!(local_redirect_target("/\\evil.example"), "/");
+        assert_eq!(local_redirect_target("//evil.example"), "/");
+        assert_eq!(local_redirect_target("https://evil.example"), "/");
+        assert_eq!(local_redirect_target(""), "/");
     }
 
     #[test]

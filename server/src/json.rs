@@ -36,7 +36,8 @@ impl From<DecodeError> for crate::error::ApiError {
 
 /// Decodes a whole request body that must hold one JSON object (`null` counts as `{}`).
 pub(crate) fn decode<T: FromJson>(body: &[u8]) -> Result<T, DecodeError> {
-    let mut stream = serde_json::Deserializer::from_slice(body).into_iter::<JVal>();
+    let body = unsign_negative_zero(body);
+    let mut stream = serde_json::Deserializer::from_slice(&body).into_iter::<JVal>();
     let first = match stream.next() {
         Some(Ok(v)) => v,
         _ => return Err(DecodeError::InvalidJson),
@@ -51,6 +52,49 @@ pub(crate) fn decode<T: FromJson>(body: &[u8]) -> Result<T, DecodeError> {
         JVal::Obj(pairs) => T::from_fields(&Fields(&pairs)),
         _ => Err(DecodeError::InvalidJson),
     }
+}
+
+/// `body` with the sign of every integer literal `-0` blanked out (`-0` → ` 0`), so it reads as
+/// the integer 0. serde_json reports `-0` as the float `-0.0`, which would make it `invalid_json`
+/// like `1.0`; it is an integer in JSON's grammar. Only a `-0` that starts a value (after `:`,
+/// `,`, `[` or at the start, outside strings) and ends there (`.`, `e` or a digit does not follow)
+/// changes, so no invalid body becomes valid and offsets stay the same. Copies only when needed.
+fn unsign_negative_zero(body: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let mut hits = Vec::new();
+    let (mut in_str, mut escaped) = (false, false);
+    let mut prev = b'['; // the last byte outside strings that is not whitespace
+    for (i, &b) in body.iter().enumerate() {
+        if in_str {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'-' if matches!(prev, b':' | b',' | b'[')
+                && body.get(i + 1) == Some(&b'0')
+                && !matches!(body.get(i + 2), Some(b'0'..=b'9' | b'.' | b'e' | b'E')) =>
+            {
+                hits.push(i)
+            }
+            _ => {}
+        }
+        if !b.is_ascii_whitespace() {
+            prev = b;
+        }
+    }
+    if hits.is_empty() {
+        return std::borrow::Cow::Borrowed(body);
+    }
+    let mut out = body.to_vec();
+    for i in hits {
+        out[i] = b' ';
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Builds a request type from a decoded object.
@@ -295,5 +339,28 @@ mod tests {
         assert_eq!(ok("{}{}"), Err(TrailingJson));
         assert_eq!(ok("{} x"), Err(InvalidJson));
         assert_eq!(decode::<T>(b"{\"s\":\"\xff\"}"), Err(InvalidJson));
+    }
+
+    #[test]
+    fn negative_zero_is_the_integer_zero() {
+        use DecodeError::*;
+        let ok = |b: &str| decode::<T>(b.as_bytes());
+        assert_eq!(ok(r#"{"n":-0}"#).unwrap().n, 0);
+        assert_eq!(
+            ok(r#"{"n": -0 ,"s":"-0"}"#).unwrap(),
+            T {
+                s: "-0".into(),
+                n: 0
+            }
+        );
+        assert_eq!(ok(r#"{"x":[-0,1],"n":-0}"#).unwrap().n, 0);
+        assert_eq!(ok(r#"{"n":-0.0}"#), Err(InvalidJson));
+        assert_eq!(ok(r#"{"n":-0e0}"#), Err(InvalidJson));
+        assert_eq!(ok(r#"{"n":-01}"#), Err(InvalidJson));
+        assert_eq!(ok(r#"{"n":1-0}"#), Err(InvalidJson));
+        assert_eq!(ok(r#"{"n":--0}"#), Err(InvalidJson));
+        assert_eq!(ok("-0"), Err(InvalidJson));
+        // Inside strings nothing changes, escaped quotes included.
+        assert_eq!(ok(r#"{"s":"a\",-0"}"#).unwrap().s, "a\",-0");
     }
 }

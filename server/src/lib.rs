@@ -2,7 +2,8 @@
 //!
 //! Layout, in the order a request meets it:
 //! * [`server`]: the accept loop (hyper HTTP/1 with header timeout and size limit), startup order
-//!   (§1.8) and graceful shutdown.
+//!   (§1.8) and graceful shutdown; `idle` (connection clocks) and `conns` (open connections,
+//!   per-client-IP cap, accept back-off) under it.
 //! * [`http`]: the outermost middleware (path cleaning, redirects, security headers, metrics),
 //!   unknown-path fallbacks, client IP, bounded body reading.
 //! * `routes`: one module per route group, each route a method router (405 with `Allow` for
@@ -26,6 +27,7 @@ pub(crate) mod backup;
 pub mod blobstore;
 pub mod cli;
 pub mod config;
+pub(crate) mod conns;
 pub(crate) mod creds;
 pub(crate) mod effects;
 pub mod error;

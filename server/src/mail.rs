@@ -6,7 +6,8 @@
 //! task after the response (§8.1(f)); failures are only logged. When SMTP is not configured
 //! and `development_token_logging` is on, the link (or the bare token) is logged instead.
 
-use lettre::message::{Mailbox, header::ContentType};
+use lettre::message::Mailbox;
+use lettre::message::header::{ContentType, MIME_VERSION_1_0};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
@@ -155,6 +156,31 @@ fn is_local(host: &str) -> bool {
     matches!(host, "localhost" | "127.0.0.1" | "::1" | "[::1]")
 }
 
+/// Builds one message with the headers of §6.5: `From`, `To`, `Subject` (lettre encodes it per
+/// RFC 2047 when needed), `Date`, `Message-ID`, `MIME-Version: 1.0`, `Content-Type: text/plain;
+/// charset=UTF-8`, and a transfer encoding lettre picks as safe for the body (7bit,
+/// quoted-printable or base64). lettre adds `MIME-Version` only to multipart bodies, so it is set
+/// here.
+fn message(from: &str, to: &str, subject: &str, body: &str) -> Result<Message, MailError> {
+    let valid =
+        |a: &str| crate::useradd::normalize_email(a).is_some_and(|n| n == a.trim().to_lowercase());
+    if !valid(from) || !valid(to) {
+        return Err(MailError::Address);
+    }
+    let from_mb: Mailbox = from.trim().parse().map_err(|_| MailError::Address)?;
+    let to_mb: Mailbox = to.trim().parse().map_err(|_| MailError::Address)?;
+    let domain = from.rsplit('@').next().unwrap_or("localhost");
+    Message::builder()
+        .from(from_mb)
+        .to(to_mb)
+        .subject(subject)
+        .message_id(Some(format!("<{}@{}>", random_hex(16), domain)))
+        .header(MIME_VERSION_1_0)
+        .header(ContentType::TEXT_PLAIN)
+        .body(body.to_owned())
+        .map_err(|e| MailError::Smtp(e.to_string()))
+}
+
 /// Sends one message synchronously (call on the blocking pool).
 pub(crate) fn send_blocking(
     s: &SmtpSettings,
@@ -162,23 +188,8 @@ pub(crate) fn send_blocking(
     subject: &str,
     body: &str,
 ) -> Result<(), MailError> {
-    let valid =
-        |a: &str| crate::useradd::normalize_email(a).is_some_and(|n| n == a.trim().to_lowercase());
-    if !valid(&s.from) || !valid(to) {
-        return Err(MailError::Address);
-    }
-    let from: Mailbox = s.from.trim().parse().map_err(|_| MailError::Address)?;
-    let to_mb: Mailbox = to.trim().parse().map_err(|_| MailError::Address)?;
+    let msg = message(&s.from, to, subject, body)?;
     let port: u16 = s.port.trim().parse().map_err(|_| MailError::Port)?;
-    let domain = s.from.rsplit('@').next().unwrap_or("localhost");
-    let msg = Message::builder()
-        .from(from)
-        .to(to_mb)
-        .subject(subject)
-        .message_id(Some(format!("<{}@{}>", random_hex(16), domain)))
-        .header(ContentType::TEXT_PLAIN)
-        .body(body.to_owned())
-        .map_err(|e| MailError::Smtp(e.to_string()))?;
     let host = s.host.trim();
     let tls_params =
         || TlsParameters::new(host.to_owned()).map_err(|e| MailError::Smtp(e.to_string()));
@@ -304,5 +315,28 @@ mod tests {
             "https://b"
         );
         assert!(!SmtpSettings::default().configured());
+    }
+
+    #[test]
+    fn message_carries_the_spec_headers() {
+        let (subject, body) = compose(Template::Test, Locale::Ru, "Srv", "", "");
+        let msg = message("sync@example.test", "a@example.test", &subject, &body).unwrap();
+        let raw = String::from_utf8(msg.formatted()).unwrap();
+        let head = &raw[..raw.find("\r\n\r\n").unwrap()];
+        let has = |h: &str| head.split("\r\n").any(|l| l.eq_ignore_ascii_case(h));
+        assert!(has("MIME-Version: 1.0"), "{head}");
+        assert!(has("Content-Type: text/plain; charset=utf-8"), "{head}");
+        for name in ["From:", "To:", "Subject:", "Date:", "Message-ID:"] {
+            assert!(head.contains(name), "{name} missing: {head}");
+        }
+        assert!(
+            head.contains("Content-Transfer-Encoding: base64")
+                || head.contains("Content-Transfer-Encoding: quoted-printable"),
+            "{head}"
+        );
+        assert!(matches!(
+            message("not an address", "a@example.test", "s", "b"),
+            Err(MailError::Address)
+        ));
     }
 }

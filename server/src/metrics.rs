@@ -4,7 +4,7 @@
 use axum::http::Method;
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 use verstak_sync_proto::paths as p;
@@ -32,6 +32,8 @@ pub struct Metrics {
     pub pull_ops_served: AtomicU64,
     pub blob_upload_bytes: AtomicU64,
     pub blob_download_bytes: AtomicU64,
+    /// TCP connections open now (kept by `crate::conns`).
+    pub open_connections: AtomicI64,
 }
 
 /// The label of every blob download path: [`p::BLOBS`] followed by `{sha256}`.
@@ -172,6 +174,11 @@ impl Metrics {
         ] {
             let _ = writeln!(o, "# TYPE {name} gauge\n{name} {v}");
         }
+        let _ = writeln!(
+            o,
+            "# TYPE verstak_http_open_connections gauge\nverstak_http_open_connections {}",
+            self.open_connections.load(Relaxed)
+        );
         let _ = writeln!(o, "# TYPE verstak_devices gauge");
         let _ = writeln!(
             o,

@@ -2,28 +2,51 @@
 //!
 //! [`run`] follows the startup order: data directory, `config.yml`, overrides, `--admin-user`,
 //! database, `blobs/`, one retention pass, bind, the ready line, serve. Connections are served
-//! by hyper's HTTP/1 builder (10 s header timeout, 16 KiB header block). On SIGINT or SIGTERM
-//! the listener closes, in-flight requests get up to 20 s, then the writer drains and the WAL
-//! is checkpointed.
+//! by hyper's HTTP/1 builder (16 KiB header block) over [`IdleIo`], which times the request
+//! header (10 s) apart from idle keep-alive (120 s). `conns` counts open connections for
+//! `/metrics`, caps them per client IP ([`ConnPolicy`]) and paces the accept loop when
+//! accepting fails (`EMFILE`); the soft open-file limit is raised to the hard one first. On
+//! SIGINT or SIGTERM the listener closes, in-flight requests get up to 20 s, then the writer
+//! drains and the WAL is checkpointed.
 
 use anyhow::{Context, Result};
 use axum::Router;
 use axum::extract::ConnectInfo;
+use axum::response::IntoResponse;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use std::net::SocketAddr;
+use ipnet::IpNet;
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
 use crate::blobstore::BlobStore;
 use crate::config::{Config, ConfigFile, Overrides};
+use crate::conns::{self, AcceptBackoff, Conns};
+use crate::error::ApiError;
+use crate::idle::{IdleIo, Requests, Timeouts, TrackedBody};
 use crate::state::AppState;
 use crate::store::{Db, retention};
 
-/// A connection with no progress in either direction for this long is closed (§2.9: idle
-/// keep-alive 120 s; it also ends transfers whose peer stalled).
-const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// The connection clocks (§2.9: header 10 s, idle keep-alive 120 s). Tests shorten them with
+/// `VERSTAK_TEST_HEADER_TIMEOUT_MS` and `VERSTAK_TEST_IDLE_TIMEOUT_MS`, which are not an
+/// operator setting and are not documented as one.
+fn timeouts() -> Timeouts {
+    let ms = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(Duration::from_millis)
+    };
+    let d = Timeouts::default();
+    Timeouts {
+        header: ms("VERSTAK_TEST_HEADER_TIMEOUT_MS").unwrap_or(d.header),
+        idle: ms("VERSTAK_TEST_IDLE_TIMEOUT_MS").unwrap_or(d.idle),
+    }
+}
 
 /// Everything `run` needs from the command line.
 pub struct RunOptions {
@@ -46,6 +69,10 @@ pub fn prepare_data_dir(data: &std::path::Path) -> Result<PathBuf> {
 }
 
 pub async fn run(opts: RunOptions) -> Result<()> {
+    match conns::raise_nofile_limit() {
+        Ok(n) => tracing::info!("open file limit: {n}"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open file limit"),
+    }
     let data = prepare_data_dir(&opts.data)?;
     let mut file = ConfigFile::load(&data)?;
     let config = Config::resolve(&file, &opts.overrides)?;
@@ -93,7 +120,8 @@ pub async fn run(opts: RunOptions) -> Result<()> {
             }
         })
     };
-    serve(listener, crate::app(state), shutdown_signal()).await;
+    let policy = ConnPolicy::new(&state);
+    serve(listener, crate::app(state), policy, shutdown_signal()).await;
     hourly.abort();
     db.close().await;
     tracing::info!("shut down cleanly");
@@ -138,17 +166,49 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
+/// Who may connect how often: the per-client-IP cap and the proxies whose forwarded client IP
+/// it applies to (§2.8).
+pub struct ConnPolicy {
+    conns: Arc<Conns>,
+    trusted: Arc<Vec<IpNet>>,
+}
+
+impl ConnPolicy {
+    /// The policy for `state`: its trusted proxies, [`conns::MAX_PER_IP`] (tests lower it with
+    /// `VERSTAK_TEST_MAX_CONNECTIONS_PER_IP`), and its metrics for the open-connection gauge.
+    pub fn new(state: &AppState) -> Self {
+        let max = std::env::var("VERSTAK_TEST_MAX_CONNECTIONS_PER_IP")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(conns::MAX_PER_IP);
+        ConnPolicy {
+            conns: Conns::new(max, state.metrics.clone()),
+            trusted: Arc::new(state.config.trusted_proxies.clone()),
+        }
+    }
+
+    fn is_proxy(&self, ip: IpAddr) -> bool {
+        self.trusted.iter().any(|n| n.contains(&ip))
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then drains for at most 20 s.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
+    policy: ConnPolicy,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let timeouts = timeouts();
+    let policy = Arc::new(policy);
+    let mut backoff = AcceptBackoff::default();
     let mut builder = hyper::server::conn::http1::Builder::new();
+    // hyper's header timeout also runs while a keep-alive connection waits for its next
+    // request; `IdleIo` keeps the two clocks apart instead.
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(10))
+        .header_read_timeout(None)
         .max_header_size(16 * 1024)
         .keep_alive(true);
     tokio::pin!(shutdown);
@@ -158,26 +218,70 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    // EMFILE and the like last a while: wait longer each time, log rarely.
+                    let (wait, log) = backoff.failed(std::time::Instant::now());
+                    if log {
+                        let failures = backoff.failures();
+                        tracing::warn!(error = %e, failures, "accept failed; backing off");
+                    }
+                    tokio::time::sleep(wait).await;
                     continue;
                 }
             },
         };
+        if let Some(failures) = backoff.succeeded() {
+            tracing::info!(failures, "accepting connections again");
+        }
+        // Direct clients are capped per peer IP here; proxied ones per forwarded IP below.
+        let slot = if policy.is_proxy(peer.ip()) {
+            None
+        } else {
+            match policy.conns.admit(peer.ip()) {
+                Some(slot) => Some(slot),
+                None => {
+                    tracing::debug!(ip = %peer.ip(), "connection refused: per-IP cap");
+                    continue;
+                }
+            }
+        };
+        let open = policy.conns.opened();
         let _ = stream.set_nodelay(true);
         let app = app.clone();
+        let requests = Arc::new(Requests::default());
+        let io = IdleIo::new(stream, timeouts, requests.clone());
+        let policy = policy.clone();
         let svc =
             hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                let done = requests.start();
+                let proxied = if policy.is_proxy(peer.ip()) {
+                    let ip = crate::http::client_ip(peer.ip(), req.headers(), &policy.trusted);
+                    Some(policy.conns.admit(ip))
+                } else {
+                    None
+                };
                 req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                app.clone().oneshot(req.map(axum::body::Body::new))
+                let reply = match proxied {
+                    Some(None) => None,
+                    _ => Some(app.clone().oneshot(req.map(axum::body::Body::new))),
+                };
+                async move {
+                    let Some(reply) = reply else {
+                        let mut resp = ApiError::TooManyConnections.into_response();
+                        crate::http::add_security_headers(resp.headers_mut());
+                        return Ok(resp.map(|body| TrackedBody::wrap(body, done)));
+                    };
+                    let resp = reply.await?;
+                    let guards = (done, proxied.flatten());
+                    Ok::<_, Infallible>(resp.map(|body| TrackedBody::wrap(body, guards)))
+                }
             });
-        let io = crate::idle::IdleIo::new(stream, IDLE_TIMEOUT);
         let conn = builder.serve_connection(TokioIo::new(io), svc);
         let watched = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = watched.await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
+            drop((open, slot));
         });
     }
     drop(listener);

@@ -79,6 +79,7 @@ fn register_mail_confirm_pair() {
     pair_status(&s, "carol", PW).assert_error(403, "forbidden", "email not confirmed");
 
     let mail = sink.wait(1);
+    mail.assert_spec_headers();
     assert_eq!(mail.to, vec!["carol@example.test"]);
     assert_eq!(
         mail.subject(),
@@ -114,6 +115,27 @@ fn register_mail_confirm_pair() {
         .assert_error(400, "invalid_request", "invalid or expired token");
 }
 
+/// Every mail carries `MIME-Version: 1.0` (spec §6.5), the admin's SMTP test mail included.
+#[test]
+fn smtp_test_mail_carries_the_spec_headers() {
+    let s = start_with_admin();
+    let sink = Sink::start();
+    let mut a = admin_login(&s, "root", ADMIN_PW);
+    let port = sink.port.to_string();
+    let body = json!({"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none",
+        "smtp_from": "sync@example.test", "test_to": "ops@example.test"});
+    let r = a.mutate(
+        "POST",
+        "/admin/api/smtp/test",
+        "application/json",
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(r.json(), json!({"ok": true}), "{}", r.text());
+    let mail = sink.wait(1);
+    assert_eq!(mail.to, vec!["ops@example.test"]);
+    mail.assert_spec_headers();
+}
+
 #[test]
 fn forgot_mail_reset_refuses_old_password() {
     let s = start_with_admin();
@@ -140,6 +162,7 @@ fn forgot_mail_reset_refuses_old_password() {
         json!({"status": "if email exists, reset link sent"})
     );
     let mail = sink.wait(1);
+    mail.assert_spec_headers();
     assert_eq!(mail.subject(), "Verstak — password reset");
     let link = mail.link();
     assert!(
@@ -382,4 +405,53 @@ fn user_device_revoke_checks_json_and_form() {
     );
     let list = u.get("/api/v1/user/devices").json();
     assert_ne!(list[0]["revoked_at"], "");
+}
+
+/// One `login` bucket per account (issue 15 item 4): ten failures by username use up the
+/// account's attempts for its email too, on the JSON and the web login, from any client IP.
+#[test]
+fn login_by_email_shares_the_account_bucket_with_the_username() {
+    let s = TestServer::start_with(None, &["--trusted-proxies", "127.0.0.1/32"]);
+    s.add_user("erin");
+    s.add_user("frank");
+    let login = |ip: &str, login: &str, pw: &str| {
+        let body = json!({"username": login, "password": pw}).to_string();
+        s.req(
+            "POST",
+            "/api/v1/auth/login",
+            &[("X-Forwarded-For", ip)],
+            body.as_bytes(),
+        )
+    };
+    // Each attempt from its own client IP, so only the account bucket can fill up.
+    for i in 0..10 {
+        login(&format!("198.51.100.{i}"), "erin", "wrong-password").assert_error(
+            401,
+            "unauthorized",
+            "invalid credentials",
+        );
+    }
+    let r = login("198.51.100.20", " Erin@Example.Test ", PW);
+    r.assert_error(429, "rate_limited", "too many attempts");
+    assert!(r.header("retry-after").is_some());
+
+    let mut b = Browser::new(&s);
+    let csrf = b.locale_csrf();
+    let form = common::web::form_body(&[
+        ("username", "erin@example.test"),
+        ("password", PW),
+        ("locale_csrf", &csrf),
+    ]);
+    let r = b.req(
+        "POST",
+        "/login",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("X-Forwarded-For", "198.51.100.21"),
+        ],
+        form.as_bytes(),
+    );
+    assert_eq!(r.status, 429, "{}", r.text());
+    // Another account is not affected.
+    assert_eq!(login("198.51.100.22", "frank@example.test", PW).status, 200);
 }

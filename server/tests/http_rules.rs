@@ -373,3 +373,55 @@ fn random_bodies_never_cause_a_500() {
     }
     assert_eq!(s.get("/livez", None).status, 200);
 }
+
+/// Issue 15 item 6: a redirect's `Location` is always a path on this origin, and `-0` is the
+/// integer 0.
+#[test]
+fn redirects_stay_on_this_origin_and_negative_zero_decodes() {
+    let s = TestServer::start();
+    // Browsers read `\` as `/`: `/\evil.example` would be protocol-relative.
+    let r = s.get("/a/../\\evil.example", None);
+    assert_eq!(
+        (r.status, r.header("location")),
+        (301, Some("/%5Cevil.example"))
+    );
+    let r = s.get("/a/..//evil.example/", None);
+    assert_eq!(
+        (r.status, r.header("location")),
+        (301, Some("/evil.example/"))
+    );
+
+    // `/locale` never copies a control character from `from` (browsers drop tabs, so
+    // `/<tab>/evil.example` would become `//evil.example`).
+    let mut b = common::web::Browser::new(&s);
+    for (from, to) in [
+        ("/\t/evil.example", "/%09/evil.example"),
+        ("/\\evil.example", "/"),
+        ("/login?next=a", "/login?next=a"),
+    ] {
+        let r = b.post_public("/locale", &[("locale", "en"), ("from", from)]);
+        assert_eq!(
+            (r.status, r.header("location")),
+            (303, Some(to)),
+            "{from:?}"
+        );
+    }
+
+    let (t, _) = s.user_device("zero", "v");
+    let auth = format!("Bearer {t}");
+    let r = s.req(
+        "POST",
+        "/api/v1/sync/pull",
+        &[("Authorization", &auth)],
+        br#"{"since_sequence":-0}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["server_sequence"], 0);
+    s.req(
+        "POST",
+        "/api/v1/sync/pull",
+        &[("Authorization", &auth)],
+        br#"{"since_sequence":-0.0}"#,
+    )
+    .assert_error(400, "invalid_json", "invalid JSON request");
+}

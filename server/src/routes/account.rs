@@ -211,7 +211,7 @@ async fn login(
     if r.username.is_empty() || r.password.is_empty() {
         return Err(ApiError::InvalidRequest("username and password required"));
     }
-    effects::rate_limit(&st, Action::Login, ip, Some(&r.username)).await?;
+    effects::rate_limit_login(&st, Action::Login, ip, &r.username).await?;
     if r.password.len() > verstak_sync_proto::limits::fixed::PASSWORD_MAX {
         return Err(ApiError::PasswordTooLong);
     }

@@ -1,11 +1,17 @@
 //! Health, readiness, liveness (spec §4.11) and Prometheus metrics (§4.12). No authentication
 //! except the optional metrics token; no response contains a path or a secret.
+//!
+//! `blob_storage_writable` is the write probe of §4.11 and, beyond it, at least 1 MiB free on
+//! the data directory's file system, so a full disk (writes answered 507 `storage_full`) shows
+//! as `degraded` and turns back to `ok` by itself when space returns.
 
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 use verstak_sync_proto::{HealthStatus, LiveStatus, paths};
 
 use super::{not_allowed, only};
@@ -45,9 +51,12 @@ pub(crate) async fn readiness(st: &AppState) -> HealthStatus {
         })
         .await;
     let blobs = st.blobs.clone();
-    let writable = tokio::task::spawn_blocking(move || blobs.probe_writable())
-        .await
-        .unwrap_or(false);
+    let data_dir = st.db.path().parent().map(Path::to_owned);
+    let writable = tokio::task::spawn_blocking(move || {
+        blobs.probe_writable() && data_dir.is_none_or(|d| has_room(&d))
+    })
+    .await
+    .unwrap_or(false);
     let db_ok = schema.is_ok();
     HealthStatus {
         status: if db_ok && writable { "ok" } else { "degraded" }.into(),
@@ -59,6 +68,29 @@ pub(crate) async fn readiness(st: &AppState) -> HealthStatus {
         schema_version: schema.unwrap_or(0),
         server_time: time::now_rfc3339(),
     }
+}
+
+/// Free space below which the data directory counts as full: writes there are about to be
+/// refused (507 `storage_full`), so readiness reports `degraded` until space returns.
+const MIN_FREE_BYTES: u64 = 1024 * 1024;
+
+/// Whether the file system holding `dir` has at least [`MIN_FREE_BYTES`] available to this
+/// (unprivileged) process. If it cannot be asked, the write probe alone decides.
+fn has_room(dir: &Path) -> bool {
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return true;
+    };
+    let mut vfs = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c` is a NUL-terminated path and `vfs` is a properly sized out-buffer that
+    // statvfs fills completely when it returns 0.
+    if unsafe { libc::statvfs(c.as_ptr(), vfs.as_mut_ptr()) } != 0 {
+        return true;
+    }
+    // SAFETY: statvfs returned 0, so it initialised `vfs`.
+    let vfs = unsafe { vfs.assume_init() };
+    #[allow(clippy::unnecessary_cast)] // both are narrower than u64 on some targets
+    let free = (vfs.f_bavail as u64).saturating_mul(vfs.f_frsize as u64);
+    free >= MIN_FREE_BYTES
 }
 
 async fn health(State(st): State<AppState>) -> Result<Response, ApiError> {

@@ -37,7 +37,8 @@ use std::sync::{Arc, Mutex};
 
 use checkpoint::Checkpointer;
 
-/// A storage failure. Always answered as a 500 by the HTTP layer, with the cause logged.
+/// A storage failure. Answered as a 500 by the HTTP layer with the cause logged, except a full
+/// disk ([`StoreError::is_storage_full`]), which is a 507 `storage_full`.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("sqlite: {0}")]
@@ -46,10 +47,45 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("commit failed: {0}")]
     Commit(String),
+    /// A write job or its group's commit failed for lack of disk space; nothing was stored.
+    #[error("disk full: {0}")]
+    StorageFull(String),
     #[error("database is closed")]
     Closed,
     #[error("{0}")]
     Refused(String),
+}
+
+impl StoreError {
+    /// Whether the disk (or the quota) was full.
+    pub(crate) fn is_storage_full(&self) -> bool {
+        match self {
+            StoreError::StorageFull(_) => true,
+            StoreError::Sqlite(e) => is_disk_full(e),
+            StoreError::Io(e) => crate::error::is_full_io(e),
+            _ => false,
+        }
+    }
+}
+
+/// SQLite's `SQLITE_FULL`.
+pub(crate) fn is_disk_full(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+}
+
+/// A writer-side SQLite failure, as a `StoreError`. SQLite reports some out-of-space writes as
+/// an I/O error; the connection's last OS error tells them apart.
+fn writer_error(conn: &Connection, e: rusqlite::Error) -> StoreError {
+    // SAFETY: `handle` is this open connection's pointer, used on its own thread for one call
+    // that only reads the connection's last error number.
+    let errno = unsafe { rusqlite::ffi::sqlite3_system_errno(conn.handle()) };
+    let io_full = e.sqlite_error_code() == Some(rusqlite::ErrorCode::SystemIoFailure)
+        && matches!(errno, libc::ENOSPC | libc::EDQUOT);
+    if is_disk_full(&e) || io_full {
+        StoreError::StorageFull(e.to_string())
+    } else {
+        StoreError::Sqlite(e)
+    }
 }
 
 type Deliver = Box<dyn FnOnce(Option<StoreError>) + Send>;
@@ -126,7 +162,10 @@ impl Db {
     {
         let (otx, orx) = tokio::sync::oneshot::channel::<Result<T, StoreError>>();
         let work: WorkFn = Box::new(move |c| {
-            let r = f(c);
+            let r = f(c).map_err(|e| match e {
+                StoreError::Sqlite(e) => writer_error(c, e),
+                other => other,
+            });
             let failed = r.is_err();
             let deliver: Deliver = Box::new(move |commit_err| {
                 let _ = otx.send(match commit_err {
@@ -226,6 +265,14 @@ fn run_group(conn: &Connection, work: Vec<WorkFn>) -> bool {
     let jobs = work.len();
     let mut delivers = Vec::with_capacity(work.len());
     for w in work {
+        if conn.is_autocommit() {
+            // SQLite rolled the whole transaction back (it may on SQLITE_FULL or an I/O error):
+            // the jobs before were undone and later ones would run outside a transaction.
+            // Dropping the rest answers their callers `Closed`; COMMIT below fails and tells
+            // the ones that ran.
+            tracing::error!("write transaction was rolled back by SQLite; skipping the rest");
+            break;
+        }
         let sp_ok = conn.execute_batch("SAVEPOINT job").is_ok();
         let (failed, deliver) = w(conn);
         let end = if failed {
@@ -247,12 +294,20 @@ fn run_group(conn: &Connection, work: Vec<WorkFn>) -> bool {
             true
         }
         Err(e) => {
-            tracing::error!(error = %e, "group commit failed");
-            let _ = conn.execute_batch("ROLLBACK");
             let msg = e.to_string();
-            delivers
-                .into_iter()
-                .for_each(|d| d(Some(StoreError::Commit(msg.clone()))));
+            let full = matches!(writer_error(conn, e), StoreError::StorageFull(_));
+            if !full {
+                // A full disk is logged once per request by the HTTP layer (a 507).
+                tracing::error!(error = %msg, "group commit failed");
+            }
+            let _ = conn.execute_batch("ROLLBACK");
+            delivers.into_iter().for_each(|d| {
+                d(Some(if full {
+                    StoreError::StorageFull(msg.clone())
+                } else {
+                    StoreError::Commit(msg.clone())
+                }))
+            });
             false
         }
     }

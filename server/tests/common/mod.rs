@@ -46,7 +46,21 @@ impl TestServer {
     }
 
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Self {
-        let (child, addr, log) = spawn(dir.path(), args);
+        Self::start_in_env(dir, args, &[])
+    }
+
+    /// Starts a server on a fresh data directory with extra flags and environment variables.
+    pub fn start_with_env(args: &[&str], envs: &[(&str, &str)]) -> Self {
+        Self::start_in_env(tempfile::tempdir().unwrap(), args, envs)
+    }
+
+    /// Starts a server on a fresh data directory with extra environment variables.
+    pub fn start_env(envs: &[(&str, &str)]) -> Self {
+        Self::start_in_env(tempfile::tempdir().unwrap(), &[], envs)
+    }
+
+    pub fn start_in_env(dir: tempfile::TempDir, args: &[&str], envs: &[(&str, &str)]) -> Self {
+        let (child, addr, log) = spawn_env(dir.path(), args, envs);
         TestServer {
             child,
             addr,
@@ -165,7 +179,26 @@ impl Drop for TestServer {
 
 /// Spawns the binary and waits for its ready line (30 s deadline).
 pub fn spawn(data: &Path, args: &[&str]) -> (Child, String, mpsc::Receiver<String>) {
-    let mut cmd = Command::new(BIN);
+    spawn_env(data, args, &[])
+}
+
+/// [`spawn`] with extra environment variables.
+pub fn spawn_env(
+    data: &Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> (Child, String, mpsc::Receiver<String>) {
+    spawn_cmd(Command::new(BIN), data, args, envs)
+}
+
+/// [`spawn_env`] with a prepared `Command` for the binary (for example with resource limits).
+pub fn spawn_cmd(
+    mut cmd: Command,
+    data: &Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> (Child, String, mpsc::Receiver<String>) {
+    cmd.envs(envs.iter().copied());
     cmd.arg("--data").arg(data);
     if !args.iter().any(|a| *a == "--port" || *a == "--listen") {
         cmd.args(["--port", "0"]);

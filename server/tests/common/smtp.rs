@@ -138,6 +138,29 @@ impl Mail {
         })
     }
 
+    /// The headers every mail carries (spec §6.5 "Message format").
+    pub fn assert_spec_headers(&self) {
+        assert_eq!(
+            self.header("MIME-Version").as_deref(),
+            Some("1.0"),
+            "{}",
+            self.raw
+        );
+        let ctype = self.header("Content-Type").unwrap_or_default();
+        assert!(
+            ctype.eq_ignore_ascii_case("text/plain; charset=utf-8"),
+            "{ctype}"
+        );
+        for name in ["From", "To", "Subject", "Date", "Message-ID"] {
+            assert!(self.header(name).is_some(), "{name} missing: {}", self.raw);
+        }
+        let cte = self.header("Content-Transfer-Encoding").unwrap_or_default();
+        assert!(
+            ["7bit", "quoted-printable", "base64"].contains(&cte.to_ascii_lowercase().as_str()),
+            "{cte}"
+        );
+    }
+
     /// The subject, RFC 2047 decoded.
     pub fn subject(&self) -> String {
         decode_words(&self.header("Subject").unwrap_or_default())

@@ -154,7 +154,7 @@ async fn login(
         form.get("username").trim().to_owned(),
         form.get("password").to_owned(),
     );
-    if let Err(e) = effects::rate_limit(&st, Action::Login, cx.ip, Some(&login)).await {
+    if let Err(e) = effects::rate_limit_login(&st, Action::Login, cx.ip, &login).await {
         return Ok(rate_limited_page(cx, e));
     }
     let fail = |cx: WebCtx, status: StatusCode, key: &str| {
@@ -297,12 +297,7 @@ async fn locale(
         l @ ("ru" | "en" | "system") => l,
         _ => "system",
     };
-    let from = form.get("from");
-    let to = if from.starts_with('/') && !from.starts_with("//") && !from.starts_with("/\\") {
-        from
-    } else {
-        "/"
-    };
+    let to = crate::http::local_redirect_target(form.get("from"));
     let mut cx = cx;
     cx.set_cookie_first(
         "verstak_locale",
@@ -311,5 +306,5 @@ async fn locale(
         "HttpOnly; SameSite=Lax",
         31_536_000,
     );
-    Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, to)))
+    Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, &to)))
 }
