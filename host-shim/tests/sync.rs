@@ -542,6 +542,124 @@ fn the_mass_deletion_guard_holds_outgoing_deletes_until_confirmed() {
     assert_eq!(a.files(), b.files());
 }
 
+/// Runs the CLI in `vault` with `args`: (exit code, stdout, stderr).
+fn run_cli(vault: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = host_cli(vault).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_cli_shows_and_resolves_held_deletions() {
+    let (_server, d) = setup(&["alpha", "beta"]);
+    let (a, b) = (&d[0], &d[1]);
+    for i in 0..14 {
+        a.write(&format!("docs/n{i:02}.md"), format!("note {i}\n"));
+    }
+    a.sync();
+    b.sync();
+
+    let (code, out, err) = run_cli(a.root(), &["deletions"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "no deletions are held\n"),
+        "{err}"
+    );
+    let (code, out, _) = run_cli(a.root(), &["deletions", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v, serde_json::json!({ "guard": null }));
+    // Nothing held: nothing to decide, and no decision is recorded for a later guard.
+    for action in ["confirm", "restore"] {
+        let (code, out, err) = run_cli(a.root(), &["deletions", action]);
+        assert_eq!((code, out.as_str()), (1, ""), "{err}");
+        assert!(
+            err.contains("error: nothing_held: the mass-deletion guard holds no deletions"),
+            "{err}"
+        );
+    }
+
+    // Outgoing: 12 of 14 deleted on A; restore brings them back from the server.
+    for i in 0..12 {
+        a.remove(&format!("docs/n{i:02}.md"));
+    }
+    let (code, _, err) = run_cli(a.root(), &["sync"]);
+    assert_eq!(code, 1, "a run with nothing else to do fails");
+    assert!(
+        err.contains("error: mass_deletion_pending: mass deletion awaiting confirmation"),
+        "{err}"
+    );
+    let (code, out, err) = run_cli(a.root(), &["deletions"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("held (outgoing): 12 file(s) deleted here, of 14 synced file(s)"),
+        "{out}"
+    );
+    assert!(out.contains("`deletions confirm`"), "{out}");
+    let (_, out, _) = run_cli(a.root(), &["deletions", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({ "guard": { "direction": "outgoing", "deletions": 12, "files": 14 } })
+    );
+    let (code, out, err) = run_cli(a.root(), &["deletions", "restore"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("restored: kept 12 file(s) (outgoing)\nsynced: pushed "),
+        "{out}"
+    );
+    assert_eq!(a.files().len(), 14, "the files are back");
+    assert_eq!(a.read("docs/n03.md"), "note 3\n");
+    assert!(a.status().guard.is_none());
+    let (_, out, _) = run_cli(a.root(), &["deletions"]);
+    assert_eq!(out, "no deletions are held\n");
+
+    // Again, and this time confirm (as JSON): the deletes reach the server.
+    for i in 0..12 {
+        a.remove(&format!("docs/n{i:02}.md"));
+    }
+    a.write("docs/new.md", "a new note still goes\n");
+    let (code, out, err) = run_cli(a.root(), &["sync"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("held 12 deletion(s) of 14 file(s): review them with `deletions`"),
+        "{out}"
+    );
+    let (code, out, err) = run_cli(a.root(), &["deletions", "confirm", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(summary["pushed"].as_u64().unwrap() >= 12, "{summary}");
+    assert!(summary.get("guard").is_none(), "{summary}");
+    assert!(a.status().guard.is_none());
+
+    // Incoming on B: held until confirmed, then the files go to B's trash.
+    let held = b.sync();
+    assert!(held.guard.is_some(), "{held:?}");
+    let (_, out, _) = run_cli(b.root(), &["deletions", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({ "guard": { "direction": "incoming", "deletions": 12, "files": 14 } })
+    );
+    let (_, out, _) = run_cli(b.root(), &["deletions"]);
+    assert!(
+        out.starts_with("held (incoming): the server deletes 12 of the 14 file(s) here"),
+        "{out}"
+    );
+    assert_eq!(b.files().len(), 14, "nothing was deleted before B decided");
+    let (code, out, err) = run_cli(b.root(), &["deletions", "confirm"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("confirmed 12 incoming deletion(s)\nsynced: pushed 0, pulled "),
+        "{out}"
+    );
+    assert_eq!(b.files(), a.files());
+    assert_eq!(b.trash().len(), 12);
+}
+
 #[test]
 fn a_sync_killed_mid_upload_converges_on_rerun() {
     let (server, d) = setup(&["alpha", "beta"]);
