@@ -12,10 +12,12 @@ mod common;
 use common::device::{
     Device, PASSWORD, VAULT, conflict_copies, setup, sha256_file, write_random_file,
 };
+use common::proxy::{Fault, Plan, Proxy, Trigger};
 use common::server::Server;
 use common::*;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use verstak_sync_host::bindings::exports::verstak::sync::sync_provider::Direction;
 use verstak_sync_host::limits::Limits;
@@ -658,6 +660,56 @@ fn the_cli_shows_and_resolves_held_deletions() {
     );
     assert_eq!(b.files(), a.files());
     assert_eq!(b.trash().len(), 12);
+}
+
+#[test]
+fn a_trickled_blob_cannot_hang_a_sync_past_its_call_timeout() {
+    let server = Arc::new(Mutex::new(Server::start()));
+    server.lock().unwrap().add_user("ann", PASSWORD);
+    let proxy = Proxy::start(server.clone(), Arc::default(), Arc::default());
+    let (a, b) = (Device::new("alpha"), Device::new("beta"));
+    a.configure(&server.lock().unwrap().url(), "ann", VAULT);
+    b.configure(&proxy.url(), "ann", VAULT);
+    let binary: Vec<u8> = (0..200_000u32)
+        .map(|i| (i * 7 % 251) as u8 | 0x80)
+        .collect();
+    a.write("pic.bin", &binary);
+    a.sync();
+
+    // B downloads the blob through a proxy that answers one byte per second, never idle for
+    // 30 s: only the request's total time limit can end the call.
+    proxy.set_plan(Plan {
+        faults: vec![(Trigger::BlobDownload, Fault::Trickle { every_ms: 1000 })],
+    });
+    let mut child = host_cli(b.root())
+        .args(["--call-timeout", "6", "sync"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let guard = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > guard {
+            child.kill().unwrap();
+            panic!("`sync` hung on a trickled blob");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // The import's `network` error reaches the engine, which gives up (or, on a starved machine,
+    // the call's deadline stops it): either way an error that names the time limit.
+    assert!(
+        stderr.contains("error: ") && stderr.contains("time limit"),
+        "{stderr}"
+    );
+    assert!(!b.exists("pic.bin"));
+
+    // An honest server again: the next sync brings the file.
+    proxy.set_plan(Plan::default());
+    b.sync();
+    assert_eq!(std::fs::read(b.path("pic.bin")).unwrap(), binary);
 }
 
 #[test]

@@ -35,8 +35,11 @@ pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
 pub const MAX_REQUEST_TIME: Duration = Duration::from_secs(300);
 /// An upload gets one more second per this many body bytes (a 256 MiB file: about 2.3 h more).
 const MIN_UPLOAD_BYTES_PER_SEC: u64 = 32 << 10;
-/// The part of a call kept back from its requests, so the engine can record a failure before
-/// the deadline stops it: a tenth of the call, at most this much.
+/// The part of a call kept back from its requests, so the engine can back off, give up and
+/// record the failure before the deadline stops it: a tenth of the call, but at least
+/// [`MIN_CALL_RESERVE`] (the retry policy's sleeps take 0.75 s), at most [`MAX_CALL_RESERVE`],
+/// and never more than half the call.
+const MIN_CALL_RESERVE: Duration = Duration::from_secs(2);
 const MAX_CALL_RESERVE: Duration = Duration::from_secs(10);
 
 /// How long a request that uploads `upload_bytes` may take at `now`, during a call that began
@@ -51,7 +54,10 @@ pub(crate) fn request_time_limit(
     let Some((start, length)) = call else {
         return own;
     };
-    let usable = length - (length / 10).min(MAX_CALL_RESERVE);
+    let reserve = (length / 10)
+        .clamp(MIN_CALL_RESERVE, MAX_CALL_RESERVE)
+        .min(length / 2);
+    let usable = length - reserve;
     own.min((start + usable).saturating_duration_since(now))
 }
 
