@@ -29,7 +29,8 @@ pub struct Cli {
     /// Memory cap of the component, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     pub memory_mib: usize,
-    /// Time limit of one call into the component, in seconds.
+    /// Time limit of one call into the component, in seconds; each network request of the
+    /// call ends within what is left of it (and within 5 minutes plus upload time).
     #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
     pub call_timeout: u64,
     #[command(subcommand)]

@@ -104,14 +104,15 @@ impl Timed {
         Ok(left.min(IDLE_TIMEOUT))
     }
 
-    /// A timeout that the deadline caused is reported as such; others pass unchanged.
-    fn after<T>(&self, r: io::Result<T>) -> io::Result<T> {
+    /// A timeout of an operation whose `wait` the deadline cut short is reported as the
+    /// request's time limit; an idle timeout and other errors pass unchanged.
+    fn after<T>(&self, wait: Duration, r: io::Result<T>) -> io::Result<T> {
         match r {
             Err(e)
                 if matches!(
                     e.kind(),
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) && Instant::now() >= self.deadline =>
+                ) && wait < IDLE_TIMEOUT =>
             {
                 Err(Timed::expired(self.time_limit))
             }
@@ -122,17 +123,19 @@ impl Timed {
 
 impl Read for Timed {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.tcp.set_read_timeout(Some(self.wait()?))?;
+        let wait = self.wait()?;
+        self.tcp.set_read_timeout(Some(wait))?;
         let r = self.tcp.read(buf);
-        self.after(r)
+        self.after(wait, r)
     }
 }
 
 impl Write for Timed {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.tcp.set_write_timeout(Some(self.wait()?))?;
+        let wait = self.wait()?;
+        self.tcp.set_write_timeout(Some(wait))?;
         let r = self.tcp.write(buf);
-        self.after(r)
+        self.after(wait, r)
     }
 
     fn flush(&mut self) -> io::Result<()> {
