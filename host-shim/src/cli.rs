@@ -29,7 +29,8 @@ pub struct Cli {
     /// Memory cap of the component, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     pub memory_mib: usize,
-    /// Time limit of one call into the component, in seconds.
+    /// Time limit of one call into the component, in seconds; each network request of the
+    /// call ends within what is left of it (and within 5 minutes plus upload time).
     #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
     pub call_timeout: u64,
     #[command(subcommand)]
@@ -109,6 +110,14 @@ pub enum Command {
         #[arg(allow_negative_numbers = true)]
         minutes: i32,
     },
+    /// Show the deletions the mass-deletion guard holds; `confirm` or `restore` resolves them.
+    Deletions {
+        /// Print JSON: `{"guard": …}` (null when nothing is held), or the sync result.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        action: Option<Resolve>,
+    },
     /// Sync on the configured interval until stopped, backing off after failures.
     Watch,
     /// Serve the settings panel and status bar for this vault on 127.0.0.1 (0 picks a free port).
@@ -116,6 +125,15 @@ pub enum Command {
         #[arg(long, default_value_t = 47733)]
         port: u16,
     },
+}
+
+/// What `deletions` does with the held deletions (the panel's two buttons).
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum Resolve {
+    /// Apply the held deletions ("Apply deletions"), then sync.
+    Confirm,
+    /// Keep the files instead ("Keep the files"), then sync.
+    Restore,
 }
 
 /// The first existing candidate, else the first candidate (so the error names a useful path).
@@ -249,6 +267,27 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 report::print_status(&status);
             }
         }
+        Command::Deletions { json, action } => match action {
+            None => {
+                let status = session.status().map_err(failed)?;
+                if json {
+                    let guard = dto::status_json(&status, None)["guard"].take();
+                    println!("{}", serde_json::json!({ "guard": guard }));
+                } else {
+                    report::print_held(status.guard.as_ref());
+                }
+            }
+            Some(action) => {
+                let confirm = matches!(action, Resolve::Confirm);
+                let (guard, summary) = session.resolve_deletions(confirm).map_err(failed)?;
+                if json {
+                    println!("{}", dto::summary_json(&summary));
+                } else {
+                    report::print_resolved(&guard, confirm);
+                    report::print_summary(&summary);
+                }
+            }
+        },
         Command::Disconnect => {
             session.disconnect().map_err(failed)?;
             println!("disconnected: the device was revoked and the server forgotten");

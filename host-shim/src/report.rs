@@ -1,7 +1,8 @@
-//! What the CLI prints for people: the status, a sync summary, and a live progress line.
+//! What the CLI prints for people: the status, a sync summary, the held deletions, and a live
+//! progress line.
 
 use crate::bindings::SyncStatus;
-use crate::bindings::exports::verstak::sync::sync_provider::SyncSummary;
+use crate::bindings::exports::verstak::sync::sync_provider::{Direction, Guard, SyncSummary};
 use crate::state::ProgressHandle;
 use std::io::Write;
 use std::sync::Arc;
@@ -63,9 +64,53 @@ pub fn print_summary(s: &SyncSummary) {
     }
     if let Some(g) = &s.guard {
         println!(
-            "  held {} deletion(s) of {} file(s): confirm them in the settings panel",
+            "  held {} deletion(s) of {} file(s): review them with `deletions`",
             g.deletions, g.files
         );
+    }
+}
+
+/// What `deletions` shows: the held deletions and the two ways out, or that nothing is held.
+pub fn print_held(guard: Option<&Guard>) {
+    for line in held_lines(guard) {
+        println!("{line}");
+    }
+}
+
+fn held_lines(guard: Option<&Guard>) -> Vec<String> {
+    let Some(g) = guard else {
+        return vec!["no deletions are held".into()];
+    };
+    let what = match g.direction {
+        Direction::Outgoing => format!(
+            "held (outgoing): {} file(s) deleted here, of {} synced file(s), are not deleted on the server yet",
+            g.deletions, g.files
+        ),
+        Direction::Incoming => format!(
+            "held (incoming): the server deletes {} of the {} file(s) here; nothing was deleted yet",
+            g.deletions, g.files
+        ),
+    };
+    vec![
+        what,
+        "  `deletions confirm` applies the deletions; `deletions restore` keeps the files".into(),
+    ]
+}
+
+/// The line before the summary of `deletions confirm` / `deletions restore`.
+pub fn print_resolved(guard: &Guard, confirm: bool) {
+    println!("{}", resolved_line(guard, confirm));
+}
+
+fn resolved_line(g: &Guard, confirm: bool) -> String {
+    let direction = match g.direction {
+        Direction::Outgoing => "outgoing",
+        Direction::Incoming => "incoming",
+    };
+    if confirm {
+        format!("confirmed {} {direction} deletion(s)", g.deletions)
+    } else {
+        format!("restored: kept {} file(s) ({direction})", g.deletions)
     }
 }
 
@@ -130,6 +175,36 @@ mod tests {
         assert_eq!(
             clock(UNIX_EPOCH + Duration::from_secs(3 * 3600 + 4 * 60 + 5)),
             "03:04:05Z"
+        );
+    }
+
+    #[test]
+    fn held_deletions_read_well() {
+        assert_eq!(held_lines(None), ["no deletions are held"]);
+        let out = Guard {
+            direction: Direction::Outgoing,
+            deletions: 12,
+            files: 14,
+        };
+        assert_eq!(
+            held_lines(Some(&out))[0],
+            "held (outgoing): 12 file(s) deleted here, of 14 synced file(s), are not deleted on the server yet"
+        );
+        let inc = Guard {
+            direction: Direction::Incoming,
+            ..out
+        };
+        assert_eq!(
+            held_lines(Some(&inc))[0],
+            "held (incoming): the server deletes 12 of the 14 file(s) here; nothing was deleted yet"
+        );
+        assert_eq!(
+            resolved_line(&out, true),
+            "confirmed 12 outgoing deletion(s)"
+        );
+        assert_eq!(
+            resolved_line(&inc, false),
+            "restored: kept 12 file(s) (incoming)"
         );
     }
 }

@@ -139,6 +139,9 @@ impl Instance {
         f: impl FnOnce(&Plugin, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
         self.store.set_epoch_deadline(self.limits.deadline_ticks());
+        // The epoch cannot interrupt a blocking host call: the network import reads this.
+        self.store.data_mut().call_window =
+            Some((std::time::Instant::now(), self.limits.call_deadline));
         // A refused grow that the guest survived must not label a later, unrelated trap.
         self.store.data_mut().memory.hit = false;
         f(&self.bindings, &mut self.store).map_err(|e| {

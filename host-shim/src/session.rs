@@ -4,9 +4,11 @@
 //! and a trap, timeout or blown memory cap) behind one [`Failure`] with a stable code, and
 //! instantiates a fresh component after a trap, so a crash costs one call, never the host.
 //! Calls that change sync state hold the vault lock, so two processes never interleave them.
+//! [`Session::resolve_deletions`] reads the guard and resolves it under one lock, so the
+//! decision always answers the guard it was made on.
 
-use crate::bindings::exports::verstak::sync::sync_provider::SyncSummary;
 use crate::bindings::exports::verstak::sync::sync_provider::{Direction, Guest as Provider};
+use crate::bindings::exports::verstak::sync::sync_provider::{Guard, SyncSummary};
 use crate::bindings::{SyncError, SyncStatus};
 use crate::runtime::{Instance, Runtime};
 use crate::state::{HostState, ProgressHandle};
@@ -66,14 +68,10 @@ impl<'r> Session<'r> {
         Ok(self.instance.as_mut().expect("created above"))
     }
 
-    /// Like [`Session::call`], holding the vault lock: for calls that change sync state.
-    fn call_locked<T>(
-        &mut self,
-        origin: Option<&str>,
-        f: impl FnOnce(&Provider, &mut Store<HostState>) -> wasmtime::Result<Result<T, SyncError>>,
-    ) -> Result<T, Failure> {
+    /// The vault lock, held until the guard is dropped; `busy` when another process has it.
+    fn lock(&self) -> Result<VaultLock, Failure> {
         let dirs = self.dirs()?;
-        let _lock = VaultLock::try_acquire(&dirs.data_dir()).map_err(|e| match e {
+        VaultLock::try_acquire(&dirs.data_dir()).map_err(|e| match e {
             LockError::Busy => Failure {
                 code: "busy".into(),
                 message: e.to_string(),
@@ -82,7 +80,16 @@ impl<'r> Session<'r> {
                 code: "host".into(),
                 message: e.to_string(),
             },
-        })?;
+        })
+    }
+
+    /// Like [`Session::call`], holding the vault lock: for calls that change sync state.
+    fn call_locked<T>(
+        &mut self,
+        origin: Option<&str>,
+        f: impl FnOnce(&Provider, &mut Store<HostState>) -> wasmtime::Result<Result<T, SyncError>>,
+    ) -> Result<T, Failure> {
+        let _lock = self.lock()?;
         self.call(origin, f)
     }
 
@@ -188,5 +195,26 @@ impl<'r> Session<'r> {
 
     pub fn restore_deletions(&mut self, direction: Direction) -> Result<SyncSummary, Failure> {
         self.call_locked(None, |p, s| p.call_restore_deletions(s, direction))
+    }
+
+    /// The CLI's `deletions confirm` / `deletions restore`: reads the held guard and resolves
+    /// it in its own direction (confirm applies the deletions, restore keeps the files), under
+    /// one vault lock. Returns the guard it resolved and the run's summary; the failure code
+    /// `nothing_held` when the guard holds nothing, so no decision is recorded for a later one.
+    pub fn resolve_deletions(&mut self, confirm: bool) -> Result<(Guard, SyncSummary), Failure> {
+        let _lock = self.lock()?;
+        let Some(guard) = self.call(None, |p, s| p.call_status(s))?.guard else {
+            return Err(Failure {
+                code: "nothing_held".into(),
+                message: "the mass-deletion guard holds no deletions".into(),
+            });
+        };
+        let direction = guard.direction;
+        let summary = if confirm {
+            self.call(None, |p, s| p.call_confirm_deletions(s, direction))
+        } else {
+            self.call(None, |p, s| p.call_restore_deletions(s, direction))
+        }?;
+        Ok((guard, summary))
     }
 }

@@ -12,6 +12,7 @@ use crate::limits::MemoryCap;
 use crate::vault::VaultDirs;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -31,6 +32,9 @@ pub struct HostState {
     /// Vault folders that gained a new file whose folder entry is not fsynced yet (see
     /// `HostState::place_durably`).
     pub(crate) unsynced_dirs: BTreeSet<PathBuf>,
+    /// When the export call in progress began and how long it may run (set by
+    /// `runtime::Instance::call`); the `network` import bounds each request by what is left.
+    pub(crate) call_window: Option<(Instant, Duration)>,
     /// WASI for the Rust standard library only: no preopened directories, no sockets, no
     /// environment. The component reaches the vault and the network through our imports.
     wasi: WasiCtx,
@@ -47,6 +51,7 @@ impl HostState {
             progress: ProgressHandle::default(),
             device_name: None,
             unsynced_dirs: BTreeSet::new(),
+            call_window: None,
             wasi: WasiCtx::builder().inherit_stderr().build(),
             table: ResourceTable::new(),
         }

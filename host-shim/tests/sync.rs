@@ -12,10 +12,12 @@ mod common;
 use common::device::{
     Device, PASSWORD, VAULT, conflict_copies, setup, sha256_file, write_random_file,
 };
+use common::proxy::{Fault, Plan, Proxy, Trigger};
 use common::server::Server;
 use common::*;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use verstak_sync_host::bindings::exports::verstak::sync::sync_provider::Direction;
 use verstak_sync_host::limits::Limits;
@@ -540,6 +542,174 @@ fn the_mass_deletion_guard_holds_outgoing_deletes_until_confirmed() {
     );
     assert_eq!(b.trash().len(), 12, "the deletes went to B's trash");
     assert_eq!(a.files(), b.files());
+}
+
+/// Runs the CLI in `vault` with `args`: (exit code, stdout, stderr).
+fn run_cli(vault: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = host_cli(vault).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_cli_shows_and_resolves_held_deletions() {
+    let (_server, d) = setup(&["alpha", "beta"]);
+    let (a, b) = (&d[0], &d[1]);
+    for i in 0..14 {
+        a.write(&format!("docs/n{i:02}.md"), format!("note {i}\n"));
+    }
+    a.sync();
+    b.sync();
+
+    let (code, out, err) = run_cli(a.root(), &["deletions"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "no deletions are held\n"),
+        "{err}"
+    );
+    let (code, out, _) = run_cli(a.root(), &["deletions", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v, serde_json::json!({ "guard": null }));
+    // Nothing held: nothing to decide, and no decision is recorded for a later guard.
+    for action in ["confirm", "restore"] {
+        let (code, out, err) = run_cli(a.root(), &["deletions", action]);
+        assert_eq!((code, out.as_str()), (1, ""), "{err}");
+        assert!(
+            err.contains("error: nothing_held: the mass-deletion guard holds no deletions"),
+            "{err}"
+        );
+    }
+
+    // Outgoing: 12 of 14 deleted on A; restore brings them back from the server.
+    for i in 0..12 {
+        a.remove(&format!("docs/n{i:02}.md"));
+    }
+    let (code, _, err) = run_cli(a.root(), &["sync"]);
+    assert_eq!(code, 1, "a run with nothing else to do fails");
+    assert!(
+        err.contains("error: mass_deletion_pending: mass deletion awaiting confirmation"),
+        "{err}"
+    );
+    let (code, out, err) = run_cli(a.root(), &["deletions"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("held (outgoing): 12 file(s) deleted here, of 14 synced file(s)"),
+        "{out}"
+    );
+    assert!(out.contains("`deletions confirm`"), "{out}");
+    let (_, out, _) = run_cli(a.root(), &["deletions", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({ "guard": { "direction": "outgoing", "deletions": 12, "files": 14 } })
+    );
+    let (code, out, err) = run_cli(a.root(), &["deletions", "restore"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("restored: kept 12 file(s) (outgoing)\nsynced: pushed "),
+        "{out}"
+    );
+    assert_eq!(a.files().len(), 14, "the files are back");
+    assert_eq!(a.read("docs/n03.md"), "note 3\n");
+    assert!(a.status().guard.is_none());
+    let (_, out, _) = run_cli(a.root(), &["deletions"]);
+    assert_eq!(out, "no deletions are held\n");
+
+    // Again, and this time confirm (as JSON): the deletes reach the server.
+    for i in 0..12 {
+        a.remove(&format!("docs/n{i:02}.md"));
+    }
+    a.write("docs/new.md", "a new note still goes\n");
+    let (code, out, err) = run_cli(a.root(), &["sync"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("held 12 deletion(s) of 14 file(s): review them with `deletions`"),
+        "{out}"
+    );
+    let (code, out, err) = run_cli(a.root(), &["deletions", "confirm", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(summary["pushed"].as_u64().unwrap() >= 12, "{summary}");
+    assert!(summary.get("guard").is_none(), "{summary}");
+    assert!(a.status().guard.is_none());
+
+    // Incoming on B: held until confirmed, then the files go to B's trash.
+    let held = b.sync();
+    assert!(held.guard.is_some(), "{held:?}");
+    let (_, out, _) = run_cli(b.root(), &["deletions", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({ "guard": { "direction": "incoming", "deletions": 12, "files": 14 } })
+    );
+    let (_, out, _) = run_cli(b.root(), &["deletions"]);
+    assert!(
+        out.starts_with("held (incoming): the server deletes 12 of the 14 file(s) here"),
+        "{out}"
+    );
+    assert_eq!(b.files().len(), 14, "nothing was deleted before B decided");
+    let (code, out, err) = run_cli(b.root(), &["deletions", "confirm"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("confirmed 12 incoming deletion(s)\nsynced: pushed 0, pulled "),
+        "{out}"
+    );
+    assert_eq!(b.files(), a.files());
+    assert_eq!(b.trash().len(), 12);
+}
+
+#[test]
+fn a_trickled_blob_cannot_hang_a_sync_past_its_call_timeout() {
+    let server = Arc::new(Mutex::new(Server::start()));
+    server.lock().unwrap().add_user("ann", PASSWORD);
+    let proxy = Proxy::start(server.clone(), Arc::default(), Arc::default());
+    let (a, b) = (Device::new("alpha"), Device::new("beta"));
+    a.configure(&server.lock().unwrap().url(), "ann", VAULT);
+    b.configure(&proxy.url(), "ann", VAULT);
+    let binary: Vec<u8> = (0..200_000u32)
+        .map(|i| (i * 7 % 251) as u8 | 0x80)
+        .collect();
+    a.write("pic.bin", &binary);
+    a.sync();
+
+    // B downloads the blob through a proxy that answers one byte per second, never idle for
+    // 30 s: only the request's total time limit can end the call.
+    proxy.set_plan(Plan {
+        faults: vec![(Trigger::BlobDownload, Fault::Trickle { every_ms: 1000 })],
+    });
+    let mut child = host_cli(b.root())
+        .args(["--call-timeout", "6", "sync"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let guard = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > guard {
+            child.kill().unwrap();
+            panic!("`sync` hung on a trickled blob");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // The import's `network` error reaches the engine, which gives up (or, on a starved machine,
+    // the call's deadline stops it): either way an error that names the time limit.
+    assert!(
+        stderr.contains("error: ") && stderr.contains("time limit"),
+        "{stderr}"
+    );
+    assert!(!b.exists("pic.bin"));
+
+    // An honest server again: the next sync brings the file.
+    proxy.set_plan(Plan::default());
+    b.sync();
+    assert_eq!(std::fs::read(b.path("pic.bin")).unwrap(), binary);
 }
 
 #[test]

@@ -1,18 +1,22 @@
 //! A small blocking HTTP/1.1 client for the `network` import: one request per connection
 //! (`Connection: close`), nothing followed (no redirects, no retries: the engine decides).
 //!
-//! Order: resolve and connect (30 s per address) → set 30 s read/write timeouts, which are
-//! idle timeouts because they apply per socket operation → for `https`, the TLS handshake
+//! Order: resolve and connect (30 s per address) → for `https`, the TLS handshake
 //! ([`super::tls`]) over that socket → write the head and stream the body → read the response
 //! head with `httparse` → read the body framed by `Transfer-Encoding: chunked`,
 //! `Content-Length` or the end of the connection, capped.
+//!
+//! Time: every socket read and write waits at most 30 s (an idle timeout), and the request as
+//! a whole, from connect to the last body byte, must end within its [`Request::time_limit`]
+//! ([`Timed`] enforces both), so a server that trickles bytes cannot hold a call forever.
+//! Name resolution is the system resolver's and is not bounded here.
 //!
 //! Over TLS the end of the connection counts only with the server's `close_notify`: a body
 //! framed by the close that ends without one may be truncated and is a `network` error.
 
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::tls::{self, Tls, TlsStream};
 use crate::bindings::Method;
@@ -41,6 +45,8 @@ pub struct Request<'a> {
     pub url: &'a url::Url,
     pub headers: &'a [(String, String)],
     pub body: Body<'a>,
+    /// How long the whole request may take, from connect to the last byte of the response.
+    pub time_limit: Duration,
 }
 
 #[derive(Debug)]
@@ -67,9 +73,88 @@ fn no_response(what: &str, e: impl std::fmt::Display) -> HttpError {
     HttpError::NoResponse(format!("{what}: {e}"))
 }
 
+/// A TCP stream under a request's two clocks: each read or write waits at most
+/// [`IDLE_TIMEOUT`] and never past the request's deadline. A read or write that would start
+/// after the deadline, or that the deadline cut short, fails with [`io::ErrorKind::TimedOut`]
+/// and a message that names the time limit.
+pub struct Timed {
+    tcp: TcpStream,
+    deadline: Instant,
+    time_limit: Duration,
+}
+
+impl Timed {
+    /// The error of a request that ran out of time.
+    fn expired(time_limit: Duration) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "the request took longer than its time limit of {}",
+                seconds(time_limit)
+            ),
+        )
+    }
+
+    /// What one socket operation may wait: the idle timeout, or less when the deadline is near.
+    fn wait(&self) -> io::Result<Duration> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Timed::expired(self.time_limit));
+        }
+        Ok(left.min(IDLE_TIMEOUT))
+    }
+
+    /// A timeout of an operation whose `wait` the deadline cut short is reported as the
+    /// request's time limit; an idle timeout and other errors pass unchanged.
+    fn after<T>(&self, wait: Duration, r: io::Result<T>) -> io::Result<T> {
+        match r {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) && wait < IDLE_TIMEOUT =>
+            {
+                Err(Timed::expired(self.time_limit))
+            }
+            r => r,
+        }
+    }
+}
+
+impl Read for Timed {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let wait = self.wait()?;
+        self.tcp.set_read_timeout(Some(wait))?;
+        let r = self.tcp.read(buf);
+        self.after(wait, r)
+    }
+}
+
+impl Write for Timed {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let wait = self.wait()?;
+        self.tcp.set_write_timeout(Some(wait))?;
+        let r = self.tcp.write(buf);
+        self.after(wait, r)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
+/// `5 s`, `2.5 s`: a duration for messages.
+fn seconds(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
 /// The connection a request goes over.
 enum Conn {
-    Plain(TcpStream),
+    Plain(Timed),
     Tls(Box<TlsStream>),
 }
 
@@ -119,7 +204,8 @@ pub fn send(req: Request<'_>, max_body: usize, tls: Option<&Tls>) -> Result<Resp
             )));
         }
     };
-    let tcp = connect(&host.to_string(), port)?;
+    let deadline = Instant::now() + req.time_limit;
+    let tcp = connect(&host.to_string(), port, deadline, req.time_limit)?;
     let mut conn = match tls {
         None => Conn::Plain(tcp),
         Some(tls) => Conn::Tls(Box::new(
@@ -143,22 +229,35 @@ pub fn send(req: Request<'_>, max_body: usize, tls: Option<&Tls>) -> Result<Resp
     Ok(response)
 }
 
-fn connect(host: &str, port: u16) -> Result<TcpStream, HttpError> {
+/// Connects to the first address of `host` that answers, each try within the idle timeout
+/// and all of them before `deadline`.
+fn connect(
+    host: &str,
+    port: u16,
+    deadline: Instant,
+    time_limit: Duration,
+) -> Result<Timed, HttpError> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let addrs = (host, port)
         .to_socket_addrs()
         .map_err(|e| no_response(&format!("resolve {host}"), e))?;
     let mut last = None;
     for addr in addrs {
-        match TcpStream::connect_timeout(&addr, IDLE_TIMEOUT) {
-            Ok(s) => {
-                let set = s
-                    .set_read_timeout(Some(IDLE_TIMEOUT))
-                    .and(s.set_write_timeout(Some(IDLE_TIMEOUT)));
-                set.map_err(|e| no_response("configure socket", e))?;
-                let _ = s.set_nodelay(true);
-                return Ok(s);
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            last = Some(Timed::expired(time_limit));
+            break;
+        }
+        match TcpStream::connect_timeout(&addr, left.min(IDLE_TIMEOUT)) {
+            Ok(tcp) => {
+                let _ = tcp.set_nodelay(true);
+                return Ok(Timed {
+                    tcp,
+                    deadline,
+                    time_limit,
+                });
             }
+            Err(_) if Instant::now() >= deadline => last = Some(Timed::expired(time_limit)),
             Err(e) => last = Some(e),
         }
     }

@@ -3,8 +3,14 @@
 //! `send`: (1) the grant; (2) validation (the method is a WIT enum) — an absolute http(s)
 //! URL without credentials, header names and values that cannot smuggle a second header, and
 //! the URL's [`Origin`] equal to the allowed one (`forbidden-origin` otherwise, before any
-//! connection); (3) the request through [`super::http`], with a 16 MiB response cap; `https`
-//! trusts what [`super::tls`] describes (platform store plus `VERSTAK_SYNC_CA_FILE`).
+//! connection); (3) the request through [`super::http`], with a 16 MiB response cap and a
+//! total time limit ([`request_time_limit`]); `https` trusts what [`super::tls`] describes
+//! (platform store plus `VERSTAK_SYNC_CA_FILE`).
+//!
+//! The time limit exists because the call's deadline (an epoch interrupt) stops only guest
+//! code, never a blocking host read: a request gets what is left of the call, minus a reserve
+//! for the engine to handle the failure, and at most [`MAX_REQUEST_TIME`] (plus upload time).
+//! A request that runs out is a `network` error, which the engine's retry policy handles.
 //!
 //! The allowed origin is the one set by [`crate::state::HostState::allow_origin`] (the URL the
 //! user typed, for `configure` / `test-connection`), else the paired server the host recorded
@@ -19,9 +25,41 @@ use crate::bindings::verstak::sync::network::{Body, Host, Request, Response};
 use crate::bindings::{ErrorCode, HostError};
 use crate::grants::Permission;
 use crate::state::HostState;
+use std::time::{Duration, Instant};
 
 /// The largest response body (network.wit).
 pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
+
+/// The longest one request may take, uploads aside: room for a 4 MiB download chunk on a slow
+/// link, far beyond any JSON exchange.
+pub const MAX_REQUEST_TIME: Duration = Duration::from_secs(300);
+/// An upload gets one more second per this many body bytes (a 256 MiB file: about 2.3 h more).
+const MIN_UPLOAD_BYTES_PER_SEC: u64 = 32 << 10;
+/// The part of a call kept back from its requests, so the engine can back off, give up and
+/// record the failure before the deadline stops it: a tenth of the call, but at least
+/// [`MIN_CALL_RESERVE`] (the retry policy's sleeps take 0.75 s), at most [`MAX_CALL_RESERVE`],
+/// and never more than half the call.
+const MIN_CALL_RESERVE: Duration = Duration::from_secs(2);
+const MAX_CALL_RESERVE: Duration = Duration::from_secs(10);
+
+/// How long a request that uploads `upload_bytes` may take at `now`, during a call that began
+/// at `call.0` and may run for `call.1` (no call: the per-request maximum only). Zero means
+/// there is no time left for a request.
+pub(crate) fn request_time_limit(
+    call: Option<(Instant, Duration)>,
+    upload_bytes: u64,
+    now: Instant,
+) -> Duration {
+    let own = MAX_REQUEST_TIME + Duration::from_secs(upload_bytes / MIN_UPLOAD_BYTES_PER_SEC);
+    let Some((start, length)) = call else {
+        return own;
+    };
+    let reserve = (length / 10)
+        .clamp(MIN_CALL_RESERVE, MAX_CALL_RESERVE)
+        .min(length / 2);
+    let usable = length - reserve;
+    own.min((start + usable).saturating_duration_since(now))
+}
 
 /// Headers the host writes itself; the guest may not set them.
 const HOST_HEADERS: [&str; 6] = [
@@ -143,21 +181,30 @@ impl HostState {
                 format!("{origin} is not the sync server {allowed}"),
             ));
         }
-        let send = |body| {
+        let call_window = self.call_window;
+        let send = |body, upload_bytes| {
+            let time_limit = request_time_limit(call_window, upload_bytes, Instant::now());
+            if time_limit.is_zero() {
+                return Err(HttpError::NoResponse(format!(
+                    "no time is left for a request in this call (its time limit is {} s)",
+                    call_window.map_or(0, |(_, length)| length.as_secs())
+                )));
+            }
             http::send(
                 http::Request {
                     method: req.method,
                     url: &url,
                     headers: &req.headers,
                     body,
+                    time_limit,
                 },
                 MAX_RESPONSE_BYTES,
                 tls,
             )
         };
         let result = match &req.body {
-            Body::Empty => send(HttpBody::Empty),
-            Body::Bytes(bytes) => send(HttpBody::Bytes(bytes)),
+            Body::Empty => send(HttpBody::Empty, 0),
+            Body::Bytes(bytes) => send(HttpBody::Bytes(bytes), bytes.len() as u64),
             Body::StagedFile(staged) => {
                 if staged.filename.is_empty()
                     || staged
@@ -177,12 +224,15 @@ impl HostState {
                     .map_err(|e| io_error("stat staging file", e))?
                     .len();
                 let boundary = format!("verstak-{}", super::atomic::random_hex(12)?);
-                send(HttpBody::Multipart {
-                    file: &mut file,
+                send(
+                    HttpBody::Multipart {
+                        file: &mut file,
+                        len,
+                        filename: &staged.filename,
+                        boundary: &boundary,
+                    },
                     len,
-                    filename: &staged.filename,
-                    boundary: &boundary,
-                })
+                )
             }
         };
         match result {

@@ -1,5 +1,7 @@
 //! Tests of the `network` import against tiny std `TcpListener` servers on 127.0.0.1, plain
-//! and, at the end, TLS ones with a CA and certificates made by `rcgen` for each test.
+//! and, at the end, TLS ones with a CA and certificates made by `rcgen` for each test. Slow
+//! servers (trickling bytes, never reading) check the total time limit of a request: each would
+//! let the request succeed or fail differently if the limit did not hold, so none can hang.
 
 use super::*;
 use crate::bindings::Method;
@@ -437,6 +439,158 @@ fn staged_file_problems_are_reported_before_sending() {
     );
 }
 
+// --- the total time limit of a request -------------------------------------------------------
+
+#[test]
+fn a_request_gets_what_is_left_of_the_call_minus_a_reserve() {
+    let t0 = std::time::Instant::now();
+    let secs = Duration::from_secs;
+    let ms = Duration::from_millis;
+    // (call window, upload bytes, seconds into the call) → limit
+    let cases = [
+        (None, 0, 0, MAX_REQUEST_TIME),
+        (None, 64 << 20, 0, MAX_REQUEST_TIME + secs(2048)),
+        (Some((t0, secs(20))), 0, 0, secs(18)),
+        (Some((t0, secs(20))), 0, 5, secs(13)),
+        (Some((t0, secs(20))), 0, 18, Duration::ZERO),
+        (Some((t0, secs(20))), 0, 30, Duration::ZERO),
+        // A short call keeps 2 s for the engine's retries, or half when it is shorter still.
+        (Some((t0, secs(6))), 0, 0, secs(4)),
+        (Some((t0, secs(6))), 0, 4, Duration::ZERO),
+        (Some((t0, secs(3))), 0, 0, ms(1500)),
+        // A long call: the reserve is at most 10 s, and one request at most the maximum.
+        (Some((t0, secs(3600))), 0, 0, MAX_REQUEST_TIME),
+        (Some((t0, secs(3600))), 0, 3400, secs(190)),
+        (Some((t0, secs(3600))), 256 << 20, 0, secs(3590)),
+    ];
+    for (call, upload, at, want) in cases {
+        assert_eq!(
+            request_time_limit(call, upload, t0 + secs(at)),
+            want,
+            "{call:?} {upload} {at}"
+        );
+    }
+}
+
+/// A server that reads one request, writes the first `at_once` bytes of `response`, then the
+/// rest one byte per `every`, and stops at the first write that fails (the client gave up).
+fn serve_trickled(response: Vec<u8>, at_once: usize, every: Duration) -> (u16, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        read_request(&mut conn).unwrap();
+        if conn.write_all(&response[..at_once]).is_err() {
+            return;
+        }
+        for b in &response[at_once..] {
+            std::thread::sleep(every);
+            if conn.write_all(&[*b]).and_then(|()| conn.flush()).is_err() {
+                return;
+            }
+        }
+    });
+    (port, handle)
+}
+
+/// A state whose call began now and may run `secs` seconds.
+fn state_in_a_call(secs: u64) -> (tempfile::TempDir, HostState) {
+    let (v, mut s) = full();
+    s.call_window = Some((std::time::Instant::now(), Duration::from_secs(secs)));
+    (v, s)
+}
+
+#[track_caller]
+fn out_of_time(r: Result<Response, HostError>) {
+    let message = code(r, ErrorCode::Network);
+    // About 2 s: the call's 4 s less its reserve, less what passed before the request.
+    assert!(
+        message.contains(": the request took longer than its time limit of ")
+            && message.ends_with(" s"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_trickled_response_ends_in_a_network_error_at_the_time_limit() {
+    // 100 bytes at one per 100 ms: 10 s, far past the 2 s a 4 s call leaves, and never idle.
+    let body = "x".repeat(100);
+    let response = ok_response(&body);
+    let head_len = response.len() - body.len();
+    let (_v, mut s) = state_in_a_call(4);
+    for at_once in [head_len, 0] {
+        let (port, server) = serve_trickled(response.clone(), at_once, Duration::from_millis(100));
+        s.allow_origin(&format!("http://127.0.0.1:{port}")).unwrap();
+        s.call_window = Some((std::time::Instant::now(), Duration::from_secs(4)));
+        out_of_time(s.send(request(
+            Method::Get,
+            &format!("http://127.0.0.1:{port}/api/v1/blobs/abc"),
+            Body::Empty,
+        )));
+        server.join().unwrap();
+    }
+}
+
+#[test]
+fn an_upload_the_server_never_reads_ends_at_the_time_limit() {
+    let (_v, mut s) = state_in_a_call(4);
+    // Far more than the socket buffers hold, so the writes block.
+    s.stage_write("big".into(), 0, vec![7u8; 32 << 20]).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        // Hold the connection, reading nothing, until the client is done (or 60 s).
+        let _ = wait.recv_timeout(Duration::from_secs(60));
+        drop(conn);
+    });
+    s.allow_origin(&format!("http://127.0.0.1:{port}")).unwrap();
+    let r = s.send(request(
+        Method::Post,
+        &format!("http://127.0.0.1:{port}/api/v1/blobs/"),
+        Body::StagedFile(StagedFile {
+            stage: "big".into(),
+            filename: "f".into(),
+        }),
+    ));
+    done.send(()).unwrap();
+    out_of_time(r);
+    server.join().unwrap();
+}
+
+#[test]
+fn no_request_starts_when_the_call_has_no_time_left() {
+    let (_v, mut s) = full();
+    s.call_window = Some((
+        std::time::Instant::now() - Duration::from_secs(30),
+        Duration::from_secs(20),
+    ));
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    s.allow_origin(&format!("http://127.0.0.1:{port}")).unwrap();
+    let message = code(
+        s.send(request(
+            Method::Get,
+            &format!("http://127.0.0.1:{port}/"),
+            Body::Empty,
+        )),
+        ErrorCode::Network,
+    );
+    assert_eq!(
+        message,
+        "no time is left for a request in this call (its time limit is 20 s)"
+    );
+    assert_eq!(
+        listener.accept().unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock,
+        "no connection was attempted"
+    );
+}
+
 // --- https ---------------------------------------------------------------------------------
 
 mod https {
@@ -755,6 +909,38 @@ mod https {
         ));
         assert!(
             message.starts_with("TLS handshake with 127.0.0.1 failed: "),
+            "{message}"
+        );
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn a_handshake_the_server_never_answers_ends_at_the_time_limit() {
+        let ca = Ca::new("Verstak test CA");
+        let (_v, mut s) = state_in_a_call(4);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (done, wait) = std::sync::mpsc::channel::<()>();
+        let server = std::thread::spawn(move || {
+            let (conn, _) = listener.accept().unwrap();
+            let _ = wait.recv_timeout(Duration::from_secs(60));
+            drop(conn);
+        });
+        s.allow_origin(&format!("https://127.0.0.1:{port}"))
+            .unwrap();
+        let message = network_error(s.send_with(
+            request(
+                Method::Get,
+                &format!("https://127.0.0.1:{port}/"),
+                Body::Empty,
+            ),
+            Some(&ca.trusted()),
+        ));
+        done.send(()).unwrap();
+        assert!(
+            message.starts_with(
+                "TLS handshake with 127.0.0.1 failed: the request took longer than its time limit of "
+            ),
             "{message}"
         );
         server.join().unwrap();

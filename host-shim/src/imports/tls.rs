@@ -12,7 +12,7 @@
 //! Tests build their own [`Tls`] from a [`Trust`] instead of touching the environment.
 
 use std::io;
-use std::net::{IpAddr, TcpStream};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -20,11 +20,14 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
+use super::http::Timed;
+
 /// The environment variable naming an extra PEM bundle of trusted CA certificates.
 pub const CA_FILE_ENV: &str = "VERSTAK_SYNC_CA_FILE";
 
-/// A client TLS session over its TCP stream; `Read`/`Write` carry plaintext.
-pub type TlsStream = StreamOwned<ClientConnection, TcpStream>;
+/// A client TLS session over its TCP stream; `Read`/`Write` carry plaintext. The stream's
+/// idle timeout and the request's deadline ([`Timed`]) bound the handshake and every record.
+pub type TlsStream = StreamOwned<ClientConnection, Timed>;
 
 /// Where the trust anchors come from.
 #[derive(Debug, Clone, Default)]
@@ -91,7 +94,7 @@ impl Tls {
     }
 
     /// Runs the handshake with `host` over `tcp`, whose timeouts bound each step.
-    pub fn connect(&self, host: &url::Host<&str>, mut tcp: TcpStream) -> Result<TlsStream, String> {
+    pub fn connect(&self, host: &url::Host<&str>, mut tcp: Timed) -> Result<TlsStream, String> {
         let name: ServerName<'static> = match host {
             url::Host::Domain(d) => ServerName::try_from(d.to_string())
                 .map_err(|e| format!("TLS: {d:?} is not a valid server name: {e}"))?,
@@ -102,17 +105,11 @@ impl Tls {
         let mut conn = ClientConnection::new(self.0.clone(), name).map_err(|e| failed(&e))?;
         // `complete_io` drives the whole handshake (or fails); rustls errors come back inside
         // an `InvalidData` io::Error whose text is rustls' own.
+        // An idle timeout is a bare `WouldBlock`; the request's deadline says so itself.
         match conn.complete_io(&mut tcp) {
             Ok(_) if conn.is_handshaking() => return Err(failed(&"the connection closed")),
             Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(failed(&"timed out"));
-            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(failed(&"timed out")),
             Err(e) => return Err(failed(&e)),
         }
         Ok(StreamOwned::new(conn, tcp))

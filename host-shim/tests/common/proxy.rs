@@ -5,7 +5,8 @@
 //! client always sends `Connection: close` and a `Content-Length`, and so does the server
 //! then), so the proxy reads the whole request, looks it up in the current [`Plan`] and:
 //! passes it through, forwards it and drops the answer, forwards it twice, kills the host
-//! before or after forwarding, or restarts the server while the request is in flight.
+//! before or after forwarding, restarts the server while the request is in flight, or
+//! trickles the server's answer back a byte at a time.
 //!
 //! Requests are numbered from 0 since the last [`Proxy::set_plan`]; a plan names faults by
 //! that number or by the number of the push request. What happened goes to a shared log.
@@ -18,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const PUSH: &str = "/api/v1/sync/push";
+const BLOBS: &str = "/api/v1/blobs/";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -32,6 +34,8 @@ pub enum Fault {
     /// Forward, restart the server while it handles the request (SIGTERM, or SIGKILL after
     /// `delay_ms`), and close the client connection without an answer.
     RestartServer { graceful: bool, delay_ms: u64 },
+    /// Forward; answer one byte per `every_ms` (a hostile server that never stops early).
+    Trickle { every_ms: u64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +44,8 @@ pub enum Trigger {
     Request(usize),
     /// The n-th push request since the plan was set.
     Push(usize),
+    /// Every download of a blob (`GET /api/v1/blobs/…`).
+    BlobDownload,
 }
 
 /// The faults of one sync. An empty plan passes everything through.
@@ -143,6 +149,7 @@ impl Shared {
             let n = st.requests;
             st.requests += 1;
             let is_push = line.starts_with("POST ") && line.contains(PUSH);
+            let is_blob_download = line.starts_with("GET ") && line.contains(BLOBS);
             let p = st.pushes;
             if is_push {
                 st.pushes += 1;
@@ -153,6 +160,7 @@ impl Shared {
                 .find(|(t, _)| match *t {
                     Trigger::Request(k) => k == n,
                     Trigger::Push(k) => is_push && k == p,
+                    Trigger::BlobDownload => is_blob_download,
                 })
                 .map(|(_, f)| (n, *f))
         };
@@ -188,6 +196,15 @@ impl Shared {
                 std::thread::sleep(Duration::from_millis(delay_ms));
                 server.restart(graceful);
                 drop(upstream);
+            }
+            Fault::Trickle { every_ms } => {
+                for b in self.forward(&request).unwrap_or_default() {
+                    let sent = client.write_all(&[b]).and_then(|()| client.flush());
+                    if sent.is_err() || self.stop.load(Ordering::SeqCst) {
+                        break; // the client gave up, or the test is over
+                    }
+                    std::thread::sleep(Duration::from_millis(every_ms));
+                }
             }
         }
         let _ = client.shutdown(Shutdown::Both);
