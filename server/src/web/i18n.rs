@@ -152,8 +152,8 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ),
     (
         "error.invalidUsername",
-        "The username is invalid.",
-        "Некорректное имя пользователя.",
+        "A username may contain only letters, digits, dots (.), underscores (_) and hyphens (-).",
+        "Имя пользователя может содержать только буквы, цифры, точки (.), знаки подчёркивания (_) и дефисы (-).",
     ),
     (
         "error.passwordInvalid",
