@@ -974,3 +974,58 @@ fn usernames_follow_the_rule_and_old_names_keep_working() {
     );
     r.assert_error(400, "invalid_request", INVALID_USERNAME);
 }
+
+/// Issue 15 item 8: every 429 page carries `Retry-After` and says in words, in the page's
+/// language, how long to wait: the public forms and the dashboard's revoke form alike.
+#[test]
+fn rate_limited_pages_say_how_long_to_wait() {
+    let s = start();
+    s.add_user("jo");
+    let (_t, dev) = s.pair("jo", "v");
+    let mut u = user_login(&s, "jo", PW);
+    let mut g = Browser::new(&s);
+    for _ in 0..9 {
+        let r = g.post_public(
+            "/login",
+            &[("username", "jo"), ("password", "wrong-password")],
+        );
+        assert_eq!(r.status, 401);
+    }
+    let check = |r: &Resp, text: &str| {
+        assert_eq!(r.status, 429, "{}", r.text());
+        let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+        assert!((540..=600).contains(&retry), "{retry}");
+        assert!(r.text().contains(text), "{}", r.text());
+    };
+    let r = g.post_public("/login", &[("username", "jo"), ("password", PW)]);
+    check(&r, "Too many attempts. Try again in 10 minutes.");
+    let csrf = g.locale_csrf();
+    let body =
+        common::web::form_body(&[("username", "jo"), ("password", PW), ("locale_csrf", &csrf)]);
+    let r = g.req(
+        "POST",
+        "/login",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Accept-Language", "ru"),
+        ],
+        body.as_bytes(),
+    );
+    check(
+        &r,
+        "Слишком много попыток. Повторите попытку через 10 минут.",
+    );
+
+    // The revoke form's limit (auth-test, per user): ten wrong passwords, then the page.
+    let csrf = u.csrf();
+    let path = format!("/api/v1/user/devices/{dev}/revoke");
+    for _ in 0..10 {
+        let r = u.post_form(
+            &path,
+            &[("password", "wrong-password"), ("csrf_token", &csrf)],
+        );
+        assert_eq!(r.status, 303);
+    }
+    let r = u.post_form(&path, &[("password", PW), ("csrf_token", &csrf)]);
+    check(&r, "Try again in 10 minutes.");
+}
