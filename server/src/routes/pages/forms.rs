@@ -3,7 +3,9 @@
 //!
 //! Each form route has a `GET` handler (`*_form`: show the form) and a `POST` handler (the
 //! submission, which starts with [`PublicForm`]: form body, then locale CSRF). `/register`
-//! first requires [`RegistrationOpen`], for every method.
+//! first requires [`RegistrationOpen`], for every method, and asks for the password twice
+//! (`confirm`, an addition to §6.10: empty is `error.allFieldsRequired`, a mismatch after the
+//! length check `error.passwordMismatch`, as on `/reset`).
 
 use axum::Router;
 use axum::extract::{FromRequestParts, Request, State};
