@@ -13,6 +13,7 @@ export class UserPages {
     await form.locator('input[name="username"]').fill(username);
     await form.locator('input[name="email"]').fill(email);
     await form.locator('input[name="password"]').fill(password);
+    await form.locator('input[name="confirm"]').fill(password);
     await form.locator('button[type="submit"]').click();
     await expect(this.page).toHaveURL(/\/register\/result$/);
   }

@@ -82,6 +82,9 @@ pub mod fixed {
     pub const PASSWORD_MAX: usize = 72;
     pub const DEVICE_TOKEN_HEX: usize = 64;
     pub const SHA256_HEX: usize = 64;
+    /// What a blob upload may send before the first part's body starts, or between two parts:
+    /// preamble, boundary line and part headers together. Clients send a few hundred bytes.
+    pub const PART_HEADER: usize = 8 * 1024;
     /// Vault ids starting with this prefix are reserved for adopted legacy devices.
     pub const LEGACY_VAULT_PREFIX: &str = "legacy:";
 }

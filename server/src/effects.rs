@@ -1,7 +1,9 @@
 //! The two side effects most handlers share: writing an audit row (§6.15) and the rate-limit
 //! check (§6.9), whose denial is itself audited and counted. [`rate_limit_login`] is the check
 //! for a typed login (username or email): it keys the account bucket by the account the login
-//! names, so one account has one bucket whatever identifier was typed.
+//! names, so one account has one bucket whatever identifier was typed; [`rate_limit_pairing`]
+//! does the same for pairings and hands back the attempt, which [`paired`] returns to the
+//! client IP's bucket when the pairing succeeded.
 //!
 //! They used to be methods of `AppState`; they live here so the state is plain data and does
 //! not depend on the error type.
@@ -9,7 +11,7 @@
 use std::net::IpAddr;
 
 use crate::error::ApiError;
-use crate::ratelimit::Action;
+use crate::ratelimit::{Action, Attempt};
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::users;
@@ -31,8 +33,18 @@ pub(crate) async fn rate_limit(
     ip: IpAddr,
     account: Option<&str>,
 ) -> Result<(), ApiError> {
+    checked(st, action, ip, account).await.map(drop)
+}
+
+/// [`rate_limit`], keeping the allowed [`Attempt`] for the caller to report a success.
+async fn checked(
+    st: &AppState,
+    action: Action,
+    ip: IpAddr,
+    account: Option<&str>,
+) -> Result<Attempt, ApiError> {
     match st.limiter.check(action, ip, account) {
-        Ok(()) => Ok(()),
+        Ok(attempt) => Ok(attempt),
         Err(retry_after) => {
             st.metrics.rate_limited(action.name());
             audit(
@@ -61,16 +73,42 @@ pub(crate) async fn rate_limit_login(
     ip: IpAddr,
     login: &str,
 ) -> Result<(), ApiError> {
+    let account = account_of(st, login).await;
+    rate_limit(st, action, ip, Some(&account)).await
+}
+
+/// The check of a pairing (`pair`, `device-register`): its IP bucket counts failures only, so
+/// the caller runs the pairing and reports a success with [`paired`]; its account bucket is
+/// the account the login names, as in [`rate_limit_login`].
+pub(crate) async fn rate_limit_pairing(
+    st: &AppState,
+    action: Action,
+    ip: IpAddr,
+    login: &str,
+) -> Result<Attempt, ApiError> {
+    let account = account_of(st, login).await;
+    checked(st, action, ip, Some(&account)).await
+}
+
+/// A pairing allowed by [`rate_limit_pairing`] answered `result`: a success does not count
+/// against the client IP.
+pub(crate) fn paired<T>(st: &AppState, attempt: Attempt, result: &Result<T, ApiError>) {
+    if result.is_ok() {
+        st.limiter.succeeded(attempt);
+    }
+}
+
+/// The account-bucket name for a typed login: the account it names, else the login itself.
+async fn account_of(st: &AppState, login: &str) -> String {
     let typed = login.to_owned();
-    let account = match st.db.read(move |c| users::find_for_login(c, &typed)).await {
+    match st.db.read(move |c| users::find_for_login(c, &typed)).await {
         Ok(Some(user)) => account_key(&user.id),
         Ok(None) => login.to_owned(),
         Err(e) => {
             tracing::error!(error = %e, "login lookup for the rate limit failed");
             login.to_owned()
         }
-    };
-    rate_limit(st, action, ip, Some(&account)).await
+    }
 }
 
 /// The account-bucket name of a known user.

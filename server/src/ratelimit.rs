@@ -1,9 +1,14 @@
 //! The in-memory fixed-window rate limiter (spec §6.9).
 //!
 //! Keys are `<action>:ip:<ip>` and `<action>:account:<sha256_hex(lower(trim(account)))>`. The IP
-//! bucket is checked first; a denial there leaves the account bucket untouched. Every allowed
-//! check consumes one attempt. At most [`MAX_BUCKETS`] buckets are kept: idle ones (older than
-//! twice their window) go first, then the least recently used.
+//! bucket is checked first; a denial there leaves the account bucket untouched, and a denial
+//! by the account bucket gives the IP bucket its attempt back (one account under attack does
+//! not lock out its neighbours behind the same IP). Every allowed check consumes one attempt.
+//! The pairing actions count only failures per IP ([`Counts::Failures`]): `check` reserves the
+//! attempt and [`RateLimiter::succeeded`] returns it, so a household behind one NAT can pair
+//! any number of devices; their account buckets still count every attempt. At most
+//! [`MAX_BUCKETS`] buckets are kept: idle ones (older than twice their window) go first, then
+//! the least recently used.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -40,15 +45,51 @@ impl Action {
             Action::AdminReset => "admin-reset",
         }
     }
-    fn limit(self) -> (u32, Duration) {
+    /// The limits of this action (§6.9; the pairing numbers are issue 15's, see README).
+    pub(crate) fn policy(self) -> Policy {
+        let every = |n, secs| Policy {
+            ip: n,
+            account: n,
+            window: Duration::from_secs(secs),
+            ip_counts: Counts::Every,
+        };
         match self {
-            Action::Pair | Action::DeviceRegister => (5, Duration::from_secs(15 * 60)),
-            Action::AuthTest | Action::Login => (10, Duration::from_secs(10 * 60)),
-            Action::Register | Action::Forgot => (5, Duration::from_secs(3600)),
-            Action::Reset | Action::AdminReset => (8, Duration::from_secs(3600)),
+            Action::Pair | Action::DeviceRegister => Policy {
+                ip: 10,
+                account: 10,
+                window: Duration::from_secs(15 * 60),
+                ip_counts: Counts::Failures,
+            },
+            Action::AuthTest | Action::Login => every(10, 10 * 60),
+            Action::Register | Action::Forgot => every(5, 3600),
+            Action::Reset | Action::AdminReset => every(8, 3600),
         }
     }
 }
+
+/// What an action's IP bucket counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Counts {
+    /// Every allowed attempt.
+    Every,
+    /// Failed attempts only: a success is given back through [`RateLimiter::succeeded`].
+    Failures,
+}
+
+/// An action's attempts per window: per client IP and per account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Policy {
+    pub ip: u32,
+    pub account: u32,
+    pub window: Duration,
+    pub ip_counts: Counts,
+}
+
+/// An allowed attempt. When the action's IP bucket counts failures only, it holds the
+/// reserved IP attempt, which [`RateLimiter::succeeded`] gives back.
+#[derive(Debug)]
+#[must_use = "a pairing attempt that succeeded must be given back with `succeeded`"]
+pub(crate) struct Attempt(Option<(String, Instant)>);
 
 struct Bucket {
     count: u32,
@@ -69,7 +110,7 @@ impl RateLimiter {
         action: Action,
         ip: IpAddr,
         account: Option<&str>,
-    ) -> Result<(), u64> {
+    ) -> Result<Attempt, u64> {
         self.check_at(action, ip, account, Instant::now())
     }
 
@@ -79,29 +120,54 @@ impl RateLimiter {
         ip: IpAddr,
         account: Option<&str>,
         now: Instant,
-    ) -> Result<(), u64> {
+    ) -> Result<Attempt, u64> {
+        let policy = action.policy();
         let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         let ip_key = format!("{}:ip:{ip}", action.name());
-        Self::hit(&mut map, ip_key, action, now)?;
+        let start = Self::hit(&mut map, &ip_key, policy.ip, policy.window, now)?;
         if let Some(acc) = account {
             let key = format!(
                 "{}:account:{}",
                 action.name(),
                 sha256_hex(&acc.trim().to_lowercase())
             );
-            Self::hit(&mut map, key, action, now)?;
+            if let Err(retry) = Self::hit(&mut map, &key, policy.account, policy.window, now) {
+                Self::give_back(&mut map, &ip_key, start);
+                return Err(retry);
+            }
         }
-        Ok(())
+        Ok(Attempt(
+            (policy.ip_counts == Counts::Failures).then_some((ip_key, start)),
+        ))
     }
 
+    /// The attempt succeeded: an IP bucket that counts failures only gets it back.
+    pub(crate) fn succeeded(&self, attempt: Attempt) {
+        if let Attempt(Some((key, start))) = attempt {
+            let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+            Self::give_back(&mut map, &key, start);
+        }
+    }
+
+    /// Returns one attempt to `key`, if its window is still the one that took it.
+    fn give_back(map: &mut HashMap<String, Bucket>, key: &str, start: Instant) {
+        if let Some(b) = map.get_mut(key)
+            && b.start == start
+        {
+            b.count = b.count.saturating_sub(1);
+        }
+    }
+
+    /// Consumes one attempt of `key` (at most `max` per `window`); the window's start, or
+    /// `Err(retry_after_secs)`.
     fn hit(
         map: &mut HashMap<String, Bucket>,
-        key: String,
-        action: Action,
+        key: &str,
+        max: u32,
+        window: Duration,
         now: Instant,
-    ) -> Result<(), u64> {
-        let (max, window) = action.limit();
-        if !map.contains_key(&key) && map.len() >= MAX_BUCKETS {
+    ) -> Result<Instant, u64> {
+        if !map.contains_key(key) && map.len() >= MAX_BUCKETS {
             map.retain(|_, b| now.duration_since(b.last_used) <= b.window * 2);
             if map.len() >= MAX_BUCKETS
                 && let Some(oldest) = map
@@ -112,7 +178,7 @@ impl RateLimiter {
                 map.remove(&oldest);
             }
         }
-        let b = map.entry(key).or_insert(Bucket {
+        let b = map.entry(key.to_owned()).or_insert(Bucket {
             count: 0,
             start: now,
             last_used: now,
@@ -128,7 +194,7 @@ impl RateLimiter {
             return Err(left.as_secs_f64().ceil().max(1.0) as u64);
         }
         b.count += 1;
-        Ok(())
+        Ok(b.start)
     }
 
     #[cfg(test)]
@@ -171,9 +237,10 @@ mod tests {
     fn account_bucket_limits_across_ips() {
         let rl = RateLimiter::default();
         let t0 = Instant::now();
-        for i in 0..5u8 {
+        for i in 0..10u8 {
             let ip = IpAddr::from([10, 0, 0, i]);
-            assert!(rl.check_at(Action::Pair, ip, Some(" Alice "), t0).is_ok());
+            let a = rl.check_at(Action::Pair, ip, Some(" Alice "), t0).unwrap();
+            rl.succeeded(a);
         }
         assert!(
             rl.check_at(Action::Pair, IpAddr::from([10, 0, 1, 1]), Some("alice"), t0)
@@ -182,12 +249,72 @@ mod tests {
     }
 
     #[test]
+    fn pairing_counts_failures_per_ip_and_every_attempt_per_account() {
+        let rl = RateLimiter::default();
+        let ip = IpAddr::from([192, 0, 2, 1]);
+        let t0 = Instant::now();
+        // A household: many accounts pair successfully from one IP.
+        for i in 0..30 {
+            let a = rl
+                .check_at(Action::Pair, ip, Some(&format!("u{i}")), t0)
+                .unwrap();
+            rl.succeeded(a);
+        }
+        // Ten failures (attempts never given back) fill the IP bucket.
+        for i in 0..10 {
+            let _failed = rl
+                .check_at(Action::Pair, ip, Some(&format!("x{i}")), t0)
+                .unwrap();
+        }
+        let retry = rl.check_at(Action::Pair, ip, Some("y"), t0).unwrap_err();
+        assert_eq!(retry, 15 * 60);
+        // A new window forgets them.
+        let later = t0 + Duration::from_secs(15 * 60);
+        let _ = rl.check_at(Action::Pair, ip, Some("y"), later).unwrap();
+        // An attempt from the old window given back late does not refund the new one.
+        let old = rl
+            .check_at(Action::Pair, IpAddr::from([192, 0, 2, 2]), None, t0)
+            .unwrap();
+        let mut map = rl.buckets.lock().unwrap();
+        map.get_mut("pair:ip:192.0.2.2").unwrap().start = later;
+        map.get_mut("pair:ip:192.0.2.2").unwrap().count = 1;
+        drop(map);
+        rl.succeeded(old);
+        assert_eq!(rl.buckets.lock().unwrap()["pair:ip:192.0.2.2"].count, 1);
+    }
+
+    #[test]
+    fn an_account_denial_gives_the_ip_its_attempt_back() {
+        let rl = RateLimiter::default();
+        let t0 = Instant::now();
+        let ip = IpAddr::from([192, 0, 2, 9]);
+        for i in 0..10u8 {
+            let _ = rl
+                .check_at(Action::Pair, IpAddr::from([10, 0, 0, i]), Some("bob"), t0)
+                .unwrap();
+        }
+        for _ in 0..20 {
+            assert!(rl.check_at(Action::Pair, ip, Some("bob"), t0).is_err());
+        }
+        let _failed = rl.check_at(Action::Pair, ip, Some("carol"), t0).unwrap();
+        assert_eq!(rl.buckets.lock().unwrap()["pair:ip:192.0.2.9"].count, 1);
+        // Login counts every attempt, but an account denial is given back there too.
+        for i in 0..10u8 {
+            let _ = rl
+                .check_at(Action::Login, IpAddr::from([10, 0, 0, i]), Some("bob"), t0)
+                .unwrap();
+        }
+        assert!(rl.check_at(Action::Login, ip, Some("bob"), t0).is_err());
+        assert_eq!(rl.buckets.lock().unwrap()["login:ip:192.0.2.9"].count, 0);
+    }
+
+    #[test]
     fn bucket_table_is_bounded() {
         let rl = RateLimiter::default();
         let t0 = Instant::now();
         for i in 0..10_100u32 {
             let ip = IpAddr::from(i.to_be_bytes());
-            assert!(rl.check_at(Action::Pair, ip, None, t0).is_ok());
+            let _ = rl.check_at(Action::Pair, ip, None, t0).unwrap();
         }
         assert!(rl.len() <= MAX_BUCKETS);
     }

@@ -12,10 +12,19 @@ use crate::store::{migrate, open_connection};
 use crate::util::password::password_source;
 use crate::util::{ids, time};
 
-/// §6.1: 1 to 320 bytes, no control characters, no surrounding whitespace.
+/// The username rule for new names (issue 15, stricter than §6.1): 1 to 320 bytes of letters
+/// (any script), ASCII digits, `.`, `_` and `-`. Names stored before the rule keep working:
+/// logins never check it, and an admin edit may keep a name unchanged.
 pub(crate) fn valid_username(u: &str) -> bool {
-    !u.is_empty() && u.len() <= fixed::USERNAME && !u.chars().any(char::is_control) && u.trim() == u
+    !u.is_empty()
+        && u.len() <= fixed::USERNAME
+        && u.chars()
+            .all(|c| c.is_alphabetic() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
 }
+
+/// The JSON error for a username outside [`valid_username`]: the spec's text, then the rule.
+pub(crate) const INVALID_USERNAME: &str =
+    "invalid username: use only letters, digits, '.', '_' and '-' (at most 320 bytes)";
 
 /// §6.2: a bare `local@domain`, at most 254 bytes, lowercased. `None` when invalid.
 pub(crate) fn normalize_email(raw: &str) -> Option<String> {
@@ -83,13 +92,24 @@ pub(crate) fn run(a: UserAddArgs) -> ExitCode {
         }
     };
     if !valid_username(&a.username) {
-        return fail("invalid username");
+        return fail(&format!(
+            "Invalid username {:?}: a username may contain only letters, digits, '.', '_' and \
+             '-', at most {} bytes.",
+            a.username,
+            fixed::USERNAME
+        ));
     }
     if password.len() < fixed::PASSWORD_MIN {
-        return fail("PASSWORD_TOO_SHORT");
+        return fail(&format!(
+            "The password is too short: it must be at least {} bytes long.",
+            fixed::PASSWORD_MIN
+        ));
     }
     if password.len() > fixed::PASSWORD_MAX {
-        return fail("PASSWORD_TOO_LONG");
+        return fail(&format!(
+            "The password is too long: it must be at most {} bytes long.",
+            fixed::PASSWORD_MAX
+        ));
     }
     let id = ids::new_user_id();
     let email = match &a.email {
@@ -148,5 +168,33 @@ mod tests {
         assert_eq!(normalize_email("Display Name <victim@example.test>"), None);
         assert_eq!(normalize_email("not-an-email"), None);
         assert!(valid_username("alice") && !valid_username(" alice") && !valid_username("a\u{7}"));
+    }
+
+    #[test]
+    fn usernames_are_letters_digits_dot_underscore_hyphen() {
+        for ok in [
+            "alice",
+            "Bob.Smith",
+            "e2e-0_x",
+            "Иван",
+            "7",
+            &"a".repeat(320),
+        ] {
+            assert!(valid_username(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "Bad Name!",
+            "a b",
+            "a@b",
+            "a/b",
+            "a+b",
+            "a\u{301}",
+            "tab\t",
+            &"a".repeat(321),
+            &"я".repeat(161),
+        ] {
+            assert!(!valid_username(bad), "{bad:?}");
+        }
     }
 }

@@ -222,3 +222,87 @@ fn uploading_again_restores_a_lost_blob_file() {
         .count();
     assert_eq!(leftovers, 0);
 }
+
+/// Issue 15 item 1: a part header is bounded (a few KiB). A client that streams a huge one
+/// gets 400 `invalid_multipart` (broken framing, §4.9 check 4) while it is still sending:
+/// the server neither waits for the header to end nor holds it in memory.
+#[test]
+fn a_huge_part_header_is_refused_before_the_body_ends() {
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::Duration;
+
+    const HEADER: u64 = 256 * 1024 * 1024;
+    let s = TestServer::start();
+    let (t, _) = s.user_device("a", "v");
+    let mut conn = std::net::TcpStream::connect(&s.addr).unwrap();
+    let start = "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\nX-Pad: ";
+    let head = format!(
+        "POST /api/v1/blobs/ HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {t}\r\n\
+         Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {}\r\n\r\n{start}",
+        s.addr,
+        start.len() as u64 + HEADER + 100,
+    );
+    conn.write_all(head.as_bytes()).unwrap();
+    let sent = Arc::new(AtomicU64::new(0));
+    let mut w = conn.try_clone().unwrap();
+    let counter = sent.clone();
+    let writer = std::thread::spawn(move || {
+        let chunk = vec![b'p'; 64 * 1024];
+        while counter.load(Ordering::SeqCst) < HEADER {
+            if w.write_all(&chunk).is_err() {
+                break;
+            }
+            counter.fetch_add(chunk.len() as u64, Ordering::SeqCst);
+        }
+    });
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    let answered_after = loop {
+        let n = conn
+            .read(&mut buf)
+            .expect("an answer while the header is still streaming");
+        assert!(n > 0, "the server closed without an answer");
+        raw.extend_from_slice(&buf[..n]);
+        if let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map(|v| v.trim().parse().unwrap())
+                .unwrap_or(0);
+            if raw.len() >= split + 4 + len {
+                break sent.load(Ordering::SeqCst);
+            }
+        }
+    };
+    let _ = conn.shutdown(std::net::Shutdown::Both);
+    writer.join().unwrap();
+    assert!(
+        answered_after < 16 * 1024 * 1024,
+        "answered only after {answered_after} header bytes"
+    );
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    assert!(text.starts_with("HTTP/1.1 400 "), "{text}");
+    let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(body).unwrap(),
+        serde_json::json!({"code": "invalid_multipart", "error": "invalid multipart request"})
+    );
+    // Headers of ordinary size still work, and so does the server.
+    let (ct, mut body) = multipart(&[("file", Some("a.bin"), b"x")]);
+    let pad = format!("X-Pad: {}\r\n", "p".repeat(4000));
+    let at = body.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 2;
+    body.splice(at..at, pad.into_bytes());
+    let auth = format!("Bearer {t}");
+    let r = s.req(
+        "POST",
+        "/api/v1/blobs/",
+        &[("Authorization", &auth), ("Content-Type", &ct)],
+        &body,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+}

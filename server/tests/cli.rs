@@ -53,7 +53,22 @@ fn user_add_rules() {
     let (code, _, err) = user_add(dir.path(), &["--username", "u", "--password", "pw12345678"]);
     assert_eq!((code, err.trim()), (1, "username already taken"));
     let (code, _, err) = user_add(dir.path(), &["--username", "v", "--password", "short"]);
-    assert_eq!((code, err.trim()), (1, "PASSWORD_TOO_SHORT"));
+    assert_eq!(
+        (code, err.trim()),
+        (
+            1,
+            "The password is too short: it must be at least 8 bytes long."
+        )
+    );
+    let (code, _, err) = user_add(dir.path(), &["--username", "Bad Name!", "--password", PW]);
+    assert_eq!(
+        (code, err.trim()),
+        (
+            1,
+            "Invalid username \"Bad Name!\": a username may contain only letters, digits, '.', \
+             '_' and '-', at most 320 bytes."
+        )
+    );
     let (code, _, err) = user_add(
         dir.path(),
         &[

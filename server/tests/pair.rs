@@ -110,15 +110,17 @@ fn pair_validation_in_order() {
         "invalid_request",
         "vault_id uses reserved prefix",
     );
-    // The rate limiter (5 per 15 min per IP) is consumed by every attempt past check 3.
+    // The account's rate limit (10 per 15 min) is consumed by every attempt past check 3.
     let r = pair(json!({"login":"a","password":PW,"vault_id":"v","device_name":"n".repeat(129)}));
     r.assert_error(400, "invalid_request", "device name is too long");
     let r = pair(json!({"login":"a","password":"p".repeat(73),"vault_id":"v"}));
     r.assert_error(400, "password_too_long", "PASSWORD_TOO_LONG");
-    assert_eq!(
-        pair(json!({"login":"a","password":PW,"vault_id":"v"})).status,
-        200
-    );
+    for _ in 0..6 {
+        assert_eq!(
+            pair(json!({"login":"a","password":PW,"vault_id":"v"})).status,
+            200
+        );
+    }
     let r = s.post(
         "/api/client/pair",
         None,
@@ -318,4 +320,94 @@ fn devices_without_a_user_or_with_a_deleted_user() {
         .unwrap();
     s.pull(&t, 0, 0)
         .assert_error(401, "unauthorized", "invalid API key");
+}
+
+/// Issue 15 item 8: per client IP only failed pairings count (10 per 15 min), so a household
+/// behind one NAT pairs as many devices as it owns; each account is capped at 10 pairing
+/// attempts per 15 min, and a refusal by that cap does not use up the IP's quota. Every 429
+/// says how long to wait.
+#[test]
+fn pairing_limits_count_failures_per_ip_and_cap_each_account() {
+    let s = TestServer::start();
+    for u in ["ann", "ben", "cat"] {
+        s.add_user(u);
+    }
+    let pair = |login: &str, pw: &str| {
+        s.post(
+            "/api/client/pair",
+            None,
+            &json!({"login": login, "password": pw, "vault_id": "v"}),
+        )
+    };
+    // One household, one IP: ann pairs ten devices, ben two (the old limit was 5 in all).
+    for _ in 0..10 {
+        assert_eq!(pair("ann", PW).status, 200);
+    }
+    // ann's eleventh attempt meets her account cap, by username or by email.
+    let r = pair("ann", PW);
+    r.assert_error(429, "rate_limited", "too many attempts");
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry), "{retry}");
+    pair("ann@example.test", PW).assert_error(429, "rate_limited", "too many attempts");
+    // Refusals by ann's cap used none of the IP's quota: nine failures still fit.
+    for _ in 0..20 {
+        assert_eq!(pair("ann", PW).status, 429);
+    }
+    assert_eq!(pair("ben", PW).status, 200);
+    assert_eq!(pair("ben", PW).status, 200);
+    for i in 0..10 {
+        pair(&format!("nobody{i}"), "wrong-password").assert_error(
+            401,
+            "unauthorized",
+            "invalid credentials",
+        );
+    }
+    // Ten failures from this IP: now even cat's right password waits for the window.
+    let r = pair("cat", PW);
+    r.assert_error(429, "rate_limited", "too many attempts");
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry), "{retry}");
+    // Another client IP is not affected (behind a trusted proxy, the forwarded one).
+    let s = TestServer::start_with(None, &["--trusted-proxies", "127.0.0.1/32"]);
+    s.add_user("dan");
+    let from = |ip: &str, login: &str, pw: &str| {
+        let body = json!({"login": login, "password": pw, "vault_id": "v"}).to_string();
+        s.req(
+            "POST",
+            "/api/client/pair",
+            &[("X-Forwarded-For", ip)],
+            body.as_bytes(),
+        )
+    };
+    for i in 0..10 {
+        assert_eq!(
+            from("198.51.100.1", &format!("x{i}"), "wrong-password").status,
+            401
+        );
+    }
+    assert_eq!(from("198.51.100.1", "dan", PW).status, 429);
+    assert_eq!(from("198.51.100.2", "dan", PW).status, 200);
+    // The legacy enrolment path follows the same rules, in its own buckets.
+    let reg = |ip: &str, user: &str, pw: &str| {
+        let body =
+            json!({"name": "n", "username": user, "password": pw, "vault_id": "v"}).to_string();
+        s.req(
+            "POST",
+            "/api/v1/device/register",
+            &[("X-Forwarded-For", ip)],
+            body.as_bytes(),
+        )
+    };
+    for _ in 0..3 {
+        assert_eq!(reg("198.51.100.1", "dan", PW).status, 200);
+    }
+    for i in 0..10 {
+        assert_eq!(
+            reg("198.51.100.3", &format!("x{i}"), "wrong-password").status,
+            401
+        );
+    }
+    let r = reg("198.51.100.3", "dan", PW);
+    r.assert_error(429, "rate_limited", "too many attempts");
+    assert!(r.header("retry-after").is_some());
 }

@@ -8,6 +8,22 @@ use common::*;
 use serde_json::json;
 
 const ADMIN_PW: &str = "admin-pass-123";
+const INVALID_USERNAME: &str =
+    "invalid username: use only letters, digits, '.', '_' and '-' (at most 320 bytes)";
+
+/// Renames a user in the database, bypassing the username rule the way an account created
+/// before it (or adopted from reference data) does.
+fn rename_user(s: &TestServer, from: &str, to: &str) {
+    let db = rusqlite::Connection::open(s.data().join("server.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    let n = db
+        .execute(
+            "UPDATE server_users SET username = ?2 WHERE username = ?1",
+            [from, to],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+}
 
 fn start() -> TestServer {
     TestServer::start_with(None, &["--admin-user", "root", "--admin-pass", ADMIN_PW])
@@ -196,7 +212,15 @@ fn user_session_pages_and_escaping() {
         None,
         &json!({"username": evil, "email": "evil@example.test", "password": PW}),
     );
+    r.assert_error(400, "invalid_request", INVALID_USERNAME);
+    let r = s.post(
+        "/api/v1/auth/register",
+        None,
+        &json!({"username": "evil", "email": "evil@example.test", "password": PW}),
+    );
     assert_eq!(r.status, 200, "{}", r.text());
+    // Names from before the username rule (adopted data) still exist: give the account one.
+    rename_user(&s, "evil", evil);
     let mut a = admin_login(&s, "root", ADMIN_PW);
     let id = a.get("/admin/api/users").json()["users"][0]["id"]
         .as_str()
@@ -851,4 +875,157 @@ fn console_actions_answer_through_the_form() {
     }
     let audit = a.get("/admin/audit?event=smtp_test_failed").text();
     assert!(audit.contains("SMTP test by admin root"));
+}
+
+/// Issue 15 item 10: new usernames are letters, digits, `.`, `_` and `-`, and every refusal
+/// says so; older names outside that set still sign in, pair and survive an admin edit. The
+/// register form asks for the password twice, as a new password.
+#[test]
+fn usernames_follow_the_rule_and_old_names_keep_working() {
+    let s = start();
+    s.post(
+        "/api/v1/auth/register",
+        None,
+        &json!({"username": "Bad Name!", "email": "b@example.test", "password": PW}),
+    )
+    .assert_error(400, "invalid_request", INVALID_USERNAME);
+
+    let mut g = Browser::new(&s);
+    let form = g.get("/register").text();
+    assert_eq!(
+        form.matches("autocomplete=\"new-password\"").count(),
+        2,
+        "{form}"
+    );
+    assert!(form.contains("name=\"confirm\"") && !form.contains("current-password"));
+    let post = |g: &mut Browser, user: &str, confirm: &str| {
+        g.get("/register");
+        g.post_public(
+            "/register",
+            &[
+                ("username", user),
+                ("email", "n@example.test"),
+                ("password", PW),
+                ("confirm", confirm),
+            ],
+        )
+    };
+    let r = post(&mut g, "Bad Name!", PW);
+    assert_eq!(r.status, 200);
+    assert!(
+        r.text().contains(
+            "A username may contain only letters, digits, dots (.), underscores (_) and hyphens (-)."
+        ),
+        "{}",
+        r.text()
+    );
+    let r = post(&mut g, "new.user", "another-pw-1");
+    assert!(
+        r.text().contains("The passwords do not match."),
+        "{}",
+        r.text()
+    );
+    let r = post(&mut g, "new.user", "");
+    assert!(r.text().contains("Fill in all fields."), "{}", r.text());
+    let r = post(&mut g, "new.user", PW);
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/register/result"))
+    );
+
+    let mut a = admin_login(&s, "root", ADMIN_PW);
+    let csrf = a.csrf();
+    let r = a.post_form(
+        "/admin/create-user",
+        &[
+            ("username", "a b"),
+            ("email", "ab@example.test"),
+            ("password", PW),
+            ("csrf_token", &csrf),
+        ],
+    );
+    assert!(
+        r.text().contains("A username may contain only letters"),
+        "{}",
+        r.text()
+    );
+
+    s.add_user("old");
+    rename_user(&s, "old", "Old Name!");
+    assert_eq!(s.pair("Old Name!", "v").0.len(), 64);
+    let mut u = user_login(&s, "Old Name!", PW);
+    assert_eq!(u.get("/dashboard").status, 200);
+    let users = a.get("/admin/api/users?q=Old").json();
+    let id = users["users"][0]["id"].as_str().unwrap().to_owned();
+    let edit = |name: &str| json!({"username": name, "email": "old-new@example.test"});
+    let path = format!("/admin/api/users/{id}/edit");
+    let r = a.mutate(
+        "POST",
+        &path,
+        "application/json",
+        edit("Old Name!").to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = a.mutate(
+        "POST",
+        &path,
+        "application/json",
+        edit("Other Name!").to_string().as_bytes(),
+    );
+    r.assert_error(400, "invalid_request", INVALID_USERNAME);
+}
+
+/// Issue 15 item 8: every 429 page carries `Retry-After` and says in words, in the page's
+/// language, how long to wait: the public forms and the dashboard's revoke form alike.
+#[test]
+fn rate_limited_pages_say_how_long_to_wait() {
+    let s = start();
+    s.add_user("jo");
+    let (_t, dev) = s.pair("jo", "v");
+    let mut u = user_login(&s, "jo", PW);
+    let mut g = Browser::new(&s);
+    for _ in 0..9 {
+        let r = g.post_public(
+            "/login",
+            &[("username", "jo"), ("password", "wrong-password")],
+        );
+        assert_eq!(r.status, 401);
+    }
+    let check = |r: &Resp, text: &str| {
+        assert_eq!(r.status, 429, "{}", r.text());
+        let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+        assert!((540..=600).contains(&retry), "{retry}");
+        assert!(r.text().contains(text), "{}", r.text());
+    };
+    let r = g.post_public("/login", &[("username", "jo"), ("password", PW)]);
+    check(&r, "Too many attempts. Try again in 10 minutes.");
+    let csrf = g.locale_csrf();
+    let body =
+        common::web::form_body(&[("username", "jo"), ("password", PW), ("locale_csrf", &csrf)]);
+    let r = g.req(
+        "POST",
+        "/login",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Accept-Language", "ru"),
+        ],
+        body.as_bytes(),
+    );
+    check(
+        &r,
+        "Слишком много попыток. Повторите попытку через 10 минут.",
+    );
+
+    // The revoke form's limit (auth-test, per user): ten wrong passwords, then the page.
+    let csrf = u.csrf();
+    let path = format!("/api/v1/user/devices/{dev}/revoke");
+    for _ in 0..10 {
+        let r = u.post_form(
+            &path,
+            &[("password", "wrong-password"), ("csrf_token", &csrf)],
+        );
+        assert_eq!(r.status, 303);
+    }
+    let r = u.post_form(&path, &[("password", PW), ("csrf_token", &csrf)]);
+    check(&r, "Try again in 10 minutes.");
 }

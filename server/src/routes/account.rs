@@ -21,7 +21,7 @@ use crate::session::{self, Kind};
 use crate::state::AppState;
 use crate::store::accounts::{self as acc_store, TokenOutcome};
 use crate::store::users;
-use crate::useradd::{normalize_email, valid_username};
+use crate::useradd::{INVALID_USERNAME, normalize_email, valid_username};
 use crate::util::{ids, time};
 use crate::web::ctx::WebCtx;
 use crate::web::form::read_form;
@@ -98,7 +98,7 @@ async fn register(
     let email = normalize_email(&r.email).ok_or(ApiError::InvalidRequest("invalid email"))?;
     effects::rate_limit(&st, Action::Register, ip, Some(&email)).await?;
     if !valid_username(&r.username) {
-        return Err(ApiError::InvalidRequest("invalid username"));
+        return Err(ApiError::InvalidRequest(INVALID_USERNAME));
     }
     password_len_ok(&r.password).map_err(password_error)?;
     let loc = json_locale(&st, &headers);

@@ -3,7 +3,8 @@
 //! Authentication runs before the method check here. [`upload`] runs these steps:
 //!
 //! 1. [`upload_boundary`] from the content type, then the first part ([`first_field`]) must be
-//!    the file field ([`check_file_field`]);
+//!    the file field ([`check_file_field`]); the body is read through a [`HeaderGate`], so
+//!    part headers over `PART_HEADER` bytes are broken framing (400) and never held whole;
 //! 2. [`stage`] streams it into `blobs/.upload-<rand>` while [`BlobDigest`] hashes and counts
 //!    it, then fsyncs it;
 //! 3. [`no_more_fields`] checks that no further part follows;
@@ -29,6 +30,7 @@ use verstak_sync_proto::{BlobUploadResponse, blob::UPLOAD_FIELD, paths};
 
 use super::download::download;
 use super::not_allowed;
+use super::part_headers::HeaderGate;
 use crate::error::ApiError;
 use crate::extract::ScopedDevice;
 use crate::reply::json_response;
@@ -185,15 +187,16 @@ async fn upload(
         .unwrap_or("");
     let boundary = upload_boundary(ct)?;
     let max = st.config.limits.max_blob_bytes.max(0) as u64;
+    let gate = HeaderGate::default();
     let mut mp = multer::Multipart::with_constraints(
-        req.into_body().into_data_stream(),
+        gate.wrap(req.into_body().into_data_stream()),
         boundary,
         upload_constraints(max),
     );
-    let field = first_field(idle(mp.next_field()).await?)?;
+    let field = first_field(idle(gate.next_field(mp.next_field())).await?)?;
     check_file_field(&field)?;
     let staged = stage(&st, field, max).await?;
-    no_more_fields(idle(mp.next_field()).await?)?;
+    no_more_fields(idle(gate.next_field(mp.next_field())).await?)?;
     st.metrics.blob_upload_bytes.fetch_add(staged.size, Relaxed);
     let (sha256, size) = commit(&st, scope, staged).await?;
     Ok(json_response(

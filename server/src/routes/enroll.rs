@@ -1,12 +1,15 @@
 //! Enrolment (spec §4.1 to §4.3): `POST /api/client/pair`, `POST /api/v1/device/register`,
 //! `POST /api/auth/test`. Each runs its check table in order (method, decode, then the
 //! handler's checks); creating a device is one transaction followed by the `device_paired`
-//! audit entry.
+//! audit entry. The two pairing routes check their rate limit with
+//! `effects::rate_limit_pairing`, run the rest (`*_allowed`), and report the answer with
+//! `effects::paired`: only failed pairings count against the client IP.
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use std::net::IpAddr;
 use verstak_sync_proto::limits::fixed;
 use verstak_sync_proto::{
     AuthTestRequest, PairRequest, PairResponse, RegisterDeviceRequest, RegisterDeviceResponse,
@@ -40,13 +43,20 @@ async fn pair(
     if r.login.is_empty() || r.password.is_empty() {
         return Err(ApiError::InvalidRequest("login and password required"));
     }
-    effects::rate_limit(&st, Action::Pair, ip, Some(&r.login)).await?;
-    let (vault, name) = check_pair(&r)?;
-    let user = match creds::verify(&st, &r.login, &r.password).await? {
+    let attempt = effects::rate_limit_pairing(&st, Action::Pair, ip, &r.login).await?;
+    let answer = pair_allowed(&st, ip, &r).await;
+    effects::paired(&st, attempt, &answer);
+    answer
+}
+
+/// `pair` after its rate check (§4.1 checks 5 to 11).
+async fn pair_allowed(st: &AppState, ip: IpAddr, r: &PairRequest) -> Result<Response, ApiError> {
+    let (vault, name) = check_pair(r)?;
+    let user = match creds::verify(st, &r.login, &r.password).await? {
         Ok(u) => u,
         Err(f) => {
             effects::audit(
-                &st,
+                st,
                 AuditEntry {
                     event_type: "device_auth_failed",
                     ip: Some(ip.to_string()),
@@ -59,7 +69,7 @@ async fn pair(
         }
     };
     let (device_id, token, now) = enroll(
-        &st,
+        st,
         &user.id,
         name,
         vault,
@@ -69,7 +79,7 @@ async fn pair(
     )
     .await?;
     effects::audit(
-        &st,
+        st,
         AuditEntry {
             event_type: "device_paired",
             user_id: Some(user.id.clone()),
@@ -194,14 +204,25 @@ async fn register(
     if r.username.is_empty() || r.password.is_empty() {
         return Err(ApiError::Unauthorized("username and password required"));
     }
-    effects::rate_limit(&st, Action::DeviceRegister, ip, Some(&r.username)).await?;
-    let vault = check_register(&r)?;
-    let user = creds::verify(&st, &r.username, &r.password)
+    let attempt = effects::rate_limit_pairing(&st, Action::DeviceRegister, ip, &r.username).await?;
+    let answer = register_allowed(&st, ip, &r).await;
+    effects::paired(&st, attempt, &answer);
+    answer
+}
+
+/// `device/register` after its rate check (§4.2).
+async fn register_allowed(
+    st: &AppState,
+    ip: IpAddr,
+    r: &RegisterDeviceRequest,
+) -> Result<Response, ApiError> {
+    let vault = check_register(r)?;
+    let user = creds::verify(st, &r.username, &r.password)
         .await?
         .map_err(CredFailure::api_error)?;
-    let (device_id, token, _) = enroll(&st, &user.id, &r.name, vault, None, None, false).await?;
+    let (device_id, token, _) = enroll(st, &user.id, &r.name, vault, None, None, false).await?;
     effects::audit(
-        &st,
+        st,
         AuditEntry {
             event_type: "device_paired",
             user_id: Some(user.id),

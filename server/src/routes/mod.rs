@@ -24,6 +24,7 @@ pub(crate) mod download;
 pub(crate) mod enroll;
 pub(crate) mod health;
 pub(crate) mod pages;
+pub(crate) mod part_headers;
 pub(crate) mod sync;
 pub(crate) mod user_api;
 

@@ -22,7 +22,7 @@ use crate::routes::device::revoke_and_audit;
 use crate::state::AppState;
 use crate::store::{admin, devices, users};
 use crate::web::ctx::WebCtx;
-use crate::web::html::{self, error_page};
+use crate::web::html;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -132,9 +132,7 @@ enum Denial {
 impl Denial {
     fn page(self, cx: WebCtx) -> Response {
         match self {
-            Denial::RateLimited(_) => {
-                error_page(cx, StatusCode::TOO_MANY_REQUESTS, "error.rateLimited")
-            }
+            Denial::RateLimited(e) => html::rate_limited_page(cx, e),
             _ => cx.finish(html::redirect(
                 StatusCode::SEE_OTHER,
                 "/dashboard?error=error.invalidCredentials",

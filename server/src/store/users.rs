@@ -46,6 +46,15 @@ pub(crate) fn password_hash(c: &Connection, user_id: &str) -> Result<Option<Stri
     )
 }
 
+/// The username of a user, if the row exists.
+pub(crate) fn username(c: &Connection, user_id: &str) -> Result<Option<String>, StoreError> {
+    Ok(
+        c.prepare_cached("SELECT username FROM server_users WHERE id = ?1")?
+            .query_row(params![user_id], |r| r.get(0))
+            .optional()?,
+    )
+}
+
 /// Outcome of inserting a user.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum CreateUser {

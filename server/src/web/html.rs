@@ -11,6 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use super::ctx::WebCtx;
+use super::i18n;
 use super::pages::{self, layout::Ui};
 use crate::error::ApiError;
 
@@ -51,15 +52,19 @@ pub(crate) fn error_page(cx: WebCtx, status: StatusCode, key: &str) -> Response 
     cx.finish(no_store(html(status, p)))
 }
 
-/// The 429 page of a refused rate-limit check, with its `Retry-After` (at least 1 s).
+/// The 429 page of a refused rate-limit check, with its `Retry-After` (at least 1 s) and the
+/// same wait in words ("Try again in 15 minutes.").
 pub(crate) fn rate_limited_page(cx: WebCtx, e: ApiError) -> Response {
     let retry = match e {
         ApiError::RateLimited { retry_after } => retry_after,
         _ => 1,
-    };
-    let mut r = error_page(cx, StatusCode::TOO_MANY_REQUESTS, "error.rateLimited");
-    r.headers_mut()
-        .insert(header::RETRY_AFTER, retry.max(1).into());
+    }
+    .max(1);
+    let ui = Ui::new(&cx, Nav::Guest, "error.title");
+    let wait = i18n::retry_in(cx.loc, retry);
+    let p = pages::message::error_with(&ui, "error.rateLimited", &wait);
+    let mut r = cx.finish(no_store(html(StatusCode::TOO_MANY_REQUESTS, p)));
+    r.headers_mut().insert(header::RETRY_AFTER, retry.into());
     r
 }
 

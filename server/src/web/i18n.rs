@@ -131,9 +131,20 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ),
     (
         "error.rateLimited",
-        "Too many attempts. Try again later.",
-        "Слишком много попыток. Попробуйте позже.",
+        "Too many attempts.",
+        "Слишком много попыток.",
     ),
+    (
+        "error.retryIn",
+        "Try again in {wait}.",
+        "Повторите попытку через {wait}.",
+    ),
+    ("wait.second.one", "second", "секунду"),
+    ("wait.second.few", "seconds", "секунды"),
+    ("wait.second.many", "seconds", "секунд"),
+    ("wait.minute.one", "minute", "минуту"),
+    ("wait.minute.few", "minutes", "минуты"),
+    ("wait.minute.many", "minutes", "минут"),
     ("error.internal", "Internal error.", "Внутренняя ошибка."),
     (
         "error.invalidToken",
@@ -152,8 +163,8 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ),
     (
         "error.invalidUsername",
-        "The username is invalid.",
-        "Некорректное имя пользователя.",
+        "A username may contain only letters, digits, dots (.), underscores (_) and hyphens (-).",
+        "Имя пользователя может содержать только буквы, цифры, точки (.), знаки подчёркивания (_) и дефисы (-).",
     ),
     (
         "error.passwordInvalid",
@@ -488,6 +499,27 @@ pub(crate) fn t(loc: Locale, key: &str) -> &'static str {
     }
 }
 
+/// "Try again in 15 minutes." for a `Retry-After` of `secs` seconds: seconds under a minute,
+/// otherwise whole minutes rounded up, with the plural form the language needs.
+pub(crate) fn retry_in(loc: Locale, secs: u64) -> String {
+    let (n, unit) = if secs < 60 {
+        (secs.max(1), "second")
+    } else {
+        (secs.div_ceil(60), "minute")
+    };
+    let form = match loc {
+        Locale::En if n == 1 => "one",
+        Locale::En => "many",
+        Locale::Ru => match (n % 10, n % 100) {
+            (1, r) if r != 11 => "one",
+            (2..=4, r) if !(12..=14).contains(&r) => "few",
+            _ => "many",
+        },
+    };
+    let wait = format!("{n} {}", t(loc, &format!("wait.{unit}.{form}")));
+    t(loc, "error.retryIn").replace("{wait}", &wait)
+}
+
 /// True if the catalog has `key` (used to accept only known flash keys).
 pub(crate) fn has(key: &str) -> bool {
     CATALOG.iter().any(|(k, _, _)| *k == key)
@@ -558,6 +590,24 @@ mod tests {
         );
         assert_eq!(t(Locale::En, "no.such.key"), "Translation unavailable");
         assert_eq!(t(Locale::Ru, "no.such.key"), "Перевод временно недоступен");
+    }
+
+    #[test]
+    fn retry_times_read_naturally_in_both_languages() {
+        let en = |s| retry_in(Locale::En, s);
+        let ru = |s| retry_in(Locale::Ru, s);
+        assert_eq!(en(0), "Try again in 1 second.");
+        assert_eq!(en(45), "Try again in 45 seconds.");
+        assert_eq!(en(60), "Try again in 1 minute.");
+        assert_eq!(en(61), "Try again in 2 minutes.");
+        assert_eq!(en(900), "Try again in 15 minutes.");
+        assert_eq!(ru(1), "Повторите попытку через 1 секунду.");
+        assert_eq!(ru(3), "Повторите попытку через 3 секунды.");
+        assert_eq!(ru(11), "Повторите попытку через 11 секунд.");
+        assert_eq!(ru(21 * 60), "Повторите попытку через 21 минуту.");
+        assert_eq!(ru(22 * 60), "Повторите попытку через 22 минуты.");
+        assert_eq!(ru(12 * 60), "Повторите попытку через 12 минут.");
+        assert_eq!(ru(900), "Повторите попытку через 15 минут.");
     }
 
     #[test]

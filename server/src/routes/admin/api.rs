@@ -25,6 +25,7 @@ use crate::routes::health::readiness;
 use crate::routes::{not_allowed, only};
 use crate::state::AppState;
 use crate::store::admin::{self as q, DeviceQuery, UserQuery};
+use crate::useradd::INVALID_USERNAME;
 use crate::web::html;
 use crate::web::i18n::{self, Locale};
 
@@ -258,7 +259,7 @@ fn invalid_error(why: Refusal, missing: &'static str) -> ApiError {
     match why {
         Refusal::Missing => ApiError::InvalidRequest(missing),
         Refusal::InvalidEmail => ApiError::InvalidRequest("invalid email"),
-        Refusal::InvalidUsername => ApiError::InvalidRequest("invalid username"),
+        Refusal::InvalidUsername => ApiError::InvalidRequest(INVALID_USERNAME),
         Refusal::Password(too_long) => password_error(too_long),
         Refusal::UsernameTaken => ApiError::UsernameTaken,
         Refusal::EmailTaken => ApiError::EmailTaken,
@@ -341,7 +342,7 @@ mod tests {
                 Refusal::InvalidUsername,
                 400,
                 "invalid_request",
-                "invalid username",
+                INVALID_USERNAME,
             ),
             (
                 Refusal::Password(true),

@@ -19,7 +19,7 @@ use crate::state::AppState;
 use crate::store::admin::{self as q, EditOutcome};
 use crate::store::audit::AuditEntry;
 use crate::store::stats::{self, ServerStats};
-use crate::store::{devices, sessions, smtp};
+use crate::store::{devices, sessions, smtp, users};
 use crate::useradd::{normalize_email, valid_username};
 use crate::util::{ids, time};
 use crate::web::form::Form;
@@ -154,7 +154,7 @@ pub(crate) async fn edit_user(
     if username.is_empty() || email.is_empty() {
         return Ok(Err(Refusal::Missing));
     }
-    if !valid_username(username) {
+    if !valid_username(username) && !keeps_name(st, id, username).await? {
         return Ok(Err(Refusal::InvalidUsername));
     }
     let Some(email) = normalize_email(email) else {
@@ -171,6 +171,14 @@ pub(crate) async fn edit_user(
             Ok(Ok(()))
         }
     }
+}
+
+/// True when `username` is the user's stored name: a name from before the username rule may
+/// be kept when only the email changes.
+async fn keeps_name(st: &AppState, id: &str, username: &str) -> Result<bool, ApiError> {
+    let i = id.to_owned();
+    let stored = st.db.read(move |c| users::username(c, &i)).await?;
+    Ok(stored.as_deref() == Some(username))
 }
 
 /// Marks a user's email as confirmed; `false` when there is no such user.

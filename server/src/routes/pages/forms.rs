@@ -3,7 +3,9 @@
 //!
 //! Each form route has a `GET` handler (`*_form`: show the form) and a `POST` handler (the
 //! submission, which starts with [`PublicForm`]: form body, then locale CSRF). `/register`
-//! first requires [`RegistrationOpen`], for every method.
+//! first requires [`RegistrationOpen`], for every method, and asks for the password twice
+//! (`confirm`, an addition to §6.10: empty is `error.allFieldsRequired`, a mismatch after the
+//! length check `error.passwordMismatch`, as on `/reset`).
 
 use axum::Router;
 use axum::extract::{FromRequestParts, Request, State};
@@ -104,17 +106,18 @@ async fn register(
     _: RegistrationOpen,
     PublicForm { cx, form }: PublicForm,
 ) -> Result<Response, ApiError> {
-    let (username, email_raw, pw) = (
+    let (username, email_raw, pw, confirm) = (
         form.get("username").trim(),
         form.get("email").trim(),
         form.get("password"),
+        form.get("confirm"),
     );
     let again = |cx: WebCtx, key: &str| {
         form_page(cx, StatusCode::OK, "register.title", |ui| {
             account::register(ui, Some(key), username, email_raw)
         })
     };
-    if username.is_empty() || email_raw.is_empty() || pw.is_empty() {
+    if username.is_empty() || email_raw.is_empty() || pw.is_empty() || confirm.is_empty() {
         return Ok(again(cx, "error.allFieldsRequired"));
     }
     let Some(email) = normalize_email(email_raw) else {
@@ -128,6 +131,9 @@ async fn register(
     }
     if password_len_ok(pw).is_err() {
         return Ok(again(cx, "error.passwordInvalid"));
+    }
+    if pw != confirm {
+        return Ok(again(cx, "error.passwordMismatch"));
     }
     match accounts::create_user(&st, username, &email, pw, false, cx.loc, cx.ip, "").await {
         Ok(_) => Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, "/register/result"))),

@@ -10,6 +10,8 @@ use super::layout::Ui;
 struct ErrorPage<'a> {
     ui: &'a Ui<'a>,
     key: &'a str,
+    /// A second sentence after the message (already translated), e.g. how long to wait.
+    detail: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -21,7 +23,20 @@ struct MessagePage<'a> {
 
 /// The error page for the catalog key `key`.
 pub(crate) fn error(ui: &Ui<'_>, key: &str) -> String {
-    super::render(&ErrorPage { ui, key })
+    super::render(&ErrorPage {
+        ui,
+        key,
+        detail: None,
+    })
+}
+
+/// The error page for `key` followed by `detail` (translated text).
+pub(crate) fn error_with(ui: &Ui<'_>, key: &str, detail: &str) -> String {
+    super::render(&ErrorPage {
+        ui,
+        key,
+        detail: Some(detail),
+    })
 }
 
 /// The message page: `ui.title` as heading, then the text of `key`.
