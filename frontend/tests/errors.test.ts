@@ -27,6 +27,19 @@ describe('errorKey (§3.12)', () => {
     expect(errorKey('blob upload: sync-server:blob_too_large (HTTP 413)', 'lastError')).toBe('ui.serverError.blob_too_large');
   });
 
+  it('says a wrong username or password, not a revoked device (issue 14 item 8)', () => {
+    const wrong = 'sync-server:unauthorized (HTTP 401): the username or password is wrong';
+    expect(errorKey(P('sync.configure', `pair: ${wrong}`), 'connect')).toBe('ui.wrongCredentials');
+    expect(errorKey(P('sync.testConnection', wrong), 'test')).toBe('ui.wrongCredentials');
+    // A revoked device during a run keeps its own text.
+    expect(errorKey(P('sync.now', 'push: sync-server:unauthorized (HTTP 401)'), 'sync')).toBe('ui.serverError.unauthorized');
+    // A host catalog without the key falls back to the server code's text.
+    expect(errorKey(wrong, 'test', (k) => k.startsWith('ui.serverError.'))).toBe('ui.serverError.unauthorized');
+    // A rate-limited pairing keeps the rate-limit text.
+    const limited = 'pair: sync-server:rate_limited (HTTP 429): too many attempts; wait 42 s before trying again';
+    expect(errorKey(P('sync.configure', limited), 'connect')).toBe('ui.serverError.rate_limited');
+  });
+
   it('falls through for an unknown server code', () => {
     expect(errorKey(P('sync.now', 'sync-server:brand_new (HTTP 418)'), 'sync')).toBe('ui.syncFailed');
     expect(errorKey('sync-server:brand_new (HTTP 418)', 'sync', (k) => k === 'ui.serverError.brand_new')).toBe('ui.serverError.brand_new');

@@ -51,7 +51,10 @@ const ACTION_KEYS: Record<ErrorAction, string> = {
   lastError: 'ui.lastSyncError',
 };
 
-const knownKeys = new Set(KNOWN_SERVER_CODES.map((c) => `ui.serverError.${c}`));
+/** A wrong username or password at Test Connection or Connect. */
+export const WRONG_CREDENTIALS = 'ui.wrongCredentials';
+
+const knownKeys = new Set([...KNOWN_SERVER_CODES.map((c) => `ui.serverError.${c}`), WRONG_CREDENTIALS]);
 
 /** Default catalog probe: the keys the shipped catalogs are tested to contain. */
 export function hasShippedKey(key: string): boolean {
@@ -77,6 +80,10 @@ export function serverCode(message: string): string | null {
  * `has` tells whether the catalog holds a key (the host's catalogs may be newer than ours).
  */
 export function errorKey(message: string, action: ErrorAction, has: (key: string) => boolean = hasShippedKey): string {
+  // This project's engine says what a 401 to the typed credentials means (pair, auth test):
+  // `sync-server:unauthorized (HTTP 401): the username or password is wrong`. It is not the
+  // revoked device that `ui.serverError.unauthorized` describes.
+  if (message.includes('username or password') && has(WRONG_CREDENTIALS)) return WRONG_CREDENTIALS;
   const code = serverCode(message);
   if (code !== null && has(`ui.serverError.${code}`)) return `ui.serverError.${code}`;
   if (message.includes('not a Verstak Sync server (HTTP 503)')) return 'ui.serverUnavailable';
