@@ -36,7 +36,7 @@ use super::conflict::rfc3339;
 use super::error::EngineError;
 use super::event::Action;
 use super::event::HttpResponse;
-use super::guard::Direction;
+use super::guard::{self, Direction};
 use super::ignore::Rules;
 use super::io::Io;
 use super::path::VaultPath;
@@ -139,6 +139,10 @@ async fn sync_action(
         Ok(()) => {
             run.st.last_sync_at = rfc3339(now);
             run.st.last_error.clear();
+            // The held deletes were decided (or went away): their warning goes too.
+            if guard::is_stale_warning(&run.st.last_warning, run.st.guard.as_ref()) {
+                run.st.last_warning.clear();
+            }
         }
         Err(e) => run.st.last_error = e.to_string(),
     }

@@ -37,7 +37,10 @@ impl Run {
             let (deletions, pages) = self.look_ahead().await?;
             let files = self.st.local.values().filter(|e| !e.is_dir()).count() as u64;
             if let Some(g) = guard::check(Direction::Incoming, deletions, files) {
-                self.warn(format!("mass deletion awaiting confirmation: {deletions} incoming deletions of {files} files"));
+                self.warn(format!(
+                    "{}: {deletions} incoming deletions of {files} files",
+                    guard::WARNING
+                ));
                 self.st.guard = Some(g.clone());
                 self.sum.guard = Some(g);
                 return Ok(false);
