@@ -47,6 +47,8 @@ impl Run {
             }
             buffered = pages;
         }
+        let from = self.st.cursor.0;
+        let mut head = from;
         loop {
             let cursor = self.st.cursor.0;
             let page = match buffered.pop_front() {
@@ -57,12 +59,18 @@ impl Run {
             self.note_upcoming_deletes(
                 ops.iter().chain(buffered.iter().flat_map(|p| p.ops.iter())),
             );
-            let total = ops.len() as u64;
-            for (i, op) in ops.iter().enumerate() {
+            // Progress in sequences since this pull's first cursor, so it only grows across
+            // pages: done = applied up to the cursor, total = up to the highest sequence seen.
+            head = head
+                .max(page.server_sequence)
+                .max(next_cursor(cursor, &page));
+            for op in &ops {
+                let done = (self.st.cursor.0 - from).max(0) as u64;
+                let total = (head - from).max(0) as u64;
                 self.io.status(|s| {
-                    s.progress = Some(Progress {
+                    s.report(Progress {
                         phase: Phase::Pull,
-                        done: i as u64,
+                        done,
                         total,
                     })
                 });

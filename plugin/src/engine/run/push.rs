@@ -104,7 +104,7 @@ impl Run {
         while i < queue.len() {
             let end = (i + size.get()).min(queue.len());
             self.io.status(|s| {
-                s.progress = Some(Progress {
+                s.report(Progress {
                     phase: Phase::Push,
                     done: i as u64,
                     total: queue.len() as u64,
@@ -283,7 +283,7 @@ impl Run {
         let ok = matches!(&staged, Ok((n, h)) if h == hash && *n == size);
         if ok {
             self.io.status(|s| {
-                s.progress = Some(Progress {
+                s.report(Progress {
                     phase: Phase::Upload,
                     done: 0,
                     total: size,

@@ -3,8 +3,11 @@
 //! staged bytes.
 
 use super::Sim;
-use crate::engine::event::Action;
+use crate::engine::answer::Answer;
+use crate::engine::command::Command;
+use crate::engine::event::{Action, Event};
 use crate::engine::guard::Direction;
+use crate::engine::summary::{Outcome, Phase, Progress};
 
 fn quiet(devices: usize) -> Sim {
     let mut sim = Sim::new(1, devices);
@@ -66,4 +69,69 @@ fn keeping_the_files_clears_the_incoming_guard_warning_for_good() {
     sim.act(1, Action::Sync).unwrap();
     assert_eq!(sim.devs[1].engine.status().last_warning, "");
     assert_eq!(sim.devs[1].vault.files().len(), 12, "the files are kept");
+}
+
+/// Runs `action` on device `d` like `Sim::act`, collecting every progress shown on the way.
+fn watched(sim: &mut Sim, d: usize, action: Action) -> (Outcome, Vec<Progress>) {
+    let dev = &mut sim.devs[d];
+    dev.engine.handle(sim.now, Event::Start(action));
+    let mut shown = vec![];
+    loop {
+        if let Some(p) = dev.engine.status().progress {
+            shown.push(p);
+        }
+        let cmd = match dev.engine.poll_command() {
+            Some(Command::Finished(finish)) => return (finish.map(Answer::summary), shown),
+            Some(cmd) => cmd,
+            None => {
+                let at = dev.engine.poll_timeout().expect("waits for something");
+                sim.now = sim.now.max(at);
+                dev.engine.handle(sim.now, Event::Timeout);
+                continue;
+            }
+        };
+        let id = cmd.id().expect("only Finished has no id");
+        let result = dev.vault.exec(&cmd, &mut sim.server);
+        dev.engine.handle(sim.now, Event::Reply { id, result });
+    }
+}
+
+fn assert_monotonic(shown: &[Progress]) {
+    let rank = |p: &Progress| Phase::ALL.iter().position(|x| *x == p.phase).unwrap();
+    for w in shown.windows(2) {
+        let (a, b) = (&w[0], &w[1]);
+        assert!(rank(b) >= rank(a), "phase went back: {a:?} then {b:?}");
+        if a.phase == b.phase {
+            assert!(b.done >= a.done && b.total >= a.total, "{a:?} then {b:?}");
+        }
+        assert!(b.done <= b.total, "{b:?}");
+    }
+}
+
+#[test]
+fn a_run_shows_one_progress_that_never_goes_backwards() {
+    let mut sim = quiet(2);
+    // Many pages to pull (page limit 4), local files to push, and a blob to upload.
+    for i in 0..30 {
+        sim.write_user(0, &format!("n{i}.md"), &format!("line {i}\n"));
+    }
+    sim.act(0, Action::Sync).unwrap();
+    for i in 0..9 {
+        sim.write_user(1, &format!("mine{i}.md"), &format!("mine {i}\n"));
+    }
+    sim.devs[1]
+        .vault
+        .put("big.bin", vec![0u8, 1, 2, 255].repeat(50))
+        .unwrap();
+    let (outcome, shown) = watched(&mut sim, 1, Action::Sync);
+    let summary = outcome.unwrap();
+    assert!(summary.pulled >= 30 && summary.pushed >= 10, "{summary:?}");
+    assert!(shown.iter().any(|p| p.phase == Phase::Pull));
+    assert!(shown.iter().any(|p| p.phase == Phase::Push));
+    assert_monotonic(&shown);
+    assert_eq!(
+        sim.devs[1].engine.status().progress,
+        None,
+        "gone after the run"
+    );
 }
