@@ -70,6 +70,12 @@ pub enum EngineError {
     PullCursorMismatch,
     #[error("pull did not advance")]
     PullStalled,
+    /// One pull went far past the sequence the server reported when it started (a hostile or
+    /// broken server announcing more forever). Reuses the code `pull_stalled` (no new WIT case).
+    #[error(
+        "pull did not end: the server sent ops up to sequence {at}, far past the {head} it reported when this pull started at {start}"
+    )]
+    PullUnbounded { start: i64, head: i64, at: i64 },
     #[error("download blob: size mismatch")]
     DownloadSizeMismatch,
     #[error("download blob: SHA-256 mismatch")]
@@ -111,7 +117,7 @@ impl EngineError {
             EngineError::PullApply { .. } => ErrorCode::PullApplyFailed,
             EngineError::PullUnordered(_) => ErrorCode::PullUnordered,
             EngineError::PullCursorMismatch => ErrorCode::PullCursorMismatch,
-            EngineError::PullStalled => ErrorCode::PullStalled,
+            EngineError::PullStalled | EngineError::PullUnbounded { .. } => ErrorCode::PullStalled,
             EngineError::DownloadSizeMismatch => ErrorCode::DownloadSizeMismatch,
             EngineError::DownloadHashMismatch => ErrorCode::DownloadHashMismatch,
             EngineError::InvalidResponse => ErrorCode::InvalidResponse,
@@ -271,6 +277,15 @@ mod tests {
                 EngineError::PullCursorMismatch,
                 "pull_cursor_mismatch",
                 "pull page cursor mismatch",
+            ),
+            (
+                EngineError::PullUnbounded {
+                    start: 0,
+                    head: 4,
+                    at: 1009,
+                },
+                "pull_stalled",
+                "pull did not end: the server sent ops up to sequence 1009, far past the 4 it reported when this pull started at 0",
             ),
             (
                 EngineError::DownloadSizeMismatch,

@@ -56,6 +56,8 @@ pub(crate) struct Run {
     /// Deletes from other devices in the pages of this pull already fetched (path → highest
     /// sequence), so a create can clear a file or folder the server is replacing (`make_way`).
     upcoming_deletes: BTreeMap<VaultPath, i64>,
+    /// How far the current pull may go (`pull.rs`), set by its first page.
+    pull_bound: Option<pull::PullBound>,
 }
 
 /// Fills the engine-owned status fields from the state.
@@ -132,6 +134,7 @@ async fn sync_action(
         sum: Summary::default(),
         keep_incoming_deletes: false,
         upcoming_deletes: BTreeMap::new(),
+        pull_bound: None,
     };
     let result = run.sync(action).await;
     let now = io.now();

@@ -5,9 +5,11 @@
 use super::Sim;
 use crate::engine::answer::Answer;
 use crate::engine::command::Command;
-use crate::engine::event::{Action, Event};
+use crate::engine::command::HttpBody;
+use crate::engine::event::{Action, Event, HttpResponse, IoError, Reply};
 use crate::engine::guard::Direction;
 use crate::engine::summary::{Outcome, Phase, Progress};
+use verstak_sync_proto::{EntityType, OpType, PullRequest, PullResponse, PulledOp, paths};
 
 fn quiet(devices: usize) -> Sim {
     let mut sim = Sim::new(1, devices);
@@ -73,6 +75,16 @@ fn keeping_the_files_clears_the_incoming_guard_warning_for_good() {
 
 /// Runs `action` on device `d` like `Sim::act`, collecting every progress shown on the way.
 fn watched(sim: &mut Sim, d: usize, action: Action) -> (Outcome, Vec<Progress>) {
+    driven(sim, d, action, |_| None)
+}
+
+/// [`watched`], where `hostile` may answer a command instead of the vault and the server.
+fn driven(
+    sim: &mut Sim,
+    d: usize,
+    action: Action,
+    mut hostile: impl FnMut(&Command) -> Option<Result<Reply, IoError>>,
+) -> (Outcome, Vec<Progress>) {
     let dev = &mut sim.devs[d];
     dev.engine.handle(sim.now, Event::Start(action));
     let mut shown = vec![];
@@ -91,7 +103,10 @@ fn watched(sim: &mut Sim, d: usize, action: Action) -> (Outcome, Vec<Progress>) 
             }
         };
         let id = cmd.id().expect("only Finished has no id");
-        let result = dev.vault.exec(&cmd, &mut sim.server);
+        let result = match hostile(&cmd) {
+            Some(answer) => answer,
+            None => dev.vault.exec(&cmd, &mut sim.server),
+        };
         dev.engine.handle(sim.now, Event::Reply { id, result });
     }
 }
@@ -121,7 +136,7 @@ fn a_run_shows_one_progress_that_never_goes_backwards() {
     }
     sim.devs[1]
         .vault
-        .put("big.bin", vec![0u8, 1, 2, 255].repeat(50))
+        .put("big.bin", [0u8, 1, 2, 255].repeat(50))
         .unwrap();
     let (outcome, shown) = watched(&mut sim, 1, Action::Sync);
     let summary = outcome.unwrap();
@@ -133,5 +148,69 @@ fn a_run_shows_one_progress_that_never_goes_backwards() {
         sim.devs[1].engine.status().progress,
         None,
         "gone after the run"
+    );
+}
+
+/// A pull page of a hostile server: four new folders after `since`, `has_more` forever, and a
+/// head that moves along with the cursor.
+fn endless_page(since: i64) -> HttpResponse {
+    let ops: Vec<PulledOp> = (since + 1..=since + 4)
+        .map(|seq| PulledOp {
+            op_id: format!("hostile-{seq}"),
+            server_sequence: seq,
+            device_id: "dev_hostile".into(),
+            entity_type: EntityType::Folder,
+            entity_id: format!("spam/{seq}"),
+            op_type: OpType::Create,
+            payload_json: format!(r#"{{"path":"spam/{seq}"}}"#),
+            created_at: "2026-12-05T00:00:00Z".into(),
+        })
+        .collect();
+    let page = PullResponse {
+        has_more: true,
+        ops,
+        page_last_sequence: since + 4,
+        server_sequence: since + 4,
+    };
+    HttpResponse {
+        status: 200,
+        headers: vec![],
+        body: serde_json::to_vec(&page).unwrap(),
+    }
+}
+
+#[test]
+fn a_server_that_announces_more_forever_cannot_keep_the_client_pulling() {
+    let mut sim = quiet(1);
+    let mut pulls = 0;
+    let (outcome, _) = driven(&mut sim, 0, Action::Sync, |cmd| match cmd {
+        Command::Http { request, .. } if request.path == paths::PULL => {
+            pulls += 1;
+            assert!(pulls < 5_000, "still pulling");
+            let HttpBody::Json(body) = &request.body else {
+                panic!("a JSON pull request")
+            };
+            let req: PullRequest = serde_json::from_str(body).unwrap();
+            Some(Ok(Reply::Http(endless_page(req.since_sequence))))
+        }
+        _ => None,
+    });
+    let err = outcome.unwrap_err();
+    assert_eq!(err.code().as_str(), "pull_stalled");
+    assert!(err.to_string().starts_with("pull did not end: "), "{err}");
+    // About 1,000 sequences past the 4 the server reported first, not without end.
+    assert!(pulls <= 300, "{pulls} pulls");
+    let written = sim.devs[0]
+        .vault
+        .nodes
+        .keys()
+        .filter(|p| p.starts_with("spam/"))
+        .count();
+    // The incoming guard's look-ahead meets the bound before anything is applied.
+    assert_eq!(written, 0, "{written} folders written");
+    assert_eq!(
+        sim.devs[0].engine.status().last_error,
+        err.to_string(),
+        "the run fails with the error"
     );
 }
