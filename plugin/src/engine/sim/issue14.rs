@@ -214,3 +214,29 @@ fn a_server_that_announces_more_forever_cannot_keep_the_client_pulling() {
         "the run fails with the error"
     );
 }
+
+#[test]
+fn a_blob_that_fails_verification_leaves_no_staged_bytes() {
+    let mut sim = quiet(2);
+    sim.devs[0]
+        .vault
+        .put("photo.bin", [0u8, 159, 146, 150].repeat(40))
+        .unwrap();
+    sim.act(0, Action::Sync).unwrap();
+    assert_eq!(sim.server.blobs.len(), 1);
+    // The server's copy rots: same size, other bytes.
+    for bytes in sim.server.blobs.values_mut() {
+        bytes[3] ^= 0xff;
+    }
+    // The run fails on that op (or sets it aside with a warning): either way it says why.
+    let outcome = sim.act(1, Action::Sync);
+    let st = sim.devs[1].engine.status();
+    let said = format!("{outcome:?} {} {}", st.last_error, st.last_warning);
+    assert!(said.contains("download blob: SHA-256 mismatch"), "{said}");
+    assert!(
+        sim.devs[1].vault.stage.is_empty(),
+        "staged: {:?}",
+        sim.devs[1].vault.stage.keys().collect::<Vec<_>>()
+    );
+    assert!(!sim.devs[1].vault.files().contains_key("photo.bin"));
+}
