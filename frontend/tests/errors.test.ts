@@ -4,6 +4,7 @@ import {
   GENERIC_SERVER_CODES,
   SPECIFIC_SERVER_CODES,
   errorKey,
+  errorMessage,
   isAuthFailure,
   messageOf,
   serverCode,
@@ -38,6 +39,15 @@ describe('errorKey (§3.12)', () => {
     // A rate-limited pairing keeps the rate-limit text.
     const limited = 'pair: sync-server:rate_limited (HTTP 429): too many attempts; wait 42 s before trying again';
     expect(errorKey(P('sync.configure', limited), 'connect')).toBe('ui.serverError.rate_limited');
+  });
+
+  it('shows how long a rate-limited pairing must wait (issue 14 item 8)', () => {
+    const limited = 'pair: sync-server:rate_limited (HTTP 429): too many attempts; wait 42 s before trying again';
+    expect(errorMessage(P('sync.configure', limited), 'connect')).toEqual({ key: 'ui.rateLimitedWait', params: { seconds: 42 } });
+    // Without a wait, or with an older catalog, the plain rate-limit text.
+    expect(errorMessage('sync-server:rate_limited (HTTP 429)', 'sync')).toEqual({ key: 'ui.serverError.rate_limited' });
+    expect(errorMessage(limited, 'connect', (k) => k.startsWith('ui.serverError.'))).toEqual({ key: 'ui.serverError.rate_limited' });
+    expect(errorMessage('sync-server:unauthorized (HTTP 401): the username or password is wrong', 'test')).toEqual({ key: 'ui.wrongCredentials' });
   });
 
   it('falls through for an unknown server code', () => {
