@@ -142,6 +142,7 @@ fn a_run_shows_one_progress_that_never_goes_backwards() {
     let summary = outcome.unwrap();
     assert!(summary.pulled >= 30 && summary.pushed >= 10, "{summary:?}");
     assert!(shown.iter().any(|p| p.phase == Phase::Pull));
+    assert!(shown.iter().any(|p| p.phase == Phase::Upload));
     assert!(shown.iter().any(|p| p.phase == Phase::Push));
     assert_monotonic(&shown);
     assert_eq!(
