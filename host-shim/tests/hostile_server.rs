@@ -134,6 +134,6 @@ fn a_server_announcing_more_forever_ends_the_run_with_a_clear_error() {
     assert!(stderr.contains("pull did not end"), "{stderr}");
     assert!(started.elapsed() < Duration::from_secs(60));
     let n = pulls.load(Ordering::SeqCst);
-    assert!(n <= 300, "{n} pulls");
+    assert!((10..=300).contains(&n), "{n} pulls");
     assert!(!vault.path().join("spam").exists(), "nothing applied");
 }
