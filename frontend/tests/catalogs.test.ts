@@ -64,6 +64,8 @@ const FIXED: Record<string, [string, string]> = {
   'ui.notSyncServer': ['This address does not answer as a Verstak Sync server.', 'По этому адресу не отвечает сервер Verstak Sync.'],
   'ui.serverUnavailable': ['The sync server is temporarily unavailable. Try again later.', 'Сервер синхронизации временно недоступен. Повторите попытку позже.'],
   'ui.notConfiguredError': ['Sync is not configured yet.', 'Синхронизация ещё не настроена.'],
+  'ui.rateLimitedWait': ['Too many attempts. Try again in {seconds} s.', 'Слишком много попыток. Повторите через {seconds} с.'],
+  'ui.wrongCredentials': ['The username or password is wrong.', 'Неверное имя пользователя или пароль.'],
   'ui.remoteVaultLocked': ['Synchronize pending changes before switching to another remote vault.', 'Синхронизируйте ожидающие изменения перед переключением на другое удалённое хранилище.'],
   'ui.conflictStalled': ['A file changed on this device and on the server. Resolve it, then sync again.', 'Файл изменён и на этом устройстве, и на сервере. Устраните расхождение и повторите синхронизацию.'],
   'ui.conflictItemPath': ['Conflict: {path}', 'Конфликт: {path}'],

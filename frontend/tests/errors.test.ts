@@ -4,6 +4,7 @@ import {
   GENERIC_SERVER_CODES,
   SPECIFIC_SERVER_CODES,
   errorKey,
+  errorMessage,
   isAuthFailure,
   messageOf,
   serverCode,
@@ -25,6 +26,28 @@ describe('errorKey (§3.12)', () => {
     expect(errorKey(P('sync.configure', 'pair: sync-server:unauthorized (HTTP 401)'), 'connect')).toBe('ui.serverError.unauthorized');
     expect(errorKey(P('sync.now', 'push: sync-server:quota_exceeded (HTTP 413)'), 'sync')).toBe('ui.serverError.quota_exceeded');
     expect(errorKey('blob upload: sync-server:blob_too_large (HTTP 413)', 'lastError')).toBe('ui.serverError.blob_too_large');
+  });
+
+  it('says a wrong username or password, not a revoked device (issue 14 item 8)', () => {
+    const wrong = 'sync-server:unauthorized (HTTP 401): the username or password is wrong';
+    expect(errorKey(P('sync.configure', `pair: ${wrong}`), 'connect')).toBe('ui.wrongCredentials');
+    expect(errorKey(P('sync.testConnection', wrong), 'test')).toBe('ui.wrongCredentials');
+    // A revoked device during a run keeps its own text.
+    expect(errorKey(P('sync.now', 'push: sync-server:unauthorized (HTTP 401)'), 'sync')).toBe('ui.serverError.unauthorized');
+    // A host catalog without the key falls back to the server code's text.
+    expect(errorKey(wrong, 'test', (k) => k.startsWith('ui.serverError.'))).toBe('ui.serverError.unauthorized');
+    // A rate-limited pairing keeps the rate-limit text.
+    const limited = 'pair: sync-server:rate_limited (HTTP 429): too many attempts; wait 42 s before trying again';
+    expect(errorKey(P('sync.configure', limited), 'connect')).toBe('ui.serverError.rate_limited');
+  });
+
+  it('shows how long a rate-limited pairing must wait (issue 14 item 8)', () => {
+    const limited = 'pair: sync-server:rate_limited (HTTP 429): too many attempts; wait 42 s before trying again';
+    expect(errorMessage(P('sync.configure', limited), 'connect')).toEqual({ key: 'ui.rateLimitedWait', params: { seconds: 42 } });
+    // Without a wait, or with an older catalog, the plain rate-limit text.
+    expect(errorMessage('sync-server:rate_limited (HTTP 429)', 'sync')).toEqual({ key: 'ui.serverError.rate_limited' });
+    expect(errorMessage(limited, 'connect', (k) => k.startsWith('ui.serverError.'))).toEqual({ key: 'ui.serverError.rate_limited' });
+    expect(errorMessage('sync-server:unauthorized (HTTP 401): the username or password is wrong', 'test')).toEqual({ key: 'ui.wrongCredentials' });
   });
 
   it('falls through for an unknown server code', () => {

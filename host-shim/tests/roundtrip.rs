@@ -88,7 +88,12 @@ fn an_out_of_range_interval_is_a_typed_error_and_changes_nothing() {
             .unwrap()
             .unwrap_err();
         assert_eq!(err.code, "invalid_interval");
-        assert_eq!(err.message, "invalid interval");
+        assert_eq!(
+            err.message,
+            format!(
+                "invalid interval: {bad} minutes is not between 0 and 1440 (0 turns auto-sync off)"
+            )
+        );
     }
     assert!(!settings_file(vault.path()).exists());
 }

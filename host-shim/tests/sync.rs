@@ -364,7 +364,10 @@ fn a_wrong_password_is_a_clean_error_and_stores_nothing() {
     let err = a
         .try_configure(&server.url(), "ann", "not the password", VAULT)
         .unwrap_err();
-    assert_eq!(err.message, "pair: sync-server:unauthorized (HTTP 401)");
+    assert_eq!(
+        err.message,
+        "pair: sync-server:unauthorized (HTTP 401): the username or password is wrong"
+    );
     let st = a.status();
     assert!(!st.configured && !st.token_stored, "{st:?}");
     assert_eq!(st.server_url, "");

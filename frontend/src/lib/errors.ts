@@ -51,7 +51,14 @@ const ACTION_KEYS: Record<ErrorAction, string> = {
   lastError: 'ui.lastSyncError',
 };
 
-const knownKeys = new Set(KNOWN_SERVER_CODES.map((c) => `ui.serverError.${c}`));
+/** A wrong username or password at Test Connection or Connect. */
+export const WRONG_CREDENTIALS = 'ui.wrongCredentials';
+
+const knownKeys = new Set([
+  ...KNOWN_SERVER_CODES.map((c) => `ui.serverError.${c}`),
+  WRONG_CREDENTIALS,
+  'ui.rateLimitedWait',
+]);
 
 /** Default catalog probe: the keys the shipped catalogs are tested to contain. */
 export function hasShippedKey(key: string): boolean {
@@ -77,6 +84,10 @@ export function serverCode(message: string): string | null {
  * `has` tells whether the catalog holds a key (the host's catalogs may be newer than ours).
  */
 export function errorKey(message: string, action: ErrorAction, has: (key: string) => boolean = hasShippedKey): string {
+  // This project's engine says what a 401 to the typed credentials means (pair, auth test):
+  // `sync-server:unauthorized (HTTP 401): the username or password is wrong`. It is not the
+  // revoked device that `ui.serverError.unauthorized` describes.
+  if (message.includes('username or password') && has(WRONG_CREDENTIALS)) return WRONG_CREDENTIALS;
   const code = serverCode(message);
   if (code !== null && has(`ui.serverError.${code}`)) return `ui.serverError.${code}`;
   if (message.includes('not a Verstak Sync server (HTTP 503)')) return 'ui.serverUnavailable';
@@ -87,6 +98,24 @@ export function errorKey(message: string, action: ErrorAction, has: (key: string
   if (message.includes('connection failed')) return 'ui.connectionFailed';
   if (message.includes('mass deletion awaiting confirmation')) return 'ui.massDelete.pending';
   return ACTION_KEYS[action];
+}
+
+/** A rate-limited pairing step that says how long to wait (this project's engine). */
+export const RATE_LIMITED_WAIT = 'ui.rateLimitedWait';
+
+/**
+ * {@link errorKey} with the message's params: a rate-limited pairing step whose text says how long
+ * to wait (`sync-server:rate_limited (HTTP 429): too many attempts; wait 42 s …`) shows the
+ * wait as `{seconds}`; everything else is `errorKey` without params.
+ */
+export function errorMessage(
+  message: string,
+  action: ErrorAction,
+  has: (key: string) => boolean = hasShippedKey,
+): { key: string; params?: { seconds: number } } {
+  const wait = /sync-server:rate_limited\b.*\bwait (\d+) s\b/.exec(message);
+  if (wait && has(RATE_LIMITED_WAIT)) return { key: RATE_LIMITED_WAIT, params: { seconds: Number(wait[1]) } };
+  return { key: errorKey(message, action, has) };
 }
 
 /** True for the failures that pause automatic sync (§5.5). */

@@ -15,7 +15,7 @@ import { tick } from 'svelte';
 import type { SyncNowResult, SyncStatusDTO, VerstakPluginAPI } from './api';
 import { I18n, type Params } from './i18n.svelte';
 import { DisposedError, SyncClient } from './sync-client.svelte';
-import { errorKey, messageOf, type ErrorAction } from './errors';
+import { errorKey, errorMessage, messageOf, type ErrorAction } from './errors';
 import { indicatorOf, type Indicator } from './status.svelte';
 import { onBus, sendBus } from './bus';
 import { cheapStatus, recordConfiguredInStorage, recordManualRunInStorage, schedulerActive } from './auto-sync';
@@ -137,7 +137,7 @@ export class SettingsPanel {
     if (err instanceof DisposedError || this.client.disposed) return null;
     const raw = messageOf(err);
     console.warn(`[verstak.sync] ${action} failed:`, raw);
-    return { key: errorKey(raw, action, (k) => this.i18n.has(k)), tone: 'error' };
+    return { ...errorMessage(raw, action, (k) => this.i18n.has(k)), tone: 'error' };
   }
 
   async #focus(id: string): Promise<void> {

@@ -11,8 +11,13 @@ pub enum EngineError {
     NotConfigured,
     #[error("vault ID is unavailable")]
     VaultIdUnavailable,
-    #[error("invalid interval")]
-    InvalidInterval,
+    /// `set-interval` outside 0..=1440 minutes; the message keeps the spec's `invalid interval`
+    /// and names the allowed range.
+    #[error(
+        "invalid interval: {0} minutes is not between 0 and {max} (0 turns auto-sync off)",
+        max = super::settings::MAX_INTERVAL_MINUTES
+    )]
+    InvalidInterval(i32),
     #[error("mass deletion awaiting confirmation")]
     MassDeletionPending,
     #[error(
@@ -21,6 +26,14 @@ pub enum EngineError {
     RemoteVaultLocked(usize),
     #[error("sync-server:{code} (HTTP {status})")]
     Server { code: String, status: u16 },
+    /// A 401 `unauthorized` answering the typed username and password (pair, auth test): the
+    /// spec's `sync-server:unauthorized (HTTP 401)`, saying what it means there.
+    #[error("sync-server:unauthorized (HTTP 401): the username or password is wrong")]
+    WrongCredentials,
+    /// A 429 answering a pairing step, not retried (each try counts against the login limit):
+    /// the spec's `sync-server:rate_limited (HTTP 429)` with the server's `Retry-After` seconds.
+    #[error("sync-server:rate_limited (HTTP 429): too many attempts; {}", wait_hint(*.0))]
+    RateLimited(Option<u64>),
     #[error("not a Verstak Sync server (HTTP {0})")]
     NotSyncServer(u16),
     #[error("not a Verstak Sync server (unexpected response)")]
@@ -57,6 +70,12 @@ pub enum EngineError {
     PullCursorMismatch,
     #[error("pull did not advance")]
     PullStalled,
+    /// One pull went far past the sequence the server reported when it started (a hostile or
+    /// broken server announcing more forever). Reuses the code `pull_stalled` (no new WIT case).
+    #[error(
+        "pull did not end: the server sent ops up to sequence {at}, far past the {head} it reported when this pull started at {start}"
+    )]
+    PullUnbounded { start: i64, head: i64, at: i64 },
     #[error("download blob: size mismatch")]
     DownloadSizeMismatch,
     #[error("download blob: SHA-256 mismatch")]
@@ -77,10 +96,12 @@ impl EngineError {
         match self {
             EngineError::NotConfigured => ErrorCode::NotConfigured,
             EngineError::VaultIdUnavailable => ErrorCode::VaultIdUnavailable,
-            EngineError::InvalidInterval => ErrorCode::InvalidInterval,
+            EngineError::InvalidInterval(_) => ErrorCode::InvalidInterval,
             EngineError::MassDeletionPending => ErrorCode::MassDeletionPending,
             EngineError::RemoteVaultLocked(_) => ErrorCode::RemoteVaultLocked,
-            EngineError::Server { .. } => ErrorCode::ServerError,
+            EngineError::Server { .. }
+            | EngineError::WrongCredentials
+            | EngineError::RateLimited(_) => ErrorCode::ServerError,
             EngineError::NotSyncServer(_) | EngineError::NotSyncServerUnexpected => {
                 ErrorCode::NotSyncServer
             }
@@ -96,7 +117,7 @@ impl EngineError {
             EngineError::PullApply { .. } => ErrorCode::PullApplyFailed,
             EngineError::PullUnordered(_) => ErrorCode::PullUnordered,
             EngineError::PullCursorMismatch => ErrorCode::PullCursorMismatch,
-            EngineError::PullStalled => ErrorCode::PullStalled,
+            EngineError::PullStalled | EngineError::PullUnbounded { .. } => ErrorCode::PullStalled,
             EngineError::DownloadSizeMismatch => ErrorCode::DownloadSizeMismatch,
             EngineError::DownloadHashMismatch => ErrorCode::DownloadHashMismatch,
             EngineError::InvalidResponse => ErrorCode::InvalidResponse,
@@ -109,11 +130,21 @@ impl EngineError {
     pub(crate) fn server_code(&self) -> Option<&str> {
         match self {
             EngineError::Server { code, .. } => Some(code),
+            EngineError::WrongCredentials => Some(verstak_sync_proto::codes::UNAUTHORIZED),
+            EngineError::RateLimited(_) => Some(verstak_sync_proto::codes::RATE_LIMITED),
             EngineError::Pair(e) | EngineError::Push(e) | EngineError::BlobUpload(e) => {
                 e.server_code()
             }
             _ => None,
         }
+    }
+}
+
+/// How long to wait before trying again, from the server's `Retry-After`.
+fn wait_hint(seconds: Option<u64>) -> String {
+    match seconds {
+        Some(s) => format!("wait {s} s before trying again"),
+        None => "wait a little before trying again".to_string(),
     }
 }
 
@@ -139,9 +170,29 @@ mod tests {
                 "vault ID is unavailable",
             ),
             (
-                EngineError::InvalidInterval,
+                EngineError::InvalidInterval(5000),
                 "invalid_interval",
-                "invalid interval",
+                "invalid interval: 5000 minutes is not between 0 and 1440 (0 turns auto-sync off)",
+            ),
+            (
+                EngineError::WrongCredentials,
+                "server_error",
+                "sync-server:unauthorized (HTTP 401): the username or password is wrong",
+            ),
+            (
+                EngineError::Pair(Box::new(EngineError::WrongCredentials)),
+                "pair_failed",
+                "pair: sync-server:unauthorized (HTTP 401): the username or password is wrong",
+            ),
+            (
+                EngineError::RateLimited(Some(42)),
+                "server_error",
+                "sync-server:rate_limited (HTTP 429): too many attempts; wait 42 s before trying again",
+            ),
+            (
+                EngineError::RateLimited(None),
+                "server_error",
+                "sync-server:rate_limited (HTTP 429): too many attempts; wait a little before trying again",
             ),
             (
                 EngineError::MassDeletionPending,
@@ -226,6 +277,15 @@ mod tests {
                 EngineError::PullCursorMismatch,
                 "pull_cursor_mismatch",
                 "pull page cursor mismatch",
+            ),
+            (
+                EngineError::PullUnbounded {
+                    start: 0,
+                    head: 4,
+                    at: 1009,
+                },
+                "pull_stalled",
+                "pull did not end: the server sent ops up to sequence 1009, far past the 4 it reported when this pull started at 0",
             ),
             (
                 EngineError::DownloadSizeMismatch,

@@ -19,6 +19,15 @@ pub struct Guard {
     pub files: u64,
 }
 
+/// How `lastWarning` starts while a guard holds deletes; the warning goes with the guard.
+pub(crate) const WARNING: &str = "mass deletion awaiting confirmation";
+
+/// Whether `warning` is a guard's warning that no guard stands behind any more (the user
+/// confirmed or restored, or the deletes went away): such a warning is stale.
+pub(crate) fn is_stale_warning(warning: &str, guard: Option<&Guard>) -> bool {
+    guard.is_none() && warning.starts_with(WARNING)
+}
+
 /// The guard to raise for `deletions` out of `files`, if any.
 pub(crate) fn check(direction: Direction, deletions: u64, files: u64) -> Option<Guard> {
     (deletions > 10 && deletions * 2 > files).then_some(Guard {
@@ -49,6 +58,16 @@ mod tests {
                 "D={d} N={n}"
             );
         }
+        assert!(is_stale_warning(
+            "mass deletion awaiting confirmation: 12 incoming deletions of 12 files",
+            None
+        ));
+        let held = check(Direction::Incoming, 12, 12);
+        assert!(!is_stale_warning(
+            "mass deletion awaiting confirmation: 12 incoming deletions of 12 files",
+            held.as_ref()
+        ));
+        assert!(!is_stale_warning("file-too-large: a.bin", None));
         assert_eq!(
             check(Direction::Incoming, 12, 12),
             Some(Guard {

@@ -4,6 +4,11 @@
 //! `sync-server:<code> (HTTP <n>)`, `sync-server:request_failed (HTTP <n>)` or
 //! `not a Verstak Sync server (HTTP <n>)`.
 //!
+//! A request without the device token is a pairing step (health, auth test, pair), which sends
+//! the typed username and password: there a 401 `unauthorized` means the username or password is
+//! wrong, and a 429 is not retried (every try counts against the server's login limit), the error
+//! saying how long to wait.
+//!
 //! [`next`] is the pure policy and [`send`] runs it over [`Io`]; `Run::http` (in `run/mod.rs`)
 //! sends to the paired server.
 
@@ -49,6 +54,13 @@ pub(crate) fn is_revocation(resp: &HttpResponse, credentialed: bool) -> bool {
             .is_ok_and(|e| e.code == codes::UNAUTHORIZED)
 }
 
+/// The seconds of a `Retry-After: <seconds>` header (the HTTP-date form is not used by servers
+/// of this protocol).
+fn retry_after(resp: &HttpResponse) -> Option<u64> {
+    resp.header("retry-after")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
 /// How many times one request is tried (§3.11).
 pub(crate) const ATTEMPTS: u32 = 3;
 
@@ -74,6 +86,13 @@ pub(crate) enum Next {
 pub(crate) fn next(number: u32, result: Result<HttpResponse, IoError>, credentialed: bool) -> Next {
     let backoff = 250u64 << number;
     let (error, delay_ms) = match result {
+        Ok(resp) if !credentialed && resp.status == 429 => {
+            return Next::GiveUp {
+                error: EngineError::RateLimited(retry_after(&resp)),
+                revoked: false,
+                unreachable: false,
+            };
+        }
         Err(IoError::Network(m)) | Err(IoError::Other(m)) => {
             (EngineError::ConnectionFailed(m), backoff)
         }
@@ -81,18 +100,23 @@ pub(crate) fn next(number: u32, result: Result<HttpResponse, IoError>, credentia
         Ok(resp) if (200..300).contains(&resp.status) => return Next::Done(resp),
         Ok(resp) if RETRY_STATUSES.contains(&resp.status) => {
             let retry_after = matches!(resp.status, 429 | 503)
-                .then(|| {
-                    resp.header("retry-after")
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                })
+                .then(|| retry_after(&resp))
                 .flatten();
             let delay = retry_after.map_or(backoff, |secs| secs.min(60) * 1000);
             (error_from(&resp), delay)
         }
         Ok(resp) => {
+            let error = match error_from(&resp) {
+                EngineError::Server { code, status: 401 }
+                    if !credentialed && code == codes::UNAUTHORIZED =>
+                {
+                    EngineError::WrongCredentials
+                }
+                e => e,
+            };
             return Next::GiveUp {
                 revoked: is_revocation(&resp, credentialed),
-                error: error_from(&resp),
+                error,
                 unreachable: false,
             };
         }
@@ -233,7 +257,10 @@ mod tests {
             headers: vec![("Retry-After".into(), "7".into())],
             body: br#"{"code":"rate_limited","error":"x"}"#.to_vec(),
         };
-        assert!(matches!(next(0, Ok(limited), true), Next::Wait(7000)));
+        assert!(matches!(
+            next(0, Ok(limited.clone()), true),
+            Next::Wait(7000)
+        ));
         assert!(matches!(
             next(
                 0,
@@ -243,6 +270,57 @@ mod tests {
             Next::GiveUp {
                 unreachable: false,
                 revoked: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_pairing_step_says_what_a_refusal_means_and_never_retries_a_rate_limit() {
+        let wrong = resp(
+            401,
+            r#"{"code":"unauthorized","error":"invalid credentials"}"#,
+        );
+        let Next::GiveUp { error, revoked, .. } = next(0, Ok(wrong.clone()), false) else {
+            panic!("a 401 is final")
+        };
+        assert_eq!(
+            (revoked, error.to_string()),
+            (
+                false,
+                "sync-server:unauthorized (HTTP 401): the username or password is wrong".into()
+            )
+        );
+        assert_eq!(error.server_code(), Some("unauthorized"));
+        // With the device token the same answer is a revocation, as before.
+        let Next::GiveUp { error, revoked, .. } = next(0, Ok(wrong), true) else {
+            panic!("a 401 is final")
+        };
+        assert_eq!(
+            (revoked, error.to_string()),
+            (true, "sync-server:unauthorized (HTTP 401)".into())
+        );
+        let limited = HttpResponse {
+            status: 429,
+            headers: vec![("Retry-After".into(), "42".into())],
+            body: br#"{"code":"rate_limited","error":"x"}"#.to_vec(),
+        };
+        let Next::GiveUp {
+            error, unreachable, ..
+        } = next(0, Ok(limited), false)
+        else {
+            panic!("a rate-limited pairing step is not retried")
+        };
+        assert!(!unreachable);
+        assert_eq!(
+            error.to_string(),
+            "sync-server:rate_limited (HTTP 429): too many attempts; wait 42 s before trying again"
+        );
+        let bare = resp(429, r#"{"code":"rate_limited","error":"x"}"#);
+        assert!(matches!(
+            next(0, Ok(bare), false),
+            Next::GiveUp {
+                error: EngineError::RateLimited(None),
                 ..
             }
         ));

@@ -117,8 +117,25 @@ impl Run {
         Ok(())
     }
 
-    /// Downloads blob `hash` into staging file `stage` in ranged chunks, verifying it.
+    /// Downloads blob `hash` into staging file `stage`, verified; a failed download (a size or
+    /// SHA-256 mismatch above all) leaves no bytes in the staging folder.
     async fn download(&mut self, hash: &ContentHash, size: u64, stage: &str) -> Result<(), Fail> {
+        let result = self.download_into(hash, size, stage).await;
+        if result.is_err() {
+            let stage = stage.to_string();
+            // Best effort: the run fails with the download's own error either way.
+            let _ = self.io.done(|id| Command::DeleteStage { id, stage }).await;
+        }
+        result
+    }
+
+    /// Downloads blob `hash` into staging file `stage` in ranged chunks, verifying it.
+    async fn download_into(
+        &mut self,
+        hash: &ContentHash,
+        size: u64,
+        stage: &str,
+    ) -> Result<(), Fail> {
         let mut h = Hasher::default();
         let chunk = self.cfg.chunk_size.max(1);
         loop {

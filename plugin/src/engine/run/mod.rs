@@ -36,7 +36,7 @@ use super::conflict::rfc3339;
 use super::error::EngineError;
 use super::event::Action;
 use super::event::HttpResponse;
-use super::guard::Direction;
+use super::guard::{self, Direction};
 use super::ignore::Rules;
 use super::io::Io;
 use super::path::VaultPath;
@@ -56,6 +56,8 @@ pub(crate) struct Run {
     /// Deletes from other devices in the pages of this pull already fetched (path → highest
     /// sequence), so a create can clear a file or folder the server is replacing (`make_way`).
     upcoming_deletes: BTreeMap<VaultPath, i64>,
+    /// How far the current pull may go (`pull.rs`), set by its first page.
+    pull_bound: Option<pull::PullBound>,
 }
 
 /// Fills the engine-owned status fields from the state.
@@ -132,6 +134,7 @@ async fn sync_action(
         sum: Summary::default(),
         keep_incoming_deletes: false,
         upcoming_deletes: BTreeMap::new(),
+        pull_bound: None,
     };
     let result = run.sync(action).await;
     let now = io.now();
@@ -139,6 +142,10 @@ async fn sync_action(
         Ok(()) => {
             run.st.last_sync_at = rfc3339(now);
             run.st.last_error.clear();
+            // The held deletes were decided (or went away): their warning goes too.
+            if guard::is_stale_warning(&run.st.last_warning, run.st.guard.as_ref()) {
+                run.st.last_warning.clear();
+            }
         }
         Err(e) => run.st.last_error = e.to_string(),
     }

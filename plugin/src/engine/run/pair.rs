@@ -133,7 +133,7 @@ pub(super) async fn pairing_action(
             let mut settings = load_settings(io).await?;
             settings
                 .set_interval(minutes)
-                .map_err(|_| EngineError::InvalidInterval)?;
+                .map_err(|_| EngineError::InvalidInterval(minutes))?;
             save_settings(io, &settings).await
         }
         Action::SetIgnore(patterns) => {

@@ -103,13 +103,6 @@ impl Run {
         let mut i = 0;
         while i < queue.len() {
             let end = (i + size.get()).min(queue.len());
-            self.io.status(|s| {
-                s.progress = Some(Progress {
-                    phase: Phase::Push,
-                    done: i as u64,
-                    total: queue.len() as u64,
-                })
-            });
             let mut entries = Vec::new();
             for q in &queue[i..end] {
                 if let Some(wire) = self.wire_op(q).await? {
@@ -123,6 +116,15 @@ impl Run {
                 i = end;
                 continue;
             }
+            // Reported once the batch's blobs are up, so the first uploads show as `upload`
+            // (progress never goes back from `push`, see `Progress::after`).
+            self.io.status(|s| {
+                s.report(Progress {
+                    phase: Phase::Push,
+                    done: i as u64,
+                    total: queue.len() as u64,
+                })
+            });
             let key = derive_uuid(&self.st.salt, "batch", self.st.next_batch);
             self.st.next_batch += 1;
             self.st.pending = Some(PendingBatch { key, entries });
@@ -283,7 +285,7 @@ impl Run {
         let ok = matches!(&staged, Ok((n, h)) if h == hash && *n == size);
         if ok {
             self.io.status(|s| {
-                s.progress = Some(Progress {
+                s.report(Progress {
                     phase: Phase::Upload,
                     done: 0,
                     total: size,

@@ -73,7 +73,7 @@ impl Run {
                         };
                         hashed += 1;
                         self.io.status(|s| {
-                            s.progress = Some(Progress {
+                            s.report(Progress {
                                 phase: Phase::Scan,
                                 done: hashed,
                                 total: 0,

@@ -107,7 +107,10 @@ fn a_wrong_password_is_a_clean_error_and_stores_nothing() {
     let mut sim = Sim::unpaired(1, 1);
     let (code, message) = error(sim.act(0, sim.configure("not the password")));
     assert_eq!(code, "pair_failed");
-    assert_eq!(message, "pair: sync-server:unauthorized (HTTP 401)");
+    assert_eq!(
+        message,
+        "pair: sync-server:unauthorized (HTTP 401): the username or password is wrong"
+    );
     assert!(sim.devs[0].vault.storage.is_empty(), "nothing is stored");
     assert!(sim.devs[0].vault.settings.is_empty());
     assert_eq!(
@@ -166,7 +169,10 @@ fn test_connection_checks_health_and_credentials_and_stores_nothing() {
     sim.act(0, test(PASSWORD, "http://sync.test/")).unwrap();
     assert_eq!(
         error(sim.act(0, test("wrong", "http://sync.test"))),
-        ("server_error", "sync-server:unauthorized (HTTP 401)".into())
+        (
+            "server_error",
+            "sync-server:unauthorized (HTTP 401): the username or password is wrong".into()
+        )
     );
     assert_eq!(
         error(sim.act(0, test(PASSWORD, "http://elsewhere.test"))),
