@@ -48,6 +48,9 @@ pub(crate) struct Known<'a> {
     /// Our own op for the path that the server accepted but has not echoed yet: it comes
     /// later in server order, so it wins over the incoming one.
     pub ours: Option<(OpKind, Option<&'a ContentHash>)>,
+    /// A later op of this pull (already fetched) carries exactly the local file's version, so
+    /// the incoming one is superseded for this device (a re-read history, issue 14 item 1).
+    pub later_local: bool,
 }
 
 impl Known<'_> {
@@ -94,6 +97,8 @@ pub(crate) fn upsert(k: &Known<'_>, incoming: &ContentHash) -> Upsert {
         Some(LocalEntry::File { hash, .. }) if k.synced_file() == Some(hash) => {
             Upsert::Overwrite(hash.clone())
         }
+        // Identical content never makes a conflict copy: the later op marks it synced.
+        Some(LocalEntry::File { .. }) if k.later_local => Upsert::Nothing,
         Some(LocalEntry::File { hash, .. }) => Upsert::MergeOrKeepBoth(hash.clone()),
     }
 }
@@ -181,6 +186,7 @@ mod tests {
             local,
             synced,
             ours,
+            later_local: false,
         };
         let cases: Vec<(&str, Known<'_>, Upsert)> = vec![
             ("nothing here", known(None, None, None), Upsert::Create),
@@ -259,6 +265,31 @@ mod tests {
         for (name, k, want) in cases {
             assert_eq!(upsert(&k, &inc), want, "{name}");
         }
+        // A later op of the same pull brings the local version: no copy, nothing written.
+        let later = |local, synced| Known {
+            local,
+            synced,
+            ours: None,
+            later_local: true,
+        };
+        let superseded: Vec<(&str, Known<'_>, Upsert)> = vec![
+            ("re-read history", later(Some(&b), None), Upsert::Nothing),
+            (
+                "restored state",
+                later(Some(&b), Some(&sa)),
+                Upsert::Nothing,
+            ),
+            (
+                "clean local",
+                later(Some(&a), Some(&sa)),
+                Upsert::Overwrite(ha.clone()),
+            ),
+            ("already it", later(Some(&same), None), Upsert::MarkSynced),
+            ("nothing here", later(None, None), Upsert::Create),
+        ];
+        for (name, k, want) in superseded {
+            assert_eq!(upsert(&k, &inc), want, "{name}");
+        }
     }
 
     #[test]
@@ -270,6 +301,7 @@ mod tests {
             local,
             synced,
             ours,
+            later_local: false,
         };
         let cases: Vec<(&str, Known<'_>, bool, FileDelete)> = vec![
             (

@@ -5,8 +5,8 @@
 //! the local version is merged or kept as a conflict copy. `Changed` from the glue means the
 //! file moved under us: rehash, decide again.
 
-use verstak_sync_proto::PulledOp;
 use verstak_sync_proto::limits::MAX_TEXT_BYTES;
+use verstak_sync_proto::{EntityType, OpType, PulledOp};
 
 use super::super::command::{Command, Expect};
 use super::super::conflict::{conflict_copy_path, remote_device_label, stamp};
@@ -110,6 +110,36 @@ impl Run {
                 .values()
                 .find(|u| &u.path == path)
                 .map(|u| (u.kind, u.hash.as_ref())),
+            later_local: false,
+        }
+    }
+
+    /// Whether an op after sequence `seq` among the fetched ones carries the local version of
+    /// `path` (see `Known::later_local`).
+    fn later_brings_local(&self, path: &VaultPath, seq: i64) -> bool {
+        let Some(local) = self.st.local.get(path).and_then(LocalEntry::hash) else {
+            return false;
+        };
+        self.upcoming_versions
+            .get(path)
+            .is_some_and(|v| v.iter().any(|(s, h)| *s > seq && h == local))
+    }
+
+    /// Remembers the file versions among `ops` (pulled, not yet applied), for
+    /// [`Run::later_brings_local`].
+    pub(super) fn note_upcoming_versions(&mut self, ops: &[&PulledOp]) {
+        self.upcoming_versions.clear();
+        for op in ops {
+            if op.entity_type != EntityType::File
+                || !matches!(op.op_type, OpType::Create | OpType::Update)
+            {
+                continue;
+            }
+            let hash = Incoming::parse(&op.payload_json).ok().and_then(|i| i.hash);
+            if let (Ok(path), Some(hash)) = (VaultPath::parse(&op.entity_id), hash) {
+                let versions = self.upcoming_versions.entry(path).or_default();
+                versions.push((op.server_sequence, hash));
+            }
         }
     }
 
@@ -128,7 +158,9 @@ impl Run {
         if !self.make_way(&path, false, op.server_sequence).await? {
             return Ok(());
         }
-        match incoming::upsert(&self.known(&path), &hash) {
+        let mut known = self.known(&path);
+        known.later_local = self.later_brings_local(&path, op.server_sequence);
+        match incoming::upsert(&known, &hash) {
             Upsert::Nothing => Ok(()),
             Upsert::MarkSynced => Ok(self.mark_synced(&path, &hash, &inc).await?),
             Upsert::Create => {

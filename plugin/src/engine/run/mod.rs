@@ -56,6 +56,9 @@ pub(crate) struct Run {
     /// Deletes from other devices in the pages of this pull already fetched (path → highest
     /// sequence), so a create can clear a file or folder the server is replacing (`make_way`).
     upcoming_deletes: BTreeMap<VaultPath, i64>,
+    /// File versions in the pages of this pull already fetched (path → sequence and hash), so
+    /// an incoming version that a later one replaces by the local content is not a conflict.
+    upcoming_versions: BTreeMap<VaultPath, Vec<(i64, super::hash::ContentHash)>>,
 }
 
 /// Fills the engine-owned status fields from the state.
@@ -132,6 +135,7 @@ async fn sync_action(
         sum: Summary::default(),
         keep_incoming_deletes: false,
         upcoming_deletes: BTreeMap::new(),
+        upcoming_versions: BTreeMap::new(),
     };
     let result = run.sync(action).await;
     let now = io.now();

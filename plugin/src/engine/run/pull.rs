@@ -84,6 +84,8 @@ impl Run {
 
     /// Remembers the deletes among `ops` (pulled, not yet applied) for [`Run::make_way`].
     fn note_upcoming_deletes<'a>(&mut self, ops: impl Iterator<Item = &'a PulledOp>) {
+        let ops: Vec<&PulledOp> = ops.collect();
+        self.note_upcoming_versions(&ops);
         self.upcoming_deletes.clear();
         for op in ops {
             if op.device_id != self.cfg.device_id

@@ -9,6 +9,7 @@
 //! Every device pairs with the server through the engine's `Configure` action when the `Sim` is
 //! built (`pairing.rs` holds the pairing stories and crash tests).
 
+mod identical;
 mod pairing;
 mod server;
 mod stories;
