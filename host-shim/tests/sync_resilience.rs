@@ -4,10 +4,9 @@
 
 mod common;
 
-use common::device::{Device, PASSWORD, conflict_copies};
+use common::device::{Device, PASSWORD, VAULT, conflict_copies, setup};
 use common::server::Server;
 
-#[allow(dead_code)]
 /// A device that pushes raw ops the way the Go desktop does (its own pairing and token).
 struct Desktop {
     token: String,
@@ -80,4 +79,63 @@ fn re_pairing_the_same_vault_makes_no_conflict_copies() {
     b.configure(&server.url(), "ann", "r");
     b.sync();
     assert_eq!(b.files(), a.files());
+}
+
+#[test]
+fn a_remote_name_this_file_system_cannot_hold_is_set_aside_without_stalling() {
+    let (server, d) = setup(&["alpha"]);
+    let a = &d[0];
+    let mut desk = Desktop::pair(&server, VAULT);
+    // 200 Cyrillic letters: 403 bytes with ".md", over Linux's 255-byte name limit.
+    let long = format!("{}.md", "я".repeat(200));
+    assert_eq!(long.len(), 403);
+    desk.write(&server, &long, "long\n");
+    for bad in ["two\nlines.md", "cr\r.md", "evil\u{202E}gpj.exe"] {
+        desk.write(&server, bad, "x\n");
+    }
+    desk.write(&server, "fine.md", "fine\n");
+
+    let s = a.sync();
+    assert_eq!(a.read("fine.md"), "fine\n", "{s:?}");
+    assert_eq!(a.files().len(), 1, "{:?}", a.files());
+    let warning = a.status().last_warning;
+    assert!(warning.contains("set aside"), "{warning}");
+    assert!(!a.root().read_dir().unwrap().any(|e| {
+        let name = e.unwrap().file_name();
+        name.to_string_lossy().contains(['\n', '\r', '\u{202E}'])
+    }));
+
+    // Later syncs work: local edits are pushed, remote ones applied, no pull_apply_failed.
+    a.write("mine.md", "mine\n");
+    assert_eq!(a.sync().pushed, 1);
+    desk.write(&server, "later.md", "later\n");
+    a.sync();
+    assert_eq!(a.read("later.md"), "later\n");
+    let warning = a.status().last_warning;
+    assert!(
+        warning.contains("set aside"),
+        "retried, still aside: {warning}"
+    );
+    let state = stored_state(a);
+    assert!(
+        state.contains("File name too long"),
+        "the file system's own answer is kept: {state}"
+    );
+}
+
+/// The engine's stored documents (its private storage), concatenated.
+fn stored_state(d: &Device) -> String {
+    let dir = d.path(".verstak/plugin-data/verstak.sync");
+    let mut out = String::new();
+    let mut stack = vec![dir];
+    while let Some(p) = stack.pop() {
+        for e in std::fs::read_dir(&p).unwrap().map(Result::unwrap) {
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push_str(&String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()));
+            }
+        }
+    }
+    out
 }

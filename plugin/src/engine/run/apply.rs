@@ -35,6 +35,10 @@ impl Run {
             op_id: op.op_id.clone(),
             inner,
         };
+        if let Some(reason) = Self::unsafe_op(op) {
+            self.set_aside(op, reason.to_string());
+            return Ok(());
+        }
         for _ in 0..ATTEMPTS {
             let step = match incoming::route(&op.entity_type, &op.op_type) {
                 Route::FileUpsert => self.apply_upsert(op).await,
@@ -53,6 +57,10 @@ impl Run {
                     .rescan_entity(op)
                     .await
                     .map_err(|e| wrap(e.to_string()))?,
+                Err(Fail::Err(e)) if self.can_set_aside(&e) => {
+                    self.set_aside(op, e.to_string());
+                    return Ok(());
+                }
                 Err(Fail::Err(e)) => return Err(wrap(e.to_string())),
             }
         }

@@ -21,6 +21,7 @@ mod pull;
 mod push;
 mod restore;
 mod scan;
+mod set_aside;
 mod store;
 
 use std::collections::BTreeMap;
@@ -208,6 +209,7 @@ impl Run {
         }
         self.save().await?;
         self.resend_pending().await?;
+        self.retry_set_aside().await?;
         let decision = self
             .st
             .guard_decision

@@ -12,6 +12,7 @@
 mod identical;
 mod pairing;
 mod server;
+mod set_aside;
 mod stories;
 mod vault;
 
