@@ -139,3 +139,29 @@ fn stored_state(d: &Device) -> String {
     }
     out
 }
+
+#[test]
+fn a_desktop_folder_trash_deletes_the_folder_but_keeps_an_unsynced_edit() {
+    let (server, d) = setup(&["alpha", "beta"]);
+    let (a, b) = (&d[0], &d[1]);
+    a.write("Old stuff/a.md", "a\n");
+    a.write("Old stuff/b.md", "b\n");
+    a.write("Trashed/x.md", "x\n");
+    a.sync();
+    b.sync();
+    a.write("Old stuff/b.md", "b\nedited\n");
+    let mut desk = Desktop::pair(&server, VAULT);
+    for path in ["Old stuff", "Trashed"] {
+        let payload = serde_json::json!({"folderId": path, "path": path});
+        desk.push(&server, "workspace-folder", "trash", "9f1c-uuid", payload);
+    }
+
+    a.sync();
+    assert_eq!(a.read("Old stuff/b.md"), "b\nedited\n", "the edit survives");
+    assert!(!a.exists("Old stuff/a.md") && !a.exists("Trashed"));
+    b.sync();
+    assert!(!b.exists("Trashed"), "{:?}", b.files());
+    assert_eq!(b.read("Old stuff/b.md"), "b\nedited\n");
+    assert!(!b.exists("Old stuff/a.md"));
+    assert_eq!(a.files(), b.files());
+}

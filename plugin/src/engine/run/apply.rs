@@ -45,6 +45,7 @@ impl Run {
                 Route::FileDelete => self.apply_file_delete(op).await,
                 Route::FolderCreate => self.apply_folder_create(op).await,
                 Route::FolderDelete => self.apply_folder_delete(op).await,
+                Route::FolderTrash => self.apply_folder_trash(op).await,
                 Route::Move => self.apply_move(op).await,
                 Route::Skip => {
                     self.sum.skipped += 1;

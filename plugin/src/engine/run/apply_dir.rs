@@ -1,9 +1,11 @@
-//! Applying folder ops and moves (§4.4, §4.14, §5.4.3 folder row).
+//! Applying folder ops and moves (§4.4, §4.14, §5.4.3 folder row), and the desktop's folder
+//! trash (`workspace-folder trash`, applied as a folder delete).
 
 use verstak_sync_proto::{EntityType, PulledOp};
 
 use super::super::command::Command;
 use super::super::event::IoError;
+use super::super::incoming;
 use super::super::path::VaultPath;
 use super::super::payload::Incoming;
 use super::super::saved::{LocalEntry, SyncedEntry};
@@ -92,6 +94,23 @@ impl Run {
         let Some(path) = self.op_path(op, true) else {
             return Ok(());
         };
+        self.delete_folder_if_clean(&path).await
+    }
+
+    /// The desktop's `workspace-folder trash` (it publishes no per-file ops): a folder delete
+    /// under the same delete-versus-edit rules. A folder that is not here is fine.
+    pub(super) async fn apply_folder_trash(&mut self, op: &PulledOp) -> Result<(), Fail> {
+        let Some(path) = incoming::trashed_folder(op) else {
+            self.sum.skipped += 1;
+            return Ok(());
+        };
+        if self.rules.ignores(&path, true) {
+            self.sum.skipped += 1;
+            return Ok(());
+        }
+        if !self.st.local.get(&path).is_some_and(LocalEntry::is_dir) {
+            return Ok(());
+        }
         self.delete_folder_if_clean(&path).await
     }
 

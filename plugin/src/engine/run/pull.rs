@@ -132,7 +132,14 @@ impl Run {
                     (EntityType::File, OpType::Create | OpType::Update) => {
                         doomed.remove(&path);
                     }
-                    _ => {}
+                    _ => {
+                        // The desktop's folder trash deletes what is under its payload path.
+                        if let Some(dir) = super::super::incoming::trashed_folder(op) {
+                            let under = self.st.local.iter();
+                            let under = under.filter(|(p, e)| !e.is_dir() && p.is_inside(&dir));
+                            doomed.extend(under.map(|(p, _)| p.clone()));
+                        }
+                    }
                 }
                 bytes += op.payload_json.len();
             }

@@ -9,6 +9,7 @@
 //! Every device pairs with the server through the engine's `Configure` action when the `Sim` is
 //! built (`pairing.rs` holds the pairing stories and crash tests).
 
+mod desktop;
 mod identical;
 mod pairing;
 mod server;
@@ -300,6 +301,22 @@ impl Sim {
         let t = format!("d{d}-{}", self.next_token);
         self.added.insert(t.clone());
         t
+    }
+
+    /// Publishes one op the way the Go desktop does (device `dev_desktop`, a UUID-like entity
+    /// id for its workspace ops), straight into the server's log.
+    pub(crate) fn desktop_op(&mut self, entity: &str, op_type: &str, payload: serde_json::Value) {
+        let seq = self.server.ops.len() as i64 + 1;
+        self.server.ops.push(verstak_sync_proto::PulledOp {
+            op_id: format!("desktop-{seq}"),
+            server_sequence: seq,
+            device_id: "dev_desktop".into(),
+            entity_type: entity.into(),
+            entity_id: format!("0000{seq:04}-uuid"),
+            op_type: op_type.into(),
+            payload_json: payload.to_string(),
+            created_at: "2026-11-22T00:00:00Z".into(),
+        });
     }
 
     pub(crate) fn write_user(&mut self, d: usize, path: &str, text: &str) {
