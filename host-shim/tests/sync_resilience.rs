@@ -165,3 +165,28 @@ fn a_desktop_folder_trash_deletes_the_folder_but_keeps_an_unsynced_edit() {
     assert!(!b.exists("Old stuff/a.md"));
     assert_eq!(a.files(), b.files());
 }
+
+#[test]
+fn a_desktop_workspace_rename_carries_an_unpushed_edit_to_the_new_path() {
+    let (server, d) = setup(&["alpha", "beta"]);
+    let (a, b) = (&d[0], &d[1]);
+    a.write("Main/Notes/n1.md", "one\n");
+    a.write("Main/n2.md", "two\n");
+    a.sync();
+    b.sync();
+    a.write("Main/Notes/n1.md", "one\nedited\n");
+    let mut desk = Desktop::pair(&server, VAULT);
+    let payload = serde_json::json!({"workspaceId": "w1", "path": "Main renamed",
+        "previousPath": "Main", "name": "Main renamed"});
+    desk.push(&server, "workspace", "rename", "w1", payload);
+
+    let s = a.sync();
+    assert_eq!(s.pushed, 1, "{s:?}");
+    assert!(!a.exists("Main"));
+    assert_eq!(a.read("Main renamed/Notes/n1.md"), "one\nedited\n");
+    b.sync();
+    assert!(!b.exists("Main"), "nothing was pushed under the old path");
+    assert_eq!(b.read("Main renamed/Notes/n1.md"), "one\nedited\n");
+    assert_eq!(a.files(), b.files());
+    assert_eq!(conflict_copies(b), Vec::<String>::new());
+}

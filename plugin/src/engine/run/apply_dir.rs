@@ -175,8 +175,12 @@ impl Run {
         Ok(())
     }
 
-    /// A move of a file or folder, applied only when it is safe: the source exists and holds
-    /// nothing unsynced, and the target does not exist. Otherwise skipped with a warning.
+    /// A move of a file or folder, applied when the source exists and the target does not.
+    /// A folder moves with any local edit inside: the edits stay unpushed, now under the new
+    /// path, so they are published there (the desktop renames a workspace with one op and
+    /// would not find the old parent, issue 14 item 4). A file moves only when it is the synced
+    /// version. Our own ops under the source that the server already has (accepted, or in the
+    /// batch in flight) name the old path, so then the move is skipped with a warning.
     pub(super) async fn apply_move(&mut self, op: &PulledOp) -> Result<(), Fail> {
         let inc = Incoming::parse(&op.payload_json)
             .unwrap_or_else(|_| Incoming::parse("").expect("empty parses"));
@@ -215,9 +219,16 @@ impl Run {
             .filter(|(p, _)| touched(p))
             .all(|(p, e)| {
                 e.is_dir() || self.st.synced.get(p).is_some_and(|s| s.hash() == e.hash())
-            })
-            && !self.st.unechoed.values().any(|u| touched(&u.path));
-        if !clean || self.st.local.contains_key(&to) {
+            });
+        let in_flight = self.st.pending.iter().flat_map(|b| &b.entries);
+        let ours_inside = self.st.unechoed.values().any(|u| touched(&u.path))
+            || in_flight.map(|e| &e.op.path).any(touched);
+        let source_ok = if is_dir {
+            !ours_inside
+        } else {
+            clean && !ours_inside
+        };
+        if !source_ok || self.st.local.contains_key(&to) {
             self.warn(format!("skipped remote move {from} -> {to}"));
             self.sum.skipped += 1;
             return Ok(());

@@ -78,3 +78,83 @@ fn a_desktop_folder_trash_keeps_an_unsynced_edit_inside() {
     );
     assert!(text(&sim, 0, "Old stuff/a.md").is_none());
 }
+
+/// Both devices hold `Main/Notes/n1.md` and `Main/n2.md`; device 1 edits n1 without syncing.
+fn main_with_an_edit() -> Sim {
+    let mut sim = quiet(2);
+    sim.write_user(0, "Main/Notes/n1.md", "one\n");
+    sim.write_user(0, "Main/n2.md", "two\n");
+    sim.sync(0).unwrap();
+    sim.sync(1).unwrap();
+    sim.write_user(1, "Main/Notes/n1.md", "one\nedited\n");
+    sim.write_user(1, "Main/Notes/new.md", "new\n");
+    sim
+}
+
+fn no_op_under(sim: &Sim, after: usize, dir: &str) {
+    let later = &sim.server.ops[after..];
+    let bad: Vec<_> = later
+        .iter()
+        .filter(|o| o.entity_id == dir || o.entity_id.starts_with(&format!("{dir}/")))
+        .map(|o| format!("{} {}", o.op_type, o.entity_id))
+        .collect();
+    assert!(bad.is_empty(), "ops under the old path: {bad:?}");
+}
+
+#[test]
+fn a_desktop_workspace_rename_carries_an_unpushed_edit_to_the_new_path() {
+    let mut sim = main_with_an_edit();
+    sim.desktop_op(
+        "workspace",
+        "rename",
+        json!({"workspaceId": "w1", "path": "Main renamed", "previousPath": "Main", "name": "Main renamed"}),
+    );
+    let mark = sim.server.ops.len();
+    let s = sim.sync(1).unwrap();
+    assert_eq!(s.skipped, 0, "{s:?}");
+    assert!(!has_dir(&sim, 1, "Main"));
+    assert_eq!(
+        text(&sim, 1, "Main renamed/Notes/n1.md").as_deref(),
+        Some("one\nedited\n")
+    );
+    assert_eq!(s.pushed, 2, "the edit and the new file, under the new path");
+    no_op_under(&sim, mark, "Main");
+
+    sim.sync(0).unwrap();
+    assert_eq!(
+        text(&sim, 0, "Main renamed/Notes/n1.md").as_deref(),
+        Some("one\nedited\n")
+    );
+    assert_eq!(
+        text(&sim, 0, "Main renamed/n2.md").as_deref(),
+        Some("two\n")
+    );
+    sim.dropped.insert("one".into());
+    sim.quiesce();
+    sim.check().unwrap();
+    assert!(!has_dir(&sim, 0, "Main"));
+}
+
+#[test]
+fn a_desktop_folder_move_carries_an_unpushed_edit_to_the_new_path() {
+    let mut sim = main_with_an_edit();
+    sim.desktop_op(
+        "workspace-folder",
+        "move",
+        json!({"folderId": "f1", "path": "Main/Archive/Notes", "previousPath": "Main/Notes"}),
+    );
+    let mark = sim.server.ops.len();
+    sim.sync(1).unwrap();
+    assert_eq!(
+        text(&sim, 1, "Main/Archive/Notes/n1.md").as_deref(),
+        Some("one\nedited\n")
+    );
+    assert_eq!(
+        text(&sim, 1, "Main/Archive/Notes/new.md").as_deref(),
+        Some("new\n")
+    );
+    no_op_under(&sim, mark, "Main/Notes");
+    sim.quiesce();
+    sim.check().unwrap();
+    assert!(!has_dir(&sim, 0, "Main/Notes"));
+}
