@@ -53,7 +53,10 @@ impl Run {
                 }
             };
             match step {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.supersede_set_aside(op);
+                    return Ok(());
+                }
                 Err(Fail::Changed) => self
                     .rescan_entity(op)
                     .await

@@ -8,6 +8,7 @@
 use verstak_sync_proto::PulledOp;
 
 use super::super::error::EngineError;
+use super::super::event::IoError;
 use super::super::path::unsafe_name;
 use super::super::payload::Incoming;
 use super::super::saved::SetAside;
@@ -32,8 +33,30 @@ impl Run {
 
     /// Whether a failed apply is about this op's local target (set it aside) rather than the
     /// run (stop): a local file-system refusal that is not the host's permission refusal.
+    /// A file that vanished or changed under the apply is not such a refusal: the run stops as
+    /// before and the next one rescans.
     pub(super) fn can_set_aside(&self, e: &EngineError) -> bool {
-        matches!(e, EngineError::LocalIo(_)) && self.io.refusal().is_none()
+        let passing = [IoError::NotFound, IoError::Changed, IoError::NotEmpty];
+        matches!(e, EngineError::LocalIo(m) if !passing.iter().any(|p| p.to_string() == *m))
+            && self.io.refusal().is_none()
+    }
+
+    /// After `op` was applied: set-aside ops for the same path that are older are superseded
+    /// (retrying them later would apply them out of order).
+    pub(super) fn supersede_set_aside(&mut self, op: &PulledOp) {
+        if self.st.set_aside.is_empty() {
+            return;
+        }
+        let target = |o: &PulledOp| {
+            Incoming::parse(&o.payload_json)
+                .ok()
+                .and_then(|i| i.path)
+                .unwrap_or_else(|| o.entity_id.clone())
+        };
+        let path = target(op);
+        self.st
+            .set_aside
+            .retain(|s| s.op.server_sequence >= op.server_sequence || target(&s.op) != path);
     }
 
     /// Records `op` as set aside (once) with a warning that names its path.
