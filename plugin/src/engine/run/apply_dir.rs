@@ -208,7 +208,12 @@ impl Run {
             return Ok(());
         }
         if !self.st.local.contains_key(&from) {
-            // A missing source is not an error.
+            // A missing source is not an error. The server's tree moved all the same: so must
+            // our model of it, or a move already done before a crash, or a local delete of
+            // the source, would be published under the old path, which no device has now.
+            if !self.st.synced.contains_key(&to) {
+                self.st.synced.move_subtree(&from, &to);
+            }
             return Ok(());
         }
         let touched = |p: &VaultPath| p == &from || p.is_inside(&from);

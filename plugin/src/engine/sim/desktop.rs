@@ -158,3 +158,27 @@ fn a_desktop_folder_move_carries_an_unpushed_edit_to_the_new_path() {
     sim.check().unwrap();
     assert!(!has_dir(&sim, 0, "Main/Notes"));
 }
+
+#[test]
+fn a_local_folder_delete_follows_a_desktop_move_of_it() {
+    let mut sim = old_stuff();
+    sim.devs[1]
+        .vault
+        .nodes
+        .retain(|p, _| !p.starts_with("Old stuff"));
+    sim.desktop_op(
+        "workspace-folder",
+        "rename",
+        json!({"path": "Older", "previousPath": "Old stuff"}),
+    );
+    sim.sync(1).unwrap();
+    sim.dropped.extend(["a", "b", "c"].map(String::from));
+    sim.quiesce();
+    sim.check().unwrap();
+    for d in 0..2 {
+        assert!(
+            !has_dir(&sim, d, "Old stuff") && !has_dir(&sim, d, "Older"),
+            "{d}"
+        );
+    }
+}
