@@ -174,15 +174,20 @@ impl Run {
         known.later_local = self.later_brings_local(&path, op.server_sequence);
         match incoming::upsert(&known, &hash) {
             Upsert::Nothing => Ok(()),
-            Upsert::MarkSynced => Ok(self.mark_synced(&path, &hash, &inc).await?),
+            Upsert::MarkSynced => {
+                self.mark_synced(&path, &hash, &inc).await?;
+                self.drop_identical_copy(&path, &hash).await
+            }
             Upsert::Create => {
                 self.materialize(&path, &inc, &hash, Expect::Absent).await?;
-                Ok(self.mark_synced(&path, &hash, &inc).await?)
+                self.mark_synced(&path, &hash, &inc).await?;
+                self.drop_identical_copy(&path, &hash).await
             }
             Upsert::Overwrite(lh) => {
                 self.materialize(&path, &inc, &hash, Expect::Hash(lh))
                     .await?;
-                Ok(self.mark_synced(&path, &hash, &inc).await?)
+                self.mark_synced(&path, &hash, &inc).await?;
+                self.drop_identical_copy(&path, &hash).await
             }
             Upsert::MergeOrKeepBoth(lh) => {
                 self.merge_or_keep_both(&path, op, &inc, &hash, lh).await
@@ -287,6 +292,41 @@ impl Run {
             path: path.to_string(),
             copy_path: copy.to_string(),
         });
+        Ok(())
+    }
+
+    /// `path` now holds the synced version `hash`: a conflict copy of it with the same bytes
+    /// that was never published (made earlier in a re-read history whose later version was
+    /// not fetched yet, or before a crash) is redundant. It goes to the trash, and out of this
+    /// run's `keptBoth`: identical content never makes a conflict copy (issue 14 item 1).
+    async fn drop_identical_copy(
+        &mut self,
+        path: &VaultPath,
+        hash: &ContentHash,
+    ) -> Result<(), Fail> {
+        let Some(copy) = self.existing_copy(path, hash) else {
+            return Ok(());
+        };
+        let in_flight = self.st.pending.iter().flat_map(|b| &b.entries);
+        let published = self.st.synced.contains_key(&copy)
+            || self.st.unechoed.values().any(|u| u.path == copy)
+            || in_flight.map(|e| &e.op.path).any(|p| p == &copy);
+        if published {
+            return Ok(());
+        }
+        let expect = Expect::Hash(hash.clone());
+        self.io
+            .done(|id| Command::Trash {
+                id,
+                path: copy.clone(),
+                expect,
+            })
+            .await
+            .map_err(io_fail)?;
+        self.st.local.remove(&copy);
+        self.sum
+            .kept_both
+            .retain(|k| k.copy_path != copy.as_str() || k.path != path.as_str());
         Ok(())
     }
 

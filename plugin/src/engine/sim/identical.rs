@@ -115,3 +115,33 @@ fn a_state_restored_from_a_backup_adopts_identical_files() {
     assert!(s.kept_both.is_empty(), "{:?}", s.kept_both);
     converged_without_copies(&mut sim);
 }
+
+/// Without a look-ahead (an unguarded pull fetches page by page), the older version still
+/// makes a copy first; once the later, identical version arrives, the unpublished copy goes.
+#[test]
+fn a_copy_made_before_the_identical_version_arrived_is_dropped() {
+    let mut sim = quiet(2);
+    sim.write_user(0, "n.md", "v1\n");
+    sim.write_user(0, "p.dat", "\0one\n");
+    sim.sync(0).unwrap();
+    for i in 0..6 {
+        sim.write_user(0, &format!("f{i}.md"), "filler\n");
+    }
+    sim.sync(0).unwrap();
+    sim.write_user(0, "n.md", "v2\n");
+    sim.write_user(0, "p.dat", "\0two\n");
+    sim.sync(0).unwrap();
+    sim.sync(1).unwrap();
+    overwritten(&mut sim, &["v1", "\0one", "\0two"]);
+    restart_with(&mut sim, 1, None);
+    // A decision for the incoming direction makes this run's pull go page by page.
+    let s = sim
+        .act(
+            1,
+            Action::ConfirmDeletions(crate::engine::guard::Direction::Incoming),
+        )
+        .unwrap();
+    assert!(s.kept_both.is_empty(), "{:?}", s.kept_both);
+    assert_eq!(copies(&sim, 1), Vec::<String>::new());
+    converged_without_copies(&mut sim);
+}
