@@ -407,6 +407,32 @@ impl Run {
             {
                 self.st.pending = None;
             }
+            return Ok(());
+        }
+        self.adopt_own_version(op).await
+    }
+
+    /// An own op this state never knew (the state was lost or restored from a backup): when
+    /// the local file is exactly the version it published, the server had that version, so
+    /// record it as synced; a newer version from elsewhere then replaces it without a copy
+    /// (issue 14 item 1). Anything else stays as it is, as for every own echo (§4.11).
+    async fn adopt_own_version(&mut self, op: &PulledOp) -> Result<(), EngineError> {
+        if incoming::route(&op.entity_type, &op.op_type) != Route::FileUpsert {
+            return Ok(());
+        }
+        let (Ok(path), Ok(inc)) = (
+            VaultPath::parse(&op.entity_id),
+            Incoming::parse(&op.payload_json),
+        ) else {
+            return Ok(());
+        };
+        let Some(hash) = inc.hash.clone() else {
+            return Ok(());
+        };
+        let local = self.st.local.get(&path).and_then(LocalEntry::hash);
+        let synced = self.st.synced.get(&path).and_then(SyncedEntry::hash);
+        if local == Some(&hash) && synced != Some(&hash) && inc.source != Source::Missing {
+            self.mark_synced(&path, &hash, &inc).await?;
         }
         Ok(())
     }

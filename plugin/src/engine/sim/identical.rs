@@ -145,3 +145,21 @@ fn a_copy_made_before_the_identical_version_arrived_is_dropped() {
     assert_eq!(copies(&sim, 1), Vec::<String>::new());
     converged_without_copies(&mut sim);
 }
+
+/// A device that lost its state reads its own old ops back: they prove its files are versions
+/// the server had, so a newer version from another device replaces them without a copy.
+#[test]
+fn a_lost_state_recognizes_its_own_versions() {
+    let mut sim = quiet(2);
+    two_versions(&mut sim, 0);
+    sim.sync(1).unwrap();
+    sim.write_user(1, "n.md", "v3\n");
+    sim.write_user(1, "Pics/p.dat", "\0three\n");
+    sim.sync(1).unwrap();
+    overwritten(&mut sim, &["v2", "\0three"]);
+    restart_with(&mut sim, 0, None);
+    let s = sim.sync(0).unwrap();
+    assert!(s.kept_both.is_empty(), "{:?}", s.kept_both);
+    assert_eq!(sim.devs[0].vault.files()["n.md"], b"v3\n");
+    converged_without_copies(&mut sim);
+}
