@@ -6,7 +6,7 @@
 //! (`pair::record`).
 //!
 //! A sync run (§5.4) goes: scan → resend the pending batch (if a crash or lost response left
-//! one) → pull (with the incoming guard) → mark bootstrap complete → derive and push (with the
+//! one) → retry the set-aside remote ops (`set_aside.rs`) → pull (with the incoming guard) → mark bootstrap complete → derive and push (with the
 //! outgoing guard) → pull again. The state is saved after the scan, after every pull page,
 //! before and after every push batch, and at the end. Every run ends with exactly one
 //! `Command::Finished`.
