@@ -190,3 +190,40 @@ fn a_desktop_workspace_rename_carries_an_unpushed_edit_to_the_new_path() {
     assert_eq!(a.files(), b.files());
     assert_eq!(conflict_copies(b), Vec::<String>::new());
 }
+
+#[test]
+fn a_lost_engine_state_and_a_restored_one_make_no_conflict_copies() {
+    let (_server, d) = setup(&["alpha", "beta"]);
+    let (a, b) = (&d[0], &d[1]);
+    let state =
+        |dev: &Device| dev.path(".verstak/plugin-data/verstak.sync/engine/engine-state.json");
+    a.write("n.md", "v1\n");
+    a.write("p.bin", b"\0one".as_slice());
+    a.sync();
+    b.sync();
+    let backup = std::fs::read(state(b)).unwrap();
+    a.write("n.md", "v2\n");
+    a.write("p.bin", b"\0two".as_slice());
+    a.sync();
+    b.sync();
+    b.write("n.md", "v3\n");
+    b.write("p.bin", b"\0three".as_slice());
+    b.sync();
+
+    // A's state is lost: its own old versions are recognized, B's newer ones taken.
+    std::fs::remove_file(state(a)).unwrap();
+    let s = a.sync();
+    assert!(s.kept_both.is_empty(), "{:?}", s.kept_both);
+    assert_eq!(a.read("n.md"), "v3\n");
+
+    // B's state goes back to the backup (its files stay as they are).
+    std::fs::write(state(b), backup).unwrap();
+    let s = b.sync();
+    assert!(s.kept_both.is_empty(), "{:?}", s.kept_both);
+    a.sync();
+    for dev in [a, b] {
+        assert_eq!(conflict_copies(dev), Vec::<String>::new(), "{}", dev.name);
+        assert_eq!(dev.read("n.md"), "v3\n");
+    }
+    assert_eq!(a.files(), b.files());
+}
