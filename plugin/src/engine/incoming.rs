@@ -6,11 +6,14 @@
 //!   anything else is skipped.
 //! * [`upsert`]: an incoming file version against the local file, the synced version and our
 //!   own accepted-but-unechoed op for the path (§5.4.2, §5.4.4).
+//! * [`trashed_folder`]: the folder a desktop `workspace-folder trash` removes.
 //! * [`file_delete`]: an incoming file delete (§5.4.3): trash only the exact synced version.
 
-use verstak_sync_proto::{EntityType, OpType};
+use verstak_sync_proto::{EntityType, OpType, PulledOp};
 
 use super::hash::ContentHash;
+use super::path::VaultPath;
+use super::payload::Incoming;
 use super::saved::{LocalEntry, OpKind, SyncedEntry};
 
 /// The apply a pulled op gets.
@@ -20,6 +23,8 @@ pub(crate) enum Route {
     FileDelete,
     FolderCreate,
     FolderDelete,
+    /// The desktop's `workspace-folder trash` (payload `path`): a folder delete (issue 14).
+    FolderTrash,
     /// A file or folder `move`, or a desktop workspace rename, applied as a directory move.
     Move,
     /// Not something this engine applies; counted as skipped.
@@ -33,11 +38,22 @@ pub(crate) fn route(entity: &EntityType, op: &OpType) -> Route {
         (E::File, O::Delete) => Route::FileDelete,
         (E::Folder, O::Create) => Route::FolderCreate,
         (E::Folder, O::Delete) => Route::FolderDelete,
+        (E::WorkspaceFolder, o) if o.as_str() == "trash" => Route::FolderTrash,
         (E::File | E::Folder, O::Move)
         | (E::Workspace, O::Rename)
         | (E::WorkspaceFolder, O::Move | O::Rename) => Route::Move,
         _ => Route::Skip,
     }
+}
+
+/// The folder a desktop `workspace-folder trash` removes (its payload's `path`), or `None`
+/// for any other op or a payload without a valid path.
+pub(crate) fn trashed_folder(op: &PulledOp) -> Option<VaultPath> {
+    if route(&op.entity_type, &op.op_type) != Route::FolderTrash {
+        return None;
+    }
+    let path = Incoming::parse(&op.payload_json).ok()?.path?;
+    VaultPath::parse(&path).ok()
 }
 
 /// What the engine knows about the path of an incoming op.
@@ -48,6 +64,9 @@ pub(crate) struct Known<'a> {
     /// Our own op for the path that the server accepted but has not echoed yet: it comes
     /// later in server order, so it wins over the incoming one.
     pub ours: Option<(OpKind, Option<&'a ContentHash>)>,
+    /// A later op of this pull (already fetched) carries exactly the local file's version, so
+    /// the incoming one is superseded for this device (a re-read history, issue 14 item 1).
+    pub later_local: bool,
 }
 
 impl Known<'_> {
@@ -94,6 +113,8 @@ pub(crate) fn upsert(k: &Known<'_>, incoming: &ContentHash) -> Upsert {
         Some(LocalEntry::File { hash, .. }) if k.synced_file() == Some(hash) => {
             Upsert::Overwrite(hash.clone())
         }
+        // Identical content never makes a conflict copy: the later op marks it synced.
+        Some(LocalEntry::File { .. }) if k.later_local => Upsert::Nothing,
         Some(LocalEntry::File { hash, .. }) => Upsert::MergeOrKeepBoth(hash.clone()),
     }
 }
@@ -163,11 +184,47 @@ mod tests {
             ("workspace-folder", "move", Route::Move),
             ("workspace-folder", "rename", Route::Move),
             ("workspace-folder", "delete", Route::Skip),
+            ("workspace-folder", "trash", Route::FolderTrash),
+            ("workspace-folder", "restore", Route::Skip),
+            ("workspace", "trash", Route::Skip),
             ("plugin-record", "create", Route::Skip),
             ("File", "create", Route::Skip),
         ];
         for (entity, op, want) in cases {
             assert_eq!(route(&entity.into(), &op.into()), want, "{entity} {op}");
+        }
+    }
+
+    #[test]
+    fn trashed_folder_table() {
+        let op = |entity: &str, op: &str, payload: &str| PulledOp {
+            entity_type: entity.into(),
+            op_type: op.into(),
+            entity_id: "8d1c0c4e-uuid".into(),
+            payload_json: payload.into(),
+            ..PulledOp::default()
+        };
+        let cases = [
+            (
+                op("workspace-folder", "trash", r#"{"path":"Old stuff"}"#),
+                Some("Old stuff"),
+            ),
+            (
+                op("workspace-folder", "trash", r#"{"path":"Deal/Old"}"#),
+                Some("Deal/Old"),
+            ),
+            (op("workspace-folder", "trash", r#"{"path":"../x"}"#), None),
+            (op("workspace-folder", "trash", r#"{"folderId":"f"}"#), None),
+            (op("workspace-folder", "trash", "not json"), None),
+            (
+                op("workspace-folder", "delete", r#"{"path":"Old stuff"}"#),
+                None,
+            ),
+            (op("folder", "delete", r#"{"path":"Old stuff"}"#), None),
+        ];
+        for (o, want) in cases {
+            let got = trashed_folder(&o);
+            assert_eq!(got.as_ref().map(VaultPath::as_str), want, "{o:?}");
         }
     }
 
@@ -181,6 +238,7 @@ mod tests {
             local,
             synced,
             ours,
+            later_local: false,
         };
         let cases: Vec<(&str, Known<'_>, Upsert)> = vec![
             ("nothing here", known(None, None, None), Upsert::Create),
@@ -259,6 +317,31 @@ mod tests {
         for (name, k, want) in cases {
             assert_eq!(upsert(&k, &inc), want, "{name}");
         }
+        // A later op of the same pull brings the local version: no copy, nothing written.
+        let later = |local, synced| Known {
+            local,
+            synced,
+            ours: None,
+            later_local: true,
+        };
+        let superseded: Vec<(&str, Known<'_>, Upsert)> = vec![
+            ("re-read history", later(Some(&b), None), Upsert::Nothing),
+            (
+                "restored state",
+                later(Some(&b), Some(&sa)),
+                Upsert::Nothing,
+            ),
+            (
+                "clean local",
+                later(Some(&a), Some(&sa)),
+                Upsert::Overwrite(ha.clone()),
+            ),
+            ("already it", later(Some(&same), None), Upsert::MarkSynced),
+            ("nothing here", later(None, None), Upsert::Create),
+        ];
+        for (name, k, want) in superseded {
+            assert_eq!(upsert(&k, &inc), want, "{name}");
+        }
     }
 
     #[test]
@@ -270,6 +353,7 @@ mod tests {
             local,
             synced,
             ours,
+            later_local: false,
         };
         let cases: Vec<(&str, Known<'_>, bool, FileDelete)> = vec![
             (

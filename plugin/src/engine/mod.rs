@@ -33,7 +33,8 @@
 //! # State
 //!
 //! [`saved::SavedState`] is one JSON document under storage key `engine-state` (observations:
-//! local snapshot, synced tree, cursor, op log, in-flight batch, unechoed ops, guard), plus one
+//! local snapshot, synced tree, cursor, op log, in-flight batch, unechoed ops, guard,
+//! set-aside remote ops), plus one
 //! document `base-<sha256>` per synced text version (the merge base store). It is written whole
 //! at every checkpoint, so a kill at any point restarts from a consistent state; applies are
 //! idempotent and the in-flight batch is resent with the same idempotency key.
@@ -45,7 +46,8 @@
 //!   `derive` (what to publish, emission order), `incoming` (what to do with a pulled op),
 //!   [`merge`] (diff3), [`conflict`] (copy names),
 //!   [`guard`] (mass deletion), [`batch`] (batch halving), `pullcheck` (page ordering checks).
-//! * Run phases: `run/scan.rs`, `run/pull.rs`, `run/apply*.rs`, `run/materialize.rs`, `run/push.rs`.
+//! * Run phases: `run/scan.rs`, `run/pull.rs`, `run/apply*.rs` (with `run/set_aside.rs`: remote ops
+//!   that cannot be applied here), `run/materialize.rs`, `run/push.rs`.
 //! * Pairing: [`account`] (pure rules, requests), [`pairing`] (the pairing document) and
 //!   `run/pair.rs` (the `Configure`, `TestConnection`, `Disconnect`, `ResetKey`, settings and
 //!   `Status` actions, and the pairing part of a sync run). All HTTP goes through the one retry

@@ -39,6 +39,16 @@ impl PathError {
     }
 }
 
+/// Whether a remote name must never be written to disk even though it is a valid path: it
+/// holds a control character (`\n`, `\r`, …) or a bidirectional override or isolate (U+202E
+/// shows `evil\u{202E}gpj.exe` as `evilexe.jpg`). Such ops are set aside (issue 14 item 2).
+pub(crate) fn unsafe_name(s: &str) -> bool {
+    s.chars().any(|c| {
+        c.is_control()
+            || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    })
+}
+
 /// A canonical vault-relative path such as `Notes/a.md`.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct VaultPath(String);
@@ -190,6 +200,29 @@ mod tests {
                 *want,
                 "input {input:?}"
             );
+        }
+    }
+
+    #[test]
+    fn unsafe_names() {
+        for bad in [
+            "a\nb.md",
+            "a\r.md",
+            "tab\there",
+            "evil\u{202E}gpj.exe",
+            "x\u{2066}y",
+            "\u{7f}",
+        ] {
+            assert!(unsafe_name(bad), "{bad:?}");
+        }
+        for good in [
+            "Notes/a.md",
+            "Заметки/заметка.md",
+            "日本語.md",
+            "a b (1).md",
+            "emoji 🙂.md",
+        ] {
+            assert!(!unsafe_name(good), "{good:?}");
         }
     }
 

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use verstak_sync_proto::{OpType, PushOp};
+use verstak_sync_proto::{OpType, PulledOp, PushOp};
 
 use super::guard::{Direction, Guard};
 use super::hash::ContentHash;
@@ -353,6 +353,16 @@ pub struct Unechoed {
     pub hash: Option<ContentHash>,
 }
 
+/// A pulled op that could not be applied locally (a name this file system cannot hold, a
+/// permission denied, an unsafe name): the cursor moved past it, and every later sync tries it
+/// again, since the condition may have changed (issue 14 item 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetAside {
+    pub op: PulledOp,
+    /// Why it was set aside the last time it was tried.
+    pub reason: String,
+}
+
 /// The whole persisted state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SavedState {
@@ -390,6 +400,9 @@ pub struct SavedState {
     /// Base-store documents written so far (garbage-collected when no longer referenced).
     #[serde(default)]
     pub base_docs: BTreeSet<ContentHash>,
+    /// Pulled ops set aside, in server order (absent from documents older versions wrote).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set_aside: Vec<SetAside>,
 }
 
 /// `confirmDeletions` / `restoreDeletions` for one direction.
@@ -430,6 +443,7 @@ impl SavedState {
         self.oplog.clear();
         self.guard = None;
         self.guard_decision = None;
+        self.set_aside.clear();
     }
 }
 
@@ -455,6 +469,16 @@ mod tests {
             },
         );
         s.synced.insert(p("d"), SyncedEntry::dir());
+        let back = SavedState::parse(&s.to_json()).unwrap();
+        assert_eq!(back, s);
+        s.set_aside.push(SetAside {
+            op: PulledOp {
+                entity_id: "long".into(),
+                server_sequence: 3,
+                ..PulledOp::default()
+            },
+            reason: "File name too long".into(),
+        });
         let back = SavedState::parse(&s.to_json()).unwrap();
         assert_eq!(back, s);
     }

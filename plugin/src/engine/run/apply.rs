@@ -5,8 +5,8 @@
 //! the local version is merged or kept as a conflict copy. `Changed` from the glue means the
 //! file moved under us: rehash, decide again.
 
-use verstak_sync_proto::PulledOp;
 use verstak_sync_proto::limits::MAX_TEXT_BYTES;
+use verstak_sync_proto::{EntityType, OpType, PulledOp};
 
 use super::super::command::{Command, Expect};
 use super::super::conflict::{conflict_copy_path, remote_device_label, stamp};
@@ -35,12 +35,17 @@ impl Run {
             op_id: op.op_id.clone(),
             inner,
         };
+        if let Some(reason) = Self::unsafe_op(op) {
+            self.set_aside(op, reason.to_string());
+            return Ok(());
+        }
         for _ in 0..ATTEMPTS {
             let step = match incoming::route(&op.entity_type, &op.op_type) {
                 Route::FileUpsert => self.apply_upsert(op).await,
                 Route::FileDelete => self.apply_file_delete(op).await,
                 Route::FolderCreate => self.apply_folder_create(op).await,
                 Route::FolderDelete => self.apply_folder_delete(op).await,
+                Route::FolderTrash => self.apply_folder_trash(op).await,
                 Route::Move => self.apply_move(op).await,
                 Route::Skip => {
                     self.sum.skipped += 1;
@@ -48,11 +53,18 @@ impl Run {
                 }
             };
             match step {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.supersede_set_aside(op);
+                    return Ok(());
+                }
                 Err(Fail::Changed) => self
                     .rescan_entity(op)
                     .await
                     .map_err(|e| wrap(e.to_string()))?,
+                Err(Fail::Err(e)) if self.can_set_aside(&e) => {
+                    self.set_aside(op, e.to_string());
+                    return Ok(());
+                }
                 Err(Fail::Err(e)) => return Err(wrap(e.to_string())),
             }
         }
@@ -110,6 +122,36 @@ impl Run {
                 .values()
                 .find(|u| &u.path == path)
                 .map(|u| (u.kind, u.hash.as_ref())),
+            later_local: false,
+        }
+    }
+
+    /// Whether an op after sequence `seq` among the fetched ones carries the local version of
+    /// `path` (see `Known::later_local`).
+    fn later_brings_local(&self, path: &VaultPath, seq: i64) -> bool {
+        let Some(local) = self.st.local.get(path).and_then(LocalEntry::hash) else {
+            return false;
+        };
+        self.upcoming_versions
+            .get(path)
+            .is_some_and(|v| v.iter().any(|(s, h)| *s > seq && h == local))
+    }
+
+    /// Remembers the file versions among `ops` (pulled, not yet applied), for
+    /// [`Run::later_brings_local`].
+    pub(super) fn note_upcoming_versions(&mut self, ops: &[&PulledOp]) {
+        self.upcoming_versions.clear();
+        for op in ops {
+            if op.entity_type != EntityType::File
+                || !matches!(op.op_type, OpType::Create | OpType::Update)
+            {
+                continue;
+            }
+            let hash = Incoming::parse(&op.payload_json).ok().and_then(|i| i.hash);
+            if let (Ok(path), Some(hash)) = (VaultPath::parse(&op.entity_id), hash) {
+                let versions = self.upcoming_versions.entry(path).or_default();
+                versions.push((op.server_sequence, hash));
+            }
         }
     }
 
@@ -128,17 +170,24 @@ impl Run {
         if !self.make_way(&path, false, op.server_sequence).await? {
             return Ok(());
         }
-        match incoming::upsert(&self.known(&path), &hash) {
+        let mut known = self.known(&path);
+        known.later_local = self.later_brings_local(&path, op.server_sequence);
+        match incoming::upsert(&known, &hash) {
             Upsert::Nothing => Ok(()),
-            Upsert::MarkSynced => Ok(self.mark_synced(&path, &hash, &inc).await?),
+            Upsert::MarkSynced => {
+                self.mark_synced(&path, &hash, &inc).await?;
+                self.drop_identical_copy(&path, &hash).await
+            }
             Upsert::Create => {
                 self.materialize(&path, &inc, &hash, Expect::Absent).await?;
-                Ok(self.mark_synced(&path, &hash, &inc).await?)
+                self.mark_synced(&path, &hash, &inc).await?;
+                self.drop_identical_copy(&path, &hash).await
             }
             Upsert::Overwrite(lh) => {
                 self.materialize(&path, &inc, &hash, Expect::Hash(lh))
                     .await?;
-                Ok(self.mark_synced(&path, &hash, &inc).await?)
+                self.mark_synced(&path, &hash, &inc).await?;
+                self.drop_identical_copy(&path, &hash).await
             }
             Upsert::MergeOrKeepBoth(lh) => {
                 self.merge_or_keep_both(&path, op, &inc, &hash, lh).await
@@ -246,6 +295,41 @@ impl Run {
         Ok(())
     }
 
+    /// `path` now holds the synced version `hash`: a conflict copy of it with the same bytes
+    /// that was never published (made earlier in a re-read history whose later version was
+    /// not fetched yet, or before a crash) is redundant. It goes to the trash, and out of this
+    /// run's `keptBoth`: identical content never makes a conflict copy (issue 14 item 1).
+    async fn drop_identical_copy(
+        &mut self,
+        path: &VaultPath,
+        hash: &ContentHash,
+    ) -> Result<(), Fail> {
+        let Some(copy) = self.existing_copy(path, hash) else {
+            return Ok(());
+        };
+        let in_flight = self.st.pending.iter().flat_map(|b| &b.entries);
+        let published = self.st.synced.contains_key(&copy)
+            || self.st.unechoed.values().any(|u| u.path == copy)
+            || in_flight.map(|e| &e.op.path).any(|p| p == &copy);
+        if published {
+            return Ok(());
+        }
+        let expect = Expect::Hash(hash.clone());
+        self.io
+            .done(|id| Command::Trash {
+                id,
+                path: copy.clone(),
+                expect,
+            })
+            .await
+            .map_err(io_fail)?;
+        self.st.local.remove(&copy);
+        self.sum
+            .kept_both
+            .retain(|k| k.copy_path != copy.as_str() || k.path != path.as_str());
+        Ok(())
+    }
+
     fn free_copy_path(&self, path: &VaultPath, device: &str) -> VaultPath {
         let st = stamp(self.io.now(), self.cfg.utc_offset_min);
         conflict_copy_path(path, device, &st, |c| {
@@ -323,6 +407,32 @@ impl Run {
             {
                 self.st.pending = None;
             }
+            return Ok(());
+        }
+        self.adopt_own_version(op).await
+    }
+
+    /// An own op this state never knew (the state was lost or restored from a backup): when
+    /// the local file is exactly the version it published, the server had that version, so
+    /// record it as synced; a newer version from elsewhere then replaces it without a copy
+    /// (issue 14 item 1). Anything else stays as it is, as for every own echo (§4.11).
+    async fn adopt_own_version(&mut self, op: &PulledOp) -> Result<(), EngineError> {
+        if incoming::route(&op.entity_type, &op.op_type) != Route::FileUpsert {
+            return Ok(());
+        }
+        let (Ok(path), Ok(inc)) = (
+            VaultPath::parse(&op.entity_id),
+            Incoming::parse(&op.payload_json),
+        ) else {
+            return Ok(());
+        };
+        let Some(hash) = inc.hash.clone() else {
+            return Ok(());
+        };
+        let local = self.st.local.get(&path).and_then(LocalEntry::hash);
+        let synced = self.st.synced.get(&path).and_then(SyncedEntry::hash);
+        if local == Some(&hash) && synced != Some(&hash) && inc.source != Source::Missing {
+            self.mark_synced(&path, &hash, &inc).await?;
         }
         Ok(())
     }

@@ -1,9 +1,11 @@
-//! Applying folder ops and moves (§4.4, §4.14, §5.4.3 folder row).
+//! Applying folder ops and moves (§4.4, §4.14, §5.4.3 folder row), and the desktop's folder
+//! trash (`workspace-folder trash`, applied as a folder delete).
 
 use verstak_sync_proto::{EntityType, PulledOp};
 
 use super::super::command::Command;
 use super::super::event::IoError;
+use super::super::incoming;
 use super::super::path::VaultPath;
 use super::super::payload::Incoming;
 use super::super::saved::{LocalEntry, SyncedEntry};
@@ -95,6 +97,23 @@ impl Run {
         self.delete_folder_if_clean(&path).await
     }
 
+    /// The desktop's `workspace-folder trash` (it publishes no per-file ops): a folder delete
+    /// under the same delete-versus-edit rules. A folder that is not here is fine.
+    pub(super) async fn apply_folder_trash(&mut self, op: &PulledOp) -> Result<(), Fail> {
+        let Some(path) = incoming::trashed_folder(op) else {
+            self.sum.skipped += 1;
+            return Ok(());
+        };
+        if self.rules.ignores(&path, true) {
+            self.sum.skipped += 1;
+            return Ok(());
+        }
+        if !self.st.local.get(&path).is_some_and(LocalEntry::is_dir) {
+            return Ok(());
+        }
+        self.delete_folder_if_clean(&path).await
+    }
+
     /// Trash only the known, unchanged files under the folder; keep changed or unknown ones,
     /// and the folders that still hold something (they become pending creates).
     async fn delete_folder_if_clean(&mut self, path: &VaultPath) -> Result<(), Fail> {
@@ -156,8 +175,12 @@ impl Run {
         Ok(())
     }
 
-    /// A move of a file or folder, applied only when it is safe: the source exists and holds
-    /// nothing unsynced, and the target does not exist. Otherwise skipped with a warning.
+    /// A move of a file or folder, applied when the source exists and the target does not.
+    /// A folder moves with any local edit inside: the edits stay unpushed, now under the new
+    /// path, so they are published there (the desktop renames a workspace with one op and
+    /// would not find the old parent, issue 14 item 4). A file moves only when it is the synced
+    /// version. Our own ops under the source that the server already has (accepted, or in the
+    /// batch in flight) name the old path, so then the move is skipped with a warning.
     pub(super) async fn apply_move(&mut self, op: &PulledOp) -> Result<(), Fail> {
         let inc = Incoming::parse(&op.payload_json)
             .unwrap_or_else(|_| Incoming::parse("").expect("empty parses"));
@@ -185,7 +208,12 @@ impl Run {
             return Ok(());
         }
         if !self.st.local.contains_key(&from) {
-            // A missing source is not an error.
+            // A missing source is not an error. The server's tree moved all the same: so must
+            // our model of it, or a move already done before a crash, or a local delete of
+            // the source, would be published under the old path, which no device has now.
+            if !self.st.synced.contains_key(&to) {
+                self.st.synced.move_subtree(&from, &to);
+            }
             return Ok(());
         }
         let touched = |p: &VaultPath| p == &from || p.is_inside(&from);
@@ -196,9 +224,16 @@ impl Run {
             .filter(|(p, _)| touched(p))
             .all(|(p, e)| {
                 e.is_dir() || self.st.synced.get(p).is_some_and(|s| s.hash() == e.hash())
-            })
-            && !self.st.unechoed.values().any(|u| touched(&u.path));
-        if !clean || self.st.local.contains_key(&to) {
+            });
+        let in_flight = self.st.pending.iter().flat_map(|b| &b.entries);
+        let ours_inside = self.st.unechoed.values().any(|u| touched(&u.path))
+            || in_flight.map(|e| &e.op.path).any(touched);
+        let source_ok = if is_dir {
+            !ours_inside
+        } else {
+            clean && !ours_inside
+        };
+        if !source_ok || self.st.local.contains_key(&to) {
             self.warn(format!("skipped remote move {from} -> {to}"));
             self.sum.skipped += 1;
             return Ok(());

@@ -6,7 +6,7 @@
 //! (`pair::record`).
 //!
 //! A sync run (§5.4) goes: scan → resend the pending batch (if a crash or lost response left
-//! one) → pull (with the incoming guard) → mark bootstrap complete → derive and push (with the
+//! one) → retry the set-aside remote ops (`set_aside.rs`) → pull (with the incoming guard) → mark bootstrap complete → derive and push (with the
 //! outgoing guard) → pull again. The state is saved after the scan, after every pull page,
 //! before and after every push batch, and at the end. Every run ends with exactly one
 //! `Command::Finished`.
@@ -21,6 +21,7 @@ mod pull;
 mod push;
 mod restore;
 mod scan;
+mod set_aside;
 mod store;
 
 use std::collections::BTreeMap;
@@ -58,6 +59,9 @@ pub(crate) struct Run {
     upcoming_deletes: BTreeMap<VaultPath, i64>,
     /// How far the current pull may go (`pull.rs`), set by its first page.
     pull_bound: Option<pull::PullBound>,
+    /// File versions in the pages of this pull already fetched (path → sequence and hash), so
+    /// an incoming version that a later one replaces by the local content is not a conflict.
+    upcoming_versions: BTreeMap<VaultPath, Vec<(i64, super::hash::ContentHash)>>,
 }
 
 /// Fills the engine-owned status fields from the state.
@@ -135,6 +139,7 @@ async fn sync_action(
         keep_incoming_deletes: false,
         upcoming_deletes: BTreeMap::new(),
         pull_bound: None,
+        upcoming_versions: BTreeMap::new(),
     };
     let result = run.sync(action).await;
     let now = io.now();
@@ -211,6 +216,7 @@ impl Run {
         }
         self.save().await?;
         self.resend_pending().await?;
+        self.retry_set_aside().await?;
         let decision = self
             .st
             .guard_decision

@@ -145,6 +145,8 @@ impl Run {
 
     /// Remembers the deletes among `ops` (pulled, not yet applied) for [`Run::make_way`].
     fn note_upcoming_deletes<'a>(&mut self, ops: impl Iterator<Item = &'a PulledOp>) {
+        let ops: Vec<&PulledOp> = ops.collect();
+        self.note_upcoming_versions(&ops);
         self.upcoming_deletes.clear();
         for op in ops {
             if op.device_id != self.cfg.device_id
@@ -191,7 +193,14 @@ impl Run {
                     (EntityType::File, OpType::Create | OpType::Update) => {
                         doomed.remove(&path);
                     }
-                    _ => {}
+                    _ => {
+                        // The desktop's folder trash deletes what is under its payload path.
+                        if let Some(dir) = super::super::incoming::trashed_folder(op) {
+                            let under = self.st.local.iter();
+                            let under = under.filter(|(p, e)| !e.is_dir() && p.is_inside(&dir));
+                            doomed.extend(under.map(|(p, _)| p.clone()));
+                        }
+                    }
                 }
                 bytes += op.payload_json.len();
             }

@@ -9,9 +9,12 @@
 //! Every device pairs with the server through the engine's `Configure` action when the `Sim` is
 //! built (`pairing.rs` holds the pairing stories and crash tests).
 
+mod desktop;
+mod identical;
 mod issue14;
 mod pairing;
 mod server;
+mod set_aside;
 mod stories;
 mod vault;
 
@@ -301,6 +304,22 @@ impl Sim {
         t
     }
 
+    /// Publishes one op the way the Go desktop does (device `dev_desktop`, a UUID-like entity
+    /// id for its workspace ops), straight into the server's log.
+    pub(crate) fn desktop_op(&mut self, entity: &str, op_type: &str, payload: serde_json::Value) {
+        let seq = self.server.ops.len() as i64 + 1;
+        self.server.ops.push(verstak_sync_proto::PulledOp {
+            op_id: format!("desktop-{seq}"),
+            server_sequence: seq,
+            device_id: "dev_desktop".into(),
+            entity_type: entity.into(),
+            entity_id: format!("0000{seq:04}-uuid"),
+            op_type: op_type.into(),
+            payload_json: payload.to_string(),
+            created_at: "2026-11-22T00:00:00Z".into(),
+        });
+    }
+
     pub(crate) fn write_user(&mut self, d: usize, path: &str, text: &str) {
         for l in text.lines() {
             self.added.insert(l.to_string());
@@ -393,12 +412,86 @@ impl Sim {
         }
     }
 
+    /// One random desktop op over a folder some device holds (issue 14 items 3 and 4): a
+    /// `workspace-folder trash`, or a `workspace-folder move` to a fresh top-level name (so no
+    /// device already has the target), over whatever unpushed edits devices have inside.
+    /// Runs in progress finish first (faults stay on); the op is generated only when then no
+    /// device has ops on the server it has not seen echoed: those would be under the old path in server order after the desktop's op, which
+    /// no receiver can reconcile with a move it did not see coming.
+    pub(crate) fn desktop_folder_op(&mut self) {
+        for d in 0..self.devs.len() {
+            self.finish(d);
+        }
+        let busy = self.devs.iter().any(|d| {
+            d.running
+                || d.engine
+                    .state()
+                    .is_some_and(|s| !s.unechoed.is_empty() || s.pending.is_some())
+        });
+        let folders: BTreeSet<String> = self
+            .devs
+            .iter()
+            .flat_map(|d| d.vault.nodes.iter())
+            .filter(|(_, n)| matches!(n, Node::Dir))
+            .map(|(p, _)| p.clone())
+            .collect();
+        if busy || folders.is_empty() {
+            return;
+        }
+        let folders: Vec<String> = folders.into_iter().collect();
+        let dir = folders[self.rng.below(folders.len() as u64) as usize].clone();
+        let inside = |p: &str| p.starts_with(&format!("{dir}/"));
+        if self.rng.chance(50) {
+            // Every line under the folder anywhere may go with it.
+            let mut gone: Vec<String> = Vec::new();
+            for dev in &self.devs {
+                for (p, b) in dev.vault.files() {
+                    if inside(&p) {
+                        gone.extend(Self::lines_of(&b));
+                    }
+                }
+            }
+            for op in self.server.ops.iter().filter(|o| inside(&o.entity_id)) {
+                let Ok(inc) = crate::engine::payload::Incoming::parse(&op.payload_json) else {
+                    continue;
+                };
+                let bytes = match inc.source {
+                    crate::engine::payload::Source::Inline(b) => b,
+                    crate::engine::payload::Source::Blob { hash, .. } => self
+                        .server
+                        .blobs
+                        .get(hash.as_str())
+                        .cloned()
+                        .unwrap_or_default(),
+                    _ => continue,
+                };
+                gone.extend(Self::lines_of(&bytes));
+            }
+            self.dropped.extend(gone);
+            self.log.push(format!("desktop trash {dir}"));
+            self.desktop_op(
+                "workspace-folder",
+                "trash",
+                serde_json::json!({"path": dir}),
+            );
+        } else {
+            let to = format!("m{}", self.server.ops.len());
+            self.log.push(format!("desktop move {dir} -> {to}"));
+            self.desktop_op(
+                "workspace-folder",
+                "move",
+                serde_json::json!({"path": to, "previousPath": dir}),
+            );
+        }
+    }
+
     /// Random interleaving of user ops, run starts and command steps.
     pub(crate) fn chaos(&mut self, steps: usize) {
         let n = self.devs.len() as u64;
         for _ in 0..steps {
             let d = self.rng.below(n) as usize;
             match self.rng.below(10) {
+                0 | 1 if self.rng.chance(3) => self.desktop_folder_op(),
                 0 | 1 => self.user_op(d),
                 2 => self.start(d),
                 _ => self.step(d),
@@ -459,8 +552,9 @@ fn run_seed(seed: u64, steps: usize) -> Result<(), String> {
     sim.chaos(steps);
     sim.quiesce();
     let stats = format!(
-        "server ops {}, crashes {}, kept both {}, merged {}",
+        "server ops {}, desktop ops {}, crashes {}, kept both {}, merged {}",
         sim.server.ops.len(),
+        sim.log.iter().filter(|l| l.starts_with("desktop")).count(),
         sim.log.iter().filter(|l| l.starts_with("crash")).count(),
         sim.devs
             .iter()

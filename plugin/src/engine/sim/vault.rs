@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::engine::codes::HostCode;
 use crate::engine::command::{Command, Expect};
 use crate::engine::event::{Digest, DirEntry, EntryKind, FileMeta, IoError, Reply};
 use crate::engine::hash::ContentHash;
@@ -30,6 +31,8 @@ pub(crate) struct FakeVault {
     /// drop or tear them.
     pub unsynced: BTreeSet<String>,
     pub tick: i64,
+    /// The longest name (in bytes) this file system holds; `None`: any (issue 14 item 2).
+    pub max_name: Option<usize>,
 }
 
 fn parent(p: &str) -> &str {
@@ -37,7 +40,19 @@ fn parent(p: &str) -> &str {
 }
 
 impl FakeVault {
+    /// Refuses a name longer than `max_name` bytes, as Linux answers ENAMETOOLONG.
+    fn name_fits(&self, p: &str) -> Result<(), IoError> {
+        match self.max_name {
+            Some(max) if p.split('/').any(|seg| seg.len() > max) => Err(IoError::Host {
+                code: HostCode::Io,
+                message: format!("write {p}: File name too long (os error 36)"),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     fn mkdirs(&mut self, p: &str) -> Result<(), IoError> {
+        self.name_fits(p)?;
         let mut acc = String::new();
         for seg in p.split('/') {
             if !acc.is_empty() {
@@ -57,6 +72,7 @@ impl FakeVault {
 
     /// Writes a file the way a user or the glue does: parents created, mtime bumped.
     pub(crate) fn put(&mut self, p: &str, bytes: Vec<u8>) -> Result<FileMeta, IoError> {
+        self.name_fits(p)?;
         if !parent(p).is_empty() {
             self.mkdirs(parent(p))?;
         }
@@ -175,6 +191,7 @@ impl FakeVault {
                     return Err(IoError::NotFound);
                 }
                 self.check(to.as_str(), &Expect::Absent)?;
+                self.name_fits(to.as_str())?;
                 if let Some(pp) = to.parent() {
                     self.mkdirs(pp.as_str())?;
                 }
