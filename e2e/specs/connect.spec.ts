@@ -10,18 +10,18 @@ test('Test Connection: a wrong password gives the localized error, the right one
   const { t } = panel;
   await panel.idle();
 
-  await test.step('wrong password → "no longer authorized" (sync-server:unauthorized)', async () => {
+  await test.step('wrong password → "the username or password is wrong", not "no longer authorized"', async () => {
     await panel.testConnection({ url: server.url, username: account.username, password: 'wrong-password-123' });
-    await expect(panel.connectionMessage).toHaveText(t('ui.serverError.unauthorized'));
+    await expect(panel.connectionMessage).toHaveText(t('ui.wrongCredentials'));
     await expect(panel.connectionMessage).toHaveClass(/sync-box-error/);
   });
 
   await test.step('the same error in Russian after switching the shell locale', async () => {
     await shell.page.locator('#shell-locale').selectOption('ru');
     const ru = panel.inLocale('ru');
-    await expect(ru.connectionMessage).toHaveText(ru.t('ui.serverError.unauthorized'));
+    await expect(ru.connectionMessage).toHaveText(ru.t('ui.wrongCredentials'));
     await shell.page.locator('#shell-locale').selectOption('en');
-    await expect(panel.connectionMessage).toHaveText(t('ui.serverError.unauthorized'));
+    await expect(panel.connectionMessage).toHaveText(t('ui.wrongCredentials'));
   });
 
   await test.step('not a sync server → "does not answer as a Verstak Sync server"', async () => {
