@@ -237,6 +237,12 @@ pub(crate) async fn settings(st: &AppState) -> Result<SmtpSettings, crate::store
     Ok(SmtpSettings::from_map(&m))
 }
 
+/// A link mail can go out: SMTP is configured and a link base is set.
+pub(crate) async fn link_mail_possible(st: &AppState) -> Result<bool, crate::store::StoreError> {
+    let smtp = settings(st).await?;
+    Ok(smtp.configured() && !link_base(&smtp, &st.web_settings().public_url).is_empty())
+}
+
 /// Sends a confirmation or reset mail in the background (§6.5 "Who sends mail").
 pub(crate) fn send_link_mail(
     st: &AppState,
@@ -261,6 +267,10 @@ pub(crate) fn send_link_mail(
             _ => format!("{base}/api/v1/auth/confirm?token={token}"),
         };
         if !smtp.configured() {
+            if t == Template::Confirm {
+                // The one trace of a sign-up that no mail will confirm: an admin has to.
+                tracing::info!(user = %user.username, "sign-up without SMTP: no confirmation mail sent, the account waits for an administrator");
+            }
             if st.config.development_token_logging {
                 let shown = if base.is_empty() {
                     token.as_str()

@@ -115,6 +115,72 @@ fn register_mail_confirm_pair() {
         .assert_error(400, "invalid_request", "invalid or expired token");
 }
 
+/// Waits up to 5 s for a server log line containing `needle`.
+fn wait_log(s: &TestServer, needle: &str) -> String {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while let Some(left) = end.checked_duration_since(std::time::Instant::now()) {
+        match s.log.recv_timeout(left) {
+            Ok(line) if line.contains(needle) => return line,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    panic!("no log line with {needle:?}");
+}
+
+/// Without SMTP a web sign-up is not told that a mail was sent: the account waits for an
+/// admin (en and ru), one log line records it, and the admin dashboard links to the pending
+/// accounts. With SMTP the page says to check the inbox.
+#[test]
+fn sign_up_without_smtp_waits_for_an_admin() {
+    let s = start_with_admin();
+    let mut g = Browser::new(&s);
+    let r = g.post_public(
+        "/register",
+        &[
+            ("username", "dave"),
+            ("email", "dave@example.test"),
+            ("password", PW),
+            ("confirm", PW),
+        ],
+    );
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/register/result"))
+    );
+    let line = wait_log(&s, "sign-up without SMTP");
+    assert!(line.contains("dave"), "{line}");
+    let page = g.get("/register/result").text();
+    assert!(
+        page.contains("an administrator has to confirm the account"),
+        "{page}"
+    );
+    assert!(!page.contains("Check your inbox"), "{page}");
+    let r = g.post_public("/locale", &[("locale", "ru"), ("from", "/register/result")]);
+    assert_eq!(r.status, 303, "{}", r.text());
+    let page = g.get("/register/result").text();
+    assert!(
+        page.contains("администратор подтвердит учётную запись"),
+        "{page}"
+    );
+    pair_status(&s, "dave", PW).assert_error(403, "forbidden", "email not confirmed");
+
+    let mut a = admin_login(&s, "root", ADMIN_PW);
+    let dash = a.get("/admin/dashboard").text();
+    assert!(dash.contains("data-pending=\"1\""), "{dash}");
+    assert!(
+        dash.contains("href=\"/admin/users?status=unconfirmed\""),
+        "{dash}"
+    );
+    let list = a.get("/admin/users?status=unconfirmed").text();
+    assert!(list.contains("dave@example.test"), "{list}");
+
+    let sink = Sink::start();
+    configure_smtp(&s, &sink);
+    let page = Browser::new(&s).get("/register/result").text();
+    assert!(page.contains("Check your inbox"), "{page}");
+}
+
 /// Every mail carries `MIME-Version: 1.0` (spec §6.5), the admin's SMTP test mail included.
 #[test]
 fn smtp_test_mail_carries_the_spec_headers() {

@@ -57,6 +57,11 @@ const CATALOG: &[(&str, &str, &str)] = &[
         "Проверьте почту: мы отправили ссылку для подтверждения адреса.",
     ),
     (
+        "register.pending",
+        "Your account was created. This server sends no email, so an administrator has to confirm the account before you can sign in.",
+        "Учётная запись создана. Этот сервер не отправляет почту, поэтому войти можно будет после того, как администратор подтвердит учётную запись.",
+    ),
+    (
         "forgot.title",
         "Reset your password",
         "Восстановление пароля",
@@ -299,6 +304,12 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("admin.time", "Time", "Время"),
     ("admin.recentAudit", "Recent events", "Последние события"),
     ("admin.health", "Health", "Состояние"),
+    (
+        "admin.pendingAccounts",
+        "Accounts waiting for confirmation",
+        "Учётные записи ждут подтверждения",
+    ),
+    ("admin.showPending", "Show them", "Показать"),
     ("admin.cleanup", "Run cleanup now", "Запустить очистку"),
     (
         "admin.cleanupDone",

@@ -20,6 +20,7 @@ use crate::effects;
 use crate::error::ApiError;
 use crate::extract::PublicForm;
 use crate::http::not_found_page;
+use crate::mail;
 use crate::ratelimit::Action;
 use crate::routes::{not_allowed, only};
 use crate::session::{self, Kind};
@@ -46,10 +47,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/forgot", only("GET, POST").get(forgot_form).post(forgot))
         .route("/reset", only("GET, POST").get(reset_form).post(reset))
         .route("/locale", only("POST").post(locale))
-        .route(
-            "/register/result",
-            only("GET").get(|cx: WebCtx| msg(cx, "register.title", "register.result", false)),
-        )
+        .route("/register/result", only("GET").get(register_result))
         .route(
             "/forgot/sent",
             only("GET").get(|cx: WebCtx| msg(cx, "forgot.title", "forgot.sent", false)),
@@ -67,6 +65,18 @@ pub(crate) fn router() -> Router<AppState> {
 async fn msg(cx: WebCtx, title: &'static str, text: &'static str, no_store: bool) -> Response {
     let r = message_page(cx, title, text, Nav::Guest);
     if no_store { html::no_store(r) } else { r }
+}
+
+/// After sign-up: "check your inbox" when a confirmation mail can go out, otherwise "an
+/// administrator confirms the account" (the account stays unconfirmed, spec §6.1). The
+/// redirect target stays `/register/result` (§6.10), so the page decides from the settings.
+async fn register_result(State(st): State<AppState>, cx: WebCtx) -> Result<Response, ApiError> {
+    let text = if mail::link_mail_possible(&st).await? {
+        "register.result"
+    } else {
+        "register.pending"
+    };
+    Ok(msg(cx, "register.title", text, false).await)
 }
 
 /// A form page: `render` builds the page (`web::pages::account`) with the guest header.

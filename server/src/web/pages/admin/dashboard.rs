@@ -1,5 +1,5 @@
-//! The console dashboard (`templates/admin/dashboard.html`): warnings, the stats cards, the
-//! readiness summary and the five latest audit events.
+//! The console dashboard (`templates/admin/dashboard.html`): warnings, accounts waiting for
+//! confirmation, the stats cards, the readiness summary and the five latest audit events.
 
 use askama::Template;
 
@@ -14,6 +14,8 @@ use verstak_sync_proto::HealthStatus;
 struct Dashboard<'a> {
     ui: &'a Ui<'a>,
     warnings: &'a [&'a str],
+    /// Unconfirmed accounts: shown with a link to the users list filtered to them.
+    pending: i64,
     cards: Vec<StatCard>,
     health: &'a HealthStatus,
     recent: &'a [AuditRow],
@@ -30,6 +32,7 @@ pub(crate) fn render(
     crate::web::pages::render(&Dashboard {
         ui,
         warnings,
+        pending: stats.unconfirmed_users,
         cards: super::stat_cards(ui, stats),
         health,
         recent,
