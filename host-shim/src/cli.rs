@@ -80,7 +80,7 @@ pub enum Command {
         /// The remote vault to join; default: this vault's own id.
         #[arg(long, value_name = "ID", default_value = "")]
         vault_id: String,
-        /// The device name shown on the server; default: the host name.
+        /// The device name shown on the server; default: `<host name> · <vault folder>`.
         #[arg(long, value_name = "NAME")]
         device_name: Option<String>,
     },

@@ -1,6 +1,8 @@
 //! `verstak:sync/environment`: machine and vault facts WASI does not give (no permission).
 //!
-//! * `device-name`: [`HostState::device_name`] when set, else `gethostname(2)`, else `unknown`.
+//! * `device-name`: [`HostState::device_name`] when set and not blank, else none.
+//! * `host-name`: `gethostname(2)`, else `unknown`.
+//! * `vault-name`: the last component of the vault's (canonical) path, else empty.
 //! * `utc-offset-minutes`: `localtime_r(3)`'s `tm_gmtoff`. The `time` crate's
 //!   `UtcOffset::local_offset_at` refuses to answer in a multi-threaded process (it fears a
 //!   concurrent `setenv`), and this host always runs an epoch thread; glibc's `localtime_r` is
@@ -45,12 +47,20 @@ fn desktop_vault_id(text: &str) -> Option<String> {
 }
 
 impl Host for HostState {
-    fn device_name(&mut self) -> String {
-        self.device_name
-            .clone()
-            .filter(|n| !n.trim().is_empty())
-            .or_else(hostname)
-            .unwrap_or_else(|| "unknown".into())
+    fn device_name(&mut self) -> Option<String> {
+        self.device_name.clone().filter(|n| !n.trim().is_empty())
+    }
+
+    fn host_name(&mut self) -> String {
+        hostname().unwrap_or_else(|| "unknown".into())
+    }
+
+    fn vault_name(&mut self) -> String {
+        self.vault
+            .root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     }
 
     fn utc_offset_minutes(&mut self, at_ms: i64) -> i32 {
@@ -90,11 +100,28 @@ mod tests {
     use crate::imports::testing::state_with;
 
     #[test]
-    fn device_name_is_never_empty() {
+    fn device_name_is_the_chosen_one_and_host_name_is_never_empty() {
         let (_v, mut s) = state_with(&[]);
-        assert!(!s.device_name().is_empty());
+        assert!(!s.host_name().is_empty());
+        assert_eq!(Host::device_name(&mut s), None);
+        s.device_name = Some("  ".into());
+        assert_eq!(Host::device_name(&mut s), None);
         s.device_name = Some("laptop".into());
-        assert_eq!(Host::device_name(&mut s), "laptop");
+        assert_eq!(Host::device_name(&mut s).as_deref(), Some("laptop"));
+    }
+
+    #[test]
+    fn vault_name_is_the_folder_name() {
+        let (_v, mut s) = state_with(&[]);
+        let want = s
+            .vault
+            .root
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(!want.is_empty());
+        assert_eq!(s.vault_name(), want);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! The device token lives only in the private storage document [`TOKEN_KEY`]; it never reaches
 //! settings, logs or the UI.
 
+use verstak_sync_proto::limits::fixed;
 use verstak_sync_proto::{AuthTestRequest, PairRequest, PairResponse, paths};
 
 use super::command::{HttpBody, HttpRequest, Method};
@@ -88,6 +89,37 @@ pub fn auth_test(username: &str, password: &str) -> HttpRequest {
     )
 }
 
+/// The device name to pair with: the one the user chose, else `<host> · <vault folder>` (just the
+/// host when the folder has no name), so a user's devices and vaults tell apart on the dashboard.
+/// Control characters become spaces and runs of white space one space; the result is cut on a
+/// character boundary to the server's limit (`fixed::DEVICE_NAME` bytes) and is never empty.
+pub fn device_name(chosen: Option<&str>, host: &str, vault_folder: &str) -> String {
+    let tidy = |s: &str| {
+        let spaced: String = s
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        spaced.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    let name = match chosen.map(tidy).filter(|c| !c.is_empty()) {
+        Some(c) => c,
+        None => {
+            let host = Some(tidy(host))
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "unknown".into());
+            match tidy(vault_folder) {
+                v if v.is_empty() => host,
+                v => format!("{host} · {v}"),
+            }
+        }
+    };
+    let mut end = name.len().min(fixed::DEVICE_NAME);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name[..end].trim_end().to_string()
+}
+
 /// `POST /api/client/pair` (§3.4 step 4).
 pub fn pair(username: &str, password: &str, device_name: &str, vault_id: &str) -> HttpRequest {
     let body = PairRequest {
@@ -140,6 +172,29 @@ pub fn read_pair(result: Result<HttpResponse, EngineError>) -> Result<PairRespon
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn default_device_name_carries_the_vault_folder() {
+        use super::device_name;
+        assert_eq!(device_name(None, "laptop", "notes"), "laptop · notes");
+        assert_eq!(device_name(Some(" "), "laptop", "notes"), "laptop · notes");
+        assert_eq!(device_name(None, "laptop", ""), "laptop");
+        assert_eq!(device_name(None, "", "notes"), "unknown · notes");
+        assert_eq!(
+            device_name(None, "lap\ttop\n", "my\u{7}\r\nnotes"),
+            "lap top · my notes"
+        );
+        assert_eq!(device_name(Some("work pc"), "laptop", "notes"), "work pc");
+        assert_eq!(
+            device_name(Some("a\u{1b}[31mb"), "laptop", "notes"),
+            "a [31mb"
+        );
+        // Cut to the server's limit on a character boundary.
+        let long = device_name(None, "laptop", &"ж".repeat(200));
+        assert!(long.len() <= fixed::DEVICE_NAME, "{}", long.len());
+        assert!(long.starts_with("laptop · жж"));
+        assert!(!long.chars().any(char::is_control));
+    }
+
     use super::*;
     use crate::engine::run::http;
 

@@ -9,8 +9,8 @@ pub struct Config {
     /// This device's server-side id (`dev_…`). A sync run sets it from the pairing document;
     /// empty means not paired.
     pub device_id: String,
-    /// The host name: sent when pairing, and used in conflict-copy names unless the pairing
-    /// document names the device.
+    /// The device name ([`crate::engine::account::device_name`]): sent when pairing, and used in
+    /// conflict-copy names unless the pairing document names the device.
     pub device_name: String,
     /// Local time offset from UTC in minutes, for conflict-copy timestamps.
     pub utc_offset_min: i32,

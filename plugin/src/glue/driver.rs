@@ -11,6 +11,7 @@ use super::bindings::verstak::sync::{
     environment, files, log, network, progress, settings, storage,
 };
 use super::convert::{self, expect};
+use crate::engine::account;
 use crate::engine::answer::Finish;
 use crate::engine::codes::HostCode;
 use crate::engine::command::{Command, Endpoint, HttpRequest};
@@ -30,7 +31,12 @@ fn now() -> Millis {
 fn engine() -> Result<Engine, EngineError> {
     let mut entropy = [0u8; 16];
     getrandom::fill(&mut entropy).map_err(|e| EngineError::LocalIo(format!("random: {e}")))?;
-    let mut cfg = Config::new(environment::device_name(), entropy);
+    let device_name = account::device_name(
+        environment::device_name().as_deref(),
+        &environment::host_name(),
+        &environment::vault_name(),
+    );
+    let mut cfg = Config::new(device_name, entropy);
     cfg.utc_offset_min = environment::utc_offset_minutes(now().0 as i64);
     Engine::new(cfg, storage::get(STATE_KEY)?.as_deref())
 }

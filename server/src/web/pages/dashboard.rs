@@ -1,6 +1,7 @@
 //! The user dashboard (`templates/dashboard.html`, spec §6.10): a filter, the user's vaults
-//! with their active device counts, and the devices; each active device has a revoke dialog
-//! posting `password` and `csrf_token` to `/api/v1/user/devices/<id>/revoke`.
+//! with their active device counts, and the devices (name and id, vault, client version, first
+//! and last seen); each active device has a revoke dialog that names it (name, id, vault) and
+//! posts `password` and `csrf_token` to `/api/v1/user/devices/<id>/revoke`.
 
 use askama::Template;
 
@@ -25,6 +26,9 @@ struct Vault<'a> {
 }
 
 struct Device<'a> {
+    /// The device id (`dev_…`), shown under the name and in the revoke dialog, so devices with
+    /// the same name tell apart.
+    id: &'a str,
     name: &'a str,
     vault_id: &'a str,
     client_version: &'a str,
@@ -60,6 +64,7 @@ pub(crate) fn render(ui: &Ui<'_>, flash_keys: &[&str], q: &str, rows: &[DeviceRo
     let devices = rows
         .iter()
         .map(|d| Device {
+            id: &d.id,
             name: &d.name,
             vault_id: &d.vault_id,
             client_version: &d.client_version,

@@ -78,7 +78,14 @@ fn dashboard_escapes_rows_and_encodes_the_revoke_path() {
     let u = ui(Nav::User("tok"), "S", "/dashboard");
     let p = dashboard::render(&u, &["user.deviceRevoked"], EVIL, &rows);
     assert!(!p.contains(EVIL) && !p.contains(id), "{p}");
-    assert_eq!(p.matches(EVIL_ESCAPED).count(), 2, "name and filter");
+    // The name is in its row, in the revoke dialog that names the device, and in the filter.
+    assert_eq!(
+        p.matches(EVIL_ESCAPED).count(),
+        3,
+        "name, dialog and filter"
+    );
+    // The id is shown escaped, under the name and in the dialog.
+    assert_eq!(p.matches("device&#39;);alert(1);//").count(), 2, "{p}");
     assert!(
         p.contains("action=\"/api/v1/user/devices/device%27%29%3Balert%281%29%3B%2F%2F/revoke\"")
     );
