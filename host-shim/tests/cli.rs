@@ -5,21 +5,10 @@ mod common;
 use common::*;
 use std::process::Command;
 
-fn host(vault: &std::path::Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_verstak-sync-host"));
-    cmd.arg("--vault")
-        .arg(vault)
-        .arg("--component")
-        .arg(component())
-        .arg("--manifest")
-        .arg(repo_manifest());
-    cmd
-}
-
 #[test]
 fn set_interval_then_status_json() {
     let vault = tempfile::tempdir().unwrap();
-    let out = host(vault.path())
+    let out = host_cli(vault.path())
         .args(["set-interval", "12"])
         .output()
         .unwrap();
@@ -29,7 +18,7 @@ fn set_interval_then_status_json() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let out = host(vault.path())
+    let out = host_cli(vault.path())
         .args(["status", "--json"])
         .output()
         .unwrap();
@@ -43,7 +32,7 @@ fn set_interval_then_status_json() {
 #[test]
 fn errors_exit_non_zero_with_code_and_message() {
     let vault = tempfile::tempdir().unwrap();
-    let out = host(vault.path())
+    let out = host_cli(vault.path())
         .args(["set-interval", "9999"])
         .output()
         .unwrap();
@@ -57,7 +46,7 @@ fn errors_exit_non_zero_with_code_and_message() {
 
 #[test]
 fn a_missing_vault_is_a_clear_error() {
-    let out = host(std::path::Path::new("/nonexistent/vault"))
+    let out = host_cli(std::path::Path::new("/nonexistent/vault"))
         .arg("status")
         .output()
         .unwrap();
@@ -92,7 +81,7 @@ fn the_compiled_component_is_cached_and_a_bad_cache_entry_is_recompiled() {
     let vault = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
     let status = |expect_ok: bool| {
-        let out = host(vault.path())
+        let out = host_cli(vault.path())
             .env("VERSTAK_SYNC_CACHE_DIR", cache.path())
             .args(["status", "--json"])
             .output()

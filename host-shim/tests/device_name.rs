@@ -7,23 +7,11 @@ use common::device::{PASSWORD, VAULT};
 use common::server::Server;
 use common::*;
 use std::path::Path;
-use std::process::Command;
-
-fn host(vault: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_verstak-sync-host"));
-    cmd.arg("--vault")
-        .arg(vault)
-        .arg("--component")
-        .arg(component())
-        .arg("--manifest")
-        .arg(repo_manifest());
-    cmd
-}
 
 /// Runs `configure` (plus `extra`) on `vault` and returns the paired device name from
 /// `status --json`.
 fn configure(server: &Server, vault: &Path, extra: &[&str]) -> String {
-    let out = host(vault)
+    let out = host_cli(vault)
         .args(["configure", "--server", &server.url(), "--username", "ann"])
         .args(["--password", PASSWORD, "--vault-id", VAULT])
         .args(extra)
@@ -34,7 +22,7 @@ fn configure(server: &Server, vault: &Path, extra: &[&str]) -> String {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = host(vault).args(["status", "--json"]).output().unwrap();
+    let out = host_cli(vault).args(["status", "--json"]).output().unwrap();
     assert!(out.status.success());
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status["statusLabel"], "connected", "{status}");

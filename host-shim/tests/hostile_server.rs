@@ -8,22 +8,13 @@ use common::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 fn host(vault: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_verstak-sync-host"))
-        .arg("--vault")
-        .arg(vault)
-        .arg("--component")
-        .arg(component())
-        .arg("--manifest")
-        .arg(repo_manifest())
-        .args(args)
-        .output()
-        .unwrap()
+    host_cli(vault).args(args).output().unwrap()
 }
 
 /// Reads one request: the request line and the body (by `Content-Length`).

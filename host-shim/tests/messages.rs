@@ -8,21 +8,12 @@ use common::*;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn host(vault: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_verstak-sync-host"))
-        .arg("--vault")
-        .arg(vault)
-        .arg("--component")
-        .arg(component())
-        .arg("--manifest")
-        .arg(repo_manifest())
-        .args(args)
-        .output()
-        .unwrap()
+    host_cli(vault).args(args).output().unwrap()
 }
 
 fn stderr(out: &Output) -> String {

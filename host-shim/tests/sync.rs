@@ -24,18 +24,6 @@ use verstak_sync_host::limits::Limits;
 use verstak_sync_host::runtime::Runtime;
 use verstak_sync_host::session::Session;
 
-/// `verstak-sync-host` as a user runs it.
-fn host_cli(vault: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_verstak-sync-host"));
-    cmd.arg("--vault")
-        .arg(vault)
-        .arg("--component")
-        .arg(component())
-        .arg("--manifest")
-        .arg(repo_manifest());
-    cmd
-}
-
 #[test]
 fn two_vaults_exchange_text_binary_nested_and_non_ascii_files_edits_renames_and_deletes() {
     let (_server, d) = setup(&["alpha", "beta"]);

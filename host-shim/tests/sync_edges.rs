@@ -6,17 +6,11 @@ mod common;
 use common::device::{conflict_copies, setup, write_random_file};
 use common::*;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 fn spawn_sync(vault: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_verstak-sync-host"))
-        .arg("--vault")
-        .arg(vault)
-        .arg("--component")
-        .arg(component())
-        .arg("--manifest")
-        .arg(repo_manifest())
+    host_cli(vault)
         .arg("sync")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

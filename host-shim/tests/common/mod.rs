@@ -12,6 +12,19 @@ use verstak_sync_host::cli;
 use verstak_sync_host::limits::Limits;
 use verstak_sync_host::runtime::Runtime;
 
+/// `verstak-sync-host` as a user runs it, for `vault`, with the workspace's component and
+/// manifest; the caller adds the command and its arguments.
+pub fn host_cli(vault: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_verstak-sync-host"));
+    cmd.arg("--vault")
+        .arg(vault)
+        .arg("--component")
+        .arg(component())
+        .arg("--manifest")
+        .arg(repo_manifest());
+    cmd
+}
+
 /// The engine component built by `cargo build -p verstak-sync-plugin --target wasm32-wasip2 --release`.
 pub fn component() -> PathBuf {
     let path = cli::component_path(None);
