@@ -119,6 +119,35 @@ pub fn write_cache(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> 
     write_via_temp(path, bytes, mode, false)
 }
 
+/// Appends `bytes` to `path` (created with `mode` when missing) and fsyncs it; a new file's
+/// directory is fsynced too. Refuses, writing nothing, when the file would grow past `max` bytes
+/// (`Ok(false)`). A crash may leave a prefix of `bytes` at the end: readers tolerate a torn tail.
+pub fn append_durable(path: &Path, bytes: &[u8], mode: u32, max: u64) -> std::io::Result<bool> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = path
+        .parent()
+        .expect("state files always have a parent directory");
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(mode)
+        .open(path)?;
+    let len = f.metadata()?.len();
+    if len + bytes.len() as u64 > max {
+        return Ok(false);
+    }
+    f.write_all(bytes)?;
+    f.sync_data()?;
+    if len == 0 {
+        fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(true)
+}
+
 fn write_via_temp(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     let dir = path

@@ -195,6 +195,7 @@ fn the_reserved_folder_is_invisible_and_keys_stay_in_their_folder() {
         let attempts = [
             v(&["storage-get", key]),
             v(&["storage-set", key, "{}"]),
+            v(&["storage-append", key, "{}"]),
             v(&["storage-delete", key]),
             v(&["stage-write", key, "0", "pwned"]),
             v(&["stage-copy", "inside.md", key]),
@@ -251,6 +252,7 @@ fn imports_without_their_grant_are_not_permitted() {
             vec![
                 v(&["storage-get", "device-token"]),
                 v(&["storage-set", "device-token", "{}"]),
+                v(&["storage-append", "device-token", "{}"]),
                 v(&["storage-delete", "device-token"]),
                 v(&["settings-read"]),
                 v(&["settings-write", "{\"serverUrl\":\"http://evil\"}"]),

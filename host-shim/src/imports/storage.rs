@@ -9,7 +9,7 @@ use crate::bindings::verstak::sync::storage::Host;
 use crate::bindings::{ErrorCode, HostError};
 use crate::grants::Permission;
 use crate::state::HostState;
-use crate::vault::{write_atomic, write_cache};
+use crate::vault::{append_durable, write_atomic, write_cache};
 use std::path::PathBuf;
 
 /// The largest document (storage.wit).
@@ -69,6 +69,21 @@ impl Host for HostState {
         self.write_document(key, value, false)
     }
 
+    fn append(&mut self, key: String, value: String) -> Result<(), HostError> {
+        self.grants.check(Permission::StorageNamespace)?;
+        let path = self.document(&key)?;
+        self.sync_deferred_dirs()?;
+        let appended = append_durable(&path, value.as_bytes(), 0o600, MAX_DOCUMENT_BYTES as u64)
+            .map_err(|e| io_error(&format!("append to document {key:?}"), e))?;
+        if !appended {
+            return Err(err(
+                ErrorCode::TooLarge,
+                format!("a document is limited to {MAX_DOCUMENT_BYTES} bytes"),
+            ));
+        }
+        Ok(())
+    }
+
     fn delete(&mut self, key: String) -> Result<(), HostError> {
         self.grants.check(Permission::StorageNamespace)?;
         let path = self.document(&key)?;
@@ -93,6 +108,7 @@ mod tests {
         denied(s.get("k".into()), "storage.namespace");
         denied(s.set("k".into(), "v".into()), "storage.namespace");
         denied(s.set_cache("k".into(), "v".into()), "storage.namespace");
+        denied(s.append("k".into(), "v".into()), "storage.namespace");
         denied(s.delete("k".into()), "storage.namespace");
     }
 
@@ -147,12 +163,38 @@ mod tests {
     }
 
     #[test]
+    fn append_grows_a_document_durably_until_the_size_limit() {
+        let (vault, mut s) = full();
+        s.append("journal".into(), "a\n".into()).unwrap();
+        s.append("journal".into(), "b\n".into()).unwrap();
+        assert_eq!(s.get("journal".into()).unwrap().as_deref(), Some("a\nb\n"));
+        let file = vault
+            .path()
+            .join(".verstak/plugin-data/verstak.sync/engine/journal.json");
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let big = "x".repeat(MAX_DOCUMENT_BYTES - 3);
+        code(s.append("journal".into(), big), ErrorCode::TooLarge);
+        assert_eq!(
+            s.get("journal".into()).unwrap().as_deref(),
+            Some("a\nb\n"),
+            "a refused append writes nothing"
+        );
+        s.set("journal".into(), String::new()).unwrap();
+        s.append("journal".into(), "c".into()).unwrap();
+        assert_eq!(s.get("journal".into()).unwrap().as_deref(), Some("c"));
+    }
+
+    #[test]
     fn keys_and_sizes_are_checked_before_any_io() {
         let (vault, mut s) = full();
         for bad in ["", "..", "../settings", "a/b", "k k"] {
             code(s.get(bad.into()), ErrorCode::InvalidInput);
             code(s.set(bad.into(), "v".into()), ErrorCode::InvalidInput);
             code(s.set_cache(bad.into(), "v".into()), ErrorCode::InvalidInput);
+            code(s.append(bad.into(), "v".into()), ErrorCode::InvalidInput);
             code(s.delete(bad.into()), ErrorCode::InvalidInput);
         }
         for set in [Host::set, Host::set_cache] {

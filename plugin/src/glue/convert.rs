@@ -125,6 +125,7 @@ pub(super) fn status(s: Status) -> wit::SyncStatus {
         status_label: label(s.status_label),
         progress: s.progress.map(progress),
         guard: s.guard.map(guard),
+        conflicts: Vec::new(),
     })
 }
 

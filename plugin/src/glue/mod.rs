@@ -62,6 +62,17 @@ impl wit::Guest for Component {
         sync(Action::Sync)
     }
 
+    fn sync_changed(_paths: Vec<String>) -> Out<SyncSummary> {
+        // A full scan is always a correct answer to the hint; scanning only the hinted paths is
+        // the engine's next step (issue 12).
+        sync(Action::Sync)
+    }
+
+    fn dismiss_conflicts(_ids: Vec<String>) -> Out<()> {
+        // The engine keeps no conflict list yet (issue 14 item 5), so there is nothing to remove.
+        Ok(())
+    }
+
     fn reset_key() -> Out<()> {
         run(Action::ResetKey, drop)
     }

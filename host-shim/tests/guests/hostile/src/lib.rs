@@ -104,6 +104,7 @@ fn run(args: &[String]) -> SyncError {
         // Private storage and settings.
         "storage-get" => answer(storage::get(arg(1)), |v| v.unwrap_or_else(|| "<none>".into())),
         "storage-set" => answer(storage::set(arg(1), arg(2)), unit),
+        "storage-append" => answer(storage::append(arg(1), arg(2)), unit),
         "storage-delete" => answer(storage::delete(arg(1)), unit),
         "settings-read" => answer(settings::read(), |s| s),
         "settings-write" => answer(settings::write(arg(1)), unit),
@@ -186,6 +187,7 @@ fn default_status() -> SyncStatus {
         last_checked_at: String::new(),
         guard: None,
         ignore: vec![],
+        conflicts: vec![],
     }
 }
 
@@ -222,7 +224,15 @@ impl Guest for Component {
         refuse()
     }
 
+    fn sync_changed(_paths: Vec<String>) -> Result<SyncSummary, SyncError> {
+        refuse()
+    }
+
     fn reset_key() -> Result<(), SyncError> {
+        refuse()
+    }
+
+    fn dismiss_conflicts(_ids: Vec<String>) -> Result<(), SyncError> {
         refuse()
     }
 
