@@ -3,9 +3,9 @@
 //! and panics when an invariant breaks.
 
 use super::hash::ContentHash;
-use super::merge::merge3;
 use super::path::VaultPath;
 use super::payload::{Incoming, Source, blob_payload, is_text, text_payload};
+use verstak_sync_merge::merge3;
 use verstak_sync_proto::limits::DEFAULT_MAX_PAYLOAD_JSON;
 
 /// Incoming payload decoding (plugin-contract §4.5) on `data`, plus the build/parse round trip.

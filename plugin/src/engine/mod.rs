@@ -44,7 +44,7 @@
 //! * Edge types: [`path::VaultPath`], [`hash::ContentHash`], [`ids`] (`ServerSeq`, `RequestId`, `Millis`).
 //! * Pure rules: [`ignore`] (exclusions, ignore list), [`payload`] (payloads, text-or-blob),
 //!   `derive` (what to publish, emission order), `incoming` (what to do with a pulled op),
-//!   [`merge`] (diff3), [`conflict`] (copy names),
+//!   `verstak_sync_merge` (diff3, its own crate), [`conflict`] (copy names),
 //!   [`guard`] (mass deletion), [`batch`] (batch halving), `pullcheck` (page ordering checks).
 //! * Run phases: `run/scan.rs`, `run/pull.rs`, `run/apply*.rs` (with `run/set_aside.rs`: remote ops
 //!   that cannot be applied here), `run/materialize.rs`, `run/push.rs`.
@@ -80,7 +80,6 @@ pub mod ignore;
 pub(crate) mod incoming;
 pub(crate) mod io;
 pub mod machine;
-pub mod merge;
 pub mod pairing;
 pub mod path;
 pub mod payload;

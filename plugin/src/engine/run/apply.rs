@@ -13,13 +13,13 @@ use super::super::conflict::{conflict_copy_path, remote_device_label, stamp};
 use super::super::error::EngineError;
 use super::super::hash::ContentHash;
 use super::super::incoming::{self, FileDelete, Known, Route, Upsert};
-use super::super::merge::merge3;
 use super::super::path::VaultPath;
 use super::super::payload::{Incoming, Source, is_text};
 use super::super::saved::{LocalEntry, SyncedEntry};
 use super::super::summary::KeptBoth;
 use super::Run;
 use super::materialize::{Fail, io_fail};
+use verstak_sync_merge::merge3;
 
 const ATTEMPTS: usize = 3;
 

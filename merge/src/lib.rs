@@ -1,5 +1,8 @@
 //! Three-way line merge (diff3) for text files (plugin-contract §5.4.2).
 //!
+//! Its own crate so that every place that merges (the engine on each device, and later the
+//! browser through a `wasm-bindgen` build) runs the same code and can never disagree.
+//!
 //! `merge3(base, local, remote)` returns the merged text when the merge is clean — no region was
 //! changed differently on both sides (an identical change on both sides is fine) — and `None`
 //! otherwise. Lines keep their terminators, so line endings and a missing final newline survive.
@@ -10,7 +13,7 @@
 /// Upper bound on the LCS table (cells) before giving up.
 const MAX_CELLS: usize = 4_000_000;
 
-pub(crate) fn merge3(base: &str, local: &str, remote: &str) -> Option<String> {
+pub fn merge3(base: &str, local: &str, remote: &str) -> Option<String> {
     if local == remote {
         return Some(local.to_string());
     }
