@@ -11,6 +11,7 @@ use super::StoreError;
 pub(crate) struct UserRow {
     pub id: String,
     pub username: String,
+    /// Empty when the account has no email (schema 4).
     pub email: String,
     pub confirmed: bool,
     pub blocked: bool,
@@ -69,7 +70,7 @@ pub(crate) fn users(c: &Connection, q: &UserQuery) -> Result<(i64, Vec<UserRow>)
     args.push(Value::Integer(q.per_page));
     args.push(Value::Integer((q.page - 1).max(0) * q.per_page));
     let sql = format!(
-        "SELECT u.id, u.username, u.email, u.confirmed, u.blocked, COALESCE(u.last_seen, ''),
+        "SELECT u.id, u.username, COALESCE(u.email, ''), u.confirmed, u.blocked, COALESCE(u.last_seen, ''),
                 u.created_at,
                 (SELECT COUNT(*) FROM server_user_devices ud WHERE ud.user_id = u.id) AS devices
          FROM server_users u WHERE {wh} ORDER BY {} LIMIT ?{} OFFSET ?{}",
@@ -130,11 +131,12 @@ pub(crate) enum EditOutcome {
     EmailTaken,
 }
 
+/// Sets username and email (`None`: no address).
 pub(crate) fn edit(
     c: &Connection,
     id: &str,
     username: &str,
-    email: &str,
+    email: Option<&str>,
 ) -> Result<EditOutcome, StoreError> {
     let exists = |sql: &str, v: &str| -> Result<bool, StoreError> {
         Ok(c.query_row(sql, params![v, id], |_| Ok(()))
@@ -157,10 +159,12 @@ pub(crate) fn edit(
     )? {
         return Ok(EditOutcome::UsernameTaken);
     }
-    if exists(
-        "SELECT 1 FROM server_users WHERE email = ?1 AND id <> ?2",
-        email,
-    )? {
+    if let Some(email) = email
+        && exists(
+            "SELECT 1 FROM server_users WHERE email = ?1 AND id <> ?2",
+            email,
+        )?
+    {
         return Ok(EditOutcome::EmailTaken);
     }
     c.execute(

@@ -68,8 +68,13 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ),
     (
         "forgot.sent",
-        "If the address belongs to an account, a reset link is on its way.",
-        "Если адрес принадлежит учётной записи, ссылка для сброса уже отправлена.",
+        "If the address belongs to an account, a reset link is on its way. An account without an email address gets no mail: ask the server's administrator to set a new password.",
+        "Если адрес принадлежит учётной записи, ссылка для сброса уже отправлена. На учётную запись без адреса почты письмо не придёт: попросите администратора сервера задать новый пароль.",
+    ),
+    (
+        "forgot.noEmail",
+        "Enter the email address of your account. An account without an email address cannot reset its password by mail: ask the server's administrator.",
+        "Введите адрес почты вашей учётной записи. Учётная запись без адреса почты не может сбросить пароль по почте: обратитесь к администратору сервера.",
     ),
     ("reset.title", "Choose a new password", "Новый пароль"),
     (
@@ -116,6 +121,7 @@ const CATALOG: &[(&str, &str, &str)] = &[
         "Устройство отключено.",
     ),
     ("confirm.dialogTitle", "Are you sure?", "Вы уверены?"),
+    ("admin.noEmail", "no email", "нет адреса почты"),
     ("confirm.ok", "Yes, continue", "Да, продолжить"),
     ("error.title", "Something went wrong", "Что-то пошло не так"),
     ("error.back", "Back to the start page", "На главную"),

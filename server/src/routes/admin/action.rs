@@ -143,7 +143,7 @@ async fn run(st: &AppState, a: &Admin, act: ConsoleAction, f: &Form) -> Result<O
         A::EditUser if id.is_empty() => refused(Refusal::Missing),
         A::EditUser => {
             let (u, e) = (f.get("username").trim(), f.get("email").trim());
-            match ops::edit_user(st, &actor, id, u, e).await? {
+            match ops::edit_user(st, &actor, Via::Console, id, u, e).await? {
                 Ok(()) => see("/admin/users"),
                 Err(why) => refused(why),
             }
