@@ -502,9 +502,14 @@ impl Locale {
     }
 }
 
+/// Both tables: this module's and the console's.
+fn entries() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
+    CATALOG.iter().chain(super::console_text::CONSOLE)
+}
+
 /// The text of `key` in `loc`.
 pub(crate) fn t(loc: Locale, key: &str) -> &'static str {
-    match CATALOG.iter().find(|(k, _, _)| *k == key) {
+    match entries().find(|(k, _, _)| *k == key) {
         Some((_, en, ru)) => match loc {
             Locale::En => en,
             Locale::Ru => ru,
@@ -524,22 +529,14 @@ pub(crate) fn retry_in(loc: Locale, secs: u64) -> String {
     } else {
         (secs.div_ceil(60), "minute")
     };
-    let form = match loc {
-        Locale::En if n == 1 => "one",
-        Locale::En => "many",
-        Locale::Ru => match (n % 10, n % 100) {
-            (1, r) if r != 11 => "one",
-            (2..=4, r) if !(12..=14).contains(&r) => "few",
-            _ => "many",
-        },
-    };
+    let form = super::format::plural(loc, n);
     let wait = format!("{n} {}", t(loc, &format!("wait.{unit}.{form}")));
     t(loc, "error.retryIn").replace("{wait}", &wait)
 }
 
 /// True if the catalog has `key` (used to accept only known flash keys).
 pub(crate) fn has(key: &str) -> bool {
-    CATALOG.iter().any(|(k, _, _)| *k == key)
+    entries().any(|(k, _, _)| *k == key)
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SSZ` into Unix seconds.
@@ -595,16 +592,12 @@ mod tests {
 
     #[test]
     fn catalog_keys_are_unique_and_unknown_keys_are_hidden() {
-        let mut keys: Vec<&str> = CATALOG.iter().map(|(k, _, _)| *k).collect();
+        let mut keys: Vec<&str> = entries().map(|(k, _, _)| *k).collect();
         let n = keys.len();
         keys.sort();
         keys.dedup();
         assert_eq!(keys.len(), n, "duplicate catalog key");
-        assert!(
-            CATALOG
-                .iter()
-                .all(|(_, en, ru)| !en.is_empty() && !ru.is_empty())
-        );
+        assert!(entries().all(|(_, en, ru)| !en.is_empty() && !ru.is_empty()));
         assert_eq!(t(Locale::En, "no.such.key"), "Translation unavailable");
         assert_eq!(t(Locale::Ru, "no.such.key"), "Перевод временно недоступен");
     }

@@ -18,6 +18,7 @@ fn ui<'a>(nav: Nav<'a>, server_name: &'a str, here: &'a str) -> Ui<'a> {
         locale_csrf: "lc",
         here,
         nav,
+        notice: None,
     }
 }
 
