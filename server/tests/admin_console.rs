@@ -96,7 +96,7 @@ fn pages_use_labels_units_sentences_and_names() {
     }
     assert!(
         storage.contains(&format!(
-            "<td title=\"{alice}\">alice</td><td>2.9 KiB</td><td>8 GiB</td>"
+            "<td class=\"long\" title=\"{alice}\">alice</td><td>2.9 KiB</td><td>8 GiB</td>"
         )),
         "{storage}"
     );

@@ -51,7 +51,12 @@ fn share(ui: &Ui<'_>, used: i64, quota: i64) -> (i64, String) {
     } else {
         "."
     };
-    let text = format!("{}{dot}{} %", ui.count(&(tenths / 10)), tenths % 10);
+    // A little usage is "< 0.1 %", never "0.0 %".
+    let text = if tenths == 0 && used > 0 {
+        format!("< 0{dot}1 %")
+    } else {
+        format!("{}{dot}{} %", ui.count(&(tenths / 10)), tenths % 10)
+    };
     (permille, text)
 }
 
