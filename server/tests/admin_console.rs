@@ -101,6 +101,11 @@ fn pages_use_labels_units_sentences_and_names() {
         "{storage}"
     );
     assert!(storage.contains("<dd data-last-cleanup>"));
+    assert!(
+        storage.contains("<dt>Audit events kept for</dt><dd>90 days</dd>"),
+        "{storage}"
+    );
+    assert!(storage.contains("<dt>Unfinished uploads kept for</dt><dd>1 day</dd>"));
 
     a.jar.push(("verstak_locale".into(), "ru".into()));
     let ru = a.get("/admin/settings").text();

@@ -252,9 +252,19 @@ pub(crate) const CONSOLE: &[(&str, &str, &str)] = &[
     ("storage.lastCleanup", "Last run", "Последний запуск"),
     ("storage.never", "not yet", "ещё не было"),
     (
-        "storage.waiting",
-        "Waiting to be removed",
-        "Ожидают удаления",
+        "storage.keepAudit",
+        "Audit events kept for",
+        "События аудита хранятся",
+    ),
+    (
+        "storage.keepIdempotency",
+        "Idempotency records kept for",
+        "Записи идемпотентности хранятся",
+    ),
+    (
+        "storage.keepUploads",
+        "Unfinished uploads kept for",
+        "Незавершённые загрузки хранятся",
     ),
     (
         "storage.retentionHint",

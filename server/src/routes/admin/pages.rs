@@ -244,12 +244,18 @@ async fn storage(State(st): State<AppState>, a: Admin) -> Result<Response, ApiEr
     .await
     .map_err(ApiError::internal)?;
     let flash = (a.query.get("flash") == "cleanup_done").then_some("admin.cleanupDone");
+    let r = &st.config.retention;
     let v = StorageView {
         flash,
         stats: &s,
         wal_bytes,
         user_quota: st.config.limits.max_user_blob_bytes,
         usage: &usage,
+        keep_secs: [
+            r.audit_days * 86_400,
+            r.idempotency_hours * 3600,
+            r.temp_upload_hours * 3600,
+        ],
     };
     Ok(admin_page(a, "/admin/storage", "admin.storage", |ui| {
         view::storage::render(ui, &v)

@@ -28,6 +28,8 @@ struct Storage<'a> {
     wal_bytes: i64,
     quota: String,
     usage: Vec<UsageRow<'a>>,
+    /// `(label key, seconds)` of each retention period.
+    keep: [(&'static str, i64); 3],
 }
 
 /// The page data: the §6.14 figures, the WAL size, the per-user quota and usage.
@@ -37,6 +39,8 @@ pub(crate) struct StorageView<'a> {
     pub wal_bytes: i64,
     pub user_quota: i64,
     pub usage: &'a [UserUsage],
+    /// Retention periods in seconds: audit events, idempotency records, unfinished uploads.
+    pub keep_secs: [i64; 3],
 }
 
 /// `used` of `quota` as a percentage with one decimal (`0.1 %`, ru `0,1 %`).
@@ -86,5 +90,10 @@ pub(crate) fn render(ui: &Ui<'_>, v: &StorageView<'_>) -> String {
         wal_bytes: v.wal_bytes,
         quota: ui.bytes(&v.user_quota),
         usage,
+        keep: [
+            ("storage.keepAudit", v.keep_secs[0]),
+            ("storage.keepIdempotency", v.keep_secs[1]),
+            ("storage.keepUploads", v.keep_secs[2]),
+        ],
     })
 }
