@@ -185,6 +185,20 @@ fn harmless_actions_ask_nothing_and_every_action_says_what_it_did() {
     let (_, page) = act("delete-device", &dev);
     assert!(page.contains("deleted."), "{page}");
 
+    // A JSON read of the admin API in between leaves the message for the page.
+    let r = a.post_form(
+        "/admin/action",
+        &[
+            ("action", "toggle-user"),
+            ("id", &bob),
+            ("password", ADMIN_PW),
+            ("csrf_token", &csrf),
+        ],
+    );
+    assert_eq!(r.status, 303);
+    assert_eq!(a.get("/admin/api/stats").status, 200);
+    assert!(a.get("/admin/users").text().contains("User bob blocked."));
+
     // In Russian too, and a notice never leaks to another admin session.
     let mut other = admin_login(&s, "root", ADMIN_PW);
     a.jar.push(("verstak_locale".into(), "ru".into()));

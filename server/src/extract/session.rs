@@ -58,7 +58,7 @@ pub(crate) struct AdminSession {
     pub session: Session,
     pub csrf: String,
     pub query: Form,
-    /// What the session's last console action did, taken by the next GET (shown once).
+    /// What the session's last console action did, taken by the next page GET (shown once).
     pub notice: Option<Notice>,
 }
 
@@ -69,9 +69,12 @@ impl FromRequestParts<AppState> for AdminSession {
         let (cx, session) = live(st, parts, Kind::Admin).await?;
         let csrf = cx.cookie("csrf_token").unwrap_or("").to_owned();
         let query = Form::parse(parts.uri.query().unwrap_or("").as_bytes());
-        let notice = (parts.method == axum::http::Method::GET)
-            .then(|| st.notices.take(&session.token_hash))
-            .flatten();
+        // Only a page shows the notice; a JSON read of the admin API leaves it waiting.
+        let path = parts.uri.path();
+        let page = parts.method == axum::http::Method::GET
+            && !path.starts_with("/admin/api/")
+            && !path.ends_with(".json");
+        let notice = page.then(|| st.notices.take(&session.token_hash)).flatten();
         Ok(AdminSession {
             cx,
             session,

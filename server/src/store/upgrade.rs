@@ -18,7 +18,12 @@ const STEPS: &[(i64, Step)] = &[(4, email_optional)];
 /// Applies the steps above `from`, each in its own transaction.
 pub(crate) fn run(conn: &mut Connection, from: i64) -> Result<(), StoreError> {
     for &(version, step) in STEPS.iter().filter(|(v, _)| *v > from) {
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another process (`user add` next to a starting server) may have taken it already.
+        let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if now >= version {
+            continue;
+        }
         step(&tx)?;
         tx.execute_batch(&format!("PRAGMA user_version = {version}"))?;
         tx.commit()?;
