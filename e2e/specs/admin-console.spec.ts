@@ -119,6 +119,17 @@ test('every admin page fits 1280 px and reads like a product', async ({ server, 
   await page.reload();
   await expect(page.locator('[data-notice]')).toHaveCount(0);
 
+  // Russian labels are longer: every page still fits.
+  await ctx.addCookies([{ name: 'verstak_locale', value: 'ru', url: server.url }]);
+  for (const sec of SECTIONS) {
+    await page.goto(`${server.url}/admin/${sec}`);
+    await expect(page.locator('html')).toHaveAttribute('lang', 'ru');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, `${sec} (ru): no horizontal overflow`).toBeLessThanOrEqual(0);
+  }
+  await page.goto(`${server.url}/admin/users`);
+  await page.screenshot({ path: artifactPath('admin-users-ru'), fullPage: true });
+
   expect(errors, 'no page errors (CSP violations show up here)').toEqual([]);
   await ctx.close();
 });
