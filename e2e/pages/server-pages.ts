@@ -65,6 +65,17 @@ export class AdminPages {
     return this.page.locator('table.users tbody tr').filter({ hasText: username });
   }
 
+  /** Opens the manage dialog of `username` on the users page and enters the admin password. */
+  async manage(username: string, adminPassword: string): Promise<Locator> {
+    await this.page.goto(`${this.base()}/admin/users?q=${encodeURIComponent(username)}`);
+    const row = this.userRow(username);
+    await row.locator('button[data-dialog-open^="user-dialog-"]').click();
+    const dialog = row.locator('dialog[open]');
+    await expect(dialog).toBeVisible();
+    await dialog.locator('input[name="password"]').fill(adminPassword);
+    return dialog;
+  }
+
   /** Blocks (or unblocks) a user from the users page: manage dialog, re-authentication, confirm. */
   async toggleBlock(username: string, adminPassword: string): Promise<void> {
     await this.page.goto(`${this.base()}/admin/users?q=${encodeURIComponent(username)}`);

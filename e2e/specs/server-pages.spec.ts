@@ -4,29 +4,10 @@
 // admin from config.yml signs in to the console and blocks the user.
 
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { test, expect, type SyncServer } from '../fixtures';
 import { AdminPages, UserPages } from '../pages/server-pages';
 import { artifactPath } from '../support/artifacts';
-
-const ADMIN = 'e2e-admin';
-const ADMIN_PASSWORD = 'e2e-admin-pass-1';
-// bcrypt (cost 10) of ADMIN_PASSWORD, made once with `verstak-sync-server --admin-user`.
-const ADMIN_HASH = '$2b$10$zaZWqcq2YlJgnROIecvzueAoyxAJYLeOu0EOxCbluI9nXXXEcPhdm';
-
-/** Adds the e2e admin and token logging to the server's config.yml, then restarts it. */
-async function withAdmin(server: SyncServer): Promise<void> {
-  const file = path.join(server.dataDir, 'config.yml');
-  let yml = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  if (!yml.includes(`username: ${ADMIN}`)) {
-    const entry = `  - username: ${ADMIN}\n    password_hash: "${ADMIN_HASH}"\n`;
-    yml = /^admin:\s*$/m.test(yml) ? yml.replace(/^admin:\s*$/m, `admin:\n${entry}`) : `${yml}\nadmin:\n${entry}`;
-  }
-  if (!/^development_token_logging:/m.test(yml)) yml += 'development_token_logging: true\n';
-  fs.writeFileSync(file, yml);
-  await server.restart();
-}
+import { ADMIN, ADMIN_PASSWORD, withAdmin } from '../support/server-admin';
 
 /** The confirmation token the server logged for `username` (no SMTP configured). */
 async function loggedToken(server: SyncServer, username: string): Promise<string> {
@@ -89,7 +70,7 @@ test('register, confirm, sign in, see and revoke a device; the admin blocks the 
   await admin.page.screenshot({ path: artifactPath('server-admin-dashboard'), fullPage: true });
 
   await admin.toggleBlock(username, ADMIN_PASSWORD);
-  await expect(admin.userRow(username)).toContainText('yes');
+  await expect(admin.userRow(username).locator('[data-status="blocked"]')).toBeVisible();
   await admin.page.goto(server.url + '/admin/audit?event=user_block_changed');
   await expect(admin.page.locator('table.audit tbody tr').first()).toContainText('user_block_changed');
 

@@ -49,12 +49,13 @@ pub(crate) async fn hash_password(pw: &str) -> Result<String, ApiError> {
 
 /// Inserts a user. With `confirmed = false` it also issues a 48 h confirm token, sends the
 /// confirmation mail in the background and audits `user_registered`; otherwise audits
-/// `user_created` with `message`. Returns the user id.
+/// `user_created` with `message`. `email` is `None` only for an account an admin creates
+/// without an address. Returns the user id.
 #[allow(clippy::too_many_arguments)] // one call per entry point; a struct would only rename them
 pub(crate) async fn create_user(
     st: &AppState,
     username: &str,
-    email: &str,
+    email: Option<&str>,
     password: &str,
     confirmed: bool,
     loc: Locale,
@@ -67,7 +68,7 @@ pub(crate) async fn create_user(
     let (uid, un, em, th) = (
         id.clone(),
         username.to_owned(),
-        email.to_owned(),
+        email.map(str::to_owned),
         ids::sha256_hex(&token),
     );
     let now_s = time::unix_now();
@@ -75,7 +76,7 @@ pub(crate) async fn create_user(
         .db
         .write(move |c| {
             let now = time::format_unix(now_s);
-            let r = users::create(c, &uid, &un, &em, &hash, confirmed, &now)?;
+            let r = users::create(c, &uid, &un, em.as_deref(), &hash, confirmed, &now)?;
             if r == CreateUser::Created && !confirmed {
                 let exp = time::format_unix(now_s + CONFIRM_SECS);
                 accounts::issue_token(c, &th, &uid, Purpose::Confirm, &exp, &now)?;
@@ -104,7 +105,7 @@ pub(crate) async fn create_user(
         },
     )
     .await;
-    if !confirmed {
+    if let (false, Some(email)) = (confirmed, email) {
         let user = UserInfo {
             id: id.clone(),
             username: username.to_owned(),
@@ -115,11 +116,22 @@ pub(crate) async fn create_user(
     Ok(id)
 }
 
+/// What a forgot request found.
+enum Forgot {
+    Mail(UserInfo),
+    /// The text names an account that has no email address: nothing can be sent.
+    NoAddress,
+    Nothing,
+}
+
 /// Forgot password: everything happens in the background, so neither the response nor its
-/// timing depends on whether the account exists.
+/// timing depends on whether the account exists. An account without an email (schema 4)
+/// gets no mail; the pages say that such accounts ask an administrator, and the log says
+/// when someone tried one.
 pub(crate) fn forgot(st: &AppState, email: &str, loc: Locale) {
     let st = st.clone();
-    let email = email.trim().to_lowercase();
+    let typed = email.trim().to_owned();
+    let email = typed.to_lowercase();
     tokio::spawn(async move {
         let token = ids::random_hex(24);
         let th = ids::sha256_hex(&token);
@@ -128,19 +140,26 @@ pub(crate) fn forgot(st: &AppState, email: &str, loc: Locale) {
             .db
             .write(move |c| {
                 let Some(u) = accounts::by_email(c, &email)? else {
-                    return Ok(None);
+                    return Ok(if accounts::is_without_email(c, &typed)? {
+                        Forgot::NoAddress
+                    } else {
+                        Forgot::Nothing
+                    });
                 };
                 let (now, exp) = (
                     time::format_unix(now_s),
                     time::format_unix(now_s + RESET_SECS),
                 );
                 accounts::issue_token(c, &th, &u.id, Purpose::Reset, &exp, &now)?;
-                Ok(Some(u))
+                Ok(Forgot::Mail(u))
             })
             .await;
         match found {
-            Ok(Some(u)) => mail::send_link_mail(&st, Template::Reset, loc, u, token),
-            Ok(None) => {}
+            Ok(Forgot::Mail(u)) => mail::send_link_mail(&st, Template::Reset, loc, u, token),
+            Ok(Forgot::NoAddress) => tracing::info!(
+                "forgot: the account has no email address; no reset mail sent (an admin can reset its password)"
+            ),
+            Ok(Forgot::Nothing) => {}
             Err(e) => tracing::error!(error = %e, "forgot: issuing the reset token failed"),
         }
     });

@@ -10,6 +10,7 @@ use crate::config::{Config, ConfigFile};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::store::Db;
+use crate::web::notice::Notices;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -29,6 +30,8 @@ pub struct AppState {
     pub(crate) secrets: Arc<Mutex<HashMap<String, (String, Instant)>>>,
     /// The time of the last automatic retention run (§6.14 `last_cleanup_at`).
     pub(crate) last_cleanup: Arc<Mutex<String>>,
+    /// Console result messages waiting for their admin session's next page.
+    pub(crate) notices: Arc<Notices>,
 }
 
 /// The run-time web settings (`web:` and `public_url` of §1.6).
@@ -53,6 +56,7 @@ impl AppState {
             config_file: Arc::new(Mutex::new(None)),
             secrets: Arc::new(Mutex::new(HashMap::new())),
             last_cleanup: Arc::new(Mutex::new(String::new())),
+            notices: Arc::new(Notices::default()),
             db,
             config: Arc::new(config),
             blobs,

@@ -1,5 +1,6 @@
 //! `verstak-sync-server user add` (spec §1.3): creates a confirmed user directly in the
 //! database, migrating it first, safely alongside a running server (busy timeout 5 s).
+//! Without `--email` the user has no email address (unlike §1.3's `<id>@users.invalid`).
 
 use clap::Args;
 use std::path::PathBuf;
@@ -112,12 +113,13 @@ pub(crate) fn run(a: UserAddArgs) -> ExitCode {
         ));
     }
     let id = ids::new_user_id();
+    // Without `--email` the account has no address (schema 4), not a made-up one.
     let email = match &a.email {
         Some(e) => match normalize_email(e) {
-            Some(n) => n,
+            Some(n) => Some(n),
             None => return fail("invalid email"),
         },
-        None => format!("{id}@users.invalid"),
+        None => None,
     };
     let result = (|| -> anyhow::Result<CreateUser> {
         let data = crate::server::prepare_data_dir(&a.data)?;
@@ -127,7 +129,7 @@ pub(crate) fn run(a: UserAddArgs) -> ExitCode {
         let hash = bcrypt::hash(&password, 10)?;
         let now = time::now_rfc3339();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let created = users::create(&tx, &id, &a.username, &email, &hash, true, &now)?;
+        let created = users::create(&tx, &id, &a.username, email.as_deref(), &hash, true, &now)?;
         if created == CreateUser::Created {
             let entry = AuditEntry {
                 event_type: "user_created",

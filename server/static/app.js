@@ -24,14 +24,24 @@
       });
     });
 
-    // Forms with data-confirm ask through the shared #confirm-dialog before submitting.
+    // A form with data-confirm, or the submit button pressed with data-confirm, asks through
+    // the shared #confirm-dialog before submitting; a form without either (a harmless action
+    // such as "Confirm email") submits at once. The OK button is red only for a button with
+    // class "danger" or a form-level question (the user's own device revoke).
     var confirmDialog = document.getElementById('confirm-dialog');
-    document.querySelectorAll('form[data-confirm]').forEach(function (form) {
+    Array.prototype.filter.call(document.querySelectorAll('form'), function (f) {
+      return f.hasAttribute('data-confirm') || f.querySelector('button[data-confirm]');
+    }).forEach(function (form) {
       form.addEventListener('submit', function (ev) {
         if (form.dataset.confirmed === '1' || !confirmDialog) return;
-        ev.preventDefault();
         var submitter = ev.submitter || null;
-        confirmDialog.querySelector('.confirm-text').textContent = form.getAttribute('data-confirm');
+        var asked = submitter && submitter.hasAttribute('data-confirm') ? submitter : null;
+        var text = asked ? asked.getAttribute('data-confirm') : form.getAttribute('data-confirm');
+        if (!text) return;
+        ev.preventDefault();
+        var danger = asked ? asked.classList.contains('danger') : true;
+        confirmDialog.querySelector('button[value="ok"]').classList.toggle('danger', danger);
+        confirmDialog.querySelector('.confirm-text').textContent = text;
         confirmDialog.returnValue = '';
         confirmDialog.addEventListener('close', function once() {
           confirmDialog.removeEventListener('close', once);

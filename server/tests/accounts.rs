@@ -521,3 +521,64 @@ fn login_by_email_shares_the_account_bucket_with_the_username() {
     // Another account is not affected.
     assert_eq!(login("198.51.100.22", "frank@example.test", PW).status, 200);
 }
+
+/// Issue 15 item 9: `user add` without `--email` stores no address (not a made-up
+/// `…@users.invalid` one). The user signs in and pairs; a forgot request for the account
+/// sends nothing, the log says why, and the pages say that such accounts ask an admin; the
+/// console shows "—" for the address.
+#[test]
+fn user_add_without_email_has_none_and_forgot_sends_nothing() {
+    let s = start_with_admin();
+    let sink = Sink::start();
+    configure_smtp(&s, &sink);
+    let (code, out, err) = user_add(s.data(), &["--username", "erin", "--password", PW]);
+    assert_eq!(code, 0, "{out} {err}");
+    let (code, out, err) = user_add(s.data(), &["--username", "finn", "--password", PW]);
+    assert_eq!(code, 0, "two accounts without email: {out} {err}");
+    let c = rusqlite::Connection::open(s.data().join("server.db")).unwrap();
+    let email: Option<String> = c
+        .query_row(
+            "SELECT email FROM server_users WHERE username = 'erin'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(email, None);
+    drop(c);
+
+    let mut web = user_login(&s, "erin", PW);
+    assert_eq!(web.get("/dashboard").status, 200);
+    assert_eq!(pair_status(&s, "erin", PW).status, 200);
+
+    let mut g = Browser::new(&s);
+    let form = g.get("/forgot").text();
+    assert!(
+        form.contains("An account without an email address cannot reset its password by mail"),
+        "{form}"
+    );
+    let r = g.post_public("/forgot", &[("email", "erin")]);
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/forgot/sent"))
+    );
+    wait_log(&s, "the account has no email address; no reset mail sent");
+    let r = s.post("/api/v1/auth/forgot", None, &json!({"email": "erin"}));
+    assert_eq!(
+        r.json(),
+        json!({"status": "if email exists, reset link sent"})
+    );
+    wait_log(&s, "the account has no email address; no reset mail sent");
+    assert_eq!(sink.count(), 0, "no mail for an account without email");
+    let sent = g.get("/forgot/sent").text();
+    assert!(
+        sent.contains("An account without an email address gets no mail"),
+        "{sent}"
+    );
+
+    let mut a = admin_login(&s, "root", ADMIN_PW);
+    let j = a.get("/admin/api/users?filter=erin").json();
+    assert_eq!(j["users"][0]["email"], "");
+    let list = a.get("/admin/users?q=erin").text();
+    assert!(list.contains("data-no-email"), "{list}");
+    assert!(!list.contains("users.invalid"), "{list}");
+}

@@ -93,7 +93,7 @@ fn reference_database_is_adopted_in_place() {
     assert_eq!(pa["ops"].as_array().unwrap().len(), 2);
     assert_eq!(pa["server_sequence"], 4);
 
-    // No plaintext key remains; the version is 3.
+    // No plaintext key remains; adopted as version 3, then upgraded to version 4.
     let c = Connection::open(s.data().join("server.db")).unwrap();
     let api_key: String = c
         .query_row(
@@ -106,7 +106,13 @@ fn reference_database_is_adopted_in_place() {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 3);
+    assert_eq!(v, 4);
+    let email: Option<String> = c
+        .query_row("SELECT email FROM server_users WHERE id = 'u1'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(email.as_deref(), Some("alice@example.test"));
     drop(c);
 
     // A second start is a no-op: no new backup, data unchanged.
@@ -147,4 +153,67 @@ fn old_or_newer_databases_are_refused() {
         assert_eq!(out.status.code(), Some(1));
         assert!(String::from_utf8_lossy(&out.stderr).contains(msg));
     }
+}
+
+/// Schema 3 → 4 (issue 15 item 9): `server_users.email` becomes optional and the
+/// `<id>@users.invalid` placeholders that `user add` used to invent become NULL; real
+/// addresses, passwords and flags stay, and both kinds of account sign in.
+#[test]
+fn version_3_placeholders_become_no_email() {
+    let dir = tempfile::tempdir().unwrap();
+    add_user(dir.path(), "bob", PW);
+    let (code, _, err) = user_add(dir.path(), &["--username", "ann", "--password", PW]);
+    assert_eq!(code, 0, "{err}");
+    // Turn the fresh database back into what schema 3 wrote: email NOT NULL, a placeholder.
+    let c = Connection::open(dir.path().join("server.db")).unwrap();
+    c.execute_batch(
+        "CREATE TABLE v3 (id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE,
+            email TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
+            confirmed INTEGER NOT NULL DEFAULT 0, blocked INTEGER NOT NULL DEFAULT 0,
+            last_seen TEXT, created_at TEXT NOT NULL);
+         INSERT INTO v3 SELECT id, username, COALESCE(email, id || '@users.invalid'),
+            password_hash, confirmed, blocked, last_seen, created_at FROM server_users;
+         DROP TABLE server_users;
+         ALTER TABLE v3 RENAME TO server_users;
+         PRAGMA user_version = 3;",
+    )
+    .unwrap();
+    let placeholders: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM server_users WHERE email LIKE '%@users.invalid'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(placeholders, 1);
+    drop(c);
+
+    let s = TestServer::start_in(dir, &[]);
+    assert_eq!(s.get("/readyz", None).json()["schema_version"], 4);
+    let c = Connection::open(s.data().join("server.db")).unwrap();
+    let emails: Vec<(String, Option<String>)> = c
+        .prepare("SELECT username, email FROM server_users ORDER BY username")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        emails,
+        [
+            ("ann".to_owned(), None),
+            ("bob".to_owned(), Some("bob@example.test".to_owned()))
+        ]
+    );
+    drop(c);
+    s.pair("ann", "v");
+    s.pair("bob@example.test", "v");
+    // A later user without email sits next to ann.
+    add_user_without_email(s.data(), "cid");
+    s.pair("cid", "v");
+}
+
+fn add_user_without_email(data: &std::path::Path, name: &str) {
+    let (code, out, err) = user_add(data, &["--username", name, "--password", PW]);
+    assert_eq!(code, 0, "{out} {err}");
 }

@@ -17,6 +17,7 @@ use crate::state::AppState;
 use crate::web::ctx::WebCtx;
 use crate::web::error::WebError;
 use crate::web::form::{Form, is_urlencoded, read_form};
+use crate::web::notice::Notice;
 
 impl FromRequestParts<AppState> for WebCtx {
     type Rejection = Infallible;
@@ -57,6 +58,8 @@ pub(crate) struct AdminSession {
     pub session: Session,
     pub csrf: String,
     pub query: Form,
+    /// What the session's last console action did, taken by the next page GET (shown once).
+    pub notice: Option<Notice>,
 }
 
 impl FromRequestParts<AppState> for AdminSession {
@@ -66,11 +69,18 @@ impl FromRequestParts<AppState> for AdminSession {
         let (cx, session) = live(st, parts, Kind::Admin).await?;
         let csrf = cx.cookie("csrf_token").unwrap_or("").to_owned();
         let query = Form::parse(parts.uri.query().unwrap_or("").as_bytes());
+        // Only a page shows the notice; a JSON read of the admin API leaves it waiting.
+        let path = parts.uri.path();
+        let page = parts.method == axum::http::Method::GET
+            && !path.starts_with("/admin/api/")
+            && !path.ends_with(".json");
+        let notice = page.then(|| st.notices.take(&session.token_hash)).flatten();
         Ok(AdminSession {
             cx,
             session,
             csrf,
             query,
+            notice,
         })
     }
 }

@@ -102,7 +102,17 @@ async fn register(
     }
     password_len_ok(&r.password).map_err(password_error)?;
     let loc = json_locale(&st, &headers);
-    accounts::create_user(&st, &r.username, &email, &r.password, false, loc, ip, "").await?;
+    accounts::create_user(
+        &st,
+        &r.username,
+        Some(&email),
+        &r.password,
+        false,
+        loc,
+        ip,
+        "",
+    )
+    .await?;
     Ok(status("confirmation_sent"))
 }
 

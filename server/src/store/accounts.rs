@@ -55,6 +55,17 @@ pub(crate) fn by_email(c: &Connection, email: &str) -> Result<Option<UserInfo>, 
     )
 }
 
+/// True when `login` is the username of an account without an email address: a forgot
+/// request typed its name, and no reset mail can go anywhere.
+pub(crate) fn is_without_email(c: &Connection, login: &str) -> Result<bool, StoreError> {
+    Ok(
+        c.prepare_cached("SELECT 1 FROM server_users WHERE username = ?1 AND email IS NULL")?
+            .query_row(params![login], |_| Ok(()))
+            .optional()?
+            .is_some(),
+    )
+}
+
 fn user_info(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserInfo> {
     Ok(UserInfo {
         id: r.get(0)?,

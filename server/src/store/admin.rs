@@ -11,6 +11,7 @@ use super::StoreError;
 pub(crate) struct UserRow {
     pub id: String,
     pub username: String,
+    /// Empty when the account has no email (schema 4).
     pub email: String,
     pub confirmed: bool,
     pub blocked: bool,
@@ -69,7 +70,7 @@ pub(crate) fn users(c: &Connection, q: &UserQuery) -> Result<(i64, Vec<UserRow>)
     args.push(Value::Integer(q.per_page));
     args.push(Value::Integer((q.page - 1).max(0) * q.per_page));
     let sql = format!(
-        "SELECT u.id, u.username, u.email, u.confirmed, u.blocked, COALESCE(u.last_seen, ''),
+        "SELECT u.id, u.username, COALESCE(u.email, ''), u.confirmed, u.blocked, COALESCE(u.last_seen, ''),
                 u.created_at,
                 (SELECT COUNT(*) FROM server_user_devices ud WHERE ud.user_id = u.id) AS devices
          FROM server_users u WHERE {wh} ORDER BY {} LIMIT ?{} OFFSET ?{}",
@@ -130,11 +131,12 @@ pub(crate) enum EditOutcome {
     EmailTaken,
 }
 
+/// Sets username and email (`None`: no address).
 pub(crate) fn edit(
     c: &Connection,
     id: &str,
     username: &str,
-    email: &str,
+    email: Option<&str>,
 ) -> Result<EditOutcome, StoreError> {
     let exists = |sql: &str, v: &str| -> Result<bool, StoreError> {
         Ok(c.query_row(sql, params![v, id], |_| Ok(()))
@@ -157,10 +159,12 @@ pub(crate) fn edit(
     )? {
         return Ok(EditOutcome::UsernameTaken);
     }
-    if exists(
-        "SELECT 1 FROM server_users WHERE email = ?1 AND id <> ?2",
-        email,
-    )? {
+    if let Some(email) = email
+        && exists(
+            "SELECT 1 FROM server_users WHERE email = ?1 AND id <> ?2",
+            email,
+        )?
+    {
         return Ok(EditOutcome::EmailTaken);
     }
     c.execute(
@@ -204,6 +208,21 @@ pub(crate) fn delete_user(c: &Connection, id: &str) -> Result<bool, StoreError> 
         params![id],
     )?;
     Ok(c.execute("DELETE FROM server_users WHERE id = ?1", params![id])? == 1)
+}
+
+/// The names a console result message mentions: a user's username, a device's name.
+pub(crate) fn names(
+    c: &Connection,
+    user_id: &str,
+    device_id: &str,
+) -> Result<(Option<String>, Option<String>), StoreError> {
+    let one = |sql: &str, id: &str| -> Result<Option<String>, StoreError> {
+        Ok(c.query_row(sql, params![id], |r| r.get(0)).optional()?)
+    };
+    Ok((
+        one("SELECT username FROM server_users WHERE id = ?1", user_id)?,
+        one("SELECT name FROM server_devices WHERE id = ?1", device_id)?,
+    ))
 }
 
 /// One row of the devices list.
@@ -406,18 +425,21 @@ pub(crate) fn vaults(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// One audit row.
+/// One audit row, with the names of its user and device where they still exist.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct AuditRow {
     pub event_type: String,
     pub user_id: String,
+    pub username: String,
     pub device_id: String,
+    pub device_name: String,
     pub ip: String,
     pub message: String,
     pub created_at: String,
 }
 
-/// Newest first; `event` and `user` are substring filters, `types` restricts to event types.
+/// Newest first; `event` and `user` (user id or username) are substring filters, `types`
+/// restricts to event types.
 pub(crate) fn audit(
     c: &Connection,
     event: &str,
@@ -429,13 +451,17 @@ pub(crate) fn audit(
         .map(|t| serde_json::to_string(t).unwrap_or_default())
         .unwrap_or_default();
     let mut st = c.prepare_cached(
-        "SELECT event_type, COALESCE(user_id, ''), COALESCE(device_id, ''), COALESCE(ip, ''),
-                COALESCE(message, ''), created_at
-         FROM server_audit_log
-         WHERE (?1 = '' OR event_type LIKE ?2 ESCAPE '\\')
-           AND (?3 = '' OR COALESCE(user_id, '') LIKE ?4 ESCAPE '\\')
-           AND (?5 = '' OR event_type IN (SELECT value FROM json_each(?5)))
-         ORDER BY id DESC LIMIT ?6",
+        "SELECT a.event_type, COALESCE(a.user_id, ''), COALESCE(u.username, ''),
+                COALESCE(a.device_id, ''), COALESCE(d.name, ''), COALESCE(a.ip, ''),
+                COALESCE(a.message, ''), a.created_at
+         FROM server_audit_log a
+         LEFT JOIN server_users u ON u.id = a.user_id
+         LEFT JOIN server_devices d ON d.id = a.device_id
+         WHERE (?1 = '' OR a.event_type LIKE ?2 ESCAPE '\\')
+           AND (?3 = '' OR COALESCE(a.user_id, '') LIKE ?4 ESCAPE '\\'
+                OR COALESCE(u.username, '') LIKE ?4 ESCAPE '\\')
+           AND (?5 = '' OR a.event_type IN (SELECT value FROM json_each(?5)))
+         ORDER BY a.id DESC LIMIT ?6",
     )?;
     let rows = st.query_map(
         params![event, like(event), user, like(user), types_json, limit],
@@ -443,10 +469,12 @@ pub(crate) fn audit(
             Ok(AuditRow {
                 event_type: r.get(0)?,
                 user_id: r.get(1)?,
-                device_id: r.get(2)?,
-                ip: r.get(3)?,
-                message: r.get(4)?,
-                created_at: r.get(5)?,
+                username: r.get(2)?,
+                device_id: r.get(3)?,
+                device_name: r.get(4)?,
+                ip: r.get(5)?,
+                message: r.get(6)?,
+                created_at: r.get(7)?,
             })
         },
     )?;

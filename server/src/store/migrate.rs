@@ -1,14 +1,17 @@
 //! Schema versions and adopting a reference data directory (spec §7.4).
 //!
-//! [`migrate`] reads `PRAGMA user_version`: an empty database gets the version 3 schema, a
-//! version 3 database gets the idempotent create-if-missing pass, a reference version 2
-//! database is adopted in place after a file backup, anything else is refused.
+//! [`migrate`] reads `PRAGMA user_version`: an empty database gets the current schema; a
+//! version 3 database or later first runs the versioned steps above its version
+//! ([`super::upgrade`]), then the idempotent create-if-missing pass; a reference version 2
+//! database is adopted in place after a file backup (to version 3), then upgraded the same
+//! way; anything else is refused.
 
 use rusqlite::{Connection, params};
 use std::path::Path;
 
 use super::StoreError;
 use super::schema::{BLOB_USAGE, BLOB_USAGE_FILL, INDEXES, SCHEMA_VERSION, TABLES};
+use super::upgrade;
 use crate::util::{ids::sha256_hex, time};
 
 const PREDATES: &str = "database predates schema version 2; open it once with the reference Verstak server to upgrade it first";
@@ -23,12 +26,22 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
     )?;
     match version {
         0 if tables == 0 => create(conn),
-        SCHEMA_VERSION => create(conn),
-        2 if is_reference_layout(conn)? => adopt(conn, path),
         v if v > SCHEMA_VERSION => Err(StoreError::Refused(NEWER.into())),
+        ADOPTED..=SCHEMA_VERSION => {
+            upgrade::run(conn, version)?;
+            create(conn)
+        }
+        2 if is_reference_layout(conn)? => {
+            adopt(conn, path)?;
+            upgrade::run(conn, ADOPTED)?;
+            create(conn)
+        }
         _ => Err(StoreError::Refused(PREDATES.into())),
     }
 }
+
+/// The version an adopted reference database gets (§7.4), before the later steps.
+const ADOPTED: i64 = 3;
 
 fn create(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
@@ -119,7 +132,7 @@ fn adopt(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     convert_legacy_keys(&tx)?;
     blob_usage(&tx)?;
     tx.execute_batch(INDEXES)?;
-    tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+    tx.execute_batch(&format!("PRAGMA user_version = {ADOPTED}"))?;
     tx.commit()?;
     Ok(())
 }

@@ -7,7 +7,8 @@
 //! rolls back only itself), commits once and then answers all callers. So an acknowledged write is
 //! durable (`synchronous = FULL`) and a failed push stores nothing.
 //!
-//! Submodules: [`schema`] and [`migrate`] (versions, adopting a reference database),
+//! Submodules: [`schema`], [`migrate`] and `upgrade` (versions and their steps, adopting a
+//! reference database),
 //! [`users`], [`devices`], [`ops`] (push/pull), [`blobs`] (refs and quotas), [`audit`],
 //! [`retention`], and the account side: [`accounts`] (email tokens, passwords), [`sessions`],
 //! [`smtp`] settings, [`admin`] (console lists and changes) and [`stats`] (§6.14). A PostgreSQL backend would replace this module and keep its function shapes.
@@ -25,6 +26,7 @@ pub(crate) mod schema;
 pub(crate) mod sessions;
 pub(crate) mod smtp;
 pub(crate) mod stats;
+mod upgrade;
 pub(crate) mod users;
 
 #[cfg(test)]

@@ -1,13 +1,16 @@
-//! The version 3 schema (spec §7.2, §7.3) as idempotent `CREATE … IF NOT EXISTS` statements.
+//! The current schema (spec §7.2, §7.3, and version 4's optional email) as idempotent
+//! `CREATE … IF NOT EXISTS` statements.
 //!
-//! Every startup runs [`TABLES`] and [`INDEXES`]; on a version 3 database they are no-ops.
+//! Every startup runs [`TABLES`] and [`INDEXES`]; on a current database they are no-ops.
+//! Changes to an existing table are versioned steps in [`super::upgrade`].
 
-/// Tables of §7.2. No foreign keys are declared; cascades are done explicitly.
+/// Tables of §7.2. No foreign keys are declared; cascades are done explicitly. Unlike §7.2,
+/// `server_users.email` may be NULL (an account without an address; schema 4).
 pub(crate) const TABLES: &str = r#"
 CREATE TABLE IF NOT EXISTS server_users (
     id TEXT PRIMARY KEY,
     username TEXT NOT NULL UNIQUE,
-    email TEXT NOT NULL UNIQUE,
+    email TEXT UNIQUE,
     password_hash TEXT NOT NULL,
     confirmed INTEGER NOT NULL DEFAULT 0,
     blocked INTEGER NOT NULL DEFAULT 0,
@@ -168,4 +171,4 @@ pub(crate) const BLOB_USAGE_FILL: &str = "INSERT INTO server_blob_usage (user_id
     SELECT user_id, vault_id, SUM(size) FROM server_blob_refs GROUP BY user_id, vault_id";
 
 /// The schema version this server writes into `PRAGMA user_version`.
-pub(crate) const SCHEMA_VERSION: i64 = 3;
+pub(crate) const SCHEMA_VERSION: i64 = 4;

@@ -88,3 +88,29 @@ pub(crate) fn collect(c: &Connection, now: &str, day_ago: &str) -> Result<Server
 fn one_text(c: &Connection, sql: &str) -> Result<String, StoreError> {
     Ok(c.query_row(sql, [], |r| r.get(0))?)
 }
+
+/// One user's stored file bytes (the storage page's per-user usage).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct UserUsage {
+    pub user_id: String,
+    pub username: String,
+    pub bytes: i64,
+}
+
+/// The users with stored files, most bytes first (at most `limit`), from the per-scope totals
+/// in `server_blob_usage`.
+pub(crate) fn usage_by_user(c: &Connection, limit: i64) -> Result<Vec<UserUsage>, StoreError> {
+    let mut st = c.prepare_cached(
+        "SELECT b.user_id, COALESCE(u.username, ''), SUM(b.bytes) AS used
+         FROM server_blob_usage b LEFT JOIN server_users u ON u.id = b.user_id
+         GROUP BY b.user_id HAVING used > 0 ORDER BY used DESC, b.user_id LIMIT ?1",
+    )?;
+    let rows = st.query_map(params![limit], |r| {
+        Ok(UserUsage {
+            user_id: r.get(0)?,
+            username: r.get(1)?,
+            bytes: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

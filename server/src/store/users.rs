@@ -13,7 +13,8 @@ pub(crate) struct UserCreds {
     pub blocked: bool,
 }
 
-/// Username match first, then the lowercased trimmed email (§6.3 step 1).
+/// Username match first, then the lowercased trimmed email (§6.3 step 1). An account without
+/// an email is found by its username only (NULL equals nothing).
 pub(crate) fn find_for_login(c: &Connection, login: &str) -> Result<Option<UserCreds>, StoreError> {
     let q = "SELECT id, password_hash, confirmed, blocked FROM server_users WHERE ";
     let map = |r: &rusqlite::Row<'_>| {
@@ -63,12 +64,13 @@ pub(crate) enum CreateUser {
     EmailTaken,
 }
 
-/// Inserts a user; the username is checked before the email.
+/// Inserts a user; the username is checked before the email. `email` is `None` for an
+/// account without an address (schema 4).
 pub(crate) fn create(
     c: &Connection,
     id: &str,
     username: &str,
-    email: &str,
+    email: Option<&str>,
     password_hash: &str,
     confirmed: bool,
     now: &str,
@@ -81,7 +83,9 @@ pub(crate) fn create(
     if exists("SELECT 1 FROM server_users WHERE username = ?1", username)? {
         return Ok(CreateUser::UsernameTaken);
     }
-    if exists("SELECT 1 FROM server_users WHERE email = ?1", email)? {
+    if let Some(email) = email
+        && exists("SELECT 1 FROM server_users WHERE email = ?1", email)?
+    {
         return Ok(CreateUser::EmailTaken);
     }
     c.execute(

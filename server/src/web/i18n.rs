@@ -68,8 +68,13 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ),
     (
         "forgot.sent",
-        "If the address belongs to an account, a reset link is on its way.",
-        "Если адрес принадлежит учётной записи, ссылка для сброса уже отправлена.",
+        "If the address belongs to an account, a reset link is on its way. An account without an email address gets no mail: ask the server's administrator to set a new password.",
+        "Если адрес принадлежит учётной записи, ссылка для сброса уже отправлена. На учётную запись без адреса почты письмо не придёт: попросите администратора сервера задать новый пароль.",
+    ),
+    (
+        "forgot.noEmail",
+        "Enter the email address of your account. An account without an email address cannot reset its password by mail: ask the server's administrator.",
+        "Введите адрес почты вашей учётной записи. Учётная запись без адреса почты не может сбросить пароль по почте: обратитесь к администратору сервера.",
     ),
     ("reset.title", "Choose a new password", "Новый пароль"),
     (
@@ -116,6 +121,7 @@ const CATALOG: &[(&str, &str, &str)] = &[
         "Устройство отключено.",
     ),
     ("confirm.dialogTitle", "Are you sure?", "Вы уверены?"),
+    ("admin.noEmail", "no email", "нет адреса почты"),
     ("confirm.ok", "Yes, continue", "Да, продолжить"),
     ("error.title", "Something went wrong", "Что-то пошло не так"),
     ("error.back", "Back to the start page", "На главную"),
@@ -496,9 +502,14 @@ impl Locale {
     }
 }
 
+/// Both tables: this module's and the console's.
+fn entries() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
+    CATALOG.iter().chain(super::console_text::CONSOLE)
+}
+
 /// The text of `key` in `loc`.
 pub(crate) fn t(loc: Locale, key: &str) -> &'static str {
-    match CATALOG.iter().find(|(k, _, _)| *k == key) {
+    match entries().find(|(k, _, _)| *k == key) {
         Some((_, en, ru)) => match loc {
             Locale::En => en,
             Locale::Ru => ru,
@@ -518,22 +529,14 @@ pub(crate) fn retry_in(loc: Locale, secs: u64) -> String {
     } else {
         (secs.div_ceil(60), "minute")
     };
-    let form = match loc {
-        Locale::En if n == 1 => "one",
-        Locale::En => "many",
-        Locale::Ru => match (n % 10, n % 100) {
-            (1, r) if r != 11 => "one",
-            (2..=4, r) if !(12..=14).contains(&r) => "few",
-            _ => "many",
-        },
-    };
+    let form = super::format::plural(loc, n);
     let wait = format!("{n} {}", t(loc, &format!("wait.{unit}.{form}")));
     t(loc, "error.retryIn").replace("{wait}", &wait)
 }
 
 /// True if the catalog has `key` (used to accept only known flash keys).
 pub(crate) fn has(key: &str) -> bool {
-    CATALOG.iter().any(|(k, _, _)| *k == key)
+    entries().any(|(k, _, _)| *k == key)
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SSZ` into Unix seconds.
@@ -589,16 +592,12 @@ mod tests {
 
     #[test]
     fn catalog_keys_are_unique_and_unknown_keys_are_hidden() {
-        let mut keys: Vec<&str> = CATALOG.iter().map(|(k, _, _)| *k).collect();
+        let mut keys: Vec<&str> = entries().map(|(k, _, _)| *k).collect();
         let n = keys.len();
         keys.sort();
         keys.dedup();
         assert_eq!(keys.len(), n, "duplicate catalog key");
-        assert!(
-            CATALOG
-                .iter()
-                .all(|(_, en, ru)| !en.is_empty() && !ru.is_empty())
-        );
+        assert!(entries().all(|(_, en, ru)| !en.is_empty() && !ru.is_empty()));
         assert_eq!(t(Locale::En, "no.such.key"), "Translation unavailable");
         assert_eq!(t(Locale::Ru, "no.such.key"), "Перевод временно недоступен");
     }

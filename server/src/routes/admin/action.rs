@@ -4,7 +4,8 @@
 //! [`action`] is the HTML adapter over `ops`: session and CSRF form (extractors), the action
 //! name parsed into a [`ConsoleAction`] (400 when unknown), re-authentication (403), then
 //! [`run`] makes one `ops` call and maps its outcome to an [`Outcome`]: a redirect or a flash
-//! page.
+//! page. The redirects are the spec's; what was done travels as a `web::notice` for the next
+//! page of the same admin session.
 
 use axum::Router;
 use axum::extract::State;
@@ -21,8 +22,10 @@ use crate::extract::{AdminSession as Admin, Csrf, CsrfForm};
 use crate::reply::json_response;
 use crate::routes::only;
 use crate::state::AppState;
+use crate::store::admin as q;
 use crate::web::form::Form;
 use crate::web::html;
+use crate::web::notice::Notice;
 use crate::web::pages::admin as view;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -126,49 +129,93 @@ async fn action(
     })
 }
 
-/// One call into [`ops`] per action, its outcome mapped to the console's answer.
+/// One call into [`ops`] per action, its outcome mapped to the console's answer. A done
+/// user or device action leaves a result message naming what was done for the next page.
 async fn run(st: &AppState, a: &Admin, act: ConsoleAction, f: &Form) -> Result<Outcome, ApiError> {
     use ConsoleAction as A;
     let (actor, id) = (Actor::of(a), f.get("id"));
     let see = |to: &str| See(to.to_owned());
+    // Names first: a deleted user or device has none afterwards.
+    let (i, d) = (id.to_owned(), id.to_owned());
+    let (user, device) = match act {
+        A::ToggleUser | A::ConfirmUser | A::ResetUserPassword | A::DeleteUser => {
+            (st.db.read(move |c| q::names(c, &i, "")).await?.0, None)
+        }
+        A::RevokeDevice | A::DeleteDevice => {
+            (None, st.db.read(move |c| q::names(c, "", &d)).await?.1)
+        }
+        _ => (None, None),
+    };
+    let tell = |key: &'static str, name: Option<&str>| {
+        let name = name.unwrap_or(id).to_owned();
+        st.notices
+            .leave(&a.session.token_hash, Notice { key, name });
+    };
+    let (user, device) = (user.as_deref(), device.as_deref());
     Ok(match act {
         A::WebSettings => match ops::web_settings(st, &actor, web_settings_input(f)).await? {
             true => see("/admin/settings?flash=settings_saved"),
             false => Fail(StatusCode::BAD_REQUEST, "error.invalidPublicURL"),
         },
         A::ToggleUser => match ops::toggle_block(st, &actor, id).await? {
-            Some(_) => see("/admin/users"),
+            Some(blocked) => {
+                tell(
+                    if blocked {
+                        "done.userBlocked"
+                    } else {
+                        "done.userUnblocked"
+                    },
+                    user,
+                );
+                see("/admin/users")
+            }
             None => NOT_FOUND,
         },
         A::EditUser if id.is_empty() => refused(Refusal::Missing),
         A::EditUser => {
             let (u, e) = (f.get("username").trim(), f.get("email").trim());
-            match ops::edit_user(st, &actor, id, u, e).await? {
-                Ok(()) => see("/admin/users"),
+            match ops::edit_user(st, &actor, Via::Console, id, u, e).await? {
+                Ok(()) => {
+                    tell("done.userUpdated", Some(u));
+                    see("/admin/users")
+                }
                 Err(why) => refused(why),
             }
         }
         A::ConfirmUser => match ops::confirm_user(st, &actor, id).await? {
-            true => see("/admin/users"),
+            true => {
+                tell("done.emailConfirmed", user);
+                see("/admin/users")
+            }
             false => NOT_FOUND,
         },
         A::ResetUserPassword => match ops::reset_password(st, &actor, id, 16).await? {
             Some(pw) => {
                 keep_secret(st, &a.session.token_hash, pw);
+                tell("done.passwordReset", user);
                 see("/admin/password-result")
             }
             None => NOT_FOUND,
         },
         A::DeleteUser => {
             ops::delete_user(st, &actor, id).await?;
+            if user.is_some() {
+                tell("done.userDeleted", user);
+            }
             see("/admin/users")
         }
         A::RevokeDevice => {
             ops::revoke_device(st, &actor, id).await?;
+            if device.is_some() {
+                tell("done.deviceRevoked", device);
+            }
             see("/admin/devices")
         }
         A::DeleteDevice => match ops::delete_device(st, &actor, Via::Console, id).await? {
-            Some(true) => see("/admin/devices"),
+            Some(true) => {
+                tell("done.deviceDeleted", device);
+                see("/admin/devices")
+            }
             Some(false) => Fail(StatusCode::CONFLICT, "error.deviceMustBeRevoked"),
             None => NOT_FOUND,
         },

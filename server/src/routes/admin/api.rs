@@ -245,7 +245,7 @@ async fn user_post(
         }
         "edit" => {
             let EditReq(username, email) = AppJson::read(&st, &headers, body).await?;
-            ops::edit_user(&st, &actor, id, &username, &email)
+            ops::edit_user(&st, &actor, Via::Api, id, &username, &email)
                 .await?
                 .map_err(|why| invalid_error(why, "username and email required"))?;
             Ok(ok(&json!({"status": "ok"})))

@@ -71,6 +71,12 @@ pub(crate) enum Via {
 }
 
 impl Via {
+    /// The JSON API keeps §6.13's required email; the console may leave it empty for an
+    /// account without an address (schema 4).
+    fn email_required(self) -> bool {
+        self == Via::Api
+    }
+
     /// `"via API "` for the JSON API: "device deleted via API by admin …".
     fn tag(self) -> &'static str {
         match self {
@@ -94,6 +100,21 @@ pub(crate) enum Refusal {
     NotFound,
 }
 
+/// An email as typed: `Ok(None)` when empty and the adapter allows none, the normalised
+/// address, or the refusal.
+fn optional_email(via: Via, email: &str) -> Result<Option<String>, Refusal> {
+    if email.is_empty() {
+        return if via.email_required() {
+            Err(Refusal::Missing)
+        } else {
+            Ok(None)
+        };
+    }
+    normalize_email(email)
+        .map(Some)
+        .ok_or(Refusal::InvalidEmail)
+}
+
 /// Creates a confirmed user: fields, email, username, password length, then the insert.
 pub(crate) async fn create_user(
     st: &AppState,
@@ -104,11 +125,12 @@ pub(crate) async fn create_user(
     email: &str,
     password: &str,
 ) -> Result<Result<String, Refusal>, ApiError> {
-    if username.is_empty() || email.is_empty() || password.is_empty() {
+    if username.is_empty() || password.is_empty() {
         return Ok(Err(Refusal::Missing));
     }
-    let Some(email) = normalize_email(email) else {
-        return Ok(Err(Refusal::InvalidEmail));
+    let email = match optional_email(via, email) {
+        Ok(e) => e,
+        Err(why) => return Ok(Err(why)),
     };
     if !valid_username(username) {
         return Ok(Err(Refusal::InvalidUsername));
@@ -117,7 +139,18 @@ pub(crate) async fn create_user(
         return Ok(Err(Refusal::Password(too_long)));
     }
     let msg = format!("user created {}{}", via.tag(), actor.by());
-    match accounts::create_user(st, username, &email, password, true, loc, actor.ip, &msg).await {
+    match accounts::create_user(
+        st,
+        username,
+        email.as_deref(),
+        password,
+        true,
+        loc,
+        actor.ip,
+        &msg,
+    )
+    .await
+    {
         Ok(id) => Ok(Ok(id)),
         Err(ApiError::UsernameTaken) => Ok(Err(Refusal::UsernameTaken)),
         Err(ApiError::EmailTaken) => Ok(Err(Refusal::EmailTaken)),
@@ -143,25 +176,32 @@ pub(crate) async fn toggle_block(
     Ok(Some(blocked))
 }
 
-/// Changes a user's username and email: fields, username, email, then the update.
+/// Changes a user's username and email: fields, username, email, then the update. In the
+/// console an empty email leaves the account without one.
 pub(crate) async fn edit_user(
     st: &AppState,
     actor: &Actor,
+    via: Via,
     id: &str,
     username: &str,
     email: &str,
 ) -> Result<Result<(), Refusal>, ApiError> {
-    if username.is_empty() || email.is_empty() {
+    if username.is_empty() || (email.is_empty() && via.email_required()) {
         return Ok(Err(Refusal::Missing));
     }
     if !valid_username(username) && !keeps_name(st, id, username).await? {
         return Ok(Err(Refusal::InvalidUsername));
     }
-    let Some(email) = normalize_email(email) else {
-        return Ok(Err(Refusal::InvalidEmail));
+    let email = match optional_email(via, email) {
+        Ok(e) => e,
+        Err(why) => return Ok(Err(why)),
     };
     let (i, u) = (id.to_owned(), username.to_owned());
-    match st.db.write(move |c| q::edit(c, &i, &u, &email)).await? {
+    match st
+        .db
+        .write(move |c| q::edit(c, &i, &u, email.as_deref()))
+        .await?
+    {
         EditOutcome::NotFound => Ok(Err(Refusal::NotFound)),
         EditOutcome::UsernameTaken => Ok(Err(Refusal::UsernameTaken)),
         EditOutcome::EmailTaken => Ok(Err(Refusal::EmailTaken)),

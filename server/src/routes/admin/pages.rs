@@ -18,9 +18,12 @@ use crate::routes::health::readiness;
 use crate::routes::only;
 use crate::state::AppState;
 use crate::store::admin::{self as q, DeviceQuery, UserQuery};
+use crate::store::stats;
 use crate::web::html::{self, Nav};
+use crate::web::notice::Notice;
 use crate::web::pages::admin::{
-    self as view, devices::DeviceFilter, settings::SettingsView, users::UserFilter,
+    self as view, devices::DeviceFilter, settings::SettingsView, storage::StorageView,
+    users::UserFilter,
 };
 use crate::web::pages::layout::Ui;
 
@@ -59,7 +62,9 @@ pub(crate) fn admin_page_status(
     title_key: &str,
     render: impl FnOnce(&Ui<'_>) -> String,
 ) -> Response {
-    let p = render(&Ui::new(&a.cx, Nav::Admin(&a.csrf, section), title_key));
+    let mut ui = Ui::new(&a.cx, Nav::Admin(&a.csrf, section), title_key);
+    ui.notice = a.notice.as_ref().map(|n| n.text(a.cx.loc));
+    let p = render(&ui);
     a.cx.finish(html::no_store(html::html(status, p)))
 }
 
@@ -141,6 +146,10 @@ async fn create(
     let actor = Actor::of(&a);
     match ops::create_user(&st, &actor, Via::Console, a.cx.loc, username, email_raw, pw).await? {
         Ok(_) => {
+            let name = username.to_owned();
+            let key = "done.userCreated";
+            st.notices
+                .leave(&a.session.token_hash, Notice { key, name });
             Ok(a.cx.finish(html::redirect(StatusCode::SEE_OTHER, "/admin/users")))
         }
         Err(why) => Ok(create_page(
@@ -227,9 +236,29 @@ async fn vault(State(st): State<AppState>, a: Admin) -> Result<Response, ApiErro
 
 async fn storage(State(st): State<AppState>, a: Admin) -> Result<Response, ApiError> {
     let s = server_stats(&st).await?;
+    let usage = st.db.read(|c| stats::usage_by_user(c, 100)).await?;
+    let wal = st.db.path().with_extension("db-wal");
+    let wal_bytes = tokio::task::spawn_blocking(move || {
+        std::fs::metadata(wal).map(|m| m.len() as i64).unwrap_or(0)
+    })
+    .await
+    .map_err(ApiError::internal)?;
     let flash = (a.query.get("flash") == "cleanup_done").then_some("admin.cleanupDone");
+    let r = &st.config.retention;
+    let v = StorageView {
+        flash,
+        stats: &s,
+        wal_bytes,
+        user_quota: st.config.limits.max_user_blob_bytes,
+        usage: &usage,
+        keep_secs: [
+            r.audit_days * 86_400,
+            r.idempotency_hours * 3600,
+            r.temp_upload_hours * 3600,
+        ],
+    };
     Ok(admin_page(a, "/admin/storage", "admin.storage", |ui| {
-        view::storage::render(ui, flash, &s)
+        view::storage::render(ui, &v)
     }))
 }
 

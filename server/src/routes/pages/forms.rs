@@ -145,7 +145,7 @@ async fn register(
     if pw != confirm {
         return Ok(again(cx, "error.passwordMismatch"));
     }
-    match accounts::create_user(&st, username, &email, pw, false, cx.loc, cx.ip, "").await {
+    match accounts::create_user(&st, username, Some(&email), pw, false, cx.loc, cx.ip, "").await {
         Ok(_) => Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, "/register/result"))),
         Err(ApiError::UsernameTaken | ApiError::EmailTaken) => Ok(again(cx, "error.accountTaken")),
         Err(e) => Err(e),

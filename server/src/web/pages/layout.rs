@@ -6,6 +6,7 @@
 //! page templates use it for text (`ui.t(key)`), dates (`ui.date(..)`) and flashes.
 
 use crate::web::ctx::WebCtx;
+use crate::web::format;
 use crate::web::i18n::{self, Locale};
 
 /// Which navigation the header shows.
@@ -42,6 +43,8 @@ pub(crate) struct Ui<'a> {
     /// Path and query of this request (the locale form's `from`).
     pub here: &'a str,
     pub nav: Nav<'a>,
+    /// A console result message for the top of the page (`web::notice`), already in `loc`.
+    pub notice: Option<String>,
 }
 
 /// One `<option>` of a select.
@@ -87,6 +90,7 @@ impl<'a> Ui<'a> {
             locale_csrf: &cx.locale_csrf,
             here: &cx.here,
             nav,
+            notice: None,
         }
     }
 
@@ -95,9 +99,29 @@ impl<'a> Ui<'a> {
         i18n::t(self.loc, key)
     }
 
+    /// The text of a catalog key with `{name}` filled in.
+    pub(crate) fn tf(&self, key: &str, name: &str) -> String {
+        self.t(key).replace("{name}", name)
+    }
+
     /// A server timestamp in local time (empty stays empty).
     pub(crate) fn date(&self, s: &str) -> String {
         i18n::fmt_date(self.loc, s)
+    }
+
+    /// A byte size in binary units (`1.5 GiB`).
+    pub(crate) fn bytes(&self, n: &i64) -> String {
+        format::bytes(self.loc, *n)
+    }
+
+    /// A count with digit groups (`12,345`).
+    pub(crate) fn count(&self, n: &i64) -> String {
+        format::count(self.loc, *n)
+    }
+
+    /// A duration in words (`2 hours 5 minutes`).
+    pub(crate) fn duration(&self, secs: &i64) -> String {
+        format::duration(self.loc, (*secs).max(0) as u64)
     }
 
     pub(crate) fn flash(&self, key: &str) -> Flash {

@@ -18,6 +18,7 @@ fn ui<'a>(nav: Nav<'a>, server_name: &'a str, here: &'a str) -> Ui<'a> {
         locale_csrf: "lc",
         here,
         nav,
+        notice: None,
     }
 }
 
@@ -102,4 +103,36 @@ fn choices_select_the_current_value() {
         c.iter().map(|c| (c.value, c.selected)).collect::<Vec<_>>(),
         [("a", false), ("b", true)]
     );
+}
+
+/// Every literal catalog key a template or page model passes to `ui.t`/`ui.tf` exists, so no
+/// page shows "Translation unavailable" for a typo or a missing entry.
+#[test]
+fn every_literal_key_in_templates_and_pages_is_in_the_catalog() {
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                files(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut all = Vec::new();
+    files(&root.join("templates"), &mut all);
+    files(&root.join("src/web/pages"), &mut all);
+    let mut checked = 0;
+    for f in all {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for opener in ["ui.t(\"", "ui.tf(\""] {
+            for part in text.split(opener).skip(1) {
+                let key = &part[..part.find('"').unwrap()];
+                assert!(crate::web::i18n::has(key), "{}: {key}", f.display());
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} keys found");
 }

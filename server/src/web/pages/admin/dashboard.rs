@@ -17,7 +17,9 @@ struct Dashboard<'a> {
     /// Unconfirmed accounts: shown with a link to the users list filtered to them.
     pending: i64,
     cards: Vec<StatCard>,
-    health: &'a HealthStatus,
+    /// The readiness report as a sentence, and whether it is healthy.
+    healthy: bool,
+    health: String,
     recent: &'a [AuditRow],
 }
 
@@ -29,11 +31,13 @@ pub(crate) fn render(
     health: &HealthStatus,
     recent: &[AuditRow],
 ) -> String {
+    let (healthy, health) = super::health_sentence(ui, health);
     crate::web::pages::render(&Dashboard {
         ui,
         warnings,
         pending: stats.unconfirmed_users,
         cards: super::stat_cards(ui, stats),
+        healthy,
         health,
         recent,
     })

@@ -1,4 +1,5 @@
-//! The diagnostics section (`templates/admin/diagnostics.html`): the readiness report and
+//! The diagnostics section (`templates/admin/diagnostics.html`): the readiness report (a
+//! sentence, then each check with a label) and
 //! links to `/api/v1/health` and `/admin/diagnostics.json`.
 
 use askama::Template;
@@ -11,8 +12,16 @@ use verstak_sync_proto::HealthStatus;
 struct Diagnostics<'a> {
     ui: &'a Ui<'a>,
     h: &'a HealthStatus,
+    healthy: bool,
+    sentence: String,
 }
 
 pub(crate) fn render(ui: &Ui<'_>, h: &HealthStatus) -> String {
-    crate::web::pages::render(&Diagnostics { ui, h })
+    let (healthy, sentence) = super::health_sentence(ui, h);
+    crate::web::pages::render(&Diagnostics {
+        ui,
+        h,
+        healthy,
+        sentence,
+    })
 }

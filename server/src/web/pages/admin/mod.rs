@@ -22,6 +22,7 @@ use askama::Template;
 
 use super::layout::{Flash, Ui};
 use crate::store::stats::ServerStats;
+use verstak_sync_proto::HealthStatus;
 
 /// One stats card: `data-stat` key, the value as shown, and its label.
 pub(crate) struct StatCard {
@@ -30,9 +31,11 @@ pub(crate) struct StatCard {
     pub label: &'static str,
 }
 
-/// The §6.14 figures in spec order; the two timestamps are shown as local dates.
+/// The §6.14 figures in spec order: counts with digit groups, the two sizes in binary units,
+/// the two timestamps as local dates.
 pub(crate) fn stat_cards(ui: &Ui<'_>, s: &ServerStats) -> Vec<StatCard> {
-    let n = |key: &'static str, v: i64| (key, v.to_string());
+    let n = |key: &'static str, v: i64| (key, ui.count(&v));
+    let b = |key: &'static str, v: i64| (key, ui.bytes(&v));
     let figures = [
         n("users", s.users),
         n("active_users", s.active_users),
@@ -50,8 +53,8 @@ pub(crate) fn stat_cards(ui: &Ui<'_>, s: &ServerStats) -> Vec<StatCard> {
         n("expired_sessions", s.expired_sessions),
         n("expired_email_tokens", s.expired_email_tokens),
         n("audit_events", s.audit_events),
-        n("database_bytes", s.database_bytes),
-        n("blob_bytes", s.blob_bytes),
+        b("database_bytes", s.database_bytes),
+        b("blob_bytes", s.blob_bytes),
         ("last_sync_activity", ui.date(&s.last_sync_activity)),
         ("last_cleanup_at", ui.date(&s.last_cleanup_at)),
     ];
@@ -63,6 +66,29 @@ pub(crate) fn stat_cards(ui: &Ui<'_>, s: &ServerStats) -> Vec<StatCard> {
             label: ui.t(&format!("stats.{key}")),
         })
         .collect()
+}
+
+/// The readiness report as a sentence: "Healthy: database and blob store reachable", or
+/// "Degraded: " and what is wrong. `true` when healthy.
+pub(crate) fn health_sentence(ui: &Ui<'_>, h: &HealthStatus) -> (bool, String) {
+    let mut wrong = Vec::new();
+    if !h.database_reachable {
+        wrong.push(ui.t("health.dbDown"));
+    }
+    if !h.blob_storage_writable {
+        wrong.push(ui.t("health.blobsDown"));
+    }
+    if h.status == "ok" && wrong.is_empty() {
+        return (true, ui.t("health.ok").to_owned());
+    }
+    if wrong.is_empty() {
+        wrong.push(h.status.as_str());
+    }
+    let problems = wrong.join("; ");
+    (
+        false,
+        ui.t("health.degraded").replace("{problems}", &problems),
+    )
 }
 
 #[derive(Template)]
@@ -96,6 +122,7 @@ mod tests {
             locale_csrf: "",
             here: "/",
             nav: Nav::Admin("", "/admin/storage"),
+            notice: None,
         };
         let s = ServerStats {
             users: 7,
@@ -114,5 +141,47 @@ mod tests {
         let cards = stat_cards(&ui, &s);
         assert_eq!((cards[0].value.as_str(), cards[0].label), ("7", "Users"));
         assert!(cards.iter().all(|c| c.label != "Translation unavailable"));
+        let s = ServerStats {
+            operations: 1_234_567,
+            blob_bytes: 3 * 512 * 1024 * 1024,
+            ..Default::default()
+        };
+        let cards = stat_cards(&ui, &s);
+        let value = |k: &str| cards.iter().find(|c| c.key == k).unwrap().value.clone();
+        assert_eq!(value("operations"), "1,234,567");
+        assert_eq!(value("blob_bytes"), "1.5 GiB");
+    }
+
+    #[test]
+    fn health_reads_as_a_sentence() {
+        let ui = Ui {
+            loc: Locale::En,
+            title: "",
+            server_name: "",
+            allow_registration: false,
+            locale_csrf: "",
+            here: "/",
+            nav: Nav::Admin("", "/admin/dashboard"),
+            notice: None,
+        };
+        let mut h = HealthStatus {
+            status: "ok".into(),
+            database_reachable: true,
+            blob_storage_writable: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            health_sentence(&ui, &h),
+            (true, "Healthy: database and blob store reachable".into())
+        );
+        h.status = "degraded".into();
+        h.blob_storage_writable = false;
+        assert_eq!(
+            health_sentence(&ui, &h),
+            (
+                false,
+                "Degraded: the blob store is not writable (is the disk full?)".into()
+            )
+        );
     }
 }

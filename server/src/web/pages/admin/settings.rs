@@ -1,5 +1,6 @@
 //! The settings section (`templates/admin/settings.html`): the web settings form, the SMTP
-//! form (the stored password is never shown), the SMTP test form and the limits in force.
+//! form (the stored password is never shown; fields keep their spec names, labels are text),
+//! the SMTP test form and the limits in force in human units.
 
 use askama::Template;
 
@@ -18,7 +19,8 @@ struct Settings<'a> {
     trusted_proxies: &'a str,
     smtp: &'a SmtpSettings,
     security: Vec<Choice<'a>>,
-    limits: [(&'static str, i64); 7],
+    /// `(label, value as shown)`: sizes in binary units, counts with digit groups.
+    limits: Vec<(&'static str, String)>,
 }
 
 /// The page data as stored; `flash` is a catalog key, `trusted_proxies` the joined list.
@@ -44,16 +46,23 @@ pub(crate) fn render(ui: &Ui<'_>, v: &SettingsView<'_>) -> String {
         smtp: v.smtp,
         security: Choice::list(
             &v.smtp.security,
-            &[("none", "none"), ("starttls", "starttls"), ("tls", "tls")],
+            &[
+                ("none", ui.t("smtp.securityNone")),
+                ("starttls", ui.t("smtp.securityStarttls")),
+                ("tls", ui.t("smtp.securityTls")),
+            ],
         ),
         limits: [
-            ("max_json_body", l.max_json_body),
-            ("max_push_operations", l.max_push_operations),
-            ("max_payload_json", l.max_payload_json),
-            ("max_pull_page", l.max_pull_page),
-            ("max_blob_bytes", l.max_blob_bytes),
-            ("max_vault_blob_bytes", l.max_vault_blob_bytes),
-            ("max_user_blob_bytes", l.max_user_blob_bytes),
-        ],
+            ("max_json_body", ui.bytes(&l.max_json_body)),
+            ("max_push_operations", ui.count(&l.max_push_operations)),
+            ("max_payload_json", ui.bytes(&l.max_payload_json)),
+            ("max_pull_page", ui.count(&l.max_pull_page)),
+            ("max_blob_bytes", ui.bytes(&l.max_blob_bytes)),
+            ("max_vault_blob_bytes", ui.bytes(&l.max_vault_blob_bytes)),
+            ("max_user_blob_bytes", ui.bytes(&l.max_user_blob_bytes)),
+        ]
+        .into_iter()
+        .map(|(key, shown)| (ui.t(&format!("limit.{key}")), shown))
+        .collect(),
     })
 }

@@ -1,0 +1,157 @@
+//! Versioned schema steps after version 3: each step takes a database from `version - 1` to
+//! `version` inside one transaction and sets `user_version`. [`run`] applies every step above
+//! the database's version in order, so a step added later (5, 6, …) follows the ones before.
+//!
+//! Step 4 makes `server_users.email` optional: `user add` without `--email` stores no address
+//! instead of an undeliverable `<id>@users.invalid` placeholder, and the placeholders of
+//! older databases become NULL.
+
+use rusqlite::{Connection, Transaction};
+
+use super::StoreError;
+
+type Step = fn(&Transaction<'_>) -> Result<(), StoreError>;
+
+/// `(version reached, step)` in ascending order.
+const STEPS: &[(i64, Step)] = &[(4, email_optional)];
+
+/// Applies the steps above `from`, each in its own transaction.
+pub(crate) fn run(conn: &mut Connection, from: i64) -> Result<(), StoreError> {
+    for &(version, step) in STEPS.iter().filter(|(v, _)| *v > from) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another process (`user add` next to a starting server) may have taken it already.
+        let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if now >= version {
+            continue;
+        }
+        step(&tx)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {version}"))?;
+        tx.commit()?;
+        tracing::info!(version, "database schema upgraded");
+    }
+    Ok(())
+}
+
+/// The placeholder domain of schema 3's `user add` without `--email` (RFC 2606 `.invalid`:
+/// no address there can receive mail).
+const PLACEHOLDER_DOMAIN: &str = "@users.invalid";
+
+/// 3 → 4: rebuilds `server_users` with `email TEXT UNIQUE` (SQLite lets several rows be NULL)
+/// and turns placeholder addresses into NULL. Columns beyond §7.2 (an adopted reference
+/// table may have some) are carried over as they were declared.
+fn email_optional(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    const KNOWN: [&str; 8] = [
+        "id",
+        "username",
+        "email",
+        "password_hash",
+        "confirmed",
+        "blocked",
+        "last_seen",
+        "created_at",
+    ];
+    let mut st = tx.prepare("PRAGMA table_info(server_users)")?;
+    type Column = (String, String, bool, Option<String>);
+    let extra: Vec<Column> = st
+        .query_map([], |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+        .collect::<Result<Vec<Column>, _>>()?
+        .into_iter()
+        .filter(|(name, ..)| !KNOWN.contains(&name.as_str()))
+        .collect();
+    drop(st);
+    let mut extra_defs = String::new();
+    let mut extra_cols = String::new();
+    for (name, ty, not_null, default) in &extra {
+        let name = name.replace('"', "\"\"");
+        extra_defs.push_str(&format!(",\n    \"{name}\" {ty}"));
+        if *not_null {
+            extra_defs.push_str(" NOT NULL");
+        }
+        if let Some(d) = default {
+            extra_defs.push_str(&format!(" DEFAULT {d}"));
+        }
+        extra_cols.push_str(&format!(", \"{name}\""));
+    }
+    tx.execute_batch(&format!(
+        "CREATE TABLE server_users_v4 (
+            id TEXT PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE,
+            email TEXT UNIQUE,
+            password_hash TEXT NOT NULL,
+            confirmed INTEGER NOT NULL DEFAULT 0,
+            blocked INTEGER NOT NULL DEFAULT 0,
+            last_seen TEXT,
+            created_at TEXT NOT NULL{extra_defs}
+         );
+         INSERT INTO server_users_v4 (id, username, email, password_hash, confirmed, blocked,
+                last_seen, created_at{extra_cols})
+            SELECT id, username,
+                   CASE WHEN email IS NULL OR email = '' OR email LIKE '%{PLACEHOLDER_DOMAIN}'
+                        THEN NULL ELSE email END,
+                   password_hash, confirmed, blocked, last_seen, created_at{extra_cols}
+            FROM server_users;
+         DROP TABLE server_users;
+         ALTER TABLE server_users_v4 RENAME TO server_users;"
+    ))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_4_clears_placeholders_and_keeps_everything_else() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.execute_batch(
+            "CREATE TABLE server_users (id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE,
+                email TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
+                confirmed INTEGER NOT NULL DEFAULT 0, blocked INTEGER NOT NULL DEFAULT 0,
+                last_seen TEXT, created_at TEXT NOT NULL, note TEXT DEFAULT 'x');
+             INSERT INTO server_users VALUES
+                ('a1', 'ann', 'a1@users.invalid', 'h1', 1, 0, NULL, 't1', 'kept'),
+                ('b2', 'bob', 'bob@example.test', 'h2', 0, 1, 't9', 't2', NULL);
+             PRAGMA user_version = 3;",
+        )
+        .unwrap();
+        run(&mut c, 3).unwrap();
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 4);
+        type Row = (String, Option<String>, i64, i64, Option<String>);
+        let rows: Vec<Row> = c
+            .prepare(
+                "SELECT username, email, confirmed, blocked, note FROM server_users ORDER BY id",
+            )
+            .unwrap()
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                ("ann".into(), None, 1, 0, Some("kept".into())),
+                ("bob".into(), Some("bob@example.test".into()), 0, 1, None)
+            ]
+        );
+        // Several accounts may have no email; a present one stays unique.
+        c.execute_batch(
+            "INSERT INTO server_users (id, username, email, password_hash, created_at)
+             VALUES ('c3', 'cat', NULL, 'h', 't')",
+        )
+        .unwrap();
+        assert!(
+            c.execute_batch(
+                "INSERT INTO server_users (id, username, email, password_hash, created_at)
+                 VALUES ('d4', 'dan', 'bob@example.test', 'h', 't')"
+            )
+            .is_err()
+        );
+        // Nothing runs again on a version 4 database.
+        run(&mut c, 4).unwrap();
+    }
+}
