@@ -52,6 +52,9 @@ export class SettingsPanel {
   readonly resultMessage: Locator;
   /** Server conflicts, kept-both copies and clean merges of the last run (§6.1.3). */
   readonly conflicts: Locator;
+  /** The persistent conflict list from the status (`conflicts`), and its items. */
+  readonly conflictList: Locator;
+  readonly conflictItems: Locator;
   /** The mass-deletion prompt (§6.1.4) and its two decisions. */
   readonly massDelete: Locator;
   readonly keepFilesButton: Locator;
@@ -90,6 +93,8 @@ export class SettingsPanel {
     this.errorMessage = this.root.locator('[data-sync-message="error"]');
     this.resultMessage = this.root.locator('[data-sync-message="result"]');
     this.conflicts = this.root.locator('[data-sync-message="conflicts"]');
+    this.conflictList = this.root.locator('[data-sync-message="conflict-list"]');
+    this.conflictItems = this.conflictList.locator('li');
     this.massDelete = this.root.locator('[data-sync-message="mass-delete"]');
     this.keepFilesButton = this.massDelete.getByRole('button', { name: t('ui.massDelete.restore'), exact: true });
     this.applyDeletionsButton = this.massDelete.getByRole('button', { name: t('ui.massDelete.apply'), exact: true });

@@ -161,7 +161,7 @@ describe('catalogs', () => {
       for (const m of text.matchAll(/['"`]((?:ui|manifest|contributions)\.[A-Za-z0-9_.]*[A-Za-z0-9_])['"`]/g)) used.add(m[1]);
     }
     expect(used.size).toBeGreaterThan(10);
-    const actions: ErrorAction[] = ['save', 'test', 'connect', 'sync', 'disconnect', 'resetKey', 'lastError'];
+    const actions: ErrorAction[] = ['save', 'test', 'connect', 'sync', 'disconnect', 'resetKey', 'lastError', 'dismissConflicts'];
     for (const a of actions) used.add(errorKey('', a));
     const missing = [...used].filter((k) => !(k in EN));
     expect(missing).toEqual([]);

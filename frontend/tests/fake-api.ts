@@ -175,6 +175,11 @@ export function fakeApi(initial: SyncStatusDTO = zeroStatus(), extensions = fals
     sync.setIgnore = async (p: string[]) => {
       record('setIgnore', [p]);
     };
+    sync.dismissConflicts = async (ids: string[]) => {
+      record('dismissConflicts', [ids]);
+      maybeFail('dismissConflicts', 'sync.dismissConflicts');
+      api.state = { ...api.state, conflicts: (api.state.conflicts ?? []).filter((c) => !ids.includes(c.id)) };
+    };
   }
   api.sync = sync as any;
   return api;

@@ -97,9 +97,10 @@
       return result;
     };
     const sync = {};
-    // The seven calls of the desktop's api.sync plus this engine's extensions (§3.13).
+    // The seven calls of the desktop's api.sync plus this engine's extensions (§3.13,
+    // docs/api-extensions.md).
     for (const name of ['status', 'configure', 'disconnect', 'testConnection', 'setInterval', 'resetKey', 'now',
-      'confirmDeletions', 'restoreDeletions', 'setIgnore']) {
+      'confirmDeletions', 'restoreDeletions', 'setIgnore', 'dismissConflicts']) {
       sync[name] = call('sync.' + name, 'sync.' + name);
     }
     return {

@@ -38,6 +38,16 @@ fn text_arg(args: &[Value], i: usize) -> String {
         .to_string()
 }
 
+/// The strings of a JSON array (anything else is the empty list).
+fn string_list(v: &Value) -> Vec<String> {
+    let items = v.as_array().map(Vec::as_slice).unwrap_or_default();
+    items
+        .iter()
+        .filter_map(Value::as_str)
+        .map(String::from)
+        .collect()
+}
+
 fn direction(args: &[Value]) -> Reply<Direction> {
     match args.first().and_then(Value::as_str) {
         Some("incoming") => Ok(Direction::Incoming),
@@ -154,16 +164,12 @@ impl<'r> Bridge<'r> {
                 self.run(|s| s.restore_deletions(d))
                     .map(|sum| dto::summary_json(&sum))
             }
+            "sync.dismissConflicts" => {
+                let ids = string_list(&arg(0));
+                self.with_session(|s| s.dismiss_conflicts(&ids)).map(done)
+            }
             "sync.setIgnore" => {
-                let patterns: Vec<String> = arg(0)
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(String::from)
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let patterns = string_list(&arg(0));
                 self.with_session(|s| s.set_ignore(&patterns)).map(done)
             }
             "settings.read" => self.settings_read(arg(0).as_str()),

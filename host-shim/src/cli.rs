@@ -118,6 +118,14 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<Resolve>,
     },
+    /// Show the conflict copies syncs kept; `dismiss` removes them from the list (the files stay).
+    Conflicts {
+        /// Print JSON: `{"conflicts": […]}`, as in `status --json`.
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        action: Option<ConflictsAction>,
+    },
     /// Sync on the configured interval until stopped, backing off after failures.
     Watch,
     /// Serve the settings panel and status bar for this vault on 127.0.0.1 (0 picks a free port).
@@ -134,6 +142,23 @@ pub enum Resolve {
     Confirm,
     /// Keep the files instead ("Keep the files"), then sync.
     Restore,
+}
+
+/// What `conflicts` does with the listed conflicts.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ConflictsAction {
+    /// Remove these conflicts (by id, as `conflicts` shows them) or all of them from the list.
+    Dismiss {
+        #[arg(
+            value_name = "ID",
+            required_unless_present = "all",
+            conflicts_with = "all"
+        )]
+        ids: Vec<String>,
+        /// Every listed conflict.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 /// The first existing candidate, else the first candidate (so the error names a useful path).
@@ -285,6 +310,26 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 } else {
                     report::print_resolved(&guard, confirm);
                     report::print_summary(&summary);
+                }
+            }
+        },
+        Command::Conflicts { json, action } => match action {
+            None => {
+                let status = session.status().map_err(failed)?;
+                if json {
+                    let list = dto::status_json(&status, None)["conflicts"].take();
+                    println!("{}", serde_json::json!({ "conflicts": list }));
+                } else {
+                    report::print_conflicts(&status.conflicts);
+                }
+            }
+            Some(ConflictsAction::Dismiss { ids, all }) => {
+                let only = (!all).then_some(ids.as_slice());
+                let n = session.dismiss_listed_conflicts(only).map_err(failed)?;
+                if json {
+                    println!("{}", serde_json::json!({ "dismissed": n }));
+                } else {
+                    println!("dismissed {n} conflict(s); the files stay as they are");
                 }
             }
         },

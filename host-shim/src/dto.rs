@@ -3,7 +3,9 @@
 //! `[value, err]` text and the CLI as `code: message`, never as JSON built here.
 
 use crate::bindings::SyncStatus;
-use crate::bindings::exports::verstak::sync::sync_provider::{Direction, Guard, SyncSummary};
+use crate::bindings::exports::verstak::sync::sync_provider::{
+    Conflict, Direction, Guard, SyncSummary,
+};
 use crate::state::Progress;
 use serde_json::{Value, json};
 
@@ -16,6 +18,18 @@ fn direction(d: Direction) -> &'static str {
 
 fn guard(g: &Guard) -> Value {
     json!({ "direction": direction(g.direction), "deletions": g.deletions, "files": g.files })
+}
+
+/// One entry of `status().conflicts` (docs/api-extensions.md).
+pub fn conflict(c: &Conflict) -> Value {
+    json!({
+        "id": c.id,
+        "path": c.path,
+        "copyPath": c.copy_path,
+        "localIsCopy": c.local_is_copy,
+        "remoteDeviceId": c.remote_device_id,
+        "at": c.at,
+    })
 }
 
 /// The DTO; `live` is the host's latest progress report, which wins while a sync runs.
@@ -39,6 +53,7 @@ pub fn status_json(s: &SyncStatus, live: Option<&Progress>) -> Value {
         "effectiveVaultId": s.effective_vault_id,
         "lastCheckedAt": s.last_checked_at,
         "ignore": s.ignore,
+        "conflicts": s.conflicts.iter().map(conflict).collect::<Vec<_>>(),
     });
     let progress = match (live, &s.progress) {
         (Some(p), _) => {

@@ -1,8 +1,10 @@
-//! What the CLI prints for people: the status, a sync summary, the held deletions, and a live
-//! progress line.
+//! What the CLI prints for people: the status, a sync summary, the held deletions, the
+//! conflicts, and a live progress line.
 
 use crate::bindings::SyncStatus;
-use crate::bindings::exports::verstak::sync::sync_provider::{Direction, Guard, SyncSummary};
+use crate::bindings::exports::verstak::sync::sync_provider::{
+    Conflict, Direction, Guard, SyncSummary,
+};
 use crate::state::ProgressHandle;
 use std::io::Write;
 use std::sync::Arc;
@@ -43,6 +45,71 @@ pub fn print_status(s: &SyncStatus) {
             g.deletions, g.files
         );
     }
+    for line in conflict_lines(&s.conflicts, false) {
+        println!("{line}");
+    }
+}
+
+/// `N conflict(s)` as a heading.
+fn conflicts_count(n: usize) -> String {
+    if n == 1 {
+        "1 conflict".into()
+    } else {
+        format!("{n} conflicts")
+    }
+}
+
+/// One conflict in words: which version went where, the other device and when.
+fn conflict_text(c: &Conflict) -> String {
+    let whose = if c.local_is_copy {
+        "this device's version"
+    } else {
+        "the other device's version"
+    };
+    let device = if c.remote_device_id.is_empty() {
+        "another device"
+    } else {
+        &c.remote_device_id
+    };
+    format!(
+        "{} — {whose} kept as '{}' (with {device}, {})",
+        c.path, c.copy_path, c.at
+    )
+}
+
+/// The conflicts as lines (none when there are none); `ids` puts each id first, for
+/// `conflicts dismiss ID`.
+fn conflict_lines(list: &[Conflict], ids: bool) -> Vec<String> {
+    let item = |c: &Conflict| {
+        if ids {
+            format!("{}  {}", c.id, conflict_text(c))
+        } else {
+            conflict_text(c)
+        }
+    };
+    match list {
+        [] => vec![],
+        [one] if !ids => vec![format!("1 conflict: {}", item(one))],
+        many => {
+            let mut lines = vec![format!("{}:", conflicts_count(many.len()))];
+            lines.extend(many.iter().map(|c| format!("  {}", item(c))));
+            lines
+        }
+    }
+}
+
+/// What `conflicts` shows: each listed conflict with its id, or that there are none.
+pub fn print_conflicts(list: &[Conflict]) {
+    if list.is_empty() {
+        println!("no conflicts");
+        return;
+    }
+    for line in conflict_lines(list, true) {
+        println!("{line}");
+    }
+    println!(
+        "  `conflicts dismiss ID…` or `conflicts dismiss --all` removes them from the list; the files stay"
+    );
 }
 
 pub fn print_summary(s: &SyncSummary) {
@@ -176,6 +243,31 @@ mod tests {
             clock(UNIX_EPOCH + Duration::from_secs(3 * 3600 + 4 * 60 + 5)),
             "03:04:05Z"
         );
+    }
+
+    #[test]
+    fn conflicts_read_well() {
+        let c = |path: &str, local_is_copy| Conflict {
+            id: "c_0123456789abcdef".into(),
+            path: path.into(),
+            copy_path: "n (conflict laptop 2026-12-05 2300).md".into(),
+            local_is_copy,
+            remote_device_id: "dev_other".into(),
+            at: "2026-12-05T23:00:00Z".into(),
+        };
+        assert!(conflict_lines(&[], false).is_empty());
+        assert_eq!(
+            conflict_lines(&[c("n.md", true)], false),
+            [
+                "1 conflict: n.md — this device's version kept as 'n (conflict laptop 2026-12-05 2300).md' (with dev_other, 2026-12-05T23:00:00Z)"
+            ]
+        );
+        let two = conflict_lines(&[c("n.md", true), c("m.md", false)], false);
+        assert_eq!(two[0], "2 conflicts:");
+        assert!(two[2].starts_with("  m.md — the other device's version kept as"));
+        let with_ids = conflict_lines(&[c("n.md", true)], true);
+        assert_eq!(with_ids[0], "1 conflict:");
+        assert!(with_ids[1].starts_with("  c_0123456789abcdef  n.md — "));
     }
 
     #[test]

@@ -197,6 +197,30 @@ impl<'r> Session<'r> {
         self.call_locked(None, |p, s| p.call_restore_deletions(s, direction))
     }
 
+    /// Removes these conflicts from the status (the files stay). Under the vault lock: a sync
+    /// run in another process rewrites the same list.
+    pub fn dismiss_conflicts(&mut self, ids: &[String]) -> Result<(), Failure> {
+        self.call_locked(None, |p, s| p.call_dismiss_conflicts(s, ids))
+    }
+
+    /// The CLI's `conflicts dismiss ID…` (`only`) or `conflicts dismiss --all` (`None`): reads
+    /// the list and dismisses the listed ones under one vault lock. Returns how many it
+    /// dismissed (ids not listed are not counted).
+    pub fn dismiss_listed_conflicts(&mut self, only: Option<&[String]>) -> Result<usize, Failure> {
+        let _lock = self.lock()?;
+        let status = self.call(None, |p, s| p.call_status(s))?;
+        let ids: Vec<String> = status
+            .conflicts
+            .into_iter()
+            .map(|c| c.id)
+            .filter(|id| only.is_none_or(|o| o.contains(id)))
+            .collect();
+        if !ids.is_empty() {
+            self.call(None, |p, s| p.call_dismiss_conflicts(s, &ids))?;
+        }
+        Ok(ids.len())
+    }
+
     /// The CLI's `deletions confirm` / `deletions restore`: reads the held guard and resolves
     /// it in its own direction (confirm applies the deletions, restore keeps the files), under
     /// one vault lock. Returns the guard it resolved and the run's summary; the failure code

@@ -15,6 +15,24 @@ export interface SyncGuard {
   files: number;
 }
 
+/**
+ * A conflict copy a sync kept, listed in the status until dismissed (this engine's extension,
+ * docs/api-extensions.md).
+ */
+export interface SyncConflict {
+  id: string;
+  /** The path both versions claimed. */
+  path: string;
+  /** Where the other version was kept. */
+  copyPath: string;
+  /** The copy holds this device's version (the incoming one is at `path`). */
+  localIsCopy: boolean;
+  /** The device whose change met this one ('' when unknown). */
+  remoteDeviceId: string;
+  /** RFC 3339, when the copy was made. */
+  at: string;
+}
+
 /** SyncStatusDTO (§3.2) plus the optional extension fields (§3.13). */
 export interface SyncStatusDTO {
   configured: boolean;
@@ -37,6 +55,7 @@ export interface SyncStatusDTO {
   lastCheckedAt?: string;
   guard?: SyncGuard;
   ignore?: string[];
+  conflicts?: SyncConflict[];
 }
 
 /** A server-reported push conflict (§3.9), passed through unchanged. */
@@ -72,6 +91,7 @@ export interface SyncBackend {
   confirmDeletions?(direction: 'incoming' | 'outgoing'): Promise<unknown>;
   restoreDeletions?(direction: 'incoming' | 'outgoing'): Promise<unknown>;
   setIgnore?(patterns: string[]): Promise<unknown>;
+  dismissConflicts?(ids: string[]): Promise<unknown>;
 }
 
 /** The settings document the plugin keeps (§2.2). Never holds a secret. */

@@ -2,7 +2,7 @@
 // Pure: the raw text selects a message and is never itself shown to the user.
 
 /** The user action whose generic message is used when nothing more specific matches. */
-export type ErrorAction = 'save' | 'test' | 'connect' | 'sync' | 'disconnect' | 'resetKey' | 'lastError';
+export type ErrorAction = 'save' | 'test' | 'connect' | 'sync' | 'disconnect' | 'resetKey' | 'lastError' | 'dismissConflicts';
 
 /** Server codes the UI MUST localize with their own text (§3.12 table). */
 export const SPECIFIC_SERVER_CODES = [
@@ -49,6 +49,7 @@ const ACTION_KEYS: Record<ErrorAction, string> = {
   disconnect: 'ui.disconnectFailed',
   resetKey: 'ui.resetKeyFailed',
   lastError: 'ui.lastSyncError',
+  dismissConflicts: 'ui.conflictList.dismissFailed',
 };
 
 /** A wrong username or password at Test Connection or Connect. */

@@ -4,6 +4,7 @@
 // The shipped English catalog is bundled only as the last-resort fallback text.
 
 import type { VerstakPluginAPI } from './api';
+import { isPluralBase, pluralKey } from './plural';
 import en from '../../../locales/en.json';
 
 const FALLBACK: Record<string, string> = en;
@@ -62,9 +63,17 @@ export class I18n {
     }
   }
 
-  /** Translates through the host; falls back to the bundled English text, then the key. */
+  /**
+   * Translates through the host; falls back to the bundled English text, then the key. A
+   * plural base key (`ui.status.conflicts`, whose forms are `ui.status.conflicts.one`, …)
+   * with a numeric `count` param picks the form for the current locale (plural.ts).
+   */
   t(key: string, params?: Params): string {
     void this.#locale; // a dependency, so text follows locale changes
+    const inCatalog = (k: string) => k in FALLBACK;
+    if (typeof params?.count === 'number' && isPluralBase(key, inCatalog)) {
+      key = pluralKey(key, params.count, this.#locale, inCatalog);
+    }
     const fallback = FALLBACK[key];
     try {
       const text = this.#api.i18n.t(key, params, fallback);

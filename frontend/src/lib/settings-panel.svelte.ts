@@ -6,13 +6,14 @@
 //   start()            locale + bus subscriptions, then load(); returns the cleanup (unmount)
 //   load()             settings.read() then status() into the form (§6.1.1)
 //   save, testConnection, connect, syncNow, confirm, decideDeletions, copyVaultId   (§6.1.2)
+//   dismissConflicts   the conflict list's Dismiss / Dismiss all (docs/api-extensions.md)
 //
 // Every api.sync call goes through SyncClient; after each await a disposed panel stops, so
 // results that arrive after unmount are dropped (§1.12). Fresh statuses go on the bus for the
 // status bar, and Sync Now's outcome tells the scheduler (§5.5).
 
 import { tick } from 'svelte';
-import type { SyncNowResult, SyncStatusDTO, VerstakPluginAPI } from './api';
+import type { SyncConflict, SyncNowResult, SyncStatusDTO, VerstakPluginAPI } from './api';
 import { I18n, type Params } from './i18n.svelte';
 import { DisposedError, SyncClient } from './sync-client.svelte';
 import { errorKey, errorMessage, messageOf, type ErrorAction } from './errors';
@@ -32,7 +33,7 @@ export interface Message {
   extra?: string[];
 }
 
-export type Action = 'load' | 'save' | 'test' | 'connect' | 'sync' | 'disconnect' | 'resetKey' | 'guard';
+export type Action = 'load' | 'save' | 'test' | 'connect' | 'sync' | 'disconnect' | 'resetKey' | 'guard' | 'dismiss';
 /** The actions that ask for an in-panel confirmation first. */
 export type Confirmable = 'disconnect' | 'resetKey';
 
@@ -105,6 +106,13 @@ export class SettingsPanel {
   }
   get canGuard(): boolean {
     return this.client.has('confirmDeletions') && this.client.has('restoreDeletions');
+  }
+  get canDismissConflicts(): boolean {
+    return this.client.has('dismissConflicts');
+  }
+  /** The kept conflict copies the status lists (this engine's extension). */
+  get conflicts(): SyncConflict[] {
+    return this.#status?.conflicts ?? [];
   }
   get indicator(): Indicator {
     return indicatorOf(this.#status, this.#busy === 'sync');
@@ -406,6 +414,20 @@ export class SettingsPanel {
       await this.readStatus();
     } catch (err) {
       this.#error = this.#fail(err, 'sync');
+    } finally {
+      this.#done();
+    }
+  };
+
+  /** Removes conflicts from the list (the files stay); the status bar follows over the bus. */
+  dismissConflicts = async (ids: string[]): Promise<void> => {
+    if (ids.length === 0 || !this.canDismissConflicts) return;
+    this.#startAction('dismiss');
+    try {
+      await this.client.dismissConflicts(ids);
+      await this.readStatus();
+    } catch (err) {
+      this.#error = this.#fail(err, 'dismissConflicts');
     } finally {
       this.#done();
     }

@@ -8,7 +8,7 @@ import type { SyncStatusDTO } from './api';
 import type { SchedulerState } from './scheduler';
 import type { Params } from './i18n.svelte';
 
-export type IndicatorState = 'revoked' | 'syncing' | 'error' | 'disabled' | 'connected' | 'disconnected';
+export type IndicatorState = 'revoked' | 'syncing' | 'error' | 'disabled' | 'conflict' | 'connected' | 'disconnected';
 
 export interface Indicator {
   state: IndicatorState;
@@ -46,6 +46,12 @@ export function indicatorOf(status: SyncStatusDTO | null, runActive = false): In
   }
   if (!status.configured && status.serverUrl === '') {
     return { state: 'disabled', key: 'ui.status.disabled', color: DOT.grey };
+  }
+  // This engine's extension: kept conflict copies the user has not resolved or dismissed yet
+  // are a warning ("1 conflict"), never a green Connected.
+  const conflicts = status.conflicts?.length ?? 0;
+  if (conflicts > 0) {
+    return { state: 'conflict', key: 'ui.status.conflicts', params: { count: conflicts }, color: DOT.amber };
   }
   if (status.connected) {
     const attention = status.unpushedOps > 0 || !!status.guard;
@@ -118,6 +124,9 @@ export function tooltipLines(t: (key: string, params?: Params) => string, input:
   const last = dateWithRelative(status.lastSyncAt, now, locale);
   if (last) lines.push(t('ui.status.lastSuccess', { date: last }));
   if (status.unpushedOps > 0) lines.push(t('ui.status.pendingCount', { count: status.unpushedOps }));
+  if (status.conflicts?.length && ind.state !== 'conflict') {
+    lines.push(t('ui.status.conflicts', { count: status.conflicts.length }));
+  }
   if (status.lastWarning || status.guard) lines.push(t('ui.status.warning'));
   if (status.lastError) lines.push(t('ui.status.lastError'));
   if (scheduler && scheduler.consecutiveFailures > 0 && input.dueAt !== null) {

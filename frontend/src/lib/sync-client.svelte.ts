@@ -58,7 +58,7 @@ export class SyncClient {
   }
 
   /** Whether the backend offers an optional method (§3.13). */
-  has(method: 'confirmDeletions' | 'restoreDeletions' | 'setIgnore'): boolean {
+  has(method: 'confirmDeletions' | 'restoreDeletions' | 'setIgnore' | 'dismissConflicts'): boolean {
     try {
       return typeof (this.#sync as unknown as Record<string, unknown>)[method] === 'function';
     } catch {
@@ -96,6 +96,9 @@ export class SyncClient {
   setIgnore(patterns: string[]): Promise<unknown> {
     return this.#call((s) => s.setIgnore!(patterns));
   }
+  dismissConflicts(ids: string[]): Promise<unknown> {
+    return this.#call((s) => s.dismissConflicts!(ids));
+  }
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
@@ -130,6 +133,18 @@ export function normalizeStatus(raw: unknown): SyncStatusDTO {
     dto.guard = { direction: g.direction, deletions: num(g.deletions), files: num(g.files) };
   }
   if (Array.isArray(o.ignore)) dto.ignore = o.ignore.filter((x): x is string => typeof x === 'string');
+  if (Array.isArray(o.conflicts)) {
+    dto.conflicts = o.conflicts
+      .filter((c): c is Record<string, unknown> => !!c && typeof c === 'object' && typeof c.id === 'string' && c.id !== '')
+      .map((c) => ({
+        id: str(c.id),
+        path: str(c.path),
+        copyPath: str(c.copyPath),
+        localIsCopy: c.localIsCopy === true,
+        remoteDeviceId: str(c.remoteDeviceId),
+        at: str(c.at),
+      }));
+  }
   return dto;
 }
 

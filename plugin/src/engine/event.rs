@@ -29,6 +29,9 @@ pub enum Action {
     SetInterval(i32),
     /// `setIgnore(patterns)` (§3.13): stores the user ignore list in the settings.
     SetIgnore(Vec<String>),
+    /// `dismiss-conflicts(ids)`: removes these conflicts from the conflict list
+    /// (`conflict_list.rs`); the files stay as they are, unknown ids are ignored.
+    DismissConflicts(Vec<String>),
     /// `status()` (§3.2): the snapshot from the settings, the pairing document, the device
     /// token and the engine's state; local reads only (§5.4.7). Answers `Answer::Status`.
     Status,

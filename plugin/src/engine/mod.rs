@@ -68,6 +68,7 @@ pub mod codes;
 pub mod command;
 pub mod config;
 pub mod conflict;
+pub mod conflict_list;
 pub(crate) mod derive;
 pub mod error;
 pub mod event;

@@ -5,6 +5,7 @@
 //! it never touches the network (§5.4.7).
 
 use super::codes::closed_enum;
+use super::conflict_list::Conflict;
 use super::error::EngineError;
 use super::guard::Guard;
 use super::ignore::DEFAULT_IGNORE;
@@ -35,6 +36,9 @@ pub struct Status {
     pub last_checked_at: String,
     pub guard: Option<Guard>,
     pub ignore: Vec<String>,
+    /// The conflict copies kept and not dismissed yet, oldest first (this engine's extension;
+    /// filled by the `Status` action from the `conflicts` document).
+    pub conflicts: Vec<Conflict>,
 }
 
 closed_enum! {

@@ -20,7 +20,11 @@ pub struct KeptBoth {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
+    /// Changes sent: the local ops (files and folders) the server accepted during this run.
     pub pushed: u64,
+    /// Changes received: other devices' ops this run applied here. Unlike the desktop (§3.9),
+    /// this device's own echoes are not counted (a file sent is not also "received"), nor are
+    /// ops counted in `skipped` (not understood, or set aside).
     pub pulled: u64,
     pub server_sequence: i64,
     #[serde(skip_serializing_if = "Vec::is_empty")]

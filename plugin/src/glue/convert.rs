@@ -7,6 +7,7 @@ use super::bindings::verstak::sync::types::{self, HostError};
 use super::bindings::verstak::sync::{files, network, progress};
 use crate::engine::codes::{ErrorCode, HostCode};
 use crate::engine::command::{Expect, HttpBody, Method};
+use crate::engine::conflict_list::Conflict as ListedConflict;
 use crate::engine::error::EngineError;
 use crate::engine::event::{DirEntry, EntryKind, FileMeta, HttpResponse, IoError};
 use crate::engine::guard::{Direction, Guard};
@@ -115,6 +116,12 @@ fn guard(g: Guard) -> wit::Guard {
     same_fields!(g => wit::Guard { deletions, files; direction: wit_direction(g.direction) })
 }
 
+fn conflict(c: ListedConflict) -> wit::Conflict {
+    same_fields!(c => wit::Conflict {
+        id, path, copy_path, local_is_copy, remote_device_id, at;
+    })
+}
+
 pub(super) fn status(s: Status) -> wit::SyncStatus {
     let progress =
         |p: Progress| same_fields!(p => wit::Progress { done, total; phase: phase(p.phase) });
@@ -125,7 +132,7 @@ pub(super) fn status(s: Status) -> wit::SyncStatus {
         status_label: label(s.status_label),
         progress: s.progress.map(progress),
         guard: s.guard.map(guard),
-        conflicts: Vec::new(),
+        conflicts: s.conflicts.into_iter().map(conflict).collect(),
     })
 }
 

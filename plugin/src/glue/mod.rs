@@ -68,9 +68,8 @@ impl wit::Guest for Component {
         sync(Action::Sync)
     }
 
-    fn dismiss_conflicts(_ids: Vec<String>) -> Out<()> {
-        // The engine keeps no conflict list yet (issue 14 item 5), so there is nothing to remove.
-        Ok(())
+    fn dismiss_conflicts(ids: Vec<String>) -> Out<()> {
+        run(Action::DismissConflicts(ids), drop)
     }
 
     fn reset_key() -> Out<()> {

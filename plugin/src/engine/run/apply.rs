@@ -39,6 +39,7 @@ impl Run {
             self.set_aside(op, reason.to_string());
             return Ok(());
         }
+        let skipped = self.sum.skipped;
         for _ in 0..ATTEMPTS {
             let step = match incoming::route(&op.entity_type, &op.op_type) {
                 Route::FileUpsert => self.apply_upsert(op).await,
@@ -55,6 +56,10 @@ impl Run {
             match step {
                 Ok(()) => {
                     self.supersede_set_aside(op);
+                    // Received: another device's change this run applied (not skipped).
+                    if self.sum.skipped == skipped {
+                        self.sum.pulled += 1;
+                    }
                     return Ok(());
                 }
                 Err(Fail::Changed) => self
@@ -251,11 +256,13 @@ impl Run {
             }
         }
         // Keep both: the local version goes to a conflict copy, the incoming one takes the path.
+        // A copy made earlier (before a crash) was recorded in the conflict list then.
         let name = self.cfg.device_name.clone();
         let copy = match self.existing_copy(path, &lh) {
             Some(c) => c,
             None => {
                 let copy = self.free_copy_path(path, &name);
+                self.note_conflict(path, &copy, true, &op.device_id).await?;
                 let meta = self.io.copy_file(path, &copy, &lh).await.map_err(io_fail)?;
                 self.record_local_file(&copy, &lh, meta);
                 copy
@@ -263,7 +270,6 @@ impl Run {
         };
         self.materialize(path, inc, hash, Expect::Hash(lh)).await?;
         self.mark_synced(path, hash, inc).await?;
-        let _ = op;
         self.sum.kept_both.push(KeptBoth {
             path: path.to_string(),
             copy_path: copy.to_string(),
@@ -287,6 +293,8 @@ impl Run {
             return Ok(());
         }
         let copy = self.free_copy_path(path, &remote_device_label(&op.device_id));
+        self.note_conflict(path, &copy, false, &op.device_id)
+            .await?;
         self.materialize(&copy, inc, hash, Expect::Absent).await?;
         self.sum.kept_both.push(KeptBoth {
             path: path.to_string(),

@@ -238,6 +238,7 @@ impl Run {
             self.sum.skipped += 1;
             return Ok(());
         }
+        self.move_conflicts(&from, &to).await?;
         self.io
             .done(|id| Command::Rename {
                 id,

@@ -13,6 +13,7 @@
 
 mod apply;
 mod apply_dir;
+mod conflicts;
 mod files;
 pub(crate) mod http;
 mod materialize;
@@ -34,6 +35,7 @@ use super::answer::Answer;
 use super::command::{Command, Endpoint, HttpBody, HttpRequest, Method};
 use super::config::Config;
 use super::conflict::rfc3339;
+use super::conflict_list::ConflictList;
 use super::error::EngineError;
 use super::event::Action;
 use super::event::HttpResponse;
@@ -62,6 +64,8 @@ pub(crate) struct Run {
     /// File versions in the pages of this pull already fetched (path → sequence and hash), so
     /// an incoming version that a later one replaces by the local content is not a conflict.
     upcoming_versions: BTreeMap<VaultPath, Vec<(i64, super::hash::ContentHash)>>,
+    /// The stored conflict list (`conflicts.rs`), loaded when the run starts.
+    conflicts: ConflictList,
 }
 
 /// Fills the engine-owned status fields from the state.
@@ -93,6 +97,9 @@ pub(crate) async fn run_action(
             }
         }
         Action::Status => pair::status(&io).await.map(|s| Answer::Status(Box::new(s))),
+        Action::DismissConflicts(ids) => conflicts::dismiss(&io, &ids)
+            .await
+            .map(|()| Answer::Summary(Summary::default())),
         _ => {
             let result = pair::pairing_action(&io, &cfg, &mut st, action).await;
             let st = &st;
@@ -112,7 +119,7 @@ async fn sync_action(
     st: SavedState,
     action: Action,
 ) -> (SavedState, Outcome) {
-    let (pairing, server, settings) = match prologue(io).await {
+    let (pairing, server, settings, conflicts) = match prologue(io).await {
         Ok(found) => found,
         Err(e) => return (st, Err(e)),
     };
@@ -140,8 +147,12 @@ async fn sync_action(
         upcoming_deletes: BTreeMap::new(),
         pull_bound: None,
         upcoming_versions: BTreeMap::new(),
+        conflicts,
     };
-    let result = run.sync(action).await;
+    let mut result = run.sync(action).await;
+    if result.is_ok() {
+        result = run.prune_conflicts().await;
+    }
     let now = io.now();
     match &result {
         Ok(()) => {
@@ -176,13 +187,23 @@ async fn sync_action(
     (st, outcome)
 }
 
-/// What a run needs before it starts: the pairing, the server and the settings (ignore list).
+/// What a run needs before it starts: the pairing, the server, the settings (ignore list) and
+/// the conflict list.
 async fn prologue(
     io: &Io,
-) -> Result<(super::account::Pairing, Endpoint, super::settings::Settings), EngineError> {
+) -> Result<
+    (
+        super::account::Pairing,
+        Endpoint,
+        super::settings::Settings,
+        ConflictList,
+    ),
+    EngineError,
+> {
     let (pairing, server) = pair::paired(io).await?;
     let settings = pair::load_settings(io).await?;
-    Ok((pairing, server, settings))
+    let conflicts = conflicts::load(io).await?;
+    Ok((pairing, server, settings, conflicts))
 }
 
 impl Run {

@@ -15,6 +15,7 @@ use super::super::account::{self, PAIRING_KEY, Pairing, TOKEN_KEY};
 use super::super::command::{Command, Endpoint};
 use super::super::config::Config;
 use super::super::conflict::rfc3339;
+use super::super::conflict_list::{CONFLICTS_KEY, ConflictList};
 use super::super::error::EngineError;
 use super::super::event::{Action, IoError, Login, Reply};
 use super::super::io::Io;
@@ -64,13 +65,17 @@ async fn save_state(io: &Io, st: &SavedState) -> Result<(), EngineError> {
         .map_err(|e| EngineError::SaveState(e.to_string()))
 }
 
-/// `status()` (§3.2): the settings, the pairing document and the token, with the engine's part.
+/// `status()` (§3.2): the settings, the pairing document and the token, with the engine's part
+/// and the conflict list (this engine's extension).
 pub(super) async fn status(io: &Io) -> Result<Status, EngineError> {
     let settings = read_settings(io).await?;
     let pairing = read(io, PAIRING_KEY).await?;
     let token = read(io, TOKEN_KEY).await?;
+    let conflicts = read(io, CONFLICTS_KEY).await?;
     let engine = io.engine_status();
-    Status::read(&settings, pairing.as_deref(), token.as_deref(), &engine)
+    let mut status = Status::read(&settings, pairing.as_deref(), token.as_deref(), &engine)?;
+    status.conflicts = ConflictList::parse(conflicts.as_deref()).0;
+    Ok(status)
 }
 
 async fn read_settings(io: &Io) -> Result<String, EngineError> {
@@ -145,7 +150,8 @@ pub(super) async fn pairing_action(
         Action::Sync
         | Action::ConfirmDeletions(_)
         | Action::RestoreDeletions(_)
-        | Action::Status => {
+        | Action::Status
+        | Action::DismissConflicts(_) => {
             unreachable!("sync and status actions are run by run_action")
         }
     }

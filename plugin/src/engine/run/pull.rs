@@ -126,7 +126,6 @@ impl Run {
                 });
                 self.apply_pulled(op).await?;
                 self.st.cursor = ServerSeq(op.server_sequence);
-                self.sum.pulled += 1;
             }
             self.sum.server_sequence = self
                 .sum

@@ -9,6 +9,7 @@
 //! Every device pairs with the server through the engine's `Configure` action when the `Sim` is
 //! built (`pairing.rs` holds the pairing stories and crash tests).
 
+mod conflicts;
 mod desktop;
 mod identical;
 mod issue14;
@@ -573,6 +574,7 @@ fn run_seed(seed: u64, steps: usize) -> Result<(), String> {
         eprintln!("seed {seed}: {stats}");
     }
     sim.check()
+        .and_then(|()| conflicts::check_conflicts(&mut sim))
         .map_err(|e| format!("{e}\n{stats}\nops:\n{}", sim.log.join("\n")))
 }
 
