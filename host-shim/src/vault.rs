@@ -119,11 +119,9 @@ pub fn write_cache(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> 
     write_via_temp(path, bytes, mode, false)
 }
 
-/// Appends `bytes` to `path` (created with `mode` when missing) and fsyncs it; a new file's
-/// directory is fsynced too. Refuses, writing nothing, when the file would grow past `max` bytes
-/// (`Ok(false)`). A crash may leave a prefix of `bytes` at the end: readers tolerate a torn tail.
-pub fn append_durable(path: &Path, bytes: &[u8], mode: u32, max: u64) -> std::io::Result<bool> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+/// Creates the private (0700) folder that holds the state file `path`, and returns it.
+fn state_dir(path: &Path) -> std::io::Result<&Path> {
+    use std::os::unix::fs::DirBuilderExt;
     let dir = path
         .parent()
         .expect("state files always have a parent directory");
@@ -131,6 +129,15 @@ pub fn append_durable(path: &Path, bytes: &[u8], mode: u32, max: u64) -> std::io
         .recursive(true)
         .mode(0o700)
         .create(dir)?;
+    Ok(dir)
+}
+
+/// Appends `bytes` to `path` (created with `mode` when missing) and fsyncs it; a new file's
+/// directory is fsynced too. Refuses, writing nothing, when the file would grow past `max` bytes
+/// (`Ok(false)`). A crash may leave a prefix of `bytes` at the end: readers tolerate a torn tail.
+pub fn append_durable(path: &Path, bytes: &[u8], mode: u32, max: u64) -> std::io::Result<bool> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = state_dir(path)?;
     let mut f = fs::OpenOptions::new()
         .append(true)
         .create(true)
@@ -149,14 +156,8 @@ pub fn append_durable(path: &Path, bytes: &[u8], mode: u32, max: u64) -> std::io
 }
 
 fn write_via_temp(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    let dir = path
-        .parent()
-        .expect("state files always have a parent directory");
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = state_dir(path)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let mut salt = [0u8; 8];
     getrandom::fill(&mut salt).map_err(|e| std::io::Error::other(format!("no randomness: {e}")))?;

@@ -112,18 +112,23 @@ mod tests {
     use crate::web::i18n::Locale;
     use crate::web::pages::layout::Nav;
 
-    #[test]
-    fn stat_cards_follow_the_serialized_fields_in_order() {
-        let ui = Ui {
+    /// An English admin page's context at `page`.
+    fn ui(page: &'static str) -> Ui<'static> {
+        Ui {
             loc: Locale::En,
             title: "",
             server_name: "",
             allow_registration: false,
             locale_csrf: "",
             here: "/",
-            nav: Nav::Admin("", "/admin/storage"),
+            nav: Nav::Admin("", page),
             notice: None,
-        };
+        }
+    }
+
+    #[test]
+    fn stat_cards_follow_the_serialized_fields_in_order() {
+        let ui = ui("/admin/storage");
         let s = ServerStats {
             users: 7,
             ..Default::default()
@@ -154,16 +159,7 @@ mod tests {
 
     #[test]
     fn health_reads_as_a_sentence() {
-        let ui = Ui {
-            loc: Locale::En,
-            title: "",
-            server_name: "",
-            allow_registration: false,
-            locale_csrf: "",
-            here: "/",
-            nav: Nav::Admin("", "/admin/dashboard"),
-            notice: None,
-        };
+        let ui = ui("/admin/dashboard");
         let mut h = HealthStatus {
             status: "ok".into(),
             database_reachable: true,
