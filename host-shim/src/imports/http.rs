@@ -498,10 +498,14 @@ async fn exchange(
             .headers
             .get(hyper::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
-        if declared.is_some_and(|len| len > max_body as u64) {
+        // A HEAD answer's length is the resource's, not a body's (a blob may be 256 MiB).
+        let bodiless =
+            head.method == hyper::Method::HEAD || matches!(parts.status.as_u16(), 204 | 304);
+        if !bodiless && declared.is_some_and(|len| len > max_body as u64) {
             return Err(HttpError::TooLarge(max_body));
         }
-        let mut data = Vec::with_capacity(declared.map_or(0, |l| l as usize));
+        let capacity = if bodiless { 0 } else { declared.unwrap_or(0) };
+        let mut data = Vec::with_capacity(capacity as usize);
         loop {
             let frame = conn
                 .drive(poll_fn(|cx| {

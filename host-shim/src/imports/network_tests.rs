@@ -327,6 +327,33 @@ fn response_bodies_are_capped() {
 }
 
 #[test]
+fn a_head_answer_may_announce_any_length() {
+    let (_v, mut s) = full();
+    let (port, server) = serve_once(
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", 256 << 20).into_bytes(),
+    );
+    s.allow_origin(&format!("http://127.0.0.1:{port}")).unwrap();
+    let resp = s
+        .send(request(
+            Method::Head,
+            &format!("http://127.0.0.1:{port}/api/v1/blobs/abc"),
+            Body::Empty,
+        ))
+        .unwrap();
+    assert_eq!((resp.status, resp.body.len()), (200, 0));
+    assert!(
+        resp.headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("content-length") && *v == (256 << 20).to_string())
+    );
+    let got = String::from_utf8(server.join().unwrap()).unwrap();
+    assert!(
+        got.starts_with("HEAD /api/v1/blobs/abc HTTP/1.1\r\n"),
+        "{got}"
+    );
+}
+
+#[test]
 fn no_response_is_a_network_error() {
     let (_v, mut s) = full();
     let port = TcpListener::bind("127.0.0.1:0")
