@@ -4,9 +4,14 @@
 //! * [`create_temp`] makes a temp file (`.verstak-write-<rand>.tmp`) in the host-owned temp
 //!   folder under `.verstak/` (same file system, so placing it is a rename), removed again by
 //!   [`Temp`]'s `Drop` unless it was placed. A killed host therefore never leaves a temp file
-//!   among the user's notes; stale ones are swept by the next `create_temp`;
+//!   among the user's notes; stale ones are swept the first time a process uses the folder;
 //! * [`place`] re-checks the caller's `expect` at the last moment and only then moves the
 //!   source over the destination (Syncthing's `performFinish` order), then fsyncs the folder.
+//!
+//! Syscalls per written file are kept low, since a first sync writes thousands: folders are
+//! created only when an operation finds them missing (the temp folder when the temp file cannot
+//! be created, the destination's folders when the link into them fails), not probed each time,
+//! and the temp file is created, linked and unlinked through one handle on the temp folder.
 
 use super::err;
 use crate::bindings::ErrorCode;
@@ -74,23 +79,25 @@ pub fn file_meta(m: &Metadata) -> FileMeta {
     }
 }
 
-/// A temp file under the root that is removed on drop unless [`Temp::keep`] was called.
-pub struct Temp<'d> {
-    root: &'d Dir,
-    pub rel: PathBuf,
+/// A temp file in the temp folder, removed on drop unless [`Temp::keep`] was called.
+pub struct Temp {
+    /// The temp folder.
+    pub dir: Dir,
+    /// The file's name in it.
+    pub name: PathBuf,
     kept: bool,
 }
 
-impl Temp<'_> {
+impl Temp {
     pub fn keep(mut self) {
         self.kept = true;
     }
 }
 
-impl Drop for Temp<'_> {
+impl Drop for Temp {
     fn drop(&mut self) {
         if !self.kept {
-            let _ = self.root.remove_file(&self.rel);
+            let _ = self.dir.remove_file(&self.name);
         }
     }
 }
@@ -99,28 +106,55 @@ impl Drop for Temp<'_> {
 const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Creates a fresh temp file in the root-relative host-owned folder `temp_dir` (created 0700
-/// when missing), after removing temp files a killed host left there.
-pub fn create_temp<'d>(root: &'d Dir, temp_dir: &Path) -> Result<(Temp<'d>, File), HostError> {
+/// when missing). The first time this process uses the folder named `sweep_key` (an absolute
+/// path: one per vault), temp files a killed host left there are removed.
+pub fn create_temp(
+    root: &Dir,
+    temp_dir: &Path,
+    sweep_key: &Path,
+) -> Result<(Temp, File), HostError> {
     use cap_std::fs::{DirBuilder, DirBuilderExt};
-    root.create_dir_with(temp_dir, DirBuilder::new().recursive(true).mode(0o700))
-        .map_err(|e| io_error("create the temp folder", e))?;
-    sweep_stale(root, temp_dir);
-    let rel = temp_dir.join(format!(".verstak-write-{}.tmp", random_hex(8)?));
-    let file = root
-        .open_with(&rel, OpenOptions::new().write(true).create_new(true))
+    let dir = match root.open_dir(temp_dir) {
+        Ok(d) => d,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            root.create_dir_with(temp_dir, DirBuilder::new().recursive(true).mode(0o700))
+                .map_err(|e| io_error("create the temp folder", e))?;
+            root.open_dir(temp_dir)
+                .map_err(|e| io_error("open the temp folder", e))?
+        }
+        Err(e) => return Err(io_error("open the temp folder", e)),
+    };
+    if first_use(sweep_key) {
+        sweep_stale(&dir);
+    }
+    let name = PathBuf::from(format!(".verstak-write-{}.tmp", random_hex(8)?));
+    let file = dir
+        .open_with(&name, OpenOptions::new().write(true).create_new(true))
         .map_err(|e| io_error("create temp file", e))?;
     Ok((
         Temp {
-            root,
-            rel,
+            dir,
+            name,
             kept: false,
         },
         file,
     ))
 }
 
-fn sweep_stale(root: &Dir, temp_dir: &Path) {
-    let Ok(entries) = root.read_dir(temp_dir) else {
+/// True the first time in this process for `key`.
+fn first_use(key: &Path) -> bool {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock, PoisonError};
+    static SWEPT: OnceLock<Mutex<HashSet<PathBuf>>> = OnceLock::new();
+    SWEPT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(key.to_path_buf())
+}
+
+fn sweep_stale(dir: &Dir) {
+    let Ok(entries) = dir.entries() else {
         return;
     };
     for e in entries.flatten() {
@@ -130,9 +164,15 @@ fn sweep_stale(root: &Dir, temp_dir: &Path) {
             .and_then(|m| m.modified().ok())
             .and_then(|t| t.into_std().elapsed().ok());
         if old.is_some_and(|age| age > STALE_TEMP) {
-            let _ = root.remove_file(temp_dir.join(e.file_name()));
+            let _ = dir.remove_file(e.file_name());
         }
     }
+}
+
+/// Creates the missing parent folders of `path`.
+pub fn ensure_parent(root: &Dir, path: &VaultPath) -> Result<(), HostError> {
+    root.create_dir_all(path.parent())
+        .map_err(|e| io_error(&format!("create the folders of {path}"), e))
 }
 
 /// What is at a destination right now.
@@ -174,39 +214,57 @@ pub fn check_expect(root: &Dir, dest: &VaultPath, expect: &Expect) -> Result<(),
     }
 }
 
-/// Moves the root-relative `src` to `dest` if `dest` still matches `expect`. Returns `Ok(false)`
-/// and touches nothing when it does not. For `absent` the move is a hard link (which never
-/// replaces anything) followed by removing `src`; where links are unsupported it falls back
-/// to check-then-rename. The destination folder is not fsynced: the caller decides when
-/// (`HostState::place_durably`).
-pub fn place(root: &Dir, src: &Path, dest: &VaultPath, expect: &Expect) -> Result<bool, HostError> {
+/// Moves `src` (relative to `src_dir`) to `dest` if `dest` still matches `expect`. Returns
+/// `Ok(false)` and touches nothing when it does not. For `absent` the move is a hard link
+/// (which never replaces anything) followed by removing `src`; where links are unsupported it
+/// falls back to check-then-rename. The destination's folders are created when missing. The
+/// destination folder is not fsynced: the caller decides when (`HostState::place_durably`).
+pub fn place(
+    root: &Dir,
+    src_dir: &Dir,
+    src: &Path,
+    dest: &VaultPath,
+    expect: &Expect,
+) -> Result<bool, HostError> {
     let linked = match expect {
-        Expect::Absent => match root.hard_link(src, root, dest.as_path()) {
-            Ok(()) => {
-                root.remove_file(src)
-                    .map_err(|e| io_error("remove source after link", e))?;
-                true
+        Expect::Absent => {
+            let mut linked = src_dir.hard_link(src, root, dest.as_path());
+            if matches!(&linked, Err(e) if e.kind() == io::ErrorKind::NotFound) {
+                // Most files go into folders that exist: make them only when the link says so.
+                ensure_parent(root, dest)?;
+                linked = src_dir.hard_link(src, root, dest.as_path());
             }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
-            Err(e)
-                if matches!(
-                    e.raw_os_error(),
-                    Some(libc::EPERM | libc::EOPNOTSUPP | libc::ENOSYS | libc::EMLINK)
-                ) =>
-            {
-                false
+            match linked {
+                Ok(()) => {
+                    src_dir
+                        .remove_file(src)
+                        .map_err(|e| io_error("remove source after link", e))?;
+                    true
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::EPERM | libc::EOPNOTSUPP | libc::ENOSYS | libc::EMLINK)
+                    ) =>
+                {
+                    ensure_parent(root, dest)?;
+                    false
+                }
+                Err(e) => return Err(io_error("place file", e)),
             }
-            Err(e) => return Err(io_error("place file", e)),
-        },
+        }
         Expect::Hash(_) => false,
     };
     if !linked {
+        // `hash`: the destination exists (else `changed`), so its folder does too.
         match check_expect(root, dest, expect) {
             Ok(()) => {}
             Err(e) if matches!(e.code, ErrorCode::Changed) => return Ok(false),
             Err(e) => return Err(e),
         }
-        root.rename(src, root, dest.as_path())
+        src_dir
+            .rename(src, root, dest.as_path())
             .map_err(|e| io_error("place file", e))?;
     }
     Ok(true)

@@ -6,7 +6,8 @@
 //! `expect` check, rename, fsync folder); staging files through [`super::staging`].
 
 use super::atomic::{
-    check_expect, create_temp, file_meta, hash_copy, mtime_ms, place, random_hex, sync_dir,
+    check_expect, create_temp, ensure_parent, file_meta, hash_copy, mtime_ms, place, random_hex,
+    sync_dir,
 };
 use super::err;
 use super::staging::{self, Stage};
@@ -49,12 +50,6 @@ fn open_file(root: &Dir, path: &VaultPath) -> Result<File, HostError> {
     Ok(f)
 }
 
-/// Creates the missing parent folders of `path`.
-fn ensure_parent(root: &Dir, path: &VaultPath) -> Result<(), HostError> {
-    root.create_dir_all(path.parent())
-        .map_err(|e| io_error(&format!("create the folders of {path}"), e))
-}
-
 fn exists(root: &Dir, path: &VaultPath) -> Result<bool, HostError> {
     match root.symlink_metadata(path.as_path()) {
         Ok(_) => Ok(true),
@@ -79,6 +74,12 @@ impl HostState {
         Stage::new(&self.vault.staging_rel(), key)
     }
 
+    /// A new temp file in the host's temp folder (see [`create_temp`]).
+    fn temp(&self, root: &Dir) -> Result<(super::atomic::Temp, File), HostError> {
+        let rel = self.vault.temp_rel();
+        create_temp(root, &rel, &self.vault.root.join(&rel))
+    }
+
     /// [`place`], then makes the new folder entry durable. Replacing content is fsynced at once,
     /// after every deferred folder, so a copy made earlier is durable before the content it
     /// keeps is overwritten. A new file replaces nothing, so its folder only joins
@@ -88,7 +89,7 @@ impl HostState {
     fn place_durably(
         &mut self,
         root: &Dir,
-        src: &Path,
+        (src_dir, src): (&Dir, &Path),
         dest: &VaultPath,
         expect: &Expect,
     ) -> Result<bool, HostError> {
@@ -96,7 +97,7 @@ impl HostState {
         if !creates {
             self.sync_deferred_dirs_in(root)?;
         }
-        if !place(root, src, dest, expect)? {
+        if !place(root, src_dir, src, dest, expect)? {
             return Ok(false);
         }
         if creates {
@@ -225,13 +226,12 @@ impl Host for HostState {
             ));
         }
         let root = fs.root();
-        ensure_parent(root, &path)?;
-        let (temp, mut file) = create_temp(root, &self.vault.temp_rel())?;
+        let (temp, mut file) = self.temp(root)?;
         file.write_all(&bytes)
             .map_err(|e| io_error("write temp file", e))?;
         file.sync_all().map_err(|e| io_error("sync temp file", e))?;
         let meta = file.metadata().map_err(|e| io_error("stat temp file", e))?;
-        if !self.place_durably(root, &temp.rel, &path, &expect)? {
+        if !self.place_durably(root, (&temp.dir, &temp.name), &path, &expect)? {
             return Err(changed(&path));
         }
         temp.keep();
@@ -253,8 +253,7 @@ impl Host for HostState {
         if exists(root, &to)? {
             return Err(already_exists(&to));
         }
-        ensure_parent(root, &to)?;
-        let (temp, mut file) = create_temp(root, &self.vault.temp_rel())?;
+        let (temp, mut file) = self.temp(root)?;
         let (_, hash) = hash_copy(&mut src, Some(&mut file as &mut dyn Write))
             .map_err(|e| io_error("copy", e))?;
         if !hash.eq_ignore_ascii_case(&from_sha256) {
@@ -262,7 +261,7 @@ impl Host for HostState {
         }
         file.sync_all().map_err(|e| io_error("sync temp file", e))?;
         let meta = file.metadata().map_err(|e| io_error("stat temp file", e))?;
-        if !self.place_durably(root, &temp.rel, &to, &Expect::Absent)? {
+        if !self.place_durably(root, (&temp.dir, &temp.name), &to, &Expect::Absent)? {
             return Err(already_exists(&to));
         }
         temp.keep();
@@ -391,8 +390,7 @@ impl Host for HostState {
         let meta = file
             .metadata()
             .map_err(|e| io_error("stat staging file", e))?;
-        ensure_parent(root, &to)?;
-        if !self.place_durably(root, &stage.rel, &to, &expect)? {
+        if !self.place_durably(root, (root, &stage.rel), &to, &expect)? {
             return Err(changed(&to));
         }
         Ok(file_meta(&meta))

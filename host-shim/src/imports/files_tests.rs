@@ -576,3 +576,50 @@ fn temp_files_live_under_verstak_and_stale_ones_are_swept() {
         "the stale temp was swept, a recent one kept"
     );
 }
+
+#[test]
+fn folders_are_made_when_missing_even_if_removed_between_writes() {
+    // Folders are created only when an operation finds them missing (fewer syscalls per file):
+    // removing the temp, staging or destination folders between writes must not matter.
+    let (vault, mut s) = full();
+    let data = vault.path().join(".verstak/plugin-data/verstak.sync");
+    s.write("a/b/one.md".into(), b"1".to_vec(), Expect::Absent)
+        .unwrap();
+    s.stage_write("k".into(), 0, b"staged".to_vec()).unwrap();
+    s.commit_stage("k".into(), "a/b/two.md".into(), Expect::Absent)
+        .unwrap();
+    fs::remove_dir_all(data.join("tmp")).unwrap();
+    fs::remove_dir_all(data.join("staging")).unwrap();
+    fs::remove_dir_all(vault.path().join("a")).unwrap();
+
+    s.write("a/b/one.md".into(), b"1 again".to_vec(), Expect::Absent)
+        .unwrap();
+    s.copy("a/b/one.md".into(), "c/d/copy.md".into(), sha(b"1 again"))
+        .unwrap();
+    s.stage_write("k".into(), 0, b"staged again".to_vec())
+        .unwrap();
+    s.commit_stage("k".into(), "e/f/two.md".into(), Expect::Absent)
+        .unwrap();
+    fs::write(vault.path().join("g.md"), b"g").unwrap();
+    fs::remove_dir_all(data.join("staging")).unwrap();
+    assert_eq!(s.stage_copy("g.md".into(), "k2".into()).unwrap().size, 1);
+    assert_eq!(
+        fs::read(vault.path().join("a/b/one.md")).unwrap(),
+        b"1 again"
+    );
+    assert_eq!(
+        fs::read(vault.path().join("c/d/copy.md")).unwrap(),
+        b"1 again"
+    );
+    assert_eq!(
+        fs::read(vault.path().join("e/f/two.md")).unwrap(),
+        b"staged again"
+    );
+    // A file in the way of a folder is still an error, and nothing is left behind.
+    fs::write(vault.path().join("x"), b"file").unwrap();
+    assert!(
+        s.write("x/y.md".into(), b"y".to_vec(), Expect::Absent)
+            .is_err()
+    );
+    assert!(tree(&data.join("tmp")).is_empty(), "no temp file left");
+}

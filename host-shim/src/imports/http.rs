@@ -1,42 +1,50 @@
-//! A small blocking HTTP/1.1 client for the `network` import: one request per connection
-//! (`Connection: close`), nothing followed (no redirects, no retries: the engine decides).
+//! The blocking HTTP/1.1 client of the `network` import, on hyper's client connection:
+//! keep-alive, one pooled connection per origin ([`super::connection`]), nothing followed (no
+//! redirects; the engine decides what to retry). The one retry made here is for a pooled
+//! connection the server dropped while it sat idle: a `GET`/`HEAD` is sent again on a new
+//! connection, a `POST` only when not one byte of it went out.
 //!
-//! Order: resolve and connect (30 s per address) → for `https`, the TLS handshake
-//! ([`super::tls`]) over that socket → write the head and stream the body → read the response
-//! head with `httparse` → read the body framed by `Transfer-Encoding: chunked`,
-//! `Content-Length` or the end of the connection, capped.
+//! Order: a pooled connection, or resolve and connect (30 s per address) → for `https`, the
+//! TLS handshake ([`super::tls`]) → hyper's handshake → the head and the streamed body →
+//! the response head → the body (framed by hyper: `Content-Length`, chunked or the end of the
+//! connection), capped.
 //!
-//! Time: every socket read and write waits at most 30 s (an idle timeout), and the request as
-//! a whole, from connect to the last body byte, must end within its [`Request::time_limit`]
-//! ([`Timed`] enforces both), so a server that trickles bytes cannot hold a call forever.
-//! Name resolution is the system resolver's and is not bounded here.
+//! Time: a connection that makes no progress for 30 s fails (an idle timeout), and the request
+//! as a whole, from taking a connection to the last body byte, must end within its
+//! [`Request::time_limit`], so a server that trickles bytes cannot hold a call forever. Name
+//! resolution is the system resolver's and is not bounded here.
 //!
 //! Over TLS the end of the connection counts only with the server's `close_notify`: a body
 //! framed by the close that ends without one may be truncated and is a `network` error.
+//! Response header names come back in lower case (hyper's); HTTP compares them without case.
 
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
-use std::time::{Duration, Instant};
+use std::cell::Cell;
+use std::error::Error as _;
+use std::future::poll_fn;
+use std::io::{self, Read};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
-use super::tls::{self, Tls, TlsStream};
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+
+use super::connection::{self, Key};
+use super::tls::{self, Tls};
 use crate::bindings::Method;
 
-/// Connect timeout per address, and idle timeout of every read and write.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// The largest response head we parse.
-const MAX_HEAD_BYTES: usize = 64 << 10;
-const MAX_HEADERS: usize = 128;
-
 /// What goes after the head.
-pub enum Body<'a> {
+pub enum Body {
     Empty,
-    Bytes(&'a [u8]),
+    Bytes(Bytes),
     /// `multipart/form-data`, one part `file` named `filename`, streamed from `file` (`len` bytes).
     Multipart {
-        file: &'a mut dyn Read,
+        file: Box<dyn Read + Send>,
         len: u64,
-        filename: &'a str,
-        boundary: &'a str,
+        filename: String,
+        boundary: String,
     },
 }
 
@@ -44,7 +52,7 @@ pub struct Request<'a> {
     pub method: Method,
     pub url: &'a url::Url,
     pub headers: &'a [(String, String)],
-    pub body: Body<'a>,
+    pub body: Body,
     /// How long the whole request may take, from connect to the last byte of the response.
     pub time_limit: Duration,
 }
@@ -69,78 +77,19 @@ pub enum HttpError {
     Source(io::Error),
 }
 
-fn no_response(what: &str, e: impl std::fmt::Display) -> HttpError {
-    HttpError::NoResponse(format!("{what}: {e}"))
-}
-
-/// A TCP stream under a request's two clocks: each read or write waits at most
-/// [`IDLE_TIMEOUT`] and never past the request's deadline. A read or write that would start
-/// after the deadline, or that the deadline cut short, fails with [`io::ErrorKind::TimedOut`]
-/// and a message that names the time limit.
-pub struct Timed {
-    tcp: TcpStream,
-    deadline: Instant,
-    time_limit: Duration,
-}
-
-impl Timed {
-    /// The error of a request that ran out of time.
-    fn expired(time_limit: Duration) -> io::Error {
-        io::Error::new(
-            io::ErrorKind::TimedOut,
-            format!(
-                "the request took longer than its time limit of {}",
-                seconds(time_limit)
-            ),
-        )
-    }
-
-    /// What one socket operation may wait: the idle timeout, or less when the deadline is near.
-    fn wait(&self) -> io::Result<Duration> {
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(Timed::expired(self.time_limit));
+/// An error and its causes, `outer: inner: innermost` (hyper's own text is terse).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.ends_with(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
         }
-        Ok(left.min(IDLE_TIMEOUT))
+        source = s.source();
     }
-
-    /// A timeout of an operation whose `wait` the deadline cut short is reported as the
-    /// request's time limit; an idle timeout and other errors pass unchanged.
-    fn after<T>(&self, wait: Duration, r: io::Result<T>) -> io::Result<T> {
-        match r {
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) && wait < IDLE_TIMEOUT =>
-            {
-                Err(Timed::expired(self.time_limit))
-            }
-            r => r,
-        }
-    }
-}
-
-impl Read for Timed {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let wait = self.wait()?;
-        self.tcp.set_read_timeout(Some(wait))?;
-        let r = self.tcp.read(buf);
-        self.after(wait, r)
-    }
-}
-
-impl Write for Timed {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let wait = self.wait()?;
-        self.tcp.set_write_timeout(Some(wait))?;
-        let r = self.tcp.write(buf);
-        self.after(wait, r)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.tcp.flush()
-    }
+    text
 }
 
 /// `5 s`, `2.5 s`: a duration for messages.
@@ -152,34 +101,240 @@ fn seconds(d: Duration) -> String {
     }
 }
 
-/// The connection a request goes over.
-enum Conn {
-    Plain(Timed),
-    Tls(Box<TlsStream>),
+/// The multipart preamble and epilogue around the file's bytes.
+pub fn multipart_frame(boundary: &str, filename: &str) -> (String, String) {
+    let pre = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    );
+    (pre, format!("\r\n--{boundary}--\r\n"))
 }
 
-impl Read for Conn {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Conn::Plain(s) => s.read(buf),
-            Conn::Tls(s) => s.read(buf),
+/// Where a request stands, for the message of an error that cuts it short.
+#[derive(Clone, Copy)]
+enum Phase {
+    Connect,
+    Handshake,
+    Exchange,
+    Body,
+}
+
+/// A request body as hyper sends it. A multipart body reads the staging file as hyper asks for
+/// more; a failure to read it is kept in `source_error`, so it is reported as the staging
+/// file's (`io`) and not as the network's.
+pub struct OutBody {
+    kind: Kind,
+    /// Set once the last byte was handed to hyper.
+    sent: Arc<AtomicBool>,
+    source_error: Arc<Mutex<Option<io::Error>>>,
+}
+
+enum Kind {
+    Bytes(Option<Bytes>),
+    Multipart {
+        pre: Option<Bytes>,
+        file: Box<dyn Read + Send>,
+        left: u64,
+        post: Option<Bytes>,
+    },
+}
+
+/// The size of the pieces a staging file is streamed in.
+const CHUNK: usize = 64 << 10;
+
+impl OutBody {
+    /// The body and the value of its `Content-Type` header, if it sets one.
+    fn new(body: Body) -> (OutBody, Option<String>) {
+        let (kind, content_type) = match body {
+            Body::Empty => (Kind::Bytes(None), None),
+            Body::Bytes(b) => (Kind::Bytes(Some(b).filter(|b| !b.is_empty())), None),
+            Body::Multipart {
+                file,
+                len,
+                filename,
+                boundary,
+            } => {
+                let (pre, post) = multipart_frame(&boundary, &filename);
+                let kind = Kind::Multipart {
+                    pre: Some(pre.into()),
+                    file,
+                    left: len,
+                    post: Some(post.into()),
+                };
+                (
+                    kind,
+                    Some(format!("multipart/form-data; boundary={boundary}")),
+                )
+            }
+        };
+        let body = OutBody {
+            kind,
+            sent: Arc::new(AtomicBool::new(false)),
+            source_error: Arc::default(),
+        };
+        body.sent.store(body.left() == 0, Ordering::Relaxed);
+        (body, content_type)
+    }
+
+    /// The bytes still to send.
+    fn left(&self) -> u64 {
+        match &self.kind {
+            Kind::Bytes(b) => b.as_ref().map_or(0, |b| b.len() as u64),
+            Kind::Multipart {
+                pre, left, post, ..
+            } => {
+                pre.as_ref().map_or(0, |b| b.len() as u64)
+                    + left
+                    + post.as_ref().map_or(0, |b| b.len() as u64)
+            }
+        }
+    }
+
+    /// A fresh copy to send again, for bodies held in memory.
+    fn try_clone(&self) -> Option<OutBody> {
+        match &self.kind {
+            Kind::Bytes(b) => Some(OutBody {
+                kind: Kind::Bytes(b.clone()),
+                sent: Arc::new(AtomicBool::new(b.is_none())),
+                source_error: self.source_error.clone(),
+            }),
+            Kind::Multipart { .. } => None,
+        }
+    }
+
+    fn next(&mut self) -> Option<io::Result<Bytes>> {
+        match &mut self.kind {
+            Kind::Bytes(b) => b.take().map(Ok),
+            Kind::Multipart {
+                pre,
+                file,
+                left,
+                post,
+            } => {
+                if let Some(p) = pre.take() {
+                    return Some(Ok(p));
+                }
+                if *left > 0 {
+                    let want = CHUNK.min(usize::try_from(*left).unwrap_or(CHUNK));
+                    let mut buf = vec![0u8; want];
+                    return Some(match file.read(&mut buf) {
+                        Ok(0) => Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "the staging file shrank while sending",
+                        )),
+                        Ok(n) => {
+                            buf.truncate(n);
+                            *left -= n as u64;
+                            Ok(buf.into())
+                        }
+                        Err(e) => Err(e),
+                    });
+                }
+                post.take().map(Ok)
+            }
         }
     }
 }
 
-impl Write for Conn {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Conn::Plain(s) => s.write(buf),
-            Conn::Tls(s) => s.write(buf),
+impl http_body::Body for OutBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        let this = self.get_mut();
+        let next = match this.next() {
+            Some(Ok(bytes)) => Some(Ok(Frame::data(bytes))),
+            Some(Err(e)) => {
+                let copy = io::Error::new(e.kind(), e.to_string());
+                *this
+                    .source_error
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(e);
+                Some(Err(copy))
+            }
+            None => None,
+        };
+        if this.left() == 0 {
+            this.sent.store(true, Ordering::Relaxed);
         }
+        Poll::Ready(next)
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Conn::Plain(s) => s.flush(),
-            Conn::Tls(s) => s.flush(),
+    fn is_end_stream(&self) -> bool {
+        self.left() == 0
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.left())
+    }
+}
+
+/// The parts of a request that do not change when it is sent again.
+struct Head {
+    method: hyper::Method,
+    target: hyper::Uri,
+    headers: hyper::HeaderMap,
+}
+
+impl Head {
+    fn new(
+        method: Method,
+        url: &url::Url,
+        extra: &[(String, String)],
+        content_type: Option<&str>,
+        length: u64,
+    ) -> Result<Head, HttpError> {
+        let bad = |e: &dyn std::fmt::Display| HttpError::NoResponse(format!("bad request: {e}"));
+        let target = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        let host = match url.port() {
+            Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_string(),
+        };
+        let mut headers = hyper::HeaderMap::new();
+        let mut add = |name: &str, value: &str| -> Result<(), HttpError> {
+            let name =
+                hyper::header::HeaderName::from_bytes(name.as_bytes()).map_err(|e| bad(&e))?;
+            let value = hyper::header::HeaderValue::from_str(value).map_err(|e| bad(&e))?;
+            headers.append(name, value);
+            Ok(())
+        };
+        add("Host", &host)?;
+        for (name, value) in extra {
+            add(name, value)?;
         }
+        if let Some(ct) = content_type {
+            add("Content-Type", ct)?;
+        }
+        if length > 0 || method == Method::Post {
+            add("Content-Length", &length.to_string())?;
+        }
+        Ok(Head {
+            method: match method {
+                Method::Get => hyper::Method::GET,
+                Method::Head => hyper::Method::HEAD,
+                Method::Post => hyper::Method::POST,
+            },
+            target: target.parse().map_err(|e| bad(&e))?,
+            headers,
+        })
+    }
+
+    fn request(&self, body: OutBody) -> hyper::Request<OutBody> {
+        let mut req = hyper::Request::new(body);
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = self.target.clone();
+        *req.headers_mut() = self.headers.clone();
+        req
+    }
+
+    /// Safe to send twice.
+    fn idempotent(&self) -> bool {
+        matches!(self.method, hyper::Method::GET | hyper::Method::HEAD)
     }
 }
 
@@ -195,8 +350,8 @@ pub fn send(req: Request<'_>, max_body: usize, tls: Option<&Tls>) -> Result<Resp
         "http" => None,
         // Before connecting: without a usable trust store no https request can succeed.
         "https" => Some(match tls {
-            Some(t) => t,
-            None => tls::shared().map_err(HttpError::NoResponse)?,
+            Some(t) => t.clone(),
+            None => tls::shared().map_err(HttpError::NoResponse)?.clone(),
         }),
         other => {
             return Err(HttpError::NoResponse(format!(
@@ -204,295 +359,187 @@ pub fn send(req: Request<'_>, max_body: usize, tls: Option<&Tls>) -> Result<Resp
             )));
         }
     };
-    let deadline = Instant::now() + req.time_limit;
-    let tcp = connect(&host.to_string(), port, deadline, req.time_limit)?;
-    let mut conn = match tls {
-        None => Conn::Plain(tcp),
-        Some(tls) => Conn::Tls(Box::new(
-            tls.connect(&host, tcp).map_err(HttpError::NoResponse)?,
-        )),
+    let key = Key {
+        https: tls.is_some(),
+        host: host.to_string(),
+        port,
+        tls,
     };
-    let head_only = req.method == Method::Head;
-    let written = write_request(&mut conn, req);
-    if let Err(HttpError::Source(e)) = written {
+    let time_limit = req.time_limit;
+    let (body, content_type) = OutBody::new(req.body);
+    let head = Head::new(
+        req.method,
+        req.url,
+        req.headers,
+        content_type.as_deref(),
+        body.left(),
+    )?;
+    let sent = body.sent.clone();
+    let source_error = body.source_error.clone();
+    let phase = Cell::new(Phase::Connect);
+    let runtime = connection::runtime().map_err(HttpError::NoResponse)?;
+    let result = runtime.block_on(async {
+        let deadline = tokio::time::Instant::now() + time_limit;
+        let exchange = exchange(&key, &host, &head, body, max_body, &phase);
+        match tokio::time::timeout_at(deadline, exchange).await {
+            Ok(r) => r,
+            Err(_) => Err(HttpError::NoResponse(format!(
+                "the request took longer than its time limit of {}",
+                seconds(time_limit)
+            ))),
+        }
+    });
+    let source_error = source_error
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    if let Some(e) = source_error {
         return Err(HttpError::Source(e));
     }
-    // A server may answer early (413 during an upload) and close: prefer its answer.
-    let response = match read_response(&mut conn, head_only, max_body) {
-        Ok(r) => r,
-        Err(e @ HttpError::TooLarge(_)) => return Err(e),
-        Err(e) => return Err(written.err().unwrap_or(e)),
-    };
-    if let Conn::Tls(stream) = &mut conn {
-        tls::close(stream);
-    }
-    Ok(response)
-}
-
-/// Connects to the first address of `host` that answers, each try within the idle timeout
-/// and all of them before `deadline`.
-fn connect(
-    host: &str,
-    port: u16,
-    deadline: Instant,
-    time_limit: Duration,
-) -> Result<Timed, HttpError> {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let addrs = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| no_response(&format!("resolve {host}"), e))?;
-    let mut last = None;
-    for addr in addrs {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            last = Some(Timed::expired(time_limit));
-            break;
-        }
-        match TcpStream::connect_timeout(&addr, left.min(IDLE_TIMEOUT)) {
-            Ok(tcp) => {
-                let _ = tcp.set_nodelay(true);
-                return Ok(Timed {
-                    tcp,
-                    deadline,
-                    time_limit,
-                });
+    match result {
+        // Say where it stopped.
+        Err(HttpError::NoResponse(m)) => Err(HttpError::NoResponse(match phase.get() {
+            Phase::Connect if !m.starts_with("connect to ") && !m.starts_with("resolve ") => {
+                format!("connect to {host}:{port}: {m}")
             }
-            Err(_) if Instant::now() >= deadline => last = Some(Timed::expired(time_limit)),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(match last {
-        Some(e) => no_response(&format!("connect to {host}:{port}"), e),
-        None => HttpError::NoResponse(format!("{host} has no address")),
-    })
-}
-
-/// The multipart preamble and epilogue around the file's bytes.
-pub fn multipart_frame(boundary: &str, filename: &str) -> (String, String) {
-    let pre = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-    );
-    (pre, format!("\r\n--{boundary}--\r\n"))
-}
-
-fn write_request(conn: &mut Conn, req: Request<'_>) -> Result<(), HttpError> {
-    let mut w = BufWriter::with_capacity(64 << 10, conn);
-    let target = match req.url.query() {
-        Some(q) => format!("{}?{q}", req.url.path()),
-        None => req.url.path().to_string(),
-    };
-    let host = match req.url.port() {
-        Some(p) => format!("{}:{p}", req.url.host_str().unwrap_or_default()),
-        None => req.url.host_str().unwrap_or_default().to_string(),
-    };
-    let mut head = format!(
-        "{} {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n",
-        req.method.as_str()
-    );
-    for (name, value) in req.headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    let io = |e| no_response("send request", e);
-    match req.body {
-        Body::Empty => {
-            if req.method == Method::Post {
-                head.push_str("Content-Length: 0\r\n");
+            Phase::Handshake if !m.starts_with("TLS handshake with ") => {
+                format!("TLS handshake with {host} failed: {m}")
             }
-            head.push_str("\r\n");
-            w.write_all(head.as_bytes()).map_err(io)?;
-        }
-        Body::Bytes(bytes) => {
-            head.push_str(&format!("Content-Length: {}\r\n\r\n", bytes.len()));
-            w.write_all(head.as_bytes()).map_err(io)?;
-            w.write_all(bytes).map_err(io)?;
-        }
-        Body::Multipart {
-            file,
-            len,
-            filename,
-            boundary,
-        } => {
-            let (pre, post) = multipart_frame(boundary, filename);
-            let total = pre.len() as u64 + len + post.len() as u64;
-            head.push_str(&format!("Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {total}\r\n\r\n"));
-            w.write_all(head.as_bytes()).map_err(io)?;
-            w.write_all(pre.as_bytes()).map_err(io)?;
-            copy_exact(file, &mut w, len)?;
-            w.write_all(post.as_bytes()).map_err(io)?;
-        }
+            Phase::Exchange if !sent.load(Ordering::Relaxed) => format!("send request: {m}"),
+            Phase::Exchange => format!("read response: {m}"),
+            Phase::Body => format!("read response body: {m}"),
+            _ => m,
+        })),
+        r => r,
     }
-    w.flush().map_err(io)
 }
 
-/// Streams exactly `len` bytes from the staging file; a shorter file is a staging error.
-fn copy_exact(from: &mut dyn Read, to: &mut impl Write, len: u64) -> Result<(), HttpError> {
-    let mut buf = vec![0u8; 64 << 10];
-    let mut left = len;
-    while left > 0 {
-        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        let n = from.read(&mut buf[..want]).map_err(HttpError::Source)?;
-        if n == 0 {
-            return Err(HttpError::Source(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the staging file shrank while sending",
-            )));
-        }
-        to.write_all(&buf[..n])
-            .map_err(|e| no_response("send request", e))?;
-        left -= n as u64;
+/// What went wrong, in words.
+fn failure(e: &hyper::Error) -> String {
+    if e.is_parse_too_large() {
+        // hyper says "message head is too large" for both.
+        return "the response head is too large or has too many headers".into();
     }
-    Ok(())
+    chain(e)
 }
 
-fn read_response(
-    stream: &mut Conn,
-    head_only: bool,
+/// Whether a failed exchange on a pooled connection means the server had dropped the
+/// connection (rather than answering badly or too slowly).
+fn dropped(e: &hyper::Error) -> bool {
+    if e.is_incomplete_message() || e.is_canceled() || e.is_closed() {
+        return true;
+    }
+    let mut source = e.source();
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<io::Error>() {
+            return matches!(
+                io.kind(),
+                io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+                    | io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::UnexpectedEof
+            );
+        }
+        source = s.source();
+    }
+    false
+}
+
+async fn exchange(
+    key: &Key,
+    host: &url::Host<&str>,
+    head: &Head,
+    body: OutBody,
     max_body: usize,
+    phase: &Cell<Phase>,
 ) -> Result<Response, HttpError> {
-    let mut buf: Vec<u8> = vec![];
+    let again = if head.idempotent() {
+        body.try_clone()
+    } else {
+        None
+    };
+    let mut body = Some(body);
+    let mut retried = false;
     loop {
-        let (status, headers, head_len) = loop {
-            if let Some(head) = parse_head(&buf)? {
-                break head;
-            }
-            if buf.len() >= MAX_HEAD_BYTES {
-                return Err(HttpError::NoResponse(
-                    "the response head is too large".into(),
-                ));
-            }
-            let mut chunk = [0u8; 8 << 10];
-            let n = stream
-                .read(&mut chunk)
-                .map_err(|e| no_response("read response", e))?;
-            if n == 0 {
-                return Err(HttpError::NoResponse(
-                    "the connection closed before a response arrived".into(),
-                ));
-            }
-            buf.extend_from_slice(&chunk[..n]);
+        phase.set(Phase::Connect);
+        let mut conn = match connection::pooled(key).await {
+            Some(c) => c,
+            None => connection::open(key, host, || phase.set(Phase::Handshake)).await?,
         };
-        buf.drain(..head_len);
-        if (100..200).contains(&status) {
-            continue; // 100 Continue and friends precede the real answer
+        phase.set(Phase::Exchange);
+        conn.start();
+        let request = head.request(body.take().unwrap_or_else(|| unreachable!()));
+        let sending = conn.sender.try_send_request(request);
+        let response = match conn.drive(sending).await {
+            Ok(r) => r,
+            Err(mut e) => {
+                if conn.reused && !retried {
+                    if let Some(unsent) = e.take_message() {
+                        tracing::debug!("a pooled connection had closed; sending on a new one");
+                        body = Some(unsent.into_body());
+                        retried = true;
+                        continue;
+                    }
+                    if let Some(copy) = &again
+                        && dropped(e.error())
+                    {
+                        tracing::debug!("a pooled connection dropped the request; sending again");
+                        body = copy.try_clone();
+                        retried = true;
+                        continue;
+                    }
+                }
+                return Err(HttpError::NoResponse(failure(&e.into_error())));
+            }
+        };
+        phase.set(Phase::Body);
+        let (parts, mut incoming) = response.into_parts();
+        let declared = parts
+            .headers
+            .get(hyper::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+        // A HEAD answer's length is the resource's, not a body's (a blob may be 256 MiB).
+        let bodiless =
+            head.method == hyper::Method::HEAD || matches!(parts.status.as_u16(), 204 | 304);
+        if !bodiless && declared.is_some_and(|len| len > max_body as u64) {
+            return Err(HttpError::TooLarge(max_body));
         }
-        let mut r = BufReader::new(io::Cursor::new(buf).chain(&mut *stream));
-        let header = |name: &str| {
-            headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.trim())
-        };
-        let body = if head_only || status == 204 || status == 304 {
-            vec![]
-        } else if header("transfer-encoding")
-            .is_some_and(|v| v.to_ascii_lowercase().ends_with("chunked"))
-        {
-            read_chunked(&mut r, max_body)?
-        } else if let Some(len) = header("content-length") {
-            let len: u64 = len
-                .parse()
-                .map_err(|_| HttpError::NoResponse(format!("bad Content-Length {len:?}")))?;
-            if len > max_body as u64 {
-                return Err(HttpError::TooLarge(max_body));
-            }
-            let mut body = Vec::with_capacity(len as usize);
-            (&mut r)
-                .take(len)
-                .read_to_end(&mut body)
-                .map_err(|e| no_response("read response body", e))?;
-            if body.len() as u64 != len {
-                return Err(HttpError::NoResponse(
-                    "the connection closed before the response body ended".into(),
-                ));
-            }
-            body
-        } else {
-            read_capped(&mut r, max_body)?
-        };
-        return Ok(Response {
-            status,
-            headers,
-            body,
-        });
-    }
-}
-
-/// A parsed response head: status, headers and the head's length in bytes.
-type Head = (u16, Vec<(String, String)>, usize);
-
-/// Parses a complete response head at the start of `buf`, if there is one yet.
-fn parse_head(buf: &[u8]) -> Result<Option<Head>, HttpError> {
-    let mut storage = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut resp = httparse::Response::new(&mut storage);
-    match resp.parse(buf) {
-        Ok(httparse::Status::Complete(len)) => {
-            let status = resp.code.unwrap_or(0);
-            let headers = resp
-                .headers
-                .iter()
-                .map(|h| {
-                    (
-                        h.name.to_string(),
-                        String::from_utf8_lossy(h.value).into_owned(),
-                    )
-                })
-                .collect();
-            Ok(Some((status, headers, len)))
-        }
-        Ok(httparse::Status::Partial) => Ok(None),
-        Err(e) => Err(no_response("malformed response", e)),
-    }
-}
-
-/// Reads to the end of the connection, at most `max` bytes.
-fn read_capped(r: &mut impl Read, max: usize) -> Result<Vec<u8>, HttpError> {
-    let mut body = vec![];
-    r.take(max as u64 + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| no_response("read response body", e))?;
-    if body.len() > max {
-        return Err(HttpError::TooLarge(max));
-    }
-    Ok(body)
-}
-
-/// Decodes a chunked body, at most `max` bytes.
-fn read_chunked(r: &mut impl BufRead, max: usize) -> Result<Vec<u8>, HttpError> {
-    let mut body = vec![];
-    let mut line = String::new();
-    loop {
-        line.clear();
-        r.read_line(&mut line)
-            .map_err(|e| no_response("read chunk size", e))?;
-        let size_text = line.trim().split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_text, 16)
-            .map_err(|_| HttpError::NoResponse(format!("bad chunk size {size_text:?}")))?;
-        if size == 0 {
-            // Trailers, up to the empty line.
-            loop {
-                line.clear();
-                let n = r
-                    .read_line(&mut line)
-                    .map_err(|e| no_response("read trailers", e))?;
-                if n == 0 || line.trim().is_empty() {
-                    return Ok(body);
+        let capacity = if bodiless { 0 } else { declared.unwrap_or(0) };
+        let mut data = Vec::with_capacity(capacity as usize);
+        loop {
+            let frame = conn
+                .drive(poll_fn(|cx| {
+                    http_body::Body::poll_frame(Pin::new(&mut incoming), cx)
+                }))
+                .await;
+            match frame {
+                None => break,
+                Some(Err(e)) => return Err(HttpError::NoResponse(failure(&e))),
+                Some(Ok(frame)) => {
+                    if let Ok(chunk) = frame.into_data() {
+                        if data.len() + chunk.len() > max_body {
+                            return Err(HttpError::TooLarge(max_body));
+                        }
+                        data.extend_from_slice(&chunk);
+                    }
                 }
             }
         }
-        if body.len() + size > max {
-            return Err(HttpError::TooLarge(max));
-        }
-        let start = body.len();
-        r.take(size as u64)
-            .read_to_end(&mut body)
-            .map_err(|e| no_response("read chunk", e))?;
-        if body.len() - start != size {
-            return Err(HttpError::NoResponse(
-                "the connection closed inside a chunk".into(),
-            ));
-        }
-        line.clear();
-        r.read_line(&mut line)
-            .map_err(|e| no_response("read chunk end", e))?;
+        connection::release(key.clone(), conn).await;
+        let headers = parts
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        return Ok(Response {
+            status: parts.status.as_u16(),
+            headers,
+            body: data,
+        });
     }
 }

@@ -12,6 +12,7 @@
 //! * [`environment`], [`progress`], [`log`] — facts, live progress and diagnostics.
 
 mod atomic;
+mod connection;
 mod environment;
 mod files;
 mod http;

@@ -128,7 +128,9 @@ fn check_headers(headers: &[(String, String)]) -> Result<(), HostError> {
             && name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-        if !name_ok || value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        // Control characters (CR and LF above all) could end the header early; tab is allowed.
+        let value_ok = !value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f);
+        if !name_ok || !value_ok {
             return Err(invalid(format!("invalid header {name:?}")));
         }
         if HOST_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
@@ -202,9 +204,12 @@ impl HostState {
                 tls,
             )
         };
-        let result = match &req.body {
+        let result = match req.body {
             Body::Empty => send(HttpBody::Empty, 0),
-            Body::Bytes(bytes) => send(HttpBody::Bytes(bytes), bytes.len() as u64),
+            Body::Bytes(bytes) => {
+                let len = bytes.len() as u64;
+                send(HttpBody::Bytes(bytes.into()), len)
+            }
             Body::StagedFile(staged) => {
                 if staged.filename.is_empty()
                     || staged
@@ -216,7 +221,7 @@ impl HostState {
                 }
                 let stage = Stage::new(&self.vault.staging_rel(), &staged.stage)?;
                 let fs = self.vault_fs()?;
-                let mut file = stage
+                let file = stage
                     .open(fs.root())
                     .map_err(|e| err(ErrorCode::Io, e.message))?;
                 let len = file
@@ -226,10 +231,10 @@ impl HostState {
                 let boundary = format!("verstak-{}", super::atomic::random_hex(12)?);
                 send(
                     HttpBody::Multipart {
-                        file: &mut file,
+                        file: Box::new(file),
                         len,
-                        filename: &staged.filename,
-                        boundary: &boundary,
+                        filename: staged.filename,
+                        boundary,
                     },
                     len,
                 )

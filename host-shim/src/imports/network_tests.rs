@@ -171,10 +171,11 @@ fn only_the_allowed_origin_is_reached() {
         (resp.status, resp.body.as_slice()),
         (200, &b"{\"ok\":true}"[..])
     );
+    // Header names come back in lower case (hyper's); HTTP compares them without case.
     assert!(
         resp.headers
             .iter()
-            .any(|(n, v)| n == "Content-Type" && v == "application/json")
+            .any(|(n, v)| n.eq_ignore_ascii_case("Content-Type") && v == "application/json")
     );
     let got = String::from_utf8(server.join().unwrap()).unwrap();
     assert!(got.starts_with("GET /health?x=1 HTTP/1.1\r\n"), "{got}");
@@ -326,6 +327,33 @@ fn response_bodies_are_capped() {
 }
 
 #[test]
+fn a_head_answer_may_announce_any_length() {
+    let (_v, mut s) = full();
+    let (port, server) = serve_once(
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", 256 << 20).into_bytes(),
+    );
+    s.allow_origin(&format!("http://127.0.0.1:{port}")).unwrap();
+    let resp = s
+        .send(request(
+            Method::Head,
+            &format!("http://127.0.0.1:{port}/api/v1/blobs/abc"),
+            Body::Empty,
+        ))
+        .unwrap();
+    assert_eq!((resp.status, resp.body.len()), (200, 0));
+    assert!(
+        resp.headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("content-length") && *v == (256 << 20).to_string())
+    );
+    let got = String::from_utf8(server.join().unwrap()).unwrap();
+    assert!(
+        got.starts_with("HEAD /api/v1/blobs/abc HTTP/1.1\r\n"),
+        "{got}"
+    );
+}
+
+#[test]
 fn no_response_is_a_network_error() {
     let (_v, mut s) = full();
     let port = TcpListener::bind("127.0.0.1:0")
@@ -437,6 +465,201 @@ fn staged_file_problems_are_reported_before_sending() {
         listener.accept().unwrap_err().kind(),
         std::io::ErrorKind::WouldBlock
     );
+}
+
+// --- one connection per origin ------------------------------------------------------------
+
+/// How a [`serve_keep_alive`] server treats the connections it accepts.
+#[derive(Clone, Copy)]
+struct KeepAlive {
+    /// Close each connection this long after answering, when it is idle (no `Connection: close`).
+    close_idle_after: Option<Duration>,
+    /// On the first connection only: read this request (counted from 1) and close without an
+    /// answer, as a server does that drops an idle connection just as the request arrives.
+    drop_request: Option<usize>,
+}
+
+/// The connections a test server accepted.
+type Counter = std::sync::Arc<std::sync::atomic::AtomicUsize>;
+/// The requests a test server read.
+type Requests = std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>;
+
+/// A keep-alive HTTP/1.1 server on 127.0.0.1 that answers every request: a 1 MiB body for
+/// `GET /download`, an empty one for `HEAD`, else `{"n":<request number>}`. Counts the
+/// connections it accepted and keeps every request it read.
+fn serve_keep_alive(how: KeepAlive) -> (u16, Counter, Requests) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let requests = Arc::new(Mutex::new(vec![]));
+    let (count, seen) = (accepted.clone(), requests.clone());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let first = count.fetch_add(1, Ordering::SeqCst) == 0;
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                for n in 1.. {
+                    let timeout = how.close_idle_after.unwrap_or(Duration::from_secs(60));
+                    conn.set_read_timeout(Some(timeout)).unwrap();
+                    let Ok(got) = read_request(&mut conn) else {
+                        return; // the client closed, or the idle time passed
+                    };
+                    if first && how.drop_request == Some(n) {
+                        return;
+                    }
+                    let response = if got.starts_with(b"GET /download ") {
+                        let mut r =
+                            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", 1 << 20)
+                                .into_bytes();
+                        r.resize(r.len() + (1 << 20), b'd');
+                        r
+                    } else if got.starts_with(b"HEAD ") {
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n".to_vec()
+                    } else {
+                        ok_response(&format!("{{\"n\":{n}}}"))
+                    };
+                    seen.lock().unwrap().push(got);
+                    if conn.write_all(&response).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, accepted, requests)
+}
+
+fn connections(accepted: &std::sync::atomic::AtomicUsize) -> usize {
+    accepted.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[test]
+fn one_connection_carries_every_request_to_the_origin() {
+    let (_v, mut s) = full();
+    let content: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    s.stage_write("blob-ka".into(), 0, content.clone()).unwrap();
+    let (port, accepted, requests) = serve_keep_alive(KeepAlive {
+        close_idle_after: None,
+        drop_request: None,
+    });
+    s.allow_origin(&format!("http://127.0.0.1:{port}")).unwrap();
+    let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
+    let mut statuses = vec![];
+    for round in 0..3 {
+        let get = s
+            .send(request(Method::Get, &url("/health"), Body::Empty))
+            .unwrap();
+        let post = s
+            .send(request(
+                Method::Post,
+                &url("/api/v1/sync/pull"),
+                Body::Bytes(b"{\"since\":0}".to_vec()),
+            ))
+            .unwrap();
+        let upload = s
+            .send(request(
+                Method::Post,
+                &url("/api/v1/blobs/"),
+                Body::StagedFile(StagedFile {
+                    stage: "blob-ka".into(),
+                    filename: format!("f{round}"),
+                }),
+            ))
+            .unwrap();
+        let download = s
+            .send(request(Method::Get, &url("/download"), Body::Empty))
+            .unwrap();
+        assert_eq!(download.body.len(), 1 << 20);
+        assert!(download.body.iter().all(|b| *b == b'd'));
+        let head = s
+            .send(request(Method::Head, &url("/download"), Body::Empty))
+            .unwrap();
+        assert!(head.body.is_empty());
+        statuses.extend([
+            get.status,
+            post.status,
+            upload.status,
+            download.status,
+            head.status,
+        ]);
+    }
+    assert_eq!(statuses, [200; 15]);
+    assert_eq!(
+        connections(&accepted),
+        1,
+        "every request went over one connection"
+    );
+    let requests = requests.lock().unwrap();
+    assert_eq!(requests.len(), 15);
+    assert_multipart(&requests[2], "f0", &content);
+    assert_multipart(&requests[12], "f2", &content);
+    assert!(requests[1].ends_with(b"\r\n\r\n{\"since\":0}"));
+}
+
+#[test]
+fn a_connection_the_server_closed_while_idle_is_replaced() {
+    let (_v, mut s) = full();
+    let (port, accepted, _) = serve_keep_alive(KeepAlive {
+        close_idle_after: Some(Duration::from_millis(100)),
+        drop_request: None,
+    });
+    s.allow_origin(&format!("http://127.0.0.1:{port}")).unwrap();
+    let url = format!("http://127.0.0.1:{port}/api");
+    for method in [Method::Get, Method::Post, Method::Get] {
+        let body = match method {
+            Method::Post => Body::Bytes(b"{}".to_vec()),
+            _ => Body::Empty,
+        };
+        let resp = s.send(request(method, &url, body)).unwrap();
+        assert_eq!(
+            (resp.status, resp.body.as_slice()),
+            (200, &b"{\"n\":1}"[..])
+        );
+        std::thread::sleep(Duration::from_millis(400)); // the server closes meanwhile
+    }
+    assert_eq!(connections(&accepted), 3);
+}
+
+#[test]
+fn a_request_a_dropped_connection_never_answered_is_sent_again_only_when_safe() {
+    let (_v, mut s) = full();
+    // A GET is sent again on a new connection.
+    let (port, accepted, requests) = serve_keep_alive(KeepAlive {
+        close_idle_after: None,
+        drop_request: Some(2),
+    });
+    s.allow_origin(&format!("http://127.0.0.1:{port}")).unwrap();
+    let url = format!("http://127.0.0.1:{port}/api");
+    s.send(request(Method::Get, &url, Body::Empty)).unwrap();
+    let resp = s.send(request(Method::Get, &url, Body::Empty)).unwrap();
+    assert_eq!(
+        (resp.status, resp.body.as_slice()),
+        (200, &b"{\"n\":1}"[..])
+    );
+    assert_eq!(connections(&accepted), 2);
+    assert_eq!(requests.lock().unwrap().len(), 2);
+
+    // A POST the server had (partly) received is not: the engine decides.
+    let (port, accepted, requests) = serve_keep_alive(KeepAlive {
+        close_idle_after: None,
+        drop_request: Some(2),
+    });
+    s.allow_origin(&format!("http://127.0.0.1:{port}")).unwrap();
+    let url = format!("http://127.0.0.1:{port}/api");
+    s.send(request(Method::Get, &url, Body::Empty)).unwrap();
+    code(
+        s.send(request(
+            Method::Post,
+            &url,
+            Body::Bytes(b"{\"once\":1}".to_vec()),
+        )),
+        ErrorCode::Network,
+    );
+    assert_eq!(connections(&accepted), 1);
+    assert_eq!(requests.lock().unwrap().len(), 1);
 }
 
 // --- the total time limit of a request -------------------------------------------------------
@@ -732,8 +955,60 @@ mod https {
         assert_eq!(
             got,
             format!(
-                "GET /health?x=1 HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\nAccept: application/json\r\n\r\n"
+                "GET /health?x=1 HTTP/1.1\r\nHost: localhost:{port}\r\nAccept: application/json\r\n\r\n"
             )
+        );
+    }
+
+    #[test]
+    fn requests_over_tls_share_one_connection_and_its_handshake() {
+        let ca = Ca::new("Verstak test CA");
+        let (_v, mut s) = full();
+        let id = ca.server_identity(&["127.0.0.1"]);
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(id.chain, id.key)
+            .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // Accepts one connection and answers three requests on it.
+        let server = std::thread::spawn(move || {
+            let (tcp, _) = listener.accept().unwrap();
+            tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut tls = StreamOwned::new(ServerConnection::new(Arc::new(config)).unwrap(), tcp);
+            for n in 1..=3 {
+                read_request(&mut tls).unwrap();
+                tls.write_all(&ok_response(&format!("{{\"n\":{n}}}")))
+                    .unwrap();
+                tls.flush().unwrap();
+            }
+            listener
+        });
+        s.allow_origin(&format!("https://127.0.0.1:{port}"))
+            .unwrap();
+        let tls = ca.trusted();
+        for n in 1..=3 {
+            let resp = s
+                .send_with(
+                    request(
+                        Method::Get,
+                        &format!("https://127.0.0.1:{port}/health"),
+                        Body::Empty,
+                    ),
+                    Some(&tls),
+                )
+                .unwrap();
+            assert_eq!(resp.body, format!("{{\"n\":{n}}}").into_bytes());
+        }
+        let listener = server.join().unwrap();
+        listener.set_nonblocking(true).unwrap();
+        assert_eq!(
+            listener.accept().unwrap_err().kind(),
+            std::io::ErrorKind::WouldBlock,
+            "no second connection"
         );
     }
 

@@ -40,6 +40,24 @@ impl Stage {
             .map_err(|e| io_error("create staging folder", e))
     }
 
+    /// Opens `rel` (in the staging folder) with `opts`, creating the folder only when the open
+    /// finds it missing: it exists for all but the first staging file of a vault.
+    fn open_in_dir(
+        &self,
+        root: &Dir,
+        rel: &Path,
+        opts: &OpenOptions,
+        what: &str,
+    ) -> Result<File, HostError> {
+        match root.open_with(rel, opts) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.ensure_dir(root)?;
+                root.open_with(rel, opts).map_err(|e| io_error(what, e))
+            }
+            r => r.map_err(|e| io_error(what, e)),
+        }
+    }
+
     /// Opens the staging file for reading; `not-found` when it was never written.
     pub fn open(&self, root: &Dir) -> Result<File, HostError> {
         root.open(&self.rel)
@@ -56,12 +74,9 @@ pub fn stage_write(root: &Dir, stage: &Stage, offset: u64, bytes: &[u8]) -> Resu
             format!("staging files are limited to {MAX_STAGE_BYTES} bytes"),
         ));
     }
-    stage.ensure_dir(root)?;
     let mut opts = OpenOptions::new();
     opts.write(true).create(true).mode(0o600);
-    let mut f = root
-        .open_with(&stage.rel, &opts)
-        .map_err(|e| io_error("open staging file", e))?;
+    let mut f = stage.open_in_dir(root, &stage.rel, &opts, "open staging file")?;
     if offset == 0 {
         f.set_len(0)
             .map_err(|e| io_error("truncate staging file", e))?;
@@ -86,14 +101,11 @@ pub fn stage_write(root: &Dir, stage: &Stage, offset: u64, bytes: &[u8]) -> Resu
 /// Copies `from` (an open vault file) into the staging file, hashing while copying. The copy
 /// goes to a temp file that is renamed over the key, so a reader never sees half a copy.
 pub fn stage_copy(root: &Dir, stage: &Stage, from: &mut File) -> Result<Staged, HostError> {
-    stage.ensure_dir(root)?;
     let tmp = stage.dir.join(format!(".{}.tmp", random_hex(8)?));
     let mut opts = OpenOptions::new();
     opts.write(true).create_new(true).mode(0o600);
     let result = (|| {
-        let mut out = root
-            .open_with(&tmp, &opts)
-            .map_err(|e| io_error("create staging file", e))?;
+        let mut out = stage.open_in_dir(root, &tmp, &opts, "create staging file")?;
         let (size, sha256) = hash_copy(from, Some(&mut out as &mut dyn Write))
             .map_err(|e| io_error("copy into staging", e))?;
         out.sync_all()

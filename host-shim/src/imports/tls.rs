@@ -1,4 +1,4 @@
-//! TLS for [`super::http`]: rustls with the `ring` provider, TLS 1.2 and 1.3, the server's
+//! TLS for [`super::connection`]: rustls with the `ring` provider, TLS 1.2 and 1.3, the server's
 //! certificate chain and host name always verified (SNI is sent for DNS names; an IP address
 //! must be in the certificate's IP SANs). There is no switch that turns verification off.
 //!
@@ -18,16 +18,16 @@ use std::sync::{Arc, OnceLock};
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+use rustls::{ClientConfig, RootCertStore};
 
-use super::http::Timed;
+use super::connection::Timed;
 
 /// The environment variable naming an extra PEM bundle of trusted CA certificates.
 pub const CA_FILE_ENV: &str = "VERSTAK_SYNC_CA_FILE";
 
-/// A client TLS session over its TCP stream; `Read`/`Write` carry plaintext. The stream's
-/// idle timeout and the request's deadline ([`Timed`]) bound the handshake and every record.
-pub type TlsStream = StreamOwned<ClientConnection, Timed>;
+/// A client TLS session over its TCP stream; reads and writes carry plaintext. The socket's
+/// idle timeout ([`Timed`]) and the request's time limit bound the handshake and every record.
+pub type TlsStream = tokio_rustls::client::TlsStream<Timed>;
 
 /// Where the trust anchors come from.
 #[derive(Debug, Clone, Default)]
@@ -93,26 +93,29 @@ impl Tls {
         Ok(Tls(Arc::new(config)))
     }
 
-    /// Runs the handshake with `host` over `tcp`, whose timeouts bound each step.
-    pub fn connect(&self, host: &url::Host<&str>, mut tcp: Timed) -> Result<TlsStream, String> {
+    /// Runs the handshake with `host` over `tcp`, whose idle timeout bounds each step.
+    pub async fn connect(&self, host: &url::Host<&str>, tcp: Timed) -> Result<TlsStream, String> {
         let name: ServerName<'static> = match host {
             url::Host::Domain(d) => ServerName::try_from(d.to_string())
                 .map_err(|e| format!("TLS: {d:?} is not a valid server name: {e}"))?,
             url::Host::Ipv4(ip) => ServerName::IpAddress(IpAddr::V4(*ip).into()),
             url::Host::Ipv6(ip) => ServerName::IpAddress(IpAddr::V6(*ip).into()),
         };
-        let failed = |e: &dyn std::fmt::Display| format!("TLS handshake with {host} failed: {e}");
-        let mut conn = ClientConnection::new(self.0.clone(), name).map_err(|e| failed(&e))?;
-        // `complete_io` drives the whole handshake (or fails); rustls errors come back inside
-        // an `InvalidData` io::Error whose text is rustls' own.
-        // An idle timeout is a bare `WouldBlock`; the request's deadline says so itself.
-        match conn.complete_io(&mut tcp) {
-            Ok(_) if conn.is_handshaking() => return Err(failed(&"the connection closed")),
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(failed(&"timed out")),
-            Err(e) => return Err(failed(&e)),
-        }
-        Ok(StreamOwned::new(conn, tcp))
+        // rustls errors come back inside an `InvalidData` io::Error whose text is rustls' own.
+        tokio_rustls::TlsConnector::from(self.0.clone())
+            .connect(name, tcp)
+            .await
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::UnexpectedEof => {
+                    format!("TLS handshake with {host} failed: the connection closed")
+                }
+                _ => format!("TLS handshake with {host} failed: {e}"),
+            })
+    }
+
+    /// Whether `other` is this very configuration (a clone of it), not merely an equal one.
+    pub fn same(&self, other: &Tls) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 }
 
@@ -132,12 +135,6 @@ fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), String> {
             .map_err(|e| format!("{}: certificate {}: {e}", what(), i + 1))?;
     }
     Ok(())
-}
-
-/// Ends the session politely after the response (best effort: the request is done).
-pub fn close(stream: &mut TlsStream) {
-    stream.conn.send_close_notify();
-    let _ = stream.conn.complete_io(&mut stream.sock);
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! A fault-injecting HTTP/1.1 proxy between the devices and the real server.
 //!
 //! Devices are configured against [`Proxy::url`], which never changes, so the server behind it
-//! can be restarted on a new port. Each client connection carries one request (the host's
-//! client always sends `Connection: close` and a `Content-Length`, and so does the server
-//! then), so the proxy reads the whole request, looks it up in the current [`Plan`] and:
+//! can be restarted on a new port. Each client connection carries one request: the proxy adds
+//! `Connection: close` to what it forwards, so the server closes after its answer and says so,
+//! and the host opens a new connection for the next request (the host always sends a
+//! `Content-Length`). The proxy reads the whole request, looks it up in the current [`Plan`] and:
 //! passes it through, forwards it and drops the answer, forwards it twice, kills the host
 //! before or after forwarding, restarts the server while the request is in flight, or
 //! trickles the server's answer back a byte at a time.
@@ -215,7 +216,7 @@ impl Shared {
         let addr = self.server.lock().unwrap().addr.clone();
         let mut up = TcpStream::connect(addr).ok()?;
         up.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
-        up.write_all(request).ok()?;
+        up.write_all(&closing(request)).ok()?;
         let mut answer = Vec::new();
         up.read_to_end(&mut answer).ok()?;
         Some(answer)
@@ -229,6 +230,18 @@ impl Shared {
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
     }
+}
+
+/// `request` with `Connection: close` after its request line.
+fn closing(request: &[u8]) -> Vec<u8> {
+    let line_end = request
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .map_or(0, |i| i + 2);
+    let mut out = request[..line_end].to_vec();
+    out.extend_from_slice(b"Connection: close\r\n");
+    out.extend_from_slice(&request[line_end..]);
+    out
 }
 
 /// One whole request (head and `Content-Length` body) and its request line.
