@@ -5,6 +5,8 @@
 //!   per vault with a memory cap and a per-call deadline ([`limits`]).
 //! * [`vault`] knows where the plugin's state lives in a vault and writes it atomically;
 //!   [`confine`] keeps the `files` import inside the vault (canonical paths, no symlinks).
+//! * [`live`] is live sync: the vault's file watcher and the server's event stream trigger
+//!   syncs within about a second (`watch`, and `serve` beside the panel).
 //! * [`serve`] is the local shell stand-in for the settings panel; [`bridge`] answers its
 //!   `VerstakPluginAPI` calls.
 //! * [`package`] assembles and verifies the installable plugin package.
@@ -19,6 +21,7 @@ pub mod dto;
 pub mod grants;
 mod imports;
 pub mod limits;
+pub mod live;
 pub mod manifest;
 pub mod package;
 pub mod report;
