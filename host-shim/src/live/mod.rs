@@ -111,6 +111,8 @@ struct Loop<'a, S: Syncer, O: Observer> {
     schedule: Schedule,
     stream: stream::StreamShared,
     stream_started: bool,
+    /// The server has no event stream: never ask again.
+    stream_absent: bool,
     watcher: bool,
     parked: bool,
 }
@@ -144,6 +146,7 @@ pub fn run<S: Syncer, O: Observer>(
         options,
         stream: stream::StreamShared::default(),
         stream_started: false,
+        stream_absent: false,
         watcher: watcher.is_some(),
         parked: false,
     };
@@ -216,6 +219,7 @@ impl<S: Syncer, O: Observer> Loop<'_, S, O> {
             Input::StreamUp => self.schedule.handle_stream(now, self.watcher),
             Input::StreamDown => self.schedule.handle_stream(now, false),
             Input::StreamAbsent => {
+                self.stream_absent = true;
                 self.schedule.handle_stream(now, false);
                 self.observer.notice(
                     "the server has no event stream (an older server): remote changes are pulled on the interval",
@@ -224,11 +228,17 @@ impl<S: Syncer, O: Observer> Loop<'_, S, O> {
             Input::Closed(code) => {
                 tracing::info!("the server closed the event stream: {code}");
                 self.schedule.handle_stream(now, false);
-                // A sync lets the engine learn why (a revoked device ends the loop).
-                self.schedule.handle_remote(i64::MAX);
+                // Revoked or blocked: a sync lets the engine record why (a revoked device ends
+                // the loop). A shutting-down server is simply reconnected to.
+                if code != "server_shutdown" {
+                    self.schedule.handle_remote(i64::MAX);
+                }
             }
             Input::Reconfigured => {
                 self.parked = false;
+                if !self.stream.running.load(Ordering::SeqCst) {
+                    self.stream_started = false;
+                }
                 self.read_settings();
                 self.schedule.handle_gap(now);
             }
@@ -289,7 +299,7 @@ impl<S: Syncer, O: Observer> Loop<'_, S, O> {
                     }
                 });
             }
-        } else if !self.stream_started {
+        } else if !self.stream_started && !self.stream_absent {
             // Paired and synced once: the token and the server's URL are on disk now.
             self.stream_started = true;
             stream::spawn(self.dirs.clone(), self.stream.clone(), tx.clone());

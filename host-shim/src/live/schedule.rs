@@ -188,10 +188,10 @@ impl Schedule {
     /// The event stream is connected (`true`) or down (`false`).
     pub(crate) fn handle_stream(&mut self, now: Instant, up: bool) {
         if up && !self.stream_up {
-            // Connected again: the server is reachable, and what happened while the stream
-            // was down is pulled now rather than after the backoff.
+            // Connected again: the server is reachable, so a failed run is retried now rather
+            // than after the backoff. What others pushed meanwhile needs nothing here: the
+            // stream resumes from the cursor and opens with the newer sequence.
             self.retry_at = None;
-            self.remote_due = true;
         }
         if !up && self.stream_up {
             // The interval fallback starts counting when the stream goes away.

@@ -16,11 +16,6 @@ fn synced(t0: Instant) -> Schedule {
     s.handle_started(&kind);
     s.handle_finished(t0, &kind, Ok(10));
     s.handle_stream(t0, true);
-    let Next::Sync(kind, Reason::Remote) = s.poll(t0) else {
-        panic!("the stream coming up pulls what happened meanwhile")
-    };
-    s.handle_started(&kind);
-    s.handle_finished(t0, &kind, Ok(10));
     s
 }
 

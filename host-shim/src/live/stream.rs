@@ -47,11 +47,12 @@ pub(crate) fn reconnect_delay(failures: u32) -> Duration {
     }
 }
 
-/// Shared with the loop: the cursor to resume from, and a stop flag.
+/// Shared with the loop: the cursor to resume from, a stop flag, and whether the thread runs.
 #[derive(Clone, Default)]
 pub(crate) struct StreamShared {
     pub cursor: Arc<AtomicI64>,
     pub stop: Arc<AtomicBool>,
+    pub running: Arc<AtomicBool>,
 }
 
 /// How one connection ended.
@@ -62,15 +63,22 @@ enum End {
     RetryAfter(Duration),
     /// The server has no stream; do not try again.
     Absent,
+    /// The device's token will never work again (`device_revoked`): stop until re-paired.
+    Revoked,
     /// Nothing to connect to yet (not paired, no token).
     NotPaired,
 }
 
-/// Starts the stream thread; it ends when `shared.stop` is set or the server has no stream.
+/// Starts the stream thread; it ends when `shared.stop` is set, the server has no stream or
+/// the device was revoked.
 pub(crate) fn spawn(dirs: VaultDirs, shared: StreamShared, tx: Sender<Input>) {
+    shared.running.store(true, Ordering::SeqCst);
     std::thread::Builder::new()
         .name("event-stream".into())
-        .spawn(move || run(&dirs, &shared, &tx))
+        .spawn(move || {
+            run(&dirs, &shared, &tx);
+            shared.running.store(false, Ordering::SeqCst);
+        })
         .expect("a thread can be spawned");
 }
 
@@ -81,6 +89,10 @@ fn run(dirs: &VaultDirs, shared: &StreamShared, tx: &Sender<Input>) {
         let wait = match end {
             End::Absent => {
                 let _ = tx.send(Input::StreamAbsent);
+                return;
+            }
+            End::Revoked => {
+                let _ = tx.send(Input::StreamDown);
                 return;
             }
             End::Retry(was_up) => {
@@ -236,8 +248,13 @@ fn read_events(
                     "event stream closed by the server: {code}: {}",
                     data["message"].as_str().unwrap_or("")
                 );
+                let revoked = code == "device_revoked";
                 let _ = tx.send(Input::Closed(code));
-                return End::Retry(true);
+                return if revoked {
+                    End::Revoked
+                } else {
+                    End::Retry(true)
+                };
             }
             _ => Ok(()),
         };
