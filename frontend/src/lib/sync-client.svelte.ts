@@ -130,6 +130,7 @@ export function normalizeStatus(raw: unknown): SyncStatusDTO {
     dto.guard = { direction: g.direction, deletions: num(g.deletions), files: num(g.files) };
   }
   if (Array.isArray(o.ignore)) dto.ignore = o.ignore.filter((x): x is string => typeof x === 'string');
+  if (typeof o.live === 'boolean') dto.live = o.live;
   return dto;
 }
 

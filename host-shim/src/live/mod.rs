@@ -93,7 +93,9 @@ pub struct Options {
     /// Pull this often while the event stream is down, instead of the settings' interval;
     /// also the longest retry wait after failures.
     pub poll: Option<Duration>,
-    /// `serve`: wait for [`Input::Reconfigured`] instead of ending on a terminal failure.
+    /// `serve`: wait for [`Input::Reconfigured`] instead of ending on a terminal failure, and
+    /// while the vault is not paired or auto-sync is off in the settings (interval 0; `watch`
+    /// then uses the default interval instead: running it asks for auto-sync).
     pub park: bool,
 }
 
@@ -151,7 +153,8 @@ pub fn run<S: Syncer, O: Observer>(
         parked: false,
     };
     lp.schedule.set_retry_cap(lp.options.poll);
-    lp.read_settings();
+    let status = lp.read_settings();
+    lp.park_if_off(status.as_ref());
     let stopped = lp.drive(&tx, &rx);
     lp.stream.stop.store(true, Ordering::SeqCst);
     drop(watcher);
@@ -169,6 +172,20 @@ impl<S: Syncer, O: Observer> Loop<'_, S, O> {
             .unwrap_or_else(|| watch::next_delay(minutes, 0));
         self.schedule.set_interval(interval, minutes);
         Some(status)
+    }
+
+    /// `serve` only: nothing to do while unpaired, revoked or with auto-sync off.
+    fn park_if_off(&mut self, status: Option<&SyncStatus>) {
+        if !self.options.park {
+            return;
+        }
+        let on = status.is_some_and(|s| s.configured && !s.revoked && s.sync_interval > 0);
+        if !on && !self.parked {
+            self.observer.notice(
+                "auto-sync waits: the vault is not paired or auto-sync is off in the settings",
+            );
+        }
+        self.parked = !on;
     }
 
     fn drive(&mut self, tx: &Sender<Input>, rx: &Receiver<Input>) -> Stopped {
@@ -235,12 +252,17 @@ impl<S: Syncer, O: Observer> Loop<'_, S, O> {
                 }
             }
             Input::Reconfigured => {
+                let was_parked = self.parked;
                 self.parked = false;
                 if !self.stream.running.load(Ordering::SeqCst) {
                     self.stream_started = false;
                 }
-                self.read_settings();
-                self.schedule.handle_gap(now);
+                let status = self.read_settings();
+                self.park_if_off(status.as_ref());
+                if was_parked && !self.parked {
+                    self.observer.notice("auto-sync resumed");
+                    self.schedule.handle_gap(now);
+                }
             }
         }
     }
