@@ -130,7 +130,9 @@ mod tests {
     #[test]
     fn subscribers_are_bounded() {
         let hub = Hub::default();
-        let held: Vec<_> = (0..MAX_SUBSCRIBERS).map(|_| hub.subscribe().unwrap()).collect();
+        let held: Vec<_> = (0..MAX_SUBSCRIBERS)
+            .map(|_| hub.subscribe().unwrap())
+            .collect();
         assert!(hub.subscribe().is_none());
         drop(held);
         hub.publish(&serde_json::json!({}));

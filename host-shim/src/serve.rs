@@ -6,9 +6,9 @@
 //! depends on an open page; syncs go through the bridge, so they never interleave with the
 //! panel's calls. `GET /events` pushes the status to the page as it changes (`push`).
 
-use crate::bridge::Bridge;
 use crate::bindings::SyncStatus;
 use crate::bindings::exports::verstak::sync::sync_provider::SyncSummary;
+use crate::bridge::Bridge;
 use crate::live;
 use crate::push;
 use crate::runtime::Runtime;
