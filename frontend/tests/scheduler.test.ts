@@ -367,6 +367,7 @@ describe('AutoSync controller', () => {
     const log: string[] = [];
     const byType = new Map<string, (e: unknown) => void>();
     const shown: SyncStatusDTO[] = [];
+    const shared: SyncStatusDTO[] = [];
     const liveStatus = connectedStatus({ syncInterval: 1, lastSyncAt: iso(T0 - 10 * MINUTE), live: true });
     const auto = new AutoSync({
       backend: {
@@ -387,6 +388,7 @@ describe('AutoSync controller', () => {
       onStatus: (s) => {
         if (s) shown.push(s);
       },
+      onPushed: (s) => shared.push(s),
       timers: clock.timers,
     });
     live.push(auto);
@@ -405,6 +407,7 @@ describe('AutoSync controller', () => {
     byType.get('sync.status')!({ name: 'sync.status', payload: { ...liveStatus, syncing: false } });
     await clock.settle();
     expect(shown.at(-1)?.syncing).toBe(false);
+    expect(shared.map((x) => x.syncing)).toEqual([true, false]); // handed on to the settings panel
     auto.stop();
     expect(byType.size).toBe(0); // both subscriptions are cleaned up
   });

@@ -77,6 +77,8 @@ export interface AutoSyncOptions {
   onSchedule?(state: SchedulerState, at: number | null): void;
   /** Turns a pushed `sync.status` payload into a status (the host's live push). */
   normalize?(raw: unknown): SyncStatusDTO;
+  /** A status the host pushed (the status bar shares it with the settings panel). */
+  onPushed?(status: SyncStatusDTO): void;
 }
 
 // ---- the module-level singleton claim (§5.5: exactly one scheduler per plugin instance)
@@ -170,6 +172,7 @@ export class AutoSync {
     if (this.#stopped) return;
     this.#pushed = true;
     this.acceptStatus(status);
+    this.#o.onPushed?.(status);
   }
 
   stop(): void {
