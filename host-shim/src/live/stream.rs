@@ -369,6 +369,95 @@ fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
 mod tests {
     use super::*;
 
+    use std::io::Read as _;
+    use std::net::TcpListener;
+    use std::sync::mpsc;
+
+    /// A paired vault whose server is a scripted peer on 127.0.0.1 answering each connection
+    /// with the next reply; returns the requests it saw.
+    fn scripted(
+        replies: Vec<&'static str>,
+    ) -> (
+        tempfile::TempDir,
+        VaultDirs,
+        std::thread::JoinHandle<Vec<String>>,
+    ) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let dirs = VaultDirs::open(dir.path(), "verstak.sync").unwrap();
+        dirs.set_paired_server(Some(&url)).unwrap();
+        std::fs::create_dir_all(dirs.engine_dir()).unwrap();
+        std::fs::write(dirs.engine_dir().join(TOKEN_DOCUMENT), "tok-123").unwrap();
+        let peer = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for reply in replies {
+                let (mut conn, _) = listener.accept().unwrap();
+                let mut buf = [0u8; 4096];
+                let n = conn.read(&mut buf).unwrap();
+                seen.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                conn.write_all(reply.as_bytes()).unwrap();
+            }
+            seen
+        });
+        (dir, dirs, peer)
+    }
+
+    fn inputs(rx: &mpsc::Receiver<Input>, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|_| format!("{:?}", rx.recv_timeout(Duration::from_secs(20)).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn an_older_server_without_the_stream_is_reported_once_and_left_alone() {
+        let (_d, dirs, peer) =
+            scripted(vec!["HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"]);
+        let (tx, rx) = mpsc::channel();
+        let shared = StreamShared::default();
+        run(&dirs, &shared, &tx);
+        assert_eq!(inputs(&rx, 1), ["StreamAbsent"]);
+        let requests = peer.join().unwrap();
+        assert!(requests[0].starts_with("GET /api/v1/sync/events HTTP/1.1\r\n"));
+        assert!(requests[0].contains("Authorization: Bearer tok-123\r\n"));
+    }
+
+    #[test]
+    fn events_resume_from_the_cursor_and_a_revocation_ends_the_stream() {
+        let body = "event: sequence\nid: 8\ndata: {\"server_sequence\":8,\"device_id\":\"d\"}\n\n: ping\n\nevent: closed\ndata: {\"code\":\"device_revoked\",\"message\":\"device revoked\"}\n\n";
+        let chunked: &'static str = Box::leak(
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+                body.len()
+            )
+            .into_boxed_str(),
+        );
+        let (_d, dirs, peer) = scripted(vec![chunked]);
+        let (tx, rx) = mpsc::channel();
+        let shared = StreamShared::default();
+        shared.cursor.store(5, Ordering::SeqCst);
+        run(&dirs, &shared, &tx);
+        assert_eq!(
+            inputs(&rx, 4),
+            [
+                "StreamUp",
+                "Remote(8)",
+                "Closed(\"device_revoked\")",
+                "StreamDown"
+            ]
+        );
+        assert!(
+            rx.try_recv().is_err(),
+            "a revoked device does not reconnect"
+        );
+        let requests = peer.join().unwrap();
+        assert!(
+            requests[0].contains("Last-Event-ID: 5\r\n"),
+            "{}",
+            requests[0]
+        );
+    }
+
     #[test]
     fn reconnects_back_off_in_seconds_then_in_minutes() {
         let secs: Vec<u64> = (1..=8).map(|f| reconnect_delay(f).as_secs()).collect();
