@@ -369,7 +369,6 @@ fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
 mod tests {
     use super::*;
 
-    use std::io::Read as _;
     use std::net::TcpListener;
     use std::sync::mpsc;
 
