@@ -29,8 +29,16 @@ struct Watch {
 impl Watch {
     /// Starts `watch` and waits for its first sync.
     fn start(d: &Device, args: &[&str]) -> Watch {
+        Watch::run(d, &[&["watch"], args].concat())
+    }
+
+    /// Starts `serve` (no page opens it) and waits for its live loop's first sync.
+    fn serve(d: &Device) -> Watch {
+        Watch::run(d, &["serve", "--port", "0"])
+    }
+
+    fn run(d: &Device, args: &[&str]) -> Watch {
         let mut child = host_cli(d.root())
-            .arg("watch")
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -292,4 +300,23 @@ fn a_revoked_devices_watch_stops_with_revoked() {
         wb.lines()
     );
     assert!(b.status().revoked);
+}
+
+#[test]
+fn serve_syncs_live_with_no_page_open() {
+    let (_server, devices) = setup(&["a", "b"]);
+    let (a, b) = (&devices[0], &devices[1]);
+    b.session().set_interval(5).unwrap(); // Auto-sync on, as the panel's checkbox sets it
+    let sb = Watch::serve(b);
+    a.write("from-a.md", "pulled by serve");
+    a.sync();
+    wait_for("from-a.md on b", || has(b, "from-a.md", "pulled by serve"));
+    b.write("from-b.md", "pushed by serve");
+    wait_for("b's push", || {
+        sb.syncs()
+            .iter()
+            .any(|l| l.contains("pushed 1") && l.contains("(local change"))
+    });
+    a.sync();
+    assert!(has(a, "from-b.md", "pushed by serve"));
 }
