@@ -4,6 +4,8 @@
 #
 #   scripts/bench.sh                  # full size: 10,000 files / 100 MiB, 256 MiB hashing, memory runs
 #   scripts/bench.sh --files 1000 --mib 10 --skip-memory    # a quick look
+#   scripts/bench.sh live [--files N] [--edits N] [--idle-seconds S]    # only live sync
+#     (host-shim/benches/live.rs: two `watch` hosts, edit → visible, idle CPU, CPU per sync)
 #
 # Builds first (release): the server and host binaries, the engine component, the bench-only
 # hash guest component and its native software-SHA twin, all into $CARGO_TARGET_DIR (default target/).
@@ -17,4 +19,9 @@ cargo build --release --target wasm32-wasip2 \
     --manifest-path host-shim/benches/guests/hash/Cargo.toml --target-dir "${CARGO_TARGET_DIR:-target}"
 cargo build --release --bin native-soft-hash \
     --manifest-path host-shim/benches/guests/hash/Cargo.toml --target-dir "${CARGO_TARGET_DIR:-target}"
-exec cargo bench -p verstak-sync-host --bench sync -- "$@"
+if [ "${1:-}" = "live" ]; then
+    shift
+    exec cargo bench -p verstak-sync-host --bench live -- "$@"
+fi
+cargo bench -p verstak-sync-host --bench sync -- "$@"
+exec cargo bench -p verstak-sync-host --bench live -- "$@"

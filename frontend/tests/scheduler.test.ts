@@ -361,4 +361,54 @@ describe('AutoSync controller', () => {
     await started;
     expect(c.clock.pending.size).toBe(0);
   });
+
+  it('leaves auto-sync to a live host and stops polling once the host pushes statuses', async () => {
+    const clock = fakeTimers();
+    const log: string[] = [];
+    const byType = new Map<string, (e: unknown) => void>();
+    const shown: SyncStatusDTO[] = [];
+    const shared: SyncStatusDTO[] = [];
+    const liveStatus = connectedStatus({ syncInterval: 1, lastSyncAt: iso(T0 - 10 * MINUTE), live: true });
+    const auto = new AutoSync({
+      backend: {
+        async status() {
+          log.push('status');
+          return liveStatus;
+        },
+        async now() {
+          log.push('now');
+          return {};
+        },
+      },
+      subscribe: (type, h) => {
+        byType.set(type, h);
+        return () => byType.delete(type);
+      },
+      normalize: (raw) => raw as SyncStatusDTO,
+      onStatus: (s) => {
+        if (s) shown.push(s);
+      },
+      onPushed: (s) => shared.push(s),
+      timers: clock.timers,
+    });
+    live.push(auto);
+    await auto.start();
+    await clock.settle();
+    expect(byType.has('sync.status')).toBe(true); // the status said live: subscribe to its pushes
+    await clock.advance(2 * MINUTE);
+    expect(log.filter((l) => l === 'now')).toEqual([]); // the host runs the syncs, not the page
+    byType.get('sync.status')!({ name: 'sync.status', payload: { ...liveStatus, syncing: true } });
+    await clock.settle();
+    expect(shown.at(-1)?.syncing).toBe(true);
+    expect(clock.pending.size).toBe(0); // pushed statuses: no poll timer
+    const polls = log.length;
+    await clock.advance(10 * MINUTE);
+    expect(log.length).toBe(polls);
+    byType.get('sync.status')!({ name: 'sync.status', payload: { ...liveStatus, syncing: false } });
+    await clock.settle();
+    expect(shown.at(-1)?.syncing).toBe(false);
+    expect(shared.map((x) => x.syncing)).toEqual([true, false]); // handed on to the settings panel
+    auto.stop();
+    expect(byType.size).toBe(0); // both subscriptions are cleaned up
+  });
 });

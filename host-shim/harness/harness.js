@@ -124,10 +124,24 @@
         },
       },
       events: {
-        // The harness has no file watcher; subscriptions are accepted and cleaned up on dispose.
+        // `sync.status` is the host's live status push (GET /events, Server-Sent Events): each
+        // status change arrives as the envelope {name, pluginId, payload, timestamp} (§2.5).
+        // Other types (file.changed) are accepted and never fire: the host watches the vault itself.
         async subscribe(type, handler) {
           if (disposed) throw new Error(`[plugin:${PLUGIN_ID}] events.subscribe failed: API disposed`);
-          const off = () => cleanups.delete(off);
+          let source = null;
+          if (type === 'sync.status' && typeof EventSource === 'function') {
+            source = new EventSource('/events');
+            source.addEventListener('status', (e) => {
+              let payload;
+              try { payload = JSON.parse(e.data); } catch { return; }
+              handler({ name: type, pluginId: PLUGIN_ID, payload, timestamp: Date.now() });
+            });
+          }
+          const off = () => {
+            if (source) source.close();
+            cleanups.delete(off);
+          };
           cleanups.add(off);
           return off;
         },

@@ -2,17 +2,24 @@
 //!
 //! `api.sync.*` goes to the component; `api.settings.*` and `api.storage.data.*` are the host's
 //! own API, served from the vault's `.verstak/` files exactly as the desktop keeps them.
+//!
+//! Live state: every run (the panel's or the live loop's) and every call that changes the
+//! state publishes the status to the [`Hub`] (`GET /events`, see `push`). While `serve` runs the
+//! live loop, the status carries `live: true`: the frontend then leaves auto-sync to the host.
 
 use crate::bindings::SyncStatus;
-use crate::bindings::exports::verstak::sync::sync_provider::Direction;
+use crate::bindings::exports::verstak::sync::sync_provider::{Direction, SyncSummary};
 use crate::dto;
+use crate::live::Input;
+use crate::push::Hub;
 use crate::runtime::Runtime;
-use crate::session::Session;
+use crate::session::{Failure, Session};
 use crate::state::ProgressHandle;
 use crate::vault::{VaultDirs, write_atomic};
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
 use std::sync::{Mutex, PoisonError};
 
 /// One vault's bridge. Calls into the component are serialised; while a sync runs,
@@ -26,6 +33,12 @@ pub struct Bridge<'r> {
     /// True while a sync (or a guard decision followed by a sync) holds the session.
     running: AtomicBool,
     vault: VaultDirs,
+    /// The open `/events` streams.
+    pub hub: Hub,
+    /// The live loop's inbox while `serve` runs it (told when the pairing or settings change).
+    live: Mutex<Option<Sender<Input>>>,
+    /// Wakes the progress pusher when a run starts.
+    run_started: Mutex<Option<Sender<()>>>,
 }
 
 /// What a bridge call gives back before it becomes `[value, err]`.
@@ -67,7 +80,93 @@ impl<'r> Bridge<'r> {
             last_status: Mutex::new(None),
             running: AtomicBool::new(false),
             vault: dirs,
+            hub: Hub::default(),
+            live: Mutex::new(None),
+            run_started: Mutex::new(None),
         })
+    }
+
+    /// The live loop runs and reads `tx`: statuses say `live: true` from now on.
+    pub fn set_live(&self, tx: Sender<Input>) {
+        *self.live.lock().unwrap_or_else(PoisonError::into_inner) = Some(tx);
+    }
+
+    fn is_live(&self) -> bool {
+        self.live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
+    /// Tells the live loop (if any) that the pairing or the settings changed.
+    fn reconfigured(&self) {
+        if let Some(tx) = self
+            .live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            let _ = tx.send(Input::Reconfigured);
+        }
+    }
+
+    /// `tx` is told each time a run starts (the progress pusher waits on it).
+    pub fn on_run_started(&self, tx: Sender<()>) {
+        *self
+            .run_started
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(tx);
+    }
+
+    /// True while a sync holds the session.
+    pub fn running(&self) -> bool {
+        self.running.load(Ordering::SeqCst)
+    }
+
+    /// The status as `sync.status` answers it (also while a run holds the session).
+    pub fn status_json(&self) -> Reply {
+        self.status()
+    }
+
+    /// Publishes the current status to the open `/events` streams.
+    pub fn publish(&self) {
+        if !self.hub.has_subscribers() {
+            return;
+        }
+        let cached = self
+            .last_status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some();
+        if self.running() && !cached {
+            return; // the run holds the session and nothing is cached: the end publishes
+        }
+        match self.status() {
+            Ok(status) => self.hub.publish(&status),
+            Err(e) => tracing::debug!("no status to publish: {e}"),
+        }
+    }
+
+    /// A sync for the live loop: `paths` runs `sync-changed`, `None` runs `sync-now`.
+    pub fn live_sync(&self, paths: Option<&[String]>) -> Result<SyncSummary, Failure> {
+        self.run_failure(|s| match paths {
+            Some(p) => s.sync_changed(p),
+            None => s.sync_now(),
+        })
+    }
+
+    /// The local status for the live loop.
+    pub fn live_status(&self) -> Result<SyncStatus, Failure> {
+        let mut session = self.session.lock().unwrap_or_else(PoisonError::into_inner);
+        session.status()
+    }
+
+    /// What the component writes, for the live loop's watcher.
+    pub fn writes(&self) -> crate::live::WriteLog {
+        self.session
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .writes()
     }
 
     /// Answers one call as the desktop's `[value, err]` pair; `err` is `""` on success.
@@ -91,11 +190,33 @@ impl<'r> Bridge<'r> {
         &self,
         f: impl FnOnce(&mut Session<'r>) -> Result<T, crate::session::Failure>,
     ) -> Reply<T> {
-        let mut session = self.session.lock().unwrap_or_else(PoisonError::into_inner);
-        self.running.store(true, Ordering::SeqCst);
-        let result = f(&mut session);
-        self.running.store(false, Ordering::SeqCst);
-        result.map_err(|e| e.message)
+        self.run_failure(f).map_err(|e| e.message)
+    }
+
+    /// [`Bridge::run`] keeping the failure's code; publishes the status as the run starts
+    /// (`syncing`) and once it ended.
+    fn run_failure<T>(
+        &self,
+        f: impl FnOnce(&mut Session<'r>) -> Result<T, Failure>,
+    ) -> Result<T, Failure> {
+        let result = {
+            let mut session = self.session.lock().unwrap_or_else(PoisonError::into_inner);
+            self.running.store(true, Ordering::SeqCst);
+            if let Some(tx) = self
+                .run_started
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+            {
+                let _ = tx.send(());
+            }
+            self.publish();
+            let result = f(&mut session);
+            self.running.store(false, Ordering::SeqCst);
+            result
+        };
+        self.publish();
+        result
     }
 
     fn status(&self) -> Reply {
@@ -108,11 +229,13 @@ impl<'r> Bridge<'r> {
             if let Some(status) = cached {
                 let mut json = dto::status_json(&status, self.progress.latest().as_ref());
                 json["syncing"] = Value::Bool(true);
+                json["live"] = Value::Bool(self.is_live());
                 return Ok(json);
             }
         }
         let status = self.with_session(|s| s.status())?;
-        let json = dto::status_json(&status, None);
+        let mut json = dto::status_json(&status, None);
+        json["live"] = Value::Bool(self.is_live());
         *self
             .last_status
             .lock()
@@ -121,6 +244,22 @@ impl<'r> Bridge<'r> {
     }
 
     fn dispatch(&self, method: &str, args: &[Value]) -> Reply {
+        let reply = self.dispatch_call(method, args);
+        if matches!(
+            method,
+            "sync.configure"
+                | "sync.disconnect"
+                | "sync.resetKey"
+                | "sync.setInterval"
+                | "sync.setIgnore"
+        ) {
+            self.reconfigured();
+            self.publish();
+        }
+        reply
+    }
+
+    fn dispatch_call(&self, method: &str, args: &[Value]) -> Reply {
         let arg = |i: usize| args.get(i).cloned().unwrap_or(Value::Null);
         let done = |()| Value::Null;
         match method {

@@ -3,7 +3,8 @@
 use crate::limits::Limits;
 use crate::runtime::Runtime;
 use crate::session::{Failure, Session};
-use crate::{dto, report, watch};
+use crate::vault::VaultDirs;
+use crate::{dto, live, report};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use std::io::{IsTerminal, Read};
@@ -126,8 +127,15 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<ConflictsAction>,
     },
-    /// Sync on the configured interval until stopped, backing off after failures.
-    Watch,
+    /// Live sync until stopped: the vault's file watcher and the server's event stream trigger a
+    /// sync within about a second; the interval pulls only while the stream is down; a full
+    /// rescan at least hourly. Exit status 3 when the device was revoked.
+    Watch {
+        /// Pull every SECONDS while the server's event stream is down or absent, instead of the
+        /// settings' interval; failures are retried at least this often too.
+        #[arg(long, value_name = "SECONDS")]
+        poll: Option<u64>,
+    },
     /// Serve the settings panel and status bar for this vault on 127.0.0.1 (0 picks a free port).
     Serve {
         #[arg(long, default_value_t = 47733)]
@@ -348,43 +356,27 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 if minutes == 0 { " (auto-sync off)" } else { "" }
             );
         }
-        Command::Watch => watch_loop(&mut session)?,
+        Command::Watch { poll } => {
+            let dirs = VaultDirs::open(&cli.vault, &runtime.manifest().id)
+                .context("cannot open the vault")?;
+            let writes = session.writes();
+            let options = live::Options {
+                poll: poll.map(|s| Duration::from_secs(s.max(1))),
+                park: false,
+            };
+            let stopped = live::run(
+                &mut session,
+                &report::WatchLines,
+                &dirs,
+                writes,
+                options,
+                live::channel(),
+            );
+            return Err(anyhow::Error::new(stopped)).context("auto-sync stopped");
+        }
         Command::Serve { port } => {
             crate::serve::Serve::new(&runtime, &manifest, &cli.vault)?.run(port)?
         }
     }
     Ok(())
-}
-
-fn watch_loop(session: &mut Session) -> anyhow::Result<()> {
-    let mut failures = 0u32;
-    loop {
-        let started = std::time::SystemTime::now();
-        match session.sync_now() {
-            Ok(summary) => {
-                failures = 0;
-                eprintln!(
-                    "{}: pushed {}, pulled {}",
-                    report::clock(started),
-                    summary.pushed,
-                    summary.pulled
-                );
-            }
-            Err(e) => {
-                let revoked = session.status().is_ok_and(|s| s.revoked);
-                if watch::is_terminal(&e.code, revoked) {
-                    return Err(failed(e)).context("auto-sync stopped");
-                }
-                failures += 1;
-                eprintln!(
-                    "{}: sync failed ({}: {}); retrying with backoff",
-                    report::clock(started),
-                    e.code,
-                    e.message
-                );
-            }
-        }
-        let interval = session.status().map(|s| s.sync_interval).unwrap_or(0);
-        std::thread::sleep(watch::next_delay(interval, failures));
-    }
 }

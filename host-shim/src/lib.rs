@@ -5,8 +5,10 @@
 //!   per vault with a memory cap and a per-call deadline ([`limits`]).
 //! * [`vault`] knows where the plugin's state lives in a vault and writes it atomically;
 //!   [`confine`] keeps the `files` import inside the vault (canonical paths, no symlinks).
+//! * [`live`] is live sync: the vault's file watcher and the server's event stream trigger
+//!   syncs within about a second (`watch`, and `serve` beside the panel).
 //! * [`serve`] is the local shell stand-in for the settings panel; [`bridge`] answers its
-//!   `VerstakPluginAPI` calls.
+//!   `VerstakPluginAPI` calls; [`push`] streams the live status to the page.
 //! * [`package`] assembles and verifies the installable plugin package.
 //! * [`cli`] is the command line; `main.rs` only parses and dispatches.
 
@@ -19,8 +21,10 @@ pub mod dto;
 pub mod grants;
 mod imports;
 pub mod limits;
+pub mod live;
 pub mod manifest;
 pub mod package;
+pub mod push;
 pub mod report;
 pub mod runtime;
 pub mod serve;

@@ -14,7 +14,11 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            // `watch` of a revoked device: 3, so a service manager can tell it from a crash.
+            match e.downcast_ref::<verstak_sync_host::live::Stopped>() {
+                Some(s) if s.code == "revoked" => std::process::ExitCode::from(3),
+                _ => std::process::ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -231,6 +231,40 @@ pub fn spawn_progress_line(progress: ProgressHandle) -> ProgressLine {
     ProgressLine { stop, thread }
 }
 
+/// `watch`'s output: one line per sync on standard error (the journal under systemd).
+pub struct WatchLines;
+
+impl crate::live::Observer for WatchLines {
+    fn finished(&self, run: &crate::live::Run<'_>) {
+        let scanned = match run.scanned {
+            None => "full scan".to_string(),
+            Some(1) => "1 path".to_string(),
+            Some(n) => format!("{n} paths"),
+        };
+        match run.result {
+            Ok(s) => eprintln!(
+                "{}: pushed {}, pulled {}, server sequence {} ({}, {scanned})",
+                clock(run.started),
+                s.pushed,
+                s.pulled,
+                s.server_sequence,
+                run.reason
+            ),
+            Err(e) => eprintln!(
+                "{}: sync failed ({}: {}); retrying with backoff ({}, {scanned})",
+                clock(run.started),
+                e.code,
+                e.message,
+                run.reason
+            ),
+        }
+    }
+
+    fn notice(&self, text: &str) {
+        eprintln!("{text}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

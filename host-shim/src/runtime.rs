@@ -1,6 +1,9 @@
 //! The wasmtime side: one `Engine` and one compiled `Component` per process, a fresh `Store` per
 //! vault, an epoch ticker for deadlines and a memory cap per store.
 //!
+//! The ticker runs only while an export call is in progress ([`Calls`]): an idle live host
+//! (`watch`, `serve`) must not wake a hundred times a second for nothing.
+//!
 //! Order of use: [`Runtime::load`] (validate the manifest, compile, check the API version, link) → [`Runtime::instantiate`]
 //! for a vault → [`Instance::call`] for each export call. A trap ends that instance only; the
 //! caller instantiates again for the next call.
@@ -13,6 +16,8 @@ use crate::state::HostState;
 use crate::vault::VaultDirs;
 use anyhow::Context;
 use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::Duration;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, Store, Trap};
 
@@ -43,6 +48,41 @@ pub struct Runtime {
     engine: Engine,
     manifest: Manifest,
     limits: Limits,
+    calls: Arc<Calls>,
+}
+
+/// How many export calls are in progress; the epoch ticker sleeps while there are none.
+#[derive(Default)]
+struct Calls {
+    active: Mutex<usize>,
+    changed: Condvar,
+}
+
+/// Counts one call while alive.
+struct CallGuard<'a>(&'a Calls);
+
+impl Calls {
+    fn enter(&self) -> CallGuard<'_> {
+        *self.active.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        self.changed.notify_all();
+        CallGuard(self)
+    }
+
+    /// Waits until a call is in progress, or `timeout` passed; true when one is.
+    fn wait_active(&self, timeout: Duration) -> bool {
+        let active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
+        let (active, _) = self
+            .changed
+            .wait_timeout_while(active, timeout, |n| *n == 0)
+            .unwrap_or_else(PoisonError::into_inner);
+        *active > 0
+    }
+}
+
+impl Drop for CallGuard<'_> {
+    fn drop(&mut self) {
+        *self.0.active.lock().unwrap_or_else(PoisonError::into_inner) -= 1;
+    }
 }
 
 impl Runtime {
@@ -73,12 +113,14 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
         let pre = PluginPre::new(linker.instantiate_pre(&compiled)?)?;
-        spawn_epoch_ticker(&engine);
+        let calls = Arc::new(Calls::default());
+        spawn_epoch_ticker(&engine, calls.clone());
         Ok(Runtime {
             pre,
             engine,
             manifest,
             limits,
+            calls,
         })
     }
 
@@ -101,20 +143,27 @@ impl Runtime {
             store,
             bindings,
             limits: self.limits,
+            calls: self.calls.clone(),
         })
     }
 }
 
-/// Bumps the epoch every tick for as long as the engine lives.
-fn spawn_epoch_ticker(engine: &Engine) {
+/// Bumps the epoch every tick while a call is in progress, for as long as the engine lives.
+/// Between calls it sleeps (checking now and then whether the engine is gone); a call's
+/// deadline counts from the epoch at its start, so idle time never counts against it.
+fn spawn_epoch_ticker(engine: &Engine, calls: Arc<Calls>) {
     let weak = engine.weak();
     std::thread::Builder::new()
         .name("epoch-ticker".into())
         .spawn(move || {
-            while let Some(engine) = weak.upgrade() {
-                engine.increment_epoch();
-                drop(engine);
-                std::thread::sleep(EPOCH_TICK);
+            loop {
+                let busy = calls.wait_active(Duration::from_secs(5));
+                let Some(engine) = weak.upgrade() else { return };
+                if busy {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(EPOCH_TICK);
+                }
             }
         })
         .expect("spawning a thread at start-up succeeds");
@@ -125,6 +174,7 @@ pub struct Instance {
     store: Store<HostState>,
     bindings: Plugin,
     limits: Limits,
+    calls: Arc<Calls>,
 }
 
 impl Instance {
@@ -138,6 +188,8 @@ impl Instance {
         &mut self,
         f: impl FnOnce(&Plugin, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
+        let calls = self.calls.clone();
+        let _ticking = calls.enter();
         self.store.set_epoch_deadline(self.limits.deadline_ticks());
         // The epoch cannot interrupt a blocking host call: the network import reads this.
         self.store.data_mut().call_window =

@@ -1,9 +1,19 @@
 //! `serve`: the local stand-in for the Verstak shell. It serves the harness page, the plugin's
 //! bundle, style and catalogs, and answers the harness's `VerstakPluginAPI` calls through the
 //! [`Bridge`]. It listens on 127.0.0.1 only and refuses cross-origin requests.
+//!
+//! It also runs the live loop (`live`) for the vault, as `watch` does, so auto-sync never
+//! depends on an open page; syncs go through the bridge, so they never interleave with the
+//! panel's calls. `GET /events` pushes the status to the page as it changes (`push`).
 
+use crate::bindings::SyncStatus;
+use crate::bindings::exports::verstak::sync::sync_provider::SyncSummary;
 use crate::bridge::Bridge;
+use crate::live;
+use crate::push;
 use crate::runtime::Runtime;
+use crate::session::Failure;
+use crate::vault::VaultDirs;
 use serde_json::{Value, json};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -60,7 +70,33 @@ fn plugin_files(manifest_path: &Path) -> anyhow::Result<(PathBuf, Vec<String>)> 
     Ok((root, files))
 }
 
+/// The live loop's syncs, through the bridge.
+struct LiveBridge<'a, 'r>(&'a Bridge<'r>);
+
+impl live::Syncer for LiveBridge<'_, '_> {
+    fn sync(&mut self, paths: Option<&[String]>) -> Result<SyncSummary, Failure> {
+        self.0.live_sync(paths)
+    }
+
+    fn status(&mut self) -> Result<SyncStatus, Failure> {
+        self.0.live_status()
+    }
+}
+
+/// While a run lasts, publishes its progress twice a second; idle, it sleeps on `started`.
+fn push_progress(bridge: &Bridge<'_>, started: std::sync::mpsc::Receiver<()>) {
+    while started.recv().is_ok() {
+        while bridge.running() {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            if bridge.running() {
+                bridge.publish();
+            }
+        }
+    }
+}
+
 pub struct Serve<'r> {
+    vault: VaultDirs,
     bridge: Bridge<'r>,
     manifest_path: PathBuf,
     plugin_root: PathBuf,
@@ -76,6 +112,7 @@ impl<'r> Serve<'r> {
     ) -> anyhow::Result<Serve<'r>> {
         let (plugin_root, plugin_files) = plugin_files(manifest_path)?;
         Ok(Serve {
+            vault: VaultDirs::open(vault, &runtime.manifest().id)?,
             bridge: Bridge::new(runtime, vault)?,
             manifest_path: manifest_path.to_path_buf(),
             plugin_root,
@@ -100,7 +137,26 @@ impl<'r> Serve<'r> {
         let _ = std::io::stdout().flush();
         let this = &self;
         let server = &server;
+        let (live_tx, live_rx) = live::channel();
+        self.bridge.set_live(live_tx.clone());
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        self.bridge.on_run_started(started_tx);
         std::thread::scope(|scope| {
+            scope.spawn(move || push_progress(&this.bridge, started_rx));
+            scope.spawn(move || {
+                let options = live::Options {
+                    poll: None,
+                    park: true,
+                };
+                live::run(
+                    &mut LiveBridge(&this.bridge),
+                    &crate::report::WatchLines,
+                    &this.vault,
+                    this.bridge.writes(),
+                    options,
+                    (live_tx, live_rx),
+                );
+            });
             for _ in 0..SERVE_THREADS {
                 scope.spawn(move || {
                     for request in server.incoming_requests() {
@@ -113,6 +169,12 @@ impl<'r> Serve<'r> {
     }
 
     fn handle(&self, mut request: Request) {
+        if request.method() == &Method::Get
+            && request.url().split('?').next() == Some("/events")
+            && self.same_origin(&request)
+        {
+            return self.events(request);
+        }
         let reply = self.route(&mut request);
         if let Err(e) = request.respond(reply) {
             tracing::debug!("client went away: {e}");
@@ -163,6 +225,21 @@ impl<'r> Serve<'r> {
             ),
             _ => json_reply(404, &json!({"code": "not_found", "error": "not found"})),
         }
+    }
+
+    /// `GET /events`: the live status stream, on its own thread (it lasts as long as the page).
+    fn events(&self, request: Request) {
+        let Some(rx) = self.bridge.hub.subscribe() else {
+            let reply = json_reply(
+                503,
+                &json!({"code": "too_many_streams", "error": "too many open pages"}),
+            );
+            let _ = request.respond(reply);
+            return;
+        };
+        let first = self.bridge.status_json().unwrap_or(Value::Null);
+        let out = request.into_writer();
+        std::thread::spawn(move || push::serve_events(out, &first, rx));
     }
 
     fn plugin_file(&self, rel: &str) -> Reply {

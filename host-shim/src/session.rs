@@ -31,6 +31,7 @@ pub struct Session<'r> {
     instance: Option<Instance>,
     device_name: Option<String>,
     progress: ProgressHandle,
+    writes: crate::live::WriteLog,
 }
 
 impl<'r> Session<'r> {
@@ -41,6 +42,7 @@ impl<'r> Session<'r> {
             instance: None,
             device_name: None,
             progress: ProgressHandle::default(),
+            writes: Default::default(),
         }
     }
 
@@ -55,6 +57,11 @@ impl<'r> Session<'r> {
         self.progress.clone()
     }
 
+    /// What the component writes to the vault, for a live loop's watcher (recorded once enabled).
+    pub fn writes(&self) -> crate::live::WriteLog {
+        self.writes.clone()
+    }
+
     fn instance(&mut self) -> Result<&mut Instance, Failure> {
         if self.instance.is_none() {
             let mut instance = self.runtime.instantiate(&self.vault).map_err(|e| Failure {
@@ -63,6 +70,7 @@ impl<'r> Session<'r> {
             })?;
             instance.state_mut().progress = self.progress.clone();
             instance.state_mut().device_name = self.device_name.clone();
+            instance.state_mut().writes = self.writes.clone();
             self.instance = Some(instance);
         }
         Ok(self.instance.as_mut().expect("created above"))
@@ -189,6 +197,11 @@ impl<'r> Session<'r> {
         self.call_locked(None, |p, s| p.call_sync_now(s))
     }
 
+    /// A sync that scans only `paths` (the file watcher's changes since the last sync).
+    pub fn sync_changed(&mut self, paths: &[String]) -> Result<SyncSummary, Failure> {
+        self.call_locked(None, |p, s| p.call_sync_changed(s, paths))
+    }
+
     pub fn confirm_deletions(&mut self, direction: Direction) -> Result<SyncSummary, Failure> {
         self.call_locked(None, |p, s| p.call_confirm_deletions(s, direction))
     }
@@ -240,5 +253,18 @@ impl<'r> Session<'r> {
             self.call(None, |p, s| p.call_restore_deletions(s, direction))
         }?;
         Ok((guard, summary))
+    }
+}
+
+impl crate::live::Syncer for Session<'_> {
+    fn sync(&mut self, paths: Option<&[String]>) -> Result<SyncSummary, Failure> {
+        match paths {
+            Some(paths) => self.sync_changed(paths),
+            None => self.sync_now(),
+        }
+    }
+
+    fn status(&mut self) -> Result<SyncStatus, Failure> {
+        Session::status(self)
     }
 }

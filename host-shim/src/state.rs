@@ -27,6 +27,8 @@ pub struct HostState {
     pub(crate) allowed_origin: Option<Origin>,
     /// The latest `progress.report`, shared with the CLI's progress line and the bridge.
     pub progress: ProgressHandle,
+    /// The vault paths this run wrote, for the live loop's file watcher (off unless enabled).
+    pub writes: crate::live::WriteLog,
     /// Overrides the host name that `environment.device-name` answers (e.g. from the CLI).
     pub device_name: Option<String>,
     /// Vault folders that gained a new file whose folder entry is not fsynced yet (see
@@ -49,6 +51,7 @@ impl HostState {
             memory,
             allowed_origin: None,
             progress: ProgressHandle::default(),
+            writes: Default::default(),
             device_name: None,
             unsynced_dirs: BTreeSet::new(),
             call_window: None,

@@ -12,6 +12,7 @@
 //!   server-api §5.8).
 //! * [`blob`]: the blob upload response (§4.9) and [`BlobRef`]; [`hash`]: [`Sha256Hex`].
 //! * [`health`]: health and liveness bodies (§4.11).
+//! * [`events`]: the live event stream (an addition to the reference API, `docs/events.md`).
 //! * [`time`]: RFC 3339 UTC timestamps (§2.7).
 //!
 //! The structs are plain serde types. Deserialising is lenient in the way clients need: absent
@@ -22,6 +23,7 @@
 pub mod blob;
 pub mod codes;
 pub mod device;
+pub mod events;
 pub mod hash;
 pub mod health;
 pub mod jval;

@@ -16,6 +16,10 @@ use verstak_sync_proto::codes;
 
 use crate::reply::json_response;
 
+/// `Retry-After` of [`ApiError::TooManyStreams`], in seconds: a stream slot frees only when
+/// another stream of the user or IP ends.
+pub(crate) const STREAM_RETRY_AFTER: u64 = 30;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
@@ -75,6 +79,10 @@ pub enum ApiError {
     /// The client IP is at its connection cap (`crate::conns`); answered with `Retry-After: 1`.
     #[error("too many connections")]
     TooManyConnections,
+    /// The user or the client IP holds as many event streams as allowed (`docs/events.md`);
+    /// answered with `Retry-After: 30`.
+    #[error("too many event streams")]
+    TooManyStreams,
     #[error("{0}")]
     Csrf(&'static str),
     #[error("username already taken")]
@@ -123,6 +131,7 @@ impl ApiError {
             BlobNotFound => codes::BLOB_NOT_FOUND,
             BlobUnavailable => codes::BLOB_UNAVAILABLE,
             RateLimited { .. } | TooManyConnections => codes::RATE_LIMITED,
+            TooManyStreams => verstak_sync_proto::events::TOO_MANY_STREAMS,
             Csrf(_) => codes::CSRF_INVALID,
             UsernameTaken => codes::USERNAME_TAKEN,
             EmailTaken => codes::EMAIL_TAKEN,
@@ -146,7 +155,9 @@ impl ApiError {
             RequestTooLarge | TooManyOperations | PayloadTooLarge | BlobTooLarge
             | QuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
             IdempotencyKeyReused => StatusCode::CONFLICT,
-            RateLimited { .. } | TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
+            RateLimited { .. } | TooManyConnections | TooManyStreams => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Internal(_) | BlobUnavailable => StatusCode::INTERNAL_SERVER_ERROR,
             StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
             _ => StatusCode::BAD_REQUEST,
@@ -210,6 +221,10 @@ impl IntoResponse for ApiError {
             ApiError::RateLimited { retry_after } => {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+            }
+            ApiError::TooManyStreams => {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(STREAM_RETRY_AFTER));
             }
             ApiError::TooManyConnections => {
                 resp.headers_mut()
@@ -373,6 +388,12 @@ mod tests {
                 429,
                 "rate_limited",
                 "too many connections",
+            ),
+            (
+                ApiError::TooManyStreams,
+                429,
+                "too_many_streams",
+                "too many event streams",
             ),
             (
                 ApiError::Csrf("CSRF token is required"),

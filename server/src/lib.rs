@@ -15,6 +15,8 @@
 //!   checks, computed before its writer job).
 //! * [`error`]: `ApiError`, the JSON errors (written with `reply`); the web layer's
 //!   `WebError` adds the login redirect.
+//! * `events`: the live event stream (`docs/events.md`): open streams, per-scope news, the
+//!   SSE body; its route is `routes::events`.
 //! * [`store`]: SQLite behind one writer thread plus read-only connections; [`blobstore`]: files.
 //! * [`config`] and [`cli`]: `config.yml`, environment, flags, and the `user add` subcommand.
 //! * Accounts (§6): `accounts` (register, forgot, reset flows), `session` (web sessions,
@@ -31,6 +33,7 @@ pub(crate) mod conns;
 pub(crate) mod creds;
 pub(crate) mod effects;
 pub mod error;
+pub(crate) mod events;
 pub(crate) mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -71,6 +74,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::enroll::router())
         .merge(routes::device::router())
         .merge(routes::sync::router())
+        .merge(routes::events::router())
         .merge(routes::blobs::router())
         .merge(routes::health::router())
         .merge(routes::account::router())

@@ -34,6 +34,13 @@ pub struct Metrics {
     pub blob_download_bytes: AtomicU64,
     /// TCP connections open now (kept by `crate::conns`).
     pub open_connections: AtomicI64,
+    /// Event streams open now (kept by `crate::events::hub`).
+    pub event_streams_open: AtomicI64,
+    pub events_sequence: AtomicU64,
+    pub events_closed: AtomicU64,
+    pub event_heartbeats: AtomicU64,
+    /// Streams refused at a limit, by limit (`user`, `ip`).
+    streams_refused: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 /// The label of every blob download path: [`p::BLOBS`] followed by `{sha256}`.
@@ -41,7 +48,7 @@ static BLOB_ROUTE: LazyLock<String> = LazyLock::new(|| format!("{}{{sha256}}", p
 
 /// The route template of a path, never the raw path.
 pub(crate) fn route_template(path: &str) -> &'static str {
-    const KNOWN: [&str; 13] = [
+    const KNOWN: [&str; 14] = [
         p::PAIR,
         p::DEVICE_REGISTER,
         p::AUTH_TEST,
@@ -55,6 +62,7 @@ pub(crate) fn route_template(path: &str) -> &'static str {
         p::READYZ,
         p::LIVEZ,
         p::METRICS,
+        verstak_sync_proto::events::EVENTS,
     ];
     if let Some(k) = KNOWN.iter().find(|k| **k == path) {
         return k;
@@ -82,6 +90,12 @@ impl Metrics {
             }
             h.sum += secs;
             h.total += 1;
+        }
+    }
+
+    pub(crate) fn stream_refused(&self, limit: &'static str) {
+        if let Ok(mut m) = self.streams_refused.lock() {
+            *m.entry(limit).or_default() += 1;
         }
     }
 
@@ -179,6 +193,7 @@ impl Metrics {
             "# TYPE verstak_http_open_connections gauge\nverstak_http_open_connections {}",
             self.open_connections.load(Relaxed)
         );
+        self.render_events(&mut o);
         let _ = writeln!(o, "# TYPE verstak_devices gauge");
         let _ = writeln!(
             o,
@@ -191,6 +206,43 @@ impl Metrics {
             g.devices_revoked
         );
         o
+    }
+}
+
+impl Metrics {
+    /// The event stream's gauge and counters (`docs/events.md`).
+    fn render_events(&self, o: &mut String) {
+        let _ = writeln!(
+            o,
+            "# TYPE verstak_event_streams_open gauge\nverstak_event_streams_open {}",
+            self.event_streams_open.load(Relaxed)
+        );
+        let _ = writeln!(o, "# TYPE verstak_event_stream_events_total counter");
+        for (event, v) in [
+            ("sequence", &self.events_sequence),
+            ("closed", &self.events_closed),
+        ] {
+            let _ = writeln!(
+                o,
+                "verstak_event_stream_events_total{{event=\"{event}\"}} {}",
+                v.load(Relaxed)
+            );
+        }
+        let _ = writeln!(
+            o,
+            "# TYPE verstak_event_stream_heartbeats_total counter\nverstak_event_stream_heartbeats_total {}",
+            self.event_heartbeats.load(Relaxed)
+        );
+        let _ = writeln!(o, "# TYPE verstak_event_streams_refused_total counter");
+        if let Ok(m) = self.streams_refused.lock() {
+            for limit in ["user", "ip"] {
+                let n = m.get(limit).copied().unwrap_or(0);
+                let _ = writeln!(
+                    o,
+                    "verstak_event_streams_refused_total{{limit=\"{limit}\"}} {n}"
+                );
+            }
+        }
     }
 }
 

@@ -6,8 +6,9 @@
 //! header (10 s) apart from idle keep-alive (120 s). `conns` counts open connections for
 //! `/metrics`, caps them per client IP ([`ConnPolicy`]) and paces the accept loop when
 //! accepting fails (`EMFILE`); the soft open-file limit is raised to the hard one first. On
-//! SIGINT or SIGTERM the listener closes, in-flight requests get up to 20 s, then the writer
-//! drains and the WAL is checkpointed.
+//! SIGINT or SIGTERM the listener closes, every event stream is told to close
+//! (`server_shutdown`), in-flight requests get up to 20 s, then the writer drains and the WAL
+//! is checkpointed.
 
 use anyhow::{Context, Result};
 use axum::Router;
@@ -27,6 +28,7 @@ use crate::blobstore::BlobStore;
 use crate::config::{Config, ConfigFile, Overrides};
 use crate::conns::{self, AcceptBackoff, Conns};
 use crate::error::ApiError;
+use crate::events::EventHub;
 use crate::idle::{IdleIo, Requests, Timeouts, TrackedBody};
 use crate::state::AppState;
 use crate::store::{Db, retention};
@@ -171,6 +173,8 @@ async fn shutdown_signal() {
 pub struct ConnPolicy {
     conns: Arc<Conns>,
     trusted: Arc<Vec<IpNet>>,
+    /// Told to close every event stream when shutdown begins, so draining never waits on them.
+    events: Arc<EventHub>,
 }
 
 impl ConnPolicy {
@@ -184,6 +188,7 @@ impl ConnPolicy {
         ConnPolicy {
             conns: Conns::new(max, state.metrics.clone()),
             trusted: Arc::new(state.config.trusted_proxies.clone()),
+            events: state.events.clone(),
         }
     }
 
@@ -285,6 +290,8 @@ pub async fn serve(
         });
     }
     drop(listener);
+    // Event streams never finish by themselves: each gets `closed` / `server_shutdown` now.
+    policy.events.shutdown();
     tracing::info!("shutting down: waiting up to 20 s for in-flight requests");
     if tokio::time::timeout(Duration::from_secs(20), graceful.shutdown())
         .await

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use crate::blobstore::BlobStore;
 use crate::config::{Config, ConfigFile};
+use crate::events::EventHub;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::store::Db;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub blobs: BlobStore,
     pub metrics: Arc<Metrics>,
     pub(crate) limiter: Arc<RateLimiter>,
+    /// Open event streams and the scopes they watch (`crate::events`).
+    pub(crate) events: Arc<EventHub>,
     pub(crate) started: Instant,
     /// The second each device's `last_seen` was last written, to skip redundant writes.
     pub(crate) seen: Arc<Mutex<HashMap<String, i64>>>,
@@ -51,7 +54,9 @@ impl AppState {
             server_name: config.server_name.clone(),
             public_url: config.public_url.clone(),
         };
+        let metrics = Arc::new(Metrics::default());
         Self {
+            events: EventHub::new(config.events, metrics.clone()),
             web: Arc::new(RwLock::new(web)),
             config_file: Arc::new(Mutex::new(None)),
             secrets: Arc::new(Mutex::new(HashMap::new())),
@@ -60,7 +65,7 @@ impl AppState {
             db,
             config: Arc::new(config),
             blobs,
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             limiter: Arc::new(RateLimiter::default()),
             started: Instant::now(),
             seen: Arc::new(Mutex::new(HashMap::new())),

@@ -56,6 +56,12 @@ export interface SyncStatusDTO {
   guard?: SyncGuard;
   ignore?: string[];
   conflicts?: SyncConflict[];
+  /**
+   * The host runs live sync itself (`verstak-sync-host serve`): it syncs on file changes and on
+   * the server's events, and pushes every status change as a `sync.status` event. The UI then
+   * leaves auto-sync to the host and does not poll.
+   */
+  live?: boolean;
 }
 
 /** A server-reported push conflict (§3.9), passed through unchanged. */

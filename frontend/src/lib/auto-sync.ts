@@ -14,6 +14,10 @@
 // timer. The 5 s poll runs only while a run is in progress, and during this controller's own
 // run only when the backend's status is the cheap local one of this project's engine
 // (detected by its extension fields), because only that one reports progress.
+//
+// A live host (`verstak-sync-host serve`, status `live: true`) syncs by itself and pushes each
+// status change as a `sync.status` event: then this controller never starts an automatic run
+// (the host would be driven twice) and, while pushes arrive, sets no poll timer at all.
 
 import type { SyncStatusDTO } from './api';
 import { messageOf } from './errors';
@@ -71,6 +75,10 @@ export interface AutoSyncOptions {
   onRun?(active: boolean): void;
   /** The scheduler state and the next due time (null: nothing scheduled). */
   onSchedule?(state: SchedulerState, at: number | null): void;
+  /** Turns a pushed `sync.status` payload into a status (the host's live push). */
+  normalize?(raw: unknown): SyncStatusDTO;
+  /** A status the host pushed (the status bar shares it with the settings panel). */
+  onPushed?(status: SyncStatusDTO): void;
 }
 
 // ---- the module-level singleton claim (§5.5: exactly one scheduler per plugin instance)
@@ -92,6 +100,10 @@ export class AutoSync {
   #started = false;
   #timer: unknown = null;
   #unsubscribe: (() => void) | null = null;
+  #unsubscribeStatus: (() => void) | null = null;
+  /** Statuses arrive as the host's pushes: no poll timer is needed. */
+  #pushed = false;
+  #statusSubscribed = false;
   #status: SyncStatusDTO | null = null;
   #stale = false;
   #state: SchedulerState = INITIAL_STATE;
@@ -131,18 +143,51 @@ export class AutoSync {
     await this.poll();
   }
 
+  /**
+   * The host's live status push (every status bar listens, scheduler or not); subscribed once
+   * a status says the host is live, so other hosts see no extra subscription.
+   */
+  async #subscribeStatus(): Promise<void> {
+    const subscribe = this.#o.subscribe;
+    const normalize = this.#o.normalize;
+    if (!subscribe || !normalize || this.#statusSubscribed) return;
+    this.#statusSubscribed = true;
+    try {
+      const off = await subscribe('sync.status', (event) => {
+        const payload = (event as { payload?: unknown } | null)?.payload;
+        if (payload && typeof payload === 'object') this.acceptPushed(normalize(payload));
+      });
+      if (this.#stopped) {
+        if (typeof off === 'function') off();
+        return;
+      }
+      this.#unsubscribeStatus = typeof off === 'function' ? off : null;
+    } catch (err) {
+      console.warn('[verstak.sync] subscribing to sync.status failed', messageOf(err));
+    }
+  }
+
+  /** A status the host pushed: use it, and rely on the pushes instead of polling. */
+  acceptPushed(status: SyncStatusDTO): void {
+    if (this.#stopped) return;
+    this.#pushed = true;
+    this.acceptStatus(status);
+    this.#o.onPushed?.(status);
+  }
+
   stop(): void {
     this.#stopped = true;
     this.#clearTimer();
-    const off = this.#unsubscribe;
-    this.#unsubscribe = null;
-    if (off) {
+    for (const off of [this.#unsubscribe, this.#unsubscribeStatus]) {
+      if (!off) continue;
       try {
         off();
       } catch {
         /* already disposed by the host */
       }
     }
+    this.#unsubscribe = null;
+    this.#unsubscribeStatus = null;
     if (claimHolder === this) claimHolder = null;
   }
 
@@ -219,6 +264,7 @@ export class AutoSync {
       this.#stale = false;
       this.#o.onStatus?.(status, false);
       if (this.isScheduler) this.#state = observeStatus(this.#state, status);
+      if (status.live) void this.#subscribeStatus();
     } catch (err) {
       if (this.#stopped) return;
       this.#stale = true;
@@ -252,7 +298,7 @@ export class AutoSync {
 
   async #maybeRun(): Promise<void> {
     if (this.#stopped) return;
-    if (this.isScheduler && this.#loaded && this.#status && !this.#stale && !this.#running && !this.#manual && !this.#status.syncing) {
+    if (this.isScheduler && this.#loaded && this.#status && !this.#stale && !this.#running && !this.#manual && !this.#status.syncing && !this.#status.live) {
       const now = this.#t.now();
       const { at, state } = next(now, this.#state, this.#input());
       this.#state = state;
@@ -334,7 +380,7 @@ export class AutoSync {
     this.#clearTimer();
     const now = this.#t.now();
     let at: number | null = null;
-    if (this.isScheduler && this.#status) {
+    if (this.isScheduler && this.#status && !this.#status.live) {
       const r = next(now, this.#state, this.#input());
       at = r.at;
       this.#state = r.state;
@@ -343,6 +389,8 @@ export class AutoSync {
     void this.#persist();
     this.#o.onSchedule?.(this.#state, at);
 
+    // A live host pushes every change (a new page gets the current status on connect).
+    if (this.#pushed && this.#status?.live && !this.#stale) return;
     let delay: number;
     if (this.#running || this.#manual) {
       if (!cheapStatus(this.#status)) return; // the run's end brings a poll or a status

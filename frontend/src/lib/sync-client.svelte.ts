@@ -145,6 +145,7 @@ export function normalizeStatus(raw: unknown): SyncStatusDTO {
         at: str(c.at),
       }));
   }
+  if (typeof o.live === 'boolean') dto.live = o.live;
   return dto;
 }
 

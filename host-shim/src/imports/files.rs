@@ -235,6 +235,7 @@ impl Host for HostState {
             return Err(changed(&path));
         }
         temp.keep();
+        self.writes.note(&self.vault.root, path.as_str());
         Ok(file_meta(&meta))
     }
 
@@ -265,6 +266,7 @@ impl Host for HostState {
             return Err(already_exists(&to));
         }
         temp.keep();
+        self.writes.note(&self.vault.root, to.as_str());
         Ok(file_meta(&meta))
     }
 
@@ -283,6 +285,8 @@ impl Host for HostState {
         self.sync_deferred_dirs_in(root)?;
         root.rename(from.as_path(), root, to.as_path())
             .map_err(|e| io_error(&format!("rename {from}"), e))?;
+        self.writes.note(&self.vault.root, from.as_str());
+        self.writes.note(&self.vault.root, to.as_str());
         sync_dir(root, to.parent())
             .and_then(|()| sync_dir(root, from.parent()))
             .map_err(|e| io_error("sync folder", e))
@@ -311,6 +315,7 @@ impl Host for HostState {
         self.sync_deferred_dirs_in(root)?;
         root.rename(path.as_path(), root, &dest)
             .map_err(|e| io_error(&format!("trash {path}"), e))?;
+        self.writes.note(&self.vault.root, path.as_str());
         sync_dir(root, path.parent())
             .and_then(|()| sync_dir(root, &dest_parent))
             .map_err(|e| io_error("sync folder", e))
@@ -337,7 +342,9 @@ impl Host for HostState {
             }
         }
         root.create_dir_all(path.as_path())
-            .map_err(|e| io_error(path.as_str(), e))
+            .map_err(|e| io_error(path.as_str(), e))?;
+        self.writes.note(&self.vault.root, path.as_str());
+        Ok(())
     }
 
     fn remove_dir(&mut self, path: String) -> Result<(), HostError> {
@@ -345,7 +352,10 @@ impl Host for HostState {
         let fs = self.vault_fs()?;
         let path = resolve(&fs, &path)?;
         match fs.root().remove_dir(path.as_path()) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.writes.note(&self.vault.root, path.as_str());
+                Ok(())
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => {
                 Err(err(ErrorCode::NotEmpty, format!("{path} is not empty")))
@@ -393,6 +403,7 @@ impl Host for HostState {
         if !self.place_durably(root, (root, &stage.rel), &to, &expect)? {
             return Err(changed(&to));
         }
+        self.writes.note(&self.vault.root, to.as_str());
         Ok(file_meta(&meta))
     }
 

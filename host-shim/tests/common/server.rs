@@ -39,8 +39,28 @@ pub struct Server {
 impl Server {
     pub fn start() -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let (child, addr) = spawn(dir.path());
+        let (child, addr) = spawn(dir.path(), 0);
         Server { child, addr, dir }
+    }
+
+    /// Like [`Server::start`], with `yaml` as the data dir's `config.yml`.
+    pub fn start_with_config(yaml: &str) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.yml"), yaml).unwrap();
+        let (child, addr) = spawn(dir.path(), 0);
+        Server { child, addr, dir }
+    }
+
+    /// Like [`Server::restart`], on the same port, so devices paired with [`Server::url`]
+    /// reach the new process directly.
+    /// `while_down` runs between the stop and the start.
+    pub fn restart_same_port(&mut self, graceful: bool, while_down: impl FnOnce()) {
+        self.stop(graceful);
+        while_down();
+        let port: u16 = self.addr.rsplit(':').next().unwrap().parse().unwrap();
+        let (child, addr) = spawn(self.dir.path(), port);
+        self.child = child;
+        self.addr = addr;
     }
 
     /// Stops the process (SIGTERM and a graceful shutdown when `graceful`, else SIGKILL) and
@@ -49,7 +69,7 @@ impl Server {
     /// tests' fault proxy.
     pub fn restart(&mut self, graceful: bool) {
         self.stop(graceful);
-        let (child, addr) = spawn(self.dir.path());
+        let (child, addr) = spawn(self.dir.path(), 0);
         self.child = child;
         self.addr = addr;
     }
@@ -156,11 +176,11 @@ impl Server {
 }
 
 /// Runs the binary on `data` with `--port 0` and waits (with a deadline) for its ready line.
-fn spawn(data: &Path) -> (Child, String) {
+fn spawn(data: &Path, port: u16) -> (Child, String) {
     let mut child = Command::new(server_binary())
         .arg("--data")
         .arg(data)
-        .args(["--port", "0"])
+        .args(["--port", &port.to_string()])
         .env_remove("VERSTAK_PORT")
         .env_remove("VERSTAK_LISTEN")
         .env("RUST_LOG", "warn,verstak_sync_server=info")

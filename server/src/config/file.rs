@@ -22,6 +22,7 @@ pub(crate) struct Known {
     pub(crate) web: KnownWeb,
     pub(crate) limits: KnownLimits,
     pub(crate) retention: KnownRetention,
+    pub(crate) events: KnownEvents,
     pub(crate) metrics: KnownMetrics,
     pub(crate) admin: Vec<AdminEntry>,
 }
@@ -65,6 +66,15 @@ pub(crate) struct KnownRetention {
     pub(crate) idempotency_hours: i64,
     pub(crate) audit_days: i64,
     pub(crate) temp_upload_hours: i64,
+}
+
+/// `events:` (the live event stream, `docs/events.md`); 0 or absent means the default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct KnownEvents {
+    pub(crate) heartbeat_seconds: i64,
+    pub(crate) max_streams_per_user: i64,
+    pub(crate) max_streams_per_ip: i64,
 }
 
 #[derive(Debug, Deserialize)]

@@ -33,6 +33,28 @@ pub struct RetentionCfg {
     pub temp_upload_hours: i64,
 }
 
+/// The live event stream's settings (`events:` in `config.yml`, `docs/events.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventsCfg {
+    /// Seconds between `: ping` comments on an idle stream: 1 to 60 (the connection closes
+    /// after 120 s without progress), default 25.
+    pub heartbeat_seconds: u64,
+    /// Open streams per user, default 32.
+    pub max_streams_per_user: usize,
+    /// Open streams per client IP (the forwarded IP behind a trusted proxy), default 256.
+    pub max_streams_per_ip: usize,
+}
+
+impl Default for EventsCfg {
+    fn default() -> Self {
+        EventsCfg {
+            heartbeat_seconds: 25,
+            max_streams_per_user: 32,
+            max_streams_per_ip: 256,
+        }
+    }
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -41,6 +63,7 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     pub limits: Limits,
     pub retention: RetentionCfg,
+    pub events: EventsCfg,
     pub metrics_enabled: bool,
     pub metrics_token: String,
     pub admins: Vec<AdminEntry>,
@@ -141,6 +164,7 @@ impl Config {
                 audit_days: pos(k.retention.audit_days, 90),
                 temp_upload_hours: pos(k.retention.temp_upload_hours, 24),
             },
+            events: events_cfg(&k.events),
             metrics_enabled: k.metrics.enabled,
             metrics_token: k.metrics.token.clone(),
             admins: k.admin.clone(),
@@ -157,6 +181,17 @@ impl Config {
             },
             development_token_logging: k.development_token_logging,
         })
+    }
+}
+
+/// `events:` with defaults for absent or non-positive values; the heartbeat is capped at 60 s.
+fn events_cfg(e: &file::KnownEvents) -> EventsCfg {
+    let d = EventsCfg::default();
+    let or = |v: i64, d: u64| if v <= 0 { d } else { v as u64 };
+    EventsCfg {
+        heartbeat_seconds: or(e.heartbeat_seconds, d.heartbeat_seconds).min(60),
+        max_streams_per_user: or(e.max_streams_per_user, d.max_streams_per_user as u64) as usize,
+        max_streams_per_ip: or(e.max_streams_per_ip, d.max_streams_per_ip as u64) as usize,
     }
 }
 
@@ -244,6 +279,7 @@ mod tests {
             (100, 7)
         );
         assert_eq!(c.retention.audit_days, 90);
+        assert_eq!(c.events, EventsCfg::default());
         assert_eq!(c.listen.to_string(), "127.0.0.1:47732");
         let o = Overrides {
             port: Some(9),
@@ -253,6 +289,23 @@ mod tests {
         assert_eq!(
             Config::resolve(&file, &o).unwrap().listen.to_string(),
             "0.0.0.0:9"
+        );
+    }
+
+    #[test]
+    fn events_settings_are_read_and_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = "events:\n  heartbeat_seconds: 600\n  max_streams_per_user: 2\n  max_streams_per_ip: -1\n";
+        std::fs::write(dir.path().join("config.yml"), yaml).unwrap();
+        let file = ConfigFile::load(dir.path()).unwrap();
+        let c = Config::resolve(&file, &Overrides::default()).unwrap();
+        assert_eq!(
+            c.events,
+            EventsCfg {
+                heartbeat_seconds: 60,
+                max_streams_per_user: 2,
+                max_streams_per_ip: 256,
+            }
         );
     }
 }

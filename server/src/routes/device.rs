@@ -12,6 +12,7 @@ use super::{legacy_post, only};
 use crate::creds::bcrypt_matches;
 use crate::effects;
 use crate::error::ApiError;
+use crate::events::CloseReason;
 use crate::extract::{AppJson, ClientIp, DeviceAuth, ScopedDevice};
 use crate::ratelimit::Action;
 use crate::reply::json_response;
@@ -60,6 +61,8 @@ pub(crate) async fn revoke_and_audit(
     let now = time::now_rfc3339();
     let id = device_id.to_owned();
     st.db.write(move |c| devices::revoke(c, &id, &now)).await?;
+    st.events
+        .close_device(device_id, CloseReason::DeviceRevoked);
     effects::audit(
         st,
         AuditEntry {

@@ -2,7 +2,8 @@
 //!
 //! * [`enroll`]: pair, device register, auth test (§4.1 to §4.3).
 //! * [`device`]: me, revoke-current, revoke-device (§4.4 to §4.6).
-//! * [`sync`]: push and pull (§4.7, §4.8).
+//! * [`sync`]: push and pull (§4.7, §4.8); [`events`]: the live event stream (an addition,
+//!   `docs/events.md`).
 //! * [`blobs`] with [`download`]: upload and download (§4.9, §4.10).
 //! * [`health`]: health, readiness, liveness, metrics (§4.11, §4.12); [`assets`]: the static
 //!   files (§6.10).
@@ -22,6 +23,7 @@ pub(crate) mod blobs;
 pub(crate) mod device;
 pub(crate) mod download;
 pub(crate) mod enroll;
+pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod pages;
 pub(crate) mod part_headers;

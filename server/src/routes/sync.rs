@@ -1,5 +1,6 @@
 //! Push and pull (spec §4.7, §4.8). Validation is pure (`sync_rules`); the push itself is one
-//! writer job (`store::ops::push`), so it is atomic and serialised per database.
+//! writer job (`store::ops::push`), so it is atomic and serialised per database. A push that
+//! stored ops is published to the scope's event streams once its job returned (committed).
 
 use axum::Router;
 use axum::extract::State;
@@ -42,6 +43,7 @@ async fn push(
     // §3 step 7 rides in the push's own writer job, so the push waits for one commit.
     let touch_due = dev.touch_due(&st);
     let (id, seen) = (dev.row.id.clone(), dev.now.clone());
+    let scope = input.scope.clone();
     let outcome = st
         .db
         .write(move |c| {
@@ -55,7 +57,15 @@ async fn push(
         dev.touched(&st);
     }
     match outcome {
-        PushOutcome::Stored { body, stats } => {
+        PushOutcome::Stored {
+            body,
+            stats,
+            advanced,
+        } => {
+            // The writer job has returned: the ops are committed and durable.
+            if let Some((after, seq)) = advanced {
+                st.events.published(&scope, after, seq, &dev.row.id);
+            }
             let m = &st.metrics;
             m.ops_accepted.fetch_add(stats.stored, Relaxed);
             m.ops_duplicate.fetch_add(stats.duplicates, Relaxed);

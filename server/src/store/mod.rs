@@ -9,7 +9,8 @@
 //!
 //! Submodules: [`schema`], [`migrate`] and `upgrade` (versions and their steps, adopting a
 //! reference database),
-//! [`users`], [`devices`], [`ops`] (push/pull), [`blobs`] (refs and quotas), [`audit`],
+//! [`users`], [`devices`], [`ops`] (push/pull), [`events`] (an event stream's opening read),
+//! [`blobs`] (refs and quotas), [`audit`],
 //! [`retention`], and the account side: [`accounts`] (email tokens, passwords), [`sessions`],
 //! [`smtp`] settings, [`admin`] (console lists and changes) and [`stats`] (§6.14). A PostgreSQL backend would replace this module and keep its function shapes.
 
@@ -19,6 +20,7 @@ pub(crate) mod audit;
 pub(crate) mod blobs;
 mod checkpoint;
 pub(crate) mod devices;
+pub(crate) mod events;
 pub(crate) mod migrate;
 pub(crate) mod ops;
 pub(crate) mod retention;

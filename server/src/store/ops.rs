@@ -27,8 +27,13 @@ pub(crate) struct PushStats {
 
 #[derive(Debug)]
 pub(crate) enum PushOutcome {
-    /// The ops were applied; `body` is the exact response (ending in `\n`).
-    Stored { body: Vec<u8>, stats: PushStats },
+    /// The ops were applied; `body` is the exact response (ending in `\n`). `advanced` is
+    /// `(before, after)` when new ops moved the scope's sequence (for the event stream).
+    Stored {
+        body: Vec<u8>,
+        stats: PushStats,
+        advanced: Option<(i64, i64)>,
+    },
     /// Same key, same fingerprint: the stored response bytes.
     Replay(Vec<u8>),
     /// Same key, different fingerprint.
@@ -129,7 +134,12 @@ pub(crate) fn push(c: &Connection, p: &PushInput, now: &str) -> Result<PushOutco
         )?
         .execute(params![p.scope.user_id, p.scope.vault_id, p.idempotency_key, p.fingerprint, text, now])?;
     }
-    Ok(PushOutcome::Stored { body, stats })
+    let advanced = (last != start).then_some((start, last));
+    Ok(PushOutcome::Stored {
+        body,
+        stats,
+        advanced,
+    })
 }
 
 /// §5.5: a key seen before answers with its stored response, or refuses a different request.
@@ -174,7 +184,7 @@ fn refused_blob(c: &Connection, p: &PushInput) -> Result<Option<BlobRefusal>, St
     Ok(None)
 }
 
-fn last_sequence(c: &Connection, scope: &Scope) -> Result<i64, StoreError> {
+pub(crate) fn last_sequence(c: &Connection, scope: &Scope) -> Result<i64, StoreError> {
     Ok(c.prepare_cached(
         "SELECT last_sequence FROM server_scopes WHERE user_id = ?1 AND vault_id = ?2",
     )?

@@ -73,6 +73,44 @@ fn push_assigns_per_scope_sequences_and_pull_pages() {
 }
 
 #[test]
+fn a_push_reports_how_far_it_moved_the_sequence_and_a_stream_start_finds_foreign_ops() {
+    use super::events::{DeviceState, stream_start};
+    let (_d, c) = db();
+    let first = push(
+        &c,
+        &input("u1", "", vec![op("a", "{}"), op("b", "{}")]),
+        "t",
+    )
+    .unwrap();
+    assert!(matches!(
+        first,
+        PushOutcome::Stored {
+            advanced: Some((0, 2)),
+            ..
+        }
+    ));
+    let again = push(&c, &input("u1", "", vec![op("a", "{}")]), "t").unwrap();
+    assert!(matches!(again, PushOutcome::Stored { advanced: None, .. }));
+    let s = stream_start(&c, &scope("u1"), "dev_2", 0).unwrap();
+    assert_eq!(
+        (s.device, s.latest, s.foreign),
+        (DeviceState::Gone, 2, Some((2, "dev_1".to_owned())))
+    );
+    assert_eq!(
+        stream_start(&c, &scope("u1"), "dev_2", 2).unwrap().foreign,
+        None
+    );
+    assert_eq!(
+        stream_start(&c, &scope("u1"), "dev_1", 0).unwrap().foreign,
+        None
+    );
+    assert_eq!(
+        stream_start(&c, &scope("u9"), "dev_1", 0).unwrap().latest,
+        0
+    );
+}
+
+#[test]
 fn idempotency_replays_and_rejects() {
     let (_d, c) = db();
     let first = push(&c, &input("u", "k", vec![op("a", "{}")]), "t").unwrap();

@@ -9,6 +9,7 @@
 
 pub mod http;
 pub mod smtp;
+pub mod sse;
 pub mod web;
 
 use std::io::{BufRead, BufReader};

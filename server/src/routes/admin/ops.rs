@@ -13,6 +13,7 @@ use std::net::IpAddr;
 use crate::accounts::{self, password_len_ok};
 use crate::effects;
 use crate::error::ApiError;
+use crate::events::CloseReason;
 use crate::extract::AdminSession as Admin;
 use crate::mail::{self, MailError, SmtpSettings, Template};
 use crate::state::AppState;
@@ -168,6 +169,9 @@ pub(crate) async fn toggle_block(
     let Some(blocked) = st.db.write(move |c| q::toggle_block(c, &i)).await? else {
         return Ok(None);
     };
+    if blocked {
+        st.events.close_user(id, CloseReason::UserBlocked);
+    }
     let state = if blocked { "blocked" } else { "unblocked" };
     let msg = format!("user {state} {}", actor.by());
     actor
@@ -267,6 +271,7 @@ pub(crate) async fn reset_password(
 pub(crate) async fn delete_user(st: &AppState, actor: &Actor, id: &str) -> Result<(), ApiError> {
     let i = id.to_owned();
     st.db.write(move |c| q::delete_user(c, &i)).await?;
+    st.events.close_user(id, CloseReason::UserDeleted);
     let msg = format!("user {id} deleted {}", actor.by());
     actor.audit(st, "user_deleted", None, None, msg).await;
     Ok(())
@@ -276,6 +281,7 @@ pub(crate) async fn delete_user(st: &AppState, actor: &Actor, id: &str) -> Resul
 pub(crate) async fn revoke_device(st: &AppState, actor: &Actor, id: &str) -> Result<(), ApiError> {
     let (i, now) = (id.to_owned(), time::now_rfc3339());
     st.db.write(move |c| devices::revoke(c, &i, &now)).await?;
+    st.events.close_device(id, CloseReason::DeviceRevoked);
     let msg = "device revoked by admin".to_owned();
     actor.audit(st, "device_revoked", None, Some(id), msg).await;
     Ok(())
@@ -295,6 +301,7 @@ pub(crate) async fn delete_device(
         .write(move |c| q::delete_device(c, &i, must_be_revoked))
         .await?;
     if outcome == Some(true) {
+        st.events.close_device(id, CloseReason::DeviceDeleted);
         let msg = format!("device deleted {}{}", via.tag(), actor.by());
         actor.audit(st, "device_deleted", None, Some(id), msg).await;
     }
