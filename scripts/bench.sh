@@ -7,7 +7,8 @@
 #
 # Builds first (release): the server and host binaries, the engine component, the bench-only
 # hash guest component and its native software-SHA twin, all into $CARGO_TARGET_DIR (default target/).
-# Arguments go to the bench binary (host-shim/benches/sync.rs).
+# Arguments go to the bench binary (host-shim/benches/sync.rs). Then the server's idle event
+# streams are measured with verstak-streams (BENCH_STREAMS=0 skips that).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,4 +18,11 @@ cargo build --release --target wasm32-wasip2 \
     --manifest-path host-shim/benches/guests/hash/Cargo.toml --target-dir "${CARGO_TARGET_DIR:-target}"
 cargo build --release --bin native-soft-hash \
     --manifest-path host-shim/benches/guests/hash/Cargo.toml --target-dir "${CARGO_TARGET_DIR:-target}"
-exec cargo bench -p verstak-sync-host --bench sync -- "$@"
+cargo bench -p verstak-sync-host --bench sync -- "$@"
+
+# The server's idle live event streams (docs/events.md): RSS, CPU and /api/v1/health latency
+# with BENCH_STREAMS (default 10,000) streams open; BENCH_STREAMS=0 skips it.
+if [ "${BENCH_STREAMS:-10000}" != 0 ]; then
+    bin="${CARGO_TARGET_DIR:-target}/release"
+    "$bin/verstak-streams" --spawn "$bin/verstak-sync-server" --streams "${BENCH_STREAMS:-10000}"
+fi

@@ -339,6 +339,7 @@ async fn run(a: Args, users: usize, addr: String, pid: u32) {
     let cpu = (cpu_seconds(pid) - cpu0) / idle * 100.0;
     let (rss, hwm) = rss_mib(pid);
     let per_stream = (rss - rss0) * 1024.0 / readers.len() as f64;
+    let health_p99 = pct(&mut lat, 0.99);
     println!(
         "{} idle streams, {idle:.0} s: server RSS {rss:.1} MiB (peak {hwm:.1}; {per_stream:.1} KiB per stream), CPU {cpu:.2}%, \
 health p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms ({} requests), heartbeats received {}",
@@ -398,5 +399,18 @@ health p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms ({} requests), heartbeats receiv
             pct(&mut all, 0.99)
         );
     }
+    // The issue's targets, as rows for scripts/bench.sh's summary.
+    let n = readers.len();
+    let mb = rss * 1.048_576;
+    let met = |ok: bool| if ok { "met" } else { "MISSED" };
+    println!("\n| Measure | Result | Target | |\n|---|---|---|---|");
+    println!(
+        "| server RSS, {n} idle event streams | {mb:.0} MB | ≤ 150 MB | {} |",
+        met(mb <= 150.0)
+    );
+    println!(
+        "| `/api/v1/health` p99 with {n} idle streams | {health_p99:.1} ms | < 50 ms | {} |",
+        met(health_p99 < 50.0)
+    );
     drop(readers);
 }
