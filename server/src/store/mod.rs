@@ -107,7 +107,13 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<mpsc::Sender<Job>>,
     readers: Mutex<Vec<Connection>>,
+    /// At most [`READERS`] reads at once: a burst of requests waits here instead of starting
+    /// a blocking thread and opening a connection each (memory that stays fragmented after).
+    read_slots: tokio::sync::Semaphore,
 }
+
+/// Read-only connections kept, and reads run at once.
+const READERS: usize = 16;
 
 /// Opens a connection with the PRAGMAs of §7.1. Savepoint journals and sorts stay in memory.
 pub(crate) fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
@@ -146,6 +152,7 @@ impl Db {
                 path: path.to_owned(),
                 writer: Mutex::new(tx),
                 readers: Mutex::new(Vec::new()),
+                read_slots: tokio::sync::Semaphore::new(READERS),
             }),
         })
     }
@@ -186,6 +193,12 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        let _slot = self
+            .inner
+            .read_slots
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Closed)?;
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let pooled = inner.readers.lock().map_err(|_| StoreError::Closed)?.pop();
@@ -195,7 +208,7 @@ impl Db {
             };
             let r = f(&conn);
             if let Ok(mut pool) = inner.readers.lock()
-                && pool.len() < 16
+                && pool.len() < READERS
             {
                 pool.push(conn);
             }
