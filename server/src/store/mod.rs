@@ -1,6 +1,7 @@
 //! Storage behind one boundary: the SQLite database (§7) and its access pattern.
 //!
-//! [`Db`] owns one writer thread and a small pool of read-only connections. Handlers call
+//! [`Db`] owns one writer thread and a small pool of read-only connections (at most 16 reads
+//! run at once). Handlers call
 //! `db.write(|c| ops::push(c, …)).await` or `db.read(|c| ops::pull(c, …)).await`; the closures are
 //! synchronous and never see an axum type. The writer group-commits: it takes every queued job,
 //! opens one `BEGIN IMMEDIATE` transaction, runs each job inside its own savepoint (a failing job
