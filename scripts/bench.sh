@@ -9,7 +9,8 @@
 #
 # Builds first (release): the server and host binaries, the engine component, the bench-only
 # hash guest component and its native software-SHA twin, all into $CARGO_TARGET_DIR (default target/).
-# Arguments go to the bench binary (host-shim/benches/sync.rs).
+# Arguments go to the bench binary (host-shim/benches/sync.rs). Then the server's idle event
+# streams are measured with verstak-streams (BENCH_STREAMS=0 skips that).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,4 +25,11 @@ if [ "${1:-}" = "live" ]; then
     exec cargo bench -p verstak-sync-host --bench live -- "$@"
 fi
 cargo bench -p verstak-sync-host --bench sync -- "$@"
-exec cargo bench -p verstak-sync-host --bench live -- "$@"
+cargo bench -p verstak-sync-host --bench live
+
+# The server's idle live event streams (docs/events.md): RSS, CPU and /api/v1/health latency
+# with BENCH_STREAMS (default 10,000) streams open; BENCH_STREAMS=0 skips it.
+if [ "${BENCH_STREAMS:-10000}" != 0 ]; then
+    bin="${CARGO_TARGET_DIR:-target}/release"
+    "$bin/verstak-streams" --spawn "$bin/verstak-sync-server" --streams "${BENCH_STREAMS:-10000}"
+fi

@@ -267,7 +267,9 @@ pub async fn serve(
                 req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
                 let reply = match proxied {
                     Some(None) => None,
-                    _ => Some(app.clone().oneshot(req.map(axum::body::Body::new))),
+                    _ => Some(Box::pin(
+                        app.clone().oneshot(req.map(axum::body::Body::new)),
+                    )),
                 };
                 async move {
                     let Some(reply) = reply else {

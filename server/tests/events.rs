@@ -314,3 +314,32 @@ fn the_route_takes_get_only_and_needs_a_device_token() {
         "invalid API key",
     );
 }
+
+#[test]
+fn a_stream_outlives_the_header_and_idle_clocks() {
+    // Connection clocks shortened to 0.5 s (header) and 1.5 s (no progress); 1 s heartbeats.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.yml"),
+        "events:\n  heartbeat_seconds: 1\n",
+    )
+    .unwrap();
+    let s = TestServer::start_in_env(
+        dir,
+        &[],
+        &[
+            ("VERSTAK_TEST_HEADER_TIMEOUT_MS", "500"),
+            ("VERSTAK_TEST_IDLE_TIMEOUT_MS", "1500"),
+        ],
+    );
+    let (ta, _) = s.user_device("olga", "v");
+    let (tb, db) = s.pair("olga", "v");
+    let mut a = stream(&s, &ta, &[("Last-Event-ID", "0")]);
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(4) {
+        let f = a.next(WAIT).expect("the stream stays open");
+        assert!(f.is_ping(), "{f:?}");
+    }
+    push_one(&s, &tb, "op-1");
+    assert_sequence(a.next_event(WAIT), 1, &db);
+}

@@ -217,6 +217,11 @@ impl Subscription {
     pub(crate) fn metrics(&self) -> &Metrics {
         &self.hub.metrics
     }
+
+    /// A number in `0..1000` that differs from stream to stream (for spreading heartbeats).
+    pub(crate) fn spread(&self) -> u64 {
+        self.id.wrapping_mul(7919) % 1000
+    }
 }
 
 impl Drop for Subscription {

@@ -2,7 +2,8 @@
 //!
 //! It yields the first event (if the opening read found one), then waits for whichever comes
 //! first: the close signal (one `closed` event, then the body ends), news of its scope (a
-//! `sequence` event when [`next_event`] says so), or the heartbeat (a `: ping` comment). An idle
+//! `sequence` event when [`next_event`] says so), or the heartbeat (a `: ping` comment; the
+//! first one after half to one period, spread over streams, then every period). An idle
 //! stream is one parked task: no timer but the heartbeat, no buffer but hyper's.
 
 use axum::body::Body;
@@ -37,7 +38,10 @@ impl EventStream {
         first: Option<Announce>,
         heartbeat: Duration,
     ) -> Self {
-        let mut heartbeat = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
+        // The first beat comes after half to one whole period, so streams opened together
+        // (a reconnect wave after a restart) do not all beat in the same instant forever.
+        let beat = heartbeat / 2 + heartbeat.mul_f64(sub.spread() as f64 / 2000.0);
+        let mut heartbeat = tokio::time::interval_at(Instant::now() + beat, heartbeat);
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         EventStream {
             sub,

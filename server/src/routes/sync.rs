@@ -43,29 +43,40 @@ async fn push(
     // §3 step 7 rides in the push's own writer job, so the push waits for one commit.
     let touch_due = dev.touch_due(&st);
     let (id, seen) = (dev.row.id.clone(), dev.now.clone());
-    let scope = input.scope.clone();
-    let outcome = st
-        .db
-        .write(move |c| {
-            if touch_due {
-                devices::touch(c, &id, &seen)?;
-            }
-            ops::push(c, &input, &time::now_rfc3339())
-        })
-        .await?;
+    let (db, hub, scope, device) = (
+        st.db.clone(),
+        st.events.clone(),
+        input.scope.clone(),
+        dev.row.id.clone(),
+    );
+    // A task of its own: a client that goes away mid-push drops this handler, but a commit it
+    // caused is still announced to the scope's event streams.
+    let outcome = tokio::spawn(async move {
+        let outcome = db
+            .write(move |c| {
+                if touch_due {
+                    devices::touch(c, &id, &seen)?;
+                }
+                ops::push(c, &input, &time::now_rfc3339())
+            })
+            .await;
+        // The writer job has returned: the ops are committed and durable.
+        if let Ok(PushOutcome::Stored {
+            advanced: Some((after, seq)),
+            ..
+        }) = &outcome
+        {
+            hub.published(&scope, *after, *seq, &device);
+        }
+        outcome
+    })
+    .await
+    .map_err(ApiError::internal)??;
     if touch_due {
         dev.touched(&st);
     }
     match outcome {
-        PushOutcome::Stored {
-            body,
-            stats,
-            advanced,
-        } => {
-            // The writer job has returned: the ops are committed and durable.
-            if let Some((after, seq)) = advanced {
-                st.events.published(&scope, after, seq, &dev.row.id);
-            }
+        PushOutcome::Stored { body, stats, .. } => {
             let m = &st.metrics;
             m.ops_accepted.fetch_add(stats.stored, Relaxed);
             m.ops_duplicate.fetch_add(stats.duplicates, Relaxed);

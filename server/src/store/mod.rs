@@ -1,6 +1,7 @@
 //! Storage behind one boundary: the SQLite database (§7) and its access pattern.
 //!
-//! [`Db`] owns one writer thread and a small pool of read-only connections. Handlers call
+//! [`Db`] owns one writer thread and a small pool of read-only connections (at most 16 reads
+//! run at once). Handlers call
 //! `db.write(|c| ops::push(c, …)).await` or `db.read(|c| ops::pull(c, …)).await`; the closures are
 //! synchronous and never see an axum type. The writer group-commits: it takes every queued job,
 //! opens one `BEGIN IMMEDIATE` transaction, runs each job inside its own savepoint (a failing job
@@ -110,7 +111,13 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<mpsc::Sender<Job>>,
     readers: Mutex<Vec<Connection>>,
+    /// At most [`READERS`] reads at once: a burst of requests waits here instead of starting
+    /// a blocking thread and opening a connection each (memory that stays fragmented after).
+    read_slots: tokio::sync::Semaphore,
 }
+
+/// Read-only connections kept, and reads run at once.
+const READERS: usize = 16;
 
 /// Opens a connection with the PRAGMAs of §7.1. Savepoint journals and sorts stay in memory.
 pub(crate) fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
@@ -149,6 +156,7 @@ impl Db {
                 path: path.to_owned(),
                 writer: Mutex::new(tx),
                 readers: Mutex::new(Vec::new()),
+                read_slots: tokio::sync::Semaphore::new(READERS),
             }),
         })
     }
@@ -189,6 +197,12 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        let _slot = self
+            .inner
+            .read_slots
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Closed)?;
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let pooled = inner.readers.lock().map_err(|_| StoreError::Closed)?.pop();
@@ -198,7 +212,7 @@ impl Db {
             };
             let r = f(&conn);
             if let Ok(mut pool) = inner.readers.lock()
-                && pool.len() < 16
+                && pool.len() < READERS
             {
                 pool.push(conn);
             }
