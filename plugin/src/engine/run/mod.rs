@@ -7,14 +7,16 @@
 //!
 //! A sync run (§5.4) goes: scan → resend the pending batch (if a crash or lost response left
 //! one) → retry the set-aside remote ops (`set_aside.rs`) → pull (with the incoming guard) → mark bootstrap complete → derive and push (with the
-//! outgoing guard) → pull again. The state is saved after the scan, after every pull page,
-//! before and after every push batch, and at the end. Every run ends with exactly one
+//! outgoing guard) → pull again. The state is checkpointed (`store.rs`: a journal record of
+//! what changed, or a snapshot) after the scan, after every pull page, before and after every
+//! push batch, and at the end. Every run ends with exactly one
 //! `Command::Finished`.
 
 mod apply;
 mod apply_dir;
 mod files;
 pub(crate) mod http;
+mod lookahead;
 mod materialize;
 mod pair;
 mod pull;

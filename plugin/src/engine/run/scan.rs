@@ -85,7 +85,7 @@ impl Run {
                 }
             }
         }
-        self.st.local = fresh;
+        self.st.local.replace_all(fresh);
         Ok(())
     }
 }
