@@ -34,9 +34,13 @@ impl<K: Ord, V> Default for TrackedMap<K, V> {
 }
 
 impl<K: Ord + Clone, V: PartialEq> TrackedMap<K, V> {
+    /// Inserts; only a new or different value counts as a change.
     pub(crate) fn insert(&mut self, k: K, v: V) -> Option<V> {
-        self.dirty.insert(k.clone());
-        self.map.insert(k, v)
+        let old = self.map.insert(k.clone(), v);
+        if old.as_ref() != self.map.get(&k) {
+            self.dirty.insert(k);
+        }
+        old
     }
 
     pub(crate) fn remove(&mut self, k: &K) -> Option<V> {

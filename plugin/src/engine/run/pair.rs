@@ -141,6 +141,7 @@ pub(super) async fn pairing_action(
             save_settings(io, &settings).await
         }
         Action::Sync
+        | Action::SyncChanged(_)
         | Action::ConfirmDeletions(_)
         | Action::RestoreDeletions(_)
         | Action::Status => {

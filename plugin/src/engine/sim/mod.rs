@@ -10,6 +10,7 @@
 //! built (`pairing.rs` holds the pairing stories and crash tests).
 
 mod desktop;
+mod hinted;
 mod identical;
 mod issue14;
 mod lookahead;
