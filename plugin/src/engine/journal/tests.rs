@@ -135,7 +135,7 @@ fn the_journal_compacts_when_it_outgrows_the_snapshot() {
             .insert(p(&format!("f{i}.md")), file(&format!("{i}")));
         kinds.push(docs.checkpoint(&mut st, &mut j, &c));
         assert_eq!(docs.load().0, st);
-        let limit = docs.snapshot.as_ref().unwrap().len().max(256);
+        let limit = (docs.snapshot.as_ref().unwrap().len() * JOURNAL_FACTOR).max(256);
         assert!(docs.journal.len() <= limit);
     }
     let snapshots = kinds.iter().filter(|k| **k == "snapshot").count();
