@@ -38,6 +38,16 @@ pub(crate) fn derive(
     let mut ups = Vec::new();
     let mut dels = Vec::new();
     for (path, l) in local {
+        // In sync already: nothing to emit, whatever the ignore rules say (and matching them is
+        // the costly part of a pass over a large vault).
+        let same = match (l, synced.get(path)) {
+            (LocalEntry::Dir, Some(SyncedEntry::Dir)) => true,
+            (LocalEntry::File { hash, .. }, Some(SyncedEntry::File { hash: h, .. })) => hash == h,
+            _ => false,
+        };
+        if same {
+            continue;
+        }
         let (hash, size) = match l {
             LocalEntry::TooLarge { .. } => continue,
             _ if rules.ignores(path, l.is_dir()) => continue,
