@@ -50,7 +50,8 @@
 //!   `derive` (what to publish, emission order), `incoming` (what to do with a pulled op),
 //!   [`merge`] (diff3), [`conflict`] (copy names),
 //!   [`guard`] (mass deletion), [`batch`] (batch halving), `pullcheck` (page ordering checks).
-//! * Run phases: `run/scan.rs`, `run/pull.rs`, `run/apply*.rs` (with `run/set_aside.rs`: remote ops
+//! * Run phases: `run/scan.rs` (`run/scan_hint.rs`: only the paths `sync-changed` names),
+//!   `run/pull.rs` (`run/lookahead.rs`: the guard's look-ahead windows), `run/apply*.rs` (with `run/set_aside.rs`: remote ops
 //!   that cannot be applied here), `run/materialize.rs`, `run/push.rs`.
 //! * Pairing: [`account`] (pure rules, requests), [`pairing`] (the pairing document) and
 //!   `run/pair.rs` (the `Configure`, `TestConnection`, `Disconnect`, `ResetKey`, settings and
