@@ -108,8 +108,23 @@ impl Run {
         &mut self,
         w: &mut Watch,
     ) -> Result<VecDeque<Held>, EngineError> {
-        self.clear_upcoming();
         let mut window = VecDeque::new();
+        match self.fill_window(w, &mut window).await {
+            Ok(()) => Ok(window),
+            Err(e) => {
+                // A failed look-ahead leaves nothing set aside behind.
+                self.drop_window(window).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn fill_window(
+        &mut self,
+        w: &mut Watch,
+        window: &mut VecDeque<Held>,
+    ) -> Result<(), EngineError> {
+        self.clear_upcoming();
         let (mut seen, mut bytes) = (0usize, 0usize);
         let mut cursor = self.st.cursor.0;
         loop {
@@ -148,7 +163,7 @@ impl Run {
                 });
             }
             if !more || Watch::full(&self.cfg, seen) {
-                return Ok(window);
+                return Ok(());
             }
             cursor = next;
         }

@@ -161,3 +161,58 @@ fn files_created_and_deleted_within_one_pull_do_not_trip_the_guard() {
     assert_eq!(s.guard, None);
     assert_eq!(sim.devs[1].vault.files(), sim.devs[0].vault.files());
 }
+
+#[test]
+fn a_look_ahead_that_fails_leaves_nothing_set_aside() {
+    let mut sim = windowed(2, 10_000, 200);
+    notes(&mut sim, 0, "a", 30);
+    sim.act(0, Action::Sync).unwrap();
+    // Device 1 loses the server in the middle of its look-ahead: after a few pages.
+    let d = 1;
+    sim.devs[d]
+        .engine
+        .handle(sim.now, crate::engine::event::Event::Start(Action::Sync));
+    let mut pulls = 0;
+    let outcome = loop {
+        let Some(cmd) = sim.devs[d].engine.poll_command() else {
+            // Waiting out a retry back-off.
+            let at = sim.devs[d]
+                .engine
+                .poll_timeout()
+                .expect("waits for something");
+            sim.now = sim.now.max(at);
+            sim.devs[d]
+                .engine
+                .handle(sim.now, crate::engine::event::Event::Timeout);
+            continue;
+        };
+        if let crate::engine::command::Command::Finished(r) = cmd {
+            break r;
+        }
+        let id = cmd.id().unwrap();
+        let is_pull = matches!(&cmd, crate::engine::command::Command::Http { request, .. }
+            if request.path == verstak_sync_proto::paths::PULL);
+        pulls += usize::from(is_pull);
+        let result = if is_pull && pulls > 4 {
+            Err(crate::engine::event::IoError::Network(
+                "server unreachable".into(),
+            ))
+        } else {
+            sim.devs[d].vault.exec(&cmd, &mut sim.server)
+        };
+        sim.devs[d]
+            .engine
+            .handle(sim.now, crate::engine::event::Event::Reply { id, result });
+    };
+    assert!(outcome.is_err());
+    let left = sim.devs[d]
+        .vault
+        .storage
+        .keys()
+        .filter(|k| k.starts_with("pull-page-"))
+        .count();
+    assert_eq!(left, 0);
+    assert!(sim.devs[d].vault.files().is_empty(), "nothing applied");
+    sim.act(d, Action::Sync).unwrap();
+    assert_eq!(sim.devs[1].vault.files(), sim.devs[0].vault.files());
+}
