@@ -6,11 +6,14 @@
 #   scripts/bench.sh --files 1000 --mib 10 --skip-memory    # a quick look
 #   scripts/bench.sh live [--files N] [--edits N] [--idle-seconds S]    # only live sync
 #     (host-shim/benches/live.rs: two `watch` hosts, edit → visible, idle CPU, CPU per sync)
+#   scripts/bench.sh --upload-scaling   # only: first upload of 10,000 and 20,000 files, time and host bytes written
+#   scripts/bench.sh --upload-scaling --component old.wasm  # the same with another engine build
 #
 # Builds first (release): the server and host binaries, the engine component, the bench-only
 # hash guest component and its native software-SHA twin, all into $CARGO_TARGET_DIR (default target/).
-# Arguments go to the bench binary (host-shim/benches/sync.rs). Then the server's idle event
-# streams are measured with verstak-streams (BENCH_STREAMS=0 skips that).
+# Arguments go to the bench binary (host-shim/benches/sync.rs) and run only it. Without
+# arguments, live sync (host-shim/benches/live.rs) and the server's idle event streams
+# (verstak-streams; BENCH_STREAMS=0 skips that) are measured too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +28,8 @@ if [ "${1:-}" = "live" ]; then
     exec cargo bench -p verstak-sync-host --bench live -- "$@"
 fi
 cargo bench -p verstak-sync-host --bench sync -- "$@"
+# With arguments (a quick look, --upload-scaling), that sync bench run is all.
+[ $# -gt 0 ] && exit 0
 cargo bench -p verstak-sync-host --bench live
 
 # The server's idle live event streams (docs/events.md): RSS, CPU and /api/v1/health latency

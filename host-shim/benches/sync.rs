@@ -21,7 +21,10 @@
 //!
 //! Options: `--files N` and `--mib M` (vault size, default 10000 and 100), `--skip-memory`,
 //! `--hash-mib M` (size of both hashing measurements, default 256), `--runs N` (repeats of the
-//! small syncs, median shown, default 5).
+//! small syncs, median shown, default 5), `--upload-scaling` (only the first-upload rows: a
+//! fresh vault of 10,000 and of 20,000 files, 10 KiB average, uploaded by a new device; time and
+//! bytes the host process wrote, from `/proc/self/io`), `--component PATH` (another engine
+//! build, e.g. an older one to compare with).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -42,6 +45,8 @@ struct Opts {
     hash_mib: u32,
     runs: usize,
     memory: bool,
+    upload_scaling: bool,
+    component: Option<PathBuf>,
 }
 
 fn opts() -> Opts {
@@ -51,6 +56,8 @@ fn opts() -> Opts {
         hash_mib: 256,
         runs: 5,
         memory: true,
+        upload_scaling: false,
+        component: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -65,6 +72,8 @@ fn opts() -> Opts {
             "--hash-mib" => o.hash_mib = num() as u32,
             "--runs" => o.runs = num().max(1),
             "--skip-memory" => o.memory = false,
+            "--upload-scaling" => o.upload_scaling = true,
+            "--component" => o.component = args.next().map(PathBuf::from),
             "--bench" => {} // passed by `cargo bench`
             other => eprintln!("ignoring argument {other:?}"),
         }
@@ -122,10 +131,18 @@ fn main() -> anyhow::Result<()> {
     let release = target.join("release");
     let server_bin = release.join("verstak-sync-server");
     let host_bin = release.join("verstak-sync-host");
-    let component = target.join("wasm32-wasip2/release/verstak_sync_plugin.wasm");
+    let component = o
+        .component
+        .clone()
+        .unwrap_or_else(|| target.join("wasm32-wasip2/release/verstak_sync_plugin.wasm"));
     let guest = target.join("wasm32-wasip2/release/verstak_bench_hash_guest.wasm");
     let manifest = root.join("manifest.json");
-    for p in [&server_bin, &host_bin, &component, &guest] {
+    let needed = if o.upload_scaling {
+        vec![&server_bin, &component]
+    } else {
+        vec![&server_bin, &host_bin, &component, &guest]
+    };
+    for p in needed {
         anyhow::ensure!(
             p.is_file(),
             "{} is missing: run scripts/bench.sh (it builds everything first)",
@@ -138,6 +155,11 @@ fn main() -> anyhow::Result<()> {
     let mut rows = Vec::new();
     eprintln!("machine: {}", machine());
     eprintln!("load average at start: {}", loadavg());
+    if o.upload_scaling {
+        upload_scaling(&mut rows, tmp.path(), &server_bin, &component, &manifest)?;
+        print_table(&rows);
+        return Ok(());
+    }
 
     // Server.
     let server = fresh_server(&server_bin, &tmp.path().join("server"))?;
@@ -303,6 +325,12 @@ fn main() -> anyhow::Result<()> {
         }
     }
 
+    print_table(&rows);
+    drop(server);
+    Ok(())
+}
+
+fn print_table(rows: &[Row]) {
     eprintln!("load average at end: {}", loadavg());
     println!();
     println!("machine: {}", machine());
@@ -310,7 +338,7 @@ fn main() -> anyhow::Result<()> {
     println!();
     println!("| measurement | measured | target | |");
     println!("|---|---:|---:|---|");
-    for r in &rows {
+    for r in rows {
         println!(
             "| {} | {} | {} | {} |",
             r.what.trim(),
@@ -319,7 +347,57 @@ fn main() -> anyhow::Result<()> {
             r.verdict
         );
     }
-    drop(server);
+}
+
+/// Bytes this process has caused to be written to storage (`write_bytes` of `/proc/self/io`).
+fn written_bytes() -> anyhow::Result<u64> {
+    let io = std::fs::read_to_string("/proc/self/io")?;
+    io.lines()
+        .find_map(|l| l.strip_prefix("write_bytes: "))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no write_bytes in /proc/self/io"))
+}
+
+/// First upload of a fresh 10,000- and 20,000-file vault (10 KiB average, the generator's mix)
+/// by a new device, each against its own server: time, and bytes the host wrote (the vault
+/// itself is written before the clock starts; the server is another process).
+fn upload_scaling(
+    rows: &mut Vec<Row>,
+    tmp: &Path,
+    server_bin: &Path,
+    component: &Path,
+    manifest: &Path,
+) -> anyhow::Result<()> {
+    let runtime = Runtime::load(component, manifest, Limits::default())?;
+    let mut first = None;
+    for files in [10_000usize, 20_000] {
+        let server = fresh_server(server_bin, &tmp.join(format!("server-up-{files}")))?;
+        let dir = tmp.join(format!("upload-{files}"));
+        let (n, bytes) = generate_vault(&dir, files, files * 10 * 1024)?;
+        let mut s = Session::new(&runtime, &dir).with_device_name(Some("bench-up".into()));
+        s.configure(&server.url, USER, PASSWORD, "bench-up")?;
+        let before = written_bytes()?;
+        let (d, sum) = timed(|| s.sync_now())?;
+        let wrote = written_bytes()? - before;
+        anyhow::ensure!(sum.pushed as usize >= n, "pushed {} of {n}", sum.pushed);
+        let label = format!("{n} files / {:.0} MiB", bytes as f64 / 1048576.0);
+        let target = match first {
+            None => Some(("<= 4 s", d <= Duration::from_secs(4))),
+            Some(t) => Some(("<= 2.2x", d.as_secs_f64() <= 2.2 * t)),
+        };
+        row(rows, format!("first upload of {label}"), secs(d), target);
+        let ratio = wrote as f64 / bytes as f64;
+        row(
+            rows,
+            format!("    host bytes written during it ({ratio:.2}x the vault)"),
+            mib(wrote),
+            Some(("<= 2x", ratio <= 2.0)),
+        );
+        first.get_or_insert(d.as_secs_f64());
+        drop(s);
+        drop(server);
+        std::fs::remove_dir_all(&dir)?;
+    }
     Ok(())
 }
 

@@ -175,6 +175,13 @@ pub enum Command {
         value: String,
         durable: bool,
     },
+    /// Append `value` to a storage document (creating it) durably, without rewriting it; a
+    /// crash may leave a prefix of `value` at the end (`storage.append`). Answer: `Reply::Done`.
+    StorageAppend {
+        id: RequestId,
+        key: String,
+        value: String,
+    },
     /// Remove a storage document; a missing one is fine. Answer: `Reply::Done`.
     StorageDelete { id: RequestId, key: String },
     /// Read the settings document (plugin-contract §2.2). Answer: `Reply::Stored(Some(json))`.
@@ -210,6 +217,7 @@ impl Command {
             | Http { id, .. }
             | StorageRead { id, .. }
             | StorageWrite { id, .. }
+            | StorageAppend { id, .. }
             | StorageDelete { id, .. }
             | SettingsRead { id }
             | SettingsWrite { id, .. }
@@ -239,6 +247,7 @@ impl Command {
             Http { .. } => "Http",
             StorageRead { .. } => "StorageRead",
             StorageWrite { .. } => "StorageWrite",
+            StorageAppend { .. } => "StorageAppend",
             StorageDelete { .. } => "StorageDelete",
             SettingsRead { .. } => "SettingsRead",
             SettingsWrite { .. } => "SettingsWrite",

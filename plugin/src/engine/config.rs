@@ -22,6 +22,13 @@ pub struct Config {
     pub page_limit: i64,
     /// Ops per push batch (at most the server's default batch cap).
     pub batch_limit: usize,
+    /// The state journal may grow to the snapshot's size, but always to this many bytes before
+    /// a checkpoint compacts it (`journal.rs`).
+    pub journal_min_bytes: usize,
+    /// One look-ahead window of a guarded pull ends after this many ops (§5.4.5: 10,000)...
+    pub lookahead_ops: usize,
+    /// ...or once its buffered pages hold this many payload bytes (`run/pull.rs`).
+    pub lookahead_bytes: usize,
 }
 
 impl Config {
@@ -34,6 +41,9 @@ impl Config {
             chunk_size: 4 * 1024 * 1024,
             page_limit: limits::DEFAULT_MAX_PULL_PAGE,
             batch_limit: limits::DEFAULT_MAX_PUSH_OPERATIONS as usize,
+            journal_min_bytes: super::journal::MIN_JOURNAL_BYTES,
+            lookahead_ops: 10_000,
+            lookahead_bytes: 16 * 1024 * 1024,
         }
     }
 }

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use super::ids::derive_uuid;
 use super::ignore::Rules;
 use super::path::VaultPath;
-use super::saved::{Change, LocalEntry, QueuedOp, SyncedEntry};
+use super::saved::{Change, LocalEntry, OpKind, QueuedOp, SyncedEntry};
 
 /// One op to publish, before it has an id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +38,16 @@ pub(crate) fn derive(
     let mut ups = Vec::new();
     let mut dels = Vec::new();
     for (path, l) in local {
+        // In sync already: nothing to emit, whatever the ignore rules say (and matching them is
+        // the costly part of a pass over a large vault).
+        let same = match (l, synced.get(path)) {
+            (LocalEntry::Dir, Some(SyncedEntry::Dir)) => true,
+            (LocalEntry::File { hash, .. }, Some(SyncedEntry::File { hash: h, .. })) => hash == h,
+            _ => false,
+        };
+        if same {
+            continue;
+        }
         let (hash, size) = match l {
             LocalEntry::TooLarge { .. } => continue,
             _ if rules.ignores(path, l.is_dir()) => continue,
@@ -76,17 +86,29 @@ pub(crate) fn derive(
         }
         dels.push(Wanted::new(path, Change::Delete { dir: s.is_dir() }));
     }
-    let dir = |w: &Wanted| w.change.is_dir();
-    ups.sort_by(|a, b| (a.path.depth(), !dir(a), &a.path).cmp(&(b.path.depth(), !dir(b), &b.path)));
-    dels.sort_by(|a, b| {
-        (std::cmp::Reverse(a.path.depth()), dir(a), &a.path).cmp(&(
-            std::cmp::Reverse(b.path.depth()),
-            dir(b),
-            &b.path,
-        ))
-    });
     ups.extend(dels);
+    ups.sort_by(|a, b| order(&a.path, &a.change, &b.path, &b.change));
     ups
+}
+
+/// The emission order of §4.13: creates and updates shallow first, folders before files; then
+/// deletes deepest first, files before folders. A path has at most one op of each group, so
+/// this is a total order over any op log (a journal replay restores the log's order with it).
+fn order(pa: &VaultPath, a: &Change, pb: &VaultPath, b: &Change) -> std::cmp::Ordering {
+    use std::cmp::Reverse;
+    let (da, db) = (a.kind() == OpKind::Delete, b.kind() == OpKind::Delete);
+    da.cmp(&db).then_with(|| {
+        if da {
+            (Reverse(pa.depth()), a.is_dir(), pa).cmp(&(Reverse(pb.depth()), b.is_dir(), pb))
+        } else {
+            (pa.depth(), !a.is_dir(), pa).cmp(&(pb.depth(), !b.is_dir(), pb))
+        }
+    })
+}
+
+/// [`order`] for queued ops.
+pub(crate) fn emission_order(a: &QueuedOp, b: &QueuedOp) -> std::cmp::Ordering {
+    order(&a.path, &a.change, &b.path, &b.change)
 }
 
 /// The new op log: ops still wanted keep their id and client sequence; new ones get fresh ones.
@@ -96,23 +118,26 @@ pub(crate) fn reconcile(
     salt: &str,
     next_client_seq: &mut i64,
 ) -> Vec<QueuedOp> {
+    // The same op is the same path, kind, folder flag and hash (the size follows from the
+    // hash); indexed, so a large log reconciles in O(n log n).
+    let key =
+        |path: &VaultPath, c: &Change| (path.clone(), c.kind(), c.is_dir(), c.hash().cloned());
+    let mut index = std::collections::BTreeMap::new();
+    for q in old {
+        index.entry(key(&q.path, &q.change)).or_insert(q);
+    }
     wanted
         .into_iter()
-        .map(|w| {
-            let same = old
-                .iter()
-                .find(|q| q.path == w.path && q.change.same_as(&w.change));
-            match same {
-                Some(q) => q.clone(),
-                None => {
-                    let seq = *next_client_seq;
-                    *next_client_seq += 1;
-                    QueuedOp {
-                        op_id: derive_uuid(salt, "op", seq as u64),
-                        client_seq: seq,
-                        path: w.path,
-                        change: w.change,
-                    }
+        .map(|w| match index.get(&key(&w.path, &w.change)) {
+            Some(q) => (*q).clone(),
+            None => {
+                let seq = *next_client_seq;
+                *next_client_seq += 1;
+                QueuedOp {
+                    op_id: derive_uuid(salt, "op", seq as u64),
+                    client_seq: seq,
+                    path: w.path,
+                    change: w.change,
                 }
             }
         })

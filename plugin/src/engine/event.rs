@@ -12,6 +12,10 @@ use super::ids::RequestId;
 pub enum Action {
     /// `now()`: one full sync run (§5.4).
     Sync,
+    /// `sync-changed(paths)`: a sync run whose scan visits only these paths (files or folders
+    /// that may have been created, changed or removed; `run/scan_hint.rs`), falling back to a
+    /// full scan when the hint is invalid or too large.
+    SyncChanged(Vec<String>),
     /// `confirmDeletions(direction)` followed by a run.
     ConfirmDeletions(Direction),
     /// `restoreDeletions(direction)` followed by a run.

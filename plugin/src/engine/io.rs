@@ -32,6 +32,8 @@ pub(crate) struct Shared {
     pub(crate) status: EngineStatus,
     /// The first permission refusal of the host during the current action.
     refusal: Option<EngineError>,
+    /// Where the stored state stands (snapshot and journal, `journal.rs`).
+    pub(crate) journal: super::journal::Journal,
 }
 
 /// A cheap handle to the shared queue, owned by the run and by the engine. It also counts the

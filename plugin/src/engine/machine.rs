@@ -31,15 +31,17 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Creates the engine from the stored state document ([`super::saved::STATE_KEY`]), if any.
-    pub fn new(cfg: Config, saved_state: Option<&str>) -> Result<Engine, EngineError> {
-        let state = match saved_state {
-            Some(json) => {
-                SavedState::parse(json).map_err(|e| EngineError::SaveState(e.to_string()))?
-            }
-            None => SavedState::default(),
-        };
+    /// Creates the engine from the stored state: the snapshot ([`super::journal::STATE_KEY`])
+    /// and the journal ([`super::journal::JOURNAL_KEY`]) documents, each if it exists.
+    pub fn new(
+        cfg: Config,
+        snapshot: Option<&str>,
+        journal: Option<&str>,
+    ) -> Result<Engine, EngineError> {
+        let (state, stored) = super::journal::load(snapshot, journal)
+            .map_err(|e| EngineError::SaveState(e.to_string()))?;
         let io = Io::default();
+        io.0.borrow_mut().journal = stored;
         io.status(|s| run::fill_status(s, &state));
         Ok(Engine {
             cfg: Rc::new(cfg),

@@ -5,7 +5,8 @@
 //! # Driving it (the glue's whole job)
 //!
 //! ```text
-//! let mut engine = Engine::new(config, storage.read("engine-state"))?;   // once per instance
+//! let mut engine = Engine::new(config, storage.read("engine-state"),    // once per call
+//!                              storage.read("engine-journal"))?;
 //! engine.handle(now(), Event::Start(Action::Sync));                      // now()
 //! loop {
 //!     while let Some(cmd) = engine.poll_command() {                       // drain fully
@@ -32,12 +33,15 @@
 //!
 //! # State
 //!
-//! [`saved::SavedState`] is one JSON document under storage key `engine-state` (observations:
-//! local snapshot, synced tree, cursor, op log, in-flight batch, unechoed ops, guard,
-//! set-aside remote ops), plus one
-//! document `base-<sha256>` per synced text version (the merge base store). It is written whole
-//! at every checkpoint, so a kill at any point restarts from a consistent state; applies are
-//! idempotent and the in-flight batch is resent with the same idempotency key.
+//! [`saved::SavedState`] (observations: local snapshot, synced tree, cursor, op log, in-flight
+//! batch, unechoed ops, guard, set-aside remote ops) is stored as a snapshot, the JSON document
+//! `engine-state` in the format every version wrote, plus an append-only journal
+//! `engine-journal` with one checksummed record of changes per checkpoint, compacted into a new
+//! snapshot once it outgrows the old one ([`journal`]; the big collections track their changes,
+//! [`tracked`]). So a checkpoint writes O(its changes), and a kill at any point restarts from
+//! the last checkpoint; applies are idempotent and the in-flight batch is resent with the same
+//! idempotency key. One document `base-<sha256>` per synced text version is the merge base
+//! store.
 //!
 //! # Pieces
 //!
@@ -46,7 +50,8 @@
 //!   `derive` (what to publish, emission order), `incoming` (what to do with a pulled op),
 //!   `verstak_sync_merge` (diff3, its own crate), [`conflict`] (copy names),
 //!   [`guard`] (mass deletion), [`batch`] (batch halving), `pullcheck` (page ordering checks).
-//! * Run phases: `run/scan.rs`, `run/pull.rs`, `run/apply*.rs` (with `run/set_aside.rs`: remote ops
+//! * Run phases: `run/scan.rs` (`run/scan_hint.rs`: only the paths `sync-changed` names),
+//!   `run/pull.rs` (`run/lookahead.rs`: the guard's look-ahead windows), `run/apply*.rs` (with `run/set_aside.rs`: remote ops
 //!   that cannot be applied here), `run/materialize.rs`, `run/push.rs`.
 //! * Pairing: [`account`] (pure rules, requests), [`pairing`] (the pairing document) and
 //!   `run/pair.rs` (the `Configure`, `TestConnection`, `Disconnect`, `ResetKey`, settings and
@@ -80,6 +85,7 @@ pub mod ids;
 pub mod ignore;
 pub(crate) mod incoming;
 pub(crate) mod io;
+pub mod journal;
 pub mod machine;
 pub mod pairing;
 pub mod path;
@@ -90,6 +96,7 @@ pub mod saved;
 pub mod settings;
 pub mod status;
 pub mod summary;
+pub mod tracked;
 
 #[cfg(test)]
 mod sim;

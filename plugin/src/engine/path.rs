@@ -122,6 +122,15 @@ impl VaultPath {
             && self.0.as_bytes()[dir.0.len()] == b'/'
     }
 
+    /// Bounds of the paths strictly inside `self` in path order: every `p` with
+    /// `lo <= p < hi` lies inside, and only those (`dir/` up to `dir0`, since `0` follows `/`).
+    pub(crate) fn inside_bounds(&self) -> (VaultPath, VaultPath) {
+        (
+            VaultPath(format!("{}/", self.0)),
+            VaultPath(format!("{}0", self.0)),
+        )
+    }
+
     /// All proper ancestors, outermost first: `a/b/c` gives `a`, `a/b`.
     pub fn ancestors(&self) -> Vec<VaultPath> {
         self.0

@@ -8,8 +8,6 @@
 //! but not yet echoed (`unechoed`). What to push is recomputed from `local` vs `synced`
 //! after every crash (see `derive`).
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use serde::{Deserialize, Serialize};
 use verstak_sync_proto::{OpType, PulledOp, PushOp};
 
@@ -17,6 +15,7 @@ use super::guard::{Direction, Guard};
 use super::hash::ContentHash;
 use super::ids::ServerSeq;
 use super::path::VaultPath;
+use super::tracked::{OpLog, TrackedMap, TrackedSet};
 
 /// Storage key of the state document.
 pub const STATE_KEY: &str = "engine-state";
@@ -199,7 +198,7 @@ impl From<SyncedEntry> for SyncedEntryDoc {
 }
 
 /// Create, update or delete.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OpKind {
     Create,
@@ -252,13 +251,6 @@ impl Change {
             Change::File { hash, .. } => Some(hash),
             _ => None,
         }
-    }
-
-    /// The same op apart from the size (which follows from the hash).
-    pub(crate) fn same_as(&self, other: &Change) -> bool {
-        self.kind() == other.kind()
-            && self.is_dir() == other.is_dir()
-            && self.hash() == other.hash()
     }
 }
 
@@ -383,15 +375,15 @@ pub struct SavedState {
     #[serde(default)]
     pub last_warning: String,
     #[serde(default)]
-    pub local: BTreeMap<VaultPath, LocalEntry>,
+    pub local: TrackedMap<VaultPath, LocalEntry>,
     #[serde(default)]
-    pub synced: BTreeMap<VaultPath, SyncedEntry>,
+    pub synced: TrackedMap<VaultPath, SyncedEntry>,
     #[serde(default)]
-    pub oplog: Vec<QueuedOp>,
+    pub oplog: OpLog,
     #[serde(default)]
     pub pending: Option<PendingBatch>,
     #[serde(default)]
-    pub unechoed: BTreeMap<String, Unechoed>,
+    pub unechoed: TrackedMap<String, Unechoed>,
     #[serde(default)]
     pub guard: Option<Guard>,
     /// The user's answer to the guard, used by the next run (§5.4.5).
@@ -399,10 +391,18 @@ pub struct SavedState {
     pub guard_decision: Option<GuardDecision>,
     /// Base-store documents written so far (garbage-collected when no longer referenced).
     #[serde(default)]
-    pub base_docs: BTreeSet<ContentHash>,
+    pub base_docs: TrackedSet<ContentHash>,
     /// Pulled ops set aside, in server order (absent from documents older versions wrote).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub set_aside: Vec<SetAside>,
+    /// The generation of the journal that extends this snapshot (`journal.rs`); 0 in documents
+    /// older versions wrote, which no journal extends.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub journal: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// `confirmDeletions` / `restoreDeletions` for one direction.

@@ -19,8 +19,8 @@ use crate::engine::error::EngineError;
 use crate::engine::event::{Action, Digest, Event, IoError, Reply};
 use crate::engine::hash::ContentHash;
 use crate::engine::ids::Millis;
+use crate::engine::journal::{JOURNAL_KEY, STATE_KEY};
 use crate::engine::machine::{Config, Engine};
-use crate::engine::saved::STATE_KEY;
 
 fn now() -> Millis {
     let since = SystemTime::now().duration_since(UNIX_EPOCH);
@@ -38,7 +38,9 @@ fn engine() -> Result<Engine, EngineError> {
     );
     let mut cfg = Config::new(device_name, entropy);
     cfg.utc_offset_min = environment::utc_offset_minutes(now().0 as i64);
-    Engine::new(cfg, storage::get(STATE_KEY)?.as_deref())
+    let snapshot = storage::get(STATE_KEY)?;
+    let journal = storage::get(JOURNAL_KEY)?;
+    Engine::new(cfg, snapshot.as_deref(), journal.as_deref())
 }
 
 /// Runs one engine action to its end (`Command::Finished`).
@@ -152,6 +154,7 @@ fn execute(cmd: Command) -> Result<Reply, IoError> {
             ..
         } => storage::set(&key, &value).map(done)?,
         StorageWrite { key, value, .. } => storage::set_cache(&key, &value).map(done)?,
+        StorageAppend { key, value, .. } => storage::append(&key, &value).map(done)?,
         StorageDelete { key, .. } => storage::delete(&key).map(done)?,
         SettingsRead { .. } => Reply::Stored(Some(settings::read()?)),
         SettingsWrite { json, .. } => settings::write(&json).map(done)?,

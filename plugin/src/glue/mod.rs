@@ -62,10 +62,8 @@ impl wit::Guest for Component {
         sync(Action::Sync)
     }
 
-    fn sync_changed(_paths: Vec<String>) -> Out<SyncSummary> {
-        // A full scan is always a correct answer to the hint; scanning only the hinted paths is
-        // the engine's next step (issue 12).
-        sync(Action::Sync)
+    fn sync_changed(paths: Vec<String>) -> Out<SyncSummary> {
+        sync(Action::SyncChanged(paths))
     }
 
     fn dismiss_conflicts(ids: Vec<String>) -> Out<()> {

@@ -144,8 +144,7 @@ impl Run {
 
     /// Remembers the file versions among `ops` (pulled, not yet applied), for
     /// [`Run::later_brings_local`].
-    pub(super) fn note_upcoming_versions(&mut self, ops: &[&PulledOp]) {
-        self.upcoming_versions.clear();
+    pub(super) fn note_upcoming_versions(&mut self, ops: &[PulledOp]) {
         for op in ops {
             if op.entity_type != EntityType::File
                 || !matches!(op.op_type, OpType::Create | OpType::Update)
@@ -406,7 +405,9 @@ impl Run {
             Some(b.entries.remove(i))
         });
         if let Some(entry) = found {
+            let id = entry.op.op_id.clone();
             self.accept_entry(entry, false).await?;
+            self.st.oplog.remove_ids(&[id.as_str()].into());
             if self
                 .st
                 .pending

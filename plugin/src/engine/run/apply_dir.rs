@@ -36,13 +36,13 @@ impl Run {
                     .await
                     .map_err(io_fail)?;
                 for a in path.ancestors() {
-                    self.st.local.entry(a).or_insert_with(LocalEntry::dir);
+                    self.st.local.insert_if_absent(a, LocalEntry::dir);
                 }
                 self.st.local.insert(path.clone(), LocalEntry::dir());
             }
         }
         for a in path.ancestors() {
-            self.st.synced.entry(a).or_insert_with(SyncedEntry::dir);
+            self.st.synced.insert_if_absent(a, SyncedEntry::dir);
         }
         self.st.synced.insert(path, SyncedEntry::dir());
         Ok(())
@@ -251,11 +251,8 @@ impl Run {
             tree.move_subtree(&from, &to);
         }
         for a in to.ancestors() {
-            self.st
-                .local
-                .entry(a.clone())
-                .or_insert_with(LocalEntry::dir);
-            self.st.synced.entry(a).or_insert_with(SyncedEntry::dir);
+            self.st.local.insert_if_absent(a.clone(), LocalEntry::dir);
+            self.st.synced.insert_if_absent(a, SyncedEntry::dir);
         }
         Ok(())
     }
@@ -265,7 +262,7 @@ trait MoveTree {
     fn move_subtree(&mut self, from: &VaultPath, to: &VaultPath);
 }
 
-impl<V> MoveTree for std::collections::BTreeMap<VaultPath, V> {
+impl<V: PartialEq> MoveTree for crate::engine::tracked::TrackedMap<VaultPath, V> {
     fn move_subtree(&mut self, from: &VaultPath, to: &VaultPath) {
         let keys: Vec<VaultPath> = self
             .keys()

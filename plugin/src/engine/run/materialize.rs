@@ -73,7 +73,7 @@ impl Run {
         meta: FileMeta,
     ) {
         for a in path.ancestors() {
-            self.st.local.entry(a).or_insert_with(LocalEntry::dir);
+            self.st.local.insert_if_absent(a, LocalEntry::dir);
         }
         let entry = LocalEntry::File {
             size: meta.size,
@@ -104,7 +104,7 @@ impl Run {
             Source::Missing => (false, 0),
         };
         for a in path.ancestors() {
-            self.st.synced.entry(a).or_insert_with(SyncedEntry::dir);
+            self.st.synced.insert_if_absent(a, SyncedEntry::dir);
         }
         self.st.synced.insert(
             path.clone(),

@@ -5,10 +5,12 @@
 //! and at its end records what it learned about connectivity in the pairing document
 //! (`pair::record`).
 //!
-//! A sync run (§5.4) goes: scan → resend the pending batch (if a crash or lost response left
+//! A sync run (§5.4) goes: scan (of the whole vault, or for `sync-changed` only the hinted
+//! paths: `scan_hint.rs`) → resend the pending batch (if a crash or lost response left
 //! one) → retry the set-aside remote ops (`set_aside.rs`) → pull (with the incoming guard) → mark bootstrap complete → derive and push (with the
-//! outgoing guard) → pull again. The state is saved after the scan, after every pull page,
-//! before and after every push batch, and at the end. Every run ends with exactly one
+//! outgoing guard) → pull again. The state is checkpointed (`store.rs`: a journal record of
+//! what changed, or a snapshot) after the scan, after every pull page, before and after every
+//! push batch, and at the end. Every run ends with exactly one
 //! `Command::Finished`.
 
 mod apply;
@@ -16,12 +18,14 @@ mod apply_dir;
 mod conflicts;
 mod files;
 pub(crate) mod http;
+mod lookahead;
 mod materialize;
 mod pair;
 mod pull;
 mod push;
 mod restore;
 mod scan;
+mod scan_hint;
 mod set_aside;
 mod store;
 
@@ -86,7 +90,10 @@ pub(crate) async fn run_action(
 ) -> SavedState {
     io.begin();
     let finish = match action {
-        Action::Sync | Action::ConfirmDeletions(_) | Action::RestoreDeletions(_) => {
+        Action::Sync
+        | Action::SyncChanged(_)
+        | Action::ConfirmDeletions(_)
+        | Action::RestoreDeletions(_) => {
             let (back, outcome) = sync_action(&io, cfg, st, action).await;
             st = back;
             // A host permission refusal ends the run as that refusal, so the caller sees
@@ -214,8 +221,10 @@ impl Run {
         if self.st.salt.is_empty() {
             self.st.salt = hex::encode(self.cfg.entropy);
         }
+        let mut hint = None;
         match action {
             Action::Sync => {}
+            Action::SyncChanged(paths) => hint = Some(paths),
             Action::ConfirmDeletions(direction) => {
                 self.st.guard_decision = Some(GuardDecision {
                     direction,
@@ -230,7 +239,11 @@ impl Run {
             }
             _ => unreachable!("run_action runs the other actions itself"),
         }
-        self.scan().await?;
+        // `sync-changed` scans only the hinted paths when the hint is usable (`scan_hint.rs`).
+        match hint.and_then(|paths| self.hint_scope(&paths)) {
+            Some(paths) => self.scan_paths(paths).await?,
+            None => self.scan().await?,
+        }
         if self.st.pending.is_none() {
             // With a batch in flight its ops are not in the synced tree yet; push derives later.
             self.queue_local_changes();

@@ -19,7 +19,7 @@ use super::super::conflict_list::{CONFLICTS_KEY, ConflictList};
 use super::super::error::EngineError;
 use super::super::event::{Action, IoError, Login, Reply};
 use super::super::io::Io;
-use super::super::saved::{STATE_KEY, SavedState};
+use super::super::saved::SavedState;
 use super::super::settings::Settings;
 use super::super::status::Status;
 use super::http;
@@ -59,10 +59,10 @@ async fn token(io: &Io) -> Result<Option<String>, EngineError> {
     Ok(read(io, TOKEN_KEY).await?.filter(|t| !t.is_empty()))
 }
 
-async fn save_state(io: &Io, st: &SavedState) -> Result<(), EngineError> {
-    write(io, STATE_KEY, st.to_json())
-        .await
-        .map_err(|e| EngineError::SaveState(e.to_string()))
+/// A pairing action stores the whole state as a snapshot (it is rare, and `configure` resets
+/// most of it).
+async fn save_state(io: &Io, st: &mut SavedState, cfg: &Config) -> Result<(), EngineError> {
+    super::store::checkpoint(io, st, cfg, true).await
 }
 
 /// `status()` (§3.2): the settings, the pairing document and the token, with the engine's part
@@ -128,12 +128,10 @@ pub(super) async fn pairing_action(
     action: Action,
 ) -> Result<(), EngineError> {
     match action {
-        Action::Configure { login, vault_id } => {
-            configure(io, st, login, &vault_id, cfg.device_name.clone()).await
-        }
+        Action::Configure { login, vault_id } => configure(io, st, login, &vault_id, cfg).await,
         Action::TestConnection(login) => test_connection(io, login).await,
-        Action::Disconnect => disconnect(io, st).await,
-        Action::ResetKey => reset_key(io, st).await,
+        Action::Disconnect => disconnect(io, st, cfg).await,
+        Action::ResetKey => reset_key(io, st, cfg).await,
         Action::SetInterval(minutes) => {
             let mut settings = load_settings(io).await?;
             settings
@@ -148,6 +146,7 @@ pub(super) async fn pairing_action(
             save_settings(io, &settings).await
         }
         Action::Sync
+        | Action::SyncChanged(_)
         | Action::ConfirmDeletions(_)
         | Action::RestoreDeletions(_)
         | Action::Status
@@ -163,8 +162,9 @@ async fn configure(
     st: &mut SavedState,
     login: Login,
     vault_id: &str,
-    device_name: String,
+    cfg: &Config,
 ) -> Result<(), EngineError> {
+    let device_name = cfg.device_name.clone();
     let base = account::server_url(&login.server_url)?;
     let local_id = match io.call(|id| Command::VaultId { id }).await {
         Ok(Reply::Stored(Some(id))) => id,
@@ -183,7 +183,7 @@ async fn configure(
     let old_token = token(io).await?;
 
     st.reset_for_new_pairing();
-    save_state(io, st).await?;
+    save_state(io, st, cfg).await?;
     write(io, TOKEN_KEY, paired.device_token.clone())
         .await
         .map_err(|e| EngineError::SaveToken(e.to_string()))?;
@@ -234,6 +234,7 @@ async fn drop_credential(
     io: &Io,
     st: &mut SavedState,
     pairing: &Pairing,
+    cfg: &Config,
 ) -> Result<(), EngineError> {
     if let Some(t) = token(io).await?.filter(|_| !pairing.server_url.is_empty()) {
         let to = Endpoint {
@@ -246,13 +247,13 @@ async fn drop_credential(
     let _ = io.done(|id| Command::StorageDelete { id, key }).await;
     st.last_error.clear();
     st.last_warning.clear();
-    save_state(io, st).await
+    save_state(io, st, cfg).await
 }
 
 /// §3.5: forget the server and the device. The op log, cursor and bootstrap flag stay.
-async fn disconnect(io: &Io, st: &mut SavedState) -> Result<(), EngineError> {
+async fn disconnect(io: &Io, st: &mut SavedState, cfg: &Config) -> Result<(), EngineError> {
     let pairing = load_pairing(io).await?;
-    drop_credential(io, st, &pairing).await?;
+    drop_credential(io, st, &pairing, cfg).await?;
     save_pairing(io, &Pairing::disconnected()).await?;
     let mut settings = load_settings(io).await?;
     settings.server_url.clear();
@@ -261,8 +262,8 @@ async fn disconnect(io: &Io, st: &mut SavedState) -> Result<(), EngineError> {
 }
 
 /// §3.8: forget the device, keep the server URL.
-async fn reset_key(io: &Io, st: &mut SavedState) -> Result<(), EngineError> {
+async fn reset_key(io: &Io, st: &mut SavedState, cfg: &Config) -> Result<(), EngineError> {
     let pairing = load_pairing(io).await?;
-    drop_credential(io, st, &pairing).await?;
+    drop_credential(io, st, &pairing, cfg).await?;
     save_pairing(io, &pairing.key_reset()).await
 }

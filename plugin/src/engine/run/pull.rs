@@ -1,12 +1,19 @@
-//! Pull (§4.10) with the incoming mass-deletion guard (§5.4.5): look ahead over the pages
-//! (buffering them up to a byte budget so they need not be fetched twice), count the local
-//! files the run would delete, then apply page by page, saving the cursor after each page.
+//! Pull (§4.10) with the incoming mass-deletion guard (§5.4.5).
+//!
+//! A guarded pull first looks ahead (`lookahead.rs`): it fetches a window of pages, up to
+//! 10,000 ops or the end, and counts the local files they would delete; the guard decides on
+//! that count before anything is applied. Then the window's pages are applied page by page,
+//! saving the cursor after each. Pages past the memory budget were set aside in local storage
+//! during the look-ahead and are read back from there, so no page is fetched twice. A pull
+//! longer than one window looks ahead again from where the last window ended, counting on
+//! (past 10,000 ops the spec's single look-ahead checked nothing). An unguarded pull fetches
+//! page by page.
 //!
 //! Every page passes [`PullBound`]: one pull may not go far past the sequence the server
 //! reported in its first page, so a server that announces `has_more` forever cannot keep the
 //! client pulling and writing (`pull_stalled`, "pull did not end: …").
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 use verstak_sync_proto::limits::DEFAULT_MAX_PULL_PAGE;
 use verstak_sync_proto::{EntityType, OpType, PullRequest, PullResponse, PulledOp, paths};
@@ -18,11 +25,7 @@ use super::super::path::VaultPath;
 use super::super::pullcheck::{next_cursor, ops_to_apply};
 use super::super::summary::{Phase, Progress};
 use super::Run;
-
-/// Stop looking ahead after this many ops (§5.4.5).
-const LOOKAHEAD_OPS: usize = 10_000;
-/// Keep looked-ahead pages in memory up to this many payload bytes.
-const BUFFER_BYTES: usize = 16 * 1024 * 1024;
+use super::lookahead::{Held, Watch};
 
 /// Ops other devices may push while one pull runs, beyond twice the backlog it started with.
 const BOUND_SLACK: i64 = 1_000;
@@ -65,7 +68,7 @@ impl PullBound {
 impl Run {
     /// Fetches the page after `since`, checked against this pull's [`PullBound`] (set by the
     /// first page of a pull).
-    async fn fetch_page(&mut self, since: i64) -> Result<PullResponse, EngineError> {
+    pub(super) async fn fetch_page(&mut self, since: i64) -> Result<PullResponse, EngineError> {
         let req = PullRequest {
             since_sequence: since,
             page_limit: self.cfg.page_limit.clamp(1, DEFAULT_MAX_PULL_PAGE),
@@ -78,37 +81,42 @@ impl Run {
         Ok(page)
     }
 
-    /// Pulls and applies everything after the cursor. With `guarded`, returns `Ok(false)` and
-    /// applies nothing when the incoming guard holds the run.
+    /// Pulls and applies everything after the cursor. With `guarded`, returns `Ok(false)` when
+    /// the incoming guard holds the pull (before the window that tripped it).
     pub(super) async fn pull(&mut self, guarded: bool) -> Result<bool, EngineError> {
         self.pull_bound = None;
-        let mut buffered = VecDeque::new();
-        if guarded {
-            let (deletions, pages) = self.look_ahead().await?;
-            let files = self.st.local.values().filter(|e| !e.is_dir()).count() as u64;
-            if let Some(g) = guard::check(Direction::Incoming, deletions, files) {
-                self.warn(format!(
-                    "{}: {deletions} incoming deletions of {files} files",
-                    guard::WARNING
-                ));
-                self.st.guard = Some(g.clone());
-                self.sum.guard = Some(g);
-                return Ok(false);
-            }
-            buffered = pages;
-        }
+        let mut watch = guarded.then(|| Watch::new(&self.st.local));
+        let mut window: VecDeque<Held> = VecDeque::new();
         let from = self.st.cursor.0;
         let mut head = from;
         loop {
+            if window.is_empty()
+                && let Some(w) = watch.as_mut()
+            {
+                window = self.look_ahead(w).await?;
+                let (deletions, files) = (w.doomed.len() as u64, w.files);
+                if let Some(g) = guard::check(Direction::Incoming, deletions, files) {
+                    self.warn(format!(
+                        "{}: {deletions} incoming deletions of {files} files",
+                        guard::WARNING
+                    ));
+                    self.st.guard = Some(g.clone());
+                    self.sum.guard = Some(g);
+                    self.drop_window(window).await;
+                    return Ok(false);
+                }
+            }
             let cursor = self.st.cursor.0;
-            let page = match buffered.pop_front() {
-                Some(p) => p,
-                None => self.fetch_page(cursor).await?,
+            let page = match window.pop_front() {
+                Some(held) => self.take_held(held, cursor).await?,
+                None => {
+                    let page = self.fetch_page(cursor).await?;
+                    self.clear_upcoming();
+                    self.note_upcoming(&page.ops);
+                    page
+                }
             };
             let ops: Vec<_> = ops_to_apply(cursor, &page)?.into_iter().cloned().collect();
-            self.note_upcoming_deletes(
-                ops.iter().chain(buffered.iter().flat_map(|p| p.ops.iter())),
-            );
             // Progress in sequences since this pull's first cursor, so it only grows across
             // pages: done = applied up to the cursor, total = up to the highest sequence seen.
             head = head
@@ -142,11 +150,17 @@ impl Run {
         }
     }
 
-    /// Remembers the deletes among `ops` (pulled, not yet applied) for [`Run::make_way`].
-    fn note_upcoming_deletes<'a>(&mut self, ops: impl Iterator<Item = &'a PulledOp>) {
-        let ops: Vec<&PulledOp> = ops.collect();
-        self.note_upcoming_versions(&ops);
+    /// Forgets what earlier pages said was coming.
+    pub(super) fn clear_upcoming(&mut self) {
         self.upcoming_deletes.clear();
+        self.upcoming_versions.clear();
+    }
+
+    /// Remembers the deletes and file versions among `ops` (pulled, not yet applied) for
+    /// [`Run::make_way`] and [`Run::later_brings_local`]. Both compare sequences, so ops
+    /// already applied in the same window change nothing; each op is looked at once.
+    pub(super) fn note_upcoming(&mut self, ops: &[PulledOp]) {
+        self.note_upcoming_versions(ops);
         for op in ops {
             if op.device_id != self.cfg.device_id
                 && op.op_type == OpType::Delete
@@ -157,66 +171,6 @@ impl Run {
                 *seq = (*seq).max(op.server_sequence);
             }
         }
-    }
-
-    /// Counts the distinct local files the pending remote ops would delete.
-    async fn look_ahead(&mut self) -> Result<(u64, VecDeque<PullResponse>), EngineError> {
-        let mut doomed: BTreeSet<VaultPath> = BTreeSet::new();
-        let mut pages = VecDeque::new();
-        let (mut seen, mut bytes, mut keep) = (0usize, 0usize, true);
-        let mut cursor = self.st.cursor.0;
-        loop {
-            let page = self.fetch_page(cursor).await?;
-            let ops = ops_to_apply(cursor, &page)?;
-            for op in &ops {
-                if op.device_id == self.cfg.device_id {
-                    continue;
-                }
-                let Ok(path) = VaultPath::parse(&op.entity_id) else {
-                    continue;
-                };
-                match (&op.entity_type, &op.op_type) {
-                    (EntityType::File, OpType::Delete)
-                        if self.st.local.get(&path).is_some_and(|e| !e.is_dir()) =>
-                    {
-                        doomed.insert(path);
-                    }
-                    (EntityType::Folder, OpType::Delete) => {
-                        let under = self
-                            .st
-                            .local
-                            .iter()
-                            .filter(|(p, e)| !e.is_dir() && p.is_inside(&path));
-                        doomed.extend(under.map(|(p, _)| p.clone()));
-                    }
-                    (EntityType::File, OpType::Create | OpType::Update) => {
-                        doomed.remove(&path);
-                    }
-                    _ => {
-                        // The desktop's folder trash deletes what is under its payload path.
-                        if let Some(dir) = super::super::incoming::trashed_folder(op) {
-                            let under = self.st.local.iter();
-                            let under = under.filter(|(p, e)| !e.is_dir() && p.is_inside(&dir));
-                            doomed.extend(under.map(|(p, _)| p.clone()));
-                        }
-                    }
-                }
-                bytes += op.payload_json.len();
-            }
-            seen += ops.len();
-            let next = next_cursor(cursor, &page);
-            let more = page.has_more && next != cursor;
-            keep = keep && bytes <= BUFFER_BYTES;
-            if keep {
-                pages.push_back(page);
-            }
-            // A partial buffer is still a valid prefix; the rest is fetched again when applying.
-            if !more || seen >= LOOKAHEAD_OPS {
-                break;
-            }
-            cursor = next;
-        }
-        Ok((doomed.len() as u64, pages))
     }
 }
 

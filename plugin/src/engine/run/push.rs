@@ -54,7 +54,8 @@ impl Run {
     pub(super) fn queue_local_changes(&mut self) {
         let wanted = derive(&self.st.local, &self.st.synced, &self.rules);
         let mut next = self.st.next_client_seq;
-        self.st.oplog = reconcile(&self.st.oplog, wanted, &self.st.salt, &mut next);
+        let fresh = reconcile(&self.st.oplog, wanted, &self.st.salt, &mut next);
+        self.st.oplog.replace(fresh);
         self.st.next_client_seq = next;
     }
 
@@ -166,15 +167,19 @@ impl Run {
         };
         let resp: PushResponse = self.post_json(paths::PUSH, &req).await?;
         let accepted: BTreeSet<&String> = resp.accepted_ids().iter().collect();
+        // Every op of the batch leaves the log in one pass: an accepted one is in the synced
+        // tree now, one not stored under its id (a colliding duplicate) is derived again with
+        // a new id.
+        let ids: Vec<String> = batch.entries.iter().map(|e| e.op.op_id.clone()).collect();
         for entry in batch.entries {
             if accepted.contains(&entry.op.op_id) {
                 self.sum.pushed += 1;
                 self.accept_entry(entry, true).await?;
-            } else {
-                // Not stored under this id (a colliding duplicate): derive it again with a new id.
-                self.st.oplog.retain(|q| q.op_id != entry.op.op_id);
             }
         }
+        self.st
+            .oplog
+            .remove_ids(&ids.iter().map(String::as_str).collect());
         self.sum
             .conflicts
             .extend(resp.conflict_list().iter().cloned());
@@ -182,7 +187,8 @@ impl Run {
         self.save().await
     }
 
-    /// The server holds this op now: update the synced tree and the base store.
+    /// The server holds this op now: update the synced tree and the base store. The caller
+    /// takes it out of the op log.
     pub(super) async fn accept_entry(
         &mut self,
         entry: BatchEntry,
@@ -198,7 +204,7 @@ impl Run {
                     self.put_base(hash, &String::from_utf8_lossy(bytes)).await?;
                 }
                 for a in op.path.ancestors() {
-                    self.st.synced.entry(a).or_insert_with(SyncedEntry::dir);
+                    self.st.synced.insert_if_absent(a, SyncedEntry::dir);
                 }
                 self.st.synced.insert(
                     op.path.clone(),
@@ -216,7 +222,6 @@ impl Run {
                 self.st.synced.remove(&op.path);
             }
         }
-        self.st.oplog.retain(|q| q.op_id != op.op_id);
         if await_echo {
             let u = Unechoed {
                 path: op.path.clone(),

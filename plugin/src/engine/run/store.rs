@@ -1,24 +1,76 @@
-//! Saving the state document and the base store (§5.4.1).
+//! Saving the state (a journal record or a snapshot, `journal.rs`) and the base store (§5.4.1).
 
 use super::super::command::Command;
+use super::super::config::Config;
 use super::super::error::EngineError;
+use super::super::event::IoError;
 use super::super::hash::ContentHash;
-use super::super::saved::{STATE_KEY, SyncedEntry, base_key};
+use super::super::io::Io;
+use super::super::journal::{JOURNAL_KEY, Write};
+use super::super::saved::{STATE_KEY, SavedState, SyncedEntry, base_key};
 use super::{Run, fill_status};
 
-impl Run {
-    /// Writes the whole state atomically and refreshes the status fields.
-    pub(super) async fn save(&mut self) -> Result<(), EngineError> {
-        let value = self.st.to_json();
-        self.io
-            .done(|id| Command::StorageWrite {
+/// Stores what changed in `st` since the last checkpoint: one journal append, or a snapshot
+/// (with `snapshot`, always) followed by emptying the journal. A failed append falls back to a
+/// snapshot at once.
+pub(super) async fn checkpoint(
+    io: &Io,
+    st: &mut SavedState,
+    cfg: &Config,
+    snapshot: bool,
+) -> Result<(), EngineError> {
+    let mut plan = io.0.borrow().journal.plan(st, cfg, snapshot);
+    if let Write::Append(line) = &plan {
+        let value = line.clone();
+        let appended = io
+            .done(|id| Command::StorageAppend {
                 id,
-                key: STATE_KEY.to_string(),
+                key: JOURNAL_KEY.to_string(),
                 value,
-                durable: true,
             })
-            .await
-            .map_err(|e| EngineError::SaveState(e.to_string()))?;
+            .await;
+        if appended.is_ok() {
+            io.0.borrow_mut().journal.written(st, &plan);
+            return Ok(());
+        }
+        io.0.borrow_mut().journal.failed();
+        plan = io.0.borrow().journal.plan(st, cfg, true);
+    }
+    let Write::Snapshot(doc) = &plan else {
+        return Ok(());
+    };
+    let result = write_snapshot(io, doc.clone()).await;
+    match result {
+        Ok(()) => {
+            io.0.borrow_mut().journal.written(st, &plan);
+            Ok(())
+        }
+        Err(e) => {
+            io.0.borrow_mut().journal.failed();
+            Err(EngineError::SaveState(e.to_string()))
+        }
+    }
+}
+
+/// The snapshot, atomically, then an empty journal (its records belong to the old generation).
+async fn write_snapshot(io: &Io, value: String) -> Result<(), IoError> {
+    let write = |key: &str, value: String| {
+        let key = key.to_string();
+        io.done(|id| Command::StorageWrite {
+            id,
+            key,
+            value,
+            durable: true,
+        })
+    };
+    write(STATE_KEY, value).await?;
+    write(JOURNAL_KEY, String::new()).await
+}
+
+impl Run {
+    /// Stores the state's changes since the last checkpoint and refreshes the status fields.
+    pub(super) async fn save(&mut self) -> Result<(), EngineError> {
+        checkpoint(&self.io, &mut self.st, &self.cfg, false).await?;
         let st = &self.st;
         self.io.status(|s| fill_status(s, st));
         Ok(())

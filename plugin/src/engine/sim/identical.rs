@@ -5,8 +5,8 @@
 use super::server::PASSWORD;
 use super::{Sim, config};
 use crate::engine::event::Action;
+use crate::engine::journal::{JOURNAL_KEY, STATE_KEY};
 use crate::engine::machine::Engine;
-use crate::engine::saved::STATE_KEY;
 
 fn quiet(devices: usize) -> Sim {
     let mut sim = Sim::new(1, devices);
@@ -22,15 +22,32 @@ fn copies(sim: &Sim, d: usize) -> Vec<String> {
         .collect()
 }
 
-/// Device `d` restarts with `state` as its engine state (`None`: the state is lost).
-fn restart_with(sim: &mut Sim, d: usize, state: Option<String>) {
+/// The engine state's documents (snapshot, journal) of device `d`, as a backup holds them.
+fn backup(sim: &Sim, d: usize) -> (Option<String>, Option<String>) {
+    let storage = &sim.devs[d].vault.storage;
+    (
+        storage.get(STATE_KEY).cloned(),
+        storage.get(JOURNAL_KEY).cloned(),
+    )
+}
+
+/// Device `d` restarts with `state` as its engine state's documents (`None`: the snapshot is
+/// lost, and the journal left behind must not be taken for a state).
+fn restart_with(sim: &mut Sim, d: usize, state: Option<(Option<String>, Option<String>)>) {
     let dev = &mut sim.devs[d];
-    match &state {
-        Some(s) => dev.vault.storage.insert(STATE_KEY.into(), s.clone()),
-        None => dev.vault.storage.remove(STATE_KEY),
+    let (snapshot, journal) = match state {
+        Some(docs) => docs,
+        None => (None, dev.vault.storage.get(JOURNAL_KEY).cloned()),
     };
+    for (key, doc) in [(STATE_KEY, &snapshot), (JOURNAL_KEY, &journal)] {
+        match doc {
+            Some(s) => dev.vault.storage.insert(key.into(), s.clone()),
+            None => dev.vault.storage.remove(key),
+        };
+    }
     dev.restarts += 1;
-    dev.engine = Engine::new(config(d, dev.restarts, 1), state.as_deref()).unwrap();
+    let cfg = config(d, dev.restarts, 1);
+    dev.engine = Engine::new(cfg, snapshot.as_deref(), journal.as_deref()).unwrap();
 }
 
 /// Lines the stories overwrite on purpose (not losses for `Sim::check`).
@@ -102,7 +119,7 @@ fn a_state_restored_from_a_backup_adopts_identical_files() {
     sim.write_user(0, "p.dat", "\0one\n");
     sim.sync(0).unwrap();
     sim.sync(1).unwrap();
-    let backup = sim.devs[1].vault.storage.get(STATE_KEY).cloned();
+    let backup = backup(&sim, 1);
     for v in ["two", "three"] {
         sim.write_user(0, "n.md", &format!("v1\n{v}\n"));
         sim.write_user(0, "p.dat", &format!("\0{v}\n"));
@@ -110,7 +127,7 @@ fn a_state_restored_from_a_backup_adopts_identical_files() {
     }
     sim.sync(1).unwrap();
     overwritten(&mut sim, &["two", "\0one", "\0two", "\0three"]);
-    restart_with(&mut sim, 1, backup);
+    restart_with(&mut sim, 1, Some(backup));
     let s = sim.sync(1).unwrap();
     assert!(s.kept_both.is_empty(), "{:?}", s.kept_both);
     converged_without_copies(&mut sim);

@@ -11,8 +11,10 @@
 
 mod conflicts;
 mod desktop;
+mod hinted;
 mod identical;
 mod issue14;
+mod lookahead;
 mod pairing;
 mod server;
 mod set_aside;
@@ -27,8 +29,9 @@ use crate::engine::command::Command;
 use crate::engine::event::{Action, Event, IoError, Login, Password};
 use crate::engine::guard::Direction;
 use crate::engine::ids::Millis;
+use crate::engine::journal;
 use crate::engine::machine::{Config, Engine};
-use crate::engine::saved::STATE_KEY;
+use crate::engine::saved::SavedState;
 use crate::engine::summary::Outcome;
 
 use server::FakeServer;
@@ -78,6 +81,9 @@ pub(crate) struct Sim {
     next_token: u64,
     pub added: BTreeSet<String>,
     pub dropped: BTreeSet<String>,
+    /// Look-ahead window size in ops and bytes in memory, when not the default
+    /// (see [`Sim::small_windows`]).
+    small_windows: Option<(usize, usize)>,
 }
 
 fn config(i: usize, restarts: u64, seed: u64) -> Config {
@@ -87,6 +93,8 @@ fn config(i: usize, restarts: u64, seed: u64) -> Config {
     let mut cfg = Config::new(format!("device{i}"), entropy);
     cfg.chunk_size = 7;
     cfg.page_limit = 4;
+    // Small, so the simulation's states compact their journals often.
+    cfg.journal_min_bytes = 1024;
     cfg
 }
 
@@ -113,7 +121,7 @@ impl Sim {
         let devs = (0..devices)
             .map(|i| Device {
                 vault: FakeVault::default(),
-                engine: Engine::new(config(i, 0, seed), None).unwrap(),
+                engine: Engine::new(config(i, 0, seed), None, None).unwrap(),
                 pending: None,
                 running: false,
                 outcomes: vec![],
@@ -133,6 +141,7 @@ impl Sim {
             next_token: 0,
             added: BTreeSet::new(),
             dropped: BTreeSet::new(),
+            small_windows: None,
         }
     }
 
@@ -158,7 +167,10 @@ impl Sim {
         dev.engine.handle(self.now, Event::Start(action));
         loop {
             let cmd = match dev.engine.poll_command() {
-                Some(Command::Finished(finish)) => return finish,
+                Some(Command::Finished(finish)) => {
+                    self.assert_stored_state(d);
+                    return finish;
+                }
                 Some(cmd) => cmd,
                 None => {
                     let at = dev.engine.poll_timeout().expect("waits for something");
@@ -182,6 +194,50 @@ impl Sim {
         }
     }
 
+    /// From now on (and across crashes) every device's guarded pulls look ahead in windows of
+    /// `ops` ops, keeping `bytes` of payloads in memory (the rest set aside in storage), so long
+    /// pulls take several windows. Devices must be idle.
+    pub(crate) fn small_windows(&mut self, ops: usize, bytes: usize) {
+        self.small_windows = Some((ops, bytes));
+        for d in 0..self.devs.len() {
+            assert!(!self.devs[d].running, "device {d} is busy");
+            let (snapshot, journal) = self.devs[d].vault.state_docs();
+            let cfg = self.config(d);
+            self.devs[d].engine =
+                Engine::new(cfg, snapshot.as_deref(), journal.as_deref()).unwrap();
+        }
+    }
+
+    /// The configuration device `d` runs with now.
+    fn config(&self, d: usize) -> Config {
+        let mut cfg = config(d, self.devs[d].restarts, self.rng.0);
+        if let Some((ops, bytes)) = self.small_windows {
+            cfg.lookahead_ops = ops;
+            cfg.lookahead_bytes = bytes;
+        }
+        cfg
+    }
+
+    /// The state device `d` would load from its storage now.
+    pub(crate) fn stored_state(&self, d: usize) -> SavedState {
+        let (snapshot, journal) = self.devs[d].vault.state_docs();
+        journal::load(snapshot.as_deref(), journal.as_deref())
+            .expect("the stored state loads")
+            .0
+    }
+
+    /// After an action, what the storage holds loads as the state the engine has in memory:
+    /// the journal replays to exactly what was checkpointed.
+    fn assert_stored_state(&self, d: usize) {
+        if let Some(st) = self.devs[d].engine.state() {
+            assert!(
+                self.stored_state(d) == *st,
+                "device {d}: the stored state differs from the engine's\n{}",
+                self.log.join("\n")
+            );
+        }
+    }
+
     fn crash(&mut self, d: usize) {
         let dev = &mut self.devs[d];
         // What was written without fsync may be gone or torn (as after a power loss).
@@ -200,8 +256,10 @@ impl Sim {
             }
         }
         dev.restarts += 1;
-        let saved = dev.vault.storage.get(STATE_KEY).cloned();
-        dev.engine = Engine::new(config(d, dev.restarts, self.rng.0), saved.as_deref()).unwrap();
+        let (snapshot, journal) = dev.vault.state_docs();
+        let cfg = self.config(d);
+        let dev = &mut self.devs[d];
+        dev.engine = Engine::new(cfg, snapshot.as_deref(), journal.as_deref()).unwrap();
         dev.pending = None;
         dev.running = false;
         self.log.push(format!("crash {d}"));
@@ -235,6 +293,7 @@ impl Sim {
                 dev.outcomes.push(outcome);
                 dev.running = false;
                 dev.pending = None;
+                self.assert_stored_state(d);
             }
             other => dev.pending = other,
         }
@@ -254,7 +313,20 @@ impl Sim {
             }
             panic!("device {d} is running but has nothing to do");
         };
-        if self.faults && self.rng.below(1000) < 4 {
+        // Appends (the state journal) crash more often, to exercise torn tails.
+        let odds = if matches!(cmd, Command::StorageAppend { .. }) {
+            30
+        } else {
+            4
+        };
+        if self.faults && self.rng.below(1000) < odds {
+            // A crash in the middle of an append leaves a prefix of it (`storage.append`).
+            if let Command::StorageAppend { key, value, .. } = &cmd {
+                let cut = value.floor_char_boundary(self.rng.below(value.len() as u64) as usize);
+                let doc = self.devs[d].vault.storage.entry(key.clone()).or_default();
+                doc.push_str(&value[..cut]);
+                self.log.push(format!("torn append {d}"));
+            }
             return self.crash(d);
         }
         let id = cmd.id().expect("only Finished has no id");
@@ -550,13 +622,15 @@ impl Sim {
 
 fn run_seed(seed: u64, steps: usize) -> Result<(), String> {
     let mut sim = Sim::new(seed, 3);
+    sim.small_windows(12, 600);
     sim.chaos(steps);
     sim.quiesce();
     let stats = format!(
-        "server ops {}, desktop ops {}, crashes {}, kept both {}, merged {}",
+        "server ops {}, desktop ops {}, crashes {} ({} in an append), kept both {}, merged {}",
         sim.server.ops.len(),
         sim.log.iter().filter(|l| l.starts_with("desktop")).count(),
         sim.log.iter().filter(|l| l.starts_with("crash")).count(),
+        sim.log.iter().filter(|l| l.starts_with("torn")).count(),
         sim.devs
             .iter()
             .flat_map(|d| d.outcomes.iter())

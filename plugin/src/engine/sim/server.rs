@@ -36,6 +36,8 @@ pub(crate) struct FakeServer {
     pub blobs: BTreeMap<String, Vec<u8>>,
     pub max_push: usize,
     pub max_pull: usize,
+    /// Every pull answered: (device, `since_sequence`, ops served).
+    pub pulls: Vec<(String, i64, usize)>,
 }
 
 fn json(status: u16, body: impl serde::Serialize) -> HttpResponse {
@@ -60,6 +62,7 @@ impl FakeServer {
             blobs: BTreeMap::new(),
             max_push,
             max_pull,
+            pulls: vec![],
         }
     }
 
@@ -131,7 +134,11 @@ impl FakeServer {
                 self.push(&device, serde_json::from_str(b).unwrap())
             }
             (Method::Post, paths::PULL, HttpBody::Json(b)) => {
-                self.pull(serde_json::from_str(b).unwrap())
+                let req: PullRequest = serde_json::from_str(b).unwrap();
+                let since = req.since_sequence;
+                let (resp, served) = self.pull(req);
+                self.pulls.push((device.clone(), since, served));
+                resp
             }
             (Method::Post, paths::BLOBS, HttpBody::StagedFile { stage: name, .. }) => {
                 let bytes = stage.get(name).cloned().unwrap_or_default();
@@ -231,7 +238,7 @@ impl FakeServer {
         resp
     }
 
-    fn pull(&self, req: PullRequest) -> HttpResponse {
+    fn pull(&self, req: PullRequest) -> (HttpResponse, usize) {
         let limit = if (1..=self.max_pull as i64).contains(&req.page_limit) {
             req.page_limit as usize
         } else {
@@ -247,7 +254,8 @@ impl FakeServer {
         let has_more = ops.len() > limit;
         ops.truncate(limit);
         let page_last_sequence = ops.last().map_or(req.since_sequence, |o| o.server_sequence);
-        json(
+        let served = ops.len();
+        let resp = json(
             200,
             PullResponse {
                 has_more,
@@ -255,6 +263,7 @@ impl FakeServer {
                 page_last_sequence,
                 server_sequence: self.ops.len() as i64,
             },
-        )
+        );
+        (resp, served)
     }
 }

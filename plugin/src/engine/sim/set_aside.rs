@@ -51,7 +51,7 @@ fn a_name_too_long_here_is_set_aside_and_applied_once_it_fits() {
 
     // The state (with its set-aside list) survives a restart.
     let json = state(&sim, 1).to_json();
-    let engine = Engine::new(super::config(1, 9, 1), Some(&json)).unwrap();
+    let engine = Engine::new(super::config(1, 9, 1), Some(&json), None).unwrap();
     assert_eq!(engine.state().unwrap().set_aside.len(), 1);
 
     // The condition changes: the next sync applies it.

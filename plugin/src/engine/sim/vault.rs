@@ -277,6 +277,10 @@ impl FakeVault {
                 }
                 Ok(Reply::Done)
             }
+            Command::StorageAppend { key, value, .. } => {
+                self.storage.entry(key.clone()).or_default().push_str(value);
+                Ok(Reply::Done)
+            }
             Command::StorageDelete { key, .. } => {
                 self.storage.remove(key);
                 Ok(Reply::Done)
@@ -297,6 +301,15 @@ impl FakeVault {
             }
             Command::Finished(_) => unreachable!("not executed"),
         }
+    }
+
+    /// The engine state's documents: the snapshot and the journal.
+    pub(crate) fn state_docs(&self) -> (Option<String>, Option<String>) {
+        let get = |k: &str| self.storage.get(k).cloned();
+        (
+            get(crate::engine::journal::STATE_KEY),
+            get(crate::engine::journal::JOURNAL_KEY),
+        )
     }
 
     /// Path → content of every file.
