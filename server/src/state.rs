@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use crate::blobstore::BlobStore;
-use crate::config::{Config, ConfigFile};
+use crate::config::{Config, ConfigFile, HistoryCfg};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::store::Db;
@@ -29,6 +29,8 @@ pub struct AppState {
     pub(crate) secrets: Arc<Mutex<HashMap<String, (String, Instant)>>>,
     /// The time of the last automatic retention run (§6.14 `last_cleanup_at`).
     pub(crate) last_cleanup: Arc<Mutex<String>>,
+    /// The run-time history settings (`history:` of `config.yml`, editable in the console).
+    pub(crate) history: Arc<RwLock<HistoryCfg>>,
 }
 
 /// The run-time web settings (`web:` and `public_url` of §1.6).
@@ -49,6 +51,7 @@ impl AppState {
             public_url: config.public_url.clone(),
         };
         Self {
+            history: Arc::new(RwLock::new(config.history)),
             web: Arc::new(RwLock::new(web)),
             config_file: Arc::new(Mutex::new(None)),
             secrets: Arc::new(Mutex::new(HashMap::new())),
@@ -61,6 +64,11 @@ impl AppState {
             started: Instant::now(),
             seen: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// A snapshot of the run-time history settings.
+    pub(crate) fn history(&self) -> HistoryCfg {
+        *self.history.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A snapshot of the run-time web settings.

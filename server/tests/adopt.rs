@@ -106,7 +106,7 @@ fn reference_database_is_adopted_in_place() {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 3);
+    assert_eq!(v, 5);
     drop(c);
 
     // A second start is a no-op: no new backup, data unchanged.

@@ -28,7 +28,7 @@ use crate::util::time;
 
 pub(crate) async fn download(
     State(st): State<AppState>,
-    ScopedDevice { scope }: ScopedDevice,
+    ScopedDevice { scope, .. }: ScopedDevice,
     method: Method,
     uri: Uri,
     headers: HeaderMap,

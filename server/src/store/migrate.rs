@@ -1,14 +1,18 @@
 //! Schema versions and adopting a reference data directory (spec §7.4).
 //!
-//! [`migrate`] reads `PRAGMA user_version`: an empty database gets the version 3 schema, a
-//! version 3 database gets the idempotent create-if-missing pass, a reference version 2
-//! database is adopted in place after a file backup, anything else is refused.
+//! [`migrate`] reads `PRAGMA user_version`: an empty database gets the version 3 schema and
+//! then every later step, a version 3 or 4 database gets the steps it lacks, a current one the
+//! idempotent create-if-missing pass, a reference version 2 database is adopted in place after
+//! a file backup (then stepped up), anything else is refused. Each step after 3 is one
+//! self-contained function, run in the same transaction as the version bump.
 
 use rusqlite::{Connection, params};
 use std::path::Path;
 
 use super::StoreError;
-use super::schema::{BLOB_USAGE, BLOB_USAGE_FILL, INDEXES, SCHEMA_VERSION, TABLES};
+use super::schema::{
+    BLOB_USAGE, BLOB_USAGE_FILL, INDEXES, SCHEMA_VERSION, TABLES, V5_COLUMNS, V5_TABLES,
+};
 use crate::util::{ids::sha256_hex, time};
 
 const PREDATES: &str = "database predates schema version 2; open it once with the reference Verstak server to upgrade it first";
@@ -22,21 +26,58 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
         |r| r.get(0),
     )?;
     match version {
-        0 if tables == 0 => create(conn),
-        SCHEMA_VERSION => create(conn),
+        0 if tables == 0 => create(conn, 3),
+        3..=SCHEMA_VERSION => create(conn, version),
         2 if is_reference_layout(conn)? => adopt(conn, path),
         v if v > SCHEMA_VERSION => Err(StoreError::Refused(NEWER.into())),
         _ => Err(StoreError::Refused(PREDATES.into())),
     }
 }
 
-fn create(conn: &mut Connection) -> Result<(), StoreError> {
+/// Creates what is missing of the version 3 schema, then runs the steps after `from`.
+fn create(conn: &mut Connection, from: i64) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
     tx.execute_batch(TABLES)?;
     blob_usage(&tx)?;
     tx.execute_batch(INDEXES)?;
+    upgrade(&tx, from)?;
     tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
     tx.commit()?;
+    Ok(())
+}
+
+/// The steps from version `from` (3 or later) to [`SCHEMA_VERSION`], then the idempotent
+/// create-if-missing pass of the latest version.
+fn upgrade(tx: &Connection, from: i64) -> Result<(), StoreError> {
+    if from < 4 {
+        step_3_to_4(tx)?;
+    }
+    if from < 5 {
+        step_4_to_5(tx)?;
+    }
+    tx.execute_batch(V5_TABLES)?;
+    Ok(())
+}
+
+/// Version 4 (nullable user email) is another change's step; this placeholder is replaced
+/// when it is merged.
+fn step_3_to_4(_tx: &Connection) -> Result<(), StoreError> {
+    Ok(())
+}
+
+/// Version 5: compaction classes of the stored history, the scopes' latest barriers, each
+/// device's last pushed sequence (docs/compacted-joins.md) and blob orphan times (retention).
+fn step_4_to_5(tx: &Connection) -> Result<(), StoreError> {
+    tx.execute_batch(V5_COLUMNS)?;
+    tx.execute_batch(V5_TABLES)?;
+    super::compaction::classify_history(tx)?;
+    tx.execute_batch(
+        "INSERT OR IGNORE INTO server_device_sync (device_id, user_id, vault_id, last_push_sequence)
+         SELECT device_id, user_id, vault_id, MAX(server_sequence) FROM server_ops
+         GROUP BY device_id, user_id, vault_id;
+         UPDATE server_blobs SET orphaned_at = created_at
+         WHERE NOT EXISTS (SELECT 1 FROM server_blob_refs r WHERE r.sha256 = server_blobs.sha256);",
+    )?;
     Ok(())
 }
 
@@ -119,6 +160,7 @@ fn adopt(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     convert_legacy_keys(&tx)?;
     blob_usage(&tx)?;
     tx.execute_batch(INDEXES)?;
+    upgrade(&tx, 3)?;
     tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
     tx.commit()?;
     Ok(())

@@ -17,6 +17,7 @@ pub(crate) mod admin;
 pub(crate) mod audit;
 pub(crate) mod blobs;
 mod checkpoint;
+pub(crate) mod compaction;
 pub(crate) mod devices;
 pub(crate) mod migrate;
 pub(crate) mod ops;
