@@ -15,7 +15,8 @@
 //!   checks, computed before its writer job).
 //! * [`error`]: `ApiError`, the JSON errors (written with `reply`); the web layer's
 //!   `WebError` adds the login redirect.
-//! * [`store`]: SQLite behind one writer thread plus read-only connections; [`blobstore`]: files.
+//! * [`store`]: SQLite behind one writer thread plus read-only connections; [`blobstore`]: files;
+//!   `marks`: blob access times and pull progress, written in batches, never per read.
 //! * [`config`] and [`cli`]: `config.yml`, environment, flags, and the `user add` subcommand.
 //! * Accounts (§6): `accounts` (register, forgot, reset flows), `session` (web sessions,
 //!   cookies, CSRF), `mail` (SMTP and templates), `web` (page context, i18n, HTML); their
@@ -38,6 +39,7 @@ pub mod http;
 pub(crate) mod idle;
 pub(crate) mod json;
 pub(crate) mod mail;
+pub(crate) mod marks;
 pub mod metrics;
 pub(crate) mod push_prep;
 pub(crate) mod ratelimit;

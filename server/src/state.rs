@@ -29,6 +29,8 @@ pub struct AppState {
     pub(crate) secrets: Arc<Mutex<HashMap<String, (String, Instant)>>>,
     /// The time of the last automatic retention run (§6.14 `last_cleanup_at`).
     pub(crate) last_cleanup: Arc<Mutex<String>>,
+    /// Blob access times and pull progress, written in batches (`crate::marks`).
+    pub(crate) marks: Arc<crate::marks::Marks>,
     /// The run-time history settings (`history:` of `config.yml`, editable in the console).
     pub(crate) history: Arc<RwLock<HistoryCfg>>,
 }
@@ -52,6 +54,7 @@ impl AppState {
         };
         Self {
             history: Arc::new(RwLock::new(config.history)),
+            marks: Arc::new(crate::marks::Marks::default()),
             web: Arc::new(RwLock::new(web)),
             config_file: Arc::new(Mutex::new(None)),
             secrets: Arc::new(Mutex::new(HashMap::new())),

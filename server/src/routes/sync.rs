@@ -100,6 +100,8 @@ async fn pull(
     }
     let limit = pull_limit(r.page_limit, st.config.limits.max_pull_page);
     let since = r.since_sequence;
+    st.marks
+        .pulled(&device_id, &scope, since, time::now_rfc3339());
     let puller = ops::Puller {
         device_id,
         compact_min_backlog: st.history().compact_min_backlog,
