@@ -50,6 +50,7 @@ pub(crate) mod session;
 pub mod state;
 pub mod store;
 pub(crate) mod sync_rules;
+pub(crate) mod thinning;
 pub(crate) mod useradd;
 pub(crate) mod util;
 pub(crate) mod web;

@@ -158,6 +158,7 @@ pub(crate) async fn run_retention(st: &AppState) -> Result<()> {
     let blobs = st.blobs.clone();
     let age = Duration::from_secs(r.temp_upload_hours.max(0) as u64 * 3600);
     tokio::task::spawn_blocking(move || blobs.sweep_uploads(age)).await??;
+    crate::thinning::run(st).await?;
     if let Ok(mut last) = st.last_cleanup.lock() {
         *last = crate::util::time::now_rfc3339();
     }

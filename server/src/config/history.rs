@@ -72,7 +72,6 @@ impl HistoryCfg {
     }
 
     /// Checks values typed into the console; the error names the first bad field.
-    #[allow(dead_code)] // the console section comes in the retention commit
     pub(crate) fn validated(self) -> Result<HistoryCfg, &'static str> {
         let ok = |v: i64, max: i64| (0..=max).contains(&v);
         if !ok(self.compact_min_backlog, 1_000_000_000) {
@@ -96,7 +95,6 @@ impl HistoryCfg {
 
 impl ConfigFile {
     /// Writes the `history:` section (all keys) and saves the file.
-    #[allow(dead_code)] // the console section comes in the retention commit
     pub(crate) fn set_history(&mut self, h: &HistoryCfg) -> Result<()> {
         let root = self
             .doc

@@ -19,6 +19,7 @@ pub(crate) mod blobs;
 mod checkpoint;
 pub(crate) mod compaction;
 pub(crate) mod devices;
+pub(crate) mod history;
 pub(crate) mod migrate;
 pub(crate) mod ops;
 pub(crate) mod retention;
