@@ -7,7 +7,7 @@
 #
 # Builds first (release): the server and host binaries, the engine component, the bench-only
 # hash guest component and its native software-SHA twin, all into $CARGO_TARGET_DIR (default target/).
-# Arguments go to the bench binary (host-shim/benches/sync.rs).
+# Arguments go to the bench binary (host-shim/benches/sync.rs); host-shim/benches/join.rs runs after it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,4 +17,7 @@ cargo build --release --target wasm32-wasip2 \
     --manifest-path host-shim/benches/guests/hash/Cargo.toml --target-dir "${CARGO_TARGET_DIR:-target}"
 cargo build --release --bin native-soft-hash \
     --manifest-path host-shim/benches/guests/hash/Cargo.toml --target-dir "${CARGO_TARGET_DIR:-target}"
-exec cargo bench -p verstak-sync-host --bench sync -- "$@"
+cargo bench -p verstak-sync-host --bench sync -- "$@"
+# Issue 17: joins after 1 and 50 edit rounds, server disk once the history windows passed
+# (BENCH_JOIN_NOTES, BENCH_JOIN_ROUNDS change the size).
+exec cargo bench -p verstak-sync-host --bench join

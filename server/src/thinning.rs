@@ -70,6 +70,29 @@ pub(crate) async fn run(st: &AppState) -> Result<Removed> {
         .await?;
     removed.blobs = n;
     removed.blob_bytes = bytes;
+    if removed.ops > 0 {
+        // About 4 MiB per job, so pushes are not held up for long.
+        loop {
+            let free: i64 = st
+                .db
+                .read(|c| Ok(c.query_row("PRAGMA freelist_count", [], |r| r.get(0))?))
+                .await?;
+            if free == 0 {
+                break;
+            }
+            st.db.write(|c| history::reclaim(c, 1024)).await?;
+            let left: i64 = st
+                .db
+                .read(|c| Ok(c.query_row("PRAGMA freelist_count", [], |r| r.get(0))?))
+                .await?;
+            if left >= free {
+                break;
+            }
+        }
+        if !st.db.truncate_wal().await? {
+            tracing::info!("history retention: the WAL stays until the next checkpoint");
+        }
+    }
     if removed != Removed::default() {
         tracing::info!(
             ops = removed.ops,

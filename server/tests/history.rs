@@ -123,6 +123,9 @@ fn thinning_waits_for_devices_keeps_heads_and_collects_blobs() {
     );
     assert_eq!(one(&s, "SELECT COUNT(*) FROM server_blobs"), 0);
     assert!(!blob_path(s.data(), &sha).exists());
+    // A database created by this schema gives the freed pages back (incremental vacuum).
+    assert_eq!(one(&s, "PRAGMA auto_vacuum"), 2);
+    assert_eq!(one(&s, "PRAGMA freelist_count"), 0);
 
     // A new device gets the same latest versions as before.
     let (fresh, _) = s.pair("ann", "v");

@@ -301,6 +301,17 @@ pub(crate) fn release_refs(
     Ok(n)
 }
 
+/// Inside a writer job: returns up to `pages` free pages to the file system, when the
+/// database was created with incremental auto-vacuum (every database created by schema 5 or
+/// later). Older files keep their free pages for reuse by later writes.
+pub(crate) fn reclaim(c: &Connection, pages: i64) -> Result<(), StoreError> {
+    let mode: i64 = c.query_row("PRAGMA auto_vacuum", [], |r| r.get(0))?;
+    if mode == 2 {
+        c.execute_batch(&format!("PRAGMA incremental_vacuum({pages});"))?;
+    }
+    Ok(())
+}
+
 /// Inside a writer job: removes blobs without refs since before `cutoff` (row, then file). Runs in
 /// the writer so that an upload of the same bytes is either before (the blob has a ref again
 /// and stays) or after (it places the file anew). Returns `(blobs, bytes)` removed.

@@ -26,7 +26,14 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
         |r| r.get(0),
     )?;
     match version {
-        0 if tables == 0 => create(conn, 3),
+        0 if tables == 0 => {
+            // Free pages go back to the file system in small steps after history retention
+            // (`history::reclaim`); only possible before the first table is created.
+            // (The WAL header already exists, so the mode takes effect through a VACUUM of the
+            // empty file.)
+            conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")?;
+            create(conn, 3)
+        }
         3..=SCHEMA_VERSION => create(conn, version),
         2 if is_reference_layout(conn)? => adopt(conn, path),
         v if v > SCHEMA_VERSION => Err(StoreError::Refused(NEWER.into())),

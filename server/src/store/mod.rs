@@ -206,6 +206,20 @@ impl Db {
         .map_err(|_| StoreError::Closed)?
     }
 
+    /// Copies the WAL into the database and truncates it, on a connection of its own (after
+    /// history retention freed many pages, so the freed space leaves the WAL file too).
+    /// Returns whether it completed (false when a reader held it back).
+    pub(crate) async fn truncate_wal(&self) -> Result<bool, StoreError> {
+        let path = self.inner.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let c = open_connection(&path, false)?;
+            let busy: i64 = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            Ok(busy == 0)
+        })
+        .await
+        .map_err(|_| StoreError::Closed)?
+    }
+
     /// Finishes queued writes, checkpoints the WAL and stops the writer.
     pub async fn close(&self) {
         let (tx, rx) = tokio::sync::oneshot::channel();
