@@ -12,8 +12,10 @@
 # Builds first (release): the server and host binaries, the engine component, the bench-only
 # hash guest component and its native software-SHA twin, all into $CARGO_TARGET_DIR (default target/).
 # Arguments go to the bench binary (host-shim/benches/sync.rs) and run only it. Without
-# arguments, live sync (host-shim/benches/live.rs) and the server's idle event streams
-# (verstak-streams; BENCH_STREAMS=0 skips that) are measured too.
+# arguments, live sync (host-shim/benches/live.rs), joins after 1 and 50 edit rounds with the
+# server's disk once the history windows passed (host-shim/benches/join.rs; BENCH_JOIN_NOTES,
+# BENCH_JOIN_ROUNDS change the size) and the server's idle event streams (verstak-streams;
+# BENCH_STREAMS=0 skips that) are measured too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +33,7 @@ cargo bench -p verstak-sync-host --bench sync -- "$@"
 # With arguments (a quick look, --upload-scaling), that sync bench run is all.
 [ $# -gt 0 ] && exit 0
 cargo bench -p verstak-sync-host --bench live
+cargo bench -p verstak-sync-host --bench join
 
 # The server's idle live event streams (docs/events.md): RSS, CPU and /api/v1/health latency
 # with BENCH_STREAMS (default 10,000) streams open; BENCH_STREAMS=0 skips it.

@@ -3,8 +3,9 @@
 //!
 //! Order matters: first SQLite's online backup API copies a consistent snapshot of
 //! `server.db` (pages are re-copied if a writer changes them mid-way), then `config.yml`, then
-//! every blob file. Blobs are immutable and never deleted, so every blob the snapshot refers
-//! to already exists when the copy runs; blobs added later are harmless extras. In-flight
+//! every blob file. Blobs are immutable and only removed after having no ref for the history
+//! grace period (`history.blob_grace_hours`, longer than a backup runs), so every blob the
+//! snapshot refers to still exists when the copy runs; blobs added later are harmless extras. In-flight
 //! uploads (`.upload-*`) and probes are skipped. Restoring is copying the directory back.
 
 use anyhow::{Context, Result, bail};
@@ -117,7 +118,16 @@ fn copy_blobs(src: &Path, dst: &Path) -> Result<usize> {
                 }
                 mkdir(&to_dir)?;
                 let tmp = to_dir.join(format!(".copy-{}", name.to_string_lossy()));
-                fs::copy(f.path(), &tmp)?;
+                match fs::copy(f.path(), &tmp) {
+                    Ok(_) => {}
+                    // Removed by blob garbage collection since the listing: it had no ref for
+                    // the whole grace period, so the snapshot does not refer to it.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        let _ = fs::remove_file(&tmp);
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
                 fs::File::open(&tmp)?.sync_all()?;
                 fs::rename(&tmp, &to)?;
                 n += 1;

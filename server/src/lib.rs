@@ -17,7 +17,8 @@
 //!   `WebError` adds the login redirect.
 //! * `events`: the live event stream (`docs/events.md`): open streams, per-scope news, the
 //!   SSE body; its route is `routes::events`.
-//! * [`store`]: SQLite behind one writer thread plus read-only connections; [`blobstore`]: files.
+//! * [`store`]: SQLite behind one writer thread plus read-only connections; [`blobstore`]: files;
+//!   `marks`: blob access times and pull progress, written in batches, never per read.
 //! * [`config`] and [`cli`]: `config.yml`, environment, flags, and the `user add` subcommand.
 //! * Accounts (§6): `accounts` (register, forgot, reset flows), `session` (web sessions,
 //!   cookies, CSRF), `mail` (SMTP and templates), `web` (page context, i18n, HTML); their
@@ -41,6 +42,7 @@ pub mod http;
 pub(crate) mod idle;
 pub(crate) mod json;
 pub(crate) mod mail;
+pub(crate) mod marks;
 pub mod metrics;
 pub(crate) mod push_prep;
 pub(crate) mod ratelimit;
@@ -51,6 +53,7 @@ pub(crate) mod session;
 pub mod state;
 pub mod store;
 pub(crate) mod sync_rules;
+pub(crate) mod thinning;
 pub(crate) mod useradd;
 pub(crate) mod util;
 pub(crate) mod web;

@@ -122,9 +122,27 @@ pub async fn run(opts: RunOptions) -> Result<()> {
             }
         })
     };
+    let marks = {
+        let st = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(crate::marks::FLUSH_EVERY);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = st.marks.flush(&st.db).await {
+                    tracing::warn!(error = %e, "writing access and pull marks failed");
+                }
+            }
+        })
+    };
     let policy = ConnPolicy::new(&state);
+    let last = state.clone();
     serve(listener, crate::app(state), policy, shutdown_signal()).await;
     hourly.abort();
+    marks.abort();
+    if let Err(e) = last.marks.flush(&last.db).await {
+        tracing::warn!(error = %e, "writing access and pull marks at shutdown failed");
+    }
     db.close().await;
     tracing::info!("shut down cleanly");
     Ok(())
@@ -132,6 +150,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
 
 /// Retention (§6.16): database steps on the writer, then the temp-upload sweep.
 pub(crate) async fn run_retention(st: &AppState) -> Result<()> {
+    st.marks.flush(&st.db).await?;
     let r = st.config.retention;
     let policy = retention::Retention {
         idempotency_hours: r.idempotency_hours,
@@ -141,6 +160,7 @@ pub(crate) async fn run_retention(st: &AppState) -> Result<()> {
     let blobs = st.blobs.clone();
     let age = Duration::from_secs(r.temp_upload_hours.max(0) as u64 * 3600);
     tokio::task::spawn_blocking(move || blobs.sweep_uploads(age)).await??;
+    crate::thinning::run(st).await?;
     if let Ok(mut last) = st.last_cleanup.lock() {
         *last = crate::util::time::now_rfc3339();
     }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use crate::blobstore::BlobStore;
-use crate::config::{Config, ConfigFile};
+use crate::config::{Config, ConfigFile, HistoryCfg};
 use crate::events::EventHub;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
@@ -35,6 +35,10 @@ pub struct AppState {
     pub(crate) last_cleanup: Arc<Mutex<String>>,
     /// Console result messages waiting for their admin session's next page.
     pub(crate) notices: Arc<Notices>,
+    /// Blob access times and pull progress, written in batches (`crate::marks`).
+    pub(crate) marks: Arc<crate::marks::Marks>,
+    /// The run-time history settings (`history:` of `config.yml`, editable in the console).
+    pub(crate) history: Arc<RwLock<HistoryCfg>>,
 }
 
 /// The run-time web settings (`web:` and `public_url` of §1.6).
@@ -57,6 +61,8 @@ impl AppState {
         let metrics = Arc::new(Metrics::default());
         Self {
             events: EventHub::new(config.events, metrics.clone()),
+            history: Arc::new(RwLock::new(config.history)),
+            marks: Arc::new(crate::marks::Marks::default()),
             web: Arc::new(RwLock::new(web)),
             config_file: Arc::new(Mutex::new(None)),
             secrets: Arc::new(Mutex::new(HashMap::new())),
@@ -70,6 +76,11 @@ impl AppState {
             started: Instant::now(),
             seen: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// A snapshot of the run-time history settings.
+    pub(crate) fn history(&self) -> HistoryCfg {
+        *self.history.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A snapshot of the run-time web settings.

@@ -106,7 +106,7 @@ fn reference_database_is_adopted_in_place() {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 4);
+    assert_eq!(v, 5);
     let email: Option<String> = c
         .query_row("SELECT email FROM server_users WHERE id = 'u1'", [], |r| {
             r.get(0)

@@ -25,6 +25,7 @@ pub(crate) struct Known {
     pub(crate) events: KnownEvents,
     pub(crate) metrics: KnownMetrics,
     pub(crate) admin: Vec<AdminEntry>,
+    pub(crate) history: super::history::KnownHistory,
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,7 +105,7 @@ pub struct AdminEntry {
 /// The file as loaded: the raw document plus the typed view.
 pub struct ConfigFile {
     path: PathBuf,
-    doc: Value,
+    pub(super) doc: Value,
     pub(crate) known: Known,
 }
 

@@ -11,8 +11,10 @@ use std::net::{IpAddr, SocketAddr};
 use verstak_sync_proto::Limits;
 
 mod file;
+mod history;
 
 pub use file::{AdminEntry, ConfigFile, DEFAULT_SERVER_NAME};
+pub use history::HistoryCfg;
 
 pub const DEFAULT_PORT: u16 = 47732;
 
@@ -74,6 +76,8 @@ pub struct Config {
     /// `web.server_name`, defaulted when empty.
     pub server_name: String,
     pub development_token_logging: bool,
+    /// `history:` as loaded; the run-time copy the console edits is `AppState::history`.
+    pub history: HistoryCfg,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -180,6 +184,7 @@ impl Config {
                 k.web.server_name.clone()
             },
             development_token_logging: k.development_token_logging,
+            history: HistoryCfg::from_known(&k.history),
         })
     }
 }

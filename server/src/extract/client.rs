@@ -61,6 +61,8 @@ impl FromRequestParts<AppState> for UntouchedDevice {
 /// [`DeviceAuth`] narrowed to the device's sync scope; a device without a user is 403.
 pub(crate) struct ScopedDevice {
     pub scope: Scope,
+    /// The authenticated device's id.
+    pub device_id: String,
 }
 
 impl FromRequestParts<AppState> for ScopedDevice {
@@ -69,6 +71,9 @@ impl FromRequestParts<AppState> for ScopedDevice {
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, ApiError> {
         let DeviceAuth(device) = DeviceAuth::from_request_parts(parts, st).await?;
         let scope = device.scope()?;
-        Ok(ScopedDevice { scope })
+        Ok(ScopedDevice {
+            scope,
+            device_id: device.row.id.clone(),
+        })
     }
 }

@@ -177,7 +177,7 @@ pub(crate) fn no_more_fields(
 
 async fn upload(
     State(st): State<AppState>,
-    ScopedDevice { scope }: ScopedDevice,
+    ScopedDevice { scope, .. }: ScopedDevice,
     req: Request,
 ) -> Result<Response, ApiError> {
     let ct = req

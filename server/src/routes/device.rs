@@ -100,7 +100,7 @@ async fn revoke_current(
 async fn revoke_device(
     State(st): State<AppState>,
     ClientIp(ip): ClientIp,
-    ScopedDevice { scope }: ScopedDevice,
+    ScopedDevice { scope, .. }: ScopedDevice,
     AppJson(r): AppJson<RevokeDeviceRequest>,
 ) -> Result<Response, ApiError> {
     let user_id = scope.user_id;

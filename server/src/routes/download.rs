@@ -28,7 +28,7 @@ use crate::util::time;
 
 pub(crate) async fn download(
     State(st): State<AppState>,
-    ScopedDevice { scope }: ScopedDevice,
+    ScopedDevice { scope, .. }: ScopedDevice,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -37,10 +37,8 @@ pub(crate) async fn download(
         .ok_or(ApiError::InvalidBlobHash)?
         .to_string();
     let (path, meta) = locate(&st, &scope, &sha).await?;
-    let (sha2, now) = (sha.clone(), time::now_rfc3339());
-    st.db
-        .write(move |c| blobs::touch_ref(c, &scope, &sha2, &now))
-        .await?;
+    // §4.10 `last_accessed`, batched: a read commits nothing (`crate::marks`).
+    st.marks.blob_read(&scope, &sha, time::now_rfc3339());
     let v = Validators::of(&sha, &meta);
     let answer = answer(&headers, &v);
     let mut resp = respond(&sha, &v, answer);

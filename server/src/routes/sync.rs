@@ -111,7 +111,7 @@ fn push_input(
 /// §4.8: authenticate, scope, decode, then the handler's checks.
 async fn pull(
     State(st): State<AppState>,
-    ScopedDevice { scope }: ScopedDevice,
+    ScopedDevice { scope, device_id }: ScopedDevice,
     AppJson(r): AppJson<PullRequest>,
 ) -> Result<Response, ApiError> {
     if r.since_sequence < 0 || r.page_limit < 0 {
@@ -121,9 +121,15 @@ async fn pull(
     }
     let limit = pull_limit(r.page_limit, st.config.limits.max_pull_page);
     let since = r.since_sequence;
+    st.marks
+        .pulled(&device_id, &scope, since, time::now_rfc3339());
+    let puller = ops::Puller {
+        device_id,
+        compact_min_backlog: st.history().compact_min_backlog,
+    };
     let page = st
         .db
-        .read(move |c| ops::pull(c, &scope, since, limit))
+        .read(move |c| ops::pull(c, &scope, &puller, since, limit))
         .await?;
     st.metrics
         .pull_ops_served

@@ -1,16 +1,16 @@
 //! Schema versions and adopting a reference data directory (spec §7.4).
 //!
-//! [`migrate`] reads `PRAGMA user_version`: an empty database gets the current schema; a
-//! version 3 database or later first runs the versioned steps above its version
-//! ([`super::upgrade`]), then the idempotent create-if-missing pass; a reference version 2
-//! database is adopted in place after a file backup (to version 3), then upgraded the same
-//! way; anything else is refused.
+//! [`migrate`] reads `PRAGMA user_version`: an empty database gets the base tables (version
+//! [`BASE`]) and then the later steps; a version 3 database or later first runs the versioned
+//! steps above its version ([`super::upgrade`]), then the idempotent create-if-missing pass; a
+//! reference version 2 database is adopted in place after a file backup (to version 3), then
+//! upgraded the same way; anything else is refused.
 
 use rusqlite::{Connection, params};
 use std::path::Path;
 
 use super::StoreError;
-use super::schema::{BLOB_USAGE, BLOB_USAGE_FILL, INDEXES, SCHEMA_VERSION, TABLES};
+use super::schema::{BLOB_USAGE, BLOB_USAGE_FILL, INDEXES, SCHEMA_VERSION, TABLES, V5_TABLES};
 use super::upgrade;
 use crate::util::{ids::sha256_hex, time};
 
@@ -25,16 +25,25 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
         |r| r.get(0),
     )?;
     match version {
-        0 if tables == 0 => create(conn),
+        0 if tables == 0 => {
+            // Free pages go back to the file system in small steps after history retention
+            // (`history::reclaim`); only possible before the first table is created.
+            // (The WAL header already exists, so the mode takes effect through a VACUUM of the
+            // empty file.)
+            conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")?;
+            create(conn, BASE)?;
+            upgrade::run(conn, BASE)?;
+            create(conn, SCHEMA_VERSION)
+        }
         v if v > SCHEMA_VERSION => Err(StoreError::Refused(NEWER.into())),
         ADOPTED..=SCHEMA_VERSION => {
             upgrade::run(conn, version)?;
-            create(conn)
+            create(conn, SCHEMA_VERSION)
         }
         2 if is_reference_layout(conn)? => {
             adopt(conn, path)?;
             upgrade::run(conn, ADOPTED)?;
-            create(conn)
+            create(conn, SCHEMA_VERSION)
         }
         _ => Err(StoreError::Refused(PREDATES.into())),
     }
@@ -43,12 +52,21 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
 /// The version an adopted reference database gets (§7.4), before the later steps.
 const ADOPTED: i64 = 3;
 
-fn create(conn: &mut Connection) -> Result<(), StoreError> {
+/// The version of the base tables ([`TABLES`], [`INDEXES`]): a new database is created at it
+/// and then takes the later steps, like every older database.
+const BASE: i64 = 4;
+
+/// The idempotent create-if-missing pass of the tables a database of `version` has, then
+/// `user_version = version`.
+fn create(conn: &mut Connection, version: i64) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
     tx.execute_batch(TABLES)?;
     blob_usage(&tx)?;
     tx.execute_batch(INDEXES)?;
-    tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+    if version >= 5 {
+        tx.execute_batch(V5_TABLES)?;
+    }
+    tx.execute_batch(&format!("PRAGMA user_version = {version}"))?;
     tx.commit()?;
     Ok(())
 }

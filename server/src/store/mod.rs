@@ -20,8 +20,10 @@ pub(crate) mod admin;
 pub(crate) mod audit;
 pub(crate) mod blobs;
 mod checkpoint;
+pub(crate) mod compaction;
 pub(crate) mod devices;
 pub(crate) mod events;
+pub(crate) mod history;
 pub(crate) mod migrate;
 pub(crate) mod ops;
 pub(crate) mod retention;
@@ -217,6 +219,20 @@ impl Db {
                 pool.push(conn);
             }
             r
+        })
+        .await
+        .map_err(|_| StoreError::Closed)?
+    }
+
+    /// Copies the WAL into the database and truncates it, on a connection of its own (after
+    /// history retention freed many pages, so the freed space leaves the WAL file too).
+    /// Returns whether it completed (false when a reader held it back).
+    pub(crate) async fn truncate_wal(&self) -> Result<bool, StoreError> {
+        let path = self.inner.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let c = open_connection(&path, false)?;
+            let busy: i64 = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            Ok(busy == 0)
         })
         .await
         .map_err(|_| StoreError::Closed)?

@@ -13,7 +13,7 @@ use verstak_sync_proto::{
     Conflict, EntityType, OpType, PullResponse, PulledOp, PushOp, PushResponse,
 };
 
-use super::{Scope, StoreError, blobs};
+use super::{Scope, StoreError, blobs, compaction};
 use crate::push_prep::{BlobCheck, BlobRefusal, blob_checks, fingerprint};
 
 /// Counters for the metrics of §4.12.
@@ -89,7 +89,7 @@ pub(crate) fn push(c: &Connection, p: &PushInput, now: &str) -> Result<PushOutco
     if let Some(refusal) = refused_blob(c, p)? {
         return Ok(PushOutcome::Rejected(refusal));
     }
-    let start = last_sequence(c, &p.scope)?;
+    let (start, mut last_barrier) = scope_marks(c, &p.scope)?;
     let mut last = start;
     let mut stats = PushStats::default();
     let mut accepted = Vec::new();
@@ -105,6 +105,13 @@ pub(crate) fn push(c: &Connection, p: &PushInput, now: &str) -> Result<PushOutco
             Stored::Duplicate => stats.duplicates += 1,
             Stored::New => {
                 last += 1;
+                let (et, ot) = (op.entity_type.as_str(), op.op_type.as_str());
+                if compaction::class(et, ot) == compaction::BARRIER {
+                    last_barrier = last;
+                } else if ot != "create" {
+                    let entity = (et, op.entity_id.as_str());
+                    compaction::supersede(c, &p.scope, entity, last, last_barrier)?;
+                }
                 let found = conflicts_with(c, p, op)?;
                 stats.conflicts += found.len() as u64;
                 conflicts.extend(found);
@@ -120,10 +127,25 @@ pub(crate) fn push(c: &Connection, p: &PushInput, now: &str) -> Result<PushOutco
     }
     if last != start {
         c.prepare_cached(
-            "INSERT INTO server_scopes (user_id, vault_id, last_sequence, created_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (user_id, vault_id) DO UPDATE SET last_sequence = excluded.last_sequence",
+            "INSERT INTO server_scopes (user_id, vault_id, last_sequence, created_at, last_barrier)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (user_id, vault_id) DO UPDATE SET last_sequence = excluded.last_sequence,
+                last_barrier = excluded.last_barrier",
         )?
-        .execute(params![p.scope.user_id, p.scope.vault_id, last, now])?;
+        .execute(params![
+            p.scope.user_id,
+            p.scope.vault_id,
+            last,
+            now,
+            last_barrier
+        ])?;
+        // What a compacted pull asks first: did this device push after the cursor?
+        c.prepare_cached(
+            "INSERT INTO server_device_sync (device_id, user_id, vault_id, last_push_sequence)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (device_id, user_id, vault_id) DO UPDATE SET last_push_sequence = excluded.last_push_sequence",
+        )?
+        .execute(params![p.device_id, p.scope.user_id, p.scope.vault_id, last])?;
     }
     let body = crate::reply::json_bytes(&PushResponse::new(accepted, conflicts));
     if !p.idempotency_key.is_empty() {
@@ -184,6 +206,18 @@ fn refused_blob(c: &Connection, p: &PushInput) -> Result<Option<BlobRefusal>, St
     Ok(None)
 }
 
+/// The scope's last sequence and latest barrier (0, 0 for a new scope).
+fn scope_marks(c: &Connection, scope: &Scope) -> Result<(i64, i64), StoreError> {
+    Ok(c.prepare_cached(
+        "SELECT last_sequence, last_barrier FROM server_scopes WHERE user_id = ?1 AND vault_id = ?2",
+    )?
+    .query_row(params![scope.user_id, scope.vault_id], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })
+    .optional()?
+    .unwrap_or((0, 0)))
+}
+
 pub(crate) fn last_sequence(c: &Connection, scope: &Scope) -> Result<i64, StoreError> {
     Ok(c.prepare_cached(
         "SELECT last_sequence FROM server_scopes WHERE user_id = ?1 AND vault_id = ?2",
@@ -207,14 +241,15 @@ fn store_op(
         .prepare_cached(
             "INSERT INTO server_ops (user_id, vault_id, op_id, server_sequence, device_id, entity_type,
                 entity_id, op_type, payload_json, idempotency_key, client_sequence, last_seen_server_seq,
-                created_at, pushed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                created_at, pushed_at, compaction)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
              ON CONFLICT (user_id, vault_id, op_id) DO NOTHING",
         )?
         .execute(params![
             u, v, op.op_id, seq, p.device_id, op.entity_type.as_str(), op.entity_id,
             op.op_type.as_str(), op.payload_json, p.idempotency_key, op.client_sequence,
-            op.last_seen_server_seq, op.created_at, now
+            op.last_seen_server_seq, op.created_at, now,
+            compaction::class(op.entity_type.as_str(), op.op_type.as_str())
         ])?;
     if inserted > 0 {
         return Ok(Stored::New);
@@ -292,14 +327,74 @@ fn tombstone(c: &Connection, scope: &Scope, op: &PushOp, now: &str) -> Result<()
     Ok(())
 }
 
-/// One page of a scope's ops after `since`, at most `limit` of them (§4.8).
+/// Who pulls, and when the server may compact the answer (docs/compacted-joins.md).
+#[derive(Debug, Clone)]
+pub(crate) struct Puller {
+    pub device_id: String,
+    /// A pull whose backlog (`server_sequence - since`) is at most this is never compacted.
+    pub compact_min_backlog: i64,
+}
+
+/// One page of a scope's ops after `since`, at most `limit` of them (§4.8), compacted when the
+/// puller is behind by more than its threshold and pushed nothing after `since`.
 pub(crate) fn pull(
+    c: &Connection,
+    scope: &Scope,
+    puller: &Puller,
+    since: i64,
+    limit: i64,
+) -> Result<PullResponse, StoreError> {
+    // One read transaction: the page, its compaction and `server_sequence` agree.
+    let tx = c.unchecked_transaction()?;
+    let server_sequence = last_sequence(&tx, scope)?;
+    let (ops, has_more) = if compacts(&tx, scope, puller, since, server_sequence)? {
+        compaction::page(&tx, scope, since, limit as usize, server_sequence)?
+    } else {
+        plain_page(&tx, scope, since, limit)?
+    };
+    tx.finish()?;
+    let page_last_sequence = ops.last().map(|o| o.server_sequence).unwrap_or(since);
+    Ok(PullResponse {
+        has_more,
+        ops,
+        page_last_sequence,
+        server_sequence,
+    })
+}
+
+/// Whether this pull is compacted: far enough behind, and no op of the puller's own after the
+/// cursor (its echoes and the ops that raced with them keep their full order).
+fn compacts(
+    c: &Connection,
+    scope: &Scope,
+    puller: &Puller,
+    since: i64,
+    server_sequence: i64,
+) -> Result<bool, StoreError> {
+    if server_sequence.saturating_sub(since) <= puller.compact_min_backlog {
+        return Ok(false);
+    }
+    let pushed: i64 = c
+        .prepare_cached(
+            "SELECT last_push_sequence FROM server_device_sync
+             WHERE device_id = ?1 AND user_id = ?2 AND vault_id = ?3",
+        )?
+        .query_row(
+            params![puller.device_id, scope.user_id, scope.vault_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
+    Ok(pushed <= since)
+}
+
+/// Every op after `since` in order (§4.8 as written): `limit` of them and whether more follow.
+fn plain_page(
     c: &Connection,
     scope: &Scope,
     since: i64,
     limit: i64,
-) -> Result<PullResponse, StoreError> {
-    let server_sequence = last_sequence(c, scope)?;
+) -> Result<(Vec<PulledOp>, bool), StoreError> {
     let mut st = c.prepare_cached(
         "SELECT op_id, server_sequence, device_id, entity_type, entity_id, op_type, payload_json, created_at
          FROM server_ops WHERE user_id = ?1 AND vault_id = ?2 AND server_sequence > ?3
@@ -324,13 +419,7 @@ pub(crate) fn pull(
         .collect::<Result<Vec<_>, _>>()?;
     let has_more = ops.len() as i64 > limit;
     ops.truncate(limit as usize);
-    let page_last_sequence = ops.last().map(|o| o.server_sequence).unwrap_or(since);
-    Ok(PullResponse {
-        has_more,
-        ops,
-        page_last_sequence,
-        server_sequence,
-    })
+    Ok((ops, has_more))
 }
 
 /// Total number of stored ops (metrics gauge).

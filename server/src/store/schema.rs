@@ -171,4 +171,42 @@ pub(crate) const BLOB_USAGE_FILL: &str = "INSERT INTO server_blob_usage (user_id
     SELECT user_id, vault_id, SUM(size) FROM server_blob_refs GROUP BY user_id, vault_id";
 
 /// The schema version this server writes into `PRAGMA user_version`.
-pub(crate) const SCHEMA_VERSION: i64 = 4;
+pub(crate) const SCHEMA_VERSION: i64 = 5;
+
+/// Version 5 (`docs/compacted-joins.md`): each op's compaction class
+/// (0 = head, 1 = superseded, 2 = barrier), the scope's latest barrier, what the server knows
+/// of each device's progress, and when a blob lost its last ref. Run once by the 4 → 5 step.
+pub(crate) const V5_COLUMNS: &[(&str, &str, &str)] = &[
+    ("server_ops", "compaction", "INTEGER NOT NULL DEFAULT 0"),
+    (
+        "server_scopes",
+        "last_barrier",
+        "INTEGER NOT NULL DEFAULT 0",
+    ),
+    ("server_blobs", "orphaned_at", "TEXT"),
+];
+
+/// The version 5 tables and indexes (idempotent, run on every start of a version 5 database).
+pub(crate) const V5_TABLES: &str = r#"
+CREATE TABLE IF NOT EXISTS server_device_sync (
+    device_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    vault_id TEXT NOT NULL,
+    last_push_sequence INTEGER NOT NULL DEFAULT 0,
+    pulled_sequence INTEGER NOT NULL DEFAULT 0,
+    pulled_at TEXT,
+    PRIMARY KEY (device_id, user_id, vault_id)
+);
+CREATE INDEX IF NOT EXISTS idx_server_ops_heads ON server_ops(user_id, vault_id, server_sequence) WHERE compaction <> 1;
+CREATE INDEX IF NOT EXISTS idx_server_ops_barriers ON server_ops(user_id, vault_id, server_sequence) WHERE compaction = 2;
+CREATE INDEX IF NOT EXISTS idx_server_device_sync_scope ON server_device_sync(user_id, vault_id);
+CREATE INDEX IF NOT EXISTS idx_server_blobs_orphaned ON server_blobs(orphaned_at) WHERE orphaned_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS idx_server_blob_refs_sha ON server_blob_refs(sha256);
+CREATE TRIGGER IF NOT EXISTS server_blob_orphaned AFTER DELETE ON server_blob_refs
+WHEN NOT EXISTS (SELECT 1 FROM server_blob_refs WHERE sha256 = OLD.sha256) BEGIN
+    UPDATE server_blobs SET orphaned_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE sha256 = OLD.sha256;
+END;
+CREATE TRIGGER IF NOT EXISTS server_blob_adopted AFTER INSERT ON server_blob_refs BEGIN
+    UPDATE server_blobs SET orphaned_at = NULL WHERE sha256 = NEW.sha256 AND orphaned_at IS NOT NULL;
+END;
+"#;

@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 use verstak_sync_proto::{PushOp, PushResponse};
 
-use super::ops::{PushInput, PushOutcome, pull, push};
+use super::ops::{Puller, PushInput, PushOutcome, pull, push};
 use super::retention::{Retention, run};
 use super::{Db, Scope, blobs, migrate, open_connection};
 
@@ -38,6 +38,14 @@ fn input(u: &str, key: &str, ops: Vec<PushOp>) -> PushInput {
     PushInput::new(scope(u), "dev_1".into(), key.into(), ops)
 }
 
+/// A puller whose pulls are never compacted (the §4.8 answer as written).
+fn puller() -> Puller {
+    Puller {
+        device_id: "dev_reader".into(),
+        compact_min_backlog: i64::MAX,
+    }
+}
+
 fn stored(o: PushOutcome) -> PushResponse {
     match o {
         PushOutcome::Stored { body, .. } => serde_json::from_slice(&body).unwrap(),
@@ -58,7 +66,7 @@ fn push_assigns_per_scope_sequences_and_pull_pages() {
     );
     assert_eq!(r.accepted_ids(), ["a", "b"]);
     stored(push(&c, &input("u2", "", vec![op("a", "{}")]), "t").unwrap());
-    let p = pull(&c, &scope("u1"), 0, 1).unwrap();
+    let p = pull(&c, &scope("u1"), &puller(), 0, 1).unwrap();
     assert_eq!(
         (
             p.ops.len(),
@@ -68,7 +76,7 @@ fn push_assigns_per_scope_sequences_and_pull_pages() {
         ),
         (1, true, 1, 2)
     );
-    let p = pull(&c, &scope("u2"), 0, 10).unwrap();
+    let p = pull(&c, &scope("u2"), &puller(), 0, 10).unwrap();
     assert_eq!((p.ops[0].server_sequence, p.server_sequence), (1, 1));
 }
 
@@ -264,7 +272,10 @@ fn retention_keeps_ops_and_drops_old_keys() {
         })
         .unwrap();
     assert_eq!(keys, 0);
-    assert_eq!(pull(&c, &scope("u"), 0, 10).unwrap().ops.len(), 1);
+    assert_eq!(
+        pull(&c, &scope("u"), &puller(), 0, 10).unwrap().ops.len(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -376,4 +387,64 @@ fn push_sql_throughput() {
         in_jobs * 1e6 / n,
         in_commit * 1e6 / n
     );
+}
+
+/// The 4 → 5 migration classifies a stored history exactly as pushes classify it live.
+#[test]
+fn migration_classes_match_push_classes() {
+    let (_d, c) = db();
+    let history = [
+        ("file", "a", "create"),
+        ("file", "a", "create"),
+        ("file", "a", "update"),
+        ("file", "b", "create"),
+        ("workspace-folder", "w", "move"),
+        ("file", "a", "update"),
+        ("file", "b", "delete"),
+        ("file", "b", "create"),
+        ("folder", "F", "create"),
+        ("folder", "F", "delete"),
+        ("file", "a", "delete"),
+        ("plugin-record", "p|d|r", "update"),
+        ("plugin-record", "p|d|r", "update"),
+        ("file", "c", "create"),
+        ("file", "c", "create"),
+    ];
+    for (i, (et, eid, ot)) in history.iter().enumerate() {
+        let one = PushOp {
+            op_id: format!("o{i}"),
+            entity_type: (*et).into(),
+            entity_id: (*eid).into(),
+            op_type: (*ot).into(),
+            payload_json: "{}".into(),
+            ..Default::default()
+        };
+        stored(push(&c, &input("u", "", vec![one]), "t").unwrap());
+    }
+    let classes = |c: &Connection| -> Vec<i64> {
+        let mut st = c
+            .prepare("SELECT compaction FROM server_ops ORDER BY server_sequence")
+            .unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let live = classes(&c);
+    // 4 (b create) and 6 (a update) are followed by their entity only across a barrier.
+    assert_eq!(live, [1, 1, 0, 0, 2, 0, 0, 0, 0, 2, 0, 1, 0, 0, 0]);
+    let barrier: i64 = c
+        .query_row("SELECT last_barrier FROM server_scopes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(barrier, 10);
+    c.execute_batch(
+        "UPDATE server_ops SET compaction = 0; UPDATE server_scopes SET last_barrier = 0;",
+    )
+    .unwrap();
+    super::compaction::classify_history(&c).unwrap();
+    assert_eq!(classes(&c), live);
+    let again: i64 = c
+        .query_row("SELECT last_barrier FROM server_scopes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(again, 10);
 }

@@ -5,19 +5,28 @@
 //! Step 4 makes `server_users.email` optional: `user add` without `--email` stores no address
 //! instead of an undeliverable `<id>@users.invalid` placeholder, and the placeholders of
 //! older databases become NULL.
+//!
+//! Step 5 classifies the stored history for compacted joins (`docs/compacted-joins.md`) and
+//! adds what history retention needs (`docs/history-retention.md`).
 
 use rusqlite::{Connection, Transaction};
 
 use super::StoreError;
+use super::schema::{V5_COLUMNS, V5_TABLES};
 
 type Step = fn(&Transaction<'_>) -> Result<(), StoreError>;
 
 /// `(version reached, step)` in ascending order.
-const STEPS: &[(i64, Step)] = &[(4, email_optional)];
+const STEPS: &[(i64, Step)] = &[(4, email_optional), (5, history_classes)];
 
 /// Applies the steps above `from`, each in its own transaction.
 pub(crate) fn run(conn: &mut Connection, from: i64) -> Result<(), StoreError> {
-    for &(version, step) in STEPS.iter().filter(|(v, _)| *v > from) {
+    run_until(conn, from, i64::MAX)
+}
+
+/// Applies the steps above `from` up to version `until`.
+fn run_until(conn: &mut Connection, from: i64, until: i64) -> Result<(), StoreError> {
+    for &(version, step) in STEPS.iter().filter(|(v, _)| *v > from && *v <= until) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         // Another process (`user add` next to a starting server) may have taken it already.
         let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -96,6 +105,32 @@ fn email_optional(tx: &Transaction<'_>) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// 4 → 5: compaction classes of the stored history, the scopes' latest barriers, each device's
+/// last pushed sequence (docs/compacted-joins.md) and blob orphan times (retention).
+fn history_classes(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    for (table, column, decl) in V5_COLUMNS {
+        // A column that is already there (a database stepped back by hand) is kept as it is.
+        let present: bool = tx.query_row(
+            &format!("SELECT EXISTS (SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1)"),
+            [column],
+            |r| r.get(0),
+        )?;
+        if !present {
+            tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
+        }
+    }
+    tx.execute_batch(V5_TABLES)?;
+    super::compaction::classify_history(tx)?;
+    tx.execute_batch(
+        "INSERT OR IGNORE INTO server_device_sync (device_id, user_id, vault_id, last_push_sequence)
+         SELECT device_id, user_id, vault_id, MAX(server_sequence) FROM server_ops
+         GROUP BY device_id, user_id, vault_id;
+         UPDATE server_blobs SET orphaned_at = created_at
+         WHERE NOT EXISTS (SELECT 1 FROM server_blob_refs r WHERE r.sha256 = server_blobs.sha256);",
+    )?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,7 +149,7 @@ mod tests {
              PRAGMA user_version = 3;",
         )
         .unwrap();
-        run(&mut c, 3).unwrap();
+        run_until(&mut c, 3, 4).unwrap();
         let v: i64 = c
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
@@ -151,7 +186,12 @@ mod tests {
             )
             .is_err()
         );
-        // Nothing runs again on a version 4 database.
-        run(&mut c, 4).unwrap();
+        // Step 4 does not run again on a version 4 database, even when asked from 3 (another
+        // process took it meanwhile): the version is re-checked inside the transaction.
+        run_until(&mut c, 3, 4).unwrap();
+        let n: i64 = c
+            .query_row("SELECT COUNT(*) FROM server_users", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 3);
     }
 }

@@ -268,7 +268,7 @@ pub(crate) const CONSOLE: &[(&str, &str, &str)] = &[
     ),
     (
         "storage.retentionHint",
-        "Runs every hour. Removes expired sessions and email tokens, old idempotency records and audit events, and stale unfinished uploads; never files or operations.",
-        "Запускается каждый час. Удаляет истёкшие сеансы и ссылки из писем, старые записи идемпотентности и события аудита, давние незавершённые загрузки; файлы и операции не трогает.",
+        "Runs every hour. Removes expired sessions and email tokens, old idempotency records and audit events, and stale unfinished uploads, and thins old file versions as the History page sets; never the latest version of a file.",
+        "Запускается каждый час. Удаляет истёкшие сеансы и ссылки из писем, старые записи идемпотентности и события аудита, давние незавершённые загрузки и прореживает старые версии файлов по настройкам страницы «История»; последнюю версию файла не трогает никогда.",
     ),
 ];

@@ -460,6 +460,48 @@ const CATALOG: &[(&str, &str, &str)] = &[
         "Последняя синхронизация",
     ),
     ("stats.last_cleanup_at", "Last cleanup", "Последняя очистка"),
+    // The history retention section (issue 17, docs/history-retention.md).
+    ("admin.history", "History", "История"),
+    (
+        "admin.historyIntro",
+        "How long old versions are kept. The latest version of every file is never removed, and nothing a device has not pulled yet. Versions older than the daily span: one per month.",
+        "Сколько хранить старые версии. Последняя версия каждого файла не удаляется никогда, как и то, что устройство ещё не получило. Версии старше дневного срока: одна в месяц.",
+    ),
+    (
+        "history.compact_min_backlog",
+        "Send only the latest versions to devices behind by more than (operations)",
+        "Отправлять только последние версии устройствам, отставшим более чем на (операций)",
+    ),
+    (
+        "history.keep_all_days",
+        "Keep every version for (days)",
+        "Хранить все версии (дней)",
+    ),
+    (
+        "history.keep_daily_days",
+        "Then one version per day up to (days)",
+        "Затем одну версию в день до (дней)",
+    ),
+    (
+        "history.tombstone_days",
+        "Keep deleted files' history at least (days)",
+        "Хранить историю удалённых файлов не менее (дней)",
+    ),
+    (
+        "history.blob_grace_hours",
+        "Remove unused blob files after (hours)",
+        "Удалять неиспользуемые файлы блобов через (часов)",
+    ),
+    (
+        "admin.historySaved",
+        "History settings saved. They apply from the next cleanup (hourly, or Run cleanup now).",
+        "Настройки истории сохранены. Они действуют со следующей очистки (раз в час или «Запустить очистку»).",
+    ),
+    (
+        "error.invalidHistory",
+        "Enter whole numbers of 0 or more; the daily span cannot be shorter than the keep-all span.",
+        "Введите целые числа от 0; дневной срок не может быть короче срока хранения всех версий.",
+    ),
 ];
 
 /// A resolved page locale.

@@ -7,6 +7,7 @@
 //!   one function each, with their audit rows, and the server stats both adapters read.
 //! * [`action`]: `POST /admin/action`, the HTML form adapter over [`ops`], and the one-time
 //!   password result; [`api`]: `/admin/api/*` and `/admin/diagnostics.json`, the JSON adapter.
+//! * [`history`]: `/admin/history`, the history retention settings (page, form, JSON).
 //! * [`query`]: the list filter and paging parameters the pages and the API share.
 //!
 //! Every page and API route first requires an admin session (`extract::AdminSession`, used
@@ -16,6 +17,7 @@
 
 pub(crate) mod action;
 pub(crate) mod api;
+pub(crate) mod history;
 pub(crate) mod login;
 pub(crate) mod ops;
 pub(crate) mod pages;
@@ -31,4 +33,5 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(pages::router())
         .merge(action::router())
         .merge(api::router())
+        .merge(history::router())
 }

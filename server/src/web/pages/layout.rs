@@ -21,12 +21,13 @@ pub(crate) enum Nav<'a> {
     AdminGuest,
 }
 
-const ADMIN_SECTIONS: [(&str, &str); 8] = [
+const ADMIN_SECTIONS: [(&str, &str); 9] = [
     ("/admin/dashboard", "admin.dashboard"),
     ("/admin/users", "admin.users"),
     ("/admin/devices", "admin.devices"),
     ("/admin/vaults", "admin.vaults"),
     ("/admin/storage", "admin.storage"),
+    ("/admin/history", "admin.history"),
     ("/admin/audit", "admin.audit"),
     ("/admin/settings", "admin.settings"),
     ("/admin/diagnostics", "admin.diagnostics"),

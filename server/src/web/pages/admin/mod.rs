@@ -11,6 +11,7 @@ pub(crate) mod audit;
 pub(crate) mod dashboard;
 pub(crate) mod devices;
 pub(crate) mod diagnostics;
+pub(crate) mod history;
 pub(crate) mod login;
 pub(crate) mod password;
 pub(crate) mod settings;
