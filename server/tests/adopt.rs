@@ -189,7 +189,7 @@ fn version_3_placeholders_become_no_email() {
     drop(c);
 
     let s = TestServer::start_in(dir, &[]);
-    assert_eq!(s.get("/readyz", None).json()["schema_version"], 4);
+    assert_eq!(s.get("/readyz", None).json()["schema_version"], 5);
     let c = Connection::open(s.data().join("server.db")).unwrap();
     let emails: Vec<(String, Option<String>)> = c
         .prepare("SELECT username, email FROM server_users ORDER BY username")
