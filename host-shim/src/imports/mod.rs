@@ -22,7 +22,7 @@ pub(crate) mod progress;
 mod settings;
 mod staging;
 mod storage;
-mod tls;
+pub(crate) mod tls;
 
 #[cfg(test)]
 mod testing;

@@ -93,14 +93,15 @@ impl Tls {
         Ok(Tls(Arc::new(config)))
     }
 
+    /// The rustls configuration, for a blocking client (the live event stream) that shares
+    /// this trust.
+    pub fn client_config(&self) -> Arc<ClientConfig> {
+        self.0.clone()
+    }
+
     /// Runs the handshake with `host` over `tcp`, whose idle timeout bounds each step.
     pub async fn connect(&self, host: &url::Host<&str>, tcp: Timed) -> Result<TlsStream, String> {
-        let name: ServerName<'static> = match host {
-            url::Host::Domain(d) => ServerName::try_from(d.to_string())
-                .map_err(|e| format!("TLS: {d:?} is not a valid server name: {e}"))?,
-            url::Host::Ipv4(ip) => ServerName::IpAddress(IpAddr::V4(*ip).into()),
-            url::Host::Ipv6(ip) => ServerName::IpAddress(IpAddr::V6(*ip).into()),
-        };
+        let name = server_name(host)?;
         // rustls errors come back inside an `InvalidData` io::Error whose text is rustls' own.
         tokio_rustls::TlsConnector::from(self.0.clone())
             .connect(name, tcp)
@@ -117,6 +118,16 @@ impl Tls {
     pub fn same(&self, other: &Tls) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
+}
+
+/// The name a server's certificate must carry: its DNS name or IP address.
+pub fn server_name(host: &url::Host<&str>) -> Result<ServerName<'static>, String> {
+    Ok(match host {
+        url::Host::Domain(d) => ServerName::try_from(d.to_string())
+            .map_err(|e| format!("TLS: {d:?} is not a valid server name: {e}"))?,
+        url::Host::Ipv4(ip) => ServerName::IpAddress(IpAddr::V4(*ip).into()),
+        url::Host::Ipv6(ip) => ServerName::IpAddress(IpAddr::V6(*ip).into()),
+    })
 }
 
 /// Adds every certificate of a PEM file; an unreadable file, bad PEM, no certificate or one

@@ -18,13 +18,14 @@
 
 use super::Input;
 use super::sse::{Chunked, SseParser};
+use crate::imports::tls;
 use crate::vault::VaultDirs;
 use crate::watch;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::mpsc::Sender;
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// The stream's route on the server.
@@ -323,46 +324,14 @@ fn open(url: &url::Url) -> io::Result<Box<dyn Conn>> {
     if url.scheme() == "http" {
         return Ok(Box::new(tcp));
     }
-    let config = tls_config().map_err(io::Error::other)?;
-    let name = match url.host() {
-        Some(url::Host::Ipv4(ip)) => {
-            rustls::pki_types::ServerName::IpAddress(std::net::IpAddr::V4(ip).into())
-        }
-        Some(url::Host::Ipv6(ip)) => {
-            rustls::pki_types::ServerName::IpAddress(std::net::IpAddr::V6(ip).into())
-        }
-        _ => rustls::pki_types::ServerName::try_from(host.to_string()).map_err(io::Error::other)?,
-    };
+    // The same trust as the component's requests (`imports::tls`).
+    let config = tls::shared().map_err(io::Error::other)?.client_config();
+    let host = url
+        .host()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no host"))?;
+    let name = tls::server_name(&host).map_err(io::Error::other)?;
     let conn = rustls::ClientConnection::new(config, name).map_err(io::Error::other)?;
     Ok(Box::new(rustls::StreamOwned::new(conn, tcp)))
-}
-
-/// The same trust as the component's requests: the platform's CA certificates plus the PEM
-/// file named by `VERSTAK_SYNC_CA_FILE`; verification cannot be turned off.
-fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
-    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            use rustls::pki_types::CertificateDer;
-            use rustls::pki_types::pem::PemObject;
-            let mut roots = rustls::RootCertStore::empty();
-            roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-            if let Some(path) = std::env::var_os("VERSTAK_SYNC_CA_FILE").filter(|v| !v.is_empty()) {
-                for cert in CertificateDer::pem_file_iter(&path).map_err(|e| e.to_string())? {
-                    roots
-                        .add(cert.map_err(|e| e.to_string())?)
-                        .map_err(|e| e.to_string())?;
-                }
-            }
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map_err(|e| e.to_string())?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            Ok(Arc::new(config))
-        })
-        .clone()
 }
 
 #[cfg(test)]
