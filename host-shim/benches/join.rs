@@ -1,4 +1,4 @@
-//! Issue 17 benchmarks (not tests): a new device joining a vault of 1,000 notes after 1 and
+//! Benchmarks (not tests): a new device joining a vault of 1,000 notes after 1 and
 //! after 50 edit rounds (compacted joins, docs/compacted-joins.md), and the server's disk for
 //! both once the history windows have passed (docs/history-retention.md).
 //!
@@ -12,9 +12,12 @@
 //! `cargo bench -p verstak-sync-host --bench join` (run by scripts/bench.sh after `sync`);
 //! `BENCH_JOIN_NOTES` and `BENCH_JOIN_ROUNDS` change the size.
 
-use std::io::{BufRead, BufReader};
+#[path = "common/server.rs"]
+mod server;
+use server::Server;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use verstak_sync_host::limits::Limits;
@@ -86,54 +89,6 @@ fn edit_round(dir: &Path, n: usize, round: usize) -> anyhow::Result<()> {
         std::fs::write(p, s)?;
     }
     Ok(())
-}
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(bin: &Path, data: &Path) -> anyhow::Result<Server> {
-        let mut child = Command::new(bin)
-            .arg("--data")
-            .arg(data)
-            .args(["--port", "0"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        let mut lines = BufReader::new(child.stderr.take().expect("piped")).lines();
-        let addr = loop {
-            let Some(line) = lines.next() else {
-                anyhow::bail!("the server exited before it was ready");
-            };
-            let line = line?;
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                break rest.split_whitespace().next().unwrap_or("").to_string();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        Ok(Server {
-            child,
-            url: format!("http://{addr}"),
-        })
-    }
-
-    /// SIGTERM and wait: the pull marks are written and the WAL checkpointed.
-    fn stop(mut self) -> anyhow::Result<()> {
-        let pid = libc::pid_t::try_from(self.child.id())?;
-        // SAFETY: signals our own child, which has not been reaped yet.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-        self.child.wait()?;
-        Ok(())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn dir_bytes(dir: &Path) -> anyhow::Result<u64> {

@@ -26,7 +26,11 @@
 //! bytes the host process wrote, from `/proc/self/io`), `--component PATH` (another engine
 //! build, e.g. an older one to compare with).
 
-use std::io::{BufRead, BufReader, Write};
+#[path = "common/server.rs"]
+mod server;
+use server::Server;
+
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -1009,48 +1013,6 @@ fn count_files(dir: &Path) -> anyhow::Result<usize> {
 
 // ---------------------------------------------------------------------------------------------
 // The server process and the machine.
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(bin: &Path, data: &Path) -> anyhow::Result<Server> {
-        let mut child = Command::new(bin)
-            .arg("--data")
-            .arg(data)
-            .args(["--port", "0"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        let mut lines = BufReader::new(child.stderr.take().expect("piped")).lines();
-        let addr = loop {
-            let Some(line) = lines.next() else {
-                anyhow::bail!("the server exited before it was ready");
-            };
-            let line = line?;
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                break rest.split_whitespace().next().unwrap_or("").to_string();
-            }
-        };
-        // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        let url = if addr.starts_with("http") {
-            addr
-        } else {
-            format!("http://{addr}")
-        };
-        Ok(Server { child, url })
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
