@@ -65,20 +65,7 @@ fn parse(raw: &[u8], head_only: bool) -> Resp {
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .expect("complete response head");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
+    let (status, headers) = parse_head(&raw[..split]);
     let rest = &raw[split + 4..];
     let chunked = headers
         .iter()
@@ -95,6 +82,25 @@ fn parse(raw: &[u8], head_only: bool) -> Resp {
         headers,
         body,
     }
+}
+
+/// The status and the headers (names in lower case) of a response head without its blank line.
+pub fn parse_head(head: &[u8]) -> (u16, Vec<(String, String)>) {
+    let head = String::from_utf8_lossy(head);
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers)
 }
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {

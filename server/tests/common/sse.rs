@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use super::http::Resp;
+use super::http::{Resp, parse_head};
 
 /// One SSE message: a block of lines ended by a blank line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -60,20 +60,7 @@ pub fn open(addr: &str, path: &str, headers: &[(&str, &str)]) -> Result<Sse, Res
         assert!(Instant::now() < deadline, "no response head");
         read_some(&mut s, &mut raw);
     };
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
+    let (status, headers) = parse_head(&raw[..split]);
     let rest = raw[split + 4..].to_vec();
     if status != 200 {
         let len: usize = headers
