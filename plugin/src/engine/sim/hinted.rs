@@ -6,8 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::vault::Node;
 use super::{Rng, Sim};
-use crate::engine::command::Command;
-use crate::engine::event::{Action, Event};
+use crate::engine::event::Action;
 use crate::engine::saved::SavedState;
 
 fn quiet(seed: u64) -> Sim {
@@ -146,24 +145,6 @@ fn a_hint_with_exactly_the_changed_paths_decides_as_a_full_scan() {
     }
 }
 
-/// The command kinds of one `sync-changed` run of device `d`.
-fn kinds(sim: &mut Sim, d: usize, action: Action) -> Vec<&'static str> {
-    sim.devs[d].engine.handle(sim.now, Event::Start(action));
-    let mut kinds = Vec::new();
-    loop {
-        let cmd = sim.devs[d].engine.poll_command().expect("not stalled");
-        kinds.push(cmd.kind());
-        if let Command::Finished(r) = cmd {
-            r.unwrap();
-            return kinds;
-        }
-        let id = cmd.id().unwrap();
-        let dev = &mut sim.devs[d];
-        let result = dev.vault.exec(&cmd, &mut sim.server);
-        dev.engine.handle(sim.now, Event::Reply { id, result });
-    }
-}
-
 #[test]
 fn a_hint_lists_only_the_hinted_folders() {
     let mut sim = quiet(1);
@@ -174,14 +155,14 @@ fn a_hint_lists_only_the_hinted_folders() {
     }
     sim.act(0, Action::Sync).unwrap();
     sim.write_user(0, "b/n1.md", "b 1 edited\n");
-    let k = kinds(&mut sim, 0, Action::SyncChanged(vec!["b/n1.md".into()]));
+    let k = sim.command_kinds(0, Action::SyncChanged(vec!["b/n1.md".into()]));
     let lists = k.iter().filter(|k| **k == "ListDir").count();
     assert_eq!(lists, 1, "only b/ is listed: {k:?}");
     assert_eq!(k.iter().filter(|k| **k == "HashFile").count(), 1, "{k:?}");
     assert_eq!(sim.server.ops.last().unwrap().entity_id, "b/n1.md");
 
     // An empty hint scans nothing and still pulls and pushes.
-    let k = kinds(&mut sim, 0, Action::SyncChanged(vec![]));
+    let k = sim.command_kinds(0, Action::SyncChanged(vec![]));
     assert!(!k.contains(&"ListDir"), "{k:?}");
     assert!(k.contains(&"Http"), "{k:?}");
 }
@@ -196,13 +177,13 @@ fn an_invalid_or_oversized_hint_scans_everything() {
     sim.write_user(0, "d3/n.md", "changed\n");
     // An invalid path: the whole vault is listed (root + five folders), the change found.
     let bad = vec!["../outside".to_string(), "d0/n.md".into()];
-    let k = kinds(&mut sim, 0, Action::SyncChanged(bad));
+    let k = sim.command_kinds(0, Action::SyncChanged(bad));
     assert_eq!(k.iter().filter(|k| **k == "ListDir").count(), 6, "{k:?}");
     assert_eq!(sim.server.ops.last().unwrap().entity_id, "d3/n.md");
     // Too many paths for a vault this size.
     sim.write_user(0, "d4/n.md", "changed\n");
     let many: Vec<String> = (0..65).map(|i| format!("nothing/{i}")).collect();
-    let k = kinds(&mut sim, 0, Action::SyncChanged(many));
+    let k = sim.command_kinds(0, Action::SyncChanged(many));
     assert_eq!(k.iter().filter(|k| **k == "ListDir").count(), 6, "{k:?}");
     assert_eq!(sim.server.ops.last().unwrap().entity_id, "d4/n.md");
 }

@@ -360,6 +360,25 @@ impl Sim {
         panic!("device {d} did not finish");
     }
 
+    /// The command kinds of one run of `action` on device `d`, executed against its vault
+    /// without faults; the run must succeed.
+    pub(crate) fn command_kinds(&mut self, d: usize, action: Action) -> Vec<&'static str> {
+        self.devs[d].engine.handle(self.now, Event::Start(action));
+        let mut kinds = Vec::new();
+        loop {
+            let cmd = self.devs[d].engine.poll_command().expect("not stalled");
+            kinds.push(cmd.kind());
+            if let Command::Finished(r) = cmd {
+                r.unwrap();
+                return kinds;
+            }
+            let id = cmd.id().unwrap();
+            let dev = &mut self.devs[d];
+            let result = dev.vault.exec(&cmd, &mut self.server);
+            dev.engine.handle(self.now, Event::Reply { id, result });
+        }
+    }
+
     pub(crate) fn sync(&mut self, d: usize) -> Outcome {
         self.start(d);
         self.finish(d);

@@ -225,35 +225,13 @@ fn a_run_that_fails_after_the_scan_still_counts_the_local_changes_as_unpushed() 
     assert_eq!(sim.devs[0].engine.status().unpushed_ops, 0);
 }
 
-/// The command kinds of one sync run of device `d`, executed against its vault without faults.
-fn run_kinds(sim: &mut Sim, d: usize) -> Vec<&'static str> {
-    sim.devs[d]
-        .engine
-        .handle(sim.now, Event::Start(Action::Sync));
-    let mut kinds = Vec::new();
-    loop {
-        let Some(cmd) = sim.devs[d].engine.poll_command() else {
-            panic!("stalled")
-        };
-        kinds.push(cmd.kind());
-        if let Command::Finished(r) = cmd {
-            r.unwrap();
-            return kinds;
-        }
-        let id = cmd.id().unwrap();
-        let dev = &mut sim.devs[d];
-        let result = dev.vault.exec(&cmd, &mut sim.server);
-        dev.engine.handle(sim.now, Event::Reply { id, result });
-    }
-}
-
 #[test]
 fn the_scan_asks_the_glue_for_digests_and_reads_no_file_bytes() {
     let mut sim = quiet(1);
     sim.write_user(0, "Notes/a.md", "a\n");
     let big = vec![0u8; 100]; // binary, over several 7-byte chunks: a blob
     sim.devs[0].vault.put("b.dat", big.clone()).unwrap();
-    let kinds = run_kinds(&mut sim, 0);
+    let kinds = sim.command_kinds(0, Action::Sync);
     let scan = &kinds[..kinds
         .iter()
         .position(|k| *k == "Http")
@@ -269,9 +247,9 @@ fn the_scan_asks_the_glue_for_digests_and_reads_no_file_bytes() {
     );
 
     // Unchanged files are not hashed again; new mtimes with the same content are, and push nothing.
-    assert!(!run_kinds(&mut sim, 0).contains(&"HashFile"));
+    assert!(!sim.command_kinds(0, Action::Sync).contains(&"HashFile"));
     sim.devs[0].vault.put("b.dat", big).unwrap();
-    let kinds = run_kinds(&mut sim, 0);
+    let kinds = sim.command_kinds(0, Action::Sync);
     assert_eq!(
         kinds.iter().filter(|k| **k == "HashFile").count(),
         1,
