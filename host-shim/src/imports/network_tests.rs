@@ -881,6 +881,17 @@ mod https {
         key: PrivateKeyDer<'static>,
     }
 
+    /// A TLS server configuration presenting `id`.
+    fn tls_server_config(id: Identity) -> ServerConfig {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(id.chain, id.key)
+            .unwrap()
+    }
+
     /// A one-shot TLS server on 127.0.0.1: handshake, one request, `response`, then
     /// `close_notify` if `notify`. Hands back the plaintext request, or why it got none.
     fn serve_tls_once(
@@ -888,13 +899,7 @@ mod https {
         response: Vec<u8>,
         notify: bool,
     ) -> (u16, JoinHandle<Result<Vec<u8>, String>>) {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(id.chain, id.key)
-            .unwrap();
+        let config = tls_server_config(id);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let handle = std::thread::spawn(move || {
@@ -965,13 +970,7 @@ mod https {
         let ca = Ca::new("Verstak test CA");
         let (_v, mut s) = full();
         let id = ca.server_identity(&["127.0.0.1"]);
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(id.chain, id.key)
-            .unwrap();
+        let config = tls_server_config(id);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         // Accepts one connection and answers three requests on it.
