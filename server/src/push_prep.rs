@@ -80,17 +80,7 @@ pub(crate) fn blob_checks(ops: &[PushOp]) -> Vec<BlobCheck> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn op(id: &str) -> PushOp {
-        PushOp {
-            op_id: id.into(),
-            entity_type: "file".into(),
-            entity_id: "a".into(),
-            op_type: "create".into(),
-            payload_json: "{}".into(),
-            ..Default::default()
-        }
-    }
+    use crate::sync_rules::tests::op;
 
     #[test]
     fn fingerprint_ignores_nothing_but_device() {

@@ -85,11 +85,12 @@ pub(crate) fn pull_limit(page_limit: i64, max: i64) -> i64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use verstak_sync_proto::EntityType;
 
-    fn op(id: &str) -> PushOp {
+    /// A file create `id` of entity `a` with an empty payload (push_prep's tests use it too).
+    pub(crate) fn op(id: &str) -> PushOp {
         PushOp {
             op_id: id.into(),
             entity_type: "file".into(),

@@ -27,15 +27,6 @@ fn text(path: &str, content: &str) -> String {
     json!({"path": path, "content": content}).to_string()
 }
 
-fn seqs(v: &Value) -> Vec<i64> {
-    v["ops"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["server_sequence"].as_i64().unwrap())
-        .collect()
-}
-
 /// Pulls every page from `since` with `limit`; returns the sequences and the last page.
 fn pull_all(s: &TestServer, token: &str, since: i64, limit: i64) -> (Vec<i64>, Value) {
     let mut cursor = since;

@@ -14,15 +14,6 @@ fn ids(v: &Value) -> Vec<String> {
         .collect()
 }
 
-fn seqs(v: &Value) -> Vec<i64> {
-    v["ops"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["server_sequence"].as_i64().unwrap())
-        .collect()
-}
-
 #[test]
 fn push_then_pull_round_trip() {
     let s = TestServer::start();

@@ -280,6 +280,16 @@ pub fn op(id: &str) -> Value {
 }
 
 /// Builds a multipart body from `(name, filename, bytes)` parts.
+/// The `server_sequence` of each op of a pull answer, in order.
+pub fn seqs(v: &Value) -> Vec<i64> {
+    v["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["server_sequence"].as_i64().unwrap())
+        .collect()
+}
+
 pub fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
     let boundary = "XtestBoundary7MA4YWxk";
     let mut body = Vec::new();
