@@ -132,6 +132,11 @@ impl Drop for Proxy {
         self.shared.stop.store(true, Ordering::SeqCst);
         // Wake the accept loop so it sees the flag.
         let _ = TcpStream::connect(&self.addr);
+        // A connection thread may still hold the shared state (and with it the server) while
+        // it waits on a kept-alive connection; such a thread dies with the test process
+        // without running destructors, so stop the server process here.
+        let mut server = self.shared.server.lock().unwrap_or_else(|e| e.into_inner());
+        server.kill();
     }
 }
 

@@ -74,6 +74,11 @@ impl Server {
         self.addr = addr;
     }
 
+    /// Kills the process now (SIGKILL); dropping the server afterwards is harmless.
+    pub fn kill(&mut self) {
+        self.stop(false);
+    }
+
     fn stop(&mut self, graceful: bool) {
         if graceful {
             let pid = libc::pid_t::try_from(self.child.id()).expect("pids fit pid_t");
