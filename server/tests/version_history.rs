@@ -392,6 +392,10 @@ fn web_restore_and_save_need_csrf_and_append_ops() {
         (ops[0]["op_type"].as_str(), ops[0]["device_id"].as_str()),
         (Some("update"), Some("web"))
     );
+    let f = events
+        .next_event(Duration::from_secs(10))
+        .expect("a sequence event");
+    assert_eq!(f.json(), json!({"server_sequence": 4, "device_id": "web"}));
 
     // A save against a stale version: 409, nothing appended.
     let save = |expected: i64| {
