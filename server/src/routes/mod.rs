@@ -25,6 +25,7 @@ pub(crate) mod download;
 pub(crate) mod enroll;
 pub(crate) mod events;
 pub(crate) mod health;
+pub(crate) mod history;
 pub(crate) mod pages;
 pub(crate) mod part_headers;
 pub(crate) mod sync;

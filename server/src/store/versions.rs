@@ -309,7 +309,7 @@ pub(crate) fn deleted(
             });
         }
     }
-    out.sort_by(|a, b| b.deletion.version.cmp(&a.deletion.version));
+    out.sort_by_key(|d| std::cmp::Reverse(d.deletion.version));
     if limit > 0 {
         out.truncate(limit as usize);
     }
