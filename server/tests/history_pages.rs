@@ -174,3 +174,86 @@ fn another_users_vault_is_404_and_pages_need_a_session() {
         );
     }
 }
+
+#[test]
+fn the_restore_form_appends_a_version_that_devices_pull() {
+    let (s, token) = seeded();
+    let mut b = user_login(&s, "ann", PW);
+    let csrf = b.csrf();
+    let r = b.post_form(
+        "/vaults/notes/restore",
+        &[
+            ("csrf_token", &csrf),
+            ("path", "Docs/n.md"),
+            ("version", "1"),
+            ("back", "file"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(
+        r.header("location"),
+        Some("/vaults/notes/file?path=Docs%2Fn.md")
+    );
+    let html = b.get("/vaults/notes/file?path=Docs%2Fn.md").text();
+    assert!(
+        html.contains("Docs/n.md (version 1 → 7) was restored as a new version."),
+        "{html}"
+    );
+    assert_eq!(timeline(&html), [7, 3, 2, 1]);
+    assert!(html.contains("web dashboard"));
+    // The notice shows once.
+    assert!(
+        !b.get("/vaults/notes/file?path=Docs%2Fn.md")
+            .text()
+            .contains("was restored")
+    );
+
+    // A deleted file comes back from the deleted list, which the form returns to.
+    let r = b.post_form(
+        "/vaults/notes/restore",
+        &[
+            ("csrf_token", &csrf),
+            ("path", "gone.md"),
+            ("version", "5"),
+            ("back", "deleted"),
+        ],
+    );
+    assert_eq!(r.header("location"), Some("/vaults/notes/deleted"));
+    let deleted = b.get("/vaults/notes/deleted").text();
+    assert!(deleted.contains("was restored") && !deleted.contains("value=\"gone.md\""));
+
+    // Devices receive both as ops of another device, with the old content byte for byte.
+    let pulled = s.pull(&token, 6, 100).json();
+    let ops = pulled["ops"].as_array().unwrap();
+    let contents: Vec<(String, String)> = ops
+        .iter()
+        .map(|o| {
+            let p: Value = serde_json::from_str(o["payload_json"].as_str().unwrap()).unwrap();
+            (
+                o["entity_id"].as_str().unwrap().to_owned(),
+                p["content"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        contents,
+        [
+            ("Docs/n.md".to_owned(), "one\n".to_owned()),
+            ("gone.md".to_owned(), "bye\n".to_owned())
+        ]
+    );
+
+    // Without the CSRF field nothing is appended.
+    let r = b.post_form(
+        "/vaults/notes/restore",
+        &[("path", "Docs/n.md"), ("version", "2")],
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        s.pull(&token, 8, 100).json()["ops"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+}

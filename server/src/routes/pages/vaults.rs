@@ -5,7 +5,7 @@
 //! | `GET /vaults` | the user's vaults |
 //! | `GET /vaults/{id}?dir=&q=` | one folder of the vault's live files, or a name search |
 //! | `GET /vaults/{id}/file?path=` | the versions of a path (timeline) |
-//! | `GET /vaults/{id}/download?path=&version=` | one version's content, as an attachment |
+//! | `GET /vaults/{id}/download?path=&version=` | one version's content, as an attachment (the JSON content route's reader) |
 //! | `GET /vaults/{id}/deleted` | deleted files that can be restored |
 //! | `GET /vaults/{id}/conflicts` | conflict copies with their originals |
 //! | `POST /vaults/{id}/restore` | form `csrf_token`, `path`, `version`, `back`: a new version with that content, then 303 back with a notice |
@@ -15,26 +15,29 @@
 //! with `'wasm-unsafe-eval'` (`crate::http::CSP_WASM`).
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::response::Response;
 
 use crate::error::ApiError;
 use crate::extract::{CsrfForm, UserSession};
+use crate::history_ops;
 use crate::routes::assets;
+use crate::routes::history;
 use crate::routes::only;
 use crate::session::Session;
 use crate::state::AppState;
 use crate::store::Scope;
-use crate::store::versions::{self, Content, Version};
+use crate::store::versions::{self, Version};
 use crate::web::ctx::WebCtx;
 use crate::web::error::WebError;
 use crate::web::form::Form;
 use crate::web::html::{self, Nav};
 use crate::web::i18n;
 use crate::web::notice::Notice;
-use crate::web::pages::history::{self, ConflictView, DeletedView, Script, VersionView};
+use crate::web::pages::history::{
+    self as history_pages, ConflictView, DeletedView, Script, VersionView,
+};
 use crate::web::pages::vaults::{self as vault_pages, FileRow, VaultRow, clean_dir, file_url};
 use crate::web::pages::{self, layout::Ui};
 
@@ -191,35 +194,8 @@ async fn file(
     let ui = Ui::new(&cx, Nav::User(&token), "file.title");
     let sc = script(&token);
     let wasm = sc.merge_module.is_some();
-    let p = history::render_file(&ui, &id, &path, &views, notice, &sc);
+    let p = history_pages::render_file(&ui, &id, &path, &views, notice, &sc);
     Ok(page(cx, p, wasm))
-}
-
-/// The file name of `path` as a `Content-Disposition` value: ASCII in `filename`, the exact name
-/// in `filename*` (RFC 6266).
-fn disposition(path: &str) -> String {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    let ascii: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let exact: String = name
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{exact}")
 }
 
 async fn download(
@@ -231,42 +207,15 @@ async fn download(
     let Some(scope) = scope_of(&st, &s, &id).await? else {
         return Ok(not_found(cx));
     };
-    let q = query(&uri);
-    let path = q.get("path").to_owned();
-    let Ok(seq) = q.get("version").parse::<i64>() else {
-        return Ok(not_found(cx));
-    };
-    let p2 = path.clone();
-    let found = st
-        .db
-        .read(move |c| versions::version(c, &scope, &p2, seq))
-        .await?;
-    let (v, bytes, ct) = match found {
-        Some((v, Content::Text(t))) => (v, t.into_bytes(), "text/plain; charset=utf-8"),
-        Some((v, Content::Bytes(b))) => (v, b, "application/octet-stream"),
-        Some((_, Content::Blob { .. })) => {
-            // Blob bodies are streamed by the JSON content route (one implementation of the
-            // blob read), under the same cookie session and scope check.
-            let to = format!(
-                "/api/v1/user/vaults/{}/history/content?{}",
-                vault_pages::penc(&id),
-                uri.query().unwrap_or("")
-            );
-            return Ok(cx.finish(html::redirect(StatusCode::FOUND, &to)));
+    // The JSON content route's reader (text inline, blobs streamed); what it cannot find is
+    // this page's HTML 404, any other refusal its JSON error.
+    match history::content_of(&st, scope, &uri).await {
+        Ok(r) => Ok(cx.finish(html::no_store(r))),
+        Err(ApiError::NotFound(_) | ApiError::BlobNotFound | ApiError::InvalidRequest(_)) => {
+            Ok(not_found(cx))
         }
-        None => return Ok(not_found(cx)),
-    };
-    let mut r = Response::new(Body::from(bytes));
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(d) = HeaderValue::from_str(&disposition(&path)) {
-        h.insert(header::CONTENT_DISPOSITION, d);
+        Err(e) => Err(e.into()),
     }
-    if let Ok(sha) = HeaderValue::from_str(&v.sha256) {
-        h.insert("x-content-sha256", sha);
-    }
-    Ok(cx.finish(r))
 }
 
 async fn deleted(
@@ -291,7 +240,7 @@ async fn deleted(
     let notice = st.notices.take(&s.token_hash).map(|n| n.text(cx.loc));
     let token = csrf(&cx);
     let ui = Ui::new(&cx, Nav::User(&token), "deleted.title");
-    let p = history::render_deleted(&ui, &id, &files, notice);
+    let p = history_pages::render_deleted(&ui, &id, &files, notice);
     Ok(page(cx, p, false))
 }
 
@@ -325,7 +274,7 @@ async fn conflicts(
     let ui = Ui::new(&cx, Nav::User(&token), "conflicts.title");
     let sc = script(&token);
     let wasm = sc.merge_module.is_some();
-    let p = history::render_conflicts(&ui, &id, &pairs, &flashes, &sc);
+    let p = history_pages::render_conflicts(&ui, &id, &pairs, &flashes, &sc);
     Ok(page(cx, p, wasm))
 }
 
@@ -346,13 +295,15 @@ async fn restore(
     let Ok(seq) = form.get("version").parse::<i64>() else {
         return Ok(not_found(cx));
     };
-    let notice = match append_restore(&st, &scope, &path, seq).await {
-        Ok(version) => Notice {
+    let restored =
+        history_ops::restore(&st, scope, history_ops::WEB_DEVICE, path.clone(), seq).await;
+    let notice = match restored {
+        Ok(done) => Notice {
             key: "history.restored",
             name: format!(
                 "{path} ({} {seq} → {})",
                 i18n::t(cx.loc, "file.version").to_lowercase(),
-                version
+                done.version
             ),
         },
         Err(e) => Notice {
@@ -362,32 +313,4 @@ async fn restore(
     };
     st.notices.leave(&s.token_hash, notice);
     Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, &back)))
-}
-
-/// A new version of `path` with version `seq`'s content, appended for the web user; its number.
-async fn append_restore(
-    st: &AppState,
-    scope: &Scope,
-    path: &str,
-    seq: i64,
-) -> Result<i64, ApiError> {
-    let _ = (st, scope, path, seq);
-    Err(ApiError::NotFound("not found")) // HISTORY_OPS_STUB
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn attachment_names_keep_the_exact_name_and_a_safe_ascii_one() {
-        assert_eq!(
-            disposition("Notes/a b.md"),
-            "attachment; filename=\"a b.md\"; filename*=UTF-8''a%20b.md"
-        );
-        assert_eq!(
-            disposition("План \"x\".md"),
-            "attachment; filename=\"____ _x_.md\"; filename*=UTF-8''%D0%9F%D0%BB%D0%B0%D0%BD%20%22x%22.md"
-        );
-    }
 }
