@@ -92,7 +92,7 @@ test('the timeline of a note edited three times; a diff; restoring version 1 rea
     await test.step('the diff of the newest two, then of the first and the newest', async () => {
       await expect(page.locator('#history')).toHaveAttribute('data-ready', '1');
       await page.locator('[data-compare]').click();
-      await expect(page.locator('[data-diff-summary]')).toHaveText('1 lines added, 1 removed.');
+      await expect(page.locator('[data-diff-summary]')).toHaveText('Lines added: 1, removed: 1.');
       const side = page.locator('table.diff.side');
       await expect(side.locator('td.del')).toHaveText(['second draft']);
       await expect(side.locator('td.add')).toHaveText(['third draft']);
@@ -156,7 +156,7 @@ test('a conflict copy merged in the browser becomes a new version on both hosts,
       await section.locator('[data-merge-open]').click();
       await expect(section.locator('[data-merge-status]')).toContainText('Places changed on both sides: 1.');
       const result = section.locator('[data-merge-result]');
-      await expect(result).toHaveValue(/^alpha\n<<<<<<< n \(conflict .*\n=======\nbeta from A\n>>>>>>> n\.md\ngamma\n$/);
+      await expect(result).toHaveValue(/^alpha\n<<<<<<< n \(conflict [^\n]*\)\.md\nbeta from B\n=======\nbeta from A\n>>>>>>> n\.md\ngamma\n$/);
       // Saving with the markers still in is refused on the page.
       await section.locator('[data-merge-save]').click();
       await expect(section.locator('p.flash.error')).toContainText('conflict markers');

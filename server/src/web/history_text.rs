@@ -141,7 +141,7 @@ pub(crate) const HISTORY: &[(&str, &str, &str)] = &[
     ("js.inline", "Inline", "Одним списком"),
     (
         "js.diffSummary",
-        "{added} lines added, {removed} removed.",
+        "Lines added: {added}, removed: {removed}.",
         "Строк добавлено: {added}, удалено: {removed}.",
     ),
     (
