@@ -162,6 +162,7 @@ test('a conflict copy merged in the browser becomes a new version on both hosts,
       await expect(section.locator('p.flash.error')).toContainText('conflict markers');
       await section.locator('fieldset.hunk').getByLabel('Both').check();
       await expect(result).toHaveValue('alpha\nbeta from B\nbeta from A\ngamma\n');
+      await expect(section.locator('p.flash.error')).toHaveCount(0);
       await page.screenshot({ path: artifactPath('history-web-merge'), fullPage: true });
       await section.locator('[data-merge-save]').click();
       await expect(page).toHaveURL(/\/conflicts\?flash=history\.merged$/);

@@ -216,6 +216,7 @@ function editor(root, section, box, m, t) {
   const refill = () => {
     result.value = m.clean ? m.text : compose(m.hunks, choices, d.copyPath, d.originalPath);
   };
+  const msg = el('p', { role: 'status' });
   const parts = [el('p', { class: m.clean ? 'flash ok' : 'warning', 'data-merge-status': '' },
     m.clean ? t.clean : t.conflicts.replace('{n}', m.conflicts))];
   let k = -1;
@@ -229,6 +230,8 @@ function editor(root, section, box, m, t) {
       input.addEventListener('change', () => {
         choices[i] = value;
         refill();
+        msg.className = '';
+        msg.textContent = '';
       });
       return el('label', { class: 'pick' }, el('span', {}, input, ' ', label), shown == null ? '' : el('pre', {}, shown));
     };
@@ -238,7 +241,6 @@ function editor(root, section, box, m, t) {
       option('original', t.pickOriginal, h.remote),
       option('both', t.pickBoth, null)));
   }
-  const msg = el('p', { role: 'status' });
   const save = el('button', { type: 'button', class: 'primary', 'data-merge-save': '' }, t.save);
   save.addEventListener('click', async () => {
     if (MARKER.test(result.value)) {
