@@ -141,7 +141,7 @@ impl ApiError {
             RegistrationDisabled => codes::REGISTRATION_DISABLED,
             SecretExpired => codes::ONE_TIME_SECRET_EXPIRED,
             SessionInvalid => "session_invalid",
-            VersionConflict => "version_conflict",
+            VersionConflict => codes::VERSION_CONFLICT,
             StorageFull(_) => codes::STORAGE_FULL,
             Internal(_) => codes::INTERNAL_ERROR,
         }
@@ -416,6 +416,12 @@ mod tests {
                 409,
                 "email_taken",
                 "email already taken",
+            ),
+            (
+                ApiError::VersionConflict,
+                409,
+                "version_conflict",
+                "the file has a newer version than the one edited",
             ),
             (
                 ApiError::RegistrationDisabled,

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::sse;
 use common::web::{Browser, enc, user_login};
 use common::*;
 use serde_json::{Value, json};
@@ -370,7 +371,15 @@ fn web_restore_and_save_need_csrf_and_append_ops() {
     let v1 = web.get(&format!("{base}/history/content?path=a.md&version=1"));
     assert_eq!(v1.body, b"base\n");
 
-    // Restore from the browser (a form post with the CSRF field): an update by "web".
+    // Restore from the browser (a form post with the CSRF field): an update by "web",
+    // announced on the device's live event stream like any other device's push.
+    let auth = format!("Bearer {a}");
+    let mut events = sse::open(
+        &s.addr,
+        "/api/v1/sync/events",
+        &[("Authorization", auth.as_str()), ("Last-Event-ID", "3")],
+    )
+    .unwrap_or_else(|r| panic!("stream refused: {}", r.text()));
     let t = web.csrf();
     let r = web.post_form(
         &format!("{base}/history/restore"),
@@ -383,6 +392,10 @@ fn web_restore_and_save_need_csrf_and_append_ops() {
         (ops[0]["op_type"].as_str(), ops[0]["device_id"].as_str()),
         (Some("update"), Some("web"))
     );
+    let f = events
+        .next_event(Duration::from_secs(10))
+        .expect("a sequence event");
+    assert_eq!(f.json(), json!({"server_sequence": 4, "device_id": "web"}));
 
     // A save against a stale version: 409, nothing appended.
     let save = |expected: i64| {

@@ -316,16 +316,21 @@ pub(crate) fn deleted(
     Ok(out)
 }
 
+/// The heads (and barriers) of a scope's files in order: the partial index of the heads.
+fn live_sql() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM server_ops o LEFT JOIN server_devices d ON d.id = o.device_id
+         WHERE o.user_id = ?1 AND o.vault_id = ?2 AND o.compaction <> 1 AND o.entity_type = 'file'
+         ORDER BY o.server_sequence"
+    )
+}
+
 /// The current version of every live file, by path. The newest op of an entity is never
 /// superseded, so the heads index holds it.
 pub(crate) fn live_files(c: &Connection, scope: &Scope) -> Result<Vec<Version>, StoreError> {
     let mut newest: BTreeMap<String, Version> = BTreeMap::new();
     let mut dropped: Vec<(String, i64)> = Vec::new();
-    let mut st = c.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM server_ops o LEFT JOIN server_devices d ON d.id = o.device_id
-         WHERE o.user_id = ?1 AND o.vault_id = ?2 AND o.compaction <> 1 AND o.entity_type = 'file'
-         ORDER BY o.server_sequence"
-    ))?;
+    let mut st = c.prepare_cached(&live_sql())?;
     let mut rows = st.query(params![scope.user_id, scope.vault_id])?;
     while let Some(r) = rows.next()? {
         let path: String = r.get(7)?;
@@ -756,18 +761,26 @@ mod tests {
         assert!(lone.original.is_none() && lone.base.is_none());
     }
 
-    #[test]
-    fn per_path_queries_use_the_entity_index() {
-        let (_d, c) = db();
-        let plan: Vec<String> = c
-            .prepare(&format!("EXPLAIN QUERY PLAN {PATH_OPS}"))
+    fn plan(c: &Connection, sql: &str, n: usize) -> String {
+        let args: Vec<i64> = vec![1; n];
+        let rows: Vec<String> = c
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .unwrap()
-            .query_map(params!["u", "v", "p", i64::MAX], |r| r.get(3))
+            .query_map(rusqlite::params_from_iter(args), |r| r.get(3))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        let plan = plan.join("\n");
-        assert!(plan.contains("idx_server_ops_entity"), "{plan}");
-        assert!(!plan.contains("SCAN o"), "{plan}");
+        rows.join("\n")
+    }
+
+    #[test]
+    fn queries_use_their_indexes() {
+        let (_d, c) = db();
+        let p = plan(&c, PATH_OPS, 4);
+        assert!(p.contains("idx_server_ops_entity"), "{p}");
+        assert!(!p.contains("SCAN o") && !p.contains("TEMP B-TREE"), "{p}");
+        let p = plan(&c, &live_sql(), 2);
+        assert!(p.contains("idx_server_ops_heads"), "{p}");
+        assert!(!p.contains("SCAN o") && !p.contains("TEMP B-TREE"), "{p}");
     }
 }
