@@ -11,6 +11,9 @@ if [ -z "${VERSTAK_BUILD_COMMIT:-}" ] && git rev-parse --short=12 HEAD >/dev/nul
   export VERSTAK_BUILD_COMMIT
 fi
 
+# The browser merge first: the server embeds merge-web/pkg/ when it is there (the dashboard's
+# diff and merge views); wasm-bindgen-cli comes from scripts/setup.sh.
+scripts/build-web-merge.sh
 cargo build --release --locked -p verstak-sync-server --bin verstak-sync-server
 mkdir -p build/bin
 install -m 0755 "$CARGO_TARGET_DIR/release/verstak-sync-server" build/bin/verstak-sync-server

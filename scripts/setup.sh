@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what building and testing need, idempotently: the wasm32-wasip2 Rust target, the npm
-# packages of frontend/ (and e2e/ with --e2e), and Debian's Chromium (with --e2e).
+# Installs what building and testing need, idempotently: the wasm32-wasip2 and
+# wasm32-unknown-unknown Rust targets, wasm-bindgen-cli at the version Cargo.toml pins (the
+# browser build of the merge, scripts/build-web-merge.sh), the npm packages of frontend/ (and
+# e2e/ with --e2e), and Debian's Chromium (with --e2e).
 # Never downloads a browser build of its own: Playwright drives /usr/bin/chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +15,20 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 if ! rustup target list --installed | grep -qx wasm32-wasip2; then
   echo "==> rustup target add wasm32-wasip2"
   rustup target add wasm32-wasip2
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  echo "==> rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# wasm-bindgen-cli must match the wasm-bindgen crate exactly; building it takes a few minutes,
+# once per machine (and again only when the pin in Cargo.toml changes).
+bindgen_want=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p' Cargo.toml)
+bindgen_have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$bindgen_have" != "$bindgen_want" ]; then
+  echo "==> cargo install wasm-bindgen-cli $bindgen_want (found: ${bindgen_have:-none})"
+  cargo install wasm-bindgen-cli --version "$bindgen_want" --locked
 fi
 
 npm_install() {

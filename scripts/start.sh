@@ -13,8 +13,9 @@ panel_port=${VERSTAK_PANEL_PORT:-47733}
 
 scripts/setup.sh
 
-echo "==> build (release): engine component, frontend bundle, server, host"
+echo "==> build (release): engine component, browser merge, frontend bundle, server, host"
 cargo build --release -p verstak-sync-plugin --target wasm32-wasip2
+scripts/build-web-merge.sh   # before the server, which embeds it (the dashboard's diff and merge)
 (cd frontend && npm run build)
 cargo build --release -p verstak-sync-server -p verstak-sync-host
 

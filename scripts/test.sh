@@ -8,8 +8,9 @@ logs=$(mktemp -d)
 
 scripts/setup.sh --e2e
 
-echo "==> build: engine component (wasm32-wasip2), frontend bundle, binaries"
+echo "==> build: engine component (wasm32-wasip2), browser merge (wasm-bindgen), frontend bundle, binaries"
 cargo build --release -p verstak-sync-plugin --target wasm32-wasip2
+scripts/build-web-merge.sh   # before the server, which embeds it
 (cd frontend && npm run build)
 cargo build -p verstak-sync-host -p verstak-sync-server
 

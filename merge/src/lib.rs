@@ -1,7 +1,8 @@
-//! Three-way line merge (diff3) for text files (plugin-contract §5.4.2).
+//! Three-way line merge (diff3) for text files (plugin-contract §5.4.2), and the line diff the
+//! web dashboard shows.
 //!
-//! Its own crate so that every place that merges (the engine on each device, and later the
-//! browser through a `wasm-bindgen` build) runs the same code and can never disagree.
+//! Its own crate so that every place that merges (the engine on each device, and the browser
+//! through the `wasm-bindgen` build in `merge-web/`) runs the same code and can never disagree.
 //!
 //! `merge3(base, local, remote)` returns the merged text when the merge is clean — no region was
 //! changed differently on both sides (an identical change on both sides is fine) — and `None`
@@ -9,6 +10,18 @@
 //! Matching is a longest-common-subsequence of lines after trimming the common prefix and suffix;
 //! when the differing middle is too large to match cheaply the merge gives up (`None`), and the
 //! caller keeps both versions instead.
+//!
+//! * [`hunks`]: the same merge as a list of resolved and conflicting regions (for a person to
+//!   pick from), and a two-way variant when no common base is known;
+//! * [`diff`]: a line diff (`=`, `-`, `+` lines with their numbers).
+//!
+//! The table of cases in `tests/cases.json` is shared with the browser build's tests.
+
+pub mod diff;
+pub mod hunks;
+
+pub use diff::{DiffLine, Op, diff_lines};
+pub use hunks::{Hunk, merge2_hunks, merge3_hunks};
 
 /// Upper bound on the LCS table (cells) before giving up.
 const MAX_CELLS: usize = 4_000_000;
@@ -23,50 +36,24 @@ pub fn merge3(base: &str, local: &str, remote: &str) -> Option<String> {
     if base == remote {
         return Some(local.to_string());
     }
-    let o: Vec<&str> = base.split_inclusive('\n').collect();
-    let a: Vec<&str> = local.split_inclusive('\n').collect();
-    let b: Vec<&str> = remote.split_inclusive('\n').collect();
-    let ma = matches(&o, &a)?;
-    let mb = matches(&o, &b)?;
-
     let mut out = String::with_capacity(local.len().max(remote.len()));
-    let (mut i, mut ja, mut jb) = (0usize, 0usize, 0usize);
-    loop {
-        if i < o.len() && ma[i] == Some(ja) && mb[i] == Some(jb) {
-            out.push_str(o[i]);
-            i += 1;
-            ja += 1;
-            jb += 1;
-            continue;
+    for h in merge3_hunks(base, local, remote) {
+        match h {
+            Hunk::Resolved(text) => out.push_str(&text),
+            Hunk::Conflict { .. } => return None,
         }
-        // The next base line that both sides kept, or the end.
-        let k = (i..o.len()).find(|&k| ma[k].is_some() && mb[k].is_some());
-        let (ea, eb, ek) = match k {
-            Some(k) => (ma[k].expect("checked"), mb[k].expect("checked"), k),
-            None => (a.len(), b.len(), o.len()),
-        };
-        let (oc, ac, bc) = (&o[i..ek], &a[ja..ea], &b[jb..eb]);
-        let chosen = if ac == oc {
-            bc
-        } else if bc == oc || ac == bc {
-            ac
-        } else {
-            return None;
-        };
-        for line in chosen {
-            out.push_str(line);
-        }
-        if k.is_none() {
-            return Some(out);
-        }
-        i = ek;
-        ja = ea;
-        jb = eb;
     }
+    Some(out)
 }
 
 /// For each line of `x`, the index of the line of `y` it is matched with in an LCS.
 fn matches(x: &[&str], y: &[&str]) -> Option<Vec<Option<usize>>> {
+    matches_within(x, y, true)
+}
+
+/// [`matches`]; when the middle is too large, `None` if `strict`, else only the common prefix
+/// and suffix matched (a correct but not minimal answer, which a diff can still show).
+fn matches_within(x: &[&str], y: &[&str], strict: bool) -> Option<Vec<Option<usize>>> {
     let mut m = vec![None; x.len()];
     let mut pre = 0;
     while pre < x.len() && pre < y.len() && x[pre] == y[pre] {
@@ -86,7 +73,7 @@ fn matches(x: &[&str], y: &[&str]) -> Option<Vec<Option<usize>>> {
         return Some(m);
     }
     if (n + 1).saturating_mul(k + 1) > MAX_CELLS {
-        return None;
+        return (!strict).then_some(m);
     }
     // lcs[i][j] = LCS length of xs[i..] and ys[j..]; both sides are ≤ 2000 here, so u16 fits.
     let w = k + 1;
@@ -119,107 +106,24 @@ fn matches(x: &[&str], y: &[&str]) -> Option<Vec<Option<usize>>> {
 mod tests {
     use super::*;
 
+    /// The shared table (also run against the browser build by the frontend's Vitest).
+    pub(crate) fn cases(kind: &str) -> Vec<serde_json::Value> {
+        let all: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/cases.json")).expect("cases.json");
+        all[kind].as_array().expect("a list of cases").clone()
+    }
+
+    pub(crate) fn field<'a>(c: &'a serde_json::Value, name: &str) -> &'a str {
+        c[name].as_str().unwrap_or_else(|| panic!("{name} of {c}"))
+    }
+
     #[test]
     fn merge_table() {
-        let cases: &[(&str, &str, &str, &str, Option<&str>)] = &[
-            (
-                "both unchanged",
-                "a\nb\n",
-                "a\nb\n",
-                "a\nb\n",
-                Some("a\nb\n"),
-            ),
-            ("only local", "a\nb\n", "a\nB\n", "a\nb\n", Some("a\nB\n")),
-            ("only remote", "a\nb\n", "a\nb\n", "A\nb\n", Some("A\nb\n")),
-            (
-                "disjoint edits",
-                "a\nb\nc\nd\n",
-                "A\nb\nc\nd\n",
-                "a\nb\nc\nD\n",
-                Some("A\nb\nc\nD\n"),
-            ),
-            (
-                "same edit both sides",
-                "a\nb\nc\n",
-                "a\nX\nc\n",
-                "a\nX\nc\n",
-                Some("a\nX\nc\n"),
-            ),
-            (
-                "overlapping edits",
-                "a\nb\nc\n",
-                "a\nL\nc\n",
-                "a\nR\nc\n",
-                None,
-            ),
-            (
-                "insert at different places",
-                "a\nb\nc\n",
-                "top\na\nb\nc\n",
-                "a\nb\nc\nend\n",
-                Some("top\na\nb\nc\nend\n"),
-            ),
-            (
-                "insert at same place differs",
-                "a\nc\n",
-                "a\nL\nc\n",
-                "a\nR\nc\n",
-                None,
-            ),
-            (
-                "delete vs edit elsewhere",
-                "a\nb\nc\nd\n",
-                "a\nc\nd\n",
-                "a\nb\nc\nD\n",
-                Some("a\nc\nD\n"),
-            ),
-            (
-                "delete vs edit same line",
-                "a\nb\nc\n",
-                "a\nc\n",
-                "a\nB\nc\n",
-                None,
-            ),
-            (
-                "both delete same line",
-                "a\nb\nc\n",
-                "a\nc\n",
-                "a\nc\n",
-                Some("a\nc\n"),
-            ),
-            (
-                "no final newline kept",
-                "a\nb\nc",
-                "A\nb\nc",
-                "a\nb\nC",
-                Some("A\nb\nC"),
-            ),
-            (
-                "appended line touches unterminated end",
-                "a\nb",
-                "A\nb",
-                "a\nb\nc",
-                None,
-            ),
-            ("empty base both add", "", "x\n", "y\n", None),
-            ("empty base one adds", "", "", "y\n", Some("y\n")),
-            (
-                "crlf preserved",
-                "a\r\nb\r\nc\r\n",
-                "A\r\nb\r\nc\r\n",
-                "a\r\nb\r\nC\r\n",
-                Some("A\r\nb\r\nC\r\n"),
-            ),
-            (
-                "adjacent edits conflict",
-                "a\nb\nc\n",
-                "A\nb\nc\n",
-                "a\nB\nc\n",
-                None,
-            ),
-        ];
-        for (name, base, local, remote, want) in cases {
-            assert_eq!(merge3(base, local, remote).as_deref(), *want, "case {name}");
+        let cases = cases("merge3");
+        assert!(cases.len() >= 17);
+        for c in &cases {
+            let got = merge3(field(c, "base"), field(c, "local"), field(c, "remote"));
+            assert_eq!(got.as_deref(), c["want"].as_str(), "case {}", c["name"]);
         }
     }
 

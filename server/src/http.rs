@@ -21,8 +21,17 @@ use crate::state::AppState;
 
 const CSP: &str = "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; img-src 'self' data:; script-src 'self'; style-src 'self'";
 
+/// [`CSP`] plus `'wasm-unsafe-eval'`, which a browser needs before it compiles WebAssembly: only
+/// the history pages that load the browser merge (`/static/merge/`) send it. It allows compiling
+/// wasm the page fetched from `'self'`, not `eval` of strings.
+pub(crate) const CSP_WASM: &str = "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; img-src 'self' data:; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'";
+
+/// Adds the security headers; a response that already carries its own CSP (the history pages'
+/// [`CSP_WASM`]) keeps it.
 pub(crate) fn add_security_headers(h: &mut HeaderMap) {
-    h.insert("content-security-policy", HeaderValue::from_static(CSP));
+    if !h.contains_key("content-security-policy") {
+        h.insert("content-security-policy", HeaderValue::from_static(CSP));
+    }
     h.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),

@@ -124,8 +124,13 @@ async fn deleted_of(st: &AppState, scope: Scope, uri: &Uri) -> Result<Response, 
 }
 
 /// The bytes of one version: text inline, a blob streamed from the blob store (the scope's
-/// ref is checked again there, as for a blob download).
-async fn content_of(st: &AppState, scope: Scope, uri: &Uri) -> Result<Response, ApiError> {
+/// ref is checked again there, as for a blob download). Also the web dashboard's
+/// `/vaults/{id}/download` (`routes::pages::vaults`).
+pub(crate) async fn content_of(
+    st: &AppState,
+    scope: Scope,
+    uri: &Uri,
+) -> Result<Response, ApiError> {
     let q = query(uri);
     let (path, seq) = (path_param(&q)?, version_param(&q)?);
     let (s2, p2) = (scope.clone(), path.clone());

@@ -544,9 +544,12 @@ impl Locale {
     }
 }
 
-/// Both tables: this module's and the console's.
+/// All tables: this module's, the console's and the history pages'.
 fn entries() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
-    CATALOG.iter().chain(super::console_text::CONSOLE)
+    CATALOG
+        .iter()
+        .chain(super::console_text::CONSOLE)
+        .chain(super::history_text::HISTORY)
 }
 
 /// The text of `key` in `loc`.

@@ -3,7 +3,7 @@
 //! templates ([`pages`]) with their escaper ([`escape`]), HTML responses ([`html`]), form
 //! bodies ([`form`]) and the web error with its login redirect ([`error`]). The route handlers
 //! Numbers for people (sizes, counts, durations) are in [`format`], the console's newer texts
-//! in [`console_text`], the console's result messages in [`notice`]. The route handlers that use them live in `routes::pages`, `routes::account` and `routes::admin` (and the static
+//! in [`console_text`], the vault and history pages' texts in [`history_text`], the console's result messages in [`notice`]. The route handlers that use them live in `routes::pages`, `routes::account` and `routes::admin` (and the static
 //! files in `routes::assets`); nothing here depends on `routes`.
 
 pub(crate) mod console_text;
@@ -12,6 +12,7 @@ pub(crate) mod error;
 pub(crate) mod escape;
 pub(crate) mod form;
 pub(crate) mod format;
+pub(crate) mod history_text;
 pub(crate) mod html;
 pub(crate) mod i18n;
 pub(crate) mod notice;

@@ -21,6 +21,8 @@ struct Dashboard<'a> {
 
 struct Vault<'a> {
     id: &'a str,
+    /// The vault's files and history (`/vaults/{id}`).
+    url: String,
     /// Devices of this vault that are not revoked.
     active: usize,
 }
@@ -50,6 +52,7 @@ fn vaults(rows: &[DeviceRow]) -> Vec<Vault<'_>> {
     ids.into_iter()
         .map(|id| Vault {
             id,
+            url: super::vaults::vault_url(id, ""),
             active: rows
                 .iter()
                 .filter(|d| d.vault_id == id && d.revoked_at.is_empty())

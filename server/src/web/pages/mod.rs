@@ -13,14 +13,18 @@
 //!
 //! * [`layout`]: the frame, header and admin sidebar; [`message`]: error and message pages.
 //! * [`home`], [`account`] (register, sign in, forgot, reset, confirm email), [`dashboard`].
+//! * [`vaults`] (the vault list and folder browser), [`history`] (a file's timeline, deleted
+//!   files, conflicts; `/static/history.js` adds the diff and merge views).
 //! * [`admin`]: the console pages.
 
 pub(crate) mod account;
 pub(crate) mod admin;
 pub(crate) mod dashboard;
+pub(crate) mod history;
 pub(crate) mod home;
 pub(crate) mod layout;
 pub(crate) mod message;
+pub(crate) mod vaults;
 
 /// Renders a page template into a string.
 fn render(t: &impl askama::Template) -> String {

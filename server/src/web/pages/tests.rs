@@ -136,3 +136,47 @@ fn every_literal_key_in_templates_and_pages_is_in_the_catalog() {
     }
     assert!(checked > 100, "only {checked} keys found");
 }
+
+#[test]
+fn history_pages_escape_paths_device_names_and_texts() {
+    use super::history::{self, Script, VersionView};
+    use super::vaults::{self, FileRow};
+    let v = |n: i64, kind: &'static str| VersionView {
+        path: format!("{EVIL}/n.md"),
+        version: n,
+        time: "2026-12-06T02:36:30Z".into(),
+        device_id: "dev_1".into(),
+        device: EVIL.into(),
+        size: Some(12),
+        kind,
+        renamed_from: None,
+        renamed_to: None,
+    };
+    let u = ui(Nav::User("tok"), "S", "/vaults/v/file");
+    let script = Script {
+        merge_module: Some("/static/merge/merge_web.js?v=1".into()),
+        csrf: "tok",
+    };
+    let versions = [v(3, "deleted"), v(2, "text"), v(1, "binary")];
+    let p = history::render_file(&u, "v&1", &versions[0].path, &versions, None, &script);
+    assert!(!p.contains(EVIL), "{p}");
+    assert!(p.contains(&format!("<code>{EVIL_ESCAPED}/n.md</code>")));
+    // A deletion has no download or restore; text and binary versions have both; only text
+    // versions take part in the diff.
+    assert_eq!(p.matches("action=\"/vaults/v%261/restore\"").count(), 2);
+    assert_eq!(p.matches("data-text-url=").count(), 1);
+    assert!(p.contains("href=\"/vaults/v%261/download?path=%3Cimg+src%3Dx+onerror%3D%27a%27%3E%22%26%2Fn.md&amp;version=1\""));
+    assert!(p.contains("<script type=\"module\" src=\"/static/history.js\"></script>"));
+    assert!(p.contains("data-merge=\"/static/merge/merge_web.js?v=1\""));
+
+    let rows = [FileRow {
+        path: format!("{EVIL}/n.md"),
+        version: 2,
+        time: String::new(),
+        size: Some(1),
+    }];
+    let p = vaults::render_browse(&u, "v", "", EVIL, &rows);
+    assert!(!p.contains(EVIL), "{p}");
+    let p = vaults::render_browse(&u, "v", "", "", &rows);
+    assert!(p.contains(&format!(">{EVIL_ESCAPED}/</a>")), "{p}");
+}
