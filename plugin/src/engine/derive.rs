@@ -9,8 +9,6 @@
 //! `reconcile` keeps the ids of ops that are still wanted unchanged, so an op keeps its id
 //! from run to run, and gives fresh ids to new ones.
 
-use std::collections::BTreeMap;
-
 use super::ids::derive_uuid;
 use super::ignore::Rules;
 use super::path::VaultPath;
@@ -36,8 +34,8 @@ impl Wanted {
 /// [`derive_state`] must equal.
 #[cfg(test)]
 pub(crate) fn derive(
-    local: &BTreeMap<VaultPath, LocalEntry>,
-    synced: &BTreeMap<VaultPath, SyncedEntry>,
+    local: &std::collections::BTreeMap<VaultPath, LocalEntry>,
+    synced: &std::collections::BTreeMap<VaultPath, SyncedEntry>,
     rules: &Rules,
 ) -> Vec<Wanted> {
     let mut out = Out::default();
@@ -243,6 +241,7 @@ mod tests {
     use crate::engine::hash::ContentHash;
     use crate::engine::path::p;
     use crate::engine::saved::OpKind;
+    use std::collections::BTreeMap;
 
     fn file(c: &str) -> LocalEntry {
         LocalEntry::File {

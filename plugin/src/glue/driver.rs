@@ -1,4 +1,4 @@
-//! Builds the engine from private storage and runs the drain loop: executes the engine's
+//! Keeps the engine for the vault and runs the drain loop: executes the engine's
 //! commands through the host imports and feeds the answers back until the action finishes.
 //! One short arm per command; no decisions.
 //!
