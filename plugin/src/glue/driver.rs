@@ -93,11 +93,16 @@ pub(super) fn act(action: Action) -> Finish {
         }
         return finish;
     }
+    let absent = stamp.is_none();
     let stamp = new_stamp()?;
     storage::set_cache(STAMP_KEY, &stamp)?;
     let finish = drive(&mut engine, action);
     if finish.is_ok() {
         RESIDENT.set(Some(Resident { engine, stamp }));
+    } else if absent {
+        // No engine anywhere matches an absent stamp, so a failed first action (a wrong
+        // password at pairing) may leave storage as it found it.
+        let _ = storage::delete(STAMP_KEY);
     }
     finish
 }
