@@ -4,15 +4,15 @@
 //! of plugin-contract §4.13 (creates and updates shallow first, folders before files; deletes
 //! deepest first, files before folders). Renames come out as delete + create (§4.4). Ignored
 //! paths are never published and never deleted (§5.4.6); files over the size limit are left alone.
+//! `derive_state` does the same over only the paths that differ, kept up to date as the state
+//! changes, so a run after a one-file change does not pass over the vault.
 //! `reconcile` keeps the ids of ops that are still wanted unchanged, so an op keeps its id
 //! from run to run, and gives fresh ids to new ones.
-
-use std::collections::BTreeMap;
 
 use super::ids::derive_uuid;
 use super::ignore::Rules;
 use super::path::VaultPath;
-use super::saved::{Change, LocalEntry, OpKind, QueuedOp, SyncedEntry};
+use super::saved::{Change, LocalEntry, OpKind, QueuedOp, SavedState, SyncedEntry};
 
 /// One op to publish, before it has an id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,45 +30,138 @@ impl Wanted {
     }
 }
 
+/// The ops that take the server from `synced` to `local` (a pass over both): what
+/// [`derive_state`] must equal.
+#[cfg(test)]
 pub(crate) fn derive(
-    local: &BTreeMap<VaultPath, LocalEntry>,
-    synced: &BTreeMap<VaultPath, SyncedEntry>,
+    local: &std::collections::BTreeMap<VaultPath, LocalEntry>,
+    synced: &std::collections::BTreeMap<VaultPath, SyncedEntry>,
     rules: &Rules,
 ) -> Vec<Wanted> {
-    let mut ups = Vec::new();
-    let mut dels = Vec::new();
+    let mut out = Out::default();
     for (path, l) in local {
+        out.path(path, Some(l), synced.get(path), rules);
+    }
+    for (path, s) in synced {
+        if !local.contains_key(path) {
+            out.path(path, None, Some(s), rules);
+        }
+    }
+    out.sorted()
+}
+
+/// [`derive`] for the state, over only the paths where the local snapshot and the synced tree
+/// differ (`SavedState::unsynced`): after a one-file change this costs O(changes), not O(vault).
+pub(crate) fn derive_state(st: &mut SavedState, rules: &Rules) -> Vec<Wanted> {
+    update_unsynced(st);
+    let set = st.unsynced.0.as_ref().expect("just updated");
+    let mut out = Out::default();
+    for path in set {
+        out.path(path, st.local.get(path), st.synced.get(path), rules);
+    }
+    let wanted = out.sorted();
+    #[cfg(test)]
+    assert_eq!(
+        wanted,
+        derive(&st.local, &st.synced, rules),
+        "incremental derive"
+    );
+    wanted
+}
+
+/// Whether a path is in sync: the same folder, or a file with the same content.
+fn in_sync(l: Option<&LocalEntry>, s: Option<&SyncedEntry>) -> bool {
+    match (l, s) {
+        (Some(LocalEntry::Dir), Some(SyncedEntry::Dir)) => true,
+        (Some(LocalEntry::File { hash, .. }), Some(SyncedEntry::File { hash: h, .. })) => hash == h,
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// The paths where the local snapshot and the synced tree differ, kept beside the state
+/// (`SavedState::unsynced`): computed in full at its first use after a load, then kept up to
+/// date from the keys the two maps report touched (`TrackedMap::take_touched`).
+fn update_unsynced(st: &mut SavedState) {
+    let (local, synced) = (&mut st.local, &mut st.synced);
+    let set = match (
+        st.unsynced.0.take(),
+        local.take_touched(),
+        synced.take_touched(),
+    ) {
+        (Some(mut set), Some(l), Some(s)) => {
+            for path in l.into_iter().chain(s) {
+                if in_sync(local.get(&path), synced.get(&path)) {
+                    set.remove(&path);
+                } else {
+                    set.insert(path);
+                }
+            }
+            set
+        }
+        _ => {
+            local.track_touched();
+            synced.track_touched();
+            let differ = |p: &&VaultPath| !in_sync(local.get(*p), synced.get(*p));
+            let keys = local.keys().chain(synced.keys());
+            keys.filter(differ).cloned().collect()
+        }
+    };
+    st.unsynced.0 = Some(set);
+}
+
+/// The ops of a derive pass, before they are put in emission order.
+#[derive(Default)]
+struct Out {
+    ups: Vec<Wanted>,
+    dels: Vec<Wanted>,
+}
+
+impl Out {
+    /// What `path` needs, given its local entry `l` and synced entry `s`.
+    fn path(
+        &mut self,
+        path: &VaultPath,
+        l: Option<&LocalEntry>,
+        s: Option<&SyncedEntry>,
+        rules: &Rules,
+    ) {
         // In sync already: nothing to emit, whatever the ignore rules say (and matching them is
         // the costly part of a pass over a large vault).
-        let same = match (l, synced.get(path)) {
-            (LocalEntry::Dir, Some(SyncedEntry::Dir)) => true,
-            (LocalEntry::File { hash, .. }, Some(SyncedEntry::File { hash: h, .. })) => hash == h,
-            _ => false,
-        };
-        if same {
-            continue;
+        if in_sync(l, s) {
+            return;
         }
+        let Some(l) = l else {
+            let s = s.expect("not in sync, so synced");
+            if !rules.ignores(path, s.is_dir()) {
+                self.dels
+                    .push(Wanted::new(path, Change::Delete { dir: s.is_dir() }));
+            }
+            return;
+        };
         let (hash, size) = match l {
-            LocalEntry::TooLarge { .. } => continue,
-            _ if rules.ignores(path, l.is_dir()) => continue,
+            LocalEntry::TooLarge { .. } => return,
+            _ if rules.ignores(path, l.is_dir()) => return,
             LocalEntry::Dir => {
-                match synced.get(path) {
+                match s {
                     Some(SyncedEntry::Dir) => {}
                     Some(SyncedEntry::File { .. }) => {
-                        dels.push(Wanted::new(path, Change::Delete { dir: false }));
-                        ups.push(Wanted::new(path, Change::Folder));
+                        self.dels
+                            .push(Wanted::new(path, Change::Delete { dir: false }));
+                        self.ups.push(Wanted::new(path, Change::Folder));
                     }
-                    None => ups.push(Wanted::new(path, Change::Folder)),
+                    None => self.ups.push(Wanted::new(path, Change::Folder)),
                 }
-                continue;
+                return;
             }
             LocalEntry::File { hash, size, .. } => (hash, *size),
         };
-        let update = match synced.get(path) {
-            Some(SyncedEntry::File { hash: h, .. }) if h == hash => continue,
+        let update = match s {
+            Some(SyncedEntry::File { hash: h, .. }) if h == hash => return,
             Some(SyncedEntry::File { .. }) => true,
             Some(SyncedEntry::Dir) => {
-                dels.push(Wanted::new(path, Change::Delete { dir: true }));
+                self.dels
+                    .push(Wanted::new(path, Change::Delete { dir: true }));
                 false
             }
             None => false,
@@ -78,17 +171,15 @@ pub(crate) fn derive(
             hash: hash.clone(),
             size,
         };
-        ups.push(Wanted::new(path, change));
+        self.ups.push(Wanted::new(path, change));
     }
-    for (path, s) in synced {
-        if local.contains_key(path) || rules.ignores(path, s.is_dir()) {
-            continue;
-        }
-        dels.push(Wanted::new(path, Change::Delete { dir: s.is_dir() }));
+
+    fn sorted(mut self) -> Vec<Wanted> {
+        self.ups.extend(self.dels);
+        self.ups
+            .sort_by(|a, b| order(&a.path, &a.change, &b.path, &b.change));
+        self.ups
     }
-    ups.extend(dels);
-    ups.sort_by(|a, b| order(&a.path, &a.change, &b.path, &b.change));
-    ups
 }
 
 /// The emission order of §4.13: creates and updates shallow first, folders before files; then
@@ -150,6 +241,7 @@ mod tests {
     use crate::engine::hash::ContentHash;
     use crate::engine::path::p;
     use crate::engine::saved::OpKind;
+    use std::collections::BTreeMap;
 
     fn file(c: &str) -> LocalEntry {
         LocalEntry::File {

@@ -93,6 +93,27 @@ impl Engine {
         self.state.as_ref()
     }
 
+    /// Replaces the configuration (device name, UTC offset, entropy) of an engine kept between
+    /// calls; takes effect with the next action.
+    pub fn reconfigure(&mut self, cfg: Config) {
+        self.cfg = Rc::new(cfg);
+    }
+
+    /// Whether `action` may change the engine state (the snapshot and journal documents).
+    /// Only these need the vault lock and tell other processes to reload (`glue/driver.rs`);
+    /// the others read it, or write only documents every run reads afresh (settings, conflict
+    /// list). An action not listed here counts as changing it.
+    pub fn changes_state(action: &Action) -> bool {
+        !matches!(
+            action,
+            Action::Status
+                | Action::TestConnection(_)
+                | Action::SetInterval(_)
+                | Action::SetIgnore(_)
+                | Action::DismissConflicts(_)
+        )
+    }
+
     fn drive(&mut self) {
         loop {
             if self.run.is_none() {

@@ -15,7 +15,7 @@ use super::guard::{Direction, Guard};
 use super::hash::ContentHash;
 use super::ids::ServerSeq;
 use super::path::VaultPath;
-use super::tracked::{OpLog, TrackedMap, TrackedSet};
+use super::tracked::{Memo, OpLog, TrackedMap, TrackedSet};
 
 /// Storage key of the state document.
 pub const STATE_KEY: &str = "engine-state";
@@ -399,6 +399,13 @@ pub struct SavedState {
     /// older versions wrote, which no journal extends.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub journal: u64,
+    /// The paths where `local` and `synced` differ, once computed (`derive.rs`; not stored).
+    #[serde(skip)]
+    pub unsynced: Memo<Option<std::collections::BTreeSet<VaultPath>>>,
+    /// The base documents and synced entries after the last base-store GC (`run/store.rs`;
+    /// not stored).
+    #[serde(skip)]
+    pub gc_at: Memo<Option<(usize, usize)>>,
 }
 
 fn is_zero(n: &u64) -> bool {

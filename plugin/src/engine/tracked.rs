@@ -1,7 +1,9 @@
 //! Collections of the engine state that remember what changed since they were last written, so
 //! a checkpoint journals only the changes (`journal.rs`) instead of rewriting the whole state.
 //!
-//! * [`TrackedMap`]: a `BTreeMap` whose mutators record the touched keys.
+//! * [`TrackedMap`]: a `BTreeMap` whose mutators record the touched keys (and, once asked to,
+//!   also for an incremental reader: `derive.rs` keeps the paths that differ between the local
+//!   snapshot and the synced tree up to date from them).
 //! * [`TrackedSet`]: the same for a `BTreeSet` (the base-store index).
 //! * [`OpLog`]: the op log, a `Vec` in emission order, tracked by op id.
 //!
@@ -22,6 +24,9 @@ use super::saved::QueuedOp;
 pub struct TrackedMap<K: Ord, V> {
     map: BTreeMap<K, V>,
     dirty: BTreeSet<K>,
+    /// Keys touched since [`TrackedMap::take_touched`], once [`TrackedMap::track_touched`]
+    /// started it; unlike `dirty`, not cleared by a write.
+    touched: Option<BTreeSet<K>>,
 }
 
 impl<K: Ord, V> Default for TrackedMap<K, V> {
@@ -29,16 +34,36 @@ impl<K: Ord, V> Default for TrackedMap<K, V> {
         TrackedMap {
             map: BTreeMap::new(),
             dirty: BTreeSet::new(),
+            touched: None,
         }
     }
 }
 
 impl<K: Ord + Clone, V: PartialEq> TrackedMap<K, V> {
+    fn touch(&mut self, k: K) {
+        if let Some(t) = self.touched.as_mut() {
+            t.insert(k.clone());
+        }
+        self.dirty.insert(k);
+    }
+
+    /// Starts (or restarts) recording the touched keys for [`TrackedMap::take_touched`].
+    pub(crate) fn track_touched(&mut self) {
+        self.touched = Some(BTreeSet::new());
+    }
+
+    /// The keys touched since the last call (or since [`TrackedMap::track_touched`]); `None`
+    /// when nothing records them.
+    pub(crate) fn take_touched(&mut self) -> Option<BTreeSet<K>> {
+        let t = self.touched.as_mut()?;
+        Some(std::mem::take(t))
+    }
+
     /// Inserts; only a new or different value counts as a change.
     pub(crate) fn insert(&mut self, k: K, v: V) -> Option<V> {
         let old = self.map.insert(k.clone(), v);
         if old.as_ref() != self.map.get(&k) {
-            self.dirty.insert(k);
+            self.touch(k);
         }
         old
     }
@@ -46,7 +71,7 @@ impl<K: Ord + Clone, V: PartialEq> TrackedMap<K, V> {
     pub(crate) fn remove(&mut self, k: &K) -> Option<V> {
         let old = self.map.remove(k);
         if old.is_some() {
-            self.dirty.insert(k.clone());
+            self.touch(k.clone());
         }
         old
     }
@@ -60,20 +85,26 @@ impl<K: Ord + Clone, V: PartialEq> TrackedMap<K, V> {
 
     pub(crate) fn clear(&mut self) {
         let map = std::mem::take(&mut self.map);
-        self.dirty.extend(map.into_keys());
+        for k in map.into_keys() {
+            self.touch(k);
+        }
     }
 
     /// Replaces the whole content (a full scan), marking only the keys whose value differs.
     pub(crate) fn replace_all(&mut self, fresh: BTreeMap<K, V>) {
+        let mut differ = Vec::new();
         for (k, v) in &self.map {
             if fresh.get(k) != Some(v) {
-                self.dirty.insert(k.clone());
+                differ.push(k.clone());
             }
         }
         for (k, v) in &fresh {
             if self.map.get(k) != Some(v) {
-                self.dirty.insert(k.clone());
+                differ.push(k.clone());
             }
+        }
+        for k in differ {
+            self.touch(k);
         }
         self.map = fresh;
     }
@@ -95,6 +126,9 @@ impl<K: Ord + Clone, V: PartialEq> TrackedMap<K, V> {
     /// Applies journaled changes (no tracking: they are stored already).
     pub(crate) fn replay(&mut self, changes: BTreeMap<K, Option<V>>) {
         for (k, v) in changes {
+            if let Some(t) = self.touched.as_mut() {
+                t.insert(k.clone());
+            }
             match v {
                 Some(v) => self.map.insert(k, v),
                 None => self.map.remove(&k),
@@ -115,6 +149,7 @@ impl<K: Ord, V> From<BTreeMap<K, V>> for TrackedMap<K, V> {
         TrackedMap {
             map,
             dirty: BTreeSet::new(),
+            touched: None,
         }
     }
 }
@@ -138,6 +173,19 @@ impl<'de, K: Ord + Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for T
         BTreeMap::deserialize(d).map(TrackedMap::from)
     }
 }
+
+/// Bookkeeping kept beside the state in memory: never stored, equal to any other (like what is
+/// pending for the journal, it is not state). A loaded state starts with the default.
+#[derive(Debug, Clone, Default)]
+pub struct Memo<T>(pub(crate) T);
+
+impl<T> PartialEq for Memo<T> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<T> Eq for Memo<T> {}
 
 /// A set that records which members came or went since [`TrackedSet::written`].
 #[derive(Debug, Clone)]

@@ -1,9 +1,15 @@
-//! Builds the engine from private storage and runs the drain loop: executes the engine's
+//! Keeps the engine for the vault and runs the drain loop: executes the engine's
 //! commands through the host imports and feeds the answers back until the action finishes.
 //! One short arm per command; no decisions.
 //!
-//! Every call builds the engine afresh: another process (the CLI beside a running panel) may
-//! have synced the vault meanwhile, and a stale in-memory state written back would undo its work.
+//! The engine stays resident in the component instance between calls (a host that keeps its
+//! instance, like `watch`, pays for parsing the stored state once, not per call). Another
+//! process (the CLI beside a running `watch`) may sync the vault meanwhile, and a stale
+//! in-memory state written back would undo its work, so every call checks a stamp first: the
+//! storage document [`STAMP_KEY`], a random value written before every action that may change
+//! the engine state ([`Engine::changes_state`]; the host runs those under the vault lock).
+//! The resident engine is used only while the stamp is the one this instance wrote last;
+//! otherwise the engine is built afresh from storage. An action that failed drops it too.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -27,8 +33,21 @@ fn now() -> Millis {
     Millis(since.map_or(0, |d| d.as_millis() as u64))
 }
 
-/// The engine for this vault, from the stored state.
-fn engine() -> Result<Engine, EngineError> {
+/// Storage key of the stamp that says which process changed the engine state last.
+const STAMP_KEY: &str = "engine-stamp";
+
+/// The engine kept between calls, with the stamp written when it was last known to match the
+/// stored state.
+struct Resident {
+    engine: Engine,
+    stamp: String,
+}
+
+thread_local! {
+    static RESIDENT: std::cell::RefCell<Option<Resident>> = const { std::cell::RefCell::new(None) };
+}
+
+fn config() -> Result<Config, EngineError> {
     let mut entropy = [0u8; 16];
     getrandom::fill(&mut entropy).map_err(|e| EngineError::LocalIo(format!("random: {e}")))?;
     let device_name = account::device_name(
@@ -38,14 +57,65 @@ fn engine() -> Result<Engine, EngineError> {
     );
     let mut cfg = Config::new(device_name, entropy);
     cfg.utc_offset_min = environment::utc_offset_minutes(now().0 as i64);
+    Ok(cfg)
+}
+
+/// The engine for this vault, from the stored state.
+fn engine() -> Result<Engine, EngineError> {
+    let cfg = config()?;
     let snapshot = storage::get(STATE_KEY)?;
     let journal = storage::get(JOURNAL_KEY)?;
     Engine::new(cfg, snapshot.as_deref(), journal.as_deref())
 }
 
-/// Runs one engine action to its end (`Command::Finished`).
+/// Runs one engine action to its end (`Command::Finished`), on the resident engine when the
+/// stored state is still the one it holds.
 pub(super) fn act(action: Action) -> Finish {
-    let mut engine = engine()?;
+    let stamp = storage::get(STAMP_KEY)?;
+    let resident = RESIDENT
+        .take()
+        .filter(|r| stamp.as_deref() == Some(r.stamp.as_str()));
+    let kept = resident.is_some();
+    let mut engine = match resident {
+        Some(r) => {
+            let mut engine = r.engine;
+            engine.reconfigure(config()?);
+            engine
+        }
+        None => engine()?,
+    };
+    if !Engine::changes_state(&action) {
+        let finish = drive(&mut engine, action);
+        // A state read outside the vault lock may be another run's midway state: keep only the
+        // engine that was already current.
+        if kept && let Some(stamp) = stamp {
+            RESIDENT.set(Some(Resident { engine, stamp }));
+        }
+        return finish;
+    }
+    let absent = stamp.is_none();
+    let stamp = new_stamp()?;
+    storage::set_cache(STAMP_KEY, &stamp)?;
+    let finish = drive(&mut engine, action);
+    if finish.is_ok() {
+        RESIDENT.set(Some(Resident { engine, stamp }));
+    } else if absent {
+        // No engine anywhere matches an absent stamp, so a failed first action (a wrong
+        // password at pairing) may leave storage as it found it.
+        let _ = storage::delete(STAMP_KEY);
+    }
+    finish
+}
+
+/// A fresh random stamp.
+fn new_stamp() -> Result<String, EngineError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| EngineError::LocalIo(format!("random: {e}")))?;
+    Ok(hex::encode(bytes))
+}
+
+/// Drives `action` on `engine` to its `Command::Finished`.
+fn drive(engine: &mut Engine, action: Action) -> Finish {
     engine.handle(now(), Event::Start(action));
     loop {
         while let Some(cmd) = engine.poll_command() {

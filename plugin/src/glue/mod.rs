@@ -3,8 +3,9 @@
 //! * `bindings`: the generated WIT types and imports.
 //! * `mod.rs`: the `Guest` impls. Each export starts one engine action (`status` too:
 //!   `Action::Status` reads the local documents) and drives it to its answer (`driver::act`).
-//! * `driver`: builds the engine from private storage and runs the drain loop that executes the
-//!   engine's commands through the imports.
+//! * `driver`: keeps the engine resident between calls (rebuilt from private storage when another
+//!   process changed it) and runs the drain loop that executes the engine's commands through the
+//!   imports.
 //! * `convert`: conversions between WIT and engine types.
 //!
 //! Imports go one way: `mod` → `driver` → `convert` → `bindings`. The glue decides nothing:

@@ -13,7 +13,7 @@ use verstak_sync_proto::{
 use super::super::batch::BatchSize;
 use super::super::command::{Command, HttpBody, HttpRequest, Method};
 use super::super::conflict::rfc3339;
-use super::super::derive::{derive, reconcile};
+use super::super::derive::{derive_state, reconcile};
 use super::super::error::EngineError;
 use super::super::guard::{self, Direction};
 use super::super::hash::ContentHash;
@@ -52,7 +52,7 @@ impl Run {
     /// (ids of ops still wanted are kept), so `unpushedOps` counts local changes from the scan
     /// on, even when the run fails before it gets to push.
     pub(super) fn queue_local_changes(&mut self) {
-        let wanted = derive(&self.st.local, &self.st.synced, &self.rules);
+        let wanted = derive_state(&mut self.st, &self.rules);
         let mut next = self.st.next_client_seq;
         let fresh = reconcile(&self.st.oplog, wanted, &self.st.salt, &mut next);
         self.st.oplog.replace(fresh);

@@ -67,6 +67,9 @@ async fn write_snapshot(io: &Io, value: String) -> Result<(), IoError> {
     write(JOURNAL_KEY, String::new()).await
 }
 
+/// How many base documents may be added (or synced entries go) before the next base-store GC.
+const GC_SLACK: usize = 64;
+
 impl Run {
     /// Stores the state's changes since the last checkpoint and refreshes the status fields.
     pub(super) async fn save(&mut self) -> Result<(), EngineError> {
@@ -118,8 +121,22 @@ impl Run {
         }
     }
 
-    /// Deletes base documents no synced entry refers to any more (best effort).
+    /// Deletes base documents no synced entry refers to any more (best effort). A pass over
+    /// the synced tree, so it runs once per load and then only after [`GC_SLACK`] new base
+    /// documents or gone synced entries: until then a few orphans may stay behind.
     pub(super) async fn gc_bases(&mut self) {
+        let now = (self.st.base_docs.len(), self.st.synced.len());
+        if let Some((bases, synced)) = self.st.gc_at.0
+            && now.0 < bases + GC_SLACK
+            && now.1 + GC_SLACK > synced
+        {
+            return;
+        }
+        self.collect_bases().await;
+        self.st.gc_at.0 = Some((self.st.base_docs.len(), self.st.synced.len()));
+    }
+
+    async fn collect_bases(&mut self) {
         let used: std::collections::BTreeSet<&ContentHash> = self
             .st
             .synced
