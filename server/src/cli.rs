@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::backup::BackupArgs;
-use crate::config::Overrides;
+use crate::config::{HISTORY_KEYS, HistoryOverrides, Overrides};
 use crate::server::{RunOptions, run};
 use crate::useradd::UserAddArgs;
 use crate::util::password::password_source;
@@ -44,6 +44,21 @@ struct RunArgs {
     /// Comma-separated IPs or CIDRs; replaces trusted_proxies.
     #[arg(long)]
     trusted_proxies: Option<String>,
+    /// Overrides history.compact_min_backlog (sequences, 0..=1000000000).
+    #[arg(long, value_name = "N", value_parser = history_value(0))]
+    history_compact_min_backlog: Option<i64>,
+    /// Overrides history.keep_all_days (0..=36500).
+    #[arg(long, value_name = "DAYS", value_parser = history_value(1))]
+    history_keep_all_days: Option<i64>,
+    /// Overrides history.keep_daily_days (0..=36500, at least keep_all_days).
+    #[arg(long, value_name = "DAYS", value_parser = history_value(2))]
+    history_keep_daily_days: Option<i64>,
+    /// Overrides history.tombstone_days (0..=36500).
+    #[arg(long, value_name = "DAYS", value_parser = history_value(3))]
+    history_tombstone_days: Option<i64>,
+    /// Overrides history.blob_grace_hours (0..=876000).
+    #[arg(long, value_name = "HOURS", value_parser = history_value(4))]
+    history_blob_grace_hours: Option<i64>,
     /// Creates or updates this admin in config.yml before serving.
     #[arg(long)]
     admin_user: Option<String>,
@@ -71,6 +86,11 @@ enum Cmd {
 enum UserCmd {
     /// Creates a confirmed, unblocked user.
     Add(UserAddArgs),
+}
+
+/// The value parser of the `i`-th `--history-*` flag: a usage error (exit 2) names the range.
+fn history_value(i: usize) -> impl Fn(&str) -> Result<i64, String> + Clone {
+    move |v: &str| HISTORY_KEYS[i].parse(v)
 }
 
 fn usage(msg: &str) -> ExitCode {
@@ -138,6 +158,13 @@ pub fn main() -> ExitCode {
             listen: a.listen,
             public_url: a.public_url,
             trusted_proxies: a.trusted_proxies,
+            history: HistoryOverrides {
+                compact_min_backlog: a.history_compact_min_backlog,
+                keep_all_days: a.history_keep_all_days,
+                keep_daily_days: a.history_keep_daily_days,
+                tombstone_days: a.history_tombstone_days,
+                blob_grace_hours: a.history_blob_grace_hours,
+            },
         },
         admin,
     };

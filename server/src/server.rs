@@ -28,7 +28,8 @@ use crate::blobstore::BlobStore;
 use crate::config::{Config, ConfigFile, Overrides};
 use crate::conns::{self, AcceptBackoff, Conns};
 use crate::error::ApiError;
-use crate::events::EventHub;
+use crate::events::conn::Sniff;
+use crate::events::{self, EventHub};
 use crate::idle::{IdleIo, Requests, Timeouts, TrackedBody};
 use crate::state::AppState;
 use crate::store::{Db, retention};
@@ -195,6 +196,9 @@ pub struct ConnPolicy {
     trusted: Arc<Vec<IpNet>>,
     /// Told to close every event stream when shutdown begins, so draining never waits on them.
     events: Arc<EventHub>,
+    /// Event streams served on lean connections (`events::conn`), which hyper's graceful
+    /// shutdown does not see.
+    live: Arc<events::conn::Live>,
 }
 
 impl ConnPolicy {
@@ -209,11 +213,65 @@ impl ConnPolicy {
             conns: Conns::new(max, state.metrics.clone()),
             trusted: Arc::new(state.config.trusted_proxies.clone()),
             events: state.events.clone(),
+            live: Arc::default(),
         }
     }
 
     fn is_proxy(&self, ip: IpAddr) -> bool {
         self.trusted.iter().any(|n| n.contains(&ip))
+    }
+
+    /// Admission of one request from `peer`: `Some(None)` for a direct client (capped per
+    /// connection at accept), `Some(Some(slot))` for a proxied client under its cap, `None`
+    /// for a proxied client over it.
+    fn admit_request(
+        &self,
+        peer: IpAddr,
+        headers: &axum::http::HeaderMap,
+    ) -> Option<Option<conns::IpSlot>> {
+        if !self.is_proxy(peer) {
+            return Some(None);
+        }
+        let ip = crate::http::client_ip(peer, headers, &self.trusted);
+        self.conns.admit(ip).map(Some)
+    }
+}
+
+/// Serves one connection with hyper (every connection but a lean event stream).
+async fn serve_hyper(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    app: Router,
+    policy: Arc<ConnPolicy>,
+    timeouts: Timeouts,
+    builder: &hyper::server::conn::http1::Builder,
+    watcher: hyper_util::server::graceful::Watcher,
+) {
+    let requests = Arc::new(Requests::default());
+    let io = IdleIo::new(stream, timeouts, requests.clone());
+    let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        let done = requests.start();
+        let proxied = policy.admit_request(peer.ip(), req.headers());
+        req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+        // Boxed, so hyper's in-flight slot (which lives as long as the connection) holds a
+        // pointer rather than the router's whole future.
+        let reply = proxied
+            .is_some()
+            .then(|| Box::pin(app.clone().oneshot(req.map(axum::body::Body::new))));
+        async move {
+            let Some(reply) = reply else {
+                let mut resp = ApiError::TooManyConnections.into_response();
+                crate::http::add_security_headers(resp.headers_mut());
+                return Ok(resp.map(|body| TrackedBody::wrap(body, done)));
+            };
+            let resp = reply.await?;
+            let guards = (done, proxied.flatten());
+            Ok::<_, Infallible>(resp.map(|body| TrackedBody::wrap(body, guards)))
+        }
+    });
+    let conn = builder.serve_connection(TokioIo::new(io), svc);
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!(error = %e, "connection ended with an error");
     }
 }
 
@@ -272,41 +330,24 @@ pub async fn serve(
         let open = policy.conns.opened();
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let requests = Arc::new(Requests::default());
-        let io = IdleIo::new(stream, timeouts, requests.clone());
         let policy = policy.clone();
-        let svc =
-            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                let done = requests.start();
-                let proxied = if policy.is_proxy(peer.ip()) {
-                    let ip = crate::http::client_ip(peer.ip(), req.headers(), &policy.trusted);
-                    Some(policy.conns.admit(ip))
-                } else {
-                    None
-                };
-                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                let reply = match proxied {
-                    Some(None) => None,
-                    _ => Some(Box::pin(
-                        app.clone().oneshot(req.map(axum::body::Body::new)),
-                    )),
-                };
-                async move {
-                    let Some(reply) = reply else {
-                        let mut resp = ApiError::TooManyConnections.into_response();
-                        crate::http::add_security_headers(resp.headers_mut());
-                        return Ok(resp.map(|body| TrackedBody::wrap(body, done)));
-                    };
-                    let resp = reply.await?;
-                    let guards = (done, proxied.flatten());
-                    Ok::<_, Infallible>(resp.map(|body| TrackedBody::wrap(body, guards)))
-                }
-            });
-        let conn = builder.serve_connection(TokioIo::new(io), svc);
-        let watched = graceful.watch(conn);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let head_by = tokio::time::Instant::now() + timeouts.header;
         tokio::spawn(async move {
-            if let Err(e) = watched.await {
-                tracing::debug!(error = %e, "connection ended with an error");
+            match events::conn::sniff(&stream, timeouts.header).await {
+                Sniff::Gone => {}
+                Sniff::Stream => {
+                    let _live = policy.live.enter();
+                    let admit = |h: &axum::http::HeaderMap| policy.admit_request(peer.ip(), h);
+                    events::conn::serve(stream, peer, app, timeouts, head_by, &admit).await;
+                }
+                Sniff::Other => {
+                    // The header clock started at accept, not after the peek.
+                    let header = head_by.saturating_duration_since(tokio::time::Instant::now());
+                    let t = Timeouts { header, ..timeouts };
+                    serve_hyper(stream, peer, app, policy, t, &builder, watcher).await
+                }
             }
             drop((open, slot));
         });
@@ -315,7 +356,10 @@ pub async fn serve(
     // Event streams never finish by themselves: each gets `closed` / `server_shutdown` now.
     policy.events.shutdown();
     tracing::info!("shutting down: waiting up to 20 s for in-flight requests");
-    if tokio::time::timeout(Duration::from_secs(20), graceful.shutdown())
+    let drained = async {
+        tokio::join!(graceful.shutdown(), policy.live.drained());
+    };
+    if tokio::time::timeout(Duration::from_secs(20), drained)
         .await
         .is_err()
     {

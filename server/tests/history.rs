@@ -231,3 +231,88 @@ fn the_console_shows_and_saves_the_history_settings() {
     );
     assert_eq!((r.status, r.json()), (200, ok));
 }
+
+#[test]
+fn history_settings_take_flags_then_environment_then_the_file() {
+    const PW: &str = "admin-pass-123";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.yml"),
+        "history:\n  keep_all_days: 7\n  tombstone_days: 3\n  blob_grace_hours: 1\n",
+    )
+    .unwrap();
+    let s = TestServer::start_in_env(
+        dir,
+        &[
+            "--admin-user",
+            "root",
+            "--admin-pass",
+            PW,
+            "--history-tombstone-days",
+            "5",
+        ],
+        &[
+            ("VERSTAK_HISTORY_KEEP_ALL_DAYS", "9"),
+            ("VERSTAK_HISTORY_TOMBSTONE_DAYS", "4"),
+        ],
+    );
+    let mut a = common::web::admin_login(&s, "root", PW);
+    assert_eq!(
+        a.get("/admin/api/history").json(),
+        json!({
+            "compact_min_backlog": 100,
+            "keep_all_days": 9,
+            "keep_daily_days": 365,
+            "tombstone_days": 5,
+            "blob_grace_hours": 1,
+        })
+    );
+    // Overrides are never written back into config.yml.
+    let yml = std::fs::read_to_string(s.data().join("config.yml")).unwrap();
+    assert!(
+        yml.contains("keep_all_days: 7") && yml.contains("tombstone_days: 3"),
+        "{yml}"
+    );
+}
+
+#[test]
+fn bad_history_overrides_stop_the_server_with_a_clear_message() {
+    let run = |args: &[&str], envs: &[(&str, &str)], config: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.yml"), config).unwrap();
+        let out = std::process::Command::new(BIN)
+            .arg("--data")
+            .arg(dir.path())
+            .args(["--port", "0"])
+            .args(args)
+            .envs(envs.iter().copied())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&[], &[("VERSTAK_HISTORY_BLOB_GRACE_HOURS", "two")], "");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("VERSTAK_HISTORY_BLOB_GRACE_HOURS: expected a whole number of hours from 0 to 876000, got \"two\""),
+        "{err}"
+    );
+    let (code, err) = run(&["--history-keep-all-days", "40000"], &[], "");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("expected a whole number of days from 0 to 36500, got \"40000\""),
+        "{err}"
+    );
+    let (code, err) = run(
+        &["--history-keep-daily-days", "3"],
+        &[],
+        "history:\n  keep_all_days: 7\n",
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("keep_daily_days (3, from --history-keep-daily-days) must be at least keep_all_days (7, from config.yml)"),
+        "{err}"
+    );
+}

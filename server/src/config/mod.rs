@@ -14,7 +14,7 @@ mod file;
 mod history;
 
 pub use file::{AdminEntry, ConfigFile, DEFAULT_SERVER_NAME};
-pub use history::HistoryCfg;
+pub use history::{HISTORY_KEYS, HistoryCfg, HistoryOverrides};
 
 pub const DEFAULT_PORT: u16 = 47732;
 
@@ -25,6 +25,8 @@ pub struct Overrides {
     pub listen: Option<String>,
     pub public_url: Option<String>,
     pub trusted_proxies: Option<String>,
+    /// `--history-*` flags (docs/history-retention.md).
+    pub history: HistoryOverrides,
 }
 
 /// Retention settings (§6.16).
@@ -184,7 +186,7 @@ impl Config {
                 k.web.server_name.clone()
             },
             development_token_logging: k.development_token_logging,
-            history: HistoryCfg::from_known(&k.history),
+            history: history::resolve(&k.history, &flags.history)?,
         })
     }
 }

@@ -17,6 +17,7 @@
 //! A stream subscribes before its opening read, and every change is published after its
 //! commit, so whatever the read does not see reaches the subscription: no change falls between.
 
+pub(crate) mod conn;
 pub(crate) mod hub;
 pub(crate) mod news;
 pub(crate) mod stream;
