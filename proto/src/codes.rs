@@ -65,6 +65,10 @@ pub const INVALID_BLOB_HASH: &str = "invalid_blob_hash";
 pub const BLOB_NOT_FOUND: &str = "blob_not_found";
 pub const BLOB_UNAVAILABLE: &str = "blob_unavailable";
 
+// Version history (server README "Version history").
+/// 409: a save of a merged text named a version that is no longer the file's newest.
+pub const VERSION_CONFLICT: &str = "version_conflict";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -95,6 +95,9 @@ pub enum ApiError {
     SecretExpired,
     #[error("session is invalid")]
     SessionInvalid,
+    /// A history save named a version that is no longer the file's newest (issue 13).
+    #[error("the file has a newer version than the one edited")]
+    VersionConflict,
     /// The cause (logged, never sent) of a write refused for lack of disk space.
     #[error("server storage is full; nothing was stored, try again later")]
     StorageFull(String),
@@ -138,6 +141,7 @@ impl ApiError {
             RegistrationDisabled => codes::REGISTRATION_DISABLED,
             SecretExpired => codes::ONE_TIME_SECRET_EXPIRED,
             SessionInvalid => "session_invalid",
+            VersionConflict => codes::VERSION_CONFLICT,
             StorageFull(_) => codes::STORAGE_FULL,
             Internal(_) => codes::INTERNAL_ERROR,
         }
@@ -148,7 +152,7 @@ impl ApiError {
         match self {
             Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Forbidden(_) | Csrf(_) | RegistrationDisabled | SessionInvalid => StatusCode::FORBIDDEN,
-            UsernameTaken | EmailTaken => StatusCode::CONFLICT,
+            UsernameTaken | EmailTaken | VersionConflict => StatusCode::CONFLICT,
             SecretExpired => StatusCode::GONE,
             NotFound(_) | BlobNotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -412,6 +416,12 @@ mod tests {
                 409,
                 "email_taken",
                 "email already taken",
+            ),
+            (
+                ApiError::VersionConflict,
+                409,
+                "version_conflict",
+                "the file has a newer version than the one edited",
             ),
             (
                 ApiError::RegistrationDisabled,

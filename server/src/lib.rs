@@ -38,6 +38,7 @@ pub(crate) mod events;
 pub(crate) mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
+pub(crate) mod history_ops;
 pub mod http;
 pub(crate) mod idle;
 pub(crate) mod json;
@@ -82,6 +83,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::health::router())
         .merge(routes::account::router())
         .merge(routes::user_api::router())
+        .merge(routes::history::router())
         .merge(routes::pages::router())
         .merge(routes::admin::router())
         .merge(routes::assets::router())

@@ -54,7 +54,11 @@ pub(crate) async fn download(
 
 /// The blob's file and metadata, when the scope holds a ref to it (else 404) and the file is
 /// whole (missing: 404; unreadable, not a file or the wrong size: 500 `blob_unavailable`).
-async fn locate(st: &AppState, scope: &Scope, sha: &str) -> Result<(PathBuf, Metadata), ApiError> {
+pub(crate) async fn locate(
+    st: &AppState,
+    scope: &Scope,
+    sha: &str,
+) -> Result<(PathBuf, Metadata), ApiError> {
     let (s2, sha2) = (scope.clone(), sha.to_owned());
     let size = st
         .db
@@ -193,7 +197,7 @@ fn respond(sha: &str, v: &Validators, answer: Answer) -> Response {
 }
 
 /// The blob file, positioned at `start`; any failure is 500 `blob_unavailable`.
-async fn open_at(path: &Path, start: u64) -> Result<tokio::fs::File, ApiError> {
+pub(crate) async fn open_at(path: &Path, start: u64) -> Result<tokio::fs::File, ApiError> {
     let mut file = tokio::fs::File::open(path)
         .await
         .map_err(|_| ApiError::BlobUnavailable)?;
@@ -205,7 +209,10 @@ async fn open_at(path: &Path, start: u64) -> Result<tokio::fs::File, ApiError> {
 
 /// `len` bytes of `file` as a body stream; a file that ends early is a stream error, which
 /// cuts the response short rather than sending fewer bytes than `Content-Length` promised.
-fn chunks(file: tokio::fs::File, len: u64) -> impl Stream<Item = std::io::Result<Bytes>> {
+pub(crate) fn chunks(
+    file: tokio::fs::File,
+    len: u64,
+) -> impl Stream<Item = std::io::Result<Bytes>> {
     futures_util::stream::unfold((file, len), |(mut f, left)| async move {
         if left == 0 {
             return None;

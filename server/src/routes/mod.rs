@@ -7,6 +7,7 @@
 //! * [`blobs`] with [`download`]: upload and download (§4.9, §4.10).
 //! * [`health`]: health, readiness, liveness, metrics (§4.11, §4.12); [`assets`]: the static
 //!   files (§6.10).
+//! * [`history`]: version history for devices and the web user (an addition, issue 13).
 //! * [`account`]: the account JSON API (§6.4); [`user_api`]: the user's devices (§6.10);
 //!   [`pages`]: the user web pages (§6.8, §6.10); [`admin`]: console and admin API (§6.11–§6.14).
 //!
@@ -25,6 +26,7 @@ pub(crate) mod download;
 pub(crate) mod enroll;
 pub(crate) mod events;
 pub(crate) mod health;
+pub(crate) mod history;
 pub(crate) mod pages;
 pub(crate) mod part_headers;
 pub(crate) mod sync;

@@ -33,6 +33,7 @@ pub(crate) mod smtp;
 pub(crate) mod stats;
 mod upgrade;
 pub(crate) mod users;
+pub(crate) mod versions;
 
 #[cfg(test)]
 mod tests;
