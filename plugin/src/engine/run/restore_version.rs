@@ -187,17 +187,16 @@ impl Run {
     /// The version's hash and where its bytes come from.
     async fn find_version(&mut self, path: &VaultPath, version: i64) -> Result<Found, EngineError> {
         let listed = listed(&self.io, &self.server, path, version).await?;
-        if let Some(v) = &listed {
-            if v.kind == KIND_BINARY {
-                let hash =
-                    ContentHash::parse(&v.sha256).map_err(|_| EngineError::InvalidResponse)?;
-                let size = v.size.ok_or(EngineError::InvalidResponse)?;
-                let source = Source::Blob {
-                    hash: hash.clone(),
-                    size,
-                };
-                return Ok(Found { hash, source });
-            }
+        if let Some(v) = &listed
+            && v.kind == KIND_BINARY
+        {
+            let hash = ContentHash::parse(&v.sha256).map_err(|_| EngineError::InvalidResponse)?;
+            let size = v.size.ok_or(EngineError::InvalidResponse)?;
+            let source = Source::Blob {
+                hash: hash.clone(),
+                size,
+            };
+            return Ok(Found { hash, source });
         }
         let (body, header) = content(&self.io, &self.server, path, version).await?;
         let named = match &listed {
