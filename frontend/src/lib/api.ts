@@ -34,6 +34,19 @@ export interface SyncConflict {
 }
 
 /** SyncStatusDTO (§3.2) plus the optional extension fields (§3.13). */
+/** One entry of `status().replaced` (docs/api-extensions.md). */
+export interface SyncReplaced {
+  path: string;
+  sha256: string;
+  size: number;
+  /** The server sequence of the incoming version that replaced it. */
+  version: number;
+  /** The name (or id) of the device that wrote that version. */
+  byDevice: string;
+  /** Milliseconds since the Unix epoch. */
+  atMs: number;
+}
+
 export interface SyncStatusDTO {
   configured: boolean;
   syncing: boolean;
@@ -56,6 +69,8 @@ export interface SyncStatusDTO {
   guard?: SyncGuard;
   ignore?: string[];
   conflicts?: SyncConflict[];
+  /** Local files a sync replaced by another device's version (kept in the trash), newest first. */
+  replaced?: SyncReplaced[];
   /**
    * The host runs live sync itself (`verstak-sync-host serve`): it syncs on file changes and on
    * the server's events, and pushes every status change as a `sync.status` event. The UI then

@@ -150,7 +150,10 @@ pub(super) async fn pairing_action(
         | Action::ConfirmDeletions(_)
         | Action::RestoreDeletions(_)
         | Action::Status
-        | Action::DismissConflicts(_) => {
+        | Action::DismissConflicts(_)
+        | Action::History { .. }
+        | Action::Deleted { .. }
+        | Action::Restore { .. } => {
             unreachable!("sync and status actions are run by run_action")
         }
     }
