@@ -112,6 +112,24 @@ pub fn print_conflicts(list: &[Conflict]) {
     );
 }
 
+/// `trash`: one line per trashed file, newest first, and how to restore.
+pub fn print_trash(list: &[crate::trash::TrashEntry]) {
+    if list.is_empty() {
+        println!("the trash is empty");
+        return;
+    }
+    for e in list {
+        println!(
+            "{}  {}  {}  ({} bytes)",
+            e.id,
+            e.trashed_at(),
+            e.path,
+            e.size
+        );
+    }
+    println!("  `trash restore ID…` moves them back; the next sync uploads them");
+}
+
 pub fn print_summary(s: &SyncSummary) {
     println!(
         "synced: pushed {}, pulled {}, server sequence {}",
