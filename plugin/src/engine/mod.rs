@@ -91,6 +91,7 @@ pub mod pairing;
 pub mod path;
 pub mod payload;
 pub(crate) mod pullcheck;
+pub mod replaced_list;
 mod run;
 pub mod saved;
 pub mod settings;

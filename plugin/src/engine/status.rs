@@ -39,6 +39,9 @@ pub struct Status {
     /// The conflict copies kept and not dismissed yet, oldest first (this engine's extension;
     /// filled by the `Status` action from the `conflicts` document).
     pub conflicts: Vec<Conflict>,
+    /// Local versions that pulled edits replaced, newest first (issue 13; filled by the
+    /// `Status` action from the `replaced` document).
+    pub replaced: Vec<super::replaced_list::Replaced>,
 }
 
 closed_enum! {
