@@ -19,6 +19,23 @@ export interface SyncGuard {
  * A conflict copy a sync kept, listed in the status until dismissed (this engine's extension,
  * docs/api-extensions.md).
  */
+/**
+ * A local version that a pulled edit from another device replaced (issue 13; this engine's
+ * `status().replaced`, newest first). The server's history keeps it restorable.
+ */
+export interface SyncReplaced {
+  path: string;
+  /** Lowercase hex SHA-256 of the replaced content. */
+  sha256: string;
+  size: number;
+  /** The server version it had; 0 when the engine did not see it. */
+  version: number;
+  /** The device whose edit replaced it. */
+  byDevice: string;
+  /** Unix milliseconds. */
+  atMs: number;
+}
+
 export interface SyncConflict {
   id: string;
   /** The path both versions claimed. */
@@ -56,6 +73,7 @@ export interface SyncStatusDTO {
   guard?: SyncGuard;
   ignore?: string[];
   conflicts?: SyncConflict[];
+  replaced?: SyncReplaced[];
   /**
    * The host runs live sync itself (`verstak-sync-host serve`): it syncs on file changes and on
    * the server's events, and pushes every status change as a `sync.status` event. The UI then

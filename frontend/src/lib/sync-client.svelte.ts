@@ -145,6 +145,18 @@ export function normalizeStatus(raw: unknown): SyncStatusDTO {
         at: str(c.at),
       }));
   }
+  if (Array.isArray(o.replaced)) {
+    dto.replaced = o.replaced
+      .filter((r): r is Record<string, unknown> => !!r && typeof r === 'object' && typeof r.path === 'string' && r.path !== '')
+      .map((r) => ({
+        path: str(r.path),
+        sha256: str(r.sha256),
+        size: num(r.size),
+        version: num(r.version),
+        byDevice: str(r.byDevice),
+        atMs: num(r.atMs),
+      }));
+  }
   if (typeof o.live === 'boolean') dto.live = o.live;
   return dto;
 }
