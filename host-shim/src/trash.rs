@@ -227,12 +227,10 @@ fn candidate(path: &VaultPath, n: u32) -> String {
     } else {
         format!(" (restored {n})")
     };
-    let dir = path.parent().to_str().unwrap_or("");
     let file = format!("{stem}{tag}{ext}");
-    if dir.is_empty() {
-        file
-    } else {
-        format!("{dir}/{file}")
+    match path.as_str().rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/{file}"),
+        None => file,
     }
 }
 
@@ -349,6 +347,10 @@ mod tests {
         put(v.path(), ".verstak/trash/files/1-aa/n/a.md", b"old");
         put(v.path(), ".verstak/trash/files/2-bb/n/a.md", b"older");
         put(v.path(), ".verstak/trash/files/3-cc/n/a.md", b"oldest");
+        put(v.path(), ".verstak/trash/files/4-dd/top.md", b"t");
+        put(v.path(), "top.md", b"now");
+        let r = restore(v.path(), &["4-dd".into()]).unwrap();
+        assert_eq!(r[0].restored_to, "top (restored).md");
         let r = restore(v.path(), &["1-aa".into()]).unwrap();
         assert_eq!(r[0].restored_to, "n/a.md");
         assert_eq!(fs::read(v.path().join("n/a.md")).unwrap(), b"old");
