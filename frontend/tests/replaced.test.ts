@@ -54,7 +54,7 @@ const items = (root: HTMLElement) => [...root.querySelectorAll('[data-sync-messa
 
 describe('ReplacedList in the panel', () => {
   it('lists path, device, time and how to restore, newest first, in en and ru', async () => {
-    const list = [replaced('Notes/n.md', 7), replaced('m.md', 0, 'web')];
+    const list = [replaced('Notes/n.md', 7), replaced('m.md', 5, 'web')];
     const api = fakeApi(connectedStatus({ replaced: list }), true);
     const c = mount(api);
     await vi.waitFor(() => expect(items(c)).toHaveLength(2));
@@ -64,9 +64,12 @@ describe('ReplacedList in the panel', () => {
     expect(first.getAttribute('data-replaced-path')).toBe('Notes/n.md');
     expect(first.textContent).toContain('replaced by the edit from device abcdef12');
     expect(first.querySelector('time')?.getAttribute('datetime')).toBe('2026-12-06T02:30:00.000Z');
-    expect(first.querySelector('code')?.textContent).toBe('To get it back: verstak-sync-host restore "Notes/n.md" --version 7');
+    expect(first.querySelector('code')?.textContent).toBe(
+      'To get it back: verstak-sync-host history "Notes/n.md" lists it as the version before 7, then restore "Notes/n.md" --version N',
+    );
     expect(second.textContent).toContain('replaced by the edit from the web dashboard');
     expect(second.querySelector('code')?.textContent).toContain('verstak-sync-host history "m.md"');
+    expect(items(c)[0].querySelector('code')?.textContent).toContain('before 7');
 
     api.setLocale('ru');
     await vi.waitFor(() => expect(box.querySelector('h3')?.textContent?.trim()).toBe('Недавно заменены'));

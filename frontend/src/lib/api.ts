@@ -28,7 +28,7 @@ export interface SyncReplaced {
   /** Lowercase hex SHA-256 of the replaced content. */
   sha256: string;
   size: number;
-  /** The server version it had; 0 when the engine did not see it. */
+  /** The server version (sequence) of the incoming edit that replaced it. */
   version: number;
   /** The device whose edit replaced it. */
   byDevice: string;

@@ -36,8 +36,8 @@ pub struct Replaced {
     /// Lowercase hex SHA-256 of the replaced content.
     pub sha256: String,
     pub size: u64,
-    /// The server version (sequence) the replaced content had, or 0 when this sync did not
-    /// see it (it came in an earlier sync): `history PATH` then finds it by its sha256.
+    /// The server version (sequence) of the incoming edit that replaced it (WIT doc): the
+    /// replaced content is the path's version before it in `history PATH` (and has `sha256`).
     pub version: i64,
     /// The device whose edit replaced it.
     pub by_device: String,

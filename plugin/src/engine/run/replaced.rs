@@ -12,7 +12,7 @@ use verstak_sync_proto::PulledOp;
 
 impl Run {
     /// Records durably that the synced local version `local` of `path` is about to be replaced
-    /// by `op`. The version number is known when this pull fetched the op that brought it.
+    /// by `op` (whose server sequence is the version that replaces it).
     pub(super) async fn note_replaced(
         &mut self,
         path: &VaultPath,
@@ -23,21 +23,11 @@ impl Run {
             super::super::saved::SyncedEntry::File { size, .. } => *size,
             super::super::saved::SyncedEntry::Dir => 0,
         });
-        let version = self
-            .upcoming_versions
-            .get(path)
-            .and_then(|v| {
-                v.iter()
-                    .filter(|(s, h)| *s < op.server_sequence && h == local)
-                    .map(|(s, _)| *s)
-                    .max()
-            })
-            .unwrap_or(0);
         let entry = Replaced {
             path: path.to_string(),
             sha256: local.as_str().to_string(),
             size,
-            version,
+            version: op.server_sequence,
             by_device: op.device_id.clone(),
             at_ms: i64::try_from(self.io.now().0).unwrap_or(i64::MAX),
         };
