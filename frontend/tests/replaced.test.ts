@@ -11,10 +11,10 @@ function replaced(path: string, version: number, byDevice = 'dev_abcdef123456'):
 }
 
 describe('normalizeStatus', () => {
-  it('keeps well-formed entries, fills missing fields and drops entries without a path', () => {
+  it('keeps well-formed entries, fills missing fields and drops what is not an entry', () => {
     const raw = {
       ...connectedStatus(),
-      replaced: [replaced('n.md', 4), { path: 'm.md' }, { path: '' }, null, 'x'],
+      replaced: [replaced('n.md', 4), { path: 'm.md' }, null, 'x', { size: 3 }],
     };
     expect(normalizeStatus(raw).replaced).toEqual([
       replaced('n.md', 4),

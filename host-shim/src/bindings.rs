@@ -23,7 +23,7 @@ pub use verstak::sync::progress::Phase;
 pub use verstak::sync::types::{ErrorCode, HostError};
 
 /// The `verstak:sync` API version this host links (`package` in `wit/world.wit`).
-pub const API_VERSION: &str = "0.3.0";
+pub const API_VERSION: &str = "0.4.0";
 
 /// The WIT package whose names carry the version.
 const PACKAGE: &str = "verstak:sync/";
@@ -181,8 +181,8 @@ mod tests {
     fn only_components_of_this_api_version_are_accepted() {
         let ours = [
             "wasi:io/streams@0.2.6",
-            "verstak:sync/files@0.3.0",
-            "verstak:sync/sync-provider@0.3.0",
+            "verstak:sync/files@0.4.0",
+            "verstak:sync/sync-provider@0.4.0",
         ];
         assert_eq!(api_version_of(ours.into_iter(), "x.wasm"), Ok(()));
 
@@ -195,16 +195,16 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "unsupported_api_version: the component x.wasm was built for verstak:sync@0.1.0; \
-             this host supports verstak:sync@0.3.0 only (build the plugin and the host from the \
+             this host supports verstak:sync@0.4.0 only (build the plugin and the host from the \
              same release)"
         );
 
         let mixed = [
-            "verstak:sync/files@0.2.0",
-            "verstak:sync/sync-provider@0.3.0",
+            "verstak:sync/files@0.3.0",
+            "verstak:sync/sync-provider@0.4.0",
         ];
         let e = api_version_of(mixed.into_iter(), "x.wasm").unwrap_err();
-        assert_eq!(e.found, ["0.2.0", "0.3.0"]);
+        assert_eq!(e.found, ["0.3.0", "0.4.0"]);
 
         let foreign = ["wasi:cli/run@0.2.6"];
         let e = api_version_of(foreign.into_iter(), "x.wasm").unwrap_err();

@@ -51,6 +51,11 @@ fn text_arg(args: &[Value], i: usize) -> String {
         .to_string()
 }
 
+/// A non-negative whole number argument (a list limit); anything else is 0, the default.
+fn count_arg(v: &Value) -> u32 {
+    v.as_u64().map_or(0, |n| n.min(u64::from(u32::MAX)) as u32)
+}
+
 /// The strings of a JSON array (anything else is the empty list).
 fn string_list(v: &Value) -> Vec<String> {
     let items = v.as_array().map(Vec::as_slice).unwrap_or_default();
@@ -310,6 +315,23 @@ impl<'r> Bridge<'r> {
             "sync.setIgnore" => {
                 let patterns = string_list(&arg(0));
                 self.with_session(|s| s.set_ignore(&patterns)).map(done)
+            }
+            "sync.history" => {
+                let limit = count_arg(&arg(1));
+                self.with_session(|s| s.history(&text_arg(args, 0), limit))
+                    .map(|list| crate::history::versions_json(&list))
+            }
+            "sync.deleted" => {
+                let limit = count_arg(&arg(0));
+                self.with_session(|s| s.deleted(limit))
+                    .map(|list| crate::history::deleted_json(&list))
+            }
+            "sync.restore" => {
+                let version = arg(1)
+                    .as_i64()
+                    .ok_or("sync.restore: the version must be a whole number")?;
+                self.run(|s| s.restore(&text_arg(args, 0), version))
+                    .map(|r| crate::history::restored_json(&r))
             }
             "settings.read" => self.settings_read(arg(0).as_str()),
             "settings.write" => self.settings_write(arg(0).as_str(), arg(1)),

@@ -4,7 +4,7 @@ use crate::limits::Limits;
 use crate::runtime::Runtime;
 use crate::session::{Failure, Session};
 use crate::vault::VaultDirs;
-use crate::{dto, live, report, trash};
+use crate::{dto, history, live, report, trash};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use std::io::{IsTerminal, Read};
@@ -126,6 +126,38 @@ pub enum Command {
         json: bool,
         #[command(subcommand)]
         action: Option<ConflictsAction>,
+    },
+    /// List the server's stored versions of a file, newest first.
+    History {
+        /// The file's vault path (for example `notes/a.md`).
+        path: String,
+        /// At most this many versions (0: the server's default).
+        #[arg(long, default_value_t = 0)]
+        limit: u32,
+        /// Print a JSON array of versions (the server's field names).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a stored version of a file back (also a deleted file), then sync it as a new
+    /// version. Unsynced local content of the file is kept as a conflict copy first.
+    Restore {
+        /// The file's vault path.
+        path: String,
+        /// The version to restore, as `history` lists it.
+        #[arg(long, value_name = "N")]
+        version: i64,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the deleted files the server can still restore, newest deletion first.
+    Deleted {
+        /// At most this many files (0: the server's default).
+        #[arg(long, default_value_t = 0)]
+        limit: u32,
+        /// Print a JSON array of `{path, deletion, last}`.
+        #[arg(long)]
+        json: bool,
     },
     /// Live sync until stopped: the vault's file watcher and the server's event stream trigger a
     /// sync within about a second; the interval pulls only while the stream is down; a full
@@ -368,6 +400,38 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         },
+        Command::History { path, limit, json } => {
+            let list = session.history(&path, limit).map_err(failed)?;
+            if json {
+                println!("{}", history::versions_json(&list));
+            } else {
+                history::history_lines(&path, &list)
+                    .iter()
+                    .for_each(|l| println!("{l}"));
+            }
+        }
+        Command::Restore {
+            path,
+            version,
+            json,
+        } => {
+            let restored = session.restore(&path, version).map_err(failed)?;
+            if json {
+                println!("{}", history::restored_json(&restored));
+            } else {
+                history::print_restored(&restored);
+            }
+        }
+        Command::Deleted { limit, json } => {
+            let list = session.deleted(limit).map_err(failed)?;
+            if json {
+                println!("{}", history::deleted_json(&list));
+            } else {
+                history::deleted_lines(&list)
+                    .iter()
+                    .for_each(|l| println!("{l}"));
+            }
+        }
         Command::Disconnect => {
             session.disconnect().map_err(failed)?;
             println!("disconnected: the device was revoked and the server forgotten");

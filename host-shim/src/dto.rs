@@ -4,7 +4,7 @@
 
 use crate::bindings::SyncStatus;
 use crate::bindings::exports::verstak::sync::sync_provider::{
-    Conflict, Direction, Guard, SyncSummary,
+    Conflict, Direction, Guard, ReplacedFile, SyncSummary,
 };
 use crate::state::Progress;
 use serde_json::{Value, json};
@@ -32,6 +32,18 @@ pub fn conflict(c: &Conflict) -> Value {
     })
 }
 
+/// One entry of `status().replaced` (docs/api-extensions.md).
+pub fn replaced(r: &ReplacedFile) -> Value {
+    json!({
+        "path": r.path,
+        "sha256": r.sha256,
+        "size": r.size,
+        "version": r.version,
+        "byDevice": r.by_device,
+        "atMs": r.at_ms,
+    })
+}
+
 /// The DTO; `live` is the host's latest progress report, which wins while a sync runs.
 pub fn status_json(s: &SyncStatus, live: Option<&Progress>) -> Value {
     let mut v = json!({
@@ -54,6 +66,7 @@ pub fn status_json(s: &SyncStatus, live: Option<&Progress>) -> Value {
         "lastCheckedAt": s.last_checked_at,
         "ignore": s.ignore,
         "conflicts": s.conflicts.iter().map(conflict).collect::<Vec<_>>(),
+        "replaced": s.replaced.iter().map(replaced).collect::<Vec<_>>(),
     });
     let progress = match (live, &s.progress) {
         (Some(p), _) => {

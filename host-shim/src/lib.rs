@@ -20,6 +20,7 @@ pub mod compile_cache;
 pub mod confine;
 pub mod dto;
 pub mod grants;
+pub mod history;
 mod imports;
 pub mod limits;
 pub mod live;

@@ -48,6 +48,16 @@ pub fn print_status(s: &SyncStatus) {
     for line in conflict_lines(&s.conflicts, false) {
         println!("{line}");
     }
+    if let Some(newest) = s.replaced.first() {
+        // Briefly: the newest one and how to get it back; the panel lists them all.
+        println!(
+            "Replaced:    {} local file(s) by other devices' edits, newest {} (by {}, version {}); `history PATH` keeps the old version",
+            s.replaced.len(),
+            newest.path,
+            or_dash(&newest.by_device),
+            newest.version
+        );
+    }
 }
 
 /// `N conflict(s)` as a heading.

@@ -7,8 +7,10 @@
 //! [`Session::resolve_deletions`] reads the guard and resolves it under one lock, so the
 //! decision always answers the guard it was made on.
 
+use crate::bindings::exports::verstak::sync::sync_provider::{
+    DeletedFile, FileVersion, Guard, Restored, SyncSummary,
+};
 use crate::bindings::exports::verstak::sync::sync_provider::{Direction, Guest as Provider};
-use crate::bindings::exports::verstak::sync::sync_provider::{Guard, SyncSummary};
 use crate::bindings::{SyncError, SyncStatus};
 use crate::runtime::{Instance, Runtime};
 use crate::state::{HostState, ProgressHandle};
@@ -208,6 +210,22 @@ impl<'r> Session<'r> {
 
     pub fn restore_deletions(&mut self, direction: Direction) -> Result<SyncSummary, Failure> {
         self.call_locked(None, |p, s| p.call_restore_deletions(s, direction))
+    }
+
+    /// The server's stored versions of `path`, newest first (`limit` 0: the server's default).
+    pub fn history(&mut self, path: &str, limit: u32) -> Result<Vec<FileVersion>, Failure> {
+        self.call(None, |p, s| p.call_history(s, path, limit))
+    }
+
+    /// The deleted files the server can still restore, newest deletion first.
+    pub fn deleted(&mut self, limit: u32) -> Result<Vec<DeletedFile>, Failure> {
+        self.call(None, |p, s| p.call_deleted(s, limit))
+    }
+
+    /// Puts `version` of `path` back and syncs it. Under the vault lock: it writes the vault
+    /// and runs a sync.
+    pub fn restore(&mut self, path: &str, version: i64) -> Result<Restored, Failure> {
+        self.call_locked(None, |p, s| p.call_restore(s, path, version))
     }
 
     /// Removes these conflicts from the status (the files stay). Under the vault lock: a sync

@@ -1,5 +1,5 @@
 //! The API version stamp: a component built against the frozen `wit/since_v0.1.0/` is refused
-//! by this host (API 0.3.0) before linking, with the stable code `unsupported_api_version`, and
+//! by this host (API 0.4.0) before linking, with the stable code `unsupported_api_version`, and
 //! the command line reports it as `error: unsupported_api_version: …`.
 
 #[path = "guests/support.rs"]
@@ -21,7 +21,7 @@ fn repo_manifest() -> std::path::PathBuf {
 
 #[test]
 fn a_component_of_an_older_api_is_refused_with_a_stable_code() {
-    assert_eq!(API_VERSION, "0.3.0");
+    assert_eq!(API_VERSION, "0.4.0");
     let old = support::old_api_component();
     let e = Runtime::load(old, &repo_manifest(), support::QUICK)
         .err()
@@ -34,7 +34,7 @@ fn a_component_of_an_older_api_is_refused_with_a_stable_code() {
         format!("{e:#}"),
         format!(
             "unsupported_api_version: the component {} was built for verstak:sync@0.1.0; this \
-             host supports verstak:sync@0.3.0 only (build the plugin and the host from the same \
+             host supports verstak:sync@0.4.0 only (build the plugin and the host from the same \
              release)",
             old.display()
         )

@@ -11,6 +11,7 @@
 //!   `op_type`; [`payload`]: file and folder payloads, built and read (plugin-contract §4.5,
 //!   server-api §5.8).
 //! * [`blob`]: the blob upload response (§4.9) and [`BlobRef`]; [`hash`]: [`Sha256Hex`].
+//! * [`history`]: version history of paths and restorable deletions (issue #13).
 //! * [`health`]: health and liveness bodies (§4.11).
 //! * [`events`]: the live event stream (an addition to the reference API, `docs/events.md`).
 //! * [`time`]: RFC 3339 UTC timestamps (§2.7).
@@ -26,6 +27,7 @@ pub mod device;
 pub mod events;
 pub mod hash;
 pub mod health;
+pub mod history;
 pub mod jval;
 pub mod kinds;
 pub mod limits;

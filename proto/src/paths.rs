@@ -12,6 +12,14 @@ pub const PUSH: &str = "/api/v1/sync/push";
 pub const PULL: &str = "/api/v1/sync/pull";
 /// Upload with POST here; download with GET `BLOBS` + sha256. Always the slashed form.
 pub const BLOBS: &str = "/api/v1/blobs/";
+/// Version history of a path (issue #13; `history.rs`).
+pub const HISTORY_VERSIONS: &str = "/api/v1/history/versions";
+/// Restorable deleted files.
+pub const HISTORY_DELETED: &str = "/api/v1/history/deleted";
+/// The bytes of one version.
+pub const HISTORY_CONTENT: &str = "/api/v1/history/content";
+/// Restore a version on the server.
+pub const HISTORY_RESTORE: &str = "/api/v1/history/restore";
 pub const HEALTH: &str = "/api/v1/health";
 pub const READYZ: &str = "/readyz";
 pub const LIVEZ: &str = "/livez";

@@ -19,23 +19,6 @@ export interface SyncGuard {
  * A conflict copy a sync kept, listed in the status until dismissed (this engine's extension,
  * docs/api-extensions.md).
  */
-/**
- * A local version that a pulled edit from another device replaced (issue 13; this engine's
- * `status().replaced`, newest first). The server's history keeps it restorable.
- */
-export interface SyncReplaced {
-  path: string;
-  /** Lowercase hex SHA-256 of the replaced content. */
-  sha256: string;
-  size: number;
-  /** The server version (sequence) of the incoming edit that replaced it. */
-  version: number;
-  /** The device whose edit replaced it. */
-  byDevice: string;
-  /** Unix milliseconds. */
-  atMs: number;
-}
-
 export interface SyncConflict {
   id: string;
   /** The path both versions claimed. */
@@ -48,6 +31,19 @@ export interface SyncConflict {
   remoteDeviceId: string;
   /** RFC 3339, when the copy was made. */
   at: string;
+}
+
+/** One entry of `status().replaced` (docs/api-extensions.md). */
+export interface SyncReplaced {
+  path: string;
+  sha256: string;
+  size: number;
+  /** The server sequence of the incoming version that replaced it. */
+  version: number;
+  /** The name (or id) of the device that wrote that version. */
+  byDevice: string;
+  /** Milliseconds since the Unix epoch. */
+  atMs: number;
 }
 
 /** SyncStatusDTO (§3.2) plus the optional extension fields (§3.13). */
@@ -73,6 +69,7 @@ export interface SyncStatusDTO {
   guard?: SyncGuard;
   ignore?: string[];
   conflicts?: SyncConflict[];
+  /** Local files a sync replaced by another device's version (the server's history keeps them), newest first. */
   replaced?: SyncReplaced[];
   /**
    * The host runs live sync itself (`verstak-sync-host serve`): it syncs on file changes and on

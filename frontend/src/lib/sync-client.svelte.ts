@@ -147,7 +147,7 @@ export function normalizeStatus(raw: unknown): SyncStatusDTO {
   }
   if (Array.isArray(o.replaced)) {
     dto.replaced = o.replaced
-      .filter((r): r is Record<string, unknown> => !!r && typeof r === 'object' && typeof r.path === 'string' && r.path !== '')
+      .filter((r): r is Record<string, unknown> => !!r && typeof r === 'object' && typeof r.path === 'string')
       .map((r) => ({
         path: str(r.path),
         sha256: str(r.sha256),

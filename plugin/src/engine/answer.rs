@@ -2,6 +2,7 @@
 //! its `Summary`, `Action::Status` the status snapshot, every other action the empty summary.
 
 use super::error::EngineError;
+use super::history::{DeletedFile, Restored, Version};
 use super::status::Status;
 use super::summary::Summary;
 
@@ -9,6 +10,9 @@ use super::summary::Summary;
 pub enum Answer {
     Summary(Summary),
     Status(Box<Status>),
+    History(Vec<Version>),
+    Deleted(Vec<DeletedFile>),
+    Restored(Box<Restored>),
 }
 
 /// How an action ended.
@@ -19,7 +23,8 @@ impl Answer {
     pub fn summary(self) -> Summary {
         match self {
             Answer::Summary(s) => s,
-            Answer::Status(_) => Summary::default(),
+            Answer::Restored(r) => r.summary,
+            _ => Summary::default(),
         }
     }
 
@@ -27,7 +32,31 @@ impl Answer {
     pub fn status(self) -> Status {
         match self {
             Answer::Status(s) => *s,
-            Answer::Summary(_) => Status::default(),
+            _ => Status::default(),
+        }
+    }
+
+    /// The versions of `Action::History` (empty for the other actions).
+    pub fn history(self) -> Vec<Version> {
+        match self {
+            Answer::History(v) => v,
+            _ => Vec::new(),
+        }
+    }
+
+    /// The files of `Action::Deleted` (empty for the other actions).
+    pub fn deleted(self) -> Vec<DeletedFile> {
+        match self {
+            Answer::Deleted(v) => v,
+            _ => Vec::new(),
+        }
+    }
+
+    /// What `Action::Restore` did (the default for the other actions).
+    pub fn restored(self) -> Restored {
+        match self {
+            Answer::Restored(r) => *r,
+            _ => Restored::default(),
         }
     }
 }

@@ -85,6 +85,13 @@ pub enum EngineError {
     /// A local file or storage operation failed.
     #[error("{0}")]
     LocalIo(String),
+    /// What a history action asked for does not exist (a path with no stored version, a
+    /// version that is not a live version of the path).
+    #[error("{0}")]
+    NotFound(String),
+    /// A path the user typed is not a vault path.
+    #[error("{0}")]
+    InvalidPath(String),
     /// The host refused or failed a call whose answer the caller gets as it is (a permission
     /// refusal, an unreadable settings file): the host's code and message.
     #[error("{message}")]
@@ -122,6 +129,8 @@ impl EngineError {
             EngineError::DownloadHashMismatch => ErrorCode::DownloadHashMismatch,
             EngineError::InvalidResponse => ErrorCode::InvalidResponse,
             EngineError::LocalIo(_) => ErrorCode::LocalIo,
+            EngineError::NotFound(_) => ErrorCode::NotFound,
+            EngineError::InvalidPath(_) => ErrorCode::InvalidInput,
             EngineError::Host { code, .. } => ErrorCode::from(*code),
         }
     }

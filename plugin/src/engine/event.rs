@@ -39,6 +39,15 @@ pub enum Action {
     /// `status()` (§3.2): the snapshot from the settings, the pairing document, the device
     /// token and the engine's state; local reads only (§5.4.7). Answers `Answer::Status`.
     Status,
+    /// `history(path, limit)`: the server's stored versions of `path`, newest first
+    /// (`run/history.rs`). Answers `Answer::History`.
+    History { path: String, limit: u32 },
+    /// `deleted(limit)`: the restorable deleted files. Answers `Answer::Deleted`.
+    Deleted { limit: u32 },
+    /// `restore(path, version)`: puts that version's content back at `path` (keeping unsynced
+    /// local content as a conflict copy), then runs a sync (`run/restore_version.rs`).
+    /// Answers `Answer::Restored`.
+    Restore { path: String, version: i64 },
 }
 
 /// What the user typed to reach an account: the server URL, the username and the password.

@@ -57,6 +57,8 @@
 //!   `run/pair.rs` (the `Configure`, `TestConnection`, `Disconnect`, `ResetKey`, settings and
 //!   `Status` actions, and the pairing part of a sync run). All HTTP goes through the one retry
 //!   policy in `run/http.rs`.
+//! * Version history (issue #13): [`history`] (answers), `run/history.rs` (list versions and
+//!   deleted files), `run/restore_version.rs` (put a version back, then sync).
 //! * Status and results: [`answer`] (what `Command::Finished` carries), [`summary`] (`now()`
 //!   result, engine status fields), [`status`] (the DTO the `Status` action reads) and
 //!   [`settings`] (the settings document), [`error::EngineError`] (§3.11 texts).
@@ -81,6 +83,7 @@ pub mod event;
 pub mod fuzzing;
 pub mod guard;
 pub mod hash;
+pub mod history;
 pub mod ids;
 pub mod ignore;
 pub(crate) mod incoming;
@@ -91,6 +94,7 @@ pub mod pairing;
 pub mod path;
 pub mod payload;
 pub(crate) mod pullcheck;
+pub mod replaced;
 pub mod replaced_list;
 mod run;
 pub mod saved;

@@ -10,6 +10,7 @@ use super::error::EngineError;
 use super::guard::Guard;
 use super::ignore::DEFAULT_IGNORE;
 use super::pairing::Pairing;
+use super::replaced::ReplacedFile;
 use super::settings::Settings;
 use super::summary::{EngineStatus, Progress};
 
@@ -39,9 +40,9 @@ pub struct Status {
     /// The conflict copies kept and not dismissed yet, oldest first (this engine's extension;
     /// filled by the `Status` action from the `conflicts` document).
     pub conflicts: Vec<Conflict>,
-    /// Local versions that pulled edits replaced, newest first (issue 13; filled by the
-    /// `Status` action from the `replaced` document).
-    pub replaced: Vec<super::replaced_list::Replaced>,
+    /// Local files a sync replaced by another device's version, newest first, at most 50
+    /// (`replaced.rs`).
+    pub replaced: Vec<ReplacedFile>,
 }
 
 closed_enum! {

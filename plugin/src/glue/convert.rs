@@ -11,6 +11,8 @@ use crate::engine::conflict_list::Conflict as ListedConflict;
 use crate::engine::error::EngineError;
 use crate::engine::event::{DirEntry, EntryKind, FileMeta, HttpResponse, IoError};
 use crate::engine::guard::{Direction, Guard};
+use crate::engine::history::{DeletedFile, Restored, Version};
+use crate::engine::replaced::ReplacedFile;
 use crate::engine::status::{Status, StatusLabel};
 use crate::engine::summary::{EngineStatus, KeptBoth, Phase, Progress, Summary};
 use verstak_sync_proto::Conflict;
@@ -133,7 +135,27 @@ pub(super) fn status(s: Status) -> wit::SyncStatus {
         progress: s.progress.map(progress),
         guard: s.guard.map(guard),
         conflicts: s.conflicts.into_iter().map(conflict).collect(),
+        replaced: s.replaced.into_iter().map(replaced).collect(),
     })
+}
+
+fn replaced(r: ReplacedFile) -> wit::ReplacedFile {
+    same_fields!(r => wit::ReplacedFile { path, sha256, size, version, by_device, at_ms; })
+}
+
+/// A version as the server listed it (the wire's `op_id` is not part of the WIT record).
+pub(super) fn version(v: Version) -> wit::FileVersion {
+    same_fields!(v => wit::FileVersion {
+        version, time, device, device_id, size, sha256, kind, deleted, renamed_from, renamed_to;
+    })
+}
+
+pub(super) fn deleted(d: DeletedFile) -> wit::DeletedFile {
+    same_fields!(d => wit::DeletedFile { path; deletion: version(d.deletion), last: version(d.last) })
+}
+
+pub(super) fn restored(r: Restored) -> wit::Restored {
+    same_fields!(r => wit::Restored { path, version, kept_local; summary: summary(r.summary) })
 }
 
 pub(super) fn summary(s: Summary) -> wit::SyncSummary {

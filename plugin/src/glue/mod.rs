@@ -18,7 +18,7 @@ use crate::engine::answer::Answer;
 use crate::engine::event::{Action, Login};
 use bindings::exports::verstak::sync::status_provider;
 use bindings::exports::verstak::sync::sync_provider as wit;
-use wit::{Direction, SyncError, SyncStatus, SyncSummary};
+use wit::{DeletedFile, Direction, FileVersion, Restored, SyncError, SyncStatus, SyncSummary};
 
 struct Component;
 
@@ -84,6 +84,24 @@ impl wit::Guest for Component {
 
     fn set_ignore(patterns: Vec<String>) -> Out<()> {
         run(Action::SetIgnore(patterns), drop)
+    }
+
+    fn history(path: String, limit: u32) -> Out<Vec<FileVersion>> {
+        run(Action::History { path, limit }, |a| {
+            a.history().into_iter().map(convert::version).collect()
+        })
+    }
+
+    fn deleted(limit: u32) -> Out<Vec<DeletedFile>> {
+        run(Action::Deleted { limit }, |a| {
+            a.deleted().into_iter().map(convert::deleted).collect()
+        })
+    }
+
+    fn restore(path: String, version: i64) -> Out<Restored> {
+        run(Action::Restore { path, version }, |a| {
+            convert::restored(a.restored())
+        })
     }
 }
 

@@ -17,6 +17,7 @@ mod apply;
 mod apply_dir;
 mod conflicts;
 mod files;
+mod history;
 pub(crate) mod http;
 mod lookahead;
 mod materialize;
@@ -25,6 +26,7 @@ mod pull;
 mod push;
 mod replaced;
 mod restore;
+mod restore_version;
 mod scan;
 mod scan_hint;
 mod set_aside;
@@ -104,6 +106,25 @@ pub(crate) async fn run_action(
             match (outcome, io.refusal()) {
                 (Err(_), Some(refused)) => Err(refused),
                 (outcome, _) => outcome.map(Answer::Summary),
+            }
+        }
+        Action::History { path, limit } => history::versions(&io, &path, limit)
+            .await
+            .map(Answer::History),
+        Action::Deleted { limit } => history::deleted(&io, limit).await.map(Answer::Deleted),
+        Action::Restore { ref path, version } => {
+            let path = path.clone();
+            // A path or version that does not exist fails before the run, leaving no error in
+            // the status.
+            if let Err(e) = restore_version::precheck(&io, &path, version).await {
+                io.finish(Command::Finished(Err(e)));
+                return st;
+            }
+            let (back, outcome) = sync_action(&io, cfg, st, action).await;
+            st = back;
+            match (outcome, io.refusal()) {
+                (Err(_), Some(refused)) => Err(refused),
+                (outcome, _) => outcome.map(|s| restore_version::answer(path, version, s)),
             }
         }
         Action::Status => pair::status(&io).await.map(|s| Answer::Status(Box::new(s))),
@@ -241,6 +262,7 @@ impl Run {
                     confirm: false,
                 });
             }
+            Action::Restore { path, version } => self.restore_version(&path, version).await?,
             _ => unreachable!("run_action runs the other actions itself"),
         }
         // `sync-changed` scans only the hinted paths when the hint is usable (`scan_hint.rs`).

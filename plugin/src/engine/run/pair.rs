@@ -77,7 +77,11 @@ pub(super) async fn status(io: &Io) -> Result<Status, EngineError> {
     let mut status = Status::read(&settings, pairing.as_deref(), token.as_deref(), &engine)?;
     status.conflicts = ConflictList::parse(conflicts.as_deref()).0;
     let replaced = read(io, REPLACED_KEY).await?;
-    status.replaced = ReplacedList::parse(replaced.as_deref()).0;
+    status.replaced = ReplacedList::parse(replaced.as_deref())
+        .0
+        .into_iter()
+        .map(Into::into)
+        .collect();
     Ok(status)
 }
 
@@ -153,7 +157,10 @@ pub(super) async fn pairing_action(
         | Action::ConfirmDeletions(_)
         | Action::RestoreDeletions(_)
         | Action::Status
-        | Action::DismissConflicts(_) => {
+        | Action::DismissConflicts(_)
+        | Action::History { .. }
+        | Action::Deleted { .. }
+        | Action::Restore { .. } => {
             unreachable!("sync and status actions are run by run_action")
         }
     }

@@ -12,6 +12,7 @@
 mod conflicts;
 mod desktop;
 mod hinted;
+mod history;
 mod identical;
 mod issue14;
 mod lookahead;

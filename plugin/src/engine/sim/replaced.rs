@@ -7,7 +7,8 @@ use super::conflicts::status;
 use crate::engine::command::Command;
 use crate::engine::event::{Action, Event};
 use crate::engine::hash::ContentHash;
-use crate::engine::replaced_list::{REPLACED_KEY, Replaced};
+use crate::engine::replaced::ReplacedFile;
+use crate::engine::replaced_list::REPLACED_KEY;
 
 fn quiet(devices: usize) -> Sim {
     let mut sim = Sim::new(1, devices);
@@ -15,7 +16,7 @@ fn quiet(devices: usize) -> Sim {
     sim
 }
 
-fn replaced(sim: &mut Sim, d: usize) -> Vec<Replaced> {
+fn replaced(sim: &mut Sim, d: usize) -> Vec<ReplacedFile> {
     status(sim, d).replaced
 }
 

@@ -130,6 +130,7 @@ impl FakeServer {
                 self.devices[i].revoked = true;
                 json(200, serde_json::json!({"status": "revoked"}))
             }
+            (Method::Get, p, _) if p.starts_with("/api/v1/history/") => self.history(p),
             (Method::Post, paths::PUSH, HttpBody::Json(b)) => {
                 self.push(&device, serde_json::from_str(b).unwrap())
             }

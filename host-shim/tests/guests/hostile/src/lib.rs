@@ -19,7 +19,8 @@ wit_bindgen::generate!({
 
 use exports::verstak::sync::status_provider;
 use exports::verstak::sync::sync_provider::{
-    Direction, Guest, StatusLabel, SyncError, SyncErrorCode, SyncStatus, SyncSummary,
+    DeletedFile, Direction, FileVersion, Guest, Restored, StatusLabel, SyncError, SyncErrorCode,
+    SyncStatus, SyncSummary,
 };
 use verstak::sync::files::{self, Expect};
 use verstak::sync::network::{self, Body, Method, Request};
@@ -188,6 +189,7 @@ fn default_status() -> SyncStatus {
         guard: None,
         ignore: vec![],
         conflicts: vec![],
+        replaced: vec![],
     }
 }
 
@@ -246,6 +248,18 @@ impl Guest for Component {
 
     fn set_ignore(attack: Vec<String>) -> Result<(), SyncError> {
         Err(run(&attack))
+    }
+
+    fn history(_path: String, _limit: u32) -> Result<Vec<FileVersion>, SyncError> {
+        refuse()
+    }
+
+    fn deleted(_limit: u32) -> Result<Vec<DeletedFile>, SyncError> {
+        refuse()
+    }
+
+    fn restore(_path: String, _version: i64) -> Result<Restored, SyncError> {
+        refuse()
     }
 }
 
