@@ -4,7 +4,7 @@ use crate::limits::Limits;
 use crate::runtime::Runtime;
 use crate::session::{Failure, Session};
 use crate::vault::VaultDirs;
-use crate::{dto, history, live, report};
+use crate::{dto, history, live, report, trash};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use std::io::{IsTerminal, Read};
@@ -168,6 +168,14 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS")]
         poll: Option<u64>,
     },
+    /// List the vault trash (files syncs deleted here, newest first); `restore` brings them back.
+    Trash {
+        /// Print a JSON array of `{"id","path","size","trashed_at","trashed_ms"}`.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        action: Option<TrashAction>,
+    },
     /// Serve the settings panel and status bar for this vault on 127.0.0.1 (0 picks a free port).
     Serve {
         #[arg(long, default_value_t = 47733)]
@@ -198,6 +206,22 @@ pub enum ConflictsAction {
         /// Every listed conflict.
         #[arg(long)]
         all: bool,
+    },
+}
+
+/// What `trash` does with the trashed files.
+#[derive(Debug, Clone, Subcommand)]
+pub enum TrashAction {
+    /// Move these entries (by id, as `trash` shows them) back to their paths; a path that is
+    /// taken keeps its file and the restored one lands beside it. The next sync pushes them.
+    Restore {
+        #[arg(value_name = "ID", required = true)]
+        ids: Vec<String>,
+    },
+    /// Delete for good the entries trashed more than DAYS days ago.
+    Empty {
+        #[arg(long, value_name = "DAYS")]
+        older_than: u32,
     },
 }
 
@@ -264,6 +288,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         call_deadline: Duration::from_secs(cli.call_timeout),
     };
     let manifest = manifest_path(cli.manifest.as_deref());
+    if let Command::Trash { json, action } = &cli.command {
+        return run_trash(&cli.vault, &manifest, *json, action.as_ref());
+    }
     let runtime = Runtime::load(&component_path(cli.component.as_deref()), &manifest, limits)?;
     std::fs::metadata(&cli.vault)
         .ok()
@@ -440,6 +467,74 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve { port } => {
             crate::serve::Serve::new(&runtime, &manifest, &cli.vault)?.run(port)?
+        }
+        Command::Trash { .. } => unreachable!("handled before the component loads"),
+    }
+    Ok(())
+}
+
+/// `trash`: plain file moves under the vault lock, without loading the component.
+fn run_trash(
+    vault: &Path,
+    manifest: &Path,
+    json: bool,
+    action: Option<&TrashAction>,
+) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(manifest)
+        .with_context(|| format!("cannot read the manifest {}", manifest.display()))?;
+    let id = crate::manifest::parse(&text)
+        .with_context(|| format!("{}", manifest.display()))?
+        .id;
+    let dirs = VaultDirs::open(vault, &id)
+        .with_context(|| format!("cannot open the vault {}", vault.display()))?;
+    let _lock = crate::vault_lock::VaultLock::try_acquire(&dirs.data_dir()).map_err(|e| {
+        let code = match e {
+            crate::vault_lock::LockError::Busy => "busy",
+            crate::vault_lock::LockError::Io(_) => "host",
+        };
+        anyhow::anyhow!("{code}: {e}")
+    })?;
+    let trash_failed = |e: trash::TrashError| anyhow::anyhow!("{}: {e}", e.code());
+    match action {
+        None => {
+            let entries = trash::list(&dirs.root).map_err(trash_failed)?;
+            if json {
+                let list: Vec<_> = entries.iter().map(trash::TrashEntry::to_json).collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                report::print_trash(&entries);
+            }
+        }
+        Some(TrashAction::Restore { ids }) => {
+            let restored = trash::restore(&dirs.root, ids).map_err(trash_failed)?;
+            if json {
+                let list: Vec<_> = restored
+                    .iter()
+                    .map(|r| serde_json::json!({"id": r.id, "path": r.path, "restored_to": r.restored_to}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for r in &restored {
+                    if r.restored_to == r.path {
+                        println!("restored {}", r.path);
+                    } else {
+                        println!(
+                            "restored {} as {} ({} exists)",
+                            r.path, r.restored_to, r.path
+                        );
+                    }
+                }
+                println!("the next sync uploads them");
+            }
+        }
+        Some(TrashAction::Empty { older_than }) => {
+            let n = trash::empty_older_than(&dirs.root, *older_than, std::time::SystemTime::now())
+                .map_err(trash_failed)?;
+            if json {
+                println!("{}", serde_json::json!({ "removed": n }));
+            } else {
+                println!("removed {n} file(s) trashed more than {older_than} day(s) ago");
+            }
         }
     }
     Ok(())

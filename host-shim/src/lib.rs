@@ -10,6 +10,7 @@
 //! * [`serve`] is the local shell stand-in for the settings panel; [`bridge`] answers its
 //!   `VerstakPluginAPI` calls; [`push`] streams the live status to the page.
 //! * [`package`] assembles and verifies the installable plugin package.
+//! * [`trash`] lists the vault trash and restores from it (`trash` command).
 //! * [`cli`] is the command line; `main.rs` only parses and dispatches.
 
 pub mod bindings;
@@ -31,6 +32,7 @@ pub mod runtime;
 pub mod serve;
 pub mod session;
 pub mod state;
+pub mod trash;
 pub mod vault;
 pub mod vault_lock;
 pub mod watch;

@@ -48,6 +48,16 @@ pub fn print_status(s: &SyncStatus) {
     for line in conflict_lines(&s.conflicts, false) {
         println!("{line}");
     }
+    if let Some(newest) = s.replaced.first() {
+        // Briefly: the newest one and how to get it back; the panel lists them all.
+        println!(
+            "Replaced:    {} local file(s) by other devices' edits, newest {} (by {}, version {}); `history PATH` keeps the old version",
+            s.replaced.len(),
+            newest.path,
+            or_dash(&newest.by_device),
+            newest.version
+        );
+    }
 }
 
 /// `N conflict(s)` as a heading.
@@ -110,6 +120,24 @@ pub fn print_conflicts(list: &[Conflict]) {
     println!(
         "  `conflicts dismiss ID…` or `conflicts dismiss --all` removes them from the list; the files stay"
     );
+}
+
+/// `trash`: one line per trashed file, newest first, and how to restore.
+pub fn print_trash(list: &[crate::trash::TrashEntry]) {
+    if list.is_empty() {
+        println!("the trash is empty");
+        return;
+    }
+    for e in list {
+        println!(
+            "{}  {}  {}  ({} bytes)",
+            e.id,
+            e.trashed_at(),
+            e.path,
+            e.size
+        );
+    }
+    println!("  `trash restore ID…` moves them back; the next sync uploads them");
 }
 
 pub fn print_summary(s: &SyncSummary) {

@@ -33,7 +33,6 @@ export interface SyncConflict {
   at: string;
 }
 
-/** SyncStatusDTO (§3.2) plus the optional extension fields (§3.13). */
 /** One entry of `status().replaced` (docs/api-extensions.md). */
 export interface SyncReplaced {
   path: string;
@@ -47,6 +46,7 @@ export interface SyncReplaced {
   atMs: number;
 }
 
+/** SyncStatusDTO (§3.2) plus the optional extension fields (§3.13). */
 export interface SyncStatusDTO {
   configured: boolean;
   syncing: boolean;
@@ -69,7 +69,7 @@ export interface SyncStatusDTO {
   guard?: SyncGuard;
   ignore?: string[];
   conflicts?: SyncConflict[];
-  /** Local files a sync replaced by another device's version (kept in the trash), newest first. */
+  /** Local files a sync replaced by another device's version (the server's history keeps them), newest first. */
   replaced?: SyncReplaced[];
   /**
    * The host runs live sync itself (`verstak-sync-host serve`): it syncs on file changes and on

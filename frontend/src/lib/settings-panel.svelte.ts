@@ -13,7 +13,7 @@
 // status bar, and Sync Now's outcome tells the scheduler (§5.5).
 
 import { tick } from 'svelte';
-import type { SyncConflict, SyncNowResult, SyncStatusDTO, VerstakPluginAPI } from './api';
+import type { SyncConflict, SyncNowResult, SyncReplaced, SyncStatusDTO, VerstakPluginAPI } from './api';
 import { I18n, type Params } from './i18n.svelte';
 import { DisposedError, SyncClient } from './sync-client.svelte';
 import { errorKey, errorMessage, messageOf, type ErrorAction } from './errors';
@@ -113,6 +113,10 @@ export class SettingsPanel {
   /** The kept conflict copies the status lists (this engine's extension). */
   get conflicts(): SyncConflict[] {
     return this.#status?.conflicts ?? [];
+  }
+  /** Local versions pulled edits replaced, newest first (this engine's extension). */
+  get replaced(): SyncReplaced[] {
+    return this.#status?.replaced ?? [];
   }
   get indicator(): Indicator {
     return indicatorOf(this.#status, this.#busy === 'sync');

@@ -95,6 +95,7 @@ pub mod path;
 pub mod payload;
 pub(crate) mod pullcheck;
 pub mod replaced;
+pub mod replaced_list;
 mod run;
 pub mod saved;
 pub mod settings;

@@ -1,5 +1,5 @@
 //! Local files a sync replaced by another device's version (`sync-status.replaced`, issue #13):
-//! the old bytes are kept in the vault trash so the user can get them back.
+//! the old bytes stay in the server's history (`history PATH`); the list is kept by `replaced_list.rs`.
 
 /// One replaced local file, newest first in the status (at most 50).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -15,6 +15,7 @@ use super::super::hash::ContentHash;
 use super::super::incoming::{self, FileDelete, Known, Route, Upsert};
 use super::super::path::VaultPath;
 use super::super::payload::{Incoming, Source, is_text};
+use super::super::replaced_list::replaces_synced;
 use super::super::saved::{LocalEntry, SyncedEntry};
 use super::super::summary::KeptBoth;
 use super::Run;
@@ -176,7 +177,11 @@ impl Run {
         }
         let mut known = self.known(&path);
         known.later_local = self.later_brings_local(&path, op.server_sequence);
-        match incoming::upsert(&known, &hash) {
+        let decision = incoming::upsert(&known, &hash);
+        if let Some(local) = replaces_synced(&decision) {
+            self.note_replaced(&path, &local.clone(), op).await?;
+        }
+        match decision {
             Upsert::Nothing => Ok(()),
             Upsert::MarkSynced => {
                 self.mark_synced(&path, &hash, &inc).await?;

@@ -24,6 +24,7 @@ mod materialize;
 mod pair;
 mod pull;
 mod push;
+mod replaced;
 mod restore;
 mod restore_version;
 mod scan;
@@ -72,6 +73,8 @@ pub(crate) struct Run {
     upcoming_versions: BTreeMap<VaultPath, Vec<(i64, super::hash::ContentHash)>>,
     /// The stored conflict list (`conflicts.rs`), loaded when the run starts.
     conflicts: ConflictList,
+    /// The replaced-files list (`replaced.rs`), read on the run's first replacement.
+    replaced: Option<super::replaced_list::ReplacedList>,
 }
 
 /// Fills the engine-owned status fields from the state.
@@ -176,6 +179,7 @@ async fn sync_action(
         pull_bound: None,
         upcoming_versions: BTreeMap::new(),
         conflicts,
+        replaced: None,
     };
     let mut result = run.sync(action).await;
     if result.is_ok() {

@@ -19,6 +19,7 @@ use super::super::conflict_list::{CONFLICTS_KEY, ConflictList};
 use super::super::error::EngineError;
 use super::super::event::{Action, IoError, Login, Reply};
 use super::super::io::Io;
+use super::super::replaced_list::{REPLACED_KEY, ReplacedList};
 use super::super::saved::SavedState;
 use super::super::settings::Settings;
 use super::super::status::Status;
@@ -75,6 +76,12 @@ pub(super) async fn status(io: &Io) -> Result<Status, EngineError> {
     let engine = io.engine_status();
     let mut status = Status::read(&settings, pairing.as_deref(), token.as_deref(), &engine)?;
     status.conflicts = ConflictList::parse(conflicts.as_deref()).0;
+    let replaced = read(io, REPLACED_KEY).await?;
+    status.replaced = ReplacedList::parse(replaced.as_deref())
+        .0
+        .into_iter()
+        .map(Into::into)
+        .collect();
     Ok(status)
 }
 

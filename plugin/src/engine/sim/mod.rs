@@ -17,6 +17,7 @@ mod identical;
 mod issue14;
 mod lookahead;
 mod pairing;
+mod replaced;
 mod server;
 mod set_aside;
 mod stories;
