@@ -196,7 +196,11 @@ impl Instance {
             Some((std::time::Instant::now(), self.limits.call_deadline));
         // A refused grow that the guest survived must not label a later, unrelated trap.
         self.store.data_mut().memory.hit = false;
-        f(&self.bindings, &mut self.store).map_err(|e| {
+        // New files are batched while the call runs and settled before it returns.
+        self.store.data_mut().begin_call_writes();
+        let result = f(&self.bindings, &mut self.store);
+        self.store.data_mut().end_call_writes();
+        result.map_err(|e| {
             if self.store.data().memory.hit {
                 CallError::MemoryExceeded(self.limits.memory_bytes >> 20)
             } else if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {

@@ -34,6 +34,8 @@ pub struct HostState {
     /// Vault folders that gained a new file whose folder entry is not fsynced yet (see
     /// `HostState::place_durably`).
     pub(crate) unsynced_dirs: BTreeSet<PathBuf>,
+    /// New files queued during an export call (`imports::write_behind`).
+    pub(crate) write_behind: crate::imports::write_behind::WriteBehind,
     /// When the export call in progress began and how long it may run (set by
     /// `runtime::Instance::call`); the `network` import bounds each request by what is left.
     pub(crate) call_window: Option<(Instant, Duration)>,
@@ -54,6 +56,7 @@ impl HostState {
             writes: Default::default(),
             device_name: None,
             unsynced_dirs: BTreeSet::new(),
+            write_behind: Default::default(),
             call_window: None,
             wasi: WasiCtx::builder().inherit_stderr().build(),
             table: ResourceTable::new(),

@@ -3,7 +3,10 @@
 //! Each function: (1) `grants.check` for the permission files.wit names, (2) parse every path
 //! into a [`VaultPath`] and refuse symlinks along it (`outside-vault`), (3) the IO, relative to
 //! the vault root `Dir`. Writes go through [`super::atomic`] (temp file, fsync, last-moment
-//! `expect` check, rename, fsync folder); staging files through [`super::staging`].
+//! `expect` check, rename, fsync folder); staging files through [`super::staging`]. During an
+//! export call a new file (`write` with `absent`) is queued and placed in a batch
+//! ([`super::write_behind`]); every other call except the staging writes settles that queue
+//! first, so it sees the vault in program order.
 
 use super::atomic::{
     check_expect, create_temp, ensure_parent, file_meta, hash_copy, mtime_ms, place, random_hex,
@@ -11,6 +14,7 @@ use super::atomic::{
 };
 use super::err;
 use super::staging::{self, Stage};
+use super::write_behind::Queued;
 use crate::bindings::verstak::sync::files::{
     DirEntry, EntryKind, Expect, FileDigest, FileMeta, Host, Staged,
 };
@@ -108,6 +112,31 @@ impl HostState {
         Ok(true)
     }
 
+    /// A new file during an export call: written to a temp file and queued, placed with the
+    /// rest of its batch (`imports::write_behind`). The meta is the temp file's, which the link
+    /// into place keeps.
+    fn write_behind_new(
+        &mut self,
+        root: &Dir,
+        path: VaultPath,
+        bytes: &[u8],
+    ) -> Result<FileMeta, HostError> {
+        let (temp, mut file) = self.temp(root)?;
+        file.write_all(bytes)
+            .map_err(|e| io_error("write temp file", e))?;
+        let meta = file.metadata().map_err(|e| io_error("stat temp file", e))?;
+        self.write_behind.bytes += meta.len();
+        self.write_behind.queued.push(Queued {
+            temp,
+            file,
+            dest: path,
+        });
+        if self.write_behind.full() {
+            self.settle_writes()?;
+        }
+        Ok(file_meta(&meta))
+    }
+
     fn sync_deferred_dirs_in(&mut self, root: &Dir) -> Result<(), HostError> {
         while let Some(dir) = self.unsynced_dirs.first().cloned() {
             match sync_dir(root, &dir) {
@@ -136,6 +165,7 @@ impl HostState {
 impl Host for HostState {
     fn list_dir(&mut self, dir: String) -> Result<Vec<DirEntry>, HostError> {
         self.grants.check(Permission::FilesRead)?;
+        self.settle_writes()?;
         let dir = VaultPath::parse_dir(&dir).map_err(|e| outside(&dir, e))?;
         let fs = self.vault_fs()?;
         if let Some(d) = &dir {
@@ -177,6 +207,7 @@ impl Host for HostState {
 
     fn read(&mut self, path: String, offset: u64, len: u32) -> Result<Vec<u8>, HostError> {
         self.grants.check(Permission::FilesRead)?;
+        self.settle_writes()?;
         let fs = self.vault_fs()?;
         let path = resolve(&fs, &path)?;
         if len > MAX_READ_BYTES {
@@ -197,6 +228,7 @@ impl Host for HostState {
 
     fn hash(&mut self, path: String) -> Result<FileDigest, HostError> {
         self.grants.check(Permission::FilesRead)?;
+        self.settle_writes()?;
         let fs = self.vault_fs()?;
         let path = resolve(&fs, &path)?;
         let mut f = open_file(fs.root(), &path)?;
@@ -226,6 +258,14 @@ impl Host for HostState {
             ));
         }
         let root = fs.root();
+        if self.write_behind.on
+            && matches!(expect, Expect::Absent)
+            && !self.write_behind.holds(&path)
+            && !exists(root, &path)?
+        {
+            return self.write_behind_new(root, path, &bytes);
+        }
+        self.settle_writes()?;
         let (temp, mut file) = self.temp(root)?;
         file.write_all(&bytes)
             .map_err(|e| io_error("write temp file", e))?;
@@ -247,6 +287,7 @@ impl Host for HostState {
     ) -> Result<FileMeta, HostError> {
         self.grants.check(Permission::FilesRead)?;
         self.grants.check(Permission::FilesWrite)?;
+        self.settle_writes()?;
         let fs = self.vault_fs()?;
         let (from, to) = (resolve(&fs, &from)?, resolve(&fs, &to)?);
         let root = fs.root();
@@ -272,6 +313,7 @@ impl Host for HostState {
 
     fn rename(&mut self, from: String, to: String) -> Result<(), HostError> {
         self.grants.check(Permission::FilesWrite)?;
+        self.settle_writes()?;
         let fs = self.vault_fs()?;
         let (from, to) = (resolve(&fs, &from)?, resolve(&fs, &to)?);
         let root = fs.root();
@@ -294,6 +336,7 @@ impl Host for HostState {
 
     fn trash(&mut self, path: String, expect: Expect) -> Result<(), HostError> {
         self.grants.check(Permission::FilesDelete)?;
+        self.settle_writes()?;
         let fs = self.vault_fs()?;
         let path = resolve(&fs, &path)?;
         let root = fs.root();
@@ -323,6 +366,7 @@ impl Host for HostState {
 
     fn mkdir(&mut self, path: String) -> Result<(), HostError> {
         self.grants.check(Permission::FilesWrite)?;
+        self.settle_writes()?;
         let fs = self.vault_fs()?;
         let path = resolve(&fs, &path)?;
         let root = fs.root();
@@ -349,6 +393,7 @@ impl Host for HostState {
 
     fn remove_dir(&mut self, path: String) -> Result<(), HostError> {
         self.grants.check(Permission::FilesDelete)?;
+        self.settle_writes()?;
         let fs = self.vault_fs()?;
         let path = resolve(&fs, &path)?;
         match fs.root().remove_dir(path.as_path()) {
@@ -373,6 +418,7 @@ impl Host for HostState {
     fn stage_copy(&mut self, from: String, stage: String) -> Result<Staged, HostError> {
         self.grants.check(Permission::FilesRead)?;
         self.grants.check(Permission::StorageNamespace)?;
+        self.settle_writes()?;
         let fs = self.vault_fs()?;
         let from = resolve(&fs, &from)?;
         let stage = self.stage(&stage)?;
@@ -387,6 +433,7 @@ impl Host for HostState {
         expect: Expect,
     ) -> Result<FileMeta, HostError> {
         self.grants.check(Permission::FilesWrite)?;
+        self.settle_writes()?;
         let fs = self.vault_fs()?;
         let to = resolve(&fs, &to)?;
         let stage = self.stage(&stage)?;

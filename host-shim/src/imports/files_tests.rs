@@ -363,6 +363,107 @@ fn new_files_fsync_their_folder_before_anything_is_replaced_or_the_state_is_writ
     assert_eq!(fs::read(vault.path().join("d/four.md")).unwrap(), b"4");
 }
 
+/// The temp folder's entries (queued files live there until they are placed).
+fn temps(s: &HostState) -> usize {
+    fs::read_dir(s.vault.root.join(s.vault.temp_rel())).map_or(0, |d| d.count())
+}
+
+#[test]
+fn during_a_call_new_files_are_placed_in_a_batch_before_anything_sees_the_vault() {
+    use crate::bindings::verstak::sync::storage::Host as Storage;
+    let (vault, mut s) = full();
+    s.begin_call_writes();
+    let meta = s
+        .write("a/one.md".into(), b"one".to_vec(), Expect::Absent)
+        .unwrap();
+    assert_eq!(meta.size, 3);
+    s.write("b/two.md".into(), b"two".to_vec(), Expect::Absent)
+        .unwrap();
+    assert!(
+        !vault.path().join("a/one.md").exists(),
+        "queued, not placed"
+    );
+    assert_eq!(temps(&s), 2);
+    // Any other call settles the queue first: a hash sees the file it asks about.
+    let digest = s.hash("a/one.md".into()).unwrap();
+    assert_eq!(digest.sha256, sha(b"one"));
+    assert_eq!(
+        digest.mtime_ms, meta.mtime_ms,
+        "the link keeps the written mtime"
+    );
+    assert_eq!(fs::read(vault.path().join("b/two.md")).unwrap(), b"two");
+    assert_eq!(temps(&s), 0);
+
+    // A durable state write settles too; a cache document does not.
+    s.write("c/three.md".into(), b"3".to_vec(), Expect::Absent)
+        .unwrap();
+    Storage::set_cache(&mut s, "base-x".into(), "x".into()).unwrap();
+    assert!(!vault.path().join("c/three.md").exists());
+    Storage::set(&mut s, "engine-state".into(), "{}".into()).unwrap();
+    assert_eq!(fs::read(vault.path().join("c/three.md")).unwrap(), b"3");
+
+    // A file already there is refused at once, as an immediate write does.
+    code(
+        s.write("c/three.md".into(), b"x".to_vec(), Expect::Absent),
+        ErrorCode::Changed,
+    );
+    // The end of the call places what is left and turns batching off.
+    s.write("d/four.md".into(), b"4".to_vec(), Expect::Absent)
+        .unwrap();
+    s.end_call_writes();
+    assert_eq!(fs::read(vault.path().join("d/four.md")).unwrap(), b"4");
+    s.write("e/five.md".into(), b"5".to_vec(), Expect::Absent)
+        .unwrap();
+    assert!(
+        vault.path().join("e/five.md").exists(),
+        "immediate outside a call"
+    );
+}
+
+#[test]
+fn a_queued_file_whose_path_got_taken_is_never_placed_and_no_state_is_saved() {
+    use crate::bindings::verstak::sync::storage::Host as Storage;
+    let (vault, mut s) = full();
+    s.begin_call_writes();
+    s.write("a/mine.md".into(), b"remote".to_vec(), Expect::Absent)
+        .unwrap();
+    s.write("a/other.md".into(), b"other".to_vec(), Expect::Absent)
+        .unwrap();
+    // The user creates the same path while it is queued.
+    fs::create_dir_all(vault.path().join("a")).unwrap();
+    fs::write(vault.path().join("a/mine.md"), b"user").unwrap();
+    code(
+        Storage::set(&mut s, "engine-state".into(), "{}".into()),
+        ErrorCode::Io,
+    );
+    assert_eq!(fs::read(vault.path().join("a/mine.md")).unwrap(), b"user");
+    assert_eq!(fs::read(vault.path().join("a/other.md")).unwrap(), b"other");
+    assert_eq!(temps(&s), 0, "the refused temp file is removed");
+    // Nothing that could claim the file was written is saved for the rest of the call.
+    code(
+        Storage::append(&mut s, "engine-journal".into(), "x".into()),
+        ErrorCode::Io,
+    );
+    assert_eq!(Storage::get(&mut s, "engine-state".into()).unwrap(), None);
+    s.end_call_writes();
+    s.begin_call_writes();
+    Storage::set(&mut s, "engine-state".into(), "{}".into()).unwrap();
+}
+
+#[test]
+fn a_full_queue_is_placed_at_once() {
+    use crate::imports::write_behind::MAX_QUEUED_FILES;
+    let (vault, mut s) = full();
+    s.begin_call_writes();
+    for i in 0..MAX_QUEUED_FILES {
+        s.write(format!("n/{i}.md"), vec![b'x'], Expect::Absent)
+            .unwrap();
+    }
+    assert!(vault.path().join("n/0.md").exists());
+    assert_eq!(temps(&s), 0);
+    s.end_call_writes();
+}
+
 #[test]
 fn rename_moves_into_new_folders_but_never_over_something() {
     let (vault, mut s) = full();

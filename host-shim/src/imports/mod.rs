@@ -5,7 +5,8 @@
 //! trap is kept for host bugs.
 //!
 //! * [`files`] — the vault through [`crate::confine`]; its write primitives are in [`atomic`]
-//!   and its staging files in [`staging`].
+//!   and its staging files in [`staging`]; new files written during an export call are
+//!   batched by [`write_behind`].
 //! * [`storage`], [`settings`] — the plugin's private documents under `.verstak/`.
 //! * [`network`] — HTTP to the configured origin only, over the small client in [`http`]
 //!   (`https` through [`tls`]).
@@ -23,6 +24,7 @@ mod settings;
 mod staging;
 mod storage;
 pub(crate) mod tls;
+pub(crate) mod write_behind;
 
 #[cfg(test)]
 mod testing;

@@ -21,8 +21,9 @@ impl HostState {
         Ok(self.vault.engine_dir().join(format!("{key}.json")))
     }
 
-    /// A durable write first makes the vault's new files durable (see
-    /// `HostState::sync_deferred_dirs`): the state it holds may record them.
+    /// A durable write first places the queued new files and makes the vault's new files durable
+    /// (see `imports::write_behind` and `HostState::sync_deferred_dirs`): the state it holds may
+    /// record them.
     fn write_document(
         &mut self,
         key: String,
@@ -38,6 +39,7 @@ impl HostState {
             ));
         }
         let write = if durable {
+            self.settle_before_saving()?;
             self.sync_deferred_dirs()?;
             write_atomic
         } else {
@@ -72,6 +74,7 @@ impl Host for HostState {
     fn append(&mut self, key: String, value: String) -> Result<(), HostError> {
         self.grants.check(Permission::StorageNamespace)?;
         let path = self.document(&key)?;
+        self.settle_before_saving()?;
         self.sync_deferred_dirs()?;
         let appended = append_durable(&path, value.as_bytes(), 0o600, MAX_DOCUMENT_BYTES as u64)
             .map_err(|e| io_error(&format!("append to document {key:?}"), e))?;
