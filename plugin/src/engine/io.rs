@@ -85,11 +85,15 @@ impl Io {
         self.0.borrow().status.clone()
     }
 
-    /// Starts an action: forgets the refusals of the last one.
+    /// Starts an action: forgets the refusals and the server answers of the last one. What the
+    /// last answers meant is already in the stored pairing document (a sync records it), and a
+    /// resident engine must not carry them past a reset key, a disconnect or a new pairing.
     pub(crate) fn begin(&self) {
         let mut s = self.0.borrow_mut();
         s.refusal = None;
         s.status.bytes = 0;
+        s.status.connected = None;
+        s.status.revoked = false;
     }
 
     /// The first `not_permitted` answer of the host during this action, as an error.
