@@ -94,7 +94,6 @@ pub mod pairing;
 pub mod path;
 pub mod payload;
 pub(crate) mod pullcheck;
-pub mod replaced;
 pub mod replaced_list;
 mod run;
 pub mod saved;

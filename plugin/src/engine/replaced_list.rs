@@ -45,19 +45,6 @@ pub struct Replaced {
     pub at_ms: i64,
 }
 
-impl From<Replaced> for super::replaced::ReplacedFile {
-    fn from(r: Replaced) -> Self {
-        super::replaced::ReplacedFile {
-            path: r.path,
-            sha256: r.sha256,
-            size: r.size,
-            version: r.version,
-            by_device: r.by_device,
-            at_ms: r.at_ms,
-        }
-    }
-}
-
 /// Whether applying `decision` overwrites a local file that is the synced version, and with
 /// which local hash: only [`Upsert::Overwrite`] does.
 pub(crate) fn replaces_synced(decision: &Upsert) -> Option<&super::hash::ContentHash> {

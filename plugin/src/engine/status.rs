@@ -10,7 +10,7 @@ use super::error::EngineError;
 use super::guard::Guard;
 use super::ignore::DEFAULT_IGNORE;
 use super::pairing::Pairing;
-use super::replaced::ReplacedFile;
+use super::replaced_list::Replaced;
 use super::settings::Settings;
 use super::summary::{EngineStatus, Progress};
 
@@ -42,7 +42,7 @@ pub struct Status {
     pub conflicts: Vec<Conflict>,
     /// Local files a sync replaced by another device's version, newest first, at most 50
     /// (`replaced.rs`).
-    pub replaced: Vec<ReplacedFile>,
+    pub replaced: Vec<Replaced>,
 }
 
 closed_enum! {

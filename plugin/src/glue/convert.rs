@@ -12,7 +12,7 @@ use crate::engine::error::EngineError;
 use crate::engine::event::{DirEntry, EntryKind, FileMeta, HttpResponse, IoError};
 use crate::engine::guard::{Direction, Guard};
 use crate::engine::history::{DeletedFile, Restored, Version};
-use crate::engine::replaced::ReplacedFile;
+use crate::engine::replaced_list::Replaced;
 use crate::engine::status::{Status, StatusLabel};
 use crate::engine::summary::{EngineStatus, KeptBoth, Phase, Progress, Summary};
 use verstak_sync_proto::Conflict;
@@ -139,7 +139,7 @@ pub(super) fn status(s: Status) -> wit::SyncStatus {
     })
 }
 
-fn replaced(r: ReplacedFile) -> wit::ReplacedFile {
+fn replaced(r: Replaced) -> wit::ReplacedFile {
     same_fields!(r => wit::ReplacedFile { path, sha256, size, version, by_device, at_ms; })
 }
 

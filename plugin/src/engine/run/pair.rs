@@ -77,11 +77,7 @@ pub(super) async fn status(io: &Io) -> Result<Status, EngineError> {
     let mut status = Status::read(&settings, pairing.as_deref(), token.as_deref(), &engine)?;
     status.conflicts = ConflictList::parse(conflicts.as_deref()).0;
     let replaced = read(io, REPLACED_KEY).await?;
-    status.replaced = ReplacedList::parse(replaced.as_deref())
-        .0
-        .into_iter()
-        .map(Into::into)
-        .collect();
+    status.replaced = ReplacedList::parse(replaced.as_deref()).0;
     Ok(status)
 }
 

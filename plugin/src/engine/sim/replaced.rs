@@ -7,8 +7,8 @@ use super::conflicts::status;
 use crate::engine::command::Command;
 use crate::engine::event::{Action, Event};
 use crate::engine::hash::ContentHash;
-use crate::engine::replaced::ReplacedFile;
 use crate::engine::replaced_list::REPLACED_KEY;
+use crate::engine::replaced_list::Replaced;
 
 fn quiet(devices: usize) -> Sim {
     let mut sim = Sim::new(1, devices);
@@ -16,7 +16,7 @@ fn quiet(devices: usize) -> Sim {
     sim
 }
 
-fn replaced(sim: &mut Sim, d: usize) -> Vec<ReplacedFile> {
+fn replaced(sim: &mut Sim, d: usize) -> Vec<Replaced> {
     status(sim, d).replaced
 }
 
