@@ -270,19 +270,28 @@ async fn dev_restore(
 
 /// The user's scope for `vault`, or 404 when the vault is not the user's.
 async fn user_scope(st: &AppState, user_id: &str, vault: String) -> Result<Scope, ApiError> {
+    vault_scope(st, user_id, vault)
+        .await?
+        .ok_or(ApiError::NotFound("not found"))
+}
+
+/// The signed-in user's scope for `vault`, or `None` when the user has no such vault (the JSON
+/// routes and the dashboard pages both answer 404 then, each in its own format).
+pub(crate) async fn vault_scope(
+    st: &AppState,
+    user_id: &str,
+    vault: String,
+) -> Result<Option<Scope>, ApiError> {
     let uid = user_id.to_owned();
     let v = vault.clone();
-    if !st
+    let has = st
         .db
         .read(move |c| versions::has_vault(c, &uid, &v))
-        .await?
-    {
-        return Err(ApiError::NotFound("not found"));
-    }
-    Ok(Scope {
+        .await?;
+    Ok(has.then(|| Scope {
         user_id: user_id.to_owned(),
         vault_id: vault,
-    })
+    }))
 }
 
 async fn user_vaults(

@@ -25,9 +25,7 @@ use crate::history_ops;
 use crate::routes::assets;
 use crate::routes::history;
 use crate::routes::only;
-use crate::session::Session;
 use crate::state::AppState;
-use crate::store::Scope;
 use crate::store::versions::{self, Version};
 use crate::web::ctx::WebCtx;
 use crate::web::error::WebError;
@@ -83,19 +81,6 @@ fn page(cx: WebCtx, body: String, wasm: bool) -> Response {
     cx.finish(r)
 }
 
-/// The user's scope for `vault_id`, or `None` when the user has none (the caller answers 404).
-async fn scope_of(st: &AppState, s: &Session, vault_id: &str) -> Result<Option<Scope>, ApiError> {
-    let (uid, vid) = (s.subject.clone(), vault_id.to_owned());
-    let has = st
-        .db
-        .read(move |c| versions::has_vault(c, &uid, &vid))
-        .await?;
-    Ok(has.then(|| Scope {
-        user_id: s.subject.clone(),
-        vault_id: vault_id.to_owned(),
-    }))
-}
-
 fn view(v: &Version) -> VersionView {
     VersionView {
         path: v.path.clone(),
@@ -146,7 +131,7 @@ async fn browse(
     Path(id): Path<String>,
     uri: Uri,
 ) -> Result<Response, WebError> {
-    let Some(scope) = scope_of(&st, &s, &id).await? else {
+    let Some(scope) = history::vault_scope(&st, &s.subject, id.clone()).await? else {
         return Ok(not_found(cx));
     };
     let q = query(&uri);
@@ -176,7 +161,7 @@ async fn file(
     Path(id): Path<String>,
     uri: Uri,
 ) -> Result<Response, WebError> {
-    let Some(scope) = scope_of(&st, &s, &id).await? else {
+    let Some(scope) = history::vault_scope(&st, &s.subject, id.clone()).await? else {
         return Ok(not_found(cx));
     };
     let path = query(&uri).get("path").to_owned();
@@ -204,7 +189,7 @@ async fn download(
     Path(id): Path<String>,
     uri: Uri,
 ) -> Result<Response, WebError> {
-    let Some(scope) = scope_of(&st, &s, &id).await? else {
+    let Some(scope) = history::vault_scope(&st, &s.subject, id.clone()).await? else {
         return Ok(not_found(cx));
     };
     // The JSON content route's reader (text inline, blobs streamed); what it cannot find is
@@ -223,7 +208,7 @@ async fn deleted(
     UserSession { cx, session: s }: UserSession,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let Some(scope) = scope_of(&st, &s, &id).await? else {
+    let Some(scope) = history::vault_scope(&st, &s.subject, id.clone()).await? else {
         return Ok(not_found(cx));
     };
     let files: Vec<DeletedView> = st
@@ -250,7 +235,7 @@ async fn conflicts(
     Path(id): Path<String>,
     uri: Uri,
 ) -> Result<Response, WebError> {
-    let Some(scope) = scope_of(&st, &s, &id).await? else {
+    let Some(scope) = history::vault_scope(&st, &s.subject, id.clone()).await? else {
         return Ok(not_found(cx));
     };
     let pairs: Vec<ConflictView> = st
@@ -284,7 +269,7 @@ async fn restore(
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm,
 ) -> Result<Response, WebError> {
-    let Some(scope) = scope_of(&st, &s, &id).await? else {
+    let Some(scope) = history::vault_scope(&st, &s.subject, id.clone()).await? else {
         return Ok(not_found(cx));
     };
     let path = form.get("path").to_owned();
