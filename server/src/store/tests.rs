@@ -8,7 +8,8 @@ use super::ops::{Puller, PushInput, PushOutcome, pull, push};
 use super::retention::{Retention, run};
 use super::{Db, Scope, blobs, migrate, open_connection};
 
-fn db() -> (tempfile::TempDir, Connection) {
+/// A migrated database in a temporary folder (shared with the store modules' own tests).
+pub(crate) fn db() -> (tempfile::TempDir, Connection) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("server.db");
     let mut c = open_connection(&path, false).unwrap();

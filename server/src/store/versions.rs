@@ -481,16 +481,8 @@ pub(crate) fn conflict_original(path: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::store::ops::{PushInput, PushOutcome, push};
-    use crate::store::{migrate, open_connection};
+    use crate::store::tests::db;
     use verstak_sync_proto::PushOp;
-
-    fn db() -> (tempfile::TempDir, Connection) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("server.db");
-        let mut c = open_connection(&path, false).unwrap();
-        migrate::migrate(&mut c, &path).unwrap();
-        (dir, c)
-    }
 
     fn scope(u: &str, v: &str) -> Scope {
         Scope {
