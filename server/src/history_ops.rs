@@ -8,7 +8,7 @@
 //! [`RESTORE_DEVICE`] for a device's restore request) rather than the requester's: an engine
 //! treats its own device's ops as echoes and would never write the restored version locally.
 
-use rusqlite::Connection;
+use crate::store::sql::Conn;
 use serde::Serialize;
 use std::sync::atomic::Ordering::Relaxed;
 use verstak_sync_proto::{BlobRef, PushOp, PushRequest, Sha256Hex, payload};
@@ -109,7 +109,7 @@ pub(crate) async fn save_text(
 
 /// A new file op for `path`: `create` when the path has no live version, else `update`, seen
 /// against the scope's last sequence (it conflicts with nothing already stored).
-fn file_op(c: &Connection, scope: &Scope, path: &str, body: String) -> Result<PushOp, StoreError> {
+fn file_op(c: &Conn, scope: &Scope, path: &str, body: String) -> Result<PushOp, StoreError> {
     let live = versions::latest(c, scope, path)?.is_some_and(|v| v.is_content());
     Ok(PushOp {
         op_id: new_op_id(),
@@ -137,7 +137,7 @@ async fn append<F>(
     plan: F,
 ) -> Result<Appended, ApiError>
 where
-    F: FnOnce(&Connection, &Scope) -> Result<Planned, StoreError> + Send + 'static,
+    F: FnOnce(&Conn, &Scope) -> Result<Planned, StoreError> + Send + 'static,
 {
     let (db, hub, limits) = (st.db.clone(), st.events.clone(), st.config.limits);
     let device = device_id.to_owned();

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rusqlite::params;
+use crate::store::sql::params;
 
 use crate::store::{Db, Scope, StoreError};
 

@@ -87,8 +87,11 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         }
         None => config,
     };
-    let db_path = data.join("server.db");
-    let db = tokio::task::spawn_blocking(move || Db::open(&db_path))
+    let loc = match std::env::var("VERSTAK_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => crate::store::Location::Pg(url),
+        _ => crate::store::Location::Sqlite(data.join("server.db")),
+    };
+    let db = tokio::task::spawn_blocking(move || Db::open_at(&loc))
         .await?
         .context("opening the database")?;
     let blobs = BlobStore::open(data.join("blobs")).context("creating blobs/")?;

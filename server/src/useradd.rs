@@ -9,7 +9,7 @@ use verstak_sync_proto::limits::fixed;
 
 use crate::store::audit::{self, AuditEntry};
 use crate::store::users::{self, CreateUser};
-use crate::store::{migrate, open_connection};
+use crate::store::{Location, write_once};
 use crate::util::password::password_source;
 use crate::util::{ids, time};
 
@@ -123,23 +123,25 @@ pub(crate) fn run(a: UserAddArgs) -> ExitCode {
     };
     let result = (|| -> anyhow::Result<CreateUser> {
         let data = crate::server::prepare_data_dir(&a.data)?;
-        let path = data.join("server.db");
-        let mut conn = open_connection(&path, false)?;
-        migrate::migrate(&mut conn, &path)?;
+        let loc = match std::env::var("VERSTAK_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => Location::Pg(url),
+            _ => Location::Sqlite(data.join("server.db")),
+        };
         let hash = bcrypt::hash(&password, 10)?;
         let now = time::now_rfc3339();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let created = users::create(&tx, &id, &a.username, email.as_deref(), &hash, true, &now)?;
-        if created == CreateUser::Created {
-            let entry = AuditEntry {
-                event_type: "user_created",
-                user_id: Some(id.clone()),
-                message: "user created from command line".into(),
-                ..Default::default()
-            };
-            audit::insert(&tx, &entry, &now)?;
-        }
-        tx.commit()?;
+        let created = write_once(&loc, |c| {
+            let created = users::create(c, &id, &a.username, email.as_deref(), &hash, true, &now)?;
+            if created == CreateUser::Created {
+                let entry = AuditEntry {
+                    event_type: "user_created",
+                    user_id: Some(id.clone()),
+                    message: "user created from command line".into(),
+                    ..Default::default()
+                };
+                audit::insert(c, &entry, &now)?;
+            }
+            Ok(created)
+        })?;
         Ok(created)
     })();
     match result {

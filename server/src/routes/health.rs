@@ -46,12 +46,17 @@ pub(crate) async fn readiness(st: &AppState) -> HealthStatus {
     let schema = st
         .db
         .read(|c| {
-            c.query_row("SELECT 1", [], |_| Ok(()))?;
-            Ok(c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?)
+            c.query_row("SELECT 1", crate::store::sql::params![], |_| Ok(()))?;
+            crate::store::schema_version(c)
         })
         .await;
     let blobs = st.blobs.clone();
-    let data_dir = st.db.path().parent().map(Path::to_owned);
+    // The SQLite file's disk must have room; PostgreSQL watches its own.
+    let data_dir = st
+        .db
+        .sqlite_path()
+        .and_then(Path::parent)
+        .map(Path::to_owned);
     let writable = tokio::task::spawn_blocking(move || {
         blobs.probe_writable() && data_dir.is_none_or(|d| has_room(&d))
     })

@@ -2,7 +2,7 @@
 //! tokens (stored only as `sha256_hex`), confirmation, password changes and the reset
 //! transaction of §6.4.5. Sessions are in [`super::sessions`].
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Conn, OptionalExtension, params};
 
 use super::StoreError;
 
@@ -31,7 +31,7 @@ pub(crate) struct UserInfo {
 }
 
 pub(crate) fn issue_token(
-    c: &Connection,
+    c: &Conn,
     hash: &str,
     user_id: &str,
     purpose: Purpose,
@@ -47,7 +47,7 @@ pub(crate) fn issue_token(
 }
 
 /// The user whose email is `email` (already lowercased and trimmed).
-pub(crate) fn by_email(c: &Connection, email: &str) -> Result<Option<UserInfo>, StoreError> {
+pub(crate) fn by_email(c: &Conn, email: &str) -> Result<Option<UserInfo>, StoreError> {
     Ok(
         c.prepare_cached("SELECT id, username, email FROM server_users WHERE email = ?1")?
             .query_row(params![email], user_info)
@@ -57,7 +57,7 @@ pub(crate) fn by_email(c: &Connection, email: &str) -> Result<Option<UserInfo>, 
 
 /// True when `login` is the username of an account without an email address: a forgot
 /// request typed its name, and no reset mail can go anywhere.
-pub(crate) fn is_without_email(c: &Connection, login: &str) -> Result<bool, StoreError> {
+pub(crate) fn is_without_email(c: &Conn, login: &str) -> Result<bool, StoreError> {
     Ok(
         c.prepare_cached("SELECT 1 FROM server_users WHERE username = ?1 AND email IS NULL")?
             .query_row(params![login], |_| Ok(()))
@@ -66,7 +66,7 @@ pub(crate) fn is_without_email(c: &Connection, login: &str) -> Result<bool, Stor
     )
 }
 
-fn user_info(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserInfo> {
+fn user_info(r: &super::sql::Row<'_>) -> super::sql::Result<UserInfo> {
     Ok(UserInfo {
         id: r.get(0)?,
         username: r.get(1)?,
@@ -86,7 +86,7 @@ pub(crate) enum TokenOutcome {
 }
 
 fn find_token(
-    c: &Connection,
+    c: &Conn,
     hash: &str,
     purpose: Purpose,
 ) -> Result<Option<(String, String)>, StoreError> {
@@ -99,7 +99,7 @@ fn find_token(
 
 /// Classifies a token without using it: `Done(user_id)` means valid.
 pub(crate) fn token_state(
-    c: &Connection,
+    c: &Conn,
     hash: &str,
     purpose: Purpose,
     now: &str,
@@ -112,7 +112,7 @@ pub(crate) fn token_state(
 }
 
 /// §6.4.2: confirms the user and deletes the token.
-pub(crate) fn confirm(c: &Connection, hash: &str, now: &str) -> Result<TokenOutcome, StoreError> {
+pub(crate) fn confirm(c: &Conn, hash: &str, now: &str) -> Result<TokenOutcome, StoreError> {
     let Some((user_id, expires)) = find_token(c, hash, Purpose::Confirm)? else {
         return Ok(TokenOutcome::Unknown);
     };
@@ -132,7 +132,7 @@ pub(crate) fn confirm(c: &Connection, hash: &str, now: &str) -> Result<TokenOutc
 
 /// §6.4.5 steps 5 and 6 and the effects, in the caller's (writer) transaction.
 pub(crate) fn reset_password(
-    c: &Connection,
+    c: &Conn,
     hash: &str,
     new_hash: &str,
     now: &str,
@@ -159,7 +159,7 @@ pub(crate) fn reset_password(
     Ok(TokenOutcome::Done(user_id))
 }
 
-pub(crate) fn set_password(c: &Connection, user_id: &str, hash: &str) -> Result<bool, StoreError> {
+pub(crate) fn set_password(c: &Conn, user_id: &str, hash: &str) -> Result<bool, StoreError> {
     Ok(c.execute(
         "UPDATE server_users SET password_hash = ?2 WHERE id = ?1",
         params![user_id, hash],

@@ -2,7 +2,7 @@
 //! device lists with bound filters, block/confirm/edit, the user-deletion cascade, device
 //! deletion. Statistics are in [`super::stats`].
 
-use rusqlite::{Connection, OptionalExtension, params, types::Value};
+use super::sql::{Conn, OptionalExtension, OwnedValue as Value, params};
 
 use super::StoreError;
 
@@ -43,7 +43,7 @@ fn like(s: &str) -> String {
 }
 
 /// Returns `(total, rows of the page)`.
-pub(crate) fn users(c: &Connection, q: &UserQuery) -> Result<(i64, Vec<UserRow>), StoreError> {
+pub(crate) fn users(c: &Conn, q: &UserQuery) -> Result<(i64, Vec<UserRow>), StoreError> {
     let mut wh = vec!["1=1".to_owned()];
     let mut args: Vec<Value> = Vec::new();
     if !q.q.is_empty() {
@@ -63,12 +63,12 @@ pub(crate) fn users(c: &Connection, q: &UserQuery) -> Result<(i64, Vec<UserRow>)
     let wh = wh.join(" AND ");
     let total: i64 = c.query_row(
         &format!("SELECT COUNT(*) FROM server_users u WHERE {wh}"),
-        rusqlite::params_from_iter(args.iter()),
+        super::sql::params_from_iter(args.iter()),
         |r| r.get(0),
     )?;
     let n = args.len();
-    args.push(Value::Integer(q.per_page));
-    args.push(Value::Integer((q.page - 1).max(0) * q.per_page));
+    args.push(Value::Int(q.per_page));
+    args.push(Value::Int((q.page - 1).max(0) * q.per_page));
     let sql = format!(
         "SELECT u.id, u.username, COALESCE(u.email, ''), u.confirmed, u.blocked, COALESCE(u.last_seen, ''),
                 u.created_at,
@@ -79,7 +79,7 @@ pub(crate) fn users(c: &Connection, q: &UserQuery) -> Result<(i64, Vec<UserRow>)
         n + 2
     );
     let mut st = c.prepare(&sql)?;
-    let rows = st.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+    let rows = st.query_map(super::sql::params_from_iter(args.iter()), |r| {
         Ok(UserRow {
             id: r.get(0)?,
             username: r.get(1)?,
@@ -95,7 +95,7 @@ pub(crate) fn users(c: &Connection, q: &UserQuery) -> Result<(i64, Vec<UserRow>)
 }
 
 /// Toggles `blocked`; blocking deletes the user's sessions. `None` for an unknown id.
-pub(crate) fn toggle_block(c: &Connection, id: &str) -> Result<Option<bool>, StoreError> {
+pub(crate) fn toggle_block(c: &Conn, id: &str) -> Result<Option<bool>, StoreError> {
     let cur: Option<i64> = c
         .query_row(
             "SELECT blocked FROM server_users WHERE id = ?1",
@@ -115,7 +115,7 @@ pub(crate) fn toggle_block(c: &Connection, id: &str) -> Result<Option<bool>, Sto
     Ok(Some(new))
 }
 
-pub(crate) fn confirm(c: &Connection, id: &str) -> Result<bool, StoreError> {
+pub(crate) fn confirm(c: &Conn, id: &str) -> Result<bool, StoreError> {
     Ok(c.execute(
         "UPDATE server_users SET confirmed = 1 WHERE id = ?1",
         params![id],
@@ -133,7 +133,7 @@ pub(crate) enum EditOutcome {
 
 /// Sets username and email (`None`: no address).
 pub(crate) fn edit(
-    c: &Connection,
+    c: &Conn,
     id: &str,
     username: &str,
     email: Option<&str>,
@@ -175,7 +175,7 @@ pub(crate) fn edit(
 }
 
 /// The cascade of §6.13 `DELETE /admin/api/users/{id}`, in one transaction. Blob files remain.
-pub(crate) fn delete_user(c: &Connection, id: &str) -> Result<bool, StoreError> {
+pub(crate) fn delete_user(c: &Conn, id: &str) -> Result<bool, StoreError> {
     c.execute(
         "DELETE FROM server_sessions WHERE scope = 'user' AND subject_id = ?1",
         params![id],
@@ -212,7 +212,7 @@ pub(crate) fn delete_user(c: &Connection, id: &str) -> Result<bool, StoreError> 
 
 /// The names a console result message mentions: a user's username, a device's name.
 pub(crate) fn names(
-    c: &Connection,
+    c: &Conn,
     user_id: &str,
     device_id: &str,
 ) -> Result<(Option<String>, Option<String>), StoreError> {
@@ -262,7 +262,7 @@ pub(crate) struct DeviceQuery {
     pub order: &'static str,
 }
 
-pub(crate) fn devices(c: &Connection, q: &DeviceQuery) -> Result<Vec<DeviceRow>, StoreError> {
+pub(crate) fn devices(c: &Conn, q: &DeviceQuery) -> Result<Vec<DeviceRow>, StoreError> {
     let mut wh = vec!["1=1".to_owned()];
     let mut args: Vec<Value> = Vec::new();
     let mut add = |cond: &str, v: Value, args: &mut Vec<Value>| {
@@ -303,11 +303,11 @@ pub(crate) fn devices(c: &Connection, q: &DeviceQuery) -> Result<Vec<DeviceRow>,
         q.order
     );
     let mut st = c.prepare(&sql)?;
-    let rows = st.query_map(rusqlite::params_from_iter(args.iter()), device_row)?;
+    let rows = st.query_map(super::sql::params_from_iter(args.iter()), device_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
+fn device_row(r: &super::sql::Row<'_>) -> super::sql::Result<DeviceRow> {
     Ok(DeviceRow {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -325,11 +325,7 @@ fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
 
 /// The devices of one user (dashboard, `/api/v1/user/devices`), newest first; `q` filters on
 /// name, vault id and client version.
-pub(crate) fn user_devices(
-    c: &Connection,
-    user_id: &str,
-    q: &str,
-) -> Result<Vec<DeviceRow>, StoreError> {
+pub(crate) fn user_devices(c: &Conn, user_id: &str, q: &str) -> Result<Vec<DeviceRow>, StoreError> {
     let mut st = c.prepare_cached(
         "SELECT d.id, d.name, COALESCE(d.user_id, ''), '', COALESCE(d.vault_id, ''),
                 COALESCE(d.client_version, ''), COALESCE(d.token_prefix, ''),
@@ -348,7 +344,7 @@ pub(crate) fn user_devices(
 /// Deletes a device's link and row (ops are kept). `None` if unknown, `Some(false)` if the
 /// device is not revoked and `must_be_revoked` is set.
 pub(crate) fn delete_device(
-    c: &Connection,
+    c: &Conn,
     id: &str,
     must_be_revoked: bool,
 ) -> Result<Option<bool>, StoreError> {
@@ -392,10 +388,7 @@ pub(crate) struct VaultRow {
 }
 
 /// The distinct pairs among devices with both set, or one pair.
-pub(crate) fn vaults(
-    c: &Connection,
-    only: Option<(&str, &str)>,
-) -> Result<Vec<VaultRow>, StoreError> {
+pub(crate) fn vaults(c: &Conn, only: Option<(&str, &str)>) -> Result<Vec<VaultRow>, StoreError> {
     let (u, v) = only.unwrap_or(("", ""));
     let mut st = c.prepare_cached(
         "SELECT d.user_id, COALESCE(u.username, ''), d.vault_id, COUNT(*),
@@ -441,7 +434,7 @@ pub(crate) struct AuditRow {
 /// Newest first; `event` and `user` (user id or username) are substring filters, `types`
 /// restricts to event types.
 pub(crate) fn audit(
-    c: &Connection,
+    c: &Conn,
     event: &str,
     user: &str,
     types: Option<&[&str]>,

@@ -1,6 +1,6 @@
 //! `server_audit_log` (spec §6.15): one row per security-relevant event. Messages never hold secrets.
 
-use rusqlite::{Connection, params};
+use super::sql::{Conn, params};
 
 use super::StoreError;
 
@@ -14,7 +14,7 @@ pub(crate) struct AuditEntry {
     pub message: String,
 }
 
-pub(crate) fn insert(c: &Connection, e: &AuditEntry, now: &str) -> Result<(), StoreError> {
+pub(crate) fn insert(c: &Conn, e: &AuditEntry, now: &str) -> Result<(), StoreError> {
     c.prepare_cached(
         "INSERT INTO server_audit_log (event_type, user_id, device_id, ip, message, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

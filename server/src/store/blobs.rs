@@ -1,12 +1,12 @@
 //! `server_blobs` and `server_blob_refs` (spec §4.9, §4.10, §5.10): per-scope ownership,
 //! logical quotas, and attaching a verified upload.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Conn, OptionalExtension, params};
 
 use super::{Scope, StoreError};
 
 /// The size recorded by this scope's ref to `sha256`, if it has one.
-pub(crate) fn ref_size(c: &Connection, s: &Scope, sha256: &str) -> Result<Option<i64>, StoreError> {
+pub(crate) fn ref_size(c: &Conn, s: &Scope, sha256: &str) -> Result<Option<i64>, StoreError> {
     Ok(c.prepare_cached(
         "SELECT size FROM server_blob_refs WHERE user_id = ?1 AND vault_id = ?2 AND sha256 = ?3",
     )?
@@ -14,12 +14,7 @@ pub(crate) fn ref_size(c: &Connection, s: &Scope, sha256: &str) -> Result<Option
     .optional()?)
 }
 
-pub(crate) fn touch_ref(
-    c: &Connection,
-    s: &Scope,
-    sha256: &str,
-    now: &str,
-) -> Result<(), StoreError> {
+pub(crate) fn touch_ref(c: &Conn, s: &Scope, sha256: &str, now: &str) -> Result<(), StoreError> {
     c.prepare_cached(
         "UPDATE server_blob_refs SET last_accessed = ?4 WHERE user_id = ?1 AND vault_id = ?2 AND sha256 = ?3",
     )?
@@ -49,7 +44,7 @@ pub(crate) struct Quota {
 /// `place` puts the verified temp file at its final path and says whether this call created
 /// the file; if a later insert fails, such a file is removed again by `unplace`.
 pub(crate) fn attach(
-    c: &Connection,
+    c: &Conn,
     s: &Scope,
     (sha256, size): (&str, i64),
     quota: Quota,
@@ -57,6 +52,7 @@ pub(crate) fn attach(
     unplace: impl FnOnce(),
     now: &str,
 ) -> Result<Attach, StoreError> {
+    super::lock_user(c, &s.user_id)?;
     if ref_size(c, s, sha256)?.is_some() {
         touch_ref(c, s, sha256, now)?;
         // The file normally exists; this restores it if it was lost (say, a crash between the
@@ -79,7 +75,8 @@ pub(crate) fn attach(
     let newly_placed = place()?;
     let inserted = (|| -> Result<(), StoreError> {
         c.execute(
-            "INSERT OR IGNORE INTO server_blobs (sha256, size, created_at) VALUES (?1, ?2, ?3)",
+            "INSERT INTO server_blobs (sha256, size, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
             params![sha256, size, now],
         )?;
         c.execute(
@@ -99,11 +96,11 @@ pub(crate) fn attach(
 }
 
 /// `(distinct blobs, referenced bytes)` for the metrics gauges.
-pub(crate) fn totals(c: &Connection) -> Result<(i64, i64), StoreError> {
-    let blobs = c.query_row("SELECT COUNT(*) FROM server_blobs", [], |r| r.get(0))?;
+pub(crate) fn totals(c: &Conn) -> Result<(i64, i64), StoreError> {
+    let blobs = c.query_row("SELECT COUNT(*) FROM server_blobs", params![], |r| r.get(0))?;
     let bytes = c.query_row(
         "SELECT COALESCE(SUM(bytes), 0) FROM server_blob_usage",
-        [],
+        params![],
         |r| r.get(0),
     )?;
     Ok((blobs, bytes))

@@ -14,7 +14,7 @@
 //! through a partial index and skips, per entity, what a device that lacked the entity at its
 //! cursor cannot need ([`page`]).
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Conn, OptionalExtension, params};
 use std::collections::HashMap;
 use verstak_sync_proto::{EntityType, OpType, PulledOp};
 
@@ -45,7 +45,7 @@ const STATE_SETTING_SQL: &str =
     OR (entity_type = 'workspace-tree-order' AND op_type = 'update'))";
 
 /// Classifies every stored op and sets each scope's latest barrier (the 4 → 5 migration).
-pub(crate) fn classify_history(tx: &Connection) -> Result<(), StoreError> {
+pub(crate) fn classify_history(tx: &rusqlite::Connection) -> Result<(), StoreError> {
     tx.execute_batch(&format!(
         "UPDATE server_ops SET compaction = {BARRIER} WHERE NOT {STATE_SETTING_SQL};
          UPDATE server_ops SET compaction = {SUPERSEDED} WHERE rowid IN (
@@ -71,7 +71,7 @@ pub(crate) fn classify_history(tx: &Connection) -> Result<(), StoreError> {
 /// scope's latest barrier as superseded. They are the suffix of its ops that starts at its
 /// last update or delete (or all of them when it has none), so the walk back stops there.
 pub(crate) fn supersede(
-    c: &Connection,
+    c: &Conn,
     s: &Scope,
     (entity_type, entity_id): (&str, &str),
     seq: i64,
@@ -129,7 +129,7 @@ const BATCH: i64 = 256;
 /// the scope's last sequence (read in the same transaction); its op is always delivered, so a
 /// full pull still ends at `server_sequence`.
 pub(crate) fn page(
-    c: &Connection,
+    c: &Conn,
     s: &Scope,
     since: i64,
     limit: usize,
@@ -159,7 +159,7 @@ pub(crate) fn page(
     }
 }
 
-fn heads(c: &Connection, s: &Scope, after: i64) -> Result<Vec<Row>, StoreError> {
+fn heads(c: &Conn, s: &Scope, after: i64) -> Result<Vec<Row>, StoreError> {
     let mut st = c.prepare_cached(&format!(
         "SELECT op_id, server_sequence, device_id, entity_type, entity_id, op_type, payload_json,
                 created_at, compaction
@@ -194,12 +194,7 @@ fn heads(c: &Connection, s: &Scope, after: i64) -> Result<Vec<Row>, StoreError> 
 struct Barriers(HashMap<i64, Option<i64>>);
 
 impl Barriers {
-    fn first_after(
-        &mut self,
-        c: &Connection,
-        s: &Scope,
-        d: i64,
-    ) -> Result<Option<i64>, StoreError> {
+    fn first_after(&mut self, c: &Conn, s: &Scope, d: i64) -> Result<Option<i64>, StoreError> {
         if let Some(b) = self.0.get(&d) {
             return Ok(*b);
         }
@@ -221,7 +216,7 @@ impl Barriers {
 /// point could have brought it back; then a delete changes nothing, and an op followed by
 /// another op of the entity (a create, as the op is a head) is replaced by that later op.
 fn skippable(
-    c: &Connection,
+    c: &Conn,
     s: &Scope,
     row: &Row,
     since: i64,

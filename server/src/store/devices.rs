@@ -1,6 +1,6 @@
 //! `server_devices` and `server_user_devices`: enrolment, token lookup, `last_seen`, revocation.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Conn, OptionalExtension, params};
 
 use super::StoreError;
 
@@ -20,7 +20,7 @@ pub(crate) struct NewDevice {
     pub touch_user: bool,
 }
 
-pub(crate) fn create(c: &Connection, d: &NewDevice, now: &str) -> Result<(), StoreError> {
+pub(crate) fn create(c: &Conn, d: &NewDevice, now: &str) -> Result<(), StoreError> {
     c.prepare_cached(
         "INSERT INTO server_devices (id, name, api_key, token_hash, token_prefix, token_suffix,
             legacy_api_key, user_id, vault_id, client_version, last_ip, last_seen, created_at)
@@ -40,7 +40,7 @@ pub(crate) fn create(c: &Connection, d: &NewDevice, now: &str) -> Result<(), Sto
         now
     ])?;
     c.prepare_cached(
-        "INSERT OR IGNORE INTO server_user_devices (user_id, device_id) VALUES (?1, ?2)",
+        "INSERT INTO server_user_devices (user_id, device_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
     )?
     .execute(params![d.user_id, d.id])?;
     if d.touch_user {
@@ -69,7 +69,7 @@ pub(crate) struct UserState {
     pub blocked: bool,
 }
 
-pub(crate) fn by_token_hash(c: &Connection, hash: &str) -> Result<Option<DeviceRow>, StoreError> {
+pub(crate) fn by_token_hash(c: &Conn, hash: &str) -> Result<Option<DeviceRow>, StoreError> {
     Ok(c.prepare_cached(
         "SELECT d.id, d.name, d.user_id, d.vault_id, d.client_version, d.created_at, d.revoked_at,
                 u.username, u.blocked
@@ -96,14 +96,14 @@ pub(crate) fn by_token_hash(c: &Connection, hash: &str) -> Result<Option<DeviceR
     .optional()?)
 }
 
-pub(crate) fn touch(c: &Connection, id: &str, now: &str) -> Result<(), StoreError> {
+pub(crate) fn touch(c: &Conn, id: &str, now: &str) -> Result<(), StoreError> {
     c.prepare_cached("UPDATE server_devices SET last_seen = ?2 WHERE id = ?1")?
         .execute(params![id, now])?;
     Ok(())
 }
 
 /// Sets `revoked_at` (overwriting an earlier value) and drops device-scoped sessions.
-pub(crate) fn revoke(c: &Connection, id: &str, now: &str) -> Result<(), StoreError> {
+pub(crate) fn revoke(c: &Conn, id: &str, now: &str) -> Result<(), StoreError> {
     c.prepare_cached("UPDATE server_devices SET revoked_at = ?2 WHERE id = ?1")?
         .execute(params![id, now])?;
     c.prepare_cached("DELETE FROM server_sessions WHERE scope = 'device' AND subject_id = ?1")?
@@ -112,7 +112,7 @@ pub(crate) fn revoke(c: &Connection, id: &str, now: &str) -> Result<(), StoreErr
 }
 
 /// The owner of a device: `None` if the device does not exist, `Some(None)` if it has no user.
-pub(crate) fn owner(c: &Connection, id: &str) -> Result<Option<Option<String>>, StoreError> {
+pub(crate) fn owner(c: &Conn, id: &str) -> Result<Option<Option<String>>, StoreError> {
     Ok(
         c.prepare_cached("SELECT user_id FROM server_devices WHERE id = ?1")?
             .query_row(params![id], |r| r.get::<_, Option<String>>(0))
@@ -121,12 +121,12 @@ pub(crate) fn owner(c: &Connection, id: &str) -> Result<Option<Option<String>>, 
 }
 
 /// `(active, revoked)` device counts (metrics gauge).
-pub(crate) fn count_by_state(c: &Connection) -> Result<(i64, i64), StoreError> {
+pub(crate) fn count_by_state(c: &Conn) -> Result<(i64, i64), StoreError> {
     Ok(c.query_row(
         "SELECT COALESCE(SUM(CASE WHEN COALESCE(revoked_at, '') = '' THEN 1 ELSE 0 END), 0),
                 COALESCE(SUM(CASE WHEN COALESCE(revoked_at, '') = '' THEN 0 ELSE 1 END), 0)
          FROM server_devices",
-        [],
+        params![],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?)
 }

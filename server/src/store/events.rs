@@ -2,7 +2,7 @@
 //! again (it may have been revoked since authentication, before the stream subscribed), the
 //! scope's latest sequence and the newest op after the client's cursor by another device.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Conn, OptionalExtension, params};
 
 use super::{Scope, StoreError, ops};
 
@@ -25,7 +25,7 @@ pub(crate) struct StreamStart {
 }
 
 pub(crate) fn stream_start(
-    c: &Connection,
+    c: &Conn,
     scope: &Scope,
     device_id: &str,
     since: i64,

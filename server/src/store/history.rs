@@ -11,7 +11,7 @@
 //!
 //! Reads run on a read-only connection; deletions run in writer jobs of at most [`BATCH`] ops.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Conn, OptionalExtension, params};
 use std::collections::HashSet;
 
 use super::compaction::{BARRIER, HEAD, SUPERSEDED};
@@ -95,7 +95,7 @@ fn parse_utc(at: &str) -> Option<i64> {
 }
 
 /// Every scope with ops.
-pub(crate) fn scopes(c: &Connection) -> Result<Vec<(Scope, i64)>, StoreError> {
+pub(crate) fn scopes(c: &Conn) -> Result<Vec<(Scope, i64)>, StoreError> {
     let mut st = c.prepare("SELECT user_id, vault_id, last_sequence FROM server_scopes")?;
     let rows = st.query_map([], |r| {
         Ok((
@@ -110,7 +110,7 @@ pub(crate) fn scopes(c: &Connection) -> Result<Vec<(Scope, i64)>, StoreError> {
 }
 
 /// The scope's floor: the lowest pull cursor of its non-revoked devices, or `last` without any.
-pub(crate) fn floor(c: &Connection, s: &Scope, last: i64) -> Result<i64, StoreError> {
+pub(crate) fn floor(c: &Conn, s: &Scope, last: i64) -> Result<i64, StoreError> {
     let low: Option<i64> = c
         .query_row(
             "SELECT MIN(COALESCE(ds.pulled_sequence, 0)) FROM server_devices d
@@ -127,12 +127,7 @@ pub(crate) fn floor(c: &Connection, s: &Scope, last: i64) -> Result<i64, StoreEr
 
 /// What to remove from one scope: thinned versions, and the state-setting ops of entities
 /// whose last op is a delete older than the tombstone window (barriers stay).
-pub(crate) fn plan(
-    c: &Connection,
-    s: &Scope,
-    floor: i64,
-    w: &Windows,
-) -> Result<Vec<i64>, StoreError> {
+pub(crate) fn plan(c: &Conn, s: &Scope, floor: i64, w: &Windows) -> Result<Vec<i64>, StoreError> {
     let mut st = c.prepare(
         "SELECT server_sequence, pushed_at, compaction, op_type, entity_type, entity_id,
                 LEAD(server_sequence) OVER e, LEAD(pushed_at) OVER e
@@ -186,7 +181,7 @@ pub(crate) fn plan(
 
 /// Deletes these ops of a scope (one writer job), and the tombstone rows of entities that no
 /// longer have any op. Returns how many ops were deleted.
-pub(crate) fn delete_ops(c: &Connection, s: &Scope, seqs: &[i64]) -> Result<usize, StoreError> {
+pub(crate) fn delete_ops(c: &Conn, s: &Scope, seqs: &[i64]) -> Result<usize, StoreError> {
     let mut del = c.prepare_cached(
         "DELETE FROM server_ops WHERE user_id = ?1 AND vault_id = ?2 AND server_sequence = ?3
          RETURNING entity_type, entity_id, op_type",
@@ -221,11 +216,11 @@ pub(crate) fn delete_ops(c: &Connection, s: &Scope, seqs: &[i64]) -> Result<usiz
 /// `cutoff`, so a blob uploaded for an op not pushed yet keeps its ref; read on a read
 /// connection. Returns them with the scope's last sequence at the time of the read.
 pub(crate) fn unused_refs(
-    c: &Connection,
+    c: &Conn,
     s: &Scope,
     cutoff: &str,
 ) -> Result<(Vec<String>, i64), StoreError> {
-    let tx = c.unchecked_transaction()?;
+    let tx = c.snapshot()?;
     let last: i64 = tx
         .query_row(
             "SELECT last_sequence FROM server_scopes WHERE user_id = ?1 AND vault_id = ?2",
@@ -271,7 +266,7 @@ fn blob_of(payload: &str) -> Option<String> {
 /// Inside a writer job: deletes the refs found by [`unused_refs`] unless an op pushed since
 /// that read (after sequence `read_at`) uses the blob, or the ref was touched since `cutoff`.
 pub(crate) fn release_refs(
-    c: &Connection,
+    c: &Conn,
     s: &Scope,
     unused: &[String],
     read_at: i64,
@@ -304,8 +299,8 @@ pub(crate) fn release_refs(
 /// Inside a writer job: returns up to `pages` free pages to the file system, when the
 /// database was created with incremental auto-vacuum (every database created by schema 5 or
 /// later). Older files keep their free pages for reuse by later writes.
-pub(crate) fn reclaim(c: &Connection, pages: i64) -> Result<(), StoreError> {
-    let mode: i64 = c.query_row("PRAGMA auto_vacuum", [], |r| r.get(0))?;
+pub(crate) fn reclaim(c: &Conn, pages: i64) -> Result<(), StoreError> {
+    let mode: i64 = c.query_row("PRAGMA auto_vacuum", params![], |r| r.get(0))?;
     if mode == 2 {
         c.execute_batch(&format!("PRAGMA incremental_vacuum({pages});"))?;
     }
@@ -316,7 +311,7 @@ pub(crate) fn reclaim(c: &Connection, pages: i64) -> Result<(), StoreError> {
 /// the writer so that an upload of the same bytes is either before (the blob has a ref again
 /// and stays) or after (it places the file anew). Returns `(blobs, bytes)` removed.
 pub(crate) fn collect_orphans(
-    c: &Connection,
+    c: &Conn,
     cutoff: &str,
     remove_file: impl Fn(&str) -> std::io::Result<()>,
 ) -> Result<(usize, i64), StoreError> {

@@ -7,7 +7,7 @@
 //! idempotency check, the §5.8 ownership checks, then each op through [`store_op`].
 //! Rejections decided before anything is written come back as [`PushOutcome`] values.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Conn, OptionalExtension, params};
 use std::collections::HashSet;
 use verstak_sync_proto::{
     Conflict, EntityType, OpType, PullResponse, PulledOp, PushOp, PushResponse,
@@ -82,7 +82,8 @@ enum Stored {
     Collision,
 }
 
-pub(crate) fn push(c: &Connection, p: &PushInput, now: &str) -> Result<PushOutcome, StoreError> {
+pub(crate) fn push(c: &Conn, p: &PushInput, now: &str) -> Result<PushOutcome, StoreError> {
+    super::lock_scope(c, &p.scope)?;
     if let Some(answer) = earlier_answer(c, p)? {
         return Ok(answer);
     }
@@ -165,7 +166,7 @@ pub(crate) fn push(c: &Connection, p: &PushInput, now: &str) -> Result<PushOutco
 }
 
 /// §5.5: a key seen before answers with its stored response, or refuses a different request.
-fn earlier_answer(c: &Connection, p: &PushInput) -> Result<Option<PushOutcome>, StoreError> {
+fn earlier_answer(c: &Conn, p: &PushInput) -> Result<Option<PushOutcome>, StoreError> {
     if p.idempotency_key.is_empty() {
         return Ok(None);
     }
@@ -189,7 +190,7 @@ fn earlier_answer(c: &Connection, p: &PushInput) -> Result<Option<PushOutcome>, 
 }
 
 /// §5.8, the steps that need the database, in request order: the first refusal, if any.
-fn refused_blob(c: &Connection, p: &PushInput) -> Result<Option<BlobRefusal>, StoreError> {
+fn refused_blob(c: &Conn, p: &PushInput) -> Result<Option<BlobRefusal>, StoreError> {
     for check in &p.blob_checks {
         let r = match check {
             BlobCheck::Refuse(e) => return Ok(Some(BlobRefusal::Payload(*e))),
@@ -207,7 +208,7 @@ fn refused_blob(c: &Connection, p: &PushInput) -> Result<Option<BlobRefusal>, St
 }
 
 /// The scope's last sequence and latest barrier (0, 0 for a new scope).
-fn scope_marks(c: &Connection, scope: &Scope) -> Result<(i64, i64), StoreError> {
+fn scope_marks(c: &Conn, scope: &Scope) -> Result<(i64, i64), StoreError> {
     Ok(c.prepare_cached(
         "SELECT last_sequence, last_barrier FROM server_scopes WHERE user_id = ?1 AND vault_id = ?2",
     )?
@@ -218,7 +219,7 @@ fn scope_marks(c: &Connection, scope: &Scope) -> Result<(i64, i64), StoreError> 
     .unwrap_or((0, 0)))
 }
 
-pub(crate) fn last_sequence(c: &Connection, scope: &Scope) -> Result<i64, StoreError> {
+pub(crate) fn last_sequence(c: &Conn, scope: &Scope) -> Result<i64, StoreError> {
     Ok(c.prepare_cached(
         "SELECT last_sequence FROM server_scopes WHERE user_id = ?1 AND vault_id = ?2",
     )?
@@ -230,7 +231,7 @@ pub(crate) fn last_sequence(c: &Connection, scope: &Scope) -> Result<i64, StoreE
 /// Inserts `op` at sequence `seq`. A primary-key collision means the op id is already stored
 /// in the scope: an identical op is a duplicate, anything else a collision (§5.5).
 fn store_op(
-    c: &Connection,
+    c: &Conn,
     p: &PushInput,
     op: &PushOp,
     seq: i64,
@@ -275,7 +276,7 @@ fn store_op(
 
 /// §5.6: the ops of other devices on the same entity after the pusher's `last_seen_server_seq`.
 /// The new row has the pushing device's id, so the device filter excludes it.
-fn conflicts_with(c: &Connection, p: &PushInput, op: &PushOp) -> Result<Vec<Conflict>, StoreError> {
+fn conflicts_with(c: &Conn, p: &PushInput, op: &PushOp) -> Result<Vec<Conflict>, StoreError> {
     if op.last_seen_server_seq <= 0 {
         return Ok(Vec::new());
     }
@@ -309,7 +310,7 @@ fn conflicts_with(c: &Connection, p: &PushInput, op: &PushOp) -> Result<Vec<Conf
 }
 
 /// §5.7: a stored delete upserts the entity's tombstone; the latest delete wins.
-fn tombstone(c: &Connection, scope: &Scope, op: &PushOp, now: &str) -> Result<(), StoreError> {
+fn tombstone(c: &Conn, scope: &Scope, op: &PushOp, now: &str) -> Result<(), StoreError> {
     c.prepare_cached(
         "INSERT INTO server_tombstones (user_id, vault_id, entity_type, entity_id, op_id, deleted_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -338,14 +339,14 @@ pub(crate) struct Puller {
 /// One page of a scope's ops after `since`, at most `limit` of them (§4.8), compacted when the
 /// puller is behind by more than its threshold and pushed nothing after `since`.
 pub(crate) fn pull(
-    c: &Connection,
+    c: &Conn,
     scope: &Scope,
     puller: &Puller,
     since: i64,
     limit: i64,
 ) -> Result<PullResponse, StoreError> {
     // One read transaction: the page, its compaction and `server_sequence` agree.
-    let tx = c.unchecked_transaction()?;
+    let tx = c.snapshot()?;
     let server_sequence = last_sequence(&tx, scope)?;
     let (ops, has_more) = if compacts(&tx, scope, puller, since, server_sequence)? {
         compaction::page(&tx, scope, since, limit as usize, server_sequence)?
@@ -365,7 +366,7 @@ pub(crate) fn pull(
 /// Whether this pull is compacted: far enough behind, and no op of the puller's own after the
 /// cursor (its echoes and the ops that raced with them keep their full order).
 fn compacts(
-    c: &Connection,
+    c: &Conn,
     scope: &Scope,
     puller: &Puller,
     since: i64,
@@ -390,7 +391,7 @@ fn compacts(
 
 /// Every op after `since` in order (§4.8 as written): `limit` of them and whether more follow.
 fn plain_page(
-    c: &Connection,
+    c: &Conn,
     scope: &Scope,
     since: i64,
     limit: i64,
@@ -423,6 +424,6 @@ fn plain_page(
 }
 
 /// Total number of stored ops (metrics gauge).
-pub(crate) fn count(c: &Connection) -> Result<i64, StoreError> {
-    Ok(c.query_row("SELECT COUNT(*) FROM server_ops", [], |r| r.get(0))?)
+pub(crate) fn count(c: &Conn) -> Result<i64, StoreError> {
+    Ok(c.query_row("SELECT COUNT(*) FROM server_ops", params![], |r| r.get(0))?)
 }

@@ -2,7 +2,7 @@
 //! rows. Never touches ops, scopes, tombstones, blobs or refs. The temp-upload sweep lives in
 //! `blobstore`.
 
-use rusqlite::{Connection, params};
+use super::sql::{Conn, params};
 use std::time::Duration;
 
 use super::StoreError;
@@ -14,7 +14,7 @@ pub(crate) struct Retention {
     pub audit_days: i64,
 }
 
-pub(crate) fn run(c: &Connection, r: Retention) -> Result<(), StoreError> {
+pub(crate) fn run(c: &Conn, r: Retention) -> Result<(), StoreError> {
     let now = time::now_rfc3339();
     c.execute(
         "DELETE FROM server_sessions WHERE expires_at <= ?1",

@@ -1,7 +1,7 @@
 //! `server_sessions` (spec §6.6): web sessions of scope `user` or `admin`, stored only as the
 //! `sha256_hex` of the session token and of its CSRF token. The lifetime is fixed at creation.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Conn, OptionalExtension, params};
 
 use super::StoreError;
 
@@ -13,7 +13,7 @@ pub(crate) struct SessionRow {
 }
 
 pub(crate) fn create(
-    c: &Connection,
+    c: &Conn,
     token_hash: &str,
     csrf_hash: &str,
     scope: &str,
@@ -32,7 +32,7 @@ pub(crate) fn create(
 /// Finds a session of `scope`, deleting it when expired and touching `last_seen` otherwise.
 /// A `user` session whose user row is gone counts as missing.
 pub(crate) fn lookup(
-    c: &Connection,
+    c: &Conn,
     token_hash: &str,
     scope: &str,
     now: &str,
@@ -70,14 +70,14 @@ pub(crate) fn lookup(
     }))
 }
 
-pub(crate) fn delete(c: &Connection, token_hash: &str) -> Result<(), StoreError> {
+pub(crate) fn delete(c: &Conn, token_hash: &str) -> Result<(), StoreError> {
     c.prepare_cached("DELETE FROM server_sessions WHERE token_hash = ?1")?
         .execute(params![token_hash])?;
     Ok(())
 }
 
 /// Deletes every web session of a user (block, password reset, deletion).
-pub(crate) fn delete_for_user(c: &Connection, user_id: &str) -> Result<(), StoreError> {
+pub(crate) fn delete_for_user(c: &Conn, user_id: &str) -> Result<(), StoreError> {
     c.prepare_cached("DELETE FROM server_sessions WHERE scope = 'user' AND subject_id = ?1")?
         .execute(params![user_id])?;
     Ok(())

@@ -1,7 +1,7 @@
 //! `ServerStats` counts from the database (spec §6.14). File-system figures (database and
 //! blob bytes, temp uploads) and `last_cleanup_at` are added by the caller.
 
-use rusqlite::{Connection, params};
+use super::sql::{Conn, params};
 use serde::Serialize;
 
 use super::StoreError;
@@ -32,15 +32,16 @@ pub(crate) struct ServerStats {
 }
 
 /// Fills every database-derived field. `day_ago` is `now − 24 h`.
-pub(crate) fn collect(c: &Connection, now: &str, day_ago: &str) -> Result<ServerStats, StoreError> {
-    let one = |sql: &str| -> Result<i64, StoreError> { Ok(c.query_row(sql, [], |r| r.get(0))?) };
+pub(crate) fn collect(c: &Conn, now: &str, day_ago: &str) -> Result<ServerStats, StoreError> {
+    let one =
+        |sql: &str| -> Result<i64, StoreError> { Ok(c.query_row(sql, params![], |r| r.get(0))?) };
     let (users, active_users, blocked_users, unconfirmed_users) = c.query_row(
         "SELECT COUNT(*),
                 COALESCE(SUM(confirmed = 1 AND blocked = 0), 0),
                 COALESCE(SUM(blocked = 1), 0),
                 COALESCE(SUM(confirmed = 0), 0)
          FROM server_users",
-        [],
+        params![],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )?;
     let (active_devices, revoked_devices) = super::devices::count_by_state(c)?;
@@ -85,8 +86,8 @@ pub(crate) fn collect(c: &Connection, now: &str, day_ago: &str) -> Result<Server
     })
 }
 
-fn one_text(c: &Connection, sql: &str) -> Result<String, StoreError> {
-    Ok(c.query_row(sql, [], |r| r.get(0))?)
+fn one_text(c: &Conn, sql: &str) -> Result<String, StoreError> {
+    Ok(c.query_row(sql, params![], |r| r.get(0))?)
 }
 
 /// One user's stored file bytes (the storage page's per-user usage).
@@ -99,7 +100,7 @@ pub(crate) struct UserUsage {
 
 /// The users with stored files, most bytes first (at most `limit`), from the per-scope totals
 /// in `server_blob_usage`.
-pub(crate) fn usage_by_user(c: &Connection, limit: i64) -> Result<Vec<UserUsage>, StoreError> {
+pub(crate) fn usage_by_user(c: &Conn, limit: i64) -> Result<Vec<UserUsage>, StoreError> {
     let mut st = c.prepare_cached(
         "SELECT b.user_id, COALESCE(u.username, ''), SUM(b.bytes) AS used
          FROM server_blob_usage b LEFT JOIN server_users u ON u.id = b.user_id

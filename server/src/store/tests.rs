@@ -1,7 +1,7 @@
 //! Unit tests of the synchronous store functions on a temp-file database, and of the writer's
 //! group commit (a failing job rolls back only itself).
 
-use rusqlite::Connection;
+use super::sql::{Conn, params};
 use verstak_sync_proto::{PushOp, PushResponse};
 
 use super::ops::{Puller, PushInput, PushOutcome, pull, push};
@@ -9,12 +9,12 @@ use super::retention::{Retention, run};
 use super::{Db, Scope, blobs, migrate, open_connection};
 
 /// A migrated database in a temporary folder (shared with the store modules' own tests).
-pub(crate) fn db() -> (tempfile::TempDir, Connection) {
+pub(crate) fn db() -> (tempfile::TempDir, Conn) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("server.db");
     let mut c = open_connection(&path, false).unwrap();
     migrate::migrate(&mut c, &path).unwrap();
-    (dir, c)
+    (dir, Conn::Sqlite(c))
 }
 
 fn scope(u: &str) -> Scope {
@@ -170,7 +170,7 @@ fn blob_attach_enforces_quota_and_is_idempotent() {
 #[test]
 fn blob_usage_follows_refs_and_is_filled_when_new() {
     let (d, c) = db();
-    let usage = |c: &Connection| -> Vec<(String, String, i64)> {
+    let usage = |c: &Conn| -> Vec<(String, String, i64)> {
         let mut st = c
             .prepare("SELECT user_id, vault_id, bytes FROM server_blob_usage ORDER BY 1, 2")
             .unwrap();
@@ -183,7 +183,7 @@ fn blob_usage_follows_refs_and_is_filled_when_new() {
         c.execute(
             "INSERT INTO server_blob_refs (user_id, vault_id, sha256, size, created_at, last_accessed)
              VALUES (?1, ?2, ?3, ?4, 't', 't')",
-            rusqlite::params![u, v, sha, size],
+            super::sql::params![u, v, sha, size],
         )
         .unwrap();
     };
@@ -198,7 +198,7 @@ fn blob_usage_follows_refs_and_is_filled_when_new() {
         .unwrap();
     c.execute(
         "UPDATE server_blob_refs SET vault_id = 'w' WHERE user_id = 'x'",
-        [],
+        params![],
     )
     .unwrap();
     let expected = vec![
@@ -237,6 +237,7 @@ fn blob_usage_follows_refs_and_is_filled_when_new() {
     let path = d.path().join("server.db");
     let mut c = open_connection(&path, false).unwrap();
     migrate::migrate(&mut c, &path).unwrap();
+    let c = Conn::Sqlite(c);
     let mut refilled = expected.clone();
     refilled[1].2 = 10;
     refilled.retain(|r| r.2 > 0);
@@ -256,7 +257,7 @@ fn retention_keeps_ops_and_drops_old_keys() {
     );
     c.execute(
         "UPDATE server_idempotency_keys SET created_at = '2000-01-01T00:00:00Z'",
-        [],
+        params![],
     )
     .unwrap();
     run(
@@ -268,9 +269,11 @@ fn retention_keeps_ops_and_drops_old_keys() {
     )
     .unwrap();
     let keys: i64 = c
-        .query_row("SELECT COUNT(*) FROM server_idempotency_keys", [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT COUNT(*) FROM server_idempotency_keys",
+            params![],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(keys, 0);
     assert_eq!(
@@ -286,14 +289,14 @@ async fn failed_write_job_rolls_back_alone() {
     let bad = db.write(|c| {
         c.execute(
             "INSERT INTO server_smtp_config (key, value) VALUES ('x', '1')",
-            [],
+            params![],
         )?;
         Err::<(), _>(super::StoreError::Refused("nope".into()))
     });
     let good = db.write(|c| {
         c.execute(
             "INSERT INTO server_smtp_config (key, value) VALUES ('y', '2')",
-            [],
+            params![],
         )?;
         Ok(())
     });
@@ -324,7 +327,7 @@ fn push_sql_throughput() {
     let _d = tempfile::tempdir().unwrap();
     let path = _d.path().join("server.db");
     if let Ok(ps) = std::env::var("BENCH_PAGE") {
-        let c0 = Connection::open(&path).unwrap();
+        let c0 = rusqlite::Connection::open(&path).unwrap();
         c0.execute_batch(&format!(
             "PRAGMA page_size={ps}; CREATE TABLE t(x); DROP TABLE t;"
         ))
@@ -335,7 +338,8 @@ fn push_sql_throughput() {
     if let Ok(x) = std::env::var("BENCH_SQL") {
         c.execute_batch(&x).unwrap();
     }
-    c.execute_batch(super::WRITER_CACHE).unwrap();
+    let c = Conn::Sqlite(c);
+    c.execute_batch(super::sqlite::WRITER_CACHE).unwrap();
     c.execute_batch("PRAGMA wal_autocheckpoint = 0").unwrap();
     let group: usize = std::env::var("BENCH_GROUP")
         .ok()
@@ -377,7 +381,9 @@ fn push_sql_throughput() {
     let wal = std::fs::metadata(_d.path().join("server.db-wal"))
         .map(|m| m.len())
         .unwrap_or(0);
-    let ps: i64 = c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+    let ps: i64 = c
+        .query_row("PRAGMA page_size", params![], |r| r.get(0))
+        .unwrap();
     println!(
         "WAL {} pages per commit",
         wal / (ps as u64 + 24) / (batches / group) as u64
@@ -422,7 +428,7 @@ fn migration_classes_match_push_classes() {
         };
         stored(push(&c, &input("u", "", vec![one]), "t").unwrap());
     }
-    let classes = |c: &Connection| -> Vec<i64> {
+    let classes = |c: &Conn| -> Vec<i64> {
         let mut st = c
             .prepare("SELECT compaction FROM server_ops ORDER BY server_sequence")
             .unwrap();
@@ -435,17 +441,21 @@ fn migration_classes_match_push_classes() {
     // 4 (b create) and 6 (a update) are followed by their entity only across a barrier.
     assert_eq!(live, [1, 1, 0, 0, 2, 0, 0, 0, 0, 2, 0, 1, 0, 0, 0]);
     let barrier: i64 = c
-        .query_row("SELECT last_barrier FROM server_scopes", [], |r| r.get(0))
+        .query_row("SELECT last_barrier FROM server_scopes", params![], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert_eq!(barrier, 10);
     c.execute_batch(
         "UPDATE server_ops SET compaction = 0; UPDATE server_scopes SET last_barrier = 0;",
     )
     .unwrap();
-    super::compaction::classify_history(&c).unwrap();
+    super::compaction::classify_history(c.sqlite().unwrap()).unwrap();
     assert_eq!(classes(&c), live);
     let again: i64 = c
-        .query_row("SELECT last_barrier FROM server_scopes", [], |r| r.get(0))
+        .query_row("SELECT last_barrier FROM server_scopes", params![], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert_eq!(again, 10);
 }

@@ -1,6 +1,6 @@
 //! `server_users`: creating users (CLI `user add`) and the credential lookup of §6.3.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Conn, OptionalExtension, params};
 
 use super::StoreError;
 
@@ -15,9 +15,9 @@ pub(crate) struct UserCreds {
 
 /// Username match first, then the lowercased trimmed email (§6.3 step 1). An account without
 /// an email is found by its username only (NULL equals nothing).
-pub(crate) fn find_for_login(c: &Connection, login: &str) -> Result<Option<UserCreds>, StoreError> {
+pub(crate) fn find_for_login(c: &Conn, login: &str) -> Result<Option<UserCreds>, StoreError> {
     let q = "SELECT id, password_hash, confirmed, blocked FROM server_users WHERE ";
-    let map = |r: &rusqlite::Row<'_>| {
+    let map = |r: &super::sql::Row<'_>| {
         Ok(UserCreds {
             id: r.get(0)?,
             password_hash: r.get(1)?,
@@ -39,7 +39,7 @@ pub(crate) fn find_for_login(c: &Connection, login: &str) -> Result<Option<UserC
 }
 
 /// The password hash of a user, if the row exists.
-pub(crate) fn password_hash(c: &Connection, user_id: &str) -> Result<Option<String>, StoreError> {
+pub(crate) fn password_hash(c: &Conn, user_id: &str) -> Result<Option<String>, StoreError> {
     Ok(
         c.prepare_cached("SELECT password_hash FROM server_users WHERE id = ?1")?
             .query_row(params![user_id], |r| r.get(0))
@@ -48,7 +48,7 @@ pub(crate) fn password_hash(c: &Connection, user_id: &str) -> Result<Option<Stri
 }
 
 /// The username of a user, if the row exists.
-pub(crate) fn username(c: &Connection, user_id: &str) -> Result<Option<String>, StoreError> {
+pub(crate) fn username(c: &Conn, user_id: &str) -> Result<Option<String>, StoreError> {
     Ok(
         c.prepare_cached("SELECT username FROM server_users WHERE id = ?1")?
             .query_row(params![user_id], |r| r.get(0))
@@ -67,7 +67,7 @@ pub(crate) enum CreateUser {
 /// Inserts a user; the username is checked before the email. `email` is `None` for an
 /// account without an address (schema 4).
 pub(crate) fn create(
-    c: &Connection,
+    c: &Conn,
     id: &str,
     username: &str,
     email: Option<&str>,
@@ -97,13 +97,13 @@ pub(crate) fn create(
 }
 
 /// Sets `last_seen` on pair and login.
-pub(crate) fn touch(c: &Connection, user_id: &str, now: &str) -> Result<(), StoreError> {
+pub(crate) fn touch(c: &Conn, user_id: &str, now: &str) -> Result<(), StoreError> {
     c.prepare_cached("UPDATE server_users SET last_seen = ?2 WHERE id = ?1")?
         .execute(params![user_id, now])?;
     Ok(())
 }
 
 /// Number of users (metrics gauge).
-pub(crate) fn count(c: &Connection) -> Result<i64, StoreError> {
-    Ok(c.query_row("SELECT COUNT(*) FROM server_users", [], |r| r.get(0))?)
+pub(crate) fn count(c: &Conn) -> Result<i64, StoreError> {
+    Ok(c.query_row("SELECT COUNT(*) FROM server_users", params![], |r| r.get(0))?)
 }

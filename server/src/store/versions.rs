@@ -6,7 +6,7 @@
 //! `server_sequence`; ops removed by retention (`store/history.rs`) are simply not listed. Every
 //! per-path query walks `idx_server_ops_entity`; [`live_files`] walks the partial heads index.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use super::sql::{Conn, OptionalExtension, Row, params};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use verstak_sync_proto::payload::{FileBody, Payload};
@@ -106,7 +106,7 @@ const PATH_OPS: &str =
     ORDER BY o.server_sequence DESC";
 
 /// A stored row read into a version and its content.
-fn read_row(r: &Row<'_>) -> rusqlite::Result<Option<(Version, Option<Content>)>> {
+fn read_row(r: &Row<'_>) -> super::sql::Result<Option<(Version, Option<Content>)>> {
     let device_id: String = r.get(3)?;
     let name: Option<String> = r.get(4)?;
     let device = name.unwrap_or_else(|| {
@@ -215,7 +215,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Walks the path's versions newest first below `before`, until `f` returns `true` for one.
 fn find_version(
-    c: &Connection,
+    c: &Conn,
     scope: &Scope,
     path: &str,
     before: i64,
@@ -224,7 +224,7 @@ fn find_version(
     let mut st = c.prepare_cached(PATH_OPS)?;
     let mut rows = st.query(params![scope.user_id, scope.vault_id, path, before])?;
     while let Some(r) = rows.next()? {
-        if let Some((v, content)) = read_row(r)?
+        if let Some((v, content)) = read_row(&r)?
             && f(&v)
         {
             return Ok(Some((v, content)));
@@ -235,7 +235,7 @@ fn find_version(
 
 /// The versions of `path`, newest first, at most `limit` (all when `limit <= 0`).
 pub(crate) fn versions(
-    c: &Connection,
+    c: &Conn,
     scope: &Scope,
     path: &str,
     limit: i64,
@@ -249,17 +249,13 @@ pub(crate) fn versions(
 }
 
 /// The newest version of `path` (of any kind).
-pub(crate) fn latest(
-    c: &Connection,
-    scope: &Scope,
-    path: &str,
-) -> Result<Option<Version>, StoreError> {
+pub(crate) fn latest(c: &Conn, scope: &Scope, path: &str) -> Result<Option<Version>, StoreError> {
     Ok(find_version(c, scope, path, i64::MAX, |_| true)?.map(|(v, _)| v))
 }
 
 /// Version `seq` of `path` with its content; `None` when it is no stored content version.
 pub(crate) fn version(
-    c: &Connection,
+    c: &Conn,
     scope: &Scope,
     path: &str,
     seq: i64,
@@ -279,11 +275,7 @@ pub(crate) fn version(
 /// Files whose newest op is a delete and whose last content version is still stored, newest
 /// deletion first, at most `limit` (all when `limit <= 0`). Starts from the scope's file
 /// tombstones (a file deleted once has one; retention purges both together).
-pub(crate) fn deleted(
-    c: &Connection,
-    scope: &Scope,
-    limit: i64,
-) -> Result<Vec<DeletedFile>, StoreError> {
+pub(crate) fn deleted(c: &Conn, scope: &Scope, limit: i64) -> Result<Vec<DeletedFile>, StoreError> {
     let paths: Vec<String> = c
         .prepare_cached(
             "SELECT entity_id FROM server_tombstones
@@ -327,14 +319,14 @@ fn live_sql() -> String {
 
 /// The current version of every live file, by path. The newest op of an entity is never
 /// superseded, so the heads index holds it.
-pub(crate) fn live_files(c: &Connection, scope: &Scope) -> Result<Vec<Version>, StoreError> {
+pub(crate) fn live_files(c: &Conn, scope: &Scope) -> Result<Vec<Version>, StoreError> {
     let mut newest: BTreeMap<String, Version> = BTreeMap::new();
     let mut dropped: Vec<(String, i64)> = Vec::new();
     let mut st = c.prepare_cached(&live_sql())?;
     let mut rows = st.query(params![scope.user_id, scope.vault_id])?;
     while let Some(r) = rows.next()? {
         let path: String = r.get(7)?;
-        match read_row(r)? {
+        match read_row(&r)? {
             Some((v, _)) => {
                 newest.insert(path, v);
             }
@@ -351,7 +343,7 @@ pub(crate) fn live_files(c: &Connection, scope: &Scope) -> Result<Vec<Version>, 
 }
 
 /// The user's vaults: every scope with ops and every vault a device of the user is bound to.
-pub(crate) fn vaults(c: &Connection, user_id: &str) -> Result<Vec<VaultSummary>, StoreError> {
+pub(crate) fn vaults(c: &Conn, user_id: &str) -> Result<Vec<VaultSummary>, StoreError> {
     let ids: Vec<String> = c
         .prepare_cached(
             "SELECT vault_id FROM server_scopes WHERE user_id = ?1
@@ -388,7 +380,7 @@ pub(crate) fn vaults(c: &Connection, user_id: &str) -> Result<Vec<VaultSummary>,
 }
 
 /// Whether `vault_id` is one of the user's vaults (see [`vaults`]).
-pub(crate) fn has_vault(c: &Connection, user_id: &str, vault_id: &str) -> Result<bool, StoreError> {
+pub(crate) fn has_vault(c: &Conn, user_id: &str, vault_id: &str) -> Result<bool, StoreError> {
     Ok(c.prepare_cached(
         "SELECT EXISTS (SELECT 1 FROM server_scopes WHERE user_id = ?1 AND vault_id = ?2)
                  OR EXISTS (SELECT 1 FROM server_devices WHERE user_id = ?1 AND vault_id = ?2)",
@@ -399,7 +391,7 @@ pub(crate) fn has_vault(c: &Connection, user_id: &str, vault_id: &str) -> Result
 /// The live conflict copies of the scope, each with its original and, when the history still
 /// has it, the common base (the newest text version of the original older than the copy's
 /// first version and the original's current one).
-pub(crate) fn conflicts(c: &Connection, scope: &Scope) -> Result<Vec<ConflictPair>, StoreError> {
+pub(crate) fn conflicts(c: &Conn, scope: &Scope) -> Result<Vec<ConflictPair>, StoreError> {
     let live = live_files(c, scope)?;
     let by_path: BTreeMap<&str, &Version> = live
         .iter()
@@ -492,15 +484,7 @@ mod tests {
     }
 
     /// Pushes one file op as `dev` into `s`.
-    fn file(
-        c: &Connection,
-        s: &Scope,
-        dev: &str,
-        id: &str,
-        op_type: &str,
-        path: &str,
-        payload: &str,
-    ) {
+    fn file(c: &Conn, s: &Scope, dev: &str, id: &str, op_type: &str, path: &str, payload: &str) {
         let op = PushOp {
             op_id: id.into(),
             entity_type: "file".into(),
@@ -533,8 +517,7 @@ mod tests {
         let (_d, c) = db();
         let s = scope("u", "v");
         c.execute(
-            "INSERT INTO server_devices (id, name, api_key, created_at) VALUES ('dev_a', 'Anna''s laptop', 'k', 'now')",
-            [],
+            "INSERT INTO server_devices (id, name, api_key, created_at) VALUES ('dev_a', 'Anna''s laptop', 'k', 'now')", params![],
         )
         .unwrap();
         file(&c, &s, "dev_a", "1", "create", "n.md", &text("n.md", "one"));
@@ -552,7 +535,7 @@ mod tests {
         let blob = format!(r#"{{"path":"n.md","blob":{{"sha256":"{b}","size":9}}}}"#);
         c.execute(
             "INSERT INTO server_blob_refs VALUES ('u', 'v', ?1, 9, 'now', 'now')",
-            [&b],
+            crate::store::sql::params![b],
         )
         .unwrap();
         file(&c, &s, "dev_gone", "4", "update", "n.md", &blob);
@@ -670,7 +653,7 @@ mod tests {
         c.execute(
             "INSERT INTO server_devices (id, name, api_key, user_id, vault_id, created_at)
              VALUES ('dev_b', 'b', 'k', 'u', 'v2', 'now')",
-            [],
+            params![],
         )
         .unwrap();
         let got: Vec<_> = vaults(&c, "u")
@@ -753,12 +736,12 @@ mod tests {
         assert!(lone.original.is_none() && lone.base.is_none());
     }
 
-    fn plan(c: &Connection, sql: &str, n: usize) -> String {
+    fn plan(c: &Conn, sql: &str, n: usize) -> String {
         let args: Vec<i64> = vec![1; n];
         let rows: Vec<String> = c
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .unwrap()
-            .query_map(rusqlite::params_from_iter(args), |r| r.get(3))
+            .query_map(crate::store::sql::params_from_iter(args), |r| r.get(3))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();

@@ -200,6 +200,9 @@ pub fn spawn_cmd(
     envs: &[(&str, &str)],
 ) -> (Child, String, mpsc::Receiver<String>) {
     cmd.envs(envs.iter().copied());
+    if let Some(url) = pg_database(data) {
+        cmd.env("VERSTAK_DATABASE_URL", url);
+    }
     cmd.arg("--data").arg(data);
     if !args.iter().any(|a| *a == "--port" || *a == "--listen") {
         cmd.args(["--port", "0"]);
@@ -248,9 +251,43 @@ fn wait_ready(rx: &mpsc::Receiver<String>, child: &mut Child) -> String {
     panic!("no ready line within 30 s: {seen:#?}");
 }
 
+/// Set to a PostgreSQL admin URL (`scripts/pg.sh start` prints one), the suite runs against
+/// PostgreSQL: each data directory gets a database of its own, created on first use.
+pub const PG_ENV: &str = "VERSTAK_TEST_DATABASE_URL";
+
+/// Whether the suite runs against PostgreSQL; tests of SQLite's own files skip then.
+pub fn on_pg() -> bool {
+    std::env::var(PG_ENV).is_ok_and(|u| !u.is_empty())
+}
+
+/// The database URL for servers on `data`, in PostgreSQL mode (see [`PG_ENV`]).
+pub fn pg_database(data: &Path) -> Option<String> {
+    let admin = std::env::var(PG_ENV).ok().filter(|u| !u.is_empty())?;
+    let name = format!(
+        "t_{}",
+        &sha256_hex(data.as_os_str().as_encoded_bytes())[..16]
+    );
+    let out = Command::new("psql")
+        .arg(&admin)
+        .args(["-q", "-c", &format!("CREATE DATABASE {name}")])
+        .output()
+        .expect("psql runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() || err.contains("already exists"),
+        "creating the test database failed: {err}"
+    );
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    Some(format!("{base}/{name}"))
+}
+
 /// Runs `user add`; returns `(exit code, stdout, stderr)`.
 pub fn user_add(data: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
+    let mut cmd = Command::new(BIN);
+    if let Some(url) = pg_database(data) {
+        cmd.env("VERSTAK_DATABASE_URL", url);
+    }
+    let out = cmd
         .args(["user", "add", "--data"])
         .arg(data)
         .args(args)

@@ -458,19 +458,10 @@ pub(crate) async fn server_stats(st: &AppState) -> Result<ServerStats, ApiError>
         .read(move |c| stats::collect(c, &now, &day_ago))
         .await?;
     let blobs = st.blobs.clone();
-    let db_path = st.db.path().to_owned();
-    let (temp, bytes, db_bytes) = tokio::task::spawn_blocking(move || {
-        let (t, b) = blobs.usage();
-        (
-            t,
-            b,
-            std::fs::metadata(&db_path)
-                .map(|m| m.len() as i64)
-                .unwrap_or(0),
-        )
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    let db_bytes = st.db.size_bytes().await?;
+    let (temp, bytes) = tokio::task::spawn_blocking(move || blobs.usage())
+        .await
+        .map_err(ApiError::internal)?;
     s.temp_uploads = temp;
     s.blob_bytes = bytes;
     s.database_bytes = db_bytes;

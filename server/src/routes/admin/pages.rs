@@ -237,9 +237,11 @@ async fn vault(State(st): State<AppState>, a: Admin) -> Result<Response, ApiErro
 async fn storage(State(st): State<AppState>, a: Admin) -> Result<Response, ApiError> {
     let s = server_stats(&st).await?;
     let usage = st.db.read(|c| stats::usage_by_user(c, 100)).await?;
-    let wal = st.db.path().with_extension("db-wal");
+    let wal = st.db.sqlite_path().map(|p| p.with_extension("db-wal"));
     let wal_bytes = tokio::task::spawn_blocking(move || {
-        std::fs::metadata(wal).map(|m| m.len() as i64).unwrap_or(0)
+        wal.and_then(|w| std::fs::metadata(w).ok())
+            .map(|m| m.len() as i64)
+            .unwrap_or(0)
     })
     .await
     .map_err(ApiError::internal)?;
