@@ -241,7 +241,7 @@ pub(crate) fn unused_refs(
     if !stale.is_empty() {
         let mut st = tx.prepare(
             "SELECT payload_json FROM server_ops WHERE user_id = ?1 AND vault_id = ?2
-               AND instr(payload_json, '\"blob\"') > 0",
+               AND payload_json LIKE '%\"blob\"%'",
         )?;
         let mut rows = st.query(params![s.user_id, s.vault_id])?;
         while let Some(r) = rows.next()? {
