@@ -91,7 +91,9 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     let db = tokio::task::spawn_blocking(move || Db::open(&db_path))
         .await?
         .context("opening the database")?;
-    let blobs = BlobStore::open(data.join("blobs")).context("creating blobs/")?;
+    let blobs = BlobStore::open(&config.storage.blob_store, &data)?;
+    blobs.check().await?;
+    tracing::info!("blob store: {}", blobs.describe());
     let state = AppState::new(db.clone(), config.clone(), blobs);
     if let Ok(mut f) = state.config_file.lock() {
         *f = Some(file);

@@ -71,9 +71,17 @@ pub(crate) struct UserAddArgs {
     pub password_stdin: bool,
     #[arg(long)]
     pub email: Option<String>,
+    #[command(flatten)]
+    pub storage: crate::config::StorageArgs,
 }
 
 pub(crate) fn run(a: UserAddArgs) -> ExitCode {
+    // The storage flags are checked like the server's (a bad value stops here); the database
+    // URL selects the database once the PostgreSQL store exists. `user add` writes no blobs.
+    let _storage = match crate::config::resolve_storage(&a.data, &a.storage) {
+        Ok(s) => s,
+        Err(e) => return fail(&format!("verstak-sync-server: {e:#}")),
+    };
     let password = match password_source(
         a.password.as_deref(),
         a.password_file.as_ref(),
