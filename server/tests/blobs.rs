@@ -94,7 +94,7 @@ fn upload_download_range_and_conditional_on(b: &Backend) {
         .query_row("SELECT COUNT(*) FROM server_blob_refs", [], |r| r.get(0))
         .unwrap();
     assert_eq!(n, 1);
-    assert_eq!(store.names(&s), [sha.clone()]);
+    assert_eq!(store.names(&s), std::slice::from_ref(&sha));
     // No temp files are left behind.
     assert_eq!(store.temps(&s), 0);
 }
@@ -494,7 +494,7 @@ fn garbage_collection_removes_a_blob_after_its_grace_period_on(b: &Backend) {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(left, [fresh_sha.clone()]);
+    assert_eq!(left, std::slice::from_ref(&fresh_sha));
     // Still held within its grace period across another restart.
     let s = restart(s, &store);
     assert!(store.exists(&s, &fresh_sha));
