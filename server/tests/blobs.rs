@@ -499,3 +499,116 @@ fn garbage_collection_removes_a_blob_after_its_grace_period_on(b: &Backend) {
     let s = restart(s, &store);
     assert!(store.exists(&s, &fresh_sha));
 }
+
+/// The server's log lines so far.
+fn log_lines(s: &TestServer) -> Vec<String> {
+    s.log.try_iter().collect()
+}
+
+#[test]
+fn an_unusable_bucket_stops_startup_with_a_clear_message() {
+    let Some(Backend::S3 { bucket, prefix }) = backends::s3() else {
+        eprintln!("skipped: VERSTAK_TEST_BLOB_STORE is not set (scripts/garage.sh)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["--port", "0", "--data"])
+        .arg(dir.path())
+        .args(["--blob-store", &format!("s3://{bucket}/{prefix}")])
+        .env("AWS_SECRET_ACCESS_KEY", "not-the-secret-0123456789")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "the blob store s3://{bucket}/{prefix} does not accept writes"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("not-the-secret-0123456789"), "{err}");
+}
+
+#[test]
+fn an_s3_failure_is_an_internal_error_without_detail() {
+    let Some(b) = backends::s3() else {
+        eprintln!("skipped: VERSTAK_TEST_BLOB_STORE is not set (scripts/garage.sh)");
+        return;
+    };
+    // A key of its own, so that taking its rights away touches no other test.
+    let name = format!("deny-{}", std::process::id());
+    let Some(info) = backends::garage(&["key", "create", &name]) else {
+        eprintln!("skipped: GARAGE_DIR is not set (scripts/garage.sh)");
+        return;
+    };
+    let field = |label: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(label))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let (id, secret) = (field("Key ID:"), field("Secret key:"));
+    let Backend::S3 { bucket, .. } = &b else {
+        unreachable!()
+    };
+    let rights = [
+        "--read",
+        "--write",
+        "--owner",
+        bucket.as_str(),
+        "--key",
+        &name,
+    ];
+    backends::garage(&[&["bucket", "allow"][..], &rights].concat());
+    let (s, store) = b.start_env(
+        None,
+        &[],
+        &[
+            ("AWS_ACCESS_KEY_ID", &id),
+            ("AWS_SECRET_ACCESS_KEY", &secret),
+        ],
+    );
+    let (t, _) = s.user_device("a", "v");
+    let kept = b"stored while the key may write".to_vec();
+    let sha = sha256_hex(&kept);
+    assert_eq!(s.upload(&t, &kept).status, 200);
+    let path = format!("/api/v1/blobs/{sha}");
+    assert_eq!(s.get(&path, Some(&t)).status, 200);
+
+    backends::garage(&[&["bucket", "deny"][..], &rights].concat());
+    let internal = serde_json::json!({"code": "internal_error", "error": "internal error"});
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let g = loop {
+        let g = s.get(&path, Some(&t));
+        if g.status != 200 || std::time::Instant::now() > deadline {
+            break g;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!((g.status, g.json()), (500, internal.clone()));
+    let up = s.upload(&t, b"refused by the store");
+    assert_eq!((up.status, up.json()), (500, internal));
+    assert!(!store.exists(&s, &sha256_hex(b"refused by the store")));
+    let h = s.get("/readyz", None);
+    assert_eq!(h.status, 503, "{}", h.text());
+    assert_eq!(h.json()["blob_storage_writable"], false);
+    // The cause is in the log; the secret is nowhere in it.
+    let log = log_lines(&s).join("\n");
+    assert!(
+        log.contains("S3 request failed") || log.contains("reading a blob"),
+        "{log}"
+    );
+    assert!(!log.contains(&secret));
+
+    // Rights back: the same server works again without a restart.
+    backends::garage(&[&["bucket", "allow"][..], &rights].concat());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while s.get(&path, Some(&t)).status != 200 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(s.get(&path, Some(&t)).body, kept);
+    drop(s);
+    backends::garage(&["key", "delete", "--yes", &name]);
+}

@@ -41,6 +41,31 @@ pub fn backends() -> Vec<Backend> {
     all
 }
 
+/// The S3 backend, when the environment names a bucket.
+pub fn s3() -> Option<Backend> {
+    backends()
+        .into_iter()
+        .find(|b| matches!(b, Backend::S3 { .. }))
+}
+
+/// Runs the `garage` CLI against the node of `scripts/garage.sh` (`GARAGE_DIR`); `None` when
+/// there is no such node.
+pub fn garage(args: &[&str]) -> Option<String> {
+    let dir = std::env::var("GARAGE_DIR").ok().filter(|d| !d.is_empty())?;
+    let out = std::process::Command::new("garage")
+        .arg("-c")
+        .arg(Path::new(&dir).join("garage.toml"))
+        .args(args)
+        .output()
+        .expect("running garage");
+    assert!(
+        out.status.success(),
+        "garage {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// Runs `f` once per backend, naming the backend when it fails.
 pub fn each(f: impl Fn(&Backend)) {
     for b in backends() {
@@ -59,6 +84,16 @@ impl Backend {
 
     /// Starts a server with `config.yml` contents and extra flags on this backend.
     pub fn start(&self, config: Option<&str>, args: &[&str]) -> (TestServer, Store) {
+        self.start_env(config, args, &[])
+    }
+
+    /// [`Backend::start`] with extra environment variables for the server.
+    pub fn start_env(
+        &self,
+        config: Option<&str>,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> (TestServer, Store) {
         let dir = tempfile::tempdir().unwrap();
         if let Some(c) = config {
             std::fs::write(dir.path().join("config.yml"), c).unwrap();
@@ -67,10 +102,10 @@ impl Backend {
         let mut all: Vec<String> = store.flags();
         all.extend(args.iter().map(|a| a.to_string()));
         let all: Vec<&str> = all.iter().map(String::as_str).collect();
-        (TestServer::start_in(dir, &all), store)
+        (TestServer::start_in_env(dir, &all, envs), store)
     }
 
-    fn store(&self) -> Store {
+    pub fn store(&self) -> Store {
         match self {
             Backend::Local => Store::Local,
             Backend::S3 { bucket, prefix } => {
@@ -101,6 +136,7 @@ pub enum Store {
 impl Store {
     /// The flags that select this store.
     pub fn flags(&self) -> Vec<String> {
+        // (S3: the bucket and this server's prefix.)
         match self {
             Store::Local => vec![],
             Store::S3(v) => vec![
