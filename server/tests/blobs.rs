@@ -332,6 +332,9 @@ fn a_huge_part_header_is_refused_before_the_body_ends() {
 /// Stops the server gracefully and starts it again on the same data and blob store: startup
 /// runs retention, blob garbage collection included.
 fn restart(mut s: TestServer, store: &backends::Store) -> TestServer {
+    // A request first: the SIGTERM handler is installed once serving begins, just after the
+    // ready line, and a signal before it would end the process without a clean shutdown.
+    assert_eq!(s.get("/livez", None).status, 200);
     s.sigterm();
     assert_eq!(s.wait_exit(std::time::Duration::from_secs(30)), Some(0));
     let dir = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());

@@ -5,7 +5,9 @@
 //! Both backends keep the same rules. An upload is spooled into a local `.upload-<rand>` temp
 //! file and hashed on the way in ([`BlobStore::create_temp`]); only the verified bytes are
 //! then placed under the blob's final name, inside the writer job ([`BlobStore::place`]), so a
-//! rejected or broken upload never shows under it. Downloads read a byte range
+//! rejected or broken upload never shows under it. For S3, [`BlobStore::prepare`] first
+//! transfers the bytes to a private staging object outside the writer job, so that `place`
+//! is a quick server-side copy. Downloads read a byte range
 //! ([`BlobStore::read`]) as a stream. Garbage collection removes a blob
 //! ([`BlobStore::remove`]) in the writer job that deletes its row.
 //!
@@ -24,6 +26,11 @@ use crate::config::BlobStoreCfg;
 
 mod local;
 mod s3;
+
+/// What [`BlobStore::prepare`] got ready for [`BlobStore::place`]: for S3, the staging
+/// object holding the verified bytes, if any. Hand it back to [`BlobStore::release`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Prepared(Option<object_store::path::Path>);
 
 pub(crate) use local::Local;
 
@@ -97,14 +104,42 @@ impl BlobStore {
         self.spool().create_temp()
     }
 
-    /// Inside the writer job: puts the verified temp file under the blob's final name, or
-    /// drops it when an intact copy is already there (a copy of another size is replaced).
-    /// The temp file is gone after `Ok`. Returns true when this call created the blob, so a
-    /// failed database step should [`BlobStore::unplace`] it.
-    pub(crate) fn place(&self, temp: &Path, sha256: &str, size: u64) -> io::Result<bool> {
+    /// After the hash is known, before the writer job: S3 uploads the verified temp file to
+    /// a staging object (unless an intact blob is already stored). The local folder has
+    /// nothing to do.
+    pub(crate) async fn prepare(
+        &self,
+        temp: &Path,
+        sha256: &str,
+        size: u64,
+    ) -> io::Result<Prepared> {
+        match self {
+            BlobStore::Local(_) => Ok(Prepared(None)),
+            BlobStore::S3(s) => Ok(Prepared(s.prepare(temp, sha256, size).await?)),
+        }
+    }
+
+    /// After the writer job, whatever its outcome: removes the staging object.
+    pub(crate) async fn release(&self, prepared: &Prepared) {
+        if let (BlobStore::S3(s), Some(k)) = (self, &prepared.0) {
+            s.release(k).await;
+        }
+    }
+
+    /// Inside the writer job: puts the verified blob under its final name, or drops the temp
+    /// file when an intact copy is already there (a copy of another size is replaced). The
+    /// temp file is gone after `Ok`. Returns true when this call created the blob, so a failed
+    /// database step should [`BlobStore::unplace`] it.
+    pub(crate) fn place(
+        &self,
+        temp: &Path,
+        prepared: &Prepared,
+        sha256: &str,
+        size: u64,
+    ) -> io::Result<bool> {
         match self {
             BlobStore::Local(l) => l.place(temp, sha256, size),
-            BlobStore::S3(s) => s.place(temp, sha256, size),
+            BlobStore::S3(s) => s.place(temp, prepared.0.as_ref(), sha256, size),
         }
     }
 
@@ -165,9 +200,13 @@ impl BlobStore {
         }
     }
 
-    /// Retention step 5: removes `.upload-*` temp files older than `max_age`.
+    /// Retention step 5: removes `.upload-*` temp files older than `max_age` (and for S3,
+    /// staging objects as old).
     pub(crate) fn sweep_uploads(&self, max_age: Duration) -> io::Result<usize> {
-        self.spool().sweep_uploads(max_age)
+        match self {
+            BlobStore::Local(l) => l.sweep_uploads(max_age),
+            BlobStore::S3(s) => Ok(s.spool().sweep_uploads(max_age)? + s.sweep_staged(max_age)?),
+        }
     }
 
     /// `(temp uploads, stored blob bytes)` for `ServerStats` (§6.14). For S3 the bytes are

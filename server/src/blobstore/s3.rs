@@ -2,11 +2,15 @@
 //! `object_store`'s S3 client.
 //!
 //! A blob is the object `<prefix>/ab/cd/<sha256>`. Uploads spool into a local `.upload-*` file
-//! first (hashed on the way in, as for the folder); the object is written only in
-//! [`S3::place`], after the hash is known, with one PUT below [`PART`] bytes and a multipart
-//! upload of `PART`-sized parts above (S3 shows a multipart object only once it is completed).
-//! Every request body is signed with its SHA-256 (SigV4), so the store refuses bytes altered on
-//! the way. Downloads are ranged GETs streamed to the client.
+//! first (hashed on the way in, as for the folder). Once the hash is known, [`S3::prepare`]
+//! uploads the bytes to a private staging key `<prefix>/.uploads/<rand>` (one PUT below
+//! [`PART`] bytes, a multipart upload of `PART`-sized parts above; S3 shows a multipart object
+//! only once it is completed), outside the writer job, unless an intact object is already under
+//! the final name. [`S3::place`], inside the writer job, then only makes a server-side copy to
+//! the final key, so the writer is not held for the transfer; the staging object is removed
+//! afterwards ([`S3::release`]), and retention removes any a crash left behind
+//! ([`S3::sweep_staged`]). Every request body is signed with its SHA-256 (SigV4), so the store
+//! refuses bytes altered on the way. Downloads are ranged GETs streamed to the client.
 //!
 //! `place`, `unplace`, `remove`, the probe and the usage listing are called from synchronous
 //! code (the writer thread, the blocking pool) and run their requests on the server's runtime.
@@ -38,6 +42,11 @@ use crate::util::ids::random_hex;
 pub(crate) const PART: usize = 8 * 1024 * 1024;
 /// Parts in flight at once per upload (memory: about `(PARTS_IN_FLIGHT + 1) * PART`).
 const PARTS_IN_FLIGHT: usize = 2;
+/// Larger blobs are not staged (S3's single CopyObject takes at most 5 GiB): `place` uploads
+/// them itself.
+const COPY_MAX: u64 = 5 * 1024 * 1024 * 1024;
+/// The folder of staging objects under the prefix.
+const STAGING: &str = ".uploads";
 /// How long a readiness probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -162,10 +171,53 @@ impl S3 {
         }
     }
 
-    /// See `BlobStore::place`: HEAD the key; upload the temp file unless an object of the
-    /// same size is there.
-    pub(crate) fn place(&self, temp: &Path, sha256: &str, size: u64) -> io::Result<bool> {
+    /// Before the writer job: uploads the verified temp file to a fresh staging key, unless an
+    /// object of the same size is already under the final name (or the blob is too large to
+    /// copy). Returns the staging key.
+    pub(crate) async fn prepare(
+        &self,
+        temp: &Path,
+        sha256: &str,
+        size: u64,
+    ) -> io::Result<Option<Key>> {
+        match self.store.head(&self.key(sha256)).await {
+            Ok(m) if m.size == size => return Ok(None),
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(io_error(e)),
+        }
+        if size > COPY_MAX {
+            return Ok(None);
+        }
+        let staged = self.key_of(&format!("{STAGING}/{}", random_hex(16)));
+        self.upload(temp, &staged, size).await?;
+        Ok(Some(staged))
+    }
+
+    /// Removes a staging object once the writer job is over (it is no longer needed whether
+    /// the blob was placed or refused).
+    pub(crate) async fn release(&self, staged: &Key) {
+        if let Err(e) = self.store.delete(staged).await {
+            tracing::warn!(error = %e, key = %staged, "removing a staging object failed");
+        }
+    }
+
+    /// See `BlobStore::place`: HEAD the final key; unless an object of the same size is there,
+    /// copy the staging object to it (server-side), or upload the temp file when nothing was
+    /// staged.
+    pub(crate) fn place(
+        &self,
+        temp: &Path,
+        staged: Option<&Key>,
+        sha256: &str,
+        size: u64,
+    ) -> io::Result<bool> {
         let key = self.key(sha256);
+        let put = async {
+            match staged {
+                Some(from) => self.store.copy(from, &key).await.map_err(io_error),
+                None => self.upload(temp, &key, size).await,
+            }
+        };
         let created = self.block(async {
             match self.store.head(&key).await {
                 Ok(m) if m.size == size => Ok(false),
@@ -174,16 +226,38 @@ impl S3 {
                         sha256,
                         "replacing a corrupt blob object with a verified upload"
                     );
-                    self.upload(temp, &key, size).await.map(|()| false)
+                    put.await.map(|()| false)
                 }
-                Err(object_store::Error::NotFound { .. }) => {
-                    self.upload(temp, &key, size).await.map(|()| true)
-                }
+                Err(object_store::Error::NotFound { .. }) => put.await.map(|()| true),
                 Err(e) => Err(io_error(e)),
             }
         })?;
         let _ = std::fs::remove_file(temp);
         Ok(created)
+    }
+
+    /// Retention: removes staging objects older than `max_age` (left by a crash or a client
+    /// that went away during the writer job). Returns how many.
+    pub(crate) fn sweep_staged(&self, max_age: Duration) -> io::Result<usize> {
+        let cutoff = SystemTime::now()
+            .checked_sub(max_age)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let folder = self.key_of(STAGING);
+        self.block(async {
+            let old: Vec<Key> = self
+                .store
+                .list(Some(&folder))
+                .try_filter_map(|m| async move {
+                    Ok((SystemTime::from(m.last_modified) < cutoff).then_some(m.location))
+                })
+                .try_collect()
+                .await
+                .map_err(io_error)?;
+            for k in &old {
+                self.store.delete(k).await.map_err(io_error)?;
+            }
+            Ok(old.len())
+        })
     }
 
     /// Writes the `size` bytes of `temp` under `key`.
@@ -280,18 +354,20 @@ impl S3 {
         Ok(exactly(body, len, sha256.to_owned()).boxed())
     }
 
-    /// The bytes of every blob object under the prefix (one listing request per 1000 objects).
+    /// The bytes of every blob object under the prefix (one listing request per 1000 objects;
+    /// probes and staging objects are not counted).
     pub(crate) fn stored_bytes(&self) -> i64 {
         let prefix = (!self.prefix.is_empty()).then(|| Key::from(self.prefix.as_str()));
         let listed = self.block(async {
             self.store
                 .list(prefix.as_ref())
                 .try_fold(0i64, |sum, m| async move {
-                    let health = m
+                    // Blob keys end in a 64-hex-digit name; probes and staging objects do not.
+                    let blob = m
                         .location
                         .filename()
-                        .is_some_and(|f| f.starts_with(".health-"));
-                    Ok(if health { sum } else { sum + m.size as i64 })
+                        .is_some_and(|f| f.len() == 64 && f.bytes().all(|b| b.is_ascii_hexdigit()));
+                    Ok(if blob { sum + m.size as i64 } else { sum })
                 })
                 .await
         });
