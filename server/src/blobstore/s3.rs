@@ -413,3 +413,30 @@ fn io_error(e: object_store::Error) -> io::Error {
         e => io::Error::other(anyhow!(e).context("S3 request failed")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(chunks: Vec<&'static [u8]>, len: u64) -> Vec<io::Result<Bytes>> {
+        let body = futures_util::stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from(c))));
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(exactly(body, len, "x".into()).collect())
+    }
+
+    #[test]
+    fn a_ranged_body_is_cut_to_its_length_and_a_short_one_is_an_error() {
+        let ok = collect(vec![b"abc", b"defg"], 5);
+        let bytes: Vec<u8> = ok
+            .iter()
+            .flat_map(|r| r.as_ref().unwrap().to_vec())
+            .collect();
+        assert_eq!(bytes, b"abcde");
+        let short = collect(vec![b"ab"], 5);
+        assert_eq!(short.len(), 2);
+        assert!(short[0].is_ok() && short[1].is_err());
+        assert!(collect(vec![], 0).is_empty());
+    }
+}
