@@ -362,4 +362,24 @@ fn storage_settings_are_checked_on_every_command() {
         "{err}"
     );
     assert!(!err.contains("hidden-secret-42"), "{err}");
+    // With blobs in a bucket, a backup copies the database and says where the blobs are.
+    std::fs::remove_file(dir.path().join("config.yml")).unwrap();
+    assert_eq!(run(user_add, &[]).0, Some(0));
+    let out = Command::new(BIN)
+        .args(backup)
+        .arg("--data")
+        .arg(dir.path())
+        .args(["--blob-store", "s3://verstak/blobs"])
+        .env("AWS_ACCESS_KEY_ID", "GK1")
+        .env("AWS_SECRET_ACCESS_KEY", "s")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("the blobs are in s3://verstak/blobs"),
+        "{text}"
+    );
+    assert!(backup_out.join("server.db").is_file());
+    assert!(!backup_out.join("blobs").exists());
 }
