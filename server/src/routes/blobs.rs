@@ -5,8 +5,8 @@
 //! 1. [`upload_boundary`] from the content type, then the first part ([`first_field`]) must be
 //!    the file field ([`check_file_field`]); the body is read through a [`HeaderGate`], so
 //!    part headers over `PART_HEADER` bytes are broken framing (400) and never held whole;
-//! 2. [`stage`] streams it into `blobs/.upload-<rand>` while [`BlobDigest`] hashes and counts
-//!    it, then fsyncs it;
+//! 2. [`stage`] streams it into a `.upload-<rand>` temp file (in `blobs/`, or `uploads/` when
+//!    blobs are in S3) while [`BlobDigest`] hashes and counts it, then fsyncs it;
 //! 3. [`no_more_fields`] checks that no further part follows;
 //! 4. [`commit`] gets it ready for the blob store (an S3 store uploads it to a staging
 //!    object), attaches it to the scope in one writer job (quota, place, rows) and makes the

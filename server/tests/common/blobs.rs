@@ -134,9 +134,8 @@ pub enum Store {
 }
 
 impl Store {
-    /// The flags that select this store.
+    /// The flags that select this store (for S3: the bucket and this server's prefix).
     pub fn flags(&self) -> Vec<String> {
-        // (S3: the bucket and this server's prefix.)
         match self {
             Store::Local => vec![],
             Store::S3(v) => vec![
