@@ -62,11 +62,7 @@ pub(crate) async fn run(st: &AppState) -> Result<Removed> {
     let blobs = st.blobs.clone();
     let (n, bytes) = st
         .db
-        .write(move |c| {
-            history::collect_orphans(c, &cutoff, |sha| {
-                std::fs::remove_file(blobs.final_path(sha))
-            })
-        })
+        .write(move |c| history::collect_orphans(c, &cutoff, |sha| blobs.remove(sha)))
         .await?;
     removed.blobs = n;
     removed.blob_bytes = bytes;
