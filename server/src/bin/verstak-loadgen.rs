@@ -5,7 +5,9 @@
 //! cursors), blob upload (1 MiB), blob download. With `--spawn BIN` it creates a temp data
 //! directory, adds one user per device with `BIN user add`, starts `BIN` on an ephemeral port
 //! (trusting 127.0.0.1 as a proxy so pairing can use distinct `X-Forwarded-For` addresses),
-//! and reports the server's CPU use from `/proc`.
+//! and reports the server's CPU use from `/proc`. `--nodes N` starts N server processes on one
+//! PostgreSQL database (set `VERSTAK_DATABASE_URL`) and spreads the devices over them;
+//! `--addr` takes a comma-separated list for servers started elsewhere.
 
 #[path = "loadgen/client.rs"]
 mod client;
@@ -23,13 +25,14 @@ use verstak_sync_proto::{
 struct Args {
     addr: Option<String>,
     spawn: Option<String>,
+    nodes: usize,
     devices: usize,
     seconds: u64,
     push_rate: u64,
     password: String,
 }
 
-const USAGE: &str = "usage: verstak-loadgen (--addr HOST:PORT | --spawn SERVER_BIN) [--devices 32] \
+const USAGE: &str = "usage: verstak-loadgen (--addr HOST:PORT[,HOST:PORT…] | --spawn SERVER_BIN [--nodes 1]) [--devices 32] \
 [--seconds 10] [--push-rate 40000 (ops/s of the open-loop push phase; 0 skips it)] [--password P]";
 
 /// Prints `problem` and the usage, and exits 2.
@@ -42,6 +45,7 @@ fn parse_args() -> Args {
     let mut a = Args {
         addr: None,
         spawn: None,
+        nodes: 1,
         devices: 32,
         seconds: 10,
         push_rate: 40_000,
@@ -63,6 +67,7 @@ fn parse_args() -> Args {
         match f.as_str() {
             "--addr" => a.addr = Some(v),
             "--spawn" => a.spawn = Some(v),
+            "--nodes" => a.nodes = num(&v).max(1) as usize,
             "--devices" => a.devices = num(&v).max(1) as usize,
             "--seconds" => a.seconds = num(&v).max(1),
             "--push-rate" => a.push_rate = num(&v),
@@ -73,10 +78,20 @@ fn parse_args() -> Args {
     if a.addr.is_none() == a.spawn.is_none() {
         usage_exit("give exactly one of --addr and --spawn");
     }
+    if a.nodes > 1 && std::env::var_os("VERSTAK_DATABASE_URL").is_none() {
+        usage_exit("--nodes above 1 needs VERSTAK_DATABASE_URL (a PostgreSQL database they share)");
+    }
     a
 }
 
-fn spawn_server(bin: &str, devices: usize, password: &str) -> (Child, String, tempfile::TempDir) {
+/// Adds the users and starts `nodes` servers on one data directory (and, through the
+/// environment, one database).
+fn spawn_servers(
+    bin: &str,
+    nodes: usize,
+    devices: usize,
+    password: &str,
+) -> (Vec<Child>, Vec<String>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     for i in 0..devices {
         let ok = Command::new(bin)
@@ -88,9 +103,14 @@ fn spawn_server(bin: &str, devices: usize, password: &str) -> (Child, String, te
             .expect("user add");
         assert!(ok.success());
     }
+    let (children, addrs) = (0..nodes).map(|_| start_node(bin, dir.path())).unzip();
+    (children, addrs, dir)
+}
+
+fn start_node(bin: &str, data: &std::path::Path) -> (Child, String) {
     let mut child = Command::new(bin)
         .arg("--data")
-        .arg(dir.path())
+        .arg(data)
         .args(["--port", "0", "--trusted-proxies", "127.0.0.1"])
         .env(
             "RUST_LOG",
@@ -114,15 +134,15 @@ fn spawn_server(bin: &str, devices: usize, password: &str) -> (Child, String, te
             }
         }
     });
-    (child, addr, dir)
+    (child, addr)
 }
 
-/// Kills the spawned server when dropped, also on panic.
-struct Reap(Option<Child>);
+/// Kills the spawned servers when dropped, also on panic.
+struct Reap(Vec<Child>);
 
 impl Drop for Reap {
     fn drop(&mut self) {
-        if let Some(c) = self.0.as_mut() {
+        for c in &mut self.0 {
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -153,17 +173,26 @@ fn pct(lat: &mut [Duration], p: f64) -> f64 {
     lat[i].as_secs_f64() * 1000.0
 }
 
-async fn phase<F, Fut>(name: &str, tokens: &[String], addr: &str, secs: u64, pid: Option<u32>, f: F)
-where
+/// Runs one phase: device `i` talks to `addrs[i % addrs.len()]`; CPU is summed over `pids`.
+async fn phase<F, Fut>(
+    name: &str,
+    tokens: &[String],
+    addrs: &[String],
+    secs: u64,
+    pids: &[u32],
+    f: F,
+) where
     F: Fn(Conn, String, usize, Arc<AtomicBool>) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = Report> + Send,
 {
     let stop = Arc::new(AtomicBool::new(false));
-    let cpu0 = pid.map(cpu_seconds);
+    let cpu_all = || pids.iter().map(|p| cpu_seconds(*p)).sum::<f64>();
+    let cpu0 = cpu_all();
     let start = Instant::now();
     let mut tasks = Vec::new();
     for (i, t) in tokens.iter().enumerate() {
-        let (f, t, stop, addr) = (f.clone(), t.clone(), stop.clone(), addr.to_owned());
+        let addr = addrs[i % addrs.len()].clone();
+        let (f, t, stop) = (f.clone(), t.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
             let conn = Conn::connect(&addr).await;
             f(conn, t, i, stop).await
@@ -185,9 +214,10 @@ where
         all.lat.extend(r.lat);
     }
     let el = start.elapsed().as_secs_f64();
-    let cpu = match (pid, cpu0) {
-        (Some(p), Some(c0)) => format!("{:.0}%", (cpu_seconds(p) - c0) / el * 100.0),
-        _ => "n/a".into(),
+    let cpu = if pids.is_empty() {
+        "n/a".into()
+    } else {
+        format!("{:.0}%", (cpu_all() - cpu0) / el * 100.0)
     };
     println!(
         "{name:<10} {:>10.0} items/s {:>8.1} MB/s {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  server CPU {cpu}",
@@ -268,16 +298,17 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let (child, addr, _dir) = match (&a.addr, &a.spawn) {
-        (Some(addr), _) => (None, addr.clone(), None),
+    let (children, addrs, _dir) = match (&a.addr, &a.spawn) {
+        (Some(list), _) => (vec![], list.split(',').map(str::to_owned).collect(), None),
         (None, Some(bin)) => {
-            let (c, addr, d) = spawn_server(bin, a.devices, &a.password);
-            (Some(c), addr, Some(d))
+            let (c, addrs, d) = spawn_servers(bin, a.nodes, a.devices, &a.password);
+            (c, addrs, Some(d))
         }
         _ => unreachable!("parse_args checks --addr and --spawn"),
     };
-    let pid = child.as_ref().map(|c| c.id());
-    let _reap = Reap(child);
+    let pids: Vec<u32> = children.iter().map(Child::id).collect();
+    let _reap = Reap(children);
+    let addr = addrs[0].clone();
     rt.block_on(async {
         let mut tokens = Vec::new();
         let mut c = Conn::connect(&addr).await;
@@ -298,15 +329,17 @@ fn main() {
             tokens.push(p.device_token);
         }
         println!(
-            "{} devices paired against {addr}; {} s per phase",
-            a.devices, a.seconds
+            "{} devices paired against {}; {} s per phase",
+            a.devices,
+            addrs.join(", "),
+            a.seconds
         );
         phase(
             "push",
             &tokens,
-            &addr,
+            &addrs,
             a.seconds,
-            pid,
+            &pids,
             move |c, t, dev, stop| push_loop(c, t, dev, stop, 0, None),
         )
         .await;
@@ -320,9 +353,9 @@ fn main() {
             phase(
                 &name,
                 &tokens,
-                &addr,
+                &addrs,
                 a.seconds,
-                pid,
+                &pids,
                 move |c, t, dev, stop| {
                     // Devices start spread over one interval, not all at once.
                     let first = Instant::now() + every.mul_f64(dev as f64 / devices as f64);
@@ -334,9 +367,9 @@ fn main() {
         phase(
             "pull",
             &tokens,
-            &addr,
+            &addrs,
             a.seconds,
-            pid,
+            &pids,
             |mut c, t, dev, stop| async move {
                 let mut r = Report {
                     requests: 0,
@@ -375,9 +408,9 @@ fn main() {
         phase(
             "blob-up",
             &tokens,
-            &addr,
+            &addrs,
             a.seconds,
-            pid,
+            &pids,
             move |mut c, t, dev, stop| {
                 let up = up.clone();
                 async move {
@@ -411,9 +444,9 @@ fn main() {
         phase(
             "blob-down",
             &tokens,
-            &addr,
+            &addrs,
             a.seconds,
-            pid,
+            &pids,
             move |mut c, t, dev, stop| {
                 let list = down.lock().expect("lock")[dev].clone();
                 async move {

@@ -77,13 +77,18 @@ pub(crate) fn supersede(
     seq: i64,
     last_barrier: i64,
 ) -> Result<(), StoreError> {
+    // Newest first, stopping at the first op that is not a head or not a create. Read in
+    // small pages: PostgreSQL returns a query's rows at once, and an entity's history may be
+    // long while the walk almost always stops at its first row.
+    const PAGE: i64 = 16;
     let mut found = Vec::new();
-    {
+    let mut below = seq;
+    'walk: loop {
         let mut st = c.prepare_cached(
             "SELECT server_sequence, op_type, compaction FROM server_ops
              WHERE user_id = ?1 AND vault_id = ?2 AND entity_type = ?3 AND entity_id = ?4
                AND server_sequence > ?5 AND server_sequence < ?6
-             ORDER BY server_sequence DESC",
+             ORDER BY server_sequence DESC LIMIT ?7",
         )?;
         let mut rows = st.query(params![
             s.user_id,
@@ -91,17 +96,24 @@ pub(crate) fn supersede(
             entity_type,
             entity_id,
             last_barrier,
-            seq
+            below,
+            PAGE
         ])?;
+        let mut n = 0;
         while let Some(r) = rows.next()? {
+            n += 1;
             let (q, op_type, cls): (i64, String, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
             if cls != HEAD {
-                break;
+                break 'walk;
             }
             found.push(q);
             if op_type != "create" {
-                break;
+                break 'walk;
             }
+            below = q;
+        }
+        if n < PAGE {
+            break;
         }
     }
     let mut up = c.prepare_cached(&format!(
