@@ -182,6 +182,8 @@ pub(crate) fn plan(c: &Conn, s: &Scope, floor: i64, w: &Windows) -> Result<Vec<i
 /// Deletes these ops of a scope (one writer job), and the tombstone rows of entities that no
 /// longer have any op. Returns how many ops were deleted.
 pub(crate) fn delete_ops(c: &Conn, s: &Scope, seqs: &[i64]) -> Result<usize, StoreError> {
+    // Pushes of other server processes append to the scope meanwhile (PostgreSQL).
+    super::lock_scope(c, s)?;
     let mut del = c.prepare_cached(
         "DELETE FROM server_ops WHERE user_id = ?1 AND vault_id = ?2 AND server_sequence = ?3
          RETURNING entity_type, entity_id, op_type",
@@ -272,6 +274,10 @@ pub(crate) fn release_refs(
     read_at: i64,
     cutoff: &str,
 ) -> Result<usize, StoreError> {
+    // Uploads (user lock) and pushes (scope lock) of other server processes wait, in the
+    // order they take these locks themselves (PostgreSQL).
+    super::lock_user(c, &s.user_id)?;
+    super::lock_scope(c, s)?;
     let mut recent = HashSet::new();
     {
         let mut st = c.prepare(
