@@ -279,7 +279,7 @@ impl<T> OptionalExtension<T> for Result<T> {
 /// that took it from the pool).
 pub enum Conn {
     Sqlite(rusqlite::Connection),
-    Pg(PgConn),
+    Pg(Box<PgConn>),
 }
 
 /// A PostgreSQL connection with its statement cache (statements are prepared once per
@@ -290,11 +290,11 @@ pub struct PgConn {
 }
 
 impl PgConn {
-    pub(crate) fn new(client: postgres::Client) -> PgConn {
-        PgConn {
+    pub(crate) fn new(client: postgres::Client) -> Box<PgConn> {
+        Box::new(PgConn {
             client: RefCell::new(client),
             cache: RefCell::new(HashMap::new()),
-        }
+        })
     }
 
     /// Whether the server closed the connection (it is then not returned to the pool).
