@@ -77,52 +77,26 @@ pub(crate) fn supersede(
     seq: i64,
     last_barrier: i64,
 ) -> Result<(), StoreError> {
-    // Newest first, stopping at the first op that is not a head or not a create. Read in
-    // small pages: PostgreSQL returns a query's rows at once, and an entity's history may be
-    // long while the walk almost always stops at its first row.
-    const PAGE: i64 = 16;
-    let mut found = Vec::new();
-    let mut below = seq;
-    'walk: loop {
-        let mut st = c.prepare_cached(
-            "SELECT server_sequence, op_type, compaction FROM server_ops
-             WHERE user_id = ?1 AND vault_id = ?2 AND entity_type = ?3 AND entity_id = ?4
-               AND server_sequence > ?5 AND server_sequence < ?6
-             ORDER BY server_sequence DESC LIMIT ?7",
-        )?;
-        let mut rows = st.query(params![
-            s.user_id,
-            s.vault_id,
-            entity_type,
-            entity_id,
-            last_barrier,
-            below,
-            PAGE
-        ])?;
-        let mut n = 0;
-        while let Some(r) = rows.next()? {
-            n += 1;
-            let (q, op_type, cls): (i64, String, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
-            if cls != HEAD {
-                break 'walk;
-            }
-            found.push(q);
-            if op_type != "create" {
-                break 'walk;
-            }
-            below = q;
-        }
-        if n < PAGE {
-            break;
-        }
-    }
-    let mut up = c.prepare_cached(&format!(
+    // The walk back from `seq` stops before the newest op that is not a head and at the newest
+    // head that is not a create: one statement, so one round trip on PostgreSQL.
+    let same_entity = "user_id = ?1 AND vault_id = ?2 AND entity_type = ?3 AND entity_id = ?4
+        AND server_sequence > ?5 AND server_sequence < ?6";
+    c.prepare_cached(&format!(
         "UPDATE server_ops SET compaction = {SUPERSEDED}
-         WHERE user_id = ?1 AND vault_id = ?2 AND server_sequence = ?3"
-    ))?;
-    for q in found {
-        up.execute(params![s.user_id, s.vault_id, q])?;
-    }
+         WHERE {same_entity} AND compaction = {HEAD}
+           AND server_sequence > COALESCE((SELECT MAX(server_sequence) FROM server_ops
+                 WHERE {same_entity} AND compaction <> {HEAD}), ?5)
+           AND server_sequence >= COALESCE((SELECT MAX(server_sequence) FROM server_ops
+                 WHERE {same_entity} AND compaction = {HEAD} AND op_type <> 'create'), 0)"
+    ))?
+    .execute(params![
+        s.user_id,
+        s.vault_id,
+        entity_type,
+        entity_id,
+        last_barrier,
+        seq
+    ])?;
     Ok(())
 }
 
