@@ -69,7 +69,7 @@ pub(super) async fn copy(
         .buffer_unordered(PARALLEL);
     while let Some((sha, size, o)) = results.next().await {
         done += 1;
-        if done % PROGRESS_EVERY == 0 {
+        if done.is_multiple_of(PROGRESS_EVERY) {
             eprintln!("  blobs: {done}/{total}");
         }
         match o {
@@ -168,7 +168,9 @@ async fn stream_hashed(
     }
     let hex = hex::encode(h.finalize());
     if got != size {
-        return Err(Outcome::Corrupt(format!("{got} bytes read, {size} recorded")));
+        return Err(Outcome::Corrupt(format!(
+            "{got} bytes read, {size} recorded"
+        )));
     }
     if hex != sha {
         return Err(Outcome::Corrupt(format!("its bytes hash to {hex}")));

@@ -42,7 +42,9 @@ pub(super) fn compare(src: &Conn, dst: &Conn) -> Result<DbReport, StoreError> {
         r.tables += 1;
         r.rows += n;
         match m {
-            None => r.problems.push(format!("{t}: the table is missing in the target")),
+            None => r
+                .problems
+                .push(format!("{t}: the table is missing in the target")),
             Some(m) if *m != n => r
                 .problems
                 .push(format!("{t}: {n} rows in the source, {m} in the target")),
@@ -122,9 +124,7 @@ fn scopes(src: &Conn, dst: &Conn, r: &mut DbReport) -> Result<(), StoreError> {
             (Some(_), None) => r
                 .problems
                 .push(format!("scope {name}: missing in the target")),
-            (None, Some(_)) => r
-                .problems
-                .push(format!("scope {name}: not in the source")),
+            (None, Some(_)) => r.problems.push(format!("scope {name}: not in the source")),
             _ => {}
         }
         let (ha, na) = ops_digest(src, key)?;
@@ -174,7 +174,9 @@ fn devices(src: &Conn, dst: &Conn, r: &mut DbReport) -> Result<(), StoreError> {
              FROM server_devices",
         )?;
         let rows = st.query_map(params![], |row| {
-            let cells = (1..7).map(|i| row.get::<_, Cell>(i)).collect::<Result<_, _>>()?;
+            let cells = (1..7)
+                .map(|i| row.get::<_, Cell>(i))
+                .collect::<Result<_, _>>()?;
             Ok((row.get(0)?, cells))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -214,7 +214,10 @@ fn run_inner(a: &CopyArgs) -> Result<bool> {
                 println!("  {sha}: {why}");
             }
         }
-        eprintln!("copied in {:.1} s; checking…", started.elapsed().as_secs_f64());
+        eprintln!(
+            "copied in {:.1} s; checking…",
+            started.elapsed().as_secs_f64()
+        );
     }
 
     let dst = connect(&plan.url)?;
@@ -224,7 +227,12 @@ fn run_inner(a: &CopyArgs) -> Result<bool> {
     }
     let db = check::compare(&src, &dst)?;
     let missing = rt.block_on(blobs::check(&dst_store, &blob_list));
-    print_report(&db, blob_list.len(), &missing, &describe(&plan.dst_blobs, &plan.data));
+    print_report(
+        &db,
+        blob_list.len(),
+        &missing,
+        &describe(&plan.dst_blobs, &plan.data),
+    );
     Ok(db.problems.is_empty() && missing.is_empty())
 }
 

@@ -105,7 +105,10 @@ fn pg_columns(dst: &Conn, table: &str) -> Result<Vec<String>, StoreError> {
 
 /// Row counts of the copied tables (and the derived one) in `c`; a table `c` lacks counts as
 /// absent.
-pub(super) fn counts(c: &Conn, tables: &[String]) -> Result<Vec<(String, Option<i64>)>, StoreError> {
+pub(super) fn counts(
+    c: &Conn,
+    tables: &[String],
+) -> Result<Vec<(String, Option<i64>)>, StoreError> {
     let mut out = Vec::new();
     for t in tables {
         let exists = if c.is_pg() {
@@ -122,7 +125,11 @@ pub(super) fn counts(c: &Conn, tables: &[String]) -> Result<Vec<(String, Option<
             )?
         };
         let n = if exists {
-            Some(c.query_row(&format!("SELECT COUNT(*) FROM {t}"), params![], |r| r.get(0))?)
+            Some(
+                c.query_row(&format!("SELECT COUNT(*) FROM {t}"), params![], |r| {
+                    r.get(0)
+                })?,
+            )
         } else {
             None
         };
