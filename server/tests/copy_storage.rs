@@ -244,6 +244,19 @@ fn copied_deployment_serves_the_same_devices(backend: &Backend) {
         text(&o)
     );
     assert!(out.contains("3 blobs"), "{}", text(&o));
+    if !store.is_local() {
+        // A run into another empty database (as after an interruption) skips the blobs that
+        // are already in the bucket.
+        let again = new_database("again").unwrap();
+        let o = copy_storage(d.dir.path(), &again, &store, &[]);
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr)
+                .contains("0 copied (0 bytes), 3 already in the target"),
+            "{}",
+            text(&o)
+        );
+    }
 
     // The server on the target: a fresh data directory for S3, the old one (its blob folder)
     // for a database-only move.
