@@ -328,6 +328,21 @@ fn check_reports_a_removed_blob_and_a_missing_source_file() {
     };
     let backend = backends::s3().unwrap_or(Backend::Local);
     let d = build_deployment();
+    // Not one blob in the source store (the wrong place, most likely): refused before the
+    // database is written, so the copy below still finds the target empty.
+    let blobs = d.dir.path().join("blobs");
+    let away = d.dir.path().join("blobs.away");
+    std::fs::rename(&blobs, &away).unwrap();
+    let o = copy_storage(d.dir.path(), &url, &backend.store(), &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("none of the 3 blobs is in the source store"),
+        "{}",
+        text(&o)
+    );
+    let _ = std::fs::remove_dir(&blobs);
+    std::fs::rename(&away, &blobs).unwrap();
+
     // A source file lost before the move: reported, the rest is copied, exit 1.
     let lost = &d.blobs[1].0;
     std::fs::remove_file(blob_path(d.dir.path(), lost)).unwrap();
@@ -376,4 +391,46 @@ fn check_reports_a_removed_blob_and_a_missing_source_file() {
         text(&check)
     );
     assert!(out.contains("incomplete"), "{}", text(&check));
+
+    // An op changed and a device's token hash changed in the target: both reported.
+    psql(
+        &url,
+        "UPDATE server_ops SET payload_json = '{}' WHERE op_id = 'b-2'; \
+         UPDATE server_devices SET token_hash = 'x' WHERE rowid = 1",
+    );
+    let check = copy_storage(data, &url, &store, &["--check"]);
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check));
+    let out = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        out.contains("/vault-b: the ops differ (2 in the source, 2 in the target)"),
+        "{}",
+        text(&check)
+    );
+    assert!(
+        out.contains("server_devices: 1 devices differ"),
+        "{}",
+        text(&check)
+    );
+    // One row fewer: the count says so.
+    psql(&url, "DELETE FROM server_tombstones");
+    let check = copy_storage(data, &url, &store, &["--check"]);
+    assert!(
+        String::from_utf8_lossy(&check.stdout)
+            .contains("server_tombstones: 1 rows in the source, 0 in the target"),
+        "{}",
+        text(&check)
+    );
+}
+
+fn psql(url: &str, sql: &str) {
+    let out = Command::new("psql")
+        .arg(url)
+        .args(["-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -6,8 +6,9 @@
 //! target ([`BlobStore::create_temp`]) and hashed on the way; only when the SHA-256 and the
 //! size match the blob's name and row is the file placed under the blob's key
 //! ([`BlobStore::place`], the server's own upload path, so the key layout is the server's).
-//! When the blobs stay where they are (no `--to-blob-store`), each source file is still read
-//! and hashed, so a corrupt file is found before the move. A missing or corrupt blob is
+//! When the blobs stay where they are (no `--to-blob-store`), each local file is still read
+//! and hashed, so a corrupt file is found before the move (objects in a bucket are only looked
+//! up). A missing or corrupt blob is
 //! reported at the end and never stops the others.
 
 use futures_util::{StreamExt, TryStreamExt};
@@ -43,6 +44,8 @@ pub(super) struct BlobReport {
     pub present: usize,
     pub verified: usize,
     pub bytes: u64,
+    /// How many of the problems are blobs missing in the source.
+    pub missing: usize,
     /// `(sha256, what is wrong)`.
     pub problems: Vec<(String, String)>,
 }
@@ -79,7 +82,10 @@ pub(super) async fn copy(
             }
             Outcome::Present => report.present += 1,
             Outcome::Verified => report.verified += 1,
-            Outcome::Missing => report.problems.push((sha, "missing in the source".into())),
+            Outcome::Missing => {
+                report.missing += 1;
+                report.problems.push((sha, "missing in the source".into()));
+            }
             Outcome::Corrupt(why) => report.problems.push((sha, format!("corrupt: {why}"))),
             Outcome::Failed(why) => report.problems.push((sha, format!("failed: {why}"))),
         }
@@ -121,7 +127,18 @@ async fn copy_one(src: &BlobStore, dst: &BlobStore, sha: &str, size: u64) -> Out
     }
 }
 
+/// A blob that stays where it is: a local file is read and hashed; an object in a bucket is
+/// only looked up (its size), not downloaded.
 async fn verify(src: &BlobStore, sha: &str, size: u64) -> Outcome {
+    if let BlobStore::S3(_) = src {
+        return match src.stat(sha).await {
+            Ok(m) if m.size == size => Outcome::Verified,
+            Ok(m) => Outcome::Corrupt(format!("{} bytes stored, {size} recorded", m.size)),
+            Err(ReadError::Missing) => Outcome::Missing,
+            Err(ReadError::Unavailable) => Outcome::Failed("unreadable".into()),
+            Err(ReadError::Backend(e)) => Outcome::Failed(format!("source: {e:#}")),
+        };
+    }
     match stream_hashed(src, sha, size, |_| Ok(())).await {
         Ok(()) => Outcome::Verified,
         Err(o) => o,

@@ -173,6 +173,16 @@ fn run_inner(a: &CopyArgs) -> Result<bool> {
             );
         }
 
+        if b.missing > 0 && b.missing == blob_list.len() {
+            // Not one blob where the deployment keeps them: most likely the wrong place (for
+            // example VERSTAK_BLOB_STORE already naming the new bucket), not a lost folder.
+            bail!(
+                "none of the {} blobs is in the source store {}: is it the deployment's? \
+                 Nothing was written to the target database.",
+                blob_list.len(),
+                describe(&plan.src_blobs, &plan.data)
+            );
+        }
         eprintln!("copying the database…");
         let t = Instant::now();
         let copied = write_once(&Location::Pg(plan.url.clone()), |dst| {
