@@ -434,3 +434,50 @@ fn psql(url: &str, sql: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn bad_arguments_are_named_by_their_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |data: &Path, args: &[&str]| {
+        let o = sqlite_cmd()
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .args(["copy-storage", "--data"])
+            .arg(data)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(
+        dir.path(),
+        &["--to-database-url", "postgres://127.0.0.1:1/x"],
+    );
+    assert_eq!(code, Some(1));
+    assert!(err.contains("has no server.db: nothing to copy"), "{err}");
+    user_add(dir.path(), "alice");
+    let (code, err) = run(dir.path(), &["--to-database-url", "mysql://x"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("--to-database-url: expected a postgres:// or postgresql:// URL"),
+        "{err}"
+    );
+    let (code, err) = run(
+        dir.path(),
+        &[
+            "--to-database-url",
+            "postgres://127.0.0.1:1/x",
+            "--to-blob-store",
+            "s3://bucket",
+        ],
+    );
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("--to-blob-store: an S3 blob store needs AWS_ACCESS_KEY_ID"),
+        "{err}"
+    );
+    let (code, _) = run(dir.path(), &[]);
+    assert_eq!(code, Some(2), "--to-database-url is required");
+}

@@ -96,7 +96,17 @@ fn resolve(a: &CopyArgs) -> Result<Plan> {
             database_url: Some(a.to_database_url.clone()),
         },
     )
-    .map_err(|e| anyhow!("{e:#}").context("the target"))?;
+    .map_err(|e| {
+        // The resolution names the server's flags; here they are the `--to-` ones.
+        let m = format!("{e:#}");
+        let renamed = [
+            ("--database-url:", "--to-database-url:"),
+            ("--blob-store:", "--to-blob-store:"),
+        ]
+        .iter()
+        .find_map(|(from, to)| m.strip_prefix(from).map(|rest| format!("{to}{rest}")));
+        anyhow!(renamed.unwrap_or(m))
+    })?;
     let dst_blobs = if a.to_blob_store.is_some() {
         target.blob_store
     } else {
@@ -318,9 +328,12 @@ fn blob_list(src: &Conn) -> Result<Vec<(String, u64)>> {
 
 /// A connection to the target that changes nothing (no schema is created).
 fn connect(url: &str) -> Result<Conn> {
-    let config: postgres::Config = url
+    let mut config: postgres::Config = url
         .parse()
         .map_err(|e| anyhow!("invalid database URL: {e}"))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(std::time::Duration::from_secs(10));
+    }
     let client = config
         .connect(postgres::NoTls)
         .map_err(|e| anyhow!("connecting to {}: {e}", redact_url(url)))?;
