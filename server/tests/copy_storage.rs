@@ -481,3 +481,32 @@ fn bad_arguments_are_named_by_their_flag() {
     let (code, _) = run(dir.path(), &[]);
     assert_eq!(code, Some(2), "--to-database-url is required");
 }
+
+#[test]
+fn an_older_source_database_is_upgraded_first() {
+    let Some(url) = new_database("older") else {
+        return;
+    };
+    let d = build_deployment();
+    // Stepped back to schema 4 (the 4 → 5 step keeps columns that are already there).
+    let db = rusqlite::Connection::open(d.dir.path().join("server.db")).unwrap();
+    db.execute_batch("PRAGMA user_version = 4").unwrap();
+    drop(db);
+    let o = copy_storage(d.dir.path(), &url, &Store::Local, &["--check"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("is at schema 4 (this server writes 5)"),
+        "{}",
+        text(&o)
+    );
+    let o = copy_storage(d.dir.path(), &url, &Store::Local, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("from schema 4 to 5"),
+        "{}",
+        text(&o)
+    );
+    let s = start(d.dir, &["--database-url", &url]);
+    let (token, before) = &d.pulls[1];
+    assert_eq!(ops_of(&s.pull(token, 0, 1000).json()), ops_of(before));
+}
