@@ -1,5 +1,6 @@
-//! The command line (spec §1.3): the run form (default), `user add`, and `backup` (an
-//! addition: online backup of a data directory).
+//! The command line (spec §1.3): the run form (default), `user add`, `backup` (an
+//! addition: online backup of a data directory) and `copy-storage` (issue 16: SQLite + folder
+//! into PostgreSQL + S3).
 //!
 //! Exit statuses: 0 clean, 1 runtime or startup failure, 2 usage error. Only GNU `--flag`
 //! syntax is accepted (clap's default).
@@ -82,6 +83,9 @@ enum Cmd {
     User(UserCmd),
     /// Online backup of a data directory (safe while the server runs).
     Backup(BackupArgs),
+    /// Copies a SQLite + blob folder deployment into PostgreSQL (and its blobs into S3), then
+    /// checks the copy. Stop the server first. With --check: only compares and reports.
+    CopyStorage(crate::copy::CopyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,6 +122,7 @@ pub fn main() -> ExitCode {
     match cli.cmd {
         Some(Cmd::User(UserCmd::Add(args))) => return crate::useradd::run(args),
         Some(Cmd::Backup(args)) => return crate::backup::run(args),
+        Some(Cmd::CopyStorage(args)) => return crate::copy::run(args),
         None => {}
     }
     let a = cli.run;
