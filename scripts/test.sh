@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust workspace (engine, host with the real component in wasmtime, server
-# against its real binary), the frontend (Vitest + the bundle check) and the end-to-end tests
+# against its real binary), the server suite again on two nodes over PostgreSQL and Garage
+# (scripts/test-scaleout.sh; installs postgresql and Garage when missing), the frontend (Vitest + the bundle check) and the end-to-end tests
 # (Playwright in Debian's Chromium against the real server and host). Installs what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,9 @@ fi
 echo "==> cargo test"
 cargo test --workspace 2>&1 | tee "$logs/cargo.log"
 
+echo "==> server suite, scaled out: two nodes, PostgreSQL, Garage"
+scripts/test-scaleout.sh 2>&1 | tee "$logs/scaleout.log"
+
 echo "==> frontend tests"
 (cd frontend && npm test && npm run check) 2>&1 | tee "$logs/frontend.log"
 
@@ -39,11 +43,14 @@ count() { strip "$1" | { grep -oP "$2" || true; } | awk '{s+=$1} END {print s+0}
 last() { strip "$1" | { grep -oP "$2" || true; } | tail -1; }
 cargo_passed=$(count "$logs/cargo.log" 'test result: \w+\. \K[0-9]+(?= passed)')
 cargo_failed=$(count "$logs/cargo.log" 'test result: \w+\. [0-9]+ passed; \K[0-9]+(?= failed)')
+scaleout_passed=$(last "$logs/scaleout.log" '^scale-out .*: \K[0-9]+(?= passed)')
+scaleout_failed=$(last "$logs/scaleout.log" '^scale-out .*: [0-9]+ passed, \K[0-9]+(?= failed)')
 vitest_passed=$(last "$logs/frontend.log" '^\s*Tests\s+\K[0-9]+(?= passed)')
 e2e_passed=$(last "$logs/e2e.log" '^\s*\K[0-9]+(?= passed)')
 e2e_flaky=$(last "$logs/e2e.log" '^\s*\K[0-9]+(?= flaky)')
 e2e_skipped=$(last "$logs/e2e.log" '^\s*\K[0-9]+(?= skipped)')
-passed=$(( cargo_passed + ${vitest_passed:-0} + ${e2e_passed:-0} + ${e2e_flaky:-0} ))
+passed=$(( cargo_passed + ${scaleout_passed:-0} + ${vitest_passed:-0} + ${e2e_passed:-0} + ${e2e_flaky:-0} ))
+cargo_failed=$(( cargo_failed + ${scaleout_failed:-0} ))
 echo
-echo "cargo: $cargo_passed passed; vitest: ${vitest_passed:-0} passed; playwright: ${e2e_passed:-0} passed, ${e2e_flaky:-0} flaky (passed on retry), ${e2e_skipped:-0} skipped"
+echo "cargo: $cargo_passed passed; server scaled out (PostgreSQL, Garage, 2 nodes): ${scaleout_passed:-0} passed; vitest: ${vitest_passed:-0} passed; playwright: ${e2e_passed:-0} passed, ${e2e_flaky:-0} flaky (passed on retry), ${e2e_skipped:-0} skipped"
 echo "all: $passed passed, $cargo_failed failed"
