@@ -209,12 +209,7 @@ fn port_precedence() {
     std::fs::write(dir.path().join("config.yml"), format!("port: {p1}\n")).unwrap();
     let (child, addr, _log) = spawn(dir.path(), &["--listen", &format!("127.0.0.1:{p1}")]);
     assert_eq!(addr, format!("127.0.0.1:{p1}"));
-    drop(TestServer {
-        child,
-        addr,
-        dir,
-        log: _log,
-    });
+    drop(TestServer::from_parts(child, addr, dir, _log));
     // With only the config file, the legacy port is used and the host is loopback.
     let dir = tempfile::tempdir().unwrap();
     let p2 = free_port();

@@ -225,12 +225,7 @@ fn accept_failures_back_off_and_recover() {
     }
     let dir = tempfile::tempdir().unwrap();
     let (child, addr, log) = spawn_cmd(cmd, dir.path(), &[], &[(CAP, "1000")]);
-    let s = TestServer {
-        child,
-        addr,
-        dir,
-        log,
-    };
+    let s = TestServer::from_parts(child, addr, dir, log);
     // The soft limit was raised to the hard one.
     let limits = std::fs::read_to_string(format!("/proc/{}/limits", s.child.id())).unwrap();
     let nofile: Vec<&str> = limits

@@ -10,7 +10,8 @@ use serde_json::json;
 fn health_headers_paths_and_fallbacks() {
     let s = TestServer::start();
     // S1
-    assert!(s.data().join("server.db").is_file() && s.data().join("blobs").is_dir());
+    // On PostgreSQL the database is not a file in the data directory.
+    assert!((on_pg() || s.data().join("server.db").is_file()) && s.data().join("blobs").is_dir());
     let r = s.get("/readyz", None);
     assert_eq!(r.status, 200);
     let v = r.json();
@@ -145,14 +146,7 @@ fn rate_limits_share_the_peer_ip_and_audit_it() {
     );
     r.assert_error(429, "rate_limited", "too many attempts");
     assert!(r.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
-    let db = rusqlite::Connection::open(s.data().join("server.db")).unwrap();
-    let ips: Vec<String> = db
-        .prepare("SELECT DISTINCT ip FROM server_audit_log WHERE event_type IN ('device_auth_failed','rate_limit_exceeded')")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let ips = s.sql_col("SELECT DISTINCT ip FROM server_audit_log WHERE event_type IN ('device_auth_failed','rate_limit_exceeded')");
     assert_eq!(ips, vec!["127.0.0.1"]);
     // H8 (first half): 10 auth tests, then the 11th is limited.
     for _ in 0..10 {
@@ -187,16 +181,9 @@ fn trusted_proxy_client_ip_is_read_right_to_left() {
         &[("X-Forwarded-For", "1.2.3.4, 203.0.113.9")],
         body.as_bytes(),
     );
-    let db = rusqlite::Connection::open(s.data().join("server.db")).unwrap();
-    let ips: Vec<String> = db
-        .prepare(
-            "SELECT ip FROM server_audit_log WHERE event_type = 'device_auth_failed' ORDER BY id",
-        )
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let ips = s.sql_col(
+        "SELECT ip FROM server_audit_log WHERE event_type = 'device_auth_failed' ORDER BY id",
+    );
     assert_eq!(ips, vec!["203.0.113.8", "203.0.113.9"]);
 }
 

@@ -183,10 +183,7 @@ fn conflicts_are_informational() {
     );
     // Deletes are returned by pull like any op; tombstones are stored.
     assert_eq!(ids(&s.pull(&t2, 2, 1).json()), vec!["e3"]);
-    let db = rusqlite::Connection::open(s.data().join("server.db")).unwrap();
-    let n: i64 = db
-        .query_row("SELECT COUNT(*) FROM server_tombstones", [], |r| r.get(0))
-        .unwrap();
+    let n = s.sql_i64("SELECT COUNT(*) FROM server_tombstones");
     assert_eq!(n, 1);
 }
 

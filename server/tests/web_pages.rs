@@ -14,14 +14,11 @@ const INVALID_USERNAME: &str =
 /// Renames a user in the database, bypassing the username rule the way an account created
 /// before it (or adopted from reference data) does.
 fn rename_user(s: &TestServer, from: &str, to: &str) {
-    let db = rusqlite::Connection::open(s.data().join("server.db")).unwrap();
-    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-    let n = db
-        .execute(
-            "UPDATE server_users SET username = ?2 WHERE username = ?1",
-            [from, to],
-        )
-        .unwrap();
+    let n = s.sql_exec(&format!(
+        "UPDATE server_users SET username = {} WHERE username = {}",
+        q(to),
+        q(from)
+    ));
     assert_eq!(n, 1);
 }
 
