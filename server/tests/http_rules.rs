@@ -413,3 +413,23 @@ fn redirects_stay_on_this_origin_and_negative_zero_decodes() {
     )
     .assert_error(400, "invalid_json", "invalid JSON request");
 }
+
+/// Issue 16: rate limits live in the database, so the nodes behind one balancer count a
+/// client's attempts together: ten failed pairings from one IP, alternating between two
+/// nodes, use up the bucket on both.
+#[test]
+fn rate_limits_count_attempts_on_every_node_together() {
+    let Some(s) = TestServer::start_nodes(2, None, &[]) else {
+        return;
+    };
+    let body = json!({"login": "ghost", "password": "wrong-password", "vault_id": "v"}).to_string();
+    let pair = |node: usize| s.req_on(node, "POST", "/api/client/pair", &[], body.as_bytes());
+    for i in 0..10 {
+        pair(i % 2).assert_error(401, "unauthorized", "invalid credentials");
+    }
+    for node in [0, 1] {
+        let r = pair(node);
+        r.assert_error(429, "rate_limited", "too many attempts");
+        assert!(r.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
+    }
+}

@@ -37,6 +37,9 @@ pub struct TestServer {
     pub more: Vec<Node>,
     /// Round-robin position of the request helpers.
     turn: AtomicUsize,
+    /// Nodes killed by [`TestServer::kill_node`]: the helpers pass them by, as a balancer's
+    /// health check would.
+    gone: Vec<usize>,
 }
 
 /// A further server process of a [`TestServer`].
@@ -97,6 +100,24 @@ impl TestServer {
             (w[0] == "--port" && w[1] != "0") || (w[0] == "--listen" && !w[1].ends_with(":0"))
         });
         let n = if fixed_port { 1 } else { nodes_wanted() };
+        Self::start_n(dir, args, envs, n)
+    }
+
+    /// Starts `n` nodes on a fresh data directory and one PostgreSQL database, whatever
+    /// [`NODES_ENV`] says; `None` (saying why) without PostgreSQL, where nodes cannot share.
+    pub fn start_nodes(n: usize, config: Option<&str>, args: &[&str]) -> Option<Self> {
+        if !on_pg() {
+            eprintln!("skipped: several nodes need PostgreSQL (set {PG_ENV})");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        if let Some(c) = config {
+            std::fs::write(dir.path().join("config.yml"), c).unwrap();
+        }
+        Some(Self::start_n(dir, args, &[], n))
+    }
+
+    fn start_n(dir: tempfile::TempDir, args: &[&str], envs: &[(&str, &str)], n: usize) -> Self {
         let (child, addr, log0) = spawn_env(dir.path(), args, envs);
         if n == 1 {
             return Self::from_parts(child, addr, dir, log0);
@@ -117,6 +138,7 @@ impl TestServer {
             log,
             more,
             turn: AtomicUsize::new(0),
+            gone: Vec::new(),
         }
     }
 
@@ -134,6 +156,7 @@ impl TestServer {
             log,
             more: Vec::new(),
             turn: AtomicUsize::new(0),
+            gone: Vec::new(),
         }
     }
 
@@ -163,7 +186,12 @@ impl TestServer {
 
     /// The node the next request goes to (round robin).
     fn next_node(&self) -> usize {
-        self.turn.fetch_add(1, Ordering::Relaxed) % self.nodes()
+        loop {
+            let i = self.turn.fetch_add(1, Ordering::Relaxed) % self.nodes();
+            if !self.gone.contains(&i) || self.gone.len() == self.nodes() {
+                return i;
+            }
+        }
     }
 
     /// A request to the next node in turn. Every node gets node 0's address as `Host`, as
@@ -291,11 +319,12 @@ impl TestServer {
         }
     }
 
-    /// SIGKILLs node `i` and reaps it.
+    /// SIGKILLs node `i` (if still running) and reaps it; later requests go to the others.
     pub fn kill_node(&mut self, i: usize) {
         let child = self.child_of(i);
-        child.kill().unwrap();
+        let _ = child.kill();
         child.wait().unwrap();
+        self.gone.push(i);
     }
 
     /// Waits (with a deadline) for every node to exit; returns the exit code, the first one
@@ -373,8 +402,13 @@ impl Drop for TestServer {
         // A failing test shows what the servers logged last (their errors say why).
         if std::thread::panicking() {
             std::thread::park_timeout(Duration::from_millis(50));
-            let lines: Vec<String> = self.log.try_iter().collect();
-            let from = lines.len().saturating_sub(60);
+            // Backtrace frames (indented) left out: the lines before them say what failed.
+            let lines: Vec<String> = self
+                .log
+                .try_iter()
+                .filter(|l| !l.starts_with(' ') && l != "stack backtrace:")
+                .collect();
+            let from = lines.len().saturating_sub(40);
             for l in &lines[from..] {
                 eprintln!("server log: {l}");
             }
