@@ -127,8 +127,9 @@ fn served_connection_eventually(s: &TestServer) -> TcpStream {
     panic!("no connection served within 30 s");
 }
 
+/// Node 0's gauge: the raw connections of these tests go to `s.addr`.
 fn open_connections_gauge(s: &TestServer) -> i64 {
-    let text = s.get("/metrics", None).text();
+    let text = s.get_on(0, "/metrics", None).text();
     text.lines()
         .find_map(|l| l.strip_prefix("verstak_http_open_connections "))
         .unwrap_or_else(|| panic!("no open-connections gauge: {text}"))

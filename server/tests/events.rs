@@ -69,8 +69,9 @@ fn assert_closed(f: Option<Frame>, code: &str, message: &str) {
     assert_eq!(f.json(), json!({"code": code, "message": message}));
 }
 
+/// A metric of node 0, which holds the tests' streams (metrics are per process).
 fn metric(s: &TestServer, line_start: &str) -> i64 {
-    let m = s.get("/metrics", None).text();
+    let m = s.get_on(0, "/metrics", None).text();
     m.lines()
         .find_map(|l| {
             l.strip_prefix(line_start)
@@ -268,7 +269,7 @@ fn metrics_count_open_streams_and_events() {
         metric(&s, "verstak_event_stream_events_total{event=\"sequence\"} "),
         1
     );
-    let m = s.get("/metrics", None).text();
+    let m = s.get_on(0, "/metrics", None).text();
     assert!(m.contains("verstak_http_requests_total{route=\"/api/v1/sync/events\",method=\"GET\",status=\"200\"} 2"), "{m}");
     drop(b);
     let r = s.post("/api/client/revoke-current", Some(&ta), &json!({}));

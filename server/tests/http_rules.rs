@@ -191,8 +191,9 @@ fn trusted_proxy_client_ip_is_read_right_to_left() {
 fn metrics_access_rules() {
     let s = TestServer::start();
     let (t, _) = s.user_device("a", "v");
-    s.push(&t, vec![op("m1")], None);
-    let m = s.get("/metrics", None);
+    // Counters are per process: the push and the scrape go to the same node.
+    s.push_on(0, &t, vec![op("m1")], None);
+    let m = s.get_on(0, "/metrics", None);
     assert_eq!(m.status, 200);
     assert!(
         m.header("content-type")
