@@ -4,6 +4,14 @@
 //! The tiny client ([`http`]) sends exactly the bytes a test asks for (no path normalisation,
 //! optional Content-Type), which the conformance checks need. `TestServer` kills the child on
 //! drop. Nothing here sleeps to wait: the ready line is polled with a deadline.
+//!
+//! Backends: with [`PG_ENV`] set (`scripts/pg.sh start` prints a URL) every data directory gets
+//! a PostgreSQL database of its own; with [`NODES_ENV`]`=2` as well, each `TestServer` is two
+//! processes on that data and database, and its request helpers alternate between them (node
+//! 0's address as `Host`, as behind a load balancer). Tests read and change rows through
+//! [`TestServer::sql_rows`] and friends (rusqlite on SQLite, `psql` on PostgreSQL); tests of
+//! SQLite's own files return early through [`skip_on_pg`]. `scripts/test-scaleout.sh` runs the
+//! suite that way.
 
 #![allow(dead_code)]
 
