@@ -602,17 +602,14 @@ fn registration_toggle_persists_across_restart() {
     );
     let cfg = std::fs::read_to_string(s.data().join("config.yml")).unwrap();
     assert!(cfg.contains("allow_registration: false"), "{cfg}");
-    let dir = s.data().to_owned();
-    let keep = tempfile::tempdir().unwrap();
-    // Restart on the same data directory (a copy keeps the original TempDir alive).
+    // Restart on the same data directory (and so the same database on PostgreSQL).
     drop(a);
     let mut s = s;
     s.sigterm();
     assert_eq!(s.wait_exit(std::time::Duration::from_secs(30)), Some(0));
-    for f in ["server.db", "config.yml"] {
-        std::fs::copy(dir.join(f), keep.path().join(f)).unwrap();
-    }
-    let s2 = TestServer::start_in(keep, &[]);
+    let dir = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
+    drop(s);
+    let s2 = TestServer::start_in(dir, &[]);
     assert_eq!(s2.get("/register", None).status, 404, "D10");
     s2.post(
         "/api/v1/auth/register",
