@@ -7,6 +7,10 @@
 //! grace period (`history.blob_grace_hours`, longer than a backup runs), so every blob the
 //! snapshot refers to still exists when the copy runs; blobs added later are harmless extras. In-flight
 //! uploads (`.upload-*`) and probes are skipped. Restoring is copying the directory back.
+//!
+//! With an S3 blob store (`--blob-store s3://…`, issue 16) the blobs are not in the data
+//! directory: only the database and `config.yml` are copied, and the bucket is backed up with
+//! the store's own tools (server/README.md).
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -25,10 +29,39 @@ pub(crate) struct BackupArgs {
     /// The backup directory; created, and must not already hold a server.db.
     #[arg(long)]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub storage: crate::config::StorageArgs,
 }
 
 pub(crate) fn run(a: BackupArgs) -> ExitCode {
-    match backup(&a.data, &a.out) {
+    let storage = match crate::config::resolve_storage(&a.data, &a.storage) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("verstak-sync-server: backup failed: {e:#}");
+            return ExitCode::from(1);
+        }
+    };
+    if storage.database_url.is_some() {
+        eprintln!(
+            "verstak-sync-server: backup copies the SQLite database; this server uses PostgreSQL: \
+             back it up with pg_dump (server/README.md, \"Backups with PostgreSQL and S3\")"
+        );
+        return ExitCode::from(1);
+    }
+    let bucket = match &storage.blob_store {
+        crate::config::BlobStoreCfg::S3(c) => Some(c.url()),
+        crate::config::BlobStoreCfg::Local => None,
+    };
+    match backup(&a.data, &a.out, bucket.is_none()) {
+        Ok((pages, _)) if bucket.is_some() => {
+            println!(
+                "backup written to {} ({pages} database pages; the blobs are in {}: back up \
+                 the bucket with the store's tools)",
+                a.out.display(),
+                bucket.unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
         Ok((pages, blobs)) => {
             println!(
                 "backup written to {} ({pages} database pages, {blobs} blob files)",
@@ -51,8 +84,9 @@ fn mkdir(p: &Path) -> Result<()> {
         .with_context(|| format!("creating {}", p.display()))
 }
 
-/// Returns `(database pages, blob files copied)`.
-pub(crate) fn backup(data: &Path, out: &Path) -> Result<(i32, usize)> {
+/// Returns `(database pages, blob files copied)`; `with_blobs` is false when the blobs are
+/// not in the data directory.
+pub(crate) fn backup(data: &Path, out: &Path, with_blobs: bool) -> Result<(i32, usize)> {
     let db = data.join("server.db");
     if !db.is_file() {
         bail!("{} has no server.db", data.display());
@@ -84,7 +118,11 @@ pub(crate) fn backup(data: &Path, out: &Path) -> Result<(i32, usize)> {
     if cfg.is_file() {
         fs::copy(&cfg, out.join("config.yml")).context("copying config.yml")?;
     }
-    let blobs = copy_blobs(&data.join("blobs"), &out.join("blobs"))?;
+    let blobs = if with_blobs {
+        copy_blobs(&data.join("blobs"), &out.join("blobs"))?
+    } else {
+        0
+    };
     fs::File::open(out)?.sync_all()?;
     Ok((pages, blobs))
 }

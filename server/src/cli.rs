@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::backup::BackupArgs;
-use crate::config::{HISTORY_KEYS, HistoryOverrides, Overrides};
+use crate::config::{HISTORY_KEYS, HistoryOverrides, Overrides, StorageArgs};
 use crate::server::{RunOptions, run};
 use crate::useradd::UserAddArgs;
 use crate::util::password::password_source;
@@ -71,6 +71,8 @@ struct RunArgs {
     /// Prints the version and exits.
     #[arg(long)]
     version: bool,
+    #[command(flatten)]
+    storage: StorageArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -165,6 +167,7 @@ pub fn main() -> ExitCode {
                 tombstone_days: a.history_tombstone_days,
                 blob_grace_hours: a.history_blob_grace_hours,
             },
+            storage: a.storage,
         },
         admin,
     };

@@ -11,7 +11,7 @@
 use std::net::IpAddr;
 
 use crate::error::ApiError;
-use crate::ratelimit::{Action, Attempt};
+use crate::ratelimit::{self, Action, Attempt, Shared};
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::users;
@@ -43,7 +43,18 @@ async fn checked(
     ip: IpAddr,
     account: Option<&str>,
 ) -> Result<Attempt, ApiError> {
-    match st.limiter.check(action, ip, account) {
+    let checked = if st.db.is_pg() {
+        let (account, now) = (account.map(str::to_owned), crate::util::time::unix_millis());
+        st.db
+            .write(move |c| {
+                let mut b = Shared { c, now };
+                ratelimit::check_in(&mut b, action, ip, account.as_deref())
+            })
+            .await?
+    } else {
+        st.limiter.check(action, ip, account)
+    };
+    match checked {
         Ok(attempt) => Ok(attempt),
         Err(retry_after) => {
             st.metrics.rate_limited(action.name());
@@ -92,9 +103,27 @@ pub(crate) async fn rate_limit_pairing(
 
 /// A pairing allowed by [`rate_limit_pairing`] answered `result`: a success does not count
 /// against the client IP.
-pub(crate) fn paired<T>(st: &AppState, attempt: Attempt, result: &Result<T, ApiError>) {
-    if result.is_ok() {
-        st.limiter.succeeded(attempt);
+pub(crate) fn paired<T>(
+    st: &AppState,
+    attempt: Attempt,
+    result: &Result<T, ApiError>,
+) -> impl Future<Output = ()> + Send + 'static {
+    let (ok, st) = (result.is_ok(), st.clone());
+    async move {
+        if !ok {
+            return;
+        }
+        if !st.db.is_pg() {
+            return st.limiter.succeeded(attempt);
+        }
+        let now = crate::util::time::unix_millis();
+        let given = st
+            .db
+            .write(move |c| ratelimit::succeeded_in(&mut Shared { c, now }, attempt))
+            .await;
+        if let Err(e) = given {
+            tracing::warn!(error = %e, "returning a pairing attempt failed");
+        }
     }
 }
 

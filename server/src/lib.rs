@@ -17,7 +17,8 @@
 //!   `WebError` adds the login redirect.
 //! * `events`: the live event stream (`docs/events.md`): open streams, per-scope news, the
 //!   SSE body; its route is `routes::events`.
-//! * [`store`]: SQLite behind one writer thread plus read-only connections; [`blobstore`]: files;
+//! * [`store`]: SQLite behind one writer thread plus read-only connections; [`blobstore`]: the
+//!   blob storage boundary (the local folder, or an S3-compatible bucket);
 //!   `marks`: blob access times and pull progress, written in batches, never per read.
 //! * [`config`] and [`cli`]: `config.yml`, environment, flags, and the `user add` subcommand.
 //! * Accounts (§6): `accounts` (register, forgot, reset flows), `session` (web sessions,

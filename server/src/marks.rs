@@ -60,7 +60,8 @@ impl Marks {
                 "INSERT INTO server_device_sync (device_id, user_id, vault_id, pulled_sequence, pulled_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (device_id, user_id, vault_id) DO UPDATE SET
-                    pulled_sequence = MAX(pulled_sequence, excluded.pulled_sequence),
+                    pulled_sequence = CASE WHEN excluded.pulled_sequence > server_device_sync.pulled_sequence
+                        THEN excluded.pulled_sequence ELSE server_device_sync.pulled_sequence END,
                     pulled_at = excluded.pulled_at",
             )?;
             for ((d, u, v), (since, at)) in &pulls {

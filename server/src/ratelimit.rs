@@ -1,4 +1,5 @@
-//! The in-memory fixed-window rate limiter (spec §6.9).
+//! The fixed-window rate limiter (spec §6.9): in memory for one server process, in the
+//! database when several processes share PostgreSQL ([`Shared`]).
 //!
 //! Keys are `<action>:ip:<ip>` and `<action>:account:<sha256_hex(lower(trim(account)))>`. The IP
 //! bucket is checked first; a denial there leaves the account bucket untouched, and a denial
@@ -15,6 +16,8 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::store::StoreError;
+use crate::store::sql::{Conn, params};
 use crate::util::ids::sha256_hex;
 
 pub(crate) const MAX_BUCKETS: usize = 10_000;
@@ -89,7 +92,66 @@ pub(crate) struct Policy {
 /// reserved IP attempt, which [`RateLimiter::succeeded`] gives back.
 #[derive(Debug)]
 #[must_use = "a pairing attempt that succeeded must be given back with `succeeded`"]
-pub(crate) struct Attempt(Option<(String, Instant)>);
+pub(crate) struct Attempt(Option<(String, Start)>);
+
+/// When a bucket's window started: an instant of this process, or unix milliseconds in the
+/// database (shared by every server process).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Start {
+    Local(Instant),
+    Shared(i64),
+}
+
+/// Where buckets live. The rules of [`check_in`] are the same for both.
+pub(crate) trait Buckets {
+    /// Consumes one attempt of `key` (at most `max` per `window`): the window's start, or
+    /// `Ok(Err(retry_after_secs))` when the bucket is full.
+    fn hit(
+        &mut self,
+        key: &str,
+        max: u32,
+        window: Duration,
+    ) -> Result<Result<Start, u64>, StoreError>;
+    /// Returns one attempt to `key`, if its window is still the one that took it.
+    fn give_back(&mut self, key: &str, start: Start) -> Result<(), StoreError>;
+}
+
+/// Checks and consumes one attempt of `action` (§6.9 and the module doc).
+pub(crate) fn check_in<B: Buckets>(
+    b: &mut B,
+    action: Action,
+    ip: IpAddr,
+    account: Option<&str>,
+) -> Result<Result<Attempt, u64>, StoreError> {
+    let policy = action.policy();
+    let ip_key = format!("{}:ip:{ip}", action.name());
+    let start = match b.hit(&ip_key, policy.ip, policy.window)? {
+        Ok(s) => s,
+        Err(retry) => return Ok(Err(retry)),
+    };
+    if let Some(acc) = account {
+        let key = format!(
+            "{}:account:{}",
+            action.name(),
+            sha256_hex(&acc.trim().to_lowercase())
+        );
+        if let Err(retry) = b.hit(&key, policy.account, policy.window)? {
+            b.give_back(&ip_key, start)?;
+            return Ok(Err(retry));
+        }
+    }
+    Ok(Ok(Attempt(
+        (policy.ip_counts == Counts::Failures).then_some((ip_key, start)),
+    )))
+}
+
+/// The attempt succeeded: an IP bucket that counts failures only gets it back.
+pub(crate) fn succeeded_in<B: Buckets>(b: &mut B, attempt: Attempt) -> Result<(), StoreError> {
+    match attempt {
+        Attempt(Some((key, start))) => b.give_back(&key, start),
+        Attempt(None) => Ok(()),
+    }
+}
 
 struct Bucket {
     count: u32,
@@ -98,9 +160,16 @@ struct Bucket {
     window: Duration,
 }
 
+/// The buckets of one server process (SQLite: there is only one).
 #[derive(Default)]
 pub(crate) struct RateLimiter {
     buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+/// [`RateLimiter`]'s map at one instant.
+struct Local<'a> {
+    map: &'a mut HashMap<String, Bucket>,
+    now: Instant,
 }
 
 impl RateLimiter {
@@ -121,52 +190,44 @@ impl RateLimiter {
         account: Option<&str>,
         now: Instant,
     ) -> Result<Attempt, u64> {
-        let policy = action.policy();
         let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let ip_key = format!("{}:ip:{ip}", action.name());
-        let start = Self::hit(&mut map, &ip_key, policy.ip, policy.window, now)?;
-        if let Some(acc) = account {
-            let key = format!(
-                "{}:account:{}",
-                action.name(),
-                sha256_hex(&acc.trim().to_lowercase())
-            );
-            if let Err(retry) = Self::hit(&mut map, &key, policy.account, policy.window, now) {
-                Self::give_back(&mut map, &ip_key, start);
-                return Err(retry);
-            }
-        }
-        Ok(Attempt(
-            (policy.ip_counts == Counts::Failures).then_some((ip_key, start)),
-        ))
+        let mut local = Local { map: &mut map, now };
+        check_in(&mut local, action, ip, account).expect("memory buckets never fail")
     }
 
     /// The attempt succeeded: an IP bucket that counts failures only gets it back.
     pub(crate) fn succeeded(&self, attempt: Attempt) {
-        if let Attempt(Some((key, start))) = attempt {
-            let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-            Self::give_back(&mut map, &key, start);
-        }
+        let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let mut local = Local {
+            map: &mut map,
+            now: Instant::now(),
+        };
+        let _ = succeeded_in(&mut local, attempt);
     }
 
-    /// Returns one attempt to `key`, if its window is still the one that took it.
-    fn give_back(map: &mut HashMap<String, Bucket>, key: &str, start: Instant) {
-        if let Some(b) = map.get_mut(key)
-            && b.start == start
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.buckets.lock().map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+impl Buckets for Local<'_> {
+    fn give_back(&mut self, key: &str, start: Start) -> Result<(), StoreError> {
+        if let Some(b) = self.map.get_mut(key)
+            && Start::Local(b.start) == start
         {
             b.count = b.count.saturating_sub(1);
         }
+        Ok(())
     }
 
-    /// Consumes one attempt of `key` (at most `max` per `window`); the window's start, or
-    /// `Err(retry_after_secs)`.
     fn hit(
-        map: &mut HashMap<String, Bucket>,
+        &mut self,
         key: &str,
         max: u32,
         window: Duration,
-        now: Instant,
-    ) -> Result<Instant, u64> {
+    ) -> Result<Result<Start, u64>, StoreError> {
+        let (map, now) = (&mut *self.map, self.now);
         if !map.contains_key(key) && map.len() >= MAX_BUCKETS {
             map.retain(|_, b| now.duration_since(b.last_used) <= b.window * 2);
             if map.len() >= MAX_BUCKETS
@@ -191,16 +252,85 @@ impl RateLimiter {
         }
         if b.count >= max {
             let left = b.window.saturating_sub(now.duration_since(b.start));
-            return Err(left.as_secs_f64().ceil().max(1.0) as u64);
+            return Ok(Err(retry_secs(left)));
         }
         b.count += 1;
-        Ok(b.start)
+        Ok(Ok(Start::Local(b.start)))
+    }
+}
+
+fn retry_secs(left: Duration) -> u64 {
+    left.as_secs_f64().ceil().max(1.0) as u64
+}
+
+/// Buckets in the database (`server_rate_limits`), for several server processes sharing one
+/// PostgreSQL: each hit is one atomic upsert, so attempts on every node count together.
+pub(crate) struct Shared<'c> {
+    pub c: &'c Conn,
+    /// Unix milliseconds.
+    pub now: i64,
+}
+
+impl Buckets for Shared<'_> {
+    fn hit(
+        &mut self,
+        key: &str,
+        max: u32,
+        window: Duration,
+    ) -> Result<Result<Start, u64>, StoreError> {
+        let window_ms = window.as_millis() as i64;
+        // A full bucket counts on past its limit; it only matters that it is past.
+        let (start, count): (i64, i64) = self.c.query_row(
+            "INSERT INTO server_rate_limits (key, window_start, count) VALUES (?1, ?2, 1)
+             ON CONFLICT (key) DO UPDATE SET
+               window_start = CASE WHEN ?2 - server_rate_limits.window_start >= ?3 THEN ?2
+                                   ELSE server_rate_limits.window_start END,
+               count = CASE WHEN ?2 - server_rate_limits.window_start >= ?3 THEN 1
+                            ELSE server_rate_limits.count + 1 END
+             RETURNING window_start, count",
+            params![key, self.now, window_ms],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if count > i64::from(max) {
+            let left = (start + window_ms - self.now).max(0);
+            return Ok(Err(retry_secs(Duration::from_millis(left as u64))));
+        }
+        Ok(Ok(Start::Shared(start)))
     }
 
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.buckets.lock().map(|m| m.len()).unwrap_or(0)
+    fn give_back(&mut self, key: &str, start: Start) -> Result<(), StoreError> {
+        if let Start::Shared(start) = start {
+            self.c.execute(
+                "UPDATE server_rate_limits SET count = count - 1
+                 WHERE key = ?1 AND window_start = ?2 AND count > 0",
+                params![key, start],
+            )?;
+        }
+        Ok(())
     }
+}
+
+/// Drops buckets whose window ended long ago (retention).
+pub(crate) fn prune_shared(c: &Conn, now: i64) -> Result<(), StoreError> {
+    let longest = [
+        Action::Pair,
+        Action::DeviceRegister,
+        Action::AuthTest,
+        Action::Login,
+        Action::Register,
+        Action::Forgot,
+        Action::Reset,
+        Action::AdminReset,
+    ]
+    .iter()
+    .map(|a| a.policy().window.as_millis() as i64)
+    .max()
+    .unwrap_or(0);
+    c.execute(
+        "DELETE FROM server_rate_limits WHERE window_start < ?1",
+        params![now - 2 * longest],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -306,6 +436,78 @@ mod tests {
         }
         assert!(rl.check_at(Action::Login, ip, Some("bob"), t0).is_err());
         assert_eq!(rl.buckets.lock().unwrap()["login:ip:192.0.2.9"].count, 0);
+    }
+
+    /// The database buckets follow the same rules (run here on SQLite, which accepts the
+    /// same upsert as PostgreSQL).
+    #[test]
+    fn shared_buckets_count_give_back_and_reset() {
+        let c = Conn::Sqlite(rusqlite::Connection::open_in_memory().unwrap());
+        c.execute_batch(
+            "CREATE TABLE server_rate_limits (key TEXT PRIMARY KEY, window_start INTEGER NOT NULL, count INTEGER NOT NULL)",
+        )
+        .unwrap();
+        let ip = IpAddr::from([192, 0, 2, 7]);
+        let t0 = 1_000_000_000i64;
+        let mut b = Shared { c: &c, now: t0 };
+        // Pairing: successes given back, so only failures fill the IP bucket.
+        for i in 0..12 {
+            let a = check_in(&mut b, Action::Pair, ip, Some(&format!("ok{i}")))
+                .unwrap()
+                .unwrap();
+            succeeded_in(&mut b, a).unwrap();
+        }
+        for i in 0..10 {
+            let _failed = check_in(&mut b, Action::Pair, ip, Some(&format!("f{i}")))
+                .unwrap()
+                .unwrap();
+        }
+        let retry = check_in(&mut b, Action::Pair, ip, Some("z"))
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(retry, 15 * 60);
+        // An account denial gives the IP its attempt back.
+        let other = IpAddr::from([192, 0, 2, 8]);
+        for i in 0..10u8 {
+            let _ = check_in(
+                &mut b,
+                Action::Login,
+                IpAddr::from([10, 1, 0, i]),
+                Some("bob"),
+            )
+            .unwrap()
+            .unwrap();
+        }
+        assert!(
+            check_in(&mut b, Action::Login, other, Some("bob"))
+                .unwrap()
+                .is_err()
+        );
+        let count: i64 = c
+            .query_row(
+                "SELECT count FROM server_rate_limits WHERE key = 'login:ip:192.0.2.8'",
+                params![],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(count, 0);
+        // A new window forgets the failures; pruning drops buckets long past.
+        let mut later = Shared {
+            c: &c,
+            now: t0 + 15 * 60 * 1000,
+        };
+        assert!(
+            check_in(&mut later, Action::Pair, ip, Some("z"))
+                .unwrap()
+                .is_ok()
+        );
+        prune_shared(&c, t0 + 10 * 3600 * 1000).unwrap();
+        let left: i64 = c
+            .query_row("SELECT COUNT(*) FROM server_rate_limits", params![], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(left, 0);
     }
 
     #[test]

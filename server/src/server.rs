@@ -87,15 +87,22 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         }
         None => config,
     };
-    let loc = match std::env::var("VERSTAK_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => crate::store::Location::Pg(url),
-        _ => crate::store::Location::Sqlite(data.join("server.db")),
+    let loc = crate::store::Location::resolve(&data, config.storage.database_url.as_deref());
+    let pg_url = match &loc {
+        crate::store::Location::Pg(url) => Some(url.clone()),
+        crate::store::Location::Sqlite(_) => None,
     };
     let db = tokio::task::spawn_blocking(move || Db::open_at(&loc))
         .await?
         .context("opening the database")?;
-    let blobs = BlobStore::open(data.join("blobs")).context("creating blobs/")?;
+    let blobs = BlobStore::open(&config.storage.blob_store, &data)?;
+    blobs.check().await?;
+    tracing::info!("blob store: {}", blobs.describe());
     let state = AppState::new(db.clone(), config.clone(), blobs);
+    if let Some(url) = pg_url {
+        // Other server processes may share this database: their pushes reach our streams.
+        events::relay::start(state.events.clone(), db.clone(), url);
+    }
     if let Ok(mut f) = state.config_file.lock() {
         *f = Some(file);
     }

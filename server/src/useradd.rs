@@ -71,9 +71,17 @@ pub(crate) struct UserAddArgs {
     pub password_stdin: bool,
     #[arg(long)]
     pub email: Option<String>,
+    #[command(flatten)]
+    pub storage: crate::config::StorageArgs,
 }
 
 pub(crate) fn run(a: UserAddArgs) -> ExitCode {
+    // The storage flags are read like the server's (a bad value stops here): the database URL
+    // selects the database. `user add` writes no blobs.
+    let storage = match crate::config::resolve_storage(&a.data, &a.storage) {
+        Ok(s) => s,
+        Err(e) => return fail(&format!("verstak-sync-server: {e:#}")),
+    };
     let password = match password_source(
         a.password.as_deref(),
         a.password_file.as_ref(),
@@ -123,10 +131,7 @@ pub(crate) fn run(a: UserAddArgs) -> ExitCode {
     };
     let result = (|| -> anyhow::Result<CreateUser> {
         let data = crate::server::prepare_data_dir(&a.data)?;
-        let loc = match std::env::var("VERSTAK_DATABASE_URL") {
-            Ok(url) if !url.is_empty() => Location::Pg(url),
-            _ => Location::Sqlite(data.join("server.db")),
-        };
+        let loc = Location::resolve(&data, storage.database_url.as_deref());
         let hash = bcrypt::hash(&password, 10)?;
         let now = time::now_rfc3339();
         let created = write_once(&loc, |c| {

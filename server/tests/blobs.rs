@@ -1,12 +1,22 @@
-//! Blob upload and download (spec §4.9, §4.10, §5.10; checklist H14 to H17).
+//! Blob upload and download (spec §4.9, §4.10, §5.10; checklist H14 to H17), on every blob
+//! backend: the local folder always, and an S3 bucket when `VERSTAK_TEST_BLOB_STORE` is set
+//! (`scripts/garage.sh`; see `common/blobs.rs`).
 
 mod common;
 
+#[path = "common/blobs.rs"]
+mod backends;
+
+use backends::{Backend, each};
 use common::*;
 
 #[test]
 fn upload_download_range_and_conditional() {
-    let s = TestServer::start();
+    each(upload_download_range_and_conditional_on);
+}
+
+fn upload_download_range_and_conditional_on(b: &Backend) {
+    let (s, store) = b.start(None, &[]);
     let (t, _) = s.user_device("a", "vault-a");
     let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
     let sha = sha256_hex(&data);
@@ -16,13 +26,17 @@ fn upload_download_range_and_conditional() {
         r.json(),
         serde_json::json!({"sha256": sha, "size": data.len()})
     );
-    assert!(blob_path(s.data(), &sha).is_file());
-    use std::os::unix::fs::PermissionsExt;
-    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode(&blob_path(s.data(), &sha)), 0o640);
-    assert_eq!(mode(blob_path(s.data(), &sha).parent().unwrap()), 0o750);
-    if !on_pg() {
-        assert_eq!(mode(&s.data().join("server.db")) & 0o007, 0);
+    assert_eq!(store.read(&s, &sha).as_deref(), Some(data.as_slice()));
+    if store.is_local() {
+        assert!(blob_path(s.data(), &sha).is_file());
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&blob_path(s.data(), &sha)), 0o640);
+        assert_eq!(mode(blob_path(s.data(), &sha).parent().unwrap()), 0o750);
+        // On PostgreSQL the database is not a file in the data directory.
+        if !on_pg() {
+            assert_eq!(mode(&s.data().join("server.db")) & 0o007, 0);
+        }
     }
 
     let path = format!("/api/v1/blobs/{sha}");
@@ -80,22 +94,18 @@ fn upload_download_range_and_conditional() {
     assert_eq!(s.upload(&t, &data).json()["sha256"], sha.as_str());
     let n = s.sql_i64("SELECT COUNT(*) FROM server_blob_refs");
     assert_eq!(n, 1);
+    assert_eq!(store.names(&s), std::slice::from_ref(&sha));
     // No temp files are left behind.
-    let temps = std::fs::read_dir(s.data().join("blobs"))
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with(".upload-")
-        });
-    assert_eq!(temps.count(), 0);
+    assert_eq!(store.temps(&s), 0);
 }
 
 #[test]
 fn isolation_revocation_and_hash_checks() {
-    let s = TestServer::start();
+    each(isolation_revocation_and_hash_checks_on);
+}
+
+fn isolation_revocation_and_hash_checks_on(b: &Backend) {
+    let (s, _store) = b.start(None, &[]);
     let (ta, _) = s.user_device("a", "vault-a");
     let (tb, _) = s.user_device("b", "vault-b");
     let (ta2, _) = s.pair("a", "vault-other");
@@ -141,7 +151,11 @@ fn isolation_revocation_and_hash_checks() {
 
 #[test]
 fn multipart_errors() {
-    let s = TestServer::start();
+    each(multipart_errors_on);
+}
+
+fn multipart_errors_on(b: &Backend) {
+    let (s, store) = b.start(None, &[]);
     let (t, _) = s.user_device("a", "v");
     let auth = format!("Bearer {t}");
     let send = |ct: &str, body: &[u8]| {
@@ -177,49 +191,58 @@ fn multipart_errors() {
         "invalid_multipart",
         "exactly one file field is required",
     );
-    assert!(!blob_path(s.data(), &sha256_hex(b"x")).exists());
+    assert!(!store.exists(&s, &sha256_hex(b"x")));
+    assert!(store.names(&s).is_empty());
+    assert_eq!(store.temps(&s), 0);
 }
 
 #[test]
 fn size_limits_and_quotas() {
-    let s = TestServer::start_with(
+    each(size_limits_and_quotas_on);
+}
+
+fn size_limits_and_quotas_on(b: &Backend) {
+    let (s, store) = b.start(
         Some("limits:\n  max_blob_bytes: 8\n  max_vault_blob_bytes: 8\n"),
         &[],
     );
     let (t, _) = s.user_device("a", "v");
     s.upload(&t, b"123456789")
         .assert_error(413, "blob_too_large", "blob is too large");
-    assert!(!blob_path(s.data(), &sha256_hex(b"123456789")).exists());
+    assert!(!store.exists(&s, &sha256_hex(b"123456789")));
     assert_eq!(s.upload(&t, b"12345678").status, 200);
     s.upload(&t, b"abcdefgh")
         .assert_error(413, "quota_exceeded", "blob quota exceeded");
-    assert!(!blob_path(s.data(), &sha256_hex(b"abcdefgh")).exists());
+    assert!(!store.exists(&s, &sha256_hex(b"abcdefgh")));
+    assert_eq!(store.names(&s), [sha256_hex(b"12345678")]);
     // Another vault of the same user has its own vault quota.
     let (t2, _) = s.pair("a", "v2");
     assert_eq!(s.upload(&t2, b"abcdefgh").status, 200);
+    assert_eq!(store.temps(&s), 0);
 }
 
 #[test]
 fn uploading_again_restores_a_lost_blob_file() {
+    each(uploading_again_restores_a_lost_blob_file_on);
+}
+
+fn uploading_again_restores_a_lost_blob_file_on(b: &Backend) {
     // A crash after the commit but before the directory fsync can lose the renamed file while
     // its reference survives; the client, never answered, uploads again.
-    let s = TestServer::start();
+    let (s, store) = b.start(None, &[]);
     let (t, _) = s.user_device("a", "vault-a");
     let data = b"blob whose file goes missing".to_vec();
     let sha = sha256_hex(&data);
     assert_eq!(s.upload(&t, &data).status, 200);
-    std::fs::remove_file(blob_path(s.data(), &sha)).unwrap();
+    store.remove(&s, &sha);
+    s.get(&format!("/api/v1/blobs/{sha}"), Some(&t))
+        .assert_error(404, "blob_not_found", "blob not found");
     let again = s.upload(&t, &data);
     assert_eq!(again.status, 200, "{}", again.text());
-    assert_eq!(std::fs::read(blob_path(s.data(), &sha)).unwrap(), data);
+    assert_eq!(store.read(&s, &sha).unwrap(), data);
     let g = s.get(&format!("/api/v1/blobs/{sha}"), Some(&t));
     assert_eq!((g.status, g.body), (200, data));
-    let leftovers = std::fs::read_dir(s.data().join("blobs"))
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".upload-"))
-        .count();
-    assert_eq!(leftovers, 0);
+    assert_eq!(store.temps(&s), 0);
 }
 
 /// Issue 15 item 1: a part header is bounded (a few KiB). A client that streams a huge one
@@ -304,4 +327,282 @@ fn a_huge_part_header_is_refused_before_the_body_ends() {
         &body,
     );
     assert_eq!(r.status, 200, "{}", r.text());
+}
+
+/// Stops the server gracefully and starts it again on the same data and blob store: startup
+/// runs retention, blob garbage collection included.
+fn restart(mut s: TestServer, store: &backends::Store) -> TestServer {
+    // A request first: the SIGTERM handler is installed once serving begins, just after the
+    // ready line, and a signal before it would end the process without a clean shutdown.
+    assert_eq!(s.get("/livez", None).status, 200);
+    s.sigterm();
+    assert_eq!(s.wait_exit(std::time::Duration::from_secs(30)), Some(0));
+    let dir = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
+    drop(s);
+    let flags = store.flags();
+    let args: Vec<&str> = flags.iter().map(String::as_str).collect();
+    TestServer::start_in(dir, &args)
+}
+
+#[test]
+fn a_broken_upload_leaves_nothing_under_the_final_name() {
+    each(a_broken_upload_leaves_nothing_under_the_final_name_on);
+}
+
+fn a_broken_upload_leaves_nothing_under_the_final_name_on(b: &Backend) {
+    use std::io::{Read, Write};
+    let (s, store) = b.start(None, &[]);
+    let (t, _) = s.user_device("a", "v");
+    // The client promises more than it sends and goes away: the bytes received so far are
+    // never stored under any blob name, and the temp file goes too.
+    let data = vec![7u8; 300_000];
+    let (ct, body) = multipart(&[("file", Some("a.bin"), &data)]);
+    let mut conn = std::net::TcpStream::connect(&s.addr).unwrap();
+    let head = format!(
+        "POST /api/v1/blobs/ HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {t}\r\n\
+         Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n",
+        s.addr,
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).unwrap();
+    conn.write_all(&body[..200_000]).unwrap();
+    conn.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut answer = Vec::new();
+    let _ = conn.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 400 "),
+        "{text}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.temps(&s) > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(store.temps(&s), 0);
+    assert!(store.names(&s).is_empty(), "{:?}", store.names(&s));
+    // The same bytes sent whole are stored.
+    assert_eq!(s.upload(&t, &data).status, 200);
+    assert_eq!(store.names(&s), [sha256_hex(&data)]);
+}
+
+#[test]
+fn a_corrupt_stored_blob_is_unavailable_until_an_upload_repairs_it() {
+    each(a_corrupt_stored_blob_is_unavailable_until_an_upload_repairs_it_on);
+}
+
+fn a_corrupt_stored_blob_is_unavailable_until_an_upload_repairs_it_on(b: &Backend) {
+    let (s, store) = b.start(None, &[]);
+    let (t, _) = s.user_device("a", "v");
+    let data = b"the verified bytes".to_vec();
+    let sha = sha256_hex(&data);
+    assert_eq!(s.upload(&t, &data).status, 200);
+    store.plant(&s, &sha, b"short");
+    let path = format!("/api/v1/blobs/{sha}");
+    s.get(&path, Some(&t))
+        .assert_error(500, "blob_unavailable", "blob is unavailable");
+    assert_eq!(s.upload(&t, &data).status, 200);
+    assert_eq!(store.read(&s, &sha).unwrap(), data);
+    let g = s.get(&path, Some(&t));
+    assert_eq!((g.status, g.body), (200, data));
+}
+
+#[test]
+fn a_large_blob_is_stored_in_parts_and_read_by_ranges() {
+    each(a_large_blob_is_stored_in_parts_and_read_by_ranges_on);
+}
+
+fn a_large_blob_is_stored_in_parts_and_read_by_ranges_on(b: &Backend) {
+    // Above the S3 part size (8 MiB): three parts, the last one short.
+    let (s, store) = b.start(None, &[]);
+    let (t, _) = s.user_device("a", "v");
+    let mut x = 0x2545_f491_u32;
+    let data: Vec<u8> = (0..17 * 1024 * 1024 + 123)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect();
+    let sha = sha256_hex(&data);
+    let r = s.upload(&t, &data);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["sha256"], sha.as_str());
+    assert_eq!(sha256_hex(&store.read(&s, &sha).unwrap()), sha);
+    let path = format!("/api/v1/blobs/{sha}");
+    let g = s.get(&path, Some(&t));
+    assert_eq!(g.status, 200);
+    assert_eq!(sha256_hex(&g.body), sha);
+    let auth = format!("Bearer {t}");
+    let part = 8 * 1024 * 1024;
+    let range = format!("bytes={}-{}", part - 10, part + 9);
+    let r = s.req(
+        "GET",
+        &path,
+        &[("Authorization", &auth), ("Range", &range)],
+        b"",
+    );
+    assert_eq!(r.status, 206);
+    assert_eq!(r.body, &data[part - 10..part + 10]);
+    let tail = s.req(
+        "GET",
+        &path,
+        &[("Authorization", &auth), ("Range", "bytes=-7")],
+        b"",
+    );
+    assert_eq!(
+        (tail.status, tail.body.as_slice()),
+        (206, &data[data.len() - 7..])
+    );
+}
+
+#[test]
+fn garbage_collection_removes_a_blob_after_its_grace_period() {
+    each(garbage_collection_removes_a_blob_after_its_grace_period_on);
+}
+
+fn garbage_collection_removes_a_blob_after_its_grace_period_on(b: &Backend) {
+    let (s, store) = b.start(Some("history:\n  blob_grace_hours: 1\n"), &[]);
+    let (t, _) = s.user_device("a", "v");
+    let (old, fresh) = (
+        b"unreferenced for long".to_vec(),
+        b"just unreferenced".to_vec(),
+    );
+    let (old_sha, fresh_sha) = (sha256_hex(&old), sha256_hex(&fresh));
+    assert_eq!(s.upload(&t, &old).status, 200);
+    assert_eq!(s.upload(&t, &fresh).status, 200);
+    s.sigterm();
+    let mut s = s;
+    assert_eq!(s.wait_exit(std::time::Duration::from_secs(30)), Some(0));
+    // Both lose their refs; one of them long before the grace period.
+    s.sql_exec("DELETE FROM server_blob_refs");
+    s.sql_exec(&format!(
+        "UPDATE server_blobs SET orphaned_at = '2000-01-01T00:00:00Z' WHERE sha256 = {}",
+        q(&old_sha)
+    ));
+    let dir = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
+    drop(s);
+    let flags = store.flags();
+    let args: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let s = TestServer::start_in(dir, &args);
+    assert!(!store.exists(&s, &old_sha));
+    assert_eq!(store.read(&s, &fresh_sha).unwrap(), fresh);
+    let left = s.sql_col("SELECT sha256 FROM server_blobs");
+    assert_eq!(left, std::slice::from_ref(&fresh_sha));
+    // Still held within its grace period across another restart.
+    let s = restart(s, &store);
+    assert!(store.exists(&s, &fresh_sha));
+}
+
+/// The server's log lines so far.
+fn log_lines(s: &TestServer) -> Vec<String> {
+    s.log.try_iter().collect()
+}
+
+#[test]
+fn an_unusable_bucket_stops_startup_with_a_clear_message() {
+    let Some(Backend::S3 { bucket, prefix }) = backends::s3() else {
+        eprintln!("skipped: VERSTAK_TEST_BLOB_STORE is not set (scripts/garage.sh)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["--port", "0", "--data"])
+        .arg(dir.path())
+        .args(["--blob-store", &format!("s3://{bucket}/{prefix}")])
+        .env("AWS_SECRET_ACCESS_KEY", "not-the-secret-0123456789")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "the blob store s3://{bucket}/{prefix} does not accept writes"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("not-the-secret-0123456789"), "{err}");
+}
+
+#[test]
+fn an_s3_failure_is_an_internal_error_without_detail() {
+    let Some(b) = backends::s3() else {
+        eprintln!("skipped: VERSTAK_TEST_BLOB_STORE is not set (scripts/garage.sh)");
+        return;
+    };
+    // A key of its own, so that taking its rights away touches no other test.
+    let name = format!("deny-{}", std::process::id());
+    let Some(info) = backends::garage(&["key", "create", &name]) else {
+        eprintln!("skipped: GARAGE_DIR is not set (scripts/garage.sh)");
+        return;
+    };
+    let field = |label: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(label))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let (id, secret) = (field("Key ID:"), field("Secret key:"));
+    let Backend::S3 { bucket, .. } = &b else {
+        unreachable!()
+    };
+    let rights = [
+        "--read",
+        "--write",
+        "--owner",
+        bucket.as_str(),
+        "--key",
+        &name,
+    ];
+    backends::garage(&[&["bucket", "allow"][..], &rights].concat());
+    let (s, store) = b.start_env(
+        None,
+        &[],
+        &[
+            ("AWS_ACCESS_KEY_ID", &id),
+            ("AWS_SECRET_ACCESS_KEY", &secret),
+        ],
+    );
+    let (t, _) = s.user_device("a", "v");
+    let kept = b"stored while the key may write".to_vec();
+    let sha = sha256_hex(&kept);
+    assert_eq!(s.upload(&t, &kept).status, 200);
+    let path = format!("/api/v1/blobs/{sha}");
+    assert_eq!(s.get(&path, Some(&t)).status, 200);
+
+    backends::garage(&[&["bucket", "deny"][..], &rights].concat());
+    let internal = serde_json::json!({"code": "internal_error", "error": "internal error"});
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let g = loop {
+        let g = s.get(&path, Some(&t));
+        if g.status != 200 || std::time::Instant::now() > deadline {
+            break g;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!((g.status, g.json()), (500, internal.clone()));
+    let up = s.upload(&t, b"refused by the store");
+    assert_eq!((up.status, up.json()), (500, internal));
+    assert!(!store.exists(&s, &sha256_hex(b"refused by the store")));
+    let h = s.get("/readyz", None);
+    assert_eq!(h.status, 503, "{}", h.text());
+    assert_eq!(h.json()["blob_storage_writable"], false);
+    // The cause is in the log; the secret is nowhere in it.
+    let log = log_lines(&s).join("\n");
+    assert!(
+        log.contains("S3 request failed") || log.contains("reading a blob"),
+        "{log}"
+    );
+    assert!(!log.contains(&secret));
+
+    // Rights back: the same server works again without a restart.
+    backends::garage(&[&["bucket", "allow"][..], &rights].concat());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while s.get(&path, Some(&t)).status != 200 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(s.get(&path, Some(&t)).body, kept);
+    drop(s);
+    backends::garage(&["key", "delete", "--yes", &name]);
 }

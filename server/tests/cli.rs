@@ -303,3 +303,78 @@ fn sigterm_lets_an_in_flight_upload_finish() {
     assert!(text.contains(&sha256_hex(&data)));
     assert_eq!(s.wait_exit(Duration::from_secs(30)), Some(0));
 }
+
+/// Issue 16: the storage settings are checked on every command that opens storage, with a
+/// message naming the flag, variable or key; secrets never appear in it.
+#[test]
+fn storage_settings_are_checked_on_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], envs: &[(&str, &str)]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .arg("--data")
+            .arg(dir.path())
+            .env_remove("VERSTAK_BLOB_STORE")
+            .env_remove("VERSTAK_DATABASE_URL")
+            .envs(envs.iter().copied())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code(), err)
+    };
+    let user_add: &[&str] = &["user", "add", "--username", "u", "--password", PW];
+    let backup_out = dir.path().join("b");
+    let backup: &[&str] = &["backup", "--out", backup_out.to_str().unwrap()];
+    for cmd in [&["--port", "0"][..], user_add, backup] {
+        let (code, err) = run(&[cmd, &["--blob-store", "/srv/blobs"]].concat(), &[]);
+        assert_eq!(code, Some(1), "{cmd:?}: {err}");
+        assert!(
+            err.contains("--blob-store: expected s3://BUCKET[/prefix], got \"/srv/blobs\""),
+            "{cmd:?}: {err}"
+        );
+        let (code, err) = run(
+            cmd,
+            &[("VERSTAK_DATABASE_URL", "mysql://root:hunter2@db/v")],
+        );
+        assert_eq!(code, Some(1), "{cmd:?}: {err}");
+        assert!(
+            err.contains(
+                "VERSTAK_DATABASE_URL: expected a postgres:// or postgresql:// URL, got \"mysql://root:***@db/v\""
+            ),
+            "{cmd:?}: {err}"
+        );
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+    std::fs::write(
+        dir.path().join("config.yml"),
+        "storage:\n  blob_store: s3://verstak\n  s3_secret_access_key: hidden-secret-42\n",
+    )
+    .unwrap();
+    let (code, err) = run(&["--port", "0"], &[("AWS_ACCESS_KEY_ID", "")]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("config.yml storage.blob_store: an S3 blob store needs AWS_ACCESS_KEY_ID"),
+        "{err}"
+    );
+    assert!(!err.contains("hidden-secret-42"), "{err}");
+    // With blobs in a bucket, a backup copies the database and says where the blobs are.
+    std::fs::remove_file(dir.path().join("config.yml")).unwrap();
+    assert_eq!(run(user_add, &[]).0, Some(0));
+    let out = Command::new(BIN)
+        .args(backup)
+        .arg("--data")
+        .arg(dir.path())
+        .args(["--blob-store", "s3://verstak/blobs"])
+        .env("AWS_ACCESS_KEY_ID", "GK1")
+        .env("AWS_SECRET_ACCESS_KEY", "s")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("the blobs are in s3://verstak/blobs"),
+        "{text}"
+    );
+    assert!(backup_out.join("server.db").is_file());
+    assert!(!backup_out.join("blobs").exists());
+}

@@ -26,6 +26,7 @@ pub(crate) struct Known {
     pub(crate) metrics: KnownMetrics,
     pub(crate) admin: Vec<AdminEntry>,
     pub(crate) history: super::history::KnownHistory,
+    pub(crate) storage: super::storage::KnownStorage,
 }
 
 #[derive(Debug, Deserialize)]

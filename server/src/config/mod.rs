@@ -12,9 +12,11 @@ use verstak_sync_proto::Limits;
 
 mod file;
 mod history;
+mod storage;
 
 pub use file::{AdminEntry, ConfigFile, DEFAULT_SERVER_NAME};
 pub use history::{HISTORY_KEYS, HistoryCfg, HistoryOverrides};
+pub use storage::{BlobStoreCfg, S3Cfg, StorageArgs, StorageCfg, StorageOverrides, redact_url};
 
 pub const DEFAULT_PORT: u16 = 47732;
 
@@ -27,6 +29,8 @@ pub struct Overrides {
     pub trusted_proxies: Option<String>,
     /// `--history-*` flags (docs/history-retention.md).
     pub history: HistoryOverrides,
+    /// `--blob-store`, `--s3-*` and `--database-url` (`config::storage`).
+    pub storage: StorageOverrides,
 }
 
 /// Retention settings (§6.16).
@@ -80,10 +84,19 @@ pub struct Config {
     pub development_token_logging: bool,
     /// `history:` as loaded; the run-time copy the console edits is `AppState::history`.
     pub history: HistoryCfg,
+    /// Where blobs and the database live (`storage:`, issue 16).
+    pub storage: StorageCfg,
 }
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The storage settings alone, for subcommands that open storage without serving
+/// (`user add`, `backup`): `<data>/config.yml` (if any) under the flags and environment.
+pub fn resolve_storage(data: &std::path::Path, flags: &StorageOverrides) -> Result<StorageCfg> {
+    let file = ConfigFile::load(data)?;
+    storage::resolve(&file.known.storage, flags)
 }
 
 impl Config {
@@ -187,6 +200,7 @@ impl Config {
             },
             development_token_logging: k.development_token_logging,
             history: history::resolve(&k.history, &flags.history)?,
+            storage: storage::resolve(&k.storage, &flags.storage)?,
         })
     }
 }

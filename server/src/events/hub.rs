@@ -10,10 +10,11 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::CloseReason;
 use super::news::{News, Push};
+use super::relay::Note;
 use crate::config::EventsCfg;
 use crate::metrics::Metrics;
 use crate::store::Scope;
@@ -40,6 +41,9 @@ pub(crate) struct EventHub {
     cfg: EventsCfg,
     metrics: Arc<Metrics>,
     reg: Mutex<Registry>,
+    /// Where publishing also goes when other server processes share the database
+    /// ([`super::relay`]).
+    relay: Mutex<Option<mpsc::UnboundedSender<Note>>>,
 }
 
 #[derive(Default)]
@@ -75,6 +79,7 @@ impl EventHub {
             cfg,
             metrics,
             reg: Mutex::new(Registry::default()),
+            relay: Mutex::new(None),
         })
     }
 
@@ -147,6 +152,16 @@ impl EventHub {
 
     /// A push by `device` moved `scope` from `after` to `seq`; called after its commit.
     pub(crate) fn published(&self, scope: &Scope, after: i64, seq: i64, device: &str) {
+        self.deliver(scope, after, seq, device);
+        self.relay(|| Note::Pushed {
+            scope: scope.clone(),
+            after,
+            seq,
+            device: device.to_owned(),
+        });
+    }
+
+    fn deliver(&self, scope: &Scope, after: i64, seq: i64, device: &str) {
         let r = self.lock();
         if let Some(tx) = r.scopes.get(scope) {
             let device = Arc::from(device);
@@ -157,11 +172,38 @@ impl EventHub {
     /// Tells every stream of `device` to close with `reason`.
     pub(crate) fn close_device(&self, device: &str, reason: CloseReason) {
         self.close_where(|e| e.device == device, reason);
+        self.relay(|| Note::CloseDevice(device.to_owned(), reason));
     }
 
     /// Tells every stream of `user`'s devices to close with `reason`.
     pub(crate) fn close_user(&self, user: &str, reason: CloseReason) {
         self.close_where(|e| e.scope.user_id == user, reason);
+        self.relay(|| Note::CloseUser(user.to_owned(), reason));
+    }
+
+    /// Sends what this process published to the others as well, from now on.
+    pub(crate) fn relay_to(&self, tx: mpsc::UnboundedSender<Note>) {
+        *self.relay.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+    }
+
+    fn relay(&self, note: impl FnOnce() -> Note) {
+        if let Some(tx) = &*self.relay.lock().unwrap_or_else(|p| p.into_inner()) {
+            let _ = tx.send(note());
+        }
+    }
+
+    /// What another server process published: delivered to this process's streams only.
+    pub(crate) fn apply(&self, note: Note) {
+        match note {
+            Note::Pushed {
+                scope,
+                after,
+                seq,
+                device,
+            } => self.deliver(&scope, after, seq, &device),
+            Note::CloseDevice(d, reason) => self.close_where(|e| e.device == d, reason),
+            Note::CloseUser(u, reason) => self.close_where(|e| e.scope.user_id == u, reason),
+        }
     }
 
     /// Tells every stream to close with `server_shutdown`, and any stream opened from now on.

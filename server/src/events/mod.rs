@@ -13,6 +13,8 @@
 //!   after their own commits; shutdown calls [`EventHub::shutdown`].
 //! * [`news`]: what one stream decides to announce (pure).
 //! * [`stream`]: the response body: the first event, then news, heartbeats and the close event.
+//! * [`relay`]: with PostgreSQL, what one server process publishes reaches the streams held by
+//!   the others (`LISTEN`/`NOTIFY`).
 //!
 //! A stream subscribes before its opening read, and every change is published after its
 //! commit, so whatever the read does not see reaches the subscription: no change falls between.
@@ -20,6 +22,7 @@
 pub(crate) mod conn;
 pub(crate) mod hub;
 pub(crate) mod news;
+pub(crate) mod relay;
 pub(crate) mod stream;
 
 pub(crate) use hub::{EventHub, Subscription};

@@ -5,11 +5,12 @@
 //! 1. [`upload_boundary`] from the content type, then the first part ([`first_field`]) must be
 //!    the file field ([`check_file_field`]); the body is read through a [`HeaderGate`], so
 //!    part headers over `PART_HEADER` bytes are broken framing (400) and never held whole;
-//! 2. [`stage`] streams it into `blobs/.upload-<rand>` while [`BlobDigest`] hashes and counts
-//!    it, then fsyncs it;
+//! 2. [`stage`] streams it into a `.upload-<rand>` temp file (in `blobs/`, or `uploads/` when
+//!    blobs are in S3) while [`BlobDigest`] hashes and counts it, then fsyncs it;
 //! 3. [`no_more_fields`] checks that no further part follows;
-//! 4. [`commit`] attaches it to the scope in one writer job (quota, rename into place, rows)
-//!    and fsyncs the placed file's directory.
+//! 4. [`commit`] gets it ready for the blob store (an S3 store uploads it to a staging
+//!    object), attaches it to the scope in one writer job (quota, place, rows) and makes the
+//!    placed blob durable (the folder fsyncs its directory).
 //!
 //! The temp file is removed on every path that does not rename it, including a client that
 //! disconnects mid-upload ([`TempGuard`]). The pure steps are shared with
@@ -260,8 +261,14 @@ async fn commit(st: &AppState, scope: Scope, staged: Staged) -> Result<(String, 
         vault_max: st.config.limits.max_vault_blob_bytes,
         user_max: st.config.limits.max_user_blob_bytes,
     };
+    let prepared = st
+        .blobs
+        .prepare(&path, &sha, size)
+        .await
+        .map_err(ApiError::internal)?;
     let (store, store2, sha1, sha2) =
         (st.blobs.clone(), st.blobs.clone(), sha.clone(), sha.clone());
+    let ready = prepared.clone();
     let outcome = st
         .db
         .write(move |c| {
@@ -270,12 +277,14 @@ async fn commit(st: &AppState, scope: Scope, staged: Staged) -> Result<(String, 
                 &scope,
                 (&sha1, size as i64),
                 quota,
-                || store.place(&path, &sha1, size),
+                || store.place(&path, &ready, &sha1, size),
                 || store2.unplace(&sha2),
                 &time::now_rfc3339(),
             )
         })
-        .await?;
+        .await;
+    st.blobs.release(&prepared).await;
+    let outcome = outcome?;
     match outcome {
         Attach::Added | Attach::Existing => guard.disarm(),
         Attach::QuotaExceeded => return Err(ApiError::QuotaExceeded),

@@ -4,22 +4,20 @@
 //! without a ref in the caller's scope the answer is 404 even when the bytes exist on disk),
 //! record the access, decide the [`Answer`] from the request's conditional and `Range`
 //! headers (pure: [`answer`] with [`parse_range`]), and build the response; only an answer
-//! with a body opens the file, and the body is streamed from it in chunks of up to 256 KiB.
+//! with a body opens the blob, and the body is streamed from the blob store (the file in
+//! chunks of up to 256 KiB, or an S3 ranged GET).
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use bytes::Bytes;
-use futures_util::Stream;
-use std::fs::Metadata;
-use std::io::SeekFrom;
-use std::path::{Path, PathBuf};
+use futures_util::stream::BoxStream;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use verstak_sync_proto::paths;
 
+use crate::blobstore::{BlobMeta, ReadError};
 use crate::error::ApiError;
 use crate::extract::ScopedDevice;
 use crate::state::AppState;
@@ -36,7 +34,7 @@ pub(crate) async fn download(
     let sha = paths::blob_hash(uri.path())
         .ok_or(ApiError::InvalidBlobHash)?
         .to_string();
-    let (path, meta) = locate(&st, &scope, &sha).await?;
+    let meta = locate(&st, &scope, &sha).await?;
     // §4.10 `last_accessed`, batched: a read commits nothing (`crate::marks`).
     st.marks.blob_read(&scope, &sha, time::now_rfc3339());
     let v = Validators::of(&sha, &meta);
@@ -45,36 +43,36 @@ pub(crate) async fn download(
     if let Some((start, len)) = answer.bytes(v.size)
         && method != Method::HEAD
     {
-        let file = open_at(&path, start).await?;
+        let stream = open_blob(&st, &sha, start, len).await?;
         st.metrics.blob_download_bytes.fetch_add(len, Relaxed);
-        *resp.body_mut() = Body::from_stream(chunks(file, len));
+        *resp.body_mut() = Body::from_stream(stream);
     }
     Ok(resp)
 }
 
-/// The blob's file and metadata, when the scope holds a ref to it (else 404) and the file is
-/// whole (missing: 404; unreadable, not a file or the wrong size: 500 `blob_unavailable`).
-pub(crate) async fn locate(
-    st: &AppState,
-    scope: &Scope,
-    sha: &str,
-) -> Result<(PathBuf, Metadata), ApiError> {
+/// The stored blob's size and time, when the scope holds a ref to it (else 404) and the blob
+/// is whole (missing: 404; unreadable, not a file or the wrong size: 500 `blob_unavailable`;
+/// the object store failing: 500 `internal_error`).
+pub(crate) async fn locate(st: &AppState, scope: &Scope, sha: &str) -> Result<BlobMeta, ApiError> {
     let (s2, sha2) = (scope.clone(), sha.to_owned());
     let size = st
         .db
         .read(move |c| blobs::ref_size(c, &s2, &sha2))
         .await?
         .ok_or(ApiError::BlobNotFound)?;
-    let path = st.blobs.final_path(sha);
-    let meta = match tokio::fs::metadata(&path).await {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ApiError::BlobNotFound),
-        Err(_) => return Err(ApiError::BlobUnavailable),
-    };
-    if !meta.is_file() || meta.len() != size as u64 {
+    let meta = st.blobs.stat(sha).await.map_err(read_error)?;
+    if meta.size != size as u64 {
         return Err(ApiError::BlobUnavailable);
     }
-    Ok((path, meta))
+    Ok(meta)
+}
+
+fn read_error(e: ReadError) -> ApiError {
+    match e {
+        ReadError::Missing => ApiError::BlobNotFound,
+        ReadError::Unavailable => ApiError::BlobUnavailable,
+        ReadError::Backend(e) => ApiError::internal(e.context("reading a blob")),
+    }
 }
 
 /// What conditional requests compare against: the quoted hash as the strong `ETag`, the file
@@ -87,11 +85,11 @@ pub(crate) struct Validators {
 }
 
 impl Validators {
-    fn of(sha: &str, meta: &Metadata) -> Validators {
+    fn of(sha: &str, meta: &BlobMeta) -> Validators {
         Validators {
             etag: format!("\"{sha}\""),
-            mtime: truncate_secs(meta.modified().unwrap_or(UNIX_EPOCH)),
-            size: meta.len(),
+            mtime: truncate_secs(meta.mtime),
+            size: meta.size,
         }
     }
 }
@@ -196,36 +194,17 @@ fn respond(sha: &str, v: &Validators, answer: Answer) -> Response {
     resp
 }
 
-/// The blob file, positioned at `start`; any failure is 500 `blob_unavailable`.
-pub(crate) async fn open_at(path: &Path, start: u64) -> Result<tokio::fs::File, ApiError> {
-    let mut file = tokio::fs::File::open(path)
-        .await
-        .map_err(|_| ApiError::BlobUnavailable)?;
-    file.seek(SeekFrom::Start(start))
-        .await
-        .map_err(|_| ApiError::BlobUnavailable)?;
-    Ok(file)
-}
-
-/// `len` bytes of `file` as a body stream; a file that ends early is a stream error, which
-/// cuts the response short rather than sending fewer bytes than `Content-Length` promised.
-pub(crate) fn chunks(
-    file: tokio::fs::File,
+/// `len` bytes of the blob from `start` as a body stream; a blob that cannot be opened is 500
+/// `blob_unavailable` (or `internal_error` when the object store fails).
+pub(crate) async fn open_blob(
+    st: &AppState,
+    sha: &str,
+    start: u64,
     len: u64,
-) -> impl Stream<Item = std::io::Result<Bytes>> {
-    futures_util::stream::unfold((file, len), |(mut f, left)| async move {
-        if left == 0 {
-            return None;
-        }
-        let mut buf = vec![0u8; left.min(256 * 1024) as usize];
-        match f.read(&mut buf).await {
-            Ok(0) => Some((Err(std::io::Error::other("blob file shrank")), (f, 0))),
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok(Bytes::from(buf)), (f, left - n as u64)))
-            }
-            Err(e) => Some((Err(e), (f, 0))),
-        }
+) -> Result<BoxStream<'static, std::io::Result<Bytes>>, ApiError> {
+    st.blobs.read(sha, start, len).await.map_err(|e| match e {
+        ReadError::Missing => ApiError::BlobUnavailable,
+        e => read_error(e),
     })
 }
 

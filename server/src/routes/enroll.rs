@@ -45,7 +45,7 @@ async fn pair(
     }
     let attempt = effects::rate_limit_pairing(&st, Action::Pair, ip, &r.login).await?;
     let answer = pair_allowed(&st, ip, &r).await;
-    effects::paired(&st, attempt, &answer);
+    effects::paired(&st, attempt, &answer).await;
     answer
 }
 
@@ -206,7 +206,7 @@ async fn register(
     }
     let attempt = effects::rate_limit_pairing(&st, Action::DeviceRegister, ip, &r.username).await?;
     let answer = register_allowed(&st, ip, &r).await;
-    effects::paired(&st, attempt, &answer);
+    effects::paired(&st, attempt, &answer).await;
     answer
 }
 

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 use std::sync::atomic::Ordering::Relaxed;
 
-use super::download::{chunks, locate, open_at};
+use super::download::{locate, open_blob};
 use super::only;
 use crate::error::ApiError;
 use crate::extract::{AppJson, CsrfBody, ScopedDevice, UserSession};
@@ -152,12 +152,12 @@ pub(crate) async fn content_of(
             ("application/octet-stream", sha, len, Body::from(b))
         }
         Content::Blob { sha256, size } => {
-            let (file, _) = locate(st, &scope, &sha256).await?;
+            locate(st, &scope, &sha256).await?;
             st.marks.blob_read(&scope, &sha256, time::now_rfc3339());
             let len = size as u64;
-            let f = open_at(&file, 0).await?;
+            let stream = open_blob(st, &sha256, 0, len).await?;
             st.metrics.blob_download_bytes.fetch_add(len, Relaxed);
-            let body = Body::from_stream(chunks(f, len));
+            let body = Body::from_stream(stream);
             ("application/octet-stream", sha256, len, body)
         }
     };

@@ -400,7 +400,7 @@ pub(crate) fn vaults(c: &Conn, only: Option<(&str, &str)>) -> Result<Vec<VaultRo
          FROM server_devices d LEFT JOIN server_users u ON u.id = d.user_id
          WHERE COALESCE(d.user_id, '') <> '' AND COALESCE(d.vault_id, '') <> ''
            AND (?1 = '' OR (d.user_id = ?1 AND d.vault_id = ?2))
-         GROUP BY d.user_id, d.vault_id ORDER BY 8 DESC, d.user_id, d.vault_id LIMIT 1000",
+         GROUP BY d.user_id, d.vault_id, u.username ORDER BY 8 DESC, d.user_id, d.vault_id LIMIT 1000",
     )?;
     let rows = st.query_map(params![u, v], |r| {
         Ok(VaultRow {
@@ -443,7 +443,13 @@ pub(crate) fn audit(
     let types_json = types
         .map(|t| serde_json::to_string(t).unwrap_or_default())
         .unwrap_or_default();
-    let mut st = c.prepare_cached(
+    // The JSON list of types, as rows: SQLite's `json_each`, PostgreSQL's own function.
+    let types_in = if c.is_pg() {
+        "SELECT json_array_elements_text(CAST(?5 AS json))"
+    } else {
+        "SELECT value FROM json_each(?5)"
+    };
+    let mut st = c.prepare_cached(&format!(
         "SELECT a.event_type, COALESCE(a.user_id, ''), COALESCE(u.username, ''),
                 COALESCE(a.device_id, ''), COALESCE(d.name, ''), COALESCE(a.ip, ''),
                 COALESCE(a.message, ''), a.created_at
@@ -453,9 +459,9 @@ pub(crate) fn audit(
          WHERE (?1 = '' OR a.event_type LIKE ?2 ESCAPE '\\')
            AND (?3 = '' OR COALESCE(a.user_id, '') LIKE ?4 ESCAPE '\\'
                 OR COALESCE(u.username, '') LIKE ?4 ESCAPE '\\')
-           AND (?5 = '' OR a.event_type IN (SELECT value FROM json_each(?5)))
+           AND (?5 = '' OR a.event_type IN ({types_in}))
          ORDER BY a.id DESC LIMIT ?6",
-    )?;
+    ))?;
     let rows = st.query_map(
         params![event, like(event), user, like(user), types_json, limit],
         |r| {

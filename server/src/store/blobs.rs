@@ -53,6 +53,7 @@ pub(crate) fn attach(
     now: &str,
 ) -> Result<Attach, StoreError> {
     super::lock_user(c, &s.user_id)?;
+    super::lock_blob(c, sha256)?;
     if ref_size(c, s, sha256)?.is_some() {
         touch_ref(c, s, sha256, now)?;
         // The file normally exists; this restores it if it was lost (say, a crash between the

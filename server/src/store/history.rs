@@ -241,7 +241,7 @@ pub(crate) fn unused_refs(
     if !stale.is_empty() {
         let mut st = tx.prepare(
             "SELECT payload_json FROM server_ops WHERE user_id = ?1 AND vault_id = ?2
-               AND instr(payload_json, '\"blob\"') > 0",
+               AND payload_json LIKE '%\"blob\"%'",
         )?;
         let mut rows = st.query(params![s.user_id, s.vault_id])?;
         while let Some(r) = rows.next()? {
@@ -318,14 +318,26 @@ pub(crate) fn collect_orphans(
     let orphans: Vec<(String, i64)> = {
         let mut st = c.prepare(
             "SELECT sha256, size FROM server_blobs WHERE orphaned_at IS NOT NULL AND orphaned_at <= ?1
-               AND NOT EXISTS (SELECT 1 FROM server_blob_refs r WHERE r.sha256 = server_blobs.sha256)",
+               AND NOT EXISTS (SELECT 1 FROM server_blob_refs r WHERE r.sha256 = server_blobs.sha256)
+             ORDER BY sha256",
         )?;
         let rows = st.query_map(params![cutoff], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<Result<_, _>>()?
     };
     let (mut n, mut bytes) = (0, 0);
     for (sha, size) in orphans {
-        c.execute("DELETE FROM server_blobs WHERE sha256 = ?1", params![sha])?;
+        // Another server process may be attaching the same bytes right now: under the blob's
+        // lock (taken in sha order, so two collectors never wait on each other), delete only a
+        // row that is still unreferenced, and the file only with it.
+        super::lock_blob(c, &sha)?;
+        let gone = c.execute(
+            "DELETE FROM server_blobs WHERE sha256 = ?1 AND orphaned_at IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM server_blob_refs r WHERE r.sha256 = ?1)",
+            params![sha],
+        )?;
+        if gone == 0 {
+            continue;
+        }
         match remove_file(&sha) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

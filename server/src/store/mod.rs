@@ -233,6 +233,12 @@ pub(crate) fn lock_user(c: &Conn, user_id: &str) -> Result<(), StoreError> {
     lock(c, &format!("user/{user_id}"))
 }
 
+/// Takes the blob's write lock until the transaction ends: an upload attaching the bytes and
+/// garbage collection removing them never interleave across server processes.
+pub(crate) fn lock_blob(c: &Conn, sha256: &str) -> Result<(), StoreError> {
+    lock(c, &format!("blob/{sha256}"))
+}
+
 fn lock(c: &Conn, key: &str) -> Result<(), StoreError> {
     if c.is_pg() {
         c.query_row(
@@ -259,6 +265,16 @@ pub(crate) fn schema_version(c: &Conn) -> Result<i64, StoreError> {
 pub enum Location {
     Sqlite(std::path::PathBuf),
     Pg(String),
+}
+
+impl Location {
+    /// PostgreSQL when a database URL is configured, else `server.db` in the data directory.
+    pub fn resolve(data: &Path, database_url: Option<&str>) -> Location {
+        match database_url {
+            Some(url) => Location::Pg(url.to_owned()),
+            None => Location::Sqlite(data.join("server.db")),
+        }
+    }
 }
 
 impl Db {

@@ -129,8 +129,25 @@ impl PgDb {
     /// Drops the kept connections.
     pub(super) fn close(&self) {
         self.inner.slots.close();
-        if let Ok(mut pool) = self.inner.pool.lock() {
-            pool.clear();
+        self.inner.release();
+    }
+}
+
+impl Inner {
+    /// Closes the kept connections on a thread of their own: the synchronous client blocks
+    /// on its own runtime when dropped, which a tokio worker thread must not do.
+    fn release(&self) {
+        let conns = std::mem::take(&mut *self.pool.lock().unwrap_or_else(|p| p.into_inner()));
+        if !conns.is_empty() {
+            let _ = std::thread::Builder::new()
+                .name("pg-close".into())
+                .spawn(move || drop(conns));
         }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.release();
     }
 }

@@ -153,6 +153,12 @@ CREATE TABLE server_blob_usage (
     bytes BIGINT NOT NULL,
     PRIMARY KEY (user_id, vault_id)
 );
+-- Rate-limit buckets shared by every server process (SQLite servers keep them in memory).
+CREATE TABLE server_rate_limits (
+    key TEXT PRIMARY KEY,
+    window_start BIGINT NOT NULL,
+    count BIGINT NOT NULL
+);
 CREATE INDEX idx_server_devices_user ON server_devices(user_id);
 CREATE INDEX idx_server_devices_user_vault ON server_devices(user_id, vault_id);
 CREATE UNIQUE INDEX idx_server_ops_scope_seq ON server_ops(user_id, vault_id, server_sequence);
@@ -208,7 +214,12 @@ pub(crate) fn migrate(client: &mut postgres::Client) -> Result<(), StoreError> {
 }
 
 fn migrate_locked(client: &mut postgres::Client) -> Result<(), StoreError> {
-    client.batch_execute("CREATE TABLE IF NOT EXISTS server_schema (version BIGINT NOT NULL)")?;
+    let exists: bool = client
+        .query_one("SELECT to_regclass('server_schema') IS NOT NULL", &[])?
+        .get(0);
+    if !exists {
+        client.batch_execute("CREATE TABLE server_schema (version BIGINT NOT NULL)")?;
+    }
     let version: i64 = client
         .query_opt("SELECT version FROM server_schema", &[])?
         .map(|r| r.get(0))

@@ -36,5 +36,8 @@ pub(crate) fn run(c: &Conn, r: Retention) -> Result<(), StoreError> {
         "DELETE FROM server_audit_log WHERE created_at < ?1",
         params![audit],
     )?;
+    if c.is_pg() {
+        crate::ratelimit::prune_shared(c, time::unix_millis())?;
+    }
     Ok(())
 }

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 pub enum Error {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("postgres: {0}")]
+    #[error("postgres: {}", pg_detail(.0))]
     Pg(#[from] postgres::Error),
     /// `query_row` found no row ([`OptionalExtension::optional`] turns it into `None`).
     #[error("query returned no rows")]
@@ -28,6 +28,19 @@ pub enum Error {
     Type(usize, String),
     #[error("{0}")]
     Usage(String),
+}
+
+/// A PostgreSQL error with the server's message (its `Display` alone says only "db error").
+fn pg_detail(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!(
+            "{} ({}): {}",
+            db.message(),
+            db.code().code(),
+            db.detail().unwrap_or("")
+        ),
+        None => e.to_string(),
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -714,7 +727,9 @@ fn numeric(raw: &[u8]) -> Result<Value<'static>, BoxError> {
 }
 
 /// Rewrites a statement for PostgreSQL: `?N` → `$N`, a bare `?` → the next number (as SQLite
-/// numbers it), and `LIKE` → `ILIKE`. Quoted strings and identifiers are left alone.
+/// numbers it), `LIKE` → `ILIKE`, and SQLite's index hints (`INDEXED BY name`) are dropped
+/// (PostgreSQL's planner picks the same partial indexes itself). Quoted strings and
+/// identifiers are left alone.
 pub(crate) fn pg_sql(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
     let mut chars = sql.char_indices().peekable();
@@ -749,6 +764,14 @@ pub(crate) fn pg_sql(sql: &str) -> String {
                 out.push('$');
                 out.push_str(&n.to_string());
             }
+            'I' if sql[i..].starts_with("INDEXED BY ") && (i == 0 || !is_word(bytes[i - 1])) => {
+                // Skip the keywords and the index name.
+                let rest = &sql[i + "INDEXED BY ".len()..];
+                let name = rest.len() - rest.trim_start_matches(|c: char| is_word(c as u8)).len();
+                for _ in 0.."INDEXED BY ".len() - 1 + name {
+                    chars.next();
+                }
+            }
             'L' if sql[i..].starts_with("LIKE")
                 && (i == 0 || !is_word(bytes[i - 1]))
                 && !bytes.get(i + 4).is_some_and(|b| is_word(*b)) =>
@@ -779,6 +802,10 @@ mod tests {
             "SELECT a FROM t WHERE x = $1 AND y ILIKE $2 ESCAPE '\\' AND z = '?3 LIKE'"
         );
         assert_eq!(pg_sql("VALUES (?, ?, ?5, ?)"), "VALUES ($1, $2, $5, $6)");
+        assert_eq!(
+            pg_sql("SELECT a FROM t INDEXED BY idx_t_a WHERE a > ?1"),
+            "SELECT a FROM t  WHERE a > $1"
+        );
         assert_eq!(
             pg_sql("SELECT LIKELY, UNLIKE FROM t"),
             "SELECT LIKELY, UNLIKE FROM t"

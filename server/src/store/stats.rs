@@ -37,9 +37,9 @@ pub(crate) fn collect(c: &Conn, now: &str, day_ago: &str) -> Result<ServerStats,
         |sql: &str| -> Result<i64, StoreError> { Ok(c.query_row(sql, params![], |r| r.get(0))?) };
     let (users, active_users, blocked_users, unconfirmed_users) = c.query_row(
         "SELECT COUNT(*),
-                COALESCE(SUM(confirmed = 1 AND blocked = 0), 0),
-                COALESCE(SUM(blocked = 1), 0),
-                COALESCE(SUM(confirmed = 0), 0)
+                COALESCE(SUM(CASE WHEN confirmed = 1 AND blocked = 0 THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN blocked = 1 THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN confirmed = 0 THEN 1 ELSE 0 END), 0)
          FROM server_users",
         params![],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
@@ -54,7 +54,7 @@ pub(crate) fn collect(c: &Conn, now: &str, day_ago: &str) -> Result<ServerStats,
         revoked_devices,
         vaults: one(
             "SELECT COUNT(*) FROM (SELECT DISTINCT user_id, vault_id FROM server_devices
-              WHERE COALESCE(user_id, '') <> '' AND COALESCE(vault_id, '') <> '')",
+              WHERE COALESCE(user_id, '') <> '' AND COALESCE(vault_id, '') <> '') AS pairs",
         )?,
         operations: one("SELECT COUNT(*) FROM server_ops")?,
         operations_24h: c.query_row(
@@ -104,7 +104,7 @@ pub(crate) fn usage_by_user(c: &Conn, limit: i64) -> Result<Vec<UserUsage>, Stor
     let mut st = c.prepare_cached(
         "SELECT b.user_id, COALESCE(u.username, ''), SUM(b.bytes) AS used
          FROM server_blob_usage b LEFT JOIN server_users u ON u.id = b.user_id
-         GROUP BY b.user_id HAVING used > 0 ORDER BY used DESC, b.user_id LIMIT ?1",
+         GROUP BY b.user_id, u.username HAVING SUM(b.bytes) > 0 ORDER BY used DESC, b.user_id LIMIT ?1",
     )?;
     let rows = st.query_map(params![limit], |r| {
         Ok(UserUsage {

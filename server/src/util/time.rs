@@ -13,6 +13,14 @@ pub(crate) fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
+/// Milliseconds since the Unix epoch, now.
+pub(crate) fn unix_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 /// `now` formatted as `YYYY-MM-DDTHH:MM:SSZ`.
 pub(crate) fn now_rfc3339() -> String {
     format_unix(unix_now())

@@ -311,16 +311,16 @@ impl TestServer {
         )
     }
 
-    /// Sends SIGTERM to every node still running (by pid).
-    pub fn sigterm(&mut self) {
-        for i in 0..self.nodes() {
-            let child = self.child_of(i);
-            if child.try_wait().unwrap().is_some() {
-                continue;
-            }
+    /// Sends SIGTERM to every node not killed by [`TestServer::kill_node`] (by pid).
+    pub fn sigterm(&self) {
+        for i in (0..self.nodes()).filter(|i| !self.gone.contains(i)) {
+            let pid = match i {
+                0 => self.child.id(),
+                i => self.more[i - 1].child.id(),
+            };
             let st = Command::new("kill")
                 .arg("-TERM")
-                .arg(child.id().to_string())
+                .arg(pid.to_string())
                 .status()
                 .unwrap();
             assert!(st.success());

@@ -1,31 +1,39 @@
-//! The blob directory (spec §1.2, §4.9): `blobs/ab/cd/<sha256>` files, in-flight
+//! The local blob folder (spec §1.2, §4.9): `blobs/ab/cd/<sha256>` files, in-flight
 //! `blobs/.upload-<rand>` files, readiness probes and the temp-upload sweep of retention.
 //!
 //! Files are 0640 and directories 0750. A blob lands at its final path only by an atomic
 //! rename of a fully written, fsynced temp file; its directories are fsynced before the upload
-//! is acknowledged.
+//! is acknowledged. The S3 backend uses a `Local` as its spool folder for `.upload-*` files.
 
+use bytes::Bytes;
+use futures_util::Stream;
 use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
+use super::{BlobMeta, ReadError};
 use crate::util::ids::random_hex;
 
 #[derive(Debug, Clone)]
-pub struct BlobStore {
+pub struct Local {
     root: PathBuf,
 }
 
-impl BlobStore {
+impl Local {
     /// Uses (and creates, 0750) `<data>/blobs`.
-    pub fn open(root: PathBuf) -> io::Result<Self> {
+    pub(crate) fn open(root: PathBuf) -> io::Result<Self> {
         DirBuilder::new()
             .recursive(true)
             .mode(0o750)
             .create(&root)?;
         Ok(Self { root })
+    }
+
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
     }
 
     /// A fresh `.upload-<rand>` path and its file, created 0640.
@@ -49,7 +57,7 @@ impl BlobStore {
     /// Moves a verified temp file to its final path (or drops it when an intact copy is already
     /// there). Returns true when this call created the file, so a failed database step should
     /// remove it again. Runs inside the writer job, so it does not fsync: the caller runs
-    /// [`BlobStore::sync_placed`] before acknowledging the upload.
+    /// [`Local::sync_placed`] before acknowledging the upload.
     pub(crate) fn place(&self, temp: &Path, sha256: &str, size: u64) -> io::Result<bool> {
         let dest = self.final_path(sha256);
         let dir = dest.parent().expect("a blob path has a parent directory");
@@ -90,6 +98,42 @@ impl BlobStore {
         let _ = fs::remove_file(self.final_path(sha256));
     }
 
+    /// Removes a blob's file (garbage collection); a missing file is `NotFound`.
+    pub(crate) fn remove(&self, sha256: &str) -> io::Result<()> {
+        fs::remove_file(self.final_path(sha256))
+    }
+
+    /// The size and modification time of a blob's file. A missing file is
+    /// [`ReadError::Missing`]; anything else that is not a readable regular file is
+    /// [`ReadError::Unavailable`].
+    pub(crate) async fn stat(&self, sha256: &str) -> Result<BlobMeta, ReadError> {
+        match tokio::fs::metadata(self.final_path(sha256)).await {
+            Ok(m) if m.is_file() => Ok(BlobMeta {
+                size: m.len(),
+                mtime: m.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            }),
+            Ok(_) => Err(ReadError::Unavailable),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(ReadError::Missing),
+            Err(_) => Err(ReadError::Unavailable),
+        }
+    }
+
+    /// `len` bytes of a blob's file from `start`, streamed in chunks of up to 256 KiB.
+    pub(crate) async fn read(
+        &self,
+        sha256: &str,
+        start: u64,
+        len: u64,
+    ) -> Result<impl Stream<Item = io::Result<Bytes>> + Send + 'static, ReadError> {
+        let mut file = tokio::fs::File::open(self.final_path(sha256))
+            .await
+            .map_err(|_| ReadError::Unavailable)?;
+        file.seek(SeekFrom::Start(start))
+            .await
+            .map_err(|_| ReadError::Unavailable)?;
+        Ok(chunks(file, len))
+    }
+
     /// Creates, writes and removes `.health-<rand>` (readiness, §4.11).
     pub(crate) fn probe_writable(&self) -> bool {
         let path = self.root.join(format!(".health-{}", random_hex(8)));
@@ -125,7 +169,7 @@ impl BlobStore {
     }
 }
 
-impl BlobStore {
+impl Local {
     /// `(temp uploads, bytes of every regular file under blobs/)` for `ServerStats` (§6.14).
     pub(crate) fn usage(&self) -> (i64, i64) {
         let mut temp = 0i64;
@@ -147,4 +191,23 @@ impl BlobStore {
         }
         (temp, walk(&self.root, 0))
     }
+}
+
+/// `len` bytes of `file` as a body stream; a file that ends early is a stream error, which
+/// cuts the response short rather than sending fewer bytes than `Content-Length` promised.
+fn chunks(file: tokio::fs::File, len: u64) -> impl Stream<Item = io::Result<Bytes>> {
+    futures_util::stream::unfold((file, len), |(mut f, left)| async move {
+        if left == 0 {
+            return None;
+        }
+        let mut buf = vec![0u8; left.min(256 * 1024) as usize];
+        match f.read(&mut buf).await {
+            Ok(0) => Some((Err(io::Error::other("blob file shrank")), (f, 0))),
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(Bytes::from(buf)), (f, left - n as u64)))
+            }
+            Err(e) => Some((Err(e), (f, 0))),
+        }
+    })
 }
