@@ -62,10 +62,12 @@ if [[ $failed != 0 || $rc != 0 ]]; then
   echo "==> failed tests"
   grep -E '^test .* FAILED$' "$tmp/cargo.log" | sed 's/^test /  /; s/ \.\.\. FAILED$//' || true
   # The database's own words for a failed statement, which the server log may shorten.
-  if grep -q ' ERROR: ' "$tmp/pg/server.log" 2>/dev/null; then
+  pg_errors=$({ grep -h ' ERROR: ' "$tmp/pg/server.log" 2>/dev/null || true; } |
+    sed -E 's/^.* ERROR: +//' | { grep -v '^database ".*" already exists' || true; } |
+    sort | uniq -c | sort -rn | head -20)
+  if [[ -n "$pg_errors" ]]; then
     echo "==> PostgreSQL errors (server.log, most frequent first)"
-    grep -h ' ERROR: ' "$tmp/pg/server.log" | sed -E 's/^.* ERROR: +//' |
-      grep -v '^database ".*" already exists' | sort | uniq -c | sort -rn | head -20
+    echo "$pg_errors"
   fi
 fi
 echo
