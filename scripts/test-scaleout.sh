@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The server's integration suite in the scaled-out deployment (issue 16): every test server is
 # two processes on one throwaway PostgreSQL (scripts/pg.sh) and, when scripts/garage.sh is
-# there, one Garage bucket for the blobs; the tests' requests alternate between the two nodes.
+# there, keeps its blobs in one Garage bucket (a prefix per server); the tests' requests
+# alternate between the two nodes.
 #
 #   scripts/test-scaleout.sh                   the whole server suite
 #   scripts/test-scaleout.sh --no-garage       PostgreSQL only (Garage takes ~8 min to install)
@@ -43,6 +44,8 @@ if [[ $garage == 1 && -x scripts/garage.sh ]]; then
   echo "==> Garage (scripts/garage.sh)"
   # Prints `export …` lines: VERSTAK_TEST_BLOB_STORE, the S3 endpoint and key, GARAGE_DIR.
   eval "$(scripts/garage.sh start)"
+  # Every test server keeps its blobs in the bucket, not only the blob tests' S3 runs.
+  export VERSTAK_TEST_S3_EVERYWHERE=1
   what="$what, Garage"
 fi
 

@@ -272,7 +272,7 @@ fn sigterm_lets_an_in_flight_upload_finish() {
     // cannot land while the connection still sits in the listen backlog.
     let started = std::time::Instant::now() + Duration::from_secs(30);
     let uploading = || {
-        std::fs::read_dir(s.data().join("blobs"))
+        std::fs::read_dir(upload_spool(s.data()))
             .map(|d| {
                 d.flatten()
                     .any(|e| e.file_name().to_string_lossy().starts_with(".upload-"))

@@ -99,7 +99,7 @@ fn thinning_waits_for_devices_keeps_heads_and_collects_blobs() {
     // The lagging device pulled only from 0: nothing above its cursor goes.
     let s = restart(s);
     assert_eq!(one(&s, "SELECT COUNT(*) FROM server_ops"), 8);
-    assert!(blob_path(s.data(), &sha).is_file());
+    assert!(on_s3() || blob_path(s.data(), &sha).is_file());
 
     // Revoked, it holds nothing back: versions 1, 3, 4 and the whole of tmp.md go.
     let r = s.post("/api/client/revoke-current", Some(&lagging), &json!({}));
@@ -119,7 +119,7 @@ fn thinning_waits_for_devices_keeps_heads_and_collects_blobs() {
         0
     );
     assert_eq!(one(&s, "SELECT COUNT(*) FROM server_blobs"), 0);
-    assert!(!blob_path(s.data(), &sha).exists());
+    assert!(on_s3() || !blob_path(s.data(), &sha).exists());
     // A database created by this schema gives the freed pages back (incremental vacuum).
     if !on_pg() {
         assert_eq!(one(&s, "PRAGMA auto_vacuum"), 2);

@@ -443,6 +443,20 @@ pub fn skip_on_pg(reason: &str) -> bool {
     on_pg()
 }
 
+/// Where uploads are spooled while they arrive: `<data>/blobs`, or `<data>/uploads` with S3.
+pub fn upload_spool(data: &Path) -> PathBuf {
+    data.join(if on_s3() { "uploads" } else { "blobs" })
+}
+
+/// Whether a test of the local blob folder itself skips: it does when every server keeps its
+/// blobs in S3 ([`S3_ENV`]), saying why.
+pub fn skip_on_s3(reason: &str) -> bool {
+    if on_s3() {
+        eprintln!("skipped with blobs in S3: {reason}");
+    }
+    on_s3()
+}
+
 /// `s` as an SQL string literal (both databases take `''` for a quote, backslashes as is).
 pub fn q(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
@@ -566,6 +580,11 @@ pub fn spawn_cmd(
         cmd.env("VERSTAK_DATABASE_URL", url);
     }
     cmd.arg("--data").arg(data);
+    if let Some(url) = s3_store(data)
+        && !args.contains(&"--blob-store")
+    {
+        cmd.arg("--blob-store").arg(url);
+    }
     if !args.iter().any(|a| *a == "--port" || *a == "--listen") {
         cmd.args(["--port", "0"]);
     }
@@ -616,6 +635,28 @@ fn wait_ready(rx: &mpsc::Receiver<String>, child: &mut Child) -> String {
 /// Set to a PostgreSQL admin URL (`scripts/pg.sh start` prints one), the suite runs against
 /// PostgreSQL: each data directory gets a database of its own, created on first use.
 pub const PG_ENV: &str = "VERSTAK_TEST_DATABASE_URL";
+
+/// Set to `1` together with `VERSTAK_TEST_BLOB_STORE` (`s3://bucket/prefix`, from
+/// `scripts/garage.sh`), every test server keeps its blobs in that bucket, under a prefix of
+/// its data directory's own (so the nodes of one `TestServer` share it); checks of files in
+/// `<data>/blobs` then skip through [`on_s3`].
+pub const S3_ENV: &str = "VERSTAK_TEST_S3_EVERYWHERE";
+
+/// Whether every test server keeps its blobs in S3 (see [`S3_ENV`]).
+pub fn on_s3() -> bool {
+    std::env::var(S3_ENV).is_ok_and(|v| v == "1")
+        && std::env::var("VERSTAK_TEST_BLOB_STORE").is_ok_and(|u| !u.is_empty())
+}
+
+/// The `--blob-store` URL for servers on `data` in S3 mode.
+pub fn s3_store(data: &Path) -> Option<String> {
+    if !on_s3() {
+        return None;
+    }
+    let base = std::env::var("VERSTAK_TEST_BLOB_STORE").unwrap();
+    let hash = sha256_hex(data.as_os_str().as_encoded_bytes());
+    Some(format!("{}/d-{}", base.trim_end_matches('/'), &hash[..16]))
+}
 
 /// Whether the suite runs against PostgreSQL; tests of SQLite's own files skip then.
 pub fn on_pg() -> bool {
