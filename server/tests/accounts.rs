@@ -535,16 +535,8 @@ fn user_add_without_email_has_none_and_forgot_sends_nothing() {
     assert_eq!(code, 0, "{out} {err}");
     let (code, out, err) = user_add(s.data(), &["--username", "finn", "--password", PW]);
     assert_eq!(code, 0, "two accounts without email: {out} {err}");
-    let c = rusqlite::Connection::open(s.data().join("server.db")).unwrap();
-    let email: Option<String> = c
-        .query_row(
-            "SELECT email FROM server_users WHERE username = 'erin'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let email = s.sql_opt("SELECT email FROM server_users WHERE username = 'erin'");
     assert_eq!(email, None);
-    drop(c);
 
     let mut web = user_login(&s, "erin", PW);
     assert_eq!(web.get("/dashboard").status, 200);

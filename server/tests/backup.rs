@@ -9,6 +9,9 @@ use std::process::Command;
 
 #[test]
 fn online_backup_restores_into_a_working_server() {
+    if skip_on_pg("`backup` copies server.db; PostgreSQL is backed up with pg_dump") {
+        return;
+    }
     let s = TestServer::start_with(
         None,
         &["--admin-user", "root", "--admin-pass", "admin-pass-123"],

@@ -209,12 +209,7 @@ fn port_precedence() {
     std::fs::write(dir.path().join("config.yml"), format!("port: {p1}\n")).unwrap();
     let (child, addr, _log) = spawn(dir.path(), &["--listen", &format!("127.0.0.1:{p1}")]);
     assert_eq!(addr, format!("127.0.0.1:{p1}"));
-    drop(TestServer {
-        child,
-        addr,
-        dir,
-        log: _log,
-    });
+    drop(TestServer::from_parts(child, addr, dir, _log));
     // With only the config file, the legacy port is used and the host is loopback.
     let dir = tempfile::tempdir().unwrap();
     let p2 = free_port();
@@ -277,7 +272,7 @@ fn sigterm_lets_an_in_flight_upload_finish() {
     // cannot land while the connection still sits in the listen backlog.
     let started = std::time::Instant::now() + Duration::from_secs(30);
     let uploading = || {
-        std::fs::read_dir(s.data().join("blobs"))
+        std::fs::read_dir(upload_spool(s.data()))
             .map(|d| {
                 d.flatten()
                     .any(|e| e.file_name().to_string_lossy().starts_with(".upload-"))

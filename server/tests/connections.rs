@@ -127,8 +127,9 @@ fn served_connection_eventually(s: &TestServer) -> TcpStream {
     panic!("no connection served within 30 s");
 }
 
+/// Node 0's gauge: the raw connections of these tests go to `s.addr`.
 fn open_connections_gauge(s: &TestServer) -> i64 {
-    let text = s.get("/metrics", None).text();
+    let text = s.get_on(0, "/metrics", None).text();
     text.lines()
         .find_map(|l| l.strip_prefix("verstak_http_open_connections "))
         .unwrap_or_else(|| panic!("no open-connections gauge: {text}"))
@@ -225,12 +226,7 @@ fn accept_failures_back_off_and_recover() {
     }
     let dir = tempfile::tempdir().unwrap();
     let (child, addr, log) = spawn_cmd(cmd, dir.path(), &[], &[(CAP, "1000")]);
-    let s = TestServer {
-        child,
-        addr,
-        dir,
-        log,
-    };
+    let s = TestServer::from_parts(child, addr, dir, log);
     // The soft limit was raised to the hard one.
     let limits = std::fs::read_to_string(format!("/proc/{}/limits", s.child.id())).unwrap();
     let nofile: Vec<&str> = limits

@@ -38,6 +38,15 @@ fn try_stream(
     sse::open(&s.addr, &format!("{EVENTS}{query}"), &h)
 }
 
+/// A stream held by node `i` of `s`.
+fn stream_on(s: &TestServer, i: usize, token: &str, extra: &[(&str, &str)]) -> Sse {
+    let auth = format!("Bearer {token}");
+    let mut h = vec![("Authorization", auth.as_str())];
+    h.extend_from_slice(extra);
+    sse::open(s.addr_of(i), EVENTS, &h)
+        .unwrap_or_else(|r| panic!("refused: {} {}", r.status, r.text()))
+}
+
 fn push_one(s: &TestServer, token: &str, id: &str) {
     let r = s.push(token, vec![op(id)], None);
     assert_eq!(r.status, 200, "{}", r.text());
@@ -60,8 +69,9 @@ fn assert_closed(f: Option<Frame>, code: &str, message: &str) {
     assert_eq!(f.json(), json!({"code": code, "message": message}));
 }
 
+/// A metric of node 0, which holds the tests' streams (metrics are per process).
 fn metric(s: &TestServer, line_start: &str) -> i64 {
-    let m = s.get("/metrics", None).text();
+    let m = s.get_on(0, "/metrics", None).text();
     m.lines()
         .find_map(|l| {
             l.strip_prefix(line_start)
@@ -259,7 +269,7 @@ fn metrics_count_open_streams_and_events() {
         metric(&s, "verstak_event_stream_events_total{event=\"sequence\"} "),
         1
     );
-    let m = s.get("/metrics", None).text();
+    let m = s.get_on(0, "/metrics", None).text();
     assert!(m.contains("verstak_http_requests_total{route=\"/api/v1/sync/events\",method=\"GET\",status=\"200\"} 2"), "{m}");
     drop(b);
     let r = s.post("/api/client/revoke-current", Some(&ta), &json!({}));
@@ -342,4 +352,30 @@ fn a_stream_outlives_the_header_and_idle_clocks() {
     }
     push_one(&s, &tb, "op-1");
     assert_sequence(a.next_event(WAIT), 1, &db);
+}
+
+/// Issue 16: a device may hit a different node on every request, so a push through one node
+/// reaches the streams every other node holds (PostgreSQL `LISTEN/NOTIFY`), in both
+/// directions and without a new push to carry it.
+#[test]
+fn a_push_through_one_node_reaches_streams_held_by_another() {
+    let Some(s) = TestServer::start_nodes(2, None, &[]) else {
+        return;
+    };
+    let (ta, da) = s.user_device("alice", "v");
+    let (tb, db) = s.pair("alice", "v");
+    let (tc, _) = s.pair("alice", "other");
+    let mut a = stream_on(&s, 0, &ta, &[("Last-Event-ID", "0")]);
+    let mut b = stream_on(&s, 1, &tb, &[("Last-Event-ID", "0")]);
+    let mut c = stream_on(&s, 0, &tc, &[("Last-Event-ID", "0")]);
+
+    assert_eq!(s.push_on(1, &tb, vec![op("n1")], None).status, 200);
+    assert_sequence(a.next_event(WAIT), 1, &db);
+    assert_eq!(s.push_on(0, &ta, vec![op("n0")], None).status, 200);
+    assert_sequence(b.next_event(WAIT), 2, &da);
+    // Another vault of the same user hears nothing of either.
+    assert!(
+        c.next_event(Duration::from_millis(500)).is_none(),
+        "a stream of another vault was told"
+    );
 }

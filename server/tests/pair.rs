@@ -219,18 +219,8 @@ fn unconfirmed_and_blocked_accounts_after_password() {
     let s = TestServer::start();
     s.add_user("c");
     s.add_user("d");
-    let db = rusqlite::Connection::open(s.data().join("server.db")).unwrap();
-    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-    db.execute(
-        "UPDATE server_users SET confirmed = 0 WHERE username = 'c'",
-        [],
-    )
-    .unwrap();
-    db.execute(
-        "UPDATE server_users SET blocked = 1 WHERE username = 'd'",
-        [],
-    )
-    .unwrap();
+    s.sql_exec("UPDATE server_users SET confirmed = 0 WHERE username = 'c'");
+    s.sql_exec("UPDATE server_users SET blocked = 1 WHERE username = 'd'");
     let at = |u: &str, p: &str| s.post("/api/auth/test", None, &json!({"username":u,"password":p}));
     at("c", "wrong-password").assert_error(401, "unauthorized", "invalid credentials");
     at("c", PW).assert_error(403, "forbidden", "email not confirmed");
@@ -242,39 +232,22 @@ fn unconfirmed_and_blocked_accounts_after_password() {
         &json!({"login":"d","password":PW,"vault_id":"v"}),
     );
     r.assert_error(403, "forbidden", "account blocked");
-    let audited: i64 = db
-        .query_row("SELECT COUNT(*) FROM server_audit_log WHERE event_type = 'device_auth_failed' AND message = 'pair: user blocked'", [], |r| r.get(0))
-        .unwrap();
+    let audited = s.sql_i64("SELECT COUNT(*) FROM server_audit_log WHERE event_type = 'device_auth_failed' AND message = 'pair: user blocked'");
     assert_eq!(audited, 1);
 
     // A blocked user's device tokens are suspended, and restored on unblock.
-    db.execute(
-        "UPDATE server_users SET blocked = 0 WHERE username = 'd'",
-        [],
-    )
-    .unwrap();
+    s.sql_exec("UPDATE server_users SET blocked = 0 WHERE username = 'd'");
     let (t, _) = s.pair("d", "v");
-    db.execute(
-        "UPDATE server_users SET blocked = 1 WHERE username = 'd'",
-        [],
-    )
-    .unwrap();
+    s.sql_exec("UPDATE server_users SET blocked = 1 WHERE username = 'd'");
     s.pull(&t, 0, 0)
         .assert_error(403, "forbidden", "user blocked");
-    db.execute(
-        "UPDATE server_users SET blocked = 0 WHERE username = 'd'",
-        [],
-    )
-    .unwrap();
+    s.sql_exec("UPDATE server_users SET blocked = 0 WHERE username = 'd'");
     assert_eq!(s.pull(&t, 0, 0).status, 200);
     // The token is stored only as its SHA-256.
-    let stored: i64 = db
-        .query_row(
-            "SELECT COUNT(*) FROM server_devices WHERE token_hash = ?1",
-            [sha256_hex(t.as_bytes())],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let stored = s.sql_i64(&format!(
+        "SELECT COUNT(*) FROM server_devices WHERE token_hash = {}",
+        q(&sha256_hex(t.as_bytes()))
+    ));
     assert_eq!(stored, 1);
 }
 
@@ -282,16 +255,13 @@ fn unconfirmed_and_blocked_accounts_after_password() {
 fn devices_without_a_user_or_with_a_deleted_user() {
     let s = TestServer::start();
     let (t, d) = s.user_device("gone", "v");
-    let db = rusqlite::Connection::open(s.data().join("server.db")).unwrap();
-    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
     // An adopted device with no user (D9).
     let orphan = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-    db.execute(
+    s.sql_exec(&format!(
         "INSERT INTO server_devices (id, name, api_key, token_hash, user_id, vault_id, created_at)
-         VALUES ('dev_nouser', 'old', 'disabled:dev_nouser', ?1, NULL, NULL, '2026-01-01T00:00:00Z')",
-        [sha256_hex(orphan.as_bytes())],
-    )
-    .unwrap();
+         VALUES ('dev_nouser', 'old', 'disabled:dev_nouser', {}, NULL, NULL, '2026-01-01T00:00:00Z')",
+        q(&sha256_hex(orphan.as_bytes()))
+    ));
     s.post(
         "/api/client/revoke-device",
         Some(orphan),
@@ -316,8 +286,7 @@ fn devices_without_a_user_or_with_a_deleted_user() {
         200
     );
     // A device whose user row was deleted is an invalid key, not a 500.
-    db.execute("DELETE FROM server_users WHERE username = 'gone'", [])
-        .unwrap();
+    s.sql_exec("DELETE FROM server_users WHERE username = 'gone'");
     s.pull(&t, 0, 0)
         .assert_error(401, "unauthorized", "invalid API key");
 }

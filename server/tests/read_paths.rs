@@ -5,12 +5,10 @@
 mod common;
 
 use common::*;
-use rusqlite::Connection;
 use std::time::Duration;
 
-fn one<T: rusqlite::types::FromSql>(s: &TestServer, sql: &str) -> T {
-    let c = Connection::open(s.data().join("server.db")).unwrap();
-    c.query_row(sql, [], |r| r.get(0)).unwrap()
+fn one<T: std::str::FromStr<Err: std::fmt::Debug>>(s: &TestServer, sql: &str) -> T {
+    s.sql_str(sql).parse().unwrap()
 }
 
 #[test]
@@ -35,8 +33,9 @@ fn downloads_and_pulls_commit_nothing_until_the_batch_is_written() {
         assert_eq!((r.status, r.body.as_slice()), (200, &bytes[..]));
         assert_eq!(s.pull(&other, 1, 0).status, 200);
     }
-    // Nothing was committed: the WAL did not grow and the ref still has its upload time.
-    assert!(frames(&s) <= wal, "the WAL grew");
+    // Nothing was committed: the WAL did not grow (SQLite's; PostgreSQL keeps no file here)
+    // and the ref still has its upload time.
+    assert!(on_pg() || frames(&s) <= wal, "the WAL grew");
     let accessed: String = one(&s, "SELECT last_accessed FROM server_blob_refs");
     assert_eq!(accessed, created);
 

@@ -183,10 +183,7 @@ fn conflicts_are_informational() {
     );
     // Deletes are returned by pull like any op; tombstones are stored.
     assert_eq!(ids(&s.pull(&t2, 2, 1).json()), vec!["e3"]);
-    let db = rusqlite::Connection::open(s.data().join("server.db")).unwrap();
-    let n: i64 = db
-        .query_row("SELECT COUNT(*) FROM server_tombstones", [], |r| r.get(0))
-        .unwrap();
+    let n = s.sql_i64("SELECT COUNT(*) FROM server_tombstones");
     assert_eq!(n, 1);
 }
 
@@ -332,4 +329,167 @@ fn acknowledged_pushes_survive_sigkill() {
     for id in &acked {
         assert!(stored.contains(id), "acknowledged op {id} was lost");
     }
+}
+
+/// One push of the kill test: its idempotency key, its two ops, whether it got a 200.
+struct Sent {
+    key: String,
+    ops: [String; 2],
+    acked: bool,
+}
+
+/// An op on an entity of its own (nothing supersedes it, so every pull returns it).
+fn own_op(id: &str) -> Value {
+    let path = format!("Docs/{id}.txt");
+    json!({"op_id": id, "entity_type": "file", "entity_id": path, "op_type": "create",
+           "payload_json": json!({"path": path, "content": id}).to_string(),
+           "client_sequence": 1, "created_at": "2026-07-10T00:00:00Z"})
+}
+
+/// Every op of the scope, paging through node `node`: `(server_sequence, op_id)` in order.
+fn pull_all(s: &TestServer, node: usize, token: &str) -> Vec<(i64, String)> {
+    let (mut out, mut cursor) = (Vec::new(), 0);
+    loop {
+        let r = s.pull_on(node, token, cursor, 0);
+        assert_eq!(r.status, 200, "{}", r.text());
+        let p = r.json();
+        out.extend(seqs(&p).into_iter().zip(ids(&p)));
+        cursor = p["page_last_sequence"].as_i64().unwrap();
+        if !p["has_more"].as_bool().unwrap() {
+            return out;
+        }
+    }
+}
+
+/// Issue 16: four devices push through two nodes at once and node 0 is SIGKILLed mid-stream.
+/// Every push that got a 200 is pulled back whole and in its order through node 1, the
+/// sequences are gapless and strictly increasing, no push is stored in part, and retrying the
+/// unanswered pushes with their idempotency keys stores each op exactly once.
+#[test]
+fn a_node_killed_mid_push_loses_nothing_acknowledged() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let Some(mut s) = TestServer::start_nodes(2, None, &[]) else {
+        return;
+    };
+    s.add_user("a");
+    let tokens: Vec<String> = (0..4).map(|_| s.pair("a", "v").0).collect();
+    let (acks, stop) = (AtomicUsize::new(0), AtomicBool::new(false));
+    // The workers share addresses, not `s` (its log receiver stays with this thread).
+    let addrs = [s.addr_of(0).to_owned(), s.addr_of(1).to_owned()];
+    let sent: Vec<Vec<Sent>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = tokens
+            .iter()
+            .enumerate()
+            .map(|(w, token)| {
+                let (addrs, acks, stop) = (&addrs, &acks, &stop);
+                scope.spawn(move || {
+                    let auth = format!("Bearer {token}");
+                    let mut sent = Vec::new();
+                    for n in 0.. {
+                        if stop.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        let ops = [format!("w{w}-{n}-a"), format!("w{w}-{n}-b")];
+                        let key = format!("key-w{w}-{n}");
+                        let body = json!({"ops": [own_op(&ops[0]), own_op(&ops[1])],
+                                          "idempotency_key": key})
+                        .to_string();
+                        // A request to the killed node fails to connect or read: not acked.
+                        let r = common::http::try_request_host(
+                            &addrs[(w + n) % 2],
+                            &addrs[0],
+                            "POST",
+                            "/api/v1/sync/push",
+                            &[
+                                ("Authorization", &auth),
+                                ("Content-Type", "application/json"),
+                            ],
+                            body.as_bytes(),
+                        );
+                        let acked = matches!(&r, Ok(r) if r.status == 200);
+                        if acked {
+                            acks.fetch_add(1, Ordering::SeqCst);
+                        }
+                        sent.push(Sent { key, ops, acked });
+                    }
+                    sent
+                })
+            })
+            .collect();
+        let wait_acks = |n: usize| {
+            let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while acks.load(Ordering::SeqCst) < n {
+                assert!(
+                    std::time::Instant::now() < end,
+                    "fewer than {n} pushes acknowledged"
+                );
+                std::thread::park_timeout(std::time::Duration::from_millis(5));
+            }
+        };
+        wait_acks(60);
+        // SIGKILL (by pid: the workers share `s`) while they keep pushing; node 1 goes on.
+        let pid = s.child.id();
+        let st = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let after = acks.load(Ordering::SeqCst);
+        wait_acks(after + 40);
+        stop.store(true, Ordering::SeqCst);
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    s.kill_node(0);
+    let all: Vec<&Sent> = sent.iter().flatten().collect();
+    assert!(all.iter().any(|p| !p.acked), "no push met the killed node");
+
+    let (reader, _) = s.pair("a", "v");
+    let stored = pull_all(&s, 1, &reader);
+    let seq: Vec<i64> = stored.iter().map(|(q, _)| *q).collect();
+    assert_eq!(
+        seq,
+        (1..=seq.len() as i64).collect::<Vec<_>>(),
+        "gapless and increasing"
+    );
+    let at = |id: &str| stored.iter().find(|(_, o)| o == id).map(|(q, _)| *q);
+    for (w, pushes) in sent.iter().enumerate() {
+        let mut last = 0;
+        for p in pushes {
+            let (a, b) = (at(&p.ops[0]), at(&p.ops[1]));
+            // Atomic: both ops of a push or neither, next to each other.
+            assert_eq!(a.is_some(), b.is_some(), "push {} stored in part", p.key);
+            if let (Some(a), Some(b)) = (a, b) {
+                assert_eq!(b, a + 1, "push {} is not contiguous", p.key);
+                // A device's pushes are stored in the order it sent them.
+                assert!(a > last, "device {w}: push {} out of order", p.key);
+                last = b;
+            } else {
+                assert!(!p.acked, "acknowledged push {} was lost", p.key);
+            }
+        }
+    }
+
+    // Retrying every unanswered push with its key stores each op exactly once.
+    for (w, pushes) in sent.iter().enumerate() {
+        for p in pushes.iter().filter(|p| !p.acked) {
+            let body = vec![own_op(&p.ops[0]), own_op(&p.ops[1])];
+            let r = s.push_on(1, &tokens[w], body, Some(&p.key));
+            assert_eq!(r.status, 200, "retry of {}: {}", p.key, r.text());
+        }
+    }
+    let stored = pull_all(&s, 1, &reader);
+    let seq: Vec<i64> = stored.iter().map(|(q, _)| *q).collect();
+    assert_eq!(
+        seq,
+        (1..=seq.len() as i64).collect::<Vec<_>>(),
+        "gapless and increasing"
+    );
+    let mut ids: Vec<&str> = stored.iter().map(|(_, o)| o.as_str()).collect();
+    ids.sort_unstable();
+    let mut want: Vec<&str> = all
+        .iter()
+        .flat_map(|p| p.ops.iter().map(String::as_str))
+        .collect();
+    want.sort_unstable();
+    assert_eq!(ids, want, "each op exactly once");
 }

@@ -25,7 +25,13 @@ pub enum Backend {
 
 /// The local folder, then S3 when the environment names a bucket.
 pub fn backends() -> Vec<Backend> {
-    let mut all = vec![Backend::Local];
+    // With every server on S3 (`VERSTAK_TEST_S3_EVERYWHERE`) there is no local-folder server.
+    let mut all = if crate::common::on_s3() {
+        eprintln!("skipped: the local-folder backend (every server keeps its blobs in S3)");
+        vec![]
+    } else {
+        vec![Backend::Local]
+    };
     if let Ok(url) = std::env::var("VERSTAK_TEST_BLOB_STORE")
         && !url.is_empty()
     {

@@ -43,9 +43,34 @@ pub fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Resp {
-    let mut s = TcpStream::connect(addr).unwrap();
+    request_host(addr, addr, method, path, headers, body)
+}
+
+/// [`request`] to `addr` with `host` as the `Host` header (another node's, behind a balancer).
+pub fn request_host(
+    addr: &str,
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Resp {
+    try_request_host(addr, host, method, path, headers, body).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`request_host`] that says why instead of panicking when the server is gone (refused,
+/// reset, or closed before a complete response head).
+pub fn try_request_host(
+    addr: &str,
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Resp, String> {
+    let mut s = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -53,11 +78,15 @@ pub fn request(
         head.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     head.push_str("\r\n");
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
+    s.write_all(head.as_bytes())
+        .and_then(|_| s.write_all(body))
+        .map_err(|e| format!("send to {addr}: {e}"))?;
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw);
-    parse(&raw, method == "HEAD")
+    if !raw.windows(4).any(|w| w == b"\r\n\r\n") {
+        return Err(format!("no complete response head from {addr}"));
+    }
+    Ok(parse(&raw, method == "HEAD"))
 }
 
 fn parse(raw: &[u8], head_only: bool) -> Resp {

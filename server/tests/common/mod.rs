@@ -4,6 +4,14 @@
 //! The tiny client ([`http`]) sends exactly the bytes a test asks for (no path normalisation,
 //! optional Content-Type), which the conformance checks need. `TestServer` kills the child on
 //! drop. Nothing here sleeps to wait: the ready line is polled with a deadline.
+//!
+//! Backends: with [`PG_ENV`] set (`scripts/pg.sh start` prints a URL) every data directory gets
+//! a PostgreSQL database of its own; with [`NODES_ENV`]`=2` as well, each `TestServer` is two
+//! processes on that data and database, and its request helpers alternate between them (node
+//! 0's address as `Host`, as behind a load balancer). Tests read and change rows through
+//! [`TestServer::sql_rows`] and friends (rusqlite on SQLite, `psql` on PostgreSQL); tests of
+//! SQLite's own files return early through [`skip_on_pg`]. `scripts/test-scaleout.sh` runs the
+//! suite that way.
 
 #![allow(dead_code)]
 
@@ -15,9 +23,11 @@ pub mod web;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
+#[allow(unused_imports)]
 pub use http::{Resp, request};
 use serde_json::{Value, json};
 
@@ -25,10 +35,42 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_verstak-sync-server");
 pub const PW: &str = "pw12345678";
 
 pub struct TestServer {
+    /// Node 0: the process tests that talk raw TCP (`addr`) or read `/proc` use.
     pub child: Child,
     pub addr: String,
     pub dir: tempfile::TempDir,
+    /// The log lines of every node, in one receiver.
     pub log: mpsc::Receiver<String>,
+    /// Further nodes on the same data directory and database (`VERSTAK_TEST_NODES=2`).
+    pub more: Vec<Node>,
+    /// Round-robin position of the request helpers.
+    turn: AtomicUsize,
+    /// Nodes killed by [`TestServer::kill_node`]: the helpers pass them by, as a balancer's
+    /// health check would.
+    gone: Vec<usize>,
+}
+
+/// A further server process of a [`TestServer`].
+pub struct Node {
+    pub child: Child,
+    pub addr: String,
+}
+
+/// With PostgreSQL (see [`PG_ENV`]), `VERSTAK_TEST_NODES=2` starts two server processes per
+/// [`TestServer`] on one data directory and one database, and the request helpers alternate
+/// between them, as behind a load balancer.
+pub const NODES_ENV: &str = "VERSTAK_TEST_NODES";
+
+/// How many server processes a [`TestServer`] starts: 1 unless PostgreSQL and [`NODES_ENV`].
+pub fn nodes_wanted() -> usize {
+    if !on_pg() {
+        return 1;
+    }
+    std::env::var(NODES_ENV)
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_usize)
+        .max(1)
 }
 
 impl TestServer {
@@ -60,13 +102,69 @@ impl TestServer {
         Self::start_in_env(tempfile::tempdir().unwrap(), &[], envs)
     }
 
+    /// Starts [`nodes_wanted`] processes (one when `args` fix a port, which only one can bind).
     pub fn start_in_env(dir: tempfile::TempDir, args: &[&str], envs: &[(&str, &str)]) -> Self {
-        let (child, addr, log) = spawn_env(dir.path(), args, envs);
+        let fixed_port = args.windows(2).any(|w| {
+            (w[0] == "--port" && w[1] != "0") || (w[0] == "--listen" && !w[1].ends_with(":0"))
+        });
+        let n = if fixed_port { 1 } else { nodes_wanted() };
+        Self::start_n(dir, args, envs, n)
+    }
+
+    /// Starts `n` nodes on a fresh data directory and one PostgreSQL database, whatever
+    /// [`NODES_ENV`] says; `None` (saying why) without PostgreSQL, where nodes cannot share.
+    pub fn start_nodes(n: usize, config: Option<&str>, args: &[&str]) -> Option<Self> {
+        if !on_pg() {
+            eprintln!("skipped: several nodes need PostgreSQL (set {PG_ENV})");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        if let Some(c) = config {
+            std::fs::write(dir.path().join("config.yml"), c).unwrap();
+        }
+        Some(Self::start_n(dir, args, &[], n))
+    }
+
+    fn start_n(dir: tempfile::TempDir, args: &[&str], envs: &[(&str, &str)], n: usize) -> Self {
+        let (child, addr, log0) = spawn_env(dir.path(), args, envs);
+        if n == 1 {
+            return Self::from_parts(child, addr, dir, log0);
+        }
+        // Started one after the other: each may write config.yml (`--admin-user`) on start.
+        let (tx, log) = mpsc::channel();
+        forward(log0, tx.clone());
+        let mut more = Vec::new();
+        for _ in 1..n {
+            let (child, addr, rx) = spawn_env(dir.path(), args, envs);
+            forward(rx, tx.clone());
+            more.push(Node { child, addr });
+        }
         TestServer {
             child,
             addr,
             dir,
             log,
+            more,
+            turn: AtomicUsize::new(0),
+            gone: Vec::new(),
+        }
+    }
+
+    /// A one-node server from a process a test spawned itself.
+    pub fn from_parts(
+        child: Child,
+        addr: String,
+        dir: tempfile::TempDir,
+        log: mpsc::Receiver<String>,
+    ) -> Self {
+        TestServer {
+            child,
+            addr,
+            dir,
+            log,
+            more: Vec::new(),
+            turn: AtomicUsize::new(0),
+            gone: Vec::new(),
         }
     }
 
@@ -74,24 +172,78 @@ impl TestServer {
         self.dir.path()
     }
 
+    /// How many server processes serve this data.
+    pub fn nodes(&self) -> usize {
+        1 + self.more.len()
+    }
+
+    /// The address of node `i` (0 is [`TestServer::addr`]).
+    pub fn addr_of(&self, i: usize) -> &str {
+        match i {
+            0 => &self.addr,
+            i => &self.more[i - 1].addr,
+        }
+    }
+
+    fn child_of(&mut self, i: usize) -> &mut Child {
+        match i {
+            0 => &mut self.child,
+            i => &mut self.more[i - 1].child,
+        }
+    }
+
+    /// The node the next request goes to (round robin).
+    fn next_node(&self) -> usize {
+        loop {
+            let i = self.turn.fetch_add(1, Ordering::Relaxed) % self.nodes();
+            if !self.gone.contains(&i) || self.gone.len() == self.nodes() {
+                return i;
+            }
+        }
+    }
+
+    /// A request to the next node in turn. Every node gets node 0's address as `Host`, as
+    /// behind a load balancer, so links the server builds are the same on each.
     pub fn req(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
-        request(&self.addr, method, path, headers, body)
+        self.req_on(self.next_node(), method, path, headers, body)
+    }
+
+    /// A request to node `i`.
+    pub fn req_on(
+        &self,
+        i: usize,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Resp {
+        http::request_host(self.addr_of(i), &self.addr, method, path, headers, body)
     }
 
     /// `POST path` with a JSON body and an optional bearer token.
     pub fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Resp {
+        self.post_on(self.next_node(), path, token, body)
+    }
+
+    /// [`TestServer::post`] to node `i`.
+    pub fn post_on(&self, i: usize, path: &str, token: Option<&str>, body: &Value) -> Resp {
         let auth = token.map(|t| format!("Bearer {t}"));
         let mut h: Vec<(&str, &str)> = vec![("Content-Type", "application/json")];
         if let Some(a) = &auth {
             h.push(("Authorization", a));
         }
-        self.req("POST", path, &h, body.to_string().as_bytes())
+        self.req_on(i, "POST", path, &h, body.to_string().as_bytes())
     }
 
     pub fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.get_on(self.next_node(), path, token)
+    }
+
+    /// [`TestServer::get`] from node `i`.
+    pub fn get_on(&self, i: usize, path: &str, token: Option<&str>) -> Resp {
         let auth = token.map(|t| format!("Bearer {t}"));
         let h: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
-        self.req("GET", path, &h, b"")
+        self.req_on(i, "GET", path, &h, b"")
     }
 
     /// Creates a confirmed user with the `user add` subcommand.
@@ -121,15 +273,26 @@ impl TestServer {
     }
 
     pub fn push(&self, token: &str, ops: Vec<Value>, key: Option<&str>) -> Resp {
+        self.push_on(self.next_node(), token, ops, key)
+    }
+
+    /// [`TestServer::push`] through node `i`.
+    pub fn push_on(&self, i: usize, token: &str, ops: Vec<Value>, key: Option<&str>) -> Resp {
         let mut body = json!({"device_id": "x", "ops": ops});
         if let Some(k) = key {
             body["idempotency_key"] = json!(k);
         }
-        self.post("/api/v1/sync/push", Some(token), &body)
+        self.post_on(i, "/api/v1/sync/push", Some(token), &body)
     }
 
     pub fn pull(&self, token: &str, since: i64, limit: i64) -> Resp {
-        self.post(
+        self.pull_on(self.next_node(), token, since, limit)
+    }
+
+    /// [`TestServer::pull`] through node `i`.
+    pub fn pull_on(&self, i: usize, token: &str, since: i64, limit: i64) -> Resp {
+        self.post_on(
+            i,
             "/api/v1/sync/pull",
             Some(token),
             &json!({"since_sequence": since, "page_limit": limit}),
@@ -148,33 +311,246 @@ impl TestServer {
         )
     }
 
-    /// Sends SIGTERM to the server process (by pid).
+    /// Sends SIGTERM to every node not killed by [`TestServer::kill_node`] (by pid).
     pub fn sigterm(&self) {
-        let st = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(st.success());
+        for i in (0..self.nodes()).filter(|i| !self.gone.contains(i)) {
+            let pid = match i {
+                0 => self.child.id(),
+                i => self.more[i - 1].child.id(),
+            };
+            let st = Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status()
+                .unwrap();
+            assert!(st.success());
+        }
     }
 
-    /// Waits (with a deadline) for the process to exit; returns its exit code.
+    /// SIGKILLs node `i` (if still running) and reaps it; later requests go to the others.
+    pub fn kill_node(&mut self, i: usize) {
+        let child = self.child_of(i);
+        let _ = child.kill();
+        child.wait().unwrap();
+        self.gone.push(i);
+    }
+
+    /// Waits (with a deadline) for every node to exit; returns the exit code, the first one
+    /// that is not 0 when they differ.
     pub fn wait_exit(&mut self, deadline: Duration) -> Option<i32> {
         let end = std::time::Instant::now() + deadline;
-        while std::time::Instant::now() < end {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                return st.code();
+        let mut codes = Vec::new();
+        for i in 0..self.nodes() {
+            let child = self.child_of(i);
+            loop {
+                if let Some(st) = child.try_wait().unwrap() {
+                    codes.push(st.code());
+                    break;
+                }
+                if std::time::Instant::now() >= end {
+                    return None;
+                }
+                std::thread::park_timeout(Duration::from_millis(20));
             }
-            std::thread::park_timeout(Duration::from_millis(20));
         }
-        None
+        codes
+            .iter()
+            .copied()
+            .find(|c| *c != Some(0))
+            .unwrap_or(Some(0))
+    }
+
+    /// The rows of a query on this server's database (SQLite `server.db` or its PostgreSQL
+    /// database): each column as text, NULL as `None`. Inline values with [`q`].
+    pub fn sql_rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        sql_rows(self.data(), sql)
+    }
+
+    /// The first column of every row (NULL is a test failure).
+    pub fn sql_col(&self, sql: &str) -> Vec<String> {
+        self.sql_rows(sql)
+            .into_iter()
+            .map(|r| r[0].clone().unwrap_or_else(|| panic!("NULL from {sql}")))
+            .collect()
+    }
+
+    /// The first column of the one row a query returns, NULL as `None`.
+    pub fn sql_opt(&self, sql: &str) -> Option<String> {
+        let rows = self.sql_rows(sql);
+        assert!(!rows.is_empty(), "no row from {sql}");
+        rows[0][0].clone()
+    }
+
+    /// The first column of the one row a query returns, as text.
+    pub fn sql_str(&self, sql: &str) -> String {
+        self.sql_opt(sql)
+            .unwrap_or_else(|| panic!("NULL from {sql}"))
+    }
+
+    /// The first column of the one row a query returns, as an integer.
+    pub fn sql_i64(&self, sql: &str) -> i64 {
+        let v = self.sql_str(sql);
+        v.parse()
+            .unwrap_or_else(|e| panic!("{v:?} from {sql} is not an integer: {e}"))
+    }
+
+    /// Runs one statement that returns no rows; returns the number of rows it changed.
+    pub fn sql_exec(&self, sql: &str) -> usize {
+        sql_exec(self.data(), sql)
     }
 }
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for i in 0..self.nodes() {
+            let child = self.child_of(i);
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // A failing test shows what the servers logged last (their errors say why).
+        if std::thread::panicking() {
+            std::thread::park_timeout(Duration::from_millis(50));
+            // Backtrace frames (indented) left out: the lines before them say what failed.
+            let lines: Vec<String> = self
+                .log
+                .try_iter()
+                .filter(|l| !l.starts_with(' ') && l != "stack backtrace:")
+                .collect();
+            let from = lines.len().saturating_sub(40);
+            for l in &lines[from..] {
+                eprintln!("server log: {l}");
+            }
+        }
+    }
+}
+
+/// Passes a node's log lines on to the test server's one receiver.
+fn forward(rx: mpsc::Receiver<String>, tx: mpsc::Sender<String>) {
+    std::thread::spawn(move || {
+        for line in rx {
+            if tx.send(line).is_err() {
+                // Keep draining so the node never blocks on a full pipe.
+            }
+        }
+    });
+}
+
+/// Whether a test of SQLite's own files skips: it does on PostgreSQL, saying why.
+pub fn skip_on_pg(reason: &str) -> bool {
+    if on_pg() {
+        eprintln!("skipped on PostgreSQL: {reason}");
+    }
+    on_pg()
+}
+
+/// Where uploads are spooled while they arrive: `<data>/blobs`, or `<data>/uploads` with S3.
+pub fn upload_spool(data: &Path) -> PathBuf {
+    data.join(if on_s3() { "uploads" } else { "blobs" })
+}
+
+/// Whether a test of the local blob folder itself skips: it does when every server keeps its
+/// blobs in S3 ([`S3_ENV`]), saying why.
+pub fn skip_on_s3(reason: &str) -> bool {
+    if on_s3() {
+        eprintln!("skipped with blobs in S3: {reason}");
+    }
+    on_s3()
+}
+
+/// `s` as an SQL string literal (both databases take `''` for a quote, backslashes as is).
+pub fn q(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The rows of a query on the database of `data`; see [`TestServer::sql_rows`].
+pub fn sql_rows(data: &Path, sql: &str) -> Vec<Vec<Option<String>>> {
+    let Some(url) = pg_url(data) else {
+        let c = sqlite(data);
+        let mut st = c.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let n = st.column_count();
+        let mut rows = st.query([]).unwrap();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().unwrap() {
+            out.push((0..n).map(|i| sqlite_text(r.get_ref(i).unwrap())).collect());
+        }
+        return out;
+    };
+    let out = psql(
+        &url,
+        sql,
+        &[
+            "-q",
+            "-F",
+            FIELD,
+            "-R",
+            RECORD,
+            "-P",
+            &format!("null={NULL}"),
+        ],
+    );
+    if out.is_empty() {
+        return Vec::new();
+    }
+    out.strip_suffix('\n')
+        .unwrap_or(&out)
+        .split(RECORD)
+        .map(|r| {
+            r.split(FIELD)
+                .map(|f| (f != NULL).then(|| f.to_owned()))
+                .collect()
+        })
+        .collect()
+}
+
+/// Runs one statement on the database of `data`; see [`TestServer::sql_exec`].
+pub fn sql_exec(data: &Path, sql: &str) -> usize {
+    let Some(url) = pg_url(data) else {
+        return sqlite(data)
+            .execute(sql, [])
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    };
+    // psql prints the command tag (`UPDATE 2`, `INSERT 0 1`): its last word is the count.
+    let out = psql(&url, sql, &[]);
+    out.split_whitespace()
+        .last()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no row count from {sql}: {out:?}"))
+}
+
+/// psql's separators: control characters no test stores.
+const FIELD: &str = "\u{1f}";
+const RECORD: &str = "\u{1e}";
+const NULL: &str = "\u{1}";
+
+fn psql(url: &str, sql: &str, args: &[&str]) -> String {
+    let out = Command::new("psql")
+        .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
+        .args(args)
+        .args(["-d", url, "-c", sql])
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn sqlite(data: &Path) -> rusqlite::Connection {
+    let c = rusqlite::Connection::open(data.join("server.db")).unwrap();
+    c.busy_timeout(Duration::from_secs(5)).unwrap();
+    c
+}
+
+fn sqlite_text(v: rusqlite::types::ValueRef<'_>) -> Option<String> {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Null => None,
+        ValueRef::Integer(i) => Some(i.to_string()),
+        ValueRef::Real(f) => Some(f.to_string()),
+        ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Some(hex::encode(b)),
     }
 }
 
@@ -204,6 +580,11 @@ pub fn spawn_cmd(
         cmd.env("VERSTAK_DATABASE_URL", url);
     }
     cmd.arg("--data").arg(data);
+    if let Some(url) = s3_store(data)
+        && !args.contains(&"--blob-store")
+    {
+        cmd.arg("--blob-store").arg(url);
+    }
     if !args.iter().any(|a| *a == "--port" || *a == "--listen") {
         cmd.args(["--port", "0"]);
     }
@@ -255,18 +636,39 @@ fn wait_ready(rx: &mpsc::Receiver<String>, child: &mut Child) -> String {
 /// PostgreSQL: each data directory gets a database of its own, created on first use.
 pub const PG_ENV: &str = "VERSTAK_TEST_DATABASE_URL";
 
+/// Set to `1` together with `VERSTAK_TEST_BLOB_STORE` (`s3://bucket/prefix`, from
+/// `scripts/garage.sh`), every test server keeps its blobs in that bucket, under a prefix of
+/// its data directory's own (so the nodes of one `TestServer` share it); checks of files in
+/// `<data>/blobs` then skip through [`on_s3`].
+pub const S3_ENV: &str = "VERSTAK_TEST_S3_EVERYWHERE";
+
+/// Whether every test server keeps its blobs in S3 (see [`S3_ENV`]).
+pub fn on_s3() -> bool {
+    std::env::var(S3_ENV).is_ok_and(|v| v == "1")
+        && std::env::var("VERSTAK_TEST_BLOB_STORE").is_ok_and(|u| !u.is_empty())
+}
+
+/// The `--blob-store` URL for servers on `data` in S3 mode.
+pub fn s3_store(data: &Path) -> Option<String> {
+    if !on_s3() {
+        return None;
+    }
+    let base = std::env::var("VERSTAK_TEST_BLOB_STORE").unwrap();
+    let hash = sha256_hex(data.as_os_str().as_encoded_bytes());
+    Some(format!("{}/d-{}", base.trim_end_matches('/'), &hash[..16]))
+}
+
 /// Whether the suite runs against PostgreSQL; tests of SQLite's own files skip then.
 pub fn on_pg() -> bool {
     std::env::var(PG_ENV).is_ok_and(|u| !u.is_empty())
 }
 
-/// The database URL for servers on `data`, in PostgreSQL mode (see [`PG_ENV`]).
+/// The database URL for servers on `data`, in PostgreSQL mode (see [`PG_ENV`]); the
+/// database is created on first use.
 pub fn pg_database(data: &Path) -> Option<String> {
-    let admin = std::env::var(PG_ENV).ok().filter(|u| !u.is_empty())?;
-    let name = format!(
-        "t_{}",
-        &sha256_hex(data.as_os_str().as_encoded_bytes())[..16]
-    );
+    let url = pg_url(data)?;
+    let name = url.rsplit_once('/').unwrap().1;
+    let admin = std::env::var(PG_ENV).unwrap();
     let out = Command::new("psql")
         .arg(&admin)
         .args(["-q", "-c", &format!("CREATE DATABASE {name}")])
@@ -276,6 +678,16 @@ pub fn pg_database(data: &Path) -> Option<String> {
     assert!(
         out.status.success() || err.contains("already exists"),
         "creating the test database failed: {err}"
+    );
+    Some(url)
+}
+
+/// The URL of `data`'s database in PostgreSQL mode (named for the directory's path).
+pub fn pg_url(data: &Path) -> Option<String> {
+    let admin = std::env::var(PG_ENV).ok().filter(|u| !u.is_empty())?;
+    let name = format!(
+        "t_{}",
+        &sha256_hex(data.as_os_str().as_encoded_bytes())[..16]
     );
     let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
     Some(format!("{base}/{name}"))
