@@ -11,7 +11,6 @@ use crate::events::EventHub;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::store::Db;
-use crate::web::notice::Notices;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -29,12 +28,9 @@ pub struct AppState {
     pub(crate) web: Arc<RwLock<WebSettings>>,
     /// `config.yml` as loaded, for saves from the console; `None` in tests without a file.
     pub(crate) config_file: Arc<Mutex<Option<ConfigFile>>>,
-    /// Admin one-time secrets (§6.12): `sha256_hex(admin session token)` → (password, expiry).
-    pub(crate) secrets: Arc<Mutex<HashMap<String, (String, Instant)>>>,
     /// The time of the last automatic retention run (§6.14 `last_cleanup_at`).
     pub(crate) last_cleanup: Arc<Mutex<String>>,
     /// Console result messages waiting for their admin session's next page.
-    pub(crate) notices: Arc<Notices>,
     /// Blob access times and pull progress, written in batches (`crate::marks`).
     pub(crate) marks: Arc<crate::marks::Marks>,
     /// The run-time history settings (`history:` of `config.yml`, editable in the console).
@@ -65,9 +61,7 @@ impl AppState {
             marks: Arc::new(crate::marks::Marks::default()),
             web: Arc::new(RwLock::new(web)),
             config_file: Arc::new(Mutex::new(None)),
-            secrets: Arc::new(Mutex::new(HashMap::new())),
             last_cleanup: Arc::new(Mutex::new(String::new())),
-            notices: Arc::new(Notices::default()),
             db,
             config: Arc::new(config),
             blobs,

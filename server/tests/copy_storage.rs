@@ -91,12 +91,7 @@ fn start(dir: tempfile::TempDir, args: &[&str]) -> TestServer {
             Err(mpsc::RecvTimeoutError::Disconnected) => panic!("server exited: {seen:#?}"),
         }
     };
-    TestServer {
-        child,
-        addr,
-        dir,
-        log,
-    }
+    TestServer::from_parts(child, addr, dir, log)
 }
 
 fn user_add(data: &Path, name: &str) {
@@ -216,12 +211,12 @@ fn build_deployment() -> Deployment {
 /// [`Store`]'s helpers, which need a server only to find the local folder.
 fn outside(dir: tempfile::TempDir) -> TestServer {
     let (_, log) = mpsc::channel();
-    TestServer {
-        child: Command::new("sleep").arg("600").spawn().unwrap(),
-        addr: String::new(),
+    TestServer::from_parts(
+        Command::new("sleep").arg("600").spawn().unwrap(),
+        String::new(),
         dir,
         log,
-    }
+    )
 }
 
 /// The ops of a pull answer without the fields that describe the request.

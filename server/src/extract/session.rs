@@ -74,7 +74,10 @@ impl FromRequestParts<AppState> for AdminSession {
         let page = parts.method == axum::http::Method::GET
             && !path.starts_with("/admin/api/")
             && !path.ends_with(".json");
-        let notice = page.then(|| st.notices.take(&session.token_hash)).flatten();
+        let notice = match page {
+            true => crate::web::notice::take(st, &session.token_hash).await,
+            false => None,
+        };
         Ok(AdminSession {
             cx,
             session,

@@ -25,6 +25,7 @@ pub(crate) mod devices;
 pub(crate) mod events;
 pub(crate) mod history;
 pub(crate) mod migrate;
+pub(crate) mod notes;
 pub(crate) mod ops;
 mod pg;
 mod pg_schema;

@@ -8,15 +8,17 @@
 
 use super::StoreError;
 
-/// The schema version this server writes into `server_schema`.
-pub(crate) const PG_SCHEMA_VERSION: i64 = 1;
+/// The schema version this server writes into `server_schema`. It counts like SQLite's
+/// `user_version` (`schema::SCHEMA_VERSION`): the same number means the same tables, so
+/// `/readyz` reports one schema version whatever the database.
+pub(crate) const PG_SCHEMA_VERSION: i64 = 5;
 
 /// The advisory lock that serializes schema changes across server processes.
 const MIGRATE_LOCK: i64 = 0x7665_7273_7461_6b01;
 
-/// Version 1: every table of SQLite schema 5. `rowid` columns stand in for SQLite's implicit
+/// Version 5: every table of SQLite schema 5 (PostgreSQL databases start there). `rowid` columns stand in for SQLite's implicit
 /// row ids where a console list uses them as its tiebreak (insertion order).
-const V1: &str = r#"
+const V5: &str = r#"
 CREATE TABLE server_users (
     id TEXT PRIMARY KEY,
     username TEXT NOT NULL UNIQUE,
@@ -153,6 +155,13 @@ CREATE TABLE server_blob_usage (
     bytes BIGINT NOT NULL,
     PRIMARY KEY (user_id, vault_id)
 );
+CREATE TABLE server_session_notes (
+    token_hash TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    PRIMARY KEY (token_hash, kind)
+);
 -- Rate-limit buckets shared by every server process (SQLite servers keep them in memory).
 CREATE TABLE server_rate_limits (
     key TEXT PRIMARY KEY,
@@ -233,8 +242,8 @@ fn migrate_locked(client: &mut postgres::Client) -> Result<(), StoreError> {
         return Ok(());
     }
     let mut tx = client.transaction()?;
-    if version < 1 {
-        tx.batch_execute(V1)?;
+    if version < 5 {
+        tx.batch_execute(V5)?;
     }
     tx.execute("DELETE FROM server_schema", &[])?;
     tx.execute(

@@ -36,6 +36,7 @@ pub(crate) fn run(c: &Conn, r: Retention) -> Result<(), StoreError> {
         "DELETE FROM server_audit_log WHERE created_at < ?1",
         params![audit],
     )?;
+    super::notes::prune(c, &now)?;
     if c.is_pg() {
         crate::ratelimit::prune_shared(c, time::unix_millis())?;
     }

@@ -200,6 +200,13 @@ CREATE TABLE IF NOT EXISTS server_device_sync (
 CREATE INDEX IF NOT EXISTS idx_server_ops_heads ON server_ops(user_id, vault_id, server_sequence) WHERE compaction <> 1;
 CREATE INDEX IF NOT EXISTS idx_server_ops_barriers ON server_ops(user_id, vault_id, server_sequence) WHERE compaction = 2;
 CREATE INDEX IF NOT EXISTS idx_server_device_sync_scope ON server_device_sync(user_id, vault_id);
+CREATE TABLE IF NOT EXISTS server_session_notes (
+    token_hash TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    PRIMARY KEY (token_hash, kind)
+);
 CREATE INDEX IF NOT EXISTS idx_server_blobs_orphaned ON server_blobs(orphaned_at) WHERE orphaned_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS idx_server_blob_refs_sha ON server_blob_refs(sha256);
 CREATE TRIGGER IF NOT EXISTS server_blob_orphaned AFTER DELETE ON server_blob_refs

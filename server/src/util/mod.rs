@@ -3,4 +3,5 @@
 
 pub(crate) mod ids;
 pub(crate) mod password;
+pub(crate) mod seal;
 pub(crate) mod time;

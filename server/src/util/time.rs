@@ -31,6 +31,11 @@ pub(crate) fn rfc3339_ago(d: Duration) -> String {
     format_unix(unix_now() - d.as_secs() as i64)
 }
 
+/// `now + d`, formatted as [`now_rfc3339`] is.
+pub(crate) fn rfc3339_in(d: Duration) -> String {
+    format_unix(unix_now() + d.as_secs() as i64)
+}
+
 /// Formats Unix seconds as RFC 3339 UTC.
 pub(crate) fn format_unix(secs: i64) -> String {
     verstak_sync_proto::time::rfc3339_from_unix(secs)

@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::json;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::ops::{self, Actor, Refusal, Via, WebSettingsInput};
 use super::pages::{admin_page_status, refusal_flash};
@@ -23,6 +23,8 @@ use crate::reply::json_response;
 use crate::routes::only;
 use crate::state::AppState;
 use crate::store::admin as q;
+use crate::store::notes;
+use crate::util::{seal, time};
 use crate::web::form::Form;
 use crate::web::html;
 use crate::web::notice::Notice;
@@ -146,13 +148,11 @@ async fn run(st: &AppState, a: &Admin, act: ConsoleAction, f: &Form) -> Result<O
         }
         _ => (None, None),
     };
-    let tell = |key: &'static str, name: Option<&str>| {
-        let name = name.unwrap_or(id).to_owned();
-        st.notices
-            .leave(&a.session.token_hash, Notice { key, name });
-    };
+    let mut told = None;
+    let mut tell =
+        |key: &str, name: Option<&str>| told = Some(Notice::new(key, name.unwrap_or(id)));
     let (user, device) = (user.as_deref(), device.as_deref());
-    Ok(match act {
+    let outcome = match act {
         A::WebSettings => match ops::web_settings(st, &actor, web_settings_input(f)).await? {
             true => see("/admin/settings?flash=settings_saved"),
             false => Fail(StatusCode::BAD_REQUEST, "error.invalidPublicURL"),
@@ -191,7 +191,7 @@ async fn run(st: &AppState, a: &Admin, act: ConsoleAction, f: &Form) -> Result<O
         },
         A::ResetUserPassword => match ops::reset_password(st, &actor, id, 16).await? {
             Some(pw) => {
-                keep_secret(st, &a.session.token_hash, pw);
+                keep_secret(st, a, &pw).await?;
                 tell("done.passwordReset", user);
                 see("/admin/password-result")
             }
@@ -235,7 +235,11 @@ async fn run(st: &AppState, a: &Admin, act: ConsoleAction, f: &Form) -> Result<O
             ops::cleanup(st, &actor).await?;
             see("/admin/storage?flash=cleanup_done")
         }
-    })
+    };
+    if let Some(n) = told {
+        crate::web::notice::leave(st, &a.session.token_hash, n).await?;
+    }
+    Ok(outcome)
 }
 
 fn web_settings_input(f: &Form) -> WebSettingsInput<'_> {
@@ -253,16 +257,24 @@ fn refused(why: Refusal) -> Outcome {
 }
 
 /// Keeps a reset password for five minutes, for this admin session only: the password-result
-/// page fetches it once (§6.12 one-time secret).
-fn keep_secret(st: &AppState, session_hash: &str, pw: String) {
-    if let Ok(mut m) = st.secrets.lock() {
-        m.retain(|_, (_, exp)| *exp > Instant::now());
-        m.insert(
-            session_hash.to_owned(),
-            (pw, Instant::now() + Duration::from_secs(300)),
-        );
-    }
+/// page fetches it once (§6.12 one-time secret). It is stored sealed with the session's token,
+/// which the database never holds (only its hash), so the stored note is useless without the
+/// browser's cookie; any server process can open it for that browser.
+async fn keep_secret(st: &AppState, a: &Admin, pw: &str) -> Result<(), ApiError> {
+    let token = a.cx.cookie("admin_session").unwrap_or("");
+    let sealed = seal::seal(token, pw.as_bytes());
+    let (hash, exp) = (
+        a.session.token_hash.clone(),
+        time::rfc3339_in(Duration::from_secs(300)),
+    );
+    st.db
+        .write(move |c| notes::leave(c, &hash, SECRET, &sealed, &exp))
+        .await?;
+    Ok(())
 }
+
+/// The note kind of a one-time secret.
+const SECRET: &str = "secret";
 
 async fn password_result(a: Admin) -> Response {
     let mut r = admin_page_status(
@@ -284,13 +296,14 @@ async fn secret(State(st): State<AppState>, a: Admin, _: Csrf) -> Result<Respons
     if a.cx.cookie("admin_session").unwrap_or("").is_empty() {
         return Err(ApiError::SessionInvalid);
     }
-    let taken = st
-        .secrets
-        .lock()
-        .ok()
-        .and_then(|mut m| m.remove(&a.session.token_hash));
-    match taken {
-        Some((pw, exp)) if exp > Instant::now() => {
+    let token = a.cx.cookie("admin_session").unwrap_or("").to_owned();
+    let (hash, now) = (a.session.token_hash.clone(), time::now_rfc3339());
+    let sealed = st
+        .db
+        .write(move |c| notes::take(c, &hash, SECRET, &now))
+        .await?;
+    match sealed.and_then(|s| seal::open(&token, &s)) {
+        Some(pw) => {
             let mut r = json_response(StatusCode::OK, &json!({ "password": pw }));
             r.headers_mut().insert(
                 header::CACHE_CONTROL,

@@ -146,10 +146,8 @@ async fn create(
     let actor = Actor::of(&a);
     match ops::create_user(&st, &actor, Via::Console, a.cx.loc, username, email_raw, pw).await? {
         Ok(_) => {
-            let name = username.to_owned();
-            let key = "done.userCreated";
-            st.notices
-                .leave(&a.session.token_hash, Notice { key, name });
+            let notice = Notice::new("done.userCreated", username);
+            crate::web::notice::leave(&st, &a.session.token_hash, notice).await?;
             Ok(a.cx.finish(html::redirect(StatusCode::SEE_OTHER, "/admin/users")))
         }
         Err(why) => Ok(create_page(

@@ -174,7 +174,9 @@ async fn file(
         return Ok(not_found(cx));
     }
     let views: Vec<VersionView> = list.iter().map(view).collect();
-    let notice = st.notices.take(&s.token_hash).map(|n| n.text(cx.loc));
+    let notice = crate::web::notice::take(&st, &s.token_hash)
+        .await
+        .map(|n| n.text(cx.loc));
     let token = csrf(&cx);
     let ui = Ui::new(&cx, Nav::User(&token), "file.title");
     let sc = script(&token);
@@ -222,7 +224,9 @@ async fn deleted(
             last: view(&d.last),
         })
         .collect();
-    let notice = st.notices.take(&s.token_hash).map(|n| n.text(cx.loc));
+    let notice = crate::web::notice::take(&st, &s.token_hash)
+        .await
+        .map(|n| n.text(cx.loc));
     let token = csrf(&cx);
     let ui = Ui::new(&cx, Nav::User(&token), "deleted.title");
     let p = history_pages::render_deleted(&ui, &id, &files, notice);
@@ -283,19 +287,16 @@ async fn restore(
     let restored =
         history_ops::restore(&st, scope, history_ops::WEB_DEVICE, path.clone(), seq).await;
     let notice = match restored {
-        Ok(done) => Notice {
-            key: "history.restored",
-            name: format!(
+        Ok(done) => Notice::new(
+            "history.restored",
+            format!(
                 "{path} ({} {seq} → {})",
                 i18n::t(cx.loc, "file.version").to_lowercase(),
                 done.version
             ),
-        },
-        Err(e) => Notice {
-            key: "history.restoreFailed",
-            name: e.to_string(),
-        },
+        ),
+        Err(e) => Notice::new("history.restoreFailed", e.to_string()),
     };
-    st.notices.leave(&s.token_hash, notice);
+    crate::web::notice::leave(&st, &s.token_hash, notice).await?;
     Ok(cx.finish(html::redirect(StatusCode::SEE_OTHER, &back)))
 }
