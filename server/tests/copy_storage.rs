@@ -14,9 +14,8 @@ mod common;
 use backends::{Backend, Store};
 use common::*;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -61,36 +60,8 @@ fn start(dir: tempfile::TempDir, args: &[&str]) -> TestServer {
     cmd.arg("--data")
         .arg(dir.path())
         .args(["--port", "0"])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, log) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            let _ = tx.send(line);
-        }
-    });
-    let mut seen = Vec::new();
-    let end = std::time::Instant::now() + Duration::from_secs(30);
-    let addr = loop {
-        assert!(std::time::Instant::now() < end, "no ready line: {seen:#?}");
-        match log.recv_timeout(Duration::from_millis(100)) {
-            Ok(line) => match line.find("listening on ") {
-                Some(pos) => break line[pos + "listening on ".len()..].trim().to_owned(),
-                None => seen.push(line),
-            },
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                if let Ok(Some(st)) = child.try_wait() {
-                    panic!("server exited with {st}: {seen:#?}");
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => panic!("server exited: {seen:#?}"),
-        }
-    };
+        .args(args);
+    let (child, addr, log) = spawn_ready(cmd);
     TestServer::from_parts(child, addr, dir, log)
 }
 

@@ -598,13 +598,19 @@ pub fn spawn_cmd(
     if !args.iter().any(|a| *a == "--port" || *a == "--listen") {
         cmd.args(["--port", "0"]);
     }
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    cmd.args(args);
     cmd.env_remove("VERSTAK_PORT")
         .env_remove("VERSTAK_LISTEN")
         .env("RUST_LOG", "info");
+    spawn_ready(cmd)
+}
+
+/// Spawns a server command exactly as prepared, drains its stderr into the returned receiver
+/// and waits for its ready line.
+pub fn spawn_ready(mut cmd: Command) -> (Child, String, mpsc::Receiver<String>) {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = mpsc::channel();
