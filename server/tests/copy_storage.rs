@@ -21,25 +21,13 @@ use std::time::Duration;
 
 /// A fresh empty database on the test PostgreSQL server; `None` (test skipped) without one.
 fn new_database(tag: &str) -> Option<String> {
-    let Some(admin) = std::env::var(PG_ENV).ok().filter(|u| !u.is_empty()) else {
+    if !on_pg() {
         eprintln!("skipped: {PG_ENV} is not set (scripts/pg.sh start DIR prints a URL)");
         return None;
-    };
+    }
     let mut rand = [0u8; 6];
     getrandom::fill(&mut rand).unwrap();
-    let name = format!("copy_{tag}_{}", hex::encode(rand));
-    let out = Command::new("psql")
-        .arg(&admin)
-        .args(["-q", "-c", &format!("CREATE DATABASE {name}")])
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "creating the test database failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-    Some(format!("{base}/{name}"))
+    create_database(&format!("copy_{tag}_{}", hex::encode(rand)))
 }
 
 /// The binary with the storage variables of the environment removed, so that the source is
@@ -363,6 +351,7 @@ fn check_reports_a_removed_blob_and_a_missing_source_file() {
         &url,
         "UPDATE server_ops SET payload_json = '{}' WHERE op_id = 'b-2'; \
          UPDATE server_devices SET token_hash = 'x' WHERE rowid = 1",
+        &[],
     );
     let check = copy_storage(data, &url, &store, &["--check"]);
     assert_eq!(check.status.code(), Some(1), "{}", text(&check));
@@ -378,26 +367,13 @@ fn check_reports_a_removed_blob_and_a_missing_source_file() {
         text(&check)
     );
     // One row fewer: the count says so.
-    psql(&url, "DELETE FROM server_tombstones");
+    psql(&url, "DELETE FROM server_tombstones", &[]);
     let check = copy_storage(data, &url, &store, &["--check"]);
     assert!(
         String::from_utf8_lossy(&check.stdout)
             .contains("server_tombstones: 1 rows in the source, 0 in the target"),
         "{}",
         text(&check)
-    );
-}
-
-fn psql(url: &str, sql: &str) {
-    let out = Command::new("psql")
-        .arg(url)
-        .args(["-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
 }
 

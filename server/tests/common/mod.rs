@@ -532,7 +532,9 @@ const FIELD: &str = "\u{1f}";
 const RECORD: &str = "\u{1e}";
 const NULL: &str = "\u{1}";
 
-fn psql(url: &str, sql: &str, args: &[&str]) -> String {
+/// Runs `sql` on the database at `url` through `psql` (unaligned, tuples only, stopping at the
+/// first error); its output.
+pub fn psql(url: &str, sql: &str, args: &[&str]) -> String {
     let out = Command::new("psql")
         .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
         .args(args)
@@ -682,8 +684,32 @@ pub fn on_pg() -> bool {
 /// The database URL for servers on `data`, in PostgreSQL mode (see [`PG_ENV`]); the
 /// database is created on first use.
 pub fn pg_database(data: &Path) -> Option<String> {
-    let url = pg_url(data)?;
-    let name = url.rsplit_once('/').unwrap().1;
+    create_database(&data_database(data))
+}
+
+/// The URL of `data`'s database in PostgreSQL mode (named for the directory's path).
+pub fn pg_url(data: &Path) -> Option<String> {
+    database_url(&data_database(data))
+}
+
+fn data_database(data: &Path) -> String {
+    format!(
+        "t_{}",
+        &sha256_hex(data.as_os_str().as_encoded_bytes())[..16]
+    )
+}
+
+/// The URL of database `name` on the test PostgreSQL server; `None` outside PostgreSQL mode.
+fn database_url(name: &str) -> Option<String> {
+    let admin = std::env::var(PG_ENV).ok().filter(|u| !u.is_empty())?;
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    Some(format!("{base}/{name}"))
+}
+
+/// Creates database `name` on the test PostgreSQL server (an existing one is kept); its URL,
+/// or `None` outside PostgreSQL mode.
+pub fn create_database(name: &str) -> Option<String> {
+    let url = database_url(name)?;
     let admin = std::env::var(PG_ENV).unwrap();
     let out = Command::new("psql")
         .arg(&admin)
@@ -696,17 +722,6 @@ pub fn pg_database(data: &Path) -> Option<String> {
         "creating the test database failed: {err}"
     );
     Some(url)
-}
-
-/// The URL of `data`'s database in PostgreSQL mode (named for the directory's path).
-pub fn pg_url(data: &Path) -> Option<String> {
-    let admin = std::env::var(PG_ENV).ok().filter(|u| !u.is_empty())?;
-    let name = format!(
-        "t_{}",
-        &sha256_hex(data.as_os_str().as_encoded_bytes())[..16]
-    );
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-    Some(format!("{base}/{name}"))
 }
 
 /// Runs `user add`; returns `(exit code, stdout, stderr)`.
