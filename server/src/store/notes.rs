@@ -24,6 +24,14 @@ pub(crate) fn leave(
     Ok(())
 }
 
+/// Whether the session has a note of `kind` (expired or not), on a read connection.
+pub(crate) fn waiting(c: &Conn, token_hash: &str, kind: &str) -> Result<bool, StoreError> {
+    Ok(
+        c.prepare_cached("SELECT 1 FROM server_session_notes WHERE token_hash = ?1 AND kind = ?2")?
+            .exists(params![token_hash, kind])?,
+    )
+}
+
 /// Takes the session's note of `kind`, if one is there and not expired at `now`.
 pub(crate) fn take(
     c: &Conn,
@@ -49,4 +57,39 @@ pub(crate) fn prune(c: &Conn, now: &str) -> Result<(), StoreError> {
         params![now],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_note_is_taken_once_and_not_after_it_expired() {
+        let (_d, c) = crate::store::tests::db();
+        assert!(!waiting(&c, "h", "notice").unwrap());
+        leave(&c, "h", "notice", "one", "2026-01-01T00:01:00Z").unwrap();
+        leave(&c, "h", "notice", "two", "2026-01-01T00:01:00Z").unwrap();
+        assert!(waiting(&c, "h", "notice").unwrap());
+        assert_eq!(
+            take(&c, "other", "notice", "2026-01-01T00:00:00Z").unwrap(),
+            None
+        );
+        assert_eq!(
+            take(&c, "h", "notice", "2026-01-01T00:00:00Z")
+                .unwrap()
+                .as_deref(),
+            Some("two")
+        );
+        assert_eq!(
+            take(&c, "h", "notice", "2026-01-01T00:00:00Z").unwrap(),
+            None
+        );
+        leave(&c, "h", "secret", "s", "2026-01-01T00:01:00Z").unwrap();
+        assert_eq!(
+            take(&c, "h", "secret", "2026-01-01T00:02:00Z").unwrap(),
+            None
+        );
+        prune(&c, "2026-01-01T00:02:00Z").unwrap();
+        assert!(!waiting(&c, "h", "secret").unwrap());
+    }
 }

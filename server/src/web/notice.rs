@@ -62,9 +62,15 @@ pub(crate) async fn leave(
         .await
 }
 
-/// Takes the session's notice, if one is waiting and fresh. A storage failure loses the
-/// message only (logged).
+/// Takes the session's notice, if one is waiting and fresh. Every admin page asks, and most
+/// find none: a read answers that, so only a page with a notice costs a write. A storage
+/// failure loses the message only (logged).
 pub(crate) async fn take(st: &AppState, session_hash: &str) -> Option<Notice> {
+    let hash = session_hash.to_owned();
+    let waiting = st.db.read(move |c| notes::waiting(c, &hash, KIND)).await;
+    if matches!(waiting, Ok(false)) {
+        return None;
+    }
     let (hash, now) = (session_hash.to_owned(), time::now_rfc3339());
     match st
         .db
