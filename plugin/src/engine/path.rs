@@ -131,6 +131,24 @@ impl VaultPath {
         )
     }
 
+    /// The entries of `map` in the folder of `self` whose names start with `prefix` (`self`
+    /// included when its name does). One range of the map: names sharing a prefix are
+    /// adjacent in path order, so this costs the matches, not the vault.
+    pub(crate) fn siblings_starting_with<'a, V>(
+        &self,
+        map: &'a std::collections::BTreeMap<VaultPath, V>,
+        prefix: &str,
+    ) -> impl Iterator<Item = (&'a VaultPath, &'a V)> + 'a {
+        let start = match self.0.rfind('/') {
+            Some(i) => format!("{}/{prefix}", &self.0[..i]),
+            None => prefix.to_owned(),
+        };
+        let len = start.len();
+        map.range(VaultPath(start.clone())..)
+            .take_while(move |(p, _)| p.0.starts_with(&start))
+            .filter(move |(p, _)| !p.0[len..].contains('/'))
+    }
+
     /// All proper ancestors, outermost first: `a/b/c` gives `a`, `a/b`.
     pub fn ancestors(&self) -> Vec<VaultPath> {
         self.0
@@ -182,6 +200,32 @@ pub(crate) fn p(s: &str) -> VaultPath {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn siblings_starting_with_finds_only_same_folder_names() {
+        let map: std::collections::BTreeMap<VaultPath, ()> = [
+            "a (conflict x).md",
+            "N/a (conflict x).md",
+            "N/a (conflict y) 2.md",
+            "N/a (conflict z)/inside.md",
+            "N/a.md",
+            "N/b (conflict x).md",
+            "N/sub/a (conflict x).md",
+            "N0/a (conflict x).md",
+        ]
+        .into_iter()
+        .map(|s| (p(s), ()))
+        .collect();
+        let names = |path: &str| -> Vec<&str> {
+            p(path)
+                .siblings_starting_with(&map, "a (conflict ")
+                .map(|(k, _)| k.as_str())
+                .collect()
+        };
+        assert_eq!(names("N/a.md"), ["N/a (conflict x).md", "N/a (conflict y) 2.md"]);
+        assert_eq!(names("a.md"), ["a (conflict x).md"]);
+        assert!(names("M/a.md").is_empty());
+    }
 
     #[test]
     fn parse_table() {

@@ -357,14 +357,8 @@ impl Run {
             _ => name,
         };
         let prefix = format!("{stem} (conflict ");
-        self.st
-            .local
-            .iter()
-            .find(|(p, e)| {
-                p.parent() == path.parent()
-                    && p.name().starts_with(&prefix)
-                    && e.hash() == Some(hash)
-            })
+        path.siblings_starting_with(&self.st.local, &prefix)
+            .find(|(_, e)| e.hash() == Some(hash))
             .map(|(p, _)| p.clone())
     }
 

@@ -265,9 +265,9 @@ impl Run {
             .filter(|i| *i > 0)
             .map_or(name, |i| &name[..i]);
         let prefix = format!("{stem} (conflict ");
-        let earlier = self.st.local.iter().find(|(p, e)| {
-            p.parent() == path.parent() && p.name().starts_with(&prefix) && e.hash() == Some(local)
-        });
+        let earlier = path
+            .siblings_starting_with(&self.st.local, &prefix)
+            .find(|(_, e)| e.hash() == Some(local));
         if let Some((p, _)) = earlier {
             return Ok(p.clone());
         }
