@@ -6,9 +6,10 @@
 //! an export call runs (`runtime::Instance::call` turns this on), such a write only fills a
 //! temp file and queues it; the queue is settled in one batch:
 //!
-//! 1. writeback of every queued temp file is started (`sync_file_range`), then each is fsynced:
-//!    the first fsync commits the journal transaction that holds every file's blocks, the others
-//!    find their data on disk already;
+//! 1. every queued temp file is made durable together ([`make_durable`]): one `syncfs` for a
+//!    batch of 16 or more on Linux (measured on a second device's initial sync of 10,000 files:
+//!    5.1 s with an fsync per file, 3.7–4.2 s), else writeback of each is started
+//!    (`sync_file_range`) and each is fsynced, where a journal commit covers the batch;
 //! 2. only then is each temp file linked into place (the same last-moment `absent` check as an
 //!    immediate write: a user's file that appeared meanwhile is never replaced);
 //! 3. the new folder entries join `unsynced_dirs`, fsynced before the next durable storage
@@ -67,6 +68,33 @@ impl WriteBehind {
     }
 }
 
+/// From this many queued files on, one `syncfs` makes them all durable instead of an fsync
+/// each: without a journal (ext4 on many VMs) every fsync is a device cache flush of its own.
+pub(crate) const SYNCFS_FROM_FILES: usize = 16;
+
+/// Makes the bytes of every queued temp file durable. A large batch on Linux: one `syncfs`
+/// (data, inodes and folders of the whole filesystem; it reports writeback errors since Linux
+/// 5.8). Otherwise writeback of every file is started (`sync_file_range`), then each is fsynced:
+/// on a journaling filesystem the first fsync commits the transaction that holds them all.
+fn make_durable(queued: &[Queued]) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    if queued.len() >= SYNCFS_FROM_FILES {
+        use std::os::fd::AsRawFd;
+        // SAFETY: a valid open descriptor; syncfs only flushes its filesystem.
+        if unsafe { libc::syncfs(queued[0].file.as_raw_fd()) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        return Ok(());
+    }
+    for q in queued {
+        start_writeback(&q.file);
+    }
+    for q in queued {
+        q.file.sync_all()?;
+    }
+    Ok(())
+}
+
 /// Starts writeback of `file`'s dirty pages without waiting (Linux; elsewhere a no-op, and the
 /// fsync that follows does all the work).
 fn start_writeback(file: &File) {
@@ -100,14 +128,7 @@ impl HostState {
     }
 
     fn place_queued(&mut self, queued: Vec<Queued>) -> Result<(), HostError> {
-        for q in &queued {
-            start_writeback(&q.file);
-        }
-        for q in &queued {
-            q.file
-                .sync_all()
-                .map_err(|e| io_error("sync temp file", e))?;
-        }
+        make_durable(&queued).map_err(|e| io_error("sync temp files", e))?;
         let fs = self.vault_fs()?;
         let root = fs.root();
         let mut first_error = None;
