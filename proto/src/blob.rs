@@ -16,6 +16,18 @@ pub struct BlobUploadResponse {
     pub size: i64,
 }
 
+/// `POST /api/v1/blobs/bulk` response: one entry per uploaded file, in request order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct BlobBulkResponse {
+    #[serde(default)]
+    pub blobs: Vec<BlobUploadResponse>,
+}
+
+/// The most files one bulk upload may carry.
+pub const MAX_BULK_FILES: usize = 256;
+/// The most file bytes one bulk upload may carry (larger files go one per request).
+pub const MAX_BULK_BYTES: u64 = 16 * 1024 * 1024;
+
 /// The multipart form field name of an upload.
 pub const UPLOAD_FIELD: &str = "file";
 

@@ -38,7 +38,7 @@ pub mod time;
 
 mod nullable;
 
-pub use blob::{BlobRef, BlobUploadResponse};
+pub use blob::{BlobBulkResponse, BlobRef, BlobUploadResponse};
 pub use codes::ErrorBody;
 pub use device::{
     AuthTestRequest, MeResponse, PairRequest, PairResponse, RegisterDeviceRequest,

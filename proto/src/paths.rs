@@ -12,6 +12,8 @@ pub const PUSH: &str = "/api/v1/sync/push";
 pub const PULL: &str = "/api/v1/sync/pull";
 /// Upload with POST here; download with GET `BLOBS` + sha256. Always the slashed form.
 pub const BLOBS: &str = "/api/v1/blobs/";
+/// Several blobs uploaded in one request (an extension: `docs/api-extensions.md`).
+pub const BLOBS_BULK: &str = "/api/v1/blobs/bulk";
 /// Version history of a path (issue #13; `history.rs`).
 pub const HISTORY_VERSIONS: &str = "/api/v1/history/versions";
 /// Restorable deleted files.

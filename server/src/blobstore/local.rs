@@ -17,6 +17,9 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use super::{BlobMeta, ReadError};
 use crate::util::ids::random_hex;
 
+/// From this many files or directories on, [`Local::sync_paths`] runs one `syncfs`.
+const SYNCFS_FROM: usize = 16;
+
 #[derive(Debug, Clone)]
 pub struct Local {
     root: PathBuf,
@@ -89,6 +92,44 @@ impl Local {
         let path = self.final_path(sha256);
         for dir in path.ancestors().skip(1).take(3) {
             File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+
+    /// Makes several placed blobs' names durable, as [`Local::sync_placed`] does for one:
+    /// each directory once.
+    pub(crate) fn sync_placed_many(&self, shas: &[String]) -> io::Result<()> {
+        let dirs: std::collections::BTreeSet<PathBuf> = shas
+            .iter()
+            .flat_map(|sha| {
+                let path = self.final_path(sha);
+                path.ancestors()
+                    .skip(1)
+                    .take(3)
+                    .map(Path::to_path_buf)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        self.sync_paths(dirs.iter().map(PathBuf::as_path))
+    }
+
+    /// Makes files or directories durable: an fsync each, or from [`SYNCFS_FROM`] paths on,
+    /// one `syncfs` of the blob folder's filesystem (on a filesystem without a journal every
+    /// fsync is a device cache flush of its own; a bulk upload would pay hundreds).
+    pub(crate) fn sync_paths<'a>(&self, paths: impl Iterator<Item = &'a Path>) -> io::Result<()> {
+        let paths: Vec<&Path> = paths.collect();
+        #[cfg(target_os = "linux")]
+        if paths.len() >= SYNCFS_FROM {
+            use std::os::fd::AsRawFd;
+            let root = File::open(&self.root)?;
+            // SAFETY: a valid open descriptor; syncfs only flushes its filesystem.
+            if unsafe { libc::syncfs(root.as_raw_fd()) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            return Ok(());
+        }
+        for p in paths {
+            File::open(p)?.sync_all()?;
         }
         Ok(())
     }

@@ -152,6 +152,23 @@ impl BlobStore {
         }
     }
 
+    /// [`BlobStore::sync_placed`] for several blobs, each directory once.
+    pub(crate) fn sync_placed_many(&self, shas: &[String]) -> io::Result<()> {
+        match self {
+            BlobStore::Local(l) => l.sync_placed_many(shas),
+            BlobStore::S3(_) => Ok(()),
+        }
+    }
+
+    /// Makes written temp files durable before they are placed (in the local folder; an S3
+    /// store puts a staging object from them, which is durable once acknowledged).
+    pub(crate) fn sync_temps(&self, temps: &[PathBuf]) -> io::Result<()> {
+        match self {
+            BlobStore::Local(l) => l.sync_paths(temps.iter().map(PathBuf::as_path)),
+            BlobStore::S3(_) => Ok(()),
+        }
+    }
+
     /// Removes a blob this request placed, when the database step after it failed.
     pub(crate) fn unplace(&self, sha256: &str) {
         match self {

@@ -43,6 +43,10 @@ use crate::util::time;
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(paths::BLOBS, methods())
+        .route(
+            paths::BLOBS_BULK,
+            any(|_: ScopedDevice| async { not_allowed("POST") }).post(super::bulk_upload::upload),
+        )
         .route(&format!("{}{{*rest}}", paths::BLOBS), methods())
 }
 
@@ -55,11 +59,11 @@ fn methods() -> MethodRouter<AppState> {
 }
 
 /// Deletes the temp file when dropped, unless it was handed on.
-struct TempGuard(Option<PathBuf>);
+pub(super) struct TempGuard(Option<PathBuf>);
 
 impl TempGuard {
     /// The file was renamed into place (or dropped as a duplicate): nothing to delete.
-    fn disarm(&mut self) {
+    pub(super) fn disarm(&mut self) {
         self.0 = None;
     }
 }
@@ -73,7 +77,7 @@ impl Drop for TempGuard {
 }
 
 const IDLE: Duration = Duration::from_secs(60);
-const BAD: ApiError = ApiError::InvalidMultipart("invalid multipart request");
+pub(super) const BAD: ApiError = ApiError::InvalidMultipart("invalid multipart request");
 const ONE_FILE: ApiError = ApiError::InvalidMultipart("exactly one file field is required");
 
 /// A multer error while reading the file field.
@@ -196,7 +200,7 @@ async fn upload(
     );
     let field = first_field(idle(gate.next_field(mp.next_field())).await?)?;
     check_file_field(&field)?;
-    let staged = stage(&st, field, max).await?;
+    let staged = stage(&st, field, max, true).await?;
     no_more_fields(idle(gate.next_field(mp.next_field())).await?)?;
     st.metrics.blob_upload_bytes.fetch_add(staged.size, Relaxed);
     let (sha256, size) = commit(&st, scope, staged).await?;
@@ -210,21 +214,26 @@ async fn upload(
 }
 
 /// `fut`, or 400 `invalid multipart request` when the client sends nothing for [`IDLE`].
-async fn idle<T>(fut: impl Future<Output = T>) -> Result<T, ApiError> {
+pub(super) async fn idle<T>(fut: impl Future<Output = T>) -> Result<T, ApiError> {
     tokio::time::timeout(IDLE, fut).await.map_err(|_| BAD)
 }
 
-/// A fully written, fsynced temp file (deleted with `guard` unless committed), with its hash
-/// and size.
-struct Staged {
-    path: PathBuf,
-    guard: TempGuard,
-    sha: String,
-    size: u64,
+/// A fully written temp file (deleted with `guard` unless committed), with its hash and size.
+pub(super) struct Staged {
+    pub(super) path: PathBuf,
+    pub(super) guard: TempGuard,
+    pub(super) sha: String,
+    pub(super) size: u64,
 }
 
-/// Streams the file field into a new temp file, hashing and counting it, then fsyncs it.
-async fn stage(st: &AppState, mut field: multer::Field<'_>, max: u64) -> Result<Staged, ApiError> {
+/// Streams the file field into a new temp file, hashing and counting it; with `durable`, then
+/// fsyncs it (a bulk upload makes its files durable together).
+pub(super) async fn stage(
+    st: &AppState,
+    mut field: multer::Field<'_>,
+    max: u64,
+    durable: bool,
+) -> Result<Staged, ApiError> {
     let (path, file) = st.blobs.create_temp().map_err(ApiError::internal)?;
     let guard = TempGuard(Some(path.clone()));
     let mut file = tokio::io::BufWriter::with_capacity(256 * 1024, tokio::fs::File::from_std(file));
@@ -235,10 +244,12 @@ async fn stage(st: &AppState, mut field: multer::Field<'_>, max: u64) -> Result<
     }
     drop(field);
     file.flush().await.map_err(ApiError::internal)?;
-    file.into_inner()
-        .sync_all()
-        .await
-        .map_err(ApiError::internal)?;
+    if durable {
+        file.into_inner()
+            .sync_all()
+            .await
+            .map_err(ApiError::internal)?;
+    }
     let (sha, size) = digest.finish();
     Ok(Staged {
         path,
@@ -246,6 +257,14 @@ async fn stage(st: &AppState, mut field: multer::Field<'_>, max: u64) -> Result<
         sha,
         size,
     })
+}
+
+/// The blob quotas of the configuration.
+pub(super) fn quota(st: &AppState) -> Quota {
+    Quota {
+        vault_max: st.config.limits.max_vault_blob_bytes,
+        user_max: st.config.limits.max_user_blob_bytes,
+    }
 }
 
 /// Attaches the staged blob to the scope (quota, rename into place, rows: one writer job),
@@ -257,10 +276,7 @@ async fn commit(st: &AppState, scope: Scope, staged: Staged) -> Result<(String, 
         sha,
         size,
     } = staged;
-    let quota = Quota {
-        vault_max: st.config.limits.max_vault_blob_bytes,
-        user_max: st.config.limits.max_user_blob_bytes,
-    };
+    let quota = quota(st);
     let prepared = st
         .blobs
         .prepare(&path, &sha, size)

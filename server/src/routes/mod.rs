@@ -21,6 +21,7 @@ pub(crate) mod account;
 pub(crate) mod admin;
 pub(crate) mod assets;
 pub(crate) mod blobs;
+mod bulk_upload;
 pub(crate) mod device;
 pub(crate) mod download;
 pub(crate) mod enroll;
