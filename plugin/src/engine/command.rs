@@ -40,6 +40,8 @@ pub enum HttpBody {
     Empty,
     /// `Content-Type: application/json`.
     Json(String),
+    /// Sent as is; the request's headers name its type.
+    Bytes(Vec<u8>),
     /// `multipart/form-data` with one part, form name `file`, filename `filename`, whose bytes
     /// are streamed from the staging file `stage` (§4.8).
     StagedFile {

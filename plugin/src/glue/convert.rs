@@ -90,6 +90,7 @@ pub(super) fn body(b: HttpBody) -> network::Body {
     match b {
         HttpBody::Empty => network::Body::Empty,
         HttpBody::Json(text) => network::Body::Bytes(text.into_bytes()),
+        HttpBody::Bytes(bytes) => network::Body::Bytes(bytes),
         HttpBody::StagedFile { stage, filename } => {
             network::Body::StagedFile(network::StagedFile { stage, filename })
         }

@@ -15,6 +15,7 @@
 
 mod apply;
 mod apply_dir;
+mod bulk_upload;
 mod conflicts;
 mod files;
 mod history;
@@ -75,6 +76,8 @@ pub(crate) struct Run {
     conflicts: ConflictList,
     /// The replaced-files list (`replaced.rs`), read on the run's first replacement.
     replaced: Option<super::replaced_list::ReplacedList>,
+    /// The server has no bulk upload route (`bulk_upload.rs`): upload one blob per request.
+    no_bulk_upload: bool,
 }
 
 /// Fills the engine-owned status fields from the state.
@@ -180,6 +183,7 @@ async fn sync_action(
         upcoming_versions: BTreeMap::new(),
         conflicts,
         replaced: None,
+        no_bulk_upload: false,
     };
     let mut result = run.sync(action).await;
     if result.is_ok() {

@@ -27,6 +27,7 @@ use super::super::saved::{
 };
 use super::super::summary::{Phase, Progress};
 use super::Run;
+use super::bulk_upload::{Uploads, Wire};
 
 impl Run {
     /// Resends the batch a crash or a lost response left behind, with the same key.
@@ -104,15 +105,28 @@ impl Run {
         let mut i = 0;
         while i < queue.len() {
             let end = (i + size.get()).min(queue.len());
-            let mut entries = Vec::new();
+            // One slot per op in queue order; a blob read whole waits in `uploads` for a bulk
+            // upload, which fills its slot.
+            let mut slots: Vec<Option<BatchEntry>> = Vec::new();
+            let mut uploads = Uploads::default();
             for q in &queue[i..end] {
-                if let Some(wire) = self.wire_op(q).await? {
-                    entries.push(BatchEntry {
+                match self.wire_op(q).await? {
+                    Some(Wire::Op(wire)) => slots.push(Some(BatchEntry {
                         op: q.clone(),
                         wire,
-                    });
+                    })),
+                    Some(Wire::Upload(bytes)) => {
+                        uploads.add(slots.len(), q.clone(), bytes);
+                        slots.push(None);
+                        if uploads.full() {
+                            self.upload_many(&mut uploads, &mut slots).await?;
+                        }
+                    }
+                    None => {}
                 }
             }
+            self.upload_many(&mut uploads, &mut slots).await?;
+            let entries: Vec<BatchEntry> = slots.into_iter().flatten().collect();
             if entries.is_empty() {
                 i = end;
                 continue;
@@ -233,36 +247,40 @@ impl Run {
         Ok(())
     }
 
-    /// The wire form of a queued op, or `None` when the file changed since the scan (the next
-    /// scan picks the change up).
-    async fn wire_op(&mut self, q: &QueuedOp) -> Result<Option<PushOp>, EngineError> {
+    /// What a queued op needs before it can be sent, or `None` when the file changed since
+    /// the scan (the next scan picks the change up).
+    async fn wire_op(&mut self, q: &QueuedOp) -> Result<Option<Wire>, EngineError> {
         let path = q.path.as_str();
         let payload = match &q.change {
             Change::Delete { .. } => path_payload(path),
             Change::Folder => folder_payload(path),
+            Change::File { hash, size, .. } if *size <= MAX_TEXT_BYTES => {
+                let Ok(bytes) = self.io.read_all(&q.path, self.cfg.chunk_size).await else {
+                    return Ok(None);
+                };
+                let Some(inline) = text_payload(path, hash, &bytes) else {
+                    // A blob: the server hashes what it receives, and its answer proves (or
+                    // not) that these are the scanned bytes.
+                    return Ok(Some(Wire::Upload(bytes)));
+                };
+                if ContentHash::of(&bytes) != *hash {
+                    return Ok(None);
+                }
+                inline
+            }
             Change::File { hash, size, .. } => {
-                let mut inline = None;
-                if *size <= MAX_TEXT_BYTES {
-                    let Ok(bytes) = self.io.read_all(&q.path, self.cfg.chunk_size).await else {
-                        return Ok(None);
-                    };
-                    if ContentHash::of(&bytes) != *hash {
-                        return Ok(None);
-                    }
-                    inline = text_payload(path, &bytes);
+                if !self.upload_blob(&q.path, hash, *size).await? {
+                    return Ok(None);
                 }
-                match inline {
-                    Some(p) => p,
-                    None => {
-                        if !self.upload_blob(&q.path, hash, *size).await? {
-                            return Ok(None);
-                        }
-                        blob_payload(path, hash, *size)
-                    }
-                }
+                blob_payload(path, hash, *size)
             }
         };
-        Ok(Some(PushOp {
+        Ok(Some(Wire::Op(self.push_op(q, payload))))
+    }
+
+    /// The wire form of a queued op with its payload.
+    pub(super) fn push_op(&self, q: &QueuedOp, payload: String) -> PushOp {
+        PushOp {
             op_id: q.op_id.clone(),
             entity_type: if q.change.is_dir() {
                 EntityType::Folder
@@ -275,11 +293,11 @@ impl Run {
             client_sequence: q.client_seq,
             last_seen_server_seq: self.st.cursor.0,
             created_at: rfc3339(self.io.now()),
-        }))
+        }
     }
 
     /// Stages an immutable copy, checks its hash, uploads it (§4.8). `false` when the file changed.
-    async fn upload_blob(
+    pub(super) async fn upload_blob(
         &mut self,
         path: &VaultPath,
         hash: &ContentHash,

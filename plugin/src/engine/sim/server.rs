@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use verstak_sync_proto::{
-    BlobUploadResponse, ErrorBody, PullRequest, PullResponse, PulledOp, PushRequest, PushResponse,
-    paths,
+    BlobBulkResponse, BlobUploadResponse, ErrorBody, PullRequest, PullResponse, PulledOp,
+    PushRequest, PushResponse, paths,
 };
 
 use crate::engine::command::{Endpoint, HttpBody, HttpRequest, Method};
@@ -38,6 +38,11 @@ pub(crate) struct FakeServer {
     pub max_pull: usize,
     /// Every pull answered: (device, `since_sequence`, ops served).
     pub pulls: Vec<(String, i64, usize)>,
+    /// Whether `POST /api/v1/blobs/bulk` exists (this project's server) or answers 404 (the
+    /// reference server).
+    pub bulk_upload: bool,
+    /// Blob upload requests answered: (files in the request, bulk or not).
+    pub uploads: Vec<(usize, bool)>,
 }
 
 fn json(status: u16, body: impl serde::Serialize) -> HttpResponse {
@@ -63,6 +68,8 @@ impl FakeServer {
             max_push,
             max_pull,
             pulls: vec![],
+            bulk_upload: true,
+            uploads: vec![],
         }
     }
 
@@ -142,11 +149,17 @@ impl FakeServer {
                 resp
             }
             (Method::Post, paths::BLOBS, HttpBody::StagedFile { stage: name, .. }) => {
+                self.uploads.push((1, false));
                 let bytes = stage.get(name).cloned().unwrap_or_default();
-                let sha = ContentHash::of(&bytes).to_string();
-                let size = bytes.len() as i64;
-                self.blobs.insert(sha.clone(), bytes);
-                json(200, BlobUploadResponse { sha256: sha, size })
+                json(200, self.store_blob(bytes))
+            }
+            (Method::Post, paths::BLOBS_BULK, HttpBody::Bytes(body)) if self.bulk_upload => {
+                let Some(parts) = multipart_parts(req, body) else {
+                    return error(400, "invalid_multipart");
+                };
+                self.uploads.push((parts.len(), true));
+                let blobs = parts.into_iter().map(|b| self.store_blob(b)).collect();
+                json(200, BlobBulkResponse { blobs })
             }
             (Method::Get, p, _) if p.starts_with(paths::BLOBS) => {
                 let Some(bytes) = self.blobs.get(&p[paths::BLOBS.len()..]) else {
@@ -178,6 +191,13 @@ impl FakeServer {
             }
             _ => error(404, "not_found"),
         }
+    }
+
+    fn store_blob(&mut self, bytes: Vec<u8>) -> BlobUploadResponse {
+        let sha = ContentHash::of(&bytes).to_string();
+        let size = bytes.len() as i64;
+        self.blobs.insert(sha.clone(), bytes);
+        BlobUploadResponse { sha256: sha, size }
     }
 
     fn push(&mut self, device: &str, req: PushRequest) -> HttpResponse {
@@ -267,4 +287,26 @@ impl FakeServer {
         );
         (resp, served)
     }
+}
+
+/// The file parts of a `multipart/form-data` body whose boundary the request's `Content-Type`
+/// names (the simple shape the engine writes: headers, a blank line, the bytes, CRLF).
+fn multipart_parts(req: &HttpRequest, body: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let ct = req.headers.iter().find(|(k, _)| k == "Content-Type")?;
+    let boundary = ct.1.split_once("boundary=")?.1;
+    let delimiter = format!("\r\n--{boundary}");
+    let text = body.strip_prefix(format!("--{boundary}").as_bytes())?;
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while !rest.starts_with(b"--") {
+        let start = find(rest, b"\r\n\r\n")? + 4;
+        let len = find(&rest[start..], delimiter.as_bytes())?;
+        parts.push(rest[start..start + len].to_vec());
+        rest = &rest[start + len + delimiter.len()..];
+    }
+    Some(parts)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }

@@ -68,6 +68,39 @@ fn first_sync_uploads_blobs_before_push() {
     assert!(upload < push, "{kinds:?}");
 }
 
+/// Three binaries pushed together: one bulk upload where the server has the route, one upload
+/// each (after one refused bulk request) where it has not; the other device gets the same files.
+#[test]
+fn small_blobs_go_up_in_one_bulk_upload_or_one_by_one() {
+    for bulk in [true, false] {
+        let mut sim = quiet(2);
+        sim.server.bulk_upload = bulk;
+        let files = ["a.dat", "b.dat", "c.dat"];
+        for (i, f) in files.iter().enumerate() {
+            sim.devs[0]
+                .vault
+                .put(f, vec![0, 1, 2, i as u8, 0xff])
+                .unwrap();
+        }
+        sim.sync(0).unwrap();
+        let want: Vec<(usize, bool)> = if bulk {
+            vec![(3, true)]
+        } else {
+            vec![(1, false); 3]
+        };
+        assert_eq!(sim.server.uploads, want, "bulk route: {bulk}");
+        sim.sync(1).unwrap();
+        for (i, f) in files.iter().enumerate() {
+            let got = sim.devs[1].vault.files().get(*f).cloned();
+            assert_eq!(
+                got,
+                Some(vec![0, 1, 2, i as u8, 0xff]),
+                "{f}, bulk route: {bulk}"
+            );
+        }
+    }
+}
+
 /// Two devices that both hold `base` at a.md, then edit it to `zero` and `one` without syncing.
 fn both_edit(base: &str, zero: &str, one: &str) -> Sim {
     let mut sim = quiet(2);
