@@ -91,6 +91,9 @@ struct Head {
     guard: Option<Guard>,
     guard_decision: Option<GuardDecision>,
     set_aside: Vec<SetAside>,
+    /// Absent from records older versions wrote.
+    #[serde(default)]
+    next_pack: u64,
 }
 
 impl Head {
@@ -108,6 +111,7 @@ impl Head {
             guard: st.guard.clone(),
             guard_decision: st.guard_decision,
             set_aside: st.set_aside.clone(),
+            next_pack: st.next_pack,
         }
     }
 
@@ -124,6 +128,7 @@ impl Head {
         st.guard = self.guard;
         st.guard_decision = self.guard_decision;
         st.set_aside = self.set_aside;
+        st.next_pack = self.next_pack;
     }
 
     fn json(st: &SavedState) -> String {
@@ -147,6 +152,8 @@ struct Record {
     u: BTreeMap<String, Option<Unechoed>>,
     #[serde(default)]
     b: BTreeMap<ContentHash, bool>,
+    #[serde(default)]
+    p: BTreeMap<ContentHash, Option<u64>>,
 }
 
 impl Record {
@@ -159,6 +166,7 @@ impl Record {
         st.oplog.replay(self.o);
         st.unechoed.replay(self.u);
         st.base_docs.replay(self.b);
+        st.base_packs.replay(self.p);
     }
 }
 
@@ -262,7 +270,8 @@ impl Journal {
             || st.synced.has_changes()
             || st.oplog.has_changes()
             || st.unechoed.has_changes()
-            || st.base_docs.has_changes();
+            || st.base_docs.has_changes()
+            || st.base_packs.has_changes();
         if self.clean && !force_snapshot && !changed && head == self.head {
             return Write::Nothing;
         }
@@ -310,6 +319,12 @@ impl Journal {
                     .has_changes()
                     .then(|| json(&st.base_docs.changes())),
             ),
+            (
+                "p",
+                st.base_packs
+                    .has_changes()
+                    .then(|| json(&st.base_packs.changes())),
+            ),
         ] {
             if let Some(part) = part {
                 r.push_str(&format!(",\"{key}\":{part}"));
@@ -342,6 +357,7 @@ impl Journal {
         st.oplog.written();
         st.unechoed.written();
         st.base_docs.written();
+        st.base_packs.written();
     }
 
     /// A write failed (it may have left a torn append or a stale journal): the next checkpoint

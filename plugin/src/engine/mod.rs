@@ -70,6 +70,7 @@
 
 pub mod account;
 pub mod answer;
+pub mod base_pack;
 pub mod batch;
 pub mod codes;
 pub mod command;

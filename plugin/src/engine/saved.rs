@@ -25,6 +25,11 @@ pub fn base_key(hash: &ContentHash) -> String {
     format!("base-{hash}")
 }
 
+/// Storage key of base pack `n` (`run/store.rs`).
+pub fn pack_key(n: u64) -> String {
+    format!("bases-{n}")
+}
+
 /// One entry of the local snapshot: what the last scan (or apply) saw on disk. A file always
 /// has its hash; a folder, or a file too large to sync, has none. Stored in the shape older
 /// versions wrote (`LocalEntryDoc`).
@@ -389,9 +394,17 @@ pub struct SavedState {
     /// The user's answer to the guard, used by the next run (§5.4.5).
     #[serde(default)]
     pub guard_decision: Option<GuardDecision>,
-    /// Base-store documents written so far (garbage-collected when no longer referenced).
+    /// Base-store documents (one per text) that older versions wrote; read and garbage-collected
+    /// like packs, never added to.
     #[serde(default)]
     pub base_docs: TrackedSet<ContentHash>,
+    /// Merge bases stored in packs (`run/store.rs`): content hash → pack number (absent from
+    /// documents older versions wrote).
+    #[serde(default, skip_serializing_if = "no_packs")]
+    pub base_packs: TrackedMap<ContentHash, u64>,
+    /// The number of the next base pack.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub next_pack: u64,
     /// Pulled ops set aside, in server order (absent from documents older versions wrote).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub set_aside: Vec<SetAside>,
@@ -410,6 +423,10 @@ pub struct SavedState {
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+fn no_packs(p: &TrackedMap<ContentHash, u64>) -> bool {
+    p.is_empty()
 }
 
 /// `confirmDeletions` / `restoreDeletions` for one direction.

@@ -204,6 +204,9 @@ impl<K: Ord> Default for TrackedSet<K> {
 }
 
 impl<K: Ord + Clone> TrackedSet<K> {
+    /// Only tests add to a set now (the one set, `base_docs`, lists documents older versions
+    /// wrote).
+    #[cfg(test)]
     pub(crate) fn insert(&mut self, k: K) -> bool {
         let new = self.set.insert(k.clone());
         if new {

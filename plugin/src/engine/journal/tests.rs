@@ -75,6 +75,8 @@ fn checkpoints_append_only_the_changes_and_replay_to_the_same_state() {
     );
     st.synced.insert(p("a"), SyncedEntry::dir());
     st.base_docs.insert(ContentHash::of(b"x"));
+    st.base_packs.insert(ContentHash::of(b"y"), 3);
+    st.next_pack = 4;
     st.unechoed.insert(
         "op".into(),
         Unechoed {
@@ -90,6 +92,21 @@ fn checkpoints_append_only_the_changes_and_replay_to_the_same_state() {
     let mut twice = docs.clone();
     twice.journal = docs.journal.repeat(2);
     assert_eq!(twice.load().0, st);
+
+    // A pack entry forgotten is journaled too, and survives a snapshot.
+    st.base_packs.remove(&ContentHash::of(b"y"));
+    assert_eq!(docs.checkpoint(&mut st, &mut j, &c), "append");
+    assert_eq!(docs.load().0, st);
+    st.base_packs.insert(ContentHash::of(b"z"), 4);
+    st.next_pack = 5;
+    let Write::Snapshot(doc) = j.plan(&mut st, &c, true) else {
+        panic!("a snapshot was asked for")
+    };
+    let fresh = Docs {
+        snapshot: Some(doc),
+        ..Docs::default()
+    };
+    assert_eq!(fresh.load().0, st);
 }
 
 #[test]

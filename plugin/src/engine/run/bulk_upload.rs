@@ -145,11 +145,13 @@ impl Run {
                 Ok(r) if r.blobs.len() == items.len() => Ok(Some(r.blobs)),
                 _ => Err(invalid()),
             },
-            Err(EngineError::Server { status, .. }) if matches!(status, 400 | 404 | 405 | 501) => {
-                self.no_bulk_upload = true;
-                Ok(None)
-            }
-            Err(EngineError::NotSyncServer(404 | 405 | 501)) => {
+            Err(
+                EngineError::Server {
+                    status: 400 | 404 | 405 | 501,
+                    ..
+                }
+                | EngineError::NotSyncServer(404 | 405 | 501),
+            ) => {
                 self.no_bulk_upload = true;
                 Ok(None)
             }

@@ -78,6 +78,8 @@ pub(crate) struct Run {
     replaced: Option<super::replaced_list::ReplacedList>,
     /// The server has no bulk upload route (`bulk_upload.rs`): upload one blob per request.
     no_bulk_upload: bool,
+    /// Merge bases waiting to be written as one pack (`store.rs`).
+    bases: store::PendingBases,
 }
 
 /// Fills the engine-owned status fields from the state.
@@ -184,6 +186,7 @@ async fn sync_action(
         conflicts,
         replaced: None,
         no_bulk_upload: false,
+        bases: store::PendingBases::default(),
     };
     let mut result = run.sync(action).await;
     if result.is_ok() {

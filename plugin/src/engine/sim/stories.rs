@@ -126,10 +126,15 @@ fn concurrent_edits_of_different_lines_merge() {
 #[test]
 fn a_base_document_that_does_not_match_its_hash_is_not_merged_against() {
     let mut sim = both_edit("1\n2\n3\n4\n", "one\n2\n3\n4\n", "1\n2\n3\nfour\n");
-    // Base documents are written without fsync, so a power loss may leave one damaged. Here it
-    // holds device 1's edit: merged against it, that edit would look unchanged and be lost.
-    let key = crate::engine::saved::base_key(&ContentHash::of(b"1\n2\n3\n4\n"));
-    *sim.devs[1].vault.storage.get_mut(&key).unwrap() = "1\n2\n3\nfour\n".into();
+    // Base packs are written without fsync, so a power loss may leave one damaged. Here the
+    // base's entry holds device 1's edit: merged against it, that edit would look unchanged and
+    // be lost.
+    let base = ContentHash::of(b"1\n2\n3\n4\n");
+    let storage = &mut sim.devs[1].vault.storage;
+    let (_, pack) = (storage.iter_mut())
+        .find(|(k, v)| k.starts_with("bases-") && v.contains(base.as_str()))
+        .expect("device 1 stored the base in a pack");
+    *pack = crate::engine::base_pack::encode([(&base, "1\n2\n3\nfour\n")].into_iter());
     sim.sync(0).unwrap();
     let s = sim.sync(1).unwrap();
     assert!(s.merged.is_empty(), "merged against a damaged base: {s:?}");
@@ -140,6 +145,52 @@ fn a_base_document_that_does_not_match_its_hash_is_not_merged_against() {
         assert_eq!(text(&sim, d, "a.md").as_deref(), Some("one\n2\n3\n4\n"));
         assert_eq!(text(&sim, d, &copy).as_deref(), Some("1\n2\n3\nfour\n"));
     }
+}
+
+/// Merge bases go into packs; a pack whose bases are mostly replaced is rewritten with the
+/// rest and deleted, and the bases it kept still merge.
+#[test]
+fn base_packs_are_rewritten_when_mostly_unused_and_their_bases_still_merge() {
+    let mut sim = quiet(2);
+    let packs = |sim: &Sim| -> Vec<String> {
+        let mut keys: Vec<String> = (sim.devs[0].vault.storage.keys())
+            .filter(|k| k.starts_with("bases-"))
+            .cloned()
+            .collect();
+        keys.sort();
+        keys
+    };
+    for i in 0..80 {
+        sim.write_user(0, &format!("n{i}.md"), &format!("1\n2\n3\n{i}\n"));
+    }
+    sim.sync(0).unwrap();
+    sim.sync(1).unwrap();
+    // One pack per saved push batch (5 ops in this simulation).
+    let first = packs(&sim);
+    assert!(first.len() > 1 && first.len() <= 16, "{first:?}");
+    // 70 bases replaced, every eighth note kept: each pack keeps at most one base of five, so
+    // it is deleted or rewritten (GC runs after 64 changes).
+    for i in (0..80).filter(|i| i % 8 != 0) {
+        sim.write_user(0, &format!("n{i}.md"), &format!("1\n2\n3\n{i} edited\n"));
+    }
+    sim.sync(0).unwrap();
+    let now = packs(&sim);
+    assert!(now.iter().all(|k| !first.contains(k)), "{first:?} {now:?}");
+    let docs = (sim.devs[0].vault.storage.keys())
+        .filter(|k| k.starts_with("base-"))
+        .count();
+    assert_eq!(docs, 0, "no document per base");
+    // n8.md's base came through a rewrite: concurrent edits of different lines merge.
+    sim.sync(1).unwrap();
+    sim.write_user(0, "n8.md", "one\n2\n3\n8\n");
+    sim.write_user(1, "n8.md", "1\n2\nthree\n8\n");
+    sim.sync(1).unwrap();
+    let s = sim.sync(0).unwrap();
+    assert_eq!(s.merged, vec!["n8.md".to_string()]);
+    assert_eq!(
+        text(&sim, 0, "n8.md").as_deref(),
+        Some("one\n2\nthree\n8\n")
+    );
 }
 
 #[test]
