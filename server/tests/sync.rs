@@ -187,6 +187,57 @@ fn conflicts_are_informational() {
     assert_eq!(n, 1);
 }
 
+/// D8 with everything a response can carry: a replay is byte-identical when the request had
+/// a colliding op, a repeated op and conflicts (the server keeps only what the request does
+/// not say, and rebuilds the answer from the replayed request).
+#[test]
+fn a_replay_rebuilds_collisions_repeats_and_conflicts_byte_for_byte() {
+    let s = TestServer::start();
+    s.add_user("a");
+    let (t1, _) = s.pair("a", "v");
+    let (t2, _) = s.pair("a", "v");
+    s.push(&t1, vec![op("e1")], None);
+    let mut upd = op("e2");
+    upd["op_type"] = json!("update");
+    s.push(&t1, vec![upd], None);
+    let mut collide = op("e1");
+    collide["payload_json"] = json!("{\"content\":\"other\"}");
+    let mut mine = op("mine");
+    mine["last_seen_server_seq"] = json!(1);
+    let ops = vec![collide, mine.clone(), op("twice"), op("twice")];
+    let first = s.push(&t2, ops.clone(), Some("key-all"));
+    assert_eq!(first.status, 200);
+    let v = first.json();
+    assert_eq!(v["accepted"], json!(["mine", "twice"]));
+    assert_eq!(v["conflicts"].as_array().map(Vec::len), Some(1));
+    let replay = s.push(&t2, ops, Some("key-all"));
+    assert_eq!((replay.status, &replay.body), (200, &first.body));
+    // Nothing was stored twice.
+    assert_eq!(s.pull(&t1, 0, 0).json()["server_sequence"], 4);
+    // The record is small; a whole response stored by a reference server replays as stored.
+    let kept = s.sql_str(
+        "SELECT response_json FROM server_idempotency_keys WHERE idempotency_key = 'key-all'",
+    );
+    assert!(
+        kept.starts_with("#1 ") && kept.len() < first.body.len(),
+        "{kept}"
+    );
+    let whole = "{\"accepted\":[\"mine\"],\"conflicts\":null,\"count\":1}\n";
+    s.sql_exec(&format!(
+        "UPDATE server_idempotency_keys SET response_json = '{whole}' WHERE idempotency_key = 'key-all'"
+    ));
+    let replay = s.push(&t2, vec![], Some("key-all"));
+    assert_eq!(replay.status, 409, "a different request is still refused");
+    let ops = vec![mine];
+    let stored = s.push(&t2, ops.clone(), Some("key-one"));
+    s.sql_exec(&format!(
+        "UPDATE server_idempotency_keys SET response_json = '{whole}' WHERE idempotency_key = 'key-one'"
+    ));
+    let replay = s.push(&t2, ops, Some("key-one"));
+    assert_eq!((replay.status, replay.text()), (200, whole.to_string()));
+    assert_eq!(stored.status, 200);
+}
+
 #[test]
 fn pagination_follows_page_last_sequence() {
     let s = TestServer::start_with(Some("limits:\n  max_pull_page: 2\n"), &[]);

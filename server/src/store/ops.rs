@@ -16,6 +16,34 @@ use verstak_sync_proto::{
 use super::{Scope, StoreError, blobs, compaction};
 use crate::push_prep::{BlobCheck, BlobRefusal, blob_checks, fingerprint};
 
+/// How this server stores a push's response for §5.5: `#1 ` and [`Answer`]. A replay has the
+/// same fingerprint, hence the same ops, so the response is rebuilt from the request and this,
+/// byte for byte, instead of keeping every accepted op id for a day (about 4 KB per push of
+/// 100 ops, which was a fifth of a vault's database after 50 edit rounds). A record without the
+/// prefix is a whole response (rows a reference server or an older version wrote).
+const ANSWER_PREFIX: &str = "#1 ";
+
+/// What a push's response has beyond its request: the ops skipped as colliding (by index in
+/// the request) and the conflicts.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Answer {
+    skip: Vec<usize>,
+    conflicts: Vec<Conflict>,
+}
+
+/// The accepted ids of a push (§5.5): its op ids in request order, each once, without the ops
+/// skipped as colliding.
+fn accepted_ids(ops: &[PushOp], skip: &[usize]) -> Vec<String> {
+    let mut listed = HashSet::new();
+    let mut accepted = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        if !skip.contains(&i) && listed.insert(op.op_id.as_str()) {
+            accepted.push(op.op_id.clone());
+        }
+    }
+    accepted
+}
+
 /// Counters for the metrics of §4.12.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct PushStats {
@@ -93,14 +121,14 @@ pub(crate) fn push(c: &Conn, p: &PushInput, now: &str) -> Result<PushOutcome, St
     let (start, mut last_barrier) = scope_marks(c, &p.scope)?;
     let mut last = start;
     let mut stats = PushStats::default();
-    let mut accepted = Vec::new();
-    let mut listed = HashSet::new();
+    let mut skip = Vec::new();
     let mut conflicts = Vec::new();
-    for op in &p.ops {
+    for (i, op) in p.ops.iter().enumerate() {
         match store_op(c, p, op, last + 1, now)? {
             Stored::Collision => {
                 stats.rejected_duplicates += 1;
                 tracing::warn!(user_id = %p.scope.user_id, vault_id = %p.scope.vault_id, op_id = %op.op_id, "op id reused with different content; skipped");
+                skip.push(i);
                 continue;
             }
             Stored::Duplicate => stats.duplicates += 1,
@@ -121,9 +149,6 @@ pub(crate) fn push(c: &Conn, p: &PushInput, now: &str) -> Result<PushOutcome, St
                 }
                 stats.stored += 1;
             }
-        }
-        if listed.insert(op.op_id.clone()) {
-            accepted.push(op.op_id.clone());
         }
     }
     if last != start {
@@ -148,9 +173,19 @@ pub(crate) fn push(c: &Conn, p: &PushInput, now: &str) -> Result<PushOutcome, St
         )?
         .execute(params![p.device_id, p.scope.user_id, p.scope.vault_id, last])?;
     }
+    let accepted = accepted_ids(&p.ops, &skip);
+    let answer = (!p.idempotency_key.is_empty()).then(|| {
+        let a = Answer {
+            skip,
+            conflicts: conflicts.clone(),
+        };
+        format!(
+            "{ANSWER_PREFIX}{}",
+            serde_json::to_string(&a).expect("plain data")
+        )
+    });
     let body = crate::reply::json_bytes(&PushResponse::new(accepted, conflicts));
-    if !p.idempotency_key.is_empty() {
-        let text = std::str::from_utf8(&body).expect("serde_json output is UTF-8");
+    if let Some(text) = answer {
         c.prepare_cached(
             "INSERT INTO server_idempotency_keys (user_id, vault_id, idempotency_key, request_hash, response_json, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -180,13 +215,21 @@ fn earlier_answer(c: &Conn, p: &PushInput) -> Result<Option<PushOutcome>, StoreE
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    Ok(stored.map(|(hash, body)| {
-        if hash == p.fingerprint {
-            PushOutcome::Replay(body.into_bytes())
-        } else {
-            PushOutcome::KeyReused
-        }
-    }))
+    let Some((hash, body)) = stored else {
+        return Ok(None);
+    };
+    if hash != p.fingerprint {
+        return Ok(Some(PushOutcome::KeyReused));
+    }
+    let Some(answer) = body.strip_prefix(ANSWER_PREFIX) else {
+        return Ok(Some(PushOutcome::Replay(body.into_bytes())));
+    };
+    let a: Answer = serde_json::from_str(answer)
+        .map_err(|e| StoreError::Refused(format!("stored push answer is damaged: {e}")))?;
+    let response = PushResponse::new(accepted_ids(&p.ops, &a.skip), a.conflicts);
+    Ok(Some(PushOutcome::Replay(crate::reply::json_bytes(
+        &response,
+    ))))
 }
 
 /// §5.8, the steps that need the database, in request order: the first refusal, if any.
