@@ -62,7 +62,7 @@ fn has_content_hash(json: &str) -> Option<()> {
 }
 
 fn roundtrip(path: &str, bytes: &[u8]) {
-    if let Some(json) = text_payload(path, bytes) {
+    if let Some(json) = text_payload(path, &ContentHash::of(bytes), bytes) {
         assert!(is_text(bytes) && json.len() as i64 <= DEFAULT_MAX_PAYLOAD_JSON);
         let inc = Incoming::parse(&json).expect("built text payload parses");
         assert_eq!(inc.source, Source::Inline(bytes.to_vec()));

@@ -222,7 +222,10 @@ mod tests {
                 .map(|(k, _)| k.as_str())
                 .collect()
         };
-        assert_eq!(names("N/a.md"), ["N/a (conflict x).md", "N/a (conflict y) 2.md"]);
+        assert_eq!(
+            names("N/a.md"),
+            ["N/a (conflict x).md", "N/a (conflict y) 2.md"]
+        );
         assert_eq!(names("a.md"), ["a (conflict x).md"]);
         assert!(names("M/a.md").is_empty());
     }

@@ -25,13 +25,13 @@ pub(crate) fn is_text(bytes: &[u8]) -> bool {
     }
 }
 
-/// The inline payload for a text file, or `None` when §4.6 says blob.
-pub(crate) fn text_payload(path: &str, bytes: &[u8]) -> Option<String> {
+/// The inline payload for a text file whose SHA-256 is `hash`, or `None` when §4.6 says blob.
+pub(crate) fn text_payload(path: &str, hash: &ContentHash, bytes: &[u8]) -> Option<String> {
     if !is_text(bytes) {
         return None;
     }
     let content = std::str::from_utf8(bytes).ok()?;
-    let json = wire::text(path, &ContentHash::of(bytes), content);
+    let json = wire::text(path, hash, content);
     (json.len() as i64 <= DEFAULT_MAX_PAYLOAD_JSON).then_some(json)
 }
 
@@ -124,7 +124,11 @@ mod tests {
             ("payload over 256 KiB", big_text.as_bytes(), false),
         ];
         for (name, bytes, text) in cases {
-            assert_eq!(text_payload("a.md", bytes).is_some(), *text, "{name}");
+            assert_eq!(
+                text_payload("a.md", &ContentHash::of(bytes), bytes).is_some(),
+                *text,
+                "{name}"
+            );
         }
         assert!(is_text(big_text.as_bytes()));
     }
@@ -132,7 +136,7 @@ mod tests {
     #[test]
     fn payload_shapes() {
         assert_eq!(
-            text_payload("a.md", b"hello").unwrap(),
+            text_payload("a.md", &ContentHash::of(b"hello"), b"hello").unwrap(),
             r#"{"path":"a.md","contentHash":"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824","content":"hello"}"#
         );
         let h = ContentHash::of(b"x");

@@ -246,10 +246,12 @@ impl Run {
                     let Ok(bytes) = self.io.read_all(&q.path, self.cfg.chunk_size).await else {
                         return Ok(None);
                     };
-                    if ContentHash::of(&bytes) != *hash {
+                    // Binary content goes as a blob, whose staged copy the host hashes: only
+                    // inline text is hashed here, to prove it is what the scan saw.
+                    inline = text_payload(path, hash, &bytes);
+                    if inline.is_some() && ContentHash::of(&bytes) != *hash {
                         return Ok(None);
                     }
-                    inline = text_payload(path, &bytes);
                 }
                 match inline {
                     Some(p) => p,
