@@ -208,12 +208,9 @@ impl Run {
             return Ok(());
         }
         if !self.st.local.contains_key(&from) {
-            // A missing source is not an error. The server's tree moved all the same: so must
-            // our model of it, or a move already done before a crash, or a local delete of
-            // the source, would be published under the old path, which no device has now.
-            if !self.st.synced.contains_key(&to) {
-                self.st.synced.move_subtree(&from, &to);
-            }
+            // A missing source is not an error (a local delete of it, or a move already done
+            // before a crash).
+            self.follow_remote_move(&from, &to);
             return Ok(());
         }
         let touched = |p: &VaultPath| p == &from || p.is_inside(&from);
@@ -236,6 +233,15 @@ impl Run {
         if !source_ok || self.st.local.contains_key(&to) {
             self.warn(format!("skipped remote move {from} -> {to}"));
             self.sum.skipped += 1;
+            // Only our own ops under the source leave the model as it is: the server holds
+            // them at the old path, after the move. Otherwise (the target exists here, such
+            // as a move done on disk before a crash with a new file at the old path since,
+            // or an edited file) what stays at the source is local content the server does
+            // not have there; it is published from there, and nothing goes out under the
+            // old path for what the server moved.
+            if !ours_inside {
+                self.follow_remote_move(&from, &to);
+            }
             return Ok(());
         }
         self.move_conflicts(&from, &to).await?;
@@ -255,6 +261,17 @@ impl Run {
             self.st.synced.insert_if_absent(a, SyncedEntry::dir);
         }
         Ok(())
+    }
+}
+
+impl Run {
+    /// The server's tree moved `from` to `to` whatever this device did on disk, so our model
+    /// of it (the synced tree) moves too: otherwise a local change under the source would be
+    /// published under the old path, which no device has now. A synced `to` is left as it is.
+    fn follow_remote_move(&mut self, from: &VaultPath, to: &VaultPath) {
+        if !self.st.synced.contains_key(to) {
+            self.st.synced.move_subtree(from, to);
+        }
     }
 }
 

@@ -182,3 +182,58 @@ fn a_local_folder_delete_follows_a_desktop_move_of_it() {
         );
     }
 }
+
+/// Runs a sync on device `d` until its first `Rename` has executed, then crashes it before the
+/// run could checkpoint what the rename did.
+fn crash_after_first_rename(sim: &mut Sim, d: usize) {
+    use crate::engine::command::Command;
+    use crate::engine::event::{Action, Event};
+    sim.devs[d]
+        .engine
+        .handle(sim.now, Event::Start(Action::Sync));
+    loop {
+        let cmd = sim.devs[d].engine.poll_command().expect("a command");
+        if let Command::Finished(f) = cmd {
+            panic!("the run ended without a rename: {f:?}");
+        }
+        let id = cmd.id().unwrap();
+        let renamed = matches!(cmd, Command::Rename { .. });
+        let dev = &mut sim.devs[d];
+        let result = dev.vault.exec(&cmd, &mut sim.server);
+        if renamed {
+            result.unwrap();
+            break;
+        }
+        dev.engine.handle(sim.now, Event::Reply { id, result });
+    }
+    sim.crash(d);
+}
+
+/// Seed 40 of the random simulation, shrunk: a device applies a desktop folder move on disk
+/// and crashes before it records that; the user then puts a new file at the old path. After
+/// the restart the move's source and target both exist, so the move is not redone, yet the
+/// server's tree moved: the device must count its files as synced at the new path, or its
+/// delete of a file inside goes out under the old path and the other devices keep the file.
+#[test]
+fn a_desktop_move_done_before_a_crash_keeps_the_server_tree_moved() {
+    let mut sim = old_stuff();
+    sim.devs[1].vault.nodes.remove("Old stuff/b.md");
+    sim.desktop_op(
+        "workspace-folder",
+        "move",
+        json!({"path": "Older", "previousPath": "Old stuff"}),
+    );
+    crash_after_first_rename(&mut sim, 1);
+    assert!(has_dir(&sim, 1, "Older"), "the rename was done on disk");
+    sim.write_user(1, "Old stuff/new.md", "new\n");
+    sim.sync(1).unwrap();
+    sim.dropped.insert("b".into());
+    sim.quiesce();
+    sim.check().unwrap();
+    for d in 0..2 {
+        assert_eq!(text(&sim, d, "Older/a.md").as_deref(), Some("a\n"), "{d}");
+        assert_eq!(text(&sim, d, "Older/sub/c.md").as_deref(), Some("c\n"));
+        assert_eq!(text(&sim, d, "Old stuff/new.md").as_deref(), Some("new\n"));
+        assert!(text(&sim, d, "Older/b.md").is_none(), "the delete followed");
+    }
+}
