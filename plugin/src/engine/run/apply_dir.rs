@@ -1,6 +1,8 @@
 //! Applying folder ops and moves (§4.4, §4.14, §5.4.3 folder row), and the desktop's folder
 //! trash (`workspace-folder trash`, applied as a folder delete).
 
+use std::collections::BTreeSet;
+
 use verstak_sync_proto::{EntityType, PulledOp};
 
 use super::super::command::Command;
@@ -108,36 +110,35 @@ impl Run {
             self.sum.skipped += 1;
             return Ok(());
         }
-        if !self.st.local.get(&path).is_some_and(LocalEntry::is_dir) {
-            return Ok(());
-        }
         self.delete_folder_if_clean(&path).await
     }
 
     /// Trash only the known, unchanged files under the folder; keep changed or unknown ones,
-    /// and the folders that still hold something (they become pending creates).
+    /// and the folders that still hold something (they become pending creates). What the
+    /// synced tree has under the folder and the disk does not (a local delete, or this very
+    /// delete done on disk before a crash) is forgotten: the server no longer has it either,
+    /// and a delete published for it later would land after whatever other devices put in
+    /// the folder since, and trash that on every device but this one. A folder that is not
+    /// here is fine.
     async fn delete_folder_if_clean(&mut self, path: &VaultPath) -> Result<(), Fail> {
         let path = path.clone();
         if self.st.unechoed.values().any(|u| u.path == path) {
             return Ok(());
         }
-        let files: Vec<VaultPath> = self
-            .st
-            .local
-            .iter()
-            .filter(|(p, e)| !e.is_dir() && p.is_inside(&path))
-            .map(|(p, _)| p.clone())
-            .collect();
+        let (mut files, mut dirs) = (BTreeSet::new(), BTreeSet::new());
+        let local = self.st.local.iter().map(|(p, e)| (p, e.is_dir()));
+        let synced = self.st.synced.iter().map(|(p, e)| (p, e.is_dir()));
+        for (p, dir) in local.chain(synced).filter(|(p, _)| p.is_inside(&path)) {
+            if dir {
+                dirs.insert(p.clone());
+            } else {
+                files.insert(p.clone());
+            }
+        }
         for f in files {
             self.delete_file_if_clean(&f).await?;
         }
-        let mut dirs: Vec<VaultPath> = self
-            .st
-            .local
-            .iter()
-            .filter(|(p, e)| e.is_dir() && p.is_inside(&path))
-            .map(|(p, _)| p.clone())
-            .collect();
+        let mut dirs: Vec<VaultPath> = dirs.into_iter().collect();
         dirs.sort_by_key(|d| std::cmp::Reverse(d.depth()));
         dirs.push(path.clone());
         for d in dirs {

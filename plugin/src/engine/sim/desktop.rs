@@ -3,8 +3,11 @@
 //! rename or move carries an unpushed local edit inside to the new path.
 
 use serde_json::json;
+use verstak_sync_proto::paths;
 
 use super::Sim;
+use crate::engine::command::Command;
+use crate::engine::event::{Action, Event};
 
 fn quiet(devices: usize) -> Sim {
     let mut sim = Sim::new(1, devices);
@@ -183,30 +186,40 @@ fn a_local_folder_delete_follows_a_desktop_move_of_it() {
     }
 }
 
-/// Runs a sync on device `d` until its first `Rename` has executed, then crashes it before the
-/// run could checkpoint what the rename did.
-fn crash_after_first_rename(sim: &mut Sim, d: usize) {
-    use crate::engine::command::Command;
-    use crate::engine::event::{Action, Event};
+/// Runs a sync on device `d` until a command `at` picks has executed, then crashes it before
+/// the run could checkpoint what that command did.
+fn crash_after(sim: &mut Sim, d: usize, at: impl Fn(&Command) -> bool) {
     sim.devs[d]
         .engine
         .handle(sim.now, Event::Start(Action::Sync));
     loop {
         let cmd = sim.devs[d].engine.poll_command().expect("a command");
         if let Command::Finished(f) = cmd {
-            panic!("the run ended without a rename: {f:?}");
+            panic!("the run ended first: {f:?}");
         }
         let id = cmd.id().unwrap();
-        let renamed = matches!(cmd, Command::Rename { .. });
+        let last = at(&cmd);
         let dev = &mut sim.devs[d];
         let result = dev.vault.exec(&cmd, &mut sim.server);
-        if renamed {
+        if last {
             result.unwrap();
             break;
         }
         dev.engine.handle(sim.now, Event::Reply { id, result });
     }
     sim.crash(d);
+}
+
+/// Starts a sync on device `d` and runs it up to (not including) its first push request, or
+/// to its end when it has nothing to push.
+fn run_until_push(sim: &mut Sim, d: usize) {
+    sim.start(d);
+    while sim.devs[d].running
+        && !matches!(&sim.devs[d].pending,
+            Some(Command::Http { request, .. }) if request.path == paths::PUSH)
+    {
+        sim.step(d);
+    }
 }
 
 /// Seed 40 of the random simulation, shrunk: a device applies a desktop folder move on disk
@@ -223,7 +236,7 @@ fn a_desktop_move_done_before_a_crash_keeps_the_server_tree_moved() {
         "move",
         json!({"path": "Older", "previousPath": "Old stuff"}),
     );
-    crash_after_first_rename(&mut sim, 1);
+    crash_after(&mut sim, 1, |c| matches!(c, Command::Rename { .. }));
     assert!(has_dir(&sim, 1, "Older"), "the rename was done on disk");
     sim.write_user(1, "Old stuff/new.md", "new\n");
     sim.sync(1).unwrap();
@@ -235,5 +248,44 @@ fn a_desktop_move_done_before_a_crash_keeps_the_server_tree_moved() {
         assert_eq!(text(&sim, d, "Older/sub/c.md").as_deref(), Some("c\n"));
         assert_eq!(text(&sim, d, "Old stuff/new.md").as_deref(), Some("new\n"));
         assert!(text(&sim, d, "Older/b.md").is_none(), "the delete followed");
+    }
+}
+
+/// Seed 735 of the random simulation, shrunk: a device applies a desktop folder trash on disk
+/// and crashes before it records that. After the restart the folder is gone here, and the
+/// server's too: what the device knew under it must be forgotten, not published as deletes.
+/// Such a late folder delete would come after another device's new file in the folder (kept
+/// there by the delete-versus-edit rule) and trash it everywhere but here.
+#[test]
+fn a_desktop_trash_done_before_a_crash_publishes_no_late_deletes() {
+    let mut sim = old_stuff();
+    sim.write_user(0, "Old stuff/new.md", "new\n");
+    sim.desktop_op("workspace-folder", "trash", json!({"path": "Old stuff"}));
+    crash_after(
+        &mut sim,
+        1,
+        |c| matches!(c, Command::RemoveDir { path, .. } if path.as_str() == "Old stuff"),
+    );
+    assert!(!has_dir(&sim, 1, "Old stuff"), "the trash was done on disk");
+    let mark = sim.server.ops.len();
+    run_until_push(&mut sim, 1);
+    sim.sync(0).unwrap();
+    sim.finish(1);
+    let late: Vec<_> = sim.server.ops[mark..]
+        .iter()
+        .filter(|o| o.device_id.starts_with("dev_1") && o.op_type.as_str() == "delete")
+        .map(|o| o.entity_id.clone())
+        .collect();
+    assert!(late.is_empty(), "late deletes: {late:?}");
+    sim.dropped.extend(["a", "b", "c"].map(String::from));
+    sim.quiesce();
+    sim.check().unwrap();
+    for d in 0..2 {
+        assert_eq!(
+            text(&sim, d, "Old stuff/new.md").as_deref(),
+            Some("new\n"),
+            "{d}"
+        );
+        assert!(text(&sim, d, "Old stuff/a.md").is_none(), "{d}");
     }
 }
