@@ -188,7 +188,7 @@ fn a_local_folder_delete_follows_a_desktop_move_of_it() {
 
 /// Runs a sync on device `d` until a command `at` picks has executed, then crashes it before
 /// the run could checkpoint what that command did.
-fn crash_after(sim: &mut Sim, d: usize, at: impl Fn(&Command) -> bool) {
+pub(super) fn crash_after(sim: &mut Sim, d: usize, at: impl Fn(&Command) -> bool) {
     sim.devs[d]
         .engine
         .handle(sim.now, Event::Start(Action::Sync));

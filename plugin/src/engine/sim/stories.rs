@@ -6,6 +6,7 @@ use crate::engine::command::Command;
 use crate::engine::event::Action;
 use crate::engine::event::Event;
 use crate::engine::hash::ContentHash;
+use verstak_sync_proto::paths;
 
 fn quiet(devices: usize) -> Sim {
     let mut sim = Sim::new(1, devices);
@@ -260,4 +261,55 @@ fn the_scan_asks_the_glue_for_digests_and_reads_no_file_bytes() {
         "{kinds:?}"
     );
     assert_eq!(sim.sync(0).unwrap().pushed, 0);
+}
+
+/// Seed 350 of the random simulation, shrunk: a device keeps its edit of a binary file as a
+/// conflict copy and crashes before it records that; after the restart, once the run has
+/// scanned, the user puts the copy back in place of the file. Redoing the conflict, the run
+/// finds the copy in its snapshot: it must look at the disk again before it counts on it, or
+/// the incoming version overwrites the only copy of the edit.
+#[test]
+fn a_conflict_copy_moved_away_since_the_scan_is_made_again() {
+    let mut sim = quiet(2);
+    // Binary, so both versions are kept (no merge); the NUL line is no user line.
+    let bin = |sim: &mut Sim, d: usize, line: &str| {
+        sim.added.insert(line.to_string());
+        let bytes = format!("\0bin\n{line}\n").into_bytes();
+        sim.devs[d].vault.put("x.dat", bytes).unwrap();
+    };
+    bin(&mut sim, 0, "base");
+    sim.sync(0).unwrap();
+    sim.sync(1).unwrap();
+    bin(&mut sim, 0, "theirs");
+    sim.sync(0).unwrap();
+    bin(&mut sim, 1, "mine");
+    super::desktop::crash_after(&mut sim, 1, |c| matches!(c, Command::CopyFile { .. }));
+    let copy = sim.devs[1]
+        .vault
+        .files()
+        .into_keys()
+        .find(|p| p.starts_with("x (conflict device1"))
+        .expect("the copy was made before the crash");
+    sim.start(1);
+    while !matches!(&sim.devs[1].pending,
+        Some(Command::Http { request, .. }) if request.path == paths::PULL)
+    {
+        sim.step(1);
+    }
+    let Some(Node::File(mine, _)) = sim.devs[1].vault.nodes.remove(&copy) else {
+        panic!("the copy is a file");
+    };
+    sim.devs[1].vault.put("x.dat", mine).unwrap();
+    sim.finish(1);
+    sim.dropped.insert("base".into());
+    sim.quiesce();
+    sim.check().unwrap();
+    for d in 0..2 {
+        let files = sim.devs[d].vault.files();
+        assert_eq!(files["x.dat"], b"\0bin\ntheirs\n", "{d}");
+        assert!(
+            files.values().any(|b| b == b"\0bin\nmine\n"),
+            "device {d} keeps the edit"
+        );
+    }
 }
