@@ -17,7 +17,7 @@ use super::super::incoming::{self, FileDelete, Known, Route, Upsert};
 use super::super::path::VaultPath;
 use super::super::payload::{Incoming, Source, is_text};
 use super::super::replaced_list::replaces_synced;
-use super::super::saved::{LocalEntry, SyncedEntry};
+use super::super::saved::{LocalEntry, OpKind, SyncedEntry};
 use super::super::summary::KeptBoth;
 use super::Run;
 use super::materialize::{Fail, io_fail};
@@ -128,9 +128,24 @@ impl Run {
                 .unechoed
                 .values()
                 .find(|u| &u.path == path)
-                .map(|u| (u.kind, u.hash.as_ref())),
+                .map(|u| (u.kind, u.hash.as_ref()))
+                .or_else(|| {
+                    self.our_delete_covers(path)
+                        .then_some((OpKind::Delete, None))
+                }),
             later_local: false,
         }
+    }
+
+    /// Whether our own delete of `path` or of a folder above it was accepted and not echoed
+    /// yet. It comes later in server order than any op pulled now, so it deletes what such
+    /// an op creates on every other device; here that create wins (§5.4.3: restored, and
+    /// published again).
+    pub(super) fn our_delete_covers(&self, path: &VaultPath) -> bool {
+        self.st
+            .unechoed
+            .values()
+            .any(|u| u.kind == OpKind::Delete && (&u.path == path || path.is_inside(&u.path)))
     }
 
     /// Whether an op after sequence `seq` among the fetched ones carries the local version of

@@ -43,6 +43,10 @@ impl Run {
                 self.st.local.insert(path.clone(), LocalEntry::dir());
             }
         }
+        if self.our_delete_covers(&path) {
+            // Made here but not recorded as synced: it is published again.
+            return Ok(());
+        }
         for a in path.ancestors() {
             self.st.synced.insert_if_absent(a, SyncedEntry::dir);
         }

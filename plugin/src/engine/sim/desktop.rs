@@ -212,7 +212,7 @@ pub(super) fn crash_after(sim: &mut Sim, d: usize, at: impl Fn(&Command) -> bool
 
 /// Starts a sync on device `d` and runs it up to (not including) its first push request, or
 /// to its end when it has nothing to push.
-fn run_until_push(sim: &mut Sim, d: usize) {
+pub(super) fn run_until_push(sim: &mut Sim, d: usize) {
     sim.start(d);
     while sim.devs[d].running
         && !matches!(&sim.devs[d].pending,

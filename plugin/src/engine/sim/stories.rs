@@ -313,3 +313,28 @@ fn a_conflict_copy_moved_away_since_the_scan_is_made_again() {
         );
     }
 }
+
+/// A device deletes a folder while another puts a new file in it, and the delete reaches the
+/// server second: every other device applies the create, then the folder delete, which trashes
+/// the new file there. The deleting device pulls the create while its delete is not echoed
+/// yet: the create is earlier than its delete, so (§5.4.3, delete of P pushed, echo not seen)
+/// it restores the file and publishes it again, and every device ends with it.
+#[test]
+fn a_file_created_in_a_folder_another_device_deleted_meanwhile_survives() {
+    let mut sim = quiet(2);
+    sim.write_user(0, "F/a.md", "a\n");
+    sim.sync(0).unwrap();
+    sim.sync(1).unwrap();
+    sim.devs[1].vault.nodes.retain(|p, _| !p.starts_with('F'));
+    sim.write_user(0, "F/new.md", "new\n");
+    super::desktop::run_until_push(&mut sim, 1);
+    sim.sync(0).unwrap();
+    sim.finish(1);
+    sim.dropped.insert("a".into());
+    sim.quiesce();
+    sim.check().unwrap();
+    for d in 0..2 {
+        assert_eq!(text(&sim, d, "F/new.md").as_deref(), Some("new\n"), "{d}");
+        assert!(text(&sim, d, "F/a.md").is_none(), "{d}");
+    }
+}
