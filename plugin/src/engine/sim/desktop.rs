@@ -7,7 +7,6 @@ use verstak_sync_proto::paths;
 
 use super::Sim;
 use crate::engine::command::Command;
-use crate::engine::event::{Action, Event};
 
 fn quiet(devices: usize) -> Sim {
     let mut sim = Sim::new(1, devices);
@@ -186,42 +185,6 @@ fn a_local_folder_delete_follows_a_desktop_move_of_it() {
     }
 }
 
-/// Runs a sync on device `d` until a command `at` picks has executed, then crashes it before
-/// the run could checkpoint what that command did.
-pub(super) fn crash_after(sim: &mut Sim, d: usize, at: impl Fn(&Command) -> bool) {
-    sim.devs[d]
-        .engine
-        .handle(sim.now, Event::Start(Action::Sync));
-    loop {
-        let cmd = sim.devs[d].engine.poll_command().expect("a command");
-        if let Command::Finished(f) = cmd {
-            panic!("the run ended first: {f:?}");
-        }
-        let id = cmd.id().unwrap();
-        let last = at(&cmd);
-        let dev = &mut sim.devs[d];
-        let result = dev.vault.exec(&cmd, &mut sim.server);
-        if last {
-            result.unwrap();
-            break;
-        }
-        dev.engine.handle(sim.now, Event::Reply { id, result });
-    }
-    sim.crash(d);
-}
-
-/// Starts a sync on device `d` and runs it up to (not including) its first push request, or
-/// to its end when it has nothing to push.
-pub(super) fn run_until_push(sim: &mut Sim, d: usize) {
-    sim.start(d);
-    while sim.devs[d].running
-        && !matches!(&sim.devs[d].pending,
-            Some(Command::Http { request, .. }) if request.path == paths::PUSH)
-    {
-        sim.step(d);
-    }
-}
-
 /// Seed 40 of the random simulation, shrunk: a device applies a desktop folder move on disk
 /// and crashes before it records that; the user then puts a new file at the old path. After
 /// the restart the move's source and target both exist, so the move is not redone, yet the
@@ -236,7 +199,7 @@ fn a_desktop_move_done_before_a_crash_keeps_the_server_tree_moved() {
         "move",
         json!({"path": "Older", "previousPath": "Old stuff"}),
     );
-    crash_after(&mut sim, 1, |c| matches!(c, Command::Rename { .. }));
+    sim.crash_after(1, |c| matches!(c, Command::Rename { .. }));
     assert!(has_dir(&sim, 1, "Older"), "the rename was done on disk");
     sim.write_user(1, "Old stuff/new.md", "new\n");
     sim.sync(1).unwrap();
@@ -261,14 +224,13 @@ fn a_desktop_trash_done_before_a_crash_publishes_no_late_deletes() {
     let mut sim = old_stuff();
     sim.write_user(0, "Old stuff/new.md", "new\n");
     sim.desktop_op("workspace-folder", "trash", json!({"path": "Old stuff"}));
-    crash_after(
-        &mut sim,
+    sim.crash_after(
         1,
         |c| matches!(c, Command::RemoveDir { path, .. } if path.as_str() == "Old stuff"),
     );
     assert!(!has_dir(&sim, 1, "Old stuff"), "the trash was done on disk");
     let mark = sim.server.ops.len();
-    run_until_push(&mut sim, 1);
+    sim.run_until(1, |c| super::is_request(c, paths::PUSH));
     sim.sync(0).unwrap();
     sim.finish(1);
     let late: Vec<_> = sim.server.ops[mark..]

@@ -283,19 +283,14 @@ fn a_conflict_copy_moved_away_since_the_scan_is_made_again() {
     bin(&mut sim, 0, "theirs");
     sim.sync(0).unwrap();
     bin(&mut sim, 1, "mine");
-    super::desktop::crash_after(&mut sim, 1, |c| matches!(c, Command::CopyFile { .. }));
+    sim.crash_after(1, |c| matches!(c, Command::CopyFile { .. }));
     let copy = sim.devs[1]
         .vault
         .files()
         .into_keys()
         .find(|p| p.starts_with("x (conflict device1"))
         .expect("the copy was made before the crash");
-    sim.start(1);
-    while !matches!(&sim.devs[1].pending,
-        Some(Command::Http { request, .. }) if request.path == paths::PULL)
-    {
-        sim.step(1);
-    }
+    sim.run_until(1, |c| super::is_request(c, paths::PULL));
     let Some(Node::File(mine, _)) = sim.devs[1].vault.nodes.remove(&copy) else {
         panic!("the copy is a file");
     };
@@ -327,7 +322,7 @@ fn a_file_created_in_a_folder_another_device_deleted_meanwhile_survives() {
     sim.sync(1).unwrap();
     sim.devs[1].vault.nodes.retain(|p, _| !p.starts_with('F'));
     sim.write_user(0, "F/new.md", "new\n");
-    super::desktop::run_until_push(&mut sim, 1);
+    sim.run_until(1, |c| super::is_request(c, paths::PUSH));
     sim.sync(0).unwrap();
     sim.finish(1);
     sim.dropped.insert("a".into());
