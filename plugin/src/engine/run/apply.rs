@@ -11,12 +11,13 @@ use verstak_sync_proto::{EntityType, OpType, PulledOp};
 use super::super::command::{Command, Expect};
 use super::super::conflict::{conflict_copy_path, remote_device_label, stamp};
 use super::super::error::EngineError;
+use super::super::event::IoError;
 use super::super::hash::ContentHash;
 use super::super::incoming::{self, FileDelete, Known, Route, Upsert};
 use super::super::path::VaultPath;
 use super::super::payload::{Incoming, Source, is_text};
 use super::super::replaced_list::replaces_synced;
-use super::super::saved::{LocalEntry, SyncedEntry};
+use super::super::saved::{LocalEntry, OpKind, SyncedEntry};
 use super::super::summary::KeptBoth;
 use super::Run;
 use super::materialize::{Fail, io_fail};
@@ -127,9 +128,24 @@ impl Run {
                 .unechoed
                 .values()
                 .find(|u| &u.path == path)
-                .map(|u| (u.kind, u.hash.as_ref())),
+                .map(|u| (u.kind, u.hash.as_ref()))
+                .or_else(|| {
+                    self.our_delete_covers(path)
+                        .then_some((OpKind::Delete, None))
+                }),
             later_local: false,
         }
+    }
+
+    /// Whether our own delete of `path` or of a folder above it was accepted and not echoed
+    /// yet. It comes later in server order than any op pulled now, so it deletes what such
+    /// an op creates on every other device; here that create wins (§5.4.3: restored, and
+    /// published again).
+    pub(super) fn our_delete_covers(&self, path: &VaultPath) -> bool {
+        self.st
+            .unechoed
+            .values()
+            .any(|u| u.kind == OpKind::Delete && (&u.path == path || path.is_inside(&u.path)))
     }
 
     /// Whether an op after sequence `seq` among the fetched ones carries the local version of
@@ -262,7 +278,7 @@ impl Run {
         // Keep both: the local version goes to a conflict copy, the incoming one takes the path.
         // A copy made earlier (before a crash) was recorded in the conflict list then.
         let name = self.cfg.device_name.clone();
-        let copy = match self.existing_copy(path, &lh) {
+        let copy = match self.kept_copy(path, &lh).await? {
             Some(c) => c,
             None => {
                 let copy = self.free_copy_path(path, &name);
@@ -289,7 +305,7 @@ impl Run {
         inc: &Incoming,
         hash: &ContentHash,
     ) -> Result<(), Fail> {
-        if let Some(c) = self.existing_copy(path, hash) {
+        if let Some(c) = self.kept_copy(path, hash).await? {
             self.sum.kept_both.push(KeptBoth {
                 path: path.to_string(),
                 copy_path: c.to_string(),
@@ -349,7 +365,38 @@ impl Run {
         })
     }
 
-    /// A conflict copy of `path` with this content made earlier (for example before a crash).
+    /// [`Run::existing_copy`] that is still on disk with that content. The snapshot is as old
+    /// as the scan, and the user may have moved or changed the copy since (put it back in
+    /// place of the file, say): each candidate is hashed again, and one that is gone or
+    /// different is recorded as it is now and passed over, so the caller makes a fresh copy
+    /// rather than overwrite the only one.
+    async fn kept_copy(
+        &mut self,
+        path: &VaultPath,
+        hash: &ContentHash,
+    ) -> Result<Option<VaultPath>, Fail> {
+        while let Some(copy) = self.existing_copy(path, hash) {
+            match self.io.hash_file(&copy).await {
+                Ok(d) if &d.hash == hash => return Ok(Some(copy)),
+                Ok(d) => {
+                    let entry = LocalEntry::File {
+                        size: d.size,
+                        mtime: d.mtime,
+                        hash: d.hash,
+                    };
+                    self.st.local.insert(copy, entry);
+                }
+                Err(IoError::NotFound) => {
+                    self.st.local.remove(&copy);
+                }
+                Err(e) => return Err(io_fail(e)),
+            }
+        }
+        Ok(None)
+    }
+
+    /// A conflict copy of `path` with this content made earlier (for example before a crash),
+    /// as the snapshot has it.
     fn existing_copy(&self, path: &VaultPath, hash: &ContentHash) -> Option<VaultPath> {
         let name = path.name();
         let stem = match name.rfind('.') {

@@ -1,6 +1,8 @@
 //! Applying folder ops and moves (§4.4, §4.14, §5.4.3 folder row), and the desktop's folder
 //! trash (`workspace-folder trash`, applied as a folder delete).
 
+use std::collections::BTreeSet;
+
 use verstak_sync_proto::{EntityType, PulledOp};
 
 use super::super::command::Command;
@@ -40,6 +42,10 @@ impl Run {
                 }
                 self.st.local.insert(path.clone(), LocalEntry::dir());
             }
+        }
+        if self.our_delete_covers(&path) {
+            // Made here but not recorded as synced: it is published again.
+            return Ok(());
         }
         for a in path.ancestors() {
             self.st.synced.insert_if_absent(a, SyncedEntry::dir);
@@ -108,36 +114,35 @@ impl Run {
             self.sum.skipped += 1;
             return Ok(());
         }
-        if !self.st.local.get(&path).is_some_and(LocalEntry::is_dir) {
-            return Ok(());
-        }
         self.delete_folder_if_clean(&path).await
     }
 
     /// Trash only the known, unchanged files under the folder; keep changed or unknown ones,
-    /// and the folders that still hold something (they become pending creates).
+    /// and the folders that still hold something (they become pending creates). What the
+    /// synced tree has under the folder and the disk does not (a local delete, or this very
+    /// delete done on disk before a crash) is forgotten: the server no longer has it either,
+    /// and a delete published for it later would land after whatever other devices put in
+    /// the folder since, and trash that on every device but this one. A folder that is not
+    /// here is fine.
     async fn delete_folder_if_clean(&mut self, path: &VaultPath) -> Result<(), Fail> {
         let path = path.clone();
         if self.st.unechoed.values().any(|u| u.path == path) {
             return Ok(());
         }
-        let files: Vec<VaultPath> = self
-            .st
-            .local
-            .iter()
-            .filter(|(p, e)| !e.is_dir() && p.is_inside(&path))
-            .map(|(p, _)| p.clone())
-            .collect();
+        let (mut files, mut dirs) = (BTreeSet::new(), BTreeSet::new());
+        let local = self.st.local.iter().map(|(p, e)| (p, e.is_dir()));
+        let synced = self.st.synced.iter().map(|(p, e)| (p, e.is_dir()));
+        for (p, dir) in local.chain(synced).filter(|(p, _)| p.is_inside(&path)) {
+            if dir {
+                dirs.insert(p.clone());
+            } else {
+                files.insert(p.clone());
+            }
+        }
         for f in files {
             self.delete_file_if_clean(&f).await?;
         }
-        let mut dirs: Vec<VaultPath> = self
-            .st
-            .local
-            .iter()
-            .filter(|(p, e)| e.is_dir() && p.is_inside(&path))
-            .map(|(p, _)| p.clone())
-            .collect();
+        let mut dirs: Vec<VaultPath> = dirs.into_iter().collect();
         dirs.sort_by_key(|d| std::cmp::Reverse(d.depth()));
         dirs.push(path.clone());
         for d in dirs {
@@ -208,12 +213,9 @@ impl Run {
             return Ok(());
         }
         if !self.st.local.contains_key(&from) {
-            // A missing source is not an error. The server's tree moved all the same: so must
-            // our model of it, or a move already done before a crash, or a local delete of
-            // the source, would be published under the old path, which no device has now.
-            if !self.st.synced.contains_key(&to) {
-                self.st.synced.move_subtree(&from, &to);
-            }
+            // A missing source is not an error (a local delete of it, or a move already done
+            // before a crash).
+            self.follow_remote_move(&from, &to);
             return Ok(());
         }
         let touched = |p: &VaultPath| p == &from || p.is_inside(&from);
@@ -236,6 +238,15 @@ impl Run {
         if !source_ok || self.st.local.contains_key(&to) {
             self.warn(format!("skipped remote move {from} -> {to}"));
             self.sum.skipped += 1;
+            // Only our own ops under the source leave the model as it is: the server holds
+            // them at the old path, after the move. Otherwise (the target exists here, such
+            // as a move done on disk before a crash with a new file at the old path since,
+            // or an edited file) what stays at the source is local content the server does
+            // not have there; it is published from there, and nothing goes out under the
+            // old path for what the server moved.
+            if !ours_inside {
+                self.follow_remote_move(&from, &to);
+            }
             return Ok(());
         }
         self.move_conflicts(&from, &to).await?;
@@ -255,6 +266,17 @@ impl Run {
             self.st.synced.insert_if_absent(a, SyncedEntry::dir);
         }
         Ok(())
+    }
+}
+
+impl Run {
+    /// The server's tree moved `from` to `to` whatever this device did on disk, so our model
+    /// of it (the synced tree) moves too: otherwise a local change under the source would be
+    /// published under the old path, which no device has now. A synced `to` is left as it is.
+    fn follow_remote_move(&mut self, from: &VaultPath, to: &VaultPath) {
+        if !self.st.synced.contains_key(to) {
+            self.st.synced.move_subtree(from, to);
+        }
     }
 }
 

@@ -3,8 +3,10 @@
 //! rename or move carries an unpushed local edit inside to the new path.
 
 use serde_json::json;
+use verstak_sync_proto::paths;
 
 use super::Sim;
+use crate::engine::command::Command;
 
 fn quiet(devices: usize) -> Sim {
     let mut sim = Sim::new(1, devices);
@@ -180,5 +182,72 @@ fn a_local_folder_delete_follows_a_desktop_move_of_it() {
             !has_dir(&sim, d, "Old stuff") && !has_dir(&sim, d, "Older"),
             "{d}"
         );
+    }
+}
+
+/// Seed 40 of the random simulation, shrunk: a device applies a desktop folder move on disk
+/// and crashes before it records that; the user then puts a new file at the old path. After
+/// the restart the move's source and target both exist, so the move is not redone, yet the
+/// server's tree moved: the device must count its files as synced at the new path, or its
+/// delete of a file inside goes out under the old path and the other devices keep the file.
+#[test]
+fn a_desktop_move_done_before_a_crash_keeps_the_server_tree_moved() {
+    let mut sim = old_stuff();
+    sim.devs[1].vault.nodes.remove("Old stuff/b.md");
+    sim.desktop_op(
+        "workspace-folder",
+        "move",
+        json!({"path": "Older", "previousPath": "Old stuff"}),
+    );
+    sim.crash_after(1, |c| matches!(c, Command::Rename { .. }));
+    assert!(has_dir(&sim, 1, "Older"), "the rename was done on disk");
+    sim.write_user(1, "Old stuff/new.md", "new\n");
+    sim.sync(1).unwrap();
+    sim.dropped.insert("b".into());
+    sim.quiesce();
+    sim.check().unwrap();
+    for d in 0..2 {
+        assert_eq!(text(&sim, d, "Older/a.md").as_deref(), Some("a\n"), "{d}");
+        assert_eq!(text(&sim, d, "Older/sub/c.md").as_deref(), Some("c\n"));
+        assert_eq!(text(&sim, d, "Old stuff/new.md").as_deref(), Some("new\n"));
+        assert!(text(&sim, d, "Older/b.md").is_none(), "the delete followed");
+    }
+}
+
+/// Seed 735 of the random simulation, shrunk: a device applies a desktop folder trash on disk
+/// and crashes before it records that. After the restart the folder is gone here, and the
+/// server's too: what the device knew under it must be forgotten, not published as deletes.
+/// Such a late folder delete would come after another device's new file in the folder (kept
+/// there by the delete-versus-edit rule) and trash it everywhere but here.
+#[test]
+fn a_desktop_trash_done_before_a_crash_publishes_no_late_deletes() {
+    let mut sim = old_stuff();
+    sim.write_user(0, "Old stuff/new.md", "new\n");
+    sim.desktop_op("workspace-folder", "trash", json!({"path": "Old stuff"}));
+    sim.crash_after(
+        1,
+        |c| matches!(c, Command::RemoveDir { path, .. } if path.as_str() == "Old stuff"),
+    );
+    assert!(!has_dir(&sim, 1, "Old stuff"), "the trash was done on disk");
+    let mark = sim.server.ops.len();
+    sim.run_until(1, |c| super::is_request(c, paths::PUSH));
+    sim.sync(0).unwrap();
+    sim.finish(1);
+    let late: Vec<_> = sim.server.ops[mark..]
+        .iter()
+        .filter(|o| o.device_id.starts_with("dev_1") && o.op_type.as_str() == "delete")
+        .map(|o| o.entity_id.clone())
+        .collect();
+    assert!(late.is_empty(), "late deletes: {late:?}");
+    sim.dropped.extend(["a", "b", "c"].map(String::from));
+    sim.quiesce();
+    sim.check().unwrap();
+    for d in 0..2 {
+        assert_eq!(
+            text(&sim, d, "Old stuff/new.md").as_deref(),
+            Some("new\n"),
+            "{d}"
+        );
+        assert!(text(&sim, d, "Old stuff/a.md").is_none(), "{d}");
     }
 }

@@ -58,6 +58,11 @@ impl Rng {
     }
 }
 
+/// Whether `cmd` is an HTTP request to `path` (a route of `verstak_sync_proto::paths`).
+pub(crate) fn is_request(cmd: &Command, path: &str) -> bool {
+    matches!(cmd, Command::Http { request, .. } if request.path == path)
+}
+
 pub(crate) struct Device {
     pub vault: FakeVault,
     pub engine: Engine,
@@ -265,6 +270,39 @@ impl Sim {
         dev.pending = None;
         dev.running = false;
         self.log.push(format!("crash {d}"));
+    }
+
+    /// Runs a sync on device `d` without faults until a command `at` picks has executed, then
+    /// crashes the device before the run could checkpoint what that command did.
+    pub(crate) fn crash_after(&mut self, d: usize, at: impl Fn(&Command) -> bool) {
+        self.devs[d]
+            .engine
+            .handle(self.now, Event::Start(Action::Sync));
+        loop {
+            let cmd = self.devs[d].engine.poll_command().expect("a command");
+            if let Command::Finished(f) = cmd {
+                panic!("device {d}: the run ended first: {f:?}");
+            }
+            let id = cmd.id().expect("only Finished has no id");
+            let last = at(&cmd);
+            let dev = &mut self.devs[d];
+            let result = dev.vault.exec(&cmd, &mut self.server);
+            if last {
+                result.expect("the command to crash after succeeds");
+                break;
+            }
+            dev.engine.handle(self.now, Event::Reply { id, result });
+        }
+        self.crash(d);
+    }
+
+    /// Starts a sync on device `d` and steps it until its next command is one `at` picks (not
+    /// executed yet), or to its end.
+    pub(crate) fn run_until(&mut self, d: usize, at: impl Fn(&Command) -> bool) {
+        self.start(d);
+        while self.devs[d].running && !self.devs[d].pending.as_ref().is_some_and(&at) {
+            self.step(d);
+        }
     }
 
     pub(crate) fn start(&mut self, d: usize) {

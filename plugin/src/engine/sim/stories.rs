@@ -6,6 +6,7 @@ use crate::engine::command::Command;
 use crate::engine::event::Action;
 use crate::engine::event::Event;
 use crate::engine::hash::ContentHash;
+use verstak_sync_proto::paths;
 
 fn quiet(devices: usize) -> Sim {
     let mut sim = Sim::new(1, devices);
@@ -344,4 +345,75 @@ fn the_scan_asks_the_glue_for_digests_and_reads_no_file_bytes() {
         "{kinds:?}"
     );
     assert_eq!(sim.sync(0).unwrap().pushed, 0);
+}
+
+/// Seed 350 of the random simulation, shrunk: a device keeps its edit of a binary file as a
+/// conflict copy and crashes before it records that; after the restart, once the run has
+/// scanned, the user puts the copy back in place of the file. Redoing the conflict, the run
+/// finds the copy in its snapshot: it must look at the disk again before it counts on it, or
+/// the incoming version overwrites the only copy of the edit.
+#[test]
+fn a_conflict_copy_moved_away_since_the_scan_is_made_again() {
+    let mut sim = quiet(2);
+    // Binary, so both versions are kept (no merge); the NUL line is no user line.
+    let bin = |sim: &mut Sim, d: usize, line: &str| {
+        sim.added.insert(line.to_string());
+        let bytes = format!("\0bin\n{line}\n").into_bytes();
+        sim.devs[d].vault.put("x.dat", bytes).unwrap();
+    };
+    bin(&mut sim, 0, "base");
+    sim.sync(0).unwrap();
+    sim.sync(1).unwrap();
+    bin(&mut sim, 0, "theirs");
+    sim.sync(0).unwrap();
+    bin(&mut sim, 1, "mine");
+    sim.crash_after(1, |c| matches!(c, Command::CopyFile { .. }));
+    let copy = sim.devs[1]
+        .vault
+        .files()
+        .into_keys()
+        .find(|p| p.starts_with("x (conflict device1"))
+        .expect("the copy was made before the crash");
+    sim.run_until(1, |c| super::is_request(c, paths::PULL));
+    let Some(Node::File(mine, _)) = sim.devs[1].vault.nodes.remove(&copy) else {
+        panic!("the copy is a file");
+    };
+    sim.devs[1].vault.put("x.dat", mine).unwrap();
+    sim.finish(1);
+    sim.dropped.insert("base".into());
+    sim.quiesce();
+    sim.check().unwrap();
+    for d in 0..2 {
+        let files = sim.devs[d].vault.files();
+        assert_eq!(files["x.dat"], b"\0bin\ntheirs\n", "{d}");
+        assert!(
+            files.values().any(|b| b == b"\0bin\nmine\n"),
+            "device {d} keeps the edit"
+        );
+    }
+}
+
+/// A device deletes a folder while another puts a new file in it, and the delete reaches the
+/// server second: every other device applies the create, then the folder delete, which trashes
+/// the new file there. The deleting device pulls the create while its delete is not echoed
+/// yet: the create is earlier than its delete, so (§5.4.3, delete of P pushed, echo not seen)
+/// it restores the file and publishes it again, and every device ends with it.
+#[test]
+fn a_file_created_in_a_folder_another_device_deleted_meanwhile_survives() {
+    let mut sim = quiet(2);
+    sim.write_user(0, "F/a.md", "a\n");
+    sim.sync(0).unwrap();
+    sim.sync(1).unwrap();
+    sim.devs[1].vault.nodes.retain(|p, _| !p.starts_with('F'));
+    sim.write_user(0, "F/new.md", "new\n");
+    sim.run_until(1, |c| super::is_request(c, paths::PUSH));
+    sim.sync(0).unwrap();
+    sim.finish(1);
+    sim.dropped.insert("a".into());
+    sim.quiesce();
+    sim.check().unwrap();
+    for d in 0..2 {
+        assert_eq!(text(&sim, d, "F/new.md").as_deref(), Some("new\n"), "{d}");
+        assert!(text(&sim, d, "F/a.md").is_none(), "{d}");
+    }
 }
