@@ -240,3 +240,45 @@ fn a_replayed_op_log_keeps_the_emission_order() {
     docs.checkpoint(&mut st2, &mut j, &c);
     assert_eq!(docs.load().0, st2);
 }
+
+#[test]
+fn the_pending_batch_is_journaled_once_per_change_and_old_records_still_carry_it() {
+    let c = cfg(1 << 20);
+    let mut docs = Docs::default();
+    let (mut st, mut j) = docs.load();
+    assert_eq!(docs.checkpoint(&mut st, &mut j, &c), "snapshot");
+    let batch = PendingBatch {
+        key: "k1".into(),
+        entries: vec![],
+    };
+    st.pending = Some(batch.clone());
+    assert_eq!(docs.checkpoint(&mut st, &mut j, &c), "append");
+    assert!(
+        docs.journal.contains(r#""q":{"key":"k1""#),
+        "{}",
+        docs.journal
+    );
+    // Later records leave the unchanged batch out.
+    st.cursor = ServerSeq(5);
+    assert_eq!(docs.checkpoint(&mut st, &mut j, &c), "append");
+    let last = docs.journal.lines().last().unwrap().to_string();
+    assert!(!last.contains("\"q\"") && !last.contains("k1"), "{last}");
+    assert_eq!(docs.load().0, st);
+    // The batch sent: `null`.
+    st.pending = None;
+    assert_eq!(docs.checkpoint(&mut st, &mut j, &c), "append");
+    assert!(docs.journal.lines().last().unwrap().contains(r#""q":null"#));
+    assert_eq!(docs.load().0.pending, None);
+
+    // A record an older version wrote carries the batch in its head.
+    let head = Head::json(&st);
+    let old_head = format!(
+        "{},\"pending\":{}}}",
+        &head[..head.len() - 1],
+        serde_json::to_string(&batch).unwrap()
+    );
+    let record = format!("{{\"g\":{},\"h\":{old_head}}}", st.journal);
+    docs.journal
+        .push_str(&format!("{} {record}\n", checksum(&record)));
+    assert_eq!(docs.load().0.pending, Some(batch));
+}
