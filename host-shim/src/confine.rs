@@ -147,7 +147,9 @@ impl VaultFs {
     /// Refuses `path` when any existing component of it is a symlink (or when the root
     /// itself cannot be inspected). A missing component ends the walk: nothing below it
     /// exists yet, and whatever the caller then creates is created beneath the root.
-    pub fn refuse_symlinks(&self, path: &VaultPath) -> Result<(), HostError> {
+    /// `Ok(true)` when the whole path exists (the walk reached its end), which spares a caller
+    /// that asks next whether it exists one more lookup.
+    pub fn refuse_symlinks(&self, path: &VaultPath) -> Result<bool, HostError> {
         for prefix in path.prefixes() {
             match self.root.symlink_metadata(prefix) {
                 Ok(m) if m.file_type().is_symlink() => {
@@ -160,12 +162,12 @@ impl VaultFs {
                         io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
                     ) =>
                 {
-                    return Ok(());
+                    return Ok(false);
                 }
                 Err(e) => return Err(io_error(path.as_str(), e)),
             }
         }
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -268,8 +270,16 @@ mod tests {
                 .unwrap_err();
             assert!(matches!(err.code, ErrorCode::OutsideVault), "{p}");
         }
-        for p in ["real", "real/new", "missing/deeper"] {
-            fs.refuse_symlinks(&VaultPath::parse(p).unwrap()).unwrap();
+        for (p, exists) in [
+            ("real", true),
+            ("real/new", false),
+            ("missing/deeper", false),
+        ] {
+            assert_eq!(
+                fs.refuse_symlinks(&VaultPath::parse(p).unwrap()).unwrap(),
+                exists,
+                "{p}"
+            );
         }
     }
 }

@@ -155,19 +155,54 @@ pub fn append_durable(path: &Path, bytes: &[u8], mode: u32, max: u64) -> std::io
     Ok(true)
 }
 
+/// A suffix for temp file names, unique within this process and unlikely to be taken by
+/// another: a counter after a random seed drawn once (one `getrandom` per process, not one per
+/// temp file). Callers create with `create_new` and try again on the rare clash.
+pub(crate) fn unique_suffix() -> std::io::Result<String> {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEED: OnceLock<u64> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let seed = match SEED.get() {
+        Some(s) => *s,
+        None => {
+            let mut b = [0u8; 8];
+            getrandom::fill(&mut b)
+                .map_err(|e| std::io::Error::other(format!("no randomness: {e}")))?;
+            *SEED.get_or_init(|| u64::from_le_bytes(b))
+        }
+    };
+    Ok(format!(
+        "{seed:016x}-{:x}",
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
 fn write_via_temp(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    let dir = state_dir(path)?;
+    let dir = path
+        .parent()
+        .expect("state files always have a parent directory");
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let mut salt = [0u8; 8];
-    getrandom::fill(&mut salt).map_err(|e| std::io::Error::other(format!("no randomness: {e}")))?;
-    let tmp = dir.join(format!(".{name}.tmp-{}", hex::encode(salt)));
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true).mode(mode);
+    // The folder exists for all but the first document: make it only when the create says so.
+    let (mut made_dir, mut clashes) = (false, 0);
+    let (tmp, mut f) = loop {
+        let tmp = dir.join(format!(".{name}.tmp-{}", unique_suffix()?));
+        match opts.open(&tmp) {
+            Ok(f) => break (tmp, f),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !made_dir => {
+                state_dir(path)?;
+                made_dir = true;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && clashes < 8 => {
+                clashes += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let result = (|| {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)?;
         f.write_all(bytes)?;
         if durable {
             f.sync_all()?;
