@@ -240,6 +240,34 @@ mod tests {
     }
 
     #[test]
+    fn temp_suffixes_share_a_seed_and_never_repeat() {
+        let names: Vec<String> = (0..100).map(|_| unique_suffix().unwrap()).collect();
+        let distinct: std::collections::BTreeSet<_> = names.iter().collect();
+        assert_eq!(distinct.len(), names.len());
+        let seed = |n: &String| n.split('-').next().unwrap().to_string();
+        assert!(names.iter().all(|n| seed(n) == seed(&names[0])));
+    }
+
+    #[test]
+    fn a_state_file_whose_folder_vanished_is_written_all_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("engine/doc.json");
+        write_cache(&path, b"1", 0o600).unwrap();
+        fs::remove_dir_all(dir.path().join("engine")).unwrap();
+        write_cache(&path, b"2", 0o600).unwrap();
+        write_atomic(&path, b"3", 0o600).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "3");
+        assert_eq!(
+            fs::metadata(path.parent().unwrap())
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o700
+        );
+    }
+
+    #[test]
     fn state_paths_follow_the_contract() {
         let dir = tempfile::tempdir().unwrap();
         let v = VaultDirs::open(dir.path(), "verstak.sync").unwrap();
