@@ -19,7 +19,7 @@ use crate::bindings::verstak::sync::files::{
     DirEntry, EntryKind, Expect, FileDigest, FileMeta, Host, Staged,
 };
 use crate::bindings::{ErrorCode, HostError};
-use crate::confine::{self, RESERVED, VaultFs, VaultPath, io_error, outside, reserved};
+use crate::confine::{self, Found, RESERVED, VaultFs, VaultPath, io_error, outside, reserved};
 use crate::grants::Permission;
 use crate::state::HostState;
 use cap_std::fs::{Dir, File, OpenOptions, OpenOptionsExt, Permissions, PermissionsExt};
@@ -37,11 +37,12 @@ fn resolve(fs: &VaultFs, path: &str) -> Result<VaultPath, HostError> {
     Ok(resolve_probe(fs, path)?.0)
 }
 
-/// [`resolve`], and whether the path exists (learnt on the way).
+/// [`resolve`], and whether the path is free: nothing there, and nothing in the way of making
+/// it (learnt on the way).
 fn resolve_probe(fs: &VaultFs, path: &str) -> Result<(VaultPath, bool), HostError> {
     let p = confine::parse(path)?;
-    let exists = fs.refuse_symlinks(&p)?;
-    Ok((p, exists))
+    let found = fs.refuse_symlinks(&p)?;
+    Ok((p, found == Found::Missing))
 }
 
 /// `not-found` for a staging file when there is no staging folder at all.
@@ -261,7 +262,7 @@ impl Host for HostState {
     ) -> Result<FileMeta, HostError> {
         self.grants.check(Permission::FilesWrite)?;
         let fs = self.vault_fs()?;
-        let (path, present) = resolve_probe(&fs, &path)?;
+        let (path, free) = resolve_probe(&fs, &path)?;
         if bytes.len() > MAX_WRITE_BYTES {
             return Err(err(
                 ErrorCode::TooLarge,
@@ -271,7 +272,7 @@ impl Host for HostState {
         let root = fs.root();
         if self.write_behind.on
             && matches!(expect, Expect::Absent)
-            && !present
+            && free
             && !self.write_behind.holds(&path)
         {
             return self.write_behind_new(root, path, &bytes);
@@ -463,12 +464,12 @@ impl Host for HostState {
     ) -> Result<FileMeta, HostError> {
         self.grants.check(Permission::FilesWrite)?;
         let fs = self.vault_fs()?;
-        let (to, present) = resolve_probe(&fs, &to)?;
+        let (to, free) = resolve_probe(&fs, &to)?;
         let stage = Stage::new(&stage)?;
         let root = fs.root();
         let queue = self.write_behind.on
             && matches!(expect, Expect::Absent)
-            && !present
+            && free
             && !self.write_behind.holds(&to)
             && !self.write_behind.holds_stage(&stage.key);
         if !queue {

@@ -623,6 +623,26 @@ fn temp_and_staging_folders_removed_during_a_call_are_made_again() {
 }
 
 #[test]
+fn during_a_call_a_path_under_a_file_fails_at_once_and_later_state_is_saved() {
+    use crate::bindings::verstak::sync::storage::Host as Storage;
+    let (vault, mut s) = full();
+    fs::write(vault.path().join("x"), b"file").unwrap();
+    s.begin_call_writes();
+    assert!(
+        s.write("x/y.md".into(), b"y".to_vec(), Expect::Absent)
+            .is_err()
+    );
+    s.stage_write("k".into(), 0, b"k".to_vec()).unwrap();
+    assert!(
+        s.commit_stage("k".into(), "x/k.bin".into(), Expect::Absent)
+            .is_err()
+    );
+    Storage::set(&mut s, "engine-state".into(), "{}".into()).unwrap();
+    s.end_call_writes();
+    assert_eq!(stages(&s), ["k"]);
+}
+
+#[test]
 fn a_symlink_planted_during_a_call_is_still_refused() {
     let (vault, mut s) = full();
     let outside = tempfile::tempdir().unwrap();
