@@ -272,6 +272,19 @@ fn the_paired_server_is_read_once_per_call_and_a_change_is_seen_by_the_next() {
     server.join().unwrap();
     s.end_call_writes();
 
+    // The component's settings naming another server open nothing, in this call or the next.
+    s.begin_call_writes();
+    crate::bindings::verstak::sync::settings::Host::write(
+        &mut s,
+        format!("{{\"serverUrl\":\"http://127.0.0.1:{first}\"}}"),
+    )
+    .unwrap();
+    code(get(&mut s, first), ErrorCode::ForbiddenOrigin);
+    s.end_call_writes();
+    s.begin_call_writes();
+    code(get(&mut s, first), ErrorCode::ForbiddenOrigin);
+    s.end_call_writes();
+
     // Unpaired between calls: nothing is reachable.
     s.vault.set_paired_server(None).unwrap();
     s.begin_call_writes();
