@@ -5,7 +5,6 @@
 //! live progress of a running sync ([`HostState::progress`], a handle other threads can read).
 
 use crate::bindings::HostError;
-use crate::confine::VaultFs;
 use crate::grants::Grants;
 use crate::imports::network::Origin;
 use crate::limits::MemoryCap;
@@ -36,6 +35,9 @@ pub struct HostState {
     pub(crate) unsynced_dirs: BTreeSet<PathBuf>,
     /// New files queued during an export call (`imports::write_behind`).
     pub(crate) write_behind: crate::imports::write_behind::WriteBehind,
+    /// Folder handles and the paired server, kept for the export call in progress
+    /// (`imports::call_dirs`; the vault root capability is `HostState::vault_fs`).
+    pub(crate) call_dirs: crate::imports::call_dirs::CallDirs,
     /// When the export call in progress began and how long it may run (set by
     /// `runtime::Instance::call`); the `network` import bounds each request by what is left.
     pub(crate) call_window: Option<(Instant, Duration)>,
@@ -57,6 +59,7 @@ impl HostState {
             device_name: None,
             unsynced_dirs: BTreeSet::new(),
             write_behind: Default::default(),
+            call_dirs: Default::default(),
             call_window: None,
             wasi: WasiCtx::builder().inherit_stderr().build(),
             table: ResourceTable::new(),
@@ -80,11 +83,6 @@ impl HostState {
     /// runs; [`ProgressHandle::clear`] it when a sync call returns.
     pub fn progress(&self) -> ProgressHandle {
         self.progress.clone()
-    }
-
-    /// The vault root as a capability, opened per call (one `open` syscall).
-    pub(crate) fn vault_fs(&self) -> Result<VaultFs, HostError> {
-        VaultFs::open(&self.vault.root).map_err(|e| crate::confine::io_error("open the vault", e))
     }
 }
 

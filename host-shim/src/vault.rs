@@ -155,19 +155,54 @@ pub fn append_durable(path: &Path, bytes: &[u8], mode: u32, max: u64) -> std::io
     Ok(true)
 }
 
+/// A suffix for temp file names, unique within this process and unlikely to be taken by
+/// another: a counter after a random seed drawn once (one `getrandom` per process, not one per
+/// temp file). Callers create with `create_new` and try again on the rare clash.
+pub(crate) fn unique_suffix() -> std::io::Result<String> {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEED: OnceLock<u64> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let seed = match SEED.get() {
+        Some(s) => *s,
+        None => {
+            let mut b = [0u8; 8];
+            getrandom::fill(&mut b)
+                .map_err(|e| std::io::Error::other(format!("no randomness: {e}")))?;
+            *SEED.get_or_init(|| u64::from_le_bytes(b))
+        }
+    };
+    Ok(format!(
+        "{seed:016x}-{:x}",
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
 fn write_via_temp(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    let dir = state_dir(path)?;
+    let dir = path
+        .parent()
+        .expect("state files always have a parent directory");
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let mut salt = [0u8; 8];
-    getrandom::fill(&mut salt).map_err(|e| std::io::Error::other(format!("no randomness: {e}")))?;
-    let tmp = dir.join(format!(".{name}.tmp-{}", hex::encode(salt)));
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true).mode(mode);
+    // The folder exists for all but the first document: make it only when the create says so.
+    let (mut made_dir, mut clashes) = (false, 0);
+    let (tmp, mut f) = loop {
+        let tmp = dir.join(format!(".{name}.tmp-{}", unique_suffix()?));
+        match opts.open(&tmp) {
+            Ok(f) => break (tmp, f),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !made_dir => {
+                state_dir(path)?;
+                made_dir = true;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && clashes < 8 => {
+                clashes += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let result = (|| {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)?;
         f.write_all(bytes)?;
         if durable {
             f.sync_all()?;
@@ -202,6 +237,34 @@ mod tests {
         );
         let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temp file is left behind");
+    }
+
+    #[test]
+    fn temp_suffixes_share_a_seed_and_never_repeat() {
+        let names: Vec<String> = (0..100).map(|_| unique_suffix().unwrap()).collect();
+        let distinct: std::collections::BTreeSet<_> = names.iter().collect();
+        assert_eq!(distinct.len(), names.len());
+        let seed = |n: &String| n.split('-').next().unwrap().to_string();
+        assert!(names.iter().all(|n| seed(n) == seed(&names[0])));
+    }
+
+    #[test]
+    fn a_state_file_whose_folder_vanished_is_written_all_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("engine/doc.json");
+        write_cache(&path, b"1", 0o600).unwrap();
+        fs::remove_dir_all(dir.path().join("engine")).unwrap();
+        write_cache(&path, b"2", 0o600).unwrap();
+        write_atomic(&path, b"3", 0o600).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "3");
+        assert_eq!(
+            fs::metadata(path.parent().unwrap())
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o700
+        );
     }
 
     #[test]

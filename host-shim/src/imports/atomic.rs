@@ -1,17 +1,19 @@
 //! The write primitives of the `files` import, all relative to the vault root `Dir`:
 //!
 //! * [`hash_copy`] streams a reader (optionally into a writer) and returns size and SHA-256;
-//! * [`create_temp`] makes a temp file (`.verstak-write-<rand>.tmp`) in the host-owned temp
+//! * [`create_temp`] makes a temp file (`.verstak-write-<unique>.tmp`) in the host-owned temp
 //!   folder under `.verstak/` (same file system, so placing it is a rename), removed again by
 //!   [`Temp`]'s `Drop` unless it was placed. A killed host therefore never leaves a temp file
-//!   among the user's notes; stale ones are swept the first time a process uses the folder;
+//!   among the user's notes; stale ones are swept the first time a process uses the folder
+//!   ([`sweep_stale_once`]);
 //! * [`place`] re-checks the caller's `expect` at the last moment and only then moves the
 //!   source over the destination (Syncthing's `performFinish` order), then fsyncs the folder.
 //!
 //! Syscalls per written file are kept low, since a first sync writes thousands: folders are
-//! created only when an operation finds them missing (the temp folder when the temp file cannot
-//! be created, the destination's folders when the link into them fails), not probed each time,
-//! and the temp file is created, linked and unlinked through one handle on the temp folder.
+//! created only when an operation finds them missing (the destination's folders when opening
+//! them fails), not probed each time; the temp folder handle is shared by the temp files of an
+//! export call (`imports::call_dirs`), and a new file is moved into place with one
+//! `renameat2(RENAME_NOREPLACE)` through handles on both folders.
 
 use super::err;
 use crate::bindings::ErrorCode;
@@ -20,8 +22,10 @@ use crate::bindings::verstak::sync::files::{Expect, FileMeta};
 use crate::confine::{VaultPath, io_error};
 use cap_std::fs::{Dir, File, Metadata, OpenOptions};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// `n` random bytes as lowercase hex, for temp names and trash ids.
 pub fn random_hex(n: usize) -> Result<String, HostError> {
@@ -81,9 +85,9 @@ pub fn file_meta(m: &Metadata) -> FileMeta {
 
 /// A temp file in the temp folder, removed on drop unless [`Temp::keep`] was called.
 pub struct Temp {
-    /// The temp folder.
-    pub dir: Dir,
-    /// The file's name in it.
+    /// The temp folder (shared by the temp files of an export call).
+    pub dir: Arc<Dir>,
+    /// The file's name in it: one segment.
     pub name: PathBuf,
     kept: bool,
 }
@@ -105,40 +109,51 @@ impl Drop for Temp {
 /// Temp files older than this in the temp folder were left by a killed host.
 const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// Creates a fresh temp file in the root-relative host-owned folder `temp_dir` (created 0700
-/// when missing). The first time this process uses the folder named `sweep_key` (an absolute
-/// path: one per vault), temp files a killed host left there are removed.
-pub fn create_temp(
-    root: &Dir,
-    temp_dir: &Path,
-    sweep_key: &Path,
-) -> Result<(Temp, File), HostError> {
-    use cap_std::fs::{DirBuilder, DirBuilderExt};
-    let dir = match root.open_dir(temp_dir) {
-        Ok(d) => d,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            root.create_dir_with(temp_dir, DirBuilder::new().recursive(true).mode(0o700))
-                .map_err(|e| io_error("create the temp folder", e))?;
-            root.open_dir(temp_dir)
-                .map_err(|e| io_error("open the temp folder", e))?
-        }
-        Err(e) => return Err(io_error("open the temp folder", e)),
-    };
-    if first_use(sweep_key) {
-        sweep_stale(&dir);
-    }
-    let name = PathBuf::from(format!(".verstak-write-{}.tmp", random_hex(8)?));
-    let file = dir
-        .open_with(&name, OpenOptions::new().write(true).create_new(true))
+/// Creates a fresh temp file (`.verstak-write-<unique>.tmp`) in the temp folder `dir`. A
+/// `not-found` error means the folder was removed meanwhile.
+pub fn create_temp(dir: &Arc<Dir>) -> Result<(Temp, File), HostError> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    let (name, file) = create_unique(dir, ".verstak-write-", ".tmp", &opts)
         .map_err(|e| io_error("create temp file", e))?;
     Ok((
         Temp {
-            dir,
+            dir: dir.clone(),
             name,
             kept: false,
         },
         file,
     ))
+}
+
+/// Creates `<prefix><unique><suffix>` in `dir` with `opts` (which must say `create_new`). The
+/// names come from a counter seeded once with randomness (`vault::unique_suffix`), so a name
+/// taken by another process is rare and only costs one more try.
+pub fn create_unique(
+    dir: &Dir,
+    prefix: &str,
+    suffix: &str,
+    opts: &OpenOptions,
+) -> io::Result<(PathBuf, File)> {
+    let mut tries = 0;
+    loop {
+        let name = PathBuf::from(format!(
+            "{prefix}{}{suffix}",
+            crate::vault::unique_suffix()?
+        ));
+        match dir.open_with(&name, opts) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
+            r => return r.map(|f| (name, f)),
+        }
+    }
+}
+
+/// The first time in this process for `key` (an absolute path: one per vault's temp folder),
+/// removes the temp files a killed host left in `dir`.
+pub fn sweep_stale_once(dir: &Dir, key: &Path) {
+    if first_use(key) {
+        sweep_stale(dir);
+    }
 }
 
 /// True the first time in this process for `key`.
@@ -214,11 +229,26 @@ pub fn check_expect(root: &Dir, dest: &VaultPath, expect: &Expect) -> Result<(),
     }
 }
 
-/// Moves `src` (relative to `src_dir`) to `dest` if `dest` still matches `expect`. Returns
-/// `Ok(false)` and touches nothing when it does not. For `absent` the move is a hard link
-/// (which never replaces anything) followed by removing `src`; where links are unsupported it
-/// falls back to check-then-rename. The destination's folders are created when missing. The
-/// destination folder is not fsynced: the caller decides when (`HostState::place_durably`).
+/// Handles on destination folders, reused while a batch of new files is placed (most files of
+/// a first sync share a folder with the file before).
+#[derive(Default)]
+pub struct Parents(HashMap<PathBuf, Dir>);
+
+/// What became of an attempt to move a file to a free name.
+enum Placed {
+    Yes,
+    /// Something is at the destination: nothing was touched.
+    Taken,
+    /// The file system cannot link or rename without replacing: check, then rename.
+    Unsupported,
+}
+
+/// Moves `src` (one segment, relative to `src_dir`) to `dest` if `dest` still matches `expect`.
+/// Returns `Ok(false)` and touches nothing when it does not. For `absent` the move never
+/// replaces anything: a `renameat2(RENAME_NOREPLACE)` where the file system has it, else a hard
+/// link followed by removing `src`, else (no links either) check-then-rename. The destination's
+/// folders are created when missing. The destination folder is not fsynced: the caller decides
+/// when (`HostState::place_durably`).
 pub fn place(
     root: &Dir,
     src_dir: &Dir,
@@ -226,47 +256,126 @@ pub fn place(
     dest: &VaultPath,
     expect: &Expect,
 ) -> Result<bool, HostError> {
-    let linked = match expect {
-        Expect::Absent => {
-            let mut linked = src_dir.hard_link(src, root, dest.as_path());
-            if matches!(&linked, Err(e) if e.kind() == io::ErrorKind::NotFound) {
-                // Most files go into folders that exist: make them only when the link says so.
-                ensure_parent(root, dest)?;
-                linked = src_dir.hard_link(src, root, dest.as_path());
-            }
-            match linked {
-                Ok(()) => {
-                    src_dir
-                        .remove_file(src)
-                        .map_err(|e| io_error("remove source after link", e))?;
-                    true
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
-                Err(e)
-                    if matches!(
-                        e.raw_os_error(),
-                        Some(libc::EPERM | libc::EOPNOTSUPP | libc::ENOSYS | libc::EMLINK)
-                    ) =>
-                {
-                    ensure_parent(root, dest)?;
-                    false
-                }
-                Err(e) => return Err(io_error("place file", e)),
-            }
-        }
-        Expect::Hash(_) => false,
-    };
-    if !linked {
-        // `hash`: the destination exists (else `changed`), so its folder does too.
-        match check_expect(root, dest, expect) {
-            Ok(()) => {}
-            Err(e) if matches!(e.code, ErrorCode::Changed) => return Ok(false),
-            Err(e) => return Err(e),
-        }
-        src_dir
-            .rename(src, root, dest.as_path())
-            .map_err(|e| io_error("place file", e))?;
+    if matches!(expect, Expect::Absent) {
+        return place_new(root, &mut Parents::default(), src_dir, src, dest);
     }
+    replace_checked(root, src_dir, src, dest, expect)
+}
+
+/// [`place`] for `absent`, reusing the folder handles in `parents`.
+pub fn place_new(
+    root: &Dir,
+    parents: &mut Parents,
+    src_dir: &Dir,
+    src: &Path,
+    dest: &VaultPath,
+) -> Result<bool, HostError> {
+    let mut made_parent = false;
+    loop {
+        let parent = dest.parent();
+        let dir = if parent == Path::new(".") {
+            root
+        } else {
+            if !parents.0.contains_key(parent) {
+                let d = match root.open_dir(parent) {
+                    Err(e) if e.kind() == io::ErrorKind::NotFound && !made_parent => {
+                        // Most files go into folders that exist: make them only when missing.
+                        ensure_parent(root, dest)?;
+                        made_parent = true;
+                        root.open_dir(parent)
+                    }
+                    r => r,
+                }
+                .map_err(|e| io_error(&format!("open the folder of {dest}"), e))?;
+                parents.0.insert(parent.to_path_buf(), d);
+            }
+            &parents.0[parent]
+        };
+        match move_no_replace(src_dir, src, dir, dest.name()) {
+            Ok(Placed::Yes) => return Ok(true),
+            Ok(Placed::Taken) => return Ok(false),
+            Ok(Placed::Unsupported) => {
+                return replace_checked(root, src_dir, src, dest, &Expect::Absent);
+            }
+            // The folder was removed since its handle was opened: make it again, once.
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !made_parent => {
+                parents.0.remove(parent);
+                ensure_parent(root, dest)?;
+                made_parent = true;
+            }
+            Err(e) => return Err(io_error("place file", e)),
+        }
+    }
+}
+
+/// Moves `src` in `src_dir` to `name` in `dir` unless `name` exists there. Both names are single
+/// segments, so nothing is resolved outside the two folder handles.
+fn move_no_replace(src_dir: &Dir, src: &Path, dir: &Dir, name: &str) -> io::Result<Placed> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::ffi::CString;
+        use std::os::fd::AsRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        let from = CString::new(src.as_os_str().as_bytes()).map_err(io::Error::other)?;
+        let to = CString::new(name).map_err(io::Error::other)?;
+        // SAFETY: valid open folder descriptors and NUL-terminated names that live across the
+        // call; the syscall only reads them.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_renameat2,
+                src_dir.as_raw_fd(),
+                from.as_ptr(),
+                dir.as_raw_fd(),
+                to.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if r == 0 {
+            return Ok(Placed::Yes);
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EEXIST) => return Ok(Placed::Taken),
+            // No RENAME_NOREPLACE here (an old kernel or some file systems): try a link.
+            Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP) => {}
+            _ => return Err(e),
+        }
+    }
+    match src_dir.hard_link(src, dir, name) {
+        Ok(()) => {
+            src_dir.remove_file(src)?;
+            Ok(Placed::Yes)
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(Placed::Taken),
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EPERM | libc::EOPNOTSUPP | libc::ENOSYS | libc::EMLINK)
+            ) =>
+        {
+            Ok(Placed::Unsupported)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Checks `expect` at the last moment, then renames `src` over `dest` (`Ok(false)` when the
+/// check fails). For `hash` the destination exists, so its folder does too.
+fn replace_checked(
+    root: &Dir,
+    src_dir: &Dir,
+    src: &Path,
+    dest: &VaultPath,
+    expect: &Expect,
+) -> Result<bool, HostError> {
+    match check_expect(root, dest, expect) {
+        Ok(()) => {}
+        Err(e) if matches!(e.code, ErrorCode::Changed) => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    src_dir
+        .rename(src, root, dest.as_path())
+        .map_err(|e| io_error("place file", e))?;
     Ok(true)
 }
 

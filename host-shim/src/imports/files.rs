@@ -2,29 +2,30 @@
 //!
 //! Each function: (1) `grants.check` for the permission files.wit names, (2) parse every path
 //! into a [`VaultPath`] and refuse symlinks along it (`outside-vault`), (3) the IO, relative to
-//! the vault root `Dir`. Writes go through [`super::atomic`] (temp file, fsync, last-moment
-//! `expect` check, rename, fsync folder); staging files through [`super::staging`]. During an
-//! export call a new file (`write` with `absent`) is queued and placed in a batch
-//! ([`super::write_behind`]); every other call except the staging writes settles that queue
-//! first, so it sees the vault in program order.
+//! the vault root `Dir` (held for the export call, [`super::call_dirs`]). Writes go through
+//! [`super::atomic`] (temp file, fsync, last-moment `expect` check, rename, fsync folder);
+//! staging files through [`super::staging`]. During an export call a new file (`write` or
+//! `commit-stage` with `absent`) is queued and placed in a batch ([`super::write_behind`]);
+//! every other call settles that queue first, so it sees the vault in program order, except
+//! the staging calls, which settle it only when their key is queued.
 
 use super::atomic::{
-    check_expect, create_temp, ensure_parent, file_meta, hash_copy, mtime_ms, place, random_hex,
-    sync_dir,
+    check_expect, ensure_parent, file_meta, hash_copy, mtime_ms, place, random_hex, sync_dir,
 };
 use super::err;
 use super::staging::{self, Stage};
-use super::write_behind::Queued;
+use super::write_behind::{Queued, Source};
 use crate::bindings::verstak::sync::files::{
     DirEntry, EntryKind, Expect, FileDigest, FileMeta, Host, Staged,
 };
 use crate::bindings::{ErrorCode, HostError};
-use crate::confine::{self, RESERVED, VaultFs, VaultPath, io_error, outside, reserved};
+use crate::confine::{self, Found, RESERVED, VaultFs, VaultPath, io_error, outside, reserved};
 use crate::grants::Permission;
 use crate::state::HostState;
 use cap_std::fs::{Dir, File, OpenOptions, OpenOptionsExt, Permissions, PermissionsExt};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 /// The most one `read` may return (files.wit).
 pub const MAX_READ_BYTES: u32 = 16 << 20;
@@ -33,9 +34,23 @@ pub const MAX_WRITE_BYTES: usize = 256 << 20;
 
 /// Parses `path` and refuses symlinks along it.
 fn resolve(fs: &VaultFs, path: &str) -> Result<VaultPath, HostError> {
+    Ok(resolve_probe(fs, path)?.0)
+}
+
+/// [`resolve`], and whether the path is free: nothing there, and nothing in the way of making
+/// it (learnt on the way).
+fn resolve_probe(fs: &VaultFs, path: &str) -> Result<(VaultPath, bool), HostError> {
     let p = confine::parse(path)?;
-    fs.refuse_symlinks(&p)?;
-    Ok(p)
+    let found = fs.refuse_symlinks(&p)?;
+    Ok((p, found == Found::Missing))
+}
+
+/// `not-found` for a staging file when there is no staging folder at all.
+fn no_stage(stage: &Stage) -> HostError {
+    err(
+        ErrorCode::NotFound,
+        format!("open staging file: {:?} was never written", stage.key),
+    )
 }
 
 /// Opens a regular file for reading (`not-found` when missing, `io` for a folder or a special
@@ -74,16 +89,6 @@ fn changed(path: &VaultPath) -> HostError {
 }
 
 impl HostState {
-    fn stage(&self, key: &str) -> Result<Stage, HostError> {
-        Stage::new(&self.vault.staging_rel(), key)
-    }
-
-    /// A new temp file in the host's temp folder (see [`create_temp`]).
-    fn temp(&self, root: &Dir) -> Result<(super::atomic::Temp, File), HostError> {
-        let rel = self.vault.temp_rel();
-        create_temp(root, &rel, &self.vault.root.join(&rel))
-    }
-
     /// [`place`], then makes the new folder entry durable. Replacing content is fsynced at once,
     /// after every deferred folder, so a copy made earlier is durable before the content it
     /// keeps is overwritten. A new file replaces nothing, so its folder only joins
@@ -121,20 +126,27 @@ impl HostState {
         path: VaultPath,
         bytes: &[u8],
     ) -> Result<FileMeta, HostError> {
-        let (temp, mut file) = self.temp(root)?;
+        let (temp, mut file) = self.new_temp(root)?;
         file.write_all(bytes)
             .map_err(|e| io_error("write temp file", e))?;
         let meta = file.metadata().map_err(|e| io_error("stat temp file", e))?;
+        self.queue(Source::Temp(temp), file, path, &meta)
+    }
+
+    /// Queues a complete file for its batch; settles the batch when it is full.
+    fn queue(
+        &mut self,
+        src: Source,
+        file: File,
+        dest: VaultPath,
+        meta: &cap_std::fs::Metadata,
+    ) -> Result<FileMeta, HostError> {
         self.write_behind.bytes += meta.len();
-        self.write_behind.queued.push(Queued {
-            temp,
-            file,
-            dest: path,
-        });
+        self.write_behind.queued.push(Queued { src, file, dest });
         if self.write_behind.full() {
             self.settle_writes()?;
         }
-        Ok(file_meta(&meta))
+        Ok(file_meta(meta))
     }
 
     fn sync_deferred_dirs_in(&mut self, root: &Dir) -> Result<(), HostError> {
@@ -250,7 +262,7 @@ impl Host for HostState {
     ) -> Result<FileMeta, HostError> {
         self.grants.check(Permission::FilesWrite)?;
         let fs = self.vault_fs()?;
-        let path = resolve(&fs, &path)?;
+        let (path, free) = resolve_probe(&fs, &path)?;
         if bytes.len() > MAX_WRITE_BYTES {
             return Err(err(
                 ErrorCode::TooLarge,
@@ -260,13 +272,13 @@ impl Host for HostState {
         let root = fs.root();
         if self.write_behind.on
             && matches!(expect, Expect::Absent)
+            && free
             && !self.write_behind.holds(&path)
-            && !exists(root, &path)?
         {
             return self.write_behind_new(root, path, &bytes);
         }
         self.settle_writes()?;
-        let (temp, mut file) = self.temp(root)?;
+        let (temp, mut file) = self.new_temp(root)?;
         file.write_all(&bytes)
             .map_err(|e| io_error("write temp file", e))?;
         file.sync_all().map_err(|e| io_error("sync temp file", e))?;
@@ -295,7 +307,7 @@ impl Host for HostState {
         if exists(root, &to)? {
             return Err(already_exists(&to));
         }
-        let (temp, mut file) = self.temp(root)?;
+        let (temp, mut file) = self.new_temp(root)?;
         let (_, hash) = hash_copy(&mut src, Some(&mut file as &mut dyn Write))
             .map_err(|e| io_error("copy", e))?;
         if !hash.eq_ignore_ascii_case(&from_sha256) {
@@ -411,8 +423,14 @@ impl Host for HostState {
 
     fn stage_write(&mut self, stage: String, offset: u64, bytes: Vec<u8>) -> Result<(), HostError> {
         self.grants.check(Permission::StorageNamespace)?;
-        let stage = self.stage(&stage)?;
-        staging::stage_write(self.vault_fs()?.root(), &stage, offset, &bytes)
+        let stage = Stage::new(&stage)?;
+        if self.write_behind.holds_stage(&stage.key) {
+            self.settle_writes()?;
+        }
+        let fs = self.vault_fs()?;
+        self.with_staging(fs.root(), true, |dir| {
+            staging::stage_write(dir.ok_or_else(|| no_stage(&stage))?, &stage, offset, &bytes)
+        })
     }
 
     fn stage_copy(&mut self, from: String, stage: String) -> Result<Staged, HostError> {
@@ -421,11 +439,23 @@ impl Host for HostState {
         self.settle_writes()?;
         let fs = self.vault_fs()?;
         let from = resolve(&fs, &from)?;
-        let stage = self.stage(&stage)?;
+        let stage = Stage::new(&stage)?;
         let mut src = open_file(fs.root(), &from)?;
-        staging::stage_copy(fs.root(), &stage, &mut src)
+        let mut tries = 0;
+        self.with_staging(fs.root(), true, |dir| {
+            if tries > 0 {
+                // A second try (the staging folder was removed) copies from the start again.
+                src.seek(SeekFrom::Start(0))
+                    .map_err(|e| io_error(from.as_str(), e))?;
+            }
+            tries += 1;
+            staging::stage_copy(dir.ok_or_else(|| no_stage(&stage))?, &stage, &mut src)
+        })
     }
 
+    /// During an export call a commit to a free path (`absent`) is queued like a new file of
+    /// `write` (`imports::write_behind`): the staging file is already complete, so it only
+    /// becomes durable with the batch and is then moved into place.
     fn commit_stage(
         &mut self,
         stage: String,
@@ -433,21 +463,41 @@ impl Host for HostState {
         expect: Expect,
     ) -> Result<FileMeta, HostError> {
         self.grants.check(Permission::FilesWrite)?;
-        self.settle_writes()?;
         let fs = self.vault_fs()?;
-        let to = resolve(&fs, &to)?;
-        let stage = self.stage(&stage)?;
+        let (to, free) = resolve_probe(&fs, &to)?;
+        let stage = Stage::new(&stage)?;
         let root = fs.root();
-        let file = stage.open(root)?;
+        let queue = self.write_behind.on
+            && matches!(expect, Expect::Absent)
+            && free
+            && !self.write_behind.holds(&to)
+            && !self.write_behind.holds_stage(&stage.key);
+        if !queue {
+            self.settle_writes()?;
+        }
+        let (dir, file) = self.with_staging(root, false, |dir| {
+            let dir = dir.ok_or_else(|| no_stage(&stage))?;
+            Ok((Arc::clone(dir), stage.open(dir)?))
+        })?;
         // Staging files are private (0600); a vault file gets the usual 0644.
         file.set_permissions(Permissions::from_mode(0o644))
             .map_err(|e| io_error("chmod staging file", e))?;
+        if queue {
+            let meta = file
+                .metadata()
+                .map_err(|e| io_error("stat staging file", e))?;
+            let src = Source::Stage {
+                dir,
+                key: stage.key,
+            };
+            return self.queue(src, file, to, &meta);
+        }
         file.sync_all()
             .map_err(|e| io_error("sync staging file", e))?;
         let meta = file
             .metadata()
             .map_err(|e| io_error("stat staging file", e))?;
-        if !self.place_durably(root, (root, &stage.rel), &to, &expect)? {
+        if !self.place_durably(root, (&dir, stage.name()), &to, &expect)? {
             return Err(changed(&to));
         }
         self.writes.note(&self.vault.root, to.as_str());
@@ -456,8 +506,15 @@ impl Host for HostState {
 
     fn delete_stage(&mut self, stage: String) -> Result<(), HostError> {
         self.grants.check(Permission::StorageNamespace)?;
-        let stage = self.stage(&stage)?;
-        staging::stage_delete(self.vault_fs()?.root(), &stage)
+        let stage = Stage::new(&stage)?;
+        if self.write_behind.holds_stage(&stage.key) {
+            self.settle_writes()?;
+        }
+        let fs = self.vault_fs()?;
+        self.with_staging(fs.root(), false, |dir| match dir {
+            Some(dir) => staging::stage_delete(dir, &stage),
+            None => Ok(()),
+        })
     }
 }
 

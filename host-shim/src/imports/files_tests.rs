@@ -464,6 +464,207 @@ fn a_full_queue_is_placed_at_once() {
     s.end_call_writes();
 }
 
+/// The staging folder's entries.
+fn stages(s: &HostState) -> Vec<String> {
+    let dir = s.vault.root.join(s.vault.staging_rel());
+    if dir.exists() { tree(&dir) } else { vec![] }
+}
+
+#[test]
+fn during_a_call_a_commit_to_a_free_path_is_queued_with_the_new_files() {
+    use crate::bindings::verstak::sync::storage::Host as Storage;
+    let (vault, mut s) = full();
+    s.begin_call_writes();
+    s.stage_write("dl-1".into(), 0, b"blob one".to_vec())
+        .unwrap();
+    s.stage_write("dl-2".into(), 0, b"blob two".to_vec())
+        .unwrap();
+    let meta = s
+        .commit_stage("dl-1".into(), "b/one.bin".into(), Expect::Absent)
+        .unwrap();
+    assert_eq!(meta.size, 8);
+    s.commit_stage("dl-2".into(), "b/two.bin".into(), Expect::Absent)
+        .unwrap();
+    assert!(
+        !vault.path().join("b/one.bin").exists(),
+        "queued, not placed"
+    );
+    assert_eq!(stages(&s), ["dl-1", "dl-2"], "still under their keys");
+    // Reusing a queued key places the queue first, so the new bytes never reach the vault.
+    s.stage_write("dl-1".into(), 0, b"next".to_vec()).unwrap();
+    assert_eq!(
+        fs::read(vault.path().join("b/one.bin")).unwrap(),
+        b"blob one"
+    );
+    assert_eq!(
+        fs::read(vault.path().join("b/two.bin")).unwrap(),
+        b"blob two"
+    );
+    assert_eq!(stages(&s), ["dl-1"]);
+    let placed = fs::metadata(vault.path().join("b/one.bin")).unwrap();
+    assert_eq!(placed.permissions().mode() & 0o777, 0o644);
+    assert_eq!(
+        mtime_ms(&cap_std::fs::Metadata::from_just_metadata(placed)),
+        meta.mtime_ms
+    );
+    // A commit of a key queued already finds nothing under the key, as it would at once.
+    s.commit_stage("dl-1".into(), "b/three.bin".into(), Expect::Absent)
+        .unwrap();
+    code(
+        s.commit_stage("dl-1".into(), "b/four.bin".into(), Expect::Absent),
+        ErrorCode::NotFound,
+    );
+    // A path taken meanwhile: the staging file stays under its key, and no state is saved.
+    s.stage_write("dl-3".into(), 0, b"remote".to_vec()).unwrap();
+    s.commit_stage("dl-3".into(), "b/mine.bin".into(), Expect::Absent)
+        .unwrap();
+    fs::write(vault.path().join("b/mine.bin"), b"user").unwrap();
+    code(
+        Storage::set(&mut s, "engine-state".into(), "{}".into()),
+        ErrorCode::Io,
+    );
+    assert_eq!(fs::read(vault.path().join("b/mine.bin")).unwrap(), b"user");
+    assert_eq!(fs::read(vault.path().join("b/three.bin")).unwrap(), b"next");
+    assert_eq!(stages(&s), ["dl-3"]);
+    s.end_call_writes();
+    // A path that is taken already is refused at once, queued or not.
+    s.begin_call_writes();
+    code(
+        s.commit_stage("dl-3".into(), "b/mine.bin".into(), Expect::Absent),
+        ErrorCode::Changed,
+    );
+    s.delete_stage("dl-3".into()).unwrap();
+    assert!(stages(&s).is_empty());
+    s.end_call_writes();
+}
+
+#[test]
+fn a_queued_stage_is_placed_before_the_key_is_deleted_or_sent() {
+    let (vault, mut s) = full();
+    s.begin_call_writes();
+    s.stage_write("k".into(), 0, b"bytes".to_vec()).unwrap();
+    s.commit_stage("k".into(), "x.bin".into(), Expect::Absent)
+        .unwrap();
+    s.delete_stage("k".into()).unwrap();
+    assert_eq!(fs::read(vault.path().join("x.bin")).unwrap(), b"bytes");
+    s.end_call_writes();
+}
+
+#[test]
+fn a_vault_folder_replaced_between_calls_is_seen_by_the_next_call() {
+    let parent = tempfile::tempdir().unwrap();
+    let root = parent.path().join("vault");
+    fs::create_dir(&root).unwrap();
+    let (_unused, mut s) = full();
+    s.vault = crate::vault::VaultDirs::open(&root, "verstak.sync").unwrap();
+    s.begin_call_writes();
+    s.write("one.md".into(), b"1".to_vec(), Expect::Absent)
+        .unwrap();
+    s.stage_write("k".into(), 0, b"staged".to_vec()).unwrap();
+    s.end_call_writes();
+    assert_eq!(fs::read(root.join("one.md")).unwrap(), b"1");
+
+    // The user moves the vault away and puts another folder in its place.
+    fs::rename(&root, parent.path().join("moved")).unwrap();
+    fs::create_dir(&root).unwrap();
+    s.begin_call_writes();
+    code(s.hash("one.md".into()), ErrorCode::NotFound);
+    s.write("two.md".into(), b"2".to_vec(), Expect::Absent)
+        .unwrap();
+    code(
+        s.commit_stage("k".into(), "k.bin".into(), Expect::Absent),
+        ErrorCode::NotFound,
+    );
+    s.stage_write("k".into(), 0, b"again".to_vec()).unwrap();
+    s.commit_stage("k".into(), "k.bin".into(), Expect::Absent)
+        .unwrap();
+    s.end_call_writes();
+    assert_eq!(
+        tree(&root)
+            .iter()
+            .filter(|n| !n.starts_with(".verstak"))
+            .collect::<Vec<_>>(),
+        ["k.bin", "two.md"]
+    );
+    assert_eq!(fs::read(root.join("k.bin")).unwrap(), b"again");
+    assert!(!parent.path().join("moved/two.md").exists());
+}
+
+#[test]
+fn temp_and_staging_folders_removed_during_a_call_are_made_again() {
+    let (vault, mut s) = full();
+    let data = vault.path().join(".verstak/plugin-data/verstak.sync");
+    s.begin_call_writes();
+    s.write("a/one.md".into(), b"1".to_vec(), Expect::Absent)
+        .unwrap();
+    s.stage_write("k".into(), 0, b"staged".to_vec()).unwrap();
+    s.hash("a/one.md".into()).unwrap();
+    fs::remove_dir_all(data.join("tmp")).unwrap();
+    fs::remove_dir_all(data.join("staging")).unwrap();
+    fs::remove_dir_all(vault.path().join("a")).unwrap();
+    s.write("a/two.md".into(), b"2".to_vec(), Expect::Absent)
+        .unwrap();
+    s.stage_write("k".into(), 0, b"staged again".to_vec())
+        .unwrap();
+    s.commit_stage("k".into(), "a/k.bin".into(), Expect::Absent)
+        .unwrap();
+    fs::write(vault.path().join("g.md"), b"g").unwrap();
+    s.hash("g.md".into()).unwrap();
+    fs::remove_dir_all(data.join("staging")).unwrap();
+    assert_eq!(s.stage_copy("g.md".into(), "k2".into()).unwrap().size, 1);
+    s.end_call_writes();
+    assert_eq!(fs::read(vault.path().join("a/two.md")).unwrap(), b"2");
+    assert_eq!(
+        fs::read(vault.path().join("a/k.bin")).unwrap(),
+        b"staged again"
+    );
+    assert_eq!(stages(&s), ["k2"]);
+    assert!(tree(&data.join("tmp")).is_empty(), "no temp file left");
+}
+
+#[test]
+fn during_a_call_a_path_under_a_file_fails_at_once_and_later_state_is_saved() {
+    use crate::bindings::verstak::sync::storage::Host as Storage;
+    let (vault, mut s) = full();
+    fs::write(vault.path().join("x"), b"file").unwrap();
+    s.begin_call_writes();
+    assert!(
+        s.write("x/y.md".into(), b"y".to_vec(), Expect::Absent)
+            .is_err()
+    );
+    s.stage_write("k".into(), 0, b"k".to_vec()).unwrap();
+    assert!(
+        s.commit_stage("k".into(), "x/k.bin".into(), Expect::Absent)
+            .is_err()
+    );
+    Storage::set(&mut s, "engine-state".into(), "{}".into()).unwrap();
+    s.end_call_writes();
+    assert_eq!(stages(&s), ["k"]);
+}
+
+#[test]
+fn a_symlink_planted_during_a_call_is_still_refused() {
+    let (vault, mut s) = full();
+    let outside = tempfile::tempdir().unwrap();
+    s.begin_call_writes();
+    s.write("a/one.md".into(), b"1".to_vec(), Expect::Absent)
+        .unwrap();
+    s.hash("a/one.md".into()).unwrap();
+    fs::remove_dir_all(vault.path().join("a")).unwrap();
+    symlink(outside.path(), vault.path().join("a")).unwrap();
+    code(
+        s.write("a/two.md".into(), b"2".to_vec(), Expect::Absent),
+        ErrorCode::OutsideVault,
+    );
+    s.stage_write("k".into(), 0, b"x".to_vec()).unwrap();
+    code(
+        s.commit_stage("k".into(), "a/k.bin".into(), Expect::Absent),
+        ErrorCode::OutsideVault,
+    );
+    s.end_call_writes();
+    assert!(tree(outside.path()).is_empty());
+}
+
 #[test]
 fn rename_moves_into_new_folders_but_never_over_something() {
     let (vault, mut s) = full();

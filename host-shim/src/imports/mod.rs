@@ -6,13 +6,15 @@
 //!
 //! * [`files`] — the vault through [`crate::confine`]; its write primitives are in [`atomic`]
 //!   and its staging files in [`staging`]; new files written during an export call are
-//!   batched by [`write_behind`].
+//!   batched by [`write_behind`]; the folders they use are opened once per export call
+//!   ([`call_dirs`]).
 //! * [`storage`], [`settings`] — the plugin's private documents under `.verstak/`.
 //! * [`network`] — HTTP to the configured origin only, over the small client in [`http`]
 //!   (`https` through [`tls`]).
 //! * [`environment`], [`progress`], [`log`] — facts, live progress and diagnostics.
 
 mod atomic;
+pub(crate) mod call_dirs;
 mod connection;
 mod environment;
 mod files;

@@ -14,8 +14,9 @@
 //!
 //! The allowed origin is the one set by [`crate::state::HostState::allow_origin`] (the URL the
 //! user typed, for `configure` / `test-connection`), else the paired server the host recorded
-//! after the last successful `configure` ([`crate::vault::VaultDirs::paired_server`]). Never the
-//! settings: the component can write those.
+//! after the last successful `configure` ([`crate::vault::VaultDirs::paired_server`]; read once
+//! per export call, since the host writes it only between calls). Never the settings: the
+//! component can write those.
 
 use super::http::{self, Body as HttpBody, HttpError};
 use super::staging::Stage;
@@ -142,7 +143,7 @@ fn check_headers(headers: &[(String, String)]) -> Result<(), HostError> {
 
 impl HostState {
     /// The origin `send` may reach right now.
-    fn current_origin(&self) -> Result<Origin, HostError> {
+    fn current_origin(&mut self) -> Result<Origin, HostError> {
         if let Some(o) = &self.allowed_origin {
             return Ok(o.clone());
         }
@@ -153,7 +154,6 @@ impl HostState {
             )
         };
         match self
-            .vault
             .paired_server()
             .map_err(|e| io_error("read the paired server", e))?
         {
@@ -219,10 +219,19 @@ impl HostState {
                 {
                     return Err(invalid(format!("invalid filename {:?}", staged.filename)));
                 }
-                let stage = Stage::new(&self.vault.staging_rel(), &staged.stage)?;
+                let stage = Stage::new(&staged.stage)?;
+                if self.write_behind.holds_stage(&stage.key) {
+                    self.settle_writes()?;
+                }
                 let fs = self.vault_fs()?;
-                let file = stage
-                    .open(fs.root())
+                let file = self
+                    .with_staging(fs.root(), false, |dir| match dir {
+                        Some(dir) => stage.open(dir),
+                        None => Err(err(
+                            ErrorCode::NotFound,
+                            format!("open staging file: {:?} was never written", stage.key),
+                        )),
+                    })
                     .map_err(|e| err(ErrorCode::Io, e.message))?;
                 let len = file
                     .metadata()

@@ -243,6 +243,56 @@ fn the_paired_server_is_the_default_origin_and_settings_are_not() {
 }
 
 #[test]
+fn the_paired_server_is_read_once_per_call_and_a_change_is_seen_by_the_next() {
+    let (_v, mut s) = full();
+    let get = |s: &mut HostState, port: u16| {
+        s.send(request(
+            Method::Get,
+            &format!("http://127.0.0.1:{port}/"),
+            Body::Empty,
+        ))
+    };
+    let (first, server) = serve_once(ok_response("{}"));
+    s.vault
+        .set_paired_server(Some(&format!("http://127.0.0.1:{first}")))
+        .unwrap();
+    s.begin_call_writes();
+    assert_eq!(get(&mut s, first).unwrap().status, 200);
+    server.join().unwrap();
+    s.end_call_writes();
+
+    // Re-paired with another server between calls: the old one is refused from the next call on.
+    let (second, server) = serve_once(ok_response("{}"));
+    s.vault
+        .set_paired_server(Some(&format!("http://127.0.0.1:{second}")))
+        .unwrap();
+    s.begin_call_writes();
+    code(get(&mut s, first), ErrorCode::ForbiddenOrigin);
+    assert_eq!(get(&mut s, second).unwrap().status, 200);
+    server.join().unwrap();
+    s.end_call_writes();
+
+    // The component's settings naming another server open nothing, in this call or the next.
+    s.begin_call_writes();
+    crate::bindings::verstak::sync::settings::Host::write(
+        &mut s,
+        format!("{{\"serverUrl\":\"http://127.0.0.1:{first}\"}}"),
+    )
+    .unwrap();
+    code(get(&mut s, first), ErrorCode::ForbiddenOrigin);
+    s.end_call_writes();
+    s.begin_call_writes();
+    code(get(&mut s, first), ErrorCode::ForbiddenOrigin);
+    s.end_call_writes();
+
+    // Unpaired between calls: nothing is reachable.
+    s.vault.set_paired_server(None).unwrap();
+    s.begin_call_writes();
+    code(get(&mut s, second), ErrorCode::ForbiddenOrigin);
+    s.end_call_writes();
+}
+
+#[test]
 fn any_status_is_a_response_and_redirects_are_not_followed() {
     let (_v, mut s) = full();
     let (port, server) = serve_once(b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/elsewhere\r\nContent-Length: 0\r\n\r\n".to_vec());

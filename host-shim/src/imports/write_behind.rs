@@ -1,17 +1,20 @@
 //! Write-behind of new vault files during an export call: one journal commit for a batch of
 //! created files instead of one fsync each.
 //!
-//! A first sync creates thousands of files with `files.write(…, absent)`, and the fsync of each
-//! new file's bytes (a journal commit on ext4) was most of a second device's initial sync. While
-//! an export call runs (`runtime::Instance::call` turns this on), such a write only fills a
-//! temp file and queues it; the queue is settled in one batch:
+//! A first sync creates thousands of files with `files.write(…, absent)` and
+//! `files.commit-stage(…, absent)` (downloaded blobs), and the fsync of each new file's bytes (a
+//! journal commit on ext4) was most of a second device's initial sync. While an export call runs
+//! (`runtime::Instance::call` turns this on), such a write only fills a temp file and queues it,
+//! and such a commit queues the staging file as it is (already complete, made 0644); the queue
+//! is settled in one batch:
 //!
 //! 1. every queued temp file is made durable together ([`make_durable`]): one `syncfs` for a
 //!    batch of 16 or more on Linux (measured on a second device's initial sync of 10,000 files:
 //!    5.1 s with an fsync per file, 3.7–4.2 s), else writeback of each is started
 //!    (`sync_file_range`) and each is fsynced, where a journal commit covers the batch;
-//! 2. only then is each temp file linked into place (the same last-moment `absent` check as an
-//!    immediate write: a user's file that appeared meanwhile is never replaced);
+//! 2. only then is each file moved into place (the same last-moment `absent` check as an
+//!    immediate write, `renameat2(RENAME_NOREPLACE)` or link-then-unlink: a user's file that
+//!    appeared meanwhile is never replaced);
 //! 3. the new folder entries join `unsynced_dirs`, fsynced before the next durable storage
 //!    write as before.
 //!
@@ -19,31 +22,66 @@
 //! before its name exists in the vault (the same order as an immediate write), and the queue is
 //! settled before anything can observe or record the vault: before every other `files` call
 //! (a read, hash, listing, overwrite, trash, rename… sees the files in program order), before
-//! every durable storage write (the engine's state may record the queued files), and at the end
-//! of the export call. A host killed with files still queued leaves only temp files in the
-//! host's temp folder (swept later); the engine's saved state never recorded them, so it writes
-//! them again. If a queued file cannot be placed (its path got taken meanwhile), the call that
+//! every durable storage write (the engine's state may record the queued files), before a
+//! staging call on the key of a queued staging file, and at the end of the export call. A host
+//! killed with files still queued leaves only temp files in the host's temp folder (swept
+//! later) and staging files under their keys; the engine's saved state never recorded them, so
+//! it writes them again. A staging file that cannot be placed stays under its key, as after a
+//! refused immediate commit. If a queued file cannot be placed (its path got taken meanwhile), the call that
 //! settled the queue fails with `io`, and every durable storage write fails for the rest of the
 //! export call, so a state claiming the file was written can never be saved.
 
-use super::atomic::{Temp, place};
+use super::atomic::{Parents, Temp, place_new};
 use super::err;
-use crate::bindings::verstak::sync::files::Expect;
 use crate::bindings::{ErrorCode, HostError};
 use crate::confine::{VaultPath, io_error};
 use crate::state::HostState;
-use cap_std::fs::File;
+use cap_std::fs::{Dir, File};
+use std::path::Path;
+use std::sync::Arc;
 
 /// The most files queued at once: each holds an open descriptor until settled.
 pub(crate) const MAX_QUEUED_FILES: usize = 256;
 /// The most bytes queued at once, so the dirty pages of one batch stay bounded.
 pub(crate) const MAX_QUEUED_BYTES: u64 = 64 << 20;
 
-/// A new file written to a temp file and not yet linked into the vault.
+/// A new file, complete but not yet moved into the vault.
 pub(crate) struct Queued {
-    pub temp: Temp,
+    pub src: Source,
+    /// Open on the file, for making it durable.
     pub file: File,
     pub dest: VaultPath,
+}
+
+/// Where a queued file waits.
+pub(crate) enum Source {
+    /// A temp file of `files.write`; removed when it cannot be placed.
+    Temp(Temp),
+    /// A staging file of `files.commit-stage`; left under its key when it cannot be placed, as
+    /// an immediate commit leaves it.
+    Stage { dir: Arc<Dir>, key: String },
+}
+
+impl Source {
+    fn dir(&self) -> &Dir {
+        match self {
+            Source::Temp(t) => &t.dir,
+            Source::Stage { dir, .. } => dir,
+        }
+    }
+
+    fn name(&self) -> &Path {
+        match self {
+            Source::Temp(t) => &t.name,
+            Source::Stage { key, .. } => Path::new(key),
+        }
+    }
+
+    fn placed(self) {
+        if let Source::Temp(t) = self {
+            t.keep();
+        }
+    }
 }
 
 /// The queue and what became of it in this export call.
@@ -61,6 +99,14 @@ pub(crate) struct WriteBehind {
 impl WriteBehind {
     pub(crate) fn holds(&self, dest: &VaultPath) -> bool {
         self.queued.iter().any(|q| q.dest == *dest)
+    }
+
+    /// True when the staging file `key` is queued: it is no longer under its key once placed,
+    /// so a staging call on that key settles the queue first.
+    pub(crate) fn holds_stage(&self, key: &str) -> bool {
+        self.queued
+            .iter()
+            .any(|q| matches!(&q.src, Source::Stage { key: k, .. } if k == key))
     }
 
     pub(crate) fn full(&self) -> bool {
@@ -131,12 +177,13 @@ impl HostState {
         make_durable(&queued).map_err(|e| io_error("sync temp files", e))?;
         let fs = self.vault_fs()?;
         let root = fs.root();
+        let mut parents = Parents::default();
         let mut first_error = None;
         for q in queued {
-            let Queued { temp, dest, .. } = q;
-            match place(root, &temp.dir, &temp.name, &dest, &Expect::Absent) {
+            let Queued { src, dest, .. } = q;
+            match place_new(root, &mut parents, src.dir(), src.name(), &dest) {
                 Ok(true) => {
-                    temp.keep();
+                    src.placed();
                     self.unsynced_dirs.insert(dest.parent().to_path_buf());
                     self.writes.note(&self.vault.root, dest.as_str());
                 }
@@ -170,17 +217,21 @@ impl HostState {
         }
     }
 
-    /// Turns write-behind on for an export call.
+    /// Turns write-behind on for an export call, and the call's folder handles
+    /// (`imports::call_dirs`).
     pub(crate) fn begin_call_writes(&mut self) {
+        self.call_dirs.begin();
         self.write_behind.on = true;
         self.write_behind.failed = None;
     }
 
     /// Settles what the export call left queued and turns write-behind off. A file that could
     /// not be placed is only logged: no state recording it was saved (see the module doc).
+    /// Then drops the call's folder handles.
     pub(crate) fn end_call_writes(&mut self) {
         let _ = self.settle_writes();
         self.write_behind.on = false;
         self.write_behind.failed = None;
+        self.call_dirs.end();
     }
 }
