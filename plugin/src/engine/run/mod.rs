@@ -22,6 +22,7 @@ pub(crate) mod http;
 mod lookahead;
 mod materialize;
 mod pair;
+mod prefetch;
 mod pull;
 mod push;
 mod replaced;
@@ -75,6 +76,8 @@ pub(crate) struct Run {
     conflicts: ConflictList,
     /// The replaced-files list (`replaced.rs`), read on the run's first replacement.
     replaced: Option<super::replaced_list::ReplacedList>,
+    /// Blobs fetched in batches ahead of their ops (`prefetch.rs`).
+    prefetch: prefetch::Prefetch,
 }
 
 /// Fills the engine-owned status fields from the state.
@@ -180,6 +183,7 @@ async fn sync_action(
         upcoming_versions: BTreeMap::new(),
         conflicts,
         replaced: None,
+        prefetch: prefetch::Prefetch::default(),
     };
     let mut result = run.sync(action).await;
     if result.is_ok() {

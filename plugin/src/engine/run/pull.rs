@@ -9,6 +9,10 @@
 //! (past 10,000 ops the spec's single look-ahead checked nothing). An unguarded pull fetches
 //! page by page.
 //!
+//! Before a page is applied, its small blobs are fetched in batches (`prefetch.rs`, topped up
+//! with those of the look-ahead pages in memory); what a pull prefetched and no op took is
+//! deleted when the pull ends.
+//!
 //! Every page passes [`PullBound`]: one pull may not go far past the sequence the server
 //! reported in its first page, so a server that announces `has_more` forever cannot keep the
 //! client pulling and writing (`pull_stalled`, "pull did not end: …").
@@ -84,6 +88,13 @@ impl Run {
     /// Pulls and applies everything after the cursor. With `guarded`, returns `Ok(false)` when
     /// the incoming guard holds the pull (before the window that tripped it).
     pub(super) async fn pull(&mut self, guarded: bool) -> Result<bool, EngineError> {
+        let pulled = self.pull_pages(guarded).await;
+        self.drop_prefetched().await;
+        pulled
+    }
+
+    /// [`Run::pull`] without the clean-up of prefetched blobs no op took.
+    async fn pull_pages(&mut self, guarded: bool) -> Result<bool, EngineError> {
         self.pull_bound = None;
         let mut watch = guarded.then(|| Watch::new(&self.st.local));
         let mut window: VecDeque<Held> = VecDeque::new();
@@ -122,6 +133,14 @@ impl Run {
             head = head
                 .max(page.server_sequence)
                 .max(next_cursor(cursor, &page));
+            let ahead: Vec<&[PulledOp]> = window
+                .iter()
+                .filter_map(|h| match h {
+                    Held::Page(p) => Some(&p.ops[..]),
+                    Held::Stored { .. } => None,
+                })
+                .collect();
+            self.prefetch_blobs(&ops, &ahead).await;
             for op in &ops {
                 let done = (self.st.cursor.0 - from).max(0) as u64;
                 let total = (head - from).max(0) as u64;
