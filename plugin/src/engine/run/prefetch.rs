@@ -21,7 +21,7 @@
 //! downloaded singly, as before. What ends up on disk and in the state does not change; only
 //! the number of requests does.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 
 use verstak_sync_proto::blob_batch::{BlobBatchRequest, MAX_BLOBS, MAX_BYTES, parse_frames};
 use verstak_sync_proto::{EntityType, OpType, PulledOp, paths};
@@ -43,6 +43,9 @@ pub(crate) struct Prefetch {
     unsupported: bool,
     /// Blobs whose staging file `dl-<hash>` this run wrote and verified, not yet taken.
     ready: BTreeSet<ContentHash>,
+    /// The blob versions of the pages this pull fetched and has not applied yet (the whole
+    /// look-ahead window, held in memory or set aside), in sequence order: what tops a batch up.
+    upcoming: VecDeque<Candidate>,
 }
 
 /// A blob to prefetch, as a payload declares it.
@@ -52,45 +55,58 @@ pub(crate) struct Want {
     pub size: u64,
 }
 
-/// The blobs among `ops` worth prefetching, in op order, each once and none in `skip`:
-/// other devices' file creates and updates whose payload is a blob of at most
-/// [`MAX_PREFETCH_BLOB`] bytes, at a path `keep` accepts (a path and the incoming content
-/// hash: false when the path is ignored or the local file already has that content).
-pub(crate) fn wanted<'a>(
-    ops: impl IntoIterator<Item = &'a PulledOp>,
-    own_device: &str,
-    skip: &mut BTreeSet<ContentHash>,
-    keep: impl Fn(&VaultPath, &ContentHash) -> bool,
-) -> Vec<Want> {
-    let mut out = Vec::new();
-    for op in ops {
-        if op.device_id == own_device
-            || op.entity_type != EntityType::File
-            || !matches!(op.op_type, OpType::Create | OpType::Update)
-        {
-            continue;
-        }
-        let Ok(inc) = Incoming::parse(&op.payload_json) else {
-            continue;
-        };
-        let Source::Blob { hash, size } = inc.source else {
-            continue;
-        };
-        let content = inc.hash.unwrap_or_else(|| hash.clone());
-        let Ok(path) = VaultPath::parse(&op.entity_id) else {
-            continue;
-        };
-        if size <= MAX_PREFETCH_BLOB && keep(&path, &content) && skip.insert(hash.clone()) {
-            out.push(Want { hash, size });
-        }
+/// A pulled op that would write a small blob: where, and the content it brings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Candidate {
+    seq: i64,
+    path: VaultPath,
+    content: ContentHash,
+    want: Want,
+}
+
+/// The blob `op` would write, when it is another device's file create or update whose payload
+/// is a blob of at most [`MAX_PREFETCH_BLOB`] bytes.
+fn candidate(op: &PulledOp, own_device: &str) -> Option<Candidate> {
+    if op.device_id == own_device
+        || op.entity_type != EntityType::File
+        || !matches!(op.op_type, OpType::Create | OpType::Update)
+    {
+        return None;
     }
-    out
+    let inc = Incoming::parse(&op.payload_json).ok()?;
+    let Source::Blob { hash, size } = inc.source else {
+        return None;
+    };
+    (size <= MAX_PREFETCH_BLOB).then_some(Candidate {
+        seq: op.server_sequence,
+        path: VaultPath::parse(&op.entity_id).ok()?,
+        content: inc.hash.unwrap_or_else(|| hash.clone()),
+        want: Want { hash, size },
+    })
+}
+
+/// The blobs of `candidates` worth prefetching, in order, each once and none in `skip`: those
+/// at a path `keep` accepts (a path and the incoming content hash: false when the path is
+/// ignored or the local file already has that content).
+pub(crate) fn wanted<'a, I>(
+    candidates: I,
+    skip: &'a mut BTreeSet<ContentHash>,
+    keep: impl Fn(&VaultPath, &ContentHash) -> bool + 'a,
+) -> impl Iterator<Item = Want> + 'a
+where
+    I: IntoIterator<Item = &'a Candidate>,
+    I::IntoIter: 'a,
+{
+    candidates
+        .into_iter()
+        .filter(move |c| keep(&c.path, &c.content) && skip.insert(c.want.hash.clone()))
+        .map(|c| c.want.clone())
 }
 
 /// `now` packed into batches of at most [`MAX_BLOBS`] blobs and [`MAX_BYTES`] bytes, in order;
-/// the last batch is topped up with the blobs of `later` that still fit. No batch when `now`
-/// is empty.
-pub(crate) fn batches(now: Vec<Want>, later: Vec<Want>) -> Vec<Vec<Want>> {
+/// the last batch is topped up with the blobs of `later` until the next one does not fit. No
+/// batch when `now` is empty.
+pub(crate) fn batches(now: Vec<Want>, later: impl IntoIterator<Item = Want>) -> Vec<Vec<Want>> {
     let fits = |b: &[Want], w: &Want| {
         b.len() < MAX_BLOBS && b.iter().map(|w| w.size).sum::<u64>() + w.size <= MAX_BYTES
     };
@@ -118,24 +134,47 @@ pub(super) fn stage_name(hash: &ContentHash) -> String {
 }
 
 impl Run {
+    /// Remembers the small blobs `ops` (pulled, not applied yet) would write, to top batches
+    /// up with (`Run::note_upcoming`).
+    pub(super) fn note_upcoming_blobs(&mut self, ops: &[PulledOp]) {
+        let own = self.cfg.device_id.as_str();
+        let found = ops.iter().filter_map(|op| candidate(op, own));
+        self.prefetch.upcoming.extend(found);
+    }
+
+    /// Forgets the blobs earlier pages said were coming.
+    pub(super) fn clear_upcoming_blobs(&mut self) {
+        self.prefetch.upcoming.clear();
+    }
+
     /// Prefetches the small blobs `page` will likely write, topping the last batch up with
-    /// those of `ahead` (the look-ahead pages in memory). Never fails: what is not prefetched
-    /// is downloaded singly when its op is applied.
-    pub(super) async fn prefetch_blobs(&mut self, page: &[PulledOp], ahead: &[&[PulledOp]]) {
+    /// the blobs of the pages after it ([`Prefetch::upcoming`]). Never fails: what is not
+    /// prefetched is downloaded singly when its op is applied.
+    pub(super) async fn prefetch_blobs(&mut self, page: &[PulledOp]) {
+        let last = page.iter().map(|op| op.server_sequence).max().unwrap_or(0);
+        while self
+            .prefetch
+            .upcoming
+            .front()
+            .is_some_and(|c| c.seq <= last)
+        {
+            self.prefetch.upcoming.pop_front();
+        }
         if self.prefetch.unsupported {
             return;
         }
+        let own = self.cfg.device_id.as_str();
+        let here: Vec<Candidate> = page.iter().filter_map(|op| candidate(op, own)).collect();
         let mut skip = self.prefetch.ready.clone();
         let (local, rules) = (&self.st.local, &self.rules);
         let keep = |p: &VaultPath, h: &ContentHash| {
             !rules.ignores(p, false) && local.get(p).and_then(|e| e.hash()) != Some(h)
         };
-        let own = self.cfg.device_id.as_str();
-        let now = wanted(page, own, &mut skip, keep);
+        let now: Vec<Want> = wanted(&here, &mut skip, keep).collect();
         if now.is_empty() {
             return;
         }
-        let later = wanted(ahead.iter().flat_map(|p| p.iter()), own, &mut skip, keep);
+        let later = wanted(&self.prefetch.upcoming, &mut skip, keep);
         for batch in batches(now, later) {
             self.fetch_batch(&batch).await;
             if self.prefetch.unsupported {
@@ -267,15 +306,17 @@ mod tests {
             op(9, "dev_b", "create", "skip.bin", blob("skip.bin", b"skip")),
             op(10, "dev_b", "create", "bad", "{not json".into()),
         ];
+        let found: Vec<Candidate> = ops.iter().filter_map(|o| candidate(o, "dev_me")).collect();
+        let seqs: Vec<i64> = found.iter().map(|c| c.seq).collect();
+        assert_eq!(seqs, vec![1, 6, 7, 8, 9]);
         let here = ContentHash::of(b"here");
         let mut skip = BTreeSet::from([ContentHash::of(b"skip")]);
-        let got = wanted(&ops, "dev_me", &mut skip, |p, h| {
-            !(p.as_str() == "here.bin" && *h == here)
-        });
+        let keep = |p: &VaultPath, h: &ContentHash| !(p.as_str() == "here.bin" && *h == here);
+        let got: Vec<Want> = wanted(&found, &mut skip, keep).collect();
         assert_eq!(got, vec![want(b"a"), want(&edge)]);
         assert!(skip.contains(&ContentHash::of(b"a")));
         // Already wanted: not again.
-        assert!(wanted(&ops[..1], "dev_me", &mut skip, |_, _| true).is_empty());
+        assert_eq!(wanted(&found[..1], &mut skip, |_, _| true).count(), 0);
     }
 
     #[test]

@@ -10,8 +10,8 @@
 //! page by page.
 //!
 //! Before a page is applied, its small blobs are fetched in batches (`prefetch.rs`, topped up
-//! with those of the look-ahead pages in memory); what a pull prefetched and no op took is
-//! deleted when the pull ends.
+//! with those of the window's later pages); what a pull prefetched and no op took is deleted
+//! when the pull ends.
 //!
 //! Every page passes [`PullBound`]: one pull may not go far past the sequence the server
 //! reported in its first page, so a server that announces `has_more` forever cannot keep the
@@ -133,14 +133,7 @@ impl Run {
             head = head
                 .max(page.server_sequence)
                 .max(next_cursor(cursor, &page));
-            let ahead: Vec<&[PulledOp]> = window
-                .iter()
-                .filter_map(|h| match h {
-                    Held::Page(p) => Some(&p.ops[..]),
-                    Held::Stored { .. } => None,
-                })
-                .collect();
-            self.prefetch_blobs(&ops, &ahead).await;
+            self.prefetch_blobs(&ops).await;
             for op in &ops {
                 let done = (self.st.cursor.0 - from).max(0) as u64;
                 let total = (head - from).max(0) as u64;
@@ -173,6 +166,7 @@ impl Run {
     pub(super) fn clear_upcoming(&mut self) {
         self.upcoming_deletes.clear();
         self.upcoming_versions.clear();
+        self.clear_upcoming_blobs();
     }
 
     /// Remembers the deletes and file versions among `ops` (pulled, not yet applied) for
@@ -180,6 +174,7 @@ impl Run {
     /// already applied in the same window change nothing; each op is looked at once.
     pub(super) fn note_upcoming(&mut self, ops: &[PulledOp]) {
         self.note_upcoming_versions(ops);
+        self.note_upcoming_blobs(ops);
         for op in ops {
             if op.device_id != self.cfg.device_id
                 && op.op_type == OpType::Delete
