@@ -2,15 +2,16 @@
 //! addition: `docs/api-extensions.md`), so applying the page does not wait for one download
 //! request per binary.
 //!
-//! Before a page is applied, `pull.rs` calls [`Run::prefetch_blobs`]: [`wanted`] picks the blobs
-//! the page's file ops will likely write (another device's create or update whose payload is
-//! a blob of at most [`MAX_PREFETCH_BLOB`] bytes, not ignored, and not already the local file's
-//! content), [`batches`] packs them within the route's caps, topping up the last batch with
-//! the blobs of the look-ahead pages held in memory, and each batch's answer is checked frame
-//! by frame (the hash named, the size and the SHA-256, as `materialize.rs` checks a download)
-//! and written to the same staging file a download uses (`dl-<hash>`). Only what passed that
-//! check in this run is in [`Prefetch::ready`]; `materialize` takes a blob from there instead
-//! of downloading it ([`Run::take_prefetched`]), and a stage from an earlier run is never
+//! Before a page is applied, `pull.rs` calls [`Run::prefetch_blobs`]: [`wanted`] picks the
+//! blobs the page's file ops will likely write (another device's create or update whose
+//! payload is a blob of at most [`MAX_PREFETCH_BLOB`] bytes, not ignored, and not already the
+//! local file's content); [`batches`] packs them within the route's caps and tops the last
+//! batch up with the blobs of the window's later pages (noted as each page was fetched, held
+//! in memory or set aside: [`Run::note_upcoming_blobs`]). Each answer is checked frame by frame
+//! (the hash named, the size and the SHA-256, as `materialize.rs` checks a download) and each
+//! blob written to the staging file a download uses (`dl-<hash>`). Only what passed that check
+//! in this run is in [`Prefetch::ready`]; `materialize` takes a blob from there instead of
+//! downloading it ([`Run::take_prefetched`]), and a stage from an earlier run is never
 //! trusted. At the end of a pull the stages nobody took are deleted
 //! ([`Run::drop_prefetched`]).
 //!
@@ -35,6 +36,10 @@ use super::Run;
 
 /// Blobs up to this size are prefetched; larger ones keep the ranged single download.
 pub(crate) const MAX_PREFETCH_BLOB: u64 = 1024 * 1024;
+
+/// At most this many later candidates are looked at to top a batch up, so a window whose
+/// later blobs are mostly here already is not walked again for every page.
+const TOP_UP_SCAN: usize = 2 * MAX_BLOBS;
 
 /// What one run knows about prefetching.
 #[derive(Debug, Default)]
@@ -174,7 +179,8 @@ impl Run {
         if now.is_empty() {
             return;
         }
-        let later = wanted(&self.prefetch.upcoming, &mut skip, keep);
+        let upcoming = self.prefetch.upcoming.iter().take(TOP_UP_SCAN);
+        let later = wanted(upcoming, &mut skip, keep);
         for batch in batches(now, later) {
             self.fetch_batch(&batch).await;
             if self.prefetch.unsupported {
