@@ -71,3 +71,21 @@ fn a_damaged_blob_fails_the_same_way_with_or_without_the_batch_route() {
     assert!(!with.1, "damaged bytes were written");
     assert!(with.2, "a stage was left behind");
 }
+
+#[test]
+fn a_stage_this_run_did_not_verify_is_never_used() {
+    for batch in [true, false] {
+        let mut sim = binaries(2);
+        sim.server.blob_batch = batch;
+        // What an earlier run (or anything else) left under a download's staging name.
+        let hash = crate::engine::hash::ContentHash::of(b"\0blob 1\n");
+        let stage = format!("dl-{hash}");
+        sim.devs[1]
+            .vault
+            .stage
+            .insert(stage, b"\0stale!\n".to_vec());
+        sim.sync(1).unwrap();
+        assert_eq!(sim.devs[1].vault.files(), sim.devs[0].vault.files());
+        assert!(sim.devs[1].vault.stage.is_empty());
+    }
+}
