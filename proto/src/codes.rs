@@ -64,6 +64,8 @@ pub const QUOTA_EXCEEDED: &str = "quota_exceeded";
 pub const INVALID_BLOB_HASH: &str = "invalid_blob_hash";
 pub const BLOB_NOT_FOUND: &str = "blob_not_found";
 pub const BLOB_UNAVAILABLE: &str = "blob_unavailable";
+/// 413: a batch download names too many blobs, or blobs too large in total (`blob_batch.rs`).
+pub const BLOB_BATCH_TOO_LARGE: &str = "blob_batch_too_large";
 
 // Version history (server README "Version history").
 /// 409: a save of a merged text named a version that is no longer the file's newest.

@@ -11,6 +11,7 @@
 //!   `op_type`; [`payload`]: file and folder payloads, built and read (plugin-contract §4.5,
 //!   server-api §5.8).
 //! * [`blob`]: the blob upload response (§4.9) and [`BlobRef`]; [`hash`]: [`Sha256Hex`].
+//! * [`blob_batch`]: many small blobs in one download (an addition, `docs/api-extensions.md`).
 //! * [`history`]: version history of paths and restorable deletions (issue #13).
 //! * [`health`]: health and liveness bodies (§4.11).
 //! * [`events`]: the live event stream (an addition to the reference API, `docs/events.md`).
@@ -22,6 +23,7 @@
 //! tree, so these types are the only definition of the request fields.
 
 pub mod blob;
+pub mod blob_batch;
 pub mod codes;
 pub mod device;
 pub mod events;

@@ -14,6 +14,9 @@ pub const PULL: &str = "/api/v1/sync/pull";
 pub const BLOBS: &str = "/api/v1/blobs/";
 /// Several blobs uploaded in one request (an extension: `docs/api-extensions.md`).
 pub const BLOBS_BULK: &str = "/api/v1/blobs/bulk";
+/// Download many small blobs in one request (an addition, `blob_batch.rs`). Outside
+/// [`BLOBS`], where every POST is an upload (§4.9): a server without the route answers 404.
+pub const BLOB_BATCH: &str = "/api/v1/blob-batch";
 /// Version history of a path (issue #13; `history.rs`).
 pub const HISTORY_VERSIONS: &str = "/api/v1/history/versions";
 /// Restorable deleted files.

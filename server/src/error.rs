@@ -74,6 +74,9 @@ pub enum ApiError {
     BlobNotFound,
     #[error("blob is unavailable")]
     BlobUnavailable,
+    /// A batch download names too many blobs or too many bytes (`routes::blob_batch`).
+    #[error("{0}")]
+    BlobBatchTooLarge(&'static str),
     #[error("too many attempts")]
     RateLimited { retry_after: u64 },
     /// The client IP is at its connection cap (`crate::conns`); answered with `Retry-After: 1`.
@@ -133,6 +136,7 @@ impl ApiError {
             InvalidBlobHash => codes::INVALID_BLOB_HASH,
             BlobNotFound => codes::BLOB_NOT_FOUND,
             BlobUnavailable => codes::BLOB_UNAVAILABLE,
+            BlobBatchTooLarge(_) => codes::BLOB_BATCH_TOO_LARGE,
             RateLimited { .. } | TooManyConnections => codes::RATE_LIMITED,
             TooManyStreams => verstak_sync_proto::events::TOO_MANY_STREAMS,
             Csrf(_) => codes::CSRF_INVALID,
@@ -157,7 +161,7 @@ impl ApiError {
             NotFound(_) | BlobNotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             RequestTooLarge | TooManyOperations | PayloadTooLarge | BlobTooLarge
-            | QuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
+            | QuotaExceeded | BlobBatchTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             IdempotencyKeyReused => StatusCode::CONFLICT,
             RateLimited { .. } | TooManyConnections | TooManyStreams => {
                 StatusCode::TOO_MANY_REQUESTS
@@ -380,6 +384,12 @@ mod tests {
                 500,
                 "blob_unavailable",
                 "blob is unavailable",
+            ),
+            (
+                ApiError::BlobBatchTooLarge("a batch may name at most 1000 blobs"),
+                413,
+                "blob_batch_too_large",
+                "a batch may name at most 1000 blobs",
             ),
             (
                 ApiError::RateLimited { retry_after: 3 },

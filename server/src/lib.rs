@@ -82,6 +82,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::sync::router())
         .merge(routes::events::router())
         .merge(routes::blobs::router())
+        .merge(routes::blob_batch::router())
         .merge(routes::health::router())
         .merge(routes::account::router())
         .merge(routes::user_api::router())

@@ -48,7 +48,7 @@ static BLOB_ROUTE: LazyLock<String> = LazyLock::new(|| format!("{}{{sha256}}", p
 
 /// The route template of a path, never the raw path.
 pub(crate) fn route_template(path: &str) -> &'static str {
-    const KNOWN: [&str; 14] = [
+    const KNOWN: [&str; 15] = [
         p::PAIR,
         p::DEVICE_REGISTER,
         p::AUTH_TEST,
@@ -58,6 +58,7 @@ pub(crate) fn route_template(path: &str) -> &'static str {
         p::PUSH,
         p::PULL,
         p::BLOBS,
+        p::BLOB_BATCH,
         p::HEALTH,
         p::READYZ,
         p::LIVEZ,

@@ -3,6 +3,7 @@
 //! declares; `null` reads as the zero value, integers are strict and duplicate known keys are
 //! rejected (see `json.rs`).
 
+use verstak_sync_proto::blob_batch::BlobBatchRequest;
 use verstak_sync_proto::{
     AuthTestRequest, PairRequest, PullRequest, PushRequest, RegisterDeviceRequest,
     RevokeDeviceRequest,
@@ -27,6 +28,7 @@ decode_with_serde!(
     RevokeDeviceRequest,
     PullRequest,
     PushRequest,
+    BlobBatchRequest,
 );
 
 #[cfg(test)]

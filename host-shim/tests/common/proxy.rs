@@ -21,6 +21,7 @@ use std::time::Duration;
 
 const PUSH: &str = "/api/v1/sync/push";
 const BLOBS: &str = "/api/v1/blobs/";
+const BLOB_BATCH: &str = "/api/v1/blob-batch";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -45,7 +46,7 @@ pub enum Trigger {
     Request(usize),
     /// The n-th push request since the plan was set.
     Push(usize),
-    /// Every download of a blob (`GET /api/v1/blobs/…`).
+    /// Every download of blobs (`GET /api/v1/blobs/…`, `POST /api/v1/blob-batch`).
     BlobDownload,
 }
 
@@ -155,7 +156,8 @@ impl Shared {
             let n = st.requests;
             st.requests += 1;
             let is_push = line.starts_with("POST ") && line.contains(PUSH);
-            let is_blob_download = line.starts_with("GET ") && line.contains(BLOBS);
+            let is_blob_download = line.starts_with("GET ") && line.contains(BLOBS)
+                || line.starts_with("POST ") && line.contains(BLOB_BATCH);
             let p = st.pushes;
             if is_push {
                 st.pushes += 1;

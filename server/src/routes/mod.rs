@@ -4,7 +4,8 @@
 //! * [`device`]: me, revoke-current, revoke-device (§4.4 to §4.6).
 //! * [`sync`]: push and pull (§4.7, §4.8); [`events`]: the live event stream (an addition,
 //!   `docs/events.md`).
-//! * [`blobs`] with [`download`]: upload and download (§4.9, §4.10).
+//! * [`blobs`] with [`download`]: upload and download (§4.9, §4.10); [`blob_batch`]: many
+//!   small blobs in one download (an addition, `docs/api-extensions.md`).
 //! * [`health`]: health, readiness, liveness, metrics (§4.11, §4.12); [`assets`]: the static
 //!   files (§6.10).
 //! * [`history`]: version history for devices and the web user (an addition, issue 13).
@@ -20,6 +21,7 @@
 pub(crate) mod account;
 pub(crate) mod admin;
 pub(crate) mod assets;
+pub(crate) mod blob_batch;
 pub(crate) mod blobs;
 mod bulk_upload;
 pub(crate) mod device;

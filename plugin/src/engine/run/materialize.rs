@@ -1,5 +1,7 @@
 //! Putting an incoming version on disk: inline bytes with one atomic write, blobs downloaded in
 //! ranged chunks into a staging file, verified (size and SHA-256, §4.8), then moved into place.
+//! A blob this run already fetched and verified in a batch (`prefetch.rs`) is moved into place
+//! from its staging file without a download.
 //! Also the bookkeeping after a write: local snapshot, ancestors, synced tree and base store.
 
 use verstak_sync_proto::paths;
@@ -12,6 +14,7 @@ use super::super::path::VaultPath;
 use super::super::payload::{Incoming, Source, is_text};
 use super::super::saved::{LocalEntry, SyncedEntry};
 use super::Run;
+use super::prefetch::stage_name;
 
 /// Why an apply step did not complete.
 pub(super) enum Fail {
@@ -49,8 +52,10 @@ impl Run {
                 .await
                 .map_err(io_fail)?,
             Source::Blob { hash: blob, size } => {
-                let stage = format!("dl-{blob}");
-                self.download(blob, *size, &stage).await?;
+                let stage = stage_name(blob);
+                if !self.take_prefetched(blob) {
+                    self.download(blob, *size, &stage).await?;
+                }
                 self.io
                     .commit_stage(&stage, target, expect)
                     .await

@@ -23,6 +23,7 @@ pub(crate) mod http;
 mod lookahead;
 mod materialize;
 mod pair;
+mod prefetch;
 mod pull;
 mod push;
 mod replaced;
@@ -80,6 +81,8 @@ pub(crate) struct Run {
     no_bulk_upload: bool,
     /// Merge bases waiting to be written as one pack (`store.rs`).
     bases: store::PendingBases,
+    /// Blobs fetched in batches ahead of their ops (`prefetch.rs`).
+    prefetch: prefetch::Prefetch,
 }
 
 /// Fills the engine-owned status fields from the state.
@@ -187,6 +190,7 @@ async fn sync_action(
         replaced: None,
         no_bulk_upload: false,
         bases: store::PendingBases::default(),
+        prefetch: prefetch::Prefetch::default(),
     };
     let mut result = run.sync(action).await;
     if result.is_ok() {

@@ -9,6 +9,10 @@
 //! (past 10,000 ops the spec's single look-ahead checked nothing). An unguarded pull fetches
 //! page by page.
 //!
+//! Before a page is applied, its small blobs are fetched in batches (`prefetch.rs`, topped up
+//! with those of the window's later pages); what a pull prefetched and no op took is deleted
+//! when the pull ends.
+//!
 //! Every page passes [`PullBound`]: one pull may not go far past the sequence the server
 //! reported in its first page, so a server that announces `has_more` forever cannot keep the
 //! client pulling and writing (`pull_stalled`, "pull did not end: …").
@@ -84,6 +88,13 @@ impl Run {
     /// Pulls and applies everything after the cursor. With `guarded`, returns `Ok(false)` when
     /// the incoming guard holds the pull (before the window that tripped it).
     pub(super) async fn pull(&mut self, guarded: bool) -> Result<bool, EngineError> {
+        let pulled = self.pull_pages(guarded).await;
+        self.drop_prefetched().await;
+        pulled
+    }
+
+    /// [`Run::pull`] without the clean-up of prefetched blobs no op took.
+    async fn pull_pages(&mut self, guarded: bool) -> Result<bool, EngineError> {
         self.pull_bound = None;
         let mut watch = guarded.then(|| Watch::new(&self.st.local));
         let mut window: VecDeque<Held> = VecDeque::new();
@@ -122,6 +133,7 @@ impl Run {
             head = head
                 .max(page.server_sequence)
                 .max(next_cursor(cursor, &page));
+            self.prefetch_blobs(&ops).await;
             for op in &ops {
                 let done = (self.st.cursor.0 - from).max(0) as u64;
                 let total = (head - from).max(0) as u64;
@@ -154,6 +166,7 @@ impl Run {
     pub(super) fn clear_upcoming(&mut self) {
         self.upcoming_deletes.clear();
         self.upcoming_versions.clear();
+        self.clear_upcoming_blobs();
     }
 
     /// Remembers the deletes and file versions among `ops` (pulled, not yet applied) for
@@ -161,6 +174,7 @@ impl Run {
     /// already applied in the same window change nothing; each op is looked at once.
     pub(super) fn note_upcoming(&mut self, ops: &[PulledOp]) {
         self.note_upcoming_versions(ops);
+        self.note_upcoming_blobs(ops);
         for op in ops {
             if op.device_id != self.cfg.device_id
                 && op.op_type == OpType::Delete

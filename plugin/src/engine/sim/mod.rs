@@ -9,6 +9,7 @@
 //! Every device pairs with the server through the engine's `Configure` action when the `Sim` is
 //! built (`pairing.rs` holds the pairing stories and crash tests).
 
+mod blob_batch;
 mod conflicts;
 mod desktop;
 mod hinted;
@@ -682,6 +683,10 @@ impl Sim {
 fn run_seed(seed: u64, steps: usize) -> Result<(), String> {
     let mut sim = Sim::new(seed, 3);
     sim.small_windows(12, 600);
+    // Every third seed is a server without the batch download route, every fourth one without
+    // the bulk upload route (the reference server has neither).
+    sim.server.blob_batch = !seed.is_multiple_of(3);
+    sim.server.bulk_upload = !seed.is_multiple_of(4);
     sim.chaos(steps);
     sim.quiesce();
     let stats = format!(

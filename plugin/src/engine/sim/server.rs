@@ -1,10 +1,13 @@
 //! An in-memory model of the server's push/pull/blob rules (server-api §4.7–§4.10, §5):
-//! per-op-id duplicates, idempotency keys, blob ownership, pagination and ranged downloads;
+//! per-op-id duplicates, idempotency keys, blob ownership, pagination, ranged downloads and
+//! batch downloads (the server's `POST /api/v1/blob-batch`, unless [`FakeServer::blob_batch`]
+//! is off, as on the reference server);
 //! and of its account routes (§3, §4.1–§4.5): one user, pairing, auth test, health,
 //! revoke-current, and device authentication by bearer token.
 
 use std::collections::BTreeMap;
 
+use verstak_sync_proto::blob_batch::{self, BlobBatchRequest};
 use verstak_sync_proto::{
     BlobBulkResponse, BlobUploadResponse, ErrorBody, PullRequest, PullResponse, PulledOp,
     PushRequest, PushResponse, paths,
@@ -43,6 +46,11 @@ pub(crate) struct FakeServer {
     pub bulk_upload: bool,
     /// Blob upload requests answered: (files in the request, bulk or not).
     pub uploads: Vec<(usize, bool)>,
+    /// The batch download route exists (else it is an unknown path, 404).
+    pub blob_batch: bool,
+    /// Requests answered, by route: `push`, `pull`, `upload`, `download` (one blob GET),
+    /// `batch` (one batch download), `other`.
+    pub requests: BTreeMap<&'static str, usize>,
 }
 
 fn json(status: u16, body: impl serde::Serialize) -> HttpResponse {
@@ -70,6 +78,8 @@ impl FakeServer {
             pulls: vec![],
             bulk_upload: true,
             uploads: vec![],
+            blob_batch: true,
+            requests: BTreeMap::new(),
         }
     }
 
@@ -132,6 +142,15 @@ impl FakeServer {
             return unauthorized("device revoked");
         }
         let device = self.devices[i].id.clone();
+        let route = match (req.method, req.path.as_str()) {
+            (Method::Post, paths::PUSH) => "push",
+            (Method::Post, paths::PULL) => "pull",
+            (Method::Post, paths::BLOBS) => "upload",
+            (Method::Get, p) if p.starts_with(paths::BLOBS) => "download",
+            (Method::Post, paths::BLOB_BATCH) => "batch",
+            _ => "other",
+        };
+        *self.requests.entry(route).or_default() += 1;
         match (req.method, req.path.as_str(), &req.body) {
             (Method::Post, paths::REVOKE_CURRENT, _) => {
                 self.devices[i].revoked = true;
@@ -160,6 +179,9 @@ impl FakeServer {
                 self.uploads.push((parts.len(), true));
                 let blobs = parts.into_iter().map(|b| self.store_blob(b)).collect();
                 json(200, BlobBulkResponse { blobs })
+            }
+            (Method::Post, paths::BLOB_BATCH, HttpBody::Json(b)) if self.blob_batch => {
+                self.blob_batch(serde_json::from_str(b).unwrap())
             }
             (Method::Get, p, _) if p.starts_with(paths::BLOBS) => {
                 let Some(bytes) = self.blobs.get(&p[paths::BLOBS.len()..]) else {
@@ -198,6 +220,35 @@ impl FakeServer {
         let size = bytes.len() as i64;
         self.blobs.insert(sha.clone(), bytes);
         BlobUploadResponse { sha256: sha, size }
+    }
+
+    /// The frames of a batch download, in request order (one user, so every stored blob is
+    /// the scope's); the caps as the server's.
+    fn blob_batch(&self, req: BlobBatchRequest) -> HttpResponse {
+        if req.sha256.is_empty() {
+            return error(400, "invalid_request");
+        }
+        let total: usize = req
+            .sha256
+            .iter()
+            .filter_map(|h| self.blobs.get(h))
+            .map(Vec::len)
+            .sum();
+        if req.sha256.len() > blob_batch::MAX_BLOBS || total as u64 > blob_batch::MAX_BYTES {
+            return error(413, "blob_batch_too_large");
+        }
+        let mut body = Vec::new();
+        for h in &req.sha256 {
+            let bytes = self.blobs.get(h);
+            let size = bytes.map(|b| b.len() as u64);
+            body.extend_from_slice(blob_batch::frame_header(h, size).as_bytes());
+            body.extend_from_slice(bytes.map_or(&[][..], Vec::as_slice));
+        }
+        HttpResponse {
+            status: 200,
+            headers: vec![],
+            body,
+        }
     }
 
     fn push(&mut self, device: &str, req: PushRequest) -> HttpResponse {
