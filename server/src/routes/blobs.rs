@@ -180,24 +180,33 @@ pub(crate) fn no_more_fields(
     }
 }
 
-async fn upload(
-    State(st): State<AppState>,
-    ScopedDevice { scope, .. }: ScopedDevice,
+/// An upload's body as `multipart/form-data` within `limits`, read through a [`HeaderGate`]
+/// (returned too: it bounds each part's headers), or 400 `invalid_multipart`.
+pub(super) fn open_multipart(
     req: Request,
-) -> Result<Response, ApiError> {
+    limits: multer::Constraints,
+) -> Result<(HeaderGate, multer::Multipart<'static>), ApiError> {
     let ct = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let boundary = upload_boundary(ct)?;
-    let max = st.config.limits.max_blob_bytes.max(0) as u64;
     let gate = HeaderGate::default();
-    let mut mp = multer::Multipart::with_constraints(
-        gate.wrap(req.into_body().into_data_stream()),
-        boundary,
-        upload_constraints(max),
-    );
+    let body = gate.wrap(req.into_body().into_data_stream());
+    Ok((
+        gate,
+        multer::Multipart::with_constraints(body, boundary, limits),
+    ))
+}
+
+async fn upload(
+    State(st): State<AppState>,
+    ScopedDevice { scope, .. }: ScopedDevice,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let max = st.config.limits.max_blob_bytes.max(0) as u64;
+    let (gate, mut mp) = open_multipart(req, upload_constraints(max))?;
     let field = first_field(idle(gate.next_field(mp.next_field())).await?)?;
     check_file_field(&field)?;
     let staged = stage(&st, field, max, true).await?;

@@ -16,15 +16,14 @@
 //! in the request stay stored, as if uploaded one by one).
 
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use std::sync::atomic::Ordering::Relaxed;
 use verstak_sync_proto::blob::{MAX_BULK_BYTES, MAX_BULK_FILES, UPLOAD_FIELD};
 use verstak_sync_proto::limits::BLOB_REQUEST_OVERHEAD;
 use verstak_sync_proto::{BlobBulkResponse, BlobUploadResponse};
 
-use super::blobs::{Staged, idle, multipart_error, quota, stage, upload_boundary};
-use super::part_headers::HeaderGate;
+use super::blobs::{Staged, idle, multipart_error, open_multipart, quota, stage};
 use crate::error::ApiError;
 use crate::extract::ScopedDevice;
 use crate::reply::json_response;
@@ -52,19 +51,8 @@ pub(super) async fn upload(
     ScopedDevice { scope, .. }: ScopedDevice,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let ct = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let boundary = upload_boundary(ct)?;
     let max = st.config.limits.max_blob_bytes.max(0) as u64;
-    let gate = HeaderGate::default();
-    let mut mp = multer::Multipart::with_constraints(
-        gate.wrap(req.into_body().into_data_stream()),
-        boundary,
-        constraints(max),
-    );
+    let (gate, mut mp) = open_multipart(req, constraints(max))?;
     let mut staged: Vec<Staged> = Vec::new();
     while let Some(field) = idle(gate.next_field(mp.next_field()))
         .await?
