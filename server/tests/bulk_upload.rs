@@ -12,14 +12,7 @@ use common::*;
 use serde_json::json;
 
 fn bulk(s: &TestServer, token: &str, parts: &[(&str, Option<&str>, &[u8])]) -> Resp {
-    let (ct, body) = multipart(parts);
-    let auth = format!("Bearer {token}");
-    s.req(
-        "POST",
-        "/api/v1/blobs/bulk",
-        &[("Authorization", &auth), ("Content-Type", &ct)],
-        &body,
-    )
+    s.post_multipart("/api/v1/blobs/bulk", token, parts)
 }
 
 fn blob(i: u32, len: u32) -> Vec<u8> {

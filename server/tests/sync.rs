@@ -155,8 +155,9 @@ fn duplicates_and_idempotency_keys() {
     assert_eq!(s.pull(&t, 0, 0).json()["server_sequence"], 3);
 }
 
-#[test]
-fn conflicts_are_informational() {
+/// Two devices of one vault; the first pushed `e1` (a create) and `e2` (an update) of
+/// `Docs/one.txt`. Returns the server, the first device's token and id, the second's token.
+fn two_devices_after_a_create_and_an_update() -> (TestServer, String, String, String) {
     let s = TestServer::start();
     s.add_user("a");
     let (t1, d1) = s.pair("a", "v");
@@ -165,6 +166,12 @@ fn conflicts_are_informational() {
     let mut upd = op("e2");
     upd["op_type"] = json!("update");
     s.push(&t1, vec![upd], None);
+    (s, t1, d1, t2)
+}
+
+#[test]
+fn conflicts_are_informational() {
+    let (s, t1, d1, t2) = two_devices_after_a_create_and_an_update();
     let mut del = op("e3");
     del["op_type"] = json!("delete");
     s.push(&t1, vec![del], None);
@@ -192,14 +199,7 @@ fn conflicts_are_informational() {
 /// not say, and rebuilds the answer from the replayed request).
 #[test]
 fn a_replay_rebuilds_collisions_repeats_and_conflicts_byte_for_byte() {
-    let s = TestServer::start();
-    s.add_user("a");
-    let (t1, _) = s.pair("a", "v");
-    let (t2, _) = s.pair("a", "v");
-    s.push(&t1, vec![op("e1")], None);
-    let mut upd = op("e2");
-    upd["op_type"] = json!("update");
-    s.push(&t1, vec![upd], None);
+    let (s, t1, _, t2) = two_devices_after_a_create_and_an_update();
     let mut collide = op("e1");
     collide["payload_json"] = json!("{\"content\":\"other\"}");
     let mut mine = op("mine");

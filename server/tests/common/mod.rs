@@ -311,11 +311,25 @@ impl TestServer {
 
     /// Multipart upload with the field `file` and the filename `blob.bin`.
     pub fn upload(&self, token: &str, bytes: &[u8]) -> Resp {
-        let (ct, body) = multipart(&[("file", Some("blob.bin"), bytes)]);
+        self.post_multipart(
+            "/api/v1/blobs/",
+            token,
+            &[("file", Some("blob.bin"), bytes)],
+        )
+    }
+
+    /// POST of a multipart body built from `(name, filename, bytes)` parts, with the device token.
+    pub fn post_multipart(
+        &self,
+        path: &str,
+        token: &str,
+        parts: &[(&str, Option<&str>, &[u8])],
+    ) -> Resp {
+        let (ct, body) = multipart(parts);
         let auth = format!("Bearer {token}");
         self.req(
             "POST",
-            "/api/v1/blobs/",
+            path,
             &[("Authorization", &auth), ("Content-Type", &ct)],
             &body,
         )
