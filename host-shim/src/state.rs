@@ -33,6 +33,10 @@ pub struct HostState {
     /// Vault folders that gained a new file whose folder entry is not fsynced yet (see
     /// `HostState::place_durably`).
     pub(crate) unsynced_dirs: BTreeSet<PathBuf>,
+    /// An export call runs (`begin_call_writes` to `end_call_writes`): new files are queued
+    /// (`imports::write_behind`) and folder handles kept (`imports::call_dirs`). Direct users
+    /// of `HostState` (tests, tools) keep the immediate write and fresh lookups.
+    pub(crate) in_call: bool,
     /// New files queued during an export call (`imports::write_behind`).
     pub(crate) write_behind: crate::imports::write_behind::WriteBehind,
     /// Folder handles and the paired server, kept for the export call in progress
@@ -58,6 +62,7 @@ impl HostState {
             writes: Default::default(),
             device_name: None,
             unsynced_dirs: BTreeSet::new(),
+            in_call: false,
             write_behind: Default::default(),
             call_dirs: Default::default(),
             call_window: None,

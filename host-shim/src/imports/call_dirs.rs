@@ -24,30 +24,14 @@ use cap_std::fs::{Dir, DirBuilder, DirBuilderExt, File};
 use std::io;
 use std::sync::Arc;
 
-/// The handles of the export call in progress.
+/// The handles of the export call in progress (kept only while `HostState::in_call`).
 #[derive(Default)]
 pub(crate) struct CallDirs {
-    /// On only while an export call runs.
-    on: bool,
     root: Option<Arc<VaultFs>>,
     temp: Option<Arc<Dir>>,
     staging: Option<Arc<Dir>>,
     /// The paired server as read from the host's file in this call (`None` inside: not paired).
     paired: Option<Option<String>>,
-}
-
-impl CallDirs {
-    pub(crate) fn begin(&mut self) {
-        *self = CallDirs {
-            on: true,
-            ..CallDirs::default()
-        };
-    }
-
-    /// Drops every handle: the next call opens them again.
-    pub(crate) fn end(&mut self) {
-        *self = CallDirs::default();
-    }
 }
 
 /// Opens (creating it 0700 when missing and `create`) the root-relative host-owned folder `rel`.
@@ -72,7 +56,7 @@ impl HostState {
         }
         let fs =
             Arc::new(VaultFs::open(&self.vault.root).map_err(|e| io_error("open the vault", e))?);
-        if self.call_dirs.on {
+        if self.in_call {
             self.call_dirs.root = Some(fs.clone());
         }
         Ok(fs)
@@ -90,7 +74,7 @@ impl HostState {
             .expect("created when missing");
         sweep_stale_once(&dir, &self.vault.root.join(&rel));
         let dir = Arc::new(dir);
-        if self.call_dirs.on {
+        if self.in_call {
             self.call_dirs.temp = Some(dir.clone());
         }
         Ok(dir)
@@ -111,7 +95,7 @@ impl HostState {
             return Ok(None);
         };
         let dir = Arc::new(dir);
-        if self.call_dirs.on {
+        if self.in_call {
             self.call_dirs.staging = Some(dir.clone());
         }
         Ok(Some(dir))
@@ -159,7 +143,7 @@ impl HostState {
             return Ok(p.clone());
         }
         let p = self.vault.paired_server()?;
-        if self.call_dirs.on {
+        if self.in_call {
             self.call_dirs.paired = Some(p.clone());
         }
         Ok(p)

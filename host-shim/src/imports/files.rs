@@ -270,7 +270,7 @@ impl Host for HostState {
             ));
         }
         let root = fs.root();
-        if self.write_behind.on
+        if self.in_call
             && matches!(expect, Expect::Absent)
             && free
             && !self.write_behind.holds(&path)
@@ -467,7 +467,7 @@ impl Host for HostState {
         let (to, free) = resolve_probe(&fs, &to)?;
         let stage = Stage::new(&stage)?;
         let root = fs.root();
-        let queue = self.write_behind.on
+        let queue = self.in_call
             && matches!(expect, Expect::Absent)
             && free
             && !self.write_behind.holds(&to)

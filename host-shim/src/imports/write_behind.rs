@@ -87,9 +87,6 @@ impl Source {
 /// The queue and what became of it in this export call.
 #[derive(Default)]
 pub(crate) struct WriteBehind {
-    /// On only while an export call runs: direct users of `HostState` (tests, tools) keep the
-    /// immediate write.
-    pub on: bool,
     pub queued: Vec<Queued>,
     pub bytes: u64,
     /// A queued file could not be placed in this export call: durable storage writes fail.
@@ -220,8 +217,8 @@ impl HostState {
     /// Turns write-behind on for an export call, and the call's folder handles
     /// (`imports::call_dirs`).
     pub(crate) fn begin_call_writes(&mut self) {
-        self.call_dirs.begin();
-        self.write_behind.on = true;
+        self.call_dirs = Default::default();
+        self.in_call = true;
         self.write_behind.failed = None;
     }
 
@@ -230,8 +227,8 @@ impl HostState {
     /// Then drops the call's folder handles.
     pub(crate) fn end_call_writes(&mut self) {
         let _ = self.settle_writes();
-        self.write_behind.on = false;
+        self.in_call = false;
         self.write_behind.failed = None;
-        self.call_dirs.end();
+        self.call_dirs = Default::default();
     }
 }
