@@ -89,6 +89,12 @@ pub(crate) fn supersede(
     }
 }
 
+/// One page of an entity's ops, newest first, between two sequences (`supersede_walk`).
+pub(super) const ENTITY_WALK: &str = "SELECT server_sequence, op_type, compaction FROM server_ops
+     WHERE user_id = ?1 AND vault_id = ?2 AND entity_type = ?3 AND entity_id = ?4
+       AND server_sequence > ?5 AND server_sequence < ?6
+     ORDER BY server_sequence DESC LIMIT ?7";
+
 fn supersede_walk(
     c: &Conn,
     s: &Scope,
@@ -103,12 +109,7 @@ fn supersede_walk(
     let mut found = Vec::new();
     let mut below = seq;
     'walk: loop {
-        let mut st = c.prepare_cached(
-            "SELECT server_sequence, op_type, compaction FROM server_ops
-             WHERE user_id = ?1 AND vault_id = ?2 AND entity_type = ?3 AND entity_id = ?4
-               AND server_sequence > ?5 AND server_sequence < ?6
-             ORDER BY server_sequence DESC LIMIT ?7",
-        )?;
+        let mut st = c.prepare_cached(ENTITY_WALK)?;
         let mut rows = st.query(params![
             s.user_id,
             s.vault_id,

@@ -459,3 +459,21 @@ fn migration_classes_match_push_classes() {
         .unwrap();
     assert_eq!(again, 10);
 }
+
+/// The writer's connection plans each statement once: with SQLite's query planner stability
+/// guarantee on (`open_connection`), a new entity id bound to the supersede walk does not make
+/// SQLite prepare the walk again (before, every op of a push re-planned it).
+#[test]
+fn a_statement_is_not_re_prepared_when_its_bound_values_change() {
+    use rusqlite::StatementStatus;
+    let (_dir, c) = db();
+    let raw = c.sqlite().unwrap();
+    let mut st = raw.prepare(super::compaction::ENTITY_WALK).unwrap();
+    for i in 0..20 {
+        let entity = format!("Notes/{i}.md");
+        let params = rusqlite::params!["u", "v", "file", entity, 0, 100 + i, 16];
+        let mut rows = st.query(params).unwrap();
+        while rows.next().unwrap().is_some() {}
+    }
+    assert_eq!(st.get_status(StatementStatus::RePrepare), 0);
+}
