@@ -43,14 +43,15 @@ async fn push(
     // §3 step 7 rides in the push's own writer job, so the push waits for one commit.
     let touch_due = dev.touch_due(&st);
     let (id, seen) = (dev.row.id.clone(), dev.now.clone());
-    let (db, hub, scope, device) = (
+    let (db, hub, metrics, scope, device) = (
         st.db.clone(),
         st.events.clone(),
+        st.metrics.clone(),
         input.scope.clone(),
         dev.row.id.clone(),
     );
     // A task of its own: a client that goes away mid-push drops this handler, but a commit it
-    // caused is still announced to the scope's event streams.
+    // caused is still announced to the scope's event streams and counted in the metrics.
     let outcome = tokio::spawn(async move {
         let outcome = db
             .write(move |c| {
@@ -62,11 +63,18 @@ async fn push(
             .await;
         // The writer job has returned: the ops are committed and durable.
         if let Ok(PushOutcome::Stored {
-            advanced: Some((after, seq)),
-            ..
+            stats, advanced, ..
         }) = &outcome
         {
-            hub.published(&scope, *after, *seq, &device);
+            metrics.ops_accepted.fetch_add(stats.stored, Relaxed);
+            metrics.ops_duplicate.fetch_add(stats.duplicates, Relaxed);
+            metrics
+                .ops_rejected_duplicate
+                .fetch_add(stats.rejected_duplicates, Relaxed);
+            metrics.conflicts.fetch_add(stats.conflicts, Relaxed);
+            if let Some((after, seq)) = advanced {
+                hub.published(&scope, *after, *seq, &device);
+            }
         }
         outcome
     })
@@ -76,15 +84,7 @@ async fn push(
         dev.touched(&st);
     }
     match outcome {
-        PushOutcome::Stored { body, stats, .. } => {
-            let m = &st.metrics;
-            m.ops_accepted.fetch_add(stats.stored, Relaxed);
-            m.ops_duplicate.fetch_add(stats.duplicates, Relaxed);
-            m.ops_rejected_duplicate
-                .fetch_add(stats.rejected_duplicates, Relaxed);
-            m.conflicts.fetch_add(stats.conflicts, Relaxed);
-            Ok(raw_json(StatusCode::OK, body))
-        }
+        PushOutcome::Stored { body, .. } => Ok(raw_json(StatusCode::OK, body)),
         PushOutcome::Replay(body) => Ok(raw_json(StatusCode::OK, body)),
         PushOutcome::KeyReused => Err(ApiError::IdempotencyKeyReused),
         PushOutcome::Rejected(e) => Err(e.into()),
