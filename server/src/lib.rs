@@ -32,6 +32,7 @@ pub mod blobstore;
 pub mod cli;
 pub mod config;
 pub(crate) mod conns;
+pub(crate) mod console_settings;
 pub(crate) mod copy;
 pub(crate) mod creds;
 pub(crate) mod effects;

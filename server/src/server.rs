@@ -98,7 +98,14 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     let blobs = BlobStore::open(&config.storage.blob_store, &data)?;
     blobs.check().await?;
     tracing::info!("blob store: {}", blobs.describe());
+    // Settings another process's console saved while this one was down go into config.yml
+    // first, under the flags and environment variables.
+    let seen = crate::console_settings::merge_into_file(&db, &mut file)
+        .await
+        .context("reading the console's saved settings")?;
+    let config = Config::resolve(&file, &opts.overrides)?;
     let state = AppState::new(db.clone(), config.clone(), blobs);
+    *state.console_seen.lock().await = seen;
     if let Some(url) = pg_url {
         // Other server processes may share this database: their pushes reach our streams.
         events::relay::start(state.events.clone(), db.clone(), url);
@@ -146,11 +153,21 @@ pub async fn run(opts: RunOptions) -> Result<()> {
             }
         })
     };
+    let settings = {
+        let st = state.clone();
+        tokio::spawn(async move {
+            loop {
+                st.events.settings_news().await;
+                crate::console_settings::refresh_or_log(&st).await;
+            }
+        })
+    };
     let policy = ConnPolicy::new(&state);
     let last = state.clone();
     serve(listener, crate::app(state), policy, shutdown_signal()).await;
     hourly.abort();
     marks.abort();
+    settings.abort();
     if let Err(e) = last.marks.flush(&last.db).await {
         tracing::warn!(error = %e, "writing access and pull marks at shutdown failed");
     }

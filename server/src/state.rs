@@ -35,6 +35,8 @@ pub struct AppState {
     pub(crate) marks: Arc<crate::marks::Marks>,
     /// The run-time history settings (`history:` of `config.yml`, editable in the console).
     pub(crate) history: Arc<RwLock<HistoryCfg>>,
+    /// The revision of each console settings section in force here (`crate::console_settings`).
+    pub(crate) console_seen: Arc<tokio::sync::Mutex<HashMap<String, String>>>,
 }
 
 /// The run-time web settings (`web:` and `public_url` of §1.6).
@@ -58,6 +60,7 @@ impl AppState {
         Self {
             events: EventHub::new(config.events, metrics.clone()),
             history: Arc::new(RwLock::new(config.history)),
+            console_seen: Arc::default(),
             marks: Arc::new(crate::marks::Marks::default()),
             web: Arc::new(RwLock::new(web)),
             config_file: Arc::new(Mutex::new(None)),

@@ -109,7 +109,7 @@ fn reference_database_is_adopted_in_place() {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 5);
+    assert_eq!(v, 6);
     let email: Option<String> = c
         .query_row("SELECT email FROM server_users WHERE id = 'u1'", [], |r| {
             r.get(0)
@@ -195,7 +195,7 @@ fn version_3_placeholders_become_no_email() {
     drop(c);
 
     let s = TestServer::start_in(dir, &[]);
-    assert_eq!(s.get("/readyz", None).json()["schema_version"], 5);
+    assert_eq!(s.get("/readyz", None).json()["schema_version"], 6);
     let c = Connection::open(s.data().join("server.db")).unwrap();
     let emails: Vec<(String, Option<String>)> = c
         .prepare("SELECT username, email FROM server_users ORDER BY username")

@@ -154,8 +154,8 @@ fn thinning_waits_for_devices_keeps_heads_and_collects_blobs() {
 #[test]
 fn the_console_shows_and_saves_the_history_settings() {
     const PW: &str = "admin-pass-123";
-    // Console settings are the node's `config.yml` (server/README.md, known gaps): one node.
-    let s = TestServer::start_one_node(
+    // On two nodes the console's requests alternate between them (tests/console_settings.rs).
+    let s = TestServer::start_with(
         Some("history:\n  keep_all_days: 7\nextra: kept\n"),
         &["--admin-user", "root", "--admin-pass", PW],
     );

@@ -201,6 +201,35 @@ impl ConfigFile {
         self.save()
     }
 
+    /// The revision of the console's saved `section` this file holds (`console_revisions:`,
+    /// `crate::console_settings`), if any.
+    pub(crate) fn console_revision(&self, section: &str) -> Option<String> {
+        self.doc
+            .get("console_revisions")?
+            .get(section)?
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// Notes that the file holds the console's `section` as saved under `revision`; written by
+    /// the next save.
+    pub(crate) fn set_console_revision(&mut self, section: &str, revision: &str) -> Result<()> {
+        let root = self
+            .doc
+            .as_mapping_mut()
+            .ok_or_else(|| anyhow!("config.yml is not a mapping"))?;
+        let revs = root
+            .entry(Value::from("console_revisions"))
+            .or_insert_with(|| Value::Mapping(Mapping::new()));
+        if !revs.is_mapping() {
+            *revs = Value::Mapping(Mapping::new());
+        }
+        revs.as_mapping_mut()
+            .expect("just made a mapping")
+            .insert(Value::from(section), Value::from(revision));
+        Ok(())
+    }
+
     /// Writes the document atomically (temp file 0640, fsync, rename, fsync dir), always
     /// with an explicit `web.allow_registration`.
     pub fn save(&mut self) -> Result<()> {

@@ -44,6 +44,8 @@ pub(crate) struct EventHub {
     /// Where publishing also goes when other server processes share the database
     /// ([`super::relay`]).
     relay: Mutex<Option<mpsc::UnboundedSender<Note>>>,
+    /// Another server process saved console settings (`crate::console_settings`).
+    settings_news: tokio::sync::Notify,
 }
 
 #[derive(Default)]
@@ -80,6 +82,7 @@ impl EventHub {
             metrics,
             reg: Mutex::new(Registry::default()),
             relay: Mutex::new(None),
+            settings_news: tokio::sync::Notify::new(),
         })
     }
 
@@ -203,7 +206,19 @@ impl EventHub {
             } => self.deliver(&scope, after, seq, &device),
             Note::CloseDevice(d, reason) => self.close_where(|e| e.device == d, reason),
             Note::CloseUser(u, reason) => self.close_where(|e| e.scope.user_id == u, reason),
+            Note::Settings => self.settings_news.notify_one(),
         }
+    }
+
+    /// Tells the other server processes that the console saved settings.
+    pub(crate) fn settings_saved(&self) {
+        self.relay(|| Note::Settings);
+    }
+
+    /// Waits until another server process saved console settings (at once when it did since
+    /// the last wait).
+    pub(crate) async fn settings_news(&self) {
+        self.settings_news.notified().await;
     }
 
     /// Tells every stream to close with `server_shutdown`, and any stream opened from now on.

@@ -31,6 +31,8 @@ pub(crate) enum Note {
     },
     CloseDevice(String, CloseReason),
     CloseUser(String, CloseReason),
+    /// The admin console saved settings (`crate::console_settings`).
+    Settings,
 }
 
 const REASONS: [CloseReason; 5] = [
@@ -60,6 +62,7 @@ impl Note {
             ),
             Note::CloseDevice(d, r) => format!("{node}\td\t{d}\t{}", reason_index(*r)),
             Note::CloseUser(u, r) => format!("{node}\tu\t{u}\t{}", reason_index(*r)),
+            Note::Settings => format!("{node}\ts"),
         }
     }
 
@@ -79,6 +82,7 @@ impl Note {
             },
             [_, "d", device, r] => Note::CloseDevice((*device).to_owned(), reason(r)?),
             [_, "u", user, r] => Note::CloseUser((*user).to_owned(), reason(r)?),
+            [_, "s"] => Note::Settings,
             _ => return None,
         };
         Some((f[0], note))
@@ -140,6 +144,9 @@ fn listen(hub: &EventHub, node: &str, url: &str) {
 fn listen_once(hub: &EventHub, node: &str, url: &str) -> Result<(), postgres::Error> {
     let mut client = postgres::Client::connect(url, postgres::NoTls)?;
     client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
+    // Settings saved while this process was not listening would stay unseen until an admin
+    // request looks: look now.
+    hub.apply(Note::Settings);
     let mut notes = client.notifications();
     let mut it = notes.blocking_iter();
     while let Some(n) = it.next()? {
@@ -170,6 +177,7 @@ mod tests {
             },
             Note::CloseDevice("dev_2".into(), CloseReason::DeviceDeleted),
             Note::CloseUser("u3".into(), CloseReason::UserBlocked),
+            Note::Settings,
         ];
         for n in notes {
             let text = n.encode("node7");

@@ -75,7 +75,7 @@ impl FromRequestParts<AppState> for RegistrationOpen {
     type Rejection = ApiError;
 
     async fn from_request_parts(_: &mut Parts, st: &AppState) -> Result<Self, ApiError> {
-        if st.web_settings().allow_registration {
+        if crate::console_settings::registration_open(st).await {
             Ok(RegistrationOpen)
         } else {
             Err(ApiError::RegistrationDisabled)

@@ -10,7 +10,9 @@ use rusqlite::{Connection, params};
 use std::path::Path;
 
 use super::StoreError;
-use super::schema::{BLOB_USAGE, BLOB_USAGE_FILL, INDEXES, SCHEMA_VERSION, TABLES, V5_TABLES};
+use super::schema::{
+    BLOB_USAGE, BLOB_USAGE_FILL, INDEXES, SCHEMA_VERSION, TABLES, V5_TABLES, V6_TABLES,
+};
 use super::upgrade;
 use crate::util::{ids::sha256_hex, time};
 
@@ -65,6 +67,9 @@ fn create(conn: &mut Connection, version: i64) -> Result<(), StoreError> {
     tx.execute_batch(INDEXES)?;
     if version >= 5 {
         tx.execute_batch(V5_TABLES)?;
+    }
+    if version >= 6 {
+        tx.execute_batch(V6_TABLES)?;
     }
     tx.execute_batch(&format!("PRAGMA user_version = {version}"))?;
     tx.commit()?;

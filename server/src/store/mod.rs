@@ -12,8 +12,8 @@
 //! (SQLite versions and their steps, adopting a reference database), `pg_schema` (the
 //! PostgreSQL schema), [`users`], [`devices`], [`ops`] (push/pull), [`events`] (an event
 //! stream's opening read), [`blobs`] (refs and quotas), [`audit`], [`retention`], and the
-//! account side: [`accounts`] (email tokens, passwords), [`sessions`], [`smtp`] settings,
-//! [`admin`] (console lists and changes) and [`stats`] (§6.14).
+//! account side: [`accounts`] (email tokens, passwords), [`sessions`], [`smtp`] settings, the
+//! console's saved [`settings`], [`admin`] (console lists and changes) and [`stats`] (§6.14).
 
 pub(crate) mod accounts;
 pub(crate) mod admin;
@@ -32,6 +32,7 @@ mod pg_schema;
 pub(crate) mod retention;
 pub(crate) mod schema;
 pub(crate) mod sessions;
+pub(crate) mod settings;
 pub(crate) mod smtp;
 pub(crate) mod sql;
 mod sqlite;

@@ -1,5 +1,5 @@
 //! The PostgreSQL schema: the same tables, columns and indexes as the SQLite schema at its
-//! version 5 (`schema.rs`), in PostgreSQL types (`BIGINT` for every integer, `TEXT` for text
+//! version 6 (`schema.rs`), in PostgreSQL types (`BIGINT` for every integer, `TEXT` for text
 //! and timestamps), and the blob triggers in PL/pgSQL.
 //!
 //! [`migrate`] runs under a session advisory lock, so several server processes starting at
@@ -11,7 +11,7 @@ use super::StoreError;
 /// The schema version this server writes into `server_schema`. It counts like SQLite's
 /// `user_version` (`schema::SCHEMA_VERSION`): the same number means the same tables, so
 /// `/readyz` reports one schema version whatever the database.
-pub(crate) const PG_SCHEMA_VERSION: i64 = 5;
+pub(crate) const PG_SCHEMA_VERSION: i64 = 6;
 
 /// The advisory lock that serializes schema changes across server processes.
 const MIGRATE_LOCK: i64 = 0x7665_7273_7461_6b01;
@@ -212,6 +212,16 @@ CREATE TRIGGER server_blob_refs_changed
     FOR EACH ROW EXECUTE FUNCTION server_blob_refs_changed();
 "#;
 
+/// Version 6: the settings the admin console saved (SQLite's `schema::V6_TABLES`).
+const V6: &str = r#"
+CREATE TABLE server_console_settings (
+    section TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    revision TEXT NOT NULL,
+    saved_at TEXT NOT NULL
+);
+"#;
+
 /// Creates or upgrades the schema; refuses a database written by a newer server.
 pub(crate) fn migrate(client: &mut postgres::Client) -> Result<(), StoreError> {
     client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATE_LOCK])?;
@@ -244,6 +254,9 @@ fn migrate_locked(client: &mut postgres::Client) -> Result<(), StoreError> {
     let mut tx = client.transaction()?;
     if version < 5 {
         tx.batch_execute(V5)?;
+    }
+    if version < 6 {
+        tx.batch_execute(V6)?;
     }
     tx.execute("DELETE FROM server_schema", &[])?;
     tx.execute(

@@ -171,7 +171,7 @@ pub(crate) const BLOB_USAGE_FILL: &str = "INSERT INTO server_blob_usage (user_id
     SELECT user_id, vault_id, SUM(size) FROM server_blob_refs GROUP BY user_id, vault_id";
 
 /// The schema version this server writes into `PRAGMA user_version`.
-pub(crate) const SCHEMA_VERSION: i64 = 5;
+pub(crate) const SCHEMA_VERSION: i64 = 6;
 
 /// Version 5 (`docs/compacted-joins.md`): each op's compaction class
 /// (0 = head, 1 = superseded, 2 = barrier), the scope's latest barrier, what the server knows
@@ -216,4 +216,16 @@ END;
 CREATE TRIGGER IF NOT EXISTS server_blob_adopted AFTER INSERT ON server_blob_refs BEGIN
     UPDATE server_blobs SET orphaned_at = NULL WHERE sha256 = NEW.sha256 AND orphaned_at IS NOT NULL;
 END;
+"#;
+
+/// Version 6: the settings the admin console saved, shared by every server process of one
+/// database (`store::settings`). Run by the 5 → 6 step and on every start of a version 6
+/// database.
+pub(crate) const V6_TABLES: &str = r#"
+CREATE TABLE IF NOT EXISTS server_console_settings (
+    section TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    revision TEXT NOT NULL,
+    saved_at TEXT NOT NULL
+);
 "#;

@@ -8,16 +8,23 @@
 //!
 //! Step 5 classifies the stored history for compacted joins (`docs/compacted-joins.md`) and
 //! adds what history retention needs (`docs/history-retention.md`).
+//!
+//! Step 6 adds the settings the admin console saves, shared by the server processes of one
+//! database (`crate::console_settings`).
 
 use rusqlite::{Connection, Transaction};
 
 use super::StoreError;
-use super::schema::{V5_COLUMNS, V5_TABLES};
+use super::schema::{V5_COLUMNS, V5_TABLES, V6_TABLES};
 
 type Step = fn(&Transaction<'_>) -> Result<(), StoreError>;
 
 /// `(version reached, step)` in ascending order.
-const STEPS: &[(i64, Step)] = &[(4, email_optional), (5, history_classes)];
+const STEPS: &[(i64, Step)] = &[
+    (4, email_optional),
+    (5, history_classes),
+    (6, console_settings),
+];
 
 /// Applies the steps above `from`, each in its own transaction.
 pub(crate) fn run(conn: &mut Connection, from: i64) -> Result<(), StoreError> {
@@ -131,6 +138,13 @@ fn history_classes(tx: &Transaction<'_>) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// 5 → 6: the console's saved settings (empty: each process keeps its `config.yml` until the
+/// console saves).
+fn console_settings(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute_batch(V6_TABLES)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +207,21 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM server_users", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn step_6_adds_the_console_settings_to_a_version_5_database() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.execute_batch("PRAGMA user_version = 5;").unwrap();
+        run(&mut c, 5).unwrap();
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 6);
+        c.execute_batch(
+            "INSERT INTO server_console_settings (section, body, revision, saved_at)
+             VALUES ('web', '{}', 'r1', 't')",
+        )
+        .unwrap();
     }
 }

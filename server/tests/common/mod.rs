@@ -88,16 +88,6 @@ impl TestServer {
         Self::start_in(dir, args)
     }
 
-    /// [`TestServer::start_with`] on one node whatever [`NODES_ENV`] says: for what is kept
-    /// per node (settings edited in the console live in the node's `config.yml`).
-    pub fn start_one_node(config: Option<&str>, args: &[&str]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        if let Some(c) = config {
-            std::fs::write(dir.path().join("config.yml"), c).unwrap();
-        }
-        Self::start_n(dir, args, &[], 1)
-    }
-
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Self {
         Self::start_in_env(dir, args, &[])
     }

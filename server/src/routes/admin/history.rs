@@ -1,7 +1,8 @@
 //! The history retention settings in the console: `GET /admin/history` (the
 //! page), `POST /admin/history` (the form: CSRF, the admin's password again, then
-//! [`save`]) and `GET`/`POST /admin/api/history` (JSON, CSRF header). Saving writes the
-//! `history:` section of `config.yml`, applies it at once and writes an audit row.
+//! [`save`]) and `GET`/`POST /admin/api/history` (JSON, CSRF header). Saving stores the
+//! settings for every server process (`crate::console_settings`), applies them at once and
+//! writes an audit row.
 
 use axum::Router;
 use axum::extract::State;
@@ -12,6 +13,7 @@ use serde_json::json;
 use super::ops::Actor;
 use super::pages::{admin_page, admin_page_status};
 use crate::config::HistoryCfg;
+use crate::console_settings::{self, Section};
 use crate::creds::verify_admin;
 use crate::error::ApiError;
 use crate::extract::{AdminSession as Admin, AppJson, Csrf, CsrfForm};
@@ -141,7 +143,8 @@ async fn post_json(
     }
 }
 
-/// The admin op: validates, saves `history:` to `config.yml`, applies it, audits it.
+/// The admin op: validates, saves for every server process (`crate::console_settings`: the
+/// database, `history:` of `config.yml`, in force at once), audits it.
 /// `Err` names the first invalid field (nothing is saved).
 pub(crate) async fn save(
     st: &AppState,
@@ -153,14 +156,9 @@ pub(crate) async fn save(
         Some(Err(field)) => return Ok(Err(field)),
         None => return Ok(Err("number")),
     };
-    if let Ok(mut file) = st.config_file.lock()
-        && let Some(file) = file.as_mut()
-    {
-        file.set_history(&h).map_err(ApiError::internal)?;
-    }
-    if let Ok(mut cur) = st.history.write() {
-        *cur = h;
-    }
+    console_settings::save(st, Section::History(h))
+        .await
+        .map_err(ApiError::internal)?;
     let msg = format!(
         "history settings saved by admin {}: keep all {} d, daily {} d, tombstones {} d, blob grace {} h, compact after {} ops",
         actor.name,

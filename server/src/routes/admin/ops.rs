@@ -11,6 +11,7 @@
 use std::net::IpAddr;
 
 use crate::accounts::{self, password_len_ok};
+use crate::console_settings::{self, Section, WebValues};
 use crate::effects;
 use crate::error::ApiError;
 use crate::events::CloseReason;
@@ -413,35 +414,25 @@ pub(crate) struct WebSettingsInput<'a> {
     pub server_name: &'a str,
 }
 
-/// Saves the web settings to `config.yml` and applies them; `false` for an invalid public URL.
+/// Saves the web settings for every server process (`crate::console_settings`: the database,
+/// `config.yml`, in force at once); `false` for an invalid public URL.
 pub(crate) async fn web_settings(
     st: &AppState,
     actor: &Actor,
     input: WebSettingsInput<'_>,
 ) -> Result<bool, ApiError> {
-    let locale = Locale::from_code(input.default_locale).code().to_owned();
     let Ok(public_url) = crate::config::normalize_public_url(input.public_url.trim()) else {
         return Ok(false);
     };
-    let allow_reg = input.allow_registration;
-    let name = input.server_name.trim().to_owned();
-    let shown_name = if name.is_empty() {
-        crate::config::DEFAULT_SERVER_NAME.to_owned()
-    } else {
-        name.clone()
+    let values = WebValues {
+        default_locale: Locale::from_code(input.default_locale).code().to_owned(),
+        allow_registration: input.allow_registration,
+        server_name: input.server_name.trim().to_owned(),
+        public_url,
     };
-    if let Ok(mut file) = st.config_file.lock()
-        && let Some(file) = file.as_mut()
-    {
-        file.set_web(&locale, allow_reg, &name, &public_url)
-            .map_err(ApiError::internal)?;
-    }
-    if let Ok(mut w) = st.web.write() {
-        w.default_locale = locale;
-        w.allow_registration = allow_reg;
-        w.server_name = shown_name;
-        w.public_url = public_url;
-    }
+    console_settings::save(st, Section::Web(values))
+        .await
+        .map_err(ApiError::internal)?;
     let msg = format!("web settings saved {}", actor.by());
     actor
         .audit(st, "web_settings_updated", None, None, msg)

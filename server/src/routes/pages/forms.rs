@@ -97,7 +97,7 @@ impl FromRequestParts<AppState> for RegistrationOpen {
     type Rejection = Response;
 
     async fn from_request_parts(_: &mut Parts, st: &AppState) -> Result<Self, Response> {
-        if st.web_settings().allow_registration {
+        if crate::console_settings::registration_open(st).await {
             Ok(RegistrationOpen)
         } else {
             Err(not_found_page())
