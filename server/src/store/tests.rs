@@ -364,9 +364,11 @@ fn push_sql_throughput() {
                 })
                 .collect();
             c.execute_batch("SAVEPOINT job").unwrap();
-            // Ids as long as real ones: 24-hex user, UUID vault, UUID-sized idempotency key.
+            // Ids as long as real ones: 24-hex user, UUID vault (one per user, as vault ids
+            // are random: an index that leaves out the user must not see one shared vault),
+            // UUID-sized idempotency key.
             let mut inp = input(&format!("{:024x}", 0xa5a5_0000 + b % 32), "", ops);
-            inp.scope.vault_id = "7f3c1e0a-5b2d-4c8e-9a61-2d4f8b0c3e57".into();
+            inp.scope.vault_id = format!("7f3c1e0a-5b2d-4c8e-9a61-{:012x}", 0x2d4f_8b0c + b % 32);
             inp.idempotency_key = format!("{b:036}");
             stored(push(&c, &inp, "2026-01-01T00:00:00Z").unwrap());
             c.execute_batch("RELEASE job").unwrap();
