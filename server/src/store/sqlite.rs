@@ -35,7 +35,8 @@ type Deliver = Box<dyn FnOnce(Option<StoreError>) + Send>;
 type WorkFn = Box<dyn FnOnce(&Conn) -> (bool, Deliver) + Send>;
 
 enum Job {
-    Work(WorkFn),
+    /// A write and when it was queued (for the writer's timing trace).
+    Work(WorkFn, std::time::Instant),
     Close(tokio::sync::oneshot::Sender<()>),
 }
 
@@ -130,7 +131,7 @@ impl SqliteDb {
             });
             (failed, deliver)
         });
-        self.send(Job::Work(work))?;
+        self.send(Job::Work(work, std::time::Instant::now()))?;
         orx.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -203,16 +204,21 @@ fn writer_loop(raw: Connection, rx: mpsc::Receiver<Job>, checkpointer: Checkpoin
     while close.is_none() {
         let Ok(first) = rx.recv() else { break };
         let mut work = Vec::new();
+        let mut oldest = None;
         for job in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
             match job {
-                Job::Work(w) => work.push(w),
+                Job::Work(w, queued) => {
+                    oldest.get_or_insert(queued);
+                    work.push(w)
+                }
                 Job::Close(tx) => close = Some(tx),
             }
             if work.len() >= GROUP_MAX || close.is_some() {
                 break;
             }
         }
-        if run_group(&conn, raw, work) {
+        let waited = oldest.map(|t| t.elapsed());
+        if run_group(&conn, raw, work, waited) {
             checkpointer.committed(raw);
         }
     }
@@ -226,8 +232,14 @@ fn writer_loop(raw: Connection, rx: mpsc::Receiver<Job>, checkpointer: Checkpoin
     }
 }
 
-/// Runs one group in one transaction; true when it committed.
-fn run_group(job_conn: &Conn, conn: &Connection, work: Vec<WorkFn>) -> bool {
+/// Runs one group in one transaction; true when it committed. `waited` is how long its
+/// oldest job was queued (traced with the group's SQL and commit times).
+fn run_group(
+    job_conn: &Conn,
+    conn: &Connection,
+    work: Vec<WorkFn>,
+    waited: Option<std::time::Duration>,
+) -> bool {
     if work.is_empty() {
         return false;
     }
@@ -264,7 +276,8 @@ fn run_group(job_conn: &Conn, conn: &Connection, work: Vec<WorkFn>) -> bool {
     }
     let ran = started.elapsed();
     let commit = conn.execute_batch("COMMIT");
-    tracing::trace!(jobs, ?ran, total = ?started.elapsed(), "group commit");
+    // Where a push's time goes under load (server/README.md, "Load generator").
+    tracing::trace!(jobs, ?waited, ?ran, total = ?started.elapsed(), "group commit");
     match commit {
         Ok(()) => {
             delivers.into_iter().for_each(|d| d(None));
