@@ -329,6 +329,21 @@ impl PgConn {
     }
 }
 
+impl PgConn {
+    /// Runs a cached statement whose parameters are bound in PostgreSQL's own types: arrays,
+    /// which [`Value`] does not have. The batch forms of a push bind one array per column
+    /// (`unnest($3::text[], …)`), so a push is a few statements however many ops it has.
+    /// `sql` is PostgreSQL's own (`$N` parameters, no rewriting).
+    pub(crate) fn query_typed(
+        &self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<postgres::Row>> {
+        let stmt = self.statement(sql)?;
+        Ok(self.client.borrow_mut().query(&stmt, params)?)
+    }
+}
+
 fn wrong_count(want: usize, got: usize) -> Error {
     Error::Usage(format!("statement takes {want} parameters, {got} given"))
 }
@@ -344,6 +359,14 @@ impl Conn {
         match self {
             Conn::Sqlite(c) => Some(c),
             Conn::Pg(_) => None,
+        }
+    }
+
+    /// The PostgreSQL connection, for the few statements written for it alone (arrays).
+    pub fn pg(&self) -> Option<&PgConn> {
+        match self {
+            Conn::Sqlite(_) => None,
+            Conn::Pg(p) => Some(p),
         }
     }
 
