@@ -2,16 +2,16 @@
 //!
 //! Each statement is a round trip to the database server, so the per-op statements of the
 //! SQLite path (an insert, a supersede walk, a conflict query, a tombstone per op) made a
-//! 100-op push some 200 round trips. Here a push is, after the scope lock, at most five: the
-//! scope's marks with the idempotency record, the blob refs the push names, the stored ops
-//! with its op ids, the conflicts of its new ops, and one statement that writes everything
+//! 100-op push some 200 round trips. Here a push is, after the scope lock, at most four: the
+//! scope's marks with the idempotency record and the stored ops among its op ids, the blob
+//! refs it names, the conflicts of its new ops, and one statement that writes everything
 //! (ops, supersessions, tombstones, marks, the idempotency record) with arrays bound per
 //! column. What the per-op path learns between its statements is worked out in memory from
 //! those reads: which ops are new, their sequences, their compaction classes (the supersede
-//! walk over the push's own ops) and the tombstones. The answers are the same, because the
-//! scope lock, taken before the first read, keeps every row the push reads or writes unchanged
-//! by others until it commits, and each statement reads what the one before it committed to
-//! the transaction.
+//! walk over the push's own ops) and the tombstones. The answers are the same: the scope lock
+//! is taken in a statement of its own before the first read (each statement reads the commits
+//! made before it started), and keeps every row the push reads or writes unchanged by others
+//! until it commits.
 
 use postgres::types::ToSql;
 use std::collections::HashMap;
@@ -23,20 +23,23 @@ use super::ops::{self, PushInput, PushOutcome, PushStats, Stored};
 use super::sql::PgConn;
 use crate::push_prep::BlobCheck;
 
-/// The scope's marks and the record under the push's idempotency key, in one row.
-const MARKS: &str = "SELECT s.last_sequence, s.last_barrier, k.request_hash, k.response_json
+/// What a push reads before it decides anything, in one statement: a first row (kind 0) with
+/// the scope's marks and the record under the push's idempotency key, then a row (kind 1) per
+/// stored op among the push's op ids, each as `op_id, entity_type, entity_id, op_type,
+/// payload_json`.
+const READ: &str = "SELECT 0::bigint AS kind, s.last_sequence, s.last_barrier,
+        k.request_hash, k.response_json, NULL::text, NULL::text, NULL::text
     FROM (SELECT 1) AS one
     LEFT JOIN server_scopes s ON s.user_id = $1::text AND s.vault_id = $2::text
     LEFT JOIN server_idempotency_keys k
-        ON k.user_id = $1 AND k.vault_id = $2 AND k.idempotency_key = $3::text";
+        ON k.user_id = $1 AND k.vault_id = $2 AND k.idempotency_key = $3::text
+    UNION ALL
+    SELECT 1, NULL, NULL, op_id, entity_type, entity_id, op_type, payload_json
+    FROM server_ops WHERE user_id = $1 AND vault_id = $2 AND op_id = ANY($4::text[])";
 
 /// The sizes of this scope's refs to the blobs a push names.
 const BLOB_SIZES: &str = "SELECT sha256, size FROM server_blob_refs
     WHERE user_id = $1::text AND vault_id = $2::text AND sha256 = ANY($3::text[])";
-
-/// The stored ops among a push's op ids.
-const STORED_OPS: &str = "SELECT op_id, entity_type, entity_id, op_type, payload_json
-    FROM server_ops WHERE user_id = $1::text AND vault_id = $2::text AND op_id = ANY($3::text[])";
 
 /// §5.6 for several (entity, cursor) pairs at once: the `ops::conflicts_with` query per pair,
 /// numbered from 1 in the order given.
@@ -49,20 +52,25 @@ const CONFLICTS: &str = "SELECT e.k, o.op_id, o.device_id, o.op_type, o.server_s
 
 /// Everything a push writes, in one statement. The sub-statements see the state before it, so
 /// `superseded` touches only ops stored before the push (the push's own ops arrive with their
-/// final class): per entity, `compaction::supersede_in_one` with the upper bound beyond them.
-/// Each insert after the first is skipped by its condition when it has nothing to write.
+/// final class). Per entity it is `compaction::supersede_in_one` with the upper bound beyond
+/// them, its two stopping points read first (`floor`: the newest op since the barrier that is
+/// not a head; `setter`: the newest head after it that is not a create), so that each is an
+/// index range on the entity and not a subquery run for every row. The scope's marks, the
+/// device's and the idempotency record are skipped by their conditions when there is nothing
+/// to write.
 const WRITE: &str = "WITH superseded AS (
     UPDATE server_ops o SET compaction = 1
     FROM unnest($3::text[], $4::text[]) AS e(et, eid)
-    WHERE o.user_id = $1::text AND o.vault_id = $2::text AND o.entity_type = e.et
-      AND o.entity_id = e.eid AND o.server_sequence > $5::bigint AND o.compaction = 0
-      AND o.server_sequence > COALESCE((SELECT MAX(x.server_sequence) FROM server_ops x
-            WHERE x.user_id = $1 AND x.vault_id = $2 AND x.entity_type = e.et
-              AND x.entity_id = e.eid AND x.server_sequence > $5 AND x.compaction <> 0), $5)
-      AND o.server_sequence >= COALESCE((SELECT MAX(x.server_sequence) FROM server_ops x
-            WHERE x.user_id = $1 AND x.vault_id = $2 AND x.entity_type = e.et
-              AND x.entity_id = e.eid AND x.server_sequence > $5 AND x.compaction = 0
-              AND x.op_type <> 'create'), 0)
+    CROSS JOIN LATERAL (SELECT COALESCE(MAX(x.server_sequence), $5::bigint) AS floor
+        FROM server_ops x WHERE x.user_id = $1::text AND x.vault_id = $2::text
+          AND x.entity_type = e.et AND x.entity_id = e.eid AND x.server_sequence > $5
+          AND x.compaction <> 0) AS f
+    CROSS JOIN LATERAL (SELECT COALESCE(MAX(x.server_sequence), 0) AS setter
+        FROM server_ops x WHERE x.user_id = $1 AND x.vault_id = $2
+          AND x.entity_type = e.et AND x.entity_id = e.eid AND x.server_sequence > f.floor
+          AND x.compaction = 0 AND x.op_type <> 'create') AS g
+    WHERE o.user_id = $1 AND o.vault_id = $2 AND o.entity_type = e.et AND o.entity_id = e.eid
+      AND o.server_sequence > f.floor AND o.server_sequence >= g.setter AND o.compaction = 0
 ), stored AS (
     INSERT INTO server_ops (user_id, vault_id, op_id, server_sequence, device_id, entity_type,
         entity_id, op_type, payload_json, idempotency_key, client_sequence, last_seen_server_seq,
@@ -105,14 +113,26 @@ type Entity<'a> = (&'a str, &'a str);
 
 pub(super) fn push(pg: &PgConn, p: &PushInput, now: &str) -> Result<PushOutcome, StoreError> {
     let (u, v) = (p.scope.user_id.as_str(), p.scope.vault_id.as_str());
-    let rows = pg.query_typed(MARKS, &[&u, &v, &p.idempotency_key])?;
-    let marks = rows
-        .first()
-        .ok_or_else(|| StoreError::Refused("the marks query returned no row".into()))?;
-    let start: i64 = marks.try_get::<_, Option<i64>>(0)?.unwrap_or(0);
-    let first_barrier: i64 = marks.try_get::<_, Option<i64>>(1)?.unwrap_or(0);
+    let ids: Vec<&str> = p.ops.iter().map(|o| o.op_id.as_str()).collect();
+    let rows = pg.query_typed(READ, &[&u, &v, &p.idempotency_key, &ids])?;
+    let mut marks = None;
+    let mut known: HashMap<String, [String; 4]> = HashMap::new();
+    for r in &rows {
+        if r.try_get::<_, i64>(0)? == 0 {
+            marks = Some(r);
+        } else {
+            known.insert(
+                r.try_get(3)?,
+                [r.try_get(4)?, r.try_get(5)?, r.try_get(6)?, r.try_get(7)?],
+            );
+        }
+    }
+    let marks =
+        marks.ok_or_else(|| StoreError::Refused("the push's read found no marks row".into()))?;
+    let start: i64 = marks.try_get::<_, Option<i64>>(1)?.unwrap_or(0);
+    let first_barrier: i64 = marks.try_get::<_, Option<i64>>(2)?.unwrap_or(0);
     if !p.idempotency_key.is_empty() {
-        let record = match (marks.try_get(2)?, marks.try_get(3)?) {
+        let record = match (marks.try_get(3)?, marks.try_get(4)?) {
             (Some(hash), Some(body)) => Some((hash, body)),
             _ => None,
         };
@@ -123,15 +143,6 @@ pub(super) fn push(pg: &PgConn, p: &PushInput, now: &str) -> Result<PushOutcome,
     let sizes = blob_sizes(pg, p)?;
     if let Some(refusal) = ops::first_refusal(p, |sha| Ok(sizes.get(sha).copied()))? {
         return Ok(PushOutcome::Rejected(refusal));
-    }
-
-    let ids: Vec<&str> = p.ops.iter().map(|o| o.op_id.as_str()).collect();
-    let mut known: HashMap<String, [String; 4]> = HashMap::new();
-    for r in pg.query_typed(STORED_OPS, &[&u, &v, &ids])? {
-        known.insert(
-            r.try_get(0)?,
-            [r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?],
-        );
     }
 
     let mut last = start;
