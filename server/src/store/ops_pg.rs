@@ -14,7 +14,7 @@
 //! until it commits.
 
 use postgres::types::ToSql;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use verstak_sync_proto::{Conflict, OpType, PushOp};
 
 use super::StoreError;
@@ -52,10 +52,10 @@ const CONFLICTS: &str = "SELECT e.k, o.op_id, o.device_id, o.op_type, o.server_s
 
 /// Everything a push writes, in one statement. The sub-statements see the state before it, so
 /// `superseded` touches only ops stored before the push (the push's own ops arrive with their
-/// final class). Per entity it is `compaction::supersede_in_one` with the upper bound beyond
-/// them, its two stopping points read first (`floor`: the newest op since the barrier that is
-/// not a head; `setter`: the newest head after it that is not a create), so that each is an
-/// index range on the entity and not a subquery run for every row. The scope's marks, the
+/// final class). For each entity whose walk (`compaction::supersede`) went past the push's own
+/// ops, it marks what the walk would: the entity's heads after `floor` (the newest op since the
+/// barrier that is not a head) from `setter` on (the newest head after it that is not a
+/// create), each bound read first as an index range on the entity, not as a subquery per row. The scope's marks, the
 /// device's and the idempotency record are skipped by their conditions when there is nothing
 /// to write.
 const WRITE: &str = "WITH superseded AS (
@@ -154,7 +154,9 @@ pub(super) fn push(pg: &PgConn, p: &PushInput, now: &str) -> Result<PushOutcome,
     let mut own: HashMap<Entity<'_>, Vec<usize>> = HashMap::new();
     // Entities whose supersede walk goes on into the ops stored before the push.
     let mut walk_stored: Vec<Entity<'_>> = Vec::new();
+    let mut walked: HashSet<Entity<'_>> = HashSet::new();
     let mut tombstones: Vec<(Entity<'_>, &str)> = Vec::new();
+    let mut tombstone_of: HashMap<Entity<'_>, usize> = HashMap::new();
     let mut first_of: HashMap<&str, usize> = HashMap::new();
     for (i, op) in p.ops.iter().enumerate() {
         let fate = match (known.get(&op.op_id), first_of.get(op.op_id.as_str())) {
@@ -184,7 +186,7 @@ pub(super) fn push(pg: &PgConn, p: &PushInput, now: &str) -> Result<PushOutcome,
                 } else if ot != "create" {
                     let mine = own.get(&entity).map_or(&[][..], Vec::as_slice);
                     let through = supersede_own(&mut new, mine, last_barrier);
-                    if through && last_barrier <= start && !walk_stored.contains(&entity) {
+                    if through && last_barrier <= start && walked.insert(entity) {
                         walk_stored.push(entity);
                     }
                 }
@@ -196,9 +198,12 @@ pub(super) fn push(pg: &PgConn, p: &PushInput, now: &str) -> Result<PushOutcome,
                 });
                 if op.op_type == OpType::Delete {
                     // §5.7: the latest delete of an entity is its tombstone.
-                    match tombstones.iter_mut().find(|(e, _)| *e == entity) {
-                        Some(t) => t.1 = &op.op_id,
-                        None => tombstones.push((entity, &op.op_id)),
+                    match tombstone_of.get(&entity) {
+                        Some(&t) => tombstones[t].1 = &op.op_id,
+                        None => {
+                            tombstone_of.insert(entity, tombstones.len());
+                            tombstones.push((entity, &op.op_id));
+                        }
                     }
                 }
                 stats.stored += 1;
@@ -226,7 +231,7 @@ pub(super) fn push(pg: &PgConn, p: &PushInput, now: &str) -> Result<PushOutcome,
     Ok(ops::stored(p, skip, conflicts, stats, (start, last)))
 }
 
-/// `compaction::supersede_walk` over the push's own earlier ops of one entity (`mine`, oldest
+/// `compaction::supersede` over the push's own earlier ops of one entity (`mine`, oldest
 /// first), newest first: marks the heads it passes, and says whether it passed them all
 /// without stopping, so that it goes on into the ops stored before the push.
 fn supersede_own(new: &mut [NewOp<'_>], mine: &[usize], last_barrier: i64) -> bool {
