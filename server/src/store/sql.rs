@@ -6,7 +6,8 @@
 //! once. SQL is written in the subset both accept (`?N` parameters, `ON CONFLICT`,
 //! `RETURNING`, `COALESCE`). For PostgreSQL each statement is rewritten once and cached:
 //! `?N` becomes `$N` and `LIKE` becomes `ILIKE` (SQLite's `LIKE` ignores ASCII case).
-//! The few places that differ beyond that ask [`Conn::is_pg`].
+//! The few places that differ beyond that ask [`Conn::is_pg`]; a push on PostgreSQL binds
+//! arrays through [`Conn::pg`] and [`PgConn::query_typed`] (`ops_pg`).
 //!
 //! Values cross as [`Value`]: integers (booleans are 0/1), reals, text, blobs and NULL, which
 //! is what the SQLite schema stores; the PostgreSQL schema uses `BIGINT`, `TEXT` and `BYTEA`.
@@ -333,7 +334,7 @@ impl PgConn {
     /// Runs a cached statement whose parameters are bound in PostgreSQL's own types: arrays,
     /// which [`Value`] does not have. The batch forms of a push bind one array per column
     /// (`unnest($3::text[], …)`), so a push is a few statements however many ops it has.
-    /// `sql` is PostgreSQL's own (`$N` parameters, no rewriting).
+    /// `sql` is PostgreSQL's own (`$N` parameters, which the rewriting leaves alone).
     pub(crate) fn query_typed(
         &self,
         sql: &str,
