@@ -145,6 +145,56 @@ pub(super) fn push(pg: &PgConn, p: &PushInput, now: &str) -> Result<PushOutcome,
         return Ok(PushOutcome::Rejected(refusal));
     }
 
+    let Plan {
+        new,
+        walk_stored,
+        tombstones,
+        last,
+        last_barrier,
+        skip,
+        mut stats,
+    } = plan(p, &known, start, first_barrier);
+    let conflicts = conflicts(pg, p, &new)?;
+    stats.conflicts = conflicts.len() as u64;
+    let answer = ops::answer_record(p, &skip, &conflicts);
+    if !new.is_empty() || answer.is_some() {
+        write(
+            pg,
+            p,
+            now,
+            Written {
+                new: &new,
+                walk_stored: &walk_stored,
+                tombstones: &tombstones,
+                marks: (start, last, first_barrier, last_barrier),
+                answer,
+            },
+        )?;
+    }
+    Ok(ops::stored(p, skip, conflicts, stats, (start, last)))
+}
+
+/// What a push stores, decided in memory from what it read.
+struct Plan<'a> {
+    new: Vec<NewOp<'a>>,
+    /// Entities whose supersede walk goes on into the ops stored before the push.
+    walk_stored: Vec<Entity<'a>>,
+    /// The latest delete of each entity deleted: (entity, op id).
+    tombstones: Vec<(Entity<'a>, &'a str)>,
+    last: i64,
+    last_barrier: i64,
+    skip: Vec<usize>,
+    stats: PushStats,
+}
+
+/// Goes through the push's ops in order as `ops::push` does on SQLite, with `known` (the
+/// stored ops among its op ids) in place of its insert conflicts and walks of the ops before.
+fn plan<'a>(
+    p: &'a PushInput,
+    known: &HashMap<String, [String; 4]>,
+    start: i64,
+    first_barrier: i64,
+) -> Plan<'a> {
     let mut last = start;
     let mut last_barrier = first_barrier;
     let mut stats = PushStats::default();
@@ -152,7 +202,6 @@ pub(super) fn push(pg: &PgConn, p: &PushInput, now: &str) -> Result<PushOutcome,
     let mut new: Vec<NewOp<'_>> = Vec::new();
     // This push's new ops per entity, by index into `new`.
     let mut own: HashMap<Entity<'_>, Vec<usize>> = HashMap::new();
-    // Entities whose supersede walk goes on into the ops stored before the push.
     let mut walk_stored: Vec<Entity<'_>> = Vec::new();
     let mut walked: HashSet<Entity<'_>> = HashSet::new();
     let mut tombstones: Vec<(Entity<'_>, &str)> = Vec::new();
@@ -163,8 +212,15 @@ pub(super) fn push(pg: &PgConn, p: &PushInput, now: &str) -> Result<PushOutcome,
             (Some([et, eid, ot, pj]), _) => ops::retold(op, [et, eid, ot, pj]),
             (None, Some(&j)) => {
                 let o = &p.ops[j];
-                let first = [o.entity_type.as_str(), &o.entity_id, o.op_type.as_str()];
-                ops::retold(op, [first[0], first[1], first[2], &o.payload_json])
+                ops::retold(
+                    op,
+                    [
+                        o.entity_type.as_str(),
+                        &o.entity_id,
+                        o.op_type.as_str(),
+                        &o.payload_json,
+                    ],
+                )
             }
             (None, None) => Stored::New,
         };
@@ -211,24 +267,15 @@ pub(super) fn push(pg: &PgConn, p: &PushInput, now: &str) -> Result<PushOutcome,
         }
     }
 
-    let conflicts = conflicts(pg, p, &new)?;
-    stats.conflicts = conflicts.len() as u64;
-    let answer = ops::answer_record(p, &skip, &conflicts);
-    if !new.is_empty() || answer.is_some() {
-        write(
-            pg,
-            p,
-            now,
-            Written {
-                new: &new,
-                walk_stored: &walk_stored,
-                tombstones: &tombstones,
-                marks: (start, last, first_barrier, last_barrier),
-                answer,
-            },
-        )?;
+    Plan {
+        new,
+        walk_stored,
+        tombstones,
+        last,
+        last_barrier,
+        skip,
+        stats,
     }
-    Ok(ops::stored(p, skip, conflicts, stats, (start, last)))
 }
 
 /// `compaction::supersede` over the push's own earlier ops of one entity (`mine`, oldest
