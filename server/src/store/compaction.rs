@@ -67,35 +67,21 @@ pub(crate) fn classify_history(tx: &rusqlite::Connection) -> Result<(), StoreErr
     Ok(())
 }
 
-/// After storing an update or delete of an entity at `seq`: marks the entity's heads since the
-/// scope's latest barrier as superseded. They are the suffix of its ops that starts at its
-/// last update or delete (or all of them when it has none), so the walk back stops there.
-pub(crate) fn supersede(
-    c: &Conn,
-    s: &Scope,
-    entity: (&str, &str),
-    seq: i64,
-    last_barrier: i64,
-) -> Result<(), StoreError> {
-    // The same rule two ways, each the faster on its database (measured with
-    // verstak-loadgen): PostgreSQL pays a round trip per statement, so one UPDATE; on SQLite
-    // that UPDATE's three range scans halve push throughput (24k against 47–51k ops/s with
-    // the walk, planner stability guarantee on), while its in-process walk costs next to
-    // nothing.
-    if c.is_pg() {
-        supersede_in_one(c, s, entity, seq, last_barrier)
-    } else {
-        supersede_walk(c, s, entity, seq, last_barrier)
-    }
-}
-
-/// One page of an entity's ops, newest first, between two sequences (`supersede_walk`).
+/// One page of an entity's ops, newest first, between two sequences ([`supersede`]).
 pub(super) const ENTITY_WALK: &str = "SELECT server_sequence, op_type, compaction FROM server_ops
      WHERE user_id = ?1 AND vault_id = ?2 AND entity_type = ?3 AND entity_id = ?4
        AND server_sequence > ?5 AND server_sequence < ?6
      ORDER BY server_sequence DESC LIMIT ?7";
 
-fn supersede_walk(
+/// After storing an update or delete of an entity at `seq`: marks the entity's heads since the
+/// scope's latest barrier as superseded. They are the suffix of its ops that starts at its
+/// last update or delete (or all of them when it has none), so the walk back stops there.
+///
+/// SQLite's push runs this per op; it costs next to nothing in process, where one UPDATE with
+/// the walk's stopping points as subqueries halved push throughput (three range scans). A push
+/// on PostgreSQL does the same walk over its own ops in memory and one UPDATE for the ops
+/// stored before it (`ops_pg::WRITE`).
+pub(crate) fn supersede(
     c: &Conn,
     s: &Scope,
     (entity_type, entity_id): (&str, &str),
@@ -143,36 +129,6 @@ fn supersede_walk(
     for q in found {
         up.execute(params![s.user_id, s.vault_id, q])?;
     }
-    Ok(())
-}
-
-fn supersede_in_one(
-    c: &Conn,
-    s: &Scope,
-    (entity_type, entity_id): (&str, &str),
-    seq: i64,
-    last_barrier: i64,
-) -> Result<(), StoreError> {
-    // The walk's two stopping points, as subqueries: before the newest op that is not a head,
-    // and at the newest head that is not a create.
-    let same_entity = "user_id = ?1 AND vault_id = ?2 AND entity_type = ?3 AND entity_id = ?4
-        AND server_sequence > ?5 AND server_sequence < ?6";
-    c.prepare_cached(&format!(
-        "UPDATE server_ops SET compaction = {SUPERSEDED}
-         WHERE {same_entity} AND compaction = {HEAD}
-           AND server_sequence > COALESCE((SELECT MAX(server_sequence) FROM server_ops
-                 WHERE {same_entity} AND compaction <> {HEAD}), ?5)
-           AND server_sequence >= COALESCE((SELECT MAX(server_sequence) FROM server_ops
-                 WHERE {same_entity} AND compaction = {HEAD} AND op_type <> 'create'), 0)"
-    ))?
-    .execute(params![
-        s.user_id,
-        s.vault_id,
-        entity_type,
-        entity_id,
-        last_barrier,
-        seq
-    ])?;
     Ok(())
 }
 

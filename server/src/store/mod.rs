@@ -27,6 +27,7 @@ pub(crate) mod history;
 pub(crate) mod migrate;
 pub(crate) mod notes;
 pub(crate) mod ops;
+mod ops_pg;
 mod pg;
 mod pg_schema;
 pub(crate) mod retention;

@@ -6,6 +6,9 @@
 //! atomic (any `Err` rolls back everything it did) and kept to the database work: the
 //! idempotency check, the §5.8 ownership checks, then each op through [`store_op`].
 //! Rejections decided before anything is written come back as [`PushOutcome`] values.
+//!
+//! On PostgreSQL the same push runs as a few statements over arrays (`ops_pg`), since each
+//! statement there is a round trip to another process; the rules both share live here.
 
 use super::sql::{Conn, OptionalExtension, params};
 use std::collections::HashSet;
@@ -101,7 +104,7 @@ impl PushInput {
 }
 
 /// What happened to one op of a push.
-enum Stored {
+pub(super) enum Stored {
     /// New: it has the next sequence.
     New,
     /// The same op was stored before: acknowledged, not stored again.
@@ -112,6 +115,12 @@ enum Stored {
 
 pub(crate) fn push(c: &Conn, p: &PushInput, now: &str) -> Result<PushOutcome, StoreError> {
     super::lock_scope(c, &p.scope)?;
+    // PostgreSQL: one round trip per statement, so the batch form (a handful of statements
+    // per push). SQLite runs in process, where the per-op statements below cost microseconds
+    // and its in-place walks are faster than array forms would be.
+    if let Some(pg) = c.pg() {
+        return super::ops_pg::push(pg, p, now);
+    }
     if let Some(answer) = earlier_answer(c, p)? {
         return Ok(answer);
     }
@@ -173,31 +182,51 @@ pub(crate) fn push(c: &Conn, p: &PushInput, now: &str) -> Result<PushOutcome, St
         )?
         .execute(params![p.device_id, p.scope.user_id, p.scope.vault_id, last])?;
     }
-    let accepted = accepted_ids(&p.ops, &skip);
-    let answer = (!p.idempotency_key.is_empty()).then(|| {
-        let a = Answer {
-            skip,
-            conflicts: conflicts.clone(),
-        };
-        format!(
-            "{ANSWER_PREFIX}{}",
-            serde_json::to_string(&a).expect("plain data")
-        )
-    });
-    let body = crate::reply::json_bytes(&PushResponse::new(accepted, conflicts));
-    if let Some(text) = answer {
+    if let Some(text) = answer_record(p, &skip, &conflicts) {
         c.prepare_cached(
             "INSERT INTO server_idempotency_keys (user_id, vault_id, idempotency_key, request_hash, response_json, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
         .execute(params![p.scope.user_id, p.scope.vault_id, p.idempotency_key, p.fingerprint, text, now])?;
     }
+    Ok(stored(p, skip, conflicts, stats, (start, last)))
+}
+
+/// What a push with an idempotency key keeps for its replays (§5.5), `None` without a key.
+pub(super) fn answer_record(
+    p: &PushInput,
+    skip: &[usize],
+    conflicts: &[Conflict],
+) -> Option<String> {
+    (!p.idempotency_key.is_empty()).then(|| {
+        let a = Answer {
+            skip: skip.to_vec(),
+            conflicts: conflicts.to_vec(),
+        };
+        format!(
+            "{ANSWER_PREFIX}{}",
+            serde_json::to_string(&a).expect("plain data")
+        )
+    })
+}
+
+/// The outcome of a push that was applied; `(start, last)` are the scope's sequence before
+/// and after it.
+pub(super) fn stored(
+    p: &PushInput,
+    skip: Vec<usize>,
+    conflicts: Vec<Conflict>,
+    stats: PushStats,
+    (start, last): (i64, i64),
+) -> PushOutcome {
+    let accepted = accepted_ids(&p.ops, &skip);
+    let body = crate::reply::json_bytes(&PushResponse::new(accepted, conflicts));
     let advanced = (last != start).then_some((start, last));
-    Ok(PushOutcome::Stored {
+    PushOutcome::Stored {
         body,
         stats,
         advanced,
-    })
+    }
 }
 
 /// §5.5: a key seen before answers with its stored response, or refuses a different request.
@@ -205,7 +234,7 @@ fn earlier_answer(c: &Conn, p: &PushInput) -> Result<Option<PushOutcome>, StoreE
     if p.idempotency_key.is_empty() {
         return Ok(None);
     }
-    let stored: Option<(String, String)> = c
+    let record: Option<(String, String)> = c
         .prepare_cached(
             "SELECT request_hash, response_json FROM server_idempotency_keys
              WHERE user_id = ?1 AND vault_id = ?2 AND idempotency_key = ?3",
@@ -215,7 +244,16 @@ fn earlier_answer(c: &Conn, p: &PushInput) -> Result<Option<PushOutcome>, StoreE
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    let Some((hash, body)) = stored else {
+    replay(p, record)
+}
+
+/// §5.5 given the record stored under the push's key, if any: its replay, a refusal of a
+/// different request, or `None` (go on with the push).
+pub(super) fn replay(
+    p: &PushInput,
+    record: Option<(String, String)>,
+) -> Result<Option<PushOutcome>, StoreError> {
+    let Some((hash, body)) = record else {
         return Ok(None);
     };
     if hash != p.fingerprint {
@@ -234,12 +272,20 @@ fn earlier_answer(c: &Conn, p: &PushInput) -> Result<Option<PushOutcome>, StoreE
 
 /// §5.8, the steps that need the database, in request order: the first refusal, if any.
 fn refused_blob(c: &Conn, p: &PushInput) -> Result<Option<BlobRefusal>, StoreError> {
+    first_refusal(p, |sha256| blobs::ref_size(c, &p.scope, sha256))
+}
+
+/// The §5.8 steps in request order, `ref_size` giving the size of this scope's ref to a blob.
+pub(super) fn first_refusal(
+    p: &PushInput,
+    mut ref_size: impl FnMut(&str) -> Result<Option<i64>, StoreError>,
+) -> Result<Option<BlobRefusal>, StoreError> {
     for check in &p.blob_checks {
         let r = match check {
             BlobCheck::Refuse(e) => return Ok(Some(BlobRefusal::Payload(*e))),
             BlobCheck::Owned(r) => r,
         };
-        match blobs::ref_size(c, &p.scope, r.sha256.as_str())? {
+        match ref_size(r.sha256.as_str())? {
             None => return Ok(Some(BlobRefusal::BlobNotOwned)),
             Some(s) if u64::try_from(s).ok() != Some(r.size) => {
                 return Ok(Some(BlobRefusal::SizeMismatch));
@@ -306,15 +352,22 @@ fn store_op(
         .query_row(params![u, v, op.op_id], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?;
+    Ok(retold(op, [&et, &eid, &ot, &pj]))
+}
+
+/// An op whose id is stored already, as `[entity_type, entity_id, op_type, payload_json]`:
+/// the same op again is a duplicate, anything else a collision (§5.5).
+pub(super) fn retold(op: &PushOp, stored: [&str; 4]) -> Stored {
+    let [et, eid, ot, pj] = stored;
     let same = et == op.entity_type.as_str()
         && eid == op.entity_id
         && ot == op.op_type.as_str()
         && pj == op.payload_json;
-    Ok(if same {
+    if same {
         Stored::Duplicate
     } else {
         Stored::Collision
-    })
+    }
 }
 
 /// §5.6: the ops of other devices on the same entity after the pusher's `last_seen_server_seq`.

@@ -6,7 +6,8 @@
 //! once. SQL is written in the subset both accept (`?N` parameters, `ON CONFLICT`,
 //! `RETURNING`, `COALESCE`). For PostgreSQL each statement is rewritten once and cached:
 //! `?N` becomes `$N` and `LIKE` becomes `ILIKE` (SQLite's `LIKE` ignores ASCII case).
-//! The few places that differ beyond that ask [`Conn::is_pg`].
+//! The few places that differ beyond that ask [`Conn::is_pg`]; a push on PostgreSQL binds
+//! arrays through [`Conn::pg`] and [`PgConn::query_typed`] (`ops_pg`).
 //!
 //! Values cross as [`Value`]: integers (booleans are 0/1), reals, text, blobs and NULL, which
 //! is what the SQLite schema stores; the PostgreSQL schema uses `BIGINT`, `TEXT` and `BYTEA`.
@@ -329,6 +330,21 @@ impl PgConn {
     }
 }
 
+impl PgConn {
+    /// Runs a cached statement whose parameters are bound in PostgreSQL's own types: arrays,
+    /// which [`Value`] does not have. The batch forms of a push bind one array per column
+    /// (`unnest($3::text[], …)`), so a push is a few statements however many ops it has.
+    /// `sql` is PostgreSQL's own (`$N` parameters, which the rewriting leaves alone).
+    pub(crate) fn query_typed(
+        &self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<postgres::Row>> {
+        let stmt = self.statement(sql)?;
+        Ok(self.client.borrow_mut().query(&stmt, params)?)
+    }
+}
+
 fn wrong_count(want: usize, got: usize) -> Error {
     Error::Usage(format!("statement takes {want} parameters, {got} given"))
 }
@@ -344,6 +360,14 @@ impl Conn {
         match self {
             Conn::Sqlite(c) => Some(c),
             Conn::Pg(_) => None,
+        }
+    }
+
+    /// The PostgreSQL connection, for the few statements written for it alone (arrays).
+    pub fn pg(&self) -> Option<&PgConn> {
+        match self {
+            Conn::Sqlite(_) => None,
+            Conn::Pg(p) => Some(p),
         }
     }
 
