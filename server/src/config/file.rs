@@ -176,18 +176,11 @@ impl ConfigFile {
         server_name: &str,
         public_url: &str,
     ) -> Result<()> {
-        let root = self
-            .doc
+        self.doc
             .as_mapping_mut()
-            .ok_or_else(|| anyhow!("config.yml is not a mapping"))?;
-        root.insert(Value::from("public_url"), Value::from(public_url));
-        let web = root
-            .entry(Value::from("web"))
-            .or_insert_with(|| Value::Mapping(Mapping::new()));
-        if !web.is_mapping() {
-            *web = Value::Mapping(Mapping::new());
-        }
-        let web = web.as_mapping_mut().expect("just made a mapping");
+            .ok_or_else(|| anyhow!("config.yml is not a mapping"))?
+            .insert(Value::from("public_url"), Value::from(public_url));
+        let web = self.section_mut("web")?;
         web.insert(Value::from("default_locale"), Value::from(default_locale));
         web.insert(
             Value::from("allow_registration"),
@@ -199,6 +192,21 @@ impl ConfigFile {
         self.known.web.server_name = server_name.into();
         self.known.public_url = Some(public_url.into());
         self.save()
+    }
+
+    /// The mapping under the top-level `key`, made (or replaced, when it is not a mapping).
+    pub(super) fn section_mut(&mut self, key: &str) -> Result<&mut Mapping> {
+        let root = self
+            .doc
+            .as_mapping_mut()
+            .ok_or_else(|| anyhow!("config.yml is not a mapping"))?;
+        let sec = root
+            .entry(Value::from(key))
+            .or_insert_with(|| Value::Mapping(Mapping::new()));
+        if !sec.is_mapping() {
+            *sec = Value::Mapping(Mapping::new());
+        }
+        Ok(sec.as_mapping_mut().expect("just made a mapping"))
     }
 
     /// The revision of the console's saved `section` this file holds (`console_revisions:`,
@@ -214,18 +222,7 @@ impl ConfigFile {
     /// Notes that the file holds the console's `section` as saved under `revision`; written by
     /// the next save.
     pub(crate) fn set_console_revision(&mut self, section: &str, revision: &str) -> Result<()> {
-        let root = self
-            .doc
-            .as_mapping_mut()
-            .ok_or_else(|| anyhow!("config.yml is not a mapping"))?;
-        let revs = root
-            .entry(Value::from("console_revisions"))
-            .or_insert_with(|| Value::Mapping(Mapping::new()));
-        if !revs.is_mapping() {
-            *revs = Value::Mapping(Mapping::new());
-        }
-        revs.as_mapping_mut()
-            .expect("just made a mapping")
+        self.section_mut("console_revisions")?
             .insert(Value::from(section), Value::from(revision));
         Ok(())
     }
@@ -233,17 +230,7 @@ impl ConfigFile {
     /// Writes the document atomically (temp file 0640, fsync, rename, fsync dir), always
     /// with an explicit `web.allow_registration`.
     pub fn save(&mut self) -> Result<()> {
-        let root = self
-            .doc
-            .as_mapping_mut()
-            .ok_or_else(|| anyhow!("config.yml is not a mapping"))?;
-        let web = root
-            .entry(Value::from("web"))
-            .or_insert_with(|| Value::Mapping(Mapping::new()));
-        if !web.is_mapping() {
-            *web = Value::Mapping(Mapping::new());
-        }
-        let web = web.as_mapping_mut().expect("just made a mapping");
+        let web = self.section_mut("web")?;
         if !matches!(web.get("allow_registration"), Some(Value::Bool(_))) {
             web.insert(Value::from("allow_registration"), Value::Bool(true));
         }

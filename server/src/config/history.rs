@@ -11,7 +11,7 @@
 
 use anyhow::{Result, anyhow, bail};
 use serde::Deserialize;
-use serde_norway::{Mapping, Value};
+use serde_norway::Value;
 
 use super::ConfigFile;
 
@@ -238,17 +238,7 @@ impl HistoryCfg {
 impl ConfigFile {
     /// Writes the `history:` section (all keys) and saves the file.
     pub(crate) fn set_history(&mut self, h: &HistoryCfg) -> Result<()> {
-        let root = self
-            .doc
-            .as_mapping_mut()
-            .ok_or_else(|| anyhow!("config.yml is not a mapping"))?;
-        let sec = root
-            .entry(Value::from("history"))
-            .or_insert_with(|| Value::Mapping(Mapping::new()));
-        if !sec.is_mapping() {
-            *sec = Value::Mapping(Mapping::new());
-        }
-        let m = sec.as_mapping_mut().expect("just made a mapping");
+        let m = self.section_mut("history")?;
         for (k, v) in [
             ("compact_min_backlog", h.compact_min_backlog),
             ("keep_all_days", h.keep_all_days),
