@@ -114,8 +114,11 @@ fn start_node(bin: &str, data: &std::path::Path) -> (Child, String) {
         .args(["--port", "0", "--trusted-proxies", "127.0.0.1"])
         .env(
             "RUST_LOG",
-            std::env::var("LOADGEN_SERVER_LOG")
-                .unwrap_or_else(|_| "warn,verstak_sync_server::server=info".into()),
+            // The node's address comes from its "listening on" line: always logged.
+            match std::env::var("LOADGEN_SERVER_LOG") {
+                Ok(filter) => format!("{filter},verstak_sync_server::server=info"),
+                Err(_) => "warn,verstak_sync_server::server=info".into(),
+            },
         )
         .stderr(Stdio::piped())
         .spawn()
