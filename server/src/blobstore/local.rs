@@ -86,19 +86,10 @@ impl Local {
         }
     }
 
-    /// Makes a placed blob's name durable: fsyncs `ab/cd/`, `ab/` and the blob root (the
-    /// directories `place` may have created). Cheap when nothing in them changed.
-    pub(crate) fn sync_placed(&self, sha256: &str) -> io::Result<()> {
-        let path = self.final_path(sha256);
-        for dir in path.ancestors().skip(1).take(3) {
-            File::open(dir)?.sync_all()?;
-        }
-        Ok(())
-    }
-
-    /// Makes several placed blobs' names durable, as [`Local::sync_placed`] does for one:
-    /// each directory once.
-    pub(crate) fn sync_placed_many(&self, shas: &[String]) -> io::Result<()> {
+    /// Makes placed blobs' names durable: fsyncs each one's `ab/cd/`, `ab/` and the blob root
+    /// (the directories `place` may have created), each directory once. Cheap when nothing in
+    /// them changed.
+    pub(crate) fn sync_placed(&self, shas: &[String]) -> io::Result<()> {
         let dirs: std::collections::BTreeSet<PathBuf> = shas
             .iter()
             .flat_map(|sha| {

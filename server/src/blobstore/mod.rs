@@ -143,19 +143,11 @@ impl BlobStore {
         }
     }
 
-    /// Before the upload is acknowledged: makes a placed blob durable (the local folder
-    /// fsyncs its directories; an acknowledged S3 write already is).
-    pub(crate) fn sync_placed(&self, sha256: &str) -> io::Result<()> {
+    /// Before an upload is acknowledged: makes its placed blobs durable (the local folder
+    /// fsyncs their directories, each once; an acknowledged S3 write already is).
+    pub(crate) fn sync_placed(&self, shas: &[String]) -> io::Result<()> {
         match self {
-            BlobStore::Local(l) => l.sync_placed(sha256),
-            BlobStore::S3(_) => Ok(()),
-        }
-    }
-
-    /// [`BlobStore::sync_placed`] for several blobs, each directory once.
-    pub(crate) fn sync_placed_many(&self, shas: &[String]) -> io::Result<()> {
-        match self {
-            BlobStore::Local(l) => l.sync_placed_many(shas),
+            BlobStore::Local(l) => l.sync_placed(shas),
             BlobStore::S3(_) => Ok(()),
         }
     }

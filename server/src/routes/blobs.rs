@@ -160,10 +160,15 @@ impl BlobDigest {
 
 /// The first part must be the `file` field with a non-empty file name.
 pub(crate) fn check_file_field(field: &multer::Field<'_>) -> Result<(), ApiError> {
-    if field.name() != Some(UPLOAD_FIELD) || field.file_name().is_none_or(str::is_empty) {
+    if !is_file_field(field) {
         return Err(ONE_FILE);
     }
     Ok(())
+}
+
+/// A part named `file` with a file name: what the single and the bulk upload accept.
+pub(crate) fn is_file_field(field: &multer::Field<'_>) -> bool {
+    field.name() == Some(UPLOAD_FIELD) && field.file_name().is_some_and(|n| !n.is_empty())
 }
 
 /// What follows the file field: the end of the body, or an error.
@@ -315,8 +320,8 @@ async fn commit(st: &AppState, scope: Scope, staged: Staged) -> Result<(String, 
         Attach::QuotaExceeded => return Err(ApiError::QuotaExceeded),
     }
     drop(guard);
-    let (blobs, sha3) = (st.blobs.clone(), sha.clone());
-    tokio::task::spawn_blocking(move || blobs.sync_placed(&sha3))
+    let (blobs, placed) = (st.blobs.clone(), [sha.clone()]);
+    tokio::task::spawn_blocking(move || blobs.sync_placed(&placed))
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;

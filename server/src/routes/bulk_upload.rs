@@ -19,11 +19,11 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use std::sync::atomic::Ordering::Relaxed;
-use verstak_sync_proto::blob::{MAX_BULK_BYTES, MAX_BULK_FILES, UPLOAD_FIELD};
+use verstak_sync_proto::blob::{MAX_BULK_BYTES, MAX_BULK_FILES};
 use verstak_sync_proto::limits::BLOB_REQUEST_OVERHEAD;
 use verstak_sync_proto::{BlobBulkResponse, BlobUploadResponse};
 
-use super::blobs::{Staged, idle, multipart_error, open_multipart, quota, stage};
+use super::blobs::{Staged, idle, is_file_field, multipart_error, open_multipart, quota, stage};
 use crate::error::ApiError;
 use crate::extract::ScopedDevice;
 use crate::reply::json_response;
@@ -58,7 +58,7 @@ pub(super) async fn upload(
         .await?
         .map_err(multipart_error)?
     {
-        if field.name() != Some(UPLOAD_FIELD) || field.file_name().is_none_or(str::is_empty) {
+        if !is_file_field(&field) {
             return Err(NOT_A_FILE);
         }
         if staged.len() == MAX_BULK_FILES {
@@ -166,7 +166,7 @@ async fn commit_all(
     }
     let shas: Vec<String> = stored.iter().map(|b| b.sha256.clone()).collect();
     let store = st.blobs.clone();
-    tokio::task::spawn_blocking(move || store.sync_placed_many(&shas))
+    tokio::task::spawn_blocking(move || store.sync_placed(&shas))
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
