@@ -4,9 +4,9 @@
 //! A save goes to the database first (`store::settings`). Each process then applies it to its
 //! running state and to its own `config.yml` (spec §1.6: the console saves the file), noting
 //! the save's revision under `console_revisions:`. The saving process applies it at once and
-//! tells the others (`events::relay`, PostgreSQL `NOTIFY`). Admin requests and registration
-//! checks look for news first as well, so a balancer that sends the next request to another
-//! process still sees what was just saved.
+//! tells the others (`events::relay`, PostgreSQL `NOTIFY`). On PostgreSQL, admin requests and
+//! registration checks look for news first as well, so a balancer that sends the next request
+//! to another process still sees what was just saved.
 //!
 //! At startup, a section whose stored revision is not the one `config.yml` notes is written
 //! into the file before the configuration is resolved, so flags and environment variables keep
@@ -207,9 +207,18 @@ pub(crate) async fn refresh_or_log(st: &AppState) {
     }
 }
 
+/// Before a request that must see the latest save (the console, registration): applies what
+/// other processes saved. Only a PostgreSQL database has other processes; a SQLite server's
+/// saves are in force from the moment they are made.
+pub(crate) async fn look_for_news(st: &AppState) {
+    if st.db.is_pg() {
+        refresh_or_log(st).await;
+    }
+}
+
 /// Whether registration is open, with any news applied first.
 pub(crate) async fn registration_open(st: &AppState) -> bool {
-    refresh_or_log(st).await;
+    look_for_news(st).await;
     st.web_settings().allow_registration
 }
 

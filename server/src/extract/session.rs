@@ -67,7 +67,7 @@ impl FromRequestParts<AppState> for AdminSession {
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, WebError> {
         // The console shows what any server process saved last, even a moment ago.
-        crate::console_settings::refresh_or_log(st).await;
+        crate::console_settings::look_for_news(st).await;
         let (cx, session) = live(st, parts, Kind::Admin).await?;
         let csrf = cx.cookie("csrf_token").unwrap_or("").to_owned();
         let query = Form::parse(parts.uri.query().unwrap_or("").as_bytes());

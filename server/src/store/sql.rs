@@ -328,9 +328,7 @@ impl PgConn {
             .collect();
         Ok(f(&mut self.client.borrow_mut(), &refs))
     }
-}
 
-impl PgConn {
     /// Runs a cached statement whose parameters are bound in PostgreSQL's own types: arrays,
     /// which [`Value`] does not have. The batch forms of a push bind one array per column
     /// (`unnest($3::text[], …)`), so a push is a few statements however many ops it has.
