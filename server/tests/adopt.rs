@@ -109,7 +109,14 @@ fn reference_database_is_adopted_in_place() {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 6);
+    assert_eq!(v, 7);
+    // The adopted history is linked into entity chains: every entity has its head row.
+    let count = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let entities = count(
+        "SELECT COUNT(*) FROM (SELECT DISTINCT user_id, vault_id, entity_type, entity_id FROM server_ops)",
+    );
+    assert!(entities > 0);
+    assert_eq!(count("SELECT COUNT(*) FROM server_entity_heads"), entities);
     let email: Option<String> = c
         .query_row("SELECT email FROM server_users WHERE id = 'u1'", [], |r| {
             r.get(0)
@@ -195,7 +202,7 @@ fn version_3_placeholders_become_no_email() {
     drop(c);
 
     let s = TestServer::start_in(dir, &[]);
-    assert_eq!(s.get("/readyz", None).json()["schema_version"], 6);
+    assert_eq!(s.get("/readyz", None).json()["schema_version"], 7);
     let c = Connection::open(s.data().join("server.db")).unwrap();
     let emails: Vec<(String, Option<String>)> = c
         .prepare("SELECT username, email FROM server_users ORDER BY username")

@@ -437,14 +437,14 @@ fn an_older_source_database_is_upgraded_first() {
     let o = copy_storage(d.dir.path(), &url, &Store::Local, &["--check"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("is at schema 4 (this server writes 6)"),
+        String::from_utf8_lossy(&o.stderr).contains("is at schema 4 (this server writes 7)"),
         "{}",
         text(&o)
     );
     let o = copy_storage(d.dir.path(), &url, &Store::Local, &[]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("from schema 4 to 6"),
+        String::from_utf8_lossy(&o.stderr).contains("from schema 4 to 7"),
         "{}",
         text(&o)
     );

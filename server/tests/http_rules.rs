@@ -20,7 +20,7 @@ fn health_headers_paths_and_fallbacks() {
     let v = r.json();
     assert_eq!(
         (v["status"].as_str(), v["schema_version"].as_i64()),
-        (Some("ok"), Some(6))
+        (Some("ok"), Some(7))
     );
     assert_eq!(v["database_reachable"], true);
     assert_eq!(v["blob_storage_writable"], true);

@@ -13,6 +13,7 @@
 use std::time::Instant;
 
 use crate::store::StoreError;
+use crate::store::schema::{SQLITE_ONLY_TABLES, V7_COLUMNS};
 use crate::store::sql::{Conn, FromValue, ToValue, Value, params, params_from_iter};
 
 /// Parameters per `INSERT` statement (PostgreSQL allows 65535).
@@ -78,7 +79,7 @@ pub(super) fn source_tables(src: &Conn) -> Result<Vec<String>, StoreError> {
     let mut names: Vec<String> = st
         .query_map(params![], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    names.retain(|n| n != DERIVED);
+    names.retain(|n| n != DERIVED && !SQLITE_ONLY_TABLES.contains(&n.as_str()));
     if let Some(i) = names.iter().position(|n| n == "server_blob_refs") {
         let refs = names.remove(i);
         names.push(refs);
@@ -86,11 +87,18 @@ pub(super) fn source_tables(src: &Conn) -> Result<Vec<String>, StoreError> {
     Ok(names)
 }
 
+/// The columns of a SQLite table that PostgreSQL has too (not the entity chain's links).
 pub(super) fn sqlite_columns(src: &Conn, table: &str) -> Result<Vec<String>, StoreError> {
     let mut st = src.prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")?;
-    Ok(st
+    let mut cols: Vec<String> = st
         .query_map(params![table], |r| r.get(0))?
-        .collect::<Result<_, _>>()?)
+        .collect::<Result<_, _>>()?;
+    cols.retain(|c| {
+        !V7_COLUMNS
+            .iter()
+            .any(|(t, name, _)| *t == table && name == c)
+    });
+    Ok(cols)
 }
 
 fn pg_columns(dst: &Conn, table: &str) -> Result<Vec<String>, StoreError> {

@@ -18,7 +18,7 @@ use super::sql::{Conn, OptionalExtension, params};
 use std::collections::HashMap;
 use verstak_sync_proto::{EntityType, OpType, PulledOp};
 
-use super::{Scope, StoreError};
+use super::{Scope, StoreError, chain};
 
 pub(crate) const HEAD: i64 = 0;
 pub(crate) const SUPERSEDED: i64 = 1;
@@ -67,61 +67,38 @@ pub(crate) fn classify_history(tx: &rusqlite::Connection) -> Result<(), StoreErr
     Ok(())
 }
 
-/// One page of an entity's ops, newest first, between two sequences ([`supersede`]).
-pub(super) const ENTITY_WALK: &str = "SELECT server_sequence, op_type, compaction FROM server_ops
-     WHERE user_id = ?1 AND vault_id = ?2 AND entity_type = ?3 AND entity_id = ?4
-       AND server_sequence > ?5 AND server_sequence < ?6
-     ORDER BY server_sequence DESC LIMIT ?7";
-
-/// After storing an update or delete of an entity at `seq`: marks the entity's heads since the
-/// scope's latest barrier as superseded. They are the suffix of its ops that starts at its
-/// last update or delete (or all of them when it has none), so the walk back stops there.
+/// After storing an update or delete of an entity at `seq` (SQLite): marks the entity's heads
+/// since the scope's latest barrier as superseded. They are the suffix of its ops that starts
+/// at its last update or delete (or all of them when it has none), so the walk back along the
+/// entity's chain stops there, almost always at its first op.
 ///
-/// SQLite's push runs this per op; it costs next to nothing in process, where one UPDATE with
-/// the walk's stopping points as subqueries halved push throughput (three range scans). A push
-/// on PostgreSQL does the same walk over its own ops in memory and one UPDATE for the ops
-/// stored before it (`ops_pg::WRITE`).
+/// A push on PostgreSQL does the same walk over its own ops in memory and one UPDATE for the
+/// ops stored before it (`ops_pg::WRITE`).
 pub(crate) fn supersede(
     c: &Conn,
     s: &Scope,
-    (entity_type, entity_id): (&str, &str),
     seq: i64,
     last_barrier: i64,
 ) -> Result<(), StoreError> {
-    // Newest first, stopping at the first op that is not a head or not a create, read in
-    // small pages: an entity's history may be long while the walk almost always stops at its
-    // first row.
-    const PAGE: i64 = 16;
     let mut found = Vec::new();
-    let mut below = seq;
-    'walk: loop {
-        let mut st = c.prepare_cached(ENTITY_WALK)?;
-        let mut rows = st.query(params![
-            s.user_id,
-            s.vault_id,
-            entity_type,
-            entity_id,
-            last_barrier,
-            below,
-            PAGE
-        ])?;
-        let mut n = 0;
-        while let Some(r) = rows.next()? {
-            n += 1;
+    chain::walk(
+        c,
+        s,
+        "o.server_sequence, o.op_type, o.compaction",
+        "",
+        Some(seq),
+        |r| {
             let (q, op_type, cls): (i64, String, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
-            if cls != HEAD {
-                break 'walk;
+            if q == seq {
+                return Ok(true);
+            }
+            if q <= last_barrier || cls != HEAD {
+                return Ok(false);
             }
             found.push(q);
-            if op_type != "create" {
-                break 'walk;
-            }
-            below = q;
-        }
-        if n < PAGE {
-            break;
-        }
-    }
+            Ok(op_type == "create")
+        },
+    )?;
     let mut up = c.prepare_cached(&format!(
         "UPDATE server_ops SET compaction = {SUPERSEDED}
          WHERE user_id = ?1 AND vault_id = ?2 AND server_sequence = ?3"
@@ -155,7 +132,7 @@ pub(crate) fn page(
 ) -> Result<(Vec<PulledOp>, bool), StoreError> {
     let mut out = Vec::new();
     let mut after = since;
-    let mut barriers = Barriers::default();
+    let mut seen = Default::default();
     loop {
         let rows = heads(c, s, after)?;
         if rows.is_empty() {
@@ -169,7 +146,7 @@ pub(crate) fn page(
             after = row.op.server_sequence;
             let deliver = row.class == BARRIER
                 || row.op.server_sequence == last
-                || !skippable(c, s, &row, since, &mut barriers)?;
+                || !skippable(c, s, &row, since, &mut seen)?;
             if deliver {
                 out.push(row.op);
             }
@@ -229,6 +206,77 @@ impl Barriers {
     }
 }
 
+/// Each entity's last op at or before the cursor (its sequence and op type), remembered per
+/// entity for one page.
+#[derive(Default)]
+struct AtCursor(HashMap<(String, String), Option<(i64, String)>>);
+
+impl AtCursor {
+    /// `row` is an op of the entity after the cursor: on SQLite the walk back along the
+    /// entity's chain starts there.
+    fn of(
+        &mut self,
+        c: &Conn,
+        s: &Scope,
+        row: &Row,
+        since: i64,
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        let key = (row.entity_type.clone(), row.op.entity_id.clone());
+        if let Some(found) = self.0.get(&key) {
+            return Ok(found.clone());
+        }
+        let found = if c.is_pg() {
+            c.prepare_cached(
+                "SELECT server_sequence, op_type FROM server_ops
+                 WHERE user_id = ?1 AND vault_id = ?2 AND entity_type = ?3 AND entity_id = ?4
+                   AND server_sequence <= ?5
+                 ORDER BY server_sequence DESC LIMIT 1",
+            )?
+            .query_row(params![s.user_id, s.vault_id, key.0, key.1, since], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?
+        } else {
+            let mut found = None;
+            let columns = "o.server_sequence, o.op_type";
+            chain::walk(c, s, columns, "", Some(row.op.server_sequence), |r| {
+                let q: i64 = r.get(0)?;
+                if q <= since {
+                    found = Some((q, r.get(1)?));
+                }
+                Ok(found.is_none())
+            })?;
+            found
+        };
+        self.0.insert(key, found.clone());
+        Ok(found)
+    }
+}
+
+/// The sequence of the entity's next op after `row`.
+fn next_of(c: &Conn, s: &Scope, row: &Row) -> Result<Option<i64>, StoreError> {
+    if !c.is_pg() {
+        return chain::next(c, s, row.op.server_sequence);
+    }
+    Ok(c.prepare_cached(
+        "SELECT server_sequence FROM server_ops
+         WHERE user_id = ?1 AND vault_id = ?2 AND entity_type = ?3 AND entity_id = ?4
+           AND server_sequence > ?5
+         ORDER BY server_sequence LIMIT 1",
+    )?
+    .query_row(
+        params![
+            s.user_id,
+            s.vault_id,
+            row.entity_type,
+            row.op.entity_id,
+            row.op.server_sequence
+        ],
+        |r| r.get(0),
+    )
+    .optional()?)
+}
+
 /// Whether a head may be left out for a device at `since`: only when the entity was absent at
 /// the cursor (its last op up to there is a delete, or it has none) and no barrier since that
 /// point could have brought it back; then a delete changes nothing, and an op followed by
@@ -238,25 +286,13 @@ fn skippable(
     s: &Scope,
     row: &Row,
     since: i64,
-    barriers: &mut Barriers,
+    seen: &mut (Barriers, AtCursor),
 ) -> Result<bool, StoreError> {
-    let eid = &row.op.entity_id;
+    let (barriers, at_cursor) = seen;
     let absent_from = if since == 0 {
         0
     } else {
-        let at_cursor: Option<(i64, String)> = c
-            .prepare_cached(
-                "SELECT server_sequence, op_type FROM server_ops
-                 WHERE user_id = ?1 AND vault_id = ?2 AND entity_type = ?3 AND entity_id = ?4
-                   AND server_sequence <= ?5
-                 ORDER BY server_sequence DESC LIMIT 1",
-            )?
-            .query_row(
-                params![s.user_id, s.vault_id, row.entity_type, eid, since],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        match at_cursor {
+        match at_cursor.of(c, s, row, since)? {
             None => 0,
             Some((seq, op_type)) if op_type == "delete" => seq,
             Some(_) => return Ok(false),
@@ -270,25 +306,7 @@ fn skippable(
     if row.op_type == "delete" {
         return Ok(true);
     }
-    let next: Option<i64> = c
-        .prepare_cached(
-            "SELECT server_sequence FROM server_ops
-             WHERE user_id = ?1 AND vault_id = ?2 AND entity_type = ?3 AND entity_id = ?4
-               AND server_sequence > ?5
-             ORDER BY server_sequence LIMIT 1",
-        )?
-        .query_row(
-            params![
-                s.user_id,
-                s.vault_id,
-                row.entity_type,
-                eid,
-                row.op.server_sequence
-            ],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(next.is_some_and(before_barrier))
+    Ok(next_of(c, s, row)?.is_some_and(before_barrier))
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use super::sql::{Conn, OptionalExtension, params};
 use std::collections::HashSet;
 
 use super::compaction::{BARRIER, HEAD, SUPERSEDED};
-use super::{Scope, StoreError};
+use super::{Scope, StoreError, chain};
 
 /// Ops deleted per writer job.
 pub(crate) const BATCH: usize = 2000;
@@ -152,30 +152,65 @@ pub(crate) fn plan(c: &Conn, s: &Scope, floor: i64, w: &Windows) -> Result<Vec<i
             _ => {}
         }
     }
-    let mut later = c.prepare_cached(
-        "SELECT 1 FROM server_ops WHERE user_id = ?1 AND vault_id = ?2 AND entity_type = ?3
-           AND entity_id = ?4 AND server_sequence > ?5 LIMIT 1",
-    )?;
-    let mut entity = c.prepare_cached(&format!(
-        "SELECT server_sequence FROM server_ops WHERE user_id = ?1 AND vault_id = ?2
-           AND entity_type = ?3 AND entity_id = ?4 AND server_sequence <= ?5 AND compaction <> {BARRIER}"
-    ))?;
     let mut purge = HashSet::new();
     for (seq, et, eid) in tombstones {
         // Still the entity's last op, also above the floor.
-        if later.exists(params![s.user_id, s.vault_id, et, eid, seq])? {
-            continue;
-        }
-        let seqs = entity.query_map(params![s.user_id, s.vault_id, et, eid, seq], |r| {
-            r.get::<_, i64>(0)
-        })?;
-        for q in seqs {
-            purge.insert(q?);
+        for q in entity_ops_up_to(c, s, (&et, &eid), seq)? {
+            purge.insert(q);
         }
     }
     out.retain(|q| !purge.contains(q));
     out.extend(purge);
     out.sort_unstable();
+    Ok(out)
+}
+
+/// The entity's non-barrier ops up to `seq`, its delete; none when a later op of the entity
+/// is stored.
+fn entity_ops_up_to(
+    c: &Conn,
+    s: &Scope,
+    (et, eid): chain::Entity<'_>,
+    seq: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let mut out = Vec::new();
+    if !c.is_pg() {
+        if chain::head(c, s, (et, eid))? != Some(seq) {
+            return Ok(out);
+        }
+        chain::walk(
+            c,
+            s,
+            "o.server_sequence, o.compaction",
+            "",
+            Some(seq),
+            |r| {
+                if r.get::<_, i64>(1)? != BARRIER {
+                    out.push(r.get(0)?);
+                }
+                Ok(true)
+            },
+        )?;
+        return Ok(out);
+    }
+    let later = c
+        .prepare_cached(
+            "SELECT 1 FROM server_ops WHERE user_id = ?1 AND vault_id = ?2 AND entity_type = ?3
+               AND entity_id = ?4 AND server_sequence > ?5 LIMIT 1",
+        )?
+        .exists(params![s.user_id, s.vault_id, et, eid, seq])?;
+    if later {
+        return Ok(out);
+    }
+    let mut st = c.prepare_cached(&format!(
+        "SELECT server_sequence FROM server_ops WHERE user_id = ?1 AND vault_id = ?2
+           AND entity_type = ?3 AND entity_id = ?4 AND server_sequence <= ?5 AND compaction <> {BARRIER}"
+    ))?;
+    for q in st.query_map(params![s.user_id, s.vault_id, et, eid, seq], |r| {
+        r.get::<_, i64>(0)
+    })? {
+        out.push(q?);
+    }
     Ok(out)
 }
 
@@ -191,6 +226,9 @@ pub(crate) fn delete_ops(c: &Conn, s: &Scope, seqs: &[i64]) -> Result<usize, Sto
     let mut gone = Vec::new();
     let mut n = 0;
     for q in seqs {
+        if !c.is_pg() {
+            chain::unlink(c, s, *q)?;
+        }
         let row: Option<(String, String, String)> = del
             .query_row(params![s.user_id, s.vault_id, q], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -203,11 +241,20 @@ pub(crate) fn delete_ops(c: &Conn, s: &Scope, seqs: &[i64]) -> Result<usize, Sto
             }
         }
     }
+    // On SQLite an entity has ops exactly while it has a head row.
+    let no_ops = if c.is_pg() {
+        "NOT EXISTS (SELECT 1 FROM server_ops WHERE user_id = ?1
+           AND vault_id = ?2 AND entity_type = ?3 AND entity_id = ?4)"
+    } else {
+        "NOT EXISTS (SELECT 1 FROM server_entity_heads WHERE user_id = ?1
+           AND vault_id = ?2 AND entity_type = ?3 AND entity_id = ?4)"
+    };
     for (et, eid) in gone {
         c.execute(
-            "DELETE FROM server_tombstones WHERE user_id = ?1 AND vault_id = ?2 AND entity_type = ?3
-               AND entity_id = ?4 AND NOT EXISTS (SELECT 1 FROM server_ops WHERE user_id = ?1
-               AND vault_id = ?2 AND entity_type = ?3 AND entity_id = ?4)",
+            &format!(
+                "DELETE FROM server_tombstones WHERE user_id = ?1 AND vault_id = ?2
+                   AND entity_type = ?3 AND entity_id = ?4 AND {no_ops}"
+            ),
             params![s.user_id, s.vault_id, et, eid],
         )?;
     }

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use super::StoreError;
 use super::schema::{
-    BLOB_USAGE, BLOB_USAGE_FILL, INDEXES, SCHEMA_VERSION, TABLES, V5_TABLES, V6_TABLES,
+    BLOB_USAGE, BLOB_USAGE_FILL, INDEXES, SCHEMA_VERSION, TABLES, V5_TABLES, V6_TABLES, V7_TABLES,
 };
 use super::upgrade;
 use crate::util::{ids::sha256_hex, time};
@@ -70,6 +70,9 @@ fn create(conn: &mut Connection, version: i64) -> Result<(), StoreError> {
     }
     if version >= 6 {
         tx.execute_batch(V6_TABLES)?;
+    }
+    if version >= 7 {
+        tx.execute_batch(V7_TABLES)?;
     }
     tx.execute_batch(&format!("PRAGMA user_version = {version}"))?;
     tx.commit()?;

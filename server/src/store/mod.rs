@@ -19,6 +19,7 @@ pub(crate) mod accounts;
 pub(crate) mod admin;
 pub(crate) mod audit;
 pub(crate) mod blobs;
+mod chain;
 mod checkpoint;
 pub(crate) mod compaction;
 pub(crate) mod devices;
@@ -68,6 +69,9 @@ pub enum StoreError {
     StorageFull(String),
     #[error("database is closed")]
     Closed,
+    /// The stored data contradicts itself (an entity chain names an op that is not stored).
+    #[error("damaged database: {0}")]
+    Damaged(String),
     #[error("{0}")]
     Refused(String),
 }

@@ -16,7 +16,7 @@ use verstak_sync_proto::{
     Conflict, EntityType, OpType, PullResponse, PulledOp, PushOp, PushResponse,
 };
 
-use super::{Scope, StoreError, blobs, compaction};
+use super::{Scope, StoreError, blobs, chain, compaction};
 use crate::push_prep::{BlobCheck, BlobRefusal, blob_checks, fingerprint};
 
 /// How this server stores a push's response for §5.5: `#1 ` and [`Answer`]. A replay has the
@@ -147,10 +147,9 @@ pub(crate) fn push(c: &Conn, p: &PushInput, now: &str) -> Result<PushOutcome, St
                 if compaction::class(et, ot) == compaction::BARRIER {
                     last_barrier = last;
                 } else if ot != "create" {
-                    let entity = (et, op.entity_id.as_str());
-                    compaction::supersede(c, &p.scope, entity, last, last_barrier)?;
+                    compaction::supersede(c, &p.scope, last, last_barrier)?;
                 }
-                let found = conflicts_with(c, p, op)?;
+                let found = conflicts_with(c, p, op, last)?;
                 stats.conflicts += found.len() as u64;
                 conflicts.extend(found);
                 if op.op_type == OpType::Delete {
@@ -317,8 +316,9 @@ pub(crate) fn last_sequence(c: &Conn, scope: &Scope) -> Result<i64, StoreError> 
     .unwrap_or(0))
 }
 
-/// Inserts `op` at sequence `seq`. A primary-key collision means the op id is already stored
-/// in the scope: an identical op is a duplicate, anything else a collision (§5.5).
+/// Inserts `op` at sequence `seq` as its entity's newest op (`chain`). A primary-key
+/// collision means the op id is already stored in the scope: an identical op is a duplicate,
+/// anything else a collision (§5.5).
 fn store_op(
     c: &Conn,
     p: &PushInput,
@@ -327,21 +327,24 @@ fn store_op(
     now: &str,
 ) -> Result<Stored, StoreError> {
     let (u, v) = (&p.scope.user_id, &p.scope.vault_id);
+    let entity = (op.entity_type.as_str(), op.entity_id.as_str());
+    let prev = chain::head(c, &p.scope, entity)?;
     let inserted = c
         .prepare_cached(
             "INSERT INTO server_ops (user_id, vault_id, op_id, server_sequence, device_id, entity_type,
                 entity_id, op_type, payload_json, idempotency_key, client_sequence, last_seen_server_seq,
-                created_at, pushed_at, compaction)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                created_at, pushed_at, compaction, prev_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
              ON CONFLICT (user_id, vault_id, op_id) DO NOTHING",
         )?
         .execute(params![
             u, v, op.op_id, seq, p.device_id, op.entity_type.as_str(), op.entity_id,
             op.op_type.as_str(), op.payload_json, p.idempotency_key, op.client_sequence,
             op.last_seen_server_seq, op.created_at, now,
-            compaction::class(op.entity_type.as_str(), op.op_type.as_str())
+            compaction::class(op.entity_type.as_str(), op.op_type.as_str()), prev
         ])?;
     if inserted > 0 {
+        chain::append(c, &p.scope, entity, prev, seq)?;
         return Ok(Stored::New);
     }
     let (et, eid, ot, pj): (String, String, String, String) = c
@@ -370,39 +373,41 @@ pub(super) fn retold(op: &PushOp, stored: [&str; 4]) -> Stored {
     }
 }
 
-/// §5.6: the ops of other devices on the same entity after the pusher's `last_seen_server_seq`.
-/// The new row has the pushing device's id, so the device filter excludes it.
-fn conflicts_with(c: &Conn, p: &PushInput, op: &PushOp) -> Result<Vec<Conflict>, StoreError> {
-    if op.last_seen_server_seq <= 0 {
-        return Ok(Vec::new());
+/// §5.6: the ops of other devices on the same entity after the pusher's `last_seen_server_seq`,
+/// oldest first. `seq` is the op just stored, the entity's newest: the walk back along the
+/// chain starts there (its device is the pusher's, so it is no conflict).
+fn conflicts_with(
+    c: &Conn,
+    p: &PushInput,
+    op: &PushOp,
+    seq: i64,
+) -> Result<Vec<Conflict>, StoreError> {
+    let after = op.last_seen_server_seq;
+    let mut found = Vec::new();
+    if after <= 0 {
+        return Ok(found);
     }
-    let mut st = c.prepare_cached(
-        "SELECT op_id, device_id, op_type, server_sequence FROM server_ops
-         WHERE user_id = ?1 AND vault_id = ?2 AND entity_type = ?3 AND entity_id = ?4
-           AND server_sequence > ?5 AND device_id <> ?6 AND op_type <> 'delete'
-         ORDER BY server_sequence",
-    )?;
-    let rows = st.query_map(
-        params![
-            p.scope.user_id,
-            p.scope.vault_id,
-            op.entity_type.as_str(),
-            op.entity_id,
-            op.last_seen_server_seq,
-            p.device_id
-        ],
-        |r| {
-            Ok(Conflict {
-                op_id: r.get(0)?,
-                device_id: r.get(1)?,
-                op_type: r.get(2)?,
-                server_sequence: r.get(3)?,
+    let columns = "o.server_sequence, o.op_id, o.device_id, o.op_type";
+    chain::walk(c, &p.scope, columns, "", Some(seq), |r| {
+        let q: i64 = r.get(0)?;
+        if q <= after {
+            return Ok(false);
+        }
+        let (device_id, op_type): (String, String) = (r.get(2)?, r.get(3)?);
+        if device_id != p.device_id && op_type != "delete" {
+            found.push(Conflict {
+                op_id: r.get(1)?,
+                device_id,
+                op_type,
+                server_sequence: q,
                 entity_type: op.entity_type.to_string(),
                 entity_id: op.entity_id.clone(),
-            })
-        },
-    )?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            });
+        }
+        Ok(true)
+    })?;
+    found.reverse();
+    Ok(found)
 }
 
 /// §5.7: a stored delete upserts the entity's tombstone; the latest delete wins.

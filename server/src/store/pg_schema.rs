@@ -1,6 +1,8 @@
 //! The PostgreSQL schema: the same tables, columns and indexes as the SQLite schema at its
 //! version 6 (`schema.rs`), in PostgreSQL types (`BIGINT` for every integer, `TEXT` for text
-//! and timestamps), and the blob triggers in PL/pgSQL.
+//! and timestamps), and the blob triggers in PL/pgSQL. Version 7 changed only SQLite's
+//! layout (entity chains in place of the entity index, `super::chain`); PostgreSQL keeps the
+//! index, so its version 7 is its version 6.
 //!
 //! [`migrate`] runs under a session advisory lock, so several server processes starting at
 //! once against one database create it once. Its version lives in `server_schema`; later
@@ -9,9 +11,9 @@
 use super::StoreError;
 
 /// The schema version this server writes into `server_schema`. It counts like SQLite's
-/// `user_version` (`schema::SCHEMA_VERSION`): the same number means the same tables, so
+/// `user_version` (`schema::SCHEMA_VERSION`): the same number means the same data, so
 /// `/readyz` reports one schema version whatever the database.
-pub(crate) const PG_SCHEMA_VERSION: i64 = 6;
+pub(crate) const PG_SCHEMA_VERSION: i64 = 7;
 
 /// The advisory lock that serializes schema changes across server processes.
 const MIGRATE_LOCK: i64 = 0x7665_7273_7461_6b01;

@@ -130,7 +130,6 @@ pub(crate) const INDEXES: &str = r#"
 CREATE INDEX IF NOT EXISTS idx_server_devices_user ON server_devices(user_id);
 CREATE INDEX IF NOT EXISTS idx_server_devices_user_vault ON server_devices(user_id, vault_id);
 CREATE UNIQUE INDEX IF NOT EXISTS idx_server_ops_scope_seq ON server_ops(user_id, vault_id, server_sequence);
-CREATE INDEX IF NOT EXISTS idx_server_ops_entity ON server_ops(user_id, vault_id, entity_type, entity_id, server_sequence);
 CREATE INDEX IF NOT EXISTS idx_server_blob_refs_user_sha ON server_blob_refs(user_id, sha256);
 CREATE INDEX IF NOT EXISTS idx_server_sessions_expires ON server_sessions(expires_at);
 CREATE INDEX IF NOT EXISTS idx_server_sessions_subject ON server_sessions(scope, subject_id);
@@ -171,7 +170,7 @@ pub(crate) const BLOB_USAGE_FILL: &str = "INSERT INTO server_blob_usage (user_id
     SELECT user_id, vault_id, SUM(size) FROM server_blob_refs GROUP BY user_id, vault_id";
 
 /// The schema version this server writes into `PRAGMA user_version`.
-pub(crate) const SCHEMA_VERSION: i64 = 6;
+pub(crate) const SCHEMA_VERSION: i64 = 7;
 
 /// Version 5 (`docs/compacted-joins.md`): each op's compaction class
 /// (0 = head, 1 = superseded, 2 = barrier), the scope's latest barrier, what the server knows
@@ -229,3 +228,29 @@ CREATE TABLE IF NOT EXISTS server_console_settings (
     saved_at TEXT NOT NULL
 );
 "#;
+
+/// Version 7, SQLite only (`store::chain`, server/README.md "Entity chains"): each entity's
+/// newest op, in place of the index over every op's entity. Run by the 6 → 7 step (which also
+/// adds [`V7_COLUMNS`], links the stored history and drops the index) and on every start of a
+/// version 7 database.
+pub(crate) const V7_TABLES: &str = r#"
+CREATE TABLE IF NOT EXISTS server_entity_heads (
+    user_id TEXT NOT NULL,
+    vault_id TEXT NOT NULL,
+    entity_type TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    head_seq INTEGER NOT NULL,
+    PRIMARY KEY (user_id, vault_id, entity_type, entity_id)
+) WITHOUT ROWID;
+"#;
+
+/// Version 7, SQLite only: the sequences of the previous and the next op of the same entity
+/// (NULL at either end of its chain).
+pub(crate) const V7_COLUMNS: &[(&str, &str, &str)] = &[
+    ("server_ops", "prev_seq", "INTEGER"),
+    ("server_ops", "next_seq", "INTEGER"),
+];
+
+/// What only the SQLite layout has, left out when a database is copied into PostgreSQL
+/// (`crate::copy`): PostgreSQL keeps the entity index instead.
+pub(crate) const SQLITE_ONLY_TABLES: &[&str] = &["server_entity_heads"];

@@ -11,11 +11,13 @@
 //!
 //! Step 6 adds the settings the admin console saves, shared by the server processes of one
 //! database (`crate::console_settings`).
+//!
+//! Step 7 replaces the index over every op's entity by entity chains (`super::chain`).
 
 use rusqlite::{Connection, Transaction};
 
 use super::StoreError;
-use super::schema::{V5_COLUMNS, V5_TABLES, V6_TABLES};
+use super::schema::{V5_COLUMNS, V5_TABLES, V6_TABLES, V7_COLUMNS, V7_TABLES};
 
 type Step = fn(&Transaction<'_>) -> Result<(), StoreError>;
 
@@ -24,6 +26,7 @@ const STEPS: &[(i64, Step)] = &[
     (4, email_optional),
     (5, history_classes),
     (6, console_settings),
+    (7, entity_chains),
 ];
 
 /// Applies the steps above `from`, each in its own transaction.
@@ -115,17 +118,7 @@ fn email_optional(tx: &Transaction<'_>) -> Result<(), StoreError> {
 /// 4 → 5: compaction classes of the stored history, the scopes' latest barriers, each device's
 /// last pushed sequence (docs/compacted-joins.md) and blob orphan times (retention).
 fn history_classes(tx: &Transaction<'_>) -> Result<(), StoreError> {
-    for (table, column, decl) in V5_COLUMNS {
-        // A column that is already there (a database stepped back by hand) is kept as it is.
-        let present: bool = tx.query_row(
-            &format!("SELECT EXISTS (SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1)"),
-            [column],
-            |r| r.get(0),
-        )?;
-        if !present {
-            tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
-        }
-    }
+    add_columns(tx, V5_COLUMNS)?;
     tx.execute_batch(V5_TABLES)?;
     super::compaction::classify_history(tx)?;
     tx.execute_batch(
@@ -142,6 +135,43 @@ fn history_classes(tx: &Transaction<'_>) -> Result<(), StoreError> {
 /// console saves).
 fn console_settings(tx: &Transaction<'_>) -> Result<(), StoreError> {
     tx.execute_batch(V6_TABLES)?;
+    Ok(())
+}
+
+/// 6 → 7: links every stored op to the previous and next op of its entity, records each
+/// entity's newest op, and drops the entity index the chains replace.
+fn entity_chains(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    add_columns(tx, V7_COLUMNS)?;
+    tx.execute_batch(V7_TABLES)?;
+    tx.execute_batch(
+        "UPDATE server_ops SET prev_seq = w.prev, next_seq = w.next FROM (
+           SELECT rowid AS rid,
+             LAG(server_sequence) OVER e AS prev, LEAD(server_sequence) OVER e AS next
+           FROM server_ops
+           WINDOW e AS (PARTITION BY user_id, vault_id, entity_type, entity_id ORDER BY server_sequence)
+         ) AS w
+         WHERE server_ops.rowid = w.rid AND (w.prev IS NOT NULL OR w.next IS NOT NULL);
+         INSERT OR REPLACE INTO server_entity_heads (user_id, vault_id, entity_type, entity_id, head_seq)
+           SELECT user_id, vault_id, entity_type, entity_id, MAX(server_sequence) FROM server_ops
+           GROUP BY user_id, vault_id, entity_type, entity_id;
+         DROP INDEX IF EXISTS idx_server_ops_entity;",
+    )?;
+    Ok(())
+}
+
+/// Adds the columns a table lacks; one that is already there (a database stepped back by
+/// hand) is kept as it is.
+fn add_columns(tx: &Transaction<'_>, columns: &[(&str, &str, &str)]) -> Result<(), StoreError> {
+    for (table, column, decl) in columns {
+        let present: bool = tx.query_row(
+            &format!("SELECT EXISTS (SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1)"),
+            [column],
+            |r| r.get(0),
+        )?;
+        if !present {
+            tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
+        }
+    }
     Ok(())
 }
 
@@ -213,7 +243,7 @@ mod tests {
     fn step_6_adds_the_console_settings_to_a_version_5_database() {
         let mut c = Connection::open_in_memory().unwrap();
         c.execute_batch("PRAGMA user_version = 5;").unwrap();
-        run(&mut c, 5).unwrap();
+        run_until(&mut c, 5, 6).unwrap();
         let v: i64 = c
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
@@ -223,5 +253,88 @@ mod tests {
              VALUES ('web', '{}', 'r1', 't')",
         )
         .unwrap();
+    }
+
+    /// Step 7 links a stored history exactly as pushes link it, and drops the entity index.
+    #[test]
+    fn step_7_links_every_entity_and_drops_the_index() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.execute_batch(super::super::schema::TABLES).unwrap();
+        c.execute_batch(super::super::schema::INDEXES).unwrap();
+        c.execute_batch(
+            "CREATE INDEX idx_server_ops_entity ON server_ops(user_id, vault_id, entity_type, entity_id, server_sequence);
+             PRAGMA user_version = 6;",
+        )
+        .unwrap();
+        // Two scopes; in each, entities interleaved, one op alone, the same id as another type.
+        let history = [
+            ("u", "v", "file", "a"),
+            ("u", "v", "file", "b"),
+            ("u", "v", "file", "a"),
+            ("u", "v", "folder", "a"),
+            ("u", "v", "file", "a"),
+            ("u", "w", "file", "a"),
+            ("u", "v", "file", "b"),
+            ("u", "w", "file", "a"),
+        ];
+        for (i, (u, v, et, eid)) in history.iter().enumerate() {
+            c.execute(
+                "INSERT INTO server_ops (user_id, vault_id, op_id, server_sequence, device_id,
+                   entity_type, entity_id, op_type, payload_json, created_at, pushed_at)
+                 VALUES (?1, ?2, ?3, ?4, 'd', ?5, ?6, 'update', '{}', 't', 't')",
+                rusqlite::params![u, v, format!("o{i}"), i as i64 + 1, et, eid],
+            )
+            .unwrap();
+        }
+        run_until(&mut c, 6, 7).unwrap();
+        type Links = (i64, Option<i64>, Option<i64>);
+        let links: Vec<Links> = c
+            .prepare("SELECT server_sequence, prev_seq, next_seq FROM server_ops ORDER BY rowid")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            links,
+            [
+                (1, None, Some(3)),
+                (2, None, Some(7)),
+                (3, Some(1), Some(5)),
+                (4, None, None),
+                (5, Some(3), None),
+                (6, None, Some(8)),
+                (7, Some(2), None),
+                (8, Some(6), None),
+            ]
+        );
+        let heads: Vec<(String, String, String, i64)> = c
+            .prepare(
+                "SELECT vault_id, entity_type, entity_id, head_seq FROM server_entity_heads
+                 ORDER BY head_seq",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let want = [
+            ("v", "folder", "a", 4),
+            ("v", "file", "a", 5),
+            ("v", "file", "b", 7),
+            ("w", "file", "a", 8),
+        ];
+        assert_eq!(heads.len(), want.len());
+        for (got, w) in heads.iter().zip(want) {
+            assert_eq!((got.0.as_str(), got.1.as_str(), got.2.as_str(), got.3), w);
+        }
+        let index: i64 = c
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'idx_server_ops_entity'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(index, 0);
     }
 }

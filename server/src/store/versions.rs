@@ -4,14 +4,15 @@
 //! A version of a path is one stored `file` op whose `entity_id` is the path: a `create` or
 //! `update` (text inline or a blob), a `delete`, or a `move`. Its number is its
 //! `server_sequence`; ops removed by retention (`store/history.rs`) are simply not listed. Every
-//! per-path query walks `idx_server_ops_entity`; [`live_files`] walks the partial heads index.
+//! per-path query walks the path's entity chain (`super::chain`; the entity index on
+//! PostgreSQL); [`live_files`] walks the partial heads index.
 
 use super::sql::{Conn, OptionalExtension, Row, params};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use verstak_sync_proto::payload::{FileBody, Payload};
 
-use super::{Scope, StoreError};
+use super::{Scope, StoreError, chain};
 
 /// Device ids of ops the server appends itself (`crate::history_ops`): no row in
 /// `server_devices`, so their id is shown as their name.
@@ -96,7 +97,10 @@ pub(crate) struct ConflictPair {
 const COLUMNS: &str = "o.server_sequence, o.op_id, o.pushed_at, o.device_id, d.name, o.op_type,
     o.payload_json, o.entity_id";
 
-/// The ops of one file path, newest first, from below `before` (exclusive).
+/// The device names shown with versions.
+const DEVICE_JOIN: &str = "LEFT JOIN server_devices d ON d.id = o.device_id";
+
+/// The ops of one file path, newest first, from below `before` (exclusive), on PostgreSQL.
 const PATH_OPS: &str =
     "SELECT o.server_sequence, o.op_id, o.pushed_at, o.device_id, d.name, o.op_type,
     o.payload_json, o.entity_id
@@ -213,7 +217,9 @@ fn sha256_hex(bytes: &[u8]) -> String {
     verstak_sync_proto::Sha256Hex::of(bytes).as_str().to_owned()
 }
 
-/// Walks the path's versions newest first below `before`, until `f` returns `true` for one.
+/// Walks the path's versions newest first below `before`, until `f` returns `true` for one:
+/// along the path's entity chain on SQLite (`super::chain`), through the entity index on
+/// PostgreSQL.
 fn find_version(
     c: &Conn,
     scope: &Scope,
@@ -221,16 +227,34 @@ fn find_version(
     before: i64,
     mut f: impl FnMut(&Version) -> bool,
 ) -> Result<Option<(Version, Option<Content>)>, StoreError> {
+    let mut found = None;
+    let mut take = |r: &Row<'_>| -> Result<bool, StoreError> {
+        if let Some((v, content)) = read_row(r)?
+            && f(&v)
+        {
+            found = Some((v, content));
+            return Ok(false);
+        }
+        Ok(true)
+    };
+    if !c.is_pg() {
+        let head = chain::head(c, scope, ("file", path))?;
+        chain::walk(c, scope, COLUMNS, DEVICE_JOIN, head, |r| {
+            if r.get::<_, i64>(0)? >= before {
+                return Ok(true);
+            }
+            take(r)
+        })?;
+        return Ok(found);
+    }
     let mut st = c.prepare_cached(PATH_OPS)?;
     let mut rows = st.query(params![scope.user_id, scope.vault_id, path, before])?;
     while let Some(r) = rows.next()? {
-        if let Some((v, content)) = read_row(&r)?
-            && f(&v)
-        {
-            return Ok(Some((v, content)));
+        if !take(&r)? {
+            break;
         }
     }
-    Ok(None)
+    Ok(found)
 }
 
 /// The versions of `path`, newest first, at most `limit` (all when `limit <= 0`).
@@ -403,12 +427,7 @@ pub(crate) fn conflicts(c: &Conn, scope: &Scope) -> Result<Vec<ConflictPair>, St
             continue;
         };
         let original = by_path.get(original_path.as_str()).map(|v| (*v).clone());
-        let first: Option<i64> = c
-            .prepare_cached(
-                "SELECT MIN(server_sequence) FROM server_ops
-                 WHERE user_id = ?1 AND vault_id = ?2 AND entity_type = 'file' AND entity_id = ?3",
-            )?
-            .query_row(params![scope.user_id, scope.vault_id, path], |r| r.get(0))?;
+        let first = first_op(c, scope, path)?;
         let mut below = first.unwrap_or(copy.version);
         if let Some(o) = &original {
             below = below.min(o.version);
@@ -424,6 +443,25 @@ pub(crate) fn conflicts(c: &Conn, scope: &Scope) -> Result<Vec<ConflictPair>, St
         });
     }
     Ok(out)
+}
+
+/// The sequence of the path's first stored op.
+fn first_op(c: &Conn, scope: &Scope, path: &str) -> Result<Option<i64>, StoreError> {
+    if c.is_pg() {
+        return Ok(c
+            .prepare_cached(
+                "SELECT MIN(server_sequence) FROM server_ops
+                 WHERE user_id = ?1 AND vault_id = ?2 AND entity_type = 'file' AND entity_id = ?3",
+            )?
+            .query_row(params![scope.user_id, scope.vault_id, path], |r| r.get(0))?);
+    }
+    let mut first = None;
+    let head = chain::head(c, scope, ("file", path))?;
+    chain::walk(c, scope, "o.server_sequence", "", head, |r| {
+        first = Some(r.get(0)?);
+        Ok(true)
+    })?;
+    Ok(first)
 }
 
 /// The path a conflict copy was split from: the engine's names (plugin `engine/conflict.rs`,
@@ -751,9 +789,16 @@ mod tests {
     #[test]
     fn queries_use_their_indexes() {
         let (_d, c) = db();
-        let p = plan(&c, PATH_OPS, 4);
-        assert!(p.contains("idx_server_ops_entity"), "{p}");
-        assert!(!p.contains("SCAN o") && !p.contains("TEMP B-TREE"), "{p}");
+        // A path's versions: its head row, then one op at a time by sequence.
+        let p = plan(&c, super::chain::HEAD, 4);
+        assert!(p.contains("server_entity_heads USING PRIMARY KEY"), "{p}");
+        let step = format!(
+            "SELECT {COLUMNS}, o.prev_seq FROM server_ops o {DEVICE_JOIN}
+             WHERE o.user_id = ?1 AND o.vault_id = ?2 AND o.server_sequence = ?3"
+        );
+        let p = plan(&c, &step, 3);
+        assert!(p.contains("idx_server_ops_scope_seq"), "{p}");
+        assert!(!p.contains("SCAN") && !p.contains("TEMP B-TREE"), "{p}");
         let p = plan(&c, &live_sql(), 2);
         assert!(p.contains("idx_server_ops_heads"), "{p}");
         assert!(!p.contains("SCAN o") && !p.contains("TEMP B-TREE"), "{p}");
