@@ -14,6 +14,7 @@
 
 use super::sql::{Conn, OptionalExtension, Row, params};
 
+use super::compaction::SUPERSEDED;
 use super::{Scope, StoreError};
 
 /// `(entity_type, entity_id)`.
@@ -30,13 +31,16 @@ pub(crate) fn head(c: &Conn, s: &Scope, (et, eid): Entity<'_>) -> Result<Option<
         .optional()?)
 }
 
-/// Makes the op just stored at `seq` the entity's newest, after `prev` (its head before).
+/// Makes the op just stored at `seq` the entity's newest and links `prev` (its head before)
+/// forward to it; `prev_superseded` marks `prev` superseded in the same write
+/// (`compaction::superseded`).
 pub(crate) fn append(
     c: &Conn,
     s: &Scope,
     (et, eid): Entity<'_>,
     prev: Option<i64>,
     seq: i64,
+    prev_superseded: bool,
 ) -> Result<(), StoreError> {
     c.prepare_cached(
         "INSERT INTO server_entity_heads (user_id, vault_id, entity_type, entity_id, head_seq)
@@ -45,7 +49,12 @@ pub(crate) fn append(
     )?
     .execute(params![s.user_id, s.vault_id, et, eid, seq])?;
     if let Some(p) = prev {
-        set_link(c, s, p, "next_seq", Some(seq))?;
+        c.prepare_cached(&format!(
+            "UPDATE server_ops SET next_seq = ?4,
+               compaction = CASE WHEN ?5 THEN {SUPERSEDED} ELSE compaction END
+             WHERE user_id = ?1 AND vault_id = ?2 AND server_sequence = ?3"
+        ))?
+        .execute(params![s.user_id, s.vault_id, p, seq, prev_superseded])?;
     }
     Ok(())
 }

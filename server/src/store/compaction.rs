@@ -67,43 +67,41 @@ pub(crate) fn classify_history(tx: &rusqlite::Connection) -> Result<(), StoreErr
     Ok(())
 }
 
-/// After storing an update or delete of an entity at `seq` (SQLite): marks the entity's heads
-/// since the scope's latest barrier as superseded. They are the suffix of its ops that starts
-/// at its last update or delete (or all of them when it has none), so the walk back along the
-/// entity's chain stops there, almost always at its first op.
+/// After storing an update or delete of an entity whose previous op is `prev` (SQLite): the
+/// entity's heads since the scope's latest barrier that it supersedes, newest first. They are
+/// the suffix of its ops that starts at its last update or delete (or all of them when it has
+/// none), so the walk back along the entity's chain stops there, almost always at `prev`. The
+/// first, when any, is `prev` (marked with its forward link, `chain::append`); the caller
+/// marks the rest ([`mark_superseded`]).
 ///
 /// A push on PostgreSQL does the same walk over its own ops in memory and one UPDATE for the
 /// ops stored before it (`ops_pg::WRITE`).
-pub(crate) fn supersede(
+pub(crate) fn superseded(
     c: &Conn,
     s: &Scope,
-    seq: i64,
+    prev: Option<i64>,
     last_barrier: i64,
-) -> Result<(), StoreError> {
+) -> Result<Vec<i64>, StoreError> {
     let mut found = Vec::new();
-    chain::walk(
-        c,
-        s,
-        "o.server_sequence, o.op_type, o.compaction",
-        "",
-        Some(seq),
-        |r| {
-            let (q, op_type, cls): (i64, String, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
-            if q == seq {
-                return Ok(true);
-            }
-            if q <= last_barrier || cls != HEAD {
-                return Ok(false);
-            }
-            found.push(q);
-            Ok(op_type == "create")
-        },
-    )?;
+    let columns = "o.server_sequence, o.op_type, o.compaction";
+    chain::walk(c, s, columns, "", prev, |r| {
+        let (q, op_type, cls): (i64, String, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        if q <= last_barrier || cls != HEAD {
+            return Ok(false);
+        }
+        found.push(q);
+        Ok(op_type == "create")
+    })?;
+    Ok(found)
+}
+
+/// Marks these ops of a scope superseded.
+pub(crate) fn mark_superseded(c: &Conn, s: &Scope, seqs: &[i64]) -> Result<(), StoreError> {
     let mut up = c.prepare_cached(&format!(
         "UPDATE server_ops SET compaction = {SUPERSEDED}
          WHERE user_id = ?1 AND vault_id = ?2 AND server_sequence = ?3"
     ))?;
-    for q in found {
+    for q in seqs {
         up.execute(params![s.user_id, s.vault_id, q])?;
     }
     Ok(())

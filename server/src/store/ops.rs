@@ -133,7 +133,8 @@ pub(crate) fn push(c: &Conn, p: &PushInput, now: &str) -> Result<PushOutcome, St
     let mut skip = Vec::new();
     let mut conflicts = Vec::new();
     for (i, op) in p.ops.iter().enumerate() {
-        match store_op(c, p, op, last + 1, now)? {
+        let (stored, prev) = store_op(c, p, op, last + 1, now)?;
+        match stored {
             Stored::Collision => {
                 stats.rejected_duplicates += 1;
                 tracing::warn!(user_id = %p.scope.user_id, vault_id = %p.scope.vault_id, op_id = %op.op_id, "op id reused with different content; skipped");
@@ -144,12 +145,23 @@ pub(crate) fn push(c: &Conn, p: &PushInput, now: &str) -> Result<PushOutcome, St
             Stored::New => {
                 last += 1;
                 let (et, ot) = (op.entity_type.as_str(), op.op_type.as_str());
+                let mut superseded = Vec::new();
                 if compaction::class(et, ot) == compaction::BARRIER {
                     last_barrier = last;
                 } else if ot != "create" {
-                    compaction::supersede(c, &p.scope, last, last_barrier)?;
+                    superseded = compaction::superseded(c, &p.scope, prev, last_barrier)?;
                 }
-                let found = conflicts_with(c, p, op, last)?;
+                // The previous op (the first superseded one, when any) is written once.
+                chain::append(
+                    c,
+                    &p.scope,
+                    (et, &op.entity_id),
+                    prev,
+                    last,
+                    !superseded.is_empty(),
+                )?;
+                compaction::mark_superseded(c, &p.scope, superseded.get(1..).unwrap_or_default())?;
+                let found = conflicts_with(c, p, op, prev)?;
                 stats.conflicts += found.len() as u64;
                 conflicts.extend(found);
                 if op.op_type == OpType::Delete {
@@ -316,16 +328,17 @@ pub(crate) fn last_sequence(c: &Conn, scope: &Scope) -> Result<i64, StoreError> 
     .unwrap_or(0))
 }
 
-/// Inserts `op` at sequence `seq` as its entity's newest op (`chain`). A primary-key
-/// collision means the op id is already stored in the scope: an identical op is a duplicate,
-/// anything else a collision (§5.5).
+/// Inserts `op` at sequence `seq`, linked after its entity's newest op, which it returns (the
+/// caller makes the new op the head, `chain::append`). A primary-key collision means the op
+/// id is already stored in the scope: an identical op is a duplicate, anything else a
+/// collision (§5.5).
 fn store_op(
     c: &Conn,
     p: &PushInput,
     op: &PushOp,
     seq: i64,
     now: &str,
-) -> Result<Stored, StoreError> {
+) -> Result<(Stored, Option<i64>), StoreError> {
     let (u, v) = (&p.scope.user_id, &p.scope.vault_id);
     let entity = (op.entity_type.as_str(), op.entity_id.as_str());
     let prev = chain::head(c, &p.scope, entity)?;
@@ -344,8 +357,7 @@ fn store_op(
             compaction::class(op.entity_type.as_str(), op.op_type.as_str()), prev
         ])?;
     if inserted > 0 {
-        chain::append(c, &p.scope, entity, prev, seq)?;
-        return Ok(Stored::New);
+        return Ok((Stored::New, prev));
     }
     let (et, eid, ot, pj): (String, String, String, String) = c
         .prepare_cached(
@@ -355,7 +367,7 @@ fn store_op(
         .query_row(params![u, v, op.op_id], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?;
-    Ok(retold(op, [&et, &eid, &ot, &pj]))
+    Ok((retold(op, [&et, &eid, &ot, &pj]), prev))
 }
 
 /// An op whose id is stored already, as `[entity_type, entity_id, op_type, payload_json]`:
@@ -374,13 +386,13 @@ pub(super) fn retold(op: &PushOp, stored: [&str; 4]) -> Stored {
 }
 
 /// §5.6: the ops of other devices on the same entity after the pusher's `last_seen_server_seq`,
-/// oldest first. `seq` is the op just stored, the entity's newest: the walk back along the
-/// chain starts there (its device is the pusher's, so it is no conflict).
+/// oldest first. The walk back along the entity's chain starts at `prev`, the op before the
+/// one just stored (which is the pusher's own, so no conflict).
 fn conflicts_with(
     c: &Conn,
     p: &PushInput,
     op: &PushOp,
-    seq: i64,
+    prev: Option<i64>,
 ) -> Result<Vec<Conflict>, StoreError> {
     let after = op.last_seen_server_seq;
     let mut found = Vec::new();
@@ -388,7 +400,7 @@ fn conflicts_with(
         return Ok(found);
     }
     let columns = "o.server_sequence, o.op_id, o.device_id, o.op_type";
-    chain::walk(c, &p.scope, columns, "", Some(seq), |r| {
+    chain::walk(c, &p.scope, columns, "", prev, |r| {
         let q: i64 = r.get(0)?;
         if q <= after {
             return Ok(false);
