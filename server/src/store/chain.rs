@@ -20,6 +20,22 @@ use super::{Scope, StoreError};
 /// `(entity_type, entity_id)`.
 pub(crate) type Entity<'a> = (&'a str, &'a str);
 
+/// Runs `f` in one read transaction when `c` is outside any (a reader's connection): a walk
+/// reads one op at a time, and history retention may unlink ops between two of those reads.
+/// Writer jobs and pulls are in a transaction already.
+pub(crate) fn consistent<T>(
+    c: &Conn,
+    f: impl FnOnce(&Conn) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    if !c.sqlite().is_some_and(|raw| raw.is_autocommit()) {
+        return f(c);
+    }
+    let tx = c.snapshot()?;
+    let out = f(&tx)?;
+    tx.finish()?;
+    Ok(out)
+}
+
 /// The head lookup: `(user, vault, entity_type, entity_id)`.
 pub(super) const HEAD: &str = "SELECT head_seq FROM server_entity_heads
      WHERE user_id = ?1 AND vault_id = ?2 AND entity_type = ?3 AND entity_id = ?4";

@@ -175,22 +175,18 @@ fn entity_ops_up_to(
 ) -> Result<Vec<i64>, StoreError> {
     let mut out = Vec::new();
     if !c.is_pg() {
-        if chain::head(c, s, (et, eid))? != Some(seq) {
-            return Ok(out);
-        }
-        chain::walk(
-            c,
-            s,
-            "o.server_sequence, o.compaction",
-            "",
-            Some(seq),
-            |r| {
+        chain::consistent(c, |c| {
+            if chain::head(c, s, (et, eid))? != Some(seq) {
+                return Ok(());
+            }
+            let columns = "o.server_sequence, o.compaction";
+            chain::walk(c, s, columns, "", Some(seq), |r| {
                 if r.get::<_, i64>(1)? != BARRIER {
                     out.push(r.get(0)?);
                 }
                 Ok(true)
-            },
-        )?;
+            })
+        })?;
         return Ok(out);
     }
     let later = c

@@ -238,12 +238,14 @@ fn find_version(
         Ok(true)
     };
     if !c.is_pg() {
-        let head = chain::head(c, scope, ("file", path))?;
-        chain::walk(c, scope, COLUMNS, DEVICE_JOIN, head, |r| {
-            if r.get::<_, i64>(0)? >= before {
-                return Ok(true);
-            }
-            take(r)
+        chain::consistent(c, |c| {
+            let head = chain::head(c, scope, ("file", path))?;
+            chain::walk(c, scope, COLUMNS, DEVICE_JOIN, head, |r| {
+                if r.get::<_, i64>(0)? >= before {
+                    return Ok(true);
+                }
+                take(r)
+            })
         })?;
         return Ok(found);
     }
@@ -456,10 +458,12 @@ fn first_op(c: &Conn, scope: &Scope, path: &str) -> Result<Option<i64>, StoreErr
             .query_row(params![scope.user_id, scope.vault_id, path], |r| r.get(0))?);
     }
     let mut first = None;
-    let head = chain::head(c, scope, ("file", path))?;
-    chain::walk(c, scope, "o.server_sequence", "", head, |r| {
-        first = Some(r.get(0)?);
-        Ok(true)
+    chain::consistent(c, |c| {
+        let head = chain::head(c, scope, ("file", path))?;
+        chain::walk(c, scope, "o.server_sequence", "", head, |r| {
+            first = Some(r.get(0)?);
+            Ok(true)
+        })
     })?;
     Ok(first)
 }
