@@ -9,8 +9,8 @@
 //! entity queries walk the chain through the unique `(scope, sequence)` index. PostgreSQL
 //! keeps the entity index, so the callers here run on SQLite only.
 //!
-//! Every op of an entity is on its chain, in sequence order: pushes append at the head, and
-//! history retention unlinks an op before deleting it ([`unlink`]).
+//! Every op of an entity is on its chain, in sequence order: pushes append at the head
+//! (`super::ops_sqlite`), and history retention unlinks an op before deleting it ([`unlink`]).
 
 use super::sql::{Conn, OptionalExtension, Row, params};
 
@@ -47,16 +47,12 @@ pub(crate) fn head(c: &Conn, s: &Scope, (et, eid): Entity<'_>) -> Result<Option<
         .optional()?)
 }
 
-/// Makes the op just stored at `seq` the entity's newest and links `prev` (its head before)
-/// forward to it; `prev_superseded` marks `prev` superseded in the same write
-/// (`compaction::superseded`).
-pub(crate) fn append(
+/// Makes op `seq` the entity's newest.
+pub(crate) fn set_head(
     c: &Conn,
     s: &Scope,
     (et, eid): Entity<'_>,
-    prev: Option<i64>,
     seq: i64,
-    prev_superseded: bool,
 ) -> Result<(), StoreError> {
     c.prepare_cached(
         "INSERT INTO server_entity_heads (user_id, vault_id, entity_type, entity_id, head_seq)
@@ -64,14 +60,24 @@ pub(crate) fn append(
          ON CONFLICT (user_id, vault_id, entity_type, entity_id) DO UPDATE SET head_seq = excluded.head_seq",
     )?
     .execute(params![s.user_id, s.vault_id, et, eid, seq])?;
-    if let Some(p) = prev {
-        c.prepare_cached(&format!(
-            "UPDATE server_ops SET next_seq = ?4,
-               compaction = CASE WHEN ?5 THEN {SUPERSEDED} ELSE compaction END
-             WHERE user_id = ?1 AND vault_id = ?2 AND server_sequence = ?3"
-        ))?
-        .execute(params![s.user_id, s.vault_id, p, seq, prev_superseded])?;
-    }
+    Ok(())
+}
+
+/// Links op `prev` forward to `next`, the next op of its entity; `superseded` marks `prev`
+/// superseded in the same write (`compaction::superseded`).
+pub(crate) fn link_forward(
+    c: &Conn,
+    s: &Scope,
+    prev: i64,
+    next: i64,
+    superseded: bool,
+) -> Result<(), StoreError> {
+    c.prepare_cached(&format!(
+        "UPDATE server_ops SET next_seq = ?4,
+           compaction = CASE WHEN ?5 THEN {SUPERSEDED} ELSE compaction END
+         WHERE user_id = ?1 AND vault_id = ?2 AND server_sequence = ?3"
+    ))?
+    .execute(params![s.user_id, s.vault_id, prev, next, superseded])?;
     Ok(())
 }
 

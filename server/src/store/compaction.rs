@@ -67,15 +67,15 @@ pub(crate) fn classify_history(tx: &rusqlite::Connection) -> Result<(), StoreErr
     Ok(())
 }
 
-/// After storing an update or delete of an entity whose previous op is `prev` (SQLite): the
-/// entity's heads since the scope's latest barrier that it supersedes, newest first. They are
-/// the suffix of its ops that starts at its last update or delete (or all of them when it has
-/// none), so the walk back along the entity's chain stops there, almost always at `prev`. The
-/// first, when any, is `prev` (marked with its forward link, `chain::append`); the caller
-/// marks the rest ([`mark_superseded`]).
+/// For a push whose update or delete of an entity supersedes everything of the entity it
+/// stores before it (`push_plan::Plan::walk_stored`), on SQLite: the entity's stored heads
+/// since the scope's latest barrier that it supersedes, newest first, from `prev`, the entity's
+/// newest op before the push. They are the suffix of its ops that starts at its last update or
+/// delete (or all of them when it has none), so the walk back along the entity's chain stops
+/// there, almost always at `prev`. The first, when any, is `prev` (marked with its forward
+/// link, `chain::link_forward`); the caller marks the rest ([`mark_superseded`]).
 ///
-/// A push on PostgreSQL does the same walk over its own ops in memory and one UPDATE for the
-/// ops stored before it (`ops_pg::WRITE`).
+/// A push on PostgreSQL marks the same ops in its one write (`ops_pg::WRITE`).
 pub(crate) fn superseded(
     c: &Conn,
     s: &Scope,

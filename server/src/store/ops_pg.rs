@@ -1,25 +1,23 @@
 //! The push of [`super::ops`] on PostgreSQL, in a fixed number of statements.
 //!
-//! Each statement is a round trip to the database server, so the per-op statements of the
-//! SQLite path (an insert, a supersede walk, a conflict query, a tombstone per op) made a
-//! 100-op push some 200 round trips. Here a push is, after the scope lock, at most four: the
-//! scope's marks with the idempotency record and the stored ops among its op ids, the blob
-//! refs it names, the conflicts of its new ops, and one statement that writes everything
-//! (ops, supersessions, tombstones, marks, the idempotency record) with arrays bound per
-//! column. What the per-op path learns between its statements is worked out in memory from
-//! those reads: which ops are new, their sequences, their compaction classes (the supersede
-//! walk over the push's own ops) and the tombstones. The answers are the same: the scope lock
-//! is taken in a statement of its own before the first read (each statement reads the commits
-//! made before it started), and keeps every row the push reads or writes unchanged by others
-//! until it commits.
+//! Each statement is a round trip to the database server, so statements per op (an insert, a
+//! supersede walk, a conflict query, a tombstone) made a 100-op push some 200 round trips.
+//! Here a push is, after the scope lock, at most four: the scope's marks with the idempotency
+//! record and the stored ops among its op ids, the blob refs it names, the conflicts of its
+//! new ops, and one statement that writes everything (ops, supersessions, tombstones, marks,
+//! the idempotency record) with arrays bound per column. What to write is decided in memory
+//! from those reads ([`super::push_plan`], as on SQLite). The answers are the same: the scope
+//! lock is taken in a statement of its own before the first read (each statement reads the
+//! commits made before it started), and keeps every row the push reads or writes unchanged by
+//! others until it commits.
 
 use postgres::types::ToSql;
-use std::collections::{HashMap, HashSet};
-use verstak_sync_proto::{Conflict, OpType, PushOp};
+use std::collections::HashMap;
+use verstak_sync_proto::Conflict;
 
 use super::StoreError;
-use super::compaction::{self, BARRIER, HEAD, SUPERSEDED};
-use super::ops::{self, PushInput, PushOutcome, PushStats, Stored};
+use super::ops::{self, PushInput, PushOutcome};
+use super::push_plan::{Entity, NewOp, Plan, plan};
 use super::sql::PgConn;
 use crate::push_prep::BlobCheck;
 
@@ -101,16 +99,6 @@ INSERT INTO server_idempotency_keys (user_id, vault_id, idempotency_key, request
     response_json, created_at)
 SELECT $1, $2, $7, $25::text, $26::text, $8 WHERE $26 IS NOT NULL";
 
-/// One op of the push that gets a sequence.
-struct NewOp<'a> {
-    op: &'a PushOp,
-    seq: i64,
-    class: i64,
-}
-
-/// Entities, as (entity_type, entity_id).
-type Entity<'a> = (&'a str, &'a str);
-
 pub(super) fn push(pg: &PgConn, p: &PushInput, now: &str) -> Result<PushOutcome, StoreError> {
     let (u, v) = (p.scope.user_id.as_str(), p.scope.vault_id.as_str());
     let ids: Vec<&str> = p.ops.iter().map(|o| o.op_id.as_str()).collect();
@@ -174,127 +162,6 @@ pub(super) fn push(pg: &PgConn, p: &PushInput, now: &str) -> Result<PushOutcome,
     Ok(ops::stored(p, skip, conflicts, stats, (start, last)))
 }
 
-/// What a push stores, decided in memory from what it read.
-struct Plan<'a> {
-    new: Vec<NewOp<'a>>,
-    /// Entities whose supersede walk goes on into the ops stored before the push.
-    walk_stored: Vec<Entity<'a>>,
-    /// The latest delete of each entity deleted: (entity, op id).
-    tombstones: Vec<(Entity<'a>, &'a str)>,
-    last: i64,
-    last_barrier: i64,
-    skip: Vec<usize>,
-    stats: PushStats,
-}
-
-/// Goes through the push's ops in order as `ops::push` does on SQLite, with `known` (the
-/// stored ops among its op ids) in place of its insert conflicts and walks of the ops before.
-fn plan<'a>(
-    p: &'a PushInput,
-    known: &HashMap<String, [String; 4]>,
-    start: i64,
-    first_barrier: i64,
-) -> Plan<'a> {
-    let mut last = start;
-    let mut last_barrier = first_barrier;
-    let mut stats = PushStats::default();
-    let mut skip = Vec::new();
-    let mut new: Vec<NewOp<'_>> = Vec::new();
-    // This push's new ops per entity, by index into `new`.
-    let mut own: HashMap<Entity<'_>, Vec<usize>> = HashMap::new();
-    let mut walk_stored: Vec<Entity<'_>> = Vec::new();
-    let mut walked: HashSet<Entity<'_>> = HashSet::new();
-    let mut tombstones: Vec<(Entity<'_>, &str)> = Vec::new();
-    let mut tombstone_of: HashMap<Entity<'_>, usize> = HashMap::new();
-    let mut first_of: HashMap<&str, usize> = HashMap::new();
-    for (i, op) in p.ops.iter().enumerate() {
-        let fate = match (known.get(&op.op_id), first_of.get(op.op_id.as_str())) {
-            (Some([et, eid, ot, pj]), _) => ops::retold(op, [et, eid, ot, pj]),
-            (None, Some(&j)) => {
-                let o = &p.ops[j];
-                ops::retold(
-                    op,
-                    [
-                        o.entity_type.as_str(),
-                        &o.entity_id,
-                        o.op_type.as_str(),
-                        &o.payload_json,
-                    ],
-                )
-            }
-            (None, None) => Stored::New,
-        };
-        match fate {
-            Stored::Collision => {
-                stats.rejected_duplicates += 1;
-                tracing::warn!(user_id = %p.scope.user_id, vault_id = %p.scope.vault_id, op_id = %op.op_id, "op id reused with different content; skipped");
-                skip.push(i);
-            }
-            Stored::Duplicate => stats.duplicates += 1,
-            Stored::New => {
-                first_of.insert(&op.op_id, i);
-                last += 1;
-                let (et, ot) = (op.entity_type.as_str(), op.op_type.as_str());
-                let entity = (et, op.entity_id.as_str());
-                let class = compaction::class(et, ot);
-                if class == BARRIER {
-                    last_barrier = last;
-                } else if ot != "create" {
-                    let mine = own.get(&entity).map_or(&[][..], Vec::as_slice);
-                    let through = supersede_own(&mut new, mine, last_barrier);
-                    if through && last_barrier <= start && walked.insert(entity) {
-                        walk_stored.push(entity);
-                    }
-                }
-                own.entry(entity).or_default().push(new.len());
-                new.push(NewOp {
-                    op,
-                    seq: last,
-                    class,
-                });
-                if op.op_type == OpType::Delete {
-                    // §5.7: the latest delete of an entity is its tombstone.
-                    match tombstone_of.get(&entity) {
-                        Some(&t) => tombstones[t].1 = &op.op_id,
-                        None => {
-                            tombstone_of.insert(entity, tombstones.len());
-                            tombstones.push((entity, &op.op_id));
-                        }
-                    }
-                }
-                stats.stored += 1;
-            }
-        }
-    }
-
-    Plan {
-        new,
-        walk_stored,
-        tombstones,
-        last,
-        last_barrier,
-        skip,
-        stats,
-    }
-}
-
-/// `compaction::supersede` over the push's own earlier ops of one entity (`mine`, oldest
-/// first), newest first: marks the heads it passes, and says whether it passed them all
-/// without stopping, so that it goes on into the ops stored before the push.
-fn supersede_own(new: &mut [NewOp<'_>], mine: &[usize], last_barrier: i64) -> bool {
-    for &j in mine.iter().rev() {
-        let n = &mut new[j];
-        if n.seq <= last_barrier || n.class != HEAD {
-            return false;
-        }
-        n.class = SUPERSEDED;
-        if n.op.op_type.as_str() != "create" {
-            return false;
-        }
-    }
-    true
-}
-
 /// The sizes of this scope's refs to the blobs the push names (none read when it names none).
 fn blob_sizes(pg: &PgConn, p: &PushInput) -> Result<HashMap<String, i64>, StoreError> {
     let shas: Vec<&str> = p
@@ -318,7 +185,7 @@ fn blob_sizes(pg: &PgConn, p: &PushInput) -> Result<HashMap<String, i64>, StoreE
 
 /// §5.6 for every new op with a cursor, in push order: the ops of other devices on its entity
 /// after its `last_seen_server_seq`. The push's own ops carry its device id, so reading before
-/// they are written gives what the per-op path reads after each insert.
+/// they are written gives what reading after each insert would.
 fn conflicts(pg: &PgConn, p: &PushInput, new: &[NewOp<'_>]) -> Result<Vec<Conflict>, StoreError> {
     // One query row per distinct (entity, cursor): many ops of a push share them.
     let mut keys: Vec<(Entity<'_>, i64)> = Vec::new();
