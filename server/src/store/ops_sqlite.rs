@@ -11,7 +11,7 @@ use std::collections::hash_map::Entry;
 use verstak_sync_proto::Conflict;
 
 use super::ops::{self, PushInput, PushOutcome};
-use super::push_plan::{Entity, NewOp, Plan, plan};
+use super::push_plan::{Entity, NewOp, plan};
 use super::sql::{Conn, OptionalExtension, params};
 use super::{Scope, StoreError, blobs, chain, compaction};
 use crate::push_prep::BlobRefusal;
@@ -26,20 +26,14 @@ pub(super) fn push(c: &Conn, p: &PushInput, now: &str) -> Result<PushOutcome, St
     let s = &p.scope;
     let (start, first_barrier) = scope_marks(c, s)?;
     let known = known_ops(c, p)?;
-    let Plan {
-        new,
-        walk_stored,
-        tombstones,
-        last,
-        last_barrier,
-        skip,
-        mut stats,
-    } = plan(p, &known, start, first_barrier);
+    let planned = plan(p, &known, start, first_barrier);
+    let new = &planned.new;
+    let mut stats = planned.stats;
 
     // Reads: each entity's newest op before the push, and which stored ops it supersedes.
     let mut entities: Vec<Entity<'_>> = Vec::new();
     let mut heads: HashMap<Entity<'_>, Option<i64>> = HashMap::new();
-    for n in &new {
+    for n in new {
         let e = entity(n);
         if let Entry::Vacant(slot) = heads.entry(e) {
             slot.insert(chain::head(c, s, e)?);
@@ -47,15 +41,15 @@ pub(super) fn push(c: &Conn, p: &PushInput, now: &str) -> Result<PushOutcome, St
         }
     }
     let mut superseded: HashMap<Entity<'_>, Vec<i64>> = HashMap::new();
-    for e in &walk_stored {
+    for e in &planned.walk_stored {
         let found = compaction::superseded(c, s, heads[e], first_barrier)?;
         superseded.insert(*e, found);
     }
-    let conflicts = conflicts(c, p, &new, &heads)?;
+    let conflicts = conflicts(c, p, new, &heads)?;
     stats.conflicts = conflicts.len() as u64;
 
     // Writes: the new ops with their links, then per entity its head and its previous newest.
-    let links = links(&new, &heads);
+    let links = links(new, &heads);
     let mut insert = c.prepare_cached(
         "INSERT INTO server_ops (user_id, vault_id, op_id, server_sequence, device_id, entity_type,
             entity_id, op_type, payload_json, idempotency_key, client_sequence, last_seen_server_seq,
@@ -103,7 +97,7 @@ pub(super) fn push(c: &Conn, p: &PushInput, now: &str) -> Result<PushOutcome, St
             compaction::mark_superseded(c, s, found.get(1..).unwrap_or_default())?;
         }
     }
-    for ((et, eid), op_id) in &tombstones {
+    for ((et, eid), op_id) in &planned.tombstones {
         c.prepare_cached(
             "INSERT INTO server_tombstones (user_id, vault_id, entity_type, entity_id, op_id, deleted_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -112,6 +106,7 @@ pub(super) fn push(c: &Conn, p: &PushInput, now: &str) -> Result<PushOutcome, St
         )?
         .execute(params![s.user_id, s.vault_id, et, eid, op_id, now])?;
     }
+    let (last, last_barrier) = (planned.last, planned.last_barrier);
     if last != start {
         c.prepare_cached(
             "INSERT INTO server_scopes (user_id, vault_id, last_sequence, created_at, last_barrier)
@@ -128,14 +123,20 @@ pub(super) fn push(c: &Conn, p: &PushInput, now: &str) -> Result<PushOutcome, St
         )?
         .execute(params![p.device_id, s.user_id, s.vault_id, last])?;
     }
-    if let Some(text) = ops::answer_record(p, &skip, &conflicts) {
+    if let Some(text) = ops::answer_record(p, &planned.skip, &conflicts) {
         c.prepare_cached(
             "INSERT INTO server_idempotency_keys (user_id, vault_id, idempotency_key, request_hash, response_json, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
         .execute(params![s.user_id, s.vault_id, p.idempotency_key, p.fingerprint, text, now])?;
     }
-    Ok(ops::stored(p, skip, conflicts, stats, (start, last)))
+    Ok(ops::stored(
+        p,
+        planned.skip,
+        conflicts,
+        stats,
+        (start, last),
+    ))
 }
 
 fn entity<'a>(n: &NewOp<'a>) -> Entity<'a> {

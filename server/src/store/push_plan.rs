@@ -16,8 +16,7 @@ pub(super) struct NewOp<'a> {
     pub class: i64,
 }
 
-/// Entities, as (entity_type, entity_id).
-pub(super) type Entity<'a> = (&'a str, &'a str);
+pub(super) use super::chain::Entity;
 
 /// What a push stores, decided in memory from what it read.
 pub(super) struct Plan<'a> {

@@ -487,6 +487,16 @@ fn a_statement_is_not_re_prepared_when_its_bound_values_change() {
     assert_eq!(st.get_status(StatementStatus::RePrepare), 0);
 }
 
+/// A seeded pseudo-random `0..n`, the same sequence on every run.
+fn xorshift(mut state: u64) -> impl FnMut(u64) -> u64 {
+    move |n| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    }
+}
+
 /// Entity chains (schema 7) give the answers the entity index gave. A random history of
 /// pushes from three devices over a few entities of two scopes (conflicts, deletes, barriers),
 /// then history retention deleting random ops, then more pushes: after each step every chain
@@ -495,13 +505,7 @@ fn a_statement_is_not_re_prepared_when_its_bound_values_change() {
 #[test]
 fn entity_chains_answer_like_full_scans() {
     let (_d, c) = db();
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut rand = move |n: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % n
-    };
+    let mut rand = xorshift(0x9e37_79b9_7f4a_7c15);
     let entities = [
         ("file", "a"),
         ("file", "b"),
@@ -616,14 +620,7 @@ fn entity_chains_answer_like_full_scans() {
     // Before any deletion, classes of the live pushes equal the migration's; deletions keep
     // them (retention removes whole superseded versions), so compare on a fresh history.
     let (_d2, fresh) = db();
-    let mut state2 = 7_u64;
-    let mut rand2 = move |n: u64| {
-        state2 ^= state2 << 13;
-        state2 ^= state2 >> 7;
-        state2 ^= state2 << 17;
-        state2 % n
-    };
-    pushes(&fresh, 150, &mut rand2);
+    pushes(&fresh, 150, &mut xorshift(7));
     let live = classes(&fresh);
     fresh
         .execute_batch("UPDATE server_ops SET compaction = 0")
