@@ -628,3 +628,30 @@ fn entity_chains_answer_like_full_scans() {
     super::compaction::classify_history(fresh.sqlite().unwrap()).unwrap();
     assert_eq!(classes(&fresh), live);
 }
+
+/// A pushed again op is a duplicate whatever its id holds (the SQLite push looks its ids up
+/// through a JSON array): quotes, backslashes, a NUL, line separators, non-ASCII.
+#[test]
+fn odd_op_ids_are_recognised_again() {
+    let (_d, c) = db();
+    let ids = [
+        "a\u{0}b",
+        "q\"uote",
+        "back\\slash",
+        "line\u{2028}sep",
+        "тетрадь",
+        "a",
+    ];
+    let ops: Vec<PushOp> = ids.iter().map(|id| op(id, "{}")).collect();
+    let first = stored(push(&c, &input("u", "", ops.clone()), "t").unwrap());
+    assert_eq!(first.count, ids.len() as i64);
+    match push(&c, &input("u", "", ops), "t").unwrap() {
+        PushOutcome::Stored {
+            stats, advanced, ..
+        } => {
+            assert_eq!((stats.stored, stats.duplicates), (0, ids.len() as u64));
+            assert_eq!(advanced, None);
+        }
+        other => panic!("not stored: {other:?}"),
+    }
+}
