@@ -31,13 +31,19 @@ pub(super) fn push(c: &Conn, p: &PushInput, now: &str) -> Result<PushOutcome, St
     let mut stats = planned.stats;
 
     // Reads: each entity's newest op before the push, and which stored ops it supersedes.
-    let mut entities: Vec<Entity<'_>> = Vec::new();
+    // `span` is each entity's first and last new op, in the order the entities first appear.
+    let mut span: Vec<(Entity<'_>, i64, i64)> = Vec::new();
     let mut heads: HashMap<Entity<'_>, Option<i64>> = HashMap::new();
+    let mut at: HashMap<Entity<'_>, usize> = HashMap::new();
     for n in new {
         let e = entity(n);
-        if let Entry::Vacant(slot) = heads.entry(e) {
-            slot.insert(chain::head(c, s, e)?);
-            entities.push(e);
+        match at.entry(e) {
+            Entry::Occupied(i) => span[*i.get()].2 = n.seq,
+            Entry::Vacant(slot) => {
+                slot.insert(span.len());
+                span.push((e, n.seq, n.seq));
+                heads.insert(e, chain::head(c, s, e)?);
+            }
         }
     }
     let mut superseded: HashMap<Entity<'_>, Vec<i64>> = HashMap::new();
@@ -79,19 +85,10 @@ pub(super) fn push(c: &Conn, p: &PushInput, now: &str) -> Result<PushOutcome, St
         ])?;
     }
     drop(insert);
-    for e in &entities {
-        let mine = || new.iter().filter(|n| entity(n) == *e);
-        let newest = mine()
-            .next_back()
-            .map(|n| n.seq)
-            .expect("an entity of the new ops");
-        chain::set_head(c, s, *e, newest)?;
-        if let Some(before) = heads[e] {
-            let first = mine()
-                .next()
-                .map(|n| n.seq)
-                .expect("an entity of the new ops");
-            let found = superseded.get(e).map_or(&[][..], Vec::as_slice);
+    for &(e, first, newest) in &span {
+        chain::set_head(c, s, e, newest)?;
+        if let Some(before) = heads[&e] {
+            let found = superseded.get(&e).map_or(&[][..], Vec::as_slice);
             // The walk starts at `before`: when it found anything, `before` comes first.
             chain::link_forward(c, s, before, first, !found.is_empty())?;
             compaction::mark_superseded(c, s, found.get(1..).unwrap_or_default())?;
@@ -189,29 +186,36 @@ fn conflicts(
     heads: &HashMap<Entity<'_>, Option<i64>>,
 ) -> Result<Vec<Conflict>, StoreError> {
     let mut out = Vec::new();
+    // Many ops of a push share an entity and a cursor: one walk for each pair.
+    let mut walked: HashMap<(Entity<'_>, i64), Vec<Conflict>> = HashMap::new();
     for n in new.iter().filter(|n| n.op.last_seen_server_seq > 0) {
         let (op, after) = (n.op, n.op.last_seen_server_seq);
-        let mut found = Vec::new();
-        let columns = "o.server_sequence, o.op_id, o.device_id, o.op_type";
-        chain::walk(c, &p.scope, columns, "", heads[&entity(n)], |r| {
-            let q: i64 = r.get(0)?;
-            if q <= after {
-                return Ok(false);
-            }
-            let (device_id, op_type): (String, String) = (r.get(2)?, r.get(3)?);
-            if device_id != p.device_id && op_type != "delete" {
-                found.push(Conflict {
-                    op_id: r.get(1)?,
-                    device_id,
-                    op_type,
-                    server_sequence: q,
-                    entity_type: op.entity_type.to_string(),
-                    entity_id: op.entity_id.clone(),
-                });
-            }
-            Ok(true)
-        })?;
-        out.extend(found.into_iter().rev());
+        let key = (entity(n), after);
+        if let Entry::Vacant(slot) = walked.entry(key) {
+            let mut found = Vec::new();
+            let columns = "o.server_sequence, o.op_id, o.device_id, o.op_type";
+            chain::walk(c, &p.scope, columns, "", heads[&key.0], |r| {
+                let q: i64 = r.get(0)?;
+                if q <= after {
+                    return Ok(false);
+                }
+                let (device_id, op_type): (String, String) = (r.get(2)?, r.get(3)?);
+                if device_id != p.device_id && op_type != "delete" {
+                    found.push(Conflict {
+                        op_id: r.get(1)?,
+                        device_id,
+                        op_type,
+                        server_sequence: q,
+                        entity_type: op.entity_type.to_string(),
+                        entity_id: op.entity_id.clone(),
+                    });
+                }
+                Ok(true)
+            })?;
+            found.reverse();
+            slot.insert(found);
+        }
+        out.extend(walked[&key].iter().cloned());
     }
     Ok(out)
 }
