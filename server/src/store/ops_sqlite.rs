@@ -30,32 +30,40 @@ pub(super) fn push(c: &Conn, p: &PushInput, now: &str) -> Result<PushOutcome, St
     let new = &planned.new;
     let mut stats = planned.stats;
 
-    // Reads: each entity's newest op before the push, and which stored ops it supersedes.
-    // `span` is each entity's first and last new op, in the order the entities first appear.
-    let mut span: Vec<(Entity<'_>, i64, i64)> = Vec::new();
-    let mut heads: HashMap<Entity<'_>, Option<i64>> = HashMap::new();
-    let mut at: HashMap<Entity<'_>, usize> = HashMap::new();
-    for n in new {
-        let e = entity(n);
-        match at.entry(e) {
-            Entry::Occupied(i) => span[*i.get()].2 = n.seq,
-            Entry::Vacant(slot) => {
-                slot.insert(span.len());
-                span.push((e, n.seq, n.seq));
-                heads.insert(e, chain::head(c, s, e)?);
+    // Reads: each entity's newest op before the push, while linking the new ops in one pass
+    // (each new op's `(prev_seq, next_seq)` on its entity's chain).
+    let mut touched: HashMap<Entity<'_>, Touched> = HashMap::new();
+    let mut links: Vec<(Option<i64>, Option<i64>)> = Vec::with_capacity(new.len());
+    for (i, n) in new.iter().enumerate() {
+        let prev = match touched.entry(entity(n)) {
+            Entry::Occupied(mut t) => {
+                let t = t.get_mut();
+                links[t.last].1 = Some(n.seq);
+                let prev = new[t.last].seq;
+                t.last = i;
+                Some(prev)
             }
-        }
+            Entry::Vacant(slot) => {
+                let head = chain::head(c, s, *slot.key())?;
+                slot.insert(Touched {
+                    head,
+                    first: n.seq,
+                    last: i,
+                });
+                head
+            }
+        };
+        links.push((prev, None));
     }
     let mut superseded: HashMap<Entity<'_>, Vec<i64>> = HashMap::new();
     for e in &planned.walk_stored {
-        let found = compaction::superseded(c, s, heads[e], first_barrier)?;
+        let found = compaction::superseded(c, s, touched[e].head, first_barrier)?;
         superseded.insert(*e, found);
     }
-    let conflicts = conflicts(c, p, new, &heads)?;
+    let conflicts = conflicts(c, p, new, &touched)?;
     stats.conflicts = conflicts.len() as u64;
 
     // Writes: the new ops with their links, then per entity its head and its previous newest.
-    let links = links(new, &heads);
     let mut insert = c.prepare_cached(
         "INSERT INTO server_ops (user_id, vault_id, op_id, server_sequence, device_id, entity_type,
             entity_id, op_type, payload_json, idempotency_key, client_sequence, last_seen_server_seq,
@@ -85,12 +93,12 @@ pub(super) fn push(c: &Conn, p: &PushInput, now: &str) -> Result<PushOutcome, St
         ])?;
     }
     drop(insert);
-    for &(e, first, newest) in &span {
-        chain::set_head(c, s, e, newest)?;
-        if let Some(before) = heads[&e] {
-            let found = superseded.get(&e).map_or(&[][..], Vec::as_slice);
+    for (e, t) in &touched {
+        chain::set_head(c, s, *e, new[t.last].seq)?;
+        if let Some(before) = t.head {
+            let found = superseded.get(e).map_or(&[][..], Vec::as_slice);
             // The walk starts at `before`: when it found anything, `before` comes first.
-            chain::link_forward(c, s, before, first, !found.is_empty())?;
+            chain::link_forward(c, s, before, t.first, !found.is_empty())?;
             compaction::mark_superseded(c, s, found.get(1..).unwrap_or_default())?;
         }
     }
@@ -140,26 +148,12 @@ fn entity<'a>(n: &NewOp<'a>) -> Entity<'a> {
     (n.op.entity_type.as_str(), n.op.entity_id.as_str())
 }
 
-/// Each new op's `(prev_seq, next_seq)` on its entity's chain: the entity's op before it (in
-/// this push, else its newest before the push) and after it in this push.
-fn links(
-    new: &[NewOp<'_>],
-    heads: &HashMap<Entity<'_>, Option<i64>>,
-) -> Vec<(Option<i64>, Option<i64>)> {
-    let mut out: Vec<(Option<i64>, Option<i64>)> = Vec::with_capacity(new.len());
-    let mut newest: HashMap<Entity<'_>, usize> = HashMap::new();
-    for (i, n) in new.iter().enumerate() {
-        let e = entity(n);
-        let prev = match newest.insert(e, i) {
-            Some(j) => {
-                out[j].1 = Some(n.seq);
-                Some(new[j].seq)
-            }
-            None => heads[&e],
-        };
-        out.push((prev, None));
-    }
-    out
+/// An entity the push changes: its newest op before the push, its first new op's sequence,
+/// and its last new op (an index into the plan's new ops).
+struct Touched {
+    head: Option<i64>,
+    first: i64,
+    last: usize,
 }
 
 /// The stored ops among the push's op ids, as `[entity_type, entity_id, op_type, payload_json]`.
@@ -183,7 +177,7 @@ fn conflicts(
     c: &Conn,
     p: &PushInput,
     new: &[NewOp<'_>],
-    heads: &HashMap<Entity<'_>, Option<i64>>,
+    touched: &HashMap<Entity<'_>, Touched>,
 ) -> Result<Vec<Conflict>, StoreError> {
     let mut out = Vec::new();
     // Many ops of a push share an entity and a cursor: one walk for each pair.
@@ -194,7 +188,7 @@ fn conflicts(
         if let Entry::Vacant(slot) = walked.entry(key) {
             let mut found = Vec::new();
             let columns = "o.server_sequence, o.op_id, o.device_id, o.op_type";
-            chain::walk(c, &p.scope, columns, "", heads[&key.0], |r| {
+            chain::walk(c, &p.scope, columns, "", touched[&key.0].head, |r| {
                 let q: i64 = r.get(0)?;
                 if q <= after {
                     return Ok(false);
