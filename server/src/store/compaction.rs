@@ -10,9 +10,9 @@
 //! * [`BARRIER`]: every other op (moves, folder deletes, workspace ops, unknown types). It is
 //!   never superseded and nothing before it is superseded by anything after it.
 //!
-//! Push keeps the classes ([`supersede`]); a compacted pull walks the heads and barriers
-//! through a partial index and skips, per entity, what a device that lacked the entity at its
-//! cursor cannot need ([`page`]).
+//! Push keeps the classes (`push_plan`, and [`superseded`] for the ops stored before it); a
+//! compacted pull walks the heads and barriers through a partial index and skips, per entity,
+//! what a device that lacked the entity at its cursor cannot need ([`page`]).
 
 use super::sql::{Conn, OptionalExtension, params};
 use std::collections::HashMap;

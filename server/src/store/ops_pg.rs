@@ -17,7 +17,7 @@ use verstak_sync_proto::Conflict;
 
 use super::StoreError;
 use super::ops::{self, PushInput, PushOutcome};
-use super::push_plan::{Entity, NewOp, Plan, plan};
+use super::push_plan::{Entity, NewOp, plan};
 use super::sql::PgConn;
 use crate::push_prep::BlobCheck;
 
@@ -39,8 +39,8 @@ const READ: &str = "SELECT 0::bigint AS kind, s.last_sequence, s.last_barrier,
 const BLOB_SIZES: &str = "SELECT sha256, size FROM server_blob_refs
     WHERE user_id = $1::text AND vault_id = $2::text AND sha256 = ANY($3::text[])";
 
-/// §5.6 for several (entity, cursor) pairs at once: the `ops::conflicts_with` query per pair,
-/// numbered from 1 in the order given.
+/// §5.6 for several (entity, cursor) pairs at once: per pair, the ops of other devices on the
+/// entity after the cursor that are not deletes, numbered from 1 in the order given.
 const CONFLICTS: &str = "SELECT e.k, o.op_id, o.device_id, o.op_type, o.server_sequence
     FROM unnest($3::text[], $4::text[], $5::bigint[]) WITH ORDINALITY AS e(et, eid, since, k)
     JOIN server_ops o ON o.user_id = $1::text AND o.vault_id = $2::text
@@ -50,7 +50,7 @@ const CONFLICTS: &str = "SELECT e.k, o.op_id, o.device_id, o.op_type, o.server_s
 
 /// Everything a push writes, in one statement. The sub-statements see the state before it, so
 /// `superseded` touches only ops stored before the push (the push's own ops arrive with their
-/// final class). For each entity whose walk (`compaction::supersede`) went past the push's own
+/// final class). For each entity whose supersede walk (`push_plan`) went past the push's own
 /// ops, it marks what the walk would: the entity's heads after `floor` (the newest op since the
 /// barrier that is not a head) from `setter` on (the newest head after it that is not a
 /// create), each bound read first as an index range on the entity, not as a subquery per row. The scope's marks, the
@@ -133,33 +133,33 @@ pub(super) fn push(pg: &PgConn, p: &PushInput, now: &str) -> Result<PushOutcome,
         return Ok(PushOutcome::Rejected(refusal));
     }
 
-    let Plan {
-        new,
-        walk_stored,
-        tombstones,
-        last,
-        last_barrier,
-        skip,
-        mut stats,
-    } = plan(p, &known, start, first_barrier);
-    let conflicts = conflicts(pg, p, &new)?;
+    let planned = plan(p, &known, start, first_barrier);
+    let mut stats = planned.stats;
+    let conflicts = conflicts(pg, p, &planned.new)?;
     stats.conflicts = conflicts.len() as u64;
-    let answer = ops::answer_record(p, &skip, &conflicts);
-    if !new.is_empty() || answer.is_some() {
+    let answer = ops::answer_record(p, &planned.skip, &conflicts);
+    let last = planned.last;
+    if !planned.new.is_empty() || answer.is_some() {
         write(
             pg,
             p,
             now,
             Written {
-                new: &new,
-                walk_stored: &walk_stored,
-                tombstones: &tombstones,
-                marks: (start, last, first_barrier, last_barrier),
+                new: &planned.new,
+                walk_stored: &planned.walk_stored,
+                tombstones: &planned.tombstones,
+                marks: (start, last, first_barrier, planned.last_barrier),
                 answer,
             },
         )?;
     }
-    Ok(ops::stored(p, skip, conflicts, stats, (start, last)))
+    Ok(ops::stored(
+        p,
+        planned.skip,
+        conflicts,
+        stats,
+        (start, last),
+    ))
 }
 
 /// The sizes of this scope's refs to the blobs the push names (none read when it names none).

@@ -122,9 +122,10 @@ pub(super) fn plan<'a>(
     }
 }
 
-/// `compaction::supersede` over the push's own earlier ops of one entity (`mine`, oldest
-/// first), newest first: marks the heads it passes, and says whether it passed them all
-/// without stopping, so that it goes on into the ops stored before the push.
+/// The supersede walk (`compaction::superseded` on stored ops) over the push's own earlier ops
+/// of one entity (`mine`, oldest first), newest first: marks the heads it passes, and says
+/// whether it passed them all without stopping, so that it goes on into the ops stored
+/// before the push.
 fn supersede_own(new: &mut [NewOp<'_>], mine: &[usize], last_barrier: i64) -> bool {
     for &j in mine.iter().rev() {
         let n = &mut new[j];

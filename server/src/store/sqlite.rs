@@ -69,7 +69,7 @@ pub(crate) fn open_connection(path: &Path, read_only: bool) -> Result<Connection
     // The query planner stability guarantee: plans never depend on bound values. Without it
     // SQLite (3.47 and later) peeks at a bound value to weigh an equality it does not use in
     // its index and then re-prepares the statement whenever that value changes: the writer spent
-    // a third of a push re-planning the entity walk of `compaction::supersede` for every op.
+    // a third of a push re-planning the entity walk the supersede step then made for every op.
     c.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     if read_only {
         c.execute_batch("PRAGMA query_only = 1;")?;
